@@ -1,0 +1,149 @@
+"""Build and run one benchmark model in Nengo's reference simulator.
+
+Usage: python nengo_model.py MODEL SECONDS DT
+
+Prints one JSON line: {engine, model, neurons, steps, build_s, run_s,
+steps_per_s, peak_rss_mb}. The models mirror bench/nefsim-model.mjs exactly.
+"""
+
+import json
+import math
+import resource
+import sys
+import time
+
+import numpy as np
+
+import nengo
+
+SEED = 0
+
+
+def unit_vector(dimensions, seed):
+    """Fixed pseudo-random unit vector; same generator as nefsim-model.mjs.
+
+    Park-Miller minimal standard LCG (exact in doubles), components uniform
+    in [-1, 1), then normalised.
+    """
+    state = seed + 1
+    values = []
+    for _ in range(dimensions):
+        state = (state * 16807) % 2147483647
+        values.append(2 * state / 2147483647 - 1)
+    v = np.array(values)
+    return v / np.linalg.norm(v)
+
+
+def integrator(recurrent_tau, n_neurons, dimensions):
+    """nengo.networks.Integrator as it was before Nengo 3 removed it."""
+    net = nengo.Network(label="Integrator")
+    with net:
+        net.input = nengo.Node(size_in=dimensions)
+        net.ensemble = nengo.Ensemble(n_neurons, dimensions=dimensions)
+        nengo.Connection(net.ensemble, net.ensemble, synapse=recurrent_tau)
+        nengo.Connection(
+            net.input, net.ensemble, transform=recurrent_tau, synapse=None
+        )
+    net.output = net.ensemble
+    return net
+
+
+def channel():
+    with nengo.Network(label="channel", seed=SEED) as net:
+        stim = nengo.Node(lambda t: math.sin(t), label="sin")
+        a = nengo.Ensemble(100, 1, label="a")
+        b = nengo.Ensemble(100, 1, label="b")
+        nengo.Connection(stim, a)
+        nengo.Connection(a, b)
+        nengo.Probe(b, synapse=0.01)
+    return net
+
+
+def squaring():
+    with nengo.Network(label="squaring", seed=SEED) as net:
+        stim = nengo.Node(lambda t: math.sin(t), label="sin")
+        a = nengo.Ensemble(100, 1, label="a")
+        sq = nengo.Ensemble(100, 1, label="sq")
+        nengo.Connection(stim, a)
+        nengo.Connection(a, sq, function=lambda x: x[0] * x[0])
+        nengo.Probe(sq, synapse=0.01)
+    return net
+
+
+def oscillator():
+    tau, w = 0.1, 2 * math.pi
+    with nengo.Network(label="oscillator", seed=SEED) as net:
+        kick = nengo.Node(
+            nengo.processes.Piecewise({0: [1, 0], 0.1: [0, 0]}), label="kick"
+        )
+        osc = nengo.Ensemble(200, 2, label="osc")
+        nengo.Connection(kick, osc, synapse=tau)
+        nengo.Connection(
+            osc, osc, transform=[[1, -w * tau], [w * tau, 1]], synapse=tau
+        )
+        nengo.Probe(osc, synapse=0.1)
+    return net
+
+
+def circconv(dimensions):
+    with nengo.Network(label=f"circconv{dimensions}", seed=SEED) as net:
+        a = nengo.Node(unit_vector(dimensions, 1), label="a")
+        b = nengo.Node(unit_vector(dimensions, 2), label="b")
+        cconv = nengo.networks.CircularConvolution(200, dimensions)
+        nengo.Connection(a, cconv.input_a, synapse=None)
+        nengo.Connection(b, cconv.input_b, synapse=None)
+        nengo.Probe(cconv.output, synapse=0.01)
+    return net
+
+
+def integrators(count):
+    with nengo.Network(label=f"integrators{count}", seed=SEED) as net:
+        stim = nengo.Node(0.1, label="drive")
+        for _ in range(count):
+            integ = integrator(0.1, 50, 1)
+            nengo.Connection(stim, integ.input)
+            nengo.Probe(integ.output, synapse=0.01)
+    return net
+
+
+MODELS = {
+    "channel": channel,
+    "squaring": squaring,
+    "oscillator": oscillator,
+    **{f"circconv{d}": lambda d=d: circconv(d) for d in (16, 64, 256)},
+    **{f"integrators{k}": lambda k=k: integrators(k) for k in (10, 100, 1000)},
+}
+
+
+def main(model_name, seconds, dt):
+    net = MODELS[model_name]()
+    steps = round(seconds / dt)
+
+    t0 = time.perf_counter()
+    sim = nengo.Simulator(net, dt=dt, progress_bar=False)
+    build_s = time.perf_counter() - t0
+
+    with sim:
+        t0 = time.perf_counter()
+        sim.run_steps(steps, progress_bar=False)
+        run_s = time.perf_counter() - t0
+
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    result = {
+        "engine": "nengo",
+        "model": model_name,
+        "neurons": sum(e.n_neurons for e in net.all_ensembles),
+        "steps": steps,
+        "build_s": build_s,
+        "run_s": run_s,
+        "steps_per_s": steps / run_s,
+        "peak_rss_mb": peak_kb / 1024,
+        "version": nengo.__version__,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] not in MODELS:
+        sys.exit(f"usage: {sys.argv[0]} {{{','.join(MODELS)}}} SECONDS DT")
+    main(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]))

@@ -1,0 +1,73 @@
+// Turn the per-process result lines of one bench/run.sh run into a markdown
+// table (printed and written to OUT.md) and a JSON file (OUT.json).
+//
+// Usage: node bench/report.mjs RAW.jsonl OUT SIM_SECONDS DT MODEL[,MODEL...]
+//
+// Each line of RAW.jsonl is what nengo_model.py / nefsim-model.mjs printed,
+// or {engine, model, error} when that process failed.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+const [rawPath, out, simSeconds, dt, modelList] = process.argv.slice(2);
+const models = modelList.split(',');
+const records = readFileSync(rawPath, 'utf8')
+  .split('\n')
+  .filter((line) => line.trim())
+  .map((line) => JSON.parse(line));
+
+const find = (engine, model) => records.find((r) => r.engine === engine && r.model === model);
+const nengoVersion = records.find((r) => r.engine === 'nengo' && r.version)?.version ?? '?';
+
+const sig = (x) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
+const fmt = {
+  build_s: sig,
+  steps_per_s: (x) => x.toFixed(0),
+  peak_rss_mb: (x) => x.toFixed(1),
+};
+const cell = (r, key) => {
+  if (!r) return '–';
+  if (r.error) return key === 'build_s' ? `error: ${r.error.replace(/\|/g, '\\|')}` : '–';
+  return fmt[key](r[key]);
+};
+const ratioFmt = (x) => (x >= 10 ? x.toFixed(1) : x >= 0.1 ? x.toFixed(2) : x.toPrecision(2));
+const ratio = (nengo, nefsim, key) =>
+  nengo && nefsim && !nengo.error && !nefsim.error ? ratioFmt(nefsim[key] / nengo[key]) : '–';
+
+const rows = models.map((model) => {
+  const nengo = find('nengo', model);
+  const nefsim = find('nefsim', model);
+  const counts = [nengo?.neurons, nefsim?.neurons].filter((n) => n != null);
+  let neurons = counts.length ? String(counts[0]) : '–';
+  if (counts.length === 2 && counts[0] !== counts[1]) neurons += ` (nefsim ${counts[1]})`;
+  const cells = [model, neurons];
+  for (const key of ['build_s', 'steps_per_s', 'peak_rss_mb']) {
+    cells.push(cell(nengo, key), cell(nefsim, key), ratio(nengo, nefsim, key));
+  }
+  return `| ${cells.join(' | ')} |`;
+});
+
+const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const cpu = `${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}`;
+const float32 = records.some((r) => r.engine === 'nefsim' && r.float32);
+const table = [
+  `nefsim${float32 ? ' (float32)' : ''} vs Nengo ${nengoVersion} reference simulator — ` +
+    `${simSeconds} s simulated, dt ${dt}; ${date}; ${cpu}; Node ${process.version}`,
+  '',
+  '| model | neurons | build s: nengo | nefsim | ratio | steps/s: nengo | nefsim | ratio | peak RSS MB: nengo | nefsim | ratio |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows,
+  '',
+  'ratio = nefsim ÷ nengo (build s and RSS: below 1 favours nefsim; steps/s: above 1 favours nefsim).',
+  '',
+].join('\n');
+
+process.stdout.write(table);
+writeFileSync(`${out}.md`, table);
+writeFileSync(
+  `${out}.json`,
+  JSON.stringify(
+    { date, sim_seconds: Number(simSeconds), dt: Number(dt), cpu, node: process.version, models, results: records },
+    null,
+    2,
+  ) + '\n',
+);

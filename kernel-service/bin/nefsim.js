@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The nefsim command line; see `nefsim --help`.
+import { main } from '../lib/cli/main.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(`nefsim: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

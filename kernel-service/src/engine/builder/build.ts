@@ -1,0 +1,817 @@
+/**
+ * The builder: turns a Network into signals and operators (a Model), with
+ * Nengo's build semantics:
+ *
+ * - Ensemble: input current J = bias + (gain / radius) * (encoders . x);
+ *   eval points, encoders, max rates and intercepts sampled from the
+ *   ensemble's seeded generator (Nengo's defaults); neuron state initialised
+ *   from its distributions.
+ * - Decoded connection: decoders from the steady-state rate curve over the
+ *   eval points and the solver; weights W = transform . decoders^T; then
+ *   W x -> synapse (an update: one step of delay) -> added into post.
+ * - Probes of decoded output are decoded connections into the probe.
+ */
+import { ScatteredHypersphere, Uniform, samplesOrDist } from '../dists.js';
+import { BuildError, SimulationError, ValidationError } from '../errors.js';
+import type { PES } from '../learning.js';
+import type { Network } from '../network.js';
+import { Direct } from '../neurons.js';
+import {
+  Connection,
+  Ensemble,
+  Node,
+  Neurons,
+  ObjView,
+  LearningRule,
+  Probe,
+  isArrayLike,
+  type NodeFunction,
+  type PostTarget,
+  type PreTarget,
+} from '../objects.js';
+import { Process } from '../processes.js';
+import { entropySeed, Rng } from '../rng.js';
+import { LstsqL2, type Solver } from '../solvers.js';
+import type { Synapse } from '../synapses.js';
+import type { Op } from './ops.js';
+import { SignalTable, type Sig } from './signals.js';
+
+export interface BuildOptions {
+  dt: number;
+  /** Overrides the top-level network's seed. */
+  seed?: number;
+}
+
+export interface BuiltEnsemble {
+  ensemble: Ensemble;
+  direct: boolean;
+  /** Eval points, scaled by the radius: m x d row-major. */
+  evalPoints: Float64Array;
+  nEvalPoints: number;
+  /** Unit-length (if normalizeEncoders) encoders, n x d. */
+  encoders: Float64Array;
+  /** encoders * gain / radius, n x d. */
+  scaledEncoders: Float64Array;
+  gain: Float64Array;
+  bias: Float64Array;
+  maxRates: Float64Array;
+  intercepts: Float64Array;
+  /** Decoded input vector (d). */
+  input: Sig;
+  /** Neuron input current (n); undefined in Direct mode. */
+  J: Sig | undefined;
+  /** Neuron output (n); undefined in Direct mode. */
+  output: Sig | undefined;
+  states: Record<string, Sig>;
+}
+
+export interface BuiltConnection {
+  connection: Connection;
+  /** Decoders (n_pre x sizeMid) for decoded connections. */
+  decoders: Float64Array | undefined;
+  /** Full weights applied to the pre signal (rows x cols), when the connection has a matrix. */
+  weights: Sig | undefined;
+  weightsShape: [number, number] | undefined;
+  /** RMS residual per decoded dimension, from the solver. */
+  solverRmses: Float64Array | undefined;
+  /** The pre signal as the connection sees it (after slicing). */
+  input: Sig;
+  /** The weighted, filtered output delivered to post. */
+  output: Sig;
+}
+
+export interface BuiltProbe {
+  probe: Probe;
+  /** Signal sampled after each step (contiguous), or... */
+  sig: Sig;
+  size: number;
+  /** Steps between samples (Nengo: sample_every / dt, or 1). */
+  period: number;
+}
+
+export interface Model {
+  dt: number;
+  seed: number;
+  network: Network;
+  signals: SignalTable;
+  ops: Op[];
+  ensembles: Map<Ensemble, BuiltEnsemble>;
+  connections: Map<Connection, BuiltConnection>;
+  nodes: Map<Node, { input: Sig | undefined; output: Sig | undefined }>;
+  probes: BuiltProbe[];
+  seeds: Map<object, number>;
+  warnings: string[];
+}
+
+const NODE_LIKE_TYPES = ['connection', 'ensemble', 'network', 'node', 'probe'] as const;
+
+/** Assigns a seed to every object, parent to children, as Nengo does. */
+function assignSeeds(net: Network, seed: number, seeds: Map<object, number>): void {
+  seeds.set(net, seed);
+  const rng = new Rng(seed);
+  for (const kind of NODE_LIKE_TYPES) {
+    const list: { seed: number | undefined }[] =
+      kind === 'connection' ? net.connections : kind === 'ensemble' ? net.ensembles : kind === 'network' ? net.networks : kind === 'node' ? net.nodes : net.probes;
+    for (const obj of list) {
+      const drawn = rng.seed(); // always drawn, so a child's own seed does not shift its siblings'
+      seeds.set(obj, obj.seed ?? drawn);
+    }
+  }
+  for (const sub of net.networks) assignSeeds(sub, seeds.get(sub)!, seeds);
+}
+
+/** Nengo's default: max(clip(500 d, 750, 2500), 2 n). */
+export function defaultNEvalPoints(nNeurons: number, dimensions: number): number {
+  return Math.max(Math.min(Math.max(500 * dimensions, 750), 2500), 2 * nNeurons);
+}
+
+export function build(network: Network, opts: BuildOptions): Model {
+  if (!(opts.dt > 0) || !Number.isFinite(opts.dt)) throw new ValidationError(`dt must be a positive number of seconds, got ${String(opts.dt)}`);
+  const seed = opts.seed ?? network.seed ?? entropySeed();
+  const b = new Builder(network, opts.dt, seed);
+  b.buildAll();
+  return b.model;
+}
+
+class Builder {
+  readonly model: Model;
+  private readonly sig = new SignalTable();
+  private readonly ops: Op[] = [];
+  private readonly decoderCache = new Map<string, { X: Float64Array; rmses: Float64Array }>();
+  private readonly fnIds = new WeakMap<object, number>();
+  private nextFnId = 0;
+  private readonly members = new Set<object>();
+
+  constructor(
+    readonly network: Network,
+    readonly dt: number,
+    seed: number,
+  ) {
+    const seeds = new Map<object, number>();
+    assignSeeds(network, seed, seeds);
+    this.model = {
+      dt,
+      seed,
+      network,
+      signals: this.sig,
+      ops: this.ops,
+      ensembles: new Map(),
+      connections: new Map(),
+      nodes: new Map(),
+      probes: [],
+      seeds,
+      warnings: [],
+    };
+  }
+
+  buildAll(): void {
+    const net = this.network;
+    const nodes = net.allNodes, ensembles = net.allEnsembles, conns = net.allConnections, probes = net.allProbes;
+    for (const o of [...nodes, ...ensembles, ...conns]) this.members.add(o);
+    for (const n of nodes) this.buildNode(n);
+    for (const e of ensembles) this.buildEnsemble(e);
+    // Connections into learning rules need the learning rule built first.
+    const learned = conns.filter((c) => c.learningRule !== undefined);
+    const plain = conns.filter((c) => c.learningRule === undefined);
+    const errorSigs = new Map<LearningRule, Sig>();
+    for (const c of learned) errorSigs.set(c.learningRule!, this.sig.add(`${c.learningRule!.name}.error`, c.sizeOut));
+    for (const c of [...learned, ...plain]) this.buildConnection(c, errorSigs);
+    for (const c of learned) this.buildLearning(c, errorSigs.get(c.learningRule!)!);
+    for (const p of probes) this.buildProbe(p);
+  }
+
+  private seedOf(obj: object): number {
+    const s = this.model.seeds.get(obj);
+    if (s === undefined) throw new BuildError(`internal: no seed for ${String(obj)}`);
+    return s;
+  }
+
+  private requireMember(obj: Node | Ensemble | Connection, user: string): void {
+    if (!this.members.has(obj)) {
+      throw new BuildError(
+        `${user} refers to ${obj.name}, which is not part of ${this.network.name}. ` +
+          'Create objects with the methods of the network you simulate (or add their network to it with net.add()).',
+        obj.label,
+      );
+    }
+  }
+
+  // ---- nodes ---------------------------------------------------------------
+
+  private buildNode(node: Node): void {
+    const input = node.sizeIn > 0 ? this.sig.add(`${node.name}.in`, node.sizeIn) : undefined;
+    if (input) this.ops.push({ kind: 'reset', dst: input, value: 0, owner: node.name });
+    let output: Sig | undefined;
+    const out = node.output;
+    if (out === null) {
+      output = input;
+    } else if (out instanceof Float64Array) {
+      output = this.sig.add(`${node.name}.out`, out.length, Float64Array.from(out), true);
+    } else if (out instanceof Process) {
+      output = node.sizeOut > 0 ? this.sig.add(`${node.name}.out`, node.sizeOut) : undefined;
+      let step: (t: number, x: Float64Array | null, o: Float64Array) => void;
+      try {
+        step = out.makeStep(node.sizeIn, node.sizeOut, this.dt, new Rng(this.seedOf(node)));
+      } catch (err) {
+        throw new BuildError(`${node.name}: its process ${String(out)} could not be built: ${(err as Error).message}`, node.label);
+      }
+      this.ops.push({ kind: 'func', step, x: input, output, readsTime: true, owner: node.name });
+    } else if (typeof out === 'function') {
+      output = node.sizeOut > 0 ? this.sig.add(`${node.name}.out`, node.sizeOut) : undefined;
+      this.ops.push({ kind: 'func', step: nodeStep(out as NodeFunction, node), x: input, output, readsTime: true, owner: node.name });
+    } else {
+      throw new BuildError(`${node.name}: unsupported output ${typeof out}`, node.label);
+    }
+    this.model.nodes.set(node, { input, output });
+  }
+
+  // ---- ensembles -------------------------------------------------------------
+
+  private buildEnsemble(ens: Ensemble): void {
+    const rng = new Rng(this.seedOf(ens));
+    const n = ens.nNeurons, d = ens.dimensions, radius = ens.radius;
+    const direct = ens.neuronType instanceof Direct;
+    const what = (p: string): string => `${ens.name} ${p}`;
+
+    // Eval points (scaled by the radius).
+    const nEval = ens.nEvalPoints ?? defaultNEvalPoints(n, d);
+    let evalPoints: Float64Array;
+    let m: number;
+    const ep = ens.evalPoints ?? new ScatteredHypersphere({ surface: false });
+    if (isArrayLike(ep) || Array.isArray(ep)) {
+      const rows = matrixRows(ep as ArrayLike<number> | ArrayLike<number>[], d, what('evalPoints'));
+      evalPoints = samplesOrDist(ep as ArrayLike<number>[], rows, d, rng, what('evalPoints'));
+      m = rows;
+    } else {
+      evalPoints = samplesOrDist(ep, nEval, d, rng, what('evalPoints'));
+      m = nEval;
+    }
+    for (let i = 0; i < evalPoints.length; i++) evalPoints[i] = evalPoints[i]! * radius;
+
+    // Encoders.
+    const encoders = samplesOrDist(ens.encoders ?? new ScatteredHypersphere({ surface: true }), n, d, rng, what('encoders'));
+    if (ens.normalizeEncoders) {
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j < d; j++) s += encoders[i * d + j]! ** 2;
+        const norm = Math.sqrt(s);
+        if (norm === 0) throw new BuildError(`${ens.name}: encoder ${i} is zero; encoders must be non-zero vectors`, ens.label);
+        for (let j = 0; j < d; j++) encoders[i * d + j] = encoders[i * d + j]! / norm;
+      }
+    }
+
+    // Gain and bias, from max rates and intercepts unless given.
+    let gain: Float64Array, bias: Float64Array, maxRates: Float64Array, intercepts: Float64Array;
+    try {
+      if (ens.gain !== undefined && ens.bias !== undefined) {
+        gain = samplesOrDist(ens.gain, n, undefined, rng, what('gain'));
+        bias = samplesOrDist(ens.bias, n, undefined, rng, what('bias'));
+        ({ maxRates, intercepts } = ens.neuronType.maxRatesIntercepts(gain, bias));
+      } else {
+        maxRates = samplesOrDist(ens.maxRates ?? new Uniform(200, 400), n, undefined, rng, what('maxRates'));
+        intercepts = samplesOrDist(ens.intercepts ?? new Uniform(-1, 0.9), n, undefined, rng, what('intercepts'));
+        ({ gain, bias } = ens.neuronType.gainBias(maxRates, intercepts));
+      }
+    } catch (err) {
+      if (err instanceof ValidationError && !err.message.startsWith(ens.name)) {
+        throw new BuildError(`${ens.name}: ${err.message}`, ens.label);
+      }
+      throw err;
+    }
+    const scaledEncoders = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const g = gain[i]! / radius;
+      for (let j = 0; j < d; j++) scaledEncoders[i * d + j] = encoders[i * d + j]! * g;
+    }
+
+    const input = this.sig.add(`${ens.name}.in`, d);
+    this.ops.push({ kind: 'reset', dst: input, value: 0, owner: ens.name });
+    let J: Sig | undefined, output: Sig | undefined;
+    const states: Record<string, Sig> = {};
+    if (!direct) {
+      J = this.sig.add(`${ens.name}.neurons.J`, n);
+      output = this.sig.add(`${ens.name}.neurons.out`, n);
+      const biasSig = this.sig.add(`${ens.name}.bias`, n, bias, true);
+      const encSig = this.sig.add(`${ens.name}.scaledEncoders`, n * d, scaledEncoders, true);
+      this.ops.push({ kind: 'copy', src: biasSig, dst: J, srcIdx: undefined, dstIdx: undefined, inc: false, owner: ens.name });
+      this.ops.push({ kind: 'dotinc', W: encSig, rows: n, cols: d, x: input, y: J, owner: ens.name });
+      const defaults = ens.neuronType.initialState();
+      for (const name of ens.neuronType.stateNames) {
+        const given = ens.initialState?.[name];
+        const init = samplesOrDist(given ?? defaults[name]!, n, undefined, rng, what(`initialState.${name}`));
+        states[name] = this.sig.add(`${ens.name}.neurons.${name}`, n, init);
+      }
+      this.ops.push({ kind: 'neurons', type: ens.neuronType, J, output, states, owner: ens.name });
+    }
+    this.model.ensembles.set(ens, {
+      ensemble: ens, direct, evalPoints, nEvalPoints: m, encoders, scaledEncoders, gain, bias, maxRates, intercepts,
+      input, J, output, states,
+    });
+  }
+
+  // ---- connections -----------------------------------------------------------
+
+  /** The signal a pre object offers (before slicing): node output, neuron output, or a Direct ensemble's value. */
+  private preSignal(obj: Node | Ensemble | Neurons, user: string): Sig {
+    if (obj instanceof Node) {
+      this.requireMember(obj, user);
+      const s = this.model.nodes.get(obj)!.output;
+      if (!s) throw new BuildError(`${user}: ${obj.name} has no output`, obj.label);
+      return s;
+    }
+    const ens = obj instanceof Neurons ? obj.ensemble : obj;
+    this.requireMember(ens, user);
+    const be = this.model.ensembles.get(ens)!;
+    if (obj instanceof Neurons) {
+      if (!be.output) throw new BuildError(`${user}: ${ens.name} is in Direct mode and has no neurons to connect from`, ens.label);
+      return be.output;
+    }
+    return be.input; // Direct mode: the represented value
+  }
+
+  /** The signal a post object takes input on. */
+  private postSignal(obj: Node | Ensemble | Neurons | LearningRule, user: string, errorSigs: Map<LearningRule, Sig>): Sig {
+    if (obj instanceof LearningRule) {
+      const s = errorSigs.get(obj);
+      if (!s) throw new BuildError(`${user}: ${obj.name} belongs to a connection that is not part of the network`);
+      return s;
+    }
+    if (obj instanceof Node) {
+      this.requireMember(obj, user);
+      const s = this.model.nodes.get(obj)!.input;
+      if (!s) throw new BuildError(`${user}: ${obj.name} takes no input (sizeIn 0); give it sizeIn to connect into it`, obj.label);
+      return s;
+    }
+    const ens = obj instanceof Neurons ? obj.ensemble : obj;
+    this.requireMember(ens, user);
+    const be = this.model.ensembles.get(ens)!;
+    if (obj instanceof Neurons) {
+      if (!be.J) throw new BuildError(`${user}: ${ens.name} is in Direct mode and has no neurons to connect to`, ens.label);
+      return be.J;
+    }
+    return be.input;
+  }
+
+  /** A signal holding sig[idx]: a view when contiguous, else a gathered copy. */
+  private sliced(sig: Sig, idx: Int32Array | undefined, owner: string): Sig {
+    if (!idx) return sig;
+    if (isContiguous(idx)) return sig.view(idx[0]!, idx.length);
+    const g = this.sig.add(`${owner}.gather`, idx.length);
+    this.ops.push({ kind: 'copy', src: sig, dst: g, srcIdx: idx, dstIdx: undefined, inc: false, owner });
+    return g;
+  }
+
+  private buildConnection(conn: Connection, errorSigs: Map<LearningRule, Sig>): void {
+    this.requireMember(conn, conn.name);
+    const owner = conn.name;
+    const { obj: preObj, idx: preIdx } = unview(conn.pre);
+    const { obj: postObj, idx: postIdx } = unviewPost(conn.post);
+    const preFull = this.preSignal(preObj, owner);
+    const postFull = this.postSignal(postObj, owner, errorSigs);
+    const sizeOut = conn.sizeOut;
+    const T = conn.transform;
+    const learning = conn.learningRule !== undefined;
+
+    let weights: Sig | undefined, weightsShape: [number, number] | undefined;
+    let decoders: Float64Array | undefined, solverRmses: Float64Array | undefined;
+    let input: Sig;
+    let src: Sig;
+    const decoded = preObj instanceof Ensemble && !this.model.ensembles.get(preObj)!.direct;
+    const solver: Solver = conn.solver ?? new LstsqL2();
+
+    if (decoded && solver.weights) {
+      this.buildWeightSolverConnection(conn, solver);
+      return;
+    }
+
+    // Where the transformed value goes: straight into post when there is no synapse and no slicing.
+    let weighted: Sig;
+    let straight = conn.synapse === null && !learning;
+    let postDst: Sig = postFull;
+    if (postIdx) {
+      if (isContiguous(postIdx)) postDst = postFull.view(postIdx[0]!, postIdx.length);
+      else straight = false;
+    }
+    if (straight) {
+      weighted = postDst;
+    } else {
+      weighted = this.sig.add(`${owner}.weighted`, sizeOut);
+      this.ops.push({ kind: 'reset', dst: weighted, value: 0, owner });
+    }
+
+    if (decoded) {
+      const ens = preObj as Ensemble;
+      const be = this.model.ensembles.get(ens)!;
+      input = be.output!;
+      const res = this.solveDecoders(conn, be, preIdx, solver, undefined, undefined);
+      decoders = res.X;
+      solverRmses = res.rmses;
+      const n = ens.nNeurons, mid = conn.sizeMid;
+      const W = applyTransform(T, decoders, n, mid, sizeOut);
+      weights = this.sig.add(`${owner}.weights`, sizeOut * n, W, !learning);
+      weightsShape = [sizeOut, n];
+      this.ops.push({ kind: 'dotinc', W: weights, rows: sizeOut, cols: n, x: input, y: weighted, owner });
+    } else {
+      input = this.sliced(preFull, preIdx, owner);
+      src = input;
+      const f = conn.function;
+      if (f !== undefined) {
+        if (typeof f !== 'function') {
+          throw new BuildError(`${owner}: explicit function targets need a decoded connection from an ensemble with neurons`, conn.label);
+        }
+        const fout = this.sig.add(`${owner}.function`, conn.sizeMid);
+        this.ops.push({ kind: 'func', step: connectionStep(f, conn), x: input, output: fout, readsTime: false, owner });
+        src = fout;
+      }
+      if (learning) {
+        // Learning needs an explicit matrix to change.
+        const n = src.size;
+        const W = applyTransform(T, identity(n), n, n, sizeOut);
+        weights = this.sig.add(`${owner}.weights`, sizeOut * n, W, false);
+        weightsShape = [sizeOut, n];
+        this.ops.push({ kind: 'dotinc', W: weights, rows: sizeOut, cols: n, x: src, y: weighted, owner });
+      } else if (T.kind === 'dense') {
+        weights = this.sig.add(`${owner}.weights`, T.rows * T.cols, T.values, true);
+        weightsShape = [T.rows, T.cols];
+        this.ops.push({ kind: 'dotinc', W: weights, rows: T.rows, cols: T.cols, x: src, y: weighted, owner });
+      } else if (T.kind === 'elementwise') {
+        const s = this.sig.add(`${owner}.transform`, T.values.length, T.values, true);
+        this.ops.push({ kind: 'elementwise', s, x: src, y: weighted, owner });
+      } else if (T.value === 1) {
+        this.ops.push({ kind: 'copy', src, dst: weighted, srcIdx: undefined, dstIdx: undefined, inc: true, owner });
+      } else if (T.value !== 0) {
+        const s = this.sig.add(`${owner}.transform`, 1, Float64Array.of(T.value), true);
+        this.ops.push({ kind: 'elementwise', s, x: src, y: weighted, owner });
+      }
+    }
+    if (straight) {
+      this.model.connections.set(conn, { connection: conn, decoders, weights, weightsShape, solverRmses, input, output: weighted });
+      return;
+    }
+    this.finishConnection(conn, weighted, postFull, postIdx, input, weights, weightsShape, decoders, solverRmses);
+  }
+
+  /** Ensemble to ensemble with a weight solver: full n_post x n_pre weights into the post neurons' current. */
+  private buildWeightSolverConnection(conn: Connection, solver: Solver): void {
+    const owner = conn.name;
+    const pre = unview(conn.pre).obj as Ensemble;
+    const { obj: postEns, idx: postDims } = unviewPost(conn.post);
+    if (!(postEns instanceof Ensemble) || this.model.ensembles.get(postEns)!.direct) {
+      throw new BuildError(`${owner}: a weight solver (weights: true) needs an ensemble with neurons as post`, conn.label);
+    }
+    const be = this.model.ensembles.get(pre)!;
+    const pbe = this.model.ensembles.get(postEns)!;
+    const { idx: preIdx } = unview(conn.pre);
+    const res = this.solveDecoders(conn, be, preIdx, solver, pbe, postDims);
+    const nPre = pre.nNeurons, nPost = postEns.nNeurons;
+    const learning = conn.learningRule !== undefined;
+    const weights = this.sig.add(`${owner}.weights`, nPost * nPre, transposeOf(res.X, nPre, nPost), !learning);
+    const shape: [number, number] = [nPost, nPre];
+    const J = pbe.J!;
+    if (conn.synapse === null && !learning) {
+      this.ops.push({ kind: 'dotinc', W: weights, rows: nPost, cols: nPre, x: be.output!, y: J, owner });
+      this.model.connections.set(conn, { connection: conn, decoders: undefined, weights, weightsShape: shape, solverRmses: res.rmses, input: be.output!, output: J });
+      return;
+    }
+    const weighted = this.sig.add(`${owner}.weighted`, nPost);
+    this.ops.push({ kind: 'reset', dst: weighted, value: 0, owner });
+    this.ops.push({ kind: 'dotinc', W: weights, rows: nPost, cols: nPre, x: be.output!, y: weighted, owner });
+    this.finishConnection(conn, weighted, J, undefined, be.output!, weights, shape, undefined, res.rmses);
+  }
+
+  /** Synapse on the weighted signal, then added into post (at postIdx). */
+  private finishConnection(
+    conn: Connection, weighted: Sig, post: Sig, postIdx: Int32Array | undefined, input: Sig,
+    weights: Sig | undefined, weightsShape: [number, number] | undefined,
+    decoders: Float64Array | undefined, solverRmses: Float64Array | undefined,
+  ): void {
+    const owner = conn.name;
+    const out = conn.synapse ? this.filter(conn.synapse, weighted, owner) : weighted;
+    if (postIdx && isContiguous(postIdx)) {
+      this.ops.push({ kind: 'copy', src: out, dst: post.view(postIdx[0]!, postIdx.length), srcIdx: undefined, dstIdx: undefined, inc: true, owner });
+    } else {
+      this.ops.push({ kind: 'copy', src: out, dst: post, srcIdx: undefined, dstIdx: postIdx, inc: true, owner });
+    }
+    this.model.connections.set(conn, { connection: conn, decoders, weights, weightsShape, solverRmses, input, output: out });
+  }
+
+  /** Adds a synapse (as an update operator) filtering `input`; returns its output signal. */
+  private filter(syn: Synapse, input: Sig, owner: string): Sig {
+    const f = syn.discretize(this.dt);
+    const output = this.sig.add(`${owner}.filtered`, input.size);
+    const state = f.order > 1 || (f.order === 1 && f.D !== 0) ? this.sig.add(`${owner}.filterState`, input.size * f.order) : undefined;
+    this.ops.push({ kind: 'filter', filter: f, input, output, state, owner });
+    return output;
+  }
+
+  /** Solves for decoders (or weights) of a decoded connection, with a per-build cache. */
+  private solveDecoders(
+    conn: Connection | Probe,
+    be: BuiltEnsemble,
+    preIdx: Int32Array | undefined,
+    solver: Solver,
+    post: BuiltEnsemble | undefined,
+    postDims: Int32Array | undefined,
+  ): { X: Float64Array; rmses: Float64Array } {
+    const ens = be.ensemble;
+    const n = ens.nNeurons, d = ens.dimensions;
+    const isConn = conn instanceof Connection;
+    const owner = conn.name;
+    // Eval points: the connection's own, or the ensemble's.
+    let evalPoints = be.evalPoints, m = be.nEvalPoints;
+    const rng = new Rng(this.seedOf(conn));
+    if (isConn && conn.evalPoints !== undefined) {
+      const ep = conn.evalPoints;
+      const rows = isArrayLike(ep) || Array.isArray(ep) ? matrixRows(ep as ArrayLike<number>[], d, `${owner} evalPoints`) : be.nEvalPoints;
+      evalPoints = samplesOrDist(ep as ArrayLike<number>[], rows, d, rng, `${owner} evalPoints`);
+      m = rows;
+      if (conn.scaleEvalPoints) for (let i = 0; i < evalPoints.length; i++) evalPoints[i] = evalPoints[i]! * ens.radius;
+    }
+    const fn = isConn ? conn.function : undefined;
+    const key = [
+      ens.id, solver.key(), fn === undefined ? 'id' : this.fnId(fn), isConn && conn.evalPoints !== undefined ? `ep${conn.id}` : 'ens',
+      preIdx ? Array.from(preIdx).join(',') : '', post ? `${post.ensemble.id}:${postDims ? Array.from(postDims).join(',') : ''}:${isConn ? this.fnId(conn.transform) : ''}` : '',
+    ].join('|');
+    const cached = this.decoderCache.get(key);
+    if (cached) return cached;
+
+    // Activities at the eval points: rates(gain * (x . e) / radius + bias).
+    const A = new Float64Array(m * n);
+    const J = new Float64Array(n);
+    const row = new Float64Array(n);
+    const enc = be.scaledEncoders;
+    for (let p = 0; p < m; p++) {
+      for (let i = 0; i < n; i++) {
+        let s = be.bias[i]!;
+        for (let j = 0; j < d; j++) s += enc[i * d + j]! * evalPoints[p * d + j]!;
+        J[i] = s;
+      }
+      ens.neuronType.rates(J, row);
+      A.set(row, p * n);
+    }
+    // Targets: function of the (sliced) eval points.
+    const mid = isConn ? conn.sizeMid : d;
+    let Y = targets(conn, evalPoints, m, d, preIdx, mid);
+    // Weight solvers solve for post currents: targets times transform^T, then times E (done by the solver).
+    let E: Float64Array | undefined, nPost: number | undefined;
+    let dy = mid;
+    if (post && isConn) {
+      const T = conn.transform;
+      const dPost = conn.post.sizeIn;
+      Y = multiplyTransformT(T, Y, m, mid, dPost);
+      dy = dPost;
+      const pe = post.ensemble;
+      nPost = pe.nNeurons;
+      E = new Float64Array(dPost * nPost);
+      for (let r = 0; r < dPost; r++) {
+        const dim = postDims ? postDims[r]! : r;
+        for (let i = 0; i < nPost; i++) E[r * nPost + i] = post.scaledEncoders[i * pe.dimensions + dim]!;
+      }
+    }
+    let res;
+    try {
+      res = solver.solve({ A, Y, m, n, d: dy, rng, E, nPost });
+    } catch (err) {
+      throw new BuildError(`${owner}: solving for decoders failed: ${(err as Error).message}`, conn.label);
+    }
+    const out = { X: res.X, rmses: res.rmses };
+    this.decoderCache.set(key, out);
+    return out;
+  }
+
+  private fnId(f: object): number {
+    let id = this.fnIds.get(f);
+    if (id === undefined) {
+      id = ++this.nextFnId;
+      this.fnIds.set(f, id);
+    }
+    return id;
+  }
+
+  // ---- learning ----------------------------------------------------------------
+
+  private buildLearning(conn: Connection, error: Sig): void {
+    const rule = conn.learningRule!;
+    const owner = rule.name;
+    const bc = this.model.connections.get(conn)!;
+    if (!bc.weights || !bc.weightsShape) throw new BuildError(`${owner}: the connection has no weights to learn`, conn.label);
+    const pes = rule.ruleType as PES;
+    this.ops.push({ kind: 'reset', dst: error, value: 0, owner });
+    const acts = pes.preSynapse ? this.filter(pes.preSynapse, bc.input, owner) : bc.input;
+    const [rows, cols] = bc.weightsShape;
+    const { obj } = unview(conn.pre);
+    const nNeurons = obj instanceof Ensemble ? obj.nNeurons : obj.sizeOut;
+    // dW = -(learning_rate * dt / n_neurons) * outer(error, acts)
+    this.ops.push({ kind: 'pes', W: bc.weights, rows, cols, error, acts, k: (-pes.learningRate * this.dt) / nNeurons, owner });
+  }
+
+  // ---- probes ------------------------------------------------------------------
+
+  private buildProbe(probe: Probe): void {
+    const owner = probe.name;
+    const target = probe.target;
+    const period = probe.sampleEvery === undefined ? 1 : probe.sampleEvery / this.dt;
+    let source: Sig;
+    if (target instanceof Connection) {
+      this.requireMember(target, owner);
+      const bc = this.model.connections.get(target)!;
+      source = probe.attr === 'input' ? bc.input : bc.output;
+    } else {
+      const { obj, idx } = unview(target);
+      if (obj instanceof Node) {
+        this.requireMember(obj, owner);
+        const s = this.model.nodes.get(obj)!.output;
+        if (!s) throw new BuildError(`${owner}: ${obj.name} has no output to probe`, probe.label);
+        source = this.sliced(s, idx, owner);
+      } else if (obj instanceof Ensemble) {
+        this.requireMember(obj, owner);
+        const be = this.model.ensembles.get(obj)!;
+        if (probe.attr === 'input' || be.direct) {
+          source = this.sliced(be.input, idx, owner);
+        } else {
+          // decoded output: a decoded connection with an identity function into the probe
+          const size = idx ? idx.length : obj.dimensions;
+          const res = this.solveDecoders(probe, be, idx, new LstsqL2(), undefined, undefined);
+          const W = transposeOf(res.X, obj.nNeurons, size);
+          const w = this.sig.add(`${owner}.decoders`, size * obj.nNeurons, W, true);
+          source = this.sig.add(`${owner}.decoded`, size);
+          this.ops.push({ kind: 'reset', dst: source, value: 0, owner });
+          this.ops.push({ kind: 'dotinc', W: w, rows: size, cols: obj.nNeurons, x: be.output!, y: source, owner });
+        }
+      } else {
+        const ens = obj.ensemble;
+        this.requireMember(ens, owner);
+        const be = this.model.ensembles.get(ens)!;
+        if (be.direct) throw new BuildError(`${owner}: ${ens.name} is in Direct mode and has no neurons to probe`, probe.label);
+        const s = probe.attr === 'output' ? be.output! : probe.attr === 'input' ? be.J! : be.states[probe.attr];
+        if (!s) throw new BuildError(`${owner}: ${ens.neuronType.kind} neurons have no '${probe.attr}'`, probe.label);
+        source = this.sliced(s, idx, owner);
+      }
+    }
+    let sig = source;
+    if (probe.synapse) {
+      const filtered = this.filter(probe.synapse, source, owner);
+      sig = this.sig.add(`${owner}.in`, source.size);
+      this.ops.push({ kind: 'copy', src: filtered, dst: sig, srcIdx: undefined, dstIdx: undefined, inc: false, owner });
+    }
+    this.model.probes.push({ probe, sig, size: sig.size, period });
+  }
+}
+
+// ---- helpers -------------------------------------------------------------------
+
+function unview(p: PreTarget): { obj: Node | Ensemble | Neurons; idx: Int32Array | undefined } {
+  return p instanceof ObjView ? { obj: p.obj, idx: p.indices } : { obj: p, idx: undefined };
+}
+function unviewPost(p: PostTarget): { obj: Node | Ensemble | Neurons | LearningRule; idx: Int32Array | undefined } {
+  return p instanceof ObjView ? { obj: p.obj, idx: p.indices } : { obj: p, idx: undefined };
+}
+
+function isContiguous(idx: Int32Array): boolean {
+  for (let i = 1; i < idx.length; i++) if (idx[i] !== idx[i - 1]! + 1) return false;
+  return true;
+}
+
+function matrixRows(v: ArrayLike<number> | ArrayLike<number>[], d: number, what: string): number {
+  if (v.length > 0 && isArrayLike(v[0])) return v.length;
+  if (v.length % d !== 0) throw new ValidationError(`${what}: ${v.length} values cannot be split into rows of ${d}`);
+  return v.length / d;
+}
+
+function identity(n: number): Float64Array {
+  const I = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) I[i * n + i] = 1;
+  return I;
+}
+
+function transposeOf(X: Float64Array, rows: number, cols: number): Float64Array {
+  const T = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) T[j * rows + i] = X[i * cols + j]!;
+  return T;
+}
+
+/** W = T . D^T (sizeOut x n) from decoders D (n x mid). */
+function applyTransform(T: Connection['transform'], D: Float64Array, n: number, mid: number, sizeOut: number): Float64Array {
+  const W = new Float64Array(sizeOut * n);
+  if (T.kind === 'scalar' || T.kind === 'elementwise') {
+    for (let r = 0; r < sizeOut; r++) {
+      const g = T.kind === 'scalar' ? T.value : T.values[r]!;
+      for (let i = 0; i < n; i++) W[r * n + i] = g * D[i * mid + r]!;
+    }
+    return W;
+  }
+  for (let r = 0; r < sizeOut; r++) {
+    for (let k = 0; k < mid; k++) {
+      const t = T.values[r * mid + k]!;
+      if (t === 0) continue;
+      for (let i = 0; i < n; i++) W[r * n + i] += t * D[i * mid + k]!;
+    }
+  }
+  return W;
+}
+
+/** Y T^T: targets (m x mid) mapped through the transform to (m x dOut). */
+function multiplyTransformT(T: Connection['transform'], Y: Float64Array, m: number, mid: number, dOut: number): Float64Array {
+  const out = new Float64Array(m * dOut);
+  for (let p = 0; p < m; p++) {
+    for (let r = 0; r < dOut; r++) {
+      let s = 0;
+      if (T.kind === 'scalar') s = T.value * Y[p * mid + r]!;
+      else if (T.kind === 'elementwise') s = T.values[r]! * Y[p * mid + r]!;
+      else for (let k = 0; k < mid; k++) s += T.values[r * mid + k]! * Y[p * mid + k]!;
+      out[p * dOut + r] = s;
+    }
+  }
+  return out;
+}
+
+/** Targets of a decoded connection: its function at each (sliced) eval point, checked for size and NaN. */
+function targets(conn: Connection | Probe, evalPoints: Float64Array, m: number, d: number, idx: Int32Array | undefined, mid: number): Float64Array {
+  const k = idx ? idx.length : d;
+  const Y = new Float64Array(m * mid);
+  const f = conn instanceof Connection ? conn.function : undefined;
+  if (f !== undefined && typeof f !== 'function') {
+    const rows = f as ArrayLike<number>[];
+    if (rows.length !== m) {
+      throw new BuildError(`${conn.name}: ${rows.length} function targets given for ${m} eval points; give one row per eval point`, conn.label);
+    }
+    for (let p = 0; p < m; p++) {
+      const r = rows[p]!;
+      const vals = isArrayLike(r) ? r : [r as unknown as number];
+      if (vals.length !== mid) throw new BuildError(`${conn.name}: function target row ${p} has ${vals.length} values, expected ${mid}`, conn.label);
+      for (let j = 0; j < mid; j++) {
+        const v = vals[j]!;
+        if (!Number.isFinite(v)) throw new BuildError(`${conn.name}: function target row ${p} has a non-finite value`, conn.label);
+        Y[p * mid + j] = v;
+      }
+    }
+    return Y;
+  }
+  for (let p = 0; p < m; p++) {
+    const x = new Float64Array(k);
+    for (let j = 0; j < k; j++) x[j] = evalPoints[p * d + (idx ? idx[j]! : j)]!;
+    if (f === undefined) {
+      Y.set(x, p * mid);
+      continue;
+    }
+    let y: unknown;
+    try {
+      y = (f as (x: Float64Array) => unknown)(x);
+    } catch (err) {
+      throw new BuildError(`${conn.name}: its function threw at x = [${fmt(x)}]: ${(err as Error).message}`, conn.label);
+    }
+    writeChecked(y, Y, p * mid, mid, () => `${conn.name}: its function at x = [${fmt(x)}]`, BuildError, conn.label);
+  }
+  return Y;
+}
+
+function fmt(x: ArrayLike<number>): string {
+  return Array.from(x, (v) => +v.toFixed(4)).join(', ');
+}
+
+type ErrorCtor = new (message: string, object?: string) => Error;
+
+/** Writes a function's return value into out[off..off+size), checking its length and finiteness. */
+function writeChecked(y: unknown, out: Float64Array, off: number, size: number, where: () => string, E: ErrorCtor, label: string | undefined): void {
+  if (typeof y === 'number') {
+    if (size !== 1) throw new E(`${where()} returned 1 value, but ${size} are expected`, label);
+    if (!Number.isFinite(y)) throw new E(`${where()} returned ${y}; it must return finite numbers`, label);
+    out[off] = y;
+    return;
+  }
+  if (!isArrayLike(y)) throw new E(`${where()} returned ${y === null ? 'null' : typeof y}; it must return a number or an array of ${size} numbers`, label);
+  if (y.length !== size) throw new E(`${where()} returned ${y.length} values, but ${size} are expected`, label);
+  for (let j = 0; j < size; j++) {
+    const v = y[j];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new E(`${where()} returned ${String(v)} at index ${j}; it must return finite numbers`, label);
+    out[off + j] = v;
+  }
+}
+
+function nodeStep(fn: NodeFunction, node: Node): (t: number, x: Float64Array | null, out: Float64Array) => void {
+  const size = node.sizeOut;
+  const label = node.label ?? node.name;
+  const where = (t: number) => () => `${node.name}: its function at t = ${t.toFixed(6)} s`;
+  const empty = new Float64Array(0);
+  if (size === 0) return (t, x) => void fn(t, x ?? empty);
+  return (t, x, out) => {
+    const y = fn(t, x ?? empty);
+    if (size === 1 && typeof y === 'number' && Number.isFinite(y)) {
+      out[0] = y;
+      return;
+    }
+    writeChecked(y, out, 0, size, where(t), SimulationError, label);
+  };
+}
+
+function connectionStep(fn: (x: Float64Array) => unknown, conn: Connection): (t: number, x: Float64Array | null, out: Float64Array) => void {
+  const size = conn.sizeMid;
+  return (t, x, out) => {
+    const y = fn(x!);
+    if (size === 1 && typeof y === 'number' && Number.isFinite(y)) {
+      out[0] = y;
+      return;
+    }
+    writeChecked(y, out, 0, size, () => `${conn.name}: its function at t = ${t.toFixed(6)} s`, SimulationError, conn.label);
+  };
+}

@@ -1,0 +1,129 @@
+/** Kernels for resets, copies, matrix-vector products and elementwise products. */
+import type { Arena, Kernel } from './kernel.js';
+
+/** Fills ranges with constants. Table: [offset, length] per op. */
+export class ResetKernel implements Kernel {
+  readonly kind = 'reset';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly values: Float64Array,
+  ) {}
+  get count(): number {
+    return this.values.length;
+  }
+  run(): void {
+    const a = this.a, tb = this.table, v = this.values;
+    for (let k = 0, n = v.length; k < n; k++) {
+      const off = tb[2 * k]!, end = off + tb[2 * k + 1]!, x = v[k]!;
+      for (let i = off; i < end; i++) a[i] = x;
+    }
+  }
+}
+
+/** Contiguous copies. Table: [src, dst, length] per op. */
+export class CopyKernel implements Kernel {
+  readonly kind: string;
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly inc: boolean,
+  ) {
+    this.kind = inc ? 'copy-inc' : 'copy';
+  }
+  get count(): number {
+    return this.table.length / 3;
+  }
+  run(): void {
+    const a = this.a, tb = this.table;
+    if (this.inc) {
+      for (let k = 0, n = tb.length; k < n; k += 3) {
+        const s = tb[k]!, d = tb[k + 1]!, len = tb[k + 2]!;
+        for (let i = 0; i < len; i++) a[d + i] += a[s + i]!;
+      }
+    } else {
+      for (let k = 0, n = tb.length; k < n; k += 3) {
+        const s = tb[k]!, d = tb[k + 1]!, len = tb[k + 2]!;
+        for (let i = 0; i < len; i++) a[d + i] = a[s + i]!;
+      }
+    }
+  }
+}
+
+/** Gathered/scattered copies with absolute arena indices: a[dst[i]] (+)= a[src[i]]. */
+export class IndexedCopyKernel implements Kernel {
+  readonly kind: string;
+  constructor(
+    private readonly a: Arena,
+    private readonly src: Int32Array,
+    private readonly dst: Int32Array,
+    private readonly inc: boolean,
+    readonly count: number,
+  ) {
+    this.kind = inc ? 'indexed-copy-inc' : 'indexed-copy';
+  }
+  run(): void {
+    const a = this.a, s = this.src, d = this.dst;
+    if (this.inc) for (let i = 0, n = s.length; i < n; i++) a[d[i]!] += a[s[i]!]!;
+    else for (let i = 0, n = s.length; i < n; i++) a[d[i]!] = a[s[i]!]!;
+  }
+}
+
+/** y += W x for row-major W. Table: [W, rows, cols, x, y] per op. */
+export class DotIncKernel implements Kernel {
+  readonly kind = 'dotinc';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a, tb = this.table;
+    for (let k = 0, n = tb.length; k < n; k += 5) {
+      let w = tb[k]!;
+      const rows = tb[k + 1]!, cols = tb[k + 2]!, x = tb[k + 3]!, y = tb[k + 4]!;
+      if (cols === 1) {
+        const xv = a[x]!;
+        if (xv !== 0) for (let r = 0; r < rows; r++) a[y + r] += a[w + r]! * xv;
+        continue;
+      }
+      for (let r = 0; r < rows; r++) {
+        let s0 = 0, s1 = 0;
+        let c = 0;
+        for (; c + 1 < cols; c += 2) {
+          s0 += a[w + c]! * a[x + c]!;
+          s1 += a[w + c + 1]! * a[x + c + 1]!;
+        }
+        if (c < cols) s0 += a[w + c]! * a[x + c]!;
+        a[y + r] += s0 + s1;
+        w += cols;
+      }
+    }
+  }
+}
+
+/** y += s * x elementwise; s of size 1 broadcasts. Table: [s, sLen, x, y, n] per op. */
+export class ElementwiseIncKernel implements Kernel {
+  readonly kind = 'elementwise';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a, tb = this.table;
+    for (let k = 0, m = tb.length; k < m; k += 5) {
+      const s = tb[k]!, sLen = tb[k + 1]!, x = tb[k + 2]!, y = tb[k + 3]!, n = tb[k + 4]!;
+      if (sLen === 1) {
+        const g = a[s]!;
+        for (let i = 0; i < n; i++) a[y + i] += g * a[x + i]!;
+      } else {
+        for (let i = 0; i < n; i++) a[y + i] += a[s + i]! * a[x + i]!;
+      }
+    }
+  }
+}

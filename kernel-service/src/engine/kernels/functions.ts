@@ -1,0 +1,58 @@
+/** Kernels that call JavaScript: Node functions, processes, Direct-mode functions; and PES learning. */
+import { SimulationError } from '../errors.js';
+import type { Arena, Kernel } from './kernel.js';
+
+export interface FuncEntry {
+  step: (t: number, x: Float64Array | null, out: Float64Array) => void;
+  /** Views of the arena, made once. */
+  x: Float64Array | null;
+  out: Float64Array;
+  owner: string;
+}
+
+export class FuncKernel implements Kernel {
+  readonly kind = 'func';
+  constructor(private readonly entries: FuncEntry[]) {}
+  get count(): number {
+    return this.entries.length;
+  }
+  run(t: number): void {
+    const es = this.entries;
+    for (let k = 0; k < es.length; k++) {
+      const e = es[k]!;
+      try {
+        e.step(t, e.x, e.out);
+      } catch (err) {
+        if (err instanceof SimulationError) throw err;
+        const msg = err instanceof Error ? err.message : String(err);
+        throw new SimulationError(`${e.owner}: its function threw at t = ${t.toFixed(6)} s: ${msg}`, e.owner);
+      }
+    }
+  }
+}
+
+/** PES: W += k * outer(error, acts). Table: [W, rows, cols, error, acts]; params [k]. */
+export class PESKernel implements Kernel {
+  readonly kind = 'pes';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a, tb = this.table, p = this.params;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op++) {
+      let w = tb[k]!;
+      const rows = tb[k + 1]!, cols = tb[k + 2]!, e = tb[k + 3]!, acts = tb[k + 4]!;
+      const scale = p[op]!;
+      for (let r = 0; r < rows; r++) {
+        const g = scale * a[e + r]!;
+        if (g !== 0) for (let c = 0; c < cols; c++) a[w + c] += g * a[acts + c]!;
+        w += cols;
+      }
+    }
+  }
+}

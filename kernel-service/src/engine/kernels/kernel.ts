@@ -1,0 +1,13 @@
+/**
+ * A kernel runs one merged group of operators of the same kind over the
+ * arena. Each holds flat typed tables of offsets and parameters built once;
+ * `run` loops over them with no allocation.
+ */
+export type Arena = Float64Array;
+
+export interface Kernel {
+  readonly kind: string;
+  /** Number of merged operators. */
+  readonly count: number;
+  run(t: number): void;
+}

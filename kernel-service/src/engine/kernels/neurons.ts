@@ -1,0 +1,171 @@
+/**
+ * Neuron kernels, one monomorphic loop per neuron type, each over a table of
+ * merged ensembles: [J, output, state0, state1, n] offsets per op, and a
+ * parallel Float64Array of parameters per op.
+ */
+import type { Arena, Kernel } from './kernel.js';
+
+/**
+ * LIF, integrated exactly within the step (Nengo's LIF.step):
+ *   ref -= dt;  delta_t = clip(dt - ref, 0, dt)
+ *   v += (J - v) * (1 - exp(-delta_t / tau_rc))
+ *   spike where v > 1: output amplitude / dt,
+ *     t_spike = dt + tau_rc * log1p(-(v - 1) / (J - 1)),  v = 0,  ref = tau_ref + t_spike
+ *   v = max(v, min_voltage)
+ * One deliberate difference: when tau_ref is shorter than the part of the
+ * step left after a spike (possible only if tau_ref < dt), Nengo loses that
+ * time and the rate quantises to dt; here the neuron integrates it from
+ * v = 0 within the step. With tau_ref >= dt (Nengo's default 2 ms at 1 ms
+ * steps) the two are identical.
+ * Params per op: [tauRc, tauRef, minVoltage, amplitude].
+ */
+export class LIFKernel implements Kernel {
+  readonly kind = 'neurons:LIF';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+    private readonly dt: number,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a, tb = this.table, p = this.params, dt = this.dt;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 4) {
+      const J = tb[k]!, out = tb[k + 1]!, v = tb[k + 2]!, ref = tb[k + 3]!, n = tb[k + 4]!;
+      const tauRc = p[op]!, tauRef = p[op + 1]!, minV = p[op + 2]!, spike = p[op + 3]! / dt;
+      // factor for a full step outside the refractory period
+      const full = -Math.expm1(-dt / tauRc);
+      for (let i = 0; i < n; i++) {
+        const r = a[ref + i]! - dt;
+        const j = a[J + i]!;
+        let vi = a[v + i]!;
+        if (r <= 0) {
+          vi += (j - vi) * full;
+        } else if (r < dt) {
+          vi += (j - vi) * -Math.expm1(-(dt - r) / tauRc);
+        }
+        if (vi > 1) {
+          const tSpike = dt + tauRc * Math.log1p(-(vi - 1) / (j - 1));
+          a[out + i] = spike;
+          const leftover = dt - tSpike - tauRef;
+          if (leftover > 0) {
+            // tau_ref shorter than the rest of the step (only when tau_ref < dt): integrate the
+            // rest from v = 0 now, where Nengo would drop it (its delta_t is clipped to dt).
+            a[v + i] = j * -Math.expm1(-leftover / tauRc);
+            a[ref + i] = 0;
+          } else {
+            a[v + i] = 0;
+            a[ref + i] = tauRef + tSpike;
+          }
+        } else {
+          a[out + i] = 0;
+          a[v + i] = vi > minV ? vi : minV;
+          a[ref + i] = r;
+        }
+      }
+    }
+  }
+}
+
+/** LIF rate: amplitude / (tau_ref + tau_rc * log1p(1 / (J - 1))) for J > 1. Params: [tauRc, tauRef, amplitude]. */
+export class LIFRateKernel implements Kernel {
+  readonly kind = 'neurons:LIFRate';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a, tb = this.table, p = this.params;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 3) {
+      const J = tb[k]!, out = tb[k + 1]!, n = tb[k + 4]!;
+      const tauRc = p[op]!, tauRef = p[op + 1]!, amp = p[op + 2]!;
+      for (let i = 0; i < n; i++) {
+        const j = a[J + i]! - 1;
+        a[out + i] = j > 0 ? amp / (tauRef + tauRc * Math.log1p(1 / j)) : 0;
+      }
+    }
+  }
+}
+
+/** Rectified linear: amplitude * max(J, 0). Params: [amplitude]. */
+export class RectifiedLinearKernel implements Kernel {
+  readonly kind = 'neurons:RectifiedLinear';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a, tb = this.table, p = this.params;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 1) {
+      const J = tb[k]!, out = tb[k + 1]!, n = tb[k + 4]!;
+      const amp = p[op]!;
+      for (let i = 0; i < n; i++) {
+        const j = a[J + i]!;
+        a[out + i] = j > 0 ? amp * j : 0;
+      }
+    }
+  }
+}
+
+/**
+ * Spiking rectified linear (Nengo's SpikingRectifiedLinear.step):
+ *   v += max(J, 0) * dt;  n = floor(v);  output = amplitude / dt * n;  v -= n.
+ * Params: [amplitude].
+ */
+export class SpikingRectifiedLinearKernel implements Kernel {
+  readonly kind = 'neurons:SpikingRectifiedLinear';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+    private readonly dt: number,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a, tb = this.table, p = this.params, dt = this.dt;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 1) {
+      const J = tb[k]!, out = tb[k + 1]!, v = tb[k + 2]!, n = tb[k + 4]!;
+      const scale = p[op]! / dt;
+      for (let i = 0; i < n; i++) {
+        const j = a[J + i]!;
+        const vi = a[v + i]! + (j > 0 ? j : 0) * dt;
+        const spikes = Math.floor(vi);
+        a[out + i] = scale * spikes;
+        a[v + i] = vi - spikes;
+      }
+    }
+  }
+}
+
+/** Sigmoid: (1 / tau_ref) / (1 + exp(-J)). Params: [tauRef]. */
+export class SigmoidKernel implements Kernel {
+  readonly kind = 'neurons:Sigmoid';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a, tb = this.table, p = this.params;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 1) {
+      const J = tb[k]!, out = tb[k + 1]!, n = tb[k + 4]!;
+      const rate = 1 / p[op]!;
+      for (let i = 0; i < n; i++) a[out + i] = rate / (1 + Math.exp(-a[J + i]!));
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Network: a labelled, seeded container of nodes, ensembles, connections,
+ * probes and subnetworks. Objects are created through its methods
+ * (`net.ensemble(...)`, `net.connect(...)`), which apply the defaults set in
+ * `net.config` here or in any parent network (Nengo's config system).
+ *
+ * Seeds flow from parent to children as in Nengo: when the model is built, a
+ * network's generator draws one seed per child in a fixed order (connections,
+ * ensembles, networks, nodes, probes) whether or not the child has its own
+ * seed, so adding an object with a seed does not reseed its siblings.
+ */
+import { checkKnownOptions, ValidationError } from './errors.js';
+import {
+  Connection,
+  Ensemble,
+  Node,
+  Probe,
+  type ConnectionOptions,
+  type EnsembleOptions,
+  type NodeOptions,
+  type NodeOutput,
+  type PostTarget,
+  type PreTarget,
+  type ProbeOptions,
+  type ProbeTarget,
+} from './objects.js';
+
+/** Defaults applied to objects created in a network (and its subnetworks). */
+export interface NetworkConfig {
+  ensemble: Partial<Omit<EnsembleOptions, 'label' | 'seed'>>;
+  connection: Partial<Omit<ConnectionOptions, 'label' | 'seed'>>;
+  probe: Partial<Omit<ProbeOptions, 'label' | 'seed'>>;
+}
+
+export interface NetworkOptions {
+  label?: string;
+  seed?: number;
+  /** Register this network as a subnetwork of `parent`. */
+  parent?: Network;
+}
+const NETWORK_OPTIONS = ['label', 'seed', 'parent'] as const;
+
+export class Network {
+  readonly typeName = 'Network';
+  label: string | undefined;
+  seed: number | undefined;
+  parent: Network | undefined;
+  readonly ensembles: Ensemble[] = [];
+  readonly nodes: Node[] = [];
+  readonly connections: Connection[] = [];
+  readonly networks: Network[] = [];
+  readonly probes: Probe[] = [];
+  readonly config: NetworkConfig = { ensemble: {}, connection: {}, probe: {} };
+
+  constructor(opts: NetworkOptions = {}) {
+    checkKnownOptions(opts, NETWORK_OPTIONS, 'Network');
+    if (opts.label !== undefined && typeof opts.label !== 'string') throw new ValidationError('Network: label must be a string');
+    if (opts.seed !== undefined && (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 0xffffffff)) {
+      throw new ValidationError(`Network${opts.label ? ` '${opts.label}'` : ''}: seed must be an integer in [0, 2^32), got ${String(opts.seed)}`);
+    }
+    this.label = opts.label;
+    this.seed = opts.seed;
+    if (opts.parent !== undefined) opts.parent.add(this);
+  }
+
+  get name(): string {
+    return this.label !== undefined ? `Network '${this.label}'` : 'Network';
+  }
+  toString(): string {
+    return this.name;
+  }
+
+  /** Creates a Node: a constant, array, f(t), f(t, x) (give sizeIn), a Process, or null (passthrough). */
+  node(output: NodeOutput, opts: NodeOptions = {}): Node {
+    const n = new Node(this, output, opts);
+    this.nodes.push(n);
+    return n;
+  }
+
+  ensemble(opts: EnsembleOptions): Ensemble {
+    const e = new Ensemble(this, { ...this.defaults('ensemble'), ...opts } as EnsembleOptions);
+    this.ensembles.push(e);
+    return e;
+  }
+
+  connect(pre: PreTarget, post: PostTarget, opts: ConnectionOptions = {}): Connection {
+    const c = new Connection(this, pre, post, { ...this.defaults('connection'), ...opts });
+    this.connections.push(c);
+    return c;
+  }
+
+  probe(target: ProbeTarget, opts: ProbeOptions = {}): Probe {
+    const p = new Probe(this, target, { ...this.defaults('probe'), ...opts });
+    this.probes.push(p);
+    return p;
+  }
+
+  /** Creates and adds an empty subnetwork. */
+  network(opts: Omit<NetworkOptions, 'parent'> = {}): Network {
+    return new Network({ ...opts, parent: this });
+  }
+
+  /** Adds an existing network as a subnetwork. */
+  add(net: Network): Network {
+    if (!(net instanceof Network)) throw new ValidationError(`${this.name}: add() takes a Network`);
+    if (net.parent !== undefined && net.parent !== this) {
+      throw new ValidationError(`${net.name} is already part of ${net.parent.name}`);
+    }
+    let p: Network | undefined = this;
+    while (p) {
+      if (p === net) throw new ValidationError(`${net.name} cannot contain itself`);
+      p = p.parent;
+    }
+    if (!this.networks.includes(net)) {
+      net.parent = this;
+      this.networks.push(net);
+    }
+    return net;
+  }
+
+  /** Defaults for a kind of object from this network's config and its parents' (nearest wins). */
+  private defaults<K extends keyof NetworkConfig>(kind: K): NetworkConfig[K] {
+    const chain: Network[] = [];
+    for (let n: Network | undefined = this; n; n = n.parent) chain.unshift(n);
+    return Object.assign({}, ...chain.map((n) => n.config[kind])) as NetworkConfig[K];
+  }
+
+  get allEnsembles(): Ensemble[] {
+    return [...this.ensembles, ...this.networks.flatMap((n) => n.allEnsembles)];
+  }
+  get allNodes(): Node[] {
+    return [...this.nodes, ...this.networks.flatMap((n) => n.allNodes)];
+  }
+  get allConnections(): Connection[] {
+    return [...this.connections, ...this.networks.flatMap((n) => n.allConnections)];
+  }
+  get allProbes(): Probe[] {
+    return [...this.probes, ...this.networks.flatMap((n) => n.allProbes)];
+  }
+  get allNetworks(): Network[] {
+    return [...this.networks, ...this.networks.flatMap((n) => n.allNetworks)];
+  }
+  get nNeurons(): number {
+    return this.allEnsembles.reduce((s, e) => s + e.nNeurons, 0);
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * Neuron types with Nengo's parameters, defaults and formulas.
+ *
+ * A neuron type knows (a) how to turn max rates and intercepts into gain and
+ * bias, (b) its steady-state rate curve (used to solve for decoders), and
+ * (c) its state variables and their initial distributions. The time-step
+ * kernels live in `kernels/neurons.ts`, one monomorphic loop per type.
+ */
+import { Choice, Uniform, type Distribution } from './dists.js';
+import { ValidationError } from './errors.js';
+
+export type NeuronKind =
+  | 'LIF'
+  | 'LIFRate'
+  | 'RectifiedLinear'
+  | 'SpikingRectifiedLinear'
+  | 'Sigmoid'
+  | 'Direct';
+
+export interface GainBias {
+  gain: Float64Array;
+  bias: Float64Array;
+}
+
+export abstract class NeuronType {
+  abstract readonly kind: NeuronKind;
+  /** True if the output is a train of spikes of height amplitude/dt. */
+  abstract readonly spiking: boolean;
+  /** Names of the per-neuron state variables (besides input and output), e.g. voltage. */
+  readonly stateNames: readonly string[] = [];
+  /** Default initial distribution of each state variable. */
+  initialState(): Record<string, Distribution> {
+    return {};
+  }
+  /** Gain and bias that give `maxRates` at x = 1 and rate 0 at x = intercept. */
+  abstract gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias;
+  /** Inverse of gainBias: the max rates and intercepts of given gains and biases. */
+  abstract maxRatesIntercepts(gain: Float64Array, bias: Float64Array): { maxRates: Float64Array; intercepts: Float64Array };
+  /** Steady-state firing rate (Hz, times amplitude) for each input current J, written into out. */
+  abstract rates(J: Float64Array, out: Float64Array): void;
+  /** Parameters as a plain record, for summaries and cache keys. */
+  abstract params(): Record<string, number>;
+  toString(): string {
+    const p = this.params();
+    return `${this.kind}(${Object.entries(p)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')})`;
+  }
+}
+
+function positive(value: number, name: string, type: string, allowZero = false): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new ValidationError(`${type}: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkIntercepts(intercepts: Float64Array, type: string): void {
+  for (let i = 0; i < intercepts.length; i++) {
+    if (intercepts[i]! >= 1 || intercepts[i]! < -1 - 1e-12) {
+      throw new ValidationError(
+        `${type}: intercept ${intercepts[i]} of neuron ${i} must lie in [-1, 1) (an intercept of 1 or more means the neuron never fires inside the radius)`,
+      );
+    }
+  }
+}
+
+export interface LIFOptions {
+  tauRc?: number;
+  tauRef?: number;
+  minVoltage?: number;
+  amplitude?: number;
+}
+
+/** Leaky integrate-and-fire rate curve: r(J) = 1 / (tau_ref + tau_rc * log1p(1 / (J - 1))) for J > 1, else 0. */
+export class LIFRate extends NeuronType {
+  readonly kind: NeuronKind = 'LIFRate';
+  readonly spiking: boolean = false;
+  readonly tauRc: number;
+  readonly tauRef: number;
+  readonly amplitude: number;
+  constructor(opts: LIFOptions = {}) {
+    super();
+    this.tauRc = positive(opts.tauRc ?? 0.02, 'tauRc', 'LIFRate');
+    this.tauRef = positive(opts.tauRef ?? 0.002, 'tauRef', 'LIFRate', true);
+    this.amplitude = positive(opts.amplitude ?? 1, 'amplitude', 'LIFRate');
+  }
+  gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {
+    checkIntercepts(intercepts, this.kind);
+    const n = maxRates.length;
+    const gain = new Float64Array(n);
+    const bias = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = maxRates[i]!;
+      if (!(r > 0) || r * this.tauRef >= 1) {
+        throw new ValidationError(
+          `${this.kind}: max rate ${r} Hz of neuron ${i} is impossible with tauRef = ${this.tauRef} s (must be below ${1 / this.tauRef} Hz)`,
+        );
+      }
+      // J_max = 1 / (1 - exp((tau_ref - 1/max_rate) / tau_rc)); gain = (J_max - 1) / (1 - intercept)
+      const jMax = 1 / -Math.expm1((this.tauRef - 1 / r) / this.tauRc);
+      gain[i] = (jMax - 1) / (1 - intercepts[i]!);
+      bias[i] = 1 - gain[i]! * intercepts[i]!;
+    }
+    return { gain, bias };
+  }
+  maxRatesIntercepts(gain: Float64Array, bias: Float64Array): { maxRates: Float64Array; intercepts: Float64Array } {
+    const n = gain.length;
+    const intercepts = new Float64Array(n);
+    const J = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      intercepts[i] = (1 - bias[i]!) / gain[i]!;
+      J[i] = gain[i]! + bias[i]!;
+    }
+    const maxRates = new Float64Array(n);
+    this.rates(J, maxRates);
+    for (let i = 0; i < n; i++) maxRates[i] = maxRates[i]! / this.amplitude;
+    return { maxRates, intercepts };
+  }
+  rates(J: Float64Array, out: Float64Array): void {
+    const { tauRc, tauRef, amplitude } = this;
+    for (let i = 0; i < J.length; i++) {
+      const j = J[i]! - 1;
+      out[i] = j > 0 ? amplitude / (tauRef + tauRc * Math.log1p(1 / j)) : 0;
+    }
+  }
+  params(): Record<string, number> {
+    return { tauRc: this.tauRc, tauRef: this.tauRef, amplitude: this.amplitude };
+  }
+}
+
+/**
+ * Spiking leaky integrate-and-fire neuron, integrated exactly within the step
+ * (Nengo's LIF): the voltage relaxes towards J with time constant tau_rc over
+ * the part of the step not spent refractory; a spike's time inside the step
+ * is interpolated, and the refractory period is measured from it.
+ */
+export class LIF extends LIFRate {
+  override readonly kind: NeuronKind = 'LIF';
+  override readonly spiking: boolean = true;
+  override readonly stateNames: readonly string[] = ['voltage', 'refractoryTime'];
+  readonly minVoltage: number;
+  constructor(opts: LIFOptions = {}) {
+    super(opts);
+    this.minVoltage = opts.minVoltage ?? 0;
+    if (!Number.isFinite(this.minVoltage) || this.minVoltage > 0) {
+      throw new ValidationError(`LIF: minVoltage must be a finite number <= 0, got ${String(opts.minVoltage)}`);
+    }
+  }
+  override initialState(): Record<string, Distribution> {
+    return { voltage: new Uniform(0, 1), refractoryTime: new Choice([0]) };
+  }
+  override params(): Record<string, number> {
+    return { ...super.params(), minVoltage: this.minVoltage };
+  }
+}
+
+/** Rectified linear rate neuron: r(J) = amplitude * max(J, 0). */
+export class RectifiedLinear extends NeuronType {
+  readonly kind: NeuronKind = 'RectifiedLinear';
+  readonly spiking: boolean = false;
+  readonly amplitude: number;
+  constructor(opts: { amplitude?: number } = {}) {
+    super();
+    this.amplitude = positive(opts.amplitude ?? 1, 'amplitude', 'RectifiedLinear');
+  }
+  gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {
+    checkIntercepts(intercepts, this.kind);
+    const n = maxRates.length;
+    const gain = new Float64Array(n);
+    const bias = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      // gain = max_rate / (1 - intercept); bias = -intercept * gain
+      gain[i] = maxRates[i]! / (1 - intercepts[i]!);
+      bias[i] = -intercepts[i]! * gain[i]!;
+    }
+    return { gain, bias };
+  }
+  maxRatesIntercepts(gain: Float64Array, bias: Float64Array): { maxRates: Float64Array; intercepts: Float64Array } {
+    const n = gain.length;
+    const maxRates = new Float64Array(n);
+    const intercepts = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      intercepts[i] = -bias[i]! / gain[i]!;
+      maxRates[i] = gain[i]! + bias[i]!;
+    }
+    return { maxRates, intercepts };
+  }
+  rates(J: Float64Array, out: Float64Array): void {
+    for (let i = 0; i < J.length; i++) out[i] = this.amplitude * Math.max(J[i]!, 0);
+  }
+  params(): Record<string, number> {
+    return { amplitude: this.amplitude };
+  }
+}
+
+/** Spiking version of RectifiedLinear: integrate J, emit floor(v) spikes, keep the remainder. */
+export class SpikingRectifiedLinear extends RectifiedLinear {
+  override readonly kind: NeuronKind = 'SpikingRectifiedLinear';
+  override readonly spiking: boolean = true;
+  override readonly stateNames: readonly string[] = ['voltage'];
+  override initialState(): Record<string, Distribution> {
+    return { voltage: new Uniform(0, 1) };
+  }
+}
+
+/** Sigmoid rate neuron: r(J) = (1 / tau_ref) / (1 + exp(-J)). */
+export class Sigmoid extends NeuronType {
+  readonly kind: NeuronKind = 'Sigmoid';
+  readonly spiking: boolean = false;
+  readonly tauRef: number;
+  constructor(opts: { tauRef?: number } = {}) {
+    super();
+    this.tauRef = positive(opts.tauRef ?? 0.0025, 'tauRef', 'Sigmoid');
+  }
+  gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {
+    checkIntercepts(intercepts, this.kind);
+    const n = maxRates.length;
+    const gain = new Float64Array(n);
+    const bias = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = maxRates[i]!;
+      if (!(r > 0) || r * this.tauRef >= 1) {
+        throw new ValidationError(`Sigmoid: max rate ${r} Hz of neuron ${i} must be in (0, 1/tauRef = ${1 / this.tauRef})`);
+      }
+      // inv = -ln(1/(tau_ref*max_rate) - 1); gain = inv / (1 - intercept); bias = inv - gain
+      const inv = -Math.log(1 / (this.tauRef * r) - 1);
+      gain[i] = inv / (1 - intercepts[i]!);
+      bias[i] = inv - gain[i]!;
+    }
+    return { gain, bias };
+  }
+  maxRatesIntercepts(gain: Float64Array, bias: Float64Array): { maxRates: Float64Array; intercepts: Float64Array } {
+    const n = gain.length;
+    const maxRates = new Float64Array(n);
+    const intercepts = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const inv = gain[i]! + bias[i]!;
+      intercepts[i] = 1 - inv / gain[i]!;
+      maxRates[i] = 1 / (this.tauRef * (1 + Math.exp(-inv)));
+    }
+    return { maxRates, intercepts };
+  }
+  rates(J: Float64Array, out: Float64Array): void {
+    const k = 1 / this.tauRef;
+    for (let i = 0; i < J.length; i++) out[i] = k / (1 + Math.exp(-J[i]!));
+  }
+  params(): Record<string, number> {
+    return { tauRef: this.tauRef };
+  }
+}
+
+/**
+ * Direct mode: no neurons; the ensemble represents its input exactly and its
+ * connections compute their functions exactly (Nengo's Direct). The yardstick
+ * for decoded accuracy.
+ */
+export class Direct extends NeuronType {
+  readonly kind: NeuronKind = 'Direct';
+  readonly spiking: boolean = false;
+  gainBias(maxRates: Float64Array): GainBias {
+    return { gain: new Float64Array(maxRates.length), bias: new Float64Array(maxRates.length) };
+  }
+  maxRatesIntercepts(gain: Float64Array): { maxRates: Float64Array; intercepts: Float64Array } {
+    return { maxRates: new Float64Array(gain.length), intercepts: new Float64Array(gain.length) };
+  }
+  rates(J: Float64Array, out: Float64Array): void {
+    out.set(J);
+  }
+  params(): Record<string, number> {
+    return {};
+  }
+}

@@ -1,0 +1,611 @@
+/**
+ * The objects a model is made of, with Nengo's names and defaults: Node,
+ * Ensemble (and its Neurons), Connection, Probe, slices of them (ObjView),
+ * and the learning rule a connection carries. They only describe the model;
+ * the builder turns them into signals and operators.
+ */
+import type { Distribution } from './dists.js';
+import { checkKnownOptions, ValidationError } from './errors.js';
+import type { Network } from './network.js';
+import { LIF, type NeuronType } from './neurons.js';
+import { Process } from './processes.js';
+import type { Solver } from './solvers.js';
+import { Lowpass, Synapse, toSynapse } from './synapses.js';
+import type { LearningRuleType } from './learning.js';
+
+let nextId = 1;
+
+/** Values a Node function or a connection function may return. */
+export type VectorLike = number | ArrayLike<number>;
+export type NodeFunction = (t: number, x: Float64Array) => VectorLike | null | undefined | void;
+export type NodeOutput = VectorLike | NodeFunction | Process | null;
+/** A function computed across a connection: a function of the decoded vector, or explicit targets per eval point. */
+export type ConnectionFunction = ((x: Float64Array) => VectorLike) | ArrayLike<number>[] | Float64Array;
+
+export abstract class NefObject {
+  readonly id: number;
+  label: string | undefined;
+  seed: number | undefined;
+  /** The network this object was created in. */
+  readonly network: Network;
+  abstract readonly typeName: string;
+  constructor(network: Network, label: string | undefined, seed: number | undefined) {
+    this.id = nextId++;
+    this.network = network;
+    if (label !== undefined && typeof label !== 'string') {
+      throw new ValidationError(`label must be a string, got ${typeof label}`);
+    }
+    this.label = label;
+    if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) {
+      throw new ValidationError(`${label ?? 'object'}: seed must be an integer in [0, 2^32), got ${String(seed)}`);
+    }
+    this.seed = seed;
+  }
+  /** How errors and summaries name this object: its label, or its type and id. */
+  get name(): string {
+    return this.label !== undefined ? `${this.typeName} '${this.label}'` : `${this.typeName} #${this.id}`;
+  }
+  toString(): string {
+    return this.name;
+  }
+}
+
+/** Something with an input and/or output vector that connections and probes can attach to. */
+export interface Port {
+  readonly sizeIn: number;
+  readonly sizeOut: number;
+  readonly name: string;
+}
+
+export interface NodeOptions {
+  label?: string;
+  seed?: number;
+  sizeIn?: number;
+  sizeOut?: number;
+}
+const NODE_OPTIONS = ['label', 'seed', 'sizeIn', 'sizeOut'] as const;
+
+/**
+ * Provides non-neural input or computes arbitrary functions: a constant, an
+ * array, a function of t (or of t and its input x, given sizeIn), a Process,
+ * or null for a passthrough node that outputs its input without delay.
+ */
+export class Node extends NefObject implements Port {
+  readonly typeName = 'Node';
+  readonly output: NodeOutput;
+  readonly sizeIn: number;
+  readonly sizeOut: number;
+
+  constructor(network: Network, output: NodeOutput, opts: NodeOptions = {}) {
+    checkKnownOptions(opts, NODE_OPTIONS, 'Node');
+    super(network, opts.label, opts.seed);
+    const sizeIn = opts.sizeIn;
+    if (sizeIn !== undefined && (!Number.isInteger(sizeIn) || sizeIn < 0)) {
+      throw new ValidationError(`${this.name}: sizeIn must be a non-negative integer, got ${String(sizeIn)}`, this.label);
+    }
+    this.output = output;
+    if (output === null || output === undefined) {
+      if (sizeIn === undefined) {
+        throw new ValidationError(`${this.name}: a passthrough node (output null) needs sizeIn`, this.label);
+      }
+      if (opts.sizeOut !== undefined && opts.sizeOut !== sizeIn) {
+        throw new ValidationError(`${this.name}: a passthrough node has sizeOut = sizeIn (${sizeIn}), got sizeOut ${opts.sizeOut}`, this.label);
+      }
+      this.output = null;
+      this.sizeIn = sizeIn;
+      this.sizeOut = sizeIn;
+    } else if (typeof output === 'function') {
+      if (output.length >= 2 && sizeIn === undefined) {
+        throw new ValidationError(
+          `${this.name}: the function takes (t, x); give sizeIn, the length of x (e.g. { sizeIn: 2 })`,
+          this.label,
+        );
+      }
+      this.sizeIn = sizeIn ?? 0;
+      this.sizeOut = opts.sizeOut ?? this.probeFunctionSize(output);
+    } else if (output instanceof Process) {
+      this.sizeIn = sizeIn ?? 0;
+      this.sizeOut = opts.sizeOut ?? output.defaultSizeOut;
+    } else if (typeof output === 'number' || isArrayLike(output)) {
+      const values = toVector(output, `${this.name} output`);
+      if (sizeIn !== undefined && sizeIn !== 0) {
+        throw new ValidationError(`${this.name}: a constant node takes no input (sizeIn must be 0)`, this.label);
+      }
+      if (opts.sizeOut !== undefined && opts.sizeOut !== values.length) {
+        throw new ValidationError(`${this.name}: output has ${values.length} values but sizeOut is ${opts.sizeOut}`, this.label);
+      }
+      this.output = values;
+      this.sizeIn = 0;
+      this.sizeOut = values.length;
+    } else {
+      throw new ValidationError(
+        `${this.name}: output must be a number, an array, a function, a Process or null, got ${typeof output}`,
+        this.label,
+      );
+    }
+  }
+
+  private probeFunctionSize(fn: NodeFunction): number {
+    let y: unknown;
+    try {
+      y = fn(0, new Float64Array(this.sizeIn));
+    } catch (err) {
+      throw new ValidationError(`${this.name}: calling its function at t = 0 failed: ${(err as Error).message}`, this.label);
+    }
+    if (y === undefined || y === null) return 0;
+    return toVector(y as VectorLike, `${this.name} output at t = 0`).length;
+  }
+
+  slice(start: number, stop?: number): ObjView {
+    return new ObjView(this, rangeIndices(start, stop, this.sizeOut, this.name));
+  }
+  select(indices: ArrayLike<number>): ObjView {
+    return new ObjView(this, checkIndices(indices, this.sizeOut, this.name));
+  }
+}
+
+/** Per-neuron state distributions (or arrays) to start from, e.g. { voltage: new Uniform(0, 1) }. */
+export type InitialState = Record<string, Distribution | ArrayLike<number>>;
+
+export interface EnsembleOptions {
+  nNeurons: number;
+  dimensions: number;
+  label?: string;
+  seed?: number;
+  radius?: number;
+  neuronType?: NeuronType;
+  maxRates?: Distribution | ArrayLike<number>;
+  intercepts?: Distribution | ArrayLike<number>;
+  encoders?: Distribution | ArrayLike<number> | ArrayLike<number>[];
+  normalizeEncoders?: boolean;
+  evalPoints?: Distribution | ArrayLike<number> | ArrayLike<number>[];
+  nEvalPoints?: number;
+  gain?: Distribution | ArrayLike<number>;
+  bias?: Distribution | ArrayLike<number>;
+  initialState?: InitialState;
+}
+export const ENSEMBLE_OPTIONS = [
+  'nNeurons', 'dimensions', 'label', 'seed', 'radius', 'neuronType', 'maxRates', 'intercepts', 'encoders',
+  'normalizeEncoders', 'evalPoints', 'nEvalPoints', 'gain', 'bias', 'initialState',
+] as const;
+
+/** A group of neurons that collectively represent a vector. Defaults as in Nengo (see the builder). */
+export class Ensemble extends NefObject implements Port {
+  readonly typeName = 'Ensemble';
+  readonly nNeurons: number;
+  readonly dimensions: number;
+  readonly radius: number;
+  readonly neuronType: NeuronType;
+  readonly maxRates: Distribution | ArrayLike<number> | undefined;
+  readonly intercepts: Distribution | ArrayLike<number> | undefined;
+  readonly encoders: Distribution | ArrayLike<number> | ArrayLike<number>[] | undefined;
+  readonly normalizeEncoders: boolean;
+  readonly evalPoints: Distribution | ArrayLike<number> | ArrayLike<number>[] | undefined;
+  readonly nEvalPoints: number | undefined;
+  readonly gain: Distribution | ArrayLike<number> | undefined;
+  readonly bias: Distribution | ArrayLike<number> | undefined;
+  readonly initialState: InitialState | undefined;
+  readonly neurons: Neurons;
+
+  constructor(network: Network, opts: EnsembleOptions) {
+    checkKnownOptions(opts, ENSEMBLE_OPTIONS, 'Ensemble');
+    super(network, opts.label, opts.seed);
+    if (!Number.isInteger(opts.nNeurons) || opts.nNeurons < 1) {
+      throw new ValidationError(`${this.name}: nNeurons must be a positive integer, got ${String(opts.nNeurons)}`, this.label);
+    }
+    if (!Number.isInteger(opts.dimensions) || opts.dimensions < 1) {
+      throw new ValidationError(`${this.name}: dimensions must be a positive integer, got ${String(opts.dimensions)}`, this.label);
+    }
+    const radius = opts.radius ?? 1;
+    if (!(radius > 0) || !Number.isFinite(radius)) {
+      throw new ValidationError(`${this.name}: radius must be a positive number, got ${String(opts.radius)}`, this.label);
+    }
+    if (opts.nEvalPoints !== undefined && (!Number.isInteger(opts.nEvalPoints) || opts.nEvalPoints < 1)) {
+      throw new ValidationError(`${this.name}: nEvalPoints must be a positive integer, got ${String(opts.nEvalPoints)}`, this.label);
+    }
+    if ((opts.gain === undefined) !== (opts.bias === undefined)) {
+      throw new ValidationError(`${this.name}: give both gain and bias, or neither`, this.label);
+    }
+    this.nNeurons = opts.nNeurons;
+    this.dimensions = opts.dimensions;
+    this.radius = radius;
+    this.neuronType = opts.neuronType ?? new LIF();
+    this.maxRates = opts.maxRates;
+    this.intercepts = opts.intercepts;
+    this.encoders = opts.encoders;
+    this.normalizeEncoders = opts.normalizeEncoders ?? true;
+    this.evalPoints = opts.evalPoints;
+    this.nEvalPoints = opts.nEvalPoints;
+    this.gain = opts.gain;
+    this.bias = opts.bias;
+    this.initialState = opts.initialState;
+    if (opts.initialState !== undefined) {
+      for (const key of Object.keys(opts.initialState)) {
+        if (!this.neuronType.stateNames.includes(key)) {
+          throw new ValidationError(
+            `${this.name}: ${this.neuronType.kind} neurons have no state '${key}' (they have: ${this.neuronType.stateNames.join(', ') || 'none'})`,
+            this.label,
+          );
+        }
+      }
+    }
+    this.neurons = new Neurons(this);
+  }
+  get sizeIn(): number {
+    return this.dimensions;
+  }
+  get sizeOut(): number {
+    return this.dimensions;
+  }
+  slice(start: number, stop?: number): ObjView {
+    return new ObjView(this, rangeIndices(start, stop, this.dimensions, this.name));
+  }
+  select(indices: ArrayLike<number>): ObjView {
+    return new ObjView(this, checkIndices(indices, this.dimensions, this.name));
+  }
+}
+
+/** The neurons of an ensemble, as a target for neuron-level connections and probes. */
+export class Neurons implements Port {
+  readonly ensemble: Ensemble;
+  constructor(ensemble: Ensemble) {
+    this.ensemble = ensemble;
+  }
+  get sizeIn(): number {
+    return this.ensemble.nNeurons;
+  }
+  get sizeOut(): number {
+    return this.ensemble.nNeurons;
+  }
+  get name(): string {
+    return `${this.ensemble.name}.neurons`;
+  }
+  toString(): string {
+    return this.name;
+  }
+  slice(start: number, stop?: number): ObjView {
+    return new ObjView(this, rangeIndices(start, stop, this.sizeOut, this.name));
+  }
+  select(indices: ArrayLike<number>): ObjView {
+    return new ObjView(this, checkIndices(indices, this.sizeOut, this.name));
+  }
+}
+
+/** A slice of a Node, Ensemble or Neurons (Nengo's ObjView): `ens.slice(0, 2)`, `node.select([0, 2])`. */
+export class ObjView implements Port {
+  readonly obj: Node | Ensemble | Neurons;
+  readonly indices: Int32Array;
+  constructor(obj: Node | Ensemble | Neurons, indices: Int32Array) {
+    this.obj = obj;
+    this.indices = indices;
+  }
+  get sizeIn(): number {
+    return this.indices.length;
+  }
+  get sizeOut(): number {
+    return this.indices.length;
+  }
+  get name(): string {
+    return `${this.obj.name}[${describeIndices(this.indices)}]`;
+  }
+  toString(): string {
+    return this.name;
+  }
+}
+
+/** The learning rule of a connection, as the target of the error connection. */
+export class LearningRule implements Port {
+  readonly connection: Connection;
+  readonly ruleType: LearningRuleType;
+  constructor(connection: Connection, ruleType: LearningRuleType) {
+    this.connection = connection;
+    this.ruleType = ruleType;
+  }
+  get sizeIn(): number {
+    return this.ruleType.errorSize(this.connection);
+  }
+  get sizeOut(): number {
+    return 0;
+  }
+  get name(): string {
+    return `${this.connection.name}.learningRule`;
+  }
+}
+
+export type PreTarget = Node | Ensemble | Neurons | ObjView;
+export type PostTarget = Node | Ensemble | Neurons | ObjView | LearningRule;
+
+export interface ConnectionOptions {
+  label?: string;
+  seed?: number;
+  function?: ConnectionFunction;
+  transform?: number | ArrayLike<number> | ArrayLike<number>[];
+  synapse?: Synapse | number | null;
+  solver?: Solver;
+  evalPoints?: Distribution | ArrayLike<number> | ArrayLike<number>[];
+  scaleEvalPoints?: boolean;
+  learningRule?: LearningRuleType;
+}
+export const CONNECTION_OPTIONS = [
+  'label', 'seed', 'function', 'transform', 'synapse', 'solver', 'evalPoints', 'scaleEvalPoints', 'learningRule',
+] as const;
+
+/** Transform as given: a scalar gain, a vector of per-element gains, or a matrix (rows = post size). */
+export type Transform =
+  | { kind: 'scalar'; value: number }
+  | { kind: 'elementwise'; values: Float64Array }
+  | { kind: 'dense'; values: Float64Array; rows: number; cols: number };
+
+/**
+ * Connects two objects. From an ensemble the connection is decoded: it
+ * computes `function` (default identity) of the represented vector with
+ * decoders found by `solver` (default LstsqL2). `transform` maps the function
+ * output to the post object; `synapse` (default Lowpass(0.005)) filters it.
+ */
+export class Connection extends NefObject {
+  readonly typeName = 'Connection';
+  readonly pre: PreTarget;
+  readonly post: PostTarget;
+  readonly function: ConnectionFunction | undefined;
+  readonly transform: Transform;
+  readonly synapse: Synapse | null;
+  readonly solver: Solver | undefined;
+  readonly evalPoints: Distribution | ArrayLike<number> | ArrayLike<number>[] | undefined;
+  readonly scaleEvalPoints: boolean;
+  /** Size of the function's output (the transform's input). */
+  readonly sizeMid: number;
+  readonly learningRule: LearningRule | undefined;
+
+  constructor(network: Network, pre: PreTarget, post: PostTarget, opts: ConnectionOptions = {}) {
+    checkKnownOptions(opts, CONNECTION_OPTIONS, 'Connection');
+    super(network, opts.label, opts.seed);
+    if (!isPre(pre)) {
+      throw new ValidationError(`${this.name}: pre must be a Node, Ensemble, Neurons or a slice of one, got ${describe(pre)}`, this.label);
+    }
+    if (!isPost(post)) {
+      throw new ValidationError(
+        `${this.name}: post must be a Node, Ensemble, Neurons, a slice of one, or a learning rule, got ${describe(post)}`,
+        this.label,
+      );
+    }
+    this.pre = pre;
+    this.post = post;
+    if (this.label === undefined) this.label = `${pre.name} -> ${post.name}`;
+    if (pre.sizeOut === 0) {
+      throw new ValidationError(`${this.name}: pre ${pre.name} has no output (size 0)`, this.label);
+    }
+    const preObj = pre instanceof ObjView ? pre.obj : pre;
+    if (opts.function !== undefined && preObj instanceof Neurons) {
+      throw new ValidationError(`${this.name}: a function cannot be computed on a connection from neurons; connect from the ensemble instead`, this.label);
+    }
+    if (opts.solver !== undefined && !(preObj instanceof Ensemble)) {
+      throw new ValidationError(`${this.name}: a solver applies only to connections from an ensemble`, this.label);
+    }
+    this.function = opts.function;
+    this.solver = opts.solver;
+    this.evalPoints = opts.evalPoints;
+    this.scaleEvalPoints = opts.scaleEvalPoints ?? true;
+    this.sizeMid = this.functionSize(pre);
+    const target = post.sizeIn;
+    this.transform = parseTransform(opts.transform ?? 1, this.sizeMid, target, this.name, post.name);
+    this.synapse = toSynapse(opts.synapse === undefined ? new Lowpass(0.005) : opts.synapse, `${this.name} synapse`);
+    if (opts.learningRule !== undefined) {
+      opts.learningRule.validate(this);
+      this.learningRule = new LearningRule(this, opts.learningRule);
+    }
+  }
+
+  /** Size of what this connection delivers to post. */
+  get sizeOut(): number {
+    return this.post.sizeIn;
+  }
+  get sizeIn(): number {
+    return this.pre.sizeOut;
+  }
+
+  private functionSize(pre: PreTarget): number {
+    const f = this.function;
+    if (f === undefined) return pre.sizeOut;
+    if (typeof f === 'function') {
+      let y: unknown;
+      try {
+        y = f(new Float64Array(pre.sizeOut));
+      } catch (err) {
+        throw new ValidationError(`${this.name}: calling its function on a zero vector failed: ${(err as Error).message}`, this.label);
+      }
+      const v = toVector(y as VectorLike, `${this.name} function output`);
+      return v.length;
+    }
+    // explicit targets, one row per eval point
+    if (f instanceof Float64Array) {
+      throw new ValidationError(`${this.name}: explicit function targets must be given as an array of rows (number[][])`, this.label);
+    }
+    if (f.length === 0) throw new ValidationError(`${this.name}: function targets are empty`, this.label);
+    const first = f[0]!;
+    return isArrayLike(first) ? first.length : 1;
+  }
+}
+
+export type ProbeTarget = Node | Ensemble | Neurons | ObjView | Connection;
+
+export interface ProbeOptions {
+  label?: string;
+  seed?: number;
+  attr?: string;
+  synapse?: Synapse | number | null;
+  sampleEvery?: number;
+}
+const PROBE_OPTIONS = ['label', 'seed', 'attr', 'synapse', 'sampleEvery'] as const;
+
+/** Attributes that can be probed on each kind of target, first one the default. */
+export const PROBEABLE: Record<string, readonly string[]> = {
+  Node: ['output'],
+  Ensemble: ['decodedOutput', 'input'],
+  Neurons: ['output', 'input', 'voltage', 'refractoryTime'],
+  Connection: ['output', 'input'],
+};
+
+/** Records an attribute of an object every `sampleEvery` seconds, optionally filtered by `synapse` (default none). */
+export class Probe extends NefObject {
+  readonly typeName = 'Probe';
+  readonly target: ProbeTarget;
+  readonly attr: string;
+  readonly synapse: Synapse | null;
+  readonly sampleEvery: number | undefined;
+
+  constructor(network: Network, target: ProbeTarget, opts: ProbeOptions = {}) {
+    checkKnownOptions(opts, PROBE_OPTIONS, 'Probe');
+    super(network, opts.label, opts.seed);
+    const obj = target instanceof ObjView ? target.obj : target;
+    const kind =
+      obj instanceof Node ? 'Node' : obj instanceof Ensemble ? 'Ensemble' : obj instanceof Neurons ? 'Neurons' : obj instanceof Connection ? 'Connection' : undefined;
+    if (kind === undefined) {
+      throw new ValidationError(`${this.name}: cannot probe ${describe(target)}; probe a Node, Ensemble, Neurons or Connection`, this.label);
+    }
+    const allowed = PROBEABLE[kind]!;
+    const attr = opts.attr ?? allowed[0]!;
+    if (!allowed.includes(attr)) {
+      throw new ValidationError(`${this.name}: ${kind} has no probeable attribute '${attr}' (choose from ${allowed.join(', ')})`, this.label);
+    }
+    if (obj instanceof Neurons && (attr === 'voltage' || attr === 'refractoryTime') && !obj.ensemble.neuronType.stateNames.includes(attr)) {
+      throw new ValidationError(`${this.name}: ${obj.ensemble.neuronType.kind} neurons have no '${attr}'`, this.label);
+    }
+    if (opts.sampleEvery !== undefined && !(opts.sampleEvery > 0)) {
+      throw new ValidationError(`${this.name}: sampleEvery must be a positive number of seconds, got ${String(opts.sampleEvery)}`, this.label);
+    }
+    this.target = target;
+    this.attr = attr;
+    this.synapse = toSynapse(opts.synapse ?? null, `${this.name} synapse`);
+    this.sampleEvery = opts.sampleEvery;
+    if (this.label === undefined) this.label = `${target.name}.${attr}`;
+  }
+  /** Number of values recorded per sample. */
+  get size(): number {
+    const t = this.target;
+    if (t instanceof ObjView) return t.sizeOut;
+    if (t instanceof Connection) return this.attr === 'input' ? t.sizeIn : t.sizeOut;
+    return t.sizeOut;
+  }
+}
+
+// ---- helpers -------------------------------------------------------------
+
+export function isArrayLike(x: unknown): x is ArrayLike<number> {
+  return Array.isArray(x) || ArrayBuffer.isView(x);
+}
+
+/** Converts a number or array into a Float64Array, checking for NaN and nested arrays. */
+export function toVector(x: VectorLike, what: string): Float64Array {
+  if (typeof x === 'number') {
+    if (!Number.isFinite(x)) throw new ValidationError(`${what} is ${x}; it must be finite`);
+    return Float64Array.of(x);
+  }
+  if (!isArrayLike(x)) throw new ValidationError(`${what} must be a number or an array of numbers, got ${typeof x}`);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new ValidationError(`${what}: element ${i} is ${String(v)}; it must be a finite number`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+function rangeIndices(start: number, stop: number | undefined, size: number, name: string): Int32Array {
+  const s = start < 0 ? size + start : start;
+  const e = stop === undefined ? s + 1 : stop < 0 ? size + stop : stop;
+  if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e > size || e <= s) {
+    throw new ValidationError(`${name}: slice(${start}, ${stop ?? ''}) is out of range for size ${size}`);
+  }
+  const out = new Int32Array(e - s);
+  for (let i = 0; i < out.length; i++) out[i] = s + i;
+  return out;
+}
+
+function checkIndices(indices: ArrayLike<number>, size: number, name: string): Int32Array {
+  const out = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    let k = indices[i]!;
+    if (k < 0) k += size;
+    if (!Number.isInteger(k) || k < 0 || k >= size) {
+      throw new ValidationError(`${name}: index ${indices[i]} is out of range for size ${size}`);
+    }
+    out[i] = k;
+  }
+  if (out.length === 0) throw new ValidationError(`${name}: selection is empty`);
+  return out;
+}
+
+function describeIndices(ix: Int32Array): string {
+  let contiguous = true;
+  for (let i = 1; i < ix.length; i++) if (ix[i] !== ix[i - 1]! + 1) contiguous = false;
+  if (contiguous) return ix.length === 1 ? `${ix[0]}` : `${ix[0]}:${ix[ix.length - 1]! + 1}`;
+  return Array.from(ix).join(',');
+}
+
+function isPre(x: unknown): x is PreTarget {
+  return x instanceof Node || x instanceof Ensemble || x instanceof Neurons || x instanceof ObjView;
+}
+function isPost(x: unknown): x is PostTarget {
+  return isPre(x) || x instanceof LearningRule;
+}
+
+export function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x === 'object' && x !== null && 'name' in x && typeof (x as { name: unknown }).name === 'string') {
+    return (x as { name: string }).name;
+  }
+  return typeof x;
+}
+
+function parseTransform(
+  t: number | ArrayLike<number> | ArrayLike<number>[],
+  sizeMid: number,
+  sizeOut: number,
+  name: string,
+  postName: string,
+): Transform {
+  if (typeof t === 'number') {
+    if (!Number.isFinite(t)) throw new ValidationError(`${name}: transform must be finite, got ${t}`);
+    if (sizeMid !== sizeOut) {
+      throw new ValidationError(
+        `${name}: the function output has ${sizeMid} dimensions but ${postName} takes ${sizeOut}; ` +
+          `give a ${sizeOut}x${sizeMid} transform matrix, or connect to a slice of the right size`,
+      );
+    }
+    return { kind: 'scalar', value: t };
+  }
+  if (!isArrayLike(t)) throw new ValidationError(`${name}: transform must be a number, a vector or a matrix`);
+  if (t.length > 0 && isArrayLike(t[0])) {
+    const rows = t.length;
+    const rowsArr = t as unknown as ArrayLike<ArrayLike<number>>;
+    const cols = rowsArr[0]!.length;
+    if (rows !== sizeOut || cols !== sizeMid) {
+      throw new ValidationError(
+        `${name}: transform shape ${rows}x${cols} does not match: it must be ${sizeOut}x${sizeMid} ` +
+          `(rows = size of ${postName}, columns = size of the pre output or function)`,
+      );
+    }
+    const values = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      const row = rowsArr[i]!;
+      if (!isArrayLike(row) || row.length !== cols) throw new ValidationError(`${name}: transform row ${i} must have ${cols} values`);
+      for (let j = 0; j < cols; j++) {
+        const v = row[j]!;
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValidationError(`${name}: transform[${i}][${j}] is ${String(v)}`);
+        values[i * cols + j] = v;
+      }
+    }
+    return { kind: 'dense', values, rows, cols };
+  }
+  const values = toVector(t as ArrayLike<number>, `${name} transform`);
+  if (values.length !== sizeMid || sizeMid !== sizeOut) {
+    throw new ValidationError(
+      `${name}: an elementwise transform of length ${values.length} needs pre and post of that size (got ${sizeMid} -> ${sizeOut})`,
+    );
+  }
+  return { kind: 'elementwise', values };
+}
+
+export { Synapse };

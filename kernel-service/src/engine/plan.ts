@@ -1,0 +1,245 @@
+/**
+ * The execution plan: lays out every signal in one flat arena, schedules the
+ * operators once, and merges the operators of each level by kind into
+ * kernels, so a step is a short list of tight loops whatever the number of
+ * ensembles. Nothing here allocates once the plan is made.
+ */
+import type { Model } from './builder/build.js';
+import type { Op } from './builder/ops.js';
+import { schedule } from './builder/schedule.js';
+import { CopyKernel, DotIncKernel, ElementwiseIncKernel, IndexedCopyKernel, ResetKernel } from './kernels/basic.js';
+import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
+import { FuncKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
+import type { Kernel } from './kernels/kernel.js';
+import {
+  LIFKernel,
+  LIFRateKernel,
+  RectifiedLinearKernel,
+  SigmoidKernel,
+  SpikingRectifiedLinearKernel,
+} from './kernels/neurons.js';
+import type { LIF, LIFRate, RectifiedLinear, Sigmoid } from './neurons.js';
+
+export interface PlanOptions {
+  /** Merge operators of the same kind (default true; false gives one kernel per operator, for testing). */
+  merge?: boolean;
+}
+
+export class Plan {
+  readonly arena: Float64Array;
+  readonly kernels: Kernel[];
+  /** Number of operators before merging. */
+  readonly nOps: number;
+
+  constructor(readonly model: Model, opts: PlanOptions = {}) {
+    const size = model.signals.layout();
+    this.arena = new Float64Array(size);
+    model.signals.initialize(this.arena);
+    const { order, levels } = schedule(model.ops);
+    this.nOps = order.length;
+    const merge = opts.merge ?? true;
+    const groups: Op[][] = [];
+    let i = 0;
+    while (i < order.length) {
+      let j = i;
+      while (j < order.length && levels[j] === levels[i]) j++;
+      if (merge) {
+        const byKind = new Map<string, Op[]>();
+        for (let k = i; k < j; k++) {
+          const op = order[k]!;
+          const key = kernelKey(op);
+          const list = byKind.get(key);
+          if (list) list.push(op);
+          else byKind.set(key, [op]);
+        }
+        groups.push(...byKind.values());
+      } else {
+        for (let k = i; k < j; k++) groups.push([order[k]!]);
+      }
+      i = j;
+    }
+    this.kernels = groups.map((g) => makeKernel(g, this.arena, model.dt));
+  }
+
+  /** Resets the arena to the signals' initial values. */
+  reset(): void {
+    this.model.signals.initialize(this.arena);
+  }
+}
+
+function filterClass(op: Op & { kind: 'filter' }): 'gain' | 'lowpass' | 'statespace' {
+  const f = op.filter;
+  if (f.order === 0) return 'gain';
+  if (f.order === 1 && f.D === 0) return 'lowpass';
+  return 'statespace';
+}
+
+function kernelKey(op: Op): string {
+  switch (op.kind) {
+    case 'copy':
+      return `copy:${op.srcIdx || op.dstIdx ? 'idx' : 'contig'}:${op.inc}`;
+    case 'neurons':
+      return `neurons:${op.type.kind}`;
+    case 'filter':
+      return `filter:${filterClass(op)}`;
+    default:
+      return op.kind;
+  }
+}
+
+function makeKernel(ops: Op[], a: Float64Array, dt: number): Kernel {
+  const first = ops[0]!;
+  switch (first.kind) {
+    case 'reset': {
+      const tb = new Int32Array(ops.length * 2);
+      const vals = new Float64Array(ops.length);
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'reset' };
+        tb[2 * k] = op.dst.offset;
+        tb[2 * k + 1] = op.dst.size;
+        vals[k] = op.value;
+      });
+      return new ResetKernel(a, tb, vals);
+    }
+    case 'copy': {
+      if (first.srcIdx || first.dstIdx) {
+        const src: number[] = [], dst: number[] = [];
+        for (const o of ops) {
+          const op = o as Op & { kind: 'copy' };
+          const n = op.srcIdx ? op.srcIdx.length : op.dstIdx ? op.dstIdx.length : op.src.size;
+          for (let i = 0; i < n; i++) {
+            src.push(op.src.offset + (op.srcIdx ? op.srcIdx[i]! : i));
+            dst.push(op.dst.offset + (op.dstIdx ? op.dstIdx[i]! : i));
+          }
+        }
+        return new IndexedCopyKernel(a, Int32Array.from(src), Int32Array.from(dst), first.inc, ops.length);
+      }
+      const tb = new Int32Array(ops.length * 3);
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'copy' };
+        if (op.src.size !== op.dst.size) throw new Error(`internal: copy size mismatch in ${op.owner}`);
+        tb[3 * k] = op.src.offset;
+        tb[3 * k + 1] = op.dst.offset;
+        tb[3 * k + 2] = op.src.size;
+      });
+      return new CopyKernel(a, tb, first.inc);
+    }
+    case 'dotinc': {
+      const tb = new Int32Array(ops.length * 5);
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'dotinc' };
+        tb.set([op.W.offset, op.rows, op.cols, op.x.offset, op.y.offset], 5 * k);
+      });
+      return new DotIncKernel(a, tb);
+    }
+    case 'elementwise': {
+      const tb = new Int32Array(ops.length * 5);
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'elementwise' };
+        tb.set([op.s.offset, op.s.size, op.x.offset, op.y.offset, op.x.size], 5 * k);
+      });
+      return new ElementwiseIncKernel(a, tb);
+    }
+    case 'neurons': {
+      const tb = new Int32Array(ops.length * 5);
+      const params: number[] = [];
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'neurons' };
+        const s = Object.values(op.states);
+        tb.set([op.J.offset, op.output.offset, s[0]?.offset ?? 0, s[1]?.offset ?? 0, op.J.size], 5 * k);
+        const t = op.type;
+        switch (t.kind) {
+          case 'LIF': {
+            const l = t as LIF;
+            params.push(l.tauRc, l.tauRef, l.minVoltage, l.amplitude);
+            break;
+          }
+          case 'LIFRate': {
+            const l = t as LIFRate;
+            params.push(l.tauRc, l.tauRef, l.amplitude);
+            break;
+          }
+          case 'RectifiedLinear':
+          case 'SpikingRectifiedLinear':
+            params.push((t as RectifiedLinear).amplitude);
+            break;
+          case 'Sigmoid':
+            params.push((t as Sigmoid).tauRef);
+            break;
+          default:
+            throw new Error(`internal: no kernel for neuron type ${t.kind}`);
+        }
+      });
+      const p = Float64Array.from(params);
+      switch (first.type.kind) {
+        case 'LIF': {
+          // state order: voltage, refractoryTime
+          ops.forEach((o, k) => {
+            const op = o as Op & { kind: 'neurons' };
+            tb[5 * k + 2] = op.states['voltage']!.offset;
+            tb[5 * k + 3] = op.states['refractoryTime']!.offset;
+          });
+          return new LIFKernel(a, tb, p, dt);
+        }
+        case 'LIFRate':
+          return new LIFRateKernel(a, tb, p);
+        case 'RectifiedLinear':
+          return new RectifiedLinearKernel(a, tb, p);
+        case 'SpikingRectifiedLinear':
+          return new SpikingRectifiedLinearKernel(a, tb, p, dt);
+        case 'Sigmoid':
+          return new SigmoidKernel(a, tb, p);
+        default:
+          throw new Error(`internal: no kernel for neuron type ${first.type.kind}`);
+      }
+    }
+    case 'filter': {
+      const cls = filterClass(first);
+      if (cls === 'lowpass' || cls === 'gain') {
+        const tb = new Int32Array(ops.length * 3);
+        const params: number[] = [];
+        ops.forEach((o, k) => {
+          const op = o as Op & { kind: 'filter' };
+          tb.set([op.input.offset, op.output.offset, op.input.size], 3 * k);
+          const f = op.filter;
+          if (cls === 'gain') params.push(f.D);
+          else params.push(f.A[0]!, f.C[0]! * f.B[0]!);
+        });
+        return cls === 'gain' ? new GainFilterKernel(a, tb, Float64Array.from(params)) : new LowpassKernel(a, tb, Float64Array.from(params));
+      }
+      const tb = new Int32Array(ops.length * 6);
+      const params: number[] = [];
+      let maxOrder = 1;
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'filter' };
+        const f = op.filter;
+        maxOrder = Math.max(maxOrder, f.order);
+        tb.set([op.input.offset, op.output.offset, op.state!.offset, op.input.size, f.order, params.length], 6 * k);
+        params.push(...f.A, ...f.B, ...f.C, f.D);
+      });
+      return new StateSpaceKernel(a, tb, Float64Array.from(params), maxOrder);
+    }
+    case 'func': {
+      const entries: FuncEntry[] = ops.map((o) => {
+        const op = o as Op & { kind: 'func' };
+        return {
+          step: op.step,
+          x: op.x ? a.subarray(op.x.offset, op.x.offset + op.x.size) : null,
+          out: op.output ? a.subarray(op.output.offset, op.output.offset + op.output.size) : new Float64Array(0),
+          owner: op.owner,
+        };
+      });
+      return new FuncKernel(entries);
+    }
+    case 'pes': {
+      const tb = new Int32Array(ops.length * 5);
+      const p = new Float64Array(ops.length);
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'pes' };
+        tb.set([op.W.offset, op.rows, op.cols, op.error.offset, op.acts.offset], 5 * k);
+        p[k] = op.k;
+      });
+      return new PESKernel(a, tb, p);
+    }
+  }
+}

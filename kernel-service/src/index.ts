@@ -1,0 +1,32 @@
+/**
+ * nefsim: a Neural Engineering Framework simulator with Nengo's objects,
+ * defaults and formulas. Public API.
+ */
+export { Network, type NetworkOptions, type NetworkConfig } from './engine/network.js';
+export {
+  Node,
+  Ensemble,
+  Neurons,
+  Connection,
+  Probe,
+  ObjView,
+  LearningRule,
+  type NodeOptions,
+  type EnsembleOptions,
+  type ConnectionOptions,
+  type ProbeOptions,
+  type NodeOutput,
+  type NodeFunction,
+  type ConnectionFunction,
+} from './engine/objects.js';
+export { LIF, LIFRate, RectifiedLinear, SpikingRectifiedLinear, Sigmoid, Direct, NeuronType } from './engine/neurons.js';
+export { Synapse, LinearFilter, Lowpass, Alpha } from './engine/synapses.js';
+export * from './engine/dists.js';
+export { LstsqL2, LstsqL2nz, NoSolver, type Solver } from './engine/solvers.js';
+export { Process, WhiteNoise, WhiteSignal, Piecewise, PresentInput } from './engine/processes.js';
+export { PES, LearningRuleType } from './engine/learning.js';
+export { Simulator, ProbeData, type SimulatorOptions, type SimulationSummary } from './engine/simulator.js';
+export { Rng } from './engine/rng.js';
+export { NefsimError, ValidationError, BuildError, SimulationError } from './engine/errors.js';
+// export * as networks from './engine/networks/index.js';
+export { version } from './version.js';

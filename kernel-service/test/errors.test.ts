@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { BuildError, Network, SimulationError, Simulator, ValidationError } from '../src/index.js';
+
+describe('clear errors that name the object', () => {
+  it('transform shape mismatch', () => {
+    const net = new Network();
+    const a = net.ensemble({ nNeurons: 10, dimensions: 2, label: 'a' });
+    const b = net.ensemble({ nNeurons: 10, dimensions: 3, label: 'b' });
+    expect(() => net.connect(a, b, { label: 'ab' })).toThrow(/ab.*2 dimensions.*Ensemble 'b' takes 3.*3x2 transform/);
+    expect(() => net.connect(a, b, { transform: [[1, 0], [0, 1]], label: 'ab2' })).toThrow(/ab2.*transform shape 2x2.*must be 3x2/);
+    expect(() => net.connect(a, b, { transform: [[1, 0], [0, 1]] })).toThrow(ValidationError);
+  });
+
+  it('wrong dimensions and sizes', () => {
+    const net = new Network();
+    expect(() => net.ensemble({ nNeurons: 0, dimensions: 1, label: 'e' })).toThrow(/Ensemble 'e': nNeurons must be a positive integer/);
+    expect(() => net.ensemble({ nNeurons: 10, dimensions: 1.5, label: 'e' })).toThrow(/dimensions must be a positive integer/);
+    const a = net.ensemble({ nNeurons: 10, dimensions: 2, label: 'a' });
+    expect(() => a.slice(1, 5)).toThrow(/Ensemble 'a': slice\(1, 5\) is out of range for size 2/);
+    const n = net.node([1, 2, 3], { label: 'n' });
+    expect(() => net.connect(n, a)).toThrow(/3 dimensions but Ensemble 'a' takes 2/);
+  });
+
+  it('a connection function that returns the wrong length, at build time', () => {
+    const net = new Network({ seed: 1 });
+    const a = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'a' });
+    const b = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'b' });
+    // function output size is fixed by its value at 0: [x, x] -> 2 dims, which does not fit b
+    expect(() => net.connect(a, b, { function: (x) => [x[0]!, x[0]!], label: 'f' })).toThrow(/f.*2 dimensions.*takes 1/);
+    // a function whose length changes with x is caught at build time
+    net.connect(a, b, { function: (x) => (x[0]! > 0.5 ? [1, 2] : [0]), label: 'varying' });
+    expect(() => new Simulator(net)).toThrow(BuildError);
+    expect(() => new Simulator(net)).toThrow(/Connection 'varying': its function at x = \[.*\] returned 2 values, but 1 are expected/);
+  });
+
+  it('a connection function that returns NaN, at build time', () => {
+    const net = new Network({ seed: 1 });
+    const a = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'a' });
+    const b = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'b' });
+    net.connect(a, b, { function: (x) => [Math.sqrt(x[0]!)], label: 'sqrt' });
+    expect(() => new Simulator(net)).toThrow(/Connection 'sqrt': its function at x = \[-.*\] returned NaN at index 0; it must return finite numbers/);
+  });
+
+  it('a node function that returns NaN or the wrong length names the node and the time', () => {
+    const net = new Network();
+    net.node((t) => (t > 0.0105 ? NaN : 0), { label: 'bad' });
+    const sim = new Simulator(net);
+    expect(() => sim.run(0.1)).toThrow(SimulationError);
+    const net2 = new Network();
+    net2.node((t) => (t > 0.005 ? [1, 2] : [1]), { label: 'grows' });
+    const sim2 = new Simulator(net2);
+    expect(() => sim2.run(0.1)).toThrow(/Node 'grows': its function at t = 0.006000 s returned 2 values, but 1 are expected/);
+  });
+
+  it('a node function that throws names the node and the time', () => {
+    const net = new Network();
+    net.node((t) => {
+      if (t >= 0.5) throw new Error('boom');
+      return 0;
+    }, { label: 'thrower' });
+    const sim = new Simulator(net);
+    expect(() => sim.run(1)).toThrow(/Node 'thrower': its function threw at t = 0.500000 s: boom/);
+  });
+
+  it('a synapse-free recurrent loop', () => {
+    const net = new Network();
+    const a = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'a' });
+    const b = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'b' });
+    net.connect(a, b, { synapse: null, label: 'a->b' });
+    net.connect(b, a, { synapse: null, label: 'b->a' });
+    expect(() => new Simulator(net)).toThrow(BuildError);
+    expect(() => new Simulator(net)).toThrow(/Algebraic loop: .*(a->b|b->a).*no synapse.*synapse: 0.005/);
+  });
+
+  it('unknown options suggest the right name', () => {
+    const net = new Network();
+    expect(() => net.ensemble({ nNeurons: 10, dimensions: 1, nneurons: 5 } as never)).toThrow(/Ensemble: unknown option 'nneurons'. Did you mean 'nNeurons'\?/);
+    const a = net.ensemble({ nNeurons: 10, dimensions: 1 });
+    expect(() => net.connect(a, a, { synapses: 0.1 } as never)).toThrow(/Connection: unknown option 'synapses'. Did you mean 'synapse'\?/);
+    expect(() => net.probe(a, { synapes: 0.1 } as never)).toThrow(/Did you mean 'synapse'/);
+    expect(() => new Simulator(net, { dt: 0.001, seeed: 1 } as never)).toThrow(/Simulator: unknown option 'seeed'. Did you mean 'seed'/);
+    expect(() => new Network({ lable: 'x' } as never)).toThrow(/Did you mean 'label'/);
+  });
+
+  it('objects from another network', () => {
+    const net = new Network({ label: 'main' });
+    const other = new Network({ label: 'other' });
+    const stray = other.ensemble({ nNeurons: 5, dimensions: 1, label: 'stray' });
+    const a = net.ensemble({ nNeurons: 5, dimensions: 1, label: 'a' });
+    net.connect(stray, a, { label: 'in' });
+    expect(() => new Simulator(net)).toThrow(/refers to Ensemble 'stray', which is not part of Network 'main'/);
+  });
+
+  it('bad neuron parameters', () => {
+    const net = new Network();
+    net.ensemble({ nNeurons: 5, dimensions: 1, maxRates: [600, 600, 600, 600, 600], label: 'fast' });
+    expect(() => new Simulator(net)).toThrow(/Ensemble 'fast'.*max rate 600 Hz.*impossible with tauRef = 0.002/);
+  });
+});

@@ -5,7 +5,15 @@
 // Prints one JSON line: {engine, model, neurons, steps, build_s, run_s,
 // steps_per_s, peak_rss_mb}. The models mirror bench/nengo_model.py exactly.
 import { performance } from 'node:perf_hooks';
-import { Network, Simulator, Piecewise, networks } from '../kernel-service/lib/index.js';
+import * as nefsim from '../kernel-service/lib/index.js';
+
+// A namespace import, so that the simple models still run while an export the
+// others need (e.g. `networks`) is missing.
+const { Network, Simulator, Piecewise } = nefsim;
+function subnetworks() {
+  if (!nefsim.networks) throw new Error('the nefsim package does not export `networks`');
+  return nefsim.networks;
+}
 
 const SEED = 0;
 
@@ -66,7 +74,7 @@ function circconv(dimensions) {
   const net = new Network({ label: `circconv${dimensions}`, seed: SEED });
   const a = net.node(unitVector(dimensions, 1), { label: 'a' });
   const b = net.node(unitVector(dimensions, 2), { label: 'b' });
-  const cconv = networks.CircularConvolution({ nNeurons: 200, dimensions, parent: net });
+  const cconv = subnetworks().CircularConvolution({ nNeurons: 200, dimensions, parent: net });
   net.connect(a, cconv.inputA, { synapse: null });
   net.connect(b, cconv.inputB, { synapse: null });
   net.probe(cconv.output, { synapse: 0.01 });
@@ -77,7 +85,7 @@ function integrators(count) {
   const net = new Network({ label: `integrators${count}`, seed: SEED });
   const stim = net.node([0.1], { label: 'drive' });
   for (let i = 0; i < count; i++) {
-    const integ = networks.Integrator({
+    const integ = subnetworks().Integrator({
       recurrentTau: 0.1,
       nNeurons: 50,
       dimensions: 1,

@@ -16,7 +16,7 @@ const records = readFileSync(rawPath, 'utf8')
   .map((line) => JSON.parse(line));
 
 const find = (engine, model) => records.find((r) => r.engine === engine && r.model === model);
-const nengoVersion = records.find((r) => r.engine === 'nengo' && r.version)?.version ?? '?';
+const nengoVersion = records.find((r) => r.engine === 'nengo' && r.version)?.version;
 
 const sig = (x) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
 const fmt = {
@@ -50,7 +50,7 @@ const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const cpu = `${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}`;
 const float32 = records.some((r) => r.engine === 'nefsim' && r.float32);
 const table = [
-  `nefsim${float32 ? ' (float32)' : ''} vs Nengo ${nengoVersion} reference simulator — ` +
+  `nefsim${float32 ? ' (float32)' : ''} vs Nengo${nengoVersion ? ` ${nengoVersion}` : ''} reference simulator — ` +
     `${simSeconds} s simulated, dt ${dt}; ${date}; ${cpu}; Node ${process.version}`,
   '',
   '| model | neurons | build s: nengo | nefsim | ratio | steps/s: nengo | nefsim | ratio | peak RSS MB: nengo | nefsim | ratio |',

@@ -1,0 +1,26 @@
+/**
+ * Prebuilt networks with Nengo's structure, defaults and attribute names
+ * (nengo.networks): EnsembleArray, Integrator, Oscillator, Product,
+ * CircularConvolution. Each factory takes an options object with optional
+ * `parent` (the network to add the new subnetwork to), `label` and `seed`.
+ */
+export {
+  EnsembleArray,
+  EnsembleArrayNetwork,
+  type EnsembleArrayOptions,
+  type EnsembleFunction,
+  type AddOutputOptions,
+} from './ensemblearray.js';
+export { Integrator, IntegratorNetwork, type IntegratorOptions } from './integrator.js';
+export { Oscillator, OscillatorNetwork, oscillatorTransform, type OscillatorOptions } from './oscillator.js';
+export { Product, ProductNetwork, dotProductTransform, type ProductOptions, type ProductEnsembleParams } from './product.js';
+export {
+  CircularConvolution,
+  CircularConvolutionNetwork,
+  circconv,
+  dftHalf,
+  transformIn,
+  transformOut,
+  type CircularConvolutionOptions,
+} from './circularconvolution.js';
+export { type SubnetworkOptions, type EnsembleParams, type NetworkWithoutEnsembleFactory } from './common.js';

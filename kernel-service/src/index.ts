@@ -28,5 +28,5 @@ export { PES, LearningRuleType } from './engine/learning.js';
 export { Simulator, ProbeData, type SimulatorOptions, type SimulationSummary } from './engine/simulator.js';
 export { Rng } from './engine/rng.js';
 export { NefsimError, ValidationError, BuildError, SimulationError } from './engine/errors.js';
-// export * as networks from './engine/networks/index.js';
+export * as networks from './engine/networks/index.js';
 export { version } from './version.js';

@@ -55,3 +55,20 @@ describe('determinism', () => {
     expect(sim.data(m.probe).data).toEqual(first);
   });
 });
+
+describe('float32', () => {
+  it('a float32 simulation stays within the accuracy of the float64 one', () => {
+    const m64 = squaring(2);
+    const m32 = squaring(2);
+    const s64 = new Simulator(m64.net, { dt: 0.001 });
+    const s32 = new Simulator(m32.net, { dt: 0.001, dtype: 'float32' });
+    s64.run(1);
+    s32.run(1);
+    const a = s64.data(m64.probe), b = s32.data(m32.probe);
+    let se = 0;
+    for (let i = 100; i < a.rows; i++) se += (a.get(i) - b.get(i)) ** 2;
+    const rmse = Math.sqrt(se / (a.rows - 100));
+    expect(rmse).toBeLessThan(0.02);
+    expect(s32.plan.arena).toBeInstanceOf(Float32Array);
+  });
+});

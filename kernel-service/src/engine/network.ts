@@ -106,11 +106,7 @@ export class Network {
     if (net.parent !== undefined && net.parent !== this) {
       throw new ValidationError(`${net.name} is already part of ${net.parent.name}`);
     }
-    let p: Network | undefined = this;
-    while (p) {
-      if (p === net) throw new ValidationError(`${net.name} cannot contain itself`);
-      p = p.parent;
-    }
+    for (const p of this.ancestry()) if (p === net) throw new ValidationError(`${net.name} cannot contain itself`);
     if (!this.networks.includes(net)) {
       net.parent = this;
       this.networks.push(net);
@@ -120,9 +116,15 @@ export class Network {
 
   /** Defaults for a kind of object from this network's config and its parents' (nearest wins). */
   private defaults<K extends keyof NetworkConfig>(kind: K): NetworkConfig[K] {
-    const chain: Network[] = [];
-    for (let n: Network | undefined = this; n; n = n.parent) chain.unshift(n);
+    const chain = this.ancestry().reverse();
     return Object.assign({}, ...chain.map((n) => n.config[kind])) as NetworkConfig[K];
+  }
+
+  /** This network and its parents, nearest first. */
+  private ancestry(): Network[] {
+    const chain: Network[] = [this];
+    while (chain[chain.length - 1]!.parent) chain.push(chain[chain.length - 1]!.parent!);
+    return chain;
   }
 
   get allEnsembles(): Ensemble[] {

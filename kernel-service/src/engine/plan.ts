@@ -10,7 +10,7 @@ import { schedule } from './builder/schedule.js';
 import { CopyKernel, DotIncKernel, ElementwiseIncKernel, IndexedCopyKernel, ResetKernel } from './kernels/basic.js';
 import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
 import { FuncKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
-import type { Kernel } from './kernels/kernel.js';
+import type { Arena, Kernel } from './kernels/kernel.js';
 import {
   LIFKernel,
   LIFRateKernel,
@@ -23,17 +23,19 @@ import type { LIF, LIFRate, RectifiedLinear, Sigmoid } from './neurons.js';
 export interface PlanOptions {
   /** Merge operators of the same kind (default true; false gives one kernel per operator, for testing). */
   merge?: boolean;
+  /** Precision of the arena (default float64). */
+  dtype?: 'float64' | 'float32';
 }
 
 export class Plan {
-  readonly arena: Float64Array;
+  readonly arena: Arena;
   readonly kernels: Kernel[];
   /** Number of operators before merging. */
   readonly nOps: number;
 
   constructor(readonly model: Model, opts: PlanOptions = {}) {
     const size = model.signals.layout();
-    this.arena = new Float64Array(size);
+    this.arena = opts.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
     model.signals.initialize(this.arena);
     const { order, levels } = schedule(model.ops);
     this.nOps = order.length;
@@ -87,7 +89,7 @@ function kernelKey(op: Op): string {
   }
 }
 
-function makeKernel(ops: Op[], a: Float64Array, dt: number): Kernel {
+function makeKernel(ops: Op[], a: Arena, dt: number): Kernel {
   const first = ops[0]!;
   switch (first.kind) {
     case 'reset': {
@@ -224,8 +226,9 @@ function makeKernel(ops: Op[], a: Float64Array, dt: number): Kernel {
         const op = o as Op & { kind: 'func' };
         return {
           step: op.step,
-          x: op.x ? a.subarray(op.x.offset, op.x.offset + op.x.size) : null,
-          out: op.output ? a.subarray(op.output.offset, op.output.offset + op.output.size) : new Float64Array(0),
+          // With a float32 arena, functions see Float32Array views (indexing works the same).
+          x: op.x ? (a.subarray(op.x.offset, op.x.offset + op.x.size) as Float64Array) : null,
+          out: op.output ? (a.subarray(op.output.offset, op.output.offset + op.output.size) as Float64Array) : new Float64Array(0),
           owner: op.owner,
         };
       });

@@ -18,8 +18,10 @@ export interface SimulatorOptions {
   /** Called with (stepsDone, stepsTotal) about every `progressEvery` steps during run(). */
   progress?: (done: number, total: number) => void;
   progressEvery?: number;
+  /** Precision of the simulation state: 'float64' (default) or 'float32' (less memory traffic on large models). */
+  dtype?: 'float64' | 'float32';
 }
-const SIMULATOR_OPTIONS = ['dt', 'seed', 'merge', 'progress', 'progressEvery'] as const;
+const SIMULATOR_OPTIONS = ['dt', 'seed', 'merge', 'progress', 'progressEvery', 'dtype'] as const;
 
 /** Probe samples: `rows` samples of `cols` values, row-major. */
 export class ProbeData {
@@ -85,7 +87,10 @@ export class Simulator {
     this.dt = opts.dt ?? 0.001;
     if (!(this.dt > 0) || !Number.isFinite(this.dt)) throw new ValidationError(`Simulator: dt must be a positive number, got ${String(opts.dt)}`);
     this.model = build(network, { dt: this.dt, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
-    this.plan = new Plan(this.model, { merge: opts.merge ?? true });
+    if (opts.dtype !== undefined && opts.dtype !== 'float64' && opts.dtype !== 'float32') {
+      throw new ValidationError(`Simulator: dtype must be 'float64' or 'float32', got ${String(opts.dtype)}`);
+    }
+    this.plan = new Plan(this.model, { merge: opts.merge ?? true, dtype: opts.dtype ?? 'float64' });
     for (const bp of this.model.probes) {
       const buf = new ProbeBuffer(bp.sig.offset, bp.size, bp.period);
       this.buffers.set(bp.probe, buf);
@@ -172,7 +177,7 @@ export class Simulator {
     const bc = this.built(conn);
     if (!bc.weights || !bc.weightsShape) throw new ValidationError(`${conn.name} has no weight matrix`);
     const off = bc.weights.offset;
-    return new ProbeData(this.plan.arena.slice(off, off + bc.weights.size), bc.weightsShape[0], bc.weightsShape[1]);
+    return new ProbeData(Float64Array.from(this.plan.arena.subarray(off, off + bc.weights.size)), bc.weightsShape[0], bc.weightsShape[1]);
   }
 
   /** Back to t = 0 with the initial state; recorded data is cleared. */

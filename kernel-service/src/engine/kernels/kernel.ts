@@ -3,7 +3,8 @@
  * arena. Each holds flat typed tables of offsets and parameters built once;
  * `run` loops over them with no allocation.
  */
-export type Arena = Float64Array;
+/** The arena: float64 by default, float32 with the `dtype: 'float32'` option (half the memory traffic). */
+export type Arena = Float64Array | Float32Array;
 
 export interface Kernel {
   readonly kind: string;

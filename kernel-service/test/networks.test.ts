@@ -116,6 +116,10 @@ describe('EnsembleArray', () => {
     expect(mixedConns.map((c) => Array.from((c.post as ObjView).indices))).toEqual([[0, 1], [2], [3, 4, 5], [6]]);
     expect(mixedConns[0]!.synapse).not.toBeNull();
     expect(() => ea.addOutput('bad', [(x) => x])).toThrow(ValidationError);
+    // as Nengo 4.1, an existing attribute name is refused; outputs are also attributes
+    expect(() => ea.addOutput('prod', (x) => x)).toThrow(/already an attribute/);
+    expect(() => ea.addOutput('input', null)).toThrow(/already an attribute/);
+    expect((ea as unknown as Record<string, unknown>)['prod']).toBe(prod);
   });
 
   it('adds neuron input and output nodes', () => {

@@ -10,7 +10,8 @@
  *   - `output`: made by addOutput('output', null): ensembles[i] -> output[slice i]
  *     decoding the identity, synapse null;
  *   - `addOutput(name, fn)`: one more passthrough Node decoding fn from every
- *     ensemble (synapse null by default: filter downstream instead);
+ *     ensemble (synapse null by default: filter downstream instead), kept in
+ *     `outputs[name]` and set as attribute `name` (a name already taken is refused);
  *   - `addNeuronInput()` / `addNeuronOutput()`: Nodes of size
  *     nEnsembles * nNeurons wired to/from every ensemble's neurons.
  *
@@ -94,7 +95,7 @@ export class EnsembleArrayNetwork extends Network {
       const e = this.ensemble({ nNeurons: this.nNeuronsPerEnsemble, dimensions: d, label: `${prefix}${i}` });
       this.connect(this.input.slice(i * d, (i + 1) * d), e, { synapse: null });
     }
-    this.output = this.addOutput('output', null);
+    this.output = this.makeOutput('output', null, {});
   }
 
   /** Total dimensions represented: nEnsembles * dimensionsPerEnsemble. */
@@ -115,6 +116,14 @@ export class EnsembleArrayNetwork extends Network {
   addOutput(name: string, fn: EnsembleFunction | readonly EnsembleFunction[] | null, opts: AddOutputOptions = {}): Node {
     checkOptions(opts, ADD_OUTPUT_OPTIONS, `${this.name}.addOutput`);
     if (typeof name !== 'string' || name.length === 0) throw new ValidationError(`${this.name}.addOutput: name must be a non-empty string`);
+    // Nengo 4.1 refuses a name that is already an attribute (it would be overwritten)
+    if (name in this) {
+      throw new ValidationError(`${this.name}: cannot add output '${name}'; there is already an attribute with this name`);
+    }
+    return this.makeOutput(name, fn, opts);
+  }
+
+  private makeOutput(name: string, fn: EnsembleFunction | readonly EnsembleFunction[] | null, opts: AddOutputOptions): Node {
     const d = this.dimensionsPerEnsemble;
     const n = this.nEnsembles;
     let fns: (EnsembleFunction | undefined)[];
@@ -148,7 +157,8 @@ export class EnsembleArrayNetwork extends Network {
       start = stop;
     }
     this.outputs[name] = output;
-    if (name === 'output') this.output = output;
+    // Nengo's setattr(self, name, output): also reachable as ea[name] (typed access: ea.outputs[name])
+    (this as unknown as Record<string, unknown>)[name] = output;
     return output;
   }
 

@@ -1,6 +1,7 @@
 /**
  * Integrator: an ensemble with a recurrent connection that accumulates its
- * input (nengo/networks/integrator.py, Nengo 4.1).
+ * input (nengo/networks/integrator.py as Nengo 2.x defined it; Nengo 3 removed it
+ * from nengo.networks, so there is no 4.1 version to follow).
  *
  * With a first-order lowpass h(s) = 1 / (tau s + 1) on the recurrent
  * connection, feeding back x and scaling the input by tau gives

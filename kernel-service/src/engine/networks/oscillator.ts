@@ -1,6 +1,7 @@
 /**
  * Oscillator: a 2-D recurrently connected ensemble whose state rotates at a
- * constant angular frequency (nengo/networks/oscillator.py, Nengo 4.1).
+ * constant angular frequency (nengo/networks/oscillator.py as Nengo 2.x
+ * defined it; Nengo 3 removed it from nengo.networks).
  *
  * NEF principle 3 with a lowpass recurrent synapse of time constant tau:
  * to realise dx/dt = A x with A = [[0, -w], [w, 0]], use the recurrent

@@ -1,0 +1,613 @@
+/**
+ * Small dense linear-algebra helpers for model builds (decoder solves).
+ *
+ * Every matrix is a row-major Float64Array; shapes are passed explicitly.
+ *
+ * The two O(n³) routines, Gram matrices (`gramTN`, `gramNT`) and the
+ * Cholesky factorisation, spend nearly all their time in one micro-kernel:
+ * a 4×4 block of dot products, C[a][b] += Σ_p u_a[p] · v_b[p], over
+ * "packed" operands in which four rows are interleaved (p-major, 4 values
+ * per p). The kernel runs as a tiny hand-assembled WebAssembly SIMD function
+ * (f64x2, two lanes) when the runtime supports it, which is about three
+ * times faster than the same kernel in JavaScript; otherwise (or for small
+ * matrices) the identical JavaScript kernel is used. The two are
+ * bit-for-bit identical: each lane does the same separately rounded
+ * multiply and add in the same order (WebAssembly never fuses them).
+ */
+
+/** Thrown by `choleskyFactor` when the matrix is not (numerically) positive definite. */
+export class NotPositiveDefiniteError extends Error {
+  /** Row/column at which the factorisation broke down. */
+  readonly index: number;
+  /** The non-positive (or non-finite) pivot found there. */
+  readonly pivot: number;
+  constructor(index: number, pivot: number, n: number) {
+    super(
+      `matrix is not positive definite: pivot ${index} of ${n} is ${pivot} ` +
+        `(the matrix is singular, indefinite or not finite; more regularisation may help)`,
+    );
+    this.name = 'NotPositiveDefiniteError';
+    this.index = index;
+    this.pivot = pivot;
+  }
+}
+
+function checkSize(what: string, a: ArrayLike<number>, expected: number): void {
+  if (a.length < expected) {
+    throw new RangeError(`${what}: array has ${a.length} elements, needs ${expected}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Simple products (O(m·n·k) with small k in the solvers).
+
+/** C = A B with A m×k, B k×n; returns C (m×n). Loop order i-p-j (row axpy). */
+export function matmul(A: Float64Array, B: Float64Array, m: number, k: number, n: number, out?: Float64Array): Float64Array {
+  checkSize('matmul A', A, m * k);
+  checkSize('matmul B', B, k * n);
+  const C = out ?? new Float64Array(m * n);
+  if (out) C.fill(0, 0, m * n);
+  for (let i = 0; i < m; i++) {
+    const ci = i * n;
+    const ai = i * k;
+    for (let p = 0; p < k; p++) {
+      const a = A[ai + p]!;
+      if (a === 0) continue;
+      const bp = p * n;
+      for (let j = 0; j < n; j++) C[ci + j]! += a * B[bp + j]!;
+    }
+  }
+  return C;
+}
+
+/** Transpose of A (m×n), as an n×m array. */
+export function transpose(A: Float64Array, m: number, n: number, out?: Float64Array): Float64Array {
+  checkSize('transpose A', A, m * n);
+  const T = out ?? new Float64Array(m * n);
+  const B = 32; // tiles keep reads and writes within a few cache lines
+  for (let i0 = 0; i0 < m; i0 += B) {
+    const i1 = Math.min(i0 + B, m);
+    for (let j0 = 0; j0 < n; j0 += B) {
+      const j1 = Math.min(j0 + B, n);
+      for (let i = i0; i < i1; i++) {
+        const ai = i * n;
+        for (let j = j0; j < j1; j++) T[j * m + i] = A[ai + j]!;
+      }
+    }
+  }
+  return T;
+}
+
+/** y = A^T x with A m×n, x of length m; returns y (length n). */
+export function matTvec(A: Float64Array, x: ArrayLike<number>, m: number, n: number): Float64Array {
+  checkSize('matTvec A', A, m * n);
+  checkSize('matTvec x', x, m);
+  const y = new Float64Array(n);
+  for (let r = 0; r < m; r++) {
+    const xr = x[r]!;
+    if (xr === 0) continue;
+    const ar = r * n;
+    for (let i = 0; i < n; i++) y[i]! += A[ar + i]! * xr;
+  }
+  return y;
+}
+
+/** C = A^T B with A m×n, B m×k; returns C (n×k). */
+export function matTmat(A: Float64Array, B: Float64Array, m: number, n: number, k: number): Float64Array {
+  checkSize('matTmat A', A, m * n);
+  checkSize('matTmat B', B, m * k);
+  if (k === 1) return matTvec(A, B, m, n);
+  const C = new Float64Array(n * k);
+  for (let r = 0; r < m; r++) {
+    const ar = r * n;
+    const br = r * k;
+    for (let i = 0; i < n; i++) {
+      const a = A[ar + i]!;
+      if (a === 0) continue;
+      const ci = i * k;
+      for (let j = 0; j < k; j++) C[ci + j]! += a * B[br + j]!;
+    }
+  }
+  return C;
+}
+
+/** Adds v (a scalar, or one value per row) to the diagonal of the n×n matrix G, in place. */
+export function addToDiagonal(G: Float64Array, n: number, v: number | ArrayLike<number>): void {
+  if (typeof v === 'number') {
+    for (let i = 0; i < n; i++) G[i * n + i]! += v;
+  } else {
+    for (let i = 0; i < n; i++) G[i * n + i]! += v[i]!;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The 4×4 packed micro-kernel and its workspace.
+
+/**
+ * kernel(u, v, len, c, ldc): for a, b in 0..3,
+ *   W[c + a·ldc + b] += Σ_{p<len} W[u + 4p + a] · W[v + 4p + b]
+ * where W is the workspace's array and all offsets are in doubles.
+ */
+type Kernel = (u: number, v: number, len: number, c: number, ldc: number) => void;
+
+interface Workspace {
+  W: Float64Array;
+  kernel: Kernel;
+}
+
+function jsKernel(W: Float64Array): Kernel {
+  return (u, v, len, c, ldc) => {
+    let s00 = 0,
+      s01 = 0,
+      s02 = 0,
+      s03 = 0;
+    let s10 = 0,
+      s11 = 0,
+      s12 = 0,
+      s13 = 0;
+    let s20 = 0,
+      s21 = 0,
+      s22 = 0,
+      s23 = 0;
+    let s30 = 0,
+      s31 = 0,
+      s32 = 0,
+      s33 = 0;
+    const end = u + 4 * len;
+    for (let a = u, b = v; a < end; a += 4, b += 4) {
+      const u0 = W[a]!,
+        u1 = W[a + 1]!,
+        u2 = W[a + 2]!,
+        u3 = W[a + 3]!;
+      const v0 = W[b]!,
+        v1 = W[b + 1]!,
+        v2 = W[b + 2]!,
+        v3 = W[b + 3]!;
+      s00 += u0 * v0;
+      s01 += u0 * v1;
+      s02 += u0 * v2;
+      s03 += u0 * v3;
+      s10 += u1 * v0;
+      s11 += u1 * v1;
+      s12 += u1 * v2;
+      s13 += u1 * v3;
+      s20 += u2 * v0;
+      s21 += u2 * v1;
+      s22 += u2 * v2;
+      s23 += u2 * v3;
+      s30 += u3 * v0;
+      s31 += u3 * v1;
+      s32 += u3 * v2;
+      s33 += u3 * v3;
+    }
+    let r = c;
+    W[r]! += s00;
+    W[r + 1]! += s01;
+    W[r + 2]! += s02;
+    W[r + 3]! += s03;
+    r += ldc;
+    W[r]! += s10;
+    W[r + 1]! += s11;
+    W[r + 2]! += s12;
+    W[r + 3]! += s13;
+    r += ldc;
+    W[r]! += s20;
+    W[r + 1]! += s21;
+    W[r + 2]! += s22;
+    W[r + 3]! += s23;
+    r += ldc;
+    W[r]! += s30;
+    W[r + 1]! += s31;
+    W[r + 2]! += s32;
+    W[r + 3]! += s33;
+  };
+}
+
+/** The parts of the WebAssembly API used here (the project compiles without the DOM lib). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  validate(bytes: Uint8Array): boolean;
+}
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/**
+ * Assembles the kernel as a WebAssembly module (imports memory "m"."m",
+ * exports function "k"(u, v, len, c, ldc) with byte offsets). Per p it
+ * loads b-pairs (v0,v1), (v2,v3) as two f64x2 and splats each u_a, keeping
+ * the sixteen sums in eight f64x2 locals.
+ */
+function kernelModuleBytes(): Uint8Array {
+  // local indices: params u=0 v=1 len=2 c=3 ldc=4; acc[a][h] = 5 + 2a + h; vb0=13 vb1=14 ua=15
+  const GET = 0x20,
+    SET = 0x21,
+    TEE = 0x22;
+  const SIMD = 0xfd;
+  const V128_LOAD = [SIMD, 0x00],
+    LOAD64_SPLAT = [SIMD, 0x0a],
+    V128_STORE = [SIMD, 0x0b];
+  const F64X2_ADD = [SIMD, 0xf0, 0x01],
+    F64X2_MUL = [SIMD, 0xf2, 0x01];
+  const ALIGN8 = 3;
+  const body: number[] = [];
+  body.push(0x01, 11, 0x7b); // 11 locals of type v128
+  body.push(0x02, 0x40); // block
+  body.push(GET, 2, 0x45, 0x0d, 0x00); // if len == 0: break
+  body.push(0x03, 0x40); // loop
+  body.push(GET, 1, ...V128_LOAD, ALIGN8, 0, SET, 13);
+  body.push(GET, 1, ...V128_LOAD, ALIGN8, 16, SET, 14);
+  for (let a = 0; a < 4; a++) {
+    body.push(GET, 0, ...LOAD64_SPLAT, ALIGN8, 8 * a, SET, 15);
+    for (let h = 0; h < 2; h++) {
+      const acc = 5 + 2 * a + h;
+      body.push(GET, acc, GET, 15, GET, 13 + h, ...F64X2_MUL, ...F64X2_ADD, SET, acc);
+    }
+  }
+  body.push(GET, 0, 0x41, 32, 0x6a, SET, 0); // u += 32
+  body.push(GET, 1, 0x41, 32, 0x6a, SET, 1); // v += 32
+  body.push(GET, 2, 0x41, 1, 0x6b, TEE, 2, 0x0d, 0x00); // len -= 1; continue while len != 0
+  body.push(0x0b, 0x0b); // end loop, end block
+  for (let a = 0; a < 4; a++) {
+    for (let h = 0; h < 2; h++) {
+      body.push(GET, 3, GET, 3, ...V128_LOAD, ALIGN8, 16 * h, GET, 5 + 2 * a + h, ...F64X2_ADD);
+      body.push(...V128_STORE, ALIGN8, 16 * h);
+    }
+    body.push(GET, 3, GET, 4, 0x6a, SET, 3); // c += ldc
+  }
+  body.push(0x0b); // end function
+  const section = (id: number, content: number[]): number[] => [id, ...uleb(content.length), ...content];
+  const bytes = [
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // type: (i32 ×5) -> ()
+    ...section(2, [1, 1, 0x6d, 1, 0x6d, 0x02, 0x00, 0x01]), // import memory m.m, min 1 page
+    ...section(3, [1, 0]), // one function of type 0
+    ...section(7, [1, 1, 0x6b, 0x00, 0]), // export "k" = function 0
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ];
+  return new Uint8Array(bytes);
+}
+
+let wasmModule: object | null | undefined;
+let forceJs = false;
+
+function getWasm(): { api: WasmApi; module: object } | null {
+  if (forceJs) return null;
+  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) return null;
+  if (wasmModule === undefined) {
+    try {
+      const bytes = kernelModuleBytes();
+      wasmModule = api.validate(bytes) ? new api.Module(bytes) : null;
+    } catch {
+      wasmModule = null;
+    }
+  }
+  return wasmModule ? { api, module: wasmModule } : null;
+}
+
+/**
+ * Chooses the kernel implementation: 'auto' (WebAssembly SIMD when
+ * available) or 'js'. For tests and benchmarks; returns the previous mode.
+ */
+export function setKernelMode(mode: 'auto' | 'js'): 'auto' | 'js' {
+  const prev = forceJs ? 'js' : 'auto';
+  forceJs = mode === 'js';
+  return prev;
+}
+
+/** The kernel that large products use here: 'wasm-simd' when WebAssembly SIMD is available (and not disabled), else 'js'. */
+export function kernelBackend(): 'wasm-simd' | 'js' {
+  return getWasm() ? 'wasm-simd' : 'js';
+}
+
+/** Below this many kernel flops the JavaScript kernel is used (no setup cost). */
+const WASM_MIN_WORK = 2e6;
+
+/** A zeroed workspace of `size` doubles with a kernel operating on it. */
+function workspace(size: number, work: number): Workspace {
+  const wasm = work >= WASM_MIN_WORK ? getWasm() : null;
+  if (wasm) {
+    try {
+      const pages = Math.ceil((size * 8) / 65536) + 1;
+      const memory = new wasm.api.Memory({ initial: pages });
+      const instance = new wasm.api.Instance(wasm.module, { m: { m: memory } });
+      const k = instance.exports['k'] as (u: number, v: number, len: number, c: number, ldc: number) => void;
+      const W = new Float64Array(memory.buffer, 0, size);
+      return {
+        W,
+        kernel: (u, v, len, c, ldc) => k(u * 8, v * 8, len, c * 8, ldc * 8),
+      };
+    } catch {
+      // out of WebAssembly memory (or similar): fall back to JavaScript
+    }
+  }
+  const W = new Float64Array(size);
+  return { W, kernel: jsKernel(W) };
+}
+
+// ---------------------------------------------------------------------------
+// Gram matrices.
+
+/** Cache blocking for the Gram kernel loops: CHUNK columns × PANEL rows of packed data. */
+const CHUNK = 512;
+const PANEL = 64;
+
+/**
+ * Computes R R^T (rows×rows) for a matrix R of `rows` rows of length `len`.
+ * `pack` writes R into the workspace in packed form (4 rows interleaved:
+ * R[4·blk + r][p] at base + (blk·len + p)·4 + r), which lets gramTN and
+ * gramNT pack straight from A without a separate transpose.
+ */
+function syrk(rows: number, len: number, pack: (P: Float64Array, base: number, rowsPadded: number) => void): Float64Array {
+  const rp = Math.ceil(rows / 4) * 4;
+  const blocks = rp / 4;
+  const pSize = rp * len;
+  const cBase = pSize;
+  const ws = workspace(pSize + rp * rp, (rows * rows * len) / 2);
+  const { W, kernel } = ws;
+  pack(W, 0, rp);
+  // upper-triangle blocks (j-block ≥ i-block), blocked over p and j for cache reuse
+  for (let p0 = 0; p0 < len; p0 += CHUNK) {
+    const pl = Math.min(CHUNK, len - p0);
+    for (let j0 = 0; j0 < blocks; j0 += PANEL / 4) {
+      const j1 = Math.min(j0 + PANEL / 4, blocks);
+      for (let bi = 0; bi < j1; bi++) {
+        const u = (bi * len + p0) * 4;
+        const c = cBase + bi * 4 * rp;
+        for (let bj = Math.max(j0, bi); bj < j1; bj++) {
+          kernel(u, (bj * len + p0) * 4, pl, c + bj * 4, rp);
+        }
+      }
+    }
+  }
+  // copy out, mirroring the blocks below the diagonal
+  const C = new Float64Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    const iBlock = i - (i % 4);
+    const src = cBase + i * rp;
+    for (let j = iBlock; j < rows; j++) C[i * rows + j] = W[src + j]!;
+    for (let j = 0; j < iBlock; j++) C[i * rows + j] = W[cBase + j * rp + i]!;
+  }
+  return C;
+}
+
+/** G = A^T A (n×n) for A m×n. */
+export function gramTN(A: Float64Array, m: number, n: number): Float64Array {
+  checkSize('gramTN A', A, m * n);
+  // rows of R = columns of A; packed P[(blk·m + p)·4 + r] = A[p][4·blk + r]
+  return syrk(n, m, (P, base) => {
+    const full = n - (n % 4);
+    for (let p = 0; p < m; p++) {
+      const ap = p * n;
+      for (let c = 0; c < full; c += 4) {
+        const o = base + (c * m + 4 * p); // (blk·m + p)·4 with blk = c/4
+        P[o] = A[ap + c]!;
+        P[o + 1] = A[ap + c + 1]!;
+        P[o + 2] = A[ap + c + 2]!;
+        P[o + 3] = A[ap + c + 3]!;
+      }
+      for (let c = full; c < n; c++) P[base + full * m + 4 * p + (c - full)] = A[ap + c]!;
+    }
+  });
+}
+
+/** G = A A^T (m×m) for A m×n. */
+export function gramNT(A: Float64Array, m: number, n: number): Float64Array {
+  checkSize('gramNT A', A, m * n);
+  // rows of R = rows of A; packed P[(blk·n + p)·4 + r] = A[4·blk + r][p]
+  return syrk(m, n, (P, base) => packRows(P, base, A, m, n));
+}
+
+/** Packs rows×len row-major X into 4-row interleaved blocks at W[base…]: X[4·blk + r][p] → (blk·len + p)·4 + r. */
+function packRows(W: Float64Array, base: number, X: Float64Array, rows: number, len: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = base + (r >> 2) * len * 4 + (r & 3);
+    const xr = r * len;
+    for (let p = 0; p < len; p++) W[o + 4 * p] = X[xr + p]!;
+  }
+}
+
+/**
+ * C = A Bᵀ (m×n) for A m×k and B n×k: every entry is a dot product of a row
+ * of A with a row of B (e.g. activities' input currents from eval points and
+ * encoders, or points times a rotation given by its transpose).
+ */
+export function matmulNT(A: Float64Array, B: Float64Array, m: number, k: number, n: number): Float64Array {
+  checkSize('matmulNT A', A, m * k);
+  checkSize('matmulNT B', B, n * k);
+  const C = new Float64Array(m * n);
+  if (m === 0 || n === 0 || k === 0) return C;
+  const mp = Math.ceil(m / 4) * 4,
+    np = Math.ceil(n / 4) * 4;
+  const aBase = 0,
+    bBase = mp * k,
+    cBase = bBase + np * k;
+  const { W, kernel } = workspace(cBase + mp * np, m * n * k);
+  packRows(W, aBase, A, m, k);
+  packRows(W, bBase, B, n, k);
+  const mb = mp / 4,
+    nb = np / 4;
+  for (let p0 = 0; p0 < k; p0 += CHUNK) {
+    const pl = Math.min(CHUNK, k - p0);
+    for (let j0 = 0; j0 < nb; j0 += PANEL / 4) {
+      const j1 = Math.min(j0 + PANEL / 4, nb);
+      for (let bi = 0; bi < mb; bi++) {
+        const u = aBase + (bi * k + p0) * 4;
+        const c = cBase + bi * 4 * np;
+        for (let bj = j0; bj < j1; bj++) kernel(u, bBase + (bj * k + p0) * 4, pl, c + bj * 4, np);
+      }
+    }
+  }
+  for (let i = 0; i < m; i++) C.set(W.subarray(cBase + i * np, cBase + i * np + n), i * n);
+  return C;
+}
+
+// ---------------------------------------------------------------------------
+// Cholesky.
+
+/** Block width of the right-looking blocked Cholesky. */
+const NB = 64;
+
+/**
+ * Cholesky factorisation G = L L^T of the symmetric positive definite n×n
+ * matrix G, in place: on return G's lower triangle holds L and its strict
+ * upper triangle is zero. Only the lower triangle of G is read. Throws
+ * NotPositiveDefiniteError if a pivot is not positive (or not finite).
+ *
+ * Right-looking blocked algorithm on a padded workspace: factor a 64-wide
+ * diagonal block, solve the panel below it, then subtract the panel's outer
+ * product from the trailing lower triangle with the packed 4×4 kernel.
+ */
+export function choleskyFactor(G: Float64Array, n: number): Float64Array {
+  checkSize('choleskyFactor G', G, n * n);
+  if (n === 0) return G;
+  const ld = Math.ceil(n / 4) * 4; // padded so 4×4 kernel writes stay in bounds
+  const panelSize = ld * NB;
+  const neg = ld * ld; // packed, negated panel (i side)
+  const pos = neg + panelSize; // packed panel (j side)
+  const { W, kernel } = workspace(ld * ld + 2 * panelSize, (n * n * n) / 3);
+  for (let i = 0; i < n; i++) {
+    const gi = i * n;
+    const wi = i * ld;
+    for (let j = 0; j <= i; j++) W[wi + j] = G[gi + j]!;
+  }
+
+  for (let k0 = 0; k0 < n; k0 += NB) {
+    const k1 = Math.min(k0 + NB, n);
+    // 1. Unblocked Cholesky of the diagonal block.
+    for (let j = k0; j < k1; j++) {
+      const rj = j * ld;
+      let d = W[rj + j]!;
+      for (let p = k0; p < j; p++) d -= W[rj + p]! * W[rj + p]!;
+      if (!(d > 0) || !Number.isFinite(d)) throw new NotPositiveDefiniteError(j, d, n);
+      const ljj = Math.sqrt(d);
+      W[rj + j] = ljj;
+      const inv = 1 / ljj;
+      for (let i = j + 1; i < k1; i++) {
+        const ri = i * ld;
+        let s = W[ri + j]!;
+        for (let p = k0; p < j; p++) s -= W[ri + p]! * W[rj + p]!;
+        W[ri + j] = s * inv;
+      }
+    }
+    if (k1 === n) break;
+    // 2. Panel: L[i, k0:k1] = G[i, k0:k1] · L_kk^{-T} for i ≥ k1 (forward substitution per row).
+    for (let i = k1; i < n; i++) {
+      const ri = i * ld;
+      for (let j = k0; j < k1; j++) {
+        const rj = j * ld;
+        let s = W[ri + j]!;
+        for (let p = k0; p < j; p++) s -= W[ri + p]! * W[rj + p]!;
+        W[ri + j] = s / W[rj + j]!;
+      }
+    }
+    // 3. Trailing update: G[i, j] -= L[i, k0:k1] · L[j, k0:k1] for k1 ≤ j ≤ i.
+    //    Pack rows k1.. of the panel (4 rows interleaved), once negated.
+    const w = k1 - k0;
+    const rows = n - k1;
+    const blocks = Math.ceil(rows / 4);
+    W.fill(0, neg, pos + panelSize);
+    for (let r = 0; r < rows; r++) {
+      const src = (k1 + r) * ld + k0;
+      const o = (r >> 2) * w * 4 + (r & 3);
+      for (let p = 0; p < w; p++) {
+        const x = W[src + p]!;
+        W[pos + o + 4 * p] = x;
+        W[neg + o + 4 * p] = -x;
+      }
+    }
+    for (let bi = 0; bi < blocks; bi++) {
+      const u = neg + bi * w * 4;
+      const c = (k1 + 4 * bi) * ld + k1;
+      // on the diagonal block this also updates its strict upper part: never read, dropped at the end
+      for (let bj = 0; bj <= bi; bj++) kernel(u, pos + bj * w * 4, w, c + 4 * bj, ld);
+    }
+  }
+
+  for (let i = 0; i < n; i++) {
+    const gi = i * n;
+    const wi = i * ld;
+    for (let j = 0; j <= i; j++) G[gi + j] = W[wi + j]!;
+    G.fill(0, gi + i + 1, gi + n);
+  }
+  return G;
+}
+
+/**
+ * Solves L Y = B for Y (n×k) by forward substitution, with L the lower
+ * triangle of an n×n array (its upper triangle is ignored) and B n×k.
+ * Returns a new array; B is not modified.
+ */
+export function solveLower(L: Float64Array, B: Float64Array, n: number, k: number): Float64Array {
+  checkSize('solveLower L', L, n * n);
+  checkSize('solveLower B', B, n * k);
+  const X = Float64Array.from(B.subarray(0, n * k));
+  // row i of Y from the rows j < i (row axpys, contiguous)
+  for (let i = 0; i < n; i++) {
+    const li = i * n;
+    const xi = i * k;
+    for (let j = 0; j < i; j++) {
+      const l = L[li + j]!;
+      if (l === 0) continue;
+      const xj = j * k;
+      for (let c = 0; c < k; c++) X[xi + c]! -= l * X[xj + c]!;
+    }
+    const inv = 1 / L[li + i]!;
+    for (let c = 0; c < k; c++) X[xi + c]! *= inv;
+  }
+  return X;
+}
+
+/**
+ * Solves L L^T X = B for X (n×k), given the Cholesky factor L (the lower
+ * triangle of an n×n array, as left by choleskyFactor) and B (n×k).
+ * Returns a new array; B is not modified.
+ */
+export function choleskySolve(L: Float64Array, B: Float64Array, n: number, k: number): Float64Array {
+  checkSize('choleskySolve L', L, n * n);
+  checkSize('choleskySolve B', B, n * k);
+  const X = solveLower(L, B, n, k); // L Y = B
+  // Backward: L^T X = Y; once row i is final, remove it from the rows j < i
+  // (this reads row i of L, so accesses stay contiguous).
+  for (let i = n - 1; i >= 0; i--) {
+    const li = i * n;
+    const xi = i * k;
+    const inv = 1 / L[li + i]!;
+    for (let c = 0; c < k; c++) X[xi + c]! *= inv;
+    for (let j = 0; j < i; j++) {
+      const l = L[li + j]!;
+      if (l === 0) continue;
+      const xj = j * k;
+      for (let c = 0; c < k; c++) X[xj + c]! -= l * X[xi + c]!;
+    }
+  }
+  return X;
+}
+
+/** Solves G X = B for symmetric positive definite G (n×n, not modified) and B (n×k). */
+export function solveSPD(G: Float64Array, B: Float64Array, n: number, k: number): Float64Array {
+  checkSize('solveSPD G', G, n * n);
+  const L = choleskyFactor(Float64Array.from(G.subarray(0, n * n)), n);
+  return choleskySolve(L, B, n, k);
+}

@@ -1,0 +1,358 @@
+/**
+ * Decoder and weight solvers, following `nengo/solvers.py` and the Cholesky
+ * least-squares solver of `nengo/utils/least_squares_solvers.py` (Nengo 4.1).
+ *
+ * All solvers here are "compositional" as in Nengo: with `weights: true` they
+ * solve for decoders D (n×d) against the targets Y, and the weight matrix is
+ * D·E (n×nPost), where E (d×nPost) holds the post encoders scaled by
+ * gain/radius (with any transform already folded into Y by the caller).
+ * Since the solve is linear in Y, D·E is exactly the least-squares solution
+ * for the targets Y·E, which is what Nengo's full-weight path computes, at a
+ * fraction of the cost.
+ */
+import { BuildError, ValidationError, checkKnownOptions } from './errors.js';
+import { NotPositiveDefiniteError, addToDiagonal, choleskyFactor, choleskySolve, gramNT, gramTN, matTmat, matmul } from './linalg.js';
+import type { Rng } from './rng.js';
+
+export interface SolveInput {
+  A: Float64Array; // activities, m×n row-major (m eval points, n neurons)
+  Y: Float64Array; // targets, m×d row-major
+  m: number;
+  n: number;
+  d: number;
+  rng: Rng;
+  /** For weight solvers: post encoders scaled by gain/radius, d×nPost row-major (Nengo's E). */
+  E?: Float64Array;
+  nPost?: number;
+}
+
+export interface SolveResult {
+  /** n×d decoders (or n×nPost weights when the solver solves for weights), row-major: Nengo's (n_neurons, dims) shape. */
+  X: Float64Array;
+  rows: number;
+  cols: number;
+  /** RMS residual per target column, as Nengo's info["rmses"]. */
+  rmses: Float64Array;
+}
+
+export interface Solver {
+  readonly weights: boolean;
+  solve(input: SolveInput): SolveResult;
+  /** Identifies the solver and its parameters, for decoder caching. */
+  key(): string;
+}
+
+// ---------------------------------------------------------------------------
+// helpers
+
+function checkDim(x: unknown, what: string, cls: string, min: number): number {
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < min) {
+    throw new ValidationError(`${cls}: ${what} must be an integer >= ${min}, got ${String(x)}`);
+  }
+  return x;
+}
+
+/** Validates the shapes of a SolveInput; returns nPost (0 for decoder solvers). */
+function checkInput(input: SolveInput, weights: boolean, cls: string): number {
+  const m = checkDim(input.m, 'm (number of eval points)', cls, 0);
+  const n = checkDim(input.n, 'n (number of neurons)', cls, 0);
+  const d = checkDim(input.d, 'd (number of target dimensions)', cls, 0);
+  if (!(input.A instanceof Float64Array) || input.A.length !== m * n) {
+    throw new ValidationError(`${cls}: activities A must be a Float64Array of m×n = ${m}×${n} values, got ${input.A?.length}`);
+  }
+  if (!(input.Y instanceof Float64Array) || input.Y.length !== m * d) {
+    throw new ValidationError(`${cls}: targets Y must be a Float64Array of m×d = ${m}×${d} values, got ${input.Y?.length}`);
+  }
+  if (!weights) return 0;
+  if (input.E === undefined || input.nPost === undefined) {
+    throw new ValidationError(`${cls}: a weight solver (weights: true) needs the post encoders E and nPost`);
+  }
+  const nPost = checkDim(input.nPost, 'nPost', cls, 0);
+  if (!(input.E instanceof Float64Array) || input.E.length !== d * nPost) {
+    throw new ValidationError(`${cls}: E must be a Float64Array of d×nPost = ${d}×${nPost} values, got ${input.E.length}`);
+  }
+  return nPost;
+}
+
+/** RMS over rows of Y - A X, per column (Nengo `rmses`: npext.rms(Y - A·X, axis=0)). */
+export function rmses(A: Float64Array, X: Float64Array, Y: Float64Array, m: number, n: number, d: number): Float64Array {
+  const out = new Float64Array(d);
+  if (m === 0 || d === 0) return out;
+  const AX = matmul(A, X, m, n, d);
+  for (let r = 0; r < m; r++) {
+    for (let j = 0; j < d; j++) {
+      const e = Y[r * d + j]! - AX[r * d + j]!;
+      out[j]! += e * e;
+    }
+  }
+  for (let j = 0; j < d; j++) out[j] = Math.sqrt(out[j]! / m);
+  return out;
+}
+
+function maxOf(A: Float64Array): number {
+  let mx = -Infinity;
+  for (let i = 0; i < A.length; i++) if (A[i]! > mx) mx = A[i]!;
+  return mx;
+}
+
+/**
+ * Regularised least squares by Cholesky (Nengo `least_squares_solvers.Cholesky`):
+ * minimises |A X - Y|² + m σ² |X|², i.e. solves (AᵀA + m σ² I) X = AᵀY. When
+ * A is fat (m < n) and σ is a scalar, Nengo uses the equivalent m×m system
+ * (A Aᵀ + m σ² I) X̄ = Y, X = Aᵀ X̄; so does this. A per-neuron σ (a vector)
+ * always uses the n×n form with diagonal m σ_i².
+ */
+export function choleskyLstsq(
+  A: Float64Array,
+  Y: Float64Array,
+  m: number,
+  n: number,
+  d: number,
+  sigma: number | Float64Array,
+  cls: string,
+): Float64Array {
+  if (n === 0 || d === 0) return new Float64Array(n * d);
+  const transposed = m < n && typeof sigma === 'number';
+  try {
+    if (transposed) {
+      const G = gramNT(A, m, n);
+      addToDiagonal(G, m, m * sigma * sigma);
+      const Xbar = choleskySolve(choleskyFactor(G, m), Y, m, d);
+      return matTmat(A, Xbar, m, n, d);
+    }
+    const G = gramTN(A, m, n);
+    if (typeof sigma === 'number') addToDiagonal(G, n, m * sigma * sigma);
+    else
+      addToDiagonal(
+        G,
+        n,
+        sigma.map((s) => m * s * s),
+      );
+    const B = matTmat(A, Y, m, n, d);
+    return choleskySolve(choleskyFactor(G, n), B, n, d);
+  } catch (err) {
+    if (err instanceof NotPositiveDefiniteError) {
+      throw new BuildError(
+        `${cls}: the regularised Gram matrix (${transposed ? 'A·Aᵀ' : 'Aᵀ·A'} + m·σ²·I) is not positive definite ` +
+          `(pivot ${err.index} is ${err.pivot}). The activities are degenerate (e.g. all zero, or neurons with ` +
+          `identical tuning) and there is too little regularisation; use reg > 0.`,
+      );
+    }
+    throw err;
+  }
+}
+
+function finish(D: Float64Array, input: SolveInput, weights: boolean, nPost: number): SolveResult {
+  const { A, Y, m, n, d } = input;
+  const errs = rmses(A, D, Y, m, n, d);
+  if (!weights) return { X: D, rows: n, cols: d, rmses: errs };
+  return { X: matmul(D, input.E!, n, d, nPost), rows: n, cols: nPost, rmses: errs };
+}
+
+function checkReg(reg: unknown, cls: string): number {
+  if (typeof reg !== 'number' || !Number.isFinite(reg) || reg < 0) {
+    throw new ValidationError(`${cls}: reg must be a finite number >= 0, got ${String(reg)}`);
+  }
+  return reg;
+}
+
+function checkWeightsFlag(w: unknown, cls: string): boolean {
+  if (typeof w !== 'boolean') throw new ValidationError(`${cls}: weights must be true or false, got ${String(w)}`);
+  return w;
+}
+
+// ---------------------------------------------------------------------------
+// solvers
+
+export interface LstsqL2Options {
+  /** Amount of regularisation, as a fraction of the maximum activity. Default 0.1. */
+  reg?: number;
+  /** Solve for a full weight matrix (n×nPost) instead of decoders. Default false. */
+  weights?: boolean;
+}
+
+/**
+ * Least squares with L2 regularisation (Nengo `LstsqL2`, the default solver):
+ * σ = reg · max(A), then the Cholesky solve of (AᵀA + m σ² I) X = AᵀY.
+ */
+export class LstsqL2 implements Solver {
+  readonly reg: number;
+  readonly weights: boolean;
+
+  constructor(opts: LstsqL2Options = {}) {
+    const cls = this.kind();
+    checkKnownOptions(opts, ['reg', 'weights'], cls);
+    this.reg = checkReg(opts.reg ?? 0.1, cls);
+    this.weights = checkWeightsFlag(opts.weights ?? false, cls);
+  }
+
+  /** Class name for messages and keys (explicit, so it survives minification). */
+  protected kind(): string {
+    return 'LstsqL2';
+  }
+
+  /** The regularisation σ: one value, or one per neuron. */
+  protected sigma(A: Float64Array, _m: number, _n: number): number | Float64Array {
+    return this.reg * maxOf(A);
+  }
+
+  solve(input: SolveInput): SolveResult {
+    const cls = this.kind();
+    const nPost = checkInput(input, this.weights, cls);
+    const { A, Y, m, n, d } = input;
+    const sigma = m * n === 0 ? 0 : this.sigma(A, m, n);
+    const D = choleskyLstsq(A, Y, m, n, d, sigma, cls);
+    return finish(D, input, this.weights, nPost);
+  }
+
+  key(): string {
+    return `${this.kind()}(reg=${this.reg}, weights=${this.weights})`;
+  }
+
+  toString(): string {
+    return this.key();
+  }
+}
+
+/**
+ * L2-regularised least squares with the regularisation of each neuron scaled
+ * by how often it is active (Nengo `LstsqL2nz`):
+ * σ_i = reg · max(A) · √(fraction of eval points where A[:, i] > 0), and
+ * σ_i = max_j σ_j for neurons that are never active. Always solved in the
+ * n×n form with diagonal m σ_i².
+ */
+export class LstsqL2nz extends LstsqL2 {
+  protected override kind(): string {
+    return 'LstsqL2nz';
+  }
+
+  protected override sigma(A: Float64Array, m: number, n: number): Float64Array {
+    const base = this.reg * maxOf(A);
+    const count = new Float64Array(n);
+    for (let r = 0; r < m; r++) {
+      const o = r * n;
+      for (let i = 0; i < n; i++) if (A[o + i]! > 0) count[i]! += 1;
+    }
+    const sigma = new Float64Array(n);
+    let mx = 0;
+    for (let i = 0; i < n; i++) {
+      sigma[i] = base * Math.sqrt(count[i]! / m);
+      if (sigma[i]! > mx) mx = sigma[i]!;
+    }
+    for (let i = 0; i < n; i++) if (sigma[i] === 0) sigma[i] = mx;
+    return sigma;
+  }
+}
+
+export interface NoSolverOptions {
+  /** Use the values to form a full weight matrix (values·E) instead of decoders. Default false. */
+  weights?: boolean;
+}
+
+/** 64-bit-ish FNV-1a hash (two 32-bit lanes) of a Float64Array's bytes, as hex. */
+function hashValues(a: Float64Array): string {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let h1 = 0x811c9dc5,
+    h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < bytes.length; i++) {
+    h1 = Math.imul(h1 ^ bytes[i]!, 0x01000193);
+    h2 = Math.imul(h2 ^ bytes[i]!, 0x5bd1e995) ^ (h2 >>> 15);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * Uses the given decoders instead of solving (Nengo `NoSolver`): `values`
+ * are decoders of shape (n_neurons, dims), as rows or one flat row-major
+ * array; null gives zeros. With `weights: true` the weight matrix is
+ * values·E, as in Nengo (NoSolver is compositional). The shape is checked
+ * against the connection when solving.
+ */
+export class NoSolver implements Solver {
+  readonly weights: boolean;
+  /** The decoders, flat row-major, or null for zeros. */
+  readonly values: Float64Array | null;
+  /** Shape of the values when given as rows; undefined for a flat array. */
+  readonly shape: readonly [number, number] | undefined;
+
+  constructor(values: Float64Array | ArrayLike<ArrayLike<number>> | null = null, opts: NoSolverOptions = {}) {
+    checkKnownOptions(opts, ['weights'], 'NoSolver');
+    this.weights = checkWeightsFlag(opts.weights ?? false, 'NoSolver');
+    if (values === null || values === undefined) {
+      this.values = null;
+      this.shape = undefined;
+      return;
+    }
+    if (values instanceof Float64Array) {
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i]!)) throw new ValidationError(`NoSolver: values[${i}] is not finite (${values[i]})`);
+      }
+      this.values = Float64Array.from(values);
+      this.shape = undefined;
+      return;
+    }
+    if (typeof values !== 'object' || typeof values.length !== 'number') {
+      throw new ValidationError('NoSolver: values must be a 2-D array (n_neurons rows of dims values), a Float64Array or null');
+    }
+    const rows = values.length;
+    const first = rows > 0 ? values[0] : undefined;
+    if (rows > 0 && (typeof first !== 'object' || first === null || typeof first.length !== 'number')) {
+      throw new ValidationError('NoSolver: values must be a 2-D array of shape (n_neurons, dims), e.g. [[0.1], [-0.2]]; got a 1-D array');
+    }
+    const cols = rows > 0 ? first!.length : 0;
+    const flat = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      const row = values[i];
+      if (typeof row !== 'object' || row === null || row.length !== cols) {
+        throw new ValidationError(`NoSolver: values must be a rectangular 2-D array; row ${i} does not have ${cols} values`);
+      }
+      for (let j = 0; j < cols; j++) {
+        const x: unknown = row[j];
+        if (typeof x !== 'number' || !Number.isFinite(x)) {
+          throw new ValidationError(`NoSolver: values[${i}][${j}] must be a finite number, got ${String(x)}`);
+        }
+        flat[i * cols + j] = x;
+      }
+    }
+    this.values = flat;
+    this.shape = [rows, cols];
+  }
+
+  solve(input: SolveInput): SolveResult {
+    const nPost = checkInput(input, this.weights, 'NoSolver');
+    const { n, d } = input;
+    let D: Float64Array;
+    if (this.values === null) {
+      D = new Float64Array(n * d);
+    } else {
+      if (this.shape) {
+        if (this.shape[0] !== n || this.shape[1] !== d) {
+          throw new ValidationError(
+            `NoSolver: values have shape (${this.shape[0]}, ${this.shape[1]}) but this connection needs decoders ` +
+              `of shape (n_neurons, dims) = (${n}, ${d})`,
+          );
+        }
+      } else if (this.values.length !== n * d) {
+        throw new ValidationError(
+          `NoSolver: values have ${this.values.length} entries but this connection needs decoders of shape ` +
+            `(n_neurons, dims) = (${n}, ${d}), i.e. ${n * d} entries`,
+        );
+      }
+      D = Float64Array.from(this.values);
+    }
+    return finish(D, input, this.weights, nPost);
+  }
+
+  key(): string {
+    const vals =
+      this.values === null ? 'null' : `${this.shape ? `${this.shape[0]}x${this.shape[1]}` : this.values.length}:${hashValues(this.values)}`;
+    return `NoSolver(values=${vals}, weights=${this.weights})`;
+  }
+
+  toString(): string {
+    return this.key();
+  }
+}
+
+/** The default solver for decoded connections: LstsqL2() (reg 0.1), as in Nengo. */
+export const defaultSolver = (): Solver => new LstsqL2();

@@ -78,19 +78,19 @@ export class Network {
   }
 
   ensemble(opts: EnsembleOptions): Ensemble {
-    const e = new Ensemble(this, { ...this.defaults('ensemble'), ...opts } as EnsembleOptions);
+    const e = new Ensemble(this, { ...this.defaults('ensemble'), ...given(opts) } as EnsembleOptions);
     this.ensembles.push(e);
     return e;
   }
 
   connect(pre: PreTarget, post: PostTarget, opts: ConnectionOptions = {}): Connection {
-    const c = new Connection(this, pre, post, { ...this.defaults('connection'), ...opts });
+    const c = new Connection(this, pre, post, { ...this.defaults('connection'), ...given(opts) });
     this.connections.push(c);
     return c;
   }
 
   probe(target: ProbeTarget, opts: ProbeOptions = {}): Probe {
-    const p = new Probe(this, target, { ...this.defaults('probe'), ...opts });
+    const p = new Probe(this, target, { ...this.defaults('probe'), ...given(opts) });
     this.probes.push(p);
     return p;
   }
@@ -145,4 +145,9 @@ export class Network {
   get nNeurons(): number {
     return this.allEnsembles.reduce((s, e) => s + e.nNeurons, 0);
   }
+}
+
+/** The options actually given: keys set to undefined do not override a config default. */
+function given<T extends object>(opts: T): T {
+  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as T;
 }

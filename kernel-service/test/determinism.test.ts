@@ -72,3 +72,23 @@ describe('float32', () => {
     expect(s32.plan.arena).toBeInstanceOf(Float32Array);
   });
 });
+
+describe('streaming probe data', () => {
+  it('takeData returns the samples since the last call and frees them', () => {
+    const a = squaring(9);
+    const b = squaring(9);
+    const whole = new Simulator(a.net);
+    whole.run(0.3);
+    const parts = new Simulator(b.net);
+    const chunks: Float64Array[] = [];
+    for (let i = 0; i < 3; i++) {
+      parts.run(0.1);
+      chunks.push(parts.takeData(b.probe).data);
+    }
+    expect(chunks.map((c) => c.length)).toEqual([100, 100, 100]);
+    const joined = new Float64Array(300);
+    chunks.forEach((c, i) => joined.set(c, i * 100));
+    expect(joined).toEqual(whole.data(a.probe).data);
+    expect(parts.data(b.probe).rows).toBe(0);
+  });
+});

@@ -163,6 +163,24 @@ export class Simulator {
     return new ProbeData(b.data.slice(0, b.rows * b.size), b.rows, b.size);
   }
 
+  /**
+   * Samples recorded since the last call (or the start), which are then
+   * dropped from memory: for streaming long runs to disk with bounded memory.
+   * `sim.data(probe)` afterwards holds only what was recorded after this call.
+   */
+  takeData(probe: Probe): ProbeData {
+    const b = this.buffers.get(probe);
+    if (!b) throw new ValidationError(`${probe instanceof Probe ? probe.name : String(probe)} is not part of the simulated network`);
+    const out = new ProbeData(b.data.slice(0, b.rows * b.size), b.rows, b.size);
+    b.rows = 0;
+    return out;
+  }
+
+  /** The probes of the simulated network, in build order. */
+  get probes(): Probe[] {
+    return this.model.probes.map((p) => p.probe);
+  }
+
   /** Built parameters of an ensemble (gain, bias, encoders, eval points...) or a connection (decoders, weights). */
   built(obj: Ensemble): BuiltEnsemble;
   built(obj: Connection): BuiltConnection;

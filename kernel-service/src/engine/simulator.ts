@@ -118,7 +118,7 @@ export class Simulator {
 
   runSteps(steps: number): void {
     if (!Number.isInteger(steps) || steps < 0) throw new ValidationError(`runSteps: steps must be a non-negative integer, got ${steps}`);
-    for (const b of this.bufferList) b.reserve(Math.floor((this.nSteps + steps) / b.period) + 1);
+    for (const b of this.bufferList) b.reserve(b.rows + Math.ceil(steps / b.period) + 1);
     const every = this.progressEvery;
     for (let i = 0; i < steps; i++) {
       this.step();

@@ -1,0 +1,186 @@
+/** Model features beyond the basics: node kinds, slices, probes, solvers, learning. */
+import { describe, expect, it } from 'vitest';
+import {
+  Direct, LIF, LIFRate, LstsqL2, LstsqL2nz, Network, NoSolver, PES, Piecewise, RectifiedLinear, Sigmoid, Simulator,
+  SpikingRectifiedLinear, WhiteSignal,
+} from '../src/index.js';
+
+function rmse(a: Float64Array, b: (i: number) => number, from = 100): number {
+  let se = 0;
+  for (let i = from; i < a.length; i++) se += (a[i]! - b(i)) ** 2;
+  return Math.sqrt(se / (a.length - from));
+}
+
+describe('nodes', () => {
+  it('constant, array, f(t), f(t, x) and passthrough nodes', () => {
+    const net = new Network({ seed: 1 });
+    const c = net.node(0.5);
+    const arr = net.node([1, 2]);
+    const f = net.node((t) => [t, 2 * t]);
+    const g = net.node((_t: number, x: Float64Array) => [x[0]! + x[1]!], { sizeIn: 2, label: 'sum' });
+    const pass = net.node(null, { sizeIn: 2 });
+    net.connect(arr, pass, { synapse: null });
+    net.connect(pass, g, { synapse: null });
+    const pc = net.probe(c), pa = net.probe(arr), pf = net.probe(f), pg = net.probe(g), pp = net.probe(pass);
+    const sim = new Simulator(net);
+    sim.runSteps(3);
+    expect(sim.data(pc).column(0)).toEqual(Float64Array.of(0.5, 0.5, 0.5));
+    expect(sim.data(pa).toArray()).toEqual([[1, 2], [1, 2], [1, 2]]);
+    expect(sim.data(pf).get(2, 1)).toBeCloseTo(0.006, 12);
+    expect(sim.data(pp).toArray()[0]).toEqual([1, 2]); // passthrough: no delay
+    expect(sim.data(pg).column(0)).toEqual(Float64Array.of(3, 3, 3)); // no synapse: same step
+  });
+
+  it('a (t, x) function without sizeIn is refused with advice', () => {
+    const net = new Network();
+    expect(() => net.node((t: number, x: Float64Array) => x[0]! * t)).toThrow(/give sizeIn/);
+  });
+
+  it('processes as node output: Piecewise and WhiteSignal', () => {
+    const net = new Network({ seed: 2 });
+    const pw = net.node(new Piecewise({ data: { 0: 1, 0.05: -1 } }));
+    const ws = net.node(new WhiteSignal({ period: 1, high: 5 }));
+    const p1 = net.probe(pw), p2 = net.probe(ws);
+    const sim = new Simulator(net);
+    sim.run(0.1);
+    expect(sim.data(p1).get(10)).toBe(1);
+    expect(sim.data(p1).get(60)).toBe(-1);
+    const w = sim.data(p2).column(0);
+    expect(Math.max(...w) - Math.min(...w)).toBeGreaterThan(0);
+  });
+});
+
+describe('slices', () => {
+  it('connects and probes slices of ensembles and nodes', () => {
+    const net = new Network({ seed: 3 });
+    const src = net.node([0.5, -0.3, 0.8]);
+    const a = net.ensemble({ nNeurons: 10, dimensions: 3, neuronType: new Direct() });
+    const b = net.ensemble({ nNeurons: 10, dimensions: 2, neuronType: new Direct() });
+    net.connect(src, a, { synapse: null });
+    net.connect(a.select([2, 0]), b, { synapse: null });
+    net.connect(src.slice(1), b.slice(1), { synapse: null, transform: 2 });
+    const p = net.probe(b);
+    const pa = net.probe(a.slice(1, 3));
+    const sim = new Simulator(net);
+    sim.runSteps(2);
+    expect(sim.data(p).toArray()[1]).toEqual([0.8, 0.5 - 0.6]);
+    expect(sim.data(pa).toArray()[1]).toEqual([-0.3, 0.8]);
+  });
+});
+
+describe('probes', () => {
+  it('sampleEvery records every k-th step with matching trange', () => {
+    const net = new Network();
+    const n = net.node((t) => t);
+    const p = net.probe(n, { sampleEvery: 0.005 });
+    const sim = new Simulator(net);
+    sim.run(0.05);
+    const d = sim.data(p);
+    expect(d.rows).toBe(10);
+    const t = sim.trange(p);
+    expect(t.length).toBe(10);
+    for (let i = 0; i < 10; i++) expect(d.get(i)).toBeCloseTo(t[i]!, 12);
+    expect(t[0]).toBeCloseTo(0.005, 12);
+  });
+
+  it('probes neuron voltage, input current and spikes', () => {
+    const net = new Network({ seed: 4 });
+    const e = net.ensemble({ nNeurons: 3, dimensions: 1, gain: [1, 1, 1], bias: [2, 3, 4] });
+    const v = net.probe(e.neurons, { attr: 'voltage' });
+    const J = net.probe(e.neurons, { attr: 'input' });
+    const s = net.probe(e.neurons.slice(0, 2));
+    const sim = new Simulator(net);
+    sim.run(0.1);
+    expect(sim.data(J).toArray()[5]).toEqual([2, 3, 4]);
+    const volts = sim.data(v).data;
+    expect(Math.max(...volts)).toBeLessThanOrEqual(1);
+    expect(Math.min(...volts)).toBeGreaterThanOrEqual(0);
+    expect(sim.data(s).cols).toBe(2);
+    expect(() => net.probe(e.neurons, { attr: 'colour' })).toThrow(/no probeable attribute 'colour'/);
+  });
+});
+
+describe('neuron types', () => {
+  for (const [name, type] of [
+    ['LIFRate', new LIFRate()], ['RectifiedLinear', new RectifiedLinear()], ['SpikingRectifiedLinear', new SpikingRectifiedLinear()],
+    ['Sigmoid', new Sigmoid()], ['LIF', new LIF()],
+  ] as const) {
+    it(`${name} ensembles represent a sine`, () => {
+      const net = new Network({ seed: 5 });
+      const stim = net.node((t) => Math.sin(2 * Math.PI * t));
+      const a = net.ensemble({ nNeurons: 100, dimensions: 1, neuronType: type });
+      net.connect(stim, a);
+      const p = net.probe(a, { synapse: 0.01 });
+      const sim = new Simulator(net);
+      sim.run(1);
+      const y = sim.data(p).column(0);
+      const t = sim.trange();
+      // delayed by the two filters (~15 ms)
+      expect(rmse(y, (i) => Math.sin(2 * Math.PI * (t[i]! - 0.015)))).toBeLessThan(name === 'Sigmoid' ? 0.15 : 0.08);
+    });
+  }
+});
+
+describe('solvers', () => {
+  it('LstsqL2nz and NoSolver', () => {
+    const net = new Network({ seed: 6 });
+    const stim = net.node((t) => Math.sin(2 * Math.PI * t));
+    const a = net.ensemble({ nNeurons: 50, dimensions: 1 });
+    const b = net.ensemble({ nNeurons: 50, dimensions: 1 });
+    net.connect(stim, a);
+    const c = net.connect(a, b, { solver: new LstsqL2nz() });
+    const z = net.node(null, { sizeIn: 1 });
+    const zero = net.connect(a, z, { solver: new NoSolver(new Float64Array(50)) });
+    const p = net.probe(b, { synapse: 0.01 });
+    const pz = net.probe(z);
+    const sim = new Simulator(net);
+    sim.run(0.5);
+    expect(sim.built(c).decoders!.length).toBe(50);
+    expect(Math.max(...sim.data(pz).data.map(Math.abs))).toBe(0);
+    expect(Math.max(...sim.data(p).data.map(Math.abs))).toBeGreaterThan(0.5);
+    expect(sim.built(zero).weightsShape).toEqual([1, 50]);
+  });
+
+  it('a weight solver gives the same behaviour as decoders, as full weights', () => {
+    const make = (weights: boolean): Float64Array => {
+      const net = new Network({ seed: 7 });
+      const stim = net.node((t) => Math.sin(2 * Math.PI * t));
+      const a = net.ensemble({ nNeurons: 60, dimensions: 1 });
+      const b = net.ensemble({ nNeurons: 40, dimensions: 1 });
+      net.connect(stim, a);
+      const c = net.connect(a, b, { solver: new LstsqL2({ weights }) });
+      const p = net.probe(b, { synapse: 0.02 });
+      const sim = new Simulator(net);
+      sim.run(0.5);
+      if (weights) expect(sim.built(c).weightsShape).toEqual([40, 60]);
+      return sim.data(p).column(0);
+    };
+    const dec = make(false), w = make(true);
+    expect(rmse(dec, (i) => w[i]!)).toBeLessThan(0.02);
+  });
+});
+
+describe('learning', () => {
+  it('PES learns a communication channel from zero decoders', () => {
+    const net = new Network({ seed: 8 });
+    const stim = net.node((t) => 0.5 * Math.sin(2 * Math.PI * t));
+    const pre = net.ensemble({ nNeurons: 60, dimensions: 1 });
+    const post = net.ensemble({ nNeurons: 60, dimensions: 1 });
+    net.connect(stim, pre);
+    const conn = net.connect(pre, post, { function: () => [0], learningRule: new PES({ learningRate: 1e-3 }) });
+    const error = net.ensemble({ nNeurons: 60, dimensions: 1 });
+    net.connect(post, error);
+    net.connect(pre, error, { transform: -1 });
+    net.connect(error, conn.learningRule!);
+    const pPost = net.probe(post, { synapse: 0.02 });
+    const pPre = net.probe(pre, { synapse: 0.02 });
+    const sim = new Simulator(net);
+    const w0 = sim.weights(conn).data.slice();
+    sim.run(4);
+    const y = sim.data(pPost).column(0), x = sim.data(pPre).column(0);
+    const late = rmse(y, (i) => x[i]!, 3000);
+    expect(w0.every((v) => v === 0)).toBe(true);
+    expect(late).toBeLessThan(0.1);
+    expect(sim.weights(conn).data.some((v) => v !== 0)).toBe(true);
+  });
+});

@@ -536,19 +536,8 @@ class Builder {
     if (cached) return cached;
 
     // Activities at the eval points: rates(gain * (x . e) / radius + bias).
-    const A = new Float64Array(m * n);
-    const J = new Float64Array(n);
-    const row = new Float64Array(n);
-    const enc = be.scaledEncoders;
-    for (let p = 0; p < m; p++) {
-      for (let i = 0; i < n; i++) {
-        let s = be.bias[i]!;
-        for (let j = 0; j < d; j++) s += enc[i * d + j]! * evalPoints[p * d + j]!;
-        J[i] = s;
-      }
-      ens.neuronType.rates(J, row);
-      A.set(row, p * n);
-    }
+    const A = activities(be.scaledEncoders, be.bias, evalPoints, m, n, d);
+    ens.neuronType.rates(A, A);
     // Targets: function of the (sliced) eval points.
     const mid = isConn ? conn.sizeMid : d;
     let Y = targets(conn, evalPoints, m, d, preIdx, mid);
@@ -659,6 +648,29 @@ class Builder {
 }
 
 // ---- helpers -------------------------------------------------------------------
+
+/** Input currents J (m x n) at m points: J[p, i] = bias[i] + scaledEncoders[i] . x[p]. */
+function activities(enc: Float64Array, bias: Float64Array, x: Float64Array, m: number, n: number, d: number): Float64Array {
+  const J = new Float64Array(m * n);
+  if (d === 1) {
+    for (let p = 0; p < m; p++) {
+      const xp = x[p]!;
+      const o = p * n;
+      for (let i = 0; i < n; i++) J[o + i] = bias[i]! + enc[i]! * xp;
+    }
+    return J;
+  }
+  for (let p = 0; p < m; p++) {
+    const o = p * n, xo = p * d;
+    for (let i = 0; i < n; i++) {
+      let s = bias[i]!;
+      const eo = i * d;
+      for (let j = 0; j < d; j++) s += enc[eo + j]! * x[xo + j]!;
+      J[o + i] = s;
+    }
+  }
+  return J;
+}
 
 function unview(p: PreTarget): { obj: Node | Ensemble | Neurons; idx: Int32Array | undefined } {
   return p instanceof ObjView ? { obj: p.obj, idx: p.indices } : { obj: p, idx: undefined };

@@ -2,23 +2,46 @@
  * The `nefsim` command line. Subcommands are added by the long-runs and
  * service work; this entry point parses the first word and dispatches.
  */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { Network } from '../engine/network.js';
+import type { Network } from '../engine/network.js';
 import { Simulator } from '../engine/simulator.js';
+import { loadModel, ModelError } from '../runs/model.js';
 import { version } from '../version.js';
+import { cancelCommand, executeCommand, runCommand, statusCommand, UsageError } from './runs.js';
 
 const HELP = `nefsim ${version}: Neural Engineering Framework simulator
 
 Usage:
   nefsim summary MODEL.js [--dt S]   build the model and print what was built
+  nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--out DIR] [--force] [--detach]
+                                     run the model in a run folder (default
+                                     runs/<model>-<time>; duration 1 s, dt 0.001)
+  nefsim status DIR [--json]         state and progress of a run
+  nefsim cancel DIR [--timeout S]    stop a run (SIGTERM to its process group)
   nefsim --version
   nefsim --help
 
 MODEL.js is an ES module whose default export is a Network, or a function
-(params) => Network.`;
+(params) => Network. Its 'import ... from "nefsim"' resolves to this nefsim
+wherever the file is. --detach starts the run in its own process group,
+prints the run folder and returns; the run goes on after the shell ends.`;
 
 export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      return 2;
+    }
+    if (err instanceof ModelError) {
+      console.error(`nefsim: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(HELP);
@@ -41,18 +64,15 @@ export async function main(argv: string[]): Promise<number> {
     console.log(JSON.stringify(sim.summary(), null, 2));
     return 0;
   }
+  if (cmd === 'run') return runCommand(rest, argv);
+  if (cmd === 'status') return statusCommand(rest);
+  if (cmd === 'cancel') return cancelCommand(rest);
+  if (cmd === '_execute') return executeCommand(rest);
   console.error(`nefsim: unknown command '${cmd}'. Run nefsim --help.`);
   return 2;
 }
 
 /** Imports a model module and returns its network (default export: a Network or a function returning one). */
 export async function loadNetwork(file: string, params: Record<string, unknown> = {}): Promise<Network> {
-  const url = pathToFileURL(resolve(file)).href;
-  const mod = (await import(url)) as { default?: unknown };
-  let value = mod.default;
-  if (typeof value === 'function') value = await (value as (p: Record<string, unknown>) => unknown)(params);
-  if (!(value instanceof Network)) {
-    throw new Error(`${file}: the default export must be a Network or a function returning one (got ${value === undefined ? 'no default export' : typeof value})`);
-  }
-  return value;
+  return loadModel(file, params);
 }

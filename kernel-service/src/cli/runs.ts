@@ -1,0 +1,262 @@
+/**
+ * `nefsim run`, `nefsim status` and `nefsim cancel`: long runs in run folders
+ * (see ../runs/folder.ts for the layout).
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  currentStatus,
+  FILES,
+  isRunFolder,
+  processAlive,
+  processGroup,
+  processStartTime,
+  readExit,
+  writeJsonAtomic,
+  type RunOptions,
+  type RunStatus,
+} from '../runs/folder.js';
+import { loadModel, ModelError } from '../runs/model.js';
+import { executeRun } from '../runs/runner.js';
+import { version } from '../version.js';
+
+/** A command line mistake: printed without a stack, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+interface OptionSpec {
+  name: string;
+  value: boolean;
+}
+
+/** Parses `--name value`, `--name=value` and flags; positional words are returned in order. */
+function parseArgs(cmd: string, args: string[], specs: OptionSpec[]): { positional: string[]; opts: Map<string, string | true> } {
+  const positional: string[] = [];
+  const opts = new Map<string, string | true>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--') || a === '--') {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+    const spec = specs.find((s) => s.name === name);
+    if (!spec) {
+      const known = specs.map((s) => `--${s.name}`).join(', ');
+      throw new UsageError(`nefsim ${cmd}: unknown option '--${name}' (known options: ${known || 'none'})`);
+    }
+    if (!spec.value) {
+      if (eq >= 0) throw new UsageError(`nefsim ${cmd}: --${name} takes no value`);
+      opts.set(name, true);
+      continue;
+    }
+    const value = eq >= 0 ? a.slice(eq + 1) : args[++i];
+    if (value === undefined || value === '') throw new UsageError(`nefsim ${cmd}: --${name} needs a value`);
+    opts.set(name, value);
+  }
+  return { positional, opts };
+}
+
+function numberOption(cmd: string, opts: Map<string, string | true>, name: string, fallback: number): number {
+  const v = opts.get(name);
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`nefsim ${cmd}: --${name} must be a number, got '${String(v)}'`);
+  return x;
+}
+
+const RUN_OPTIONS: OptionSpec[] = [
+  { name: 'duration', value: true },
+  { name: 'dt', value: true },
+  { name: 'seed', value: true },
+  { name: 'out', value: true },
+  { name: 'force', value: false },
+  { name: 'detach', value: false },
+];
+
+/** `nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--out DIR] [--force] [--detach]` */
+export async function runCommand(args: string[], argv: string[]): Promise<number> {
+  const { positional, opts } = parseArgs('run', args, RUN_OPTIONS);
+  if (positional.length === 0) throw new UsageError('nefsim run: give the model file, e.g. nefsim run model.mjs --duration 10');
+  if (positional.length > 1) throw new UsageError(`nefsim run: one model file only, got ${positional.map((p) => `'${p}'`).join(' ')}`);
+  const file = positional[0]!;
+  const duration = numberOption('run', opts, 'duration', 1);
+  const dt = numberOption('run', opts, 'dt', 0.001);
+  const seedRaw = opts.get('seed');
+  const seed = seedRaw === undefined ? null : numberOption('run', opts, 'seed', 0);
+  if (!(duration > 0)) throw new UsageError(`nefsim run: --duration must be a positive number of seconds, got ${duration}`);
+  if (!(dt > 0 && dt <= 1)) throw new UsageError(`nefsim run: --dt must be in (0, 1] seconds, got ${dt}`);
+  if (dt > duration) throw new UsageError(`nefsim run: --dt (${dt}) is longer than --duration (${duration})`);
+  const steps = Math.round(duration / dt);
+  if (steps > Number.MAX_SAFE_INTEGER / 2) throw new UsageError(`nefsim run: --duration / --dt gives too many steps (${steps})`);
+  if (seed !== null && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
+    throw new UsageError(`nefsim run: --seed must be an integer in [0, 2^32), got ${seed}`);
+  }
+  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`nefsim run: no model file '${file}'`);
+  const out = resolve((opts.get('out') as string | undefined) ?? defaultOut(file));
+  checkOut(out, opts.has('force'));
+
+  // Load the model before making the folder: a model that does not load leaves no run folder behind.
+  try {
+    await loadModel(file);
+  } catch (err) {
+    if (err instanceof ModelError) {
+      console.error(`nefsim run: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+
+  if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  copyFileSync(file, join(out, FILES.model));
+  const options: RunOptions = {
+    duration,
+    dt,
+    seed,
+    engineVersion: version,
+    nodeVersion: process.version,
+    argv,
+    modelSource: resolve(file),
+    created: new Date().toISOString(),
+  };
+  writeJsonAtomic(join(out, FILES.options), options);
+  writeFileSync(join(out, FILES.log), '');
+  const queued: RunStatus = {
+    state: 'queued',
+    time: 0,
+    steps: 0,
+    stepsTotal: steps,
+    stepsFlushed: 0,
+    stepsPerSecond: null,
+    secondsLeft: null,
+    pid: process.pid,
+    processStart: processStartTime(process.pid),
+    pgid: processGroup(process.pid),
+    heartbeat: Date.now(),
+    started: null,
+  };
+  writeJsonAtomic(join(out, FILES.status), queued);
+
+  if (!opts.has('detach')) return executeRun(out, { logToFile: true });
+
+  // Detached: a new process group, stdio to the log file (pipes would keep this process alive), then let go.
+  const fd = openSync(join(out, FILES.log), 'a');
+  const bin = fileURLToPath(new URL('../../bin/nefsim.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, '_execute', out], { detached: true, stdio: ['ignore', fd, fd], cwd: out });
+  closeSync(fd);
+  const started = await new Promise<Error | undefined>((res) => {
+    child.once('spawn', () => res(undefined));
+    child.once('error', (err) => res(err));
+  });
+  if (started) {
+    writeJsonAtomic(join(out, FILES.status), { ...queued, state: 'failed', heartbeat: Date.now(), error: `could not start the run: ${started.message}` });
+    console.error(`nefsim run: could not start the run process: ${started.message}`);
+    return 1;
+  }
+  child.unref();
+  console.log(out);
+  return 0;
+}
+
+/** `nefsim _execute DIR`: the detached run process. */
+export async function executeCommand(args: string[]): Promise<number> {
+  const dir = args[0];
+  if (!dir || !isRunFolder(dir)) throw new UsageError('nefsim _execute: give a run folder (this command is started by nefsim run --detach)');
+  return executeRun(resolve(dir), { logToFile: false });
+}
+
+function defaultOut(file: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return join('runs', `${basename(file).replace(/\.[cm]?[jt]s$/, '')}-${stamp}`);
+}
+
+/** An existing output folder is refused unless --force, and even then only if it is an empty folder or a finished run. */
+function checkOut(out: string, force: boolean): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new UsageError(`nefsim run: --out ${out} exists and is not a folder`);
+  const empty = readdirSync(out).length === 0;
+  if (empty) return;
+  if (!force) throw new UsageError(`nefsim run: the output folder ${out} exists; give another --out, or --force to replace it`);
+  if (!isRunFolder(out)) throw new UsageError(`nefsim run: ${out} exists and is not a run folder; refusing to replace it even with --force`);
+  const s = currentStatus(out);
+  if ((s.state === 'running' || s.state === 'queued') && processAlive(s.pid, s.processStart)) {
+    throw new UsageError(`nefsim run: the run in ${out} is still running (pid ${s.pid}); cancel it first (nefsim cancel ${out})`);
+  }
+}
+
+function requireRunFolder(cmd: string, dir: string | undefined): string {
+  if (!dir) throw new UsageError(`nefsim ${cmd}: give the run folder, e.g. nefsim ${cmd} runs/model-20250101-120000`);
+  if (!isRunFolder(dir)) throw new UsageError(`nefsim ${cmd}: ${dir} is not a run folder (no ${FILES.options} and ${FILES.status})`);
+  return resolve(dir);
+}
+
+/** `nefsim status DIR [--json]` */
+export function statusCommand(args: string[]): number {
+  const { positional, opts } = parseArgs('status', args, [{ name: 'json', value: false }]);
+  const dir = requireRunFolder('status', positional[0]);
+  const s = currentStatus(dir);
+  if (opts.has('json')) {
+    console.log(JSON.stringify(s, null, 2));
+    return 0;
+  }
+  console.log(formatStatus(dir, s));
+  return 0;
+}
+
+export function formatStatus(dir: string, s: RunStatus): string {
+  const pct = s.stepsTotal > 0 ? ((100 * s.steps) / s.stepsTotal).toFixed(1) : '0';
+  const lines = [`${dir}: ${s.state}`, `  t = ${s.time.toFixed(3)} s, ${s.steps}/${s.stepsTotal} steps (${pct}%), ${s.stepsFlushed} steps on disk`];
+  if (s.state === 'running') {
+    const sps = s.stepsPerSecond !== null ? `${Math.round(s.stepsPerSecond)} steps/s` : 'rate not known yet';
+    const left = s.secondsLeft !== null ? `, ${s.secondsLeft.toFixed(1)} s left` : '';
+    lines.push(`  ${sps}${left}; pid ${s.pid}, heartbeat ${((Date.now() - s.heartbeat) / 1000).toFixed(1)} s ago`);
+  }
+  const exit = readExit(dir);
+  const error = s.error ?? exit?.error ?? undefined;
+  if (error && s.state !== 'done') lines.push(`  ${s.state === 'cancelled' ? 'reason' : 'error'}: ${error}`);
+  const object = s.object ?? exit?.object ?? undefined;
+  if (object) lines.push(`  object at fault: ${object}`);
+  return lines.join('\n');
+}
+
+/** `nefsim cancel DIR [--timeout S]`: SIGTERM to the run's process group, then wait until it says cancelled. */
+export async function cancelCommand(args: string[]): Promise<number> {
+  const { positional, opts } = parseArgs('cancel', args, [{ name: 'timeout', value: true }]);
+  const dir = requireRunFolder('cancel', positional[0]);
+  const timeout = numberOption('cancel', opts, 'timeout', 30);
+  if (!(timeout >= 0)) throw new UsageError(`nefsim cancel: --timeout must be a non-negative number of seconds, got ${timeout}`);
+  let s = currentStatus(dir);
+  if (s.state !== 'running' && s.state !== 'queued') {
+    console.log(`${dir}: already ${s.state}; nothing to cancel`);
+    return s.state === 'cancelled' ? 0 : 1;
+  }
+  if (!processAlive(s.pid, s.processStart)) {
+    console.log(`${dir}: the run process (pid ${s.pid}) is gone; waiting for its heartbeat to go stale`);
+  } else {
+    // A detached run leads its own process group: signal the group (the run and anything it started).
+    // A foreground run shares the shell's group: signal only its process.
+    const target = s.pgid !== null && s.pgid === s.pid ? -s.pgid : s.pid;
+    try {
+      process.kill(target, 'SIGTERM');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  const deadline = Date.now() + Math.max(timeout * 1000, 0);
+  for (;;) {
+    s = currentStatus(dir);
+    if (s.state !== 'running' && s.state !== 'queued') break;
+    if (Date.now() >= deadline) {
+      console.error(`nefsim cancel: ${dir} is still ${s.state} after ${timeout} s (pid ${s.pid}); try again, or kill -9 -${s.pgid ?? s.pid}`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(formatStatus(dir, s));
+  return s.state === 'cancelled' ? 0 : 1;
+}

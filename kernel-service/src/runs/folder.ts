@@ -1,0 +1,173 @@
+/**
+ * The run folder: the single source of truth for a run. Everything a run is
+ * (its model source, options, status, heartbeat, log, exit record and probe
+ * data) lives in its folder, so a run can be watched, judged dead or alive,
+ * and reproduced from the folder alone.
+ *
+ *   model.mjs     the model module, copied verbatim
+ *   options.json  duration, dt, seed, engine and node versions, argv
+ *   status.json   state, progress, pid + process start time, heartbeat (atomic)
+ *   log.txt       what the run printed (stdout and stderr of a detached run)
+ *   exit.json     how it ended: state, exit code, error and the object at fault
+ *   probes.h5     probe data, appended and flushed as the run goes
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const FILES = {
+  model: 'model.mjs',
+  options: 'options.json',
+  status: 'status.json',
+  log: 'log.txt',
+  exit: 'exit.json',
+  probes: 'probes.h5',
+} as const;
+
+export type RunState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface RunOptions {
+  /** Simulated seconds. */
+  duration: number;
+  dt: number;
+  /** Seed for the whole model, or null for the network's own seed. */
+  seed: number | null;
+  engineVersion: string;
+  nodeVersion: string;
+  /** The command line that created the run. */
+  argv: string[];
+  /** Where the model came from (informational; the run uses model.mjs). */
+  modelSource: string;
+  created: string;
+}
+
+export interface RunStatus {
+  state: RunState;
+  /** Simulated time reached, in seconds. */
+  time: number;
+  steps: number;
+  stepsTotal: number;
+  /** Steps whose probe data is flushed to probes.h5. */
+  stepsFlushed: number;
+  stepsPerSecond: number | null;
+  /** Estimated wall seconds left, or null before it can be estimated. */
+  secondsLeft: number | null;
+  pid: number;
+  /** Start time of the process (field 22 of /proc/<pid>/stat, clock ticks since boot); guards against pid reuse. */
+  processStart: number | null;
+  /** Process group (a detached run leads its own group: pgid = pid); `nefsim cancel` signals the group. */
+  pgid: number | null;
+  /** Wall time of the last update, ms since the epoch. */
+  heartbeat: number;
+  started: string | null;
+  /** Set when the run ended badly, or when `nefsim status` judged it dead. */
+  error?: string;
+  object?: string;
+}
+
+export interface ExitRecord {
+  state: 'done' | 'failed' | 'cancelled';
+  exitCode: number;
+  error: string | null;
+  /** Label of the object at fault (engine errors carry it). */
+  object: string | null;
+  /** Error class name (ValidationError, BuildError, SimulationError, ...). */
+  errorType: string | null;
+  time: number;
+  steps: number;
+  ended: string;
+}
+
+/** Writes JSON so readers never see a half-written file: temp file in the same folder, then rename. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+export function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+export function readStatus(dir: string): RunStatus {
+  return readJson<RunStatus>(join(dir, FILES.status));
+}
+
+export function readExit(dir: string): ExitRecord | undefined {
+  const p = join(dir, FILES.exit);
+  return existsSync(p) ? readJson<ExitRecord>(p) : undefined;
+}
+
+/** Is `dir` a run folder (has options.json and status.json)? */
+export function isRunFolder(dir: string): boolean {
+  return existsSync(join(dir, FILES.options)) && existsSync(join(dir, FILES.status));
+}
+
+/** Fields of /proc/<pid>/stat, or null if there is no such process (or no /proc). */
+function procStat(pid: number): string[] | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: split after the last ')'.
+  // The result's index i holds field i + 3 (field 3 is the state).
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * Start time of a process in clock ticks since boot (field 22 of
+ * /proc/<pid>/stat), or null if there is no such process. A zombie counts as
+ * gone (it still answers kill(pid, 0)).
+ */
+export function processStartTime(pid: number): number | null {
+  const f = procStat(pid);
+  if (!f || f[0] === 'Z' || f[0] === 'X') return null;
+  const start = Number(f[22 - 3]);
+  return Number.isFinite(start) ? start : null;
+}
+
+/** Process group of a process (field 5 of /proc/<pid>/stat), or null. */
+export function processGroup(pid: number): number | null {
+  const f = procStat(pid);
+  const g = f ? Number(f[5 - 3]) : NaN;
+  return Number.isFinite(g) ? g : null;
+}
+
+/** Is the process that wrote `status` still the one running under its pid? */
+export function processAlive(pid: number, start: number | null): boolean {
+  if (!(pid > 0)) return false;
+  if (existsSync('/proc/self/stat')) {
+    const now = processStartTime(pid);
+    return now !== null && (start === null || now === start);
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A heartbeat older than this, with the process gone, means the run died. */
+export const STALE_MS = 5000;
+
+/**
+ * The status as it stands: status.json, except that a queued or running run
+ * whose heartbeat is stale and whose process is gone (or is another process
+ * under a reused pid) is reported failed.
+ */
+export function currentStatus(dir: string, now = Date.now()): RunStatus {
+  const s = readStatus(dir);
+  if (s.state !== 'running' && s.state !== 'queued') return s;
+  if (now - s.heartbeat <= STALE_MS) return s;
+  if (processAlive(s.pid, s.processStart)) return s;
+  const ago = ((now - s.heartbeat) / 1000).toFixed(1);
+  return {
+    ...s,
+    state: 'failed',
+    stepsPerSecond: null,
+    secondsLeft: null,
+    error: `the run process (pid ${s.pid}) is gone: last heartbeat ${ago} s ago at t = ${s.time.toFixed(3)} s (killed, out of memory or machine restarted?); probe data is readable up to the last flush (${s.stepsFlushed} steps)`,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Loading a model module: an ES module whose default export is a Network or
+ * a function (params) => Network (or a promise of one). Its `import ... from
+ * 'nefsim'` resolves to this package wherever the file is (see
+ * resolve-hooks.ts). Failures become a ModelError naming the file and line.
+ */
+import { spawnSync } from 'node:child_process';
+import { register } from 'node:module';
+import { resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { NefsimError } from '../engine/errors.js';
+import { Network } from '../engine/network.js';
+
+/** A model that cannot be loaded: the message names the file, and the line when known. */
+export class ModelError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line: number | undefined,
+    /** Label of the object at fault when the model threw an engine error. */
+    readonly object: string | undefined,
+  ) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+let registered = false;
+
+/** Makes `import 'nefsim'` in model files resolve to this package (once per process). */
+export function registerNefsimResolver(): void {
+  if (registered) return;
+  register('./resolve-hooks.js', import.meta.url);
+  registered = true;
+}
+
+/** Imports a model file and returns its network. `file` is shown in messages as given. */
+export async function loadModel(file: string, params: Record<string, unknown> = {}): Promise<Network> {
+  registerNefsimResolver();
+  const path = resolvePath(file);
+  const url = pathToFileURL(path).href;
+  let mod: { default?: unknown };
+  try {
+    // A query makes every load a fresh module instance (the same file may be loaded again by a run).
+    mod = (await import(`${url}?load=${++loads}`)) as { default?: unknown };
+  } catch (err) {
+    throw describeFailure(err, file, path, url, 'loading');
+  }
+  if (!('default' in mod) || mod.default === undefined) {
+    throw new ModelError(
+      `${file}: the model has no default export; end it with 'export default net' (a Network) or 'export default (params) => net'`,
+      file,
+      undefined,
+      undefined,
+    );
+  }
+  let value: unknown = mod.default;
+  if (typeof value === 'function') {
+    try {
+      value = await (value as (p: Record<string, unknown>) => unknown)(params);
+    } catch (err) {
+      throw describeFailure(err, file, path, url, 'building the network');
+    }
+  }
+  if (!(value instanceof Network)) {
+    const got = value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
+    throw new ModelError(`${file}: the default export must be a Network or a function returning one (got ${got})`, file, undefined, undefined);
+  }
+  return value;
+}
+
+let loads = 0;
+
+function describeFailure(err: unknown, file: string, path: string, url: string, doing: string): ModelError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (e instanceof SyntaxError) {
+    // Dynamic import() does not say where a syntax error is; `node --check` does.
+    const check = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 20_000 });
+    const out = (check.stderr ?? '').trim();
+    const m = /^(.*):(\d+)\n([^\n]*)\n([ \t]*\^+[^\n]*)?/.exec(out);
+    if (m) {
+      const line = Number(m[2]);
+      return new ModelError(`${file}:${line}: ${e.name}: ${e.message}\n    ${m[3]}\n    ${m[4] ?? ''}`.trimEnd(), file, line, undefined);
+    }
+    return new ModelError(`${file}: ${e.name}: ${e.message}`, file, undefined, undefined);
+  }
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_UNSUPPORTED_DIR_IMPORT') {
+    return new ModelError(`${file}: cannot load the model: ${e.message}`, file, undefined, undefined);
+  }
+  const object = e instanceof NefsimError ? e.object : undefined;
+  const line = lineIn(e.stack, url, path);
+  const where = line === undefined ? file : `${file}:${line.line}:${line.col}`;
+  return new ModelError(
+    `${where}: the model threw while ${doing}: ${e.name}: ${e.message}${object !== undefined ? ` (object at fault: ${object})` : ''}`,
+    file,
+    line?.line,
+    object,
+  );
+}
+
+/** The first stack frame inside the model file. */
+function lineIn(stack: string | undefined, url: string, path: string): { line: number; col: number } | undefined {
+  if (!stack) return undefined;
+  for (const frame of stack.split('\n')) {
+    for (const prefix of [url, path]) {
+      const i = frame.indexOf(prefix);
+      if (i < 0) continue;
+      const m = /^(?:\?[^:]*)?:(\d+):(\d+)/.exec(frame.slice(i + prefix.length));
+      if (m) return { line: Number(m[1]), col: Number(m[2]) };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,149 @@
+/**
+ * Executes a run from its folder: loads model.mjs, builds the simulator with
+ * the options of options.json, and steps it in chunks, appending probe data
+ * to probes.h5 and updating status.json (progress and heartbeat) after every
+ * chunk. SIGTERM or SIGINT end the run as cancelled at the next chunk, with
+ * the data so far flushed. The run writes its own exit.json: a restarted
+ * service cannot wait for an orphaned process.
+ */
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NefsimError } from '../engine/errors.js';
+import { Simulator } from '../engine/simulator.js';
+import { FILES, processGroup, processStartTime, readJson, writeJsonAtomic, type ExitRecord, type RunOptions, type RunStatus } from './folder.js';
+import { loadModel, ModelError } from './model.js';
+import { ProbeStore } from './store.js';
+
+/** Wall seconds a chunk of steps aims at (the heartbeat is at least this frequent unless one step is slower). */
+const CHUNK_SECONDS = 0.2;
+/** Wall seconds between flushes of probes.h5 (at most; also flushed at the end). */
+const FLUSH_SECONDS = 0.5;
+
+export interface ExecuteOptions {
+  /** Also append log lines to log.txt (a foreground run; a detached run's stdout already is log.txt). */
+  logToFile: boolean;
+}
+
+/** Runs the run in `dir` to its end; returns the process exit code (0 done, 1 failed, 143 cancelled). */
+export async function executeRun(dir: string, opts: ExecuteOptions): Promise<number> {
+  const options = readJson<RunOptions>(join(dir, FILES.options));
+  const logFile = join(dir, FILES.log);
+  const log = (msg: string): void => {
+    const line = `[${new Date().toISOString()}] ${msg}`;
+    console.log(line);
+    if (opts.logToFile) appendFileSync(logFile, line + '\n');
+  };
+  let cancelSignal: string | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (cancelSignal === undefined) log(`received ${sig}: cancelling at the end of the current chunk`);
+    cancelSignal = sig;
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const stepsTotal = Math.round(options.duration / options.dt);
+  const status: RunStatus = {
+    state: 'running',
+    time: 0,
+    steps: 0,
+    stepsTotal,
+    stepsFlushed: 0,
+    stepsPerSecond: null,
+    secondsLeft: null,
+    pid: process.pid,
+    processStart: processStartTime(process.pid),
+    pgid: processGroup(process.pid),
+    heartbeat: Date.now(),
+    started: new Date().toISOString(),
+  };
+  const writeStatus = (): void => {
+    status.heartbeat = Date.now();
+    writeJsonAtomic(join(dir, FILES.status), status);
+  };
+  writeStatus();
+  log(`run started: pid ${process.pid}, ${options.duration} s at dt ${options.dt} (${stepsTotal} steps), nefsim ${options.engineVersion}, node ${process.version}`);
+
+  let store: ProbeStore | undefined;
+  let sim: Simulator | undefined;
+  let failure: unknown;
+  try {
+    const net = await loadModel(join(dir, FILES.model));
+    sim = new Simulator(net, { dt: options.dt, ...(options.seed !== null ? { seed: options.seed } : {}) });
+    const summary = sim.summary();
+    log(`built '${summary.label ?? 'network'}' (seed ${summary.seed}): ${summary.neurons} neurons, ${summary.probes} probes, in ${summary.buildSeconds.toFixed(3)} s`);
+    for (const w of summary.warnings) log(`warning: ${w}`);
+    store = await ProbeStore.create(join(dir, FILES.probes), sim, { engineVersion: options.engineVersion, duration: options.duration, seed: summary.seed });
+    writeStatus();
+
+    const t0 = performance.now();
+    let lastFlush = t0;
+    let chunk = 100;
+    while (sim.steps < stepsTotal && cancelSignal === undefined) {
+      const n = Math.min(chunk, stepsTotal - sim.steps);
+      const c0 = performance.now();
+      sim.runSteps(n);
+      const c1 = performance.now();
+      store.append();
+      if (c1 - lastFlush >= FLUSH_SECONDS * 1000) {
+        store.flush();
+        lastFlush = performance.now();
+      }
+      // Aim the next chunk at CHUNK_SECONDS of wall time.
+      const rate = n / Math.max(1e-6, (c1 - c0) / 1000);
+      chunk = Math.max(1, Math.min(100_000, Math.round(rate * CHUNK_SECONDS)));
+      const elapsed = (performance.now() - t0) / 1000;
+      status.steps = sim.steps;
+      status.time = sim.time;
+      status.stepsFlushed = store.stepsFlushed;
+      status.stepsPerSecond = sim.steps / Math.max(1e-6, elapsed);
+      status.secondsLeft = (stepsTotal - sim.steps) / status.stepsPerSecond;
+      writeStatus();
+      // Let signals in.
+      await new Promise((r) => setImmediate(r));
+    }
+    store.close();
+    status.stepsFlushed = sim.steps;
+    store = undefined;
+  } catch (err) {
+    failure = err;
+    try {
+      store?.close();
+      if (store && sim) status.stepsFlushed = sim.steps;
+    } catch {
+      // the run already failed; keep its error
+    }
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+
+  const state: ExitRecord['state'] = failure !== undefined ? 'failed' : cancelSignal !== undefined ? 'cancelled' : 'done';
+  const exitCode = state === 'done' ? 0 : state === 'failed' ? 1 : 143;
+  const e = failure instanceof Error ? failure : failure !== undefined ? new Error(String(failure)) : undefined;
+  const object = e instanceof NefsimError || e instanceof ModelError ? e.object : undefined;
+  const record: ExitRecord = {
+    state,
+    exitCode,
+    error: e ? e.message : state === 'cancelled' ? `cancelled by ${cancelSignal}` : null,
+    object: object ?? null,
+    errorType: e ? e.name : null,
+    time: sim?.time ?? 0,
+    steps: sim?.steps ?? 0,
+    ended: new Date().toISOString(),
+  };
+  writeJsonAtomic(join(dir, FILES.exit), record);
+  status.state = state;
+  status.secondsLeft = state === 'done' ? 0 : null;
+  if (e) {
+    status.error = e.message;
+    if (object !== undefined) status.object = object;
+  }
+  writeStatus();
+  if (e) {
+    log(`run failed at t = ${record.time.toFixed(3)} s: ${e.name}: ${e.message}${object !== undefined ? ` (object at fault: ${object})` : ''}`);
+    if (!(e instanceof NefsimError) && !(e instanceof ModelError) && e.stack) log(e.stack);
+  } else {
+    log(`run ${state} at t = ${record.time.toFixed(3)} s (${record.steps} steps)`);
+  }
+  return exitCode;
+}

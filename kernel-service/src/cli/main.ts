@@ -15,7 +15,10 @@ Usage:
   nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--out DIR] [--force] [--detach]
                                      run the model in a run folder (default
                                      runs/<model>-<time>; duration 1 s, dt 0.001)
-  nefsim status DIR [--json]         state and progress of a run
+  nefsim status DIR [--json] [--stale S]
+                                     state and progress of a run (a run whose
+                                     heartbeat is older than S seconds, default 5,
+                                     and whose process is gone is reported failed)
   nefsim cancel DIR [--timeout S]    stop a run (SIGTERM to its process group)
   nefsim --version
   nefsim --help

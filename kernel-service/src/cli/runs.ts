@@ -14,6 +14,7 @@ import {
   processGroup,
   processStartTime,
   readExit,
+  STALE_MS,
   writeJsonAtomic,
   type RunOptions,
   type RunStatus,
@@ -195,11 +196,16 @@ function requireRunFolder(cmd: string, dir: string | undefined): string {
   return resolve(dir);
 }
 
-/** `nefsim status DIR [--json]` */
+/** `nefsim status DIR [--json] [--stale S]` */
 export function statusCommand(args: string[]): number {
-  const { positional, opts } = parseArgs('status', args, [{ name: 'json', value: false }]);
+  const { positional, opts } = parseArgs('status', args, [
+    { name: 'json', value: false },
+    { name: 'stale', value: true },
+  ]);
   const dir = requireRunFolder('status', positional[0]);
-  const s = currentStatus(dir);
+  const stale = numberOption('status', opts, 'stale', STALE_MS / 1000);
+  if (!(stale > 0)) throw new UsageError(`nefsim status: --stale must be a positive number of seconds, got ${stale}`);
+  const s = currentStatus(dir, stale * 1000);
   if (opts.has('json')) {
     console.log(JSON.stringify(s, null, 2));
     return 0;
@@ -230,13 +236,15 @@ export async function cancelCommand(args: string[]): Promise<number> {
   const dir = requireRunFolder('cancel', positional[0]);
   const timeout = numberOption('cancel', opts, 'timeout', 30);
   if (!(timeout >= 0)) throw new UsageError(`nefsim cancel: --timeout must be a non-negative number of seconds, got ${timeout}`);
-  let s = currentStatus(dir);
+  // The process is checked directly, so a dead run need not wait out the usual staleness.
+  const staleMs = 1000;
+  let s = currentStatus(dir, staleMs);
   if (s.state !== 'running' && s.state !== 'queued') {
     console.log(`${dir}: already ${s.state}; nothing to cancel`);
     return s.state === 'cancelled' ? 0 : 1;
   }
   if (!processAlive(s.pid, s.processStart)) {
-    console.log(`${dir}: the run process (pid ${s.pid}) is gone; waiting for its heartbeat to go stale`);
+    console.log(`${dir}: the run process (pid ${s.pid}) is gone`);
   } else {
     // A detached run leads its own process group: signal the group (the run and anything it started).
     // A foreground run shares the shell's group: signal only its process.
@@ -249,7 +257,7 @@ export async function cancelCommand(args: string[]): Promise<number> {
   }
   const deadline = Date.now() + Math.max(timeout * 1000, 0);
   for (;;) {
-    s = currentStatus(dir);
+    s = currentStatus(dir, staleMs);
     if (s.state !== 'running' && s.state !== 'queued') break;
     if (Date.now() >= deadline) {
       console.error(`nefsim cancel: ${dir} is still ${s.state} after ${timeout} s (pid ${s.pid}); try again, or kill -9 -${s.pgid ?? s.pid}`);

@@ -157,10 +157,10 @@ export const STALE_MS = 5000;
  * whose heartbeat is stale and whose process is gone (or is another process
  * under a reused pid) is reported failed.
  */
-export function currentStatus(dir: string, now = Date.now()): RunStatus {
+export function currentStatus(dir: string, staleMs = STALE_MS, now = Date.now()): RunStatus {
   const s = readStatus(dir);
   if (s.state !== 'running' && s.state !== 'queued') return s;
-  if (now - s.heartbeat <= STALE_MS) return s;
+  if (now - s.heartbeat <= staleMs) return s;
   if (processAlive(s.pid, s.processStart)) return s;
   const ago = ((now - s.heartbeat) / 1000).toFixed(1);
   return {

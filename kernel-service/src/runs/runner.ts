@@ -12,7 +12,7 @@ import { NefsimError } from '../engine/errors.js';
 import { Simulator } from '../engine/simulator.js';
 import { FILES, processGroup, processStartTime, readJson, writeJsonAtomic, type ExitRecord, type RunOptions, type RunStatus } from './folder.js';
 import { loadModel, ModelError } from './model.js';
-import { ProbeStore } from './store.js';
+import type { ProbeStore } from './store.js';
 
 /** Wall seconds a chunk of steps aims at (the heartbeat is at least this frequent unless one step is slower). */
 const CHUNK_SECONDS = 0.2;
@@ -72,6 +72,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     const summary = sim.summary();
     log(`built '${summary.label ?? 'network'}' (seed ${summary.seed}): ${summary.neurons} neurons, ${summary.probes} probes, in ${summary.buildSeconds.toFixed(3)} s`);
     for (const w of summary.warnings) log(`warning: ${w}`);
+    // Loaded here, not at the top: h5wasm takes a few tenths of a second to load, which other commands need not pay.
+    const { ProbeStore } = await import('./store.js');
     store = await ProbeStore.create(join(dir, FILES.probes), sim, { engineVersion: options.engineVersion, duration: options.duration, seed: summary.seed });
     writeStatus();
 

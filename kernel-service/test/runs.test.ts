@@ -1,0 +1,311 @@
+/**
+ * Run folders through the real, built CLI (`npm run build` first; scripts/test.sh
+ * builds before testing): nefsim run / status / cancel, detached runs, kill -9,
+ * and probes.h5 against an in-memory run.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import h5wasm from 'h5wasm/node';
+import type { Dataset, Group } from 'h5wasm/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Network, Simulator } from '../src/index.js';
+import { processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
+
+const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
+
+/** Body of the model function; also evaluated in memory with the engine from src. */
+const MODEL_BODY = `
+  const net = new Network({ label: 'channel', seed: 3 });
+  const stim = net.node((t) => Math.sin(8 * t), { label: 'sin' });
+  const a = net.ensemble({ nNeurons: 40, dimensions: 1, label: 'a' });
+  const b = net.ensemble({ nNeurons: 40, dimensions: 1, label: 'b' });
+  net.connect(stim, a);
+  net.connect(a, b, { function: (x) => [x[0] * x[0]] });
+  net.probe(b, { synapse: 0.01, label: 'b' });
+  net.probe(a.neurons, { attr: 'output', label: 'spikes', sampleEvery: 0.002 });
+  net.probe(stim, { label: 'sin' });
+  return net;
+`;
+const MODEL = `import { Network } from 'nefsim';\n\nexport default function () {${MODEL_BODY}}\n`;
+
+/** For the detached runs: no spike probe, so a run left behind by a failing test writes little. */
+const LIGHT_MODEL = MODEL.replace(/^.*label: 'spikes'.*\n/m, '');
+
+let dir: string;
+let model: string;
+let light: string;
+/** Run folders of detached runs, killed after the tests if still alive. */
+const detached: string[] = [];
+
+interface Cli {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Promise<Cli> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const status = (run: string): RunStatus => JSON.parse(readFileSync(join(run, 'status.json'), 'utf8')) as RunStatus;
+const exitRecord = (run: string): ExitRecord => JSON.parse(readFileSync(join(run, 'exit.json'), 'utf8')) as ExitRecord;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(pred: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(50);
+  }
+}
+
+/** All datasets of a probes.h5 as name -> [shape, values]. */
+function readStore(path: string): Map<string, { shape: number[]; data: Float64Array; attrs: Record<string, unknown> }> {
+  const f = new h5wasm.File(path, 'r');
+  try {
+    const out = new Map<string, { shape: number[]; data: Float64Array; attrs: Record<string, unknown> }>();
+    const names = ['time', ...(f.get('probes') as Group).keys().map((k) => `probes/${k}`)];
+    for (const name of names) {
+      const ds = f.get(name) as Dataset;
+      const attrs: Record<string, unknown> = {};
+      for (const [k, a] of Object.entries(ds.attrs)) attrs[k] = a.value;
+      out.set(name, { shape: ds.shape!, data: ds.value as Float64Array, attrs });
+    }
+    return out;
+  } finally {
+    f.close();
+  }
+}
+
+function bytes(a: Float64Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+beforeAll(async () => {
+  if (!existsSync(fileURLToPath(new URL('../lib/cli/runs.js', import.meta.url)))) {
+    throw new Error('runs.test.ts spawns the built CLI: run `npm run build` first');
+  }
+  await h5wasm.ready;
+  // Outside the repository: the model's `import 'nefsim'` must resolve through the CLI.
+  dir = mkdtempSync(join(tmpdir(), 'nefsim-runs-'));
+  model = join(dir, 'channel.mjs');
+  writeFileSync(model, MODEL);
+  if (LIGHT_MODEL === MODEL) throw new Error('LIGHT_MODEL should drop the spike probe');
+  light = join(dir, 'light.mjs');
+  writeFileSync(light, LIGHT_MODEL);
+});
+
+afterAll(() => {
+  for (const run of detached) {
+    try {
+      const s = status(run);
+      if (processStartTime(s.pid) === s.processStart) process.kill(-s.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('nefsim run', () => {
+  it('runs to done; probes.h5 equals an in-memory run bit for bit, and the stored model + options reproduce it', async () => {
+    const out = join(dir, 'run1');
+    const r = await cli('run', model, '--duration', '0.5', '--seed', '7', '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = status(out);
+    expect(s.state).toBe('done');
+    expect(s.steps).toBe(500);
+    expect(s.stepsTotal).toBe(500);
+    expect(s.stepsFlushed).toBe(500);
+    expect(s.time).toBeCloseTo(0.5, 12);
+    expect(s.pid).toBeGreaterThan(0);
+    expect(s.processStart).toBeGreaterThan(0);
+    expect(exitRecord(out)).toMatchObject({ state: 'done', exitCode: 0, error: null, steps: 500 });
+    expect(readFileSync(join(out, 'model.mjs'), 'utf8')).toBe(MODEL);
+    const opts = JSON.parse(readFileSync(join(out, 'options.json'), 'utf8')) as RunOptions;
+    expect(opts).toMatchObject({ duration: 0.5, dt: 0.001, seed: 7, nodeVersion: process.version });
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toMatch(/run done at t = 0.500 s/);
+
+    // In memory, with the engine from src.
+    const build = new Function('Network', MODEL_BODY) as (n: typeof Network) => Network;
+    const sim = new Simulator(build(Network), { dt: 0.001, seed: 7 });
+    sim.run(0.5);
+    const stored = readStore(join(out, 'probes.h5'));
+    expect(bytes(stored.get('time')!.data).equals(bytes(sim.trange()))).toBe(true);
+    for (const p of sim.probes) {
+      const ds = stored.get(`probes/${p.label!}`)!;
+      const mem = sim.data(p);
+      expect(ds.shape).toEqual([mem.rows, mem.cols]);
+      expect(bytes(ds.data).equals(bytes(mem.data))).toBe(true);
+      expect(ds.attrs).toMatchObject({ dt: 0.001, label: p.label, sample_every: p.sampleEvery ?? 0.001 });
+      expect(typeof ds.attrs.units).toBe('string');
+    }
+    expect(stored.get('probes/spikes')!.shape).toEqual([250, 40]);
+
+    // Reproduce from the folder alone: its model.mjs and options.
+    const again = join(dir, 'run1-again');
+    const r2 = await cli('run', join(out, 'model.mjs'), '--duration', String(opts.duration), '--dt', String(opts.dt), '--seed', String(opts.seed), '--out', again);
+    expect(r2.code).toBe(0);
+    const stored2 = readStore(join(again, 'probes.h5'));
+    expect([...stored2.keys()]).toEqual([...stored.keys()]);
+    for (const [name, ds] of stored) expect(bytes(stored2.get(name)!.data).equals(bytes(ds.data))).toBe(true);
+  });
+
+  it('refuses a model with a syntax error, naming file and line, and leaves no run folder', async () => {
+    const bad = join(dir, 'syntax.mjs');
+    writeFileSync(bad, "import { Network } from 'nefsim';\n\nconst x = ;\nexport default new Network();\n");
+    const out = join(dir, 'bad-syntax');
+    const r = await cli('run', bad, '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${bad}:3: SyntaxError`);
+    expect(r.stderr).toContain('const x = ;');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a model without a default export', async () => {
+    const bad = join(dir, 'noexport.mjs');
+    writeFileSync(bad, "import { Network } from 'nefsim';\nexport const net = new Network();\n");
+    const out = join(dir, 'bad-noexport');
+    const r = await cli('run', bad, '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${bad}: the model has no default export`);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a model that throws, with file, line and the object at fault', async () => {
+    const bad = join(dir, 'throws.mjs');
+    writeFileSync(
+      bad,
+      "import { Network } from 'nefsim';\nexport default () => {\n  const net = new Network();\n  net.ensemble({ nNeurons: -1, dimensions: 1, label: 'broken' });\n  return net;\n};\n",
+    );
+    const out = join(dir, 'bad-throws');
+    const r = await cli('run', bad, '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+: the model threw`));
+    expect(r.stderr).toContain('ValidationError');
+    expect(r.stderr).toContain('object at fault: broken');
+    expect(existsSync(out)).toBe(false);
+
+    const top = join(dir, 'throws-top.mjs');
+    writeFileSync(top, "import { Network } from 'nefsim';\nthrow new Error('no data file');\n");
+    const r2 = await cli('run', top, '--out', join(dir, 'bad-top'));
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain(`${top}:2:7: the model threw while loading: Error: no data file`);
+  });
+
+  it('refuses unknown options and out-of-range values', async () => {
+    const r = await cli('run', model, '--duraton', '1');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown option '--duraton'");
+    expect(r.stderr).toContain('--duration');
+    for (const [args, msg] of [
+      [['--duration', '-1'], '--duration must be a positive number'],
+      [['--dt', '0'], '--dt must be in (0, 1]'],
+      [['--dt', 'abc'], "--dt must be a number, got 'abc'"],
+      [['--seed', '1.5'], '--seed must be an integer'],
+      [['--out'], '--out needs a value'],
+    ] as const) {
+      const r2 = await cli('run', model, ...args);
+      expect(r2.code, args.join(' ')).toBe(2);
+      expect(r2.stderr).toContain(msg);
+    }
+    const r3 = await cli('run', join(dir, 'missing.mjs'));
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain('no model file');
+  });
+
+  it('refuses an existing output folder unless --force, and never replaces a folder that is not a run', async () => {
+    const out = join(dir, 'run-twice');
+    expect((await cli('run', model, '--duration', '0.05', '--out', out)).code).toBe(0);
+    const r = await cli('run', model, '--duration', '0.05', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('exists');
+    expect(r.stderr).toContain('--force');
+    const r2 = await cli('run', model, '--duration', '0.1', '--out', out, '--force');
+    expect(r2.code).toBe(0);
+    expect(status(out).steps).toBe(100);
+
+    const other = join(dir, 'not-a-run');
+    mkdirSync(other);
+    writeFileSync(join(other, 'thesis.tex'), 'precious');
+    const r3 = await cli('run', model, '--out', other, '--force');
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain('not a run folder');
+    expect(readFileSync(join(other, 'thesis.tex'), 'utf8')).toBe('precious');
+  });
+});
+
+describe('detached runs', () => {
+  it('--detach returns at once; status shows it running; cancel ends it as cancelled with its data flushed', async () => {
+    const out = join(dir, 'detached');
+    detached.push(out);
+    const r = await cli('run', light, '--duration', '2000', '--out', out, '--detach');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(out);
+    await waitFor(() => status(out).state === 'running' && status(out).steps > 0);
+    const s = status(out);
+    expect(s.pgid).toBe(s.pid); // leads its own process group
+    const st = await cli('status', out);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toContain(': running');
+    const js = JSON.parse((await cli('status', out, '--json')).stdout) as RunStatus;
+    expect(js.state).toBe('running');
+    expect(js.stepsPerSecond).toBeGreaterThan(0);
+
+    const c = await cli('cancel', out);
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain(': cancelled');
+    const end = status(out);
+    expect(end.state).toBe('cancelled');
+    expect(end.stepsFlushed).toBe(end.steps);
+    expect(exitRecord(out)).toMatchObject({ state: 'cancelled', exitCode: 143, steps: end.steps });
+    const stored = readStore(join(out, 'probes.h5'));
+    expect(stored.get('time')!.shape).toEqual([end.steps]);
+    expect(stored.get('probes/b')!.shape).toEqual([end.steps, 1]);
+    expect((await cli('cancel', out)).stdout).toContain('already cancelled');
+  });
+
+  it('kill -9: status reports failed once the heartbeat is stale, and the data is readable up to the last flush', async () => {
+    const out = join(dir, 'killed');
+    detached.push(out);
+    const r = await cli('run', light, '--duration', '2000', '--out', out, '--detach');
+    expect(r.code).toBe(0);
+    await waitFor(() => status(out).state === 'running' && status(out).stepsFlushed > 0);
+    const { pid } = status(out);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'));
+    const last = status(out);
+    expect(last.state).toBe('running'); // as the run left it
+    await sleep(600);
+    const st = await cli('status', out, '--stale', '0.5');
+    expect(st.stdout).toContain(': failed');
+    expect(st.stdout).toContain('is gone');
+    const js = JSON.parse((await cli('status', out, '--json', '--stale', '0.5')).stdout) as RunStatus;
+    expect(js.state).toBe('failed');
+    const c = await cli('cancel', out);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toMatch(/failed/);
+
+    const stored = readStore(join(out, 'probes.h5'));
+    const time = stored.get('time')!;
+    const n = time.shape[0]!;
+    expect(n).toBeGreaterThanOrEqual(last.stepsFlushed);
+    const sin = stored.get('probes/sin')!;
+    expect(sin.shape[0]).toBeGreaterThanOrEqual(last.stepsFlushed);
+    for (let i = 0; i < last.stepsFlushed; i++) {
+      if (time.data[i] !== (i + 1) * 0.001 || sin.data[i] !== Math.sin(8 * time.data[i]!)) {
+        throw new Error(`sample ${i} of ${last.stepsFlushed} differs`);
+      }
+    }
+  });
+});

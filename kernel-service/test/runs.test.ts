@@ -202,6 +202,29 @@ describe('nefsim run', () => {
     expect(r2.stderr).toContain(`${top}:2:7: the model threw while loading: Error: no data file`);
   });
 
+  it('a model failing during the run ends failed, with the object at fault in exit.json and the data up to the failure', async () => {
+    const bad = join(dir, 'sensor.mjs');
+    writeFileSync(
+      bad,
+      "import { Network } from 'nefsim';\nexport default () => {\n  const net = new Network({ seed: 1 });\n" +
+        "  const n = net.node((t) => { if (t > 0.05) throw new Error('sensor offline'); return [t]; }, { label: 'sensor' });\n" +
+        "  net.probe(n, { label: 's' });\n  return net;\n};\n",
+    );
+    const out = join(dir, 'fails');
+    const r = await cli('run', bad, '--out', out);
+    expect(r.code).toBe(1);
+    const e = exitRecord(out);
+    expect(e).toMatchObject({ state: 'failed', exitCode: 1, object: "Node 'sensor'", errorType: 'SimulationError', steps: 50 });
+    expect(e.error).toContain('sensor offline');
+    expect(status(out)).toMatchObject({ state: 'failed', steps: 50, stepsFlushed: 50, object: "Node 'sensor'" });
+    const st = await cli('status', out);
+    expect(st.stdout).toContain(': failed');
+    expect(st.stdout).toContain("object at fault: Node 'sensor'");
+    const stored = readStore(join(out, 'probes.h5'));
+    expect(stored.get('time')!.shape).toEqual([50]);
+    expect(Array.from(stored.get('probes/s')!.data)).toEqual(Array.from(stored.get('time')!.data));
+  });
+
   it('refuses unknown options and out-of-range values', async () => {
     const r = await cli('run', model, '--duraton', '1');
     expect(r.code).toBe(2);

@@ -66,6 +66,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   let store: ProbeStore | undefined;
   let sim: Simulator | undefined;
   let failure: unknown;
+  /** True while steps run: a failure then comes from a step that counted itself but did not finish. */
+  let stepping = false;
   try {
     const net = await loadModel(join(dir, FILES.model));
     sim = new Simulator(net, { dt: options.dt, ...(options.seed !== null ? { seed: options.seed } : {}) });
@@ -83,7 +85,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     while (sim.steps < stepsTotal && cancelSignal === undefined) {
       const n = Math.min(chunk, stepsTotal - sim.steps);
       const c0 = performance.now();
+      stepping = true;
       sim.runSteps(n);
+      stepping = false;
       const c1 = performance.now();
       store.append();
       if (c1 - lastFlush >= FLUSH_SECONDS * 1000) {
@@ -104,13 +108,23 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       await new Promise((r) => setImmediate(r));
     }
     store.close();
-    status.stepsFlushed = sim.steps;
     store = undefined;
+    status.steps = sim.steps;
+    status.time = sim.time;
+    status.stepsFlushed = sim.steps;
   } catch (err) {
     failure = err;
+    if (sim) {
+      // A failing step counts itself but does not finish: keep the steps before it, and their data.
+      status.steps = stepping ? sim.steps - 1 : sim.steps;
+      status.time = status.steps * sim.dt;
+    }
     try {
-      store?.close();
-      if (store && sim) status.stepsFlushed = sim.steps;
+      if (store && sim) {
+        store.append(status.steps);
+        store.close();
+        status.stepsFlushed = status.steps;
+      }
     } catch {
       // the run already failed; keep its error
     }
@@ -129,8 +143,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     error: e ? e.message : state === 'cancelled' ? `cancelled by ${cancelSignal}` : null,
     object: object ?? null,
     errorType: e ? e.name : null,
-    time: sim?.time ?? 0,
-    steps: sim?.steps ?? 0,
+    time: status.time,
+    steps: status.steps,
     ended: new Date().toISOString(),
   };
   writeJsonAtomic(join(dir, FILES.exit), record);

@@ -102,8 +102,12 @@ export class ProbeStore {
     return this.flushedSteps;
   }
 
-  /** Appends what the simulator recorded since the last append (draining its buffers). */
-  append(): void {
+  /**
+   * Appends what the simulator recorded since the last append (draining its
+   * buffers), and the times of the steps up to `completedSteps` (all steps
+   * taken, unless the last one failed part way).
+   */
+  append(completedSteps = this.sim.steps): void {
     const sim = this.sim;
     for (const sp of this.probes) {
       const d = sim.takeData(sp.probe);
@@ -114,7 +118,7 @@ export class ProbeStore {
       sp.rows += d.rows;
     }
     const s0 = this.stepsWritten;
-    const s1 = sim.steps;
+    const s1 = completedSteps;
     if (s1 > s0) {
       const t = new Float64Array(s1 - s0);
       for (let i = 0; i < t.length; i++) t[i] = (s0 + 1 + i) * sim.dt;

@@ -298,6 +298,16 @@ describe('detached runs', () => {
     expect((await cli('cancel', out)).stdout).toContain('already cancelled');
   });
 
+  it('cancel right after --detach, while the run is still starting, waits for it and cancels it', async () => {
+    const out = join(dir, 'cancel-early');
+    detached.push(out);
+    expect((await cli('run', light, '--duration', '2000', '--out', out, '--detach')).code).toBe(0);
+    const c = await cli('cancel', out);
+    expect(c.code).toBe(0);
+    expect(status(out).state).toBe('cancelled');
+    expect(exitRecord(out).state).toBe('cancelled');
+  });
+
   it('kill -9: status reports failed once the heartbeat is stale, and the data is readable up to the last flush', async () => {
     const out = join(dir, 'killed');
     detached.push(out);

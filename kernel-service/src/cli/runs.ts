@@ -14,6 +14,7 @@ import {
   processGroup,
   processStartTime,
   readExit,
+  readStatus,
   STALE_MS,
   writeJsonAtomic,
   type RunOptions,
@@ -236,34 +237,37 @@ export async function cancelCommand(args: string[]): Promise<number> {
   const dir = requireRunFolder('cancel', positional[0]);
   const timeout = numberOption('cancel', opts, 'timeout', 30);
   if (!(timeout >= 0)) throw new UsageError(`nefsim cancel: --timeout must be a non-negative number of seconds, got ${timeout}`);
-  // The process is checked directly, so a dead run need not wait out the usual staleness.
-  const staleMs = 1000;
-  let s = currentStatus(dir, staleMs);
+  // The process is checked directly, so a dead run need not wait out the usual staleness; but a queued
+  // run (whose status still holds the pid of the `nefsim run` that started it) is given the usual time to start.
+  const judge = (): RunStatus => currentStatus(dir, readStatus(dir).state === 'queued' ? STALE_MS : 1000);
+  let s = judge();
   if (s.state !== 'running' && s.state !== 'queued') {
     console.log(`${dir}: already ${s.state}; nothing to cancel`);
     return s.state === 'cancelled' ? 0 : 1;
   }
-  if (!processAlive(s.pid, s.processStart)) {
-    console.log(`${dir}: the run process (pid ${s.pid}) is gone`);
-  } else {
-    // A detached run leads its own process group: signal the group (the run and anything it started).
-    // A foreground run shares the shell's group: signal only its process.
-    const target = s.pgid !== null && s.pgid === s.pid ? -s.pgid : s.pid;
-    try {
-      process.kill(target, 'SIGTERM');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-    }
-  }
+  const signalled = new Set<string>();
   const deadline = Date.now() + Math.max(timeout * 1000, 0);
   for (;;) {
-    s = currentStatus(dir, staleMs);
-    if (s.state !== 'running' && s.state !== 'queued') break;
+    const key = `${s.pid}/${s.processStart}`;
+    // Only a running status names the run's own process (which by then handles SIGTERM); a queued one names its launcher.
+    if (s.state === 'running' && !signalled.has(key) && processAlive(s.pid, s.processStart)) {
+      // A detached run leads its own process group: signal the group (the run and anything it started).
+      // A foreground run shares the shell's group: signal only its process.
+      const target = s.pgid !== null && s.pgid === s.pid ? -s.pgid : s.pid;
+      try {
+        process.kill(target, 'SIGTERM');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+      signalled.add(key);
+    }
     if (Date.now() >= deadline) {
       console.error(`nefsim cancel: ${dir} is still ${s.state} after ${timeout} s (pid ${s.pid}); try again, or kill -9 -${s.pgid ?? s.pid}`);
       return 1;
     }
     await new Promise((r) => setTimeout(r, 100));
+    s = judge();
+    if (s.state !== 'running' && s.state !== 'queued') break;
   }
   console.log(formatStatus(dir, s));
   return s.state === 'cancelled' ? 0 : 1;

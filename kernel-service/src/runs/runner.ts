@@ -16,6 +16,8 @@ import type { ProbeStore } from './store.js';
 
 /** Wall seconds a chunk of steps aims at (the heartbeat is at least this frequent unless one step is slower). */
 const CHUNK_SECONDS = 0.2;
+/** Wall seconds between progress lines in the log. */
+const LOG_SECONDS = 10;
 /** Wall seconds between flushes of probes.h5 (at most; also flushed at the end). */
 const FLUSH_SECONDS = 0.5;
 
@@ -81,6 +83,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
 
     const t0 = performance.now();
     let lastFlush = t0;
+    let lastLog = t0;
     let chunk = 100;
     while (sim.steps < stepsTotal && cancelSignal === undefined) {
       const n = Math.min(chunk, stepsTotal - sim.steps);
@@ -104,6 +107,10 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       status.stepsPerSecond = sim.steps / Math.max(1e-6, elapsed);
       status.secondsLeft = (stepsTotal - sim.steps) / status.stepsPerSecond;
       writeStatus();
+      if (performance.now() - lastLog >= LOG_SECONDS * 1000) {
+        lastLog = performance.now();
+        log(`t = ${sim.time.toFixed(3)} s, ${sim.steps}/${stepsTotal} steps, ${Math.round(status.stepsPerSecond)} steps/s, ${status.secondsLeft.toFixed(0)} s left`);
+      }
       // Let signals in.
       await new Promise((r) => setImmediate(r));
     }

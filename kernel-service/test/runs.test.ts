@@ -284,6 +284,23 @@ describe('detached runs', () => {
     expect(js.state).toBe('running');
     expect(js.stepsPerSecond).toBeGreaterThan(0);
 
+    // Readable while the run goes, up to the last flush (a read racing a flush may fail: retry, as the README says).
+    let seen = 0;
+    for (let attempt = 0; attempt < 5 && seen === 0; attempt++) {
+      const flushed = status(out).stepsFlushed;
+      try {
+        const live = readStore(join(out, 'probes.h5'));
+        const t = live.get('time')!.data;
+        const sin = live.get('probes/sin')!.data;
+        let ok = t.length >= flushed && sin.length >= flushed;
+        for (let i = 0; ok && i < flushed; i++) ok = t[i] === (i + 1) * 0.001 && sin[i] === Math.sin(8 * t[i]!);
+        if (ok) seen = flushed;
+      } catch {
+        // raced a flush
+      }
+    }
+    expect(seen).toBeGreaterThan(0);
+
     const c = await cli('cancel', out);
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);

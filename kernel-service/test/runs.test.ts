@@ -285,8 +285,10 @@ describe('detached runs', () => {
     expect(js.stepsPerSecond).toBeGreaterThan(0);
 
     // Readable while the run goes, up to the last flush (a read racing a flush may fail: retry, as the README says).
+    await waitFor(() => status(out).stepsFlushed > 0);
     let seen = 0;
-    for (let attempt = 0; attempt < 5 && seen === 0; attempt++) {
+    for (let attempt = 0; attempt < 10 && seen === 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 100));
       const flushed = status(out).stepsFlushed;
       try {
         const live = readStore(join(out, 'probes.h5'));

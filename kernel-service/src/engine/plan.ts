@@ -27,38 +27,75 @@ export interface PlanOptions {
   dtype?: 'float64' | 'float32';
 }
 
+/**
+ * How a partitioned run restricts a plan to one part: the operators (some
+ * rewritten to read local replicas of cut signals) and the part each runs in.
+ * Scheduling still uses the whole, unpartitioned operator list, so every part
+ * runs its operators in the same global order as a single-part plan: sums
+ * into a signal happen in the same order, and results are bit-identical.
+ */
+export interface PlanPart {
+  /** The part this plan runs. */
+  index: number;
+  /** Part of each operator of `model.ops`. */
+  partOf: Map<Op, number>;
+  /** Replacement for an operator in this part (e.g. reading a replica), if any. */
+  rewrite: Map<Op, Op>;
+}
+
+/** Groups the scheduled operators: one group per (level, kind) when merging, else one per operator. */
+export function scheduleGroups(ops: readonly Op[], merge: boolean): Op[][] {
+  const { order, levels } = schedule(ops);
+  const groups: Op[][] = [];
+  let i = 0;
+  while (i < order.length) {
+    let j = i;
+    while (j < order.length && levels[j] === levels[i]) j++;
+    if (merge) {
+      const byKind = new Map<string, Op[]>();
+      for (let k = i; k < j; k++) {
+        const op = order[k]!;
+        const key = kernelKey(op);
+        const list = byKind.get(key);
+        if (list) list.push(op);
+        else byKind.set(key, [op]);
+      }
+      groups.push(...byKind.values());
+    } else {
+      for (let k = i; k < j; k++) groups.push([order[k]!]);
+    }
+    i = j;
+  }
+  return groups;
+}
+
 export class Plan {
   readonly arena: Arena;
   readonly kernels: Kernel[];
   /** Number of operators before merging. */
   readonly nOps: number;
 
-  constructor(readonly model: Model, opts: PlanOptions = {}) {
-    const size = model.signals.layout();
-    this.arena = opts.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
-    model.signals.initialize(this.arena);
-    const { order, levels } = schedule(model.ops);
-    this.nOps = order.length;
-    const merge = opts.merge ?? true;
-    const groups: Op[][] = [];
-    let i = 0;
-    while (i < order.length) {
-      let j = i;
-      while (j < order.length && levels[j] === levels[i]) j++;
-      if (merge) {
-        const byKind = new Map<string, Op[]>();
-        for (let k = i; k < j; k++) {
-          const op = order[k]!;
-          const key = kernelKey(op);
-          const list = byKind.get(key);
-          if (list) list.push(op);
-          else byKind.set(key, [op]);
-        }
-        groups.push(...byKind.values());
-      } else {
-        for (let k = i; k < j; k++) groups.push([order[k]!]);
-      }
-      i = j;
+  /**
+   * Lays out the model's signals (unless already laid out), allocates the
+   * arena (or uses `arena`, e.g. shared memory of a partitioned run, which
+   * the caller initialises) and makes the kernels.
+   */
+  constructor(readonly model: Model, opts: PlanOptions & { arena?: Arena; part?: PlanPart } = {}) {
+    const size = model.signals.totalSize > 0 ? model.signals.totalSize : model.signals.layout();
+    if (opts.arena) {
+      if (opts.arena.length !== size) throw new Error(`internal: arena has ${opts.arena.length} values, the model needs ${size}`);
+      this.arena = opts.arena;
+    } else {
+      this.arena = opts.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
+      model.signals.initialize(this.arena);
+    }
+    let groups = scheduleGroups(model.ops, opts.merge ?? true);
+    this.nOps = model.ops.length;
+    const part = opts.part;
+    if (part) {
+      groups = groups
+        .map((g) => g.filter((op) => part.partOf.get(op) === part.index).map((op) => part.rewrite.get(op) ?? op))
+        .filter((g) => g.length > 0);
     }
     this.kernels = groups.map((g) => makeKernel(g, this.arena, model.dt));
   }

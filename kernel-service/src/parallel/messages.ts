@@ -1,0 +1,55 @@
+/** Messages between a partitioned simulation's main thread and its part workers. */
+import type { ProbeChunk } from './part.js';
+
+export interface InitRequest {
+  type: 'init';
+  modelFile: string;
+  params: Record<string, unknown>;
+  dt: number;
+  seed: number;
+  dtype: 'float64' | 'float32';
+  parts: number;
+  index: number;
+  pin: Record<string, number>;
+}
+export interface AttachRequest {
+  type: 'attach';
+  arena: SharedArrayBuffer;
+  barrier: SharedArrayBuffer;
+  parties: number;
+}
+export interface RunRequest {
+  type: 'run';
+  steps: number;
+}
+export type WorkerRequest = InitRequest | AttachRequest | RunRequest;
+
+export interface InitReply {
+  type: 'init';
+  arenaSize: number;
+  parts: number;
+  reason: string | undefined;
+  neuronsPerPart: number[];
+  cuts: number;
+  operators: number;
+}
+export interface ReadyReply {
+  type: 'ready';
+}
+export interface RunReply {
+  type: 'ran';
+  chunks: ProbeChunk[];
+}
+export interface ErrorReply {
+  type: 'error';
+  name: string;
+  message: string;
+  object: string | undefined;
+  /** True when this part only stopped because another failed. */
+  aborted: boolean;
+  /** Probe data recorded before the failure (for a failure while running). */
+  chunks?: ProbeChunk[];
+  /** Steps this part completed. */
+  steps?: number;
+}
+export type WorkerReply = InitReply | ReadyReply | RunReply | ErrorReply;

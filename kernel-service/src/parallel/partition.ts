@@ -1,0 +1,204 @@
+/**
+ * Splitting a built model into parts that run on separate threads (the
+ * nengo_mpi idea). The rule is derived from the operators themselves:
+ *
+ * - every operator that writes a signal (sets, increments or updates it) runs
+ *   in the same part, and so does every operator that reads it, unless
+ * - the signal is written only by synapses (filter updates): its readers see
+ *   last step's value anyway, so they may run in another part, which receives
+ *   a copy of the value once per step through shared memory. Cutting there
+ *   adds no delay and changes no result.
+ *
+ * Operators joined by these rules form groups; groups are assigned to parts
+ * greedily by neuron count (largest first, to the lightest part), or to the
+ * part an object is pinned to.
+ */
+import type { Model } from '../engine/builder/build.js';
+import { access, type Op } from '../engine/builder/ops.js';
+import { Sig, type BaseSignal } from '../engine/builder/signals.js';
+
+export interface PartitionOptions {
+  /** Requested number of parts. */
+  parts: number;
+  /** Object labels (or names) pinned to a part: { 'ensemble label': 1 }. */
+  pin?: Record<string, number>;
+}
+
+/** A signal cut between parts: written by synapses in `owner`, read in `readers`. */
+export interface Cut {
+  signal: BaseSignal;
+  owner: number;
+  /** Two buffers written alternately by the owner, one step apart. */
+  buffers: [Sig, Sig];
+  /** Replica of the signal in each reading part. */
+  replicas: Map<number, Sig>;
+}
+
+export interface Partitioning {
+  /** Number of parts actually used (may be fewer than requested). */
+  parts: number;
+  /** Why fewer parts than requested, if so. */
+  reason: string | undefined;
+  partOf: Map<Op, number>;
+  /** Per part: operators rewritten to read replicas. */
+  rewrites: Map<Op, Op>[];
+  cuts: Cut[];
+  neuronsPerPart: number[];
+  /** Part that samples each base signal (its writer's part; 0 for constants). */
+  signalPart: Map<BaseSignal, number>;
+}
+
+class UnionFind {
+  private readonly parent: Int32Array;
+  constructor(n: number) {
+    this.parent = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.parent[i] = i;
+  }
+  find(a: number): number {
+    let r = a;
+    while (this.parent[r] !== r) r = this.parent[r]!;
+    while (this.parent[a] !== r) {
+      const next = this.parent[a]!;
+      this.parent[a] = r;
+      a = next;
+    }
+    return r;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a), rb = this.find(b);
+    if (ra !== rb) this.parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  }
+}
+
+/**
+ * Partitions the model's operators and adds the signals cuts need (call
+ * before the signals are laid out). Deterministic: the same model and
+ * options give the same partitioning in every worker.
+ */
+export function partitionModel(model: Model, opts: PartitionOptions): Partitioning {
+  const ops = model.ops;
+  const n = ops.length;
+  const uf = new UnionFind(n);
+  const writers = new Map<BaseSignal, number[]>();
+  const readers = new Map<BaseSignal, number[]>();
+  const onlyFilters = new Map<BaseSignal, boolean>();
+  ops.forEach((op, i) => {
+    const a = access(op);
+    for (const s of [...a.sets, ...a.incs, ...a.updates]) {
+      const list = writers.get(s.base);
+      if (list) list.push(i);
+      else writers.set(s.base, [i]);
+      const filterUpdate = op.kind === 'filter' && a.updates.includes(s);
+      onlyFilters.set(s.base, (onlyFilters.get(s.base) ?? true) && filterUpdate);
+    }
+    for (const s of a.reads) {
+      if (s.base.constant) continue;
+      const list = readers.get(s.base);
+      if (list) list.push(i);
+      else readers.set(s.base, [i]);
+    }
+  });
+  for (const [base, ws] of writers) {
+    for (let k = 1; k < ws.length; k++) uf.union(ws[0]!, ws[k]!);
+    if (!onlyFilters.get(base)) for (const r of readers.get(base) ?? []) uf.union(ws[0]!, r);
+  }
+
+  // Groups, their neuron counts and pins.
+  const groupOf = new Int32Array(n);
+  const weight = new Map<number, number>();
+  const pinnedTo = new Map<number, number>();
+  const pins = opts.pin ?? {};
+  for (let i = 0; i < n; i++) {
+    const g = uf.find(i);
+    groupOf[i] = g;
+    const op = ops[i]!;
+    weight.set(g, (weight.get(g) ?? 0) + (op.kind === 'neurons' ? op.J.size : 0));
+    const pin = pinFor(op.owner, pins);
+    if (pin !== undefined) {
+      const prev = pinnedTo.get(g);
+      if (prev !== undefined && prev !== pin) {
+        throw new Error(`${op.owner} is pinned to part ${pin} but must run with objects pinned to part ${prev} (they share signals without a synapse)`);
+      }
+      pinnedTo.set(g, pin);
+    }
+  }
+  const groups = [...weight.keys()];
+  const neuronGroups = groups.filter((g) => weight.get(g)! > 0).length;
+  let parts = Math.max(1, Math.min(opts.parts, Math.max(neuronGroups, 1)));
+  let reason: string | undefined;
+  if (parts < opts.parts) {
+    reason =
+      `the model splits into only ${neuronGroups} independent group${neuronGroups === 1 ? '' : 's'} of neurons ` +
+      '(objects joined by connections without a synapse must run together), so it runs with ' +
+      `${parts} part${parts === 1 ? '' : 's'} instead of ${opts.parts}`;
+  }
+  for (const p of pinnedTo.values()) {
+    if (!Number.isInteger(p) || p < 0 || p >= opts.parts) throw new Error(`pinned part ${p} is out of range 0..${opts.parts - 1}`);
+    parts = Math.max(parts, p + 1);
+  }
+
+  // Greedy balance: heaviest group first onto the lightest part; ties by first operator.
+  const load = new Array<number>(parts).fill(0);
+  const partOfGroup = new Map<number, number>();
+  for (const [g, p] of pinnedTo) {
+    partOfGroup.set(g, p);
+    load[p]! += weight.get(g)!;
+  }
+  const order = groups.filter((g) => !pinnedTo.has(g)).sort((a, b) => weight.get(b)! - weight.get(a)! || a - b);
+  for (const g of order) {
+    let best = 0;
+    for (let p = 1; p < parts; p++) if (load[p]! < load[best]!) best = p;
+    partOfGroup.set(g, best);
+    load[best]! += weight.get(g)!;
+  }
+  const partOf = new Map<Op, number>();
+  ops.forEach((op, i) => partOf.set(op, partOfGroup.get(groupOf[i]!)!));
+
+  // Cuts: filter-written signals read in other parts get double buffers and replicas.
+  const signalPart = new Map<BaseSignal, number>();
+  for (const [base, ws] of writers) signalPart.set(base, partOf.get(ops[ws[0]!]!)!);
+  const rewrites: Map<Op, Op>[] = Array.from({ length: parts }, () => new Map<Op, Op>());
+  const cuts: Cut[] = [];
+  for (const [base, ws] of writers) {
+    if (!onlyFilters.get(base)) continue;
+    const owner = partOf.get(ops[ws[0]!]!)!;
+    const foreign = (readers.get(base) ?? []).filter((r) => partOf.get(ops[r]!) !== owner);
+    if (foreign.length === 0) continue;
+    const init = base.init;
+    const buffers: [Sig, Sig] = [
+      model.signals.add(`${base.name}.cut0`, base.size, init ? Float64Array.from(init) : undefined),
+      model.signals.add(`${base.name}.cut1`, base.size, init ? Float64Array.from(init) : undefined),
+    ];
+    const replicas = new Map<number, Sig>();
+    for (const r of foreign) {
+      const op = ops[r]!;
+      const q = partOf.get(op)!;
+      let replica = replicas.get(q);
+      if (!replica) {
+        replica = model.signals.add(`${base.name}.replica${q}`, base.size, init ? Float64Array.from(init) : undefined);
+        replicas.set(q, replica);
+      }
+      const current = rewrites[q]!.get(op) ?? op;
+      rewrites[q]!.set(op, replaceReads(current, base, replica));
+    }
+    cuts.push({ signal: base, owner, buffers, replicas });
+  }
+  return { parts, reason, partOf, rewrites, cuts, neuronsPerPart: load, signalPart };
+}
+
+function pinFor(owner: string, pins: Record<string, number>): number | undefined {
+  for (const [label, part] of Object.entries(pins)) {
+    if (owner === label || owner.endsWith(` '${label}'`)) return part;
+  }
+  return undefined;
+}
+
+/** A copy of `op` whose reads of `base` go to `replica` instead (views keep their offsets). */
+function replaceReads(op: Op, base: BaseSignal, replica: Sig): Op {
+  const reads = new Set(access(op).reads.filter((s) => s.base === base));
+  const copy: Record<string, unknown> = { ...op };
+  for (const [key, value] of Object.entries(op)) {
+    if (value instanceof Sig && reads.has(value)) copy[key] = new Sig(replica.base, value.start, value.size);
+  }
+  return copy as unknown as Op;
+}

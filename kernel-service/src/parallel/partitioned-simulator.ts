@@ -1,0 +1,217 @@
+/**
+ * A simulation split across worker threads (see partition.ts): the main
+ * thread loads the model only to know its probes and seed, starts one worker
+ * per part, allocates the shared arena, and steps all parts together. It has
+ * the surface the run code uses from Simulator (dt, network, probes, steps,
+ * time, runSteps, takeData, summary), with runSteps asynchronous.
+ *
+ * Results are bit-identical to a single-part Simulator of the same model,
+ * seed and dt: every part executes its operators in the single-part plan's
+ * order, and values crossing a cut are copied, not recomputed.
+ */
+import { Worker } from 'node:worker_threads';
+import { SimulationError, ValidationError } from '../engine/errors.js';
+import type { Network } from '../engine/network.js';
+import type { Probe } from '../engine/objects.js';
+import { entropySeed } from '../engine/rng.js';
+import { ProbeData } from '../engine/simulator.js';
+import { loadModel } from '../runs/model.js';
+import { Barrier } from './barrier.js';
+import type { ErrorReply, InitReply, RunReply, WorkerReply, WorkerRequest } from './messages.js';
+
+export interface PartitionedOptions {
+  dt?: number;
+  /** Model seed (default: the network's, else a fresh one shared by all parts). */
+  seed?: number | null;
+  /** Requested number of parts (threads). */
+  partitions: number;
+  dtype?: 'float64' | 'float32';
+  params?: Record<string, unknown>;
+  /** Pin objects (by label) to parts. */
+  pin?: Record<string, number>;
+}
+
+export interface PartitionSummary {
+  label: string | undefined;
+  seed: number;
+  dt: number;
+  neurons: number;
+  probes: number;
+  partitionsRequested: number;
+  partitions: number;
+  reason: string | undefined;
+  neuronsPerPart: number[];
+  cuts: number;
+  operators: number;
+  buildSeconds: number;
+  warnings: string[];
+}
+
+class Part {
+  private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
+  constructor(readonly worker: Worker) {
+    worker.on('message', (msg: WorkerReply) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.resolve(msg);
+    });
+    worker.on('error', (err) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.reject(err);
+    });
+    worker.on('exit', (code) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.reject(new Error(`part worker exited with code ${code}`));
+    });
+  }
+  request(msg: WorkerRequest): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(msg);
+    });
+  }
+}
+
+export class PartitionedSimulator {
+  private readonly buffers = new Map<Probe, { chunks: Float64Array[]; rows: number; cols: number }>();
+  private nSteps = 0;
+  private closed = false;
+
+  private constructor(
+    readonly network: Network,
+    readonly dt: number,
+    private readonly parts: Part[],
+    private readonly info: PartitionSummary,
+  ) {
+    for (const p of network.allProbes) this.buffers.set(p, { chunks: [], rows: 0, cols: p.size });
+  }
+
+  static async create(modelFile: string, opts: PartitionedOptions): Promise<PartitionedSimulator> {
+    const dt = opts.dt ?? 0.001;
+    if (!Number.isInteger(opts.partitions) || opts.partitions < 1) {
+      throw new ValidationError(`partitions must be a positive integer, got ${String(opts.partitions)}`);
+    }
+    const t0 = performance.now();
+    const params = opts.params ?? {};
+    const network = await loadModel(modelFile, params);
+    const seed = opts.seed ?? network.seed ?? entropySeed();
+    const dtype = opts.dtype ?? 'float64';
+    const workerUrl = new URL('./worker.js', import.meta.url);
+    const parts = Array.from({ length: opts.partitions }, () => new Part(new Worker(workerUrl)));
+    const terminate = (): Promise<unknown> => Promise.all(parts.map((p) => p.worker.terminate()));
+    try {
+      const inits = await Promise.all(
+        parts.map((p, index) => p.request({ type: 'init', modelFile, params, dt, seed, dtype, parts: opts.partitions, index, pin: opts.pin ?? {} })),
+      );
+      const bad = inits.find((r): r is ErrorReply => r.type === 'error');
+      if (bad) throw toError(bad);
+      const first = inits[0] as InitReply;
+      // Parts beyond what the model splits into have nothing to do.
+      const used = parts.slice(0, first.parts);
+      await Promise.all(parts.slice(first.parts).map((p) => p.worker.terminate()));
+      const bytes = first.arenaSize * (dtype === 'float32' ? 4 : 8);
+      const arena = new SharedArrayBuffer(Math.max(8, bytes));
+      const barrier = Barrier.allocate();
+      const ready = await Promise.all(used.map((p) => p.request({ type: 'attach', arena, barrier, parties: used.length })));
+      const bad2 = ready.find((r): r is ErrorReply => r.type === 'error');
+      if (bad2) throw toError(bad2);
+      const info: PartitionSummary = {
+        label: network.label, seed, dt, neurons: network.nNeurons, probes: network.allProbes.length,
+        partitionsRequested: opts.partitions, partitions: first.parts, reason: first.reason, neuronsPerPart: first.neuronsPerPart,
+        cuts: first.cuts, operators: first.operators, buildSeconds: (performance.now() - t0) / 1000,
+        warnings: first.reason ? [first.reason] : [],
+      };
+      return new PartitionedSimulator(network, dt, used, info);
+    } catch (err) {
+      await terminate();
+      throw err;
+    }
+  }
+
+  get probes(): Probe[] {
+    return this.network.allProbes;
+  }
+  get steps(): number {
+    return this.nSteps;
+  }
+  get time(): number {
+    return this.nSteps * this.dt;
+  }
+  summary(): PartitionSummary {
+    return { ...this.info };
+  }
+
+  /** Runs n steps on all parts. On a failure, keeps the data of the steps every part completed, then throws. */
+  async runSteps(n: number): Promise<void> {
+    if (this.closed) throw new ValidationError('the partitioned simulator is closed');
+    if (!Number.isInteger(n) || n < 0) throw new ValidationError(`runSteps: steps must be a non-negative integer, got ${n}`);
+    if (n === 0) return;
+    const replies = await Promise.all(this.parts.map((p) => p.request({ type: 'run', steps: n }).catch((e: Error) => errorOf(e))));
+    const errors = replies.filter((r): r is ErrorReply => r.type === 'error');
+    if (errors.length === 0) {
+      for (const r of replies as RunReply[]) this.collect(r.chunks, Infinity);
+      this.nSteps += n;
+      return;
+    }
+    // Keep what every part completed; report the failure that is not just an abort.
+    const done = Math.min(...replies.map((r) => (r.type === 'error' ? (r.steps ?? this.nSteps) : this.nSteps + n)));
+    for (const r of replies) this.collect(r.type === 'error' ? (r.chunks ?? []) : (r as RunReply).chunks, done);
+    this.nSteps = done;
+    const cause = errors.find((e) => !e.aborted) ?? errors[0]!;
+    await this.close();
+    throw toError(cause);
+  }
+
+  /** Samples recorded since the last call, which are then dropped. */
+  takeData(probe: Probe): ProbeData {
+    const b = this.buffers.get(probe);
+    if (!b) throw new ValidationError(`${probe.name} is not part of the simulated network`);
+    const out = new Float64Array(b.rows * b.cols);
+    let o = 0;
+    for (const c of b.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    const data = new ProbeData(out, b.rows, b.cols);
+    b.chunks = [];
+    b.rows = 0;
+    return data;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.parts.map((p) => p.worker.terminate()));
+  }
+
+  /** Adds probe chunks, keeping only samples of steps up to `lastStep` (absolute). */
+  private collect(chunks: { probe: number; data: Float64Array; rows: number; cols: number }[], lastStep: number): void {
+    const probes = this.network.allProbes;
+    for (const c of chunks) {
+      const probe = probes[c.probe]!;
+      const b = this.buffers.get(probe)!;
+      let rows = c.rows;
+      if (Number.isFinite(lastStep)) {
+        // samples beyond lastStep (recorded by a part that got further) are dropped
+        const period = probe.sampleEvery === undefined ? 1 : probe.sampleEvery / this.dt;
+        let allowed = 0;
+        for (let s = this.nSteps + 1; s <= lastStep; s++) if (period === 1 || s % period < 1) allowed++;
+        rows = Math.min(rows, allowed);
+      }
+      b.chunks.push(c.data.subarray(0, rows * c.cols));
+      b.rows += rows;
+    }
+  }
+}
+
+function errorOf(e: Error): ErrorReply {
+  return { type: 'error', name: e.name, message: e.message, object: undefined, aborted: false };
+}
+
+function toError(r: ErrorReply): Error {
+  const err = new SimulationError(r.message, r.object);
+  err.name = r.name;
+  return err;
+}

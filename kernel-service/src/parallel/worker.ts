@@ -1,0 +1,77 @@
+/**
+ * Worker thread of a partitioned simulation. It loads the model module
+ * itself (so Node functions, which cannot cross threads, run in every part),
+ * builds it with the seed the main thread chose, partitions it the same way
+ * every other part does (deterministically), and runs its part over the
+ * shared arena when asked.
+ */
+import { parentPort } from 'node:worker_threads';
+import { build, type Model } from '../engine/builder/build.js';
+import { NefsimError } from '../engine/errors.js';
+import type { Arena } from '../engine/kernels/kernel.js';
+import { loadModel, ModelError } from '../runs/model.js';
+import { Barrier, BarrierAborted } from './barrier.js';
+import type { ErrorReply, InitRequest, WorkerReply, WorkerRequest } from './messages.js';
+import { partitionModel, type Partitioning } from './partition.js';
+import { PartRunner } from './part.js';
+
+const port = parentPort;
+if (!port) throw new Error('parallel/worker.js must run as a worker thread');
+
+let init: InitRequest | undefined;
+let model: Model | undefined;
+let partitioning: Partitioning | undefined;
+let runner: PartRunner | undefined;
+
+function reply(msg: WorkerReply): void {
+  port!.postMessage(msg);
+}
+
+function fail(err: unknown): void {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const object = e instanceof NefsimError || e instanceof ModelError ? e.object : undefined;
+  const msg: ErrorReply = { type: 'error', name: e.name, message: e.message, object, aborted: e instanceof BarrierAborted };
+  reply(msg);
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  void handle(msg).catch(fail);
+});
+
+async function handle(msg: WorkerRequest): Promise<void> {
+  switch (msg.type) {
+    case 'init': {
+      init = msg;
+      const net = await loadModel(msg.modelFile, msg.params);
+      model = build(net, { dt: msg.dt, seed: msg.seed });
+      partitioning = partitionModel(model, { parts: msg.parts, pin: msg.pin });
+      const size = model.signals.layout();
+      reply({
+        type: 'init', arenaSize: size, parts: partitioning.parts, reason: partitioning.reason,
+        neuronsPerPart: partitioning.neuronsPerPart, cuts: partitioning.cuts.length, operators: model.ops.length,
+      });
+      return;
+    }
+    case 'attach': {
+      if (!model || !partitioning || !init) throw new Error('attach before init');
+      const arena: Arena = init.dtype === 'float32' ? new Float32Array(msg.arena) : new Float64Array(msg.arena);
+      if (init.index === 0) model.signals.initialize(arena);
+      runner = new PartRunner(model, partitioning, init.index, arena, new Barrier(msg.barrier, msg.parties));
+      reply({ type: 'ready' });
+      return;
+    }
+    case 'run': {
+      if (!runner) throw new Error('run before attach');
+      try {
+        runner.runSteps(msg.steps);
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        const object = e instanceof NefsimError ? e.object : undefined;
+        reply({ type: 'error', name: e.name, message: e.message, object, aborted: e instanceof BarrierAborted, chunks: runner.takeData(), steps: runner.steps });
+        return;
+      }
+      reply({ type: 'ran', chunks: runner.takeData() });
+      return;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// Partitioned runs: steps per second with P = 1 and P = 2 worker threads on
+// the large models, and the per-step cost of the barrier.
+//
+// Usage: node bench/partitions.mjs [--steps N] [--models a,b]
+// (build first: npm run build --workspace nefsim)
+import { fileURLToPath } from 'node:url';
+import { PartitionedSimulator } from '../kernel-service/lib/parallel/index.js';
+import { Simulator } from '../kernel-service/lib/index.js';
+import { MODELS } from './models.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const steps = Number(opt('--steps', '1000'));
+const models = opt('--models', 'circconv256,integrators1000').split(',');
+const modelFile = fileURLToPath(new URL('./partition-model.mjs', import.meta.url));
+
+async function partitioned(model, parts) {
+  const t0 = performance.now();
+  const sim = await PartitionedSimulator.create(modelFile, { dt: 0.001, partitions: parts, params: { model } });
+  const build = (performance.now() - t0) / 1000;
+  await sim.runSteps(100); // warm-up
+  const t1 = performance.now();
+  await sim.runSteps(steps);
+  const run = (performance.now() - t1) / 1000;
+  const s = sim.summary();
+  await sim.close();
+  return { build, stepsPerS: steps / run, parts: s.partitions, neuronsPerPart: s.neuronsPerPart, cuts: s.cuts };
+}
+
+function single(model) {
+  const t0 = performance.now();
+  const sim = new Simulator(MODELS[model](), { dt: 0.001 });
+  const build = (performance.now() - t0) / 1000;
+  sim.runSteps(100);
+  const t1 = performance.now();
+  sim.runSteps(steps);
+  return { build, stepsPerS: steps / ((performance.now() - t1) / 1000) };
+}
+
+console.log(`partitioned runs, ${steps} steps after 100 warm-up steps; ${new Date().toISOString()}`);
+console.log('| model | Simulator (1 thread) steps/s | P=1 (worker) steps/s | P=2 steps/s | speed-up P=2 / P=1 | neurons per part | cut signals |');
+console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: |');
+for (const model of models) {
+  const s = single(model);
+  const p1 = await partitioned(model, 1);
+  const p2 = await partitioned(model, 2);
+  console.log(
+    `| ${model} | ${Math.round(s.stepsPerS)} | ${Math.round(p1.stepsPerS)} | ${Math.round(p2.stepsPerS)} | ${(p2.stepsPerS / p1.stepsPerS).toFixed(2)} | ${p2.neuronsPerPart.join(' / ')} | ${p2.cuts} |`,
+  );
+}
+
+// Barrier cost: two tiny independent ensembles, one per part; per-step time of P = 2 minus P = 1.
+const tiny = await (async () => {
+  const p1 = await partitioned('channel', 1);
+  const p2 = await partitioned('channel', 2);
+  return { p1, p2 };
+})();
+const us = (x) => 1e6 / x;
+console.log(
+  `\nbarrier: channel model (200 neurons) ${Math.round(tiny.p1.stepsPerS)} steps/s on 1 part, ${Math.round(tiny.p2.stepsPerS)} on 2: ` +
+    `${us(tiny.p1.stepsPerS).toFixed(1)} vs ${us(tiny.p2.stepsPerS).toFixed(1)} µs per step`,
+);

@@ -27,6 +27,7 @@ export { Process, WhiteNoise, WhiteSignal, Piecewise, PresentInput } from './eng
 export { PES, LearningRuleType } from './engine/learning.js';
 export { Simulator, ProbeData, type SimulatorOptions, type SimulationSummary } from './engine/simulator.js';
 export { Rng } from './engine/rng.js';
+export { MemoryDecoderCache, defaultDecoderCache, type DecoderCache } from './engine/decoder-cache.js';
 export { NefsimError, ValidationError, BuildError, SimulationError } from './engine/errors.js';
 export * as networks from './engine/networks/index.js';
 export { version } from './version.js';

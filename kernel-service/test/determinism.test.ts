@@ -92,3 +92,26 @@ describe('streaming probe data', () => {
     expect(parts.data(b.probe).rows).toBe(0);
   });
 });
+
+describe('decoder cache', () => {
+  it('a rebuild of the same model reuses solved decoders and gives identical results', async () => {
+    const { MemoryDecoderCache } = await import('../src/index.js');
+    const cache = new MemoryDecoderCache();
+    const a = squaring(21);
+    const s1 = new Simulator(a.net, { decoderCache: cache });
+    expect(cache.misses).toBeGreaterThan(0);
+    expect(cache.hits).toBe(0);
+    const b = squaring(21);
+    const s2 = new Simulator(b.net, { decoderCache: cache });
+    expect(cache.hits).toBe(cache.misses);
+    const s3 = new Simulator(squaring(21).net, { decoderCache: null });
+    s1.run(0.2);
+    s2.run(0.2);
+    s3.run(0.2);
+    expect(s2.data(b.probe).data).toEqual(s1.data(a.probe).data);
+    expect(s3.data(s3.probes[0]!).data).toEqual(s1.data(a.probe).data);
+    // a different seed is a different solution
+    new Simulator(squaring(22).net, { decoderCache: cache });
+    expect(cache.misses).toBeGreaterThan(cache.hits);
+  });
+});

@@ -3,6 +3,7 @@
  * interface of nengo.Simulator (`run`, `runSteps`, `step`, `trange`, `data`).
  */
 import { build, type BuiltConnection, type BuiltEnsemble, type Model } from './builder/build.js';
+import type { DecoderCache } from './decoder-cache.js';
 import { checkKnownOptions, ValidationError } from './errors.js';
 import type { Network } from './network.js';
 import { Connection, Ensemble, Probe } from './objects.js';
@@ -20,8 +21,10 @@ export interface SimulatorOptions {
   progressEvery?: number;
   /** Precision of the simulation state: 'float64' (default) or 'float32' (less memory traffic on large models). */
   dtype?: 'float64' | 'float32';
+  /** Decoder cache: the process-wide in-memory cache by default; null to always solve. */
+  decoderCache?: DecoderCache | null;
 }
-const SIMULATOR_OPTIONS = ['dt', 'seed', 'merge', 'progress', 'progressEvery', 'dtype'] as const;
+const SIMULATOR_OPTIONS = ['dt', 'seed', 'merge', 'progress', 'progressEvery', 'dtype', 'decoderCache'] as const;
 
 /** Probe samples: `rows` samples of `cols` values, row-major. */
 export class ProbeData {
@@ -86,7 +89,11 @@ export class Simulator {
     const t0 = performance.now();
     this.dt = opts.dt ?? 0.001;
     if (!(this.dt > 0) || !Number.isFinite(this.dt)) throw new ValidationError(`Simulator: dt must be a positive number, got ${String(opts.dt)}`);
-    this.model = build(network, { dt: this.dt, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+    this.model = build(network, {
+      dt: this.dt,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.decoderCache !== undefined ? { decoderCache: opts.decoderCache } : {}),
+    });
     if (opts.dtype !== undefined && opts.dtype !== 'float64' && opts.dtype !== 'float32') {
       throw new ValidationError(`Simulator: dtype must be 'float64' or 'float32', got ${String(opts.dtype)}`);
     }

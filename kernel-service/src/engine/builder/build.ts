@@ -12,6 +12,7 @@
  * - Probes of decoded output are decoded connections into the probe.
  */
 import { ScatteredHypersphere, Uniform, samplesOrDist } from '../dists.js';
+import { contentKey, defaultDecoderCache, type DecoderCache } from '../decoder-cache.js';
 import { BuildError, SimulationError, ValidationError } from '../errors.js';
 import type { PES } from '../learning.js';
 import type { Network } from '../network.js';
@@ -40,6 +41,8 @@ export interface BuildOptions {
   dt: number;
   /** Overrides the top-level network's seed. */
   seed?: number;
+  /** Where solved decoders are looked up and kept (default: the process-wide cache; null: none). */
+  decoderCache?: DecoderCache | null;
 }
 
 export interface BuiltEnsemble {
@@ -128,7 +131,7 @@ export function defaultNEvalPoints(nNeurons: number, dimensions: number): number
 export function build(network: Network, opts: BuildOptions): Model {
   if (!(opts.dt > 0) || !Number.isFinite(opts.dt)) throw new ValidationError(`dt must be a positive number of seconds, got ${String(opts.dt)}`);
   const seed = opts.seed ?? network.seed ?? entropySeed();
-  const b = new Builder(network, opts.dt, seed);
+  const b = new Builder(network, opts.dt, seed, opts.decoderCache === undefined ? defaultDecoderCache : opts.decoderCache);
   b.buildAll();
   return b.model;
 }
@@ -137,7 +140,8 @@ class Builder {
   readonly model: Model;
   private readonly sig = new SignalTable();
   private readonly ops: Op[] = [];
-  private readonly decoderCache = new Map<string, { X: Float64Array; rmses: Float64Array }>();
+  /** Solutions within this build, by ensemble, function, solver and slices (no hashing needed). */
+  private readonly buildCache = new Map<string, { X: Float64Array; rmses: Float64Array }>();
   private readonly fnIds = new WeakMap<object, number>();
   private nextFnId = 0;
   private readonly members = new Set<object>();
@@ -146,6 +150,7 @@ class Builder {
     readonly network: Network,
     readonly dt: number,
     seed: number,
+    private readonly cache: DecoderCache | null,
   ) {
     const seeds = new Map<object, number>();
     assignSeeds(network, seed, seeds);
@@ -532,12 +537,9 @@ class Builder {
       ens.id, solver.key(), fn === undefined ? 'id' : this.fnId(fn), isConn && conn.evalPoints !== undefined ? `ep${conn.id}` : 'ens',
       preIdx ? Array.from(preIdx).join(',') : '', post ? `${post.ensemble.id}:${postDims ? Array.from(postDims).join(',') : ''}:${isConn ? this.fnId(conn.transform) : ''}` : '',
     ].join('|');
-    const cached = this.decoderCache.get(key);
+    const cached = this.buildCache.get(key);
     if (cached) return cached;
 
-    // Activities at the eval points: rates(gain * (x . e) / radius + bias).
-    const A = activities(be.scaledEncoders, be.bias, evalPoints, m, n, d);
-    ens.neuronType.rates(A, A);
     // Targets: function of the (sliced) eval points.
     const mid = isConn ? conn.sizeMid : d;
     let Y = targets(conn, evalPoints, m, d, preIdx, mid);
@@ -557,6 +559,19 @@ class Builder {
         for (let i = 0; i < nPost; i++) E[r * nPost + i] = post.scaledEncoders[i * pe.dimensions + dim]!;
       }
     }
+    // The solution depends on nothing else: look it up by content.
+    const contentHash = this.cache
+      ? contentKey([ens.neuronType.toString(), solver.key(), m, n, d, dy, be.scaledEncoders, be.bias, evalPoints, Y, E ?? ''])
+      : undefined;
+    const hit = contentHash !== undefined ? this.cache!.get(contentHash) : undefined;
+    if (hit) {
+      const copy = { X: hit.X.slice(), rmses: hit.rmses.slice() };
+      this.buildCache.set(key, copy);
+      return copy;
+    }
+    // Activities at the eval points: rates(gain * (x . e) / radius + bias).
+    const A = activities(be.scaledEncoders, be.bias, evalPoints, m, n, d);
+    ens.neuronType.rates(A, A);
     let res;
     try {
       res = solver.solve({ A, Y, m, n, d: dy, rng, E, nPost });
@@ -564,7 +579,8 @@ class Builder {
       throw new BuildError(`${owner}: solving for decoders failed: ${(err as Error).message}`, conn.label);
     }
     const out = { X: res.X, rmses: res.rmses };
-    this.decoderCache.set(key, out);
+    this.buildCache.set(key, out);
+    if (contentHash !== undefined) this.cache!.set(contentHash, { X: out.X.slice(), rmses: out.rmses.slice() });
     return out;
   }
 

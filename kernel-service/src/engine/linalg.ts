@@ -325,15 +325,30 @@ export function kernelBackend(): 'wasm-simd' | 'js' {
 const WASM_MIN_WORK = 2e6;
 
 /** A zeroed workspace of `size` doubles with a kernel operating on it. */
+/** One WebAssembly instance and memory, reused (and grown) by every workspace of this thread. */
+let shared: { memory: WasmMemory & { grow(pages: number): number }; k: (u: number, v: number, len: number, c: number, ldc: number) => void } | undefined;
+
+/**
+ * A zeroed workspace of `size` doubles with a kernel operating on it. The
+ * WebAssembly memory is shared by all calls (workspaces are never nested),
+ * so a build with thousands of solves does not leave thousands of memories
+ * for the garbage collector.
+ */
 function workspace(size: number, work: number): Workspace {
   const wasm = work >= WASM_MIN_WORK ? getWasm() : null;
   if (wasm) {
     try {
       const pages = Math.ceil((size * 8) / 65536) + 1;
-      const memory = new wasm.api.Memory({ initial: pages });
-      const instance = new wasm.api.Instance(wasm.module, { m: { m: memory } });
-      const k = instance.exports['k'] as (u: number, v: number, len: number, c: number, ldc: number) => void;
-      const W = new Float64Array(memory.buffer, 0, size);
+      if (!shared) {
+        const memory = new wasm.api.Memory({ initial: pages }) as WasmMemory & { grow(pages: number): number };
+        const instance = new wasm.api.Instance(wasm.module, { m: { m: memory } });
+        shared = { memory, k: instance.exports['k'] as (u: number, v: number, len: number, c: number, ldc: number) => void };
+      }
+      const have = shared.memory.buffer.byteLength / 65536;
+      if (have < pages) shared.memory.grow(pages - have);
+      const W = new Float64Array(shared.memory.buffer, 0, size);
+      W.fill(0);
+      const k = shared.k;
       return {
         W,
         kernel: (u, v, len, c, ldc) => k(u * 8, v * 8, len, c * 8, ldc * 8),

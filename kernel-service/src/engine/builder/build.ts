@@ -144,6 +144,8 @@ class Builder {
   private readonly buildCache = new Map<string, { X: Float64Array; rmses: Float64Array }>();
   private readonly fnIds = new WeakMap<object, number>();
   private nextFnId = 0;
+  /** Activity matrix storage, reused by every solve of this build (solvers keep no reference to A). */
+  private scratch = new Float64Array(0);
   private readonly members = new Set<object>();
 
   constructor(
@@ -570,7 +572,8 @@ class Builder {
       return copy;
     }
     // Activities at the eval points: rates(gain * (x . e) / radius + bias).
-    const A = activities(be.scaledEncoders, be.bias, evalPoints, m, n, d);
+    if (this.scratch.length < m * n) this.scratch = new Float64Array(m * n);
+    const A = activities(this.scratch.subarray(0, m * n), be.scaledEncoders, be.bias, evalPoints, m, n, d);
     ens.neuronType.rates(A, A);
     let res;
     try {
@@ -665,9 +668,8 @@ class Builder {
 
 // ---- helpers -------------------------------------------------------------------
 
-/** Input currents J (m x n) at m points: J[p, i] = bias[i] + scaledEncoders[i] . x[p]. */
-function activities(enc: Float64Array, bias: Float64Array, x: Float64Array, m: number, n: number, d: number): Float64Array {
-  const J = new Float64Array(m * n);
+/** Input currents J (m x n) at m points, written into J: J[p, i] = bias[i] + scaledEncoders[i] . x[p]. */
+function activities(J: Float64Array, enc: Float64Array, bias: Float64Array, x: Float64Array, m: number, n: number, d: number): Float64Array {
   if (d === 1) {
     for (let p = 0; p < m; p++) {
       const xp = x[p]!;

@@ -370,7 +370,7 @@ export class Connection extends NefObject {
     }
     this.pre = pre;
     this.post = post;
-    if (this.label === undefined) this.label = `${pre.name} -> ${post.name}`;
+    if (this.label === undefined) this.label = `${shortName(pre)} -> ${shortName(post)}`;
     if (pre.sizeOut === 0) {
       throw new ValidationError(`${this.name}: pre ${pre.name} has no output (size 0)`, this.label);
     }
@@ -477,7 +477,7 @@ export class Probe extends NefObject {
     this.attr = attr;
     this.synapse = toSynapse(opts.synapse ?? null, `${this.name} synapse`);
     this.sampleEvery = opts.sampleEvery;
-    if (this.label === undefined) this.label = `${target.name}.${attr}`;
+    if (this.label === undefined) this.label = `${shortName(target)}.${attr}`;
   }
   /** Number of values recorded per sample. */
   get size(): number {
@@ -549,6 +549,15 @@ function isPre(x: unknown): x is PreTarget {
 }
 function isPost(x: unknown): x is PostTarget {
   return isPre(x) || x instanceof LearningRule;
+}
+
+/** How an object appears inside generated labels: its label if it has one, else its name. */
+export function shortName(x: Port | Connection | NefObject): string {
+  if (x instanceof Neurons) return `${shortName(x.ensemble)}.neurons`;
+  if (x instanceof ObjView) return `${shortName(x.obj)}[${describeIndices(x.indices)}]`;
+  if (x instanceof LearningRule) return `${shortName(x.connection)}.learningRule`;
+  if (x instanceof NefObject) return x.label ?? x.name;
+  return x.name;
 }
 
 export function describe(x: unknown): string {

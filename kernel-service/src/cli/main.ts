@@ -6,20 +6,27 @@ import type { Network } from '../engine/network.js';
 import { Simulator } from '../engine/simulator.js';
 import { loadModel, ModelError } from '../runs/model.js';
 import { version } from '../version.js';
-import { cancelCommand, executeCommand, runCommand, statusCommand, UsageError } from './runs.js';
+import { batchCommand, cancelCommand, executeCommand, runCommand, statusCommand, UsageError } from './runs.js';
 
 const HELP = `nefsim ${version}: Neural Engineering Framework simulator
 
 Usage:
   nefsim summary MODEL.js [--dt S]   build the model and print what was built
-  nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--out DIR] [--force] [--detach]
+  nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--params P.json]
+                     [--trials N | --sweep PARAMS.json] [--jobs J]
+                     [--out DIR] [--force] [--detach]
                                      run the model in a run folder (default
-                                     runs/<model>-<time>; duration 1 s, dt 0.001)
+                                     runs/<model>-<time>; duration 1 s, dt 0.001);
+                                     --trials: N runs with seeds seed, seed+1, ...;
+                                     --sweep: one run per parameter object; J at
+                                     a time (default: number of cores)
   nefsim status DIR [--json] [--stale S]
                                      state and progress of a run (a run whose
                                      heartbeat is older than S seconds, default 5,
                                      and whose process is gone is reported failed)
-  nefsim cancel DIR [--timeout S]    stop a run (SIGTERM to its process group)
+  nefsim cancel DIR [--timeout S]    stop a run or every trial of a batch
+  nefsim serve [--port P] [--token-file F] [--runs-dir D] [--max-concurrent-runs N]
+                                     start the simulation service (nefsim serve --help)
   nefsim --version
   nefsim --help
 
@@ -71,6 +78,8 @@ async function dispatch(argv: string[]): Promise<number> {
   if (cmd === 'status') return statusCommand(rest);
   if (cmd === 'cancel') return cancelCommand(rest);
   if (cmd === '_execute') return executeCommand(rest);
+  if (cmd === 'serve') return (await import('../server/serve.js')).serveCommand(rest);
+  if (cmd === '_batch') return batchCommand(rest);
   console.error(`nefsim: unknown command '${cmd}'. Run nefsim --help.`);
   return 2;
 }

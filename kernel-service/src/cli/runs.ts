@@ -3,7 +3,8 @@
  * (see ../runs/folder.ts for the layout).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -14,12 +15,28 @@ import {
   processGroup,
   processStartTime,
   readExit,
+  readJson,
   readStatus,
   STALE_MS,
   writeJsonAtomic,
   type RunOptions,
   type RunStatus,
 } from '../runs/folder.js';
+import type { Network } from '../engine/network.js';
+import {
+  BATCH_FILES,
+  cancelQueued,
+  currentBatchStatus,
+  driveBatch,
+  emptyCounts,
+  formatBatchStatus,
+  isBatchFolder,
+  isTerminal,
+  readPlan,
+  signalGroup,
+  type BatchPlan,
+  type BatchStatus,
+} from '../runs/batch.js';
 import { loadModel, ModelError } from '../runs/model.js';
 import { executeRun } from '../runs/runner.js';
 import { version } from '../version.js';
@@ -75,12 +92,40 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'duration', value: true },
   { name: 'dt', value: true },
   { name: 'seed', value: true },
+  { name: 'params', value: true },
+  { name: 'trials', value: true },
+  { name: 'sweep', value: true },
+  { name: 'jobs', value: true },
+  { name: 'executor', value: true },
   { name: 'out', value: true },
   { name: 'force', value: false },
   { name: 'detach', value: false },
 ];
 
-/** `nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--out DIR] [--force] [--detach]` */
+const MAX_TRIALS = 100_000;
+
+/** Reads a JSON file given to an option, with messages naming the option and the file. */
+function readJsonOption(cmd: string, name: string, file: string): unknown {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`nefsim ${cmd}: --${name} ${file}: no such file`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (err) {
+    throw new UsageError(`nefsim ${cmd}: --${name} ${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/**
+ * `nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--params P.json]
+ *  [--trials N | --sweep PARAMS.json] [--jobs J] [--executor local] [--out DIR] [--force] [--detach]`
+ */
 export async function runCommand(args: string[], argv: string[]): Promise<number> {
   const { positional, opts } = parseArgs('run', args, RUN_OPTIONS);
   if (positional.length === 0) throw new UsageError('nefsim run: give the model file, e.g. nefsim run model.mjs --duration 10');
@@ -98,13 +143,48 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   if (seed !== null && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
     throw new UsageError(`nefsim run: --seed must be an integer in [0, 2^32), got ${seed}`);
   }
+  const executor = (opts.get('executor') as string | undefined) ?? 'local';
+  if (executor !== 'local') throw new UsageError(`nefsim run: --executor must be 'local', got '${executor}'`);
+  if (opts.has('trials') && opts.has('sweep')) throw new UsageError('nefsim run: give --trials or --sweep, not both (a sweep runs each parameter set once, with --seed or the network\'s seed)');
+  let trials: number | null = null;
+  if (opts.has('trials')) {
+    trials = numberOption('run', opts, 'trials', 1);
+    if (!(Number.isInteger(trials) && trials >= 1 && trials <= MAX_TRIALS)) throw new UsageError(`nefsim run: --trials must be an integer from 1 to ${MAX_TRIALS}, got ${trials}`);
+  }
+  let sweep: Record<string, unknown>[] | null = null;
+  if (opts.has('sweep')) {
+    const path = opts.get('sweep') as string;
+    const v = readJsonOption('run', 'sweep', path);
+    if (!Array.isArray(v)) throw new UsageError(`nefsim run: --sweep ${path}: expected a JSON array of parameter objects, got ${describe(v)}`);
+    if (v.length === 0) throw new UsageError(`nefsim run: --sweep ${path}: the array is empty; give at least one parameter object`);
+    if (v.length > MAX_TRIALS) throw new UsageError(`nefsim run: --sweep ${path}: ${v.length} parameter sets, at most ${MAX_TRIALS}`);
+    v.forEach((p: unknown, i) => {
+      if (!isPlainObject(p)) throw new UsageError(`nefsim run: --sweep ${path}: entry ${i} must be an object of parameters, got ${describe(p)}`);
+    });
+    sweep = v as Record<string, unknown>[];
+  }
+  let params: Record<string, unknown> | null = null;
+  if (opts.has('params')) {
+    if (sweep) throw new UsageError('nefsim run: give --params or --sweep, not both');
+    const path = opts.get('params') as string;
+    const v = readJsonOption('run', 'params', path);
+    if (!isPlainObject(v)) throw new UsageError(`nefsim run: --params ${path}: expected a JSON object of parameters, got ${describe(v)}`);
+    params = v;
+  }
+  let jobs = availableParallelism();
+  if (opts.has('jobs')) {
+    if (trials === null && sweep === null) throw new UsageError('nefsim run: --jobs only applies to --trials or --sweep');
+    jobs = numberOption('run', opts, 'jobs', jobs);
+    if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 1024)) throw new UsageError(`nefsim run: --jobs must be an integer from 1 to 1024, got ${jobs}`);
+  }
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`nefsim run: no model file '${file}'`);
   const out = resolve((opts.get('out') as string | undefined) ?? defaultOut(file));
   checkOut(out, opts.has('force'));
 
   // Load the model before making the folder: a model that does not load leaves no run folder behind.
+  let net: Network;
   try {
-    await loadModel(file);
+    net = await loadModel(file, sweep ? sweep[0]! : (params ?? {}), { requireFunction: sweep !== null });
   } catch (err) {
     if (err instanceof ModelError) {
       console.error(`nefsim run: ${err.message}`);
@@ -113,26 +193,50 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     throw err;
   }
 
+  const created = new Date().toISOString();
+  const common = { duration, dt, engineVersion: version, nodeVersion: process.version, argv, modelSource: resolve(file), created };
   if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+
+  if (trials === null && sweep === null) {
+    createRunFolder(out, file, { ...common, seed, ...(params ? { params } : {}) });
+    if (!opts.has('detach')) return executeRun(out, { logToFile: true });
+    return detach(out, '_execute', () => readStatus(out));
+  }
+
+  // Trials: seeds seed, seed + 1, ... from --seed, else from the network's own seed, else 0. A sweep keeps one seed.
+  const base = seed ?? (trials !== null ? (net.seed ?? 0) : null);
+  const n = trials ?? sweep!.length;
+  if (base !== null && trials !== null && base + n - 1 >= 2 ** 32) throw new UsageError(`nefsim run: seeds ${base} to ${base + n - 1} do not fit in [0, 2^32); give a smaller --seed`);
+  const width = Math.max(3, String(n - 1).length);
+  const plan: BatchPlan = {
+    kind: trials !== null ? 'trials' : 'sweep',
+    executor: 'local',
+    jobs,
+    ...common,
+    slurm: null,
+    trials: Array.from({ length: n }, (_, i) => ({
+      index: i,
+      dir: `trial-${String(i).padStart(width, '0')}`,
+      seed: trials !== null ? base! + i : base,
+      params: sweep ? sweep[i]! : params,
+    })),
+  };
+  createBatchFolder(out, file, plan);
+  if (!opts.has('detach')) return driveBatch(out, { logToFile: true });
+  return detach(out, '_batch', () => readJson<BatchStatus>(join(out, BATCH_FILES.status)) as unknown as RunStatus);
+}
+
+/** Makes a run folder: the model copy, options, an empty log and a queued status naming this process. */
+export function createRunFolder(out: string, file: string, options: RunOptions): void {
   mkdirSync(out, { recursive: true });
   copyFileSync(file, join(out, FILES.model));
-  const options: RunOptions = {
-    duration,
-    dt,
-    seed,
-    engineVersion: version,
-    nodeVersion: process.version,
-    argv,
-    modelSource: resolve(file),
-    created: new Date().toISOString(),
-  };
   writeJsonAtomic(join(out, FILES.options), options);
   writeFileSync(join(out, FILES.log), '');
   const queued: RunStatus = {
     state: 'queued',
     time: 0,
     steps: 0,
-    stepsTotal: steps,
+    stepsTotal: Math.round(options.duration / options.dt),
     stepsFlushed: 0,
     stepsPerSecond: null,
     secondsLeft: null,
@@ -143,26 +247,71 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     started: null,
   };
   writeJsonAtomic(join(out, FILES.status), queued);
+}
 
-  if (!opts.has('detach')) return executeRun(out, { logToFile: true });
+/** Makes a batch folder: the plan, the model copy, a queued status, and one queued run folder per trial. */
+export function createBatchFolder(out: string, file: string, plan: BatchPlan): void {
+  mkdirSync(out, { recursive: true });
+  copyFileSync(file, join(out, BATCH_FILES.model));
+  writeJsonAtomic(join(out, BATCH_FILES.plan), plan);
+  writeFileSync(join(out, BATCH_FILES.log), '');
+  for (const t of plan.trials) {
+    const options: RunOptions = {
+      duration: plan.duration,
+      dt: plan.dt,
+      seed: t.seed,
+      engineVersion: plan.engineVersion,
+      nodeVersion: plan.nodeVersion,
+      argv: plan.argv,
+      modelSource: plan.modelSource,
+      created: plan.created,
+      ...(t.params ? { params: t.params } : {}),
+      trial: t.index,
+    };
+    createRunFolder(join(out, t.dir), file, options);
+  }
+  const status: BatchStatus = {
+    kind: 'batch',
+    state: 'queued',
+    counts: { ...emptyCounts(), queued: plan.trials.length },
+    steps: 0,
+    stepsTotal: plan.trials.length * Math.round(plan.duration / plan.dt),
+    pid: process.pid,
+    processStart: processStartTime(process.pid),
+    pgid: processGroup(process.pid),
+    heartbeat: Date.now(),
+    started: null,
+    trials: [],
+  };
+  writeJsonAtomic(join(out, BATCH_FILES.status), status);
+}
 
-  // Detached: a new process group, stdio to the log file (pipes would keep this process alive), then let go.
+/** Starts `nefsim <command> DIR` in its own process group with stdio to DIR/log.txt, prints DIR and returns. */
+async function detach(out: string, command: '_execute' | '_batch', queued: () => RunStatus): Promise<number> {
+  // Pipes would keep this process alive; files don't.
   const fd = openSync(join(out, FILES.log), 'a');
   const bin = fileURLToPath(new URL('../../bin/nefsim.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, '_execute', out], { detached: true, stdio: ['ignore', fd, fd], cwd: out });
+  const child = spawn(process.execPath, [bin, command, out], { detached: true, stdio: ['ignore', fd, fd], cwd: out });
   closeSync(fd);
   const started = await new Promise<Error | undefined>((res) => {
     child.once('spawn', () => res(undefined));
     child.once('error', (err) => res(err));
   });
   if (started) {
-    writeJsonAtomic(join(out, FILES.status), { ...queued, state: 'failed', heartbeat: Date.now(), error: `could not start the run: ${started.message}` });
+    writeJsonAtomic(join(out, FILES.status), { ...queued(), state: 'failed', heartbeat: Date.now(), error: `could not start the run: ${started.message}` });
     console.error(`nefsim run: could not start the run process: ${started.message}`);
     return 1;
   }
   child.unref();
   console.log(out);
   return 0;
+}
+
+/** `nefsim _batch DIR`: the detached process driving a batch. */
+export async function batchCommand(args: string[]): Promise<number> {
+  const dir = args[0];
+  if (!dir || !isBatchFolder(dir)) throw new UsageError('nefsim _batch: give a batch folder (this command is started by nefsim run --trials/--sweep --detach)');
+  return driveBatch(resolve(dir), { logToFile: false });
 }
 
 /** `nefsim _execute DIR`: the detached run process. */
@@ -184,6 +333,11 @@ function checkOut(out: string, force: boolean): void {
   const empty = readdirSync(out).length === 0;
   if (empty) return;
   if (!force) throw new UsageError(`nefsim run: the output folder ${out} exists; give another --out, or --force to replace it`);
+  if (isBatchFolder(out)) {
+    const b = currentBatchStatus(out);
+    if (!isTerminal(b.state)) throw new UsageError(`nefsim run: the batch in ${out} is still ${b.state}; cancel it first (nefsim cancel ${out})`);
+    return;
+  }
   if (!isRunFolder(out)) throw new UsageError(`nefsim run: ${out} exists and is not a run folder; refusing to replace it even with --force`);
   const s = currentStatus(out);
   if ((s.state === 'running' || s.state === 'queued') && processAlive(s.pid, s.processStart)) {
@@ -193,7 +347,7 @@ function checkOut(out: string, force: boolean): void {
 
 function requireRunFolder(cmd: string, dir: string | undefined): string {
   if (!dir) throw new UsageError(`nefsim ${cmd}: give the run folder, e.g. nefsim ${cmd} runs/model-20250101-120000`);
-  if (!isRunFolder(dir)) throw new UsageError(`nefsim ${cmd}: ${dir} is not a run folder (no ${FILES.options} and ${FILES.status})`);
+  if (!isRunFolder(dir) && !isBatchFolder(dir)) throw new UsageError(`nefsim ${cmd}: ${dir} is not a run folder (no ${FILES.options} and ${FILES.status})`);
   return resolve(dir);
 }
 
@@ -206,6 +360,11 @@ export function statusCommand(args: string[]): number {
   const dir = requireRunFolder('status', positional[0]);
   const stale = numberOption('status', opts, 'stale', STALE_MS / 1000);
   if (!(stale > 0)) throw new UsageError(`nefsim status: --stale must be a positive number of seconds, got ${stale}`);
+  if (isBatchFolder(dir)) {
+    const b = currentBatchStatus(dir, stale * 1000);
+    console.log(opts.has('json') ? JSON.stringify(b, null, 2) : formatBatchStatus(dir, b));
+    return 0;
+  }
   const s = currentStatus(dir, stale * 1000);
   if (opts.has('json')) {
     console.log(JSON.stringify(s, null, 2));
@@ -237,6 +396,7 @@ export async function cancelCommand(args: string[]): Promise<number> {
   const dir = requireRunFolder('cancel', positional[0]);
   const timeout = numberOption('cancel', opts, 'timeout', 30);
   if (!(timeout >= 0)) throw new UsageError(`nefsim cancel: --timeout must be a non-negative number of seconds, got ${timeout}`);
+  if (isBatchFolder(dir)) return cancelBatch(dir, timeout);
   // The process is checked directly, so a dead run need not wait out the usual staleness; but a queued
   // run (whose status still holds the pid of the `nefsim run` that started it) is given the usual time to start.
   const judge = (): RunStatus => currentStatus(dir, readStatus(dir).state === 'queued' ? STALE_MS : 1000);
@@ -271,4 +431,58 @@ export async function cancelCommand(args: string[]): Promise<number> {
   }
   console.log(formatStatus(dir, s));
   return s.state === 'cancelled' ? 0 : 1;
+}
+
+/**
+ * Cancels a batch: SIGTERM to the process driving it (no more trials start,
+ * queued ones end cancelled) and to every running trial's process group
+ * (in case the driver is gone), then waits until every trial has ended.
+ */
+async function cancelBatch(dir: string, timeout: number): Promise<number> {
+  let b = currentBatchStatus(dir);
+  if (isTerminal(b.state)) {
+    console.log(`${dir}: already ${b.state}; nothing to cancel`);
+    return b.state === 'cancelled' ? 0 : 1;
+  }
+  const plan = readPlan(dir);
+  const deadline = Date.now() + timeout * 1000;
+  const signalled = new Set<string>();
+  for (;;) {
+    const saved = readJson<BatchStatus>(join(dir, BATCH_FILES.status));
+    const driverAlive = processAlive(saved.pid, saved.processStart);
+    if (driverAlive && saved.state === 'running' && !signalled.has('driver')) {
+      try {
+        process.kill(saved.pid, 'SIGTERM');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+      signalled.add('driver');
+    }
+    for (const t of plan.trials) {
+      const tdir = join(dir, t.dir);
+      const s = currentStatus(tdir, 1000);
+      const key = `${t.dir}/${s.pid}/${s.processStart}`;
+      if (s.state === 'running' && !signalled.has(key) && processAlive(s.pid, s.processStart)) {
+        if (s.pgid === s.pid) signalGroup(s.pid, 'SIGTERM');
+        else process.kill(s.pid, 'SIGTERM');
+        signalled.add(key);
+      } else if (s.state === 'queued' && (!driverAlive || saved.state === 'queued') && !processAlive(s.pid, s.processStart)) {
+        cancelQueued(tdir, 'nefsim cancel');
+      }
+    }
+    b = currentBatchStatus(dir);
+    if (b.trials.every((t) => isTerminal(t.state)) && (!driverAlive || isTerminal(b.state))) break;
+    if (Date.now() >= deadline) {
+      console.error(`nefsim cancel: ${dir} is still ${b.state} after ${timeout} s (${b.counts.running} trials running); try again`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!isTerminal(readJson<BatchStatus>(join(dir, BATCH_FILES.status)).state)) {
+    // The driver was gone: record the end ourselves.
+    writeJsonAtomic(join(dir, BATCH_FILES.status), { ...b, state: 'cancelled', heartbeat: Date.now() });
+  }
+  b = currentBatchStatus(dir);
+  console.log(formatBatchStatus(dir, b));
+  return b.state === 'cancelled' ? 0 : 1;
 }

@@ -38,6 +38,10 @@ export interface RunOptions {
   /** Where the model came from (informational; the run uses model.mjs). */
   modelSource: string;
   created: string;
+  /** Parameters passed to the model's default-exported function (a sweep trial, or --params). */
+  params?: Record<string, unknown>;
+  /** Index of this trial in its batch (trials and sweeps), and the batch folder's name for it. */
+  trial?: number;
 }
 
 export interface RunStatus {

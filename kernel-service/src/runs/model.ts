@@ -35,7 +35,7 @@ export function registerNefsimResolver(): void {
 }
 
 /** Imports a model file and returns its network. `file` is shown in messages as given. */
-export async function loadModel(file: string, params: Record<string, unknown> = {}): Promise<Network> {
+export async function loadModel(file: string, params: Record<string, unknown> = {}, opts: { requireFunction?: boolean } = {}): Promise<Network> {
   registerNefsimResolver();
   const path = resolvePath(file);
   const url = pathToFileURL(path).href;
@@ -55,6 +55,14 @@ export async function loadModel(file: string, params: Record<string, unknown> = 
     );
   }
   let value: unknown = mod.default;
+  if (opts.requireFunction && typeof value !== 'function') {
+    throw new ModelError(
+      `${file}: a sweep needs the default export to be a function (params) => Network, so that each parameter set builds its own network`,
+      file,
+      undefined,
+      undefined,
+    );
+  }
   if (typeof value === 'function') {
     try {
       value = await (value as (p: Record<string, unknown>) => unknown)(params);

@@ -71,7 +71,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   /** True while steps run: a failure then comes from a step that counted itself but did not finish. */
   let stepping = false;
   try {
-    const net = await loadModel(join(dir, FILES.model));
+    const net = await loadModel(join(dir, FILES.model), options.params ?? {});
     sim = new Simulator(net, { dt: options.dt, ...(options.seed !== null ? { seed: options.seed } : {}) });
     const summary = sim.summary();
     log(`built '${summary.label ?? 'network'}' (seed ${summary.seed}): ${summary.neurons} neurons, ${summary.probes} probes, in ${summary.buildSeconds.toFixed(3)} s`);

@@ -1,0 +1,389 @@
+/**
+ * Batches: independent trials (`--trials N`, seeds seed, seed+1, ...) or a
+ * parameter sweep (`--sweep PARAMS.json`, one trial per parameter object).
+ * Every trial is an ordinary run folder (trial-000, trial-001, ...) executed
+ * by the same code path as a single run (`nefsim _execute DIR`, see
+ * runner.ts) in a process of its own, J at a time. The batch folder holds
+ * the plan and an aggregate status:
+ *
+ *   batch.json    the plan: kind, executor, jobs, options, and per trial its folder, seed and params
+ *   model.mjs     the model file, copied verbatim (each trial has its own copy too)
+ *   status.json   aggregate state, counts per state, steps, and a summary line per trial (atomic)
+ *   log.txt       one line per trial start and end, and a progress line every 10 s
+ *   exit.json     how the batch ended: state, exit code, counts, and per trial its state, wall time and error
+ *   trial-NNN/    one run folder per trial
+ *
+ * A failing trial does not stop the others. The batch is done when every
+ * trial is done, failed when a trial failed, cancelled when cancelled.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  currentStatus,
+  FILES,
+  processAlive,
+  processGroup,
+  processStartTime,
+  readExit,
+  readJson,
+  readStatus,
+  STALE_MS,
+  writeJsonAtomic,
+  type ExitRecord,
+  type RunState,
+  type RunStatus,
+} from './folder.js';
+
+export const BATCH_FILES = {
+  plan: 'batch.json',
+  model: 'model.mjs',
+  status: 'status.json',
+  log: 'log.txt',
+  exit: 'exit.json',
+} as const;
+
+export interface SlurmOptions {
+  partition: string | null;
+  time: string | null;
+  account: string | null;
+  /** Extra sbatch arguments, passed as given. */
+  extra: string[];
+}
+
+export interface TrialPlan {
+  index: number;
+  /** Folder name inside the batch folder. */
+  dir: string;
+  seed: number | null;
+  params: Record<string, unknown> | null;
+}
+
+export interface BatchPlan {
+  kind: 'trials' | 'sweep';
+  executor: 'local' | 'slurm';
+  /** Trials run at once (local executor). */
+  jobs: number;
+  duration: number;
+  dt: number;
+  engineVersion: string;
+  nodeVersion: string;
+  argv: string[];
+  modelSource: string;
+  created: string;
+  slurm: SlurmOptions | null;
+  trials: TrialPlan[];
+}
+
+export interface TrialSummary {
+  index: number;
+  dir: string;
+  seed: number | null;
+  params: Record<string, unknown> | null;
+  state: RunState;
+  time: number;
+  steps: number;
+  stepsTotal: number;
+  stepsPerSecond: number | null;
+  secondsLeft: number | null;
+  /** Wall seconds from start to end (or to now, while running). */
+  wallSeconds: number | null;
+  error?: string;
+  object?: string;
+}
+
+export type StateCounts = Record<RunState, number>;
+
+export interface BatchStatus {
+  kind: 'batch';
+  state: RunState;
+  counts: StateCounts;
+  steps: number;
+  stepsTotal: number;
+  /** The process driving the batch (local executor) or that submitted it (slurm). */
+  pid: number;
+  processStart: number | null;
+  pgid: number | null;
+  heartbeat: number;
+  started: string | null;
+  /** Slurm job id of the array (slurm executor). */
+  jobId?: string;
+  error?: string;
+  trials: TrialSummary[];
+}
+
+export interface BatchExit {
+  state: 'done' | 'failed' | 'cancelled';
+  exitCode: number;
+  counts: StateCounts;
+  wallSeconds: number;
+  trials: TrialSummary[];
+  ended: string;
+}
+
+export function isBatchFolder(dir: string): boolean {
+  return existsSync(join(dir, BATCH_FILES.plan)) && existsSync(join(dir, BATCH_FILES.status));
+}
+
+export function readPlan(dir: string): BatchPlan {
+  return readJson<BatchPlan>(join(dir, BATCH_FILES.plan));
+}
+
+export function emptyCounts(): StateCounts {
+  return { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
+}
+
+const TERMINAL: ReadonlySet<RunState> = new Set(['done', 'failed', 'cancelled']);
+export const isTerminal = (s: RunState): boolean => TERMINAL.has(s);
+
+/** The trial's status as it stands (a dead trial process is reported failed), summarised. */
+export function trialSummary(batchDir: string, t: TrialPlan, staleMs = STALE_MS): TrialSummary {
+  const dir = join(batchDir, t.dir);
+  let s: RunStatus;
+  try {
+    s = currentStatus(dir, staleMs);
+  } catch {
+    return { index: t.index, dir: t.dir, seed: t.seed, params: t.params, state: 'queued', time: 0, steps: 0, stepsTotal: 0, stepsPerSecond: null, secondsLeft: null, wallSeconds: null };
+  }
+  const exit = readExit(dir);
+  const started = s.started ? Date.parse(s.started) : NaN;
+  const end = exit ? Date.parse(exit.ended) : isTerminal(s.state) ? s.heartbeat : Date.now();
+  const out: TrialSummary = {
+    index: t.index,
+    dir: t.dir,
+    seed: t.seed,
+    params: t.params,
+    state: s.state,
+    time: s.time,
+    steps: s.steps,
+    stepsTotal: s.stepsTotal,
+    stepsPerSecond: s.stepsPerSecond,
+    secondsLeft: s.secondsLeft,
+    wallSeconds: Number.isFinite(started) ? Math.max(0, (end - started) / 1000) : null,
+  };
+  const error = s.error ?? exit?.error ?? undefined;
+  if (error && s.state !== 'done') out.error = error;
+  const object = s.object ?? exit?.object ?? undefined;
+  if (object) out.object = object;
+  return out;
+}
+
+/** Aggregate state: running while any trial is queued or running, else failed if any failed, cancelled if any was cancelled, else done. */
+export function aggregateState(counts: StateCounts): RunState {
+  if (counts.running > 0) return 'running';
+  if (counts.queued > 0) return 'queued';
+  if (counts.failed > 0) return 'failed';
+  if (counts.cancelled > 0) return 'cancelled';
+  return 'done';
+}
+
+/** Summaries of every trial and their counts. */
+export function summarise(dir: string, plan: BatchPlan, staleMs = STALE_MS): { trials: TrialSummary[]; counts: StateCounts; steps: number; stepsTotal: number } {
+  const trials = plan.trials.map((t) => trialSummary(dir, t, staleMs));
+  const counts = emptyCounts();
+  let steps = 0;
+  let stepsTotal = 0;
+  for (const t of trials) {
+    counts[t.state]++;
+    steps += t.steps;
+    stepsTotal += t.stepsTotal || Math.round(plan.duration / plan.dt);
+  }
+  return { trials, counts, steps, stepsTotal };
+}
+
+/**
+ * The batch status as it stands, from the trial folders. For a local batch
+ * whose driver is gone (stale heartbeat, dead process), trials still queued
+ * will never start: they are reported failed (their own status names the
+ * driver as their launcher, so currentStatus already judges them so).
+ */
+export function currentBatchStatus(dir: string, staleMs = STALE_MS): BatchStatus {
+  const plan = readPlan(dir);
+  const saved = readJson<BatchStatus>(join(dir, BATCH_FILES.status));
+  const { trials, counts, steps, stepsTotal } = summarise(dir, plan, staleMs);
+  const status: BatchStatus = { ...saved, trials, counts, steps, stepsTotal };
+  if (isTerminal(saved.state)) return status;
+  status.state = aggregateState(counts);
+  if (plan.executor === 'local' && !isTerminal(status.state) && Date.now() - saved.heartbeat > staleMs && !processAlive(saved.pid, saved.processStart)) {
+    status.error = `the batch process (pid ${saved.pid}) is gone: no more trials will start`;
+    if (counts.running === 0) status.state = 'failed';
+  }
+  return status;
+}
+
+export interface DriveOptions {
+  /** Also append log lines to log.txt (a foreground batch; a detached one's stdout already is log.txt). */
+  logToFile: boolean;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/nefsim.js', import.meta.url));
+const REFRESH_MS = 500;
+const LOG_SECONDS = 10;
+
+/**
+ * Runs the trials of the batch in `dir` as local processes, `jobs` at a
+ * time, until all have ended; returns the exit code (0 all done, 1 a trial
+ * failed, 143 cancelled). SIGTERM/SIGINT: no more trials start, queued ones
+ * end cancelled, running ones get SIGTERM (and end cancelled with their data
+ * flushed).
+ */
+export async function driveBatch(dir: string, opts: DriveOptions): Promise<number> {
+  const plan = readPlan(dir);
+  const logFile = join(dir, BATCH_FILES.log);
+  const log = (msg: string): void => {
+    const line = `[${new Date().toISOString()}] ${msg}`;
+    console.log(line);
+    if (opts.logToFile) appendFileSync(logFile, line + '\n');
+  };
+  const t0 = Date.now();
+  const me = { pid: process.pid, processStart: processStartTime(process.pid), pgid: processGroup(process.pid) };
+  let cancelSignal: string | undefined;
+  const running = new Map<number, ChildProcess>();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (cancelSignal !== undefined) return;
+    cancelSignal = sig;
+    log(`received ${sig}: cancelling (${running.size} running trials get SIGTERM, queued ones will not start)`);
+    for (const child of running.values()) signalGroup(child.pid, 'SIGTERM');
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  // Queued trials name this process as their launcher (so they are judged failed if it dies before starting them).
+  for (const t of plan.trials) {
+    const tdir = join(dir, t.dir);
+    const s = readStatus(tdir);
+    if (s.state === 'queued') writeJsonAtomic(join(tdir, FILES.status), { ...s, ...me, heartbeat: Date.now() });
+  }
+
+  const writeStatus = (state?: RunState): BatchStatus => {
+    const { trials, counts, steps, stepsTotal } = summarise(dir, plan);
+    const status: BatchStatus = {
+      kind: 'batch',
+      state: state ?? (counts.running > 0 || running.size > 0 ? 'running' : aggregateState(counts)),
+      counts,
+      steps,
+      stepsTotal,
+      ...me,
+      heartbeat: Date.now(),
+      started: new Date(t0).toISOString(),
+      trials,
+    };
+    writeJsonAtomic(join(dir, BATCH_FILES.status), status);
+    return status;
+  };
+
+  log(`batch started: ${plan.trials.length} ${plan.kind === 'sweep' ? 'parameter sets' : 'trials'}, ${plan.jobs} at a time, pid ${process.pid}`);
+  const queue = plan.trials.slice();
+  let wake: (() => void) | undefined;
+  const ended = (t: TrialPlan, code: number | null, signal: NodeJS.Signals | null): void => {
+    running.delete(t.index);
+    const tdir = join(dir, t.dir);
+    // A trial process that died without its exit record (crash, kill -9, out of memory) is recorded failed here.
+    const s = readStatus(tdir);
+    if (!isTerminal(s.state)) {
+      const error = `the trial process exited ${signal ? `on ${signal}` : `with code ${code}`} without an exit record`;
+      const record: ExitRecord = { state: 'failed', exitCode: code ?? 1, error, object: null, errorType: null, time: s.time, steps: s.steps, ended: new Date().toISOString() };
+      writeJsonAtomic(join(tdir, FILES.exit), record);
+      writeJsonAtomic(join(tdir, FILES.status), { ...s, state: 'failed', stepsPerSecond: null, secondsLeft: null, heartbeat: Date.now(), error });
+    }
+    const sum = trialSummary(dir, t);
+    const wall = sum.wallSeconds !== null ? ` in ${sum.wallSeconds.toFixed(1)} s` : '';
+    log(`${t.dir} ${sum.state}${wall} (t = ${sum.time.toFixed(3)} s)${sum.error ? `: ${sum.error}` : ''}`);
+    wake?.();
+  };
+  const start = (t: TrialPlan): void => {
+    const tdir = join(dir, t.dir);
+    const fd = openSync(join(tdir, FILES.log), 'a');
+    const child = spawn(process.execPath, [BIN, '_execute', tdir], { detached: true, stdio: ['ignore', fd, fd], cwd: tdir });
+    closeSync(fd);
+    running.set(t.index, child);
+    child.once('error', (err) => {
+      const s = readStatus(tdir);
+      writeJsonAtomic(join(tdir, FILES.status), { ...s, state: 'failed', heartbeat: Date.now(), error: `could not start the trial: ${err.message}` });
+    });
+    child.once('exit', (code, signal) => ended(t, code, signal));
+    log(`${t.dir} started (pid ${child.pid ?? '?'}${t.seed !== null ? `, seed ${t.seed}` : ''}${t.params ? `, params ${JSON.stringify(t.params)}` : ''})`);
+  };
+
+  let lastLog = Date.now();
+  writeStatus('running');
+  for (;;) {
+    if (cancelSignal !== undefined) {
+      for (const t of queue.splice(0)) cancelQueued(join(dir, t.dir), cancelSignal);
+    }
+    while (cancelSignal === undefined && running.size < plan.jobs && queue.length > 0) {
+      const t = queue.shift()!;
+      // A trial cancelled on its own while queued (nefsim cancel on its folder, or on a batch whose driver was late) stays so.
+      if (readStatus(join(dir, t.dir)).state === 'queued') start(t);
+    }
+    if (running.size === 0 && queue.length === 0) break;
+    await new Promise<void>((res) => {
+      const timer = setTimeout(res, REFRESH_MS);
+      wake = () => {
+        clearTimeout(timer);
+        res();
+      };
+    });
+    wake = undefined;
+    const st = writeStatus();
+    if (Date.now() - lastLog >= LOG_SECONDS * 1000) {
+      lastLog = Date.now();
+      const parts = st.trials.filter((t) => t.state === 'running').map((t) => `${t.dir} ${t.stepsTotal ? ((100 * t.steps) / t.stepsTotal).toFixed(0) : 0}%`);
+      log(`${st.counts.done} done, ${st.counts.failed} failed, ${st.counts.running} running${parts.length ? ` (${parts.join(', ')})` : ''}, ${st.counts.queued} queued`);
+    }
+  }
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+
+  const { trials, counts } = summarise(dir, plan);
+  const state: BatchExit['state'] = cancelSignal !== undefined ? 'cancelled' : counts.failed > 0 ? 'failed' : counts.cancelled > 0 ? 'cancelled' : 'done';
+  const exitCode = state === 'done' ? 0 : state === 'failed' ? 1 : 143;
+  const record: BatchExit = { state, exitCode, counts, wallSeconds: (Date.now() - t0) / 1000, trials, ended: new Date().toISOString() };
+  writeJsonAtomic(join(dir, BATCH_FILES.exit), record);
+  writeStatus(state);
+  log(`batch ${state} in ${record.wallSeconds.toFixed(1)} s: ${counts.done} done, ${counts.failed} failed, ${counts.cancelled} cancelled`);
+  return exitCode;
+}
+
+/** Marks a trial that never started as cancelled. */
+export function cancelQueued(tdir: string, reason: string): void {
+  const s = readStatus(tdir);
+  if (s.state !== 'queued') return;
+  const record: ExitRecord = { state: 'cancelled', exitCode: 143, error: `cancelled by ${reason} before it started`, object: null, errorType: null, time: 0, steps: 0, ended: new Date().toISOString() };
+  writeJsonAtomic(join(tdir, FILES.exit), record);
+  writeJsonAtomic(join(tdir, FILES.status), { ...s, state: 'cancelled', heartbeat: Date.now(), error: record.error });
+}
+
+/** SIGTERM (or another signal) to the process group led by `pid`; false if it is gone. */
+export function signalGroup(pid: number | undefined, signal: NodeJS.Signals): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+/** A table of the trials, one line each, with a header line for the batch. */
+export function formatBatchStatus(dir: string, s: BatchStatus): string {
+  const c = s.counts;
+  const pct = s.stepsTotal > 0 ? ((100 * s.steps) / s.stepsTotal).toFixed(1) : '0';
+  const lines = [
+    `${dir}: ${s.state} (${s.trials.length} trials: ${c.done} done, ${c.running} running, ${c.queued} queued, ${c.failed} failed, ${c.cancelled} cancelled; ${pct}% of all steps)`,
+  ];
+  if (s.jobId) lines.push(`  slurm job ${s.jobId}`);
+  if (s.error) lines.push(`  error: ${s.error}`);
+  for (const t of s.trials) {
+    const what = t.params ? JSON.stringify(t.params) : t.seed !== null ? `seed ${t.seed}` : '';
+    const p = t.stepsTotal > 0 ? `${((100 * t.steps) / t.stepsTotal).toFixed(0).padStart(3)}%` : '  0%';
+    let extra = '';
+    if (t.state === 'running' && t.stepsPerSecond !== null) extra = `, ${Math.round(t.stepsPerSecond)} steps/s${t.secondsLeft !== null ? `, ${t.secondsLeft.toFixed(0)} s left` : ''}`;
+    else if (t.wallSeconds !== null && isTerminal(t.state)) extra = `, ${t.wallSeconds.toFixed(1)} s`;
+    const err = t.error && t.state !== 'done' ? `: ${t.error}${t.object ? ` (object at fault: ${t.object})` : ''}` : '';
+    lines.push(`  ${t.dir}  ${t.state.padEnd(9)} ${p}  t = ${t.time.toFixed(3)} s${extra}  ${what}${err}`);
+  }
+  return lines.join('\n');
+}

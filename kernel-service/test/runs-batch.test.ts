@@ -1,0 +1,209 @@
+/**
+ * Trials and sweeps through the built CLI (`npm run build` first): each
+ * trial a run folder of its own, J at a time, aggregate status, a failing
+ * trial not stopping the others, cancel of a whole batch.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import h5wasm from 'h5wasm/node';
+import type { Dataset } from 'h5wasm/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BatchExit, BatchPlan, BatchStatus } from '../src/runs/batch.js';
+import { processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
+
+const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
+
+const MODEL = `import { Network } from 'nefsim';
+export default (p = {}) => {
+  const net = new Network({ label: 'ch', seed: 3 });
+  const stim = net.node((t) => Math.sin(8 * t) * (p.gain ?? 1), { label: 'sin' });
+  const a = net.ensemble({ nNeurons: 30, dimensions: 1, label: 'a' });
+  net.connect(stim, a);
+  net.probe(a, { synapse: 0.01, label: 'a' });
+  net.probe(stim, { label: 'sin' });
+  if (p.fail) net.node((t) => { if (t > 0.05) throw new Error('sensor offline'); return [0]; }, { label: 'bomb' });
+  return net;
+};
+`;
+
+let dir: string;
+let model: string;
+const detached: string[] = [];
+
+interface Cli {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+function cli(...args: string[]): Promise<Cli> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 50_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+const json = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function waitFor(pred: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(50);
+  }
+}
+function dataset(path: string, name: string): Float64Array {
+  const f = new h5wasm.File(path, 'r');
+  try {
+    return (f.get(name) as Dataset).value as Float64Array;
+  } finally {
+    f.close();
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(fileURLToPath(new URL('../lib/runs/batch.js', import.meta.url)))) throw new Error('runs-batch.test.ts spawns the built CLI: run `npm run build` first');
+  await h5wasm.ready;
+  dir = mkdtempSync(join(tmpdir(), 'nefsim-batch-'));
+  model = join(dir, 'm.mjs');
+  writeFileSync(model, MODEL);
+});
+
+afterAll(() => {
+  for (const out of detached) {
+    try {
+      const plan = json<BatchPlan>(join(out, 'batch.json'));
+      for (const t of plan.trials) {
+        const s = json<RunStatus>(join(out, t.dir, 'status.json'));
+        if (processStartTime(s.pid) === s.processStart) process.kill(-s.pid, 'SIGKILL');
+      }
+      const b = json<BatchStatus>(join(out, 'status.json'));
+      if (processStartTime(b.pid) === b.processStart) process.kill(b.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('nefsim run --trials', () => {
+  it('runs N trials with seeds seed, seed+1, ..., each a run folder identical to a single run with that seed', async () => {
+    const out = join(dir, 'trials');
+    const r = await cli('run', model, '--trials', '3', '--jobs', '2', '--seed', '10', '--duration', '0.2', '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const plan = json<BatchPlan>(join(out, 'batch.json'));
+    expect(plan).toMatchObject({ kind: 'trials', executor: 'local', jobs: 2 });
+    expect(plan.trials.map((t) => [t.dir, t.seed])).toEqual([
+      ['trial-000', 10],
+      ['trial-001', 11],
+      ['trial-002', 12],
+    ]);
+    const st = json<BatchStatus>(join(out, 'status.json'));
+    expect(st).toMatchObject({ kind: 'batch', state: 'done', counts: { done: 3, failed: 0, queued: 0, running: 0 }, steps: 600, stepsTotal: 600 });
+    expect(json<BatchExit>(join(out, 'exit.json'))).toMatchObject({ state: 'done', exitCode: 0 });
+    for (const t of plan.trials) {
+      expect(json<RunOptions>(join(out, t.dir, 'options.json'))).toMatchObject({ seed: t.seed, trial: t.index, duration: 0.2 });
+      expect(json<ExitRecord>(join(out, t.dir, 'exit.json')).state).toBe('done');
+    }
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toMatch(/trial-002 done/);
+    const a0 = dataset(join(out, 'trial-000', 'probes.h5'), 'probes/a');
+    const a1 = dataset(join(out, 'trial-001', 'probes.h5'), 'probes/a');
+    expect(Buffer.from(a0.buffer).equals(Buffer.from(a1.buffer))).toBe(false); // other seed, other neurons
+
+    // A single run with trial 1's seed gives the same bits (same code path).
+    const single = join(dir, 'single11');
+    expect((await cli('run', model, '--seed', '11', '--duration', '0.2', '--out', single)).code).toBe(0);
+    expect(Buffer.from(dataset(join(single, 'probes.h5'), 'probes/a').buffer).equals(Buffer.from(a1.buffer))).toBe(true);
+
+    const s = await cli('status', out);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toContain(': done (3 trials: 3 done');
+    expect(s.stdout).toMatch(/trial-001\s+done\s+100%.*seed 11/);
+    const js = JSON.parse((await cli('status', out, '--json')).stdout) as BatchStatus;
+    expect(js.trials).toHaveLength(3);
+    // Each trial folder is a run folder of its own.
+    expect((await cli('status', join(out, 'trial-002'))).stdout).toContain(': done');
+  });
+
+  it('a sweep passes each parameter object to the model function; a failing trial does not stop the others', async () => {
+    const sweep = join(dir, 'sweep.json');
+    writeFileSync(sweep, JSON.stringify([{ gain: 1 }, { gain: 2, fail: true }, { gain: 0.5 }]));
+    const out = join(dir, 'sweep');
+    const r = await cli('run', model, '--sweep', sweep, '--jobs', '1', '--duration', '0.1', '--out', out);
+    expect(r.code).toBe(1);
+    const st = json<BatchStatus>(join(out, 'status.json'));
+    expect(st.state).toBe('failed');
+    expect(st.counts).toMatchObject({ done: 2, failed: 1 });
+    expect(st.trials[1]).toMatchObject({ state: 'failed', object: "Node 'bomb'", params: { gain: 2, fail: true } });
+    expect(st.trials[1]!.error).toContain('sensor offline');
+    expect(json<RunOptions>(join(out, 'trial-002', 'options.json')).params).toEqual({ gain: 0.5 });
+    const sin = dataset(join(out, 'trial-002', 'probes.h5'), 'probes/sin');
+    const t = dataset(join(out, 'trial-002', 'probes.h5'), 'time');
+    expect(sin[49]).toBe(Math.sin(8 * t[49]!) * 0.5);
+    const s = await cli('status', out);
+    expect(s.stdout).toContain('1 failed');
+    expect(s.stdout).toContain("object at fault: Node 'bomb'");
+    // --params reproduces one trial from its folder alone.
+    const p = join(dir, 'p.json');
+    writeFileSync(p, JSON.stringify(json<RunOptions>(join(out, 'trial-002', 'options.json')).params));
+    const again = join(dir, 'again');
+    expect((await cli('run', join(out, 'trial-002', 'model.mjs'), '--params', p, '--duration', '0.1', '--out', again)).code).toBe(0);
+    expect(Buffer.from(dataset(join(again, 'probes.h5'), 'probes/a').buffer).equals(Buffer.from(dataset(join(out, 'trial-002', 'probes.h5'), 'probes/a').buffer))).toBe(true);
+  });
+
+  it('refuses bad batch options with messages naming the option', async () => {
+    const bad = (name: string, text: string): string => {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    };
+    const cases: [string[], string][] = [
+      [['--trials', '0'], '--trials must be an integer from 1'],
+      [['--trials', '2.5'], '--trials must be an integer'],
+      [['--trials', '2', '--jobs', '0'], '--jobs must be an integer from 1 to 1024'],
+      [['--jobs', '2'], '--jobs only applies to --trials or --sweep'],
+      [['--trials', '2', '--sweep', 'x.json'], 'give --trials or --sweep, not both'],
+      [['--sweep', join(dir, 'nope.json')], 'nope.json: no such file'],
+      [['--sweep', bad('s1.json', '{')], 'not valid JSON'],
+      [['--sweep', bad('s2.json', '{"a":1}')], 'expected a JSON array of parameter objects, got object'],
+      [['--sweep', bad('s3.json', '[]')], 'the array is empty'],
+      [['--sweep', bad('s4.json', '[{"a":1}, 3]')], 'entry 1 must be an object of parameters, got number'],
+      [['--params', bad('p1.json', '[1]')], '--params'],
+      [['--executor', 'mpi'], "--executor must be"],
+      [['--trials', '3', '--seed', String(2 ** 32 - 2)], 'do not fit in [0, 2^32)'],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await cli('run', model, '--out', join(dir, 'never'), ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(msg);
+    }
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+    const net = bad('net.mjs', "import { Network } from 'nefsim';\nexport default new Network();\n");
+    const r = await cli('run', net, '--sweep', join(dir, 'sweep.json'), '--out', join(dir, 'never'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('a sweep needs the default export to be a function');
+  });
+
+  it('--detach: status summarises the trials while they run; cancel stops them all', async () => {
+    const out = join(dir, 'long');
+    detached.push(out);
+    const r = await cli('run', model, '--trials', '3', '--jobs', '2', '--duration', '2000', '--out', out, '--detach');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(out);
+    await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 2);
+    const s = await cli('status', out);
+    expect(s.stdout).toContain(': running (3 trials: 0 done, 2 running, 1 queued');
+    const c = await cli('cancel', out);
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    const st = json<BatchStatus>(join(out, 'status.json'));
+    expect(st.state).toBe('cancelled');
+    expect(st.counts).toMatchObject({ cancelled: 3, running: 0, queued: 0 });
+    expect(json<ExitRecord>(join(out, 'trial-000', 'exit.json')).state).toBe('cancelled');
+    expect(json<ExitRecord>(join(out, 'trial-002', 'exit.json')).error).toContain('before it started');
+    expect((await cli('cancel', out)).stdout).toContain('already cancelled');
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * Firing rates from spike probes. nefsim (as Nengo) records a spike as
+ * 1/dt in the step it happens, so the mean of a neuron's samples is its rate
+ * in spikes per second, and a filtered spike train is an instantaneous rate.
+ */
+import { filterSeries, type FilterKind } from './filter.js';
+
+/** Mean rate of every neuron (column) over the rows given, in 1/s. */
+export function meanRates(spikes: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(cols);
+  if (rows === 0) return out;
+  for (let i = 0; i < rows; i++) {
+    const r = i * cols;
+    for (let c = 0; c < cols; c++) out[c] += spikes[r + c]!;
+  }
+  for (let c = 0; c < cols; c++) out[c] /= rows;
+  return out;
+}
+
+/** Instantaneous rates: the spike trains filtered (Nengo's lowpass or alpha), in 1/s. */
+export function filteredRates(spikes: Float64Array, rows: number, cols: number, dt: number, tau = 0.05, kind: FilterKind = 'lowpass'): Float64Array {
+  return filterSeries(spikes, rows, cols, dt, tau, kind);
+}
+
+/** Spike times of the chosen neurons: for each, the times where its sample is non-zero. */
+export function spikeTimes(t: Float64Array, spikes: Float64Array, rows: number, cols: number, neurons: readonly number[]): Float64Array[] {
+  return neurons.map((n) => {
+    if (!Number.isInteger(n) || n < 0 || n >= cols) throw new RangeError(`spikeTimes: neuron ${n} is not in [0, ${cols})`);
+    const times: number[] = [];
+    for (let i = 0; i < rows; i++) if (spikes[i * cols + n] !== 0) times.push(t[i]!);
+    return Float64Array.from(times);
+  });
+}

@@ -1,0 +1,614 @@
+/**
+ * The nefsim service: one WebSocket, protocol v1 (see protocol.ts and
+ * docs/protocol.md). Clients are authenticated in the HTTP upgrade (token,
+ * compared in constant time; Host and Origin checked) before any WebSocket
+ * exists. Every socket has an error handler and a maxPayload; every message is
+ * validated; every request gets exactly one reply. Each client has a rate
+ * limit and a bound on requests in flight, and a client that does not read
+ * its replies has its socket paused (backpressure on bufferedAmount).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import * as nefsim from '../index.js';
+import * as post from '../post/index.js';
+import { version } from '../version.js';
+import { listRunProbes, readRunProbe, type ProbeSlice } from './probes.js';
+import {
+  dtypeOf,
+  encodeArrayFrame,
+  idOf,
+  parseRequest,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  REQUEST_TYPES,
+  SUPPORTED_VERSIONS,
+  typeOf,
+  type ErrorBody,
+  type Request,
+  type RequestType,
+  type TypedArray,
+} from './protocol.js';
+import { isTerminal, RunManager, type RunInfo } from './runs.js';
+import { SessionManager, type Session } from './sessions.js';
+
+export interface ServiceOptions {
+  host: string;
+  port: number;
+  token: string;
+  runsDir: string;
+  maxConcurrentRuns: number;
+  /** Origins allowed besides http://127.0.0.1:PORT and http://localhost:PORT. */
+  allowOrigins: string[];
+  /** Host headers allowed besides 127.0.0.1:PORT, localhost:PORT, [::1]:PORT. */
+  allowHosts: string[];
+  /** Largest message a client may send, bytes. */
+  maxPayload: number;
+  /** Requests per second per client (sustained) and burst. */
+  rateLimit: number;
+  rateBurst: number;
+  maxInFlight: number;
+  maxSessions: number;
+  sessionMemoryMb: number;
+  budgetSeconds: number;
+  sessionIdleMs: number;
+  /** Largest number of values a raw probe.fetch may return. */
+  maxRawValues: number;
+  /** Log lines go here (stderr by default). */
+  log: (line: string) => void;
+}
+
+export const DEFAULTS: Omit<ServiceOptions, 'token' | 'log'> = {
+  host: '127.0.0.1',
+  port: 8765,
+  runsDir: 'runs',
+  maxConcurrentRuns: 2,
+  allowOrigins: [],
+  allowHosts: [],
+  maxPayload: 4 * 1024 * 1024,
+  rateLimit: 2000,
+  rateBurst: 4000,
+  maxInFlight: 64,
+  maxSessions: 64,
+  sessionMemoryMb: 1024,
+  budgetSeconds: 20,
+  sessionIdleMs: 30 * 60_000,
+  maxRawValues: 20_000_000,
+};
+
+/** Pause reading from a client whose unsent replies exceed this; resume below LOW. */
+const HIGH_WATER = 16 * 1024 * 1024;
+const LOW_WATER = 4 * 1024 * 1024;
+/** Drop streamed output events (not replies) for a client this far behind. */
+const EVENT_DROP = 8 * 1024 * 1024;
+
+const API_NAMES = Object.keys(nefsim).filter((k) => k !== 'version' && k !== 'default');
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Constant-time token check (hashes first, so lengths do not leak either). */
+export function tokenMatches(given: string | undefined, token: string): boolean {
+  if (given === undefined) return false;
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+let clientCount = 0;
+
+class Client {
+  readonly id = ++clientCount;
+  tokens: number;
+  lastRefill = Date.now();
+  strikes = 0;
+  inFlight = 0;
+  paused = false;
+  readonly subs = new Map<string, NodeJS.Timeout>();
+  readonly sessions = new Set<string>();
+  dropped = 0;
+  constructor(
+    readonly ws: WebSocket,
+    readonly socket: Duplex,
+    burst: number,
+  ) {
+    this.tokens = burst;
+  }
+}
+
+export class Service {
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<Client>();
+  readonly sessions: SessionManager;
+  readonly runs: RunManager;
+  private port = 0;
+  private subCount = 0;
+  private reaper: NodeJS.Timeout | undefined;
+
+  constructor(readonly opts: ServiceOptions) {
+    if (opts.token.length < 16) throw new Error('the service token must be at least 16 characters');
+    this.sessions = new SessionManager({ maxSessions: opts.maxSessions, memoryMb: opts.sessionMemoryMb, budgetSeconds: opts.budgetSeconds, maxSims: 8 });
+    this.runs = new RunManager(opts.runsDir, opts.maxConcurrentRuns);
+    this.server = createServer((req, res) => {
+      if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('nefsim service: connect with a WebSocket\n');
+    });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, perMessageDeflate: false });
+    this.wss.on('error', (err) => opts.log(`websocket server error: ${err.message}`));
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.server.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  async listen(): Promise<{ port: number; url: string }> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    this.runs.start();
+    this.reaper = setInterval(() => void this.sessions.reap(this.opts.sessionIdleMs, (id) => [...this.clients].some((c) => c.sessions.has(id))), 60_000);
+    this.reaper.unref();
+    const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
+    return { port: this.port, url: `ws://${host}:${this.port}/` };
+  }
+
+  async close(): Promise<void> {
+    if (this.reaper) clearInterval(this.reaper);
+    this.runs.stop();
+    for (const c of this.clients) {
+      for (const t of c.subs.values()) clearInterval(t);
+      c.ws.close(1001, 'service shutting down');
+    }
+    await this.sessions.closeAll();
+    await new Promise<void>((r) => this.server.close(() => r()));
+    for (const c of this.clients) c.ws.terminate();
+  }
+
+  /* ---------- connection ---------- */
+
+  private allowedHosts(): Set<string> {
+    const p = this.port;
+    return new Set([`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`, `${this.opts.host}:${p}`, ...this.opts.allowHosts].map((h) => h.toLowerCase()));
+  }
+
+  private allowedOrigins(): Set<string> {
+    const p = this.port;
+    return new Set([`http://127.0.0.1:${p}`, `http://localhost:${p}`, ...this.opts.allowOrigins].map((o) => o.toLowerCase()));
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const deny = (status: number, reason: string, message: string): void => {
+      this.opts.log(`refused a connection from ${req.socket.remoteAddress ?? '?'}: ${message}`);
+      const body = `${message}\n`;
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    };
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return deny(400, 'Bad Request', 'bad request URL');
+    }
+    if (url.pathname !== '/' && url.pathname !== '/ws') return deny(404, 'Not Found', `no WebSocket endpoint at ${url.pathname}; use /`);
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (!this.allowedHosts().has(host)) return deny(403, 'Forbidden', `Host '${host.slice(0, 100)}' is not allowed (DNS rebinding protection; see --allow-host)`);
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.allowedOrigins().has(origin.toLowerCase())) return deny(403, 'Forbidden', `Origin '${origin.slice(0, 100)}' is not allowed (see --allow-origin)`);
+    const auth = req.headers.authorization;
+    const given = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : (url.searchParams.get('token') ?? undefined);
+    if (!tokenMatches(given, this.opts.token)) return deny(401, 'Unauthorized', given === undefined ? 'a token is required (Authorization: Bearer TOKEN or ?token=TOKEN)' : 'wrong token');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, socket));
+  }
+
+  private connection(ws: WebSocket, socket: Duplex): void {
+    const client = new Client(ws, socket, this.opts.rateBurst);
+    this.clients.add(client);
+    ws.on('error', (err) => {
+      this.opts.log(`client ${client.id}: ${err.message}`);
+      ws.terminate();
+    });
+    ws.on('close', () => {
+      this.clients.delete(client);
+      for (const t of client.subs.values()) clearInterval(t);
+      client.subs.clear();
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => this.message(client, data, isBinary));
+  }
+
+  private takeToken(c: Client): boolean {
+    const now = Date.now();
+    c.tokens = Math.min(this.opts.rateBurst, c.tokens + ((now - c.lastRefill) / 1000) * this.opts.rateLimit);
+    c.lastRefill = now;
+    if (c.tokens >= 1) {
+      c.tokens -= 1;
+      c.strikes = Math.max(0, c.strikes - 1);
+      return true;
+    }
+    return false;
+  }
+
+  private message(c: Client, data: RawData, isBinary: boolean): void {
+    if (!this.takeToken(c)) {
+      c.strikes++;
+      if (c.strikes > this.opts.rateBurst) {
+        this.opts.log(`client ${c.id}: closed for flooding`);
+        c.ws.close(1008, 'rate limit exceeded');
+        return;
+      }
+      if (c.ws.bufferedAmount < LOW_WATER) {
+        const text = isBinary ? '' : rawText(data);
+        this.reply(c, idOf(text), typeOf(text), { code: 'rate_limited', message: `more than ${this.opts.rateLimit} requests per second; slow down`, details: { rateLimit: this.opts.rateLimit, burst: this.opts.rateBurst } });
+      }
+      return;
+    }
+    if (isBinary) {
+      this.reply(c, null, null, { code: 'binary_not_accepted', message: 'send requests as JSON text frames' });
+      return;
+    }
+    const text = rawText(data);
+    let req: Request;
+    try {
+      req = parseRequest(text);
+    } catch (err) {
+      const body = err instanceof ProtocolError ? err.toBody() : { code: 'internal' as const, message: String(err) };
+      this.reply(c, idOf(text), typeOf(text), body);
+      return;
+    }
+    if (c.inFlight >= this.opts.maxInFlight) {
+      this.reply(c, req.id, req.type, { code: 'busy', message: `${c.inFlight} requests are in flight; wait for replies first`, details: { maxInFlight: this.opts.maxInFlight } });
+      return;
+    }
+    c.inFlight++;
+    this.handle(c, req)
+      .then(
+        (result) => this.reply(c, req.id, req.type, undefined, result),
+        (err: unknown) => {
+          if (err instanceof ProtocolError) return this.reply(c, req.id, req.type, err.toBody());
+          this.opts.log(`internal error in ${req.type}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          this.reply(c, req.id, req.type, { code: 'internal', message: `internal error: ${err instanceof Error ? err.message : String(err)}` });
+        },
+      )
+      .finally(() => {
+        c.inFlight--;
+      });
+  }
+
+  /* ---------- sending ---------- */
+
+  private send(c: Client, data: string | Buffer): void {
+    if (c.ws.readyState !== c.ws.OPEN) return;
+    c.ws.send(data, { binary: typeof data !== 'string' }, (err) => {
+      if (err) this.opts.log(`client ${c.id}: send failed: ${err.message}`);
+    });
+    this.backpressure(c);
+  }
+
+  /** A client that does not read its replies: stop reading its requests until it catches up. */
+  private backpressure(c: Client): void {
+    if (c.paused || c.ws.bufferedAmount < HIGH_WATER) return;
+    c.paused = true;
+    c.socket.pause();
+    const check = setInterval(() => {
+      if (c.ws.readyState !== c.ws.OPEN) return clearInterval(check);
+      if (c.ws.bufferedAmount < LOW_WATER) {
+        clearInterval(check);
+        c.paused = false;
+        c.socket.resume();
+      }
+    }, 20);
+  }
+
+  private reply(c: Client, id: string | number | null, type: string | null, error: ErrorBody | undefined, result?: unknown): void {
+    const msg = error ? { v: PROTOCOL_VERSION, id, type, ok: false, error } : { v: PROTOCOL_VERSION, id, type, ok: true, result: result ?? {} };
+    this.send(c, JSON.stringify(msg));
+  }
+
+  private event(c: Client, body: Record<string, unknown>, droppable = false): void {
+    if (droppable && c.ws.bufferedAmount > EVENT_DROP) {
+      c.dropped++;
+      return;
+    }
+    this.send(c, JSON.stringify({ v: PROTOCOL_VERSION, ...body }));
+  }
+
+  private sendArrays(c: Client, id: string | number, arrays: [string, TypedArray, number[]][]): { name: string; dtype: string; shape: number[] }[] {
+    return arrays.map(([name, data, shape]) => {
+      const header = { id, name, dtype: dtypeOf(data), shape };
+      this.send(c, encodeArrayFrame(header, data));
+      return { name, dtype: header.dtype, shape };
+    });
+  }
+
+  /* ---------- requests ---------- */
+
+  private async handle(c: Client, req: Request): Promise<unknown> {
+    switch (req.type as RequestType) {
+      case 'hello':
+        return this.hello();
+      case 'ping':
+        return { time: Date.now() };
+      case 'session.open':
+        return this.sessionOpen(c, req as Request<'session.open'>);
+      case 'session.close': {
+        const r = req as Request<'session.close'>;
+        await this.sessions.close(r.session);
+        for (const other of this.clients) other.sessions.delete(r.session);
+        return { session: r.session, closed: true };
+      }
+      case 'session.reset': {
+        const r = req as Request<'session.reset'>;
+        const s = this.sessions.get(r.session);
+        s.cells.clear();
+        await s.restart('interrupted', 'the session was reset');
+        return { session: s.id, reset: true };
+      }
+      case 'session.interrupt': {
+        const r = req as Request<'session.interrupt'>;
+        const s = this.sessions.get(r.session);
+        const wasBusy = s.busy;
+        const message = 'interrupted: the session restarted and its variables are gone; run the model cells again';
+        await s.restart('interrupted', message);
+        this.notifyRestart(s.id, message, c);
+        return { session: s.id, restarted: true, wasBusy, message };
+      }
+      case 'session.list':
+        return { sessions: this.sessions.list().map((s) => ({ session: s.id, label: s.label ?? null, busy: s.busy, cells: [...s.cells.keys()], restarts: s.restarts })) };
+      case 'cell.execute':
+        return this.execute(c, req as Request<'cell.execute'>);
+      case 'run.start':
+        return this.runStart(req as Request<'run.start'>);
+      case 'run.list':
+        return { runs: this.runs.list(), maxConcurrentRuns: this.opts.maxConcurrentRuns, runsDir: this.runs.dir };
+      case 'run.status':
+        return this.runs.status((req as Request<'run.status'>).run);
+      case 'run.watch':
+        return this.watch(c, req as Request<'run.watch'>);
+      case 'run.unwatch': {
+        const r = req as Request<'run.unwatch'>;
+        const t = c.subs.get(r.sub);
+        if (!t) throw new ProtocolError('not_found', `no subscription '${r.sub}'`);
+        clearInterval(t);
+        c.subs.delete(r.sub);
+        return { sub: r.sub, ended: true };
+      }
+      case 'run.cancel':
+        return this.runs.cancel((req as Request<'run.cancel'>).run);
+      case 'run.delete': {
+        const r = req as Request<'run.delete'>;
+        this.runs.delete(r.run);
+        return { run: r.run, deleted: true };
+      }
+      case 'probe.list':
+        return this.probeList(req as Request<'probe.list'>);
+      case 'probe.fetch':
+        return this.probeFetch(c, req as Request<'probe.fetch'>);
+      case 'post.rates':
+        return this.rates(c, req as Request<'post.rates'>);
+      case 'post.spikes':
+        return this.spikes(c, req as Request<'post.spikes'>);
+      case 'post.rmse':
+        return this.rmse(req as Request<'post.rmse'>);
+      case 'post.tuning':
+        return this.tuning(c, req as Request<'post.tuning'>);
+    }
+    throw new ProtocolError('unknown_type', `unknown message type '${String(req.type)}'`);
+  }
+
+  private hello(): Record<string, unknown> {
+    return {
+      server: 'nefsim',
+      version,
+      protocol: PROTOCOL_VERSION,
+      versions: [...SUPPORTED_VERSIONS],
+      capabilities: REQUEST_TYPES,
+      binary: { magic: 'NEFB', header: 'uint32 LE length + JSON {id, name, dtype, shape}, padded to 8 bytes', endianness: 'little', dtypes: ['float64', 'float32', 'int32', 'uint8'] },
+      limits: {
+        maxPayload: this.opts.maxPayload,
+        rateLimit: this.opts.rateLimit,
+        rateBurst: this.opts.rateBurst,
+        maxInFlight: this.opts.maxInFlight,
+        maxSessions: this.opts.maxSessions,
+        sessionMemoryMb: this.opts.sessionMemoryMb,
+        inlineBudgetSeconds: this.opts.budgetSeconds,
+        maxConcurrentRuns: this.opts.maxConcurrentRuns,
+        maxRawValues: this.opts.maxRawValues,
+      },
+    };
+  }
+
+  private sessionOpen(c: Client, r: Request<'session.open'>): Record<string, unknown> {
+    const { session, created } = this.sessions.open(r.session, r.label);
+    c.sessions.add(session.id);
+    if (created) session.onRestart = (reason) => this.notifyRestart(session.id, reason, undefined);
+    return { session: session.id, created, memoryMb: this.opts.sessionMemoryMb, inlineBudgetSeconds: this.opts.budgetSeconds, globals: [...API_NAMES, 'display', 'simulate', 'buildSummary', 'post', 'model'] };
+  }
+
+  private notifyRestart(session: string, reason: string, except: Client | undefined): void {
+    for (const c of this.clients) if (c !== except && c.sessions.has(session)) this.event(c, { event: 'session.restarted', session, reason });
+  }
+
+  private async execute(c: Client, r: Request<'cell.execute'>): Promise<unknown> {
+    const s = this.sessions.get(r.session);
+    c.sessions.add(s.id);
+    const cell = r.cell ?? `anon-${s.cells.size + 1}`;
+    const out = await s.request({ op: 'execute', code: r.code, cell }, (e) => {
+      if (e.kind === 'stream') this.event(c, { event: 'cell.stream', id: r.id, session: s.id, cell, stream: e.stream, text: e.text }, true);
+      else this.event(c, { event: 'cell.display', id: r.id, session: s.id, cell, data: e.data }, true);
+    });
+    if (r.model !== false) {
+      // Keep the latest code of each model cell, in the order cells were first executed.
+      s.cells.set(cell, r.code);
+    }
+    return { session: s.id, cell, ...out.result };
+  }
+
+  private async runStart(r: Request<'run.start'>): Promise<RunInfo> {
+    if ((r.partitions ?? 1) > 1) throw new ProtocolError('unsupported', 'partitions > 1: partitioned runs are not available in the run code yet');
+    if ((r.trials ?? 1) > 1) throw new ProtocolError('unsupported', 'trials > 1: trial sets are not available in the run code yet');
+    if ((r.executor ?? 'local') !== 'local') throw new ProtocolError('unsupported', `executor '${r.executor}': only 'local' runs are available`);
+    if ((r.session === undefined) === (r.file === undefined)) throw new ProtocolError('invalid_params', 'run.start: give either session (its model cells) or file (a model module)');
+    const dt = r.dt ?? 0.001;
+    if (dt > r.duration) throw new ProtocolError('invalid_params', `run.start: dt (${dt}) is longer than duration (${r.duration})`);
+    let file: string;
+    let label = r.label ?? '';
+    if (r.session !== undefined) {
+      const s = this.sessions.get(r.session);
+      label = label || (s.label ?? 'session').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60) || 'session';
+      file = this.runs.writeSource([...s.cells.values()], API_NAMES, label);
+    } else {
+      file = r.file!;
+      label = label || file.split('/').pop()!.replace(/\.[cm]?[jt]s$/, '').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+    }
+    const info = await this.runs.submit(file, { duration: r.duration, dt, seed: r.seed ?? null, label });
+    if (info.state === 'failed') throw new ProtocolError('model_error', info.error ?? 'the run could not start', { run: info.run });
+    return info;
+  }
+
+  private watch(c: Client, r: Request<'run.watch'>): Record<string, unknown> {
+    const first = this.runs.status(r.run);
+    const sub = `w${++this.subCount}`;
+    if (isTerminal(first.state)) return { sub: null, status: first, final: true };
+    let last = JSON.stringify(first);
+    const timer = setInterval(() => {
+      let s: RunInfo;
+      try {
+        s = this.runs.status(r.run);
+      } catch (err) {
+        clearInterval(timer);
+        c.subs.delete(sub);
+        this.event(c, { event: 'run.progress', sub, run: r.run, final: true, error: err instanceof Error ? err.message : String(err) });
+        return;
+      }
+      const now = JSON.stringify(s);
+      const final = isTerminal(s.state);
+      if (now !== last || final) this.event(c, { event: 'run.progress', sub, run: r.run, status: s, final });
+      last = now;
+      if (final) {
+        clearInterval(timer);
+        c.subs.delete(sub);
+      }
+    }, 250);
+    c.subs.set(sub, timer);
+    return { sub, status: first, final: false };
+  }
+
+  /* ---------- probe data ---------- */
+
+  private session(id: string | undefined): Session {
+    if (id === undefined) throw new ProtocolError('invalid_params', 'give run, or session and sim');
+    return this.sessions.get(id);
+  }
+
+  private async probeList(r: Request<'probe.list'>): Promise<unknown> {
+    if (r.run !== undefined) return { run: r.run, probes: await listRunProbes(this.runs.folder(r.run)) };
+    if (r.sim === undefined) throw new ProtocolError('invalid_params', 'probe.list: give run, or session and sim');
+    return (await this.session(r.session).request({ op: 'probe.list', sim: r.sim })).result;
+  }
+
+  private async slice(r: { run?: string; session?: string; sim?: string; probe: string; t0?: number; t1?: number; columns?: [number, number] }): Promise<ProbeSlice> {
+    if (r.run !== undefined) {
+      if (r.session !== undefined || r.sim !== undefined) throw new ProtocolError('invalid_params', 'give either run, or session and sim, not both');
+      return readRunProbe(this.runs.folder(r.run), r.probe, r.t0, r.t1, r.columns);
+    }
+    if (r.sim === undefined) throw new ProtocolError('invalid_params', 'give run, or session and sim');
+    const out = await this.session(r.session).request({ op: 'probe.data', sim: r.sim, probe: r.probe, t0: r.t0, t1: r.t1, columns: r.columns });
+    const res = out.result as { rows: number; cols: number; totalRows: number; totalCols: number; dt: number; label: string | null };
+    return { t: out.arrays!.t!, y: out.arrays!.y!, rows: res.rows, cols: res.cols, totalRows: res.totalRows, totalCols: res.totalCols, dt: res.dt, label: res.label ?? '' };
+  }
+
+  private async probeFetch(c: Client, r: Request<'probe.fetch'>): Promise<unknown> {
+    const maxPoints = r.maxPoints ?? 2000;
+    const mode = r.mode ?? 'minmax';
+    const d = await this.slice(r);
+    const base = { probe: r.probe, rows: d.rows, cols: d.cols, totalRows: d.totalRows, totalCols: d.totalCols, sampleEvery: d.dt, t0: d.rows ? d.t[0] : null, t1: d.rows ? d.t[d.rows - 1] : null };
+    if (mode === 'raw' || d.rows <= maxPoints / 2) {
+      if (d.rows * d.cols > this.opts.maxRawValues) {
+        throw new ProtocolError('limit', `raw data of ${d.rows} x ${d.cols} values is more than ${this.opts.maxRawValues}; ask for a time range or columns, or use mode 'minmax'`);
+      }
+      const arrays = this.sendArrays(c, r.id, [
+        ['t', d.t, [d.rows]],
+        ['y', d.y, [d.rows, d.cols]],
+      ]);
+      return { ...base, mode: 'raw', arrays };
+    }
+    const mm = post.minMaxDecimate(d.t, d.y, d.rows, d.cols, Math.floor(maxPoints / 2));
+    const arrays = this.sendArrays(c, r.id, [
+      ['tStart', mm.tStart, [mm.buckets]],
+      ['tEnd', mm.tEnd, [mm.buckets]],
+      ['min', mm.min, [mm.buckets, mm.cols]],
+      ['max', mm.max, [mm.buckets, mm.cols]],
+    ]);
+    return { ...base, mode: 'minmax', buckets: mm.buckets, arrays };
+  }
+
+  private async rates(c: Client, r: Request<'post.rates'>): Promise<unknown> {
+    const d = await this.slice(r);
+    if (d.rows * d.cols > 50_000_000) throw new ProtocolError('limit', `${d.rows} x ${d.cols} samples is too many at once; ask for a time range or columns`);
+    const mean = post.meanRates(d.y, d.rows, d.cols);
+    const filtered = post.filteredRates(d.y, d.rows, d.cols, d.dt, r.tau ?? 0.05, r.filter ?? 'lowpass');
+    const maxPoints = r.maxPoints ?? 2000;
+    const mm = post.minMaxDecimate(d.t, filtered, d.rows, d.cols, Math.max(1, Math.floor(maxPoints / 2)));
+    const arrays = this.sendArrays(c, r.id, [
+      ['tStart', mm.tStart, [mm.buckets]],
+      ['tEnd', mm.tEnd, [mm.buckets]],
+      ['min', mm.min, [mm.buckets, mm.cols]],
+      ['max', mm.max, [mm.buckets, mm.cols]],
+    ]);
+    return { probe: r.probe, rows: d.rows, cols: d.cols, tau: r.tau ?? 0.05, filter: r.filter ?? 'lowpass', meanRates: Array.from(mean), buckets: mm.buckets, arrays };
+  }
+
+  private async spikes(c: Client, r: Request<'post.spikes'>): Promise<unknown> {
+    const d = await this.slice(r);
+    const bad = r.neurons.find((n) => n >= d.cols);
+    if (bad !== undefined) throw new ProtocolError('invalid_params', `neuron ${bad} is not in [0, ${d.cols})`);
+    const times = post.spikeTimes(d.t, d.y, d.rows, d.cols, r.neurons);
+    const arrays = this.sendArrays(
+      c,
+      r.id,
+      times.map((t, i) => [`n${r.neurons[i]}`, t, [t.length]] as [string, TypedArray, number[]]),
+    );
+    return { probe: r.probe, neurons: r.neurons, counts: times.map((t) => t.length), arrays };
+  }
+
+  private async rmse(r: Request<'post.rmse'>): Promise<unknown> {
+    const d = await this.slice(r);
+    let target: Float64Array;
+    if ('probe' in r.target) {
+      const td = await this.slice({ ...r, probe: r.target.probe });
+      if (td.rows !== d.rows || td.cols !== d.cols) throw new ProtocolError('invalid_params', `the target probe has ${td.rows} x ${td.cols} samples, the probe ${d.rows} x ${d.cols}`);
+      target = td.y;
+    } else {
+      if (r.run !== undefined) throw new ProtocolError('unsupported', 'a target function can be evaluated only for inline simulations of a session; for runs give a target probe');
+      const out = await this.session(r.session).request({ op: 'target', fn: r.target.fn, t: d.t.slice() });
+      const cols = (out.result as { cols: number }).cols;
+      if (cols !== d.cols) throw new ProtocolError('invalid_params', `the target function gives ${cols} values per time, the probe has ${d.cols}`);
+      target = out.arrays!.target!;
+    }
+    const from = r.from === undefined ? 0 : post.timeRange(d.t, r.from, Infinity)[0];
+    return { probe: r.probe, ...post.rmse(d.y, target, d.rows, d.cols, from) };
+  }
+
+  private async tuning(c: Client, r: Request<'post.tuning'>): Promise<unknown> {
+    const out = await this.session(r.session).request({ op: 'tuning', ensemble: r.ensemble, points: r.points ?? 101, sim: r.sim });
+    const res = out.result as { points: number; neurons: number };
+    const arrays = this.sendArrays(c, r.id, [
+      ['x', out.arrays!.x!, [res.points]],
+      ['rates', out.arrays!.rates!, [res.points, res.neurons]],
+    ]);
+    return { ...res, ...out.result, arrays };
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}

@@ -1,0 +1,431 @@
+/**
+ * A design session: runs in its own worker thread, so that a cell that loops
+ * forever can be stopped (the service terminates the worker) without stalling
+ * other sessions. Cells run in a vm context whose globals are the nefsim API
+ * (Network, LIF, Simulator, ...) plus console (captured), display(),
+ * simulate(), buildSummary() and the post-processing helpers. State carries
+ * from cell to cell; the network the cells leave in `model` is the session's
+ * model.
+ */
+import { formatWithOptions, inspect } from 'node:util';
+import vm from 'node:vm';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as nefsim from '../index.js';
+import type { Network } from '../engine/network.js';
+import type { Probe } from '../engine/objects.js';
+import type { Simulator, SimulatorOptions } from '../engine/simulator.js';
+import * as post from '../post/index.js';
+import { CellSyntaxError, mapPosition, transformCell, type Transformed } from './transform.js';
+import type { FromWorker, ToWorker, WorkerArrays, WorkerInit } from './worker-protocol.js';
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+
+function send(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+/** The request whose cell runs now; output of timers from older cells goes to the latest one. */
+let currentRid = 0;
+/** Bytes of output sent for the current cell (capped so a printing loop cannot flood the client). */
+let outputBytes = 0;
+const MAX_OUTPUT_BYTES = 2 * 1024 * 1024;
+
+function emit(stream: 'stdout' | 'stderr', text: string): void {
+  if (outputBytes > MAX_OUTPUT_BYTES) return;
+  outputBytes += text.length;
+  if (outputBytes > MAX_OUTPUT_BYTES) text = `\n[output truncated: more than ${MAX_OUTPUT_BYTES} characters in one cell]\n`;
+  send({ kind: 'stream', rid: currentRid, stream, text });
+}
+
+const fmt = (args: unknown[]): string => formatWithOptions({ colors: false, depth: 4, maxArrayLength: 50 }, ...args) + '\n';
+const cellConsole = {
+  log: (...a: unknown[]) => emit('stdout', fmt(a)),
+  info: (...a: unknown[]) => emit('stdout', fmt(a)),
+  debug: (...a: unknown[]) => emit('stdout', fmt(a)),
+  warn: (...a: unknown[]) => emit('stderr', fmt(a)),
+  error: (...a: unknown[]) => emit('stderr', fmt(a)),
+  table: (...a: unknown[]) => emit('stdout', fmt(a)),
+  dir: (v: unknown) => emit('stdout', fmt([v])),
+};
+
+/* ---------- inline simulations ---------- */
+
+class BudgetError extends Error {
+  override name = 'BudgetError';
+}
+
+/** A finished inline simulation: its data stays in the session for probe.fetch and plots. */
+class InlineSimulation {
+  constructor(
+    readonly id: string,
+    readonly sim: Simulator,
+    readonly seconds: number,
+    readonly wallSeconds: number,
+  ) {}
+  get t(): Float64Array {
+    return this.sim.trange();
+  }
+  get probes(): string[] {
+    return probeNames(this.sim.probes);
+  }
+  /** Data of a probe (the Probe object, its label or its name in `probes`). */
+  data(probe: Probe | string): nefsim.ProbeData {
+    return this.sim.data(typeof probe === 'string' ? findProbe(this.sim, probe) : probe);
+  }
+  trange(probe?: Probe | string): Float64Array {
+    return this.sim.trange(typeof probe === 'string' ? findProbe(this.sim, probe) : probe);
+  }
+  [inspect.custom](): string {
+    return `InlineSimulation ${this.id}: ${this.seconds} s simulated (${this.sim.steps} steps) in ${this.wallSeconds.toFixed(3)} s; probes: ${this.probes.join(', ') || 'none'}`;
+  }
+  toJSON(): Record<string, unknown> {
+    return { id: this.id, seconds: this.seconds, steps: this.sim.steps, dt: this.sim.dt, probes: this.probes, wallSeconds: this.wallSeconds };
+  }
+}
+
+const sims = new Map<string, InlineSimulation>();
+let simCount = 0;
+
+/** Probe names as in probes.h5: the label with '/' and '.' as '_', or probe<i>; duplicates get _2, _3... */
+function probeNames(probes: readonly Probe[]): string[] {
+  const taken = new Set<string>();
+  return probes.map((p, i) => {
+    let name = (p.label ?? `probe${i}`).replace(/[/.]/g, '_') || `probe${i}`;
+    if (taken.has(name)) {
+      let k = 2;
+      while (taken.has(`${name}_${k}`)) k++;
+      name = `${name}_${k}`;
+    }
+    taken.add(name);
+    return name;
+  });
+}
+
+function findProbe(sim: Simulator, name: string): Probe {
+  const probes = sim.probes;
+  const names = probeNames(probes);
+  const i = names.indexOf(name);
+  if (i >= 0) return probes[i]!;
+  const byLabel = probes.find((p) => p.label === name);
+  if (byLabel) return byLabel;
+  throw new NotFound(`no probe '${name}' in this simulation (probes: ${names.join(', ') || 'none'})`);
+}
+
+class NotFound extends Error {}
+
+interface SimulateOptions extends Omit<SimulatorOptions, 'progress' | 'progressEvery'> {
+  /** Wall seconds allowed (at most the service's budget). */
+  budget?: number;
+}
+
+function simulate(net: unknown, seconds: unknown, options: SimulateOptions = {}): InlineSimulation {
+  if (!(net instanceof nefsim.Network)) throw new TypeError('simulate(net, seconds, options): net must be a Network');
+  if (typeof seconds !== 'number' || !(seconds >= 0) || !Number.isFinite(seconds)) throw new TypeError('simulate(net, seconds, options): seconds must be a non-negative number');
+  const { budget: askedBudget, ...simOpts } = options ?? {};
+  const budget = Math.min(init.budgetSeconds, typeof askedBudget === 'number' && askedBudget > 0 ? askedBudget : init.budgetSeconds);
+  const t0 = performance.now();
+  const sim = new nefsim.Simulator(net, simOpts);
+  const total = Math.round(seconds / sim.dt);
+  const deadline = t0 + budget * 1000;
+  let chunk = 50;
+  const tooLong = (why: string): BudgetError =>
+    new BudgetError(
+      `simulate: ${why}: inline simulations may take ${budget} s of wall time; this one reached t = ${sim.time.toFixed(3)} of ${seconds} s. ` +
+        'Start a run for long simulations (the Run button, or run.start): it runs detached and streams its data to disk.',
+    );
+  while (sim.steps < total) {
+    const n = Math.min(chunk, total - sim.steps);
+    const c0 = performance.now();
+    sim.runSteps(n);
+    const now = performance.now();
+    const perStep = (now - t0) / sim.steps;
+    if (sim.steps < total) {
+      if (now > deadline) throw tooLong('over the compute budget');
+      if (sim.steps >= 200 && now + perStep * (total - sim.steps) > deadline + budget * 1000) throw tooLong(`it would take about ${((((now - t0) / 1000) * total) / sim.steps).toFixed(1)} s`);
+    }
+    chunk = Math.max(1, Math.min(100_000, Math.round((n / Math.max(1e-3, now - c0)) * 50)));
+  }
+  const id = `sim${++simCount}`;
+  const result = new InlineSimulation(id, sim, seconds, (performance.now() - t0) / 1000);
+  sims.set(id, result);
+  while (sims.size > init.maxSims) sims.delete(sims.keys().next().value!);
+  return result;
+}
+
+function buildSummary(net: unknown = context.model, opts: SimulatorOptions = {}): nefsim.SimulationSummary {
+  if (!(net instanceof nefsim.Network)) throw new TypeError('buildSummary(net, options): net must be a Network (default: model)');
+  return new nefsim.Simulator(net, opts).summary();
+}
+
+function modelSummary(net: Network): Record<string, unknown> {
+  return {
+    label: net.label ?? null,
+    seed: net.seed ?? null,
+    ensembles: net.allEnsembles.length,
+    neurons: net.nNeurons,
+    nodes: net.allNodes.length,
+    connections: net.allConnections.length,
+    probes: net.allProbes.length,
+    networks: net.allNetworks.length,
+  };
+}
+
+/* ---------- display ---------- */
+
+function mimeBundle(value: unknown): Record<string, unknown> {
+  const text = inspect(value, { depth: 3, maxArrayLength: 20, breakLength: 100 }).slice(0, 20_000);
+  if (value instanceof nefsim.Network) return { 'application/vnd.nefsim.network+json': modelSummary(value), 'text/plain': text };
+  if (value instanceof InlineSimulation) return { 'application/vnd.nefsim.simulation+json': value.toJSON(), 'text/plain': text };
+  if (typeof value === 'string') return { 'text/plain': value };
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    try {
+      const json = JSON.stringify(value);
+      if (json !== undefined && json.length < 1_000_000) return { 'application/json': JSON.parse(json) as unknown, 'text/plain': text };
+    } catch {
+      // cyclic or not serialisable: text only
+    }
+  }
+  return { 'text/plain': text };
+}
+
+function display(value: unknown, mime?: string): void {
+  const data = typeof mime === 'string' ? { [mime]: value } : mimeBundle(value);
+  try {
+    send({ kind: 'display', rid: currentRid, data });
+  } catch {
+    send({ kind: 'display', rid: currentRid, data: { 'text/plain': inspect(value) } });
+  }
+}
+
+/* ---------- the context ---------- */
+
+const api: Record<string, unknown> = { ...nefsim };
+const context = vm.createContext({
+  ...api,
+  nefsim,
+  post,
+  console: cellConsole,
+  display,
+  simulate,
+  buildSummary,
+  model: undefined,
+  // Timers and typed arrays of the worker's realm, so that arrays made in cells pass the engine's instanceof checks.
+  setTimeout,
+  clearTimeout,
+  setInterval,
+  clearInterval,
+  setImmediate,
+  clearImmediate,
+  queueMicrotask,
+  structuredClone,
+  performance,
+  TextEncoder,
+  TextDecoder,
+  URL,
+  Float64Array,
+  Float32Array,
+  Int32Array,
+  Uint32Array,
+  Int16Array,
+  Uint16Array,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  ArrayBuffer,
+});
+
+let execCount = 0;
+
+interface Located {
+  line: number;
+  column: number;
+}
+
+function errorFields(err: unknown): { name: string; message: string; stack: string | undefined } {
+  if (typeof err === 'object' && err !== null && 'message' in err) {
+    const e = err as { name?: unknown; message?: unknown; stack?: unknown };
+    return { name: typeof e.name === 'string' ? e.name : 'Error', message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined };
+  }
+  return { name: 'Error', message: String(err), stack: undefined };
+}
+
+/** The first stack frame in this cell, mapped back to the cell's source. */
+function locate(stack: string | undefined, filename: string, t: Transformed): Located | undefined {
+  if (!stack) return undefined;
+  const re = new RegExp(`${filename.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(\\d+):(\\d+)`);
+  for (const frame of stack.split('\n')) {
+    const m = re.exec(frame);
+    if (m) return mapPosition(t, Number(m[1]), Number(m[2]));
+  }
+  return undefined;
+}
+
+function cleanStack(stack: string | undefined, filename: string, t: Transformed): string | undefined {
+  if (!stack) return undefined;
+  const lines = stack.split('\n');
+  const keep: string[] = [lines[0]!];
+  for (const l of lines.slice(1)) {
+    if (l.includes('node:internal') || l.includes('session-worker.js') || l.includes('node:vm')) continue;
+    keep.push(l.replace(new RegExp(`${filename}:(\\d+):(\\d+)`, 'g'), (_s, a: string, b: string) => {
+      const p = mapPosition(t, Number(a), Number(b));
+      return `cell:${p.line}:${p.column}`;
+    }));
+  }
+  return keep.join('\n');
+}
+
+async function execute(rid: number, code: string, cell: string): Promise<void> {
+  currentRid = rid;
+  outputBytes = 0;
+  const t0 = performance.now();
+  let t: Transformed;
+  try {
+    t = transformCell(code);
+  } catch (err) {
+    if (err instanceof CellSyntaxError) {
+      const lineText = code.split('\n')[err.line - 1] ?? '';
+      send({ kind: 'done', rid, ok: false, error: { code: 'syntax_error', message: `SyntaxError: ${err.message} (line ${err.line}, column ${err.column})`, details: { name: 'SyntaxError', line: err.line, column: err.column, cell, source: lineText } } });
+      return;
+    }
+    throw err;
+  }
+  const filename = `cell-${++execCount}`;
+  try {
+    const script = new vm.Script(t.code, { filename });
+    const value: unknown = await (script.runInContext(context) as Promise<unknown>);
+    const result: Record<string, unknown> = { durationMs: performance.now() - t0, names: [...t.names, ...t.functions] };
+    if (value !== undefined) result.value = mimeBundle(value);
+    const model: unknown = context.model;
+    if (model instanceof nefsim.Network) result.model = modelSummary(model);
+    send({ kind: 'done', rid, ok: true, result });
+  } catch (err) {
+    const e = errorFields(err);
+    const where = locate(e.stack, filename, t);
+    const isEngine = err instanceof nefsim.NefsimError;
+    const lineText = where ? (code.split('\n')[where.line - 1] ?? '') : undefined;
+    send({
+      kind: 'done',
+      rid,
+      ok: false,
+      error: {
+        code: 'execution_error',
+        message: `${e.name}: ${e.message}${where ? ` (line ${where.line}, column ${where.column})` : ''}`,
+        details: {
+          name: e.name,
+          cell,
+          ...(where ? { line: where.line, column: where.column, source: lineText } : {}),
+          ...(isEngine && (err as nefsim.NefsimError).object !== undefined ? { object: (err as nefsim.NefsimError).object } : {}),
+          ...(err instanceof BudgetError ? { budget: true } : {}),
+          stack: cleanStack(e.stack, filename, t),
+        },
+      },
+    });
+  }
+}
+
+function getSim(id: string): InlineSimulation {
+  const s = sims.get(id);
+  if (!s) throw new NotFound(`no inline simulation '${id}' in this session (have: ${[...sims.keys()].join(', ') || 'none'})`);
+  return s;
+}
+
+function probeList(simId: string): Record<string, unknown> {
+  const s = getSim(simId);
+  const names = probeNames(s.sim.probes);
+  return {
+    sim: simId,
+    dt: s.sim.dt,
+    steps: s.sim.steps,
+    probes: s.sim.probes.map((p, i) => {
+      const d = s.sim.data(p);
+      return { name: names[i], label: p.label ?? null, target: p.target.name, attr: p.attr, shape: [d.rows, d.cols], sampleEvery: p.sampleEvery ?? s.sim.dt };
+    }),
+  };
+}
+
+function probeData(msg: Extract<ToWorker, { op: 'probe.data' }>): { result: Record<string, unknown>; arrays: WorkerArrays } {
+  const s = getSim(msg.sim);
+  const probe = findProbe(s.sim, msg.probe);
+  const d = s.sim.data(probe);
+  const t = s.sim.trange(probe);
+  const [i0, i1] = post.timeRange(t, msg.t0 ?? -Infinity, msg.t1 ?? Infinity);
+  const [c0, c1] = msg.columns ? [Math.min(msg.columns[0], d.cols), Math.min(msg.columns[1], d.cols)] : [0, d.cols];
+  const cols = Math.max(0, c1 - c0);
+  const rows = i1 - i0;
+  const y = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) y.set(d.data.subarray((i0 + i) * d.cols + c0, (i0 + i) * d.cols + c0 + cols), i * cols);
+  return { result: { rows, cols, totalRows: d.rows, totalCols: d.cols, dt: (probe.sampleEvery ?? s.sim.dt), label: probe.label ?? null }, arrays: { t: t.slice(i0, i1), y } };
+}
+
+function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): { result: Record<string, unknown>; arrays: WorkerArrays } {
+  let sim: Simulator;
+  if (msg.sim !== undefined) sim = getSim(msg.sim).sim;
+  else {
+    const m: unknown = context.model;
+    if (!(m instanceof nefsim.Network)) throw new NotFound("the session has no model: assign a Network to 'model' in a cell");
+    sim = new nefsim.Simulator(m);
+  }
+  const ens = sim.network.allEnsembles.find((e) => e.label === msg.ensemble);
+  if (!ens) throw new NotFound(`no ensemble labelled '${msg.ensemble}' (ensembles: ${sim.network.allEnsembles.map((e) => e.label ?? '?').join(', ')})`);
+  const b = sim.built(ens);
+  if (b.direct) throw new NotFound(`ensemble '${msg.ensemble}' runs in Direct mode: it has no neurons`);
+  const tc = post.tuningCurves({ neuronType: ens.neuronType, gain: b.gain, bias: b.bias, encoders: b.encoders, dimensions: ens.dimensions, radius: ens.radius }, msg.points);
+  return { result: { ensemble: msg.ensemble, points: tc.points, neurons: tc.neurons, dimensions: ens.dimensions, radius: ens.radius }, arrays: { x: tc.x, rates: tc.rates } };
+}
+
+function target(msg: Extract<ToWorker, { op: 'target' }>): { result: Record<string, unknown>; arrays: WorkerArrays } {
+  const fn: unknown = vm.runInContext(`(${msg.fn}\n)`, context, { filename: 'target' });
+  if (typeof fn !== 'function') throw new TypeError('target.fn must be a JavaScript function (t) => number or number[]');
+  const f = fn as (t: number) => unknown;
+  let cols = -1;
+  let out = new Float64Array(0);
+  for (let i = 0; i < msg.t.length; i++) {
+    const v = f(msg.t[i]!);
+    const row = typeof v === 'number' ? [v] : Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v as ArrayLike<number>, Number) : null;
+    if (!row) throw new TypeError(`target.fn returned ${typeof v} at t = ${msg.t[i]}; return a number or an array of numbers`);
+    if (cols < 0) {
+      cols = row.length;
+      out = new Float64Array(msg.t.length * cols);
+    } else if (row.length !== cols) throw new TypeError(`target.fn returned ${row.length} values at t = ${msg.t[i]} but ${cols} before`);
+    out.set(row, i * cols);
+  }
+  return { result: { cols: Math.max(cols, 0) }, arrays: { target: out } };
+}
+
+function reply(rid: number, f: () => { result: Record<string, unknown>; arrays?: WorkerArrays }): void {
+  try {
+    const { result, arrays } = f();
+    const transfer = arrays ? Object.values(arrays).map((a) => a.buffer as ArrayBuffer) : [];
+    send({ kind: 'done', rid, ok: true, result, ...(arrays ? { arrays } : {}) }, transfer);
+  } catch (err) {
+    const e = errorFields(err);
+    send({ kind: 'done', rid, ok: false, error: { code: err instanceof NotFound ? 'not_found' : 'execution_error', message: `${err instanceof NotFound ? '' : `${e.name}: `}${e.message}` } });
+  }
+}
+
+/** Requests run one at a time, in order. */
+let queue: Promise<void> = Promise.resolve();
+
+port.on('message', (msg: ToWorker) => {
+  queue = queue.then(async () => {
+    switch (msg.op) {
+      case 'execute':
+        return execute(msg.rid, msg.code, msg.cell);
+      case 'probe.list':
+        return reply(msg.rid, () => ({ result: probeList(msg.sim) }));
+      case 'probe.data':
+        return reply(msg.rid, () => probeData(msg));
+      case 'tuning':
+        return reply(msg.rid, () => tuning(msg));
+      case 'target':
+        return reply(msg.rid, () => target(msg));
+    }
+  });
+});
+
+// Errors that escape a cell (a timer's callback that throws) go to the latest cell's stderr instead of killing the session.
+process.on('uncaughtException', (err) => emit('stderr', `Uncaught ${inspect(err)}\n`));
+process.on('unhandledRejection', (err) => emit('stderr', `Unhandled rejection: ${inspect(err)}\n`));
+
+send({ kind: 'ready' });

@@ -1,0 +1,219 @@
+/**
+ * Design sessions on worker threads. A session is one worker; interrupting or
+ * resetting it terminates the worker and starts a fresh one (the only way to
+ * stop a synchronous endless loop), while every other session and the
+ * service's own event loop go on. Each worker's heap is capped
+ * (resourceLimits); a worker that dies (out of memory, process.exit) is
+ * restarted and its pending requests fail with session_crashed.
+ */
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { ProtocolError, type ErrorBody } from './protocol.js';
+import type { FromWorker, ToWorker, WorkerArrays, WorkerInit } from './worker-protocol.js';
+
+export interface SessionOptions {
+  /** Heap cap of a session worker, MB. */
+  memoryMb: number;
+  budgetSeconds: number;
+  maxSims: number;
+}
+
+export interface WorkerResult {
+  result: Record<string, unknown>;
+  arrays: WorkerArrays | undefined;
+}
+
+/** Events a session's request produces before its reply. */
+export type SessionEvent = { kind: 'stream'; stream: 'stdout' | 'stderr'; text: string } | { kind: 'display'; data: Record<string, unknown> };
+
+interface Pending {
+  resolve: (r: WorkerResult) => void;
+  reject: (e: ProtocolError) => void;
+  onEvent: ((e: SessionEvent) => void) | undefined;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type WorkerRequest = DistributiveOmit<ToWorker, 'rid'>;
+
+const WORKER_URL = new URL('./session-worker.js', import.meta.url);
+
+export class Session {
+  private worker!: Worker;
+  private ready!: Promise<void>;
+  private readonly pending = new Map<number, Pending>();
+  private nextRid = 1;
+  /** rid of the request the worker is executing (for output written outside the cell's console). */
+  private activeRid = 0;
+  private stopping = false;
+  /** Model cells executed without error, by cell id, in first-execution order (for run.start). */
+  readonly cells = new Map<string, string>();
+  restarts = 0;
+  lastUsed = Date.now();
+  closed = false;
+  /** Called when the worker died by itself and was restarted. */
+  onRestart: ((reason: string) => void) | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly label: string | undefined,
+    private readonly opts: SessionOptions,
+  ) {
+    this.start();
+  }
+
+  private start(): void {
+    const init: WorkerInit = { session: this.id, budgetSeconds: this.opts.budgetSeconds, maxSims: this.opts.maxSims };
+    const worker = new Worker(WORKER_URL, {
+      workerData: init,
+      resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, this.opts.memoryMb / 8)), stackSizeMb: 4 },
+      stdout: true,
+      stderr: true,
+    });
+    this.worker = worker;
+    this.stopping = false;
+    let readyResolve!: () => void;
+    this.ready = new Promise<void>((r) => (readyResolve = r));
+    // Output written outside the cell's console (e.g. by the engine) goes to the request being executed.
+    const forward = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      const p = this.pending.get(this.activeRid);
+      p?.onEvent?.({ kind: 'stream', stream, text: chunk.toString('utf8') });
+    };
+    worker.stdout.on('data', forward('stdout'));
+    worker.stderr.on('data', forward('stderr'));
+    let oom = false;
+    worker.on('message', (msg: FromWorker) => {
+      if (worker !== this.worker) return;
+      if (msg.kind === 'ready') return readyResolve();
+      const p = this.pending.get(msg.rid);
+      if (!p) return;
+      if (msg.kind === 'stream') p.onEvent?.({ kind: 'stream', stream: msg.stream, text: msg.text });
+      else if (msg.kind === 'display') p.onEvent?.({ kind: 'display', data: msg.data });
+      else {
+        this.pending.delete(msg.rid);
+        if (msg.ok) p.resolve({ result: msg.result, arrays: msg.arrays });
+        else p.reject(new ProtocolError(msg.error.code, msg.error.message, msg.error.details));
+      }
+    });
+    worker.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') oom = true;
+    });
+    worker.on('exit', (code) => {
+      if (worker !== this.worker || this.stopping || this.closed) return;
+      // The worker died by itself: out of memory, process.exit() in a cell, a crash.
+      const reason = oom
+        ? `the session ran out of memory (cap ${this.opts.memoryMb} MB) and was restarted; its variables are gone`
+        : `the session's worker exited (code ${code}) and was restarted; its variables are gone`;
+      this.failPending('session_crashed', reason);
+      this.restarts++;
+      this.start();
+      this.onRestart?.(reason);
+    });
+  }
+
+  private failPending(code: ErrorBody['code'], message: string): void {
+    for (const p of this.pending.values()) p.reject(new ProtocolError(code, message, { session: this.id }));
+    this.pending.clear();
+  }
+
+  /** Sends a request to the worker; resolves with its result, rejects with a ProtocolError. */
+  async request(msg: WorkerRequest, onEvent?: (e: SessionEvent) => void, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
+    if (this.closed) throw new ProtocolError('not_found', `session '${this.id}' is closed`);
+    this.lastUsed = Date.now();
+    await this.ready;
+    const rid = this.nextRid++;
+    return new Promise<WorkerResult>((resolve, reject) => {
+      this.pending.set(rid, {
+        resolve: (r) => {
+          if (this.activeRid === rid) this.activeRid = 0;
+          this.lastUsed = Date.now();
+          resolve(r);
+        },
+        reject: (e) => {
+          if (this.activeRid === rid) this.activeRid = 0;
+          this.lastUsed = Date.now();
+          reject(e);
+        },
+        onEvent,
+      });
+      if (msg.op === 'execute') this.activeRid = rid;
+      this.worker.postMessage({ ...msg, rid } as ToWorker, transfer);
+    });
+  }
+
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Terminates the worker and starts a fresh one; pending requests fail with `code`. */
+  async restart(code: ErrorBody['code'], message: string): Promise<void> {
+    this.stopping = true;
+    const old = this.worker;
+    this.failPending(code, message);
+    await old.terminate();
+    this.restarts++;
+    if (!this.closed) this.start();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopping = true;
+    this.failPending('not_found', `session '${this.id}' was closed`);
+    await this.worker.terminate();
+  }
+
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+}
+
+export class SessionManager {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly opts: SessionOptions & { maxSessions: number },
+  ) {}
+
+  open(id: string | undefined, label: string | undefined): { session: Session; created: boolean } {
+    if (id !== undefined) {
+      const s = this.sessions.get(id);
+      if (s) return { session: s, created: false };
+    }
+    if (this.sessions.size >= this.opts.maxSessions) {
+      throw new ProtocolError('limit', `the service has ${this.sessions.size} open sessions, its limit; close one first`, { maxSessions: this.opts.maxSessions });
+    }
+    const sid = id ?? `s-${randomBytes(6).toString('hex')}`;
+    const s = new Session(sid, label, this.opts);
+    this.sessions.set(sid, s);
+    return { session: s, created: true };
+  }
+
+  get(id: string): Session {
+    const s = this.sessions.get(id);
+    if (!s) throw new ProtocolError('not_found', `no session '${id}' (open one with session.open)`);
+    return s;
+  }
+
+  async close(id: string): Promise<void> {
+    const s = this.get(id);
+    this.sessions.delete(id);
+    await s.close();
+  }
+
+  list(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Closes sessions unused for `idleMs` that no client holds. */
+  async reap(idleMs: number, held: (id: string) => boolean): Promise<void> {
+    const now = Date.now();
+    for (const s of this.list()) if (!s.busy && !held(s.id) && now - s.lastUsed > idleMs) await this.close(s.id).catch(() => undefined);
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.list().map((s) => this.close(s.id).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,29 @@
+/** Messages between the service and a session worker (internal; not the public protocol). */
+import type { ErrorBody } from './protocol.js';
+
+export type ToWorker =
+  | { op: 'execute'; rid: number; code: string; cell: string }
+  | { op: 'probe.list'; rid: number; sim: string }
+  | { op: 'probe.data'; rid: number; sim: string; probe: string; t0: number | undefined; t1: number | undefined; columns: [number, number] | undefined }
+  | { op: 'tuning'; rid: number; ensemble: string; points: number; sim: string | undefined }
+  | { op: 'target'; rid: number; fn: string; t: Float64Array };
+
+/** Arrays passed back to the service (transferred, not copied). */
+export interface WorkerArrays {
+  [name: string]: Float64Array;
+}
+
+export type FromWorker =
+  | { kind: 'ready' }
+  | { kind: 'stream'; rid: number; stream: 'stdout' | 'stderr'; text: string }
+  | { kind: 'display'; rid: number; data: Record<string, unknown> }
+  | { kind: 'done'; rid: number; ok: true; result: Record<string, unknown>; arrays?: WorkerArrays }
+  | { kind: 'done'; rid: number; ok: false; error: ErrorBody };
+
+export interface WorkerInit {
+  session: string;
+  /** Wall seconds an inline simulate() may take. */
+  budgetSeconds: number;
+  /** Inline simulations kept per session (the oldest are dropped). */
+  maxSims: number;
+}

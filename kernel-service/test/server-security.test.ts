@@ -1,0 +1,139 @@
+/**
+ * The service's security and robustness list, against the real built service
+ * through a real ws client: tokens, Origin and Host, loopback bind, malformed
+ * and invalid messages, oversize frames, floods; after each the service and
+ * the other clients carry on.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { protocolSchema } from '../src/server/protocol.js';
+import { tokenMatches } from '../src/server/service.js';
+import { cleanup, Client, startService, type Running } from './server-harness.js';
+
+let svc: Running;
+let other: Client;
+
+beforeAll(async () => {
+  svc = await startService(['--max-payload', '65536', '--rate-limit', '50']);
+  other = await Client.connect(svc);
+});
+
+afterAll(async () => {
+  other?.close();
+  await svc?.stop();
+  cleanup(svc.dir);
+});
+
+/** The bystander client still gets answers. */
+async function bystanderOk(): Promise<void> {
+  const r = await other.request('ping');
+  expect(r.ok).toBe(true);
+}
+
+describe('connecting', () => {
+  it('binds to 127.0.0.1 and says hello with versions, capabilities and limits', async () => {
+    expect(svc.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
+    const r = await other.request('hello', { client: 'test' });
+    expect(r.ok).toBe(true);
+    expect(r.result).toMatchObject({ server: 'nefsim', protocol: 1, versions: [1] });
+    expect(r.result!.capabilities).toContain('cell.execute');
+    expect(r.result!.limits).toMatchObject({ maxPayload: 65536, rateLimit: 50 });
+  });
+
+  it('accepts the token as ?token= too', async () => {
+    const c = await Client.connect(svc, { query: true });
+    expect((await c.request('ping')).ok).toBe(true);
+    c.close();
+  });
+
+  it('refuses no token, a wrong token, a wrong Origin and a wrong Host', async () => {
+    await expect(Client.connect(svc, { token: null })).rejects.toMatchObject({ status: 401 });
+    await expect(Client.connect(svc, { token: 'x'.repeat(64) })).rejects.toMatchObject({ status: 401 });
+    await expect(Client.connect(svc, { token: svc.token.slice(0, -1) })).rejects.toMatchObject({ status: 401 });
+    await expect(Client.connect(svc, { headers: { origin: 'http://evil.example' } })).rejects.toMatchObject({ status: 403 });
+    await expect(Client.connect(svc, { headers: { origin: 'null' } })).rejects.toMatchObject({ status: 403 });
+    await expect(Client.connect(svc, { headers: { host: `evil.example:${svc.port}` } })).rejects.toMatchObject({ status: 403 });
+    // The page's own origin is fine.
+    const ok = await Client.connect(svc, { headers: { origin: `http://localhost:${svc.port}` } });
+    ok.close();
+    await bystanderOk();
+  });
+
+  it('compares tokens in constant time over hashes (lengths do not matter)', () => {
+    const t = 'a'.repeat(32);
+    expect(tokenMatches(t, t)).toBe(true);
+    expect(tokenMatches('a', t)).toBe(false);
+    expect(tokenMatches(undefined, t)).toBe(false);
+    expect(tokenMatches(t + 'b', t)).toBe(false);
+  });
+});
+
+describe('bad messages get structured errors, never a crash', () => {
+  it('malformed JSON', async () => {
+    const r = await other.rawUnmatched('{"v":1, "id": 3, "type": ');
+    expect(r).toMatchObject({ ok: false, id: null, error: { code: 'bad_json' } });
+  });
+
+  it('not an object, no type, bad version, unknown type', async () => {
+    expect(await other.rawUnmatched('[1,2]')).toMatchObject({ ok: false, error: { code: 'bad_message' } });
+    expect((await other.raw(JSON.stringify({ v: 1, id: 'a' }), 'a')).error!.code).toBe('bad_message');
+    const v = await other.raw(JSON.stringify({ v: 99, id: 'b', type: 'hello' }), 'b');
+    expect(v.error).toMatchObject({ code: 'bad_version', details: { supported: [1] } });
+    const u = await other.raw(JSON.stringify({ v: 1, id: 'c', type: 'rm -rf' }), 'c');
+    expect(u.error!.code).toBe('unknown_type');
+    expect(u.error!.details!.known).toContain('probe.fetch');
+    const proto = await other.raw(JSON.stringify({ v: 1, id: 'd', type: '__proto__' }), 'd');
+    expect(proto.error!.code).toBe('unknown_type');
+  });
+
+  it('schema violations name the field', async () => {
+    const r = await other.request('run.start', { duration: -1 });
+    expect(r.error!.code).toBe('invalid_params');
+    expect(JSON.stringify(r.error!.details)).toContain('/duration');
+    const extra = await other.request('ping', { evil: true });
+    expect(extra.error!.code).toBe('invalid_params');
+    const path = await other.request('run.status', { run: '../../etc' });
+    expect(path.error!.code).toBe('invalid_params');
+    const missing = await other.request('session.close', { session: 'nope' });
+    expect(missing.error!.code).toBe('not_found');
+  });
+
+  it('binary frames from clients are refused', async () => {
+    const r = await other.rawUnmatched(Buffer.from([1, 2, 3]));
+    expect(r.error!.code).toBe('binary_not_accepted');
+  });
+
+  it('an oversize frame closes that client (1009) and nobody else', async () => {
+    const c = await Client.connect(svc);
+    c.ws.send('x'.repeat(70_000));
+    await new Promise((r) => c.ws.once('close', r));
+    expect(c.closed!.code).toBe(1009);
+    await bystanderOk();
+  });
+
+  it('a flood is rate limited, then closed (1008), while another client carries on', async () => {
+    const c = await Client.connect(svc);
+    let limited = 0;
+    c.ws.on('message', (d: WebSocket.RawData, binary: boolean) => {
+      if (!binary && (JSON.parse(d.toString()) as { error?: { code: string } }).error?.code === 'rate_limited') limited++;
+    });
+    const closed = new Promise<void>((r) => c.ws.once('close', () => r()));
+    for (let i = 0; i < 2000 && c.ws.readyState === WebSocket.OPEN; i++) c.ws.send(JSON.stringify({ v: 1, id: `f${i}`, type: 'ping' }));
+    await closed;
+    expect(limited).toBeGreaterThan(0);
+    expect(c.closed!.code).toBe(1008);
+    await bystanderOk();
+  });
+
+  it('plain HTTP gets 426 and /healthz answers', async () => {
+    const base = svc.url.replace('ws:', 'http:');
+    expect((await fetch(base)).status).toBe(426);
+    expect(await (await fetch(`${base}healthz`)).text()).toBe('ok\n');
+  });
+
+  it('publishes a JSON Schema for every request type', () => {
+    const s = protocolSchema() as { definitions: Record<string, { properties: Record<string, unknown> }> };
+    expect(Object.keys(s.definitions)).toContain('cell.execute');
+    expect(s.definitions['probe.fetch']!.properties).toHaveProperty('maxPoints');
+  });
+});

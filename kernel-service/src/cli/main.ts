@@ -6,7 +6,7 @@ import type { Network } from '../engine/network.js';
 import { Simulator } from '../engine/simulator.js';
 import { loadModel, ModelError } from '../runs/model.js';
 import { version } from '../version.js';
-import { batchCommand, cancelCommand, executeCommand, runCommand, statusCommand, UsageError } from './runs.js';
+import { batchCommand, cancelCommand, executeCommand, exportCommand, runCommand, statusCommand, UsageError } from './runs.js';
 
 const HELP = `nefsim ${version}: Neural Engineering Framework simulator
 
@@ -27,6 +27,10 @@ Usage:
   nefsim cancel DIR [--timeout S]    stop a run or every trial of a batch
   nefsim serve [--port P] [--token-file F] [--runs-dir D] [--max-concurrent-runs N]
                                      start the simulation service (nefsim serve --help)
+  nefsim export DIR [--format npz|csv] [--out PATH]
+                                     probes.h5 of a run (or of each trial) as
+                                     NumPy .npz (default DIR/probes.npz) or CSV
+                                     (default DIR/csv/); spikes also dense
   nefsim --version
   nefsim --help
 
@@ -77,6 +81,7 @@ async function dispatch(argv: string[]): Promise<number> {
   if (cmd === 'run') return runCommand(rest, argv);
   if (cmd === 'status') return statusCommand(rest);
   if (cmd === 'cancel') return cancelCommand(rest);
+  if (cmd === 'export') return exportCommand(rest);
   if (cmd === '_execute') return executeCommand(rest);
   if (cmd === 'serve') return (await import('../server/serve.js')).serveCommand(rest);
   if (cmd === '_batch') return batchCommand(rest);

@@ -31,6 +31,9 @@ interface StoredProbe {
   cols: number;
 }
 
+/** Value of the `layout` attribute of a sparse spike probe's group. */
+export const SPIKES_LAYOUT = 'spikes';
+
 /** Bytes per HDF5 chunk that the store aims at (up to ~1 MB). */
 const CHUNK_BYTES = 1 << 20;
 

@@ -1,0 +1,255 @@
+/**
+ * `nefsim export`: a run's probes.h5 as NumPy (.npz) or CSV, read and written
+ * block by block (memory for one block, whatever the run's length).
+ *
+ * npz (default DIR/probes.npz), keys as the HDF5 paths:
+ *   time                      float64 [steps]
+ *   probes/<name>             float64 [samples, dims]; for a sparse spike probe its dense view
+ *                             (spikes x spike_value at their sample, 0 elsewhere)
+ *   probes/<name>.time        float64 [samples], the sample times (only when sample_every != dt)
+ *   probes/<name>.spike_times, .spike_units, .spike_times_index
+ *                             the sparse spike datasets as stored (see store.ts)
+ * csv (default DIR/csv/): time.csv, and per probe <name>.csv with a header
+ *   `t,<name>[0],<name>[1],...` (dense view for spike probes), plus
+ *   <name>.spikes.csv (`t,neuron`, one line per spike) for sparse spike probes.
+ *
+ * A run still going is exported up to its last flush.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import h5wasm from 'h5wasm/node';
+import type { Dataset, File as H5File, Group } from 'h5wasm/node';
+import { NpzWriter, bytesOf } from './npy.js';
+import { SPIKES_LAYOUT } from './store.js';
+
+export type ExportFormat = 'npz' | 'csv';
+
+/** Rows per block read from probes.h5 (adapted to the width so a block stays ~8 MB). */
+const BLOCK_VALUES = 1 << 20;
+
+interface DenseProbe {
+  kind: 'dense';
+  name: string;
+  ds: Dataset;
+  rows: number;
+  cols: number;
+  period: number;
+}
+interface SparseProbe {
+  kind: 'spikes';
+  name: string;
+  group: Group;
+  rows: number;
+  cols: number;
+  period: number;
+  spikeValue: number;
+  nSpikes: number;
+}
+type StoredProbe = DenseProbe | SparseProbe;
+
+function numAttr(obj: Dataset | Group, name: string, fallback: number): number {
+  const a = obj.attrs[name];
+  const v = a ? a.value : undefined;
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : fallback;
+}
+
+function toFloat64(v: unknown, what: string): Float64Array {
+  if (v instanceof Float64Array) return v;
+  if (v instanceof BigInt64Array || v instanceof BigUint64Array) return Float64Array.from(v, (x) => Number(x));
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Float64Array.from(v as unknown as ArrayLike<number>);
+  throw new Error(`${what}: unexpected data`);
+}
+
+function toInt32(v: unknown, what: string): Int32Array {
+  if (v instanceof Int32Array) return v;
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Int32Array.from(v as unknown as ArrayLike<number>);
+  throw new Error(`${what}: unexpected data`);
+}
+
+/** Rows [r0, r1) of a 1-D dataset (empty when r0 == r1). */
+function slice1(ds: Dataset, r0: number, r1: number): unknown {
+  if (r1 <= r0) return new Float64Array(0);
+  return ds.slice([[r0, r1]]);
+}
+
+/** The probes of an open probes.h5, with their shapes and kinds. */
+function probesOf(f: H5File, dt: number): StoredProbe[] {
+  const g = f.get('probes');
+  if (!(g instanceof h5wasm.Group)) return [];
+  const out: StoredProbe[] = [];
+  for (const name of g.keys()) {
+    const e = g.get(name);
+    if (e instanceof h5wasm.Dataset) {
+      const [rows = 0, cols = 1] = e.shape ?? [0, 1];
+      out.push({ kind: 'dense', name, ds: e, rows, cols, period: numAttr(e, 'sample_every', dt) / dt });
+    } else if (e instanceof h5wasm.Group && e.attrs['layout']?.value === SPIKES_LAYOUT) {
+      const index = e.get('spike_times_index') as Dataset;
+      const units = e.get('spike_units') as Dataset;
+      let rows = index.shape?.[0] ?? 0;
+      const nSpikes = units.shape?.[0] ?? 0;
+      // After a crash the index may name spikes past what reached the disk: keep the rows whose spikes are all there.
+      while (rows > 0 && Number(toFloat64(slice1(index, rows - 1, rows), 'spike_times_index')[0]) > nSpikes) rows--;
+      out.push({
+        kind: 'spikes',
+        name,
+        group: e,
+        rows,
+        cols: numAttr(e, 'n_neurons', 0),
+        period: numAttr(e, 'sample_every', dt) / dt,
+        spikeValue: numAttr(e, 'spike_value', 1 / dt),
+        nSpikes: rows > 0 ? Number(toFloat64(slice1(index, rows - 1, rows), 'spike_times_index')[0]) : 0,
+      });
+    }
+  }
+  return out;
+}
+
+/** Sample times of a probe with `period` steps between samples: the steps s where s % period < 1 (as the simulator). */
+function sampleTimes(time: Float64Array, period: number, rows: number): Float64Array {
+  if (period === 1) return time.subarray(0, rows);
+  const out = new Float64Array(rows);
+  let k = 0;
+  for (let s = 1; s <= time.length && k < rows; s++) if (s % period < 1) out[k++] = time[s - 1]!;
+  return out.subarray(0, k);
+}
+
+/** Dense rows [r0, r1) of a probe. */
+function denseBlock(p: StoredProbe, r0: number, r1: number): Float64Array {
+  if (p.kind === 'dense') return toFloat64(p.ds.slice([[r0, r1], [0, p.cols]]), p.name);
+  const out = new Float64Array((r1 - r0) * p.cols);
+  const index = p.group.get('spike_times_index') as Dataset;
+  const idx = toFloat64(slice1(index, Math.max(0, r0 - 1), r1), `${p.name}/spike_times_index`);
+  const first = r0 > 0 ? idx[0]! : 0;
+  const ends = r0 > 0 ? idx.subarray(1) : idx;
+  const last = ends.length > 0 ? ends[ends.length - 1]! : first;
+  const units = toInt32(slice1(p.group.get('spike_units') as Dataset, first, last), `${p.name}/spike_units`);
+  let j = 0;
+  for (let r = 0; r < r1 - r0; r++) {
+    const end = ends[r]! - first;
+    for (; j < end; j++) out[r * p.cols + units[j]!]! += p.spikeValue;
+  }
+  return out;
+}
+
+function blockRows(cols: number): number {
+  return Math.max(1, Math.floor(BLOCK_VALUES / Math.max(1, cols)));
+}
+
+/** Exports the run folder `dir` (its probes.h5); returns the file or folder written. */
+export async function exportRun(dir: string, format: ExportFormat, out?: string): Promise<string> {
+  const h5 = join(dir, 'probes.h5');
+  if (!existsSync(h5)) throw new Error(`${dir}: no probes.h5 (the run has not built its network yet, or failed before)`);
+  await h5wasm.ready;
+  const f = new h5wasm.File(h5, 'r');
+  try {
+    const dt = numAttr(f as unknown as Group, 'dt', 0.001);
+    const timeDs = f.get('time') as Dataset;
+    const time = toFloat64(timeDs.value, 'time');
+    const probes = probesOf(f, dt);
+    return format === 'npz' ? writeNpz(out ?? join(dir, 'probes.npz'), time, probes) : writeCsv(out ?? join(dir, 'csv'), time, probes);
+  } finally {
+    f.close();
+  }
+}
+
+function writeNpz(path: string, time: Float64Array, probes: StoredProbe[]): string {
+  const npz = new NpzWriter(path);
+  try {
+    npz.array('time', '<f8', [time.length], time);
+    for (const p of probes) {
+      const key = `probes/${p.name}`;
+      npz.begin(key, '<f8', [p.rows, p.cols]);
+      const step = blockRows(p.cols);
+      for (let r0 = 0; r0 < p.rows; r0 += step) npz.write(bytesOf(denseBlock(p, r0, Math.min(p.rows, r0 + step))));
+      npz.end();
+      if (p.period !== 1) {
+        const t = sampleTimes(time, p.period, p.rows);
+        npz.array(`${key}.time`, '<f8', [t.length], t);
+      }
+      if (p.kind === 'spikes') {
+        for (const [ds, dtype] of [['spike_times', '<f8'], ['spike_units', '<i4'], ['spike_times_index', '<i8']] as const) {
+          const n = ds === 'spike_times_index' ? p.rows : p.nSpikes;
+          const d = p.group.get(ds) as Dataset;
+          npz.begin(`${key}.${ds}`, dtype, [n]);
+          for (let i0 = 0; i0 < n; i0 += BLOCK_VALUES) {
+            const v = slice1(d, i0, Math.min(n, i0 + BLOCK_VALUES));
+            const arr = dtype === '<f8' ? toFloat64(v, ds) : dtype === '<i4' ? toInt32(v, ds) : BigInt64Array.from(toFloat64(v, ds), (x) => BigInt(x));
+            npz.write(bytesOf(arr));
+          }
+          npz.end();
+        }
+      }
+    }
+    npz.close();
+  } catch (err) {
+    npz.abort();
+    throw err;
+  }
+  return path;
+}
+
+/** Writes text through a temp file, renamed when complete. */
+class TextOut {
+  private readonly fd: number;
+  private buf: string[] = [];
+  private size = 0;
+  constructor(readonly path: string) {
+    this.fd = openSync(`${path}.tmp`, 'w');
+  }
+  line(s: string): void {
+    this.buf.push(s);
+    this.size += s.length;
+    if (this.size > 1 << 20) this.drain();
+  }
+  private drain(): void {
+    if (this.buf.length) writeSync(this.fd, this.buf.join('\n') + '\n');
+    this.buf = [];
+    this.size = 0;
+  }
+  close(): void {
+    this.drain();
+    closeSync(this.fd);
+    renameSync(`${this.path}.tmp`, this.path);
+  }
+}
+
+function writeCsv(folder: string, time: Float64Array, probes: StoredProbe[]): string {
+  if (existsSync(folder)) rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder, { recursive: true });
+  const tOut = new TextOut(join(folder, 'time.csv'));
+  tOut.line('t');
+  for (const t of time) tOut.line(String(t));
+  tOut.close();
+  for (const p of probes) {
+    const out = new TextOut(join(folder, `${p.name}.csv`));
+    const header = ['t'];
+    for (let j = 0; j < p.cols; j++) header.push(`${p.name}[${j}]`);
+    out.line(header.join(','));
+    const times = sampleTimes(time, p.period, p.rows);
+    const step = blockRows(p.cols);
+    for (let r0 = 0; r0 < p.rows; r0 += step) {
+      const r1 = Math.min(p.rows, r0 + step);
+      const block = denseBlock(p, r0, r1);
+      for (let r = r0; r < r1; r++) {
+        const row = [String(times[r] ?? NaN)];
+        for (let j = 0; j < p.cols; j++) row.push(String(block[(r - r0) * p.cols + j]));
+        out.line(row.join(','));
+      }
+    }
+    out.close();
+    if (p.kind === 'spikes') {
+      const sp = new TextOut(join(folder, `${p.name}.spikes.csv`));
+      sp.line('t,neuron');
+      const st = p.group.get('spike_times') as Dataset;
+      const su = p.group.get('spike_units') as Dataset;
+      for (let i0 = 0; i0 < p.nSpikes; i0 += BLOCK_VALUES) {
+        const i1 = Math.min(p.nSpikes, i0 + BLOCK_VALUES);
+        const t = toFloat64(slice1(st, i0, i1), 'spike_times');
+        const u = toInt32(slice1(su, i0, i1), 'spike_units');
+        for (let i = 0; i < t.length; i++) sp.line(`${t[i]},${u[i]}`);
+      }
+      sp.close();
+    }
+  }
+  return folder;
+}

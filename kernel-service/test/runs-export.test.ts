@@ -1,0 +1,135 @@
+/**
+ * nefsim export (built CLI): .npz archives numpy can load (headers checked
+ * here byte by byte, and by numpy in test-py/), CSV, and batches.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unzipSync } from 'fflate';
+import h5wasm from 'h5wasm/node';
+import type { Dataset } from 'h5wasm/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { npyHeader } from '../src/runs/npy.js';
+
+const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
+const MODEL = `import { Network } from 'nefsim';
+export default () => {
+  const net = new Network({ label: 'ex', seed: 5 });
+  const stim = net.node((t) => Math.sin(8 * t), { label: 'sin' });
+  const a = net.ensemble({ nNeurons: 20, dimensions: 1, label: 'a' });
+  net.connect(stim, a);
+  net.probe(a, { synapse: 0.01, label: 'a' });
+  net.probe(a.neurons, { attr: 'voltage', label: 'v', sampleEvery: 0.003 });
+  net.probe(stim, { label: 'sin' });
+  return net;
+};
+`;
+let dir: string;
+let model: string;
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 50_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Parses an .npy file (float64, int32 or int64 little-endian, C order). */
+export function parseNpy(b: Uint8Array): { shape: number[]; descr: string; data: Float64Array | Int32Array | BigInt64Array } {
+  expect(Array.from(b.subarray(0, 8))).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  const hlen = b[8]! + 256 * b[9]!;
+  expect((10 + hlen) % 64).toBe(0);
+  const header = new TextDecoder().decode(b.subarray(10, 10 + hlen));
+  expect(header.endsWith('\n')).toBe(true);
+  const descr = /'descr': '([^']+)'/.exec(header)![1]!;
+  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const body = b.slice(10 + hlen);
+  const data = descr === '<f8' ? new Float64Array(body.buffer) : descr === '<i4' ? new Int32Array(body.buffer) : new BigInt64Array(body.buffer);
+  expect(data.length).toBe(shape.reduce((x, y) => x * y, 1));
+  return { shape, descr, data };
+}
+
+export function readNpz(path: string): Map<string, ReturnType<typeof parseNpy>> {
+  const files = unzipSync(readFileSync(path));
+  const out = new Map<string, ReturnType<typeof parseNpy>>();
+  for (const [name, bytes] of Object.entries(files)) out.set(name.replace(/\.npy$/, ''), parseNpy(bytes));
+  return out;
+}
+
+beforeAll(async () => {
+  await h5wasm.ready;
+  dir = mkdtempSync(join(tmpdir(), 'nefsim-export-'));
+  model = join(dir, 'm.mjs');
+  writeFileSync(model, MODEL);
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npy', () => {
+  it('headers are 64-byte aligned Python dict literals', () => {
+    const h = npyHeader('<f8', [3, 2]);
+    expect(h.length % 64).toBe(0);
+    expect(new TextDecoder().decode(h.subarray(10))).toMatch(/^\{'descr': '<f8', 'fortran_order': False, 'shape': \(3, 2\), \} *\n$/);
+    expect(new TextDecoder().decode(npyHeader('<i4', [5]).subarray(10))).toContain("'shape': (5,)");
+    expect(new TextDecoder().decode(npyHeader('<f8', [0, 4]).subarray(10))).toContain("'shape': (0, 4)");
+  });
+});
+
+describe('nefsim export', () => {
+  it('npz holds time and every probe as in probes.h5, with sample times for sampleEvery probes; csv too', async () => {
+    const out = join(dir, 'run');
+    expect((await cli('run', model, '--duration', '0.1', '--out', out)).code).toBe(0);
+    const r = await cli('export', out, '--format', 'npz');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(join(out, 'probes.npz'));
+    const z = readNpz(join(out, 'probes.npz'));
+    const f = new h5wasm.File(join(out, 'probes.h5'), 'r');
+    try {
+      expect(z.get('time')!.shape).toEqual([100]);
+      for (const name of ['a', 'v', 'sin']) {
+        const ds = f.get(`probes/${name}`) as Dataset;
+        expect(z.get(`probes/${name}`)!.shape).toEqual(ds.shape);
+        expect(Array.from(z.get(`probes/${name}`)!.data as Float64Array)).toEqual(Array.from(ds.value as Float64Array));
+      }
+    } finally {
+      f.close();
+    }
+    expect(z.get('probes/v')!.shape).toEqual([33, 20]);
+    const vt = z.get('probes/v.time')!.data as Float64Array;
+    expect(vt.length).toBe(33);
+    expect(vt[0]).toBeCloseTo(0.003, 12);
+    expect(z.has('probes/a.time')).toBe(false);
+
+    const c = await cli('export', out, '--format', 'csv');
+    expect(c.code).toBe(0);
+    const csv = readFileSync(join(out, 'csv', 'sin.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('t,sin[0]');
+    expect(csv).toHaveLength(101);
+    const [t, v] = csv[10]!.split(',').map(Number);
+    expect(v).toBe(Math.sin(8 * t!));
+    expect(readFileSync(join(out, 'csv', 'v.csv'), 'utf8').split('\n')[1]!.startsWith('0.003,')).toBe(true);
+  });
+
+  it('exports every trial of a batch, to --out when given', async () => {
+    const out = join(dir, 'batch');
+    expect((await cli('run', model, '--trials', '2', '--duration', '0.05', '--out', out)).code).toBe(0);
+    const r = await cli('export', out, '--out', join(dir, 'npz'));
+    expect(r.code).toBe(0);
+    expect(existsSync(join(dir, 'npz', 'trial-000.npz'))).toBe(true);
+    expect(readNpz(join(dir, 'npz', 'trial-001.npz')).get('probes/a')!.shape).toEqual([50, 1]);
+  });
+
+  it('refuses bad arguments', async () => {
+    const r = await cli('export', join(dir, 'run'), '--format', 'xml');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--format must be 'npz' or 'csv', got 'xml'");
+    const r2 = await cli('export', dir);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('is not a run folder');
+  });
+});

@@ -1,0 +1,194 @@
+/**
+ * Design sessions through the real service: cells that build the squaring
+ * model, build summaries, errors with the cell's line and column, streamed
+ * output and display(), inline simulate() under a budget with probe data and
+ * post-processing, interrupting an endless loop while another client keeps
+ * getting replies, and the memory cap.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, Client, SQUARING_CELLS, startService, type Running } from './server-harness.js';
+
+let svc: Running;
+let c: Client;
+let session: string;
+
+beforeAll(async () => {
+  svc = await startService(['--inline-budget', '3', '--session-memory-mb', '96']);
+  c = await Client.connect(svc);
+  const r = await c.request('session.open', { label: 'notebook.ipynb' });
+  expect(r.ok).toBe(true);
+  session = r.result!.session as string;
+});
+
+afterAll(async () => {
+  c?.close();
+  await svc?.stop();
+  cleanup(svc.dir);
+});
+
+const exec = (code: string, cell = 'c', extra: Record<string, unknown> = {}) => c.request('cell.execute', { session, code, cell, ...extra });
+
+describe('cells', () => {
+  it('build the squaring model across cells and report the model and a build summary', async () => {
+    for (const [i, code] of SQUARING_CELLS.entries()) {
+      const r = await exec(code, `sq${i}`);
+      expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    }
+    const last = await exec('buildSummary(model)', 'summary', { model: false });
+    expect(last.ok, JSON.stringify(last.error)).toBe(true);
+    const json = last.result!.value as Record<string, Record<string, unknown>>;
+    expect(json['application/json']).toMatchObject({ label: 'squaring', ensembles: 2, neurons: 200, nodes: 1, connections: 2, probes: 2 });
+    expect(last.result!.model).toMatchObject({ label: 'squaring', neurons: 200 });
+  });
+
+  it('re-running a cell redeclares its consts; state carries over', async () => {
+    expect((await exec('const k = 1;', 'k')).ok).toBe(true);
+    expect((await exec('const k = 2; k + a.nNeurons', 'k')).result!.value).toEqual({ 'text/plain': '102' });
+  });
+
+  it('streams console output and display() before the reply, with top-level await', async () => {
+    const r = await exec("console.log('hello', 1 + 1); await new Promise((r) => setTimeout(r, 20)); console.error('oops'); display(model); display('<b>x</b>', 'text/html'); 'done'", 'io', { model: false });
+    expect(r.ok).toBe(true);
+    const streams = r.events.filter((e) => e.event === 'cell.stream');
+    expect(streams.map((e) => [e.stream, e.text])).toEqual([
+      ['stdout', 'hello 2\n'],
+      ['stderr', 'oops\n'],
+    ]);
+    const displays = r.events.filter((e) => e.event === 'cell.display').map((e) => e.data as Record<string, unknown>);
+    expect(displays[0]!['application/vnd.nefsim.network+json']).toMatchObject({ label: 'squaring' });
+    expect(displays[1]).toEqual({ 'text/html': '<b>x</b>' });
+    expect(r.result!.value).toEqual({ 'text/plain': 'done' });
+  });
+
+  it('a runtime error points at its line and column in the cell', async () => {
+    const r = await exec("const ok = 1;\nconst e = net.ensemble({ nNeurons: 10, dimensions: 1 });\n  net.connect(e, undefinedThing);", 'err', { model: false });
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatchObject({ code: 'execution_error', details: { name: 'ReferenceError', line: 3, column: 18, cell: 'err' } });
+    expect(r.error!.message).toContain('undefinedThing is not defined (line 3, column 18)');
+  });
+
+  it('an engine error names the line of the call and the object at fault', async () => {
+    const r = await exec("\n\nnet.ensemble({ nNeurons: -5, dimensions: 1, label: 'bad' });", 'eng', { model: false });
+    expect(r.ok).toBe(false);
+    expect(r.error!.details).toMatchObject({ line: 3, column: 5 });
+    expect(r.error!.details!.name).toMatch(/ValidationError/);
+  });
+
+  it('a syntax error gives its line and column', async () => {
+    const r = await exec('const x = 1;\nconst y = (2;\n', 'syn');
+    expect(r.error).toMatchObject({ code: 'syntax_error', details: { line: 2, column: 13 } });
+    const imp = await exec("import fs from 'node:fs';");
+    expect(imp.error!.code).toBe('syntax_error');
+  });
+});
+
+describe('inline simulations and post-processing', () => {
+  let sim: string;
+  it('simulate() returns a simulation whose probes can be listed and fetched', async () => {
+    const r = await exec('const res = simulate(model, 1.0); res', 'sim', { model: false });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const info = (r.result!.value as Record<string, Record<string, unknown>>)['application/vnd.nefsim.simulation+json']!;
+    sim = info.id as string;
+    expect(info).toMatchObject({ seconds: 1, steps: 1000, probes: ['sq', 'spikes'] });
+    const list = await c.request('probe.list', { session, sim });
+    expect(list.result!.probes).toEqual([
+      expect.objectContaining({ name: 'sq', shape: [1000, 1] }),
+      expect.objectContaining({ name: 'spikes', shape: [1000, 100] }),
+    ]);
+  });
+
+  it('probe.fetch: min/max decimation keeps the raw extremes of every bucket', async () => {
+    const raw = await c.request('probe.fetch', { session, sim, probe: 'spikes', mode: 'raw' });
+    expect(raw.result).toMatchObject({ mode: 'raw', rows: 1000, cols: 100 });
+    const y = raw.arrays.get('y')!.data as Float64Array;
+    expect(raw.arrays.get('y')!.header).toMatchObject({ dtype: 'float64', shape: [1000, 100] });
+    const dec = await c.request('probe.fetch', { session, sim, probe: 'spikes', maxPoints: 100 });
+    expect(dec.result).toMatchObject({ mode: 'minmax', buckets: 50 });
+    const min = dec.arrays.get('min')!.data as Float64Array;
+    const max = dec.arrays.get('max')!.data as Float64Array;
+    for (let b = 0; b < 50; b++) {
+      for (let n = 0; n < 100; n++) {
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (let i = b * 20; i < (b + 1) * 20; i++) {
+          lo = Math.min(lo, y[i * 100 + n]!);
+          hi = Math.max(hi, y[i * 100 + n]!);
+        }
+        expect(min[b * 100 + n]).toBe(lo);
+        expect(max[b * 100 + n]).toBe(hi);
+      }
+    }
+    const part = await c.request('probe.fetch', { session, sim, probe: 'sq', t0: 0.5, t1: 0.6, mode: 'raw' });
+    const t = part.arrays.get('t')!.data as Float64Array;
+    expect(t.length).toBe(101);
+    expect(t[0]).toBeCloseTo(0.5, 9);
+  });
+
+  it('rates, spike rasters, tuning curves and RMSE against a target function', async () => {
+    const rates = await c.request('post.rates', { session, sim, probe: 'spikes', tau: 0.05, maxPoints: 200 });
+    expect(rates.ok, JSON.stringify(rates.error)).toBe(true);
+    const mean = rates.result!.meanRates as number[];
+    expect(mean).toHaveLength(100);
+    expect(Math.max(...mean)).toBeGreaterThan(50);
+    const spikes = await c.request('post.spikes', { session, sim, probe: 'spikes', neurons: [0, 1, 2] });
+    expect(spikes.result!.counts).toEqual([0, 1, 2].map((i) => Math.round(mean[i]!)));
+    const tc = await c.request('post.tuning', { session, ensemble: 'a', points: 21 });
+    expect(tc.ok, JSON.stringify(tc.error)).toBe(true);
+    expect(tc.arrays.get('rates')!.header.shape).toEqual([21, 100]);
+    const err = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn: '(t) => Math.sin(t - 0.015) ** 2' }, from: 0.1 });
+    expect(err.ok, JSON.stringify(err.error)).toBe(true);
+    expect(err.result!.overall as number).toBeLessThan(0.1);
+    const bad = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn: '42' } });
+    expect(bad.error!.code).toBe('execution_error');
+  });
+
+  it('simulate() past the compute budget fails with a message suggesting a run', async () => {
+    const r = await exec('simulate(model, 10000)', 'long', { model: false });
+    expect(r.ok).toBe(false);
+    expect(r.error!.message).toMatch(/budget|would take/);
+    expect(r.error!.message).toContain('Run button');
+    expect(r.error!.details).toMatchObject({ budget: true, line: 1 });
+  });
+});
+
+describe('interrupt and limits', () => {
+  it('interrupts an endless loop while a second client keeps getting replies', async () => {
+    const other = await Client.connect(svc);
+    const loop = exec('while (true) {}', 'loop');
+    await new Promise((r) => setTimeout(r, 300));
+    // The service and other clients answer while the session loops.
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      expect((await other.request('ping')).ok).toBe(true);
+      expect(performance.now() - t0).toBeLessThan(500);
+    }
+    const s2 = await other.request('session.open', {});
+    expect((await other.request('cell.execute', { session: s2.result!.session, code: '6 * 7' })).result!.value).toEqual({ 'text/plain': '42' });
+    const intr = await c.request('session.interrupt', { session });
+    expect(intr.result).toMatchObject({ restarted: true, wasBusy: true });
+    const r = await loop;
+    expect(r.error!.code).toBe('interrupted');
+    // The session works again, with fresh state.
+    const after = await exec('typeof net', 'after');
+    expect(after.result!.value).toEqual({ 'text/plain': 'undefined' });
+    other.close();
+  });
+
+  it('a session that exceeds its memory cap is restarted and says so', async () => {
+    const r = await exec('const hog = []; for (;;) hog.push({ a: [1, 2, 3], b: "x".repeat(100) + hog.length });', 'hog');
+    expect(r.ok).toBe(false);
+    expect(r.error!.code).toBe('session_crashed');
+    expect(r.error!.message).toContain('out of memory');
+    expect((await exec('1 + 1')).result!.value).toEqual({ 'text/plain': '2' });
+  });
+
+  it('reset forgets everything; close ends the session', async () => {
+    await exec('const z = 5;');
+    expect((await c.request('session.reset', { session })).ok).toBe(true);
+    expect((await exec('typeof z')).result!.value).toEqual({ 'text/plain': 'undefined' });
+    const s = await c.request('session.open', {});
+    const id = s.result!.session as string;
+    expect((await c.request('session.close', { session: id })).ok).toBe(true);
+    expect((await c.request('cell.execute', { session: id, code: '1' })).error!.code).toBe('not_found');
+  });
+});

@@ -9,3 +9,6 @@ npm run build
 npx tsc -p kernel-service/tsconfig.json --noEmit
 npx eslint .
 (cd kernel-service && npx vitest run)
+# The JupyterLab extension: type check and unit tests (client, plot data, cell routing).
+npx tsc -p tsconfig.json --noEmit
+npx vitest run

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseRunList, progressOf, pythonSnippet, runDetails } from '../runs/format.js';
+import { parseRunForm } from '../runs/options.js';
+import { parseProbeList } from '../runs/plots.js';
+import { statusText } from '../client/status-text.js';
+
+describe('runs panel data', () => {
+  it('reads run.list results and computes progress', () => {
+    const runs = parseRunList({ runs: [{ run: 'sq-1', state: 'running', t: 2.5, duration: 5, stepsPerSecond: 12345.6, secondsLeft: 3 }, { bogus: true }] });
+    expect(runs).toHaveLength(1);
+    expect(progressOf(runs[0])).toBe(0.5);
+    expect(runDetails(runs[0])).toBe('t = 2.50 / 5 s · 12,346 steps/s · 3.0 s left · 50%');
+    expect(progressOf({ run: 'a', state: 'done' })).toBe(1);
+    expect(progressOf({ run: 'a', state: 'queued' })).toBeNull();
+    expect(progressOf({ run: 'a', state: 'running', stepsDone: 250, stepsTotal: 1000 })).toBe(0.25);
+  });
+
+  it('formats durations', () => {
+    expect(formatDuration(3.21)).toBe('3.2 s');
+    expect(formatDuration(75)).toBe('1 min 15 s');
+    expect(formatDuration(7300)).toBe('2 h 1 min');
+  });
+
+  it('writes an h5py snippet that loads the run', () => {
+    const s = pythonSnippet({ run: 'sq-1', state: 'done', path: '/data/runs/sq-1' });
+    expect(s).toContain('h5py.File("/data/runs/sq-1/probes.h5", "r")');
+    expect(s).toContain('f["time"][:]');
+    expect(pythonSnippet({ run: 'x', state: 'done' })).toContain('"nefsim-runs/x/probes.h5"');
+  });
+
+  it('reads probe.list results', () => {
+    expect(parseProbeList({ probes: [{ name: 'sq', shape: [5000, 1] }, { label: 'a', dims: 2 }, 'b', 7] })).toEqual([
+      { name: 'sq', dims: 1, label: undefined, attr: undefined, target: undefined },
+      { name: 'a', dims: 2, label: 'a', attr: undefined, target: undefined },
+      { name: 'b', dims: 1 },
+    ]);
+  });
+});
+
+describe('run dialog', () => {
+  it('validates the options', () => {
+    expect(parseRunForm({ duration: '5', dt: '0.001', seed: '', partitions: '2', trials: '1', executor: 'local', label: 'squaring' })).toEqual({
+      duration: 5,
+      dt: 0.001,
+      partitions: 2,
+      trials: 1,
+      executor: 'local',
+      label: 'squaring',
+    });
+    expect(parseRunForm({ duration: '0' })).toMatch(/Duration/);
+    expect(parseRunForm({ duration: '1', seed: '1.5' })).toMatch(/Seed/);
+    expect(parseRunForm({ duration: '1', partitions: '0' })).toMatch(/Partitions/);
+    expect(parseRunForm({ duration: '1', label: 'a b' })).toMatch(/Label/);
+  });
+});
+
+describe('status bar text', () => {
+  it('says why the service is not there and when it retries', () => {
+    const t = statusText({ state: 'disconnected', detail: 'service not reachable', attempt: 3, retryInMs: 4000 });
+    expect(t.label).toBe('nefsim: disconnected');
+    expect(t.title).toContain('service not reachable; retrying in 4 s (attempt 3)');
+  });
+});

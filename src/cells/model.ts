@@ -1,0 +1,37 @@
+/**
+ * Model cells: code cells whose metadata says `"nefsim": {"model": true}`.
+ * Kept free of JupyterLab runtime imports so the routing can be unit tested.
+ */
+
+export const METADATA_KEY = 'nefsim';
+export const MODEL_CELL_CLASS = 'nefsim-ModelCell';
+
+/** What the routing needs to know about a cell model. */
+export interface CellModelLike {
+  readonly type: string;
+  getMetadata(key: string): unknown;
+}
+
+export interface NefsimCellMetadata {
+  model?: boolean;
+}
+
+export function isModelCell(model: CellModelLike): boolean {
+  if (model.type !== 'code') return false;
+  const m = model.getMetadata(METADATA_KEY);
+  return typeof m === 'object' && m !== null && (m as NefsimCellMetadata).model === true;
+}
+
+/** Session id of a notebook: stable per notebook path (so reloading re-attaches), safe for the protocol. */
+export function sessionIdFor(notebookPath: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < notebookPath.length; i++) {
+    h ^= notebookPath.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  const stem = (notebookPath.split('/').pop() ?? 'notebook')
+    .replace(/\.ipynb$/i, '')
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .slice(0, 40);
+  return `${stem || 'nb'}-${h.toString(16).padStart(8, '0')}`;
+}

@@ -1,0 +1,123 @@
+/**
+ * Runs model cells in the notebook's design session on the nefsim service.
+ */
+import type { Cell, CodeCell } from '@jupyterlab/cells';
+import type { IOutput } from '@jupyterlab/nbformat';
+import { NefsimClient, ServiceError } from '../client/client.js';
+import type { EventMessage } from '../client/protocol.js';
+import type { RunCellOptions } from './executor.js';
+import { errorInfo, errorToOutput, eventToOutput, resultToOutput, type CellErrorInfo } from './outputs.js';
+import { sessionIdFor } from './model.js';
+import { markErrorLine, clearErrorLine } from './errorline.js';
+
+/** Design sessions: one per notebook, opened (or re-attached) once per connection. */
+export class DesignSessions {
+  private opened = new Map<string, Promise<string>>();
+  private counters = new Map<string, number>();
+
+  constructor(private readonly client: NefsimClient) {
+    client.connected.connect(() => this.opened.clear());
+    client.statusChanged.connect((_, s) => {
+      if (s.state !== 'connected') this.opened.clear();
+    });
+  }
+
+  /** Opens the notebook's session if needed; resolves with its id. */
+  ensure(notebookPath: string): Promise<string> {
+    const id = sessionIdFor(notebookPath);
+    let p = this.opened.get(id);
+    if (!p) {
+      p = this.client
+        .request('session.open', { session: id, label: notebookPath }, { waitForConnection: true, timeoutMs: 30_000 })
+        .then(() => id);
+      p.catch(() => this.opened.delete(id));
+      this.opened.set(id, p);
+    }
+    return p;
+  }
+
+  nextCount(sessionId: string): number {
+    const n = (this.counters.get(sessionId) ?? 0) + 1;
+    this.counters.set(sessionId, n);
+    return n;
+  }
+
+  async interrupt(notebookPath: string): Promise<void> {
+    const id = sessionIdFor(notebookPath);
+    if (!this.opened.has(id) || !this.client.isConnected) return;
+    await this.client.request('session.interrupt', { session: id }, { timeoutMs: 15_000 });
+  }
+
+  async reset(notebookPath: string): Promise<void> {
+    const id = sessionIdFor(notebookPath);
+    this.counters.delete(id);
+    if (!this.opened.has(id) || !this.client.isConnected) return;
+    await this.client.request('session.reset', { session: id }, { timeoutMs: 15_000 });
+  }
+}
+
+function isCodeCell(cell: Cell): cell is CodeCell {
+  return cell.model.type === 'code';
+}
+
+/** Executes one model cell; resolves true when it ran without error. */
+export async function runModelCell(client: NefsimClient, sessions: DesignSessions, notebookPath: () => string, options: RunCellOptions): Promise<boolean> {
+  const { cell, onCellExecuted, onCellExecutionScheduled } = options;
+  if (!isCodeCell(cell)) return true;
+  const model = cell.model;
+  onCellExecutionScheduled({ cell });
+  clearErrorLine(cell);
+  model.sharedModel.transact(() => {
+    model.clearExecution();
+    model.executionState = 'running';
+  }, false);
+  model.trusted = true;
+  const add = (o: IOutput) => {
+    if (!cell.isDisposed) model.outputs.add(o);
+  };
+  let sessionId: string;
+  try {
+    sessionId = await sessions.ensure(notebookPath());
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    add(errorToOutput({ ename: 'ServiceUnavailable', evalue: `The nefsim service is not available: ${msg}` }) as IOutput);
+    model.executionState = 'idle';
+    onCellExecuted({ cell, success: false });
+    return false;
+  }
+  const count = sessions.nextCount(sessionId);
+  const started = new Date().toISOString();
+  try {
+    const reply = await client.request(
+      'cell.execute',
+      { session: sessionId, code: model.sharedModel.getSource(), cell: model.id, model: true },
+      {
+        onEvent: (ev: EventMessage) => {
+          const out = eventToOutput(ev);
+          if (out) add(out as IOutput);
+        },
+      },
+    );
+    const result = resultToOutput(reply.result, count);
+    if (result) add(result as IOutput);
+    if (!cell.isDisposed) {
+      model.executionCount = count;
+      model.setMetadata('execution', { 'nefsim.execute_started': started, 'nefsim.execute_finished': new Date().toISOString() });
+      model.executionState = 'idle';
+    }
+    onCellExecuted({ cell, success: true });
+    return true;
+  } catch (err) {
+    let info: CellErrorInfo;
+    if (err instanceof ServiceError) info = errorInfo(err.code, err.message, err.details);
+    else info = { ename: 'Error', evalue: err instanceof Error ? err.message : String(err) };
+    add(errorToOutput(info) as IOutput);
+    if (!cell.isDisposed) {
+      model.executionCount = count;
+      model.executionState = 'idle';
+      if (info.line !== undefined) markErrorLine(cell, info.line);
+    }
+    onCellExecuted({ cell, success: false });
+    return false;
+  }
+}

@@ -1,0 +1,19 @@
+/** What the status bar says about the connection (pure, unit tested). */
+import type { ConnectionStatus } from './client.js';
+
+export function statusText(s: ConnectionStatus): { label: string; title: string } {
+  switch (s.state) {
+    case 'connected':
+      return { label: 'nefsim: connected', title: s.detail };
+    case 'connecting':
+      return { label: 'nefsim: connecting…', title: s.detail };
+    case 'disconnected': {
+      const retry = s.retryInMs !== undefined ? `; retrying in ${Math.max(1, Math.round(s.retryInMs / 1000))} s (attempt ${s.attempt})` : '';
+      return { label: 'nefsim: disconnected', title: `${s.detail}${retry}. Click to retry now.` };
+    }
+    case 'stopped':
+      return { label: 'nefsim: unavailable', title: `${s.detail}. Click to retry.` };
+    default:
+      return { label: 'nefsim: idle', title: s.detail };
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * jupyterlab-nefsim: model cells, the Run button, the Runs panel and the
+ * service connection. Probe plots are rendered by the MIME extension (mime.ts).
+ */
+import { ILabShell, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import type { Cell } from '@jupyterlab/cells';
+import { INotebookCellExecutor, INotebookTracker, runCell, type NotebookPanel } from '@jupyterlab/notebook';
+import { ServerConnection } from '@jupyterlab/services';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { runIcon } from '@jupyterlab/ui-components';
+import { NefsimClient, type SocketLike } from './client/client.js';
+import { setSharedClient } from './client/shared.js';
+import { serviceSocketUrl } from './client/url.js';
+import { createRoutingExecutor } from './cells/executor.js';
+import { METADATA_KEY, MODEL_CELL_CLASS, isModelCell } from './cells/model.js';
+import { DesignSessions, runModelCell } from './cells/runner.js';
+import { askRunOptions } from './runs/dialog.js';
+import { RunsPanel } from './runs/panel.js';
+import { plotRunProbes } from './runs/plots.js';
+import { ServiceStatus } from './status.js';
+import { INefsimService } from './tokens.js';
+
+const PLUGIN_ID = 'jupyterlab-nefsim:plugin';
+
+export const CommandIDs = {
+  toggleModelCell: 'nefsim:toggle-model-cell',
+  run: 'nefsim:run',
+  showRuns: 'nefsim:show-runs',
+  reconnect: 'nefsim:reconnect',
+  interrupt: 'nefsim:interrupt-session',
+  reset: 'nefsim:reset-session',
+} as const;
+
+interface Settings {
+  serviceUrl: string;
+  serviceToken: string;
+  defaultDuration: number;
+  defaultDt: number;
+}
+
+const settings: Settings = { serviceUrl: '', serviceToken: '', defaultDuration: 1, defaultDt: 0.001 };
+
+/** The service client (one per JupyterLab page) and the design sessions. */
+const servicePlugin: JupyterFrontEndPlugin<INefsimService> = {
+  id: 'jupyterlab-nefsim:service',
+  description: 'Connects to the nefsim service (through jupyter-server-proxy, or a standalone service named in the settings).',
+  autoStart: true,
+  provides: INefsimService,
+  optional: [ISettingRegistry, IStatusBar],
+  activate: (app: JupyterFrontEnd, registry: ISettingRegistry | null, statusBar: IStatusBar | null): INefsimService => {
+    const server = app.serviceManager.serverSettings ?? ServerConnection.makeSettings();
+    const client = new NefsimClient({
+      url: () => serviceSocketUrl(server, settings.serviceUrl, settings.serviceToken),
+      createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+      requestTimeoutMs: 0,
+    });
+    setSharedClient(client);
+    const sessions = new DesignSessions(client);
+    if (registry) {
+      registry
+        .load(PLUGIN_ID)
+        .then((s) => {
+          const apply = () => {
+            const prev = `${settings.serviceUrl}|${settings.serviceToken}`;
+            settings.serviceUrl = (s.get('serviceUrl').composite as string) ?? '';
+            settings.serviceToken = (s.get('serviceToken').composite as string) ?? '';
+            settings.defaultDuration = (s.get('defaultDuration').composite as number) ?? 1;
+            settings.defaultDt = (s.get('defaultDt').composite as number) ?? 0.001;
+            return prev !== `${settings.serviceUrl}|${settings.serviceToken}`;
+          };
+          apply();
+          s.changed.connect(() => {
+            if (apply()) {
+              client.dispose();
+              Notification.info('nefsim: reload the page to use the new service settings', { autoClose: 5000 });
+            }
+          });
+        })
+        .catch(() => undefined)
+        .finally(() => client.connect());
+    } else {
+      client.connect();
+    }
+    if (statusBar) {
+      statusBar.registerStatusItem('jupyterlab-nefsim:status', {
+        item: new ServiceStatus(client),
+        align: 'left',
+        rank: 4,
+      });
+    }
+    app.commands.addCommand(CommandIDs.reconnect, {
+      label: 'nefsim: Reconnect to the Service',
+      execute: () => client.connect(),
+    });
+    return { client, sessions };
+  },
+};
+
+/** Routes model cells to the design session and other cells to the kernel. */
+const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
+  id: 'jupyterlab-nefsim:cell-executor',
+  description: 'Runs nefsim model cells in the notebook design session, other cells in the kernel.',
+  autoStart: true,
+  provides: INotebookCellExecutor,
+  requires: [INefsimService],
+  activate: (app: JupyterFrontEnd, service: INefsimService): INotebookCellExecutor => {
+    const pathOf = (cell: Cell): string => {
+      // The cell's notebook panel holds the path; fall back to the current widget.
+      let node: HTMLElement | null = cell.node;
+      while (node && !node.classList.contains('jp-NotebookPanel')) node = node.parentElement;
+      const id = node?.id;
+      const shell = app.shell;
+      for (const w of shell.widgets('main')) {
+        if (w.id === id) {
+          const ctx = (w as NotebookPanel).context;
+          if (ctx) return ctx.path;
+        }
+      }
+      const current = shell.currentWidget as NotebookPanel | null;
+      return current?.context?.path ?? 'untitled.ipynb';
+    };
+    return createRoutingExecutor({
+      runDefault: runCell,
+      runModelCell: (options) => runModelCell(service.client, service.sessions, () => pathOf(options.cell), options),
+    });
+  },
+};
+
+/** Marks model cells (class, JavaScript editing) in every notebook. */
+function trackModelCells(panel: NotebookPanel): void {
+  const update = () => {
+    for (const cell of panel.content.widgets) {
+      const on = isModelCell(cell.model);
+      cell.toggleClass(MODEL_CELL_CLASS, on);
+      if (on && cell.model.mimeType !== 'text/javascript') cell.model.mimeType = 'text/javascript';
+    }
+  };
+  const connectCells = () => {
+    for (const cell of panel.content.widgets) {
+      cell.model.metadataChanged.disconnect(update);
+      cell.model.metadataChanged.connect(update);
+    }
+    update();
+  };
+  panel.content.model?.cells.changed.connect(connectCells);
+  panel.content.modelChanged.connect(connectCells);
+  panel.sessionContext.kernelChanged.connect(() => setTimeout(update, 0));
+  panel.sessionContext.ready.then(() => setTimeout(update, 0)).catch(() => undefined);
+  void panel.context.ready.then(connectCells);
+  connectCells();
+}
+
+/** Commands, the Run button, the Runs panel. */
+const mainPlugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'nefsim model cells, Run button and Runs panel.',
+  autoStart: true,
+  requires: [INefsimService, INotebookTracker],
+  optional: [ICommandPalette, ILabShell, ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    service: INefsimService,
+    tracker: INotebookTracker,
+    palette: ICommandPalette | null,
+    _labShell: ILabShell | null,
+    registry: ISettingRegistry | null,
+  ): void => {
+    const { client, sessions } = service;
+    tracker.widgetAdded.connect((_, panel) => trackModelCells(panel));
+    tracker.forEach((panel) => trackModelCells(panel));
+
+    app.commands.addCommand(CommandIDs.toggleModelCell, {
+      label: 'Toggle nefsim Model Cell',
+      caption: 'Mark or unmark the selected code cells as nefsim model cells (run in the design session)',
+      iconClass: 'nefsim-ToggleIcon',
+      isToggled: () => {
+        const cell = tracker.activeCell;
+        return !!cell && isModelCell(cell.model);
+      },
+      isEnabled: () => tracker.activeCell?.model.type === 'code',
+      execute: () => {
+        const panel = tracker.currentWidget;
+        if (!panel) return;
+        const selected = panel.content.widgets.filter((c) => panel.content.isSelectedOrActive(c) && c.model.type === 'code');
+        const on = !selected.every((c) => isModelCell(c.model));
+        for (const c of selected) {
+          if (on) c.model.setMetadata(METADATA_KEY, { model: true });
+          else c.model.deleteMetadata(METADATA_KEY);
+          if (!on) c.model.mimeType = panel.content.codeMimetype;
+        }
+        app.commands.notifyCommandChanged(CommandIDs.toggleModelCell);
+      },
+    });
+    tracker.activeCellChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.toggleModelCell));
+
+    const runsPanel = new RunsPanel({ client, plotProbes: (run) => plotRunProbes(client, tracker, run) });
+    runsPanel.title.icon = runIcon;
+    app.shell.add(runsPanel, 'left', { rank: 600 });
+
+    app.commands.addCommand(CommandIDs.showRuns, {
+      label: 'nefsim: Show Runs',
+      execute: () => app.shell.activateById(runsPanel.id),
+    });
+
+    app.commands.addCommand(CommandIDs.run, {
+      label: (args) => (args.toolbar ? 'Run' : 'nefsim: Run the Model…'),
+      caption: "Start a detached nefsim run of this notebook's model cells",
+      icon: (args) => (args.toolbar ? runIcon : undefined),
+      isEnabled: () => !!tracker.currentWidget,
+      execute: async () => {
+        const panel = tracker.currentWidget;
+        if (!panel) return;
+        const path = panel.context.path;
+        const cells = panel.content.widgets.filter((c) => isModelCell(c.model));
+        if (!cells.length) {
+          Notification.warning('This notebook has no nefsim model cells: mark a code cell with the nefsim cell toolbar button first.', { autoClose: 6000 });
+          return;
+        }
+        const stem = (path.split('/').pop() ?? 'run').replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-');
+        const meta = panel.content.model?.getMetadata(METADATA_KEY) as { run?: Partial<{ duration: number; dt: number; partitions: number; trials: number; seed: number }> } | undefined;
+        const opts = await askRunOptions(
+          {
+            duration: meta?.run?.duration ?? settings.defaultDuration,
+            dt: meta?.run?.dt ?? settings.defaultDt,
+            partitions: meta?.run?.partitions,
+            trials: meta?.run?.trials,
+            seed: meta?.run?.seed,
+          },
+          stem,
+        );
+        if (!opts) return;
+        try {
+          const sessionId = await sessions.ensure(path);
+          // The run takes the session's model cells: make sure they are the notebook's current ones.
+          for (const cell of cells) {
+            await runModelCell(client, sessions, () => path, {
+              cell,
+              notebook: panel.content.model!,
+              notebookConfig: panel.content.notebookConfig,
+              onCellExecuted: () => undefined,
+              onCellExecutionScheduled: () => undefined,
+            }).then((ok) => {
+              if (!ok) throw new Error('a model cell failed: fix it before running');
+            });
+          }
+          const reply = await client.request('run.start', { session: sessionId, ...opts }, { timeoutMs: 60_000 });
+          const r = reply.result as Record<string, unknown> | null;
+          const name = r && typeof r.run === 'string' ? r.run : 'the run';
+          Notification.success(`nefsim: started ${name}`, {
+            autoClose: 5000,
+            actions: [{ label: 'Show runs', callback: () => app.shell.activateById(runsPanel.id) }],
+          });
+          app.shell.activateById(runsPanel.id);
+          void runsPanel.refresh();
+        } catch (err) {
+          Notification.error(`nefsim: the run did not start: ${err instanceof Error ? err.message : String(err)}`, { autoClose: 8000 });
+        }
+      },
+    });
+
+    app.commands.addCommand(CommandIDs.interrupt, {
+      label: 'nefsim: Interrupt the Design Session',
+      execute: async () => {
+        const panel = tracker.currentWidget;
+        if (panel) await sessions.interrupt(panel.context.path);
+      },
+    });
+    app.commands.addCommand(CommandIDs.reset, {
+      label: 'nefsim: Restart the Design Session',
+      execute: async () => {
+        const panel = tracker.currentWidget;
+        if (panel) await sessions.reset(panel.context.path);
+      },
+    });
+
+    // The notebook's own interrupt and restart act on the design session too.
+    app.commands.commandExecuted.connect((_, args) => {
+      const panel = tracker.currentWidget;
+      if (!panel) return;
+      if (args.id === 'notebook:interrupt-kernel') {
+        void sessions.interrupt(panel.context.path).catch(() => undefined);
+      } else if (args.id.startsWith('notebook:restart-')) {
+        void Promise.resolve(args.result)
+          .then((restarted) => (restarted === false ? undefined : sessions.reset(panel.context.path)))
+          .catch(() => undefined);
+      }
+    });
+
+    if (palette) {
+      for (const command of [CommandIDs.run, CommandIDs.toggleModelCell, CommandIDs.showRuns, CommandIDs.reconnect, CommandIDs.interrupt, CommandIDs.reset]) {
+        palette.addItem({ command, category: 'nefsim' });
+      }
+    }
+    if (registry) {
+      // Loading the settings makes JupyterLab apply the toolbar items declared in schema/plugin.json.
+      void registry.load(PLUGIN_ID).catch(() => undefined);
+    }
+  },
+};
+
+export default [servicePlugin, executorPlugin, mainPlugin];

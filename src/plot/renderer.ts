@@ -1,0 +1,247 @@
+/**
+ * The MIME renderer of nefsim plots: draws `application/vnd.nefsim.plot+json`
+ * with plotly.js (WebGL traces for large data), follows the theme, fetches
+ * finer data when zooming if the service is reachable, and stores a PNG of
+ * the plot in the output (`image/png`) so a saved notebook shows the plot in
+ * any viewer, without the service.
+ */
+import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { Widget } from '@lumino/widgets';
+import type * as PlotlyTypes from 'plotly.js';
+import { sharedClient } from '../client/shared.js';
+import { PLOT_MIME, bucketsForWidth, parsePlotSpec, specToTraces, tracesFromFetch, type PlotSpec, type PlotTrace } from './data.js';
+
+type PlotlyModule = typeof PlotlyTypes;
+let plotlyPromise: Promise<PlotlyModule> | null = null;
+
+function loadPlotly(): Promise<PlotlyModule> {
+  if (!plotlyPromise) {
+    plotlyPromise = import('plotly.js-gl2d-dist-min').then((m) => {
+      const mod = m as unknown as { default?: PlotlyModule } & PlotlyModule;
+      return mod.default ?? mod;
+    });
+  }
+  return plotlyPromise;
+}
+
+export interface ThemeColors {
+  background: string;
+  foreground: string;
+  grid: string;
+  traces: string[];
+}
+
+export function themeColors(): ThemeColors {
+  const s = getComputedStyle(document.body);
+  const v = (name: string, fallback: string) => s.getPropertyValue(name).trim() || fallback;
+  return {
+    background: v('--jp-layout-color0', '#ffffff'),
+    foreground: v('--jp-ui-font-color1', '#222222'),
+    grid: v('--jp-border-color2', '#e0e0e0'),
+    traces: ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'],
+  };
+}
+
+function layoutFor(spec: PlotSpec, colors: ThemeColors, width: number): Partial<PlotlyTypes.Layout> {
+  const axis = { color: colors.foreground, gridcolor: colors.grid, zerolinecolor: colors.grid };
+  return {
+    title: spec.title ? { text: spec.title, font: { size: 14 } } : undefined,
+    paper_bgcolor: colors.background,
+    plot_bgcolor: colors.background,
+    font: { color: colors.foreground, size: 12 },
+    margin: { l: 55, r: 20, t: spec.title ? 40 : 15, b: 45 },
+    xaxis: { ...axis, title: { text: spec.xlabel ?? (spec.kind === 'timeseries' || spec.kind === 'raster' ? 'time (s)' : 'x') } },
+    yaxis: {
+      ...axis,
+      title: { text: spec.ylabel ?? (spec.kind === 'raster' ? 'neuron' : spec.kind === 'tuning' ? 'rate (Hz)' : '') },
+      ...(spec.kind === 'xy' ? { scaleanchor: 'x' as const } : {}),
+    },
+    width: Math.max(300, width),
+    height: 320,
+    showlegend: spec.traces.length > 1 && spec.traces.length <= 20,
+    legend: { font: { color: colors.foreground } },
+  };
+}
+
+/** Counts live plots: browsers cap WebGL contexts, so old plots fall back to their PNG. */
+const livePlots = new Set<PlotRenderer>();
+const MAX_LIVE_PLOTS = 8;
+
+export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
+  private spec: PlotSpec | null = null;
+  private model: IRenderMime.IMimeModel | null = null;
+  private plotDiv: HTMLDivElement;
+  private observer: MutationObserver | null = null;
+  private fetchSeq = 0;
+  private fullTraces: PlotTrace[] | null = null;
+
+  constructor(_options: IRenderMime.IRendererOptions) {
+    super();
+    this.addClass('nefsim-Plot');
+    this.plotDiv = document.createElement('div');
+    this.node.appendChild(this.plotDiv);
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    this.model = model;
+    const parsed = parsePlotSpec(model.data[PLOT_MIME]);
+    if (typeof parsed === 'string') {
+      this.plotDiv.textContent = `nefsim plot: ${parsed}`;
+      return;
+    }
+    this.spec = parsed;
+    this.fullTraces = parsed.traces;
+    await this.draw();
+    if (!this.observer) {
+      this.observer = new MutationObserver(() => void this.draw());
+      this.observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-light', 'data-jp-theme-name'] });
+    }
+  }
+
+  private async draw(): Promise<void> {
+    const spec = this.spec;
+    if (!spec) return;
+    let Plotly: PlotlyModule;
+    try {
+      Plotly = await loadPlotly();
+    } catch (err) {
+      this.showFallback(`plotly.js could not be loaded: ${String(err)}`);
+      return;
+    }
+    if (this.isDisposed) return;
+    livePlots.add(this);
+    if (livePlots.size > MAX_LIVE_PLOTS) {
+      const oldest = livePlots.values().next().value;
+      if (oldest && oldest !== this) oldest.retire();
+    }
+    const colors = themeColors();
+    const width = this.node.clientWidth || 640;
+    const traces = specToTraces(spec, { glThreshold: 5000, colors: colors.traces });
+    await Plotly.react(this.plotDiv, traces as PlotlyTypes.Data[], layoutFor(spec, colors, width), {
+      responsive: true,
+      displaylogo: false,
+      modeBarButtonsToRemove: ['sendDataToCloud'],
+    });
+    const div = this.plotDiv as unknown as PlotlyTypes.PlotlyHTMLElement;
+    div.removeAllListeners?.('plotly_relayout');
+    div.on('plotly_relayout', (ev: PlotlyTypes.PlotRelayoutEvent) => void this.onRelayout(ev));
+    await this.storePng(Plotly);
+  }
+
+  /** Stores a PNG of the plot in the output once, so saved notebooks show it anywhere. */
+  private async storePng(Plotly: PlotlyModule): Promise<void> {
+    const model = this.model;
+    if (!model || model.data['image/png'] || !this.spec) return;
+    try {
+      const colors = themeColors();
+      const url = await Plotly.toImage(this.plotDiv, { format: 'png', width: 720, height: 320 });
+      const b64 = url.replace(/^data:image\/png;base64,/, '');
+      void colors;
+      model.setData({ data: { ...model.data, 'image/png': b64 }, metadata: model.metadata });
+    } catch {
+      // a PNG is a convenience; the plot itself is drawn
+    }
+  }
+
+  /** Zoom or pan: fetch finer data for the visible window from the service. */
+  private async onRelayout(ev: PlotlyTypes.PlotRelayoutEvent): Promise<void> {
+    const spec = this.spec;
+    const client = sharedClient();
+    if (!spec || !spec.source || !spec.decimated || spec.kind !== 'timeseries') return;
+    const e = ev as Record<string, unknown>;
+    const r0 = e['xaxis.range[0]'];
+    const r1 = e['xaxis.range[1]'];
+    const seq = ++this.fetchSeq;
+    if (e['xaxis.autorange'] === true && this.fullTraces) {
+      this.spec = { ...spec, traces: this.fullTraces };
+      await this.redrawTraces();
+      return;
+    }
+    if (typeof r0 !== 'number' || typeof r1 !== 'number' || !client || !client.isConnected) return;
+    const src = spec.source;
+    const width = this.node.clientWidth || 640;
+    try {
+      const reply = await client.request(
+        'probe.fetch',
+        {
+          ...(src.run ? { run: src.run } : {}),
+          ...(src.session ? { session: src.session } : {}),
+          ...(src.sim ? { sim: src.sim } : {}),
+          probe: src.probe,
+          t0: Math.max(0, r0),
+          t1: Math.max(0, r1),
+          ...(src.columns ? { columns: src.columns } : {}),
+          maxPoints: bucketsForWidth(width),
+          mode: 'minmax',
+        },
+        { timeoutMs: 30_000 },
+      );
+      if (seq !== this.fetchSeq) return;
+      const traces = tracesFromFetch(src.probe, reply.arrays, bucketsForWidth(width), src.columns?.[0] ?? 0);
+      if (traces.length) {
+        this.spec = { ...spec, traces };
+        await this.redrawTraces([r0, r1]);
+      }
+    } catch {
+      // keep the decimated data
+    }
+  }
+
+  private async redrawTraces(range?: [number, number]): Promise<void> {
+    const spec = this.spec;
+    if (!spec) return;
+    const Plotly = await loadPlotly();
+    const colors = themeColors();
+    const layout = layoutFor(spec, colors, this.node.clientWidth || 640);
+    if (range && layout.xaxis) layout.xaxis = { ...layout.xaxis, range, autorange: false };
+    await Plotly.react(this.plotDiv, specToTraces(spec, { glThreshold: 5000, colors: colors.traces }) as PlotlyTypes.Data[], layout);
+  }
+
+  /** Frees the WebGL context: shows the stored PNG instead, until clicked. */
+  retire(): void {
+    livePlots.delete(this);
+    const png = this.model?.data['image/png'];
+    void loadPlotly().then((P) => P.purge(this.plotDiv));
+    this.plotDiv.textContent = '';
+    if (typeof png === 'string') {
+      const img = document.createElement('img');
+      img.className = 'nefsim-Plot-fallback';
+      img.src = `data:image/png;base64,${png}`;
+      img.title = 'Click to make the plot interactive again';
+      img.addEventListener('click', () => void this.draw());
+      this.plotDiv.appendChild(img);
+    }
+  }
+
+  private showFallback(message: string): void {
+    const png = this.model?.data['image/png'];
+    this.plotDiv.textContent = '';
+    if (typeof png === 'string') {
+      const img = document.createElement('img');
+      img.className = 'nefsim-Plot-fallback';
+      img.src = `data:image/png;base64,${png}`;
+      this.plotDiv.appendChild(img);
+    } else {
+      this.plotDiv.textContent = message;
+    }
+  }
+
+  protected onResize(): void {
+    if (this.spec && livePlots.has(this)) void loadPlotly().then((P) => P.Plots.resize(this.plotDiv));
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    livePlots.delete(this);
+    this.observer?.disconnect();
+    void loadPlotly().then((P) => P.purge(this.plotDiv));
+    super.dispose();
+  }
+}
+
+export const rendererFactory: IRenderMime.IRendererFactory = {
+  safe: true,
+  mimeTypes: [PLOT_MIME],
+  defaultRank: 0,
+  createRenderer: (options) => new PlotRenderer(options),
+};

@@ -1,0 +1,89 @@
+/** The Run dialog: duration, dt, seed, partitions, trials, executor. */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+import type { RunOptions } from '../client/protocol.js';
+import { parseRunForm } from './options.js';
+
+export interface RunDialogDefaults {
+  duration: number;
+  dt: number;
+  seed?: number;
+  partitions?: number;
+  trials?: number;
+  executor?: 'local' | 'slurm';
+}
+
+class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string>> {
+  private inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
+
+  constructor(defaults: RunDialogDefaults, label: string) {
+    super();
+    this.addClass('nefsim-RunDialog');
+    const field = (name: string, text: string, value: string, attrs: Record<string, string> = {}) => {
+      const l = document.createElement('label');
+      l.textContent = text;
+      l.htmlFor = `nefsim-run-${name}`;
+      const input = document.createElement('input');
+      input.id = `nefsim-run-${name}`;
+      input.name = name;
+      input.value = value;
+      for (const [k, v] of Object.entries(attrs)) input.setAttribute(k, v);
+      this.node.append(l, input);
+      this.inputs.set(name, input);
+    };
+    field('duration', 'Duration (s)', String(defaults.duration), { type: 'number', min: '0', step: 'any' });
+    field('dt', 'dt (s)', String(defaults.dt), { type: 'number', min: '0', step: 'any' });
+    field('seed', 'Seed', defaults.seed !== undefined ? String(defaults.seed) : '', { type: 'number', min: '0', step: '1', placeholder: "network's own" });
+    field('partitions', 'Partitions', String(defaults.partitions ?? 1), { type: 'number', min: '1', step: '1' });
+    field('trials', 'Trials', String(defaults.trials ?? 1), { type: 'number', min: '1', step: '1' });
+    const l = document.createElement('label');
+    l.textContent = 'Executor';
+    l.htmlFor = 'nefsim-run-executor';
+    const sel = document.createElement('select');
+    sel.id = 'nefsim-run-executor';
+    sel.name = 'executor';
+    for (const [value, text] of [
+      ['local', 'local processes'],
+      ['slurm', 'Slurm (sbatch)'],
+    ]) {
+      const o = document.createElement('option');
+      o.value = value;
+      o.textContent = text;
+      sel.appendChild(o);
+    }
+    sel.value = defaults.executor ?? 'local';
+    this.node.append(l, sel);
+    this.inputs.set('executor', sel);
+    field('label', 'Label', label, { type: 'text', placeholder: 'optional' });
+    const note = document.createElement('div');
+    note.className = 'nefsim-RunDialog-note';
+    note.textContent = "The run is detached: it goes on if you close the notebook or the service restarts. It runs the notebook's model cells.";
+    this.node.appendChild(note);
+  }
+
+  getValue(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, el] of this.inputs) out[k] = el.value;
+    return out;
+  }
+}
+
+/** Shows the dialog; resolves with the options, or null if cancelled. */
+export async function askRunOptions(defaults: RunDialogDefaults, label: string): Promise<RunOptions | null> {
+  for (;;) {
+    const result = await showDialog({
+      title: 'Run the model (nefsim)',
+      body: new RunForm(defaults, label),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })],
+      focusNodeSelector: 'input',
+    });
+    if (!result.button.accept || !result.value) return null;
+    const parsed = parseRunForm(result.value);
+    if (typeof parsed !== 'string') return parsed;
+    await showDialog({ title: 'Run options', body: parsed, buttons: [Dialog.okButton()] });
+    defaults = {
+      duration: Number(result.value.duration) || defaults.duration,
+      dt: Number(result.value.dt) || defaults.dt,
+    };
+  }
+}

@@ -1,0 +1,75 @@
+/** Formatting of runs for the panel, and the h5py snippet (pure, unit tested). */
+import type { RunInfo } from '../client/protocol.js';
+
+export function parseRunList(result: unknown): RunInfo[] {
+  const list = Array.isArray(result) ? result : typeof result === 'object' && result !== null ? (result as Record<string, unknown>).runs : undefined;
+  if (!Array.isArray(list)) return [];
+  const out: RunInfo[] = [];
+  for (const r of list) {
+    if (typeof r !== 'object' || r === null) continue;
+    const o = r as Record<string, unknown>;
+    const name = typeof o.run === 'string' ? o.run : typeof o.name === 'string' ? o.name : typeof o.id === 'string' ? o.id : undefined;
+    const state = typeof o.state === 'string' ? o.state : undefined;
+    if (!name || !state) continue;
+    out.push({ ...o, run: name, state: state as RunInfo['state'] });
+  }
+  return out;
+}
+
+/** Fraction done, 0..1, or null if unknown. */
+export function progressOf(r: RunInfo): number | null {
+  if (r.state === 'done') return 1;
+  if (typeof r.stepsDone === 'number' && typeof r.stepsTotal === 'number' && r.stepsTotal > 0) return Math.min(1, r.stepsDone / r.stepsTotal);
+  if (typeof r.t === 'number' && typeof r.duration === 'number' && r.duration > 0) return Math.min(1, r.t / r.duration);
+  return null;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m} min ${Math.round(seconds - 60 * m)} s`;
+  const h = Math.floor(m / 60);
+  return `${h} h ${m - 60 * h} min`;
+}
+
+export function runDetails(r: RunInfo): string {
+  const parts: string[] = [];
+  if (typeof r.t === 'number') parts.push(`t = ${r.t.toFixed(2)}${typeof r.duration === 'number' ? ` / ${r.duration} s` : ' s'}`);
+  if (typeof r.stepsPerSecond === 'number' && r.state === 'running') parts.push(`${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s`);
+  if (typeof r.secondsLeft === 'number' && r.state === 'running') parts.push(`${formatDuration(r.secondsLeft)} left`);
+  const p = progressOf(r);
+  if (p !== null && r.state !== 'done') parts.push(`${Math.floor(p * 100)}%`);
+  return parts.join(' · ');
+}
+
+export function runError(r: RunInfo): string | null {
+  if (!r.error) return null;
+  if (typeof r.error === 'string') return r.error;
+  return typeof r.error.message === 'string' ? r.error.message : null;
+}
+
+function pyString(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** h5py code that loads a run's probe data. */
+export function pythonSnippet(r: RunInfo, runsDir = 'nefsim-runs'): string {
+  const folder = typeof r.path === 'string' && r.path ? r.path : `${runsDir}/${r.run}`;
+  const file = folder.replace(/\/$/, '') + '/probes.h5';
+  return [
+    'import h5py',
+    '',
+    `# nefsim run ${r.run}`,
+    `with h5py.File(${pyString(file)}, "r") as f:`,
+    '    t = f["time"][:]',
+    '    probes = {name: f["probes"][name][:] for name in f["probes"]}',
+    '    attrs = {name: dict(f["probes"][name].attrs) for name in f["probes"]}',
+    '',
+    'for name, data in probes.items():',
+    '    print(name, data.shape, attrs[name].get("label"))',
+    '',
+  ].join('\n');
+}
+
+export const ACTIVE_STATES = new Set(['queued', 'running']);

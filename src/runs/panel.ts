@@ -1,0 +1,205 @@
+/**
+ * The Runs panel (left sidebar): every run with its state, a progress bar,
+ * simulated time, steps per second and time left, refreshed live; cancel,
+ * delete, plot probes, copy a Python (h5py) snippet.
+ */
+import { Clipboard, Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+import { type NefsimClient } from '../client/client.js';
+import type { EventMessage, RunInfo } from '../client/protocol.js';
+import { ACTIVE_STATES, parseRunList, progressOf, pythonSnippet, runDetails, runError } from './format.js';
+
+export interface RunsPanelOptions {
+  client: NefsimClient;
+  /** Adds the run's probe plots to the current notebook. */
+  plotProbes: (run: RunInfo) => Promise<void>;
+}
+
+export class RunsPanel extends Widget {
+  private runs: RunInfo[] = [];
+  private list = document.createElement('div');
+  private message = document.createElement('div');
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private refreshing = false;
+  private readonly client: NefsimClient;
+  private readonly plotProbes: (run: RunInfo) => Promise<void>;
+
+  constructor(options: RunsPanelOptions) {
+    super();
+    this.client = options.client;
+    this.plotProbes = options.plotProbes;
+    this.id = 'nefsim-runs';
+    this.addClass('nefsim-RunsPanel');
+    this.title.caption = 'nefsim runs';
+    const header = document.createElement('div');
+    header.className = 'nefsim-RunsPanel-header';
+    const h = document.createElement('span');
+    h.textContent = 'nefsim runs';
+    const refresh = document.createElement('button');
+    refresh.className = 'jp-Button jp-mod-minimal jp-mod-styled';
+    refresh.textContent = '↻';
+    refresh.title = 'Refresh';
+    refresh.addEventListener('click', () => void this.refresh());
+    header.append(h, refresh);
+    this.message.className = 'nefsim-RunsPanel-message';
+    this.node.append(header, this.message, this.list);
+    this.client.statusChanged.connect(this.onStatus, this);
+    this.client.event.connect(this.onEvent, this);
+    this.onStatus();
+  }
+
+  private onStatus(): void {
+    const s = this.client.status;
+    if (s.state === 'connected') {
+      void this.refresh();
+    } else {
+      this.message.textContent = `Service ${s.state}: ${s.detail}`;
+      this.schedule(5000);
+    }
+  }
+
+  private onEvent(_: NefsimClient, ev: EventMessage): void {
+    if (ev.event !== 'run.progress' && ev.event !== 'run.status' && ev.event !== 'run.ended') return;
+    const upd = parseRunList([ev.status ?? ev])[0];
+    if (!upd) return;
+    const i = this.runs.findIndex((r) => r.run === upd.run);
+    if (i >= 0) {
+      this.runs[i] = { ...this.runs[i], ...upd };
+      this.render();
+    }
+  }
+
+  /** Reloads the list of runs. */
+  async refresh(): Promise<void> {
+    if (this.refreshing || this.isDisposed) return;
+    if (!this.client.isConnected) return;
+    this.refreshing = true;
+    try {
+      const reply = await this.client.request('run.list', {}, { timeoutMs: 15_000 });
+      this.runs = parseRunList(reply.result);
+      this.runs.sort((a, b) => startOf(b) - startOf(a));
+      this.message.textContent = this.runs.length ? '' : 'No runs yet. Press ▶ Run on a notebook with model cells.';
+      this.render();
+    } catch (err) {
+      this.message.textContent = `Could not list runs: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      this.refreshing = false;
+      const active = this.runs.some((r) => ACTIVE_STATES.has(r.state));
+      this.schedule(active ? 1000 : 5000);
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.isDisposed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.client.isConnected) void this.refresh();
+      else this.schedule(5000);
+    }, ms);
+  }
+
+  private render(): void {
+    this.list.textContent = '';
+    for (const r of this.runs) this.list.appendChild(this.renderRun(r));
+  }
+
+  private renderRun(r: RunInfo): HTMLElement {
+    const el = document.createElement('div');
+    el.className = 'nefsim-Run';
+    el.dataset.run = r.run;
+    el.dataset.state = r.state;
+    const title = document.createElement('div');
+    title.className = 'nefsim-Run-title';
+    const name = document.createElement('span');
+    name.textContent = typeof r.label === 'string' && r.label ? `${r.label} (${r.run})` : r.run;
+    const state = document.createElement('span');
+    state.className = 'nefsim-Run-state';
+    state.dataset.state = r.state;
+    state.textContent = r.state;
+    title.append(name, state);
+    el.appendChild(title);
+    const p = progressOf(r);
+    const bar = document.createElement('div');
+    bar.className = 'nefsim-Run-progress';
+    bar.setAttribute('role', 'progressbar');
+    bar.setAttribute('aria-valuemin', '0');
+    bar.setAttribute('aria-valuemax', '100');
+    bar.setAttribute('aria-valuenow', String(Math.round((p ?? 0) * 100)));
+    const fill = document.createElement('div');
+    fill.className = 'nefsim-Run-progressBar';
+    fill.style.width = `${Math.round((p ?? 0) * 100)}%`;
+    bar.appendChild(fill);
+    el.appendChild(bar);
+    const details = document.createElement('div');
+    details.className = 'nefsim-Run-details';
+    details.textContent = runDetails(r);
+    el.appendChild(details);
+    const err = runError(r);
+    if (err && (r.state === 'failed' || r.state === 'cancelled')) {
+      const e = document.createElement('div');
+      e.className = 'nefsim-Run-error';
+      e.textContent = err;
+      el.appendChild(e);
+    }
+    const actions = document.createElement('div');
+    actions.className = 'nefsim-Run-actions';
+    const button = (label: string, title: string, fn: () => Promise<void>, cls = '') => {
+      const b = document.createElement('button');
+      b.className = `jp-Button jp-mod-styled ${cls}`;
+      b.textContent = label;
+      b.title = title;
+      b.dataset.action = label.toLowerCase().replace(/\s+/g, '-');
+      b.addEventListener('click', () => {
+        b.disabled = true;
+        fn()
+          .catch((e: unknown) => Notification.error(`${label}: ${e instanceof Error ? e.message : String(e)}`, { autoClose: 6000 }))
+          .finally(() => {
+            b.disabled = false;
+          });
+      });
+      actions.appendChild(b);
+    };
+    if (ACTIVE_STATES.has(r.state)) {
+      button('Cancel', 'Stop the run; its data up to now is kept', async () => {
+        await this.client.request('run.cancel', { run: r.run }, { timeoutMs: 60_000 });
+        await this.refresh();
+      });
+    }
+    if (r.state !== 'queued') {
+      button('Plot probes', 'Add the probe plots to the current notebook', () => this.plotProbes(r));
+    }
+    button('Copy Python', 'Copy h5py code that loads this run’s data', async () => {
+      Clipboard.copyToSystem(pythonSnippet(r));
+      Notification.info('h5py snippet copied', { autoClose: 2500 });
+    });
+    if (!ACTIVE_STATES.has(r.state)) {
+      button('Delete', 'Delete the run folder', async () => {
+        const ok = await showDialog({
+          title: 'Delete run',
+          body: `Delete ${r.run} and its data?`,
+          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })],
+        });
+        if (!ok.button.accept) return;
+        await this.client.request('run.delete', { run: r.run }, { timeoutMs: 30_000 });
+        await this.refresh();
+      });
+    }
+    el.appendChild(actions);
+    return el;
+  }
+
+  dispose(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.client.statusChanged.disconnect(this.onStatus, this);
+    this.client.event.disconnect(this.onEvent, this);
+    super.dispose();
+  }
+}
+
+function startOf(r: RunInfo): number {
+  const s = r.startedAt;
+  if (typeof s === 'number') return s;
+  if (typeof s === 'string') return Date.parse(s) || 0;
+  return 0;
+}

@@ -19,6 +19,8 @@ export interface ProbeInfo {
   shape: [number, number];
   dt: number;
   sampleEvery: number;
+  /** 'dense' [samples, columns], or 'spikes' (sparse NWB-style spike times; fetched as a dense view). */
+  layout: 'dense' | 'spikes';
 }
 
 export interface ProbeSlice {
@@ -60,25 +62,54 @@ async function withFile<T>(dir: string, f: (file: InstanceType<typeof h5wasm.Fil
   throw new ProtocolError('io_error', `cannot read the probe data of this run: ${lastErr instanceof Error ? lastErr.message : String(lastErr)} (is probes.h5 there yet?)`);
 }
 
-function attr(ds: Dataset, name: string): unknown {
-  return ds.attrs[name]?.value;
+type H5Obj = Dataset | Group;
+
+function attr(o: H5Obj, name: string): unknown {
+  return o.attrs[name]?.value;
 }
 
-function info(ds: Dataset, name: string, stepsFlushed: number): ProbeInfo {
-  const shape = ds.shape ?? [0, 0];
-  const dt = Number(attr(ds, 'dt'));
-  const every = Number(attr(ds, 'sample_every'));
+function isSparse(o: H5Obj): o is Group {
+  return o instanceof h5wasm.Group && attr(o, 'layout') === 'spikes';
+}
+
+function toNumbers(v: unknown): Float64Array {
+  if (v instanceof Float64Array) return v;
+  if (v instanceof BigInt64Array || v instanceof BigUint64Array) return Float64Array.from(v, (x) => Number(x));
+  if (ArrayBuffer.isView(v)) return Float64Array.from(v as unknown as ArrayLike<number>);
+  if (Array.isArray(v)) return Float64Array.from(v, Number);
+  return new Float64Array(0);
+}
+
+function sub(g: Group, name: string): Dataset {
+  const d = g.get(name);
+  if (!d || !(d instanceof h5wasm.Dataset)) throw new ProtocolError('io_error', `probes.h5: the spike group has no ${name}`);
+  return d;
+}
+
+/** Samples and columns of a probe (dense dataset, or sparse spike group: samples = length of spike_times_index). */
+function shapeOf(o: H5Obj): [number, number] {
+  if (isSparse(o)) return [sub(o, 'spike_times_index').shape?.[0] ?? 0, Number(attr(o, 'n_neurons'))];
+  const ds = o as Dataset;
+  const sh = ds.shape ?? [0, 0];
+  return [sh[0] ?? 0, sh[1] ?? 1];
+}
+
+function info(o: H5Obj, name: string, stepsFlushed: number): ProbeInfo {
+  const [rows, cols] = shapeOf(o);
+  const dt = Number(attr(o, 'dt'));
+  const every = Number(attr(o, 'sample_every'));
   const period = Math.max(1, Math.round(every / dt));
-  const readable = Math.min(shape[0] ?? 0, Math.floor(stepsFlushed / period));
+  const readable = Math.min(rows, Math.floor(stepsFlushed / period));
   return {
     name,
-    label: String(attr(ds, 'label') ?? ''),
-    target: String(attr(ds, 'target') ?? ''),
-    attr: String(attr(ds, 'attr') ?? ''),
-    units: String(attr(ds, 'units') ?? ''),
-    shape: [readable, shape[1] ?? 1],
+    label: String(attr(o, 'label') ?? ''),
+    target: String(attr(o, 'target') ?? ''),
+    attr: String(attr(o, 'attr') ?? ''),
+    units: String(attr(o, 'units') ?? ''),
+    shape: [readable, cols],
     dt,
     sampleEvery: every,
+    layout: isSparse(o) ? 'spikes' : 'dense',
   };
 }
 
@@ -91,8 +122,35 @@ function probeGroup(file: InstanceType<typeof h5wasm.File>): Group {
 export function listRunProbes(dir: string): Promise<ProbeInfo[]> {
   return withFile(dir, (file, flushed) => {
     const g = probeGroup(file);
-    return g.keys().map((k) => info(g.get(k) as Dataset, k, flushed));
+    return g.keys().map((k) => info(g.get(k) as H5Obj, k, flushed));
   });
+}
+
+/** Most values a dense view of sparse spikes may have (ask for fewer rows or columns). */
+const MAX_DENSE = 50_000_000;
+
+/** Dense rows [i0, i1), columns [c0, c1) of a sparse spike group: spikes per sample x spike_value. */
+function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number): Float64Array {
+  const cols = c1 - c0;
+  if ((i1 - i0) * cols > MAX_DENSE) throw new ProtocolError('limit', `a dense view of ${i1 - i0} x ${cols} spike samples is too large; ask for a time range or columns (or post.spikes)`);
+  const out = new Float64Array((i1 - i0) * cols);
+  if (i1 <= i0) return out;
+  const idx = toNumbers(sub(g, 'spike_times_index').slice([[Math.max(0, i0 - 1), i1]]));
+  const first = i0 === 0 ? 0 : idx[0]!;
+  const ends = i0 === 0 ? idx : idx.subarray(1);
+  const last = ends[ends.length - 1] ?? first;
+  if (last <= first) return out;
+  const units = toNumbers(sub(g, 'spike_units').slice([[first, last]]));
+  const value = Number(attr(g, 'spike_value'));
+  let k = 0;
+  for (let r = 0; r < ends.length; r++) {
+    const end = ends[r]! - first;
+    for (; k < end; k++) {
+      const u = units[k]!;
+      if (u >= c0 && u < c1) out[r * cols + (u - c0)] += value;
+    }
+  }
+  return out;
 }
 
 /** Samples of a probe in [t0, t1] (seconds), columns [c0, c1). Sample i is at t = (i + 1) * sample_every. */
@@ -100,8 +158,8 @@ export function readRunProbe(dir: string, name: string, t0: number | undefined, 
   return withFile(dir, (file, flushed) => {
     const g = probeGroup(file);
     if (!g.keys().includes(name)) throw new ProtocolError('not_found', `no probe '${name}' in this run (probes: ${g.keys().join(', ') || 'none'})`);
-    const ds = g.get(name) as Dataset;
-    const pi = info(ds, name, flushed);
+    const o = g.get(name) as H5Obj;
+    const pi = info(o, name, flushed);
     const [rowsNow, cols] = pi.shape;
     const step = pi.sampleEvery;
     const i0 = t0 === undefined ? 0 : Math.max(0, Math.ceil(t0 / step - 1 - 1e-9));
@@ -113,11 +171,14 @@ export function readRunProbe(dir: string, name: string, t0: number | undefined, 
     for (let i = 0; i < rows; i++) t[i] = (i0 + i + 1) * step;
     let y: Float64Array = new Float64Array(0);
     if (rows > 0 && c1 > c0) {
-      const v = ds.slice([
-        [i0, i1],
-        [c0, c1],
-      ]);
-      y = v instanceof Float64Array ? v : Float64Array.from(v as ArrayLike<number>);
+      if (isSparse(o)) y = denseSpikes(o, i0, i1, c0, c1);
+      else
+        y = toNumbers(
+          (o as Dataset).slice([
+            [i0, i1],
+            [c0, c1],
+          ]),
+        );
     }
     return { t, y, rows, cols: c1 - c0, totalRows: rowsNow, totalCols: cols, dt: step, label: pi.label };
   });

@@ -1,0 +1,151 @@
+/**
+ * Runs through the real service: run.start from a session's model cells and
+ * from a model file (the same as `nefsim run --detach`), run.watch to done,
+ * probe data of the run (decimated min/max equal to the raw extremes), rates,
+ * the concurrency limit and its queue, cancel and delete.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, Client, SQUARING_CELLS, startService, type Event, type Running } from './server-harness.js';
+
+let svc: Running;
+let c: Client;
+let session: string;
+
+/** A model file: the squaring network without spike probes, so long runs write little. */
+export const MODEL_FILE = `import { Network } from 'nefsim';
+export default function () {
+  const net = new Network({ label: 'squaring', seed: 0 });
+  const stim = net.node((t) => Math.sin(t), { label: 'sin' });
+  const a = net.ensemble({ nNeurons: 100, dimensions: 1, label: 'a' });
+  const sq = net.ensemble({ nNeurons: 100, dimensions: 1, label: 'sq' });
+  net.connect(stim, a);
+  net.connect(a, sq, { function: (x) => [x[0] * x[0]] });
+  net.probe(sq, { synapse: 0.01, label: 'sq' });
+  return net;
+}
+`;
+
+beforeAll(async () => {
+  svc = await startService(['--max-concurrent-runs', '1']);
+  c = await Client.connect(svc);
+  session = (await c.request('session.open', { label: 'runs' })).result!.session as string;
+  for (const [i, code] of SQUARING_CELLS.entries()) expect((await c.request('cell.execute', { session, code, cell: `sq${i}` })).ok).toBe(true);
+  // Not a model cell: it must not end up in the run.
+  expect((await c.request('cell.execute', { session, code: 'simulate(model, 0.1)', cell: 'plot', model: false })).ok).toBe(true);
+  writeFileSync(join(svc.dir, 'model.mjs'), MODEL_FILE);
+});
+
+afterAll(async () => {
+  for (const r of ((await c.request('run.list')).result!.runs as { run: string; state: string }[]) ?? []) {
+    if (r.state === 'running' || r.state === 'queued') await c.request('run.cancel', { run: r.run });
+  }
+  c?.close();
+  await svc?.stop();
+  cleanup(svc.dir);
+});
+
+async function watchToEnd(run: string): Promise<Event[]> {
+  const w = await c.request('run.watch', { run });
+  expect(w.ok, JSON.stringify(w.error)).toBe(true);
+  if (w.result!.final) return [];
+  const sub = w.result!.sub as string;
+  await c.waitEvent((e) => e.event === 'run.progress' && e.sub === sub && e.final === true, 25_000);
+  return c.allEvents.filter((e) => e.sub === sub);
+}
+
+describe('runs', () => {
+  let run: string;
+
+  it("starts a run from the session's model cells and watches it to done", async () => {
+    const r = await c.request('run.start', { session, duration: 2, dt: 0.001, seed: 3, label: 'sq' });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    run = r.result!.run as string;
+    expect(run).toMatch(/^sq-/);
+    expect(['queued', 'running', 'done']).toContain(r.result!.state);
+    const events = await watchToEnd(run);
+    const last = events[events.length - 1]!;
+    expect(last.status).toMatchObject({ state: 'done', steps: 2000, stepsTotal: 2000, percent: 100, seed: 3, duration: 2 });
+    expect(existsSync(join(svc.runsDir, run, 'probes.h5'))).toBe(true);
+    const list = await c.request('run.list');
+    expect((list.result!.runs as { run: string }[]).map((x) => x.run)).toContain(run);
+  });
+
+  it('lists the probes of the run and fetches decimated data whose min/max equal the raw ones', async () => {
+    const p = await c.request('probe.list', { run });
+    expect(p.ok, JSON.stringify(p.error)).toBe(true);
+    const probes = p.result!.probes as { name: string }[];
+    expect(probes).toHaveLength(2);
+    expect(probes).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'sq', shape: [2000, 1] }), expect.objectContaining({ name: 'spikes', shape: [2000, 100] })]));
+    const raw = await c.request('probe.fetch', { run, probe: 'sq', mode: 'raw' });
+    const y = raw.arrays.get('y')!.data as Float64Array;
+    const t = raw.arrays.get('t')!.data as Float64Array;
+    expect(y.length).toBe(2000);
+    expect(t[0]).toBeCloseTo(0.001, 12);
+    expect(t[1999]).toBeCloseTo(2, 12);
+    const dec = await c.request('probe.fetch', { run, probe: 'sq', maxPoints: 200 });
+    expect(dec.result).toMatchObject({ mode: 'minmax', buckets: 100, rows: 2000 });
+    const min = dec.arrays.get('min')!.data as Float64Array;
+    const max = dec.arrays.get('max')!.data as Float64Array;
+    expect(Math.min(...min)).toBe(Math.min(...y));
+    expect(Math.max(...max)).toBe(Math.max(...y));
+    for (let b = 0; b < 100; b++) {
+      const seg = y.subarray(b * 20, (b + 1) * 20);
+      expect(min[b]).toBe(Math.min(...seg));
+      expect(max[b]).toBe(Math.max(...seg));
+    }
+    const win = await c.request('probe.fetch', { run, probe: 'spikes', t0: 1, t1: 1.5, columns: [10, 20], mode: 'raw' });
+    expect(win.arrays.get('y')!.header.shape).toEqual([501, 10]);
+    const rates = await c.request('post.rates', { run, probe: 'spikes' });
+    expect((rates.result!.meanRates as number[]).length).toBe(100);
+    const rmse = await c.request('post.rmse', { run, probe: 'sq', target: { probe: 'sq' } });
+    expect(rmse.result!.overall).toBe(0);
+  });
+
+  it('runs a model file; queues runs past the concurrency limit', async () => {
+    const file = join(svc.dir, 'model.mjs');
+    const a = await c.request('run.start', { file, duration: 30, label: 'long' });
+    expect(a.ok, JSON.stringify(a.error)).toBe(true);
+    const b = await c.request('run.start', { file, duration: 0.5, label: 'next' });
+    expect(b.result).toMatchObject({ state: 'queued', queuePosition: 1 });
+    const cancelled = await c.request('run.cancel', { run: a.result!.run });
+    expect(cancelled.ok, JSON.stringify(cancelled.error)).toBe(true);
+    expect(cancelled.result!.state).toBe('cancelled');
+    // The queued run starts when the slot frees, and finishes.
+    const events = await watchToEnd(b.result!.run as string);
+    expect(events.length === 0 || events[events.length - 1]!.status).toBeTruthy();
+    expect((await c.request('run.status', { run: b.result!.run })).result!.state).toBe('done');
+  });
+
+  it('cancels a queued run without starting it, refuses to delete a running run, deletes finished ones', async () => {
+    const file = join(svc.dir, 'model.mjs');
+    const a = await c.request('run.start', { file, duration: 60 });
+    const run1 = a.result!.run as string;
+    const q = await c.request('run.start', { file, duration: 1 });
+    const run2 = q.result!.run as string;
+    expect(q.result!.state).toBe('queued');
+    expect((await c.request('run.cancel', { run: run2 })).result!.state).toBe('cancelled');
+    // Wait until the first run really runs, then try to delete it.
+    for (let i = 0; i < 100 && (await c.request('run.status', { run: run1 })).result!.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await c.request('run.delete', { run: run1 })).error!.code).toBe('conflict');
+    expect((await c.request('run.cancel', { run: run1 })).result!.state).toBe('cancelled');
+    expect((await c.request('run.delete', { run: run1 })).result).toMatchObject({ deleted: true });
+    expect((await c.request('run.delete', { run: run2 })).result).toMatchObject({ deleted: true });
+    expect(existsSync(join(svc.runsDir, run1))).toBe(false);
+    expect((await c.request('run.status', { run: run1 })).error!.code).toBe('not_found');
+  });
+
+  it('reports model errors and unsupported options clearly', async () => {
+    const bad = join(svc.dir, 'bad.mjs');
+    writeFileSync(bad, "import { Network } from 'nefsim';\nexport default () => {\n  const n = new Network(;\n};\n");
+    const r = await c.request('run.start', { file: bad, duration: 1 });
+    expect(r.error!.code).toBe('model_error');
+    expect(r.error!.message).toContain('bad.mjs:3');
+    expect((await c.request('run.start', { file: join(svc.dir, 'missing.mjs'), duration: 1 })).error!.code).toBe('not_found');
+    expect((await c.request('run.start', { session, duration: 1, partitions: 4 })).error!.code).toBe('unsupported');
+    expect((await c.request('run.start', { duration: 1 })).error!.code).toBe('invalid_params');
+    const empty = (await c.request('session.open', {})).result!.session;
+    expect((await c.request('run.start', { session: empty, duration: 1 })).error!.code).toBe('conflict');
+  });
+});

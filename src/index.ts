@@ -10,7 +10,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { runIcon } from '@jupyterlab/ui-components';
-import { NefsimClient, type SocketLike } from './client/client.js';
+import { NefsimClient, ServiceError, type SocketLike } from './client/client.js';
 import { setSharedClient } from './client/shared.js';
 import { serviceSocketUrl } from './client/url.js';
 import { createRoutingExecutor } from './cells/executor.js';
@@ -231,21 +231,32 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
           stem,
         );
         if (!opts) return;
-        try {
-          const sessionId = await sessions.ensure(path);
-          // The run takes the session's model cells: make sure they are the notebook's current ones.
+        const runAllModelCells = async () => {
           for (const cell of cells) {
-            await runModelCell(client, sessions, () => path, {
+            const ok = await runModelCell(client, sessions, () => path, {
               cell,
               notebook: panel.content.model!,
               notebookConfig: panel.content.notebookConfig,
               onCellExecuted: () => undefined,
               onCellExecutionScheduled: () => undefined,
-            }).then((ok) => {
-              if (!ok) throw new Error('a model cell failed: fix it before running');
             });
+            if (!ok) throw new Error('a model cell failed: fix it, then press Run again');
           }
-          const reply = await client.request('run.start', { session: sessionId, ...opts }, { timeoutMs: 60_000 });
+        };
+        try {
+          const sessionId = await sessions.ensure(path);
+          // The run takes the model cells the session executed: bring them up to date first.
+          const current = cells.map((c) => ({ id: c.model.id, source: c.model.sharedModel.getSource() }));
+          if (!sessions.isCurrent(path, current)) await runAllModelCells();
+          let reply;
+          try {
+            reply = await client.request('run.start', { session: sessionId, ...opts }, { timeoutMs: 60_000 });
+          } catch (err) {
+            if (!(err instanceof ServiceError) || (err.code !== 'conflict' && err.code !== 'not_found')) throw err;
+            // The service restarted and lost the session: execute the model cells again, then retry once.
+            await runAllModelCells();
+            reply = await client.request('run.start', { session: sessionId, ...opts }, { timeoutMs: 60_000 });
+          }
           const r = reply.result as Record<string, unknown> | null;
           const name = r && typeof r.run === 'string' ? r.run : 'the run';
           Notification.success(`nefsim: started ${name}`, {

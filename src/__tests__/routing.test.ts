@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createRoutingExecutor, type RunCellOptions } from '../cells/executor.js';
 import { isModelCell, sessionIdFor, type CellModelLike } from '../cells/model.js';
-import { errorInfo, errorToOutput, eventToOutput, resultToOutput } from '../cells/outputs.js';
+import { definesModel, enrichBundle, errorInfo, errorToOutput, eventToOutput, resultToOutput, simulationOf } from '../cells/outputs.js';
 
 function cellModel(type: string, metadata: Record<string, unknown> = {}): CellModelLike {
   return { type, getMetadata: (k: string) => metadata[k] };
@@ -77,5 +77,27 @@ describe('cell outputs', () => {
     expect(out).toMatchObject({ output_type: 'error', ename: 'ReferenceError', evalue: 'x is not defined' });
     expect((out as { traceback: string[] }).traceback[0]).toContain('line 3');
     expect(errorInfo('syntax_error', 'Unexpected token', {}).ename).toBe('SyntaxError');
+    // the service's own message: name prefix and location are not repeated
+    const s = errorInfo('syntax_error', 'SyntaxError: Unexpected token (line 1, column 5)', { name: 'SyntaxError', line: 1, column: 5 });
+    expect(s.evalue).toBe('Unexpected token (line 1, column 5)');
+    expect((errorToOutput(s) as { traceback: string[] }).traceback[0]).not.toMatch(/line 1.*line 1/);
+  });
+});
+
+describe('build summaries and simulations', () => {
+  it('adds an HTML summary and short text to a network value', () => {
+    const b = enrichBundle({ 'application/vnd.nefsim.network+json': { label: 'squaring', ensembles: 2, neurons: 200, nodes: 1, connections: 2, probes: 1 }, 'text/plain': '<ref *1> Network {...' });
+    expect(b['text/html']).toContain('squaring');
+    expect(b['text/html']).toContain('<td style="text-align:right">200</td>');
+    expect(b['text/plain']).toBe('nefsim model "squaring": 2 ensembles, 200 neurons, 1 nodes, 2 connections, 1 probes');
+    expect(enrichBundle({ 'text/plain': 'x' })).toEqual({ 'text/plain': 'x' });
+  });
+
+  it('knows which cells define the model and which values are simulations', () => {
+    expect(definesModel('const net = new Network();\nmodel = net;')).toBe(true);
+    expect(definesModel('if (model == null) {}')).toBe(false);
+    expect(definesModel('foo.model = 1')).toBe(false);
+    expect(simulationOf({ value: { 'application/vnd.nefsim.simulation+json': { id: 'sim1', probes: ['sq'] } } })).toEqual({ id: 'sim1', probes: ['sq'] });
+    expect(simulationOf({ value: { 'text/plain': '1' } })).toBeNull();
   });
 });

@@ -6,13 +6,14 @@ import { statusText } from '../client/status-text.js';
 
 describe('runs panel data', () => {
   it('reads run.list results and computes progress', () => {
-    const runs = parseRunList({ runs: [{ run: 'sq-1', state: 'running', t: 2.5, duration: 5, stepsPerSecond: 12345.6, secondsLeft: 3 }, { bogus: true }] });
+    const runs = parseRunList({ runs: [{ run: 'sq-1', state: 'running', time: 2.5, duration: 5, steps: 2500, stepsTotal: 5000, stepsPerSecond: 12345.6, secondsLeft: 3 }, { bogus: true }] });
     expect(runs).toHaveLength(1);
     expect(progressOf(runs[0])).toBe(0.5);
     expect(runDetails(runs[0])).toBe('t = 2.50 / 5 s · 12,346 steps/s · 3.0 s left · 50%');
     expect(progressOf({ run: 'a', state: 'done' })).toBe(1);
     expect(progressOf({ run: 'a', state: 'queued' })).toBeNull();
-    expect(progressOf({ run: 'a', state: 'running', stepsDone: 250, stepsTotal: 1000 })).toBe(0.25);
+    expect(progressOf({ run: 'a', state: 'running', steps: 250, stepsTotal: 1000 })).toBe(0.25);
+    expect(progressOf({ run: 'a', state: 'running', percent: 40 })).toBe(0.4);
   });
 
   it('formats durations', () => {

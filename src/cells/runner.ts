@@ -6,7 +6,8 @@ import type { IOutput } from '@jupyterlab/nbformat';
 import { NefsimClient, ServiceError } from '../client/client.js';
 import type { EventMessage } from '../client/protocol.js';
 import type { RunCellOptions } from './executor.js';
-import { errorInfo, errorToOutput, eventToOutput, resultToOutput, type CellErrorInfo } from './outputs.js';
+import { buildSummaryOutput, definesModel, hasNetworkValue, errorInfo, errorToOutput, eventToOutput, resultToOutput, simulationOf, type CellErrorInfo } from './outputs.js';
+import { fetchProbePlots, plotOutputs } from '../runs/plots.js';
 import { sessionIdFor } from './model.js';
 import { markErrorLine, clearErrorLine } from './errorline.js';
 
@@ -14,12 +15,32 @@ import { markErrorLine, clearErrorLine } from './errorline.js';
 export class DesignSessions {
   private opened = new Map<string, Promise<string>>();
   private counters = new Map<string, number>();
+  /** Source of each model cell as last executed without error, per session. */
+  private executed = new Map<string, Map<string, string>>();
 
   constructor(private readonly client: NefsimClient) {
-    client.connected.connect(() => this.opened.clear());
+    client.connected.connect(() => this.forgetAll());
     client.statusChanged.connect((_, s) => {
-      if (s.state !== 'connected') this.opened.clear();
+      if (s.state !== 'connected') this.forgetAll();
     });
+  }
+
+  private forgetAll(): void {
+    this.opened.clear();
+    this.executed.clear();
+  }
+
+  markExecuted(sessionId: string, cellId: string, source: string): void {
+    let m = this.executed.get(sessionId);
+    if (!m) this.executed.set(sessionId, (m = new Map()));
+    m.set(cellId, source);
+  }
+
+  /** Are these model cells, with these sources, what the session last executed? */
+  isCurrent(notebookPath: string, cells: { id: string; source: string }[]): boolean {
+    const m = this.executed.get(sessionIdFor(notebookPath));
+    if (!m) return false;
+    return cells.every((c) => m.get(c.id) === c.source);
   }
 
   /** Opens the notebook's session if needed; resolves with its id. */
@@ -44,6 +65,8 @@ export class DesignSessions {
 
   async interrupt(notebookPath: string): Promise<void> {
     const id = sessionIdFor(notebookPath);
+    // Interrupting restarts the session's worker: its state is gone.
+    this.executed.delete(id);
     if (!this.opened.has(id) || !this.client.isConnected) return;
     await this.client.request('session.interrupt', { session: id }, { timeoutMs: 15_000 });
   }
@@ -51,6 +74,7 @@ export class DesignSessions {
   async reset(notebookPath: string): Promise<void> {
     const id = sessionIdFor(notebookPath);
     this.counters.delete(id);
+    this.executed.delete(id);
     if (!this.opened.has(id) || !this.client.isConnected) return;
     await this.client.request('session.reset', { session: id }, { timeoutMs: 15_000 });
   }
@@ -87,10 +111,11 @@ export async function runModelCell(client: NefsimClient, sessions: DesignSession
   }
   const count = sessions.nextCount(sessionId);
   const started = new Date().toISOString();
+  const source = model.sharedModel.getSource();
   try {
     const reply = await client.request(
       'cell.execute',
-      { session: sessionId, code: model.sharedModel.getSource(), cell: model.id, model: true },
+      { session: sessionId, code: source, cell: model.id, model: true },
       {
         onEvent: (ev: EventMessage) => {
           const out = eventToOutput(ev);
@@ -100,6 +125,21 @@ export async function runModelCell(client: NefsimClient, sessions: DesignSession
     );
     const result = resultToOutput(reply.result, count);
     if (result) add(result as IOutput);
+    const r = reply.result as Record<string, unknown> | null;
+    if (r && typeof r.model === 'object' && r.model !== null && definesModel(source) && !simulationOf(r) && !hasNetworkValue(r)) {
+      add(buildSummaryOutput(r.model as Record<string, unknown>) as IOutput);
+    }
+    const sim = simulationOf(r);
+    if (sim && sim.probes.length) {
+      // An inline simulation: plot its probes (decimated), saved with the notebook.
+      try {
+        const specs = await fetchProbePlots(client, { session: sessionId, sim: sim.id }, `simulation ${sim.id}`);
+        for (const o of plotOutputs(specs)) add(o);
+      } catch (err) {
+        add({ output_type: 'stream', name: 'stderr', text: `nefsim: could not plot the probes: ${err instanceof Error ? err.message : String(err)}\n` } as IOutput);
+      }
+    }
+    sessions.markExecuted(sessionId, model.id, source);
     if (!cell.isDisposed) {
       model.executionCount = count;
       model.setMetadata('execution', { 'nefsim.execute_started': started, 'nefsim.execute_finished': new Date().toISOString() });

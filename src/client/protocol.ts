@@ -128,14 +128,23 @@ export interface RunInfo {
   run: string;
   state: RunState;
   label?: string;
-  t?: number;
-  duration?: number;
-  stepsDone?: number;
+  /** Simulated time reached, s. */
+  time?: number;
+  duration?: number | null;
+  dt?: number | null;
+  seed?: number | null;
+  steps?: number;
   stepsTotal?: number;
-  stepsPerSecond?: number;
+  stepsFlushed?: number;
+  stepsPerSecond?: number | null;
   secondsLeft?: number | null;
-  startedAt?: number | string;
-  error?: string | { message?: string } | null;
+  percent?: number;
+  /** ISO time the run was created. */
+  created?: string | null;
+  error?: string | null;
+  /** The model object at fault, when the engine named it. */
+  object?: string | null;
+  queuePosition?: number;
   path?: string;
   [key: string]: unknown;
 }

@@ -253,7 +253,7 @@ export function bucketsForWidth(pixels: number): number {
 /** probe.fetch arrays → traces (t and min/max, or t and y; [samples, dims]). */
 export function tracesFromFetch(probe: string, arrays: { header: { name: string; shape: number[] }; data: ArrayLike<number> }[], buckets: number, firstColumn = 0): PlotTrace[] {
   const get = (n: string) => arrays.find((a) => a.header.name === n);
-  const t = get('t') ?? get('time');
+  const t = get('t') ?? get('tStart') ?? get('time');
   if (!t) return [];
   const min = get('min');
   const max = get('max');

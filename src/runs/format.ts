@@ -19,8 +19,9 @@ export function parseRunList(result: unknown): RunInfo[] {
 /** Fraction done, 0..1, or null if unknown. */
 export function progressOf(r: RunInfo): number | null {
   if (r.state === 'done') return 1;
-  if (typeof r.stepsDone === 'number' && typeof r.stepsTotal === 'number' && r.stepsTotal > 0) return Math.min(1, r.stepsDone / r.stepsTotal);
-  if (typeof r.t === 'number' && typeof r.duration === 'number' && r.duration > 0) return Math.min(1, r.t / r.duration);
+  if (typeof r.steps === 'number' && typeof r.stepsTotal === 'number' && r.stepsTotal > 0) return Math.min(1, r.steps / r.stepsTotal);
+  if (typeof r.percent === 'number' && r.state !== 'queued') return Math.min(1, Math.max(0, r.percent / 100));
+  if (typeof r.time === 'number' && typeof r.duration === 'number' && r.duration > 0) return Math.min(1, r.time / r.duration);
   return null;
 }
 
@@ -35,7 +36,8 @@ export function formatDuration(seconds: number): string {
 
 export function runDetails(r: RunInfo): string {
   const parts: string[] = [];
-  if (typeof r.t === 'number') parts.push(`t = ${r.t.toFixed(2)}${typeof r.duration === 'number' ? ` / ${r.duration} s` : ' s'}`);
+  if (r.state === 'queued' && typeof r.queuePosition === 'number') parts.push(`queued (#${r.queuePosition})`);
+  if (typeof r.time === 'number') parts.push(`t = ${r.time.toFixed(2)}${typeof r.duration === 'number' ? ` / ${r.duration} s` : ' s'}`);
   if (typeof r.stepsPerSecond === 'number' && r.state === 'running') parts.push(`${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s`);
   if (typeof r.secondsLeft === 'number' && r.state === 'running') parts.push(`${formatDuration(r.secondsLeft)} left`);
   const p = progressOf(r);
@@ -44,9 +46,8 @@ export function runDetails(r: RunInfo): string {
 }
 
 export function runError(r: RunInfo): string | null {
-  if (!r.error) return null;
-  if (typeof r.error === 'string') return r.error;
-  return typeof r.error.message === 'string' ? r.error.message : null;
+  if (!r.error || typeof r.error !== 'string') return null;
+  return r.object ? `${r.error} (at ${r.object})` : r.error;
 }
 
 function pyString(s: string): string {

@@ -198,8 +198,5 @@ export class RunsPanel extends Widget {
 }
 
 function startOf(r: RunInfo): number {
-  const s = r.startedAt;
-  if (typeof s === 'number') return s;
-  if (typeof s === 'string') return Date.parse(s) || 0;
-  return 0;
+  return typeof r.created === 'string' ? Date.parse(r.created) || 0 : 0;
 }

@@ -25,14 +25,14 @@ export function parseProbeList(result: unknown): ProbeInfo[] {
     }
     if (typeof p !== 'object' || p === null) continue;
     const o = p as Record<string, unknown>;
-    const name = typeof o.name === 'string' ? o.name : typeof o.label === 'string' ? o.label : undefined;
+    const name = typeof o.name === 'string' && o.name ? o.name : typeof o.label === 'string' && o.label ? o.label : undefined;
     if (!name) continue;
     const shape = Array.isArray(o.shape) ? o.shape : undefined;
     const dims = typeof o.dims === 'number' ? o.dims : typeof o.size === 'number' ? o.size : shape && typeof shape[1] === 'number' ? shape[1] : 1;
     out.push({
       name,
       dims,
-      label: typeof o.label === 'string' ? o.label : undefined,
+      label: typeof o.label === 'string' && o.label ? o.label : undefined,
       attr: typeof o.attr === 'string' ? o.attr : undefined,
       target: typeof o.target === 'string' ? o.target : undefined,
     });

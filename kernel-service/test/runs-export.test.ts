@@ -7,11 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { unzipSync } from 'fflate';
 import h5wasm from 'h5wasm/node';
 import type { Dataset } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npyHeader } from '../src/runs/npy.js';
+import { readNpz } from './npz.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 const MODEL = `import { Network } from 'nefsim';
@@ -35,28 +35,6 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
-}
-
-/** Parses an .npy file (float64, int32 or int64 little-endian, C order). */
-export function parseNpy(b: Uint8Array): { shape: number[]; descr: string; data: Float64Array | Int32Array | BigInt64Array } {
-  expect(Array.from(b.subarray(0, 8))).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  const hlen = b[8]! + 256 * b[9]!;
-  expect((10 + hlen) % 64).toBe(0);
-  const header = new TextDecoder().decode(b.subarray(10, 10 + hlen));
-  expect(header.endsWith('\n')).toBe(true);
-  const descr = /'descr': '([^']+)'/.exec(header)![1]!;
-  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  const body = b.slice(10 + hlen);
-  const data = descr === '<f8' ? new Float64Array(body.buffer) : descr === '<i4' ? new Int32Array(body.buffer) : new BigInt64Array(body.buffer);
-  expect(data.length).toBe(shape.reduce((x, y) => x * y, 1));
-  return { shape, descr, data };
-}
-
-export function readNpz(path: string): Map<string, ReturnType<typeof parseNpy>> {
-  const files = unzipSync(readFileSync(path));
-  const out = new Map<string, ReturnType<typeof parseNpy>>();
-  for (const [name, bytes] of Object.entries(files)) out.set(name.replace(/\.npy$/, ''), parseNpy(bytes));
-  return out;
 }
 
 beforeAll(async () => {

@@ -74,7 +74,24 @@ function readStore(path: string): Map<string, { shape: number[]; data: Float64Ar
     const out = new Map<string, { shape: number[]; data: Float64Array; attrs: Record<string, unknown> }>();
     const names = ['time', ...(f.get('probes') as Group).keys().map((k) => `probes/${k}`)];
     for (const name of names) {
-      const ds = f.get(name) as Dataset;
+      const e = f.get(name);
+      if (e instanceof h5wasm.Group) {
+        // A sparse spike probe: its dense view (counts of spike_units per sample times spike_value).
+        const attrs: Record<string, unknown> = {};
+        for (const [k, a] of Object.entries(e.attrs)) attrs[k] = a.value;
+        const index = Array.from((e.get('spike_times_index') as Dataset).value as BigInt64Array, Number);
+        const units = (e.get('spike_units') as Dataset).value as Int32Array;
+        const cols = attrs.n_neurons as number;
+        const data = new Float64Array(index.length * cols);
+        let j = 0;
+        index.forEach((end, r) => {
+          for (; j < end; j++) data[r * cols + units[j]!]! += 1;
+        });
+        for (let i = 0; i < data.length; i++) if (data[i] !== 0) data[i] = data[i]! * (attrs.spike_value as number);
+        out.set(name, { shape: [index.length, cols], data, attrs });
+        continue;
+      }
+      const ds = e as Dataset;
       const attrs: Record<string, unknown> = {};
       for (const [k, a] of Object.entries(ds.attrs)) attrs[k] = a.value;
       out.set(name, { shape: ds.shape!, data: ds.value as Float64Array, attrs });

@@ -126,8 +126,10 @@ function denseBlock(p: StoredProbe, r0: number, r1: number): Float64Array {
   let j = 0;
   for (let r = 0; r < r1 - r0; r++) {
     const end = ends[r]! - first;
-    for (; j < end; j++) out[r * p.cols + units[j]!]! += p.spikeValue;
+    for (; j < end; j++) out[r * p.cols + units[j]!]! += 1;
   }
+  // Counts times the spike's value: n * (amplitude / dt), as the neuron model computes it.
+  for (let i = 0; i < out.length; i++) if (out[i] !== 0) out[i] = out[i]! * p.spikeValue;
   return out;
 }
 

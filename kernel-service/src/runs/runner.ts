@@ -16,6 +16,8 @@ import type { ProbeStore } from './store.js';
 
 /** Wall seconds a chunk of steps aims at (the heartbeat is at least this frequent unless one step is slower). */
 const CHUNK_SECONDS = 0.2;
+/** Probe bytes a chunk of steps may buffer in memory before they go to probes.h5. */
+const CHUNK_PROBE_BYTES = 4 << 20;
 /** Wall seconds between progress lines in the log. */
 const LOG_SECONDS = 10;
 /** Wall seconds between flushes of probes.h5 (at most; also flushed at the end). */
@@ -84,7 +86,12 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     const t0 = performance.now();
     let lastFlush = t0;
     let lastLog = t0;
-    let chunk = 100;
+    let lastStatus = t0;
+    // Bytes of probe samples one step adds (dense, before the store makes spikes sparse).
+    const dt = sim.dt;
+    const bytesPerStep = sim.probes.reduce((b, p) => b + (8 * p.size * dt) / (p.sampleEvery ?? dt), 0);
+    const maxChunk = Math.max(1, Math.floor(CHUNK_PROBE_BYTES / Math.max(1, bytesPerStep)));
+    let chunk = Math.min(100, maxChunk);
     while (sim.steps < stepsTotal && cancelSignal === undefined) {
       const n = Math.min(chunk, stepsTotal - sim.steps);
       const c0 = performance.now();
@@ -97,9 +104,11 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
         store.flush();
         lastFlush = performance.now();
       }
-      // Aim the next chunk at CHUNK_SECONDS of wall time.
+      // Aim the next chunk at CHUNK_SECONDS of wall time, and at most CHUNK_PROBE_BYTES of probe samples in memory.
       const rate = n / Math.max(1e-6, (c1 - c0) / 1000);
-      chunk = Math.max(1, Math.min(100_000, Math.round(rate * CHUNK_SECONDS)));
+      chunk = Math.max(1, Math.min(100_000, maxChunk, Math.round(rate * CHUNK_SECONDS)));
+      if (cancelSignal === undefined && performance.now() - lastStatus < CHUNK_SECONDS * 1000 && sim.steps < stepsTotal) continue;
+      lastStatus = performance.now();
       const elapsed = (performance.now() - t0) / 1000;
       status.steps = sim.steps;
       status.time = sim.time;

@@ -11,24 +11,94 @@
  *   root attributes       engine_version, dt, seed, duration, network
  *
  * Samples of a probe with sample_every are taken at the steps where
- * `step % (sample_every / dt) < 1` (as Nengo). Spikes are stored dense for
- * now (one row per sample, 1/dt where a neuron spiked); a sparse NWB-style
- * layout (spike_times + spike_times_index) is a later step.
+ * `step % (sample_every / dt) < 1` (as Nengo).
+ *
+ * Spikes (the unfiltered 'output' of spiking neurons) are stored sparsely,
+ * NWB-style (a ragged array: concatenated values plus an index of ends), in a
+ * group /probes/<name> (attribute layout = "spikes", plus the attributes
+ * above and n_neurons, spike_value = amplitude / dt):
+ *   spike_times        float64 [spikes]  time of each spike, in time order
+ *                                        (within a sample, by neuron)
+ *   spike_units        int32   [spikes]  the neuron (column of the probe) of each spike
+ *   spike_times_index  int64   [samples] end of each sample's spikes in the two
+ *                                        arrays above (NWB VectorIndex, over samples)
+ * A neuron that fires k spikes in one step (SpikingRectifiedLinear) appears k
+ * times. The dense view (`nefsim export`) is row r = counts of the units in
+ * spike_units[index[r-1]:index[r]] times spike_value. The index runs over
+ * samples rather than neurons so the file can be appended and read while the
+ * run goes (a per-neuron index would need rewriting every flush).
  *
  * The file uses HDF5's default (earliest) format without SWMR: a file that
  * was not closed cleanly (kill -9) then opens in any reader, where a SWMR /
  * latest-format file would be refused until `h5clear`.
  */
 import h5wasm from 'h5wasm/node';
-import type { Dataset, File as H5File } from 'h5wasm/node';
+import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { Neurons, ObjView, type Probe } from '../engine/objects.js';
 import type { Simulator } from '../engine/simulator.js';
 
 interface StoredProbe {
+  kind: 'dense';
   probe: Probe;
   ds: Dataset;
   rows: number;
   cols: number;
+}
+
+interface SparseProbe {
+  kind: 'spikes';
+  probe: Probe;
+  times: Dataset;
+  units: Dataset;
+  index: Dataset;
+  cols: number;
+  /** Samples written. */
+  rows: number;
+  /** Spikes written. */
+  spikes: number;
+  /** Steps between samples. */
+  period: number;
+  /** Last step whose sample (if any) was written. */
+  step: number;
+  spikeValue: number;
+}
+
+/** Is the probe the unfiltered spike output of spiking neurons (stored sparsely)? */
+export function isSpikeProbe(probe: Probe): boolean {
+  const obj = probe.target instanceof ObjView ? probe.target.obj : probe.target;
+  return obj instanceof Neurons && probe.attr === 'output' && probe.synapse === null && obj.ensemble.neuronType.spiking;
+}
+
+/** Amplitude of a neuron type (1 for types without one). */
+function amplitudeOf(probe: Probe): number {
+  const obj = probe.target instanceof ObjView ? probe.target.obj : probe.target;
+  const a = obj instanceof Neurons ? (obj.ensemble.neuronType as { amplitude?: unknown }).amplitude : undefined;
+  return typeof a === 'number' ? a : 1;
+}
+
+/** A growable typed array, reused between appends so that the steady state allocates nothing. */
+class Grow<T extends Float64Array | Int32Array> {
+  length = 0;
+  constructor(
+    public data: T,
+    private readonly make: (n: number) => T,
+  ) {}
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = this.make(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  view(): T {
+    return this.data.subarray(0, this.length) as T;
+  }
+  /** Drops the contents; shrinks back if a burst made it large. */
+  clear(): void {
+    this.length = 0;
+    if (this.data.length > 1 << 20) this.data = this.make(1 << 16);
+  }
 }
 
 /** Value of the `layout` attribute of a sparse spike probe's group. */
@@ -44,7 +114,10 @@ export interface StoreMeta {
 }
 
 export class ProbeStore {
-  private readonly probes: StoredProbe[] = [];
+  private readonly probes: (StoredProbe | SparseProbe)[] = [];
+  private readonly spikeTimes = new Grow(new Float64Array(1 << 16), (n) => new Float64Array(n));
+  private readonly spikeUnits = new Grow(new Int32Array(1 << 16), (n) => new Int32Array(n));
+  private readonly spikeIndex = new Grow(new Float64Array(1 << 12), (n) => new Float64Array(n));
   private readonly timeDs: Dataset;
   private stepsWritten = 0;
   private flushedSteps = 0;
@@ -56,9 +129,9 @@ export class ProbeStore {
   ) {
     const f = file;
     f.create_attribute('engine_version', meta.engineVersion);
-    f.create_attribute('dt', sim.dt);
+    f.create_attribute('dt', sim.dt, null, '<d');
     f.create_attribute('seed', meta.seed);
-    f.create_attribute('duration', meta.duration);
+    f.create_attribute('duration', meta.duration, null, '<d');
     f.create_attribute('network', sim.network.label ?? '');
     this.timeDs = f.create_dataset({ name: 'time', data: new Float64Array(0), shape: [0], maxshape: [null], chunks: [16384], dtype: '<d' });
     this.timeDs.create_attribute('units', 's');
@@ -73,6 +146,33 @@ export class ProbeStore {
         name = `${name}_${k}`;
       }
       taken.add(name);
+      const attrs = (obj: Dataset | Group): void => {
+        obj.create_attribute('label', probe.label ?? '');
+        obj.create_attribute('target', probe.target.name);
+        obj.create_attribute('attr', probe.attr);
+        obj.create_attribute('dt', sim.dt, null, '<d');
+        obj.create_attribute('sample_every', probe.sampleEvery ?? sim.dt, null, '<d');
+        obj.create_attribute('index', index);
+      };
+      if (isSpikeProbe(probe)) {
+        const g = group.create_group(name);
+        attrs(g);
+        const spikeValue = amplitudeOf(probe) / sim.dt;
+        g.create_attribute('layout', SPIKES_LAYOUT);
+        g.create_attribute('units', 'spike times in s; dense view: spikes x spike_value (1/s)');
+        g.create_attribute('n_neurons', cols);
+        g.create_attribute('spike_value', spikeValue, null, '<d');
+        const mk = (dsName: string, dtype: string, chunk: number): Dataset =>
+          g.create_dataset({ name: dsName, data: dtype === '<q' ? new BigInt64Array(0) : dtype === '<i' ? new Int32Array(0) : new Float64Array(0), shape: [0], maxshape: [null], chunks: [chunk], dtype });
+        const times = mk('spike_times', '<d', 65536);
+        times.create_attribute('units', 's');
+        const units = mk('spike_units', '<i', 65536);
+        const idx = mk('spike_times_index', '<q', 16384);
+        idx.create_attribute('description', 'end of each sample\'s spikes in spike_times and spike_units');
+        const period = probe.sampleEvery === undefined ? 1 : probe.sampleEvery / sim.dt;
+        this.probes.push({ kind: 'spikes', probe, times, units, index: idx, cols, rows: 0, spikes: 0, period, step: 0, spikeValue });
+        return;
+      }
       const chunkRows = Math.max(1, Math.min(8192, Math.floor(CHUNK_BYTES / 8 / Math.max(1, cols))));
       const ds = group.create_dataset({
         name,
@@ -82,14 +182,9 @@ export class ProbeStore {
         chunks: [chunkRows, cols],
         dtype: '<d',
       });
-      ds.create_attribute('label', probe.label ?? '');
-      ds.create_attribute('target', probe.target.name);
-      ds.create_attribute('attr', probe.attr);
-      ds.create_attribute('dt', sim.dt);
-      ds.create_attribute('sample_every', probe.sampleEvery ?? sim.dt);
+      attrs(ds);
       ds.create_attribute('units', unitsOf(probe));
-      ds.create_attribute('index', index);
-      this.probes.push({ probe, ds, rows: 0, cols });
+      this.probes.push({ kind: 'dense', probe, ds, rows: 0, cols });
     });
     f.flush();
   }
@@ -98,6 +193,11 @@ export class ProbeStore {
   static async create(path: string, sim: Simulator, meta: StoreMeta): Promise<ProbeStore> {
     await h5wasm.ready;
     return new ProbeStore(new h5wasm.File(path, 'w'), sim, meta);
+  }
+
+  /** Bytes the store holds between appends (its reusable spike buffers): bounded, whatever the run's length. */
+  get bufferedBytes(): number {
+    return this.spikeTimes.data.byteLength + this.spikeUnits.data.byteLength + this.spikeIndex.data.byteLength;
   }
 
   /** Steps whose data is flushed to disk. */
@@ -115,6 +215,10 @@ export class ProbeStore {
     for (const sp of this.probes) {
       const d = sim.takeData(sp.probe);
       if (d.rows === 0) continue;
+      if (sp.kind === 'spikes') {
+        this.appendSpikes(sp, d.data, d.rows);
+        continue;
+      }
       const n = sp.rows;
       sp.ds.resize([n + d.rows, sp.cols]);
       sp.ds.write_slice([[n, n + d.rows], [0, sp.cols]], d.data);
@@ -129,6 +233,50 @@ export class ProbeStore {
       this.timeDs.write_slice([[s0, s1]], t);
       this.stepsWritten = s1;
     }
+  }
+
+  /** Appends `rows` dense samples of a spike probe as sparse spikes. */
+  private appendSpikes(sp: SparseProbe, data: Float64Array, rows: number): void {
+    const times = this.spikeTimes;
+    const units = this.spikeUnits;
+    const index = this.spikeIndex;
+    times.clear();
+    units.clear();
+    index.clear();
+    const dt = this.sim.dt;
+    const cols = sp.cols;
+    let end = sp.spikes;
+    for (let r = 0; r < rows; r++) {
+      // The step of this sample: the next step s with s % period < 1 (as the simulator samples).
+      let s = sp.step + 1;
+      if (sp.period !== 1) while (!(s % sp.period < 1)) s++;
+      sp.step = s;
+      const t = s * dt;
+      const base = r * cols;
+      for (let j = 0; j < cols; j++) {
+        const v = data[base + j]!;
+        if (v === 0) continue;
+        const n = Math.max(1, Math.round(v / sp.spikeValue));
+        for (let k = 0; k < n; k++) {
+          times.push(t);
+          units.push(j);
+        }
+        end += n;
+      }
+      index.push(end);
+    }
+    const n0 = sp.spikes;
+    if (end > n0) {
+      sp.times.resize([end]);
+      sp.times.write_slice([[n0, end]], times.view());
+      sp.units.resize([end]);
+      sp.units.write_slice([[n0, end]], units.view());
+    }
+    const r0 = sp.rows;
+    sp.index.resize([r0 + rows]);
+    sp.index.write_slice([[r0, r0 + rows]], BigInt64Array.from(index.view(), (x) => BigInt(x)));
+    sp.rows += rows;
+    sp.spikes = end;
   }
 
   /** Writes everything appended so far to disk, so that readers see it. */

@@ -9,6 +9,25 @@ npm run build
 npx tsc -p kernel-service/tsconfig.json --noEmit
 npx eslint .
 (cd kernel-service && npx vitest run)
+# probes.h5 read by real h5py (and the .npz export by numpy): Python tests in kernel-service/test-py,
+# in the repository's venv (.venv, shared with scripts/setup-python.sh), created and filled only if needed.
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+if ! .venv/bin/python -c 'import h5py, numpy, pytest' 2>/dev/null; then
+  .venv/bin/pip install --quiet --disable-pip-version-check h5py numpy pytest
+fi
+set +e
+.venv/bin/python -m pytest -q kernel-service/test-py
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  # pytest's 5 means it collected no tests: the h5py tests went missing, which must not pass silently.
+  echo "scripts/test.sh: pytest collected no tests in kernel-service/test-py (expected the probes.h5 tests)" >&2
+  exit 1
+elif [ "$rc" -ne 0 ]; then
+  exit "$rc"
+fi
 # The JupyterLab extension: type check and unit tests (client, plot data, cell routing).
 npx tsc -p tsconfig.json --noEmit
 npx vitest run

@@ -206,3 +206,17 @@ net.connect(a, sq, { function: (x) => [x[0] * x[0]] });`,
 const ps = net.probe(a.neurons, { attr: 'output', label: 'spikes' });
 model = net;`,
 ];
+
+/** A model file: the squaring network without spike probes, so long runs write little. */
+export const MODEL_FILE = `import { Network } from 'nefsim';
+export default function () {
+  const net = new Network({ label: 'squaring', seed: 0 });
+  const stim = net.node((t) => Math.sin(t), { label: 'sin' });
+  const a = net.ensemble({ nNeurons: 100, dimensions: 1, label: 'a' });
+  const sq = net.ensemble({ nNeurons: 100, dimensions: 1, label: 'sq' });
+  net.connect(stim, a);
+  net.connect(a, sq, { function: (x) => [x[0] * x[0]] });
+  net.probe(sq, { synapse: 0.01, label: 'sq' });
+  return net;
+}
+`;

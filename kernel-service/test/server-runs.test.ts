@@ -7,25 +7,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, Client, SQUARING_CELLS, startService, type Event, type Running } from './server-harness.js';
+import { cleanup, Client, MODEL_FILE, SQUARING_CELLS, startService, type Event, type Running } from './server-harness.js';
 
 let svc: Running;
 let c: Client;
 let session: string;
-
-/** A model file: the squaring network without spike probes, so long runs write little. */
-export const MODEL_FILE = `import { Network } from 'nefsim';
-export default function () {
-  const net = new Network({ label: 'squaring', seed: 0 });
-  const stim = net.node((t) => Math.sin(t), { label: 'sin' });
-  const a = net.ensemble({ nNeurons: 100, dimensions: 1, label: 'a' });
-  const sq = net.ensemble({ nNeurons: 100, dimensions: 1, label: 'sq' });
-  net.connect(stim, a);
-  net.connect(a, sq, { function: (x) => [x[0] * x[0]] });
-  net.probe(sq, { synapse: 0.01, label: 'sq' });
-  return net;
-}
-`;
 
 beforeAll(async () => {
   svc = await startService(['--max-concurrent-runs', '1']);

@@ -8,6 +8,14 @@ fi
 npm run build
 npx tsc -p kernel-service/tsconfig.json --noEmit
 npx eslint .
+# A single-node Slurm on localhost for the --executor slurm tests: installed only if missing (root, Debian's
+# slurm-wlm and munge), started without systemd, and stopped by pid when this script ends.
+if ! bash scripts/slurm-harness.sh install; then
+  echo "scripts/test.sh: warning: Slurm could not be installed; the tests that submit Slurm jobs will be skipped" >&2
+elif ! bash scripts/slurm-harness.sh status; then
+  trap 'bash scripts/slurm-harness.sh down' EXIT
+  bash scripts/slurm-harness.sh up >/dev/null
+fi
 (cd kernel-service && npx vitest run)
 # probes.h5 read by real h5py (and the .npz export by numpy): Python tests in kernel-service/test-py,
 # in the repository's venv (.venv, shared with scripts/setup-python.sh), created and filled only if needed.

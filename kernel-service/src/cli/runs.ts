@@ -38,6 +38,7 @@ import {
   type BatchStatus,
 } from '../runs/batch.js';
 import { loadModel, ModelError } from '../runs/model.js';
+import { cancelJob, jobListed, requireSlurm, sbatchArgs, SlurmError, submit, validSlurmTime, writeJobScript, type SlurmOptions } from '../runs/slurm.js';
 import { executeRun } from '../runs/runner.js';
 import { version } from '../version.js';
 
@@ -49,12 +50,15 @@ export class UsageError extends Error {
 interface OptionSpec {
   name: string;
   value: boolean;
+  /** May be given more than once (values collected in `multi`). */
+  repeat?: boolean;
 }
 
 /** Parses `--name value`, `--name=value` and flags; positional words are returned in order. */
-function parseArgs(cmd: string, args: string[], specs: OptionSpec[]): { positional: string[]; opts: Map<string, string | true> } {
+function parseArgs(cmd: string, args: string[], specs: OptionSpec[]): { positional: string[]; opts: Map<string, string | true>; multi: Map<string, string[]> } {
   const positional: string[] = [];
   const opts = new Map<string, string | true>();
+  const multi = new Map<string, string[]>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (!a.startsWith('--') || a === '--') {
@@ -75,9 +79,11 @@ function parseArgs(cmd: string, args: string[], specs: OptionSpec[]): { position
     }
     const value = eq >= 0 ? a.slice(eq + 1) : args[++i];
     if (value === undefined || value === '') throw new UsageError(`nefsim ${cmd}: --${name} needs a value`);
+    if (spec.repeat) multi.set(name, [...(multi.get(name) ?? []), value]);
+    else if (opts.has(name)) throw new UsageError(`nefsim ${cmd}: --${name} given twice`);
     opts.set(name, value);
   }
-  return { positional, opts };
+  return { positional, opts, multi };
 }
 
 function numberOption(cmd: string, opts: Map<string, string | true>, name: string, fallback: number): number {
@@ -97,6 +103,10 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'sweep', value: true },
   { name: 'jobs', value: true },
   { name: 'executor', value: true },
+  { name: 'slurm-partition', value: true },
+  { name: 'slurm-time', value: true },
+  { name: 'slurm-account', value: true },
+  { name: 'sbatch-arg', value: true, repeat: true },
   { name: 'out', value: true },
   { name: 'force', value: false },
   { name: 'detach', value: false },
@@ -127,7 +137,7 @@ function describe(v: unknown): string {
  *  [--trials N | --sweep PARAMS.json] [--jobs J] [--executor local] [--out DIR] [--force] [--detach]`
  */
 export async function runCommand(args: string[], argv: string[]): Promise<number> {
-  const { positional, opts } = parseArgs('run', args, RUN_OPTIONS);
+  const { positional, opts, multi } = parseArgs('run', args, RUN_OPTIONS);
   if (positional.length === 0) throw new UsageError('nefsim run: give the model file, e.g. nefsim run model.mjs --duration 10');
   if (positional.length > 1) throw new UsageError(`nefsim run: one model file only, got ${positional.map((p) => `'${p}'`).join(' ')}`);
   const file = positional[0]!;
@@ -144,7 +154,29 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     throw new UsageError(`nefsim run: --seed must be an integer in [0, 2^32), got ${seed}`);
   }
   const executor = (opts.get('executor') as string | undefined) ?? 'local';
-  if (executor !== 'local') throw new UsageError(`nefsim run: --executor must be 'local', got '${executor}'`);
+  if (executor !== 'local' && executor !== 'slurm') throw new UsageError(`nefsim run: --executor must be 'local' or 'slurm', got '${executor}'`);
+  let slurm: SlurmOptions | null = null;
+  if (executor === 'slurm') {
+    const name = (o: string): string | null => {
+      const v = opts.get(o) as string | undefined;
+      if (v === undefined) return null;
+      if (!/^[A-Za-z0-9_.,:@+-]+$/.test(v)) throw new UsageError(`nefsim run: --${o} must be a Slurm name (letters, digits, _ . , : @ + -), got '${v}'`);
+      return v;
+    };
+    const time = opts.get('slurm-time') as string | undefined;
+    if (time !== undefined && !validSlurmTime(time)) {
+      throw new UsageError(`nefsim run: --slurm-time must be a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS), got '${time}'`);
+    }
+    const extra = multi.get('sbatch-arg') ?? [];
+    for (const a of extra) {
+      if (!a.startsWith('-') || /[\n\r\0]/.test(a)) throw new UsageError(`nefsim run: --sbatch-arg must be one sbatch option starting with '-' (e.g. --sbatch-arg=--mem=4G), got '${a}'`);
+      if (/^--?(array|parsable|output|wrap)\b/.test(a)) throw new UsageError(`nefsim run: --sbatch-arg ${a}: nefsim sets --array, --parsable and --output itself`);
+    }
+    slurm = { partition: name('slurm-partition'), time: time ?? null, account: name('slurm-account'), extra };
+  } else {
+    for (const o of ['slurm-partition', 'slurm-time', 'slurm-account']) if (opts.has(o)) throw new UsageError(`nefsim run: --${o} only applies to --executor slurm`);
+    if (multi.has('sbatch-arg')) throw new UsageError('nefsim run: --sbatch-arg only applies to --executor slurm');
+  }
   if (opts.has('trials') && opts.has('sweep')) throw new UsageError('nefsim run: give --trials or --sweep, not both (a sweep runs each parameter set once, with --seed or the network\'s seed)');
   let trials: number | null = null;
   if (opts.has('trials')) {
@@ -178,6 +210,17 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 1024)) throw new UsageError(`nefsim run: --jobs must be an integer from 1 to 1024, got ${jobs}`);
   }
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`nefsim run: no model file '${file}'`);
+  if (slurm) {
+    try {
+      requireSlurm();
+    } catch (err) {
+      if (err instanceof SlurmError) {
+        console.error(`nefsim run: ${err.message}`);
+        return 1;
+      }
+      throw err;
+    }
+  }
   const out = resolve((opts.get('out') as string | undefined) ?? defaultOut(file));
   checkOut(out, opts.has('force'));
 
@@ -198,7 +241,8 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   if (existsSync(out)) rmSync(out, { recursive: true, force: true });
 
   if (trials === null && sweep === null) {
-    createRunFolder(out, file, { ...common, seed, ...(params ? { params } : {}) });
+    createRunFolder(out, file, { ...common, seed, ...(params ? { params } : {}), ...(slurm ? { executor: 'slurm' as const } : {}) });
+    if (slurm) return submitRun(out, slurm);
     if (!opts.has('detach')) return executeRun(out, { logToFile: true });
     return detach(out, '_execute', () => readStatus(out));
   }
@@ -210,10 +254,10 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   const width = Math.max(3, String(n - 1).length);
   const plan: BatchPlan = {
     kind: trials !== null ? 'trials' : 'sweep',
-    executor: 'local',
+    executor: slurm ? 'slurm' : 'local',
     jobs,
     ...common,
-    slurm: null,
+    slurm,
     trials: Array.from({ length: n }, (_, i) => ({
       index: i,
       dir: `trial-${String(i).padStart(width, '0')}`,
@@ -222,6 +266,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     })),
   };
   createBatchFolder(out, file, plan);
+  if (slurm) return submitBatch(out, plan, slurm, opts.has('jobs') ? jobs : null);
   if (!opts.has('detach')) return driveBatch(out, { logToFile: true });
   return detach(out, '_batch', () => readJson<BatchStatus>(join(out, BATCH_FILES.status)) as unknown as RunStatus);
 }
@@ -266,6 +311,7 @@ export function createBatchFolder(out: string, file: string, plan: BatchPlan): v
       modelSource: plan.modelSource,
       created: plan.created,
       ...(t.params ? { params: t.params } : {}),
+      ...(plan.executor === 'slurm' ? { executor: 'slurm' as const } : {}),
       trial: t.index,
     };
     createRunFolder(join(out, t.dir), file, options);
@@ -304,6 +350,52 @@ async function detach(out: string, command: '_execute' | '_batch', queued: () =>
   }
   child.unref();
   console.log(out);
+  return 0;
+}
+
+/** Submits a run folder as one Slurm job; prints the folder and the job id. */
+function submitRun(out: string, slurm: SlurmOptions): number {
+  const script = writeJobScript(out, null);
+  let id: string;
+  try {
+    id = submit(script, [`--job-name=nefsim-${basename(out)}`, `--output=${join(out, 'slurm-%j.out')}`, `--chdir=${out}`, ...sbatchArgs(slurm)]);
+  } catch (err) {
+    if (!(err instanceof SlurmError)) throw err;
+    writeJsonAtomic(join(out, FILES.status), { ...readStatus(out), state: 'failed', heartbeat: Date.now(), error: err.message });
+    console.error(`nefsim run: ${err.message}`);
+    return 1;
+  }
+  writeJsonAtomic(join(out, FILES.status), { ...readStatus(out), jobId: id, heartbeat: Date.now() });
+  console.log(out);
+  console.log(`submitted Slurm job ${id}`);
+  return 0;
+}
+
+/** Submits the trials of a batch folder as one Slurm job array (at most `throttle` at once when given). */
+function submitBatch(out: string, plan: BatchPlan, slurm: SlurmOptions, throttle: number | null): number {
+  const width = plan.trials[0]!.dir.length - 'trial-'.length;
+  const script = writeJobScript(out, { prefix: 'trial-', width });
+  const array = `--array=0-${plan.trials.length - 1}${throttle !== null ? `%${throttle}` : ''}`;
+  let id: string;
+  try {
+    id = submit(script, [array, `--job-name=nefsim-${basename(out)}`, `--output=${join(out, 'slurm-%A_%a.out')}`, `--chdir=${out}`, ...sbatchArgs(slurm)]);
+  } catch (err) {
+    if (!(err instanceof SlurmError)) throw err;
+    for (const t of plan.trials) {
+      const tdir = join(out, t.dir);
+      writeJsonAtomic(join(tdir, FILES.status), { ...readStatus(tdir), state: 'failed', heartbeat: Date.now(), error: err.message });
+    }
+    writeJsonAtomic(join(out, BATCH_FILES.status), { ...readJson<BatchStatus>(join(out, BATCH_FILES.status)), state: 'failed', heartbeat: Date.now(), error: err.message });
+    console.error(`nefsim run: ${err.message}`);
+    return 1;
+  }
+  for (const t of plan.trials) {
+    const tdir = join(out, t.dir);
+    writeJsonAtomic(join(tdir, FILES.status), { ...readStatus(tdir), jobId: `${id}_${t.index}`, heartbeat: Date.now() });
+  }
+  writeJsonAtomic(join(out, BATCH_FILES.status), { ...readJson<BatchStatus>(join(out, BATCH_FILES.status)), jobId: id, heartbeat: Date.now() });
+  console.log(out);
+  console.log(`submitted Slurm job array ${id} (${plan.trials.length} tasks)`);
   return 0;
 }
 
@@ -397,6 +489,8 @@ export async function cancelCommand(args: string[]): Promise<number> {
   const timeout = numberOption('cancel', opts, 'timeout', 30);
   if (!(timeout >= 0)) throw new UsageError(`nefsim cancel: --timeout must be a non-negative number of seconds, got ${timeout}`);
   if (isBatchFolder(dir)) return cancelBatch(dir, timeout);
+  const raw = readStatus(dir);
+  if (raw.jobId !== undefined) return cancelSlurm(dir, [dir], raw.jobId, timeout);
   // The process is checked directly, so a dead run need not wait out the usual staleness; but a queued
   // run (whose status still holds the pid of the `nefsim run` that started it) is given the usual time to start.
   const judge = (): RunStatus => currentStatus(dir, readStatus(dir).state === 'queued' ? STALE_MS : 1000);
@@ -445,6 +539,14 @@ async function cancelBatch(dir: string, timeout: number): Promise<number> {
     return b.state === 'cancelled' ? 0 : 1;
   }
   const plan = readPlan(dir);
+  if (plan.executor === 'slurm' && b.jobId !== undefined) {
+    return cancelSlurm(
+      dir,
+      plan.trials.map((t) => join(dir, t.dir)),
+      b.jobId,
+      timeout,
+    );
+  }
   const deadline = Date.now() + timeout * 1000;
   const signalled = new Set<string>();
   for (;;) {
@@ -517,4 +619,49 @@ export async function exportCommand(args: string[]): Promise<number> {
     }
   }
   return failed > 0 ? 1 : 0;
+}
+
+/**
+ * Cancels a Slurm job or job array with scancel, then waits until every run
+ * folder has ended: running ones get SIGTERM from Slurm and record their end
+ * (cancelled, data flushed); pending ones never start and are recorded
+ * cancelled here once squeue no longer lists them.
+ */
+async function cancelSlurm(dir: string, runs: string[], jobId: string, timeout: number): Promise<number> {
+  try {
+    cancelJob(jobId);
+  } catch (err) {
+    if (!(err instanceof SlurmError)) throw err;
+    console.error(`nefsim cancel: ${err.message}`);
+    return 1;
+  }
+  const deadline = Date.now() + timeout * 1000;
+  for (;;) {
+    let open = 0;
+    for (const run of runs) {
+      const s = readStatus(run);
+      if (isTerminal(s.state)) continue;
+      const listed = s.jobId !== undefined ? jobListed(s.jobId) : false;
+      if (s.state === 'queued' && listed === false) {
+        cancelQueued(run, `scancel ${jobId}`);
+        continue;
+      }
+      if (isTerminal(currentStatus(run).state)) continue;
+      open++;
+    }
+    if (open === 0) break;
+    if (Date.now() >= deadline) {
+      console.error(`nefsim cancel: ${dir}: ${open} run(s) still going ${timeout} s after scancel ${jobId}; see squeue -j ${jobId.split('_')[0]}`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (isBatchFolder(dir)) {
+    const b = currentBatchStatus(dir);
+    console.log(formatBatchStatus(dir, b));
+    return b.state === 'cancelled' ? 0 : 1;
+  }
+  const s = currentStatus(dir);
+  console.log(formatStatus(dir, s));
+  return s.state === 'cancelled' ? 0 : 1;
 }

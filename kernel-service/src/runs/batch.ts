@@ -35,6 +35,9 @@ import {
   type RunState,
   type RunStatus,
 } from './folder.js';
+import type { SlurmOptions } from './slurm.js';
+
+export type { SlurmOptions } from './slurm.js';
 
 export const BATCH_FILES = {
   plan: 'batch.json',
@@ -43,14 +46,6 @@ export const BATCH_FILES = {
   log: 'log.txt',
   exit: 'exit.json',
 } as const;
-
-export interface SlurmOptions {
-  partition: string | null;
-  time: string | null;
-  account: string | null;
-  /** Extra sbatch arguments, passed as given. */
-  extra: string[];
-}
 
 export interface TrialPlan {
   index: number;

@@ -12,7 +12,9 @@
  *   probes.h5     probe data, appended and flushed as the run goes
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { jobListed } from './slurm.js';
 
 export const FILES = {
   model: 'model.mjs',
@@ -40,6 +42,8 @@ export interface RunOptions {
   created: string;
   /** Parameters passed to the model's default-exported function (a sweep trial, or --params). */
   params?: Record<string, unknown>;
+  /** Where the run executes: a local process (default) or a Slurm job. */
+  executor?: 'local' | 'slurm';
   /** Index of this trial in its batch (trials and sweeps), and the batch folder's name for it. */
   trial?: number;
 }
@@ -63,6 +67,10 @@ export interface RunStatus {
   /** Wall time of the last update, ms since the epoch. */
   heartbeat: number;
   started: string | null;
+  /** Slurm job id (ARRAYID_TASK for a trial of an array) when the run was submitted to Slurm. */
+  jobId?: string;
+  /** Host the run process runs on (its pid means something there only). */
+  host?: string;
   /** Set when the run ended badly, or when `nefsim status` judged it dead. */
   error?: string;
   object?: string;
@@ -164,6 +172,7 @@ export const STALE_MS = 5000;
 export function currentStatus(dir: string, staleMs = STALE_MS, now = Date.now()): RunStatus {
   const s = readStatus(dir);
   if (s.state !== 'running' && s.state !== 'queued') return s;
+  if (s.jobId !== undefined) return slurmJudged(dir, s, staleMs, now);
   if (now - s.heartbeat <= staleMs) return s;
   if (processAlive(s.pid, s.processStart)) return s;
   const ago = ((now - s.heartbeat) / 1000).toFixed(1);
@@ -173,5 +182,31 @@ export function currentStatus(dir: string, staleMs = STALE_MS, now = Date.now())
     stepsPerSecond: null,
     secondsLeft: null,
     error: `the run process (pid ${s.pid}) is gone: last heartbeat ${ago} s ago at t = ${s.time.toFixed(3)} s (killed, out of memory or machine restarted?); probe data is readable up to the last flush (${s.stepsFlushed} steps)`,
+  };
+}
+
+/**
+ * A run submitted to Slurm: alive while squeue lists its job (pending or
+ * running; its process may be on another host, so its pid tells nothing
+ * here). A job gone from squeue whose run did not record its end failed.
+ */
+function slurmJudged(dir: string, s: RunStatus, staleMs: number, now: number): RunStatus {
+  if (s.state === 'running' && now - s.heartbeat <= staleMs) return s;
+  if (s.state === 'running' && s.host === hostname() && processAlive(s.pid, s.processStart)) return s;
+  const listed = jobListed(s.jobId!);
+  if (listed !== false) return s;
+  // The run may have recorded its end since status.json was read.
+  const again = readStatus(dir);
+  if (again.state !== 'running' && again.state !== 'queued') return again;
+  const out = `see ${join(dir, 'log.txt')} and the slurm-*.out files of the run or batch folder`;
+  return {
+    ...s,
+    state: 'failed',
+    stepsPerSecond: null,
+    secondsLeft: null,
+    error:
+      s.state === 'queued'
+        ? `the Slurm job ${s.jobId} is gone from squeue and the run never started (cancelled, or failed at start): ${out}`
+        : `the Slurm job ${s.jobId} is gone from squeue and the run did not record its end (time limit, node failure?); last heartbeat at t = ${s.time.toFixed(3)} s; probe data is readable up to the last flush (${s.stepsFlushed} steps): ${out}`,
   };
 }

@@ -7,11 +7,13 @@
  * service cannot wait for an orphaned process.
  */
 import { appendFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NefsimError } from '../engine/errors.js';
 import { Simulator } from '../engine/simulator.js';
 import { FILES, processGroup, processStartTime, readJson, writeJsonAtomic, type ExitRecord, type RunOptions, type RunStatus } from './folder.js';
 import { loadModel, ModelError } from './model.js';
+import { currentJobId } from './slurm.js';
 import type { ProbeStore } from './store.js';
 
 /** Wall seconds a chunk of steps aims at (the heartbeat is at least this frequent unless one step is slower). */
@@ -60,6 +62,11 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     heartbeat: Date.now(),
     started: new Date().toISOString(),
   };
+  if (options.executor === 'slurm') {
+    const jobId = currentJobId();
+    if (jobId !== undefined) status.jobId = jobId;
+    status.host = hostname();
+  }
   const writeStatus = (): void => {
     status.heartbeat = Date.now();
     writeJsonAtomic(join(dir, FILES.status), status);

@@ -1,0 +1,170 @@
+/**
+ * The Slurm executor: a run, or the trials of a batch as a job array, handed
+ * to sbatch. The job runs `nefsim _execute DIR` (the same code path as a
+ * local run) on a compute node, which must see the run folder, Node and this
+ * nefsim at the same paths (a shared file system). The run folder stays the
+ * single source of truth; squeue tells whether a job that has not written its
+ * end yet is still pending or running (without slurmdbd there is no sacct, so
+ * jobs record their own exit). Cancel goes through scancel.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface SlurmOptions {
+  partition: string | null;
+  time: string | null;
+  account: string | null;
+  /** Extra sbatch arguments, passed as given. */
+  extra: string[];
+}
+
+/** Slurm is missing or refused a request: the message says what to do. */
+export class SlurmError extends Error {
+  override name = 'SlurmError';
+}
+
+const TOOLS = ['sbatch', 'squeue', 'scancel'] as const;
+
+/** Full path of an executable on PATH, or null. */
+function which(cmd: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** Throws a SlurmError naming the missing tools unless sbatch, squeue and scancel are on PATH. */
+export function requireSlurm(): void {
+  const missing = TOOLS.filter((t) => which(t) === null);
+  if (missing.length === 0) return;
+  throw new SlurmError(
+    `--executor slurm needs Slurm's ${TOOLS.join(', ')} on PATH, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not found ` +
+      `(PATH=${process.env.PATH ?? ''}). On a cluster, run nefsim on a login node (perhaps after 'module load slurm'); ` +
+      `on a single machine, install Slurm (Debian: apt-get install slurm-wlm munge) and start it, or use --executor local`,
+  );
+}
+
+/** Slurm's time limit formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, or UNLIMITED/INFINITE. */
+export function validSlurmTime(t: string): boolean {
+  return /^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}|\d+-\d{1,2}:\d{1,2}|\d+-\d{1,2}:\d{1,2}:\d{1,2}|UNLIMITED|INFINITE)$/i.test(t);
+}
+
+/** sbatch arguments for the options (before the user's extra arguments, which may override them). */
+export function sbatchArgs(o: SlurmOptions): string[] {
+  const args: string[] = [];
+  if (o.partition) args.push(`--partition=${o.partition}`);
+  if (o.time) args.push(`--time=${o.time}`);
+  if (o.account) args.push(`--account=${o.account}`);
+  return [...args, ...o.extra];
+}
+
+const BIN = fileURLToPath(new URL('../../bin/nefsim.js', import.meta.url));
+
+/** Single-quotes a string for bash. */
+function sh(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Writes DIR/slurm.sh: runs `nefsim _execute` on the run folder, or for an
+ * array on `DIR/<prefix><task id, zero-padded to width>`, with its output
+ * appended to that folder's log.txt.
+ */
+export function writeJobScript(dir: string, array: { prefix: string; width: number } | null): string {
+  const path = join(dir, 'slurm.sh');
+  const target = array ? `"$BASE/${array.prefix}$(printf '%0${array.width}d' "$SLURM_ARRAY_TASK_ID")"` : '"$BASE"';
+  writeFileSync(
+    path,
+    [
+      '#!/bin/bash',
+      '# Written by nefsim run --executor slurm: runs nefsim on the run folder (or one trial of the batch, by array task).',
+      'set -eu',
+      `BASE=${sh(dir)}`,
+      `RUN=${target}`,
+      `exec ${sh(process.execPath)} ${sh(BIN)} _execute "$RUN" >>"$RUN/log.txt" 2>&1`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return path;
+}
+
+/** Submits with `sbatch --parsable`; returns the job id. Throws a SlurmError with sbatch's message on failure. */
+export function submit(script: string, args: string[]): string {
+  const r = spawnSync('sbatch', ['--parsable', ...args, script], { encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw new SlurmError(`sbatch could not be run: ${r.error.message}`);
+  if (r.status !== 0) throw new SlurmError(`sbatch refused the job (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
+  const id = r.stdout.trim().split('\n').pop()!.split(';')[0]!.trim();
+  if (!/^\d+$/.test(id)) throw new SlurmError(`sbatch --parsable printed '${r.stdout.trim()}', not a job id`);
+  return id;
+}
+
+const cache = new Map<string, { at: number; states: Map<string, string> | null }>();
+
+/**
+ * States of a job, or of every task of an array (`squeue -r`), by id
+ * ("123" or "123_4"). An empty map: squeue no longer lists it (ended). null:
+ * squeue could not be asked (not on PATH, or not answering). Cached 1 s.
+ */
+export function jobStates(jobId: string): Map<string, string> | null {
+  const base = jobId.split('_')[0]!;
+  const hit = cache.get(base);
+  if (hit && Date.now() - hit.at < 1000) return hit.states;
+  const r = spawnSync('squeue', ['-h', '-r', '-o', '%i|%T', '-j', base], { encoding: 'utf8', timeout: 20_000 });
+  let states: Map<string, string> | null;
+  if (r.error) states = null;
+  else if (r.status !== 0) states = /invalid job id/i.test(r.stderr) ? new Map() : null;
+  else {
+    states = new Map();
+    for (const line of r.stdout.split('\n')) {
+      const [id, state] = line.trim().split('|');
+      if (id && state) states.set(id, state);
+    }
+  }
+  cache.set(base, { at: Date.now(), states });
+  return states;
+}
+
+/** Is the job (or array task) still known to Slurm? null when squeue cannot tell. */
+export function jobListed(jobId: string): boolean | null {
+  const states = jobStates(jobId);
+  if (states === null) return null;
+  if (states.has(jobId)) return true;
+  // A pending array not yet split may show as 123_[0-3].
+  const [base, task] = jobId.split('_');
+  if (task === undefined) return [...states.keys()].some((k) => k === base || k.startsWith(`${base}_`));
+  for (const k of states.keys()) {
+    const m = /^(\d+)_\[(.+)\]$/.exec(k);
+    if (!m || m[1] !== base) continue;
+    for (const part of m[2]!.split('%')[0]!.split(',')) {
+      const [a, b] = part.split('-').map(Number);
+      const t = Number(task);
+      if (t === a || (b !== undefined && t >= a! && t <= b)) return true;
+    }
+  }
+  return false;
+}
+
+/** scancel a job or array; throws a SlurmError with scancel's message on failure. */
+export function cancelJob(jobId: string): void {
+  cache.delete(jobId.split('_')[0]!);
+  const r = spawnSync('scancel', [jobId], { encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw new SlurmError(`scancel could not be run: ${r.error.message}`);
+  if (r.status !== 0) throw new SlurmError(`scancel ${jobId} failed (exit ${r.status}): ${r.stderr.trim()}`);
+}
+
+/** The Slurm job of the current process, as stored in status.json (array tasks as ARRAYID_TASK). */
+export function currentJobId(): string | undefined {
+  const e = process.env;
+  if (e.SLURM_ARRAY_JOB_ID && e.SLURM_ARRAY_TASK_ID) return `${e.SLURM_ARRAY_JOB_ID}_${e.SLURM_ARRAY_TASK_ID}`;
+  return e.SLURM_JOB_ID || undefined;
+}

@@ -1,0 +1,148 @@
+/**
+ * --executor slurm against a real single-node Slurm on localhost, started
+ * (without systemd) by scripts/slurm-harness.sh and stopped by pid afterwards.
+ * scripts/test.sh installs Slurm first (`slurm-harness.sh install`); without
+ * Slurm installed, the tests that need it are skipped with a note and only the
+ * "no Slurm" message is checked.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BatchStatus } from '../src/runs/batch.js';
+import type { ExitRecord, RunStatus } from '../src/runs/folder.js';
+
+const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
+const HARNESS = fileURLToPath(new URL('../../scripts/slurm-harness.sh', import.meta.url));
+const MODEL = `import { Network } from 'nefsim';
+export default () => {
+  const net = new Network({ label: 'ch', seed: 3 });
+  const stim = net.node((t) => Math.sin(8 * t), { label: 'sin' });
+  const a = net.ensemble({ nNeurons: 20, dimensions: 1, label: 'a' });
+  net.connect(stim, a);
+  net.probe(a, { synapse: 0.01, label: 'a' });
+  net.probe(stim, { label: 'sin' });
+  return net;
+};
+`;
+const installed = ['sbatch', 'squeue', 'scancel', 'slurmctld', 'slurmd', 'munged'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+if (!installed) console.warn('runs-slurm.test.ts: Slurm is not installed (scripts/slurm-harness.sh install): skipping the tests that submit jobs');
+
+let dir: string;
+let model: string;
+let slurmConf = '';
+let startedHarness = false;
+
+function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 60_000, env }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+const slurmEnv = (): NodeJS.ProcessEnv => ({ ...process.env, SLURM_CONF: slurmConf });
+const json = <T>(p: string): T => JSON.parse(readFileSync(p, 'utf8')) as T;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function waitFor(pred: () => boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(100);
+  }
+}
+const terminal = (s: string): boolean => s === 'done' || s === 'failed' || s === 'cancelled';
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nefsim-slurm-'));
+  model = join(dir, 'm.mjs');
+  writeFileSync(model, MODEL);
+  if (!installed) return;
+  startedHarness = spawnSync('bash', [HARNESS, 'status']).status !== 0;
+  const up = spawnSync('bash', [HARNESS, 'up'], { encoding: 'utf8', timeout: 60_000 });
+  if (up.status !== 0) throw new Error(`slurm-harness.sh up failed: ${up.stderr}`);
+  slurmConf = up.stdout.trim().split('\n').pop()!;
+}, 90_000);
+
+afterAll(() => {
+  if (installed && startedHarness) spawnSync('bash', [HARNESS, 'down'], { timeout: 60_000 });
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, 90_000);
+
+describe('--executor slurm without Slurm', () => {
+  it('says clearly that Slurm is missing, and makes no run folder', async () => {
+    const out = join(dir, 'nope');
+    const r = await cli({ ...process.env, PATH: '/nonexistent' }, 'run', model, '--executor', 'slurm', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("--executor slurm needs Slurm's sbatch, squeue, scancel on PATH");
+    expect(r.stderr).toContain('not found');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses bad Slurm options', async () => {
+    for (const [args, msg] of [
+      [['--executor', 'slurm', '--slurm-time', '1 hour'], '--slurm-time must be a Slurm time limit'],
+      [['--executor', 'slurm', '--slurm-partition', 'a b'], '--slurm-partition must be a Slurm name'],
+      [['--executor', 'slurm', '--sbatch-arg', 'mem=4G'], "--sbatch-arg must be one sbatch option starting with '-'"],
+      [['--executor', 'slurm', '--sbatch-arg=--array=0-3'], 'nefsim sets --array'],
+      [['--slurm-partition', 'debug'], '--slurm-partition only applies to --executor slurm'],
+      [['--sbatch-arg=--mem=1G'], '--sbatch-arg only applies to --executor slurm'],
+    ] as const) {
+      const r = await cli(process.env, 'run', model, '--out', join(dir, 'never'), ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(msg);
+    }
+  });
+});
+
+describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
+  it('a single run is submitted with sbatch, runs in its folder and ends done', async () => {
+    const out = join(dir, 'one');
+    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--duration', '0.2', '--seed', '4', '--slurm-partition', 'debug', '--slurm-time', '5', '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/submitted Slurm job \d+/);
+    const jobId = /job (\d+)/.exec(r.stdout)![1]!;
+    expect(json<RunStatus>(join(out, 'status.json')).jobId).toBe(jobId);
+    await waitFor(() => terminal(json<RunStatus>(join(out, 'status.json')).state));
+    const s = json<RunStatus>(join(out, 'status.json'));
+    expect(s).toMatchObject({ state: 'done', steps: 200, jobId });
+    expect(json<ExitRecord>(join(out, 'exit.json')).state).toBe('done');
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toContain('run done');
+    const st = await cli(slurmEnv(), 'status', out);
+    expect(st.stdout).toContain(': done');
+  });
+
+  it('trials go as a job array and end done; status summarises them', async () => {
+    const out = join(dir, 'array');
+    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--trials', '2', '--duration', '0.2', '--out', out);
+    expect(r.code).toBe(0);
+    const id = /job array (\d+)/.exec(r.stdout)![1]!;
+    expect(json<RunStatus>(join(out, 'trial-001', 'status.json')).jobId).toBe(`${id}_1`);
+    await waitFor(() => ['trial-000', 'trial-001'].every((t) => terminal(json<RunStatus>(join(out, t, 'status.json')).state)));
+    const st = await cli(slurmEnv(), 'status', out, '--json');
+    const b = JSON.parse(st.stdout) as BatchStatus;
+    expect(b).toMatchObject({ state: 'done', jobId: id, counts: { done: 2 } });
+    expect(b.trials.map((t) => t.seed)).toEqual([3, 4]);
+    expect((await cli(slurmEnv(), 'status', out)).stdout).toContain(`slurm job ${id}`);
+  });
+
+  it('cancel: scancel stops the running trial (cancelled, data flushed) and the pending one never starts', async () => {
+    const out = join(dir, 'cancel');
+    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--trials', '2', '--jobs', '1', '--duration', '2000', '--out', out);
+    expect(r.code).toBe(0);
+    await waitFor(() => json<RunStatus>(join(out, 'trial-000', 'status.json')).stepsFlushed > 0);
+    expect(json<RunStatus>(join(out, 'trial-001', 'status.json')).state).toBe('queued');
+    expect((await cli(slurmEnv(), 'status', out)).stdout).toContain('1 running, 1 queued');
+    const c = await cli(slurmEnv(), 'cancel', out);
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    const t0 = json<RunStatus>(join(out, 'trial-000', 'status.json'));
+    expect(t0.state).toBe('cancelled');
+    expect(t0.stepsFlushed).toBe(t0.steps);
+    expect(json<ExitRecord>(join(out, 'trial-000', 'exit.json')).error).toContain('SIGTERM');
+    expect(json<ExitRecord>(join(out, 'trial-001', 'exit.json')).error).toContain('before it started');
+    expect((await cli(slurmEnv(), 'status', out)).stdout).toContain(': cancelled');
+  });
+});

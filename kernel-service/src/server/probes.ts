@@ -3,9 +3,9 @@
  * the run writes it: rows are limited to the steps flushed (status.json's
  * stepsFlushed), and a read that races a flush is retried.
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import h5wasm from 'h5wasm/node';
-import type { Dataset, Group } from 'h5wasm/node';
+import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { currentStatus, FILES } from '../runs/folder.js';
 import { ProtocolError } from './protocol.js';
 
@@ -36,14 +36,26 @@ export interface ProbeSlice {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function withFile<T>(dir: string, f: (file: InstanceType<typeof h5wasm.File>, stepsFlushed: number) => T): Promise<T> {
-  await h5wasm.ready;
+type H5 = typeof import('h5wasm/node').default;
+let h5wasm: H5;
+
+/** h5wasm is loaded on first use: an idle service need not hold its WebAssembly module. */
+async function loadH5(): Promise<H5> {
+  if (!h5wasm) {
+    h5wasm = (await import('h5wasm/node')).default;
+    await h5wasm.ready;
+  }
+  return h5wasm;
+}
+
+async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) => T): Promise<T> {
+  await loadH5();
   const path = join(dir, FILES.probes);
   let lastErr: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const status = currentStatus(dir);
     const done = status.state === 'done' || status.state === 'failed' || status.state === 'cancelled';
-    let file: InstanceType<typeof h5wasm.File> | undefined;
+    let file: H5File | undefined;
     try {
       file = new h5wasm.File(path, 'r');
       return f(file, done ? Number.MAX_SAFE_INTEGER : status.stepsFlushed);
@@ -113,7 +125,7 @@ function info(o: H5Obj, name: string, stepsFlushed: number): ProbeInfo {
   };
 }
 
-function probeGroup(file: InstanceType<typeof h5wasm.File>): Group {
+function probeGroup(file: H5File): Group {
   const g = file.get('probes');
   if (!g || !(g instanceof h5wasm.Group)) throw new ProtocolError('io_error', 'probes.h5 has no /probes group');
   return g;
@@ -153,8 +165,68 @@ function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number): 
   return out;
 }
 
+/** Whole probes of finished runs, kept decoded (most recently used last), so zooming into a long series only decimates. */
+const cache = new Map<string, { stamp: string; t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string }>();
+let cachedBytes = 0;
+const CACHE_BYTES = 256 * 1024 * 1024;
+
+function cut(full: { t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string }, t0: number | undefined, t1: number | undefined, columns: [number, number] | undefined): ProbeSlice {
+  const { rows: n, cols } = full;
+  const step = full.dt;
+  const i0 = t0 === undefined ? 0 : Math.min(n, Math.max(0, Math.ceil(t0 / step - 1 - 1e-9)));
+  const i1 = t1 === undefined ? n : Math.max(i0, Math.min(n, Math.floor(t1 / step - 1 + 1e-9) + 1));
+  const c0 = columns ? Math.min(columns[0], cols) : 0;
+  const c1 = columns ? Math.min(Math.max(columns[1], c0), cols) : cols;
+  const rows = i1 - i0;
+  const w = c1 - c0;
+  let y: Float64Array;
+  if (w === cols) y = full.y.subarray(i0 * cols, i1 * cols);
+  else {
+    y = new Float64Array(rows * w);
+    for (let i = 0; i < rows; i++) y.set(full.y.subarray((i0 + i) * cols + c0, (i0 + i) * cols + c1), i * w);
+  }
+  return { t: full.t.subarray(i0, i1), y, rows, cols: w, totalRows: n, totalCols: cols, dt: step, label: full.label };
+}
+
 /** Samples of a probe in [t0, t1] (seconds), columns [c0, c1). Sample i is at t = (i + 1) * sample_every. */
-export function readRunProbe(dir: string, name: string, t0: number | undefined, t1: number | undefined, columns: [number, number] | undefined): Promise<ProbeSlice> {
+export async function readRunProbe(dir: string, name: string, t0: number | undefined, t1: number | undefined, columns: [number, number] | undefined): Promise<ProbeSlice> {
+  const status = currentStatus(dir);
+  const finished = status.state === 'done' || status.state === 'failed' || status.state === 'cancelled';
+  if (!finished) return readRunProbeFile(dir, name, t0, t1, columns);
+  const key = `${dir}\0${name}`;
+  let stamp: string;
+  try {
+    const st = statSync(join(dir, FILES.probes));
+    stamp = `${st.mtimeMs}:${st.size}`;
+  } catch {
+    return readRunProbeFile(dir, name, t0, t1, columns);
+  }
+  let hit = cache.get(key);
+  if (hit && hit.stamp !== stamp) {
+    cache.delete(key);
+    cachedBytes -= hit.t.byteLength + hit.y.byteLength;
+    hit = undefined;
+  }
+  if (!hit) {
+    const all = await readRunProbeFile(dir, name, undefined, undefined, undefined);
+    const bytes = all.t.byteLength + all.y.byteLength;
+    if (bytes > CACHE_BYTES / 4) return cut({ ...all, rows: all.rows }, t0, t1, columns);
+    hit = { stamp, t: all.t, y: all.y, rows: all.rows, cols: all.cols, dt: all.dt, label: all.label };
+    cache.set(key, hit);
+    cachedBytes += bytes;
+    for (const [k, v] of cache) {
+      if (cachedBytes <= CACHE_BYTES) break;
+      cache.delete(k);
+      cachedBytes -= v.t.byteLength + v.y.byteLength;
+    }
+  } else {
+    cache.delete(key);
+    cache.set(key, hit);
+  }
+  return cut(hit, t0, t1, columns);
+}
+
+function readRunProbeFile(dir: string, name: string, t0: number | undefined, t1: number | undefined, columns: [number, number] | undefined): Promise<ProbeSlice> {
   return withFile(dir, (file, flushed) => {
     const g = probeGroup(file);
     if (!g.keys().includes(name)) throw new ProtocolError('not_found', `no probe '${name}' in this run (probes: ${g.keys().join(', ') || 'none'})`);

@@ -344,18 +344,33 @@ function probeList(simId: string): Record<string, unknown> {
   };
 }
 
+/** Sample times of a probe: (i + 1) * period * dt for whole periods (the same values as sim.trange), else sim.trange. */
+function sampleTimes(sim: Simulator, probe: Probe, rows: number): Float64Array {
+  const period = (probe.sampleEvery ?? sim.dt) / sim.dt;
+  const p = Math.round(period);
+  if (Math.abs(period - p) > 1e-9 || p < 1) return sim.trange(probe);
+  const t = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) t[i] = p * (i + 1) * sim.dt;
+  return t;
+}
+
 function probeData(msg: Extract<ToWorker, { op: 'probe.data' }>): { result: Record<string, unknown>; arrays: WorkerArrays } {
   const s = getSim(msg.sim);
   const probe = findProbe(s.sim, msg.probe);
   const d = s.sim.data(probe);
-  const t = s.sim.trange(probe);
+  const t = sampleTimes(s.sim, probe, d.rows);
   const [i0, i1] = post.timeRange(t, msg.t0 ?? -Infinity, msg.t1 ?? Infinity);
-  const [c0, c1] = msg.columns ? [Math.min(msg.columns[0], d.cols), Math.min(msg.columns[1], d.cols)] : [0, d.cols];
+  const [c0, c1] = msg.columns ? [Math.min(msg.columns[0], d.cols), Math.min(Math.max(msg.columns[1], msg.columns[0]), d.cols)] : [0, d.cols];
   const cols = Math.max(0, c1 - c0);
   const rows = i1 - i0;
-  const y = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) y.set(d.data.subarray((i0 + i) * d.cols + c0, (i0 + i) * d.cols + c0 + cols), i * cols);
-  return { result: { rows, cols, totalRows: d.rows, totalCols: d.cols, dt: (probe.sampleEvery ?? s.sim.dt), label: probe.label ?? null }, arrays: { t: t.slice(i0, i1), y } };
+  let y: Float64Array;
+  if (cols === d.cols) y = i0 === 0 && i1 === d.rows ? d.data : d.data.slice(i0 * d.cols, i1 * d.cols);
+  else {
+    y = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) y.set(d.data.subarray((i0 + i) * d.cols + c0, (i0 + i) * d.cols + c1), i * cols);
+  }
+  const tt = i0 === 0 && i1 === t.length ? t : t.slice(i0, i1);
+  return { result: { rows, cols, totalRows: d.rows, totalCols: d.cols, dt: probe.sampleEvery ?? s.sim.dt, label: probe.label ?? null }, arrays: { t: tt, y } };
 }
 
 function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): { result: Record<string, unknown>; arrays: WorkerArrays } {

@@ -14,12 +14,16 @@ Usage:
   nefsim summary MODEL.js [--dt S]   build the model and print what was built
   nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--params P.json]
                      [--trials N | --sweep PARAMS.json] [--jobs J]
+                     [--executor local|slurm] [--slurm-partition P] [--slurm-time T]
+                     [--slurm-account A] [--sbatch-arg ARG]...
                      [--out DIR] [--force] [--detach]
                                      run the model in a run folder (default
                                      runs/<model>-<time>; duration 1 s, dt 0.001);
                                      --trials: N runs with seeds seed, seed+1, ...;
                                      --sweep: one run per parameter object; J at
-                                     a time (default: number of cores)
+                                     a time (default: number of cores);
+                                     --executor slurm: sbatch (a job array for
+                                     trials), status via squeue, cancel via scancel
   nefsim status DIR [--json] [--stale S]
                                      state and progress of a run (a run whose
                                      heartbeat is older than S seconds, default 5,

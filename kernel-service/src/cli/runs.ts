@@ -102,6 +102,8 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'trials', value: true },
   { name: 'sweep', value: true },
   { name: 'jobs', value: true },
+  { name: 'partitions', value: true },
+  { name: 'pin', value: true },
   { name: 'executor', value: true },
   { name: 'slurm-partition', value: true },
   { name: 'slurm-time', value: true },
@@ -134,7 +136,7 @@ function describe(v: unknown): string {
 
 /**
  * `nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--params P.json]
- *  [--trials N | --sweep PARAMS.json] [--jobs J] [--executor local] [--out DIR] [--force] [--detach]`
+ *  [--partitions P] [--pin PINS.json] [--trials N | --sweep PARAMS.json] [--jobs J] [--executor local] [--out DIR] [--force] [--detach]`
  */
 export async function runCommand(args: string[], argv: string[]): Promise<number> {
   const { positional, opts, multi } = parseArgs('run', args, RUN_OPTIONS);
@@ -203,6 +205,25 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     if (!isPlainObject(v)) throw new UsageError(`nefsim run: --params ${path}: expected a JSON object of parameters, got ${describe(v)}`);
     params = v;
   }
+  let partitions = 1;
+  if (opts.has('partitions')) {
+    partitions = numberOption('run', opts, 'partitions', 1);
+    if (!(Number.isInteger(partitions) && partitions >= 1 && partitions <= 256)) {
+      throw new UsageError(`nefsim run: --partitions must be an integer from 1 to 256, got ${partitions}`);
+    }
+  }
+  let pin: Record<string, number> | undefined;
+  if (opts.has('pin')) {
+    const path = opts.get('pin') as string;
+    const v = readJsonOption('run', 'pin', path);
+    if (!isPlainObject(v)) throw new UsageError(`nefsim run: --pin ${path}: expected a JSON object {"label": part}, got ${describe(v)}`);
+    for (const [label, part] of Object.entries(v)) {
+      if (!(typeof part === 'number' && Number.isInteger(part) && part >= 0 && part < partitions)) {
+        throw new UsageError(`nefsim run: --pin ${path}: part of '${label}' must be an integer from 0 to ${partitions - 1}, got ${JSON.stringify(part)}`);
+      }
+    }
+    pin = v as Record<string, number>;
+  }
   let jobs = availableParallelism();
   if (opts.has('jobs')) {
     if (trials === null && sweep === null) throw new UsageError('nefsim run: --jobs only applies to --trials or --sweep');
@@ -237,7 +258,11 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   }
 
   const created = new Date().toISOString();
-  const common = { duration, dt, engineVersion: version, nodeVersion: process.version, argv, modelSource: resolve(file), created };
+  const common = {
+    duration, dt, engineVersion: version, nodeVersion: process.version, argv, modelSource: resolve(file), created,
+    ...(partitions > 1 ? { partitions } : {}),
+    ...(pin ? { pin } : {}),
+  };
   if (existsSync(out)) rmSync(out, { recursive: true, force: true });
 
   if (trials === null && sweep === null) {
@@ -312,6 +337,8 @@ export function createBatchFolder(out: string, file: string, plan: BatchPlan): v
       created: plan.created,
       ...(t.params ? { params: t.params } : {}),
       ...(plan.executor === 'slurm' ? { executor: 'slurm' as const } : {}),
+      ...(plan.partitions ? { partitions: plan.partitions } : {}),
+      ...(plan.pin ? { pin: plan.pin } : {}),
       trial: t.index,
     };
     createRunFolder(join(out, t.dir), file, options);

@@ -158,7 +158,8 @@ export class PartitionedSimulator {
     // Keep what every part completed; report the failure that is not just an abort.
     const done = Math.min(...replies.map((r) => (r.type === 'error' ? (r.steps ?? this.nSteps) : this.nSteps + n)));
     for (const r of replies) this.collect(r.type === 'error' ? (r.chunks ?? []) : (r as RunReply).chunks, done);
-    this.nSteps = done;
+    // Like Simulator, the failing step counts itself (its data is not kept).
+    this.nSteps = done + 1;
     const cause = errors.find((e) => !e.aborted) ?? errors[0]!;
     await this.close();
     throw toError(cause);

@@ -69,6 +69,9 @@ export interface BatchPlan {
   created: string;
   slurm: SlurmOptions | null;
   trials: TrialPlan[];
+  /** Worker threads per trial (default 1). */
+  partitions?: number;
+  pin?: Record<string, number>;
 }
 
 export interface TrialSummary {

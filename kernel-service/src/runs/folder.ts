@@ -46,6 +46,10 @@ export interface RunOptions {
   executor?: 'local' | 'slurm';
   /** Index of this trial in its batch (trials and sweeps), and the batch folder's name for it. */
   trial?: number;
+  /** Worker threads the network is split across (default 1). */
+  partitions?: number;
+  /** Objects (by label) pinned to parts. */
+  pin?: Record<string, number>;
 }
 
 export interface RunStatus {

@@ -10,9 +10,9 @@ import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NefsimError } from '../engine/errors.js';
-import { Simulator } from '../engine/simulator.js';
 import { FILES, processGroup, processStartTime, readJson, writeJsonAtomic, type ExitRecord, type RunOptions, type RunStatus } from './folder.js';
 import { loadModel, ModelError } from './model.js';
+import { createRunSimulator, type RunSimulator } from './run-simulator.js';
 import { currentJobId } from './slurm.js';
 import type { ProbeStore } from './store.js';
 
@@ -75,15 +75,25 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   log(`run started: pid ${process.pid}, ${options.duration} s at dt ${options.dt} (${stepsTotal} steps), nefsim ${options.engineVersion}, node ${process.version}`);
 
   let store: ProbeStore | undefined;
-  let sim: Simulator | undefined;
+  let sim: RunSimulator | undefined;
   let failure: unknown;
   /** True while steps run: a failure then comes from a step that counted itself but did not finish. */
   let stepping = false;
   try {
     const net = await loadModel(join(dir, FILES.model), options.params ?? {});
-    sim = new Simulator(net, { dt: options.dt, ...(options.seed !== null ? { seed: options.seed } : {}) });
+    sim = await createRunSimulator(net, join(dir, FILES.model), {
+      dt: options.dt,
+      seed: options.seed,
+      partitions: options.partitions ?? 1,
+      params: options.params ?? {},
+      ...(options.pin ? { pin: options.pin } : {}),
+    });
     const summary = sim.summary();
     log(`built '${summary.label ?? 'network'}' (seed ${summary.seed}): ${summary.neurons} neurons, ${summary.probes} probes, in ${summary.buildSeconds.toFixed(3)} s`);
+    if ('partitions' in summary) {
+      const p = summary as unknown as { partitions: number; neuronsPerPart: number[]; cuts: number };
+      log(`partitioned into ${p.partitions} part(s) on worker threads: ${p.neuronsPerPart.join(' / ')} neurons, ${p.cuts} cut signal(s)`);
+    }
     for (const w of summary.warnings) log(`warning: ${w}`);
     // Loaded here, not at the top: h5wasm takes a few tenths of a second to load, which other commands need not pay.
     const { ProbeStore } = await import('./store.js');
@@ -103,7 +113,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       const n = Math.min(chunk, stepsTotal - sim.steps);
       const c0 = performance.now();
       stepping = true;
-      sim.runSteps(n);
+      await sim.runSteps(n);
       stepping = false;
       const c1 = performance.now();
       store.append();
@@ -152,6 +162,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       // the run already failed; keep its error
     }
   } finally {
+    await sim?.close?.().catch(() => undefined);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

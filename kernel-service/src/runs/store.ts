@@ -35,14 +35,17 @@
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { Neurons, ObjView, type Probe } from '../engine/objects.js';
-import type { Simulator } from '../engine/simulator.js';
+import type { RunSimulator } from './run-simulator.js';
 
 interface StoredProbe {
   kind: 'dense';
   probe: Probe;
   ds: Dataset;
+  /** Rows written to the dataset. */
   rows: number;
   cols: number;
+  /** Samples appended but not yet written (row-major). */
+  pending: Grow<Float64Array>;
 }
 
 interface SparseProbe {
@@ -56,6 +59,12 @@ interface SparseProbe {
   rows: number;
   /** Spikes written. */
   spikes: number;
+  /** Spikes counted (written or pending): the next index entry's base. */
+  counted: number;
+  /** Appended, not yet written: spike times, units, and index entries. */
+  pTimes: Grow<Float64Array>;
+  pUnits: Grow<Int32Array>;
+  pIndex: Grow<Float64Array>;
   /** Steps between samples. */
   period: number;
   /** Last step whose sample (if any) was written. */
@@ -83,6 +92,15 @@ class Grow<T extends Float64Array | Int32Array> {
     public data: T,
     private readonly make: (n: number) => T,
   ) {}
+  pushAll(v: ArrayLike<number>): void {
+    if (this.length + v.length > this.data.length) {
+      const next = this.make(Math.max(this.length + v.length, this.data.length * 2));
+      next.set(this.data.subarray(0, this.length));
+      this.data = next;
+    }
+    this.data.set(v as T, this.length);
+    this.length += v.length;
+  }
   push(v: number): void {
     if (this.length === this.data.length) {
       const next = this.make(this.data.length * 2);
@@ -97,12 +115,17 @@ class Grow<T extends Float64Array | Int32Array> {
   /** Drops the contents; shrinks back if a burst made it large. */
   clear(): void {
     this.length = 0;
-    if (this.data.length > 1 << 20) this.data = this.make(1 << 16);
+    if (this.data.length > 1 << 22) this.data = this.make(1 << 12);
   }
 }
 
 /** Value of the `layout` attribute of a sparse spike probe's group. */
 export const SPIKES_LAYOUT = 'spikes';
+
+/** Bytes appended before they are written to the datasets even if no flush came (flushes write them too). */
+const PENDING_BYTES = 8 << 20;
+
+const f64 = (): Grow<Float64Array> => new Grow(new Float64Array(1 << 12), (n) => new Float64Array(n));
 
 /** Bytes per HDF5 chunk that the store aims at (up to ~1 MB). */
 const CHUNK_BYTES = 1 << 20;
@@ -115,16 +138,15 @@ export interface StoreMeta {
 
 export class ProbeStore {
   private readonly probes: (StoredProbe | SparseProbe)[] = [];
-  private readonly spikeTimes = new Grow(new Float64Array(1 << 16), (n) => new Float64Array(n));
-  private readonly spikeUnits = new Grow(new Int32Array(1 << 16), (n) => new Int32Array(n));
-  private readonly spikeIndex = new Grow(new Float64Array(1 << 12), (n) => new Float64Array(n));
   private readonly timeDs: Dataset;
   private stepsWritten = 0;
+  /** Steps appended (written or pending). */
+  private stepsCounted = 0;
   private flushedSteps = 0;
 
   private constructor(
     private readonly file: H5File,
-    private readonly sim: Simulator,
+    private readonly sim: RunSimulator,
     meta: StoreMeta,
   ) {
     const f = file;
@@ -170,7 +192,23 @@ export class ProbeStore {
         const idx = mk('spike_times_index', '<q', 16384);
         idx.create_attribute('description', 'end of each sample\'s spikes in spike_times and spike_units');
         const period = probe.sampleEvery === undefined ? 1 : probe.sampleEvery / sim.dt;
-        this.probes.push({ kind: 'spikes', probe, times, units, index: idx, cols, rows: 0, spikes: 0, period, step: 0, spikeValue });
+        this.probes.push({
+          kind: 'spikes',
+          probe,
+          times,
+          units,
+          index: idx,
+          cols,
+          rows: 0,
+          spikes: 0,
+          counted: 0,
+          pTimes: f64(),
+          pUnits: new Grow(new Int32Array(1 << 12), (n) => new Int32Array(n)),
+          pIndex: f64(),
+          period,
+          step: 0,
+          spikeValue,
+        });
         return;
       }
       const chunkRows = Math.max(1, Math.min(8192, Math.floor(CHUNK_BYTES / 8 / Math.max(1, cols))));
@@ -184,20 +222,31 @@ export class ProbeStore {
       });
       attrs(ds);
       ds.create_attribute('units', unitsOf(probe));
-      this.probes.push({ kind: 'dense', probe, ds, rows: 0, cols });
+      this.probes.push({ kind: 'dense', probe, ds, rows: 0, cols, pending: f64() });
     });
     f.flush();
   }
 
   /** Creates `path` (overwriting it) with one dataset per probe of `sim`. */
-  static async create(path: string, sim: Simulator, meta: StoreMeta): Promise<ProbeStore> {
+  static async create(path: string, sim: RunSimulator, meta: StoreMeta): Promise<ProbeStore> {
     await h5wasm.ready;
     return new ProbeStore(new h5wasm.File(path, 'w'), sim, meta);
   }
 
-  /** Bytes the store holds between appends (its reusable spike buffers): bounded, whatever the run's length. */
+  /** Bytes of the store's buffers (data appended but not yet written, and their spare room): bounded, whatever the run's length. */
   get bufferedBytes(): number {
-    return this.spikeTimes.data.byteLength + this.spikeUnits.data.byteLength + this.spikeIndex.data.byteLength;
+    let b = 0;
+    for (const sp of this.probes) {
+      b += sp.kind === 'dense' ? sp.pending.data.byteLength : sp.pTimes.data.byteLength + sp.pUnits.data.byteLength + sp.pIndex.data.byteLength;
+    }
+    return b;
+  }
+
+  /** Bytes appended but not yet written. */
+  private get pendingBytes(): number {
+    let b = 0;
+    for (const sp of this.probes) b += sp.kind === 'dense' ? sp.pending.length * 8 : sp.pTimes.length * 12 + sp.pIndex.length * 8;
+    return b;
   }
 
   /** Steps whose data is flushed to disk. */
@@ -215,20 +264,51 @@ export class ProbeStore {
     for (const sp of this.probes) {
       const d = sim.takeData(sp.probe);
       if (d.rows === 0) continue;
-      if (sp.kind === 'spikes') {
-        this.appendSpikes(sp, d.data, d.rows);
+      if (sp.kind === 'spikes') this.appendSpikes(sp, d.data, d.rows);
+      else sp.pending.pushAll(d.data);
+    }
+    if (completedSteps > this.stepsCounted) this.stepsCounted = completedSteps;
+    // HDF5 writes cost about a millisecond each whatever their size: batch them, up to a bound.
+    if (this.pendingBytes >= PENDING_BYTES) this.writePending();
+  }
+
+  /** Writes what was appended to the datasets (not yet flushed to disk). */
+  private writePending(): void {
+    for (const sp of this.probes) {
+      if (sp.kind === 'dense') {
+        const rows = sp.pending.length / sp.cols;
+        if (rows === 0) continue;
+        const n = sp.rows;
+        sp.ds.resize([n + rows, sp.cols]);
+        sp.ds.write_slice([[n, n + rows], [0, sp.cols]], sp.pending.view());
+        sp.rows += rows;
+        sp.pending.clear();
         continue;
       }
-      const n = sp.rows;
-      sp.ds.resize([n + d.rows, sp.cols]);
-      sp.ds.write_slice([[n, n + d.rows], [0, sp.cols]], d.data);
-      sp.rows += d.rows;
+      const rows = sp.pIndex.length;
+      if (rows === 0) continue;
+      const n0 = sp.spikes;
+      const end = n0 + sp.pTimes.length;
+      if (end > n0) {
+        sp.times.resize([end]);
+        sp.times.write_slice([[n0, end]], sp.pTimes.view());
+        sp.units.resize([end]);
+        sp.units.write_slice([[n0, end]], sp.pUnits.view());
+      }
+      const r0 = sp.rows;
+      sp.index.resize([r0 + rows]);
+      sp.index.write_slice([[r0, r0 + rows]], BigInt64Array.from(sp.pIndex.view(), (x) => BigInt(x)));
+      sp.rows += rows;
+      sp.spikes = end;
+      sp.pTimes.clear();
+      sp.pUnits.clear();
+      sp.pIndex.clear();
     }
     const s0 = this.stepsWritten;
-    const s1 = completedSteps;
+    const s1 = this.stepsCounted;
     if (s1 > s0) {
       const t = new Float64Array(s1 - s0);
-      for (let i = 0; i < t.length; i++) t[i] = (s0 + 1 + i) * sim.dt;
+      for (let i = 0; i < t.length; i++) t[i] = (s0 + 1 + i) * this.sim.dt;
       this.timeDs.resize([s1]);
       this.timeDs.write_slice([[s0, s1]], t);
       this.stepsWritten = s1;
@@ -237,15 +317,12 @@ export class ProbeStore {
 
   /** Appends `rows` dense samples of a spike probe as sparse spikes. */
   private appendSpikes(sp: SparseProbe, data: Float64Array, rows: number): void {
-    const times = this.spikeTimes;
-    const units = this.spikeUnits;
-    const index = this.spikeIndex;
-    times.clear();
-    units.clear();
-    index.clear();
+    const times = sp.pTimes;
+    const units = sp.pUnits;
+    const index = sp.pIndex;
     const dt = this.sim.dt;
     const cols = sp.cols;
-    let end = sp.spikes;
+    let end = sp.counted;
     for (let r = 0; r < rows; r++) {
       // The step of this sample: the next step s with s % period < 1 (as the simulator samples).
       let s = sp.step + 1;
@@ -265,22 +342,12 @@ export class ProbeStore {
       }
       index.push(end);
     }
-    const n0 = sp.spikes;
-    if (end > n0) {
-      sp.times.resize([end]);
-      sp.times.write_slice([[n0, end]], times.view());
-      sp.units.resize([end]);
-      sp.units.write_slice([[n0, end]], units.view());
-    }
-    const r0 = sp.rows;
-    sp.index.resize([r0 + rows]);
-    sp.index.write_slice([[r0, r0 + rows]], BigInt64Array.from(index.view(), (x) => BigInt(x)));
-    sp.rows += rows;
-    sp.spikes = end;
+    sp.counted = end;
   }
 
   /** Writes everything appended so far to disk, so that readers see it. */
   flush(): void {
+    this.writePending();
     this.file.flush();
     this.flushedSteps = this.stepsWritten;
   }

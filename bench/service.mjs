@@ -23,9 +23,13 @@ const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Mat
 const sleep = (ms) => delay(ms);
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
-const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--token-file', join(dir, 'token'), '--runs-dir', join(dir, 'runs'), '--inline-budget', '60'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const proc = spawn(
+  process.execPath,
+  [BIN, 'serve', '--port', '0', '--token-file', join(dir, 'token'), '--runs-dir', join(dir, 'runs'), '--inline-budget', '60'],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const listening = await new Promise((resolve, reject) => {
   let out = '';
   proc.stdout.on('data', (d) => {
@@ -132,13 +136,29 @@ const rawFetch = await fetchTimes({ run, probe: 'wave', mode: 'raw' });
 const busyRss = rssMb(proc.pid);
 
 const rows = [
-  ['round trip, ping on loopback (median / p99)', `${median(rtt).toFixed(3)} / ${pct(rtt, 0.99).toFixed(3)} ms`, `${ROUNDS} sequential requests`],
-  ['probe.fetch 10^6 samples -> 2000 points, finished run (probes.h5)', `${runFetch.ms.toFixed(1)} ms`, `median of repeats (decoded series cached); first fetch (reads HDF5, loads h5wasm) ${runFetch.first.toFixed(1)} ms`],
-  ['probe.fetch 10^6 samples -> 2000 points, session simulation', `${simFetch.ms.toFixed(1)} ms`, `median; first ${simFetch.first.toFixed(1)} ms`],
+  [
+    'round trip, ping on loopback (median / p99)',
+    `${median(rtt).toFixed(3)} / ${pct(rtt, 0.99).toFixed(3)} ms`,
+    `${ROUNDS} sequential requests`,
+  ],
+  [
+    'probe.fetch 10^6 samples -> 2000 points, finished run (probes.h5)',
+    `${runFetch.ms.toFixed(1)} ms`,
+    `median of repeats (decoded series cached); first fetch (reads HDF5, loads h5wasm) ${runFetch.first.toFixed(1)} ms`,
+  ],
+  [
+    'probe.fetch 10^6 samples -> 2000 points, session simulation',
+    `${simFetch.ms.toFixed(1)} ms`,
+    `median; first ${simFetch.first.toFixed(1)} ms`,
+  ],
   ['probe.fetch 10^6 samples raw (binary frames, 16 MB)', `${rawFetch.ms.toFixed(1)} ms`, 't and y as float64'],
   ['service RSS, idle', `${idleRss.toFixed(1)} MB`, 'after start, no session'],
   ['service RSS, one idle session', `${sessionRss.toFixed(1)} MB`, 'a worker thread with the nefsim API and a vm context'],
-  ['service RSS after the fetches', `${busyRss.toFixed(1)} MB`, 'h5wasm loaded, one 10^6-sample series cached, a 10^6-step inline simulation held'],
+  [
+    'service RSS after the fetches',
+    `${busyRss.toFixed(1)} MB`,
+    'h5wasm loaded, one 10^6-sample series cached, a 10^6-step inline simulation held',
+  ],
 ];
 console.log(`nefsim service bench (node ${process.version})\n`);
 console.log('| figure | value | notes |\n| --- | --- | --- |');

@@ -28,7 +28,10 @@ export interface Running {
 export async function startService(extra: string[] = [], dir = mkdtempSync(join(tmpdir(), 'nefsim-svc-'))): Promise<Running> {
   const runsDir = join(dir, 'runs');
   const tokenFile = join(dir, 'token');
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--token-file', tokenFile, '--runs-dir', runsDir, ...extra], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--token-file', tokenFile, '--runs-dir', runsDir, ...extra], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const line = await new Promise<string>((resolve, reject) => {
@@ -127,7 +130,10 @@ export class Client {
     ws.on('error', () => undefined);
   }
 
-  static connect(s: { url: string; token: string }, opts: { token?: string | null; headers?: Record<string, string>; query?: boolean } = {}): Promise<Client> {
+  static connect(
+    s: { url: string; token: string },
+    opts: { token?: string | null; headers?: Record<string, string>; query?: boolean } = {},
+  ): Promise<Client> {
     const token = opts.token === undefined ? s.token : opts.token;
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     let url = s.url;

@@ -56,7 +56,8 @@ describe('restart', () => {
     expect(data.arrays.get('y')!.header.shape).toEqual([250_000, 1]);
     // The run that waited in the queue of the killed service starts now.
     const q = b.result!.run as string;
-    for (let i = 0; i < 100 && (await c2.request('run.status', { run: q })).result!.state !== 'done'; i++) await new Promise((r) => setTimeout(r, 150));
+    for (let i = 0; i < 100 && (await c2.request('run.status', { run: q })).result!.state !== 'done'; i++)
+      await new Promise((r) => setTimeout(r, 150));
     expect((await c2.request('run.status', { run: q })).result!.state).toBe('done');
     c2.close();
   });

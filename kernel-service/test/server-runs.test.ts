@@ -17,7 +17,8 @@ beforeAll(async () => {
   svc = await startService(['--max-concurrent-runs', '1']);
   c = await Client.connect(svc);
   session = (await c.request('session.open', { label: 'runs' })).result!.session as string;
-  for (const [i, code] of SQUARING_CELLS.entries()) expect((await c.request('cell.execute', { session, code, cell: `sq${i}` })).ok).toBe(true);
+  for (const [i, code] of SQUARING_CELLS.entries())
+    expect((await c.request('cell.execute', { session, code, cell: `sq${i}` })).ok).toBe(true);
   // Not a model cell: it must not end up in the run.
   expect((await c.request('cell.execute', { session, code: 'simulate(model, 0.1)', cell: 'plot', model: false })).ok).toBe(true);
   writeFileSync(join(svc.dir, 'model.mjs'), MODEL_FILE);
@@ -63,7 +64,12 @@ describe('runs', () => {
     expect(p.ok, JSON.stringify(p.error)).toBe(true);
     const probes = p.result!.probes as { name: string }[];
     expect(probes).toHaveLength(2);
-    expect(probes).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'sq', shape: [2000, 1] }), expect.objectContaining({ name: 'spikes', shape: [2000, 100] })]));
+    expect(probes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'sq', shape: [2000, 1] }),
+        expect.objectContaining({ name: 'spikes', shape: [2000, 100] }),
+      ]),
+    );
     const raw = await c.request('probe.fetch', { run, probe: 'sq', mode: 'raw' });
     const y = raw.arrays.get('y')!.data as Float64Array;
     const t = raw.arrays.get('t')!.data as Float64Array;
@@ -113,7 +119,8 @@ describe('runs', () => {
     expect(q.result!.state).toBe('queued');
     expect((await c.request('run.cancel', { run: run2 })).result!.state).toBe('cancelled');
     // Wait until the first run really runs, then try to delete it.
-    for (let i = 0; i < 100 && (await c.request('run.status', { run: run1 })).result!.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await c.request('run.status', { run: run1 })).result!.state !== 'running'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await c.request('run.delete', { run: run1 })).error!.code).toBe('conflict');
     expect((await c.request('run.cancel', { run: run1 })).result!.state).toBe('cancelled');
     expect((await c.request('run.delete', { run: run1 })).result).toMatchObject({ deleted: true });

@@ -4,6 +4,7 @@
  * and invalid messages, oversize frames, floods; after each the service and
  * the other clients carry on.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { protocolSchema } from '../src/server/protocol.js';
@@ -131,8 +132,10 @@ describe('bad messages get structured errors, never a crash', () => {
     expect(await (await fetch(`${base}healthz`)).text()).toBe('ok\n');
   });
 
-  it('publishes a JSON Schema for every request type', () => {
+  it('publishes a JSON Schema for every request type (schemas/protocol.v1.json is up to date)', () => {
     const s = protocolSchema() as { definitions: Record<string, { properties: Record<string, unknown> }> };
+    const file = JSON.parse(readFileSync(new URL('../schemas/protocol.v1.json', import.meta.url), 'utf8')) as unknown;
+    expect(file, 'regenerate with: node bin/nefsim.js serve --schema > schemas/protocol.v1.json').toEqual(JSON.parse(JSON.stringify(s)));
     expect(Object.keys(s.definitions)).toContain('cell.execute');
     expect(s.definitions['probe.fetch']!.properties).toHaveProperty('maxPoints');
   });

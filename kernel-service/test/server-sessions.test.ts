@@ -26,7 +26,8 @@ afterAll(async () => {
   cleanup(svc.dir);
 });
 
-const exec = (code: string, cell = 'c', extra: Record<string, unknown> = {}) => c.request('cell.execute', { session, code, cell, ...extra });
+const exec = (code: string, cell = 'c', extra: Record<string, unknown> = {}) =>
+  c.request('cell.execute', { session, code, cell, ...extra });
 
 describe('cells', () => {
   it('build the squaring model across cells and report the model and a build summary', async () => {
@@ -47,7 +48,11 @@ describe('cells', () => {
   });
 
   it('streams console output and display() before the reply, with top-level await', async () => {
-    const r = await exec("console.log('hello', 1 + 1); await new Promise((r) => setTimeout(r, 20)); console.error('oops'); display(model); display('<b>x</b>', 'text/html'); 'done'", 'io', { model: false });
+    const r = await exec(
+      "console.log('hello', 1 + 1); await new Promise((r) => setTimeout(r, 20)); console.error('oops'); display(model); display('<b>x</b>', 'text/html'); 'done'",
+      'io',
+      { model: false },
+    );
     expect(r.ok).toBe(true);
     const streams = r.events.filter((e) => e.event === 'cell.stream');
     expect(streams.map((e) => [e.stream, e.text])).toEqual([
@@ -61,7 +66,11 @@ describe('cells', () => {
   });
 
   it('a runtime error points at its line and column in the cell', async () => {
-    const r = await exec("const ok = 1;\nconst e = net.ensemble({ nNeurons: 10, dimensions: 1 });\n  net.connect(e, undefinedThing);", 'err', { model: false });
+    const r = await exec(
+      'const ok = 1;\nconst e = net.ensemble({ nNeurons: 10, dimensions: 1 });\n  net.connect(e, undefinedThing);',
+      'err',
+      { model: false },
+    );
     expect(r.ok).toBe(false);
     expect(r.error).toMatchObject({ code: 'execution_error', details: { name: 'ReferenceError', line: 3, column: 18, cell: 'err' } });
     expect(r.error!.message).toContain('undefinedThing is not defined (line 3, column 18)');
@@ -72,6 +81,20 @@ describe('cells', () => {
     expect(r.ok).toBe(false);
     expect(r.error!.details).toMatchObject({ line: 3, column: 5 });
     expect(r.error!.details!.name).toMatch(/ValidationError/);
+  });
+
+  it('odd values and process.exit() do not take anything down', async () => {
+    const r = await exec(
+      "display(10n, 'text/plain'); display({ a: 1n }, 'application/json'); const cyc = {}; cyc.self = cyc; display(cyc, 'application/json'); display(cyc); 2n ** 70n",
+      'odd',
+      { model: false },
+    );
+    expect(r.ok).toBe(true);
+    expect(r.result!.value).toEqual({ 'text/plain': '1180591620717411303424n' });
+    expect(r.events.filter((e) => e.event === 'cell.display').map((e) => e.data)).toContainEqual({ 'text/plain': '10' });
+    const exit = await exec('globalThis.constructor.constructor("return process")().exit(3)', 'exit', { model: false });
+    expect(exit.error!.code).toBe('session_crashed');
+    for (const [i, code] of SQUARING_CELLS.entries()) expect((await exec(code, `sq${i}`)).ok).toBe(true);
   });
 
   it('a syntax error gives its line and column', async () => {
@@ -163,7 +186,9 @@ describe('interrupt and limits', () => {
       expect(performance.now() - t0).toBeLessThan(500);
     }
     const s2 = await other.request('session.open', {});
-    expect((await other.request('cell.execute', { session: s2.result!.session, code: '6 * 7' })).result!.value).toEqual({ 'text/plain': '42' });
+    expect((await other.request('cell.execute', { session: s2.result!.session, code: '6 * 7' })).result!.value).toEqual({
+      'text/plain': '42',
+    });
     const intr = await c.request('session.interrupt', { session });
     expect(intr.result).toMatchObject({ restarted: true, wasBusy: true });
     const r = await loop;

@@ -22,7 +22,8 @@ export interface MinMaxSeries {
  * skipped (a bucket of NaN only gives NaN).
  */
 export function minMaxDecimate(t: Float64Array, y: Float64Array, rows: number, cols: number, buckets: number): MinMaxSeries {
-  if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0) throw new RangeError('minMaxDecimate: rows and cols must be non-negative integers');
+  if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0)
+    throw new RangeError('minMaxDecimate: rows and cols must be non-negative integers');
   if (y.length < rows * cols || t.length < rows) throw new RangeError(`minMaxDecimate: need ${rows} times and ${rows * cols} values`);
   const nb = rows === 0 ? 0 : Math.max(1, Math.min(Math.floor(buckets), rows));
   const tStart = new Float64Array(nb);

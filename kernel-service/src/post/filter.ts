@@ -7,7 +7,14 @@
 export type FilterKind = 'lowpass' | 'alpha';
 
 /** Filters every column of a row-major series sampled every `dt` seconds; returns a new array. */
-export function filterSeries(y: Float64Array, rows: number, cols: number, dt: number, tau: number, kind: FilterKind = 'lowpass'): Float64Array {
+export function filterSeries(
+  y: Float64Array,
+  rows: number,
+  cols: number,
+  dt: number,
+  tau: number,
+  kind: FilterKind = 'lowpass',
+): Float64Array {
   if (!(dt > 0) || !Number.isFinite(dt)) throw new RangeError(`filter: dt must be a positive number, got ${dt}`);
   if (!(tau >= 0) || !Number.isFinite(tau)) throw new RangeError(`filter: tau must be a non-negative number, got ${tau}`);
   const out = Float64Array.from(y.subarray(0, rows * cols));

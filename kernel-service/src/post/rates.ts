@@ -18,7 +18,14 @@ export function meanRates(spikes: Float64Array, rows: number, cols: number): Flo
 }
 
 /** Instantaneous rates: the spike trains filtered (Nengo's lowpass or alpha), in 1/s. */
-export function filteredRates(spikes: Float64Array, rows: number, cols: number, dt: number, tau = 0.05, kind: FilterKind = 'lowpass'): Float64Array {
+export function filteredRates(
+  spikes: Float64Array,
+  rows: number,
+  cols: number,
+  dt: number,
+  tau = 0.05,
+  kind: FilterKind = 'lowpass',
+): Float64Array {
   return filterSeries(spikes, rows, cols, dt, tau, kind);
 }
 

@@ -32,7 +32,8 @@ export interface TuningCurves {
 export function tuningCurves(e: TuningInput, points = 101): TuningCurves {
   const n = e.gain.length;
   const d = e.dimensions;
-  if (!(Number.isInteger(points) && points >= 2 && points <= 100_000)) throw new RangeError(`tuningCurves: points must be an integer in [2, 100000], got ${points}`);
+  if (!(Number.isInteger(points) && points >= 2 && points <= 100_000))
+    throw new RangeError(`tuningCurves: points must be an integer in [2, 100000], got ${points}`);
   const x = new Float64Array(points);
   for (let i = 0; i < points; i++) x[i] = -e.radius + (2 * e.radius * i) / (points - 1);
   const rates = new Float64Array(points * n);

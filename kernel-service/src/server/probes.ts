@@ -71,7 +71,10 @@ async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) 
       }
     }
   }
-  throw new ProtocolError('io_error', `cannot read the probe data of this run: ${lastErr instanceof Error ? lastErr.message : String(lastErr)} (is probes.h5 there yet?)`);
+  throw new ProtocolError(
+    'io_error',
+    `cannot read the probe data of this run: ${lastErr instanceof Error ? lastErr.message : String(lastErr)} (is probes.h5 there yet?)`,
+  );
 }
 
 type H5Obj = Dataset | Group;
@@ -144,7 +147,11 @@ const MAX_DENSE = 50_000_000;
 /** Dense rows [i0, i1), columns [c0, c1) of a sparse spike group: spikes per sample x spike_value. */
 function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number): Float64Array {
   const cols = c1 - c0;
-  if ((i1 - i0) * cols > MAX_DENSE) throw new ProtocolError('limit', `a dense view of ${i1 - i0} x ${cols} spike samples is too large; ask for a time range or columns (or post.spikes)`);
+  if ((i1 - i0) * cols > MAX_DENSE)
+    throw new ProtocolError(
+      'limit',
+      `a dense view of ${i1 - i0} x ${cols} spike samples is too large; ask for a time range or columns (or post.spikes)`,
+    );
   const out = new Float64Array((i1 - i0) * cols);
   if (i1 <= i0) return out;
   const idx = toNumbers(sub(g, 'spike_times_index').slice([[Math.max(0, i0 - 1), i1]]));
@@ -170,7 +177,12 @@ const cache = new Map<string, { stamp: string; t: Float64Array; y: Float64Array;
 let cachedBytes = 0;
 const CACHE_BYTES = 256 * 1024 * 1024;
 
-function cut(full: { t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string }, t0: number | undefined, t1: number | undefined, columns: [number, number] | undefined): ProbeSlice {
+function cut(
+  full: { t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string },
+  t0: number | undefined,
+  t1: number | undefined,
+  columns: [number, number] | undefined,
+): ProbeSlice {
   const { rows: n, cols } = full;
   const step = full.dt;
   const i0 = t0 === undefined ? 0 : Math.min(n, Math.max(0, Math.ceil(t0 / step - 1 - 1e-9)));
@@ -189,7 +201,13 @@ function cut(full: { t: Float64Array; y: Float64Array; rows: number; cols: numbe
 }
 
 /** Samples of a probe in [t0, t1] (seconds), columns [c0, c1). Sample i is at t = (i + 1) * sample_every. */
-export async function readRunProbe(dir: string, name: string, t0: number | undefined, t1: number | undefined, columns: [number, number] | undefined): Promise<ProbeSlice> {
+export async function readRunProbe(
+  dir: string,
+  name: string,
+  t0: number | undefined,
+  t1: number | undefined,
+  columns: [number, number] | undefined,
+): Promise<ProbeSlice> {
   const status = currentStatus(dir);
   const finished = status.state === 'done' || status.state === 'failed' || status.state === 'cancelled';
   if (!finished) return readRunProbeFile(dir, name, t0, t1, columns);
@@ -226,10 +244,17 @@ export async function readRunProbe(dir: string, name: string, t0: number | undef
   return cut(hit, t0, t1, columns);
 }
 
-function readRunProbeFile(dir: string, name: string, t0: number | undefined, t1: number | undefined, columns: [number, number] | undefined): Promise<ProbeSlice> {
+function readRunProbeFile(
+  dir: string,
+  name: string,
+  t0: number | undefined,
+  t1: number | undefined,
+  columns: [number, number] | undefined,
+): Promise<ProbeSlice> {
   return withFile(dir, (file, flushed) => {
     const g = probeGroup(file);
-    if (!g.keys().includes(name)) throw new ProtocolError('not_found', `no probe '${name}' in this run (probes: ${g.keys().join(', ') || 'none'})`);
+    if (!g.keys().includes(name))
+      throw new ProtocolError('not_found', `no probe '${name}' in this run (probes: ${g.keys().join(', ') || 'none'})`);
     const o = g.get(name) as H5Obj;
     const pi = info(o, name, flushed);
     const [rowsNow, cols] = pi.shape;

@@ -71,24 +71,42 @@ const SessionId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0
 const Seconds = Type.Number({ minimum: 0, maximum: 1e9 });
 
 function request<T extends string, P extends Record<string, TSchema>>(type: T, params: P, description: string) {
-  return Type.Object({ v: Type.Literal(PROTOCOL_VERSION), id: Id, type: Type.Literal(type), ...params }, { additionalProperties: false, description, $id: type });
+  return Type.Object(
+    { v: Type.Literal(PROTOCOL_VERSION), id: Id, type: Type.Literal(type), ...params },
+    { additionalProperties: false, description, $id: type },
+  );
 }
 
 /** Where probe data comes from: a run (folder name in the runs folder) or a session's inline simulation. */
 const Source = {
   run: Type.Optional(Name),
   session: Type.Optional(SessionId),
-  sim: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Inline simulation id (from simulate() in the session).' })),
+  sim: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: 'Inline simulation id (from simulate() in the session).',
+    }),
+  ),
 };
 
 const Window = {
   t0: Type.Optional(Seconds),
   t1: Type.Optional(Seconds),
-  columns: Type.Optional(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 1 })], { description: 'Columns [from, to) (dimensions or neurons).' })),
+  columns: Type.Optional(
+    Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 1 })], {
+      description: 'Columns [from, to) (dimensions or neurons).',
+    }),
+  ),
 };
 
 export const RequestSchemas = {
-  hello: request('hello', { client: Type.Optional(Type.String({ maxLength: 200 })), versions: Type.Optional(Type.Array(Type.Integer(), { maxItems: 16 })) }, 'Versions, capabilities and limits.'),
+  hello: request(
+    'hello',
+    { client: Type.Optional(Type.String({ maxLength: 200 })), versions: Type.Optional(Type.Array(Type.Integer(), { maxItems: 16 })) },
+    'Versions, capabilities and limits.',
+  ),
   ping: request('ping', {}, 'Round trip check; replies with the server time.'),
   'session.open': request(
     'session.open',
@@ -97,7 +115,11 @@ export const RequestSchemas = {
   ),
   'session.close': request('session.close', { session: SessionId }, 'Closes a session and ends its worker.'),
   'session.reset': request('session.reset', { session: SessionId }, 'Forgets every variable: the worker is replaced by a fresh one.'),
-  'session.interrupt': request('session.interrupt', { session: SessionId }, 'Stops what the session executes by restarting its worker (state is lost).'),
+  'session.interrupt': request(
+    'session.interrupt',
+    { session: SessionId },
+    'Stops what the session executes by restarting its worker (state is lost).',
+  ),
   'session.list': request('session.list', {}, 'Open sessions.'),
   'cell.execute': request(
     'cell.execute',
@@ -156,7 +178,13 @@ export const RequestSchemas = {
   ),
   'post.spikes': request(
     'post.spikes',
-    { ...Source, probe: Name, t0: Type.Optional(Seconds), t1: Type.Optional(Seconds), neurons: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: 10_000 }) },
+    {
+      ...Source,
+      probe: Name,
+      t0: Type.Optional(Seconds),
+      t1: Type.Optional(Seconds),
+      neurons: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: 10_000 }),
+    },
     'Spike times of chosen neurons (a raster), one binary frame per neuron.',
   ),
   'post.rmse': request(
@@ -166,7 +194,10 @@ export const RequestSchemas = {
       probe: Name,
       target: Type.Union([
         Type.Object({ probe: Name }, { additionalProperties: false }),
-        Type.Object({ fn: Type.String({ maxLength: 10_000, description: 'JavaScript function (t, x) => number[] evaluated in the session.' }) }, { additionalProperties: false }),
+        Type.Object(
+          { fn: Type.String({ maxLength: 10_000, description: 'JavaScript function (t, x) => number[] evaluated in the session.' }) },
+          { additionalProperties: false },
+        ),
       ]),
       from: Type.Optional(Seconds),
     },
@@ -174,7 +205,12 @@ export const RequestSchemas = {
   ),
   'post.tuning': request(
     'post.tuning',
-    { session: SessionId, ensemble: Name, points: Type.Optional(Type.Integer({ minimum: 2, maximum: 10_000 })), sim: Type.Optional(Type.String({ maxLength: 64 })) },
+    {
+      session: SessionId,
+      ensemble: Name,
+      points: Type.Optional(Type.Integer({ minimum: 2, maximum: 10_000 })),
+      sim: Type.Optional(Type.String({ maxLength: 64 })),
+    },
     "Tuning curves of an ensemble of the session's model (built with the simulation's seed when sim is given).",
   ),
 } as const;
@@ -205,10 +241,15 @@ export function parseRequest(text: string): Request {
   } catch (err) {
     throw new ProtocolError('bad_json', `the message is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new ProtocolError('bad_message', 'a message must be a JSON object {v, id, type, ...}');
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+    throw new ProtocolError('bad_message', 'a message must be a JSON object {v, id, type, ...}');
   const m = msg as Record<string, unknown>;
   if (m.v !== PROTOCOL_VERSION) {
-    throw new ProtocolError('bad_version', `protocol version ${JSON.stringify(m.v)} is not supported; this service speaks v${PROTOCOL_VERSION}`, { supported: [...SUPPORTED_VERSIONS] });
+    throw new ProtocolError(
+      'bad_version',
+      `protocol version ${JSON.stringify(m.v)} is not supported; this service speaks v${PROTOCOL_VERSION}`,
+      { supported: [...SUPPORTED_VERSIONS] },
+    );
   }
   if (typeof m.type !== 'string') throw new ProtocolError('bad_message', "the message has no 'type' string");
   const type: string = m.type;
@@ -295,7 +336,13 @@ export function decodeArrayFrame(buf: Uint8Array): { header: ArrayHeader; data: 
   if (!LITTLE_ENDIAN) swapInPlace(bytes, BYTES[header.dtype]);
   const b = bytes.buffer;
   const data =
-    header.dtype === 'float64' ? new Float64Array(b) : header.dtype === 'float32' ? new Float32Array(b) : header.dtype === 'int32' ? new Int32Array(b) : new Uint8Array(b);
+    header.dtype === 'float64'
+      ? new Float64Array(b)
+      : header.dtype === 'float32'
+        ? new Float32Array(b)
+        : header.dtype === 'int32'
+          ? new Int32Array(b)
+          : new Uint8Array(b);
   return { header, data };
 }
 

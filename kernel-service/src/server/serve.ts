@@ -58,7 +58,8 @@ function num(opts: Map<string, string[]>, name: string, fallback: number, min: n
   const v = opts.get(name)?.at(-1);
   if (v === undefined) return fallback;
   const x = Number(v);
-  if (!Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x))) throw new ServeUsage(`nefsim serve: --${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got '${v}'`);
+  if (!Number.isFinite(x) || x < min || x > max || (integer && !Number.isInteger(x)))
+    throw new ServeUsage(`nefsim serve: --${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got '${v}'`);
   return x;
 }
 
@@ -121,7 +122,13 @@ export async function serveCommand(args: string[]): Promise<number> {
     throw err;
   }
   const loopback = ['127.0.0.1', 'localhost', '::1'].includes(options.host);
-  if (!loopback) options.log(`warning: listening on ${options.host}, not loopback: anyone who reaches this address and has the token can run code here`);
+  if (!loopback)
+    options.log(`warning: listening on ${options.host}, not loopback: anyone who reaches this address and has the token can run code here`);
+  // A safety net: a bug in a handler is logged, never allowed to take the service (and every session) down.
+  process.on('uncaughtException', (err) => options.log(`uncaught exception (a bug; the service goes on): ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) =>
+    options.log(`unhandled rejection (a bug; the service goes on): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+  );
   const service = new Service(options);
   let listening: { port: number; url: string };
   try {
@@ -130,7 +137,14 @@ export async function serveCommand(args: string[]): Promise<number> {
     console.error(`nefsim serve: cannot listen on ${options.host}:${options.port}: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-  const line: Record<string, unknown> = { event: 'listening', url: listening.url, port: listening.port, host: options.host, runsDir: options.runsDir, pid: process.pid };
+  const line: Record<string, unknown> = {
+    event: 'listening',
+    url: listening.url,
+    port: listening.port,
+    host: options.host,
+    runsDir: options.runsDir,
+    pid: process.pid,
+  };
   if (tok.file) line.tokenFile = tok.file;
   if (tok.generated) line.urlWithToken = `${listening.url}?token=${tok.token}`;
   console.log(JSON.stringify(line));

@@ -129,7 +129,12 @@ export class Service {
 
   constructor(readonly opts: ServiceOptions) {
     if (opts.token.length < 16) throw new Error('the service token must be at least 16 characters');
-    this.sessions = new SessionManager({ maxSessions: opts.maxSessions, memoryMb: opts.sessionMemoryMb, budgetSeconds: opts.budgetSeconds, maxSims: 8 });
+    this.sessions = new SessionManager({
+      maxSessions: opts.maxSessions,
+      memoryMb: opts.sessionMemoryMb,
+      budgetSeconds: opts.budgetSeconds,
+      maxSims: 8,
+    });
     this.runs = new RunManager(opts.runsDir, opts.maxConcurrentRuns);
     this.server = createServer((req, res) => {
       if (req.url === '/healthz') {
@@ -154,7 +159,10 @@ export class Service {
     });
     this.port = (this.server.address() as AddressInfo).port;
     this.runs.start();
-    this.reaper = setInterval(() => void this.sessions.reap(this.opts.sessionIdleMs, (id) => [...this.clients].some((c) => c.sessions.has(id))), 60_000);
+    this.reaper = setInterval(
+      () => void this.sessions.reap(this.opts.sessionIdleMs, (id) => [...this.clients].some((c) => c.sessions.has(id))),
+      60_000,
+    );
     this.reaper.unref();
     const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
     return { port: this.port, url: `ws://${host}:${this.port}/` };
@@ -176,7 +184,9 @@ export class Service {
 
   private allowedHosts(): Set<string> {
     const p = this.port;
-    return new Set([`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`, `${this.opts.host}:${p}`, ...this.opts.allowHosts].map((h) => h.toLowerCase()));
+    return new Set(
+      [`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`, `${this.opts.host}:${p}`, ...this.opts.allowHosts].map((h) => h.toLowerCase()),
+    );
   }
 
   private allowedOrigins(): Set<string> {
@@ -189,7 +199,9 @@ export class Service {
     const deny = (status: number, reason: string, message: string): void => {
       this.opts.log(`refused a connection from ${req.socket.remoteAddress ?? '?'}: ${message}`);
       const body = `${message}\n`;
-      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
     };
     let url: URL;
     try {
@@ -199,12 +211,19 @@ export class Service {
     }
     if (url.pathname !== '/' && url.pathname !== '/ws') return deny(404, 'Not Found', `no WebSocket endpoint at ${url.pathname}; use /`);
     const host = (req.headers.host ?? '').toLowerCase();
-    if (!this.allowedHosts().has(host)) return deny(403, 'Forbidden', `Host '${host.slice(0, 100)}' is not allowed (DNS rebinding protection; see --allow-host)`);
+    if (!this.allowedHosts().has(host))
+      return deny(403, 'Forbidden', `Host '${host.slice(0, 100)}' is not allowed (DNS rebinding protection; see --allow-host)`);
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.allowedOrigins().has(origin.toLowerCase())) return deny(403, 'Forbidden', `Origin '${origin.slice(0, 100)}' is not allowed (see --allow-origin)`);
+    if (origin !== undefined && !this.allowedOrigins().has(origin.toLowerCase()))
+      return deny(403, 'Forbidden', `Origin '${origin.slice(0, 100)}' is not allowed (see --allow-origin)`);
     const auth = req.headers.authorization;
     const given = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : (url.searchParams.get('token') ?? undefined);
-    if (!tokenMatches(given, this.opts.token)) return deny(401, 'Unauthorized', given === undefined ? 'a token is required (Authorization: Bearer TOKEN or ?token=TOKEN)' : 'wrong token');
+    if (!tokenMatches(given, this.opts.token))
+      return deny(
+        401,
+        'Unauthorized',
+        given === undefined ? 'a token is required (Authorization: Bearer TOKEN or ?token=TOKEN)' : 'wrong token',
+      );
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, socket));
   }
 
@@ -245,7 +264,11 @@ export class Service {
       }
       if (c.ws.bufferedAmount < LOW_WATER) {
         const text = isBinary ? '' : rawText(data);
-        this.reply(c, idOf(text), typeOf(text), { code: 'rate_limited', message: `more than ${this.opts.rateLimit} requests per second; slow down`, details: { rateLimit: this.opts.rateLimit, burst: this.opts.rateBurst } });
+        this.reply(c, idOf(text), typeOf(text), {
+          code: 'rate_limited',
+          message: `more than ${this.opts.rateLimit} requests per second; slow down`,
+          details: { rateLimit: this.opts.rateLimit, burst: this.opts.rateBurst },
+        });
       }
       return;
     }
@@ -263,7 +286,11 @@ export class Service {
       return;
     }
     if (c.inFlight >= this.opts.maxInFlight) {
-      this.reply(c, req.id, req.type, { code: 'busy', message: `${c.inFlight} requests are in flight; wait for replies first`, details: { maxInFlight: this.opts.maxInFlight } });
+      this.reply(c, req.id, req.type, {
+        code: 'busy',
+        message: `${c.inFlight} requests are in flight; wait for replies first`,
+        details: { maxInFlight: this.opts.maxInFlight },
+      });
       return;
     }
     c.inFlight++;
@@ -273,7 +300,10 @@ export class Service {
         (err: unknown) => {
           if (err instanceof ProtocolError) return this.reply(c, req.id, req.type, err.toBody());
           this.opts.log(`internal error in ${req.type}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-          this.reply(c, req.id, req.type, { code: 'internal', message: `internal error: ${err instanceof Error ? err.message : String(err)}` });
+          this.reply(c, req.id, req.type, {
+            code: 'internal',
+            message: `internal error: ${err instanceof Error ? err.message : String(err)}`,
+          });
         },
       )
       .finally(() => {
@@ -307,8 +337,21 @@ export class Service {
   }
 
   private reply(c: Client, id: string | number | null, type: string | null, error: ErrorBody | undefined, result?: unknown): void {
-    const msg = error ? { v: PROTOCOL_VERSION, id, type, ok: false, error } : { v: PROTOCOL_VERSION, id, type, ok: true, result: result ?? {} };
-    this.send(c, JSON.stringify(msg));
+    const msg = error
+      ? { v: PROTOCOL_VERSION, id, type, ok: false, error }
+      : { v: PROTOCOL_VERSION, id, type, ok: true, result: result ?? {} };
+    const text = safeStringify(msg);
+    this.send(
+      c,
+      text ??
+        JSON.stringify({
+          v: PROTOCOL_VERSION,
+          id,
+          type,
+          ok: false,
+          error: { code: 'internal', message: 'the reply could not be serialised as JSON' },
+        }),
+    );
   }
 
   private event(c: Client, body: Record<string, unknown>, droppable = false): void {
@@ -316,10 +359,16 @@ export class Service {
       c.dropped++;
       return;
     }
-    this.send(c, JSON.stringify({ v: PROTOCOL_VERSION, ...body }));
+    const text = safeStringify({ v: PROTOCOL_VERSION, ...body });
+    if (text !== undefined) this.send(c, text);
+    else c.dropped++;
   }
 
-  private sendArrays(c: Client, id: string | number, arrays: [string, TypedArray, number[]][]): { name: string; dtype: string; shape: number[] }[] {
+  private sendArrays(
+    c: Client,
+    id: string | number,
+    arrays: [string, TypedArray, number[]][],
+  ): { name: string; dtype: string; shape: number[] }[] {
     return arrays.map(([name, data, shape]) => {
       const header = { id, name, dtype: dtypeOf(data), shape };
       this.send(c, encodeArrayFrame(header, data));
@@ -360,7 +409,11 @@ export class Service {
         return { session: s.id, restarted: true, wasBusy, message };
       }
       case 'session.list':
-        return { sessions: this.sessions.list().map((s) => ({ session: s.id, label: s.label ?? null, busy: s.busy, cells: [...s.cells.keys()], restarts: s.restarts })) };
+        return {
+          sessions: this.sessions
+            .list()
+            .map((s) => ({ session: s.id, label: s.label ?? null, busy: s.busy, cells: [...s.cells.keys()], restarts: s.restarts })),
+        };
       case 'cell.execute':
         return this.execute(c, req as Request<'cell.execute'>);
       case 'run.start':
@@ -409,7 +462,12 @@ export class Service {
       protocol: PROTOCOL_VERSION,
       versions: [...SUPPORTED_VERSIONS],
       capabilities: REQUEST_TYPES,
-      binary: { magic: 'NEFB', header: 'uint32 LE length + JSON {id, name, dtype, shape}, padded to 8 bytes', endianness: 'little', dtypes: ['float64', 'float32', 'int32', 'uint8'] },
+      binary: {
+        magic: 'NEFB',
+        header: 'uint32 LE length + JSON {id, name, dtype, shape}, padded to 8 bytes',
+        endianness: 'little',
+        dtypes: ['float64', 'float32', 'int32', 'uint8'],
+      },
       limits: {
         maxPayload: this.opts.maxPayload,
         rateLimit: this.opts.rateLimit,
@@ -428,11 +486,18 @@ export class Service {
     const { session, created } = this.sessions.open(r.session, r.label);
     c.sessions.add(session.id);
     if (created) session.onRestart = (reason) => this.notifyRestart(session.id, reason, undefined);
-    return { session: session.id, created, memoryMb: this.opts.sessionMemoryMb, inlineBudgetSeconds: this.opts.budgetSeconds, globals: [...API_NAMES, 'display', 'simulate', 'buildSummary', 'post', 'model'] };
+    return {
+      session: session.id,
+      created,
+      memoryMb: this.opts.sessionMemoryMb,
+      inlineBudgetSeconds: this.opts.budgetSeconds,
+      globals: [...API_NAMES, 'display', 'simulate', 'buildSummary', 'post', 'model'],
+    };
   }
 
   private notifyRestart(session: string, reason: string, except: Client | undefined): void {
-    for (const c of this.clients) if (c !== except && c.sessions.has(session)) this.event(c, { event: 'session.restarted', session, reason });
+    for (const c of this.clients)
+      if (c !== except && c.sessions.has(session)) this.event(c, { event: 'session.restarted', session, reason });
   }
 
   private async execute(c: Client, r: Request<'cell.execute'>): Promise<unknown> {
@@ -451,10 +516,13 @@ export class Service {
   }
 
   private async runStart(r: Request<'run.start'>): Promise<RunInfo> {
-    if ((r.partitions ?? 1) > 1) throw new ProtocolError('unsupported', 'partitions > 1: partitioned runs are not available in the run code yet');
+    if ((r.partitions ?? 1) > 1)
+      throw new ProtocolError('unsupported', 'partitions > 1: partitioned runs are not available in the run code yet');
     if ((r.trials ?? 1) > 1) throw new ProtocolError('unsupported', 'trials > 1: trial sets are not available in the run code yet');
-    if ((r.executor ?? 'local') !== 'local') throw new ProtocolError('unsupported', `executor '${r.executor}': only 'local' runs are available`);
-    if ((r.session === undefined) === (r.file === undefined)) throw new ProtocolError('invalid_params', 'run.start: give either session (its model cells) or file (a model module)');
+    if ((r.executor ?? 'local') !== 'local')
+      throw new ProtocolError('unsupported', `executor '${r.executor}': only 'local' runs are available`);
+    if ((r.session === undefined) === (r.file === undefined))
+      throw new ProtocolError('invalid_params', 'run.start: give either session (its model cells) or file (a model module)');
     const dt = r.dt ?? 0.001;
     if (dt > r.duration) throw new ProtocolError('invalid_params', `run.start: dt (${dt}) is longer than duration (${r.duration})`);
     let file: string;
@@ -465,7 +533,14 @@ export class Service {
       file = this.runs.writeSource([...s.cells.values()], API_NAMES, label);
     } else {
       file = r.file!;
-      label = label || file.split('/').pop()!.replace(/\.[cm]?[jt]s$/, '').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+      label =
+        label ||
+        file
+          .split('/')
+          .pop()!
+          .replace(/\.[cm]?[jt]s$/, '')
+          .replace(/[^A-Za-z0-9_.-]/g, '_')
+          .slice(0, 60);
     }
     const info = await this.runs.submit(file, { duration: r.duration, dt, seed: r.seed ?? null, label });
     if (info.state === 'failed') throw new ProtocolError('model_error', info.error ?? 'the run could not start', { run: info.run });
@@ -513,25 +588,62 @@ export class Service {
     return (await this.session(r.session).request({ op: 'probe.list', sim: r.sim })).result;
   }
 
-  private async slice(r: { run?: string; session?: string; sim?: string; probe: string; t0?: number; t1?: number; columns?: [number, number] }): Promise<ProbeSlice> {
+  private async slice(r: {
+    run?: string;
+    session?: string;
+    sim?: string;
+    probe: string;
+    t0?: number;
+    t1?: number;
+    columns?: [number, number];
+  }): Promise<ProbeSlice> {
     if (r.run !== undefined) {
-      if (r.session !== undefined || r.sim !== undefined) throw new ProtocolError('invalid_params', 'give either run, or session and sim, not both');
+      if (r.session !== undefined || r.sim !== undefined)
+        throw new ProtocolError('invalid_params', 'give either run, or session and sim, not both');
       return readRunProbe(this.runs.folder(r.run), r.probe, r.t0, r.t1, r.columns);
     }
     if (r.sim === undefined) throw new ProtocolError('invalid_params', 'give run, or session and sim');
-    const out = await this.session(r.session).request({ op: 'probe.data', sim: r.sim, probe: r.probe, t0: r.t0, t1: r.t1, columns: r.columns });
+    const out = await this.session(r.session).request({
+      op: 'probe.data',
+      sim: r.sim,
+      probe: r.probe,
+      t0: r.t0,
+      t1: r.t1,
+      columns: r.columns,
+    });
     const res = out.result as { rows: number; cols: number; totalRows: number; totalCols: number; dt: number; label: string | null };
-    return { t: out.arrays!.t!, y: out.arrays!.y!, rows: res.rows, cols: res.cols, totalRows: res.totalRows, totalCols: res.totalCols, dt: res.dt, label: res.label ?? '' };
+    return {
+      t: out.arrays!.t!,
+      y: out.arrays!.y!,
+      rows: res.rows,
+      cols: res.cols,
+      totalRows: res.totalRows,
+      totalCols: res.totalCols,
+      dt: res.dt,
+      label: res.label ?? '',
+    };
   }
 
   private async probeFetch(c: Client, r: Request<'probe.fetch'>): Promise<unknown> {
     const maxPoints = r.maxPoints ?? 2000;
     const mode = r.mode ?? 'minmax';
     const d = await this.slice(r);
-    const base = { probe: r.probe, rows: d.rows, cols: d.cols, totalRows: d.totalRows, totalCols: d.totalCols, sampleEvery: d.dt, t0: d.rows ? d.t[0] : null, t1: d.rows ? d.t[d.rows - 1] : null };
+    const base = {
+      probe: r.probe,
+      rows: d.rows,
+      cols: d.cols,
+      totalRows: d.totalRows,
+      totalCols: d.totalCols,
+      sampleEvery: d.dt,
+      t0: d.rows ? d.t[0] : null,
+      t1: d.rows ? d.t[d.rows - 1] : null,
+    };
     if (mode === 'raw' || d.rows <= maxPoints / 2) {
       if (d.rows * d.cols > this.opts.maxRawValues) {
-        throw new ProtocolError('limit', `raw data of ${d.rows} x ${d.cols} values is more than ${this.opts.maxRawValues}; ask for a time range or columns, or use mode 'minmax'`);
+        throw new ProtocolError(
+          'limit',
+          `raw data of ${d.rows} x ${d.cols} values is more than ${this.opts.maxRawValues}; ask for a time range or columns, or use mode 'minmax'`,
+        );
       }
       const arrays = this.sendArrays(c, r.id, [
         ['t', d.t, [d.rows]],
@@ -551,7 +663,8 @@ export class Service {
 
   private async rates(c: Client, r: Request<'post.rates'>): Promise<unknown> {
     const d = await this.slice(r);
-    if (d.rows * d.cols > 50_000_000) throw new ProtocolError('limit', `${d.rows} x ${d.cols} samples is too many at once; ask for a time range or columns`);
+    if (d.rows * d.cols > 50_000_000)
+      throw new ProtocolError('limit', `${d.rows} x ${d.cols} samples is too many at once; ask for a time range or columns`);
     const mean = post.meanRates(d.y, d.rows, d.cols);
     const filtered = post.filteredRates(d.y, d.rows, d.cols, d.dt, r.tau ?? 0.05, r.filter ?? 'lowpass');
     const maxPoints = r.maxPoints ?? 2000;
@@ -562,7 +675,16 @@ export class Service {
       ['min', mm.min, [mm.buckets, mm.cols]],
       ['max', mm.max, [mm.buckets, mm.cols]],
     ]);
-    return { probe: r.probe, rows: d.rows, cols: d.cols, tau: r.tau ?? 0.05, filter: r.filter ?? 'lowpass', meanRates: Array.from(mean), buckets: mm.buckets, arrays };
+    return {
+      probe: r.probe,
+      rows: d.rows,
+      cols: d.cols,
+      tau: r.tau ?? 0.05,
+      filter: r.filter ?? 'lowpass',
+      meanRates: Array.from(mean),
+      buckets: mm.buckets,
+      arrays,
+    };
   }
 
   private async spikes(c: Client, r: Request<'post.spikes'>): Promise<unknown> {
@@ -583,13 +705,19 @@ export class Service {
     let target: Float64Array;
     if ('probe' in r.target) {
       const td = await this.slice({ ...r, probe: r.target.probe });
-      if (td.rows !== d.rows || td.cols !== d.cols) throw new ProtocolError('invalid_params', `the target probe has ${td.rows} x ${td.cols} samples, the probe ${d.rows} x ${d.cols}`);
+      if (td.rows !== d.rows || td.cols !== d.cols)
+        throw new ProtocolError('invalid_params', `the target probe has ${td.rows} x ${td.cols} samples, the probe ${d.rows} x ${d.cols}`);
       target = td.y;
     } else {
-      if (r.run !== undefined) throw new ProtocolError('unsupported', 'a target function can be evaluated only for inline simulations of a session; for runs give a target probe');
+      if (r.run !== undefined)
+        throw new ProtocolError(
+          'unsupported',
+          'a target function can be evaluated only for inline simulations of a session; for runs give a target probe',
+        );
       const out = await this.session(r.session).request({ op: 'target', fn: r.target.fn, t: d.t.slice() });
       const cols = (out.result as { cols: number }).cols;
-      if (cols !== d.cols) throw new ProtocolError('invalid_params', `the target function gives ${cols} values per time, the probe has ${d.cols}`);
+      if (cols !== d.cols)
+        throw new ProtocolError('invalid_params', `the target function gives ${cols} values per time, the probe has ${d.cols}`);
       target = out.arrays!.target!;
     }
     const from = r.from === undefined ? 0 : post.timeRange(d.t, r.from, Infinity)[0];
@@ -604,6 +732,15 @@ export class Service {
       ['rates', out.arrays!.rates!, [res.points, res.neurons]],
     ]);
     return { ...res, ...out.result, arrays };
+  }
+}
+
+/** JSON text of a message; BigInts become strings; undefined if it cannot be serialised (cycles). */
+function safeStringify(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch {
+    return undefined;
   }
 }
 

@@ -80,7 +80,14 @@ class InlineSimulation {
     return `InlineSimulation ${this.id}: ${this.seconds} s simulated (${this.sim.steps} steps) in ${this.wallSeconds.toFixed(3)} s; probes: ${this.probes.join(', ') || 'none'}`;
   }
   toJSON(): Record<string, unknown> {
-    return { id: this.id, seconds: this.seconds, steps: this.sim.steps, dt: this.sim.dt, probes: this.probes, wallSeconds: this.wallSeconds };
+    return {
+      id: this.id,
+      seconds: this.seconds,
+      steps: this.sim.steps,
+      dt: this.sim.dt,
+      probes: this.probes,
+      wallSeconds: this.wallSeconds,
+    };
   }
 }
 
@@ -121,7 +128,8 @@ interface SimulateOptions extends Omit<SimulatorOptions, 'progress' | 'progressE
 
 function simulate(net: unknown, seconds: unknown, options: SimulateOptions = {}): InlineSimulation {
   if (!(net instanceof nefsim.Network)) throw new TypeError('simulate(net, seconds, options): net must be a Network');
-  if (typeof seconds !== 'number' || !(seconds >= 0) || !Number.isFinite(seconds)) throw new TypeError('simulate(net, seconds, options): seconds must be a non-negative number');
+  if (typeof seconds !== 'number' || !(seconds >= 0) || !Number.isFinite(seconds))
+    throw new TypeError('simulate(net, seconds, options): seconds must be a non-negative number');
   const { budget: askedBudget, ...simOpts } = options ?? {};
   const budget = Math.min(init.budgetSeconds, typeof askedBudget === 'number' && askedBudget > 0 ? askedBudget : init.budgetSeconds);
   const t0 = performance.now();
@@ -142,7 +150,8 @@ function simulate(net: unknown, seconds: unknown, options: SimulateOptions = {})
     const perStep = (now - t0) / sim.steps;
     if (sim.steps < total) {
       if (now > deadline) throw tooLong('over the compute budget');
-      if (sim.steps >= 200 && now + perStep * (total - sim.steps) > deadline + budget * 1000) throw tooLong(`it would take about ${((((now - t0) / 1000) * total) / sim.steps).toFixed(1)} s`);
+      if (sim.steps >= 200 && now + perStep * (total - sim.steps) > deadline + budget * 1000)
+        throw tooLong(`it would take about ${((((now - t0) / 1000) * total) / sim.steps).toFixed(1)} s`);
     }
     chunk = Math.max(1, Math.min(100_000, Math.round((n / Math.max(1e-3, now - c0)) * 50)));
   }
@@ -245,7 +254,11 @@ interface Located {
 function errorFields(err: unknown): { name: string; message: string; stack: string | undefined } {
   if (typeof err === 'object' && err !== null && 'message' in err) {
     const e = err as { name?: unknown; message?: unknown; stack?: unknown };
-    return { name: typeof e.name === 'string' ? e.name : 'Error', message: String(e.message), stack: typeof e.stack === 'string' ? e.stack : undefined };
+    return {
+      name: typeof e.name === 'string' ? e.name : 'Error',
+      message: String(e.message),
+      stack: typeof e.stack === 'string' ? e.stack : undefined,
+    };
   }
   return { name: 'Error', message: String(err), stack: undefined };
 }
@@ -267,10 +280,12 @@ function cleanStack(stack: string | undefined, filename: string, t: Transformed)
   const keep: string[] = [lines[0]!];
   for (const l of lines.slice(1)) {
     if (l.includes('node:internal') || l.includes('session-worker.js') || l.includes('node:vm')) continue;
-    keep.push(l.replace(new RegExp(`${filename}:(\\d+):(\\d+)`, 'g'), (_s, a: string, b: string) => {
-      const p = mapPosition(t, Number(a), Number(b));
-      return `cell:${p.line}:${p.column}`;
-    }));
+    keep.push(
+      l.replace(new RegExp(`${filename}:(\\d+):(\\d+)`, 'g'), (_s, a: string, b: string) => {
+        const p = mapPosition(t, Number(a), Number(b));
+        return `cell:${p.line}:${p.column}`;
+      }),
+    );
   }
   return keep.join('\n');
 }
@@ -285,7 +300,16 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
   } catch (err) {
     if (err instanceof CellSyntaxError) {
       const lineText = code.split('\n')[err.line - 1] ?? '';
-      send({ kind: 'done', rid, ok: false, error: { code: 'syntax_error', message: `SyntaxError: ${err.message} (line ${err.line}, column ${err.column})`, details: { name: 'SyntaxError', line: err.line, column: err.column, cell, source: lineText } } });
+      send({
+        kind: 'done',
+        rid,
+        ok: false,
+        error: {
+          code: 'syntax_error',
+          message: `SyntaxError: ${err.message} (line ${err.line}, column ${err.column})`,
+          details: { name: 'SyntaxError', line: err.line, column: err.column, cell, source: lineText },
+        },
+      });
       return;
     }
     throw err;
@@ -339,7 +363,14 @@ function probeList(simId: string): Record<string, unknown> {
     steps: s.sim.steps,
     probes: s.sim.probes.map((p, i) => {
       const d = s.sim.data(p);
-      return { name: names[i], label: p.label ?? null, target: p.target.name, attr: p.attr, shape: [d.rows, d.cols], sampleEvery: p.sampleEvery ?? s.sim.dt };
+      return {
+        name: names[i],
+        label: p.label ?? null,
+        target: p.target.name,
+        attr: p.attr,
+        shape: [d.rows, d.cols],
+        sampleEvery: p.sampleEvery ?? s.sim.dt,
+      };
     }),
   };
 }
@@ -360,7 +391,9 @@ function probeData(msg: Extract<ToWorker, { op: 'probe.data' }>): { result: Reco
   const d = s.sim.data(probe);
   const t = sampleTimes(s.sim, probe, d.rows);
   const [i0, i1] = post.timeRange(t, msg.t0 ?? -Infinity, msg.t1 ?? Infinity);
-  const [c0, c1] = msg.columns ? [Math.min(msg.columns[0], d.cols), Math.min(Math.max(msg.columns[1], msg.columns[0]), d.cols)] : [0, d.cols];
+  const [c0, c1] = msg.columns
+    ? [Math.min(msg.columns[0], d.cols), Math.min(Math.max(msg.columns[1], msg.columns[0]), d.cols)]
+    : [0, d.cols];
   const cols = Math.max(0, c1 - c0);
   const rows = i1 - i0;
   let y: Float64Array;
@@ -370,7 +403,10 @@ function probeData(msg: Extract<ToWorker, { op: 'probe.data' }>): { result: Reco
     for (let i = 0; i < rows; i++) y.set(d.data.subarray((i0 + i) * d.cols + c0, (i0 + i) * d.cols + c1), i * cols);
   }
   const tt = i0 === 0 && i1 === t.length ? t : t.slice(i0, i1);
-  return { result: { rows, cols, totalRows: d.rows, totalCols: d.cols, dt: probe.sampleEvery ?? s.sim.dt, label: probe.label ?? null }, arrays: { t: tt, y } };
+  return {
+    result: { rows, cols, totalRows: d.rows, totalCols: d.cols, dt: probe.sampleEvery ?? s.sim.dt, label: probe.label ?? null },
+    arrays: { t: tt, y },
+  };
 }
 
 function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): { result: Record<string, unknown>; arrays: WorkerArrays } {
@@ -382,11 +418,20 @@ function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): { result: Record<stri
     sim = new nefsim.Simulator(m);
   }
   const ens = sim.network.allEnsembles.find((e) => e.label === msg.ensemble);
-  if (!ens) throw new NotFound(`no ensemble labelled '${msg.ensemble}' (ensembles: ${sim.network.allEnsembles.map((e) => e.label ?? '?').join(', ')})`);
+  if (!ens)
+    throw new NotFound(
+      `no ensemble labelled '${msg.ensemble}' (ensembles: ${sim.network.allEnsembles.map((e) => e.label ?? '?').join(', ')})`,
+    );
   const b = sim.built(ens);
   if (b.direct) throw new NotFound(`ensemble '${msg.ensemble}' runs in Direct mode: it has no neurons`);
-  const tc = post.tuningCurves({ neuronType: ens.neuronType, gain: b.gain, bias: b.bias, encoders: b.encoders, dimensions: ens.dimensions, radius: ens.radius }, msg.points);
-  return { result: { ensemble: msg.ensemble, points: tc.points, neurons: tc.neurons, dimensions: ens.dimensions, radius: ens.radius }, arrays: { x: tc.x, rates: tc.rates } };
+  const tc = post.tuningCurves(
+    { neuronType: ens.neuronType, gain: b.gain, bias: b.bias, encoders: b.encoders, dimensions: ens.dimensions, radius: ens.radius },
+    msg.points,
+  );
+  return {
+    result: { ensemble: msg.ensemble, points: tc.points, neurons: tc.neurons, dimensions: ens.dimensions, radius: ens.radius },
+    arrays: { x: tc.x, rates: tc.rates },
+  };
 }
 
 function target(msg: Extract<ToWorker, { op: 'target' }>): { result: Record<string, unknown>; arrays: WorkerArrays } {
@@ -415,7 +460,15 @@ function reply(rid: number, f: () => { result: Record<string, unknown>; arrays?:
     send({ kind: 'done', rid, ok: true, result, ...(arrays ? { arrays } : {}) }, transfer);
   } catch (err) {
     const e = errorFields(err);
-    send({ kind: 'done', rid, ok: false, error: { code: err instanceof NotFound ? 'not_found' : 'execution_error', message: `${err instanceof NotFound ? '' : `${e.name}: `}${e.message}` } });
+    send({
+      kind: 'done',
+      rid,
+      ok: false,
+      error: {
+        code: err instanceof NotFound ? 'not_found' : 'execution_error',
+        message: `${err instanceof NotFound ? '' : `${e.name}: `}${e.message}`,
+      },
+    });
   }
 }
 

@@ -24,7 +24,8 @@ export interface WorkerResult {
 }
 
 /** Events a session's request produces before its reply. */
-export type SessionEvent = { kind: 'stream'; stream: 'stdout' | 'stderr'; text: string } | { kind: 'display'; data: Record<string, unknown> };
+export type SessionEvent =
+  { kind: 'stream'; stream: 'stdout' | 'stderr'; text: string } | { kind: 'display'; data: Record<string, unknown> };
 
 interface Pending {
   resolve: (r: WorkerResult) => void;
@@ -65,7 +66,11 @@ export class Session {
     const init: WorkerInit = { session: this.id, budgetSeconds: this.opts.budgetSeconds, maxSims: this.opts.maxSims };
     const worker = new Worker(WORKER_URL, {
       workerData: init,
-      resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, this.opts.memoryMb / 8)), stackSizeMb: 4 },
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.opts.memoryMb,
+        maxYoungGenerationSizeMb: Math.min(64, Math.max(8, this.opts.memoryMb / 8)),
+        stackSizeMb: 4,
+      },
       stdout: true,
       stderr: true,
     });
@@ -169,9 +174,7 @@ export class Session {
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(
-    private readonly opts: SessionOptions & { maxSessions: number },
-  ) {}
+  constructor(private readonly opts: SessionOptions & { maxSessions: number }) {}
 
   open(id: string | undefined, label: string | undefined): { session: Session; created: boolean } {
     if (id !== undefined) {
@@ -179,7 +182,9 @@ export class SessionManager {
       if (s) return { session: s, created: false };
     }
     if (this.sessions.size >= this.opts.maxSessions) {
-      throw new ProtocolError('limit', `the service has ${this.sessions.size} open sessions, its limit; close one first`, { maxSessions: this.opts.maxSessions });
+      throw new ProtocolError('limit', `the service has ${this.sessions.size} open sessions, its limit; close one first`, {
+        maxSessions: this.opts.maxSessions,
+      });
     }
     const sid = id ?? `s-${randomBytes(6).toString('hex')}`;
     const s = new Session(sid, label, this.opts);

@@ -44,7 +44,13 @@ type TopStatement = Statement | ModuleDeclaration;
 
 function parseCell(source: string): Program {
   try {
-    return parse(source, { ecmaVersion: 'latest', sourceType: 'script', allowAwaitOutsideFunction: true, allowReturnOutsideFunction: false, locations: true });
+    return parse(source, {
+      ecmaVersion: 'latest',
+      sourceType: 'script',
+      allowAwaitOutsideFunction: true,
+      allowReturnOutsideFunction: false,
+      locations: true,
+    });
   } catch (err) {
     const e = err as Error & { loc?: { line: number; column: number } };
     const msg = e.message.replace(/ \(\d+:\d+\)$/, '');
@@ -93,7 +99,11 @@ function declarationEdits(body: TopStatement[], edits: Edit[], names: string[], 
       functions.push(st.id.name);
     } else if (st.type === 'ImportDeclaration' || st.type.startsWith('Export')) {
       const n = st as AcornNode & { loc?: { start: { line: number; column: number } } };
-      throw new CellSyntaxError("cells cannot use 'import' or 'export' statements; the nefsim API is already global (use 'await import(...)' for other modules)", n.loc?.start.line ?? 1, (n.loc?.start.column ?? 0) + 1);
+      throw new CellSyntaxError(
+        "cells cannot use 'import' or 'export' statements; the nefsim API is already global (use 'await import(...)' for other modules)",
+        n.loc?.start.line ?? 1,
+        (n.loc?.start.column ?? 0) + 1,
+      );
     }
   }
 }

@@ -4,7 +4,15 @@ import type { ErrorBody } from './protocol.js';
 export type ToWorker =
   | { op: 'execute'; rid: number; code: string; cell: string }
   | { op: 'probe.list'; rid: number; sim: string }
-  | { op: 'probe.data'; rid: number; sim: string; probe: string; t0: number | undefined; t1: number | undefined; columns: [number, number] | undefined }
+  | {
+      op: 'probe.data';
+      rid: number;
+      sim: string;
+      probe: string;
+      t0: number | undefined;
+      t1: number | undefined;
+      columns: [number, number] | undefined;
+    }
   | { op: 'tuning'; rid: number; ensemble: string; points: number; sim: string | undefined }
   | { op: 'target'; rid: number; fn: string; t: Float64Array };
 

@@ -13,8 +13,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 STAMP=.venv/.jupyterlab_nefsim.stamp
 WANT="$(cat pyproject.toml | sha256sum | cut -c1-16)"
-if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ] || ! .venv/bin/python -c 'import jupyterlab, jupyter_server_proxy, jupyterlab_nefsim' 2>/dev/null; then
-  .venv/bin/pip install --quiet --disable-pip-version-check 'jupyterlab>=4.1,<5' 'jupyter-server-proxy>=4.1.1'
+if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ] || ! .venv/bin/python -c 'import jupyterlab, jupyter_server_proxy, jupyterlab_nefsim, ipykernel' 2>/dev/null; then
+  .venv/bin/pip install --quiet --disable-pip-version-check 'jupyterlab>=4.1,<5' 'jupyter-server-proxy>=4.1.1' ipykernel
   .venv/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
   echo "$WANT" > "$STAMP"
 fi

@@ -2,6 +2,8 @@
 # Installs what the tests need (idempotently) and runs every test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The browser tests use Debian's Chromium: never let an npm install download a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
@@ -39,3 +41,13 @@ fi
 # The JupyterLab extension: type check and unit tests (client, plot data, cell routing).
 npx tsc -p tsconfig.json --noEmit
 npx vitest run
+# Browser tests of the extension in a real JupyterLab (started by the Playwright harness from .venv)
+# and Debian's Chromium at /usr/bin/chromium, installed here if missing (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=""
+  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+./scripts/setup-python.sh
+(cd ui-tests && npx playwright test)

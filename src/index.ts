@@ -215,11 +215,14 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
         const path = panel.context.path;
         const cells = panel.content.widgets.filter((c) => isModelCell(c.model));
         if (!cells.length) {
-          Notification.warning('This notebook has no nefsim model cells: mark a code cell with the nefsim cell toolbar button first.', { autoClose: 6000 });
+          Notification.warning('This notebook has no nefsim model cells: mark a code cell with the nefsim cell toolbar button first.', {
+            autoClose: 6000,
+          });
           return;
         }
         const stem = (path.split('/').pop() ?? 'run').replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-');
-        const meta = panel.content.model?.getMetadata(METADATA_KEY) as { run?: Partial<{ duration: number; dt: number; partitions: number; trials: number; seed: number }> } | undefined;
+        const meta = panel.content.model?.getMetadata(METADATA_KEY) as
+          { run?: Partial<{ duration: number; dt: number; partitions: number; trials: number; seed: number }> } | undefined;
         const opts = await askRunOptions(
           {
             duration: meta?.run?.duration ?? settings.defaultDuration,
@@ -300,7 +303,14 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     if (palette) {
-      for (const command of [CommandIDs.run, CommandIDs.toggleModelCell, CommandIDs.showRuns, CommandIDs.reconnect, CommandIDs.interrupt, CommandIDs.reset]) {
+      for (const command of [
+        CommandIDs.run,
+        CommandIDs.toggleModelCell,
+        CommandIDs.showRuns,
+        CommandIDs.reconnect,
+        CommandIDs.interrupt,
+        CommandIDs.reset,
+      ]) {
         palette.addItem({ command, category: 'nefsim' });
       }
     }

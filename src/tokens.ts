@@ -8,4 +8,7 @@ export interface INefsimService {
   readonly sessions: DesignSessions;
 }
 
-export const INefsimService = new Token<INefsimService>('jupyterlab-nefsim:INefsimService', 'The nefsim service client and design sessions.');
+export const INefsimService = new Token<INefsimService>(
+  'jupyterlab-nefsim:INefsimService',
+  'The nefsim service client and design sessions.',
+);

@@ -26,7 +26,9 @@ class FakeSocket implements SocketLike {
     this.onopen?.({});
   }
   receive(msg: unknown): void {
-    this.onmessage?.({ data: typeof msg === 'string' || msg instanceof ArrayBuffer || msg instanceof Uint8Array ? msg : JSON.stringify(msg) });
+    this.onmessage?.({
+      data: typeof msg === 'string' || msg instanceof ArrayBuffer || msg instanceof Uint8Array ? msg : JSON.stringify(msg),
+    });
   }
   drop(code = 1006, reason = ''): void {
     this.readyState = 3;
@@ -118,7 +120,13 @@ describe('NefsimClient', () => {
     const { client, s } = await connected();
     const p = client.request('cell.execute', { session: 's', code: 'x(' });
     const id = s.last().id;
-    s.receive({ v: 1, id, type: 'cell.execute', ok: false, error: { code: 'syntax_error', message: 'Unexpected end of input', details: { line: 1, column: 3 } } });
+    s.receive({
+      v: 1,
+      id,
+      type: 'cell.execute',
+      ok: false,
+      error: { code: 'syntax_error', message: 'Unexpected end of input', details: { line: 1, column: 3 } },
+    });
     const err = await p.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServiceError);
     expect(err).toMatchObject({ code: 'syntax_error', details: { line: 1, column: 3 } });
@@ -236,9 +244,15 @@ describe('helpers', () => {
   });
 
   it('builds the proxied socket URL from the server settings, or uses a standalone service', () => {
-    expect(serviceSocketUrl({ wsUrl: 'wss://hub.example/user/ann/', token: 'abc', appendToken: false })).toBe('wss://hub.example/user/ann/nefsim/ws');
-    expect(serviceSocketUrl({ wsUrl: 'ws://127.0.0.1:8888', token: 'abc', appendToken: true })).toBe('ws://127.0.0.1:8888/nefsim/ws?token=abc');
-    expect(serviceSocketUrl({ wsUrl: 'ws://x/', token: '', appendToken: false }, 'ws://127.0.0.1:8765/', 's3cret-token-1234')).toBe('ws://127.0.0.1:8765/?token=s3cret-token-1234');
+    expect(serviceSocketUrl({ wsUrl: 'wss://hub.example/user/ann/', token: 'abc', appendToken: false })).toBe(
+      'wss://hub.example/user/ann/nefsim/ws',
+    );
+    expect(serviceSocketUrl({ wsUrl: 'ws://127.0.0.1:8888', token: 'abc', appendToken: true })).toBe(
+      'ws://127.0.0.1:8888/nefsim/ws?token=abc',
+    );
+    expect(serviceSocketUrl({ wsUrl: 'ws://x/', token: '', appendToken: false }, 'ws://127.0.0.1:8765/', 's3cret-token-1234')).toBe(
+      'ws://127.0.0.1:8765/?token=s3cret-token-1234',
+    );
   });
 
   it('decodes binary frames written by the service format', () => {

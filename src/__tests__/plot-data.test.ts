@@ -1,16 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { decimateMinMax, minMaxToLine, parsePlotSpec, probeToTraces, specToTraces, spikesToRaster, tracesFromFetch, type PlotSpec } from '../plot/data.js';
+import {
+  decimateMinMax,
+  minMaxToLine,
+  parsePlotSpec,
+  probeToTraces,
+  specToTraces,
+  spikesToRaster,
+  tracesFromFetch,
+  type PlotSpec,
+} from '../plot/data.js';
 
 describe('plot spec', () => {
   it('accepts a valid spec and reports what is wrong with a bad one', () => {
-    const ok = parsePlotSpec({ version: 1, kind: 'timeseries', title: 'sq', traces: [{ name: 'sq', x: [0, 1], y: [0, 1] }], source: { run: 'r1', probe: 'sq' } });
+    const ok = parsePlotSpec({
+      version: 1,
+      kind: 'timeseries',
+      title: 'sq',
+      traces: [{ name: 'sq', x: [0, 1], y: [0, 1] }],
+      source: { run: 'r1', probe: 'sq' },
+    });
     expect(typeof ok).toBe('object');
     expect((ok as PlotSpec).source).toEqual({ run: 'r1', probe: 'sq', session: undefined, sim: undefined });
     expect(parsePlotSpec(null)).toMatch(/not an object/);
     expect(parsePlotSpec({ kind: 'pie', traces: [] })).toMatch(/unknown plot kind/);
     expect(parsePlotSpec({ kind: 'xy', traces: [{ x: [1], y: [1, 2] }] })).toMatch(/differ in length/);
     expect(parsePlotSpec({ kind: 'xy', version: 99, traces: [] })).toMatch(/newer/);
-    expect(parsePlotSpec({ kind: 'timeseries', traces: [{ x: [0, 1], ymin: [0, 0], ymax: [1, 1] }] })).toMatchObject({ traces: [{ ymin: [0, 0], ymax: [1, 1] }] });
+    expect(parsePlotSpec({ kind: 'timeseries', traces: [{ x: [0, 1], ymin: [0, 0], ymax: [1, 1] }] })).toMatchObject({
+      traces: [{ ymin: [0, 0], ymax: [1, 1] }],
+    });
   });
 });
 
@@ -48,7 +65,13 @@ describe('probe arrays to traces', () => {
     expect(short.traces.map((tr) => tr.name)).toEqual(['x[0]', 'x[1]']);
     expect(short.traces[1].y).toEqual([2, 4, 6]);
     const n = 1000;
-    const long = probeToTraces('y', Array.from({ length: n }, (_, i) => i), Array.from({ length: n }, (_, i) => Math.sin(i)), 1, 50);
+    const long = probeToTraces(
+      'y',
+      Array.from({ length: n }, (_, i) => i),
+      Array.from({ length: n }, (_, i) => Math.sin(i)),
+      1,
+      50,
+    );
     expect(long.decimated).toBe(true);
     expect(long.traces[0].ymin).toHaveLength(50);
   });
@@ -74,7 +97,14 @@ describe('probe arrays to traces', () => {
 describe('plotly traces', () => {
   it('uses WebGL for large traces, lines for time series, markers for rasters', () => {
     const big = Array.from({ length: 6000 }, (_, i) => i);
-    const spec: PlotSpec = { version: 1, kind: 'timeseries', traces: [{ name: 'a', x: [0, 1], y: [0, 1] }, { name: 'b', x: big, y: big }] };
+    const spec: PlotSpec = {
+      version: 1,
+      kind: 'timeseries',
+      traces: [
+        { name: 'a', x: [0, 1], y: [0, 1] },
+        { name: 'b', x: big, y: big },
+      ],
+    };
     const tr = specToTraces(spec, { glThreshold: 5000, colors: ['red', 'blue'] });
     expect(tr.map((t) => t.type)).toEqual(['scatter', 'scattergl']);
     expect(tr[0]).toMatchObject({ mode: 'lines', line: { color: 'red' } });
@@ -83,7 +113,11 @@ describe('plotly traces', () => {
   });
 
   it('draws min/max traces as zigzags and labels trial overlays', () => {
-    const spec: PlotSpec = { version: 1, kind: 'timeseries', traces: [{ name: 'x', x: [0, 1], y: [], ymin: [0, 1], ymax: [2, 3], trial: 2 }] };
+    const spec: PlotSpec = {
+      version: 1,
+      kind: 'timeseries',
+      traces: [{ name: 'x', x: [0, 1], y: [], ymin: [0, 1], ymax: [2, 3], trial: 2 }],
+    };
     const [t] = specToTraces(spec, { glThreshold: 5000, colors: [] });
     expect(t.x).toEqual([0, 0, 1, 1]);
     expect(t.y).toEqual([0, 2, 1, 3]);

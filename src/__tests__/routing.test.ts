@@ -54,7 +54,11 @@ describe('cell routing', () => {
 
 describe('cell outputs', () => {
   it('turns streamed events into stream and display outputs', () => {
-    expect(eventToOutput({ v: 1, event: 'cell.stream', id: 1, stream: 'stdout', text: 'hi\n' })).toEqual({ output_type: 'stream', name: 'stdout', text: 'hi\n' });
+    expect(eventToOutput({ v: 1, event: 'cell.stream', id: 1, stream: 'stdout', text: 'hi\n' })).toEqual({
+      output_type: 'stream',
+      name: 'stdout',
+      text: 'hi\n',
+    });
     expect(eventToOutput({ v: 1, event: 'cell.stream', id: 1, stream: 'stderr', text: 'oops' })).toMatchObject({ name: 'stderr' });
     expect(eventToOutput({ v: 1, event: 'cell.display', id: 1, data: { 'text/html': '<b>x</b>' } })).toEqual({
       output_type: 'display_data',
@@ -65,7 +69,12 @@ describe('cell outputs', () => {
   });
 
   it("turns the reply's value into an execute_result", () => {
-    expect(resultToOutput({ value: { 'text/plain': '2' } }, 3)).toEqual({ output_type: 'execute_result', data: { 'text/plain': '2' }, metadata: {}, execution_count: 3 });
+    expect(resultToOutput({ value: { 'text/plain': '2' } }, 3)).toEqual({
+      output_type: 'execute_result',
+      data: { 'text/plain': '2' },
+      metadata: {},
+      execution_count: 3,
+    });
     expect(resultToOutput({ names: [] }, 1)).toBeNull();
     expect(resultToOutput({ value: {} }, 1)).toBeNull();
   });
@@ -86,7 +95,10 @@ describe('cell outputs', () => {
 
 describe('build summaries and simulations', () => {
   it('adds an HTML summary and short text to a network value', () => {
-    const b = enrichBundle({ 'application/vnd.nefsim.network+json': { label: 'squaring', ensembles: 2, neurons: 200, nodes: 1, connections: 2, probes: 1 }, 'text/plain': '<ref *1> Network {...' });
+    const b = enrichBundle({
+      'application/vnd.nefsim.network+json': { label: 'squaring', ensembles: 2, neurons: 200, nodes: 1, connections: 2, probes: 1 },
+      'text/plain': '<ref *1> Network {...',
+    });
     expect(b['text/html']).toContain('squaring');
     expect(b['text/html']).toContain('<td style="text-align:right">200</td>');
     expect(b['text/plain']).toBe('nefsim model "squaring": 2 ensembles, 200 neurons, 1 nodes, 2 connections, 1 probes');
@@ -97,7 +109,10 @@ describe('build summaries and simulations', () => {
     expect(definesModel('const net = new Network();\nmodel = net;')).toBe(true);
     expect(definesModel('if (model == null) {}')).toBe(false);
     expect(definesModel('foo.model = 1')).toBe(false);
-    expect(simulationOf({ value: { 'application/vnd.nefsim.simulation+json': { id: 'sim1', probes: ['sq'] } } })).toEqual({ id: 'sim1', probes: ['sq'] });
+    expect(simulationOf({ value: { 'application/vnd.nefsim.simulation+json': { id: 'sim1', probes: ['sq'] } } })).toEqual({
+      id: 'sim1',
+      probes: ['sq'],
+    });
     expect(simulationOf({ value: { 'text/plain': '1' } })).toBeNull();
   });
 });

@@ -6,7 +6,12 @@ import { statusText } from '../client/status-text.js';
 
 describe('runs panel data', () => {
   it('reads run.list results and computes progress', () => {
-    const runs = parseRunList({ runs: [{ run: 'sq-1', state: 'running', time: 2.5, duration: 5, steps: 2500, stepsTotal: 5000, stepsPerSecond: 12345.6, secondsLeft: 3 }, { bogus: true }] });
+    const runs = parseRunList({
+      runs: [
+        { run: 'sq-1', state: 'running', time: 2.5, duration: 5, steps: 2500, stepsTotal: 5000, stepsPerSecond: 12345.6, secondsLeft: 3 },
+        { bogus: true },
+      ],
+    });
     expect(runs).toHaveLength(1);
     expect(progressOf(runs[0])).toBe(0.5);
     expect(runDetails(runs[0])).toBe('t = 2.50 / 5 s · 12,346 steps/s · 3.0 s left · 50%');
@@ -40,7 +45,9 @@ describe('runs panel data', () => {
 
 describe('run dialog', () => {
   it('validates the options', () => {
-    expect(parseRunForm({ duration: '5', dt: '0.001', seed: '', partitions: '2', trials: '1', executor: 'local', label: 'squaring' })).toEqual({
+    expect(
+      parseRunForm({ duration: '5', dt: '0.001', seed: '', partitions: '2', trials: '1', executor: 'local', label: 'squaring' }),
+    ).toEqual({
       duration: 5,
       dt: 0.001,
       partitions: 2,

@@ -55,7 +55,15 @@ export function errorInfo(code: string, message: string, details?: Record<string
   const d = details ?? {};
   const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
   const ename =
-    typeof d.name === 'string' ? d.name : code === 'syntax_error' ? 'SyntaxError' : code === 'interrupted' ? 'Interrupted' : code === 'execution_error' ? 'Error' : code;
+    typeof d.name === 'string'
+      ? d.name
+      : code === 'syntax_error'
+        ? 'SyntaxError'
+        : code === 'interrupted'
+          ? 'Interrupted'
+          : code === 'execution_error'
+            ? 'Error'
+            : code;
   // The service's message may start with the error's name and end with where it is.
   const evalue = message.startsWith(`${ename}: `) ? message.slice(ename.length + 2) : message;
   return {
@@ -68,7 +76,10 @@ export function errorInfo(code: string, message: string, details?: Record<string
 }
 
 export function errorToOutput(info: CellErrorInfo): CellOutput {
-  const where = info.line !== undefined && !/\(line \d+/.test(info.evalue) ? ` (line ${info.line}${info.column !== undefined ? `, column ${info.column}` : ''})` : '';
+  const where =
+    info.line !== undefined && !/\(line \d+/.test(info.evalue)
+      ? ` (line ${info.line}${info.column !== undefined ? `, column ${info.column}` : ''})`
+      : '';
   const traceback = [`\u001b[0;31m${info.ename}\u001b[0m: ${info.evalue}${where}`];
   if (info.stack) traceback.push(info.stack);
   return { output_type: 'error', ename: info.ename, evalue: info.evalue, traceback };
@@ -95,7 +106,10 @@ export function summaryHtml(summary: Record<string, unknown>): string {
   ];
   const body = rows
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `<tr><th style="text-align:left">${esc(k)}</th><td style="text-align:right">${esc(typeof v === 'number' ? v.toLocaleString('en-US') : String(v ?? '–'))}</td></tr>`)
+    .map(
+      ([k, v]) =>
+        `<tr><th style="text-align:left">${esc(k)}</th><td style="text-align:right">${esc(typeof v === 'number' ? v.toLocaleString('en-US') : String(v ?? '–'))}</td></tr>`,
+    )
     .join('');
   const warnings = Array.isArray(summary.warnings) ? summary.warnings.filter((w): w is string => typeof w === 'string') : [];
   const warn = warnings.length ? `<ul class="nefsim-Summary-warnings">${warnings.map((w) => `<li>⚠ ${esc(w)}</li>`).join('')}</ul>` : '';

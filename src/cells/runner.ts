@@ -6,7 +6,17 @@ import type { IOutput } from '@jupyterlab/nbformat';
 import { NefsimClient, ServiceError } from '../client/client.js';
 import type { EventMessage } from '../client/protocol.js';
 import type { RunCellOptions } from './executor.js';
-import { buildSummaryOutput, definesModel, hasNetworkValue, errorInfo, errorToOutput, eventToOutput, resultToOutput, simulationOf, type CellErrorInfo } from './outputs.js';
+import {
+  buildSummaryOutput,
+  definesModel,
+  hasNetworkValue,
+  errorInfo,
+  errorToOutput,
+  eventToOutput,
+  resultToOutput,
+  simulationOf,
+  type CellErrorInfo,
+} from './outputs.js';
 import { fetchProbePlots, plotOutputs } from '../runs/plots.js';
 import { sessionIdFor } from './model.js';
 import { markErrorLine, clearErrorLine } from './errorline.js';
@@ -85,7 +95,12 @@ function isCodeCell(cell: Cell): cell is CodeCell {
 }
 
 /** Executes one model cell; resolves true when it ran without error. */
-export async function runModelCell(client: NefsimClient, sessions: DesignSessions, notebookPath: () => string, options: RunCellOptions): Promise<boolean> {
+export async function runModelCell(
+  client: NefsimClient,
+  sessions: DesignSessions,
+  notebookPath: () => string,
+  options: RunCellOptions,
+): Promise<boolean> {
   const { cell, onCellExecuted, onCellExecutionScheduled } = options;
   if (!isCodeCell(cell)) return true;
   const model = cell.model;
@@ -136,7 +151,11 @@ export async function runModelCell(client: NefsimClient, sessions: DesignSession
         const specs = await fetchProbePlots(client, { session: sessionId, sim: sim.id }, `simulation ${sim.id}`);
         for (const o of plotOutputs(specs)) add(o);
       } catch (err) {
-        add({ output_type: 'stream', name: 'stderr', text: `nefsim: could not plot the probes: ${err instanceof Error ? err.message : String(err)}\n` } as IOutput);
+        add({
+          output_type: 'stream',
+          name: 'stderr',
+          text: `nefsim: could not plot the probes: ${err instanceof Error ? err.message : String(err)}\n`,
+        } as IOutput);
       }
     }
     sessions.markExecuted(sessionId, model.id, source);

@@ -427,7 +427,9 @@ export function closeReason(code: number, reason: string, wasConnected: boolean)
     case 1001:
       return `the service is shutting down${r}`;
     case 1006:
-      return wasConnected ? 'the connection dropped (service stopped or network lost)' : 'service not reachable (not running, or the proxy could not start it)';
+      return wasConnected
+        ? 'the connection dropped (service stopped or network lost)'
+        : 'service not reachable (not running, or the proxy could not start it)';
     case 1008:
       return `refused by the service (token or origin)${r}`;
     case 1011:

@@ -8,7 +8,8 @@ export function statusText(s: ConnectionStatus): { label: string; title: string 
     case 'connecting':
       return { label: 'nefsim: connecting…', title: s.detail };
     case 'disconnected': {
-      const retry = s.retryInMs !== undefined ? `; retrying in ${Math.max(1, Math.round(s.retryInMs / 1000))} s (attempt ${s.attempt})` : '';
+      const retry =
+        s.retryInMs !== undefined ? `; retrying in ${Math.max(1, Math.round(s.retryInMs / 1000))} s (attempt ${s.attempt})` : '';
       return { label: 'nefsim: disconnected', title: `${s.detail}${retry}. Click to retry now.` };
     }
     case 'stopped':

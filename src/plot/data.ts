@@ -58,7 +58,8 @@ export function parsePlotSpec(data: unknown): PlotSpec | string {
   const o = data as Record<string, unknown>;
   const kind = o.kind;
   if (kind !== 'timeseries' && kind !== 'raster' && kind !== 'xy' && kind !== 'tuning') return `unknown plot kind ${JSON.stringify(kind)}`;
-  if (typeof o.version === 'number' && o.version > PLOT_FORMAT_VERSION) return `plot format v${o.version} is newer than this extension (v${PLOT_FORMAT_VERSION})`;
+  if (typeof o.version === 'number' && o.version > PLOT_FORMAT_VERSION)
+    return `plot format v${o.version} is newer than this extension (v${PLOT_FORMAT_VERSION})`;
   if (!Array.isArray(o.traces)) return 'the plot has no traces';
   const traces: PlotTrace[] = [];
   for (const [i, t] of o.traces.entries()) {
@@ -154,7 +155,14 @@ export function minMaxToLine(t: ArrayLike<number>, min: ArrayLike<number>, max: 
  * Splits a row-major probe array [samples, dims] into one trace per
  * dimension, min/max decimated to `buckets` when longer.
  */
-export function probeToTraces(name: string, t: ArrayLike<number>, data: ArrayLike<number>, dims: number, buckets: number, firstColumn = 0): { traces: PlotTrace[]; decimated: boolean } {
+export function probeToTraces(
+  name: string,
+  t: ArrayLike<number>,
+  data: ArrayLike<number>,
+  dims: number,
+  buckets: number,
+  firstColumn = 0,
+): { traces: PlotTrace[]; decimated: boolean } {
   const n = t.length;
   const traces: PlotTrace[] = [];
   const decimate = n > buckets;
@@ -251,7 +259,12 @@ export function bucketsForWidth(pixels: number): number {
 }
 
 /** probe.fetch arrays → traces (t and min/max, or t and y; [samples, dims]). */
-export function tracesFromFetch(probe: string, arrays: { header: { name: string; shape: number[] }; data: ArrayLike<number> }[], buckets: number, firstColumn = 0): PlotTrace[] {
+export function tracesFromFetch(
+  probe: string,
+  arrays: { header: { name: string; shape: number[] }; data: ArrayLike<number> }[],
+  buckets: number,
+  firstColumn = 0,
+): PlotTrace[] {
   const get = (n: string) => arrays.find((a) => a.header.name === n);
   const t = get('t') ?? get('tStart') ?? get('time');
   if (!t) return [];

@@ -33,7 +33,12 @@ class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string
     };
     field('duration', 'Duration (s)', String(defaults.duration), { type: 'number', min: '0', step: 'any' });
     field('dt', 'dt (s)', String(defaults.dt), { type: 'number', min: '0', step: 'any' });
-    field('seed', 'Seed', defaults.seed !== undefined ? String(defaults.seed) : '', { type: 'number', min: '0', step: '1', placeholder: "network's own" });
+    field('seed', 'Seed', defaults.seed !== undefined ? String(defaults.seed) : '', {
+      type: 'number',
+      min: '0',
+      step: '1',
+      placeholder: "network's own",
+    });
     field('partitions', 'Partitions', String(defaults.partitions ?? 1), { type: 'number', min: '1', step: '1' });
     field('trials', 'Trials', String(defaults.trials ?? 1), { type: 'number', min: '1', step: '1' });
     const l = document.createElement('label');
@@ -57,7 +62,8 @@ class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string
     field('label', 'Label', label, { type: 'text', placeholder: 'optional' });
     const note = document.createElement('div');
     note.className = 'nefsim-RunDialog-note';
-    note.textContent = "The run is detached: it goes on if you close the notebook or the service restarts. It runs the notebook's model cells.";
+    note.textContent =
+      "The run is detached: it goes on if you close the notebook or the service restarts. It runs the notebook's model cells.";
     this.node.appendChild(note);
   }
 

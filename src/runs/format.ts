@@ -2,7 +2,11 @@
 import type { RunInfo } from '../client/protocol.js';
 
 export function parseRunList(result: unknown): RunInfo[] {
-  const list = Array.isArray(result) ? result : typeof result === 'object' && result !== null ? (result as Record<string, unknown>).runs : undefined;
+  const list = Array.isArray(result)
+    ? result
+    : typeof result === 'object' && result !== null
+      ? (result as Record<string, unknown>).runs
+      : undefined;
   if (!Array.isArray(list)) return [];
   const out: RunInfo[] = [];
   for (const r of list) {
@@ -38,7 +42,8 @@ export function runDetails(r: RunInfo): string {
   const parts: string[] = [];
   if (r.state === 'queued' && typeof r.queuePosition === 'number') parts.push(`queued (#${r.queuePosition})`);
   if (typeof r.time === 'number') parts.push(`t = ${r.time.toFixed(2)}${typeof r.duration === 'number' ? ` / ${r.duration} s` : ' s'}`);
-  if (typeof r.stepsPerSecond === 'number' && r.state === 'running') parts.push(`${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s`);
+  if (typeof r.stepsPerSecond === 'number' && r.state === 'running')
+    parts.push(`${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s`);
   if (typeof r.secondsLeft === 'number' && r.state === 'running') parts.push(`${formatDuration(r.secondsLeft)} left`);
   const p = progressOf(r);
   if (p !== null && r.state !== 'done') parts.push(`${Math.floor(p * 100)}%`);

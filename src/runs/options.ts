@@ -9,11 +9,14 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
   const dt = num(v.dt);
   if (dt !== undefined && (!Number.isFinite(dt) || dt <= 0 || dt > 1)) return 'dt must be in (0, 1] seconds.';
   const seed = num(v.seed);
-  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 4294967295)) return 'Seed must be an integer from 0 to 4294967295 (or empty).';
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 4294967295))
+    return 'Seed must be an integer from 0 to 4294967295 (or empty).';
   const partitions = num(v.partitions);
-  if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024)) return 'Partitions must be an integer from 1 to 1024.';
+  if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024))
+    return 'Partitions must be an integer from 1 to 1024.';
   const trials = num(v.trials);
-  if (trials !== undefined && (!Number.isInteger(trials) || trials < 1 || trials > 100000)) return 'Trials must be an integer of at least 1.';
+  if (trials !== undefined && (!Number.isInteger(trials) || trials < 1 || trials > 100000))
+    return 'Trials must be an integer of at least 1.';
   const executor = v.executor === 'slurm' ? 'slurm' : 'local';
   const label = (v.label ?? '').trim();
   if (label && !/^[A-Za-z0-9_.-]*$/.test(label)) return 'Label may hold letters, digits, _ . and - only.';

@@ -15,7 +15,11 @@ export interface ProbeInfo {
 }
 
 export function parseProbeList(result: unknown): ProbeInfo[] {
-  const list = Array.isArray(result) ? result : typeof result === 'object' && result !== null ? (result as Record<string, unknown>).probes : undefined;
+  const list = Array.isArray(result)
+    ? result
+    : typeof result === 'object' && result !== null
+      ? (result as Record<string, unknown>).probes
+      : undefined;
   if (!Array.isArray(list)) return [];
   const out: ProbeInfo[] = [];
   for (const p of list) {
@@ -28,7 +32,8 @@ export function parseProbeList(result: unknown): ProbeInfo[] {
     const name = typeof o.name === 'string' && o.name ? o.name : typeof o.label === 'string' && o.label ? o.label : undefined;
     if (!name) continue;
     const shape = Array.isArray(o.shape) ? o.shape : undefined;
-    const dims = typeof o.dims === 'number' ? o.dims : typeof o.size === 'number' ? o.size : shape && typeof shape[1] === 'number' ? shape[1] : 1;
+    const dims =
+      typeof o.dims === 'number' ? o.dims : typeof o.size === 'number' ? o.size : shape && typeof shape[1] === 'number' ? shape[1] : 1;
     out.push({
       name,
       dims,
@@ -44,7 +49,11 @@ const MAX_COLUMNS = 16;
 const BUCKETS = 1500;
 
 /** Builds one plot spec per probe of a run (or of a session's inline simulation). */
-export async function fetchProbePlots(client: NefsimClient, source: { run?: string; session?: string; sim?: string }, title: string): Promise<PlotSpec[]> {
+export async function fetchProbePlots(
+  client: NefsimClient,
+  source: { run?: string; session?: string; sim?: string },
+  title: string,
+): Promise<PlotSpec[]> {
   const list = await client.request('probe.list', source, { timeoutMs: 30_000 });
   const probes = parseProbeList(list.result);
   const specs: PlotSpec[] = [];

@@ -1,0 +1,168 @@
+/**
+ * The issue's scenarios in a real JupyterLab and Chromium: open the squaring
+ * example, run model cells and see the build summary; press Run and follow
+ * the run in the Runs panel until it is done; plot probes and check the plot
+ * holds the data; save, reload and see the plot again from the notebook
+ * alone; an error marks its line; an endless loop is interrupted; the
+ * service stopped shows as disconnected and comes back.
+ */
+import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+
+const EXAMPLES = path.resolve(__dirname, '..', '..', 'examples');
+
+// kernels/sessions: null keeps Galata from mocking the kernel API (its mock trips on the empty reply of an interrupt).
+test.use({ autoGoto: true, kernels: null, sessions: null });
+
+async function openExample(page: IJupyterLabPageFixture, tmpPath: string, name: string): Promise<void> {
+  await page.contents.uploadFile(path.join(EXAMPLES, name), `${tmpPath}/${name}`);
+  await page.filebrowser.openDirectory(tmpPath);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  await expect(page.locator('#nefsim-status')).toHaveAttribute('data-state', 'connected', { timeout: 60_000 });
+}
+
+function cell(page: IJupyterLabPageFixture, i: number) {
+  return page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').nth(i);
+}
+
+async function runCell(page: IJupyterLabPageFixture, i: number): Promise<void> {
+  await cell(page, i).locator('.jp-InputPrompt').click();
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Shift+Enter');
+}
+
+test.describe('nefsim extension', () => {
+  test('model cells run in the design session and show the build summary and plots', async ({ page, tmpPath }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    await expect(page.locator('.jp-Cell.nefsim-ModelCell')).toHaveCount(4);
+    for (const i of [1, 2, 3]) await runCell(page, i);
+    // cell 3 assigns model: its value is the network, shown as the build summary
+    await expect(cell(page, 3).locator('.jp-OutputArea-output')).toContainText('nefsim model “squaring”', { timeout: 60_000 });
+    await expect(cell(page, 3).locator('.jp-OutputArea-output')).toContainText('200');
+    await runCell(page, 5);
+    const plot = cell(page, 5).locator('.nefsim-Plot .js-plotly-plot').first();
+    await expect(plot).toBeVisible({ timeout: 60_000 });
+    const points = await plot.evaluate((el) =>
+      ((el as unknown as { data: { x: number[] }[] }).data ?? []).reduce((n, t) => n + t.x.length, 0),
+    );
+    expect(points).toBeGreaterThan(100);
+  });
+
+  test('Run starts a detached run, the Runs panel follows it, and its probes plot into the notebook', async ({
+    page,
+    tmpPath,
+    context,
+    baseURL,
+  }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    await cell(page, 0).click();
+    await page
+      .locator(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"] button, .jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"]',
+      )
+      .first()
+      .click();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog).toContainText('Run the model');
+    await expect(dialog.locator('#nefsim-run-duration')).toHaveValue('5');
+    // Partitioned runs are not in the run code yet: one partition here.
+    await dialog.locator('#nefsim-run-partitions').fill('1');
+    await dialog.locator('#nefsim-run-duration').fill('2');
+    await dialog.locator('.jp-mod-accept').click();
+    const panel = page.locator('#nefsim-runs');
+    await expect(panel).toBeVisible({ timeout: 60_000 });
+    const run = panel.locator('.nefsim-Run').first();
+    await expect(run).toHaveAttribute('data-state', /queued|running|done/, { timeout: 60_000 });
+    await expect(run).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+    await expect(run.locator('.nefsim-Run-progressBar')).toHaveAttribute('style', /width: 100%/);
+    // plot probes: a new cell with one plot per probe (input and sq)
+    await run.locator('[data-action="plot-probes"]').click();
+    const plotCell = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell', { hasText: 'nefsim: probe plots of run' });
+    const plots = plotCell.locator('.nefsim-Plot .js-plotly-plot');
+    await expect(plots).toHaveCount(2, { timeout: 60_000 });
+    const n = await plots.last().evaluate((el) => (el as unknown as { data: { x: number[] }[] }).data[0].x.length);
+    expect(n).toBeGreaterThan(100);
+
+    // Saved with its data and a PNG: reload and see the plots from the notebook alone.
+    await page.waitForTimeout(1500); // the renderer stores the PNG after drawing
+    await page.notebook.save();
+    const file = await page.request.get(`/api/contents/${tmpPath}/squaring.ipynb?content=1`);
+    const nb = (await file.json()) as {
+      content: { cells: { metadata: { nefsim?: { plots?: string } }; outputs?: { data?: Record<string, unknown> }[] }[] };
+    };
+    const plotCells = nb.content.cells.filter((c) => c.metadata.nefsim?.plots);
+    expect(plotCells).toHaveLength(1);
+    const outputs = (plotCells[0].outputs ?? []).filter((o) => o.data && 'application/vnd.nefsim.plot+json' in o.data);
+    expect(outputs.length).toBe(2);
+    expect(typeof outputs[0].data!['image/png']).toBe('string');
+    await page.notebook.close(true);
+    // A fresh page that cannot reach the service: the plots come from the notebook alone.
+    const fresh = await context.newPage();
+    await fresh.routeWebSocket(/\/nefsim\//, (ws) => ws.close());
+    await fresh.goto(`${baseURL}/lab/tree/${tmpPath}/squaring.ipynb?reset`);
+    await expect(fresh.locator('#nefsim-status')).not.toHaveAttribute('data-state', 'connected', { timeout: 60_000 });
+    const restored = fresh
+      .locator('.jp-NotebookPanel .jp-Cell', { hasText: 'nefsim: probe plots of run' })
+      .locator('.nefsim-Plot .js-plotly-plot');
+    await expect(restored).toHaveCount(2, { timeout: 60_000 });
+    const m = await restored.last().evaluate((el) => (el as unknown as { data: { x: number[] }[] }).data[0].x.length);
+    expect(m).toBe(n);
+    await fresh.close();
+  });
+
+  test('an error marks the line of the cell', async ({ page, tmpPath }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    await page.notebook.setCell(1, 'code', "const net = new Network({ label: 'x' });\nconst y = 1;\nundefinedThing.value;");
+    await runCell(page, 1);
+    await expect(cell(page, 1).locator('.jp-OutputArea-output')).toContainText('ReferenceError', { timeout: 60_000 });
+    await expect(cell(page, 1)).toHaveAttribute('data-nefsim-error-line', '3');
+    await expect(cell(page, 1).locator('.nefsim-ErrorLine')).toHaveText('undefinedThing.value;');
+  });
+
+  test('an endless loop is interrupted from the notebook', async ({ page, tmpPath }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    await page.notebook.setCell(1, 'code', 'while (true) {}');
+    await runCell(page, 1);
+    await page.waitForTimeout(1500);
+    await page.evaluate(() =>
+      (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute(
+        'notebook:interrupt-kernel',
+      ),
+    );
+    await expect(cell(page, 1).locator('.jp-OutputArea-output')).toContainText(/nterrupt/, { timeout: 60_000 });
+    // the session works again
+    await page.notebook.setCell(2, 'code', '6 * 7');
+    await runCell(page, 2);
+    await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('42', { timeout: 60_000 });
+  });
+
+  test('the status bar shows the service stopped, and it comes back', async ({ page, tmpPath }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    const pid = servicePid();
+    expect(pid).not.toBeNull();
+    process.kill(pid!, 'SIGKILL');
+    await expect(page.locator('#nefsim-status')).toHaveAttribute('data-state', /disconnected|connecting/, { timeout: 30_000 });
+    // jupyter-server-proxy restarts the service; the client reconnects with backoff
+    await expect(page.locator('#nefsim-status')).toHaveAttribute('data-state', 'connected', { timeout: 60_000 });
+    await runCell(page, 1);
+    await expect(cell(page, 1).locator('.jp-InputPrompt')).toContainText(/\[\d+\]/, { timeout: 60_000 });
+  });
+});
+
+/** The nefsim service that this test server's proxy started (its runs folder is this harness's). */
+function servicePid(): number | null {
+  const runsDir = process.env.NEFSIM_UI_RUNS_DIR;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+    } catch {
+      continue;
+    }
+    if (cmd.includes('nefsim.js serve') && (!runsDir || cmd.includes(runsDir))) return Number(entry);
+  }
+  return null;
+}

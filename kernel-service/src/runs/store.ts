@@ -92,6 +92,13 @@ class Grow<T extends Float64Array | Int32Array> {
     public data: T,
     private readonly make: (n: number) => T,
   ) {}
+  /** Makes room for `n` values in all (keeping the contents). */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    const next = this.make(Math.max(n, this.data.length * 2));
+    next.set(this.data.subarray(0, this.length));
+    this.data = next;
+  }
   pushAll(v: ArrayLike<number>): void {
     if (this.length + v.length > this.data.length) {
       const next = this.make(Math.max(this.length + v.length, this.data.length * 2));
@@ -322,6 +329,7 @@ export class ProbeStore {
     const index = sp.pIndex;
     const dt = this.sim.dt;
     const cols = sp.cols;
+    const one = sp.spikeValue;
     let end = sp.counted;
     for (let r = 0; r < rows; r++) {
       // The step of this sample: the next step s with s % period < 1 (as the simulator samples).
@@ -330,16 +338,35 @@ export class ProbeStore {
       sp.step = s;
       const t = s * dt;
       const base = r * cols;
+      // Room for one spike per neuron, so the hot loop writes straight into the arrays.
+      times.reserve(times.length + cols);
+      units.reserve(units.length + cols);
+      let td = times.data;
+      let ud = units.data;
+      let len = times.length;
+      const len0 = len;
       for (let j = 0; j < cols; j++) {
         const v = data[base + j]!;
         if (v === 0) continue;
-        const n = Math.max(1, Math.round(v / sp.spikeValue));
-        for (let k = 0; k < n; k++) {
-          times.push(t);
-          units.push(j);
+        if (v === one) {
+          td[len] = t;
+          ud[len++] = j;
+          continue;
         }
-        end += n;
+        // k spikes of one neuron in one step (SpikingRectifiedLinear): k entries.
+        const n = Math.max(1, Math.round(v / one));
+        times.length = units.length = len;
+        times.reserve(len + n + cols);
+        units.reserve(len + n + cols);
+        td = times.data;
+        ud = units.data;
+        for (let k = 0; k < n; k++) {
+          td[len] = t;
+          ud[len++] = j;
+        }
       }
+      times.length = units.length = len;
+      end += len - len0;
       index.push(end);
     }
     sp.counted = end;

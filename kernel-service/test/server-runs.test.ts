@@ -129,6 +129,34 @@ describe('runs', () => {
     expect((await c.request('run.status', { run: run1 })).error!.code).toBe('not_found');
   });
 
+  it('runs trials as a batch (per-trial status and data) and partitioned runs', async () => {
+    const file = join(svc.dir, 'model.mjs');
+    const b = await c.request('run.start', { file, duration: 0.3, trials: 2, seed: 5, jobs: 2, label: 'trials' });
+    expect(b.ok, JSON.stringify(b.error)).toBe(true);
+    const batch = b.result!.run as string;
+    await watchToEnd(batch);
+    const s = (await c.request('run.status', { run: batch })).result!;
+    expect(s).toMatchObject({ kind: 'batch', state: 'done', counts: { done: 2 } });
+    const trials = s.trials as { run: string; seed: number; state: string }[];
+    expect(trials.map((t) => [t.run, t.seed, t.state])).toEqual([
+      [`${batch}/trial-000`, 5, 'done'],
+      [`${batch}/trial-001`, 6, 'done'],
+    ]);
+    const d0 = await c.request('probe.fetch', { run: trials[0]!.run, probe: 'sq', mode: 'raw' });
+    const d1 = await c.request('probe.fetch', { run: trials[1]!.run, probe: 'sq', mode: 'raw' });
+    expect(d0.ok, JSON.stringify(d0.error)).toBe(true);
+    expect(d0.result!.rows).toBe(300);
+    expect(Array.from(d0.arrays.get('y')!.data)).not.toEqual(Array.from(d1.arrays.get('y')!.data));
+    expect((await c.request('probe.fetch', { run: batch, probe: 'sq' })).error!.code).toBe('conflict');
+    const p = await c.request('run.start', { file, duration: 0.3, seed: 5, partitions: 2, label: 'parts' });
+    expect(p.ok, JSON.stringify(p.error)).toBe(true);
+    await watchToEnd(p.result!.run as string);
+    const dp = await c.request('probe.fetch', { run: p.result!.run, probe: 'sq', mode: 'raw' });
+    // Partitioned runs give the same data as a single thread.
+    expect(Array.from(dp.arrays.get('y')!.data)).toEqual(Array.from(d0.arrays.get('y')!.data));
+    expect((await c.request('run.delete', { run: batch })).result).toMatchObject({ deleted: true });
+  });
+
   it('reports model errors and unsupported options clearly', async () => {
     const bad = join(svc.dir, 'bad.mjs');
     writeFileSync(bad, "import { Network } from 'nefsim';\nexport default () => {\n  const n = new Network(;\n};\n");
@@ -136,7 +164,8 @@ describe('runs', () => {
     expect(r.error!.code).toBe('model_error');
     expect(r.error!.message).toContain('bad.mjs:3');
     expect((await c.request('run.start', { file: join(svc.dir, 'missing.mjs'), duration: 1 })).error!.code).toBe('not_found');
-    expect((await c.request('run.start', { session, duration: 1, partitions: 4 })).error!.code).toBe('unsupported');
+    expect((await c.request('run.start', { session, duration: 1, executor: 'slurm' })).error!.code).toBe('unsupported');
+    expect((await c.request('run.start', { session, duration: 1, trials: 2, sweep: [{}] })).error!.code).toBe('invalid_params');
     expect((await c.request('run.start', { duration: 1 })).error!.code).toBe('invalid_params');
     const empty = (await c.request('session.open', {})).result!.session;
     expect((await c.request('run.start', { session: empty, duration: 1 })).error!.code).toBe('conflict');

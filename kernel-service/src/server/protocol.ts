@@ -67,6 +67,8 @@ const Id = Type.Union([Type.String({ minLength: 1, maxLength: 128 }), Type.Integ
 });
 /** Names of sessions, runs, simulations and probes: no path separators. */
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:@+ -]*$' });
+/** A run: a folder name in the runs folder, or 'batch/trial-NNN' for one trial of a batch. */
+const RunName = Type.String({ minLength: 1, maxLength: 300, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:@+ -]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)?$' });
 const SessionId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 const Seconds = Type.Number({ minimum: 0, maximum: 1e9 });
 
@@ -79,7 +81,7 @@ function request<T extends string, P extends Record<string, TSchema>>(type: T, p
 
 /** Where probe data comes from: a run (folder name in the runs folder) or a session's inline simulation. */
 const Source = {
-  run: Type.Optional(Name),
+  run: Type.Optional(RunName),
   session: Type.Optional(SessionId),
   sim: Type.Optional(
     Type.String({
@@ -140,18 +142,32 @@ export const RequestSchemas = {
       duration: Type.Number({ exclusiveMinimum: 0, maximum: 1e7 }),
       dt: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
       seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
-      partitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
-      trials: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+      partitions: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: 1024, description: 'Worker threads per run (nefsim run --partitions).' }),
+      ),
+      trials: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: 10000, description: 'Independent trials with seeds seed, seed+1, ... (a batch).' }),
+      ),
+      sweep: Type.Optional(
+        Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+          minItems: 1,
+          maxItems: 10000,
+          description: 'One trial per parameter object, passed to the model function (a batch).',
+        }),
+      ),
+      jobs: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: 1024, description: 'Trials of a batch run at once (default: the number of cores).' }),
+      ),
       executor: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('slurm')])),
     },
     "Starts a detached run (as `nefsim run --detach`) from the session's model cells or a model file; queued past the concurrency limit.",
   ),
   'run.list': request('run.list', {}, 'Every run in the runs folder and the queue.'),
-  'run.status': request('run.status', { run: Name }, 'Status of one run.'),
-  'run.watch': request('run.watch', { run: Name }, 'Subscribes to run.progress events of a run until it ends.'),
+  'run.status': request('run.status', { run: RunName }, 'Status of one run.'),
+  'run.watch': request('run.watch', { run: RunName }, 'Subscribes to run.progress events of a run until it ends.'),
   'run.unwatch': request('run.unwatch', { sub: Type.String({ maxLength: 64 }) }, 'Ends a run.watch subscription.'),
-  'run.cancel': request('run.cancel', { run: Name }, 'Cancels a queued or running run (as `nefsim cancel`).'),
-  'run.delete': request('run.delete', { run: Name }, 'Deletes the folder of a run that is not running.'),
+  'run.cancel': request('run.cancel', { run: RunName }, 'Cancels a queued or running run (as `nefsim cancel`).'),
+  'run.delete': request('run.delete', { run: RunName }, 'Deletes the folder of a run that is not running.'),
   'probe.list': request('probe.list', { ...Source }, 'Probes of a run or of an inline simulation.'),
   'probe.fetch': request(
     'probe.fetch',

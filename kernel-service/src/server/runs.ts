@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { currentBatchStatus, isBatchFolder, readPlan } from '../runs/batch.js';
 import {
   currentStatus,
   FILES,
@@ -36,6 +37,28 @@ export interface RunRequest {
   dt: number;
   seed: number | null;
   label: string;
+  partitions?: number;
+  trials?: number;
+  /** Path of a JSON file with the parameter objects of a sweep. */
+  sweepFile?: string;
+  jobs?: number;
+  executor?: 'local' | 'slurm';
+}
+
+/** One trial of a batch, as run.status reports it. */
+export interface TrialInfo {
+  run: string;
+  index: number;
+  seed: number | null;
+  params: Record<string, unknown> | null;
+  state: RunState;
+  time: number;
+  steps: number;
+  stepsTotal: number;
+  stepsPerSecond: number | null;
+  secondsLeft: number | null;
+  wallSeconds: number | null;
+  error: string | null;
 }
 
 /** A run the service holds before it has a folder: queued, or failed/cancelled before it started. */
@@ -67,9 +90,15 @@ export interface RunInfo {
   object: string | null;
   /** Where it is in the service's queue (1 = next), for runs queued by the service. */
   queuePosition?: number;
+  /** 'run', or 'batch' (trials or a sweep: one run folder per trial, 'batch/trial-NNN'). */
+  kind: 'run' | 'batch';
+  /** A batch's trials and how many are in each state. */
+  trials?: TrialInfo[];
+  counts?: Record<RunState, number>;
 }
 
 const TERMINAL = new Set<RunState>(['done', 'failed', 'cancelled']);
+const isFolder = (dir: string): boolean => isRunFolder(dir) || isBatchFolder(dir);
 export const isTerminal = (s: RunState): boolean => TERMINAL.has(s);
 
 function cli(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -155,8 +184,13 @@ export class RunManager {
   }
 
   private checkName(run: string): string {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.:@+ -]*$/.test(run) || run.length > 200)
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.:@+ -]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(run) || run.length > 300) {
       throw new ProtocolError('invalid_params', `'${run}' is not a run name`);
+    }
+    const slash = run.indexOf('/');
+    if (slash >= 0 && !isBatchFolder(join(this.dir, run.slice(0, slash)))) {
+      throw new ProtocolError('not_found', `'${run.slice(0, slash)}' is not a batch in ${this.dir}`);
+    }
     return join(this.dir, run);
   }
 
@@ -175,6 +209,13 @@ export class RunManager {
     const src = moduleFromCells(cells, apiNames);
     const path = join(this.sourcesDir, `${label || 'session'}-${randomBytes(4).toString('hex')}.mjs`);
     writeFileSync(path, src);
+    return path;
+  }
+
+  /** Writes a sweep's parameter objects for `nefsim run --sweep`; returns the path. */
+  writeSweep(params: Record<string, unknown>[]): string {
+    const path = join(this.sourcesDir, `sweep-${randomBytes(4).toString('hex')}.json`);
+    writeFileSync(path, JSON.stringify(params, null, 2) + '\n');
     return path;
   }
 
@@ -211,7 +252,7 @@ export class RunManager {
 
   private runFolders(): string[] {
     try {
-      return readdirSync(this.dir).filter((n) => !n.startsWith('.') && isRunFolder(join(this.dir, n)));
+      return readdirSync(this.dir).filter((n) => !n.startsWith('.') && isFolder(join(this.dir, n)));
     } catch {
       return [];
     }
@@ -223,8 +264,8 @@ export class RunManager {
     for (const r of this.runFolders()) {
       if (this.launching.has(r)) continue;
       try {
-        const s = currentStatus(join(this.dir, r));
-        if (s.state === 'running' || s.state === 'queued') n++;
+        const s = this.stateOf(join(this.dir, r));
+        if (s === 'running' || s === 'queued') n++;
       } catch {
         // unreadable status: not counted
       }
@@ -253,8 +294,13 @@ export class RunManager {
     try {
       const args = ['run', rec.file, '--out', out, '--duration', String(rec.duration), '--dt', String(rec.dt), '--detach'];
       if (rec.seed !== null) args.push('--seed', String(rec.seed));
+      if (rec.partitions !== undefined && rec.partitions > 1) args.push('--partitions', String(rec.partitions));
+      if (rec.trials !== undefined && rec.trials > 1) args.push('--trials', String(rec.trials));
+      if (rec.sweepFile !== undefined) args.push('--sweep', rec.sweepFile);
+      if (rec.jobs !== undefined) args.push('--jobs', String(rec.jobs));
+      if (rec.executor !== undefined && rec.executor !== 'local') args.push('--executor', rec.executor);
       const r = await cli(args, 120_000);
-      if (r.code === 0 && isRunFolder(out)) {
+      if (r.code === 0 && (isRunFolder(out) || isBatchFolder(out))) {
         rmSync(join(this.queueDir, `${rec.run}.json`), { force: true });
       } else {
         const msg = (r.stderr || r.stdout).trim().replace(/^nefsim run: /, '') || `nefsim run exited with code ${r.code}`;
@@ -265,9 +311,55 @@ export class RunManager {
     }
   }
 
+  private stateOf(dir: string): RunState {
+    return isBatchFolder(dir) ? currentBatchStatus(dir).state : currentStatus(dir).state;
+  }
+
+  private fromBatch(run: string): RunInfo {
+    const dir = join(this.dir, run);
+    const s = currentBatchStatus(dir);
+    const plan = readPlan(dir);
+    const running = s.trials.filter((t) => t.state === 'running');
+    const sps = running.length ? running.reduce((a, t) => a + (t.stepsPerSecond ?? 0), 0) : null;
+    return {
+      run,
+      kind: 'batch',
+      state: s.state,
+      time: s.trials.reduce((a, t) => a + t.time, 0),
+      steps: s.steps,
+      stepsTotal: s.stepsTotal,
+      stepsFlushed: 0,
+      stepsPerSecond: sps,
+      secondsLeft: sps ? (s.stepsTotal - s.steps) / sps : isTerminal(s.state) ? 0 : null,
+      percent: s.stepsTotal > 0 ? (100 * s.steps) / s.stepsTotal : 0,
+      duration: plan.duration,
+      dt: plan.dt,
+      seed: s.trials[0]?.seed ?? null,
+      created: plan.created,
+      error: s.error ?? s.trials.find((t) => t.error)?.error ?? null,
+      object: s.trials.find((t) => t.object)?.object ?? null,
+      counts: s.counts,
+      trials: s.trials.map((t) => ({
+        run: `${run}/${t.dir}`,
+        index: t.index,
+        seed: t.seed,
+        params: t.params,
+        state: t.state,
+        time: t.time,
+        steps: t.steps,
+        stepsTotal: t.stepsTotal,
+        stepsPerSecond: t.stepsPerSecond,
+        secondsLeft: t.secondsLeft,
+        wallSeconds: t.wallSeconds,
+        error: t.error ?? null,
+      })),
+    };
+  }
+
   private fromRecord(rec: QueueRecord, position: number | undefined): RunInfo {
     return {
       run: rec.run,
+      kind: (rec.trials !== undefined && rec.trials > 1) || rec.sweepFile !== undefined ? 'batch' : 'run',
       state: rec.state,
       time: 0,
       steps: 0,
@@ -298,6 +390,7 @@ export class RunManager {
     const exit = TERMINAL.has(s.state) ? readExit(dir) : undefined;
     return {
       run,
+      kind: 'run',
       state: s.state,
       time: s.time,
       steps: s.steps,
@@ -318,6 +411,7 @@ export class RunManager {
   /** Status of one run (folder, or queue record). */
   status(run: string): RunInfo {
     const dir = this.checkName(run);
+    if (isBatchFolder(dir)) return this.fromBatch(run);
     if (isRunFolder(dir)) return this.fromFolder(run);
     const recs = this.queueRecords();
     const rec = recs.find((r) => r.run === run);
@@ -334,14 +428,14 @@ export class RunManager {
     const out: RunInfo[] = [];
     for (const r of this.runFolders()) {
       try {
-        out.push(this.fromFolder(r));
+        out.push(isBatchFolder(join(this.dir, r)) ? this.fromBatch(r) : this.fromFolder(r));
       } catch {
         // a folder being created or removed
       }
     }
     let pos = 0;
     for (const rec of this.queueRecords()) {
-      if (isRunFolder(join(this.dir, rec.run))) continue;
+      if (isFolder(join(this.dir, rec.run))) continue;
       out.push(this.fromRecord(rec, rec.state === 'queued' ? ++pos : undefined));
     }
     return out.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
@@ -350,6 +444,8 @@ export class RunManager {
   /** Folder of a run that has one (for probe data). */
   folder(run: string): string {
     const dir = this.checkName(run);
+    if (isBatchFolder(dir))
+      throw new ProtocolError('conflict', `'${run}' is a batch: ask for the data of one trial, e.g. '${run}/trial-000'`);
     if (!isRunFolder(dir)) {
       this.status(run); // not_found, or a queued run
       throw new ProtocolError('conflict', `run '${run}' has not started yet: it has no data`);
@@ -361,14 +457,14 @@ export class RunManager {
   async cancel(run: string): Promise<RunInfo> {
     const dir = this.checkName(run);
     const qfile = join(this.queueDir, `${run}.json`);
-    if (!isRunFolder(dir) && existsSync(qfile)) {
+    if (!isFolder(dir) && existsSync(qfile)) {
       const rec = readJson<QueueRecord>(qfile);
       if (rec.state === 'queued') writeJsonAtomic(qfile, { ...rec, state: 'cancelled', error: 'cancelled before it started' });
       return this.status(run);
     }
-    if (!isRunFolder(dir)) return this.status(run);
-    const before = currentStatus(dir);
-    if (TERMINAL.has(before.state)) throw new ProtocolError('conflict', `run '${run}' is already ${before.state}`, { state: before.state });
+    if (!isFolder(dir)) return this.status(run);
+    const before = this.stateOf(dir);
+    if (TERMINAL.has(before)) throw new ProtocolError('conflict', `run '${run}' is already ${before}`, { state: before });
     const r = await cli(['cancel', dir, '--timeout', '30'], 40_000);
     const after = this.status(run);
     if (r.code !== 0 && !TERMINAL.has(after.state))
@@ -381,10 +477,10 @@ export class RunManager {
   delete(run: string): void {
     const dir = this.checkName(run);
     const qfile = join(this.queueDir, `${run}.json`);
-    if (isRunFolder(dir)) {
-      const s = currentStatus(dir);
-      if (!TERMINAL.has(s.state))
-        throw new ProtocolError('conflict', `run '${run}' is ${s.state}: cancel it before deleting it`, { state: s.state });
+    if (run.includes('/')) throw new ProtocolError('conflict', 'delete the whole batch, not one of its trials');
+    if (isFolder(dir)) {
+      const state = this.stateOf(dir);
+      if (!TERMINAL.has(state)) throw new ProtocolError('conflict', `run '${run}' is ${state}: cancel it before deleting it`, { state });
       rmSync(dir, { recursive: true, force: true });
       rmSync(qfile, { force: true });
       return;

@@ -516,11 +516,11 @@ export class Service {
   }
 
   private async runStart(r: Request<'run.start'>): Promise<RunInfo> {
-    if ((r.partitions ?? 1) > 1)
-      throw new ProtocolError('unsupported', 'partitions > 1: partitioned runs are not available in the run code yet');
-    if ((r.trials ?? 1) > 1) throw new ProtocolError('unsupported', 'trials > 1: trial sets are not available in the run code yet');
-    if ((r.executor ?? 'local') !== 'local')
-      throw new ProtocolError('unsupported', `executor '${r.executor}': only 'local' runs are available`);
+    if ((r.trials ?? 1) > 1 && r.sweep !== undefined)
+      throw new ProtocolError('invalid_params', 'run.start: give trials or sweep, not both');
+    if ((r.executor ?? 'local') !== 'local' && (r.trials ?? 1) <= 1 && r.sweep === undefined) {
+      throw new ProtocolError('unsupported', `executor '${r.executor}' runs batches (trials or sweep) only`);
+    }
     if ((r.session === undefined) === (r.file === undefined))
       throw new ProtocolError('invalid_params', 'run.start: give either session (its model cells) or file (a model module)');
     const dt = r.dt ?? 0.001;
@@ -542,7 +542,17 @@ export class Service {
           .replace(/[^A-Za-z0-9_.-]/g, '_')
           .slice(0, 60);
     }
-    const info = await this.runs.submit(file, { duration: r.duration, dt, seed: r.seed ?? null, label });
+    const info = await this.runs.submit(file, {
+      duration: r.duration,
+      dt,
+      seed: r.seed ?? null,
+      label,
+      ...(r.partitions !== undefined ? { partitions: r.partitions } : {}),
+      ...(r.trials !== undefined ? { trials: r.trials } : {}),
+      ...(r.sweep !== undefined ? { sweepFile: this.runs.writeSweep(r.sweep) } : {}),
+      ...(r.jobs !== undefined ? { jobs: r.jobs } : {}),
+      ...(r.executor !== undefined ? { executor: r.executor } : {}),
+    });
     if (info.state === 'failed') throw new ProtocolError('model_error', info.error ?? 'the run could not start', { run: info.run });
     return info;
   }

@@ -9,7 +9,7 @@ import { INotebookCellExecutor, INotebookTracker, runCell, type NotebookPanel } 
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { runIcon } from '@jupyterlab/ui-components';
+import { nefsimIcon } from './icons.js';
 import { NefsimClient, ServiceError, type SocketLike } from './client/client.js';
 import { setSharedClient } from './client/shared.js';
 import { serviceSocketUrl } from './client/url.js';
@@ -18,7 +18,7 @@ import { METADATA_KEY, MODEL_CELL_CLASS, isModelCell } from './cells/model.js';
 import { DesignSessions, runModelCell } from './cells/runner.js';
 import { askRunOptions } from './runs/dialog.js';
 import { RunsPanel } from './runs/panel.js';
-import { plotRunProbes } from './runs/plots.js';
+import { plotRunProbes, refreshPlotsCell } from './runs/plots.js';
 import { ServiceStatus } from './status.js';
 import { INefsimService } from './tokens.js';
 
@@ -124,6 +124,7 @@ const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
     return createRoutingExecutor({
       runDefault: runCell,
       runModelCell: (options) => runModelCell(service.client, service.sessions, () => pathOf(options.cell), options),
+      runPlotsCell: (options) => refreshPlotsCell(service.client, options),
     });
   },
 };
@@ -174,7 +175,7 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.toggleModelCell, {
       label: 'Toggle nefsim Model Cell',
       caption: 'Mark or unmark the selected code cells as nefsim model cells (run in the design session)',
-      iconClass: 'nefsim-ToggleIcon',
+      icon: nefsimIcon,
       isToggled: () => {
         const cell = tracker.activeCell;
         return !!cell && isModelCell(cell.model);
@@ -196,7 +197,7 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
     tracker.activeCellChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.toggleModelCell));
 
     const runsPanel = new RunsPanel({ client, plotProbes: (run) => plotRunProbes(client, tracker, run) });
-    runsPanel.title.icon = runIcon;
+    runsPanel.title.icon = nefsimIcon;
     app.shell.add(runsPanel, 'left', { rank: 600 });
 
     app.commands.addCommand(CommandIDs.showRuns, {
@@ -205,9 +206,9 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     app.commands.addCommand(CommandIDs.run, {
-      label: (args) => (args.toolbar ? 'Run' : 'nefsim: Run the Model…'),
+      label: 'nefsim: Run the Model…',
       caption: "Start a detached nefsim run of this notebook's model cells",
-      icon: (args) => (args.toolbar ? runIcon : undefined),
+      icon: (args) => (args.toolbar ? nefsimIcon : undefined),
       isEnabled: () => !!tracker.currentWidget,
       execute: async () => {
         const panel = tracker.currentWidget;

@@ -45,6 +45,17 @@ describe('cell routing', () => {
     expect(runModelCell).toHaveBeenCalledTimes(1);
   });
 
+  it('sends plots cells to the plots refresher when there is one', async () => {
+    const runDefault = vi.fn(async () => true);
+    const runModelCell = vi.fn(async () => true);
+    const runPlotsCell = vi.fn(async () => true);
+    const plots = options(cellModel('code', { nefsim: { plots: 'run-1' } }));
+    await createRoutingExecutor({ runDefault, runModelCell, runPlotsCell }).runCell(plots);
+    expect(runPlotsCell).toHaveBeenCalledTimes(1);
+    await createRoutingExecutor({ runDefault, runModelCell }).runCell(plots);
+    expect(runDefault).toHaveBeenCalledTimes(1);
+  });
+
   it("passes on each path's result (Run All stops after a failed model cell)", async () => {
     const ex = createRoutingExecutor({ runDefault: async () => true, runModelCell: async () => false });
     await expect(ex.runCell(options(cellModel('code', { nefsim: { model: true } })))).resolves.toBe(false);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseRunList, progressOf, pythonSnippet, runDetails } from '../runs/format.js';
 import { parseRunForm } from '../runs/options.js';
-import { parseProbeList } from '../runs/plots.js';
+import { parseProbeList } from '../runs/probes.js';
 import { statusText } from '../client/status-text.js';
 
 describe('runs panel data', () => {

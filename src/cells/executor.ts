@@ -5,7 +5,7 @@
  * reserves for routing execution.
  */
 import type { INotebookCellExecutor } from '@jupyterlab/notebook';
-import { isModelCell } from './model.js';
+import { isModelCell, plotsRunOf } from './model.js';
 
 export type RunCellOptions = INotebookCellExecutor.IRunCellOptions;
 export type RunCell = (options: RunCellOptions) => Promise<boolean>;
@@ -15,12 +15,16 @@ export interface RoutingExecutorOptions {
   runDefault: RunCell;
   /** Runs a model cell in the design session. */
   runModelCell: RunCell;
+  /** Fetches the plots of a plots cell's run again (cells added by "Plot probes"). */
+  runPlotsCell?: RunCell;
 }
 
 export function createRoutingExecutor(options: RoutingExecutorOptions): INotebookCellExecutor {
   return {
     runCell(runOptions: RunCellOptions): Promise<boolean> {
-      return isModelCell(runOptions.cell.model) ? options.runModelCell(runOptions) : options.runDefault(runOptions);
+      if (isModelCell(runOptions.cell.model)) return options.runModelCell(runOptions);
+      if (options.runPlotsCell && plotsRunOf(runOptions.cell.model)) return options.runPlotsCell(runOptions);
+      return options.runDefault(runOptions);
     },
   };
 }

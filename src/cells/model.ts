@@ -14,6 +14,16 @@ export interface CellModelLike {
 
 export interface NefsimCellMetadata {
   model?: boolean;
+  /** A cell holding the probe plots of this run ("Plot probes"). */
+  plots?: string;
+}
+
+/** The run whose plots this cell holds, if it is a plots cell. */
+export function plotsRunOf(model: CellModelLike): string | null {
+  if (model.type !== 'code') return null;
+  const m = model.getMetadata(METADATA_KEY);
+  const run = typeof m === 'object' && m !== null ? (m as NefsimCellMetadata).plots : undefined;
+  return typeof run === 'string' && run ? run : null;
 }
 
 export function isModelCell(model: CellModelLike): boolean {

@@ -138,7 +138,7 @@ export class RunsPanel extends Widget {
     const err = runError(r);
     if (err && (r.state === 'failed' || r.state === 'cancelled')) {
       const e = document.createElement('div');
-      e.className = 'nefsim-Run-error';
+      e.className = r.state === 'failed' ? 'nefsim-Run-error' : 'nefsim-Run-details';
       e.textContent = err;
       el.appendChild(e);
     }

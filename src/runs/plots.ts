@@ -4,46 +4,11 @@ import type { IOutput } from '@jupyterlab/nbformat';
 import type { NefsimClient } from '../client/client.js';
 import type { RunInfo } from '../client/protocol.js';
 import { PLOT_MIME, PLOT_FORMAT_VERSION, tracesFromFetch, type PlotSpec } from '../plot/data.js';
-import { METADATA_KEY } from '../cells/model.js';
-
-export interface ProbeInfo {
-  name: string;
-  dims: number;
-  label?: string;
-  attr?: string;
-  target?: string;
-}
-
-export function parseProbeList(result: unknown): ProbeInfo[] {
-  const list = Array.isArray(result)
-    ? result
-    : typeof result === 'object' && result !== null
-      ? (result as Record<string, unknown>).probes
-      : undefined;
-  if (!Array.isArray(list)) return [];
-  const out: ProbeInfo[] = [];
-  for (const p of list) {
-    if (typeof p === 'string') {
-      out.push({ name: p, dims: 1 });
-      continue;
-    }
-    if (typeof p !== 'object' || p === null) continue;
-    const o = p as Record<string, unknown>;
-    const name = typeof o.name === 'string' && o.name ? o.name : typeof o.label === 'string' && o.label ? o.label : undefined;
-    if (!name) continue;
-    const shape = Array.isArray(o.shape) ? o.shape : undefined;
-    const dims =
-      typeof o.dims === 'number' ? o.dims : typeof o.size === 'number' ? o.size : shape && typeof shape[1] === 'number' ? shape[1] : 1;
-    out.push({
-      name,
-      dims,
-      label: typeof o.label === 'string' && o.label ? o.label : undefined,
-      attr: typeof o.attr === 'string' ? o.attr : undefined,
-      target: typeof o.target === 'string' ? o.target : undefined,
-    });
-  }
-  return out;
-}
+import { METADATA_KEY, plotsRunOf } from '../cells/model.js';
+import { parseProbeList } from './probes.js';
+import type { RunCellOptions } from '../cells/executor.js';
+import type { ICodeCellModel } from '@jupyterlab/cells';
+import { Notification } from '@jupyterlab/apputils';
 
 const MAX_COLUMNS = 16;
 const BUCKETS = 1500;
@@ -100,11 +65,31 @@ export async function plotRunProbes(client: NefsimClient, tracker: INotebookTrac
   const index = Math.min(model.cells.length, Math.max(0, notebook.activeCellIndex + 1));
   model.sharedModel.insertCell(index, {
     cell_type: 'code',
-    source: `// nefsim: probe plots of run ${run.run}`,
+    source: `# nefsim: probe plots of run ${run.run} (run this cell to fetch them again)`,
     metadata: { [METADATA_KEY]: { model: false, plots: run.run } },
     outputs: plotOutputs(specs),
     execution_count: null,
   });
   notebook.activeCellIndex = index;
   notebook.scrollToItem(index).catch(() => undefined);
+}
+
+/** Runs a plots cell: fetches its run's plots again and replaces its outputs (keeps them if the service is not there). */
+export async function refreshPlotsCell(client: NefsimClient, options: RunCellOptions): Promise<boolean> {
+  const { cell, onCellExecuted, onCellExecutionScheduled } = options;
+  const run = plotsRunOf(cell.model);
+  if (!run || cell.model.type !== 'code') return true;
+  onCellExecutionScheduled({ cell });
+  try {
+    const specs = await fetchProbePlots(client, { run }, run);
+    const model = cell.model as ICodeCellModel;
+    model.outputs.clear();
+    for (const o of plotOutputs(specs)) model.outputs.add(o);
+    onCellExecuted({ cell, success: true });
+    return true;
+  } catch (err) {
+    Notification.warning(`nefsim: the plots of ${run} were kept: ${err instanceof Error ? err.message : String(err)}`, { autoClose: 6000 });
+    onCellExecuted({ cell, success: false });
+    return false;
+  }
 }

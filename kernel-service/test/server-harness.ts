@@ -151,13 +151,13 @@ export class Client {
     });
   }
 
-  request(type: string, params: Record<string, unknown> = {}, timeoutMs = 25_000): Promise<FullReply> {
+  request(type: string, params: Record<string, unknown> = {}, timeoutMs = 50_000): Promise<FullReply> {
     const id = this.nextId++;
     return this.raw(JSON.stringify({ v: 1, id, type, ...params }), id, timeoutMs);
   }
 
   /** Sends a text frame and waits for the reply with this id. */
-  raw(text: string, id: string | number, timeoutMs = 25_000): Promise<FullReply> {
+  raw(text: string, id: string | number, timeoutMs = 50_000): Promise<FullReply> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no reply to ${text.slice(0, 80)} in ${timeoutMs} ms`)), timeoutMs);
       this.waiting.set(id, (r) => {
@@ -180,7 +180,7 @@ export class Client {
     return this.unmatched[n]!;
   }
 
-  waitEvent(pred: (e: Event) => boolean, timeoutMs = 25_000): Promise<Event> {
+  waitEvent(pred: (e: Event) => boolean, timeoutMs = 50_000): Promise<Event> {
     const found = this.allEvents.find(pred);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@
  * running, then done with all its data, and starts the runs that were still
  * in its queue.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, Client, MODEL_FILE, startService, type Running } from './server-harness.js';
@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('restart', () => {
-  it('re-attaches to a running run and starts queued runs after a kill -9 of the service', async () => {
+  it('re-attaches to a running run and starts queued runs after a kill -9 of the service; reports a dead run failed', async () => {
     const first = await startService(['--max-concurrent-runs', '1']);
     dir = first.dir;
     const file = join(dir, 'model.mjs');
@@ -48,9 +48,17 @@ describe('restart', () => {
     const c2 = await Client.connect(svc);
     const s = await c2.request('run.status', { run });
     expect(s.result!.state).toBe('running');
+    // Data of the running run, up to the last flush.
+    const live = await c2.request('probe.fetch', { run, probe: 'sq', mode: 'raw' });
+    expect(live.ok, JSON.stringify(live.error)).toBe(true);
+    const rows = live.result!.rows as number;
+    expect(rows).toBeGreaterThan(0);
+    expect(rows).toBeLessThan(250_000);
+    const tl = live.arrays.get('t')!.data as Float64Array;
+    expect(tl[rows - 1]).toBeCloseTo(rows * 0.001, 9);
     const w = await c2.request('run.watch', { run });
     const sub = w.result!.sub as string;
-    const end = await c2.waitEvent((e) => e.sub === sub && e.final === true, 25_000);
+    const end = await c2.waitEvent((e) => e.sub === sub && e.final === true, 50_000);
     expect(end.status).toMatchObject({ state: 'done', steps: 250_000, stepsFlushed: 250_000 });
     const data = await c2.request('probe.fetch', { run, probe: 'sq', mode: 'raw' });
     expect(data.arrays.get('y')!.header.shape).toEqual([250_000, 1]);
@@ -59,6 +67,29 @@ describe('restart', () => {
     for (let i = 0; i < 100 && (await c2.request('run.status', { run: q })).result!.state !== 'done'; i++)
       await new Promise((r) => setTimeout(r, 150));
     expect((await c2.request('run.status', { run: q })).result!.state).toBe('done');
+
+    // A run whose process dies (kill -9 of its group) is reported failed once its heartbeat is stale.
+    const d = await c2.request('run.start', { file, duration: 500, label: 'doomed' });
+    const doomed = d.result!.run as string;
+    let pid = 0;
+    for (let i = 0; i < 100 && !pid; i++) {
+      const st = JSON.parse(readFileSync(join(svc.runsDir, doomed, 'status.json'), 'utf8')) as {
+        state: string;
+        pid: number;
+        steps: number;
+      };
+      if (st.state === 'running' && st.steps > 0) pid = st.pid;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    process.kill(-pid, 'SIGKILL');
+    let state = '';
+    for (let i = 0; i < 100 && state !== 'failed'; i++) {
+      const st = (await c2.request('run.status', { run: doomed })).result!;
+      state = st.state as string;
+      if (state === 'failed') expect(st.error).toContain('is gone');
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(state).toBe('failed');
     c2.close();
   });
 });

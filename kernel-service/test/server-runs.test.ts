@@ -38,7 +38,7 @@ async function watchToEnd(run: string): Promise<Event[]> {
   expect(w.ok, JSON.stringify(w.error)).toBe(true);
   if (w.result!.final) return [];
   const sub = w.result!.sub as string;
-  await c.waitEvent((e) => e.event === 'run.progress' && e.sub === sub && e.final === true, 25_000);
+  await c.waitEvent((e) => e.event === 'run.progress' && e.sub === sub && e.final === true, 50_000);
   return c.allEvents.filter((e) => e.sub === sub);
 }
 

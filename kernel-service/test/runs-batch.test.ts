@@ -206,4 +206,23 @@ describe('nefsim run --trials', () => {
     expect(json<ExitRecord>(join(out, 'trial-002', 'exit.json')).error).toContain('before it started');
     expect((await cli('cancel', out)).stdout).toContain('already cancelled');
   });
+
+  it('kill -9 of the batch process: trials not started are reported failed, running ones go on and can be cancelled', async () => {
+    const out = join(dir, 'orphans');
+    detached.push(out);
+    expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '2000', '--out', out, '--detach')).code).toBe(0);
+    await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 1);
+    const driver = json<BatchStatus>(join(out, 'status.json')).pid;
+    process.kill(driver, 'SIGKILL');
+    await waitFor(() => !existsSync(`/proc/${driver}`) || readFileSync(`/proc/${driver}/stat`, 'utf8').includes(') Z'));
+    await sleep(600);
+    const js = JSON.parse((await cli('status', out, '--json', '--stale', '0.5')).stdout) as BatchStatus;
+    expect(js.state).toBe('running'); // trial-000 still runs
+    expect(js.error).toContain('the batch process');
+    expect(js.trials[1]!.state).toBe('failed');
+    expect(js.trials[1]!.error).toContain('is gone');
+    const c = await cli('cancel', out);
+    expect(c.stdout).toMatch(/trial-000\s+cancelled/);
+    expect(json<RunStatus>(join(out, 'trial-000', 'status.json')).state).toBe('cancelled');
+  });
 });

@@ -145,4 +145,26 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(json<ExitRecord>(join(out, 'trial-001', 'exit.json')).error).toContain('before it started');
     expect((await cli(slurmEnv(), 'status', out)).stdout).toContain(': cancelled');
   });
+
+  it('a job gone from squeue without the run recording its end is reported failed', async () => {
+    const out = join(dir, 'gone');
+    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--trials', '2', '--jobs', '1', '--duration', '2000', '--out', out);
+    expect(r.code).toBe(0);
+    const id = /job array (\d+)/.exec(r.stdout)![1]!;
+    await waitFor(() => json<RunStatus>(join(out, 'trial-000', 'status.json')).stepsFlushed > 0);
+    // Cancel the pending task behind nefsim's back: it never starts, and nothing records its end.
+    expect(spawnSync('scancel', [`${id}_1`], { env: slurmEnv() }).status).toBe(0);
+    await waitFor(() => {
+      const st = spawnSync('squeue', ['-h', '-r', '-j', id, '-o', '%i'], { env: slurmEnv(), encoding: 'utf8' }).stdout;
+      return !st.includes(`${id}_1`);
+    });
+    await sleep(1100); // squeue answers are cached for a second
+    const js = JSON.parse((await cli(slurmEnv(), 'status', join(out, 'trial-001'), '--json')).stdout) as RunStatus;
+    expect(js.state).toBe('failed');
+    expect(js.error).toContain(`the Slurm job ${id}_1 is gone from squeue and the run never started`);
+    const c = await cli(slurmEnv(), 'cancel', out);
+    expect(c.code).toBe(1); // the batch ends failed: one trial failed
+    expect(json<RunStatus>(join(out, 'trial-000', 'status.json')).state).toBe('cancelled');
+    expect(c.stdout).toContain(': failed');
+  });
 });

@@ -655,6 +655,13 @@ export async function exportCommand(args: string[]): Promise<number> {
  * cancelled here once squeue no longer lists them.
  */
 async function cancelSlurm(dir: string, runs: string[], jobId: string, timeout: number): Promise<number> {
+  // Runs still queued whose job Slurm no longer lists never started for another reason: they stay failed, not cancelled.
+  const pending = new Set(
+    runs.filter((run) => {
+      const s = readStatus(run);
+      return s.state === 'queued' && s.jobId !== undefined && jobListed(s.jobId) !== false;
+    }),
+  );
   try {
     cancelJob(jobId);
   } catch (err) {
@@ -670,7 +677,7 @@ async function cancelSlurm(dir: string, runs: string[], jobId: string, timeout: 
       if (isTerminal(s.state)) continue;
       const listed = s.jobId !== undefined ? jobListed(s.jobId) : false;
       if (s.state === 'queued' && listed === false) {
-        cancelQueued(run, `scancel ${jobId}`);
+        if (pending.has(run)) cancelQueued(run, `scancel ${jobId}`);
         continue;
       }
       if (isTerminal(currentStatus(run).state)) continue;

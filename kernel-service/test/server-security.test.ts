@@ -15,7 +15,7 @@ let svc: Running;
 let other: Client;
 
 beforeAll(async () => {
-  svc = await startService(['--max-payload', '65536', '--rate-limit', '50']);
+  svc = await startService(['--max-payload', '65536', '--rate-limit', '50', '--max-clients', '4']);
   other = await Client.connect(svc);
 });
 
@@ -58,6 +58,15 @@ describe('connecting', () => {
     const ok = await Client.connect(svc, { headers: { origin: `http://localhost:${svc.port}` } });
     ok.close();
     await bystanderOk();
+  });
+
+  it('refuses clients past --max-clients (503) and a hello without version 1', async () => {
+    const extra = [await Client.connect(svc), await Client.connect(svc), await Client.connect(svc)];
+    await expect(Client.connect(svc)).rejects.toMatchObject({ status: 503 });
+    for (const c of extra) c.close();
+    await new Promise((r) => setTimeout(r, 200));
+    const h = await other.request('hello', { versions: [2, 3] });
+    expect(h.error).toMatchObject({ code: 'bad_version', details: { supported: [1] } });
   });
 
   it('compares tokens in constant time over hashes (lengths do not matter)', () => {

@@ -166,11 +166,17 @@ describe('inline simulations and post-processing', () => {
   });
 
   it('simulate() past the compute budget fails with a message suggesting a run', async () => {
-    const r = await exec('simulate(model, 10000)', 'long', { model: false });
+    const r = await exec(
+      'const big = new Network({ seed: 1 });\nbig.ensemble({ nNeurons: 500, dimensions: 1 });\nsimulate(big, 100000)',
+      'long',
+      { model: false },
+    );
     expect(r.ok).toBe(false);
     expect(r.error!.message).toMatch(/budget|would take/);
     expect(r.error!.message).toContain('Run button');
-    expect(r.error!.details).toMatchObject({ budget: true, line: 1 });
+    expect(r.error!.details).toMatchObject({ budget: true, line: 3 });
+    const mem = await exec('simulate(model, 1000)', 'mem', { model: false });
+    expect(mem.error!.message).toMatch(/would record \d+ MB, more than half of this session's memory/);
   });
 });
 

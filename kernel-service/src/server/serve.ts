@@ -12,7 +12,7 @@ import { DEFAULTS, Service, type ServiceOptions } from './service.js';
 export const SERVE_HELP = `nefsim serve [--host 127.0.0.1] [--port 8765] [--token-file F] [--runs-dir runs]
              [--max-concurrent-runs 2] [--allow-origin URL]... [--allow-host HOST:PORT]...
              [--max-sessions 64] [--session-memory-mb 1024] [--inline-budget 20]
-             [--max-payload BYTES] [--rate-limit N] [--schema]
+             [--max-payload BYTES] [--rate-limit N] [--max-clients 256] [--schema]
   Starts the simulation service (one WebSocket, protocol v1: docs/protocol.md).
   Prints one JSON line {"event":"listening","url",...} when ready. --port 0 picks a free port.
   --schema prints the JSON Schema of every request and exits.`;
@@ -32,6 +32,7 @@ const VALUE_OPTS = new Set([
   'inline-budget',
   'max-payload',
   'rate-limit',
+  'max-clients',
 ]);
 
 function parse(args: string[]): { opts: Map<string, string[]>; flags: Set<string> } {
@@ -111,6 +112,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       budgetSeconds: num(o, 'inline-budget', DEFAULTS.budgetSeconds, 0.1, 3600, false),
       maxPayload: num(o, 'max-payload', DEFAULTS.maxPayload, 1024, 1 << 30),
       rateLimit: num(o, 'rate-limit', DEFAULTS.rateLimit, 1, 1_000_000),
+      maxClients: num(o, 'max-clients', DEFAULTS.maxClients, 1, 100_000),
       log: (line) => console.error(`[${new Date().toISOString()}] ${line}`),
     };
     options.rateBurst = Math.max(10, options.rateLimit * 2);

@@ -56,6 +56,8 @@ export interface ServiceOptions {
   sessionIdleMs: number;
   /** Largest number of values a raw probe.fetch may return. */
   maxRawValues: number;
+  /** Most clients connected at once. */
+  maxClients: number;
   /** Log lines go here (stderr by default). */
   log: (line: string) => void;
 }
@@ -76,6 +78,7 @@ export const DEFAULTS: Omit<ServiceOptions, 'token' | 'log'> = {
   budgetSeconds: 20,
   sessionIdleMs: 30 * 60_000,
   maxRawValues: 20_000_000,
+  maxClients: 256,
 };
 
 /** Pause reading from a client whose unsent replies exceed this; resume below LOW. */
@@ -108,6 +111,8 @@ class Client {
   readonly subs = new Map<string, NodeJS.Timeout>();
   readonly sessions = new Set<string>();
   dropped = 0;
+  /** Answered the last ping (dead connections are dropped after one unanswered ping interval). */
+  alive = true;
   constructor(
     readonly ws: WebSocket,
     readonly socket: Duplex,
@@ -126,6 +131,7 @@ export class Service {
   private port = 0;
   private subCount = 0;
   private reaper: NodeJS.Timeout | undefined;
+  private pinger: NodeJS.Timeout | undefined;
 
   constructor(readonly opts: ServiceOptions) {
     if (opts.token.length < 16) throw new Error('the service token must be at least 16 characters');
@@ -164,12 +170,25 @@ export class Service {
       60_000,
     );
     this.reaper.unref();
+    // Ping every client every 30 s; one that did not answer the previous ping is gone (a laptop closed, a cut network).
+    this.pinger = setInterval(() => {
+      for (const c of this.clients) {
+        if (!c.alive) {
+          c.ws.terminate();
+          continue;
+        }
+        c.alive = false;
+        c.ws.ping();
+      }
+    }, 30_000);
+    this.pinger.unref();
     const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
     return { port: this.port, url: `ws://${host}:${this.port}/` };
   }
 
   async close(): Promise<void> {
     if (this.reaper) clearInterval(this.reaper);
+    if (this.pinger) clearInterval(this.pinger);
     this.runs.stop();
     for (const c of this.clients) {
       for (const t of c.subs.values()) clearInterval(t);
@@ -224,12 +243,15 @@ export class Service {
         'Unauthorized',
         given === undefined ? 'a token is required (Authorization: Bearer TOKEN or ?token=TOKEN)' : 'wrong token',
       );
+    if (this.clients.size >= this.opts.maxClients)
+      return deny(503, 'Service Unavailable', `the service has ${this.clients.size} clients, its limit`);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, socket));
   }
 
   private connection(ws: WebSocket, socket: Duplex): void {
     const client = new Client(ws, socket, this.opts.rateBurst);
     this.clients.add(client);
+    ws.on('pong', () => (client.alive = true));
     ws.on('error', (err) => {
       this.opts.log(`client ${client.id}: ${err.message}`);
       ws.terminate();
@@ -380,8 +402,19 @@ export class Service {
 
   private async handle(c: Client, req: Request): Promise<unknown> {
     switch (req.type as RequestType) {
-      case 'hello':
+      case 'hello': {
+        const r = req as Request<'hello'>;
+        if (r.versions !== undefined && !r.versions.includes(PROTOCOL_VERSION)) {
+          throw new ProtocolError(
+            'bad_version',
+            `this service speaks protocol v${PROTOCOL_VERSION} only; the client offers ${JSON.stringify(r.versions)}`,
+            {
+              supported: [...SUPPORTED_VERSIONS],
+            },
+          );
+        }
         return this.hello();
+      }
       case 'ping':
         return { time: Date.now() };
       case 'session.open':
@@ -478,6 +511,7 @@ export class Service {
         inlineBudgetSeconds: this.opts.budgetSeconds,
         maxConcurrentRuns: this.opts.maxConcurrentRuns,
         maxRawValues: this.opts.maxRawValues,
+        maxClients: this.opts.maxClients,
       },
     };
   }

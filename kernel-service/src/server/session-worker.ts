@@ -135,6 +135,16 @@ function simulate(net: unknown, seconds: unknown, options: SimulateOptions = {})
   const t0 = performance.now();
   const sim = new nefsim.Simulator(net, simOpts);
   const total = Math.round(seconds / sim.dt);
+  // Probe data lives in typed arrays, outside the capped JavaScript heap: refuse what would not fit.
+  let values = 0;
+  for (const p of sim.probes) values += p.size * Math.ceil(total / Math.max(1, Math.round((p.sampleEvery ?? sim.dt) / sim.dt)));
+  const mb = (values * 8) / 1048576;
+  if (mb > init.memoryMb / 2) {
+    throw new BudgetError(
+      `simulate: the probes would record ${mb.toFixed(0)} MB, more than half of this session's memory (${init.memoryMb} MB); ` +
+        'probe less (sampleEvery, fewer neurons) or start a run (the Run button, or run.start), which streams its data to disk.',
+    );
+  }
   const deadline = t0 + budget * 1000;
   let chunk = 50;
   const tooLong = (why: string): BudgetError =>

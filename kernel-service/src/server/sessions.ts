@@ -63,7 +63,12 @@ export class Session {
   }
 
   private start(): void {
-    const init: WorkerInit = { session: this.id, budgetSeconds: this.opts.budgetSeconds, maxSims: this.opts.maxSims };
+    const init: WorkerInit = {
+      session: this.id,
+      budgetSeconds: this.opts.budgetSeconds,
+      maxSims: this.opts.maxSims,
+      memoryMb: this.opts.memoryMb,
+    };
     const worker = new Worker(WORKER_URL, {
       workerData: init,
       resourceLimits: {

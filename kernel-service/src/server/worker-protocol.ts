@@ -34,4 +34,6 @@ export interface WorkerInit {
   budgetSeconds: number;
   /** Inline simulations kept per session (the oldest are dropped). */
   maxSims: number;
+  /** The session's memory cap, MB (inline simulations that would record more probe data than half of it are refused). */
+  memoryMb: number;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseRunList, progressOf, pythonSnippet, runDetails } from '../runs/format.js';
+import { formatDuration, parseRunList, progressOf, pythonSnippet, runDetails, trialRuns } from '../runs/format.js';
 import { parseRunForm } from '../runs/options.js';
 import { parseProbeList } from '../runs/probes.js';
 import { statusText } from '../client/status-text.js';
@@ -19,6 +19,19 @@ describe('runs panel data', () => {
     expect(progressOf({ run: 'a', state: 'queued' })).toBeNull();
     expect(progressOf({ run: 'a', state: 'running', steps: 250, stepsTotal: 1000 })).toBe(0.25);
     expect(progressOf({ run: 'a', state: 'running', percent: 40 })).toBe(0.4);
+  });
+
+  it('summarises batches and names their trials', () => {
+    const b = {
+      run: 'sw',
+      state: 'running' as const,
+      kind: 'batch',
+      counts: { queued: 2, running: 2, done: 4, failed: 0, cancelled: 0 },
+      trials: [{ run: 'sw/trial-000' }, { run: 'sw/trial-001' }, 'x'],
+    };
+    expect(runDetails(b)).toContain('8 trials: 2 running, 2 queued, 4 done');
+    expect(trialRuns(b)).toEqual(['sw/trial-000', 'sw/trial-001']);
+    expect(trialRuns({ run: 'a', state: 'done' })).toEqual([]);
   });
 
   it('formats durations', () => {

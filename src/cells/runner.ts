@@ -33,6 +33,10 @@ export class DesignSessions {
     client.statusChanged.connect((_, s) => {
       if (s.state !== 'connected') this.forgetAll();
     });
+    client.event.connect((_, ev) => {
+      // Another client interrupted the session, or its worker died: its variables are gone.
+      if (ev.event === 'session.restarted' && typeof ev.session === 'string') this.executed.delete(ev.session);
+    });
   }
 
   private forgetAll(): void {

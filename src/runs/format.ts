@@ -38,8 +38,37 @@ export function formatDuration(seconds: number): string {
   return `${h} h ${m - 60 * h} min`;
 }
 
+/** Trial counts of a batch (trials or a sweep), or null for a single run. */
+export function batchCounts(r: RunInfo): { total: number; text: string } | null {
+  if (r.kind !== 'batch' || typeof r.counts !== 'object' || r.counts === null) return null;
+  const c = r.counts as Record<string, unknown>;
+  const order = ['running', 'queued', 'done', 'failed', 'cancelled'];
+  let total = 0;
+  const parts: string[] = [];
+  for (const k of order) {
+    const n = typeof c[k] === 'number' ? (c[k] as number) : 0;
+    total += n;
+    if (n) parts.push(`${n} ${k}`);
+  }
+  return { total, text: `${total} trials: ${parts.join(', ')}` };
+}
+
+/** The run names of a batch's trials (BATCH/trial-NNN). */
+export function trialRuns(r: RunInfo): string[] {
+  if (r.kind !== 'batch' || !Array.isArray(r.trials)) return [];
+  return r.trials
+    .map((t) =>
+      typeof t === 'object' && t !== null && typeof (t as Record<string, unknown>).run === 'string'
+        ? ((t as Record<string, unknown>).run as string)
+        : null,
+    )
+    .filter((x): x is string => x !== null);
+}
+
 export function runDetails(r: RunInfo): string {
   const parts: string[] = [];
+  const batch = batchCounts(r);
+  if (batch) parts.push(batch.text);
   if (r.state === 'queued' && typeof r.queuePosition === 'number') parts.push(`queued (#${r.queuePosition})`);
   if (typeof r.time === 'number') parts.push(`t = ${r.time.toFixed(2)}${typeof r.duration === 'number' ? ` / ${r.duration} s` : ' s'}`);
   if (typeof r.stepsPerSecond === 'number' && r.state === 'running')

@@ -6,6 +6,7 @@ import type { RunInfo } from '../client/protocol.js';
 import { PLOT_MIME, PLOT_FORMAT_VERSION, tracesFromFetch, type PlotSpec } from '../plot/data.js';
 import { METADATA_KEY, plotsRunOf } from '../cells/model.js';
 import { parseProbeList } from './probes.js';
+import { trialRuns } from './format.js';
 import type { RunCellOptions } from '../cells/executor.js';
 import type { ICodeCellModel } from '@jupyterlab/cells';
 import { Notification } from '@jupyterlab/apputils';
@@ -53,11 +54,32 @@ export function plotOutputs(specs: PlotSpec[]): IOutput[] {
   })) as IOutput[];
 }
 
-/** Adds a cell under the active one in the current notebook, holding the plots of a run. */
+const MAX_TRIALS = 10;
+
+/** A batch's probes: one plot per probe with the trials overlaid (the first MAX_TRIALS trials). */
+export async function fetchTrialPlots(client: NefsimClient, trials: string[], title: string): Promise<PlotSpec[]> {
+  const shown = trials.slice(0, MAX_TRIALS);
+  if (!shown.length) return [];
+  const perTrial = await Promise.all(shown.map((t) => fetchProbePlots(client, { run: t }, title).catch(() => [] as PlotSpec[])));
+  const first = perTrial.find((s) => s.length) ?? [];
+  return first.map((spec, k) => ({
+    ...spec,
+    title: `${spec.title ?? ''} — ${shown.length}${trials.length > shown.length ? ` of ${trials.length}` : ''} trials`,
+    traces: perTrial.flatMap((specs, i) => (specs[k]?.traces ?? []).map((tr) => ({ ...tr, trial: i }))),
+    // Zooming refetches one run's data: not for overlays.
+    source: undefined,
+    decimated: false,
+  }));
+}
+
+/** Adds a cell under the active one in the current notebook, holding the plots of a run (or of a batch's trials). */
 export async function plotRunProbes(client: NefsimClient, tracker: INotebookTracker, run: RunInfo): Promise<void> {
   const panel = tracker.currentWidget;
   if (!panel) throw new Error('open a notebook first: the plots are added to the current notebook');
-  const specs = await fetchProbePlots(client, { run: run.run }, run.label ? `${run.label}` : run.run);
+  const title = run.label ? `${run.label}` : run.run;
+  const trials = trialRuns(run);
+  const specs =
+    run.kind === 'batch' ? await fetchTrialPlots(client, trials, title) : await fetchProbePlots(client, { run: run.run }, title);
   if (!specs.length) throw new Error(`run ${run.run} has no probes`);
   const notebook = panel.content;
   const model = notebook.model;
@@ -81,7 +103,13 @@ export async function refreshPlotsCell(client: NefsimClient, options: RunCellOpt
   if (!run || cell.model.type !== 'code') return true;
   onCellExecutionScheduled({ cell });
   try {
-    const specs = await fetchProbePlots(client, { run }, run);
+    const specs = await fetchProbePlots(client, { run }, run).catch(async (err: unknown) => {
+      // A batch: its trials' plots overlaid.
+      const status = await client.request('run.status', { run }, { timeoutMs: 15_000 });
+      const trials = trialRuns(status.result as RunInfo);
+      if (!trials.length) throw err;
+      return fetchTrialPlots(client, trials, run);
+    });
     const model = cell.model as ICodeCellModel;
     model.outputs.clear();
     for (const o of plotOutputs(specs)) model.outputs.add(o);

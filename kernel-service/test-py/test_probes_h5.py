@@ -115,6 +115,12 @@ def test_after_run_shapes_attrs_values(model, tmp_path):
         # Every spike's time is the time of its sample.
         rows = np.repeat(np.arange(500), np.diff(np.concatenate([[0], si])))
         np.testing.assert_array_equal(st, t[rows])
+        # The per-neuron NWB layout written at the end: units/spike_times grouped by neuron.
+        assert g["units"].attrs["complete"] == 1
+        ut, ui = g["units/spike_times"][:], g["units/spike_times_index"][:]
+        assert ui.shape == (40,) and ui[-1] == len(st)
+        for i, train in enumerate(np.split(ut, ui[:-1])):
+            np.testing.assert_array_equal(train, st[su == i])
         # Firing rates of LIF neurons driven by a sine: within Nengo's default range.
         rates = np.bincount(su, minlength=40) / 0.5
         assert rates.max() < 450
@@ -177,6 +183,7 @@ def test_after_kill_9(model, tmp_path):
         g = f["probes/spikes"]
         si = g["spike_times_index"][:]
         assert len(si) >= flushed
-        # Spikes of the flushed samples are all there.
+        # Spikes of the flushed samples are all there; no per-neuron layout (written only when a run ends).
         assert si[flushed - 1] <= g["spike_times"].shape[0]
+        assert "units" not in g
         assert f["probes/v"].shape[0] >= flushed // 2

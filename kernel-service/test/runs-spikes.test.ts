@@ -70,6 +70,17 @@ describe('sparse spikes', () => {
       expect(units.length).toBe(times.length);
       for (let i = 1; i < times.length; i++) expect(times[i]! >= times[i - 1]!).toBe(true);
       expect(Math.max(...units)).toBeLessThan(20);
+      // The per-neuron NWB layout, written at the end: each neuron's spikes together, in time order.
+      const ug = g.get('units') as Group;
+      expect(ug.attrs.complete!.value).toBe(1);
+      const ut = (ug.get('spike_times') as Dataset).value as Float64Array;
+      const ui = Array.from((ug.get('spike_times_index') as Dataset).value as BigInt64Array, Number);
+      expect(ui).toHaveLength(20);
+      expect(ui[19]).toBe(times.length);
+      for (let u = 0; u < 20; u++) {
+        const mine = Array.from(times).filter((_, i) => units[i] === u);
+        expect(Array.from(ut.subarray(u > 0 ? ui[u - 1]! : 0, ui[u]!)), `neuron ${u}`).toEqual(mine);
+      }
       // A filtered neuron output is not spikes: stored dense.
       expect(f.get('probes/filtered')).toBeInstanceOf(h5wasm.Dataset);
     } finally {

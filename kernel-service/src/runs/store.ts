@@ -23,7 +23,10 @@
  *   spike_times_index  int64   [samples] end of each sample's spikes in the two
  *                                        arrays above (NWB VectorIndex, over samples)
  * A neuron that fires k spikes in one step (SpikingRectifiedLinear) appears k
- * times. The dense view (`nefsim export`) is row r = counts of the units in
+ * times. When the run ends (done, failed or cancelled; not after a kill -9)
+ * the group also gets the per-neuron NWB layout, units/spike_times (grouped
+ * by neuron, in time order) and units/spike_times_index (int64 [neurons], the
+ * end of each neuron's spikes), with attribute complete = 1. The dense view (`nefsim export`) is row r = counts of the units in
  * spike_units[index[r-1]:index[r]] times spike_value. The index runs over
  * samples rather than neurons so the file can be appended and read while the
  * run goes (a per-neuron index would need rewriting every flush).
@@ -51,6 +54,9 @@ interface StoredProbe {
 interface SparseProbe {
   kind: 'spikes';
   probe: Probe;
+  group: Group;
+  /** Spikes per neuron so far (for the per-neuron layout written at close). */
+  unitCounts: Float64Array;
   times: Dataset;
   units: Dataset;
   index: Dataset;
@@ -129,6 +135,9 @@ class Grow<T extends Float64Array | Int32Array> {
 /** Value of the `layout` attribute of a sparse spike probe's group. */
 export const SPIKES_LAYOUT = 'spikes';
 
+/** Spikes gathered in memory per pass when the per-neuron layout is written at close (8 bytes each). */
+const UNITS_PASS_SPIKES = 4 << 20;
+
 /** Bytes appended before they are written to the datasets even if no flush came (flushes write them too). */
 const PENDING_BYTES = 8 << 20;
 
@@ -202,6 +211,8 @@ export class ProbeStore {
         this.probes.push({
           kind: 'spikes',
           probe,
+          group: g,
+          unitCounts: new Float64Array(cols),
           times,
           units,
           index: idx,
@@ -345,12 +356,14 @@ export class ProbeStore {
       let ud = units.data;
       let len = times.length;
       const len0 = len;
+      const counts = sp.unitCounts;
       for (let j = 0; j < cols; j++) {
         const v = data[base + j]!;
         if (v === 0) continue;
         if (v === one) {
           td[len] = t;
           ud[len++] = j;
+          counts[j]!++;
           continue;
         }
         // k spikes of one neuron in one step (SpikingRectifiedLinear): k entries.
@@ -364,6 +377,7 @@ export class ProbeStore {
           td[len] = t;
           ud[len++] = j;
         }
+        counts[j]! += n;
       }
       times.length = units.length = len;
       end += len - len0;
@@ -379,9 +393,63 @@ export class ProbeStore {
     this.flushedSteps = this.stepsWritten;
   }
 
+  /**
+   * Ends the file: writes what is pending, then for each spike probe the
+   * per-neuron NWB layout (units/spike_times grouped by neuron, and
+   * units/spike_times_index, the end of each neuron's spikes), then flushes
+   * and closes.
+   */
   close(): void {
     this.flush();
+    for (const sp of this.probes) if (sp.kind === 'spikes') this.writeUnits(sp);
+    this.file.flush();
     this.file.close();
+  }
+
+  /**
+   * The per-neuron layout of a spike probe, in passes over the time-ordered
+   * spikes, each pass for the neurons whose spikes fit UNITS_PASS_SPIKES, so
+   * memory stays bounded however long the run was. Its `complete` attribute
+   * is written last: a file cut short during this step shows it missing.
+   */
+  private writeUnits(sp: SparseProbe): void {
+    const total = sp.spikes;
+    const cols = sp.cols;
+    const ends = new Float64Array(cols);
+    let acc = 0;
+    for (let u = 0; u < cols; u++) ends[u] = acc += sp.unitCounts[u]!;
+    const ug = sp.group.create_group('units');
+    const times = ug.create_dataset({ name: 'spike_times', data: new Float64Array(0), shape: [0], maxshape: [null], chunks: [65536], dtype: '<d' });
+    times.create_attribute('units', 's');
+    times.resize([total]);
+    ug.create_dataset({ name: 'spike_times_index', data: BigInt64Array.from(ends, (x) => BigInt(x)), shape: [cols], dtype: '<q' }).create_attribute(
+      'description',
+      "end of each neuron's spikes in units/spike_times (NWB VectorIndex)",
+    );
+    const block = 1 << 20;
+    for (let u0 = 0; u0 < cols; ) {
+      const start = u0 > 0 ? ends[u0 - 1]! : 0;
+      let u1 = u0 + 1;
+      while (u1 < cols && ends[u1]! - start <= UNITS_PASS_SPIKES) u1++;
+      const stop = ends[u1 - 1]!;
+      if (stop > start) {
+        const out = new Float64Array(stop - start);
+        const cursor = new Float64Array(u1 - u0);
+        for (let u = u0; u < u1; u++) cursor[u - u0] = (u > 0 ? ends[u - 1]! : 0) - start;
+        for (let i0 = 0; i0 < total; i0 += block) {
+          const i1 = Math.min(total, i0 + block);
+          const t = sp.times.slice([[i0, i1]]) as Float64Array;
+          const un = sp.units.slice([[i0, i1]]) as Int32Array;
+          for (let i = 0; i < un.length; i++) {
+            const u = un[i]!;
+            if (u >= u0 && u < u1) out[cursor[u - u0]!++] = t[i]!;
+          }
+        }
+        times.write_slice([[start, stop]], out);
+      }
+      u0 = u1;
+    }
+    ug.create_attribute('complete', 1);
   }
 }
 

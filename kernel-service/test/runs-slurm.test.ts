@@ -97,9 +97,9 @@ describe('--executor slurm without Slurm', () => {
 });
 
 describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
-  it('a single run is submitted with sbatch, runs in its folder and ends done', async () => {
+  it('a single run is submitted with sbatch (partition, time limit, a CPU per part), runs in its folder and ends done', async () => {
     const out = join(dir, 'one');
-    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--duration', '0.2', '--seed', '4', '--slurm-partition', 'debug', '--slurm-time', '5', '--out', out);
+    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--duration', '0.2', '--seed', '4', '--partitions', '2', '--slurm-partition', 'debug', '--slurm-time', '5', '--out', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/submitted Slurm job \d+/);
@@ -112,6 +112,11 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toContain('run done');
     const st = await cli(slurmEnv(), 'status', out);
     expect(st.stdout).toContain(': done');
+    // A partitioned run asks Slurm for a CPU per part; the time limit went through.
+    const job = spawnSync('scontrol', ['show', 'job', jobId], { env: slurmEnv(), encoding: 'utf8' }).stdout;
+    expect(job).toMatch(/NumCPUs=2\b/);
+    expect(job).toMatch(/TimeLimit=00:05:00/);
+    expect(job).toMatch(/Partition=debug/);
   });
 
   it('trials go as a job array and end done; status summarises them', async () => {

@@ -224,7 +224,8 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     }
     pin = v as Record<string, number>;
   }
-  let jobs = availableParallelism();
+  // Each trial uses `partitions` threads: by default as many trials at once as fill the cores.
+  let jobs = Math.max(1, Math.floor(availableParallelism() / partitions));
   if (opts.has('jobs')) {
     if (trials === null && sweep === null) throw new UsageError('nefsim run: --jobs only applies to --trials or --sweep');
     jobs = numberOption('run', opts, 'jobs', jobs);
@@ -267,7 +268,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
 
   if (trials === null && sweep === null) {
     createRunFolder(out, file, { ...common, seed, ...(params ? { params } : {}), ...(slurm ? { executor: 'slurm' as const } : {}) });
-    if (slurm) return submitRun(out, slurm);
+    if (slurm) return submitRun(out, withCpus(slurm, partitions));
     if (!opts.has('detach')) return executeRun(out, { logToFile: true });
     return detach(out, '_execute', () => readStatus(out));
   }
@@ -291,7 +292,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     })),
   };
   createBatchFolder(out, file, plan);
-  if (slurm) return submitBatch(out, plan, slurm, opts.has('jobs') ? jobs : null);
+  if (slurm) return submitBatch(out, plan, withCpus(slurm, partitions), opts.has('jobs') ? jobs : null);
   if (!opts.has('detach')) return driveBatch(out, { logToFile: true });
   return detach(out, '_batch', () => readJson<BatchStatus>(join(out, BATCH_FILES.status)) as unknown as RunStatus);
 }
@@ -378,6 +379,12 @@ async function detach(out: string, command: '_execute' | '_batch', queued: () =>
   child.unref();
   console.log(out);
   return 0;
+}
+
+/** A partitioned run's job asks for a CPU per worker thread, unless the sbatch arguments already say how many. */
+function withCpus(slurm: SlurmOptions, partitions: number): SlurmOptions {
+  if (partitions <= 1 || slurm.extra.some((a) => /^(--cpus-per-task|-c)\b/.test(a))) return slurm;
+  return { ...slurm, extra: [`--cpus-per-task=${partitions}`, ...slurm.extra] };
 }
 
 /** Submits a run folder as one Slurm job; prints the folder and the job id. */

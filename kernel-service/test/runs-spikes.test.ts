@@ -101,6 +101,9 @@ describe('sparse spikes', () => {
     }
     expect(multi).toBeGreaterThan(0); // some steps with 2 spikes of one neuron
     expect(z.get('probes/spikes3.time')!.shape).toEqual([166]);
+    const uidx = z.get('probes/spikes.units.spike_times_index')!;
+    expect(uidx.shape).toEqual([20]);
+    expect(z.get('probes/spikes.units.spike_times')!.shape).toEqual(z.get('probes/spikes.spike_times')!.shape);
   });
 
   it("the writer's buffers stay bounded while 1000 neurons' spikes stream to disk", async () => {

@@ -9,6 +9,8 @@
  *   probes/<name>.time        float64 [samples], the sample times (only when sample_every != dt)
  *   probes/<name>.spike_times, .spike_units, .spike_times_index
  *                             the sparse spike datasets as stored (see store.ts)
+ *   probes/<name>.units.spike_times, .units.spike_times_index
+ *                             the per-neuron layout, when the run ended and wrote it
  * csv (default DIR/csv/): time.csv, and per probe <name>.csv with a header
  *   `t,<name>[0],<name>[1],...` (dense view for spike probes), plus
  *   <name>.spikes.csv (`t,neuron`, one line per spike) for sparse spike probes.
@@ -179,6 +181,17 @@ function writeNpz(path: string, time: Float64Array, probes: StoredProbe[]): stri
             npz.write(bytesOf(arr));
           }
           npz.end();
+        }
+        // The per-neuron NWB layout, when the run ended and wrote it.
+        const ug = p.group.get('units');
+        if (ug instanceof h5wasm.Group && ug.attrs['complete']?.value === 1) {
+          const ut = ug.get('spike_times') as Dataset;
+          const n = ut.shape?.[0] ?? 0;
+          npz.begin(`${key}.units.spike_times`, '<f8', [n]);
+          for (let i0 = 0; i0 < n; i0 += BLOCK_VALUES) npz.write(bytesOf(toFloat64(slice1(ut, i0, Math.min(n, i0 + BLOCK_VALUES)), 'units/spike_times')));
+          npz.end();
+          const ui = toFloat64((ug.get('spike_times_index') as Dataset).value, 'units/spike_times_index');
+          npz.array(`${key}.units.spike_times_index`, '<i8', [ui.length], BigInt64Array.from(ui, (x) => BigInt(x)));
         }
       }
     }

@@ -302,6 +302,8 @@ export class RunManager {
       const r = await cli(args, 120_000);
       if (r.code === 0 && (isRunFolder(out) || isBatchFolder(out))) {
         rmSync(join(this.queueDir, `${rec.run}.json`), { force: true });
+        // The run folder has its own copy of the model (and a batch its plan): generated files are no longer needed.
+        for (const f of [rec.file, rec.sweepFile]) if (f !== undefined && f.startsWith(this.sourcesDir + '/')) rmSync(f, { force: true });
       } else {
         const msg = (r.stderr || r.stdout).trim().replace(/^nefsim run: /, '') || `nefsim run exited with code ${r.code}`;
         writeJsonAtomic(join(this.queueDir, `${rec.run}.json`), { ...rec, state: 'failed', error: msg });

@@ -49,6 +49,7 @@ export class Session {
   /** Model cells executed without error, by cell id, in first-execution order (for run.start). */
   readonly cells = new Map<string, string>();
   restarts = 0;
+  private failedStarts = 0;
   lastUsed = Date.now();
   closed = false;
   /** Called when the worker died by itself and was restarted. */
@@ -93,7 +94,11 @@ export class Session {
     let oom = false;
     worker.on('message', (msg: FromWorker) => {
       if (worker !== this.worker) return;
-      if (msg.kind === 'ready') return readyResolve();
+      if (msg.kind === 'ready') {
+        started = true;
+        this.failedStarts = 0;
+        return readyResolve();
+      }
       const p = this.pending.get(msg.rid);
       if (!p) return;
       if (msg.kind === 'stream') p.onEvent?.({ kind: 'stream', stream: msg.stream, text: msg.text });
@@ -107,8 +112,15 @@ export class Session {
     worker.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') oom = true;
     });
+    let started = false;
     worker.on('exit', (code) => {
       if (worker !== this.worker || this.stopping || this.closed) return;
+      if (!started && ++this.failedStarts >= 3) {
+        // A worker that cannot even start (a broken install): stop trying.
+        this.closed = true;
+        this.failPending('internal', `the session's worker cannot start (exit code ${code}); see the service log`);
+        return;
+      }
       // The worker died by itself: out of memory, process.exit() in a cell, a crash.
       const reason = oom
         ? `the session ran out of memory (cap ${this.opts.memoryMb} MB) and was restarted; its variables are gone`
@@ -129,8 +141,8 @@ export class Session {
   async request(msg: WorkerRequest, onEvent?: (e: SessionEvent) => void, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
     if (this.closed) throw new ProtocolError('not_found', `session '${this.id}' is closed`);
     this.lastUsed = Date.now();
-    await this.ready;
     const rid = this.nextRid++;
+    // Registered before the worker is ready, so that a worker that dies while starting fails the request too.
     return new Promise<WorkerResult>((resolve, reject) => {
       this.pending.set(rid, {
         resolve: (r) => {
@@ -145,8 +157,12 @@ export class Session {
         },
         onEvent,
       });
-      if (msg.op === 'execute') this.activeRid = rid;
-      this.worker.postMessage({ ...msg, rid } as ToWorker, transfer);
+      const worker = this.worker;
+      void this.ready.then(() => {
+        if (!this.pending.has(rid) || worker !== this.worker) return;
+        if (msg.op === 'execute') this.activeRid = rid;
+        worker.postMessage({ ...msg, rid } as ToWorker, transfer);
+      });
     });
   }
 

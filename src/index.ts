@@ -223,13 +223,24 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
         }
         const stem = (path.split('/').pop() ?? 'run').replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-');
         const meta = panel.content.model?.getMetadata(METADATA_KEY) as
-          { run?: Partial<{ duration: number; dt: number; partitions: number; trials: number; seed: number }> } | undefined;
+          | {
+              run?: Partial<{
+                duration: number;
+                dt: number;
+                partitions: number;
+                trials: number;
+                seed: number;
+                sweep: Record<string, unknown>[];
+              }>;
+            }
+          | undefined;
         const opts = await askRunOptions(
           {
             duration: meta?.run?.duration ?? settings.defaultDuration,
             dt: meta?.run?.dt ?? settings.defaultDt,
             partitions: meta?.run?.partitions,
             trials: meta?.run?.trials,
+            sweep: meta?.run?.sweep,
             seed: meta?.run?.seed,
           },
           stem,

@@ -155,6 +155,10 @@ export interface RunOptions {
   seed?: number;
   partitions?: number;
   trials?: number;
+  /** One trial per parameter object (a batch), instead of trials. */
+  sweep?: Record<string, unknown>[];
+  /** Trials of a batch run at once. */
+  jobs?: number;
   executor?: 'local' | 'slurm';
   label?: string;
 }

@@ -10,6 +10,7 @@ export interface RunDialogDefaults {
   seed?: number;
   partitions?: number;
   trials?: number;
+  sweep?: Record<string, unknown>[];
   executor?: 'local' | 'slurm';
 }
 
@@ -41,6 +42,11 @@ class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string
     });
     field('partitions', 'Partitions', String(defaults.partitions ?? 1), { type: 'number', min: '1', step: '1' });
     field('trials', 'Trials', String(defaults.trials ?? 1), { type: 'number', min: '1', step: '1' });
+    field('sweep', 'or sweep (JSON)', defaults.sweep ? JSON.stringify(defaults.sweep) : '', {
+      type: 'text',
+      placeholder: '[{"tau": 0.05}, {"tau": 0.1}]',
+    });
+    field('jobs', 'Jobs at once', '', { type: 'number', min: '1', step: '1', placeholder: 'cores' });
     const l = document.createElement('label');
     l.textContent = 'Executor';
     l.htmlFor = 'nefsim-run-executor';

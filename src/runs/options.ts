@@ -17,6 +17,22 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
   const trials = num(v.trials);
   if (trials !== undefined && (!Number.isInteger(trials) || trials < 1 || trials > 100000))
     return 'Trials must be an integer of at least 1.';
+  let sweep: Record<string, unknown>[] | undefined;
+  if (v.sweep !== undefined && v.sweep.trim() !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v.sweep);
+    } catch {
+      return 'Sweep must be JSON: an array of parameter objects, e.g. [{"tau": 0.05}, {"tau": 0.1}].';
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p))) {
+      return 'Sweep must be a non-empty array of parameter objects, e.g. [{"tau": 0.05}, {"tau": 0.1}].';
+    }
+    sweep = parsed as Record<string, unknown>[];
+  }
+  const jobs = num(v.jobs);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024))
+    return 'Jobs must be an integer from 1 to 1024 (or empty: as many as cores).';
   const executor = v.executor === 'slurm' ? 'slurm' : 'local';
   const label = (v.label ?? '').trim();
   if (label && !/^[A-Za-z0-9_.-]*$/.test(label)) return 'Label may hold letters, digits, _ . and - only.';
@@ -25,7 +41,8 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
     ...(dt !== undefined ? { dt } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(partitions !== undefined ? { partitions } : {}),
-    ...(trials !== undefined ? { trials } : {}),
+    ...(sweep ? { sweep } : trials !== undefined ? { trials } : {}),
+    ...(jobs !== undefined ? { jobs } : {}),
     executor,
     ...(label ? { label } : {}),
   };

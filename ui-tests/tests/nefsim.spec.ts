@@ -48,6 +48,13 @@ test.describe('nefsim extension', () => {
       ((el as unknown as { data: { x: number[] }[] }).data ?? []).reduce((n, t) => n + t.x.length, 0),
     );
     expect(points).toBeGreaterThan(100);
+    // other cells still go to the Python kernel
+    await page.notebook.addCell('code', 'print(6 * 7)');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Shift+Enter');
+    await expect(
+      page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell:not(.nefsim-ModelCell) .jp-OutputArea-output', { hasText: '42' }),
+    ).toBeVisible({ timeout: 90_000 });
   });
 
   test('Run starts a detached run, the Runs panel follows it, and its probes plot into the notebook', async ({
@@ -66,10 +73,9 @@ test.describe('nefsim extension', () => {
       .click();
     const dialog = page.locator('.jp-Dialog');
     await expect(dialog).toContainText('Run the model');
+    // pre-filled from the notebook's metadata: the nengo_mpi example's 5 s on 2 partitions
     await expect(dialog.locator('#nefsim-run-duration')).toHaveValue('5');
-    // Partitioned runs are not in the run code yet: one partition here.
-    await dialog.locator('#nefsim-run-partitions').fill('1');
-    await dialog.locator('#nefsim-run-duration').fill('2');
+    await expect(dialog.locator('#nefsim-run-partitions')).toHaveValue('2');
     await dialog.locator('.jp-mod-accept').click();
     const panel = page.locator('#nefsim-runs');
     await expect(panel).toBeVisible({ timeout: 60_000 });

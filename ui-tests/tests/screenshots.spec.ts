@@ -18,10 +18,9 @@ function cell(page: IJupyterLabPageFixture, i: number) {
 
 async function setTheme(page: IJupyterLabPageFixture, theme: string): Promise<void> {
   await page.evaluate(async (t) => {
-    await (window as unknown as { jupyterapp: { commands: { execute(id: string, args: unknown): Promise<unknown> } } }).jupyterapp.commands.execute(
-      'apputils:change-theme',
-      { theme: t },
-    );
+    await (
+      window as unknown as { jupyterapp: { commands: { execute(id: string, args: unknown): Promise<unknown> } } }
+    ).jupyterapp.commands.execute('apputils:change-theme', { theme: t });
   }, theme);
   await page.waitForTimeout(1500);
 }
@@ -33,13 +32,14 @@ test('main views, light and dark', async ({ page, tmpPath }) => {
   await expect(page.locator('#nefsim-status')).toHaveAttribute('data-state', 'connected', { timeout: 60_000 });
   // Run all: model cells in the design session, with the build summary and the inline plots.
   await page.evaluate(() =>
-    (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute('notebook:run-all-cells'),
+    (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute(
+      'notebook:run-all-cells',
+    ),
   );
   await expect(cell(page, 5).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(2, { timeout: 60_000 });
   // A run from the Run button, followed in the Runs panel.
   await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"]').first().click();
   const dialog = page.locator('.jp-Dialog');
-  await dialog.locator('#nefsim-run-partitions').fill('1');
   await dialog.locator('#nefsim-run-duration').fill('3000');
   await page.screenshot({ path: path.join(OUT, 'run-dialog-light.png') });
   await dialog.locator('.jp-mod-accept').click();

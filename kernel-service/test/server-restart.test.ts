@@ -57,8 +57,9 @@ describe('restart', () => {
     const tl = live.arrays.get('t')!.data as Float64Array;
     expect(tl[rows - 1]).toBeCloseTo(rows * 0.001, 9);
     const w = await c2.request('run.watch', { run });
-    const sub = w.result!.sub as string;
-    const end = await c2.waitEvent((e) => e.sub === sub && e.final === true, 50_000);
+    // (The run may have ended between run.status and run.watch: then the reply is final.)
+    const sub = w.result!.sub as string | null;
+    const end = sub === null ? w.result! : await c2.waitEvent((e) => e.sub === sub && e.final === true, 50_000);
     expect(end.status).toMatchObject({ state: 'done', steps: 250_000, stepsFlushed: 250_000 });
     const data = await c2.request('probe.fetch', { run, probe: 'sq', mode: 'raw' });
     expect(data.arrays.get('y')!.header.shape).toEqual([250_000, 1]);

@@ -1,0 +1,138 @@
+/** Post-processing (src/post) and the cell transformation (src/server/transform.ts), without a service. */
+import { describe, expect, it } from 'vitest';
+import { Lowpass, Network, Simulator } from '../src/index.js';
+import { filterSeries, meanRates, minMaxDecimate, rmse, spikeTimes, timeRange, tuningCurves } from '../src/post/index.js';
+import { decodeArrayFrame, encodeArrayFrame } from '../src/server/protocol.js';
+import { mapPosition, transformCell, transformForModule } from '../src/server/transform.js';
+
+describe('minMaxDecimate', () => {
+  it('keeps the extremes of every bucket, over several columns, with uneven bucket sizes', () => {
+    const rows = 1003;
+    const cols = 3;
+    const t = Float64Array.from({ length: rows }, (_, i) => (i + 1) * 0.001);
+    const y = Float64Array.from({ length: rows * cols }, (_, k) => Math.sin(k * 0.37) * (k % 97 === 0 ? 50 : 1));
+    const mm = minMaxDecimate(t, y, rows, cols, 10);
+    expect(mm.buckets).toBe(10);
+    let covered = 0;
+    for (let b = 0; b < 10; b++) {
+      const i0 = Math.floor((b * rows) / 10);
+      const i1 = Math.floor(((b + 1) * rows) / 10);
+      covered += i1 - i0;
+      expect(mm.tStart[b]).toBe(t[i0]);
+      expect(mm.tEnd[b]).toBe(t[i1 - 1]);
+      for (let c = 0; c < cols; c++) {
+        const col = Array.from({ length: i1 - i0 }, (_, i) => y[(i0 + i) * cols + c]!);
+        expect(mm.min[b * cols + c]).toBe(Math.min(...col));
+        expect(mm.max[b * cols + c]).toBe(Math.max(...col));
+      }
+    }
+    expect(covered).toBe(rows);
+  });
+
+  it('handles fewer rows than buckets, no rows, and NaN', () => {
+    const t = Float64Array.from([1, 2, 3]);
+    expect(minMaxDecimate(t, Float64Array.from([5, 6, 7]), 3, 1, 100).buckets).toBe(3);
+    expect(minMaxDecimate(new Float64Array(0), new Float64Array(0), 0, 1, 100).buckets).toBe(0);
+    const n = minMaxDecimate(t, Float64Array.from([NaN, 2, NaN]), 3, 1, 1);
+    expect([n.min[0], n.max[0]]).toEqual([2, 2]);
+    expect(Number.isNaN(minMaxDecimate(t, Float64Array.from([NaN, NaN, NaN]), 3, 1, 1).min[0])).toBe(true);
+  });
+
+  it('timeRange selects [t0, t1]', () => {
+    const t = Float64Array.from([0.1, 0.2, 0.3, 0.4]);
+    expect(timeRange(t, 0.2, 0.3)).toEqual([1, 3]);
+    expect(timeRange(t, -1, 10)).toEqual([0, 4]);
+    expect(timeRange(t, 0.5, 1)).toEqual([4, 4]);
+  });
+});
+
+describe('filters and rates', () => {
+  it('lowpass equals the engine probe with the same Lowpass synapse', () => {
+    const net = new Network({ seed: 1 });
+    const n = net.node((t) => Math.sin(10 * t) + (t > 0.1 ? 1 : 0));
+    const raw = net.probe(n);
+    const filtered = net.probe(n, { synapse: new Lowpass(0.02) });
+    const sim = new Simulator(net);
+    sim.run(0.3);
+    const r = sim.data(raw);
+    const ours = filterSeries(r.data, r.rows, 1, 0.001, 0.02);
+    const engine = sim.data(filtered).data;
+    // The engine's synapse delays by one step (an update operator): ours[i - 1] = engine[i].
+    for (let i = 1; i < r.rows; i++) expect(ours[i - 1]).toBeCloseTo(engine[i]!, 12);
+  });
+
+  it('mean rates and spike times from 1/dt spike trains', () => {
+    const dt = 0.001;
+    const rows = 1000;
+    const s = new Float64Array(rows * 2);
+    for (let i = 9; i < rows; i += 10) s[i * 2] = 1 / dt; // 100 Hz in neuron 0
+    const t = Float64Array.from({ length: rows }, (_, i) => (i + 1) * dt);
+    expect(Array.from(meanRates(s, rows, 2))).toEqual([100, 0]);
+    const [n0, n1] = spikeTimes(t, s, rows, 2, [0, 1]);
+    expect(n0!.length).toBe(100);
+    expect(n0![0]).toBeCloseTo(0.01, 12);
+    expect(n1!.length).toBe(0);
+  });
+
+  it('tuning curves match the built max rates and intercepts', () => {
+    const net = new Network({ seed: 2 });
+    const e = net.ensemble({ nNeurons: 30, dimensions: 1 });
+    const sim = new Simulator(net);
+    const b = sim.built(e);
+    const tc = tuningCurves({ neuronType: e.neuronType, gain: b.gain, bias: b.bias, encoders: b.encoders, dimensions: 1, radius: 1 }, 201);
+    for (let k = 0; k < 30; k++) {
+      const atPreferred = b.encoders[k]! > 0 ? tc.rates[200 * 30 + k]! : tc.rates[k]!;
+      expect(atPreferred).toBeCloseTo(b.maxRates[k]!, 6);
+    }
+  });
+
+  it('rmse per column and overall, from a start row', () => {
+    const y = Float64Array.from([1, 1, 2, 2, 3, 3]);
+    const target = Float64Array.from([9, 9, 2, 3, 3, 3]);
+    const r = rmse(y, target, 3, 2, 1);
+    expect(r.samples).toBe(2);
+    expect(r.perColumn).toEqual([0, Math.sqrt(0.5)]);
+    expect(r.overall).toBeCloseTo(0.5, 12);
+  });
+});
+
+describe('binary frames', () => {
+  it('round-trip with header, 8-byte alignment and little-endian data', () => {
+    const a = Float64Array.from([1.5, -2, Math.PI]);
+    const buf = encodeArrayFrame({ id: 'req-7', name: 'y', dtype: 'float64', shape: [3] }, a);
+    expect(buf.readUInt32LE(0)).toBe(0x4246454e);
+    const h = buf.readUInt32LE(4);
+    expect((buf.length - 24) % 8).toBe(0);
+    expect(buf.readDoubleLE(Math.ceil((8 + h) / 8) * 8 + 16)).toBe(Math.PI);
+    const d = decodeArrayFrame(buf);
+    expect(d.header).toEqual({ id: 'req-7', name: 'y', dtype: 'float64', shape: [3] });
+    expect(Array.from(d.data)).toEqual([1.5, -2, Math.PI]);
+  });
+});
+
+describe('cell transformation', () => {
+  it('turns top-level declarations into globals and keeps lines; maps columns back', () => {
+    const src = 'const a = 1, { b } = { b: 2 };\nlet c;\nfunction f() { return a + b; }\nclass K {}\n  f() + c.d';
+    const t = transformCell(src);
+    expect(t.names).toEqual(['a', 'b', 'c', 'K']);
+    expect(t.functions).toEqual(['f']);
+    expect(t.code.split('\n')).toHaveLength(src.split('\n').length + 1);
+    // 'c.d' on line 5: the generated line has 'return (' inserted before 'f()'.
+    const gen = t.code.split('\n')[4]!;
+    expect(mapPosition(t, 5, gen.indexOf('.d') + 1)).toEqual({ line: 5, column: src.split('\n')[4]!.indexOf('.d') + 1 });
+    // Line 1 has the wrapper's prefix.
+    const gen1 = t.code.split('\n')[0]!;
+    expect(mapPosition(t, 1, gen1.indexOf('{ b: 2 }') + 1)).toEqual({ line: 1, column: src.indexOf('{ b: 2 }') + 1 });
+  });
+
+  it('reports syntax errors with the cell position, refuses import', () => {
+    expect(() => transformCell('let x = ;')).toThrow(expect.objectContaining({ line: 1, column: 9 }));
+    expect(() => transformCell("\nimport x from 'y';")).toThrow(expect.objectContaining({ line: 2 }));
+  });
+
+  it('module form declares nothing twice across cells', () => {
+    const t = transformForModule('const net = 1;\nfunction g() {}');
+    expect(t.code).toBe('void ( net = 1);\nfunction g() {}');
+    expect(t.names).toEqual(['net']);
+  });
+});

@@ -44,4 +44,4 @@ r.data(p).get(199, 0)`;
   expect((await c.request('ping')).ok).toBe(true);
   c.close();
   console.log(`50 sessions opened, executed and closed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-});
+}, 120_000);

@@ -92,5 +92,5 @@ describe('restart', () => {
     }
     expect(state).toBe('failed');
     c2.close();
-  });
+  }, 120_000);
 });

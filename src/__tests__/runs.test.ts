@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseRunList, progressOf, pythonSnippet, runDetails, trialRuns } from '../runs/format.js';
 import { parseRunForm } from '../runs/options.js';
-import { parseProbeList } from '../runs/probes.js';
+import { isSpikeProbe, parseProbeList, rasterPoints } from '../runs/probes.js';
 import { statusText } from '../client/status-text.js';
 
 describe('runs panel data', () => {
@@ -53,6 +53,17 @@ describe('runs panel data', () => {
       { name: 'a', dims: 2, label: 'a', attr: undefined, target: undefined },
       { name: 'b', dims: 1 },
     ]);
+  });
+});
+
+describe('spike probes', () => {
+  it('are told apart and drawn as rasters from post.spikes arrays', () => {
+    expect(isSpikeProbe({ name: 'spikes', dims: 100, attr: 'output', target: "Neurons of Ensemble 'a'" })).toBe(true);
+    expect(isSpikeProbe({ name: 'x', dims: 1, attr: 'output', target: "Node 'sin'" })).toBe(false);
+    expect(isSpikeProbe({ name: 's', dims: 3, units: 'spikes' })).toBe(true);
+    const n0 = { header: { name: 'n0' }, data: new Float64Array([0.01, 0.02]) };
+    const n3 = { header: { name: 'n3' }, data: new Float64Array([0.015]) };
+    expect(rasterPoints([n0, n3, { header: { name: 't' }, data: [1] }])).toEqual({ x: [0.01, 0.02, 0.015], y: [0, 0, 3] });
   });
 });
 

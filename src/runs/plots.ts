@@ -5,13 +5,14 @@ import type { NefsimClient } from '../client/client.js';
 import type { RunInfo } from '../client/protocol.js';
 import { PLOT_MIME, PLOT_FORMAT_VERSION, tracesFromFetch, type PlotSpec } from '../plot/data.js';
 import { METADATA_KEY, plotsRunOf } from '../cells/model.js';
-import { parseProbeList } from './probes.js';
+import { isSpikeProbe, parseProbeList, rasterPoints } from './probes.js';
 import { trialRuns } from './format.js';
 import type { RunCellOptions } from '../cells/executor.js';
 import type { ICodeCellModel } from '@jupyterlab/cells';
 import { Notification } from '@jupyterlab/apputils';
 
 const MAX_COLUMNS = 16;
+const MAX_RASTER_NEURONS = 50;
 const BUCKETS = 1500;
 
 /** Builds one plot spec per probe of a run (or of a session's inline simulation). */
@@ -24,6 +25,19 @@ export async function fetchProbePlots(
   const probes = parseProbeList(list.result);
   const specs: PlotSpec[] = [];
   for (const p of probes) {
+    if (isSpikeProbe(p)) {
+      // Spikes: a raster of the first neurons (spike times from the service).
+      const neurons = Array.from({ length: Math.min(p.dims, MAX_RASTER_NEURONS) }, (_, i) => i);
+      const reply = await client.request('post.spikes', { ...source, probe: p.name, neurons }, { timeoutMs: 60_000 });
+      const { x, y } = rasterPoints(reply.arrays);
+      specs.push({
+        version: PLOT_FORMAT_VERSION,
+        kind: 'raster',
+        title: `${title}: ${p.label ?? p.name} (spikes${p.dims > neurons.length ? `, first ${neurons.length} of ${p.dims} neurons` : ''})`,
+        traces: [{ name: p.label ?? p.name, x, y }],
+      });
+      continue;
+    }
     const columns: [number, number] | undefined = p.dims > MAX_COLUMNS ? [0, MAX_COLUMNS] : undefined;
     const reply = await client.request(
       'probe.fetch',

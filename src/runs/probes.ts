@@ -6,6 +6,29 @@ export interface ProbeInfo {
   label?: string;
   attr?: string;
   target?: string;
+  units?: string;
+}
+
+/** Does this probe record spikes (a neurons' output)? Then it is drawn as a raster. */
+export function isSpikeProbe(p: ProbeInfo): boolean {
+  if (p.units && /spike/i.test(p.units)) return true;
+  return p.attr === 'output' && !!p.target && /neurons/i.test(p.target);
+}
+
+/** post.spikes arrays (n0, n1, ...: spike times of each neuron) → one raster trace's points. */
+export function rasterPoints(arrays: { header: { name: string }; data: ArrayLike<number> }[]): { x: number[]; y: number[] } {
+  const x: number[] = [];
+  const y: number[] = [];
+  for (const a of arrays) {
+    const m = /^n(\d+)$/.exec(a.header.name);
+    if (!m) continue;
+    const neuron = Number(m[1]);
+    for (let i = 0; i < a.data.length; i++) {
+      x.push(a.data[i]);
+      y.push(neuron);
+    }
+  }
+  return { x, y };
 }
 
 export function parseProbeList(result: unknown): ProbeInfo[] {
@@ -34,6 +57,7 @@ export function parseProbeList(result: unknown): ProbeInfo[] {
       label: typeof o.label === 'string' && o.label ? o.label : undefined,
       attr: typeof o.attr === 'string' ? o.attr : undefined,
       target: typeof o.target === 'string' ? o.target : undefined,
+      ...(typeof o.units === 'string' && o.units ? { units: o.units } : {}),
     });
   }
   return out;

@@ -42,6 +42,14 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 3).locator('.jp-OutputArea-output')).toContainText('nefsim model “squaring”', { timeout: 60_000 });
     await expect(cell(page, 3).locator('.jp-OutputArea-output')).toContainText('200');
     await runCell(page, 5);
+    // one plot per probe: input, sq, and the spikes of a as a raster
+    await expect(cell(page, 5).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(3, { timeout: 60_000 });
+    const raster = await cell(page, 5)
+      .locator('.nefsim-Plot .js-plotly-plot')
+      .nth(2)
+      .evaluate((el) => (el as unknown as { data: { mode: string; y: number[] }[] }).data[0]);
+    expect(raster.mode).toBe('markers');
+    expect(raster.y.length).toBeGreaterThan(100);
     const plot = cell(page, 5).locator('.nefsim-Plot .js-plotly-plot').first();
     await expect(plot).toBeVisible({ timeout: 60_000 });
     const points = await plot.evaluate((el) =>
@@ -83,12 +91,12 @@ test.describe('nefsim extension', () => {
     await expect(run).toHaveAttribute('data-state', /queued|running|done/, { timeout: 60_000 });
     await expect(run).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
     await expect(run.locator('.nefsim-Run-progressBar')).toHaveAttribute('style', /width: 100%/);
-    // plot probes: a new cell with one plot per probe (input and sq)
+    // plot probes: a new cell with one plot per probe (input, sq, spikes)
     await run.locator('[data-action="plot-probes"]').click();
     const plotCell = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell', { hasText: 'nefsim: probe plots of run' });
     const plots = plotCell.locator('.nefsim-Plot .js-plotly-plot');
-    await expect(plots).toHaveCount(2, { timeout: 60_000 });
-    const n = await plots.last().evaluate((el) => (el as unknown as { data: { x: number[] }[] }).data[0].x.length);
+    await expect(plots).toHaveCount(3, { timeout: 60_000 });
+    const n = await plots.nth(1).evaluate((el) => (el as unknown as { data: { x: number[] }[] }).data[0].x.length);
     expect(n).toBeGreaterThan(100);
 
     // Saved with its data and a PNG: reload and see the plots from the notebook alone.
@@ -101,7 +109,7 @@ test.describe('nefsim extension', () => {
     const plotCells = nb.content.cells.filter((c) => c.metadata.nefsim?.plots);
     expect(plotCells).toHaveLength(1);
     const outputs = (plotCells[0].outputs ?? []).filter((o) => o.data && 'application/vnd.nefsim.plot+json' in o.data);
-    expect(outputs.length).toBe(2);
+    expect(outputs.length).toBe(3);
     expect(typeof outputs[0].data!['image/png']).toBe('string');
     await page.notebook.close(true);
     // A fresh page that cannot reach the service: the plots come from the notebook alone.
@@ -112,8 +120,8 @@ test.describe('nefsim extension', () => {
     const restored = fresh
       .locator('.jp-NotebookPanel .jp-Cell', { hasText: 'nefsim: probe plots of run' })
       .locator('.nefsim-Plot .js-plotly-plot');
-    await expect(restored).toHaveCount(2, { timeout: 60_000 });
-    const m = await restored.last().evaluate((el) => (el as unknown as { data: { x: number[] }[] }).data[0].x.length);
+    await expect(restored).toHaveCount(3, { timeout: 60_000 });
+    const m = await restored.nth(1).evaluate((el) => (el as unknown as { data: { x: number[] }[] }).data[0].x.length);
     expect(m).toBe(n);
     await fresh.close();
   });

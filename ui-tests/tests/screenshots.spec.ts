@@ -36,7 +36,7 @@ test('main views, light and dark', async ({ page, tmpPath }) => {
       'notebook:run-all-cells',
     ),
   );
-  await expect(cell(page, 5).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(2, { timeout: 60_000 });
+  await expect(cell(page, 5).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(3, { timeout: 60_000 });
   // A run from the Run button, followed in the Runs panel.
   await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"]').first().click();
   const dialog = page.locator('.jp-Dialog');
@@ -54,7 +54,7 @@ test('main views, light and dark', async ({ page, tmpPath }) => {
   await expect(run).toHaveAttribute('data-state', 'cancelled', { timeout: 120_000 });
   await run.locator('[data-action="plot-probes"]').click();
   const plotCell = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell', { hasText: 'nefsim: probe plots of run' });
-  await expect(plotCell.locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(2, { timeout: 60_000 });
+  await expect(plotCell.locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(3, { timeout: 60_000 });
   await plotCell.scrollIntoViewIfNeeded();
   await page.waitForTimeout(1000);
   await page.screenshot({ path: path.join(OUT, 'plots-dark.png') });

@@ -31,7 +31,7 @@ describe('restart', () => {
     const file = join(dir, 'model.mjs');
     writeFileSync(file, MODEL_FILE);
     const c1 = await Client.connect(first);
-    const a = await c1.request('run.start', { file, duration: 250, label: 'long' });
+    const a = await c1.request('run.start', { file, duration: 600, label: 'long' });
     expect(a.ok, JSON.stringify(a.error)).toBe(true);
     const run = a.result!.run as string;
     const b = await c1.request('run.start', { file, duration: 0.2, label: 'queued' });
@@ -53,16 +53,16 @@ describe('restart', () => {
     expect(live.ok, JSON.stringify(live.error)).toBe(true);
     const rows = live.result!.rows as number;
     expect(rows).toBeGreaterThan(0);
-    expect(rows).toBeLessThan(250_000);
+    expect(rows).toBeLessThan(600_000);
     const tl = live.arrays.get('t')!.data as Float64Array;
     expect(tl[rows - 1]).toBeCloseTo(rows * 0.001, 9);
     const w = await c2.request('run.watch', { run });
     // (The run may have ended between run.status and run.watch: then the reply is final.)
     const sub = w.result!.sub as string | null;
     const end = sub === null ? w.result! : await c2.waitEvent((e) => e.sub === sub && e.final === true, 50_000);
-    expect(end.status).toMatchObject({ state: 'done', steps: 250_000, stepsFlushed: 250_000 });
+    expect(end.status).toMatchObject({ state: 'done', steps: 600_000, stepsFlushed: 600_000 });
     const data = await c2.request('probe.fetch', { run, probe: 'sq', mode: 'raw' });
-    expect(data.arrays.get('y')!.header.shape).toEqual([250_000, 1]);
+    expect(data.arrays.get('y')!.header.shape).toEqual([600_000, 1]);
     // The run that waited in the queue of the killed service starts now.
     const q = b.result!.run as string;
     for (let i = 0; i < 100 && (await c2.request('run.status', { run: q })).result!.state !== 'done'; i++)

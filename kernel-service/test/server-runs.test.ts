@@ -93,6 +93,10 @@ describe('runs', () => {
     expect((rates.result!.meanRates as number[]).length).toBe(100);
     const rmse = await c.request('post.rmse', { run, probe: 'sq', target: { probe: 'sq' } });
     expect(rmse.result!.overall).toBe(0);
+    const vsFn = await c.request('post.rmse', { run, session, probe: 'sq', target: { fn: '(t) => Math.sin(t - 0.015) ** 2' }, from: 0.1 });
+    expect(vsFn.ok, JSON.stringify(vsFn.error)).toBe(true);
+    expect(vsFn.result!.overall as number).toBeLessThan(0.1);
+    expect(vsFn.result!.samples).toBe(1901);
   });
 
   it('runs a model file; queues runs past the concurrency limit', async () => {

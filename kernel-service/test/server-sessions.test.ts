@@ -102,6 +102,9 @@ describe('cells', () => {
     expect(r.error).toMatchObject({ code: 'syntax_error', details: { line: 2, column: 13 } });
     const imp = await exec("import fs from 'node:fs';");
     expect(imp.error!.code).toBe('syntax_error');
+    const dyn = await exec("const os = await import('node:os'); typeof os.cpus", 'dyn', { model: false });
+    expect(dyn.result!.value).toEqual({ 'text/plain': 'function' });
+    expect(dyn.events).toEqual([]);
   });
 });
 

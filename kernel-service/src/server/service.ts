@@ -745,19 +745,17 @@ export class Service {
   }
 
   private async rmse(r: Request<'post.rmse'>): Promise<unknown> {
-    const d = await this.slice(r);
+    // For a run, a session given alongside only evaluates the target function.
+    const src = r.run !== undefined ? { run: r.run, probe: r.probe } : { session: r.session, sim: r.sim, probe: r.probe };
+    const d = await this.slice(src);
     let target: Float64Array;
     if ('probe' in r.target) {
-      const td = await this.slice({ ...r, probe: r.target.probe });
+      const td = await this.slice({ ...src, probe: r.target.probe });
       if (td.rows !== d.rows || td.cols !== d.cols)
         throw new ProtocolError('invalid_params', `the target probe has ${td.rows} x ${td.cols} samples, the probe ${d.rows} x ${d.cols}`);
       target = td.y;
     } else {
-      if (r.run !== undefined)
-        throw new ProtocolError(
-          'unsupported',
-          'a target function can be evaluated only for inline simulations of a session; for runs give a target probe',
-        );
+      if (r.session === undefined) throw new ProtocolError('invalid_params', 'a target function is evaluated in a session: give session');
       const out = await this.session(r.session).request({ op: 'target', fn: r.target.fn, t: d.t.slice() });
       const cols = (out.result as { cols: number }).cols;
       if (cols !== d.cols)

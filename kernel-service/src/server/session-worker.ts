@@ -326,7 +326,8 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
   }
   const filename = `cell-${++execCount}`;
   try {
-    const script = new vm.Script(t.code, { filename });
+    // import() in cells loads modules with the worker's own loader (Node's default ESM loader).
+    const script = new vm.Script(t.code, { filename, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
     const value: unknown = await (script.runInContext(context) as Promise<unknown>);
     const result: Record<string, unknown> = { durationMs: performance.now() - t0, names: [...t.names, ...t.functions] };
     if (value !== undefined) result.value = mimeBundle(value);

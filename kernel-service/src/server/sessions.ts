@@ -78,6 +78,8 @@ export class Session {
         stackSizeMb: 4,
       },
       stdout: true,
+      // Dynamic import() in cells uses vm's USE_MAIN_CONTEXT_DEFAULT_LOADER, experimental in Node 20-22: no warning in every cell's stderr.
+      execArgv: process.allowedNodeEnvironmentFlags.has('--disable-warning') ? ['--disable-warning=ExperimentalWarning'] : [],
       stderr: true,
     });
     this.worker = worker;

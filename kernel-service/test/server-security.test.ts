@@ -135,6 +135,29 @@ describe('bad messages get structured errors, never a crash', () => {
     await bystanderOk();
   });
 
+  it('a client that stops reading is paused (backpressure) while others carry on, and gets every reply when it reads again', async () => {
+    const c = await Client.connect(svc);
+    const session = (await c.request('session.open', {})).result!.session as string;
+    const cell = await c.request('cell.execute', {
+      session,
+      code: "const net = new Network({ seed: 1 });\nconst e = net.ensemble({ nNeurons: 100, dimensions: 1 });\nnet.probe(e.neurons, { attr: 'output', label: 's' });\nsimulate(net, 1).id",
+    });
+    const sim = (cell.result!.value as Record<string, string>)['text/plain'];
+    const socket = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    // 40 raw fetches of 800 kB each: far more than the service buffers for one client.
+    const replies = Array.from({ length: 40 }, () => c.request('probe.fetch', { session, sim, probe: 's', mode: 'raw' }, 60_000));
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = performance.now();
+    await bystanderOk();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(svc.stderr()).toMatch(/client \d+: paused/);
+    socket.resume();
+    const all = await Promise.all(replies);
+    expect(all.every((r) => r.ok && r.arrays.get('y')!.header.shape[0] === 1000)).toBe(true);
+    c.close();
+  });
+
   it('plain HTTP gets 426 and /healthz answers', async () => {
     const base = svc.url.replace('ws:', 'http:');
     expect((await fetch(base)).status).toBe(426);

@@ -348,6 +348,7 @@ export class Service {
     if (c.paused || c.ws.bufferedAmount < HIGH_WATER) return;
     c.paused = true;
     c.socket.pause();
+    this.opts.log(`client ${c.id}: paused (${(c.ws.bufferedAmount / 1048576).toFixed(1)} MB unsent; it does not read its replies)`);
     const check = setInterval(() => {
       if (c.ws.readyState !== c.ws.OPEN) return clearInterval(check);
       if (c.ws.bufferedAmount < LOW_WATER) {

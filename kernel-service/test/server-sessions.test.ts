@@ -185,6 +185,9 @@ describe('inline simulations and post-processing', () => {
 
 describe('interrupt and limits', () => {
   it('interrupts an endless loop while a second client keeps getting replies', async () => {
+    // Interrupting an idle session keeps its variables.
+    expect((await c.request('session.interrupt', { session })).result).toMatchObject({ restarted: false, wasBusy: false });
+    expect((await exec('typeof net')).result!.value).toEqual({ 'text/plain': 'object' });
     const other = await Client.connect(svc);
     const loop = exec('while (true) {}', 'loop');
     await new Promise((r) => setTimeout(r, 300));

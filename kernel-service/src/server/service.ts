@@ -437,6 +437,8 @@ export class Service {
         const r = req as Request<'session.interrupt'>;
         const s = this.sessions.get(r.session);
         const wasBusy = s.busy;
+        // Nothing running: the variables are kept (as interrupting an idle Jupyter kernel does nothing).
+        if (!wasBusy) return { session: s.id, restarted: false, wasBusy: false, message: 'nothing to interrupt: the session is idle' };
         const message = 'interrupted: the session restarted and its variables are gone; run the model cells again';
         await s.restart('interrupted', message);
         this.notifyRestart(s.id, message, c);

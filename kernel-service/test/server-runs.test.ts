@@ -97,6 +97,13 @@ describe('runs', () => {
     expect(vsFn.ok, JSON.stringify(vsFn.error)).toBe(true);
     expect(vsFn.result!.overall as number).toBeLessThan(0.1);
     expect(vsFn.result!.samples).toBe(1901);
+    const tc = await c.request('post.tuning', { session, run, ensemble: 'a', points: 11 });
+    expect(tc.ok, JSON.stringify(tc.error)).toBe(true);
+    expect(tc.arrays.get('rates')!.header.shape).toEqual([11, 100]);
+    const curves = tc.arrays.get('rates')!.data as Float64Array;
+    const peak = Math.max(...curves);
+    expect(peak).toBeGreaterThan(200);
+    expect(peak).toBeLessThan(400.0001);
   });
 
   it('runs a model file; queues runs past the concurrency limit', async () => {

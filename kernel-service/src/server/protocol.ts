@@ -226,8 +226,9 @@ export const RequestSchemas = {
       ensemble: Name,
       points: Type.Optional(Type.Integer({ minimum: 2, maximum: 10_000 })),
       sim: Type.Optional(Type.String({ maxLength: 64 })),
+      run: Type.Optional(RunName),
     },
-    "Tuning curves of an ensemble of the session's model (built with the simulation's seed when sim is given).",
+    "Tuning curves of an ensemble of the session's model (built with the simulation's seed when sim is given), or of a run's model (built in the session's worker with the run's seed and dt).",
   ),
 } as const;
 

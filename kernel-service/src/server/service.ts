@@ -8,7 +8,9 @@
  * its replies has its socket paused (backpressure on bufferedAmount).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -770,7 +772,19 @@ export class Service {
   }
 
   private async tuning(c: Client, r: Request<'post.tuning'>): Promise<unknown> {
-    const out = await this.session(r.session).request({ op: 'tuning', ensemble: r.ensemble, points: r.points ?? 101, sim: r.sim });
+    let run: { file: string; seed: number | null; dt: number } | undefined;
+    if (r.run !== undefined) {
+      const dir = this.runs.folder(r.run);
+      const o = JSON.parse(readFileSync(join(dir, 'options.json'), 'utf8')) as { seed?: unknown; dt?: unknown };
+      run = { file: join(dir, 'model.mjs'), seed: typeof o.seed === 'number' ? o.seed : null, dt: typeof o.dt === 'number' ? o.dt : 0.001 };
+    }
+    const out = await this.session(r.session).request({
+      op: 'tuning',
+      ensemble: r.ensemble,
+      points: r.points ?? 101,
+      sim: r.sim,
+      ...(run ? { run } : {}),
+    });
     const res = out.result as { points: number; neurons: number };
     const arrays = this.sendArrays(c, r.id, [
       ['x', out.arrays!.x!, [res.points]],

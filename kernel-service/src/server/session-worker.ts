@@ -420,9 +420,31 @@ function probeData(msg: Extract<ToWorker, { op: 'probe.data' }>): { result: Reco
   };
 }
 
-function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): { result: Record<string, unknown>; arrays: WorkerArrays } {
+/**
+ * A run's model module, imported in this worker: its `import ... from 'nefsim'` is pointed at this
+ * worker's nefsim (the same module instance, so instanceof Network holds) and the module is loaded from
+ * a data: URL (which may import absolute file: URLs).
+ */
+async function runModel(file: string): Promise<nefsim.Network> {
+  const { readFileSync } = await import('node:fs');
+  const entry = new URL('../index.js', import.meta.url).href;
+  const src = readFileSync(file, 'utf8').replace(
+    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])nefsim\2/g,
+    (_m, kw: string, q: string) => `${kw}${q}${entry}${q}`,
+  );
+  const mod = (await import(`data:text/javascript;base64,${Buffer.from(src).toString('base64')}`)) as { default?: unknown };
+  let v: unknown = mod.default;
+  if (typeof v === 'function') v = await (v as (p: Record<string, unknown>) => unknown)({});
+  if (!(v instanceof nefsim.Network)) throw new TypeError("the run's model does not give a Network");
+  return v;
+}
+
+async function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): Promise<{ result: Record<string, unknown>; arrays: WorkerArrays }> {
   let sim: Simulator;
-  if (msg.sim !== undefined) sim = getSim(msg.sim).sim;
+  if (msg.run !== undefined) {
+    const net = await runModel(msg.run.file);
+    sim = new nefsim.Simulator(net, { dt: msg.run.dt, ...(msg.run.seed !== null ? { seed: msg.run.seed } : {}) });
+  } else if (msg.sim !== undefined) sim = getSim(msg.sim).sim;
   else {
     const m: unknown = context.model;
     if (!(m instanceof nefsim.Network)) throw new NotFound("the session has no model: assign a Network to 'model' in a cell");
@@ -483,6 +505,18 @@ function reply(rid: number, f: () => { result: Record<string, unknown>; arrays?:
   }
 }
 
+async function replyAsync(rid: number, f: () => Promise<{ result: Record<string, unknown>; arrays?: WorkerArrays }>): Promise<void> {
+  let out: { result: Record<string, unknown>; arrays?: WorkerArrays };
+  try {
+    out = await f();
+  } catch (err) {
+    return reply(rid, () => {
+      throw err;
+    });
+  }
+  reply(rid, () => out);
+}
+
 /** Requests run one at a time, in order. */
 let queue: Promise<void> = Promise.resolve();
 
@@ -496,7 +530,7 @@ port.on('message', (msg: ToWorker) => {
       case 'probe.data':
         return reply(msg.rid, () => probeData(msg));
       case 'tuning':
-        return reply(msg.rid, () => tuning(msg));
+        return replyAsync(msg.rid, () => tuning(msg));
       case 'target':
         return reply(msg.rid, () => target(msg));
     }

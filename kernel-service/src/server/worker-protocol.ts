@@ -13,7 +13,15 @@ export type ToWorker =
       t1: number | undefined;
       columns: [number, number] | undefined;
     }
-  | { op: 'tuning'; rid: number; ensemble: string; points: number; sim: string | undefined }
+  | {
+      op: 'tuning';
+      rid: number;
+      ensemble: string;
+      points: number;
+      sim: string | undefined;
+      /** A run's model module, built with the run's seed and dt (instead of the session's model). */
+      run?: { file: string; seed: number | null; dt: number };
+    }
   | { op: 'target'; rid: number; fn: string; t: Float64Array };
 
 /** Arrays passed back to the service (transferred, not copied). */

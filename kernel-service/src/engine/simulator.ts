@@ -158,9 +158,16 @@ export class Simulator {
   trange(probeOrSampleEvery?: Probe | number): Float64Array {
     const every = probeOrSampleEvery instanceof Probe ? probeOrSampleEvery.sampleEvery : probeOrSampleEvery;
     const period = every === undefined ? 1 : every / this.dt;
-    const out: number[] = [];
-    for (let s = 1; s <= this.nSteps; s++) if (period === 1 || s % period < 1) out.push(s * this.dt);
-    return Float64Array.from(out);
+    if (period === 1) {
+      const out = new Float64Array(this.nSteps);
+      for (let s = 1; s <= this.nSteps; s++) out[s - 1] = s * this.dt;
+      return out;
+    }
+    let count = 0;
+    for (let s = 1; s <= this.nSteps; s++) if (s % period < 1) count++;
+    const out = new Float64Array(count);
+    for (let s = 1, k = 0; s <= this.nSteps; s++) if (s % period < 1) out[k++] = s * this.dt;
+    return out;
   }
 
   /** Recorded samples of a probe (a copy). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseRunList, progressOf, pythonSnippet, runDetails, trialRuns } from '../runs/format.js';
 import { parseRunForm } from '../runs/options.js';
-import { isSpikeProbe, parseProbeList, rasterPoints } from '../runs/probes.js';
+import { isSpikeProbe, parseProbeList, rasterPoints, rasterWindow } from '../runs/probes.js';
 import { statusText } from '../client/status-text.js';
 
 describe('runs panel data', () => {
@@ -49,7 +49,7 @@ describe('runs panel data', () => {
 
   it('reads probe.list results', () => {
     expect(parseProbeList({ probes: [{ name: 'sq', shape: [5000, 1] }, { label: 'a', dims: 2 }, 'b', 7] })).toEqual([
-      { name: 'sq', dims: 1, label: undefined, attr: undefined, target: undefined },
+      { name: 'sq', dims: 1, label: undefined, attr: undefined, target: undefined, rows: 5000 },
       { name: 'a', dims: 2, label: 'a', attr: undefined, target: undefined },
       { name: 'b', dims: 1 },
     ]);
@@ -64,6 +64,9 @@ describe('spike probes', () => {
     const n0 = { header: { name: 'n0' }, data: new Float64Array([0.01, 0.02]) };
     const n3 = { header: { name: 'n3' }, data: new Float64Array([0.015]) };
     expect(rasterPoints([n0, n3, { header: { name: 't' }, data: [1] }])).toEqual({ x: [0.01, 0.02, 0.015], y: [0, 0, 3] });
+    // long runs: a bounded window of spikes
+    expect(rasterWindow({ name: 's', dims: 100, rows: 800_000, sampleEvery: 0.001 })).toEqual({ t0: 0, t1: 2, clipped: true });
+    expect(rasterWindow({ name: 's', dims: 100, rows: 1000, sampleEvery: 0.001 })).toEqual({ t0: 0, t1: 1, clipped: false });
   });
 });
 

@@ -18,6 +18,7 @@ import {
   type CellErrorInfo,
 } from './outputs.js';
 import { fetchProbePlots, plotOutputs } from '../runs/plots.js';
+import { diagramSvg, parseGraph, STRUCTURE_CODE } from './diagram.js';
 import { sessionIdFor } from './model.js';
 import { markErrorLine, clearErrorLine } from './errorline.js';
 
@@ -145,8 +146,10 @@ export async function runModelCell(
     const result = resultToOutput(reply.result, count);
     if (result) add(result as IOutput);
     const r = reply.result as Record<string, unknown> | null;
-    if (r && typeof r.model === 'object' && r.model !== null && definesModel(source) && !simulationOf(r) && !hasNetworkValue(r)) {
-      add(buildSummaryOutput(r.model as Record<string, unknown>) as IOutput);
+    if (r && typeof r.model === 'object' && r.model !== null && definesModel(source) && !simulationOf(r)) {
+      if (!hasNetworkValue(r)) add(buildSummaryOutput(r.model as Record<string, unknown>) as IOutput);
+      const diagram = await networkDiagram(client, sessionId);
+      if (diagram) add(diagram);
     }
     const sim = simulationOf(r);
     if (sim && sim.probes.length) {
@@ -182,5 +185,30 @@ export async function runModelCell(
     }
     onCellExecuted({ cell, success: false });
     return false;
+  }
+}
+
+/** The model's diagram as an SVG output, or null if the session cannot give its structure. */
+async function networkDiagram(client: NefsimClient, sessionId: string): Promise<IOutput | null> {
+  try {
+    const reply = await client.request(
+      'cell.execute',
+      { session: sessionId, code: STRUCTURE_CODE, cell: 'nefsim-diagram', model: false },
+      { timeoutMs: 15_000 },
+    );
+    const value = (reply.result as { value?: Record<string, unknown> } | null)?.value;
+    const graph = parseGraph(value?.['application/json']);
+    if (!graph || !graph.items.length) return null;
+    const more = graph.items.length > 60 ? ` (first 60 of ${graph.items.length})` : '';
+    return {
+      output_type: 'display_data',
+      data: {
+        'image/svg+xml': diagramSvg(graph),
+        'text/plain': `network diagram: ${graph.items.length} items, ${graph.edges.length} connections${more}`,
+      },
+      metadata: {},
+    } as IOutput;
+  } catch {
+    return null;
   }
 }

@@ -5,7 +5,7 @@ import type { NefsimClient } from '../client/client.js';
 import type { RunInfo } from '../client/protocol.js';
 import { PLOT_MIME, PLOT_FORMAT_VERSION, tracesFromFetch, type PlotSpec } from '../plot/data.js';
 import { METADATA_KEY, plotsRunOf } from '../cells/model.js';
-import { isSpikeProbe, parseProbeList, rasterPoints } from './probes.js';
+import { isSpikeProbe, parseProbeList, rasterPoints, rasterWindow } from './probes.js';
 import { trialRuns } from './format.js';
 import type { RunCellOptions } from '../cells/executor.js';
 import type { ICodeCellModel } from '@jupyterlab/cells';
@@ -28,12 +28,18 @@ export async function fetchProbePlots(
     if (isSpikeProbe(p)) {
       // Spikes: a raster of the first neurons (spike times from the service).
       const neurons = Array.from({ length: Math.min(p.dims, MAX_RASTER_NEURONS) }, (_, i) => i);
-      const reply = await client.request('post.spikes', { ...source, probe: p.name, neurons }, { timeoutMs: 60_000 });
+      // A bounded window: a long run's spikes would be millions of points.
+      const win = rasterWindow(p);
+      const reply = await client.request(
+        'post.spikes',
+        { ...source, probe: p.name, neurons, t0: win.t0, t1: win.t1 },
+        { timeoutMs: 60_000 },
+      );
       const { x, y } = rasterPoints(reply.arrays);
       specs.push({
         version: PLOT_FORMAT_VERSION,
         kind: 'raster',
-        title: `${title}: ${p.label ?? p.name} (spikes${p.dims > neurons.length ? `, first ${neurons.length} of ${p.dims} neurons` : ''})`,
+        title: `${title}: ${p.label ?? p.name} (spikes${p.dims > neurons.length ? `, first ${neurons.length} of ${p.dims} neurons` : ''}${win.clipped ? `, first ${win.t1} s` : ''})`,
         traces: [{ name: p.label ?? p.name, x, y }],
       });
       continue;

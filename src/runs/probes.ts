@@ -7,6 +7,9 @@ export interface ProbeInfo {
   attr?: string;
   target?: string;
   units?: string;
+  /** Samples stored so far, and the time between samples (s). */
+  rows?: number;
+  sampleEvery?: number;
 }
 
 /** Does this probe record spikes (a neurons' output)? Then it is drawn as a raster. */
@@ -58,7 +61,16 @@ export function parseProbeList(result: unknown): ProbeInfo[] {
       attr: typeof o.attr === 'string' ? o.attr : undefined,
       target: typeof o.target === 'string' ? o.target : undefined,
       ...(typeof o.units === 'string' && o.units ? { units: o.units } : {}),
+      ...(shape && typeof shape[0] === 'number' ? { rows: shape[0] } : {}),
+      ...(typeof o.sampleEvery === 'number' ? { sampleEvery: o.sampleEvery } : {}),
     });
   }
   return out;
+}
+
+/** Seconds of spikes a raster shows: the whole probe when short, else its first RASTER_SECONDS. */
+export const RASTER_SECONDS = 2;
+export function rasterWindow(p: ProbeInfo): { t0: number; t1: number; clipped: boolean } {
+  const total = p.rows !== undefined && p.sampleEvery !== undefined ? p.rows * p.sampleEvery : Infinity;
+  return total <= RASTER_SECONDS ? { t0: 0, t1: total, clipped: false } : { t0: 0, t1: RASTER_SECONDS, clipped: true };
 }

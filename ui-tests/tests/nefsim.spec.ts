@@ -39,8 +39,10 @@ test.describe('nefsim extension', () => {
     await expect(page.locator('.jp-Cell.nefsim-ModelCell')).toHaveCount(4);
     for (const i of [1, 2, 3]) await runCell(page, i);
     // cell 3 assigns model: its value is the network, shown as the build summary
-    await expect(cell(page, 3).locator('.jp-OutputArea-output')).toContainText('nefsim model “squaring”', { timeout: 60_000 });
-    await expect(cell(page, 3).locator('.jp-OutputArea-output')).toContainText('200');
+    await expect(cell(page, 3).locator('.jp-OutputArea-output').first()).toContainText('nefsim model “squaring”', { timeout: 60_000 });
+    await expect(cell(page, 3).locator('.jp-OutputArea-output').first()).toContainText('200');
+    // and its diagram (an SVG saved with the notebook)
+    await expect(cell(page, 3).locator('.jp-RenderedSVG')).toHaveCount(1, { timeout: 30_000 });
     await runCell(page, 5);
     // one plot per probe: input, sq, and the spikes of a as a raster
     await expect(cell(page, 5).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(3, { timeout: 60_000 });

@@ -46,7 +46,7 @@ test('main views, light and dark', async ({ page, tmpPath }) => {
   const run = page.locator('#nefsim-runs .nefsim-Run').first();
   await expect(run).toHaveAttribute('data-state', 'running', { timeout: 60_000 });
   await page.waitForTimeout(2500);
-  await cell(page, 3).scrollIntoViewIfNeeded();
+  await cell(page, 3).evaluate((el) => el.scrollIntoView());
   await page.screenshot({ path: path.join(OUT, 'notebook-light.png') });
   await setTheme(page, 'JupyterLab Dark');
   await page.screenshot({ path: path.join(OUT, 'notebook-dark.png') });
@@ -55,10 +55,9 @@ test('main views, light and dark', async ({ page, tmpPath }) => {
   await run.locator('[data-action="plot-probes"]').click();
   const plotCell = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell', { hasText: 'nefsim: probe plots of run' });
   await expect(plotCell.locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(3, { timeout: 60_000 });
-  await plotCell.scrollIntoViewIfNeeded();
+  // "Plot probes" scrolls the new cell into view
   await page.waitForTimeout(1000);
   await page.screenshot({ path: path.join(OUT, 'plots-dark.png') });
   await setTheme(page, 'JupyterLab Light');
-  await plotCell.scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(OUT, 'plots-light.png') });
 });

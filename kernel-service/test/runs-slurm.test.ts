@@ -153,7 +153,7 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
 
   it('a job gone from squeue without the run recording its end is reported failed', async () => {
     const out = join(dir, 'gone');
-    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--trials', '2', '--jobs', '1', '--duration', '2000', '--out', out);
+    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--trials', '2', '--jobs', '1', '--duration', '100000', '--out', out);
     expect(r.code).toBe(0);
     const id = /job array (\d+)/.exec(r.stdout)![1]!;
     await waitFor(() => json<RunStatus>(join(out, 'trial-000', 'status.json')).stepsFlushed > 0);

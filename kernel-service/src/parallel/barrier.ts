@@ -22,7 +22,7 @@ export class Barrier {
   constructor(
     buffer: SharedArrayBuffer,
     private readonly parties: number,
-    private readonly spins = 2000,
+    private readonly spins = 200_000,
   ) {
     this.s = new Int32Array(buffer, 0, BARRIER_INTS);
   }

@@ -3,10 +3,12 @@
  * time, and notebooks rebuild the same model over and over. Results are
  * keyed by a content hash of everything the solution depends on (scaled
  * encoders, biases, eval points, targets, neuron type, solver), so a hit is
- * exactly the solution a solve would give. The default cache lives in memory
- * for the life of the process, bounded in bytes (least recently used out).
+ * exactly the solution a solve would give. The default cache keeps
+ * solutions in memory for the life of the process and on disk across
+ * processes (see decoder-cache-file.ts), each bounded in bytes.
  */
 import { createHash } from 'node:crypto';
+import { FileDecoderCache, fileCacheFromEnv } from './decoder-cache-file.js';
 
 export interface CachedSolution {
   X: Float64Array;
@@ -65,8 +67,31 @@ export class MemoryDecoderCache implements DecoderCache {
   }
 }
 
-/** The process-wide cache that simulators use unless told otherwise. */
-export const defaultDecoderCache = new MemoryDecoderCache();
+/** A memory cache in front of a disk cache: hits on disk are kept in memory, solutions go to both. */
+export class TieredDecoderCache implements DecoderCache {
+  constructor(
+    readonly memory: MemoryDecoderCache,
+    readonly disk: FileDecoderCache | null,
+  ) {}
+  get(key: string): CachedSolution | undefined {
+    const m = this.memory.get(key);
+    if (m || !this.disk) return m;
+    const d = this.disk.get(key);
+    if (d) this.memory.set(key, d);
+    return d;
+  }
+  set(key: string, value: CachedSolution): void {
+    this.memory.set(key, value);
+    this.disk?.set(key, value);
+  }
+}
+
+/**
+ * The process-wide cache that simulators use unless told otherwise: memory,
+ * then disk in `$NEFSIM_CACHE_DIR` (default `$XDG_CACHE_HOME/nefsim/decoders`,
+ * i.e. `~/.cache/nefsim/decoders`), unless `NEFSIM_DECODER_CACHE=0`.
+ */
+export const defaultDecoderCache: DecoderCache = new TieredDecoderCache(new MemoryDecoderCache(), fileCacheFromEnv(process.env));
 
 /** A content hash of arrays and strings (SHA-1: fast, and collisions are not a concern here). */
 export function contentKey(parts: readonly (Float64Array | string | number)[]): string {

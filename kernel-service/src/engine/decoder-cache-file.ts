@@ -1,0 +1,217 @@
+/**
+ * The decoder cache on disk, shared by every process of the user (as Nengo's
+ * `~/.cache/nengo/decoders`): a rebuilt model, a trial in another process or
+ * the next notebook session skips the solves it has done before.
+ *
+ * One file per solution, named by its content key, in a two-letter fan-out
+ * folder: `<dir>/ab/abcdef....nfd`. A file is a 16-byte header (magic
+ * "NFDC", format version, length of X, length of rmses, as little-endian
+ * uint32) then X and rmses as little-endian float64. Files are written to a
+ * temporary name and renamed, so readers never see half a file; concurrent
+ * writers of one key write the same bytes. Total size is bounded: past the
+ * limit the least recently used files (by modification time, refreshed on
+ * each hit) go until 80% of it is left.
+ *
+ * The cache is an optimisation and never fails a build: a file that is short,
+ * corrupt or of another version counts as a miss and is removed; a directory
+ * that cannot be written turns the disk cache off for the process with one
+ * warning.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { CachedSolution, DecoderCache } from './decoder-cache.js';
+
+const MAGIC = 0x4344464e; // "NFDC" read as little-endian uint32
+const VERSION = 1;
+const HEADER = 16;
+const KEY = /^[0-9a-f]{16,128}$/;
+const DEFAULT_MAX_MB = 512; // Nengo's default decoder cache size
+
+export class FileDecoderCache implements DecoderCache {
+  hits = 0;
+  misses = 0;
+  /** Bytes on disk, counted on the first write of the process (undefined until then). */
+  private bytes: number | undefined;
+  private disabled = false;
+
+  constructor(
+    readonly dir: string,
+    readonly maxBytes = DEFAULT_MAX_MB * 1024 * 1024,
+  ) {}
+
+  private pathOf(key: string): string {
+    return join(this.dir, key.slice(0, 2), `${key}.nfd`);
+  }
+
+  get(key: string): CachedSolution | undefined {
+    if (this.disabled || !KEY.test(key)) return undefined;
+    const path = this.pathOf(key);
+    let buf: Buffer;
+    try {
+      buf = readFileSync(path);
+    } catch {
+      this.misses++;
+      return undefined;
+    }
+    const sol = decode(buf);
+    if (!sol) {
+      this.misses++;
+      try {
+        unlinkSync(path);
+      } catch {
+        // another process removed or replaced it
+      }
+      return undefined;
+    }
+    try {
+      const now = new Date();
+      utimesSync(path, now, now); // most recently used
+    } catch {
+      // pruned by another process meanwhile: the solution is still good
+    }
+    this.hits++;
+    return sol;
+  }
+
+  set(key: string, value: CachedSolution): void {
+    if (this.disabled || !KEY.test(key)) return;
+    const size = HEADER + value.X.byteLength + value.rmses.byteLength;
+    if (size > this.maxBytes) return;
+    const path = this.pathOf(key);
+    this.bytes ??= this.measure();
+    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      mkdirSync(join(this.dir, key.slice(0, 2)), { recursive: true });
+      writeFileSync(tmp, encode(value));
+      renameSync(tmp, path);
+    } catch (err) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // never created
+      }
+      this.disabled = true;
+      process.emitWarning(
+        `nefsim: decoder cache in ${this.dir} turned off for this process: ${(err as Error).message}`,
+        'NefsimDecoderCache',
+      );
+      return;
+    }
+    this.bytes += size;
+    if (this.bytes > this.maxBytes) this.prune(this.maxBytes * 0.8);
+  }
+
+  /** Removes every cached solution. */
+  clear(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+    this.bytes = 0;
+  }
+
+  private files(): { path: string; size: number; mtime: number }[] {
+    const out: { path: string; size: number; mtime: number }[] = [];
+    let subdirs: string[];
+    try {
+      subdirs = readdirSync(this.dir);
+    } catch {
+      return out;
+    }
+    for (const sub of subdirs) {
+      let names: string[];
+      try {
+        names = readdirSync(join(this.dir, sub));
+      } catch {
+        continue; // not a folder
+      }
+      for (const name of names) {
+        if (!name.endsWith('.nfd')) continue;
+        const path = join(this.dir, sub, name);
+        try {
+          const st = statSync(path);
+          out.push({ path, size: st.size, mtime: st.mtimeMs });
+        } catch {
+          // removed meanwhile
+        }
+      }
+    }
+    return out;
+  }
+
+  private measure(): number {
+    return this.files().reduce((n, f) => n + f.size, 0);
+  }
+
+  private prune(target: number): void {
+    const files = this.files().sort((a, b) => a.mtime - b.mtime);
+    let total = files.reduce((n, f) => n + f.size, 0);
+    for (const f of files) {
+      if (total <= target) break;
+      try {
+        unlinkSync(f.path);
+        total -= f.size;
+      } catch {
+        // removed by another process
+      }
+    }
+    this.bytes = total;
+  }
+}
+
+function encode(v: CachedSolution): Buffer {
+  const buf = Buffer.alloc(HEADER + v.X.byteLength + v.rmses.byteLength);
+  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt32LE(VERSION, 4);
+  buf.writeUInt32LE(v.X.length, 8);
+  buf.writeUInt32LE(v.rmses.length, 12);
+  let o = HEADER;
+  for (let i = 0; i < v.X.length; i++, o += 8) buf.writeDoubleLE(v.X[i]!, o);
+  for (let i = 0; i < v.rmses.length; i++, o += 8) buf.writeDoubleLE(v.rmses[i]!, o);
+  return buf;
+}
+
+function decode(buf: Buffer): CachedSolution | undefined {
+  if (buf.length < HEADER || buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== VERSION) return undefined;
+  const nx = buf.readUInt32LE(8),
+    nr = buf.readUInt32LE(12);
+  if (buf.length !== HEADER + 8 * (nx + nr)) return undefined;
+  const X = new Float64Array(nx),
+    rmses = new Float64Array(nr);
+  let o = HEADER;
+  for (let i = 0; i < nx; i++, o += 8) X[i] = buf.readDoubleLE(o);
+  for (let i = 0; i < nr; i++, o += 8) rmses[i] = buf.readDoubleLE(o);
+  for (let i = 0; i < nx; i++) if (!Number.isFinite(X[i]!)) return undefined;
+  return { X, rmses };
+}
+
+/**
+ * The disk cache the environment asks for: `NEFSIM_DECODER_CACHE=0` (or off,
+ * false, no) turns it off; `NEFSIM_CACHE_DIR` names its folder (default
+ * `$XDG_CACHE_HOME/nefsim/decoders`, else `~/.cache/nefsim/decoders`);
+ * `NEFSIM_DECODER_CACHE_MB` bounds its size (default 512).
+ */
+export function fileCacheFromEnv(env: NodeJS.ProcessEnv): FileDecoderCache | null {
+  const flag = (env['NEFSIM_DECODER_CACHE'] ?? '').trim().toLowerCase();
+  if (['0', 'off', 'false', 'no'].includes(flag)) return null;
+  let dir = env['NEFSIM_CACHE_DIR'];
+  if (!dir) {
+    let home: string;
+    try {
+      home = homedir();
+    } catch {
+      return null; // no home (e.g. a system user): memory cache only
+    }
+    dir = join(env['XDG_CACHE_HOME'] || join(home, '.cache'), 'nefsim', 'decoders');
+  }
+  let maxMb = DEFAULT_MAX_MB;
+  const mb = env['NEFSIM_DECODER_CACHE_MB'];
+  if (mb !== undefined && mb !== '') {
+    const v = Number(mb);
+    if (Number.isFinite(v) && v > 0) maxMb = v;
+    else
+      process.emitWarning(
+        `nefsim: NEFSIM_DECODER_CACHE_MB must be a positive number of megabytes, got '${mb}'; using ${DEFAULT_MAX_MB}`,
+        'NefsimDecoderCache',
+      );
+  }
+  return new FileDecoderCache(dir, maxMb * 1024 * 1024);
+}

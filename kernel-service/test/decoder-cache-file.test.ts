@@ -1,0 +1,158 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileDecoderCache, MemoryDecoderCache, Simulator, TieredDecoderCache } from '../src/index.js';
+import { fileCacheFromEnv } from '../src/engine/decoder-cache-file.js';
+import { squaring } from './models.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'nefsim-dcache-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.nfd'));
+}
+
+const key = (c: string): string => c.repeat(40);
+const sol = (n: number) => ({ X: Float64Array.from({ length: n }, (_, i) => i / 3 - 7), rmses: Float64Array.of(0.25, Math.PI) });
+
+describe('decoder cache on disk', () => {
+  it('stores and returns solutions bit for bit, across cache objects', () => {
+    const dir = tempDir();
+    new FileDecoderCache(dir).set(key('a'), sol(10));
+    const again = new FileDecoderCache(dir);
+    const got = again.get(key('a'));
+    expect(got?.X).toEqual(sol(10).X);
+    expect(got?.rmses).toEqual(sol(10).rmses);
+    expect(again.get(key('b'))).toBeUndefined();
+    expect([again.hits, again.misses]).toEqual([1, 1]);
+    expect(files(dir)).toEqual([join('aa', `${key('a')}.nfd`)]);
+  });
+
+  it('treats a short, corrupt or foreign file as a miss and removes it', () => {
+    const dir = tempDir();
+    const c = new FileDecoderCache(dir);
+    c.set(key('c'), sol(4));
+    const path = join(dir, 'cc', `${key('c')}.nfd`);
+    const bytes = readFileSync(path);
+    writeFileSync(path, bytes.subarray(0, bytes.length - 3)); // truncated
+    expect(c.get(key('c'))).toBeUndefined();
+    expect(files(dir)).toEqual([]);
+    c.set(key('c'), sol(4));
+    const bad = readFileSync(path);
+    bad.writeUInt32LE(99, 4); // another format version
+    writeFileSync(path, bad);
+    expect(c.get(key('c'))).toBeUndefined();
+    // keys that are not content hashes never touch the disk
+    c.set('../../etc/passwd', sol(1));
+    expect(c.get('../../etc/passwd')).toBeUndefined();
+    expect(files(dir)).toEqual([]);
+  });
+
+  it('keeps to its size bound, dropping the least recently used first', () => {
+    const dir = tempDir();
+    const entry = 16 + 8 * (100 + 2);
+    const c = new FileDecoderCache(dir, entry * 3.5);
+    c.set(key('1'), sol(100));
+    c.set(key('2'), sol(100));
+    c.set(key('3'), sol(100));
+    // make '1' the oldest but then use it: '2' becomes the least recently used
+    const p = (k: string) => join(dir, k.slice(0, 2), `${k}.nfd`);
+    const past = (s: number) => new Date(Date.now() - s * 1000);
+    for (const [k, age] of [
+      ['1', 30],
+      ['2', 20],
+      ['3', 10],
+    ] as const) {
+      const t = past(age);
+      utimesSync(p(key(k)), t, t);
+    }
+    expect(c.get(key('1'))).toBeDefined();
+    c.set(key('4'), sol(100)); // 4 entries > 3.5: prune to 80% (2.8 entries), i.e. keep 2
+    const left = files(dir)
+      .map((f) => f.slice(3, 4))
+      .sort();
+    expect(left).toEqual(['1', '4']);
+  });
+
+  it('turns itself off with a warning when the folder cannot be written, and the build goes on', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'file'), 'not a folder');
+    const c = new FileDecoderCache(join(dir, 'file', 'decoders'));
+    const warnings: string[] = [];
+    const onWarn = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarn);
+    const m = squaring(3);
+    const sim = new Simulator(m.net, { decoderCache: new TieredDecoderCache(new MemoryDecoderCache(), c) });
+    sim.run(0.05);
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        process.off('warning', onWarn);
+        expect(warnings.some((w) => w.includes('decoder cache') && w.includes('turned off'))).toBe(true);
+        expect(sim.data(m.probe).rows).toBe(50);
+        resolve();
+      }),
+    );
+  });
+
+  it('a model built in another process is built here from the disk, with identical results', async () => {
+    const dir = tempDir();
+    const cacheDir = join(dir, 'cache');
+    // one module, used by the child process and by this one (through the built package)
+    const model = join(dir, 'model.mjs');
+    writeFileSync(
+      model,
+      `import * as nefsim from ${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)};
+export { nefsim };
+export function build(cache) {
+  const net = new nefsim.Network({ label: 'squaring', seed: 21 });
+  const stim = net.node((t) => [Math.sin(2 * Math.PI * t)], { label: 'sin' });
+  const a = net.ensemble({ nNeurons: 100, dimensions: 1, label: 'a' });
+  const sq = net.ensemble({ nNeurons: 100, dimensions: 1, label: 'sq' });
+  net.connect(stim, a);
+  net.connect(a, sq, { function: (x) => [x[0] * x[0]] });
+  const p = net.probe(sq, { synapse: 0.01 });
+  const sim = new nefsim.Simulator(net, cache === undefined ? {} : { decoderCache: cache });
+  sim.run(0.2);
+  return sim.data(p).data;
+}
+if (process.argv[2] === 'child') build();
+`,
+    );
+    execFileSync(process.execPath, [model, 'child'], {
+      env: { ...process.env, NEFSIM_CACHE_DIR: cacheDir, NEFSIM_DECODER_CACHE: '1' },
+      stdio: 'pipe',
+    });
+    expect(files(cacheDir).length).toBe(2); // a -> sq, and the probe of sq
+    const mod = (await import(model)) as {
+      nefsim: {
+        FileDecoderCache: typeof FileDecoderCache;
+        TieredDecoderCache: typeof TieredDecoderCache;
+        MemoryDecoderCache: typeof MemoryDecoderCache;
+      };
+      build: (cache?: unknown) => Float64Array;
+    };
+    const disk = new mod.nefsim.FileDecoderCache(cacheDir);
+    const fromDisk = mod.build(new mod.nefsim.TieredDecoderCache(new mod.nefsim.MemoryDecoderCache(), disk));
+    expect(disk.hits).toBeGreaterThan(0);
+    expect(disk.misses).toBe(0);
+    const solved = mod.build(null);
+    expect(fromDisk).toEqual(solved);
+  });
+
+  it('is configured by the environment', () => {
+    expect(fileCacheFromEnv({ NEFSIM_DECODER_CACHE: 'off' })).toBeNull();
+    expect(fileCacheFromEnv({ NEFSIM_DECODER_CACHE: '0', NEFSIM_CACHE_DIR: '/x' })).toBeNull();
+    expect(fileCacheFromEnv({ NEFSIM_CACHE_DIR: '/x/y' })?.dir).toBe('/x/y');
+    expect(fileCacheFromEnv({ XDG_CACHE_HOME: '/c', HOME: '/h' })?.dir).toBe(join('/c', 'nefsim', 'decoders'));
+    expect(fileCacheFromEnv({ NEFSIM_CACHE_DIR: '/x', NEFSIM_DECODER_CACHE_MB: '2' })?.maxBytes).toBe(2 * 1024 * 1024);
+  });
+});

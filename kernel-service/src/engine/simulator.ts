@@ -6,7 +6,7 @@ import { build, type BuiltConnection, type BuiltEnsemble, type Model } from './b
 import type { DecoderCache } from './decoder-cache.js';
 import { checkKnownOptions, ValidationError } from './errors.js';
 import type { Network } from './network.js';
-import { Connection, Ensemble, Probe } from './objects.js';
+import { Connection, Ensemble, Neurons, ObjView, Probe } from './objects.js';
 import { Plan } from './plan.js';
 
 export interface SimulatorOptions {
@@ -53,6 +53,86 @@ export class ProbeData {
   }
 }
 
+/**
+ * Spikes recorded by a spike probe, sparsely: for each sample (row), the
+ * neurons (columns) that spiked and their output values (amplitude / dt per
+ * spike; a multiple of it when a neuron fires k spikes in one step).
+ * Row r's spikes are units/values[rowEnds[r - 1] .. rowEnds[r]) (from 0 for r = 0).
+ */
+export class SpikeData {
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    readonly units: Int32Array,
+    readonly values: Float64Array,
+    readonly rowEnds: Int32Array,
+  ) {}
+  /** The dense view: rows x cols, zero where no spike. */
+  dense(): ProbeData {
+    const out = new Float64Array(this.rows * this.cols);
+    for (let r = 0, k = 0; r < this.rows; r++) {
+      const base = r * this.cols;
+      for (const end = this.rowEnds[r]!; k < end; k++) out[base + this.units[k]!] = this.values[k]!;
+    }
+    return new ProbeData(out, this.rows, this.cols);
+  }
+}
+
+/**
+ * Is the probe the unfiltered spike output of spiking neurons? Such probes
+ * are recorded sparsely (most neurons are silent in any one step).
+ */
+export function isSpikeProbe(probe: Probe): boolean {
+  const obj = probe.target instanceof ObjView ? probe.target.obj : probe.target;
+  return obj instanceof Neurons && probe.attr === 'output' && probe.synapse === null && obj.ensemble.neuronType.spiking;
+}
+
+/** Sparse recording of a spike probe: a scan per sample keeps the non-zero outputs. */
+class SpikeBuffer {
+  units = new Int32Array(1024);
+  values = new Float64Array(1024);
+  /** Spikes recorded. */
+  count = 0;
+  rowEnds = new Int32Array(64);
+  rows = 0;
+  constructor(
+    readonly offset: number,
+    readonly size: number,
+    readonly period: number,
+  ) {}
+  reserveRows(rows: number): void {
+    if (rows <= this.rowEnds.length) return;
+    const next = new Int32Array(Math.max(rows, this.rowEnds.length * 2));
+    next.set(this.rowEnds.subarray(0, this.rows));
+    this.rowEnds = next;
+  }
+  /** Room for one more sample of every neuron spiking. */
+  reserveSpikes(): void {
+    const need = this.count + this.size;
+    if (need <= this.units.length) return;
+    const cap = Math.max(need, this.units.length * 2);
+    const u = new Int32Array(cap), v = new Float64Array(cap);
+    u.set(this.units.subarray(0, this.count));
+    v.set(this.values.subarray(0, this.count));
+    this.units = u;
+    this.values = v;
+  }
+  take(clear: boolean): SpikeData {
+    const out = new SpikeData(this.rows, this.size, this.units.slice(0, this.count), this.values.slice(0, this.count), this.rowEnds.slice(0, this.rows));
+    if (clear) this.clear();
+    return out;
+  }
+  clear(): void {
+    this.rows = 0;
+    this.count = 0;
+    // a burst may have grown the arrays: give the memory back
+    if (this.units.length > 1 << 20) {
+      this.units = new Int32Array(1024);
+      this.values = new Float64Array(1024);
+    }
+  }
+}
+
 class ProbeBuffer {
   data: Float64Array;
   rows = 0;
@@ -78,6 +158,8 @@ export class Simulator {
   readonly plan: Plan;
   private readonly buffers: Map<Probe, ProbeBuffer> = new Map();
   private readonly bufferList: ProbeBuffer[] = [];
+  private readonly spikeBuffers: Map<Probe, SpikeBuffer> = new Map();
+  private readonly spikeList: SpikeBuffer[] = [];
   private nSteps = 0;
   private readonly progress: ((done: number, total: number) => void) | undefined;
   private readonly progressEvery: number;
@@ -99,6 +181,12 @@ export class Simulator {
     }
     this.plan = new Plan(this.model, { merge: opts.merge ?? true, dtype: opts.dtype ?? 'float64' });
     for (const bp of this.model.probes) {
+      if (isSpikeProbe(bp.probe)) {
+        const sb = new SpikeBuffer(bp.sig.offset, bp.size, bp.period);
+        this.spikeBuffers.set(bp.probe, sb);
+        this.spikeList.push(sb);
+        continue;
+      }
       const buf = new ProbeBuffer(bp.sig.offset, bp.size, bp.period);
       this.buffers.set(bp.probe, buf);
       this.bufferList.push(buf);
@@ -126,6 +214,7 @@ export class Simulator {
   runSteps(steps: number): void {
     if (!Number.isInteger(steps) || steps < 0) throw new ValidationError(`runSteps: steps must be a non-negative integer, got ${steps}`);
     for (const b of this.bufferList) b.reserve(b.rows + Math.ceil(steps / b.period) + 1);
+    for (const b of this.spikeList) b.reserveRows(b.rows + Math.ceil(steps / b.period) + 1);
     const every = this.progressEvery;
     for (let i = 0; i < steps; i++) {
       this.step();
@@ -152,6 +241,25 @@ export class Simulator {
         b.rows++;
       }
     }
+    const sl = this.spikeList;
+    for (let k = 0; k < sl.length; k++) {
+      const b = sl[k]!;
+      if (b.period === 1 || n % b.period < 1) {
+        if (b.rows === b.rowEnds.length) b.reserveRows(b.rows + 1);
+        b.reserveSpikes();
+        const units = b.units, values = b.values, src = b.offset;
+        let c = b.count;
+        for (let i = 0, m = b.size; i < m; i++) {
+          const v = a[src + i]!;
+          if (v !== 0) {
+            units[c] = i;
+            values[c++] = v;
+          }
+        }
+        b.count = c;
+        b.rowEnds[b.rows++] = c;
+      }
+    }
   }
 
   /** Times of the samples (of a probe with sampleEvery, if given): dt, 2 dt, ... as Nengo's trange. */
@@ -172,6 +280,8 @@ export class Simulator {
 
   /** Recorded samples of a probe (a copy). */
   data(probe: Probe): ProbeData {
+    const sb = this.spikeBuffers.get(probe);
+    if (sb) return sb.take(false).dense();
     const b = this.buffers.get(probe);
     if (!b) throw new ValidationError(`${probe instanceof Probe ? probe.name : String(probe)} is not part of the simulated network`);
     return new ProbeData(b.data.slice(0, b.rows * b.size), b.rows, b.size);
@@ -183,11 +293,24 @@ export class Simulator {
    * `sim.data(probe)` afterwards holds only what was recorded after this call.
    */
   takeData(probe: Probe): ProbeData {
+    const sb = this.spikeBuffers.get(probe);
+    if (sb) return sb.take(true).dense();
     const b = this.buffers.get(probe);
     if (!b) throw new ValidationError(`${probe instanceof Probe ? probe.name : String(probe)} is not part of the simulated network`);
     const out = new ProbeData(b.data.slice(0, b.rows * b.size), b.rows, b.size);
     b.rows = 0;
     return out;
+  }
+
+  /**
+   * Like takeData, but for a spike probe (see isSpikeProbe) in the sparse
+   * form it is recorded in; undefined for other probes.
+   */
+  takeSpikes(probe: Probe): SpikeData | undefined {
+    const sb = this.spikeBuffers.get(probe);
+    if (sb) return sb.take(true);
+    if (!this.buffers.has(probe)) throw new ValidationError(`${probe instanceof Probe ? probe.name : String(probe)} is not part of the simulated network`);
+    return undefined;
   }
 
   /** The probes of the simulated network, in build order. */
@@ -217,6 +340,7 @@ export class Simulator {
     this.plan.reset();
     this.nSteps = 0;
     for (const b of this.bufferList) b.rows = 0;
+    for (const b of this.spikeList) b.clear();
   }
 
   /** What was built: counts of objects, neurons, operators and kernels. */

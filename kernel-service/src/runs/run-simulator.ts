@@ -4,7 +4,7 @@
  */
 import type { Network } from '../engine/network.js';
 import type { Probe } from '../engine/objects.js';
-import { Simulator, type ProbeData } from '../engine/simulator.js';
+import { Simulator, type ProbeData, type SpikeData } from '../engine/simulator.js';
 import { PartitionedSimulator } from '../parallel/partitioned-simulator.js';
 
 export interface RunSimulator {
@@ -15,6 +15,8 @@ export interface RunSimulator {
   readonly time: number;
   runSteps(n: number): void | Promise<void>;
   takeData(probe: Probe): ProbeData;
+  /** Spike probes' samples in sparse form, where the simulator records them so (see Simulator.takeSpikes). */
+  takeSpikes?(probe: Probe): SpikeData | undefined;
   summary(): { label: string | undefined; seed: number; neurons: number; probes: number; buildSeconds: number; warnings: string[] };
   close?(): Promise<void>;
 }

@@ -14,7 +14,7 @@ import { FILES, processGroup, processStartTime, readJson, writeJsonAtomic, type 
 import { loadModel, ModelError } from './model.js';
 import { createRunSimulator, type RunSimulator } from './run-simulator.js';
 import { currentJobId } from './slurm.js';
-import type { ProbeStore } from './store.js';
+import type { ThreadedProbeStore } from './store-thread.js';
 
 /** Wall seconds a chunk of steps aims at (the heartbeat is at least this frequent unless one step is slower). */
 const CHUNK_SECONDS = 0.2;
@@ -74,7 +74,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   writeStatus();
   log(`run started: pid ${process.pid}, ${options.duration} s at dt ${options.dt} (${stepsTotal} steps), nefsim ${options.engineVersion}, node ${process.version}`);
 
-  let store: ProbeStore | undefined;
+  let store: ThreadedProbeStore | undefined;
   let sim: RunSimulator | undefined;
   let failure: unknown;
   /** True while steps run: a failure then comes from a step that counted itself but did not finish. */
@@ -95,9 +95,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       log(`partitioned into ${p.partitions} part(s) on worker threads: ${p.neuronsPerPart.join(' / ')} neurons, ${p.cuts} cut signal(s)`);
     }
     for (const w of summary.warnings) log(`warning: ${w}`);
-    // Loaded here, not at the top: h5wasm takes a few tenths of a second to load, which other commands need not pay.
-    const { ProbeStore } = await import('./store.js');
-    store = await ProbeStore.create(join(dir, FILES.probes), sim, { engineVersion: options.engineVersion, duration: options.duration, seed: summary.seed });
+    // probes.h5 is written on a writer thread (h5wasm loads there), off the simulation's thread.
+    const { ThreadedProbeStore } = await import('./store-thread.js');
+    store = await ThreadedProbeStore.create(join(dir, FILES.probes), sim, { engineVersion: options.engineVersion, duration: options.duration, seed: summary.seed });
     writeStatus();
 
     const t0 = performance.now();
@@ -116,9 +116,10 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       await sim.runSteps(n);
       stepping = false;
       const c1 = performance.now();
-      store.append();
+      await store.append();
       if (c1 - lastFlush >= FLUSH_SECONDS * 1000) {
-        store.flush();
+        // not awaited: the writer flushes while the next chunk runs; status shows what is on disk
+        store.flush().catch(() => undefined); // a writer error fails the next append or close
         lastFlush = performance.now();
       }
       // Aim the next chunk at CHUNK_SECONDS of wall time, and at most CHUNK_PROBE_BYTES of probe samples in memory.
@@ -140,7 +141,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       // Let signals in.
       await new Promise((r) => setImmediate(r));
     }
-    store.close();
+    await store.close();
     store = undefined;
     status.steps = sim.steps;
     status.time = sim.time;
@@ -154,8 +155,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     }
     try {
       if (store && sim) {
-        store.append(status.steps);
-        store.close();
+        await store.append(status.steps);
+        await store.close();
         status.stepsFlushed = status.steps;
       }
     } catch {

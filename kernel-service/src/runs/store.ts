@@ -38,11 +38,12 @@
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { Neurons, ObjView, type Probe } from '../engine/objects.js';
+import { isSpikeProbe } from '../engine/simulator.js';
 import type { RunSimulator } from './run-simulator.js';
 
 interface StoredProbe {
   kind: 'dense';
-  probe: Probe;
+  layout: ProbeLayout;
   ds: Dataset;
   /** Rows written to the dataset. */
   rows: number;
@@ -53,7 +54,7 @@ interface StoredProbe {
 
 interface SparseProbe {
   kind: 'spikes';
-  probe: Probe;
+  layout: ProbeLayout;
   group: Group;
   /** Spikes per neuron so far (for the per-neuron layout written at close). */
   unitCounts: Float64Array;
@@ -78,11 +79,7 @@ interface SparseProbe {
   spikeValue: number;
 }
 
-/** Is the probe the unfiltered spike output of spiking neurons (stored sparsely)? */
-export function isSpikeProbe(probe: Probe): boolean {
-  const obj = probe.target instanceof ObjView ? probe.target.obj : probe.target;
-  return obj instanceof Neurons && probe.attr === 'output' && probe.synapse === null && obj.ensemble.neuronType.spiking;
-}
+export { isSpikeProbe };
 
 /** Amplitude of a neuron type (1 for types without one). */
 function amplitudeOf(probe: Probe): number {
@@ -152,7 +149,104 @@ export interface StoreMeta {
   seed: number;
 }
 
-export class ProbeStore {
+/** What the file records of one probe: everything the writer needs, as plain data (it can cross to a writer thread). */
+export interface ProbeLayout {
+  /** Name of the dataset or group under /probes (unique, no '/' or '.'). */
+  name: string;
+  index: number;
+  label: string;
+  target: string;
+  attr: string;
+  cols: number;
+  /** Seconds between samples. */
+  sampleEvery: number;
+  /** Stored sparsely as spikes (see isSpikeProbe). */
+  spikes: boolean;
+  /** amplitude / dt: the output value of one spike. */
+  spikeValue: number;
+  units: string;
+}
+
+export interface StoreLayout {
+  dt: number;
+  network: string;
+  probes: ProbeLayout[];
+}
+
+/** The file layout of a simulator's probes. */
+export function storeLayout(sim: RunSimulator): StoreLayout {
+  const taken = new Set<string>();
+  const probes = sim.probes.map((probe, index): ProbeLayout => {
+    let name = (probe.label ?? `probe${index}`).replace(/[/.]/g, '_') || `probe${index}`;
+    if (taken.has(name)) {
+      let k = 2;
+      while (taken.has(`${name}_${k}`)) k++;
+      name = `${name}_${k}`;
+    }
+    taken.add(name);
+    return {
+      name,
+      index,
+      label: probe.label ?? '',
+      target: probe.target.name,
+      attr: probe.attr,
+      cols: probe.size,
+      sampleEvery: probe.sampleEvery ?? sim.dt,
+      spikes: isSpikeProbe(probe),
+      spikeValue: amplitudeOf(probe) / sim.dt,
+      units: unitsOf(probe),
+    };
+  });
+  return { dt: sim.dt, network: sim.network.label ?? '', probes };
+}
+
+/** One probe's samples since the last chunk: dense rows, spikes as recorded sparsely, or none. */
+export type ProbeChunk =
+  | { kind: 'dense'; rows: number; data: Float64Array }
+  | { kind: 'spikes'; rows: number; units: Int32Array; values: Float64Array; rowEnds: Int32Array }
+  | null;
+
+/** What a simulator recorded since the last chunk, and the steps it has completed. */
+export interface StoreChunk {
+  completedSteps: number;
+  probes: ProbeChunk[];
+}
+
+/** Takes (drains) what `sim` recorded into a chunk. */
+export function takeChunk(sim: RunSimulator, completedSteps = sim.steps): StoreChunk {
+  const probes = sim.probes.map((probe): ProbeChunk => {
+    const sparse = sim.takeSpikes?.(probe);
+    if (sparse) return sparse.rows > 0 ? { kind: 'spikes', rows: sparse.rows, units: sparse.units, values: sparse.values, rowEnds: sparse.rowEnds } : null;
+    const d = sim.takeData(probe);
+    return d.rows > 0 ? { kind: 'dense', rows: d.rows, data: d.data } : null;
+  });
+  return { completedSteps, probes };
+}
+
+/** The typed arrays of a chunk, to transfer to another thread. */
+export function chunkBuffers(chunk: StoreChunk): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const c of chunk.probes) {
+    if (!c) continue;
+    if (c.kind === 'dense') out.push(c.data.buffer as ArrayBuffer);
+    else out.push(c.units.buffer as ArrayBuffer, c.values.buffer as ArrayBuffer, c.rowEnds.buffer as ArrayBuffer);
+  }
+  return out;
+}
+
+/** Bytes of a chunk's samples. */
+export function chunkBytes(chunk: StoreChunk): number {
+  let b = 0;
+  for (const c of chunk.probes) if (c) b += c.kind === 'dense' ? c.data.byteLength : c.units.byteLength + c.values.byteLength + c.rowEnds.byteLength;
+  return b;
+}
+
+/**
+ * Writes probes.h5 from chunks of samples; knows nothing of the simulator,
+ * so it runs on the run's thread (ProbeStore) or on a writer thread
+ * (ThreadedProbeStore, store-thread.ts).
+ */
+export class ProbeWriter {
   private readonly probes: (StoredProbe | SparseProbe)[] = [];
   private readonly timeDs: Dataset;
   private stepsWritten = 0;
@@ -160,42 +254,37 @@ export class ProbeStore {
   private stepsCounted = 0;
   private flushedSteps = 0;
 
-  private constructor(
+  private readonly dt: number;
+
+  constructor(
     private readonly file: H5File,
-    private readonly sim: RunSimulator,
+    layout: StoreLayout,
     meta: StoreMeta,
   ) {
     const f = file;
+    const dt = (this.dt = layout.dt);
     f.create_attribute('engine_version', meta.engineVersion);
-    f.create_attribute('dt', sim.dt, null, '<d');
+    f.create_attribute('dt', dt, null, '<d');
     f.create_attribute('seed', meta.seed);
     f.create_attribute('duration', meta.duration, null, '<d');
-    f.create_attribute('network', sim.network.label ?? '');
+    f.create_attribute('network', layout.network);
     this.timeDs = f.create_dataset({ name: 'time', data: new Float64Array(0), shape: [0], maxshape: [null], chunks: [16384], dtype: '<d' });
     this.timeDs.create_attribute('units', 's');
     const group = f.create_group('probes');
-    const taken = new Set<string>();
-    sim.probes.forEach((probe, index) => {
-      const cols = probe.size;
-      let name = (probe.label ?? `probe${index}`).replace(/[/.]/g, '_') || `probe${index}`;
-      if (taken.has(name)) {
-        let k = 2;
-        while (taken.has(`${name}_${k}`)) k++;
-        name = `${name}_${k}`;
-      }
-      taken.add(name);
+    for (const pl of layout.probes) {
+      const { name, cols } = pl;
       const attrs = (obj: Dataset | Group): void => {
-        obj.create_attribute('label', probe.label ?? '');
-        obj.create_attribute('target', probe.target.name);
-        obj.create_attribute('attr', probe.attr);
-        obj.create_attribute('dt', sim.dt, null, '<d');
-        obj.create_attribute('sample_every', probe.sampleEvery ?? sim.dt, null, '<d');
-        obj.create_attribute('index', index);
+        obj.create_attribute('label', pl.label);
+        obj.create_attribute('target', pl.target);
+        obj.create_attribute('attr', pl.attr);
+        obj.create_attribute('dt', dt, null, '<d');
+        obj.create_attribute('sample_every', pl.sampleEvery, null, '<d');
+        obj.create_attribute('index', pl.index);
       };
-      if (isSpikeProbe(probe)) {
+      if (pl.spikes) {
         const g = group.create_group(name);
         attrs(g);
-        const spikeValue = amplitudeOf(probe) / sim.dt;
+        const spikeValue = pl.spikeValue;
         g.create_attribute('layout', SPIKES_LAYOUT);
         g.create_attribute('units', 'spike times in s; dense view: spikes x spike_value (1/s)');
         g.create_attribute('n_neurons', cols);
@@ -207,10 +296,9 @@ export class ProbeStore {
         const units = mk('spike_units', '<i', 65536);
         const idx = mk('spike_times_index', '<q', 16384);
         idx.create_attribute('description', 'end of each sample\'s spikes in spike_times and spike_units');
-        const period = probe.sampleEvery === undefined ? 1 : probe.sampleEvery / sim.dt;
         this.probes.push({
           kind: 'spikes',
-          probe,
+          layout: pl,
           group: g,
           unitCounts: new Float64Array(cols),
           times,
@@ -223,11 +311,11 @@ export class ProbeStore {
           pTimes: f64(),
           pUnits: new Grow(new Int32Array(1 << 12), (n) => new Int32Array(n)),
           pIndex: f64(),
-          period,
+          period: pl.sampleEvery / dt,
           step: 0,
           spikeValue,
         });
-        return;
+        continue;
       }
       const chunkRows = Math.max(1, Math.min(8192, Math.floor(CHUNK_BYTES / 8 / Math.max(1, cols))));
       const ds = group.create_dataset({
@@ -239,16 +327,16 @@ export class ProbeStore {
         dtype: '<d',
       });
       attrs(ds);
-      ds.create_attribute('units', unitsOf(probe));
-      this.probes.push({ kind: 'dense', probe, ds, rows: 0, cols, pending: f64() });
-    });
+      ds.create_attribute('units', pl.units);
+      this.probes.push({ kind: 'dense', layout: pl, ds, rows: 0, cols, pending: f64() });
+    }
     f.flush();
   }
 
-  /** Creates `path` (overwriting it) with one dataset per probe of `sim`. */
-  static async create(path: string, sim: RunSimulator, meta: StoreMeta): Promise<ProbeStore> {
+  /** Creates `path` (overwriting it) with one dataset or group per probe of the layout. */
+  static async create(path: string, layout: StoreLayout, meta: StoreMeta): Promise<ProbeWriter> {
     await h5wasm.ready;
-    return new ProbeStore(new h5wasm.File(path, 'w'), sim, meta);
+    return new ProbeWriter(new h5wasm.File(path, 'w'), layout, meta);
   }
 
   /** Bytes of the store's buffers (data appended but not yet written, and their spare room): bounded, whatever the run's length. */
@@ -272,20 +360,19 @@ export class ProbeStore {
     return this.flushedSteps;
   }
 
-  /**
-   * Appends what the simulator recorded since the last append (draining its
-   * buffers), and the times of the steps up to `completedSteps` (all steps
-   * taken, unless the last one failed part way).
-   */
-  append(completedSteps = this.sim.steps): void {
-    const sim = this.sim;
+  /** Appends a chunk of samples, and the times of the steps up to its completedSteps. */
+  write(chunk: StoreChunk): void {
     for (const sp of this.probes) {
-      const d = sim.takeData(sp.probe);
-      if (d.rows === 0) continue;
-      if (sp.kind === 'spikes') this.appendSpikes(sp, d.data, d.rows);
-      else sp.pending.pushAll(d.data);
+      const c = chunk.probes[sp.layout.index];
+      if (!c || c.rows === 0) continue;
+      if (sp.kind === 'spikes') {
+        if (c.kind === 'spikes') this.appendSparseSpikes(sp, c);
+        else this.appendSpikes(sp, c.data, c.rows);
+      } else if (c.kind === 'dense') {
+        sp.pending.pushAll(c.data);
+      }
     }
-    if (completedSteps > this.stepsCounted) this.stepsCounted = completedSteps;
+    if (chunk.completedSteps > this.stepsCounted) this.stepsCounted = chunk.completedSteps;
     // HDF5 writes cost about a millisecond each whatever their size: batch them, up to a bound.
     if (this.pendingBytes >= PENDING_BYTES) this.writePending();
   }
@@ -326,11 +413,52 @@ export class ProbeStore {
     const s1 = this.stepsCounted;
     if (s1 > s0) {
       const t = new Float64Array(s1 - s0);
-      for (let i = 0; i < t.length; i++) t[i] = (s0 + 1 + i) * this.sim.dt;
+      for (let i = 0; i < t.length; i++) t[i] = (s0 + 1 + i) * this.dt;
       this.timeDs.resize([s1]);
       this.timeDs.write_slice([[s0, s1]], t);
       this.stepsWritten = s1;
     }
+  }
+
+  /** The step of a spike probe's next sample: the next step s with s % period < 1 (as the simulator samples). */
+  private static nextSampleStep(sp: SparseProbe): number {
+    let s = sp.step + 1;
+    if (sp.period !== 1) while (!(s % sp.period < 1)) s++;
+    sp.step = s;
+    return s;
+  }
+
+  /** Appends samples of a spike probe that the simulator recorded sparsely. */
+  private appendSparseSpikes(sp: SparseProbe, d: { rows: number; units: Int32Array; values: Float64Array; rowEnds: Int32Array }): void {
+    const times = sp.pTimes, units = sp.pUnits, index = sp.pIndex;
+    const dt = this.dt, one = sp.spikeValue, counts = sp.unitCounts;
+    const su = d.units, sv = d.values, ends = d.rowEnds;
+    // one entry per spike: as many as the values' spike counts (usually one each)
+    let total = 0;
+    for (let k = 0; k < su.length; k++) total += sv[k] === one ? 1 : Math.max(1, Math.round(sv[k]! / one));
+    times.reserve(times.length + total);
+    units.reserve(units.length + total);
+    index.reserve(index.length + d.rows);
+    const td = times.data, ud = units.data;
+    let len = times.length;
+    let end = sp.counted;
+    for (let r = 0, k = 0; r < d.rows; r++) {
+      const t = ProbeWriter.nextSampleStep(sp) * dt;
+      const len0 = len;
+      for (const rowEnd = ends[r]!; k < rowEnd; k++) {
+        const j = su[k]!, v = sv[k]!;
+        const n = v === one ? 1 : Math.max(1, Math.round(v / one));
+        for (let q = 0; q < n; q++) {
+          td[len] = t;
+          ud[len++] = j;
+        }
+        counts[j]! += n;
+      }
+      end += len - len0;
+      index.push(end);
+    }
+    times.length = units.length = len;
+    sp.counted = end;
   }
 
   /** Appends `rows` dense samples of a spike probe as sparse spikes. */
@@ -338,16 +466,13 @@ export class ProbeStore {
     const times = sp.pTimes;
     const units = sp.pUnits;
     const index = sp.pIndex;
-    const dt = this.sim.dt;
+    const dt = this.dt;
     const cols = sp.cols;
     const one = sp.spikeValue;
     let end = sp.counted;
     for (let r = 0; r < rows; r++) {
       // The step of this sample: the next step s with s % period < 1 (as the simulator samples).
-      let s = sp.step + 1;
-      if (sp.period !== 1) while (!(s % sp.period < 1)) s++;
-      sp.step = s;
-      const t = s * dt;
+      const t = ProbeWriter.nextSampleStep(sp) * dt;
       const base = r * cols;
       // Room for one spike per neuron, so the hot loop writes straight into the arrays.
       times.reserve(times.length + cols);
@@ -462,4 +587,48 @@ function unitsOf(probe: Probe): string {
     return 'current (normalized)';
   }
   return 'represented value';
+}
+
+/**
+ * The probe store of a run on the run's own thread: takes what the simulator
+ * recorded and writes it (see ThreadedProbeStore for the same on a writer
+ * thread, which keeps HDF5's cost off the simulation).
+ */
+export class ProbeStore {
+  private constructor(
+    private readonly writer: ProbeWriter,
+    private readonly sim: RunSimulator,
+  ) {}
+
+  /** Creates `path` (overwriting it) with one dataset or group per probe of `sim`. */
+  static async create(path: string, sim: RunSimulator, meta: StoreMeta): Promise<ProbeStore> {
+    return new ProbeStore(await ProbeWriter.create(path, storeLayout(sim), meta), sim);
+  }
+
+  /**
+   * Appends what the simulator recorded since the last append (draining its
+   * buffers), and the times of the steps up to `completedSteps` (all steps
+   * taken, unless the last one failed part way).
+   */
+  append(completedSteps = this.sim.steps): void {
+    this.writer.write(takeChunk(this.sim, completedSteps));
+  }
+
+  /** Writes everything appended so far to disk, so that readers see it. */
+  flush(): void {
+    this.writer.flush();
+  }
+
+  /** Writes what is pending and the per-neuron spike layout, and closes the file. */
+  close(): void {
+    this.writer.close();
+  }
+
+  get stepsFlushed(): number {
+    return this.writer.stepsFlushed;
+  }
+
+  get bufferedBytes(): number {
+    return this.writer.bufferedBytes;
+  }
 }

@@ -1,0 +1,101 @@
+// What writing probes to probes.h5 costs a run: wall time of the simulation
+// with its probes written (chunks of 1000 steps, a flush every 0.5 s and the
+// per-neuron spike layout at the end, as `nefsim run` does), against the same
+// steps with the samples dropped (taken from the simulator and thrown away).
+// Computing the probes (decoding, filtering) and recording them in the
+// simulator is in both; the difference is the store. Two stores: the run's
+// (ThreadedProbeStore: HDF5 on a writer thread) and the same writer on the
+// run's thread (ProbeStore), whose extra time is all the writing work.
+//
+// Usage: node bench/probe-overhead.mjs [--steps N] [--repeats R]
+// (build first: npm run build --workspace nefsim)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LIF, Network, Simulator } from '../kernel-service/lib/index.js';
+import { ProbeStore } from '../kernel-service/lib/runs/store.js';
+import { ThreadedProbeStore } from '../kernel-service/lib/runs/store-thread.js';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const steps = opt('--steps', 120_000);
+const repeats = opt('--repeats', 5);
+const CHUNK = 1000;
+
+/** 800 LIF neurons: sin -> a (400) -> b (400); probes as the configuration asks. */
+function model(probes) {
+  const net = new Network({ label: 'probe-overhead', seed: 3 });
+  const stim = net.node((t) => [Math.sin(2 * Math.PI * t)], { label: 'sin' });
+  const a = net.ensemble({ nNeurons: 400, dimensions: 1, neuronType: new LIF(), label: 'a' });
+  const b = net.ensemble({ nNeurons: 400, dimensions: 1, label: 'b' });
+  net.connect(stim, a);
+  net.connect(a, b, { function: (x) => [x[0] * x[0]] });
+  net.probe(a, { synapse: 0.01, label: 'a' });
+  net.probe(b, { synapse: 0.01, label: 'b' });
+  if (probes === 'spikes') net.probe(a.neurons, { label: 'a_spikes' });
+  return net;
+}
+
+async function measure(probes, write, dir) {
+  const sim = new Simulator(model(probes), { dt: 0.001 });
+  sim.runSteps(2000); // warm-up
+  for (const p of sim.probes) sim.takeData(p);
+  const meta = { engineVersion: 'bench', duration: steps / 1000, seed: 3 };
+  const path = join(dir, `${probes}-${write}.h5`);
+  const store =
+    write === 'thread'
+      ? await ThreadedProbeStore.create(path, sim, meta)
+      : write === 'inline'
+        ? await ProbeStore.create(path, sim, meta)
+        : undefined;
+  const t0 = performance.now();
+  let lastFlush = t0;
+  for (let done = 0; done < steps; done += CHUNK) {
+    sim.runSteps(CHUNK);
+    if (store) {
+      await store.append();
+      if (performance.now() - lastFlush >= 500) {
+        if (store instanceof ThreadedProbeStore) store.flush().catch(() => undefined);
+        else store.flush();
+        lastFlush = performance.now();
+      }
+    } else {
+      for (const p of sim.probes) if (!sim.takeSpikes(p)) sim.takeData(p);
+    }
+  }
+  await store?.close();
+  return (performance.now() - t0) / 1000;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'nefsim-probe-overhead-'));
+const configs = [
+  ['decoded', 'drop'],
+  ['decoded', 'thread'],
+  ['decoded', 'inline'],
+  ['spikes', 'drop'],
+  ['spikes', 'thread'],
+  ['spikes', 'inline'],
+];
+const times = configs.map(() => []);
+try {
+  for (let r = 0; r < repeats; r++) for (const [i, [c, w]] of configs.entries()) times[i].push(await measure(c, w, dir));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const m = times.map(median);
+const pct = (a, b) => `${b >= a ? '+' : ''}${(100 * (b / a - 1)).toFixed(1)}%`;
+console.log(
+  `probe writing cost: ${steps} steps of 800 LIF neurons, wall s (median of ${repeats}); dropped -> written by the run's store (writer thread) | on the run's thread`,
+);
+for (const [i, what] of [
+  [0, 'two decoded probes'],
+  [3, 'two decoded probes + spikes of 400 neurons'],
+]) {
+  console.log(
+    `  ${what.padEnd(43)} ${m[i].toFixed(3)} -> ${m[i + 1].toFixed(3)} s ${pct(m[i], m[i + 1])} | ${m[i + 2].toFixed(3)} s ${pct(m[i], m[i + 2])}`,
+  );
+}

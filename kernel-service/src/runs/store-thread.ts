@@ -1,0 +1,142 @@
+/**
+ * The probe store of a run with its HDF5 writing on a writer thread: the run
+ * thread only takes what the simulator recorded (dense rows, or spikes as
+ * recorded sparsely) and hands the buffers over without copying; encoding
+ * spikes, HDF5 writes, flushes and the per-neuron spike layout at the end
+ * happen on the other thread (another core). Chunks are written in order;
+ * at most MAX_IN_FLIGHT bytes wait for the writer, so a slow disk slows the
+ * run instead of filling memory. Flushes are asynchronous: `stepsFlushed`
+ * says what is on disk. A writer error fails the run at its next append,
+ * flush or close.
+ */
+import { Worker } from 'node:worker_threads';
+import type { RunSimulator } from './run-simulator.js';
+import { chunkBuffers, chunkBytes, storeLayout, takeChunk, type StoreMeta } from './store.js';
+import type { WriterReply, WriterRequest } from './store-worker.js';
+
+/** Bytes sent to the writer and not yet written, past which append() waits. */
+const MAX_IN_FLIGHT = 32 << 20;
+
+export class ThreadedProbeStore {
+  private inFlight = 0;
+  private flushed = 0;
+  private error: Error | undefined;
+  private waiters: { until: () => boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private closed = false;
+  private opened = false;
+  private flushesAsked = 0;
+  private flushesDone = 0;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly sim: RunSimulator,
+  ) {
+    worker.on('message', (r: WriterReply) => this.onReply(r));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.fail(new Error(`probe writer thread exited (code ${code})`));
+    });
+  }
+
+  /** Creates `path` (overwriting it) on a writer thread, with one dataset or group per probe of `sim`. */
+  static async create(path: string, sim: RunSimulator, meta: StoreMeta): Promise<ThreadedProbeStore> {
+    const worker = new Worker(new URL('./store-worker.js', import.meta.url));
+    const store = new ThreadedProbeStore(worker, sim);
+    store.post({ op: 'open', path, layout: storeLayout(sim), meta });
+    try {
+      await store.wait(() => store.opened);
+    } catch (err) {
+      store.closed = true;
+      await worker.terminate();
+      throw err;
+    }
+    return store;
+  }
+
+  /** Steps whose data is flushed to disk (as last reported by the writer). */
+  get stepsFlushed(): number {
+    return this.flushed;
+  }
+
+  /**
+   * Hands over what the simulator recorded since the last append, and the
+   * times of the steps up to `completedSteps`. Resolves at once unless too
+   * much is waiting for the writer.
+   */
+  async append(completedSteps = this.sim.steps): Promise<void> {
+    this.check();
+    const chunk = takeChunk(this.sim, completedSteps);
+    const bytes = chunkBytes(chunk);
+    this.inFlight += bytes;
+    this.post({ op: 'chunk', chunk, bytes }, chunkBuffers(chunk));
+    if (this.inFlight > MAX_IN_FLIGHT) await this.wait(() => this.inFlight <= MAX_IN_FLIGHT / 2);
+  }
+
+  /** Asks the writer to write and flush what it has; resolves when it has. */
+  async flush(): Promise<void> {
+    this.check();
+    const n = ++this.flushesAsked;
+    this.post({ op: 'flush' });
+    await this.wait(() => this.flushesDone >= n);
+  }
+
+  /** Writes everything, the per-neuron spike layout, closes the file and ends the writer thread. */
+  async close(): Promise<void> {
+    this.check();
+    this.post({ op: 'close' });
+    await this.wait(() => this.closed);
+    await this.worker.terminate();
+  }
+
+  private post(req: WriterRequest, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(req, transfer);
+  }
+
+  private check(): void {
+    if (this.error) throw this.error;
+    if (this.closed) throw new Error('probe store: already closed');
+  }
+
+  private wait(until: () => boolean): Promise<void> {
+    if (this.error) return Promise.reject(this.error);
+    if (until()) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ until, resolve, reject }));
+  }
+
+  private onReply(r: WriterReply): void {
+    switch (r.op) {
+      case 'written':
+        this.inFlight -= r.bytes;
+        break;
+      case 'flushed':
+        this.flushed = Math.max(this.flushed, r.steps);
+        this.flushesDone++;
+        break;
+      case 'closed':
+        this.flushed = Math.max(this.flushed, r.steps);
+        this.closed = true;
+        break;
+      case 'error':
+        this.fail(new Error(`writing probes.h5 failed: ${r.message}`));
+        return;
+      case 'opened':
+        this.opened = true;
+        break;
+    }
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.until()) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  private fail(err: Error): void {
+    if (this.error) return;
+    this.error = err;
+    for (const w of this.waiters) w.reject(err);
+    this.waiters = [];
+    // the writer has stopped writing: end its thread so that the process can end
+    this.closed = true;
+    void this.worker.terminate();
+  }
+}

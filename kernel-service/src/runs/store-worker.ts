@@ -1,0 +1,65 @@
+/**
+ * The writer thread of a ThreadedProbeStore (store-thread.ts): owns the run's
+ * probes.h5 and writes the chunks the run thread sends, in order.
+ */
+import { parentPort } from 'node:worker_threads';
+import { ProbeWriter, type StoreChunk, type StoreLayout, type StoreMeta } from './store.js';
+
+export type WriterRequest =
+  | { op: 'open'; path: string; layout: StoreLayout; meta: StoreMeta }
+  | { op: 'chunk'; chunk: StoreChunk; bytes: number }
+  | { op: 'flush' }
+  | { op: 'close' };
+
+export type WriterReply =
+  | { op: 'opened' }
+  | { op: 'written'; bytes: number }
+  | { op: 'flushed'; steps: number }
+  | { op: 'closed'; steps: number }
+  | { op: 'error'; message: string };
+
+const port = parentPort;
+if (!port) throw new Error('runs/store-worker.js must run as a worker thread');
+
+let writer: ProbeWriter | undefined;
+let failed = false;
+const reply = (r: WriterReply): void => port.postMessage(r);
+
+port.on('message', (req: WriterRequest) => {
+  if (failed) return; // the run thread has the error; later requests are moot
+  void handle(req).catch((err: unknown) => {
+    failed = true;
+    reply({ op: 'error', message: err instanceof Error ? err.message : String(err) });
+  });
+});
+
+// Requests are handled one at a time, in order: 'open' is the only asynchronous one, and the
+// run thread sends nothing else before it has the 'opened' reply.
+async function handle(req: WriterRequest): Promise<void> {
+  switch (req.op) {
+    case 'open':
+      writer = await ProbeWriter.create(req.path, req.layout, req.meta);
+      reply({ op: 'opened' });
+      return;
+    case 'chunk':
+      need(writer).write(req.chunk);
+      reply({ op: 'written', bytes: req.bytes });
+      return;
+    case 'flush':
+      need(writer).flush();
+      reply({ op: 'flushed', steps: need(writer).stepsFlushed });
+      return;
+    case 'close': {
+      const w = need(writer);
+      w.close();
+      writer = undefined;
+      reply({ op: 'closed', steps: w.stepsFlushed });
+      return;
+    }
+  }
+}
+
+function need(w: ProbeWriter | undefined): ProbeWriter {
+  if (!w) throw new Error('probe writer: not open');
+  return w;
+}

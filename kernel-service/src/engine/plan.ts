@@ -7,17 +7,11 @@
 import type { Model } from './builder/build.js';
 import type { Op } from './builder/ops.js';
 import { schedule } from './builder/schedule.js';
-import { CopyKernel, DotIncKernel, ElementwiseIncKernel, IndexedCopyKernel, ResetKernel } from './kernels/basic.js';
+import { CopyKernel, DotIncKernel, ElementwiseIncKernel, IndexedCopyKernel, ResetKernel, SpikeDotIncKernel } from './kernels/basic.js';
 import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
 import { FuncKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
-import type { Arena, Kernel } from './kernels/kernel.js';
-import {
-  LIFKernel,
-  LIFRateKernel,
-  RectifiedLinearKernel,
-  SigmoidKernel,
-  SpikingRectifiedLinearKernel,
-} from './kernels/neurons.js';
+import type { Arena, Kernel, SpikeLists } from './kernels/kernel.js';
+import { LIFKernel, LIFRateKernel, RectifiedLinearKernel, SigmoidKernel, SpikingRectifiedLinearKernel } from './kernels/neurons.js';
 import type { LIF, LIFRate, RectifiedLinear, Sigmoid } from './neurons.js';
 
 export interface PlanOptions {
@@ -80,7 +74,10 @@ export class Plan {
    * arena (or uses `arena`, e.g. shared memory of a partitioned run, which
    * the caller initialises) and makes the kernels.
    */
-  constructor(readonly model: Model, opts: PlanOptions & { arena?: Arena; part?: PlanPart } = {}) {
+  constructor(
+    readonly model: Model,
+    opts: PlanOptions & { arena?: Arena; part?: PlanPart } = {},
+  ) {
     const size = model.signals.totalSize > 0 ? model.signals.totalSize : model.signals.layout();
     if (opts.arena) {
       if (opts.arena.length !== size) throw new Error(`internal: arena has ${opts.arena.length} values, the model needs ${size}`);
@@ -97,7 +94,9 @@ export class Plan {
         .map((g) => g.filter((op) => part.partOf.get(op) === part.index).map((op) => part.rewrite.get(op) ?? op))
         .filter((g) => g.length > 0);
     }
-    this.kernels = groups.map((g) => makeKernel(g, this.arena, model.dt));
+    const spikes = spikeLists(groups);
+    groups = groups.flatMap((g) => splitSpikeDecoders(g, spikes));
+    this.kernels = groups.map((g) => makeKernel(g, this.arena, model.dt, spikes));
   }
 
   /** Resets the arena to the signals' initial values. */
@@ -126,7 +125,48 @@ function kernelKey(op: Op): string {
   }
 }
 
-function makeKernel(ops: Op[], a: Arena, dt: number): Kernel {
+/** The LIF operators' spike lists: an id and a base per operator, by the offset of its output signal. */
+interface SpikeListPlan extends SpikeLists {
+  readonly byOp: Map<Op, number>;
+  /** Output offset -> [id, size]. */
+  readonly byOutput: Map<number, [number, number]>;
+}
+
+function spikeLists(groups: Op[][]): SpikeListPlan {
+  const byOp = new Map<Op, number>();
+  const byOutput = new Map<number, [number, number]>();
+  const bases: number[] = [];
+  let total = 0;
+  for (const g of groups) {
+    for (const op of g) {
+      if (op.kind !== 'neurons' || op.type.kind !== 'LIF') continue;
+      const id = bases.length;
+      byOp.set(op, id);
+      byOutput.set(op.output.offset, [id, op.output.size]);
+      bases.push(total);
+      total += op.output.size;
+    }
+  }
+  return { list: new Int32Array(total), bases: Int32Array.from(bases), counts: new Int32Array(bases.length), byOp, byOutput };
+}
+
+/** Is the op W x with x all of a LIF ensemble's output (so its spike list can stand for x)? */
+function decodesSpikes(op: Op, spikes: SpikeListPlan): boolean {
+  if (op.kind !== 'dotinc') return false;
+  const e = spikes.byOutput.get(op.x.offset);
+  return e !== undefined && e[1] === op.x.size && op.cols === op.x.size;
+}
+
+/** Splits a group of dotinc ops into the spike-driven ones and the rest (both independent, of one schedule level). */
+function splitSpikeDecoders(g: Op[], spikes: SpikeListPlan): Op[][] {
+  if (g[0]!.kind !== 'dotinc') return [g];
+  const sp = g.filter((op) => decodesSpikes(op, spikes));
+  if (sp.length === 0) return [g];
+  if (sp.length === g.length) return [g];
+  return [g.filter((op) => !decodesSpikes(op, spikes)), sp];
+}
+
+function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Kernel {
   const first = ops[0]!;
   switch (first.kind) {
     case 'reset': {
@@ -142,7 +182,8 @@ function makeKernel(ops: Op[], a: Arena, dt: number): Kernel {
     }
     case 'copy': {
       if (first.srcIdx || first.dstIdx) {
-        const src: number[] = [], dst: number[] = [];
+        const src: number[] = [],
+          dst: number[] = [];
         for (const o of ops) {
           const op = o as Op & { kind: 'copy' };
           const n = op.srcIdx ? op.srcIdx.length : op.dstIdx ? op.dstIdx.length : op.src.size;
@@ -164,6 +205,14 @@ function makeKernel(ops: Op[], a: Arena, dt: number): Kernel {
       return new CopyKernel(a, tb, first.inc);
     }
     case 'dotinc': {
+      if (decodesSpikes(first, spikes)) {
+        const tb = new Int32Array(ops.length * 6);
+        ops.forEach((o, k) => {
+          const op = o as Op & { kind: 'dotinc' };
+          tb.set([op.W.offset, op.rows, op.cols, op.x.offset, op.y.offset, spikes.byOutput.get(op.x.offset)![0]], 6 * k);
+        });
+        return new SpikeDotIncKernel(a, tb, spikes);
+      }
       const tb = new Int32Array(ops.length * 5);
       ops.forEach((o, k) => {
         const op = o as Op & { kind: 'dotinc' };
@@ -218,7 +267,14 @@ function makeKernel(ops: Op[], a: Arena, dt: number): Kernel {
             tb[5 * k + 2] = op.states['voltage']!.offset;
             tb[5 * k + 3] = op.states['refractoryTime']!.offset;
           });
-          return new LIFKernel(a, tb, p, dt);
+          return new LIFKernel(
+            a,
+            tb,
+            p,
+            dt,
+            spikes,
+            Int32Array.from(ops, (op) => spikes.byOp.get(op)!),
+          );
         }
         case 'LIFRate':
           return new LIFRateKernel(a, tb, p);
@@ -244,7 +300,9 @@ function makeKernel(ops: Op[], a: Arena, dt: number): Kernel {
           if (cls === 'gain') params.push(f.D);
           else params.push(f.A[0]!, f.C[0]! * f.B[0]!);
         });
-        return cls === 'gain' ? new GainFilterKernel(a, tb, Float64Array.from(params)) : new LowpassKernel(a, tb, Float64Array.from(params));
+        return cls === 'gain'
+          ? new GainFilterKernel(a, tb, Float64Array.from(params))
+          : new LowpassKernel(a, tb, Float64Array.from(params));
       }
       const tb = new Int32Array(ops.length * 6);
       const params: number[] = [];

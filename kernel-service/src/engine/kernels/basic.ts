@@ -1,5 +1,5 @@
 /** Kernels for resets, copies, matrix-vector products and elementwise products. */
-import type { Arena, Kernel } from './kernel.js';
+import type { Arena, Kernel, SpikeLists } from './kernel.js';
 
 /** Fills ranges with constants. Table: [offset, length] per op. */
 export class ResetKernel implements Kernel {
@@ -13,9 +13,13 @@ export class ResetKernel implements Kernel {
     return this.values.length;
   }
   run(): void {
-    const a = this.a, tb = this.table, v = this.values;
+    const a = this.a,
+      tb = this.table,
+      v = this.values;
     for (let k = 0, n = v.length; k < n; k++) {
-      const off = tb[2 * k]!, end = off + tb[2 * k + 1]!, x = v[k]!;
+      const off = tb[2 * k]!,
+        end = off + tb[2 * k + 1]!,
+        x = v[k]!;
       for (let i = off; i < end; i++) a[i] = x;
     }
   }
@@ -35,15 +39,20 @@ export class CopyKernel implements Kernel {
     return this.table.length / 3;
   }
   run(): void {
-    const a = this.a, tb = this.table;
+    const a = this.a,
+      tb = this.table;
     if (this.inc) {
       for (let k = 0, n = tb.length; k < n; k += 3) {
-        const s = tb[k]!, d = tb[k + 1]!, len = tb[k + 2]!;
+        const s = tb[k]!,
+          d = tb[k + 1]!,
+          len = tb[k + 2]!;
         for (let i = 0; i < len; i++) a[d + i] += a[s + i]!;
       }
     } else {
       for (let k = 0, n = tb.length; k < n; k += 3) {
-        const s = tb[k]!, d = tb[k + 1]!, len = tb[k + 2]!;
+        const s = tb[k]!,
+          d = tb[k + 1]!,
+          len = tb[k + 2]!;
         for (let i = 0; i < len; i++) a[d + i] = a[s + i]!;
       }
     }
@@ -63,7 +72,9 @@ export class IndexedCopyKernel implements Kernel {
     this.kind = inc ? 'indexed-copy-inc' : 'indexed-copy';
   }
   run(): void {
-    const a = this.a, s = this.src, d = this.dst;
+    const a = this.a,
+      s = this.src,
+      d = this.dst;
     if (this.inc) for (let i = 0, n = s.length; i < n; i++) a[d[i]!] += a[s[i]!]!;
     else for (let i = 0, n = s.length; i < n; i++) a[d[i]!] = a[s[i]!]!;
   }
@@ -80,17 +91,22 @@ export class DotIncKernel implements Kernel {
     return this.table.length / 5;
   }
   run(): void {
-    const a = this.a, tb = this.table;
+    const a = this.a,
+      tb = this.table;
     for (let k = 0, n = tb.length; k < n; k += 5) {
       let w = tb[k]!;
-      const rows = tb[k + 1]!, cols = tb[k + 2]!, x = tb[k + 3]!, y = tb[k + 4]!;
+      const rows = tb[k + 1]!,
+        cols = tb[k + 2]!,
+        x = tb[k + 3]!,
+        y = tb[k + 4]!;
       if (cols === 1) {
         const xv = a[x]!;
         if (xv !== 0) for (let r = 0; r < rows; r++) a[y + r] += a[w + r]! * xv;
         continue;
       }
       for (let r = 0; r < rows; r++) {
-        let s0 = 0, s1 = 0;
+        let s0 = 0,
+          s1 = 0;
         let c = 0;
         for (; c + 1 < cols; c += 2) {
           s0 += a[w + c]! * a[x + c]!;
@@ -99,6 +115,55 @@ export class DotIncKernel implements Kernel {
         if (c < cols) s0 += a[w + c]! * a[x + c]!;
         a[y + r] += s0 + s1;
         w += cols;
+      }
+    }
+  }
+}
+
+/**
+ * y += W x where x is the output of LIF neurons: only the columns of the
+ * neurons that spiked this step contribute (all others are exactly zero), in
+ * the order of the spike list. Table: [W, rows, cols, x, y, id] per op, id
+ * being the LIF operator whose spike list (SpikeLists) covers x.
+ */
+export class SpikeDotIncKernel implements Kernel {
+  readonly kind = 'dotinc:spikes';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly spikes: SpikeLists,
+  ) {}
+  get count(): number {
+    return this.table.length / 6;
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table,
+      list = this.spikes.list,
+      counts = this.spikes.counts,
+      bases = this.spikes.bases;
+    for (let k = 0, n = tb.length; k < n; k += 6) {
+      const w = tb[k]!,
+        rows = tb[k + 1]!,
+        cols = tb[k + 2]!,
+        x = tb[k + 3]!,
+        y = tb[k + 4]!,
+        id = tb[k + 5]!;
+      const base = bases[id]!,
+        end = base + counts[id]!;
+      if (rows === 1) {
+        let s = 0;
+        for (let q = base; q < end; q++) {
+          const c = list[q]!;
+          s += a[w + c]! * a[x + c]!;
+        }
+        a[y] += s;
+        continue;
+      }
+      for (let q = base; q < end; q++) {
+        const c = list[q]!;
+        const xv = a[x + c]!;
+        for (let r = 0, wi = w + c; r < rows; r++, wi += cols) a[y + r] += a[wi]! * xv;
       }
     }
   }
@@ -115,9 +180,14 @@ export class ElementwiseIncKernel implements Kernel {
     return this.table.length / 5;
   }
   run(): void {
-    const a = this.a, tb = this.table;
+    const a = this.a,
+      tb = this.table;
     for (let k = 0, m = tb.length; k < m; k += 5) {
-      const s = tb[k]!, sLen = tb[k + 1]!, x = tb[k + 2]!, y = tb[k + 3]!, n = tb[k + 4]!;
+      const s = tb[k]!,
+        sLen = tb[k + 1]!,
+        x = tb[k + 2]!,
+        y = tb[k + 3]!,
+        n = tb[k + 4]!;
       if (sLen === 1) {
         const g = a[s]!;
         for (let i = 0; i < n; i++) a[y + i] += g * a[x + i]!;

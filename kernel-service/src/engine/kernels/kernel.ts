@@ -12,3 +12,16 @@ export interface Kernel {
   readonly count: number;
   run(t: number): void;
 }
+
+/**
+ * The neurons that spiked in the current step, per LIF operator: the LIF
+ * kernels write them, and the decoders of spiking ensembles (SpikeDotIncKernel)
+ * read them, so a step's decoding costs the spikes, not the neurons.
+ * Operator `id` lists its neurons (indices within the ensemble) at
+ * list[bases[id] .. bases[id] + counts[id]).
+ */
+export interface SpikeLists {
+  readonly list: Int32Array;
+  readonly bases: Int32Array;
+  readonly counts: Int32Array;
+}

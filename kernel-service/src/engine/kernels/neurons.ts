@@ -3,7 +3,7 @@
  * merged ensembles: [J, output, state0, state1, n] offsets per op, and a
  * parallel Float64Array of parameters per op.
  */
-import type { Arena, Kernel } from './kernel.js';
+import type { Arena, Kernel, SpikeLists } from './kernel.js';
 
 /*
  * The LIF step needs log1p(y) at each spike and expm1(x) on the step that
@@ -18,14 +18,21 @@ const SMALL = 0.0625;
 /** log1p(y) = 2 atanh(s), s = y / (2 + y): 2 (s + s^3/3 + ... + s^13/13), |s| <= 0.033 for |y| <= 1/16. */
 export function log1pSmall(y: number): number {
   if (!(y >= -SMALL && y <= SMALL)) return Math.log1p(y);
-  const s = y / (2 + y), s2 = s * s;
+  const s = y / (2 + y),
+    s2 = s * s;
   return 2 * s * (1 + s2 * (1 / 3 + s2 * (1 / 5 + s2 * (1 / 7 + s2 * (1 / 9 + s2 * (1 / 11 + s2 / 13))))));
 }
 
 /** expm1(x) by its Taylor series to x^10/10! for |x| <= 1/16 (the next term is below 1e-17 |x|). */
 export function expm1Small(x: number): number {
   if (!(x >= -SMALL && x <= SMALL)) return Math.expm1(x);
-  return x * (1 + x * (1 / 2 + x * (1 / 6 + x * (1 / 24 + x * (1 / 120 + x * (1 / 720 + x * (1 / 5040 + x * (1 / 40320 + x * (1 / 362880 + x / 3628800)))))))));
+  return (
+    x *
+    (1 +
+      x *
+        (1 / 2 +
+          x * (1 / 6 + x * (1 / 24 + x * (1 / 120 + x * (1 / 720 + x * (1 / 5040 + x * (1 / 40320 + x * (1 / 362880 + x / 3628800)))))))))
+  );
 }
 
 /**
@@ -44,22 +51,45 @@ export function expm1Small(x: number): number {
  */
 export class LIFKernel implements Kernel {
   readonly kind = 'neurons:LIF';
+  /**
+   * Spike lists (see SpikeLists): op k lists the neurons that spiked this
+   * step at spikes.list[bases[k] ..], spikes.counts[ids[k]] of them.
+   */
   constructor(
     private readonly a: Arena,
     private readonly table: Int32Array,
     private readonly params: Float64Array,
     private readonly dt: number,
+    private readonly spikes: SpikeLists,
+    private readonly ids: Int32Array,
   ) {}
   get count(): number {
     return this.table.length / 5;
   }
   run(): void {
-    const a = this.a, tb = this.table, p = this.params, dt = this.dt;
+    const a = this.a,
+      tb = this.table,
+      p = this.params,
+      dt = this.dt;
+    const ids = this.ids,
+      list = this.spikes.list,
+      counts = this.spikes.counts,
+      bases = this.spikes.bases;
     for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 4) {
-      const J = tb[k]!, out = tb[k + 1]!, v = tb[k + 2]!, ref = tb[k + 3]!, n = tb[k + 4]!;
-      const tauRc = p[op]!, tauRef = p[op + 1]!, minV = p[op + 2]!, spike = p[op + 3]! / dt;
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        v = tb[k + 2]!,
+        ref = tb[k + 3]!,
+        n = tb[k + 4]!;
+      const tauRc = p[op]!,
+        tauRef = p[op + 1]!,
+        minV = p[op + 2]!,
+        spike = p[op + 3]! / dt;
       // factor for a full step outside the refractory period
       const full = -Math.expm1(-dt / tauRc);
+      const id = ids[k / 5]!,
+        base = bases[id]!;
+      let nSpikes = 0;
       for (let i = 0; i < n; i++) {
         const r = a[ref + i]! - dt;
         const j = a[J + i]!;
@@ -72,6 +102,7 @@ export class LIFKernel implements Kernel {
         if (vi > 1) {
           const tSpike = dt + tauRc * log1pSmall(-(vi - 1) / (j - 1));
           a[out + i] = spike;
+          list[base + nSpikes++] = i;
           const leftover = dt - tSpike - tauRef;
           if (leftover > 0) {
             // tau_ref shorter than the rest of the step (only when tau_ref < dt): integrate the
@@ -88,6 +119,7 @@ export class LIFKernel implements Kernel {
           a[ref + i] = r;
         }
       }
+      counts[id] = nSpikes;
     }
   }
 }
@@ -104,10 +136,16 @@ export class LIFRateKernel implements Kernel {
     return this.table.length / 5;
   }
   run(): void {
-    const a = this.a, tb = this.table, p = this.params;
+    const a = this.a,
+      tb = this.table,
+      p = this.params;
     for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 3) {
-      const J = tb[k]!, out = tb[k + 1]!, n = tb[k + 4]!;
-      const tauRc = p[op]!, tauRef = p[op + 1]!, amp = p[op + 2]!;
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        n = tb[k + 4]!;
+      const tauRc = p[op]!,
+        tauRef = p[op + 1]!,
+        amp = p[op + 2]!;
       for (let i = 0; i < n; i++) {
         const j = a[J + i]! - 1;
         a[out + i] = j > 0 ? amp / (tauRef + tauRc * Math.log1p(1 / j)) : 0;
@@ -128,9 +166,13 @@ export class RectifiedLinearKernel implements Kernel {
     return this.table.length / 5;
   }
   run(): void {
-    const a = this.a, tb = this.table, p = this.params;
+    const a = this.a,
+      tb = this.table,
+      p = this.params;
     for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 1) {
-      const J = tb[k]!, out = tb[k + 1]!, n = tb[k + 4]!;
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        n = tb[k + 4]!;
       const amp = p[op]!;
       for (let i = 0; i < n; i++) {
         const j = a[J + i]!;
@@ -157,9 +199,15 @@ export class SpikingRectifiedLinearKernel implements Kernel {
     return this.table.length / 5;
   }
   run(): void {
-    const a = this.a, tb = this.table, p = this.params, dt = this.dt;
+    const a = this.a,
+      tb = this.table,
+      p = this.params,
+      dt = this.dt;
     for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 1) {
-      const J = tb[k]!, out = tb[k + 1]!, v = tb[k + 2]!, n = tb[k + 4]!;
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        v = tb[k + 2]!,
+        n = tb[k + 4]!;
       const scale = p[op]! / dt;
       for (let i = 0; i < n; i++) {
         const j = a[J + i]!;
@@ -184,9 +232,13 @@ export class SigmoidKernel implements Kernel {
     return this.table.length / 5;
   }
   run(): void {
-    const a = this.a, tb = this.table, p = this.params;
+    const a = this.a,
+      tb = this.table,
+      p = this.params;
     for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 1) {
-      const J = tb[k]!, out = tb[k + 1]!, n = tb[k + 4]!;
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        n = tb[k + 4]!;
       const rate = 1 / p[op]!;
       for (let i = 0; i < n; i++) a[out + i] = rate / (1 + Math.exp(-a[J + i]!));
     }

@@ -111,14 +111,21 @@ class SpikeBuffer {
     const need = this.count + this.size;
     if (need <= this.units.length) return;
     const cap = Math.max(need, this.units.length * 2);
-    const u = new Int32Array(cap), v = new Float64Array(cap);
+    const u = new Int32Array(cap),
+      v = new Float64Array(cap);
     u.set(this.units.subarray(0, this.count));
     v.set(this.values.subarray(0, this.count));
     this.units = u;
     this.values = v;
   }
   take(clear: boolean): SpikeData {
-    const out = new SpikeData(this.rows, this.size, this.units.slice(0, this.count), this.values.slice(0, this.count), this.rowEnds.slice(0, this.rows));
+    const out = new SpikeData(
+      this.rows,
+      this.size,
+      this.units.slice(0, this.count),
+      this.values.slice(0, this.count),
+      this.rowEnds.slice(0, this.rows),
+    );
     if (clear) this.clear();
     return out;
   }
@@ -166,11 +173,15 @@ export class Simulator {
   /** Seconds spent building (model and plan). */
   readonly buildSeconds: number;
 
-  constructor(readonly network: Network, opts: SimulatorOptions = {}) {
+  constructor(
+    readonly network: Network,
+    opts: SimulatorOptions = {},
+  ) {
     checkKnownOptions(opts, SIMULATOR_OPTIONS, 'Simulator');
     const t0 = performance.now();
     this.dt = opts.dt ?? 0.001;
-    if (!(this.dt > 0) || !Number.isFinite(this.dt)) throw new ValidationError(`Simulator: dt must be a positive number, got ${String(opts.dt)}`);
+    if (!(this.dt > 0) || !Number.isFinite(this.dt))
+      throw new ValidationError(`Simulator: dt must be a positive number, got ${String(opts.dt)}`);
     this.model = build(network, {
       dt: this.dt,
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
@@ -247,7 +258,9 @@ export class Simulator {
       if (b.period === 1 || n % b.period < 1) {
         if (b.rows === b.rowEnds.length) b.reserveRows(b.rows + 1);
         b.reserveSpikes();
-        const units = b.units, values = b.values, src = b.offset;
+        const units = b.units,
+          values = b.values,
+          src = b.offset;
         let c = b.count;
         for (let i = 0, m = b.size; i < m; i++) {
           const v = a[src + i]!;
@@ -309,7 +322,8 @@ export class Simulator {
   takeSpikes(probe: Probe): SpikeData | undefined {
     const sb = this.spikeBuffers.get(probe);
     if (sb) return sb.take(true);
-    if (!this.buffers.has(probe)) throw new ValidationError(`${probe instanceof Probe ? probe.name : String(probe)} is not part of the simulated network`);
+    if (!this.buffers.has(probe))
+      throw new ValidationError(`${probe instanceof Probe ? probe.name : String(probe)} is not part of the simulated network`);
     return undefined;
   }
 

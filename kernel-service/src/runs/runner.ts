@@ -10,7 +10,16 @@ import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NefsimError } from '../engine/errors.js';
-import { FILES, processGroup, processStartTime, readJson, writeJsonAtomic, type ExitRecord, type RunOptions, type RunStatus } from './folder.js';
+import {
+  FILES,
+  processGroup,
+  processStartTime,
+  readJson,
+  writeJsonAtomic,
+  type ExitRecord,
+  type RunOptions,
+  type RunStatus,
+} from './folder.js';
 import { loadModel, ModelError } from './model.js';
 import { createRunSimulator, type RunSimulator } from './run-simulator.js';
 import { currentJobId } from './slurm.js';
@@ -72,7 +81,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     writeJsonAtomic(join(dir, FILES.status), status);
   };
   writeStatus();
-  log(`run started: pid ${process.pid}, ${options.duration} s at dt ${options.dt} (${stepsTotal} steps), nefsim ${options.engineVersion}, node ${process.version}`);
+  log(
+    `run started: pid ${process.pid}, ${options.duration} s at dt ${options.dt} (${stepsTotal} steps), nefsim ${options.engineVersion}, node ${process.version}`,
+  );
 
   let store: ThreadedProbeStore | undefined;
   let sim: RunSimulator | undefined;
@@ -89,7 +100,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       ...(options.pin ? { pin: options.pin } : {}),
     });
     const summary = sim.summary();
-    log(`built '${summary.label ?? 'network'}' (seed ${summary.seed}): ${summary.neurons} neurons, ${summary.probes} probes, in ${summary.buildSeconds.toFixed(3)} s`);
+    log(
+      `built '${summary.label ?? 'network'}' (seed ${summary.seed}): ${summary.neurons} neurons, ${summary.probes} probes, in ${summary.buildSeconds.toFixed(3)} s`,
+    );
     if ('partitions' in summary) {
       const p = summary as unknown as { partitions: number; neuronsPerPart: number[]; cuts: number };
       log(`partitioned into ${p.partitions} part(s) on worker threads: ${p.neuronsPerPart.join(' / ')} neurons, ${p.cuts} cut signal(s)`);
@@ -97,7 +110,11 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     for (const w of summary.warnings) log(`warning: ${w}`);
     // probes.h5 is written on a writer thread (h5wasm loads there), off the simulation's thread.
     const { ThreadedProbeStore } = await import('./store-thread.js');
-    store = await ThreadedProbeStore.create(join(dir, FILES.probes), sim, { engineVersion: options.engineVersion, duration: options.duration, seed: summary.seed });
+    store = await ThreadedProbeStore.create(join(dir, FILES.probes), sim, {
+      engineVersion: options.engineVersion,
+      duration: options.duration,
+      seed: summary.seed,
+    });
     writeStatus();
 
     const t0 = performance.now();
@@ -136,7 +153,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       writeStatus();
       if (performance.now() - lastLog >= LOG_SECONDS * 1000) {
         lastLog = performance.now();
-        log(`t = ${sim.time.toFixed(3)} s, ${sim.steps}/${stepsTotal} steps, ${Math.round(status.stepsPerSecond)} steps/s, ${status.secondsLeft.toFixed(0)} s left`);
+        log(
+          `t = ${sim.time.toFixed(3)} s, ${sim.steps}/${stepsTotal} steps, ${Math.round(status.stepsPerSecond)} steps/s, ${status.secondsLeft.toFixed(0)} s left`,
+        );
       }
       // Let signals in.
       await new Promise((r) => setImmediate(r));
@@ -191,7 +210,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   }
   writeStatus();
   if (e) {
-    log(`run failed at t = ${record.time.toFixed(3)} s: ${e.name}: ${e.message}${object !== undefined ? ` (object at fault: ${object})` : ''}`);
+    log(
+      `run failed at t = ${record.time.toFixed(3)} s: ${e.name}: ${e.message}${object !== undefined ? ` (object at fault: ${object})` : ''}`,
+    );
     if (!(e instanceof NefsimError) && !(e instanceof ModelError) && e.stack) log(e.stack);
   } else {
     log(`run ${state} at t = ${record.time.toFixed(3)} s (${record.steps} steps)`);

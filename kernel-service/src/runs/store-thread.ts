@@ -14,8 +14,8 @@ import type { RunSimulator } from './run-simulator.js';
 import { chunkBuffers, chunkBytes, storeLayout, takeChunk, type StoreMeta } from './store.js';
 import type { WriterReply, WriterRequest } from './store-worker.js';
 
-/** Bytes sent to the writer and not yet written, past which append() waits. */
-const MAX_IN_FLIGHT = 32 << 20;
+/** Bytes sent to the writer and not yet written, past which append() waits (two of the runner's chunks of at most 4 MB). */
+const MAX_IN_FLIGHT = 8 << 20;
 
 export class ThreadedProbeStore {
   private inFlight = 0;

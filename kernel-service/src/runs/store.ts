@@ -216,7 +216,10 @@ export interface StoreChunk {
 export function takeChunk(sim: RunSimulator, completedSteps = sim.steps): StoreChunk {
   const probes = sim.probes.map((probe): ProbeChunk => {
     const sparse = sim.takeSpikes?.(probe);
-    if (sparse) return sparse.rows > 0 ? { kind: 'spikes', rows: sparse.rows, units: sparse.units, values: sparse.values, rowEnds: sparse.rowEnds } : null;
+    if (sparse)
+      return sparse.rows > 0
+        ? { kind: 'spikes', rows: sparse.rows, units: sparse.units, values: sparse.values, rowEnds: sparse.rowEnds }
+        : null;
     const d = sim.takeData(probe);
     return d.rows > 0 ? { kind: 'dense', rows: d.rows, data: d.data } : null;
   });
@@ -237,7 +240,8 @@ export function chunkBuffers(chunk: StoreChunk): ArrayBuffer[] {
 /** Bytes of a chunk's samples. */
 export function chunkBytes(chunk: StoreChunk): number {
   let b = 0;
-  for (const c of chunk.probes) if (c) b += c.kind === 'dense' ? c.data.byteLength : c.units.byteLength + c.values.byteLength + c.rowEnds.byteLength;
+  for (const c of chunk.probes)
+    if (c) b += c.kind === 'dense' ? c.data.byteLength : c.units.byteLength + c.values.byteLength + c.rowEnds.byteLength;
   return b;
 }
 
@@ -290,12 +294,19 @@ export class ProbeWriter {
         g.create_attribute('n_neurons', cols);
         g.create_attribute('spike_value', spikeValue, null, '<d');
         const mk = (dsName: string, dtype: string, chunk: number): Dataset =>
-          g.create_dataset({ name: dsName, data: dtype === '<q' ? new BigInt64Array(0) : dtype === '<i' ? new Int32Array(0) : new Float64Array(0), shape: [0], maxshape: [null], chunks: [chunk], dtype });
+          g.create_dataset({
+            name: dsName,
+            data: dtype === '<q' ? new BigInt64Array(0) : dtype === '<i' ? new Int32Array(0) : new Float64Array(0),
+            shape: [0],
+            maxshape: [null],
+            chunks: [chunk],
+            dtype,
+          });
         const times = mk('spike_times', '<d', 65536);
         times.create_attribute('units', 's');
         const units = mk('spike_units', '<i', 65536);
         const idx = mk('spike_times_index', '<q', 16384);
-        idx.create_attribute('description', 'end of each sample\'s spikes in spike_times and spike_units');
+        idx.create_attribute('description', "end of each sample's spikes in spike_times and spike_units");
         this.probes.push({
           kind: 'spikes',
           layout: pl,
@@ -343,7 +354,10 @@ export class ProbeWriter {
   get bufferedBytes(): number {
     let b = 0;
     for (const sp of this.probes) {
-      b += sp.kind === 'dense' ? sp.pending.data.byteLength : sp.pTimes.data.byteLength + sp.pUnits.data.byteLength + sp.pIndex.data.byteLength;
+      b +=
+        sp.kind === 'dense'
+          ? sp.pending.data.byteLength
+          : sp.pTimes.data.byteLength + sp.pUnits.data.byteLength + sp.pIndex.data.byteLength;
     }
     return b;
   }
@@ -385,7 +399,13 @@ export class ProbeWriter {
         if (rows === 0) continue;
         const n = sp.rows;
         sp.ds.resize([n + rows, sp.cols]);
-        sp.ds.write_slice([[n, n + rows], [0, sp.cols]], sp.pending.view());
+        sp.ds.write_slice(
+          [
+            [n, n + rows],
+            [0, sp.cols],
+          ],
+          sp.pending.view(),
+        );
         sp.rows += rows;
         sp.pending.clear();
         continue;
@@ -402,7 +422,10 @@ export class ProbeWriter {
       }
       const r0 = sp.rows;
       sp.index.resize([r0 + rows]);
-      sp.index.write_slice([[r0, r0 + rows]], BigInt64Array.from(sp.pIndex.view(), (x) => BigInt(x)));
+      sp.index.write_slice(
+        [[r0, r0 + rows]],
+        BigInt64Array.from(sp.pIndex.view(), (x) => BigInt(x)),
+      );
       sp.rows += rows;
       sp.spikes = end;
       sp.pTimes.clear();
@@ -430,23 +453,31 @@ export class ProbeWriter {
 
   /** Appends samples of a spike probe that the simulator recorded sparsely. */
   private appendSparseSpikes(sp: SparseProbe, d: { rows: number; units: Int32Array; values: Float64Array; rowEnds: Int32Array }): void {
-    const times = sp.pTimes, units = sp.pUnits, index = sp.pIndex;
-    const dt = this.dt, one = sp.spikeValue, counts = sp.unitCounts;
-    const su = d.units, sv = d.values, ends = d.rowEnds;
+    const times = sp.pTimes,
+      units = sp.pUnits,
+      index = sp.pIndex;
+    const dt = this.dt,
+      one = sp.spikeValue,
+      counts = sp.unitCounts;
+    const su = d.units,
+      sv = d.values,
+      ends = d.rowEnds;
     // one entry per spike: as many as the values' spike counts (usually one each)
     let total = 0;
     for (let k = 0; k < su.length; k++) total += sv[k] === one ? 1 : Math.max(1, Math.round(sv[k]! / one));
     times.reserve(times.length + total);
     units.reserve(units.length + total);
     index.reserve(index.length + d.rows);
-    const td = times.data, ud = units.data;
+    const td = times.data,
+      ud = units.data;
     let len = times.length;
     let end = sp.counted;
     for (let r = 0, k = 0; r < d.rows; r++) {
       const t = ProbeWriter.nextSampleStep(sp) * dt;
       const len0 = len;
       for (const rowEnd = ends[r]!; k < rowEnd; k++) {
-        const j = su[k]!, v = sv[k]!;
+        const j = su[k]!,
+          v = sv[k]!;
         const n = v === one ? 1 : Math.max(1, Math.round(v / one));
         for (let q = 0; q < n; q++) {
           td[len] = t;
@@ -544,15 +575,24 @@ export class ProbeWriter {
     let acc = 0;
     for (let u = 0; u < cols; u++) ends[u] = acc += sp.unitCounts[u]!;
     const ug = sp.group.create_group('units');
-    const times = ug.create_dataset({ name: 'spike_times', data: new Float64Array(0), shape: [0], maxshape: [null], chunks: [65536], dtype: '<d' });
+    const times = ug.create_dataset({
+      name: 'spike_times',
+      data: new Float64Array(0),
+      shape: [0],
+      maxshape: [null],
+      chunks: [65536],
+      dtype: '<d',
+    });
     times.create_attribute('units', 's');
     times.resize([total]);
-    ug.create_dataset({ name: 'spike_times_index', data: BigInt64Array.from(ends, (x) => BigInt(x)), shape: [cols], dtype: '<q' }).create_attribute(
-      'description',
-      "end of each neuron's spikes in units/spike_times (NWB VectorIndex)",
-    );
+    ug.create_dataset({
+      name: 'spike_times_index',
+      data: BigInt64Array.from(ends, (x) => BigInt(x)),
+      shape: [cols],
+      dtype: '<q',
+    }).create_attribute('description', "end of each neuron's spikes in units/spike_times (NWB VectorIndex)");
     const block = 1 << 20;
-    for (let u0 = 0; u0 < cols; ) {
+    for (let u0 = 0; u0 < cols;) {
       const start = u0 > 0 ? ends[u0 - 1]! : 0;
       let u1 = u0 + 1;
       while (u1 < cols && ends[u1]! - start <= UNITS_PASS_SPIKES) u1++;

@@ -1,9 +1,12 @@
 // Build and run one benchmark model in nefsim.
 //
-// Usage: node bench/nefsim-model.mjs MODEL SECONDS DT [--float32]
+// Usage: node bench/nefsim-model.mjs MODEL SECONDS DT [--float32] [--build-only]
 //
 // Prints one JSON line: {engine, model, neurons, steps, build_s, run_s,
-// steps_per_s, warm_steps_per_s, peak_rss_mb}. The models mirror bench/nengo_model.py exactly.
+// steps_per_s, warm_steps_per_s, peak_rss_mb}; with --build-only, only
+// {engine, model, build_only, build_s}. The models mirror bench/nengo_model.py
+// exactly. The decoder cache is in NEFSIM_CACHE_DIR (bench/run.sh gives each
+// bench run a fresh one, as for Nengo).
 import { performance } from 'node:perf_hooks';
 import { Simulator } from '../kernel-service/lib/index.js';
 import { MODELS } from './models.mjs';
@@ -17,8 +20,9 @@ function countNeurons(net) {
 }
 
 function main(argv) {
-  const args = argv.filter((a) => a !== '--float32');
-  const float32 = args.length !== argv.length;
+  const args = argv.filter((a) => a !== '--float32' && a !== '--build-only');
+  const float32 = argv.includes('--float32');
+  const buildOnly = argv.includes('--build-only');
   const [name, secondsArg, dtArg] = args;
   if (args.length !== 3 || !(name in MODELS)) {
     console.error(`usage: nefsim-model.mjs {${Object.keys(MODELS).join(',')}} SECONDS DT [--float32]`);
@@ -31,6 +35,10 @@ function main(argv) {
   let t0 = performance.now();
   const sim = new Simulator(net, float32 ? { dt, dtype: 'float32' } : { dt });
   const buildS = (performance.now() - t0) / 1000;
+  if (buildOnly) {
+    console.log(JSON.stringify({ engine: 'nefsim', model: name, build_only: true, build_s: buildS }));
+    return;
+  }
 
   t0 = performance.now();
   sim.runSteps(steps);

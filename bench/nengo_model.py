@@ -1,9 +1,13 @@
 """Build and run one benchmark model in Nengo's reference simulator.
 
-Usage: python nengo_model.py MODEL SECONDS DT
+Usage: python nengo_model.py MODEL SECONDS DT [--build-only]
 
 Prints one JSON line: {engine, model, neurons, steps, build_s, run_s,
-steps_per_s, warm_steps_per_s, peak_rss_mb}. The models mirror bench/nefsim-model.mjs exactly.
+steps_per_s, warm_steps_per_s, peak_rss_mb}; with --build-only, only
+{engine, model, build_only, build_s}. The models mirror bench/nefsim-model.mjs
+exactly. NENGO_DECODER_CACHE_DIR, if set, is the folder of Nengo's decoder
+cache (bench/run.sh gives each bench run a fresh one, so the first build of a
+model is cold and a --build-only build after it hits the cache).
 """
 
 import json
@@ -12,9 +16,14 @@ import resource
 import sys
 import time
 
+import os
+
 import numpy as np
 
 import nengo
+
+if os.environ.get("NENGO_DECODER_CACHE_DIR"):
+    nengo.rc.set("decoder_cache", "path", os.environ["NENGO_DECODER_CACHE_DIR"])
 
 SEED = 0
 
@@ -115,13 +124,17 @@ MODELS = {
 }
 
 
-def main(model_name, seconds, dt):
+def main(model_name, seconds, dt, build_only=False):
     net = MODELS[model_name]()
     steps = round(seconds / dt)
 
     t0 = time.perf_counter()
     sim = nengo.Simulator(net, dt=dt, progress_bar=False)
     build_s = time.perf_counter() - t0
+    if build_only:
+        sim.close()
+        print(json.dumps({"engine": "nengo", "model": model_name, "build_only": True, "build_s": build_s}))
+        return
 
     with sim:
         t0 = time.perf_counter()
@@ -149,6 +162,7 @@ def main(model_name, seconds, dt):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in MODELS:
-        sys.exit(f"usage: {sys.argv[0]} {{{','.join(MODELS)}}} SECONDS DT")
-    main(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]))
+    args = [a for a in sys.argv[1:] if a != "--build-only"]
+    if len(args) != 3 or args[0] not in MODELS:
+        sys.exit(f"usage: {sys.argv[0]} {{{','.join(MODELS)}}} SECONDS DT [--build-only]")
+    main(args[0], float(args[1]), float(args[2]), build_only=len(args) != len(sys.argv) - 1)

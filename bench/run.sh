@@ -76,9 +76,10 @@ if [[ $only != nefsim ]]; then
     rm -rf "$BENCH/.venv"
     python3 -m venv "$BENCH/.venv"
   fi
-  if ! "$py" -c 'import nengo, numpy' 2>/dev/null; then
-    echo "installing nengo and numpy into bench/.venv" >&2
-    "$py" -m pip install --quiet --disable-pip-version-check 'nengo==4.1.*' numpy
+  # SciPy too: Nengo's optimiser and its sparse encoders use it, and users have it.
+  if ! "$py" -c 'import nengo, numpy, scipy' 2>/dev/null; then
+    echo "installing nengo, numpy and scipy into bench/.venv" >&2
+    "$py" -m pip install --quiet --disable-pip-version-check 'nengo==4.1.*' numpy scipy
   fi
 fi
 
@@ -112,26 +113,31 @@ error_summary() { # stderr-file exit-code
   echo "${msg:0:160}"
 }
 
-run_one() { # engine model
-  local engine=$1 model=$2 log="$logs/$1-$2.log" out rc line
+# Each engine's decoder cache: fresh for this bench run, so a model's first build is cold and the
+# --build-only build right after it finds its decoders cached (as a user's second build would).
+nengo_cache="$logs/nengo-decoder-cache"
+nefsim_cache="$logs/nefsim-decoder-cache"
+
+run_one() { # engine model [--build-only]
+  local engine=$1 model=$2 extra=${3:-} log="$logs/$1-$2${3:+-cached}.log" out rc line
   local -a cmd
   if [[ $engine == nengo ]]; then
-    cmd=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$BENCH/.venv/bin/python" "$BENCH/nengo_model.py" "$model" "$sim_seconds" "$dt")
+    cmd=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE NENGO_DECODER_CACHE_DIR="$nengo_cache" "$BENCH/.venv/bin/python" "$BENCH/nengo_model.py" "$model" "$sim_seconds" "$dt" $extra)
   else
     if [[ -n $nefsim_error ]]; then
       error_line nefsim "$model" "$nefsim_error" >>"$raw"
       return
     fi
-    cmd=(node "$BENCH/nefsim-model.mjs" "$model" "$sim_seconds" "$dt" $float32)
+    cmd=(env NEFSIM_CACHE_DIR="$nefsim_cache" NEFSIM_DECODER_CACHE=1 node "$BENCH/nefsim-model.mjs" "$model" "$sim_seconds" "$dt" $float32 $extra)
   fi
   rc=0
   out=$(timeout --kill-after=10 "$timeout_s" "${cmd[@]}" 2>"$log") || rc=$?
   line=$(grep '^{' <<<"$out" | tail -n1 || true)
   if ((rc == 0)) && [[ -n $line ]]; then
     echo "$line" >>"$raw"
-    echo "  $engine: ok" >&2
+    echo "  $engine${extra:+ (build, decoders cached)}: ok" >&2
   else
-    error_line "$engine" "$model" "$(error_summary "$log" "$rc")" >>"$raw"
+    [[ -n $extra ]] || error_line "$engine" "$model" "$(error_summary "$log" "$rc")" >>"$raw"
     echo "  $engine: FAILED (log: bench/results/logs/$stamp/$engine-$model.log)" >&2
   fi
 }
@@ -141,6 +147,8 @@ for model in "${selected[@]}"; do
   echo "$model" >&2
   [[ $only == nefsim ]] || run_one nengo "$model"
   [[ $only == nengo ]] || run_one nefsim "$model"
+  [[ $only == nefsim ]] || run_one nengo "$model" --build-only
+  [[ $only == nengo ]] || run_one nefsim "$model" --build-only
 done
 
 echo >&2

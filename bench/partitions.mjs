@@ -27,7 +27,7 @@ async function partitioned(model, parts) {
   const run = (performance.now() - t1) / 1000;
   const s = sim.summary();
   await sim.close();
-  return { build, stepsPerS: steps / run, parts: s.partitions, neuronsPerPart: s.neuronsPerPart, cuts: s.cuts };
+  return { build, stepsPerS: steps / run, parts: s.partitions, mode: s.mode, neuronsPerPart: s.neuronsPerPart, cuts: s.cuts };
 }
 
 function single(model) {
@@ -41,14 +41,16 @@ function single(model) {
 }
 
 console.log(`partitioned runs, ${steps} steps after 100 warm-up steps; ${new Date().toISOString()}`);
-console.log('| model | Simulator (1 thread) steps/s | P=1 (worker) steps/s | P=2 steps/s | speed-up P=2 / P=1 | neurons per part | cut signals |');
-console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: |');
+console.log(
+  '| model | Simulator (1 thread) steps/s | P=1 (worker) steps/s | P=2 steps/s | speed-up P=2 / P=1 | P=2 mode | neurons per part | cut signals |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: | --- | --- | ---: |');
 for (const model of models) {
   const s = single(model);
   const p1 = await partitioned(model, 1);
   const p2 = await partitioned(model, 2);
   console.log(
-    `| ${model} | ${Math.round(s.stepsPerS)} | ${Math.round(p1.stepsPerS)} | ${Math.round(p2.stepsPerS)} | ${(p2.stepsPerS / p1.stepsPerS).toFixed(2)} | ${p2.neuronsPerPart.join(' / ')} | ${p2.cuts} |`,
+    `| ${model} | ${Math.round(s.stepsPerS)} | ${Math.round(p1.stepsPerS)} | ${Math.round(p2.stepsPerS)} | ${(p2.stepsPerS / p1.stepsPerS).toFixed(2)} | ${p2.mode} | ${p2.neuronsPerPart.join(' / ')} | ${p2.cuts} |`,
   );
 }
 

@@ -61,7 +61,12 @@ async function single(file: string, steps: number): Promise<Float64Array[]> {
   return net.allProbes.map((p) => sim.data(p).data);
 }
 
-async function partitioned(file: string, parts: number, steps: number, chunks = 3): Promise<{ data: Float64Array[]; sim: PartitionedSimulator }> {
+async function partitioned(
+  file: string,
+  parts: number,
+  steps: number,
+  chunks = 3,
+): Promise<{ data: Float64Array[]; sim: PartitionedSimulator }> {
   const sim = await PartitionedSimulator.create(file, { dt: 0.001, partitions: parts });
   const acc: Float64Array[][] = sim.probes.map(() => []);
   for (let c = 0; c < chunks; c++) {
@@ -102,24 +107,53 @@ describe('partitioned runs', () => {
     }
   });
 
-  it('a model that cannot be split says why and runs with fewer parts', async () => {
+  it('a model that cannot be cut runs level-parallel, bit-identical to one thread, and says so', async () => {
     const file = model(
       'tight',
       `import { Network } from 'nefsim';
 const net = new Network({ seed: 1 });
+const stim = net.node((t) => Math.sin(6 * t), { label: 'sin' });
 const a = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'a' });
 const b = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'b' });
+net.connect(stim, a);
 net.connect(a, b, { synapse: null });
 net.probe(b, { synapse: 0.01 });
 export default net;
 `,
     );
-    const sim = await PartitionedSimulator.create(file, { dt: 0.001, partitions: 2 });
+    const ref = await single(file, 200);
+    const { data, sim } = await partitioned(file, 2, 200);
     const s = sim.summary();
-    expect(s.partitions).toBe(1);
-    expect(s.reason).toMatch(/only 1 independent group of neurons.*without a synapse.*1 part instead of 2/);
-    await sim.runSteps(10);
-    await sim.close();
+    expect(s.partitions).toBe(2);
+    expect(s.mode).toBe('levels');
+    expect(s.reason).toMatch(/no synapse to cut at.*share the operators of each step/);
+    expect(s.warnings).toEqual([]);
+    expect(data).toEqual(ref);
+  });
+
+  it('CircularConvolution (passthrough nodes, no synapse anywhere) on 2 and 3 threads, level-parallel, is bit-identical to one', async () => {
+    const file = model(
+      'cconv',
+      `import { Network, networks } from 'nefsim';
+const net = new Network({ label: 'cconv', seed: 7 });
+const a = net.node([0.5, -0.3, 0.2, 0.6, -0.1, 0.4, 0.3, -0.2], { label: 'a' });
+const b = net.node((t) => [Math.sin(t), 0.2, -0.4, 0.1, 0.3, -0.2, 0.5, Math.cos(t)], { label: 'b' });
+const cc = networks.CircularConvolution({ nNeurons: 40, dimensions: 8, parent: net, label: 'cc' });
+net.connect(a, cc.inputA, { synapse: null });
+net.connect(b, cc.inputB, { synapse: null });
+net.probe(cc.output, { synapse: 0.01, label: 'out' });
+net.probe(cc.product.sq1.ensembles[0].neurons, { label: 'spikes' });
+export default net;
+`,
+    );
+    const ref = await single(file, 150);
+    for (const parts of [2, 3]) {
+      const { data, sim } = await partitioned(file, parts, 150);
+      expect(sim.summary().mode).toBe('levels');
+      expect(sim.summary().partitions).toBe(parts);
+      expect(sim.summary().neuronsPerPart.every((n) => n > 0)).toBe(true);
+      expect(data).toEqual(ref);
+    }
   });
 
   it('a Node that throws in one part fails the run with its label; the other part stops; data before it is kept', async () => {

@@ -35,12 +35,25 @@ export interface PlanPart {
   partOf: Map<Op, number>;
   /** Replacement for an operator in this part (e.g. reading a replica), if any. */
   rewrite: Map<Op, Op>;
+  /**
+   * Level-parallel: the parts share the operators of every schedule level and
+   * meet at a barrier after each level (Plan.levelEnds says where levels end).
+   */
+  levels?: boolean;
+  /** Shared memory for the spike lists (level-parallel parts read each other's), of spikeListInts(model) int32s. */
+  spikeMemory?: SharedArrayBuffer;
 }
 
 /** Groups the scheduled operators: one group per (level, kind) when merging, else one per operator. */
 export function scheduleGroups(ops: readonly Op[], merge: boolean): Op[][] {
+  return scheduleLevelGroups(ops, merge).groups;
+}
+
+/** scheduleGroups, with the schedule level of each group. */
+export function scheduleLevelGroups(ops: readonly Op[], merge: boolean): { groups: Op[][]; levelOf: number[] } {
   const { order, levels } = schedule(ops);
   const groups: Op[][] = [];
+  const levelOf: number[] = [];
   let i = 0;
   while (i < order.length) {
     let j = i;
@@ -54,13 +67,26 @@ export function scheduleGroups(ops: readonly Op[], merge: boolean): Op[][] {
         if (list) list.push(op);
         else byKind.set(key, [op]);
       }
-      groups.push(...byKind.values());
+      for (const g of byKind.values()) {
+        groups.push(g);
+        levelOf.push(levels[i]!);
+      }
     } else {
-      for (let k = i; k < j; k++) groups.push([order[k]!]);
+      for (let k = i; k < j; k++) {
+        groups.push([order[k]!]);
+        levelOf.push(levels[i]!);
+      }
     }
     i = j;
   }
-  return groups;
+  return { groups, levelOf };
+}
+
+/** Int32s of shared memory a level-parallel plan's spike lists need. */
+export function spikeListInts(model: Model): number {
+  let n = 0;
+  for (const op of model.ops) if (op.kind === 'neurons' && op.type.kind === 'LIF') n += 1 + op.output.size;
+  return n;
 }
 
 export class Plan {
@@ -68,6 +94,8 @@ export class Plan {
   readonly kernels: Kernel[];
   /** Number of operators before merging. */
   readonly nOps: number;
+  /** Level-parallel plans: kernels[levelEnds[l - 1] .. levelEnds[l]) make level l (the same levels in every part). */
+  readonly levelEnds: Int32Array | undefined;
 
   /**
    * Lays out the model's signals (unless already laid out), allocates the
@@ -86,9 +114,25 @@ export class Plan {
       this.arena = opts.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
       model.signals.initialize(this.arena);
     }
-    let groups = scheduleGroups(model.ops, opts.merge ?? true);
+    const sched = scheduleLevelGroups(model.ops, opts.merge ?? true);
+    let groups = sched.groups;
     this.nOps = model.ops.length;
     const part = opts.part;
+    if (part?.levels) {
+      // Every part lays out the spike lists of all LIF operators alike, in shared memory.
+      const spikes = spikeLists(groups, part.spikeMemory);
+      const kernels: Kernel[] = [];
+      const ends: number[] = [];
+      groups.forEach((g, i) => {
+        const mine = g.filter((op) => part.partOf.get(op) === part.index);
+        for (const sub of mine.length > 0 ? splitSpikeDecoders(mine, spikes) : [])
+          kernels.push(makeKernel(sub, this.arena, model.dt, spikes));
+        if (i === groups.length - 1 || sched.levelOf[i + 1] !== sched.levelOf[i]) ends.push(kernels.length);
+      });
+      this.kernels = kernels;
+      this.levelEnds = Int32Array.from(ends);
+      return;
+    }
     if (part) {
       groups = groups
         .map((g) => g.filter((op) => part.partOf.get(op) === part.index).map((op) => part.rewrite.get(op) ?? op))
@@ -97,6 +141,7 @@ export class Plan {
     const spikes = spikeLists(groups);
     groups = groups.flatMap((g) => splitSpikeDecoders(g, spikes));
     this.kernels = groups.map((g) => makeKernel(g, this.arena, model.dt, spikes));
+    this.levelEnds = undefined;
   }
 
   /** Resets the arena to the signals' initial values. */
@@ -132,7 +177,7 @@ interface SpikeListPlan extends SpikeLists {
   readonly byOutput: Map<number, [number, number]>;
 }
 
-function spikeLists(groups: Op[][]): SpikeListPlan {
+function spikeLists(groups: Op[][], memory?: SharedArrayBuffer): SpikeListPlan {
   const byOp = new Map<Op, number>();
   const byOutput = new Map<number, [number, number]>();
   const bases: number[] = [];
@@ -146,6 +191,12 @@ function spikeLists(groups: Op[][]): SpikeListPlan {
       bases.push(total);
       total += op.output.size;
     }
+  }
+  if (memory) {
+    if (memory.byteLength < 4 * (bases.length + total)) throw new Error('internal: spike list memory too small');
+    const counts = new Int32Array(memory, 0, bases.length);
+    const list = new Int32Array(memory, 4 * bases.length, total);
+    return { list, bases: Int32Array.from(bases), counts, byOp, byOutput };
   }
   return { list: new Int32Array(total), bases: Int32Array.from(bases), counts: new Int32Array(bases.length), byOp, byOutput };
 }

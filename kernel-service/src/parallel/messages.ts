@@ -15,6 +15,8 @@ export interface InitRequest {
 export interface AttachRequest {
   type: 'attach';
   arena: SharedArrayBuffer;
+  /** Spike lists shared by level-parallel parts (InitReply.spikeInts int32s). */
+  spikes: SharedArrayBuffer;
   barrier: SharedArrayBuffer;
   parties: number;
 }
@@ -32,6 +34,9 @@ export interface InitReply {
   neuronsPerPart: number[];
   cuts: number;
   operators: number;
+  mode: 'cut' | 'levels';
+  /** Int32s of shared spike lists a level-parallel run needs. */
+  spikeInts: number;
 }
 export interface ReadyReply {
   type: 'ready';

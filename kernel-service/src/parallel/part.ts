@@ -38,6 +38,10 @@ export class PartRunner {
   private step = 0;
   /** Steps completed by this part (a failing step is not counted). */
   steps = 0;
+  /** Level-parallel: where each level's kernels end (a barrier follows each level). */
+  private readonly levelEnds: Int32Array | undefined;
+  /** Level-parallel with probes: part 0 samples after the last level, the others wait for it. */
+  private readonly sampleBarrier: boolean;
 
   constructor(
     readonly model: Model,
@@ -45,10 +49,25 @@ export class PartRunner {
     readonly index: number,
     private readonly arena: Arena,
     private readonly barrier: Barrier,
+    spikeMemory?: SharedArrayBuffer,
   ) {
-    const plan = new Plan(model, { arena, part: { index, partOf: partitioning.partOf, rewrite: partitioning.rewrites[index]! } });
+    const levels = partitioning.mode === 'levels';
+    const plan = new Plan(model, {
+      arena,
+      part: {
+        index,
+        partOf: partitioning.partOf,
+        rewrite: partitioning.rewrites[index]!,
+        levels,
+        ...(spikeMemory ? { spikeMemory } : {}),
+      },
+    });
+    if (levels && !spikeMemory) throw new Error('internal: a level-parallel part needs shared spike-list memory');
     this.kernels = plan.kernels;
-    const fetch: number[] = [], publish: number[] = [];
+    this.levelEnds = plan.levelEnds;
+    this.sampleBarrier = levels && model.probes.length > 0;
+    const fetch: number[] = [],
+      publish: number[] = [];
     for (const cut of partitioning.cuts) {
       const [b0, b1] = cut.buffers;
       if (cut.owner === index) publish.push(cut.signal.offset, b0.offset, b1.offset, cut.signal.size);
@@ -59,13 +78,24 @@ export class PartRunner {
     this.publish = Int32Array.from(publish);
     model.probes.forEach((bp, i) => {
       if ((partitioning.signalPart.get(bp.sig.base) ?? 0) !== index) return;
-      this.probes.push({ index: i, offset: bp.sig.offset, size: bp.size, period: bp.period, data: new Float64Array(bp.size * 64), rows: 0 });
+      this.probes.push({
+        index: i,
+        offset: bp.sig.offset,
+        size: bp.size,
+        period: bp.period,
+        data: new Float64Array(bp.size * 64),
+        rows: 0,
+      });
     });
   }
 
   /** Runs n steps in lockstep with the other parts. Throws BarrierAborted if another part failed. */
   runSteps(n: number): void {
-    const a = this.arena, dt = this.model.dt, ks = this.kernels, fetch = this.fetch, publish = this.publish;
+    const a = this.arena,
+      dt = this.model.dt,
+      ks = this.kernels,
+      fetch = this.fetch,
+      publish = this.publish;
     for (const p of this.probes) this.reserve(p, p.rows + Math.ceil(n / p.period) + 1);
     for (let s = 0; s < n; s++) {
       const k = ++this.step;
@@ -73,18 +103,37 @@ export class PartRunner {
       // Cut signals as their owners published them at the end of step k - 1.
       const prev = (k - 1) & 1;
       for (let c = 0; c < fetch.length; c += 4) {
-        const src = fetch[c + prev]!, dst = fetch[c + 2]!, len = fetch[c + 3]!;
+        const src = fetch[c + prev]!,
+          dst = fetch[c + 2]!,
+          len = fetch[c + 3]!;
         for (let i = 0; i < len; i++) a[dst + i] = a[src + i]!;
       }
-      try {
-        for (let i = 0; i < ks.length; i++) ks[i]!.run(t);
-      } catch (err) {
-        this.barrier.abort();
-        throw err;
+      const ends = this.levelEnds;
+      if (ends) {
+        // level-parallel: each level's share, then wait for the other parts' shares of it
+        let i = 0;
+        for (let l = 0; l < ends.length; l++) {
+          try {
+            for (const end = ends[l]!; i < end; i++) ks[i]!.run(t);
+          } catch (err) {
+            this.barrier.abort();
+            throw err;
+          }
+          this.barrier.wait();
+        }
+      } else {
+        try {
+          for (let i = 0; i < ks.length; i++) ks[i]!.run(t);
+        } catch (err) {
+          this.barrier.abort();
+          throw err;
+        }
       }
       const cur = k & 1;
       for (let c = 0; c < publish.length; c += 4) {
-        const src = publish[c]!, dst = publish[c + 1 + cur]!, len = publish[c + 3]!;
+        const src = publish[c]!,
+          dst = publish[c + 1 + cur]!,
+          len = publish[c + 3]!;
         for (let i = 0; i < len; i++) a[dst + i] = a[src + i]!;
       }
       for (let j = 0; j < this.probes.length; j++) {
@@ -96,7 +145,7 @@ export class PartRunner {
         }
       }
       this.steps = k;
-      this.barrier.wait();
+      if (!ends || this.sampleBarrier) this.barrier.wait();
     }
   }
 

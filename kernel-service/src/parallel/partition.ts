@@ -16,12 +16,15 @@
 import type { Model } from '../engine/builder/build.js';
 import { access, type Op } from '../engine/builder/ops.js';
 import { Sig, type BaseSignal } from '../engine/builder/signals.js';
+import { scheduleLevelGroups } from '../engine/plan.js';
 
 export interface PartitionOptions {
   /** Requested number of parts. */
   parts: number;
   /** Object labels (or names) pinned to a part: { 'ensemble label': 1 }. */
   pin?: Record<string, number>;
+  /** Share the operators of each schedule level when the model cannot be cut (default true). */
+  levels?: boolean;
 }
 
 /** A signal cut between parts: written by synapses in `owner`, read in `readers`. */
@@ -35,6 +38,12 @@ export interface Cut {
 }
 
 export interface Partitioning {
+  /**
+   * 'cut': each part runs its own operators and parts meet once per step;
+   * 'levels': the model could not be cut, so the parts share the operators
+   * of every schedule level and meet after each level (see levelPartitioning).
+   */
+  mode: 'cut' | 'levels';
   /** Number of parts actually used (may be fewer than requested). */
   parts: number;
   /** Why fewer parts than requested, if so. */
@@ -65,7 +74,8 @@ class UnionFind {
     return r;
   }
   union(a: number, b: number): void {
-    const ra = this.find(a), rb = this.find(b);
+    const ra = this.find(a),
+      rb = this.find(b);
     if (ra !== rb) this.parent[Math.max(ra, rb)] = Math.min(ra, rb);
   }
 }
@@ -117,13 +127,16 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
     if (pin !== undefined) {
       const prev = pinnedTo.get(g);
       if (prev !== undefined && prev !== pin) {
-        throw new Error(`${op.owner} is pinned to part ${pin} but must run with objects pinned to part ${prev} (they share signals without a synapse)`);
+        throw new Error(
+          `${op.owner} is pinned to part ${pin} but must run with objects pinned to part ${prev} (they share signals without a synapse)`,
+        );
       }
       pinnedTo.set(g, pin);
     }
   }
   const groups = [...weight.keys()];
   const neuronGroups = groups.filter((g) => weight.get(g)! > 0).length;
+  if (neuronGroups <= 1 && opts.parts > 1 && pinnedTo.size === 0 && opts.levels !== false) return levelPartitioning(model, opts.parts);
   let parts = Math.max(1, Math.min(opts.parts, Math.max(neuronGroups, 1)));
   let reason: string | undefined;
   if (parts < opts.parts) {
@@ -183,7 +196,104 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
     }
     cuts.push({ signal: base, owner, buffers, replicas });
   }
-  return { parts, reason, partOf, rewrites, cuts, neuronsPerPart: load, signalPart };
+  return { mode: 'cut', parts, reason, partOf, rewrites, cuts, neuronsPerPart: load, signalPart };
+}
+
+/** Rough cost of an operator in a step, for balancing a level between parts. */
+function opCost(op: Op): number {
+  switch (op.kind) {
+    case 'neurons':
+      return 8 * op.J.size; // a LIF neuron costs about as much as 8 multiply-adds
+    case 'dotinc':
+      return op.rows * op.cols;
+    case 'pes':
+      return 2 * op.rows * op.cols;
+    case 'func':
+      return 1000;
+    case 'copy':
+      return op.srcIdx ? op.srcIdx.length : op.dstIdx ? op.dstIdx.length : op.src.size;
+    case 'reset':
+      return op.dst.size;
+    case 'elementwise':
+      return op.x.size;
+    case 'filter':
+      return op.input.size * Math.max(1, op.filter.order);
+  }
+}
+
+/**
+ * Level-parallel partitioning, for a model whose neurons all hang together
+ * without synapses between them (a CircularConvolution, one big ensemble
+ * array): within each level of the schedule the operators are independent,
+ * so the parts share each level's operators, balanced by cost, and meet at a
+ * barrier after every level. Operators that increment one signal stay
+ * together, in schedule order, and Node functions (their state lives in one
+ * thread) all run in part 0, so every sum is taken in the same order as in
+ * one thread: results stay bit-identical. Part 0 samples the probes.
+ */
+function levelPartitioning(model: Model, parts: number): Partitioning {
+  const { groups, levelOf } = scheduleLevelGroups(model.ops, true);
+  const partOf = new Map<Op, number>();
+  const neurons = new Array<number>(parts).fill(0);
+  let load = new Array<number>(parts).fill(0);
+  let level = -1;
+  groups.forEach((g, gi) => {
+    if (levelOf[gi] !== level) {
+      level = levelOf[gi]!;
+      load = new Array<number>(parts).fill(0);
+    }
+    // Clusters: operators of the group that write a common signal (increments into one sum).
+    const clusterOf = new Map<BaseSignal, Op[]>();
+    const clusters: Op[][] = [];
+    for (const op of g) {
+      const a = access(op);
+      const written = [...a.sets, ...a.incs, ...a.updates].map((x) => x.base);
+      const found = [...new Set(written.map((b) => clusterOf.get(b)).filter((c): c is Op[] => c !== undefined))];
+      let cluster = found[0];
+      if (!cluster) {
+        cluster = [];
+        clusters.push(cluster);
+      }
+      // an operator writing into two clusters joins them (in schedule order)
+      for (const other of found.slice(1)) {
+        cluster.push(...other);
+        other.length = 0;
+        for (const [b, c] of clusterOf) if (c === other) clusterOf.set(b, cluster);
+      }
+      cluster.push(op);
+      for (const b of written) clusterOf.set(b, cluster);
+    }
+    const costed = clusters
+      .filter((c) => c.length > 0)
+      .map((c, i) => ({ c, i, cost: c.reduce((x, op) => x + opCost(op), 0), func: c.some((op) => op.kind === 'func') }));
+    costed.sort((x, y) => y.cost - x.cost || x.i - y.i);
+    for (const { c, cost, func } of costed) {
+      let best = 0;
+      if (!func) for (let p = 1; p < parts; p++) if (load[p]! < load[best]!) best = p;
+      load[best]! += cost;
+      for (const op of c) {
+        partOf.set(op, best);
+        if (op.kind === 'neurons') neurons[best]! += op.J.size;
+      }
+    }
+  });
+  const signalPart = new Map<BaseSignal, number>();
+  for (const op of model.ops) {
+    const a = access(op);
+    for (const x of [...a.sets, ...a.incs, ...a.updates]) signalPart.set(x.base, 0);
+  }
+  return {
+    mode: 'levels',
+    parts,
+    reason:
+      'the model has no synapse to cut at (its neurons are joined by connections without synapses), so the ' +
+      `${parts} parts share the operators of each step, meeting after each level of the schedule`,
+    partOf,
+    rewrites: Array.from({ length: parts }, () => new Map<Op, Op>()),
+    cuts: [],
+    neuronsPerPart: neurons,
+    signalPart,
+  };
 }
 
 function pinFor(owner: string, pins: Record<string, number>): number | undefined {

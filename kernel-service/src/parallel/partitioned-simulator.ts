@@ -39,6 +39,8 @@ export interface PartitionSummary {
   probes: number;
   partitionsRequested: number;
   partitions: number;
+  /** 'cut': parts own sub-networks cut at synapses; 'levels': parts share each schedule level (see partition.ts). */
+  mode: 'cut' | 'levels';
   reason: string | undefined;
   neuronsPerPart: number[];
   cuts: number;
@@ -103,7 +105,9 @@ export class PartitionedSimulator {
     const terminate = (): Promise<unknown> => Promise.all(parts.map((p) => p.worker.terminate()));
     try {
       const inits = await Promise.all(
-        parts.map((p, index) => p.request({ type: 'init', modelFile, params, dt, seed, dtype, parts: opts.partitions, index, pin: opts.pin ?? {} })),
+        parts.map((p, index) =>
+          p.request({ type: 'init', modelFile, params, dt, seed, dtype, parts: opts.partitions, index, pin: opts.pin ?? {} }),
+        ),
       );
       const bad = inits.find((r): r is ErrorReply => r.type === 'error');
       if (bad) throw toError(bad);
@@ -114,14 +118,25 @@ export class PartitionedSimulator {
       const bytes = first.arenaSize * (dtype === 'float32' ? 4 : 8);
       const arena = new SharedArrayBuffer(Math.max(8, bytes));
       const barrier = Barrier.allocate();
-      const ready = await Promise.all(used.map((p) => p.request({ type: 'attach', arena, barrier, parties: used.length })));
+      const spikes = new SharedArrayBuffer(Math.max(4, 4 * first.spikeInts));
+      const ready = await Promise.all(used.map((p) => p.request({ type: 'attach', arena, barrier, spikes, parties: used.length })));
       const bad2 = ready.find((r): r is ErrorReply => r.type === 'error');
       if (bad2) throw toError(bad2);
       const info: PartitionSummary = {
-        label: network.label, seed, dt, neurons: network.nNeurons, probes: network.allProbes.length,
-        partitionsRequested: opts.partitions, partitions: first.parts, reason: first.reason, neuronsPerPart: first.neuronsPerPart,
-        cuts: first.cuts, operators: first.operators, buildSeconds: (performance.now() - t0) / 1000,
-        warnings: first.reason ? [first.reason] : [],
+        label: network.label,
+        seed,
+        dt,
+        neurons: network.nNeurons,
+        probes: network.allProbes.length,
+        partitionsRequested: opts.partitions,
+        partitions: first.parts,
+        mode: first.mode,
+        reason: first.reason,
+        neuronsPerPart: first.neuronsPerPart,
+        cuts: first.cuts,
+        operators: first.operators,
+        buildSeconds: (performance.now() - t0) / 1000,
+        warnings: first.reason && first.mode === 'cut' ? [first.reason] : [],
       };
       return new PartitionedSimulator(network, dt, used, info);
     } catch (err) {

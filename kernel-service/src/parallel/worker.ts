@@ -13,6 +13,7 @@ import { loadModel, ModelError } from '../runs/model.js';
 import { Barrier, BarrierAborted } from './barrier.js';
 import type { ErrorReply, InitRequest, WorkerReply, WorkerRequest } from './messages.js';
 import { partitionModel, type Partitioning } from './partition.js';
+import { spikeListInts } from '../engine/plan.js';
 import { PartRunner } from './part.js';
 
 const port = parentPort;
@@ -47,8 +48,15 @@ async function handle(msg: WorkerRequest): Promise<void> {
       partitioning = partitionModel(model, { parts: msg.parts, pin: msg.pin });
       const size = model.signals.layout();
       reply({
-        type: 'init', arenaSize: size, parts: partitioning.parts, reason: partitioning.reason,
-        neuronsPerPart: partitioning.neuronsPerPart, cuts: partitioning.cuts.length, operators: model.ops.length,
+        type: 'init',
+        arenaSize: size,
+        parts: partitioning.parts,
+        reason: partitioning.reason,
+        neuronsPerPart: partitioning.neuronsPerPart,
+        cuts: partitioning.cuts.length,
+        operators: model.ops.length,
+        mode: partitioning.mode,
+        spikeInts: spikeListInts(model),
       });
       return;
     }
@@ -56,7 +64,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
       if (!model || !partitioning || !init) throw new Error('attach before init');
       const arena: Arena = init.dtype === 'float32' ? new Float32Array(msg.arena) : new Float64Array(msg.arena);
       if (init.index === 0) model.signals.initialize(arena);
-      runner = new PartRunner(model, partitioning, init.index, arena, new Barrier(msg.barrier, msg.parties));
+      runner = new PartRunner(model, partitioning, init.index, arena, new Barrier(msg.barrier, msg.parties), msg.spikes);
       reply({ type: 'ready' });
       return;
     }
@@ -67,7 +75,15 @@ async function handle(msg: WorkerRequest): Promise<void> {
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
         const object = e instanceof NefsimError ? e.object : undefined;
-        reply({ type: 'error', name: e.name, message: e.message, object, aborted: e instanceof BarrierAborted, chunks: runner.takeData(), steps: runner.steps });
+        reply({
+          type: 'error',
+          name: e.name,
+          message: e.message,
+          object,
+          aborted: e instanceof BarrierAborted,
+          chunks: runner.takeData(),
+          steps: runner.steps,
+        });
         return;
       }
       reply({ type: 'ran', chunks: runner.takeData() });

@@ -26,7 +26,9 @@
  * times. When the run ends (done, failed or cancelled; not after a kill -9)
  * the group also gets the per-neuron NWB layout, units/spike_times (grouped
  * by neuron, in time order) and units/spike_times_index (int64 [neurons], the
- * end of each neuron's spikes), with attribute complete = 1. The dense view (`nefsim export`) is row r = counts of the units in
+ * end of each neuron's spikes), with attribute complete = 1, unless it has
+ * more than UNITS_MAX_SPIKES spikes (then attribute units_skipped says so).
+ * The dense view (`nefsim export`) is row r = counts of the units in
  * spike_units[index[r-1]:index[r]] times spike_value. The index runs over
  * samples rather than neurons so the file can be appended and read while the
  * run goes (a per-neuron index would need rewriting every flush).
@@ -134,6 +136,13 @@ export const SPIKES_LAYOUT = 'spikes';
 
 /** Spikes gathered in memory per pass when the per-neuron layout is written at close (8 bytes each). */
 const UNITS_PASS_SPIKES = 4 << 20;
+/**
+ * Spikes above which a probe gets no per-neuron layout at the end: each pass
+ * reads every spike, so the work grows with the square of the count (16 M
+ * spikes: 4 passes, a second or two; a 2 GB file would take minutes).
+ * Readers then group spike_times by spike_units themselves.
+ */
+const UNITS_MAX_SPIKES = 16 << 20;
 
 /** Bytes appended before they are written to the datasets even if no flush came (flushes write them too). */
 const PENDING_BYTES = 8 << 20;
@@ -570,6 +579,13 @@ export class ProbeWriter {
    */
   private writeUnits(sp: SparseProbe): void {
     const total = sp.spikes;
+    if (total > UNITS_MAX_SPIKES) {
+      sp.group.create_attribute(
+        'units_skipped',
+        `${total} spikes, more than ${UNITS_MAX_SPIKES}: no per-neuron layout; group spike_times by spike_units`,
+      );
+      return;
+    }
     const cols = sp.cols;
     const ends = new Float64Array(cols);
     let acc = 0;

@@ -111,14 +111,27 @@ export function choleskyLstsq(
   sigma: number | Float64Array,
   cls: string,
 ): Float64Array {
-  if (n === 0 || d === 0) return new Float64Array(n * d);
+  return choleskySolvePrepared(choleskyPrepare(A, m, n, sigma, cls), A, Y, d);
+}
+
+/** The part of a Cholesky least-squares solve that depends on the activities only: reusable for every target. */
+export interface CholeskyPrepared {
+  readonly m: number;
+  readonly n: number;
+  /** The m×m system (A Aᵀ + m σ² I) rather than the n×n one. */
+  readonly transposed: boolean;
+  /** Cholesky factor of the regularised Gram matrix (null when n = 0). */
+  readonly L: Float64Array | null;
+}
+
+export function choleskyPrepare(A: Float64Array, m: number, n: number, sigma: number | Float64Array, cls: string): CholeskyPrepared {
   const transposed = m < n && typeof sigma === 'number';
+  if (n === 0) return { m, n, transposed, L: null };
   try {
     if (transposed) {
       const G = gramNT(A, m, n);
-      addToDiagonal(G, m, m * sigma * sigma);
-      const Xbar = choleskySolve(choleskyFactor(G, m), Y, m, d);
-      return matTmat(A, Xbar, m, n, d);
+      addToDiagonal(G, m, m * (sigma as number) * (sigma as number));
+      return { m, n, transposed, L: choleskyFactor(G, m) };
     }
     const G = gramTN(A, m, n);
     if (typeof sigma === 'number') addToDiagonal(G, n, m * sigma * sigma);
@@ -128,8 +141,7 @@ export function choleskyLstsq(
         n,
         sigma.map((s) => m * s * s),
       );
-    const B = matTmat(A, Y, m, n, d);
-    return choleskySolve(choleskyFactor(G, n), B, n, d);
+    return { m, n, transposed, L: choleskyFactor(G, n) };
   } catch (err) {
     if (err instanceof NotPositiveDefiniteError) {
       throw new BuildError(
@@ -140,6 +152,18 @@ export function choleskyLstsq(
     }
     throw err;
   }
+}
+
+/** Solves for the targets Y (m×d) with a prepared factor of the same activities A. */
+export function choleskySolvePrepared(p: CholeskyPrepared, A: Float64Array, Y: Float64Array, d: number): Float64Array {
+  const { m, n } = p;
+  if (n === 0 || d === 0 || !p.L) return new Float64Array(n * d);
+  if (p.transposed) {
+    const Xbar = choleskySolve(p.L, Y, m, d);
+    return matTmat(A, Xbar, m, n, d);
+  }
+  const B = matTmat(A, Y, m, n, d);
+  return choleskySolve(p.L, B, n, d);
 }
 
 function finish(D: Float64Array, input: SolveInput, weights: boolean, nPost: number): SolveResult {
@@ -197,11 +221,27 @@ export class LstsqL2 implements Solver {
   }
 
   solve(input: SolveInput): SolveResult {
-    const cls = this.kind();
-    const nPost = checkInput(input, this.weights, cls);
-    const { A, Y, m, n, d } = input;
+    const nPost = checkInput(input, this.weights, this.kind());
+    if (input.n === 0 || input.d === 0) return finish(new Float64Array(input.n * input.d), input, this.weights, nPost);
+    return this.solvePrepared(this.prepare(input.A, input.m, input.n), input);
+  }
+
+  /**
+   * The part of a solve that depends on the activities only (σ and the
+   * Cholesky factor): the builder solves every connection of an ensemble
+   * that shares its eval points and solver with one of these.
+   */
+  prepare(A: Float64Array, m: number, n: number): CholeskyPrepared {
     const sigma = m * n === 0 ? 0 : this.sigma(A, m, n);
-    const D = choleskyLstsq(A, Y, m, n, d, sigma, cls);
+    return choleskyPrepare(A, m, n, sigma, this.kind());
+  }
+
+  /** solve() with the activities' part done by prepare() (same operations, so the same result, bit for bit). */
+  solvePrepared(p: CholeskyPrepared, input: SolveInput): SolveResult {
+    const nPost = checkInput(input, this.weights, this.kind());
+    if (p.m !== input.m || p.n !== input.n)
+      throw new ValidationError(`${this.kind()}: prepared for ${p.m}×${p.n} activities, given ${input.m}×${input.n}`);
+    const D = choleskySolvePrepared(p, input.A, input.Y, input.d);
     return finish(D, input, this.weights, nPost);
   }
 

@@ -114,7 +114,15 @@ function assignSeeds(net: Network, seed: number, seeds: Map<object, number>): vo
   const rng = new Rng(seed);
   for (const kind of NODE_LIKE_TYPES) {
     const list: { seed: number | undefined }[] =
-      kind === 'connection' ? net.connections : kind === 'ensemble' ? net.ensembles : kind === 'network' ? net.networks : kind === 'node' ? net.nodes : net.probes;
+      kind === 'connection'
+        ? net.connections
+        : kind === 'ensemble'
+          ? net.ensembles
+          : kind === 'network'
+            ? net.networks
+            : kind === 'node'
+              ? net.nodes
+              : net.probes;
     for (const obj of list) {
       const drawn = rng.seed(); // always drawn, so a child's own seed does not shift its siblings'
       seeds.set(obj, obj.seed ?? drawn);
@@ -129,7 +137,8 @@ export function defaultNEvalPoints(nNeurons: number, dimensions: number): number
 }
 
 export function build(network: Network, opts: BuildOptions): Model {
-  if (!(opts.dt > 0) || !Number.isFinite(opts.dt)) throw new ValidationError(`dt must be a positive number of seconds, got ${String(opts.dt)}`);
+  if (!(opts.dt > 0) || !Number.isFinite(opts.dt))
+    throw new ValidationError(`dt must be a positive number of seconds, got ${String(opts.dt)}`);
   const seed = opts.seed ?? network.seed ?? entropySeed();
   const b = new Builder(network, opts.dt, seed, opts.decoderCache === undefined ? defaultDecoderCache : opts.decoderCache);
   b.buildAll();
@@ -142,6 +151,8 @@ class Builder {
   private readonly ops: Op[] = [];
   /** Solutions within this build, by ensemble, function, solver and slices (no hashing needed). */
   private readonly buildCache = new Map<string, { X: Float64Array; rmses: Float64Array }>();
+  /** Decoded connections by pre ensemble, for sharing activities and factors (made on the first solve). */
+  private sharing: Map<Ensemble, Connection[]> | undefined;
   private readonly fnIds = new WeakMap<object, number>();
   private nextFnId = 0;
   /** Activity matrix storage, reused by every solve of this build (solvers keep no reference to A). */
@@ -173,7 +184,10 @@ class Builder {
 
   buildAll(): void {
     const net = this.network;
-    const nodes = net.allNodes, ensembles = net.allEnsembles, conns = net.allConnections, probes = net.allProbes;
+    const nodes = net.allNodes,
+      ensembles = net.allEnsembles,
+      conns = net.allConnections,
+      probes = net.allProbes;
     for (const o of [...nodes, ...ensembles, ...conns]) this.members.add(o);
     for (const n of nodes) this.buildNode(n);
     for (const e of ensembles) this.buildEnsemble(e);
@@ -236,7 +250,9 @@ class Builder {
 
   private buildEnsemble(ens: Ensemble): void {
     const rng = new Rng(this.seedOf(ens));
-    const n = ens.nNeurons, d = ens.dimensions, radius = ens.radius;
+    const n = ens.nNeurons,
+      d = ens.dimensions,
+      radius = ens.radius;
     const direct = ens.neuronType instanceof Direct;
     const what = (p: string): string => `${ens.name} ${p}`;
 
@@ -311,8 +327,20 @@ class Builder {
       this.ops.push({ kind: 'neurons', type: ens.neuronType, J, output, states, owner: ens.name });
     }
     this.model.ensembles.set(ens, {
-      ensemble: ens, direct, evalPoints, nEvalPoints: m, encoders, scaledEncoders, gain, bias, maxRates, intercepts,
-      input, J, output, states,
+      ensemble: ens,
+      direct,
+      evalPoints,
+      nEvalPoints: m,
+      encoders,
+      scaledEncoders,
+      gain,
+      bias,
+      maxRates,
+      intercepts,
+      input,
+      J,
+      output,
+      states,
     });
   }
 
@@ -413,7 +441,8 @@ class Builder {
       const res = this.solveDecoders(conn, be, preIdx, solver, undefined, undefined);
       decoders = res.X;
       solverRmses = res.rmses;
-      const n = ens.nNeurons, mid = conn.sizeMid;
+      const n = ens.nNeurons,
+        mid = conn.sizeMid;
       const W = applyTransform(T, decoders, n, mid, sizeOut);
       weights = this.sig.add(`${owner}.weights`, sizeOut * n, W, !learning);
       weightsShape = [sizeOut, n];
@@ -470,14 +499,23 @@ class Builder {
     const pbe = this.model.ensembles.get(postEns)!;
     const { idx: preIdx } = unview(conn.pre);
     const res = this.solveDecoders(conn, be, preIdx, solver, pbe, postDims);
-    const nPre = pre.nNeurons, nPost = postEns.nNeurons;
+    const nPre = pre.nNeurons,
+      nPost = postEns.nNeurons;
     const learning = conn.learningRule !== undefined;
     const weights = this.sig.add(`${owner}.weights`, nPost * nPre, transposeOf(res.X, nPre, nPost), !learning);
     const shape: [number, number] = [nPost, nPre];
     const J = pbe.J!;
     if (conn.synapse === null && !learning) {
       this.ops.push({ kind: 'dotinc', W: weights, rows: nPost, cols: nPre, x: be.output!, y: J, owner });
-      this.model.connections.set(conn, { connection: conn, decoders: undefined, weights, weightsShape: shape, solverRmses: res.rmses, input: be.output!, output: J });
+      this.model.connections.set(conn, {
+        connection: conn,
+        decoders: undefined,
+        weights,
+        weightsShape: shape,
+        solverRmses: res.rmses,
+        input: be.output!,
+        output: J,
+      });
       return;
     }
     const weighted = this.sig.add(`${owner}.weighted`, nPost);
@@ -488,14 +526,28 @@ class Builder {
 
   /** Synapse on the weighted signal, then added into post (at postIdx). */
   private finishConnection(
-    conn: Connection, weighted: Sig, post: Sig, postIdx: Int32Array | undefined, input: Sig,
-    weights: Sig | undefined, weightsShape: [number, number] | undefined,
-    decoders: Float64Array | undefined, solverRmses: Float64Array | undefined,
+    conn: Connection,
+    weighted: Sig,
+    post: Sig,
+    postIdx: Int32Array | undefined,
+    input: Sig,
+    weights: Sig | undefined,
+    weightsShape: [number, number] | undefined,
+    decoders: Float64Array | undefined,
+    solverRmses: Float64Array | undefined,
   ): void {
     const owner = conn.name;
     const out = conn.synapse ? this.filter(conn.synapse, weighted, owner) : weighted;
     if (postIdx && isContiguous(postIdx)) {
-      this.ops.push({ kind: 'copy', src: out, dst: post.view(postIdx[0]!, postIdx.length), srcIdx: undefined, dstIdx: undefined, inc: true, owner });
+      this.ops.push({
+        kind: 'copy',
+        src: out,
+        dst: post.view(postIdx[0]!, postIdx.length),
+        srcIdx: undefined,
+        dstIdx: undefined,
+        inc: true,
+        owner,
+      });
     } else {
       this.ops.push({ kind: 'copy', src: out, dst: post, srcIdx: undefined, dstIdx: postIdx, inc: true, owner });
     }
@@ -520,12 +572,85 @@ class Builder {
     post: BuiltEnsemble | undefined,
     postDims: Int32Array | undefined,
   ): { X: Float64Array; rmses: Float64Array } {
+    const key = this.decodeKey(conn, be, preIdx, solver, post, postDims);
+    const cached = this.buildCache.get(key);
+    if (cached) return cached;
+    const spec = this.decodeSpec(conn, be, preIdx, solver, post, postDims);
+    const hit = this.fromCache(key, spec);
+    if (hit) return hit;
     const ens = be.ensemble;
-    const n = ens.nNeurons, d = ens.dimensions;
+    const n = ens.nNeurons,
+      d = ens.dimensions,
+      m = spec.m;
+    // Activities at the eval points: rates(gain * (x . e) / radius + bias).
+    if (this.scratch.length < m * n) this.scratch = new Float64Array(m * n);
+    const A = activities(this.scratch.subarray(0, m * n), be.scaledEncoders, be.bias, spec.evalPoints, m, n, d);
+    ens.neuronType.rates(A, A);
+    const group = conn instanceof Connection && solver instanceof LstsqL2 && !post ? this.takeSharing(conn, ens, solver) : [];
+    if (group.length === 0)
+      return this.solveWith(key, spec, solver, () =>
+        solver.solve({ A, Y: spec.Y, m, n, d: spec.dy, rng: spec.rng, ...(spec.E ? { E: spec.E, nPost: spec.nPost! } : {}) }),
+      );
+    // One activity matrix and one Cholesky factor for every connection of this ensemble with the
+    // same eval points and solver: solve them all now (each exactly as its own solve would).
+    const lstsq = solver as LstsqL2;
+    let prepared;
+    try {
+      prepared = lstsq.prepare(A, m, n);
+    } catch (err) {
+      throw new BuildError(`${conn.name}: solving for decoders failed: ${(err as Error).message}`, conn.label);
+    }
+    const out = this.solveWith(key, spec, solver, () => lstsq.solvePrepared(prepared, { A, Y: spec.Y, m, n, d: spec.dy, rng: spec.rng }));
+    for (const other of group) {
+      const idx = unview(other.pre).idx;
+      const otherSolver = (other.solver ?? new LstsqL2()) as LstsqL2;
+      const k2 = this.decodeKey(other, be, idx, otherSolver, undefined, undefined);
+      if (this.buildCache.has(k2)) continue;
+      const s2 = this.decodeSpec(other, be, idx, otherSolver, undefined, undefined);
+      if (this.fromCache(k2, s2)) continue;
+      this.solveWith(k2, s2, otherSolver, () => otherSolver.solvePrepared(prepared, { A, Y: s2.Y, m, n, d: s2.dy, rng: s2.rng }));
+    }
+    return out;
+  }
+
+  /** Identifies a solve within this build: ensemble, solver, function, eval points, slice and post. */
+  private decodeKey(
+    conn: Connection | Probe,
+    be: BuiltEnsemble,
+    preIdx: Int32Array | undefined,
+    solver: Solver,
+    post: BuiltEnsemble | undefined,
+    postDims: Int32Array | undefined,
+  ): string {
+    const isConn = conn instanceof Connection;
+    const fn = isConn ? conn.function : undefined;
+    return [
+      be.ensemble.id,
+      solver.key(),
+      fn === undefined ? 'id' : this.fnId(fn),
+      isConn && conn.evalPoints !== undefined ? `ep${conn.id}` : 'ens',
+      preIdx ? Array.from(preIdx).join(',') : '',
+      post ? `${post.ensemble.id}:${postDims ? Array.from(postDims).join(',') : ''}:${isConn ? this.fnId(conn.transform) : ''}` : '',
+    ].join('|');
+  }
+
+  /** What a solve needs besides the activities: eval points, targets (and post encoders for weights), and its content hash. */
+  private decodeSpec(
+    conn: Connection | Probe,
+    be: BuiltEnsemble,
+    preIdx: Int32Array | undefined,
+    solver: Solver,
+    post: BuiltEnsemble | undefined,
+    postDims: Int32Array | undefined,
+  ): DecodeSpec {
+    const ens = be.ensemble;
+    const n = ens.nNeurons,
+      d = ens.dimensions;
     const isConn = conn instanceof Connection;
     const owner = conn.name;
     // Eval points: the connection's own, or the ensemble's.
-    let evalPoints = be.evalPoints, m = be.nEvalPoints;
+    let evalPoints = be.evalPoints,
+      m = be.nEvalPoints;
     const rng = new Rng(this.seedOf(conn));
     if (isConn && conn.evalPoints !== undefined) {
       const ep = conn.evalPoints;
@@ -534,14 +659,6 @@ class Builder {
       m = rows;
       if (conn.scaleEvalPoints) for (let i = 0; i < evalPoints.length; i++) evalPoints[i] = evalPoints[i]! * ens.radius;
     }
-    const fn = isConn ? conn.function : undefined;
-    const key = [
-      ens.id, solver.key(), fn === undefined ? 'id' : this.fnId(fn), isConn && conn.evalPoints !== undefined ? `ep${conn.id}` : 'ens',
-      preIdx ? Array.from(preIdx).join(',') : '', post ? `${post.ensemble.id}:${postDims ? Array.from(postDims).join(',') : ''}:${isConn ? this.fnId(conn.transform) : ''}` : '',
-    ].join('|');
-    const cached = this.buildCache.get(key);
-    if (cached) return cached;
-
     // Targets: function of the (sliced) eval points.
     const mid = isConn ? conn.sizeMid : d;
     let Y = targets(conn, evalPoints, m, d, preIdx, mid);
@@ -565,26 +682,61 @@ class Builder {
     const contentHash = this.cache
       ? contentKey([ens.neuronType.toString(), solver.key(), m, n, d, dy, be.scaledEncoders, be.bias, evalPoints, Y, E ?? ''])
       : undefined;
-    const hit = contentHash !== undefined ? this.cache!.get(contentHash) : undefined;
-    if (hit) {
-      const copy = { X: hit.X.slice(), rmses: hit.rmses.slice() };
-      this.buildCache.set(key, copy);
-      return copy;
-    }
-    // Activities at the eval points: rates(gain * (x . e) / radius + bias).
-    if (this.scratch.length < m * n) this.scratch = new Float64Array(m * n);
-    const A = activities(this.scratch.subarray(0, m * n), be.scaledEncoders, be.bias, evalPoints, m, n, d);
-    ens.neuronType.rates(A, A);
+    return { owner, label: conn.label, evalPoints, m, Y, dy, E, nPost, rng, contentHash };
+  }
+
+  /** A solution from the decoder cache (a copy), recorded for this build; undefined on a miss. */
+  private fromCache(key: string, spec: DecodeSpec): { X: Float64Array; rmses: Float64Array } | undefined {
+    const hit = spec.contentHash !== undefined ? this.cache!.get(spec.contentHash) : undefined;
+    if (!hit) return undefined;
+    const copy = { X: hit.X.slice(), rmses: hit.rmses.slice() };
+    this.buildCache.set(key, copy);
+    return copy;
+  }
+
+  /** Runs a solve, naming the connection on failure, and records the solution for this build and in the decoder cache. */
+  private solveWith(
+    key: string,
+    spec: DecodeSpec,
+    _solver: Solver,
+    run: () => { X: Float64Array; rmses: Float64Array },
+  ): { X: Float64Array; rmses: Float64Array } {
     let res;
     try {
-      res = solver.solve({ A, Y, m, n, d: dy, rng, E, nPost });
+      res = run();
     } catch (err) {
-      throw new BuildError(`${owner}: solving for decoders failed: ${(err as Error).message}`, conn.label);
+      if (err instanceof BuildError && err.message.startsWith(`${spec.owner}:`)) throw err;
+      throw new BuildError(`${spec.owner}: solving for decoders failed: ${(err as Error).message}`, spec.label);
     }
     const out = { X: res.X, rmses: res.rmses };
     this.buildCache.set(key, out);
-    if (contentHash !== undefined) this.cache!.set(contentHash, { X: out.X.slice(), rmses: out.rmses.slice() });
+    if (spec.contentHash !== undefined) this.cache!.set(spec.contentHash, { X: out.X.slice(), rmses: out.rmses.slice() });
     return out;
+  }
+
+  /**
+   * The other connections that can share this connection's activities and
+   * Cholesky factor (same pre ensemble, its eval points, a decoder solver of
+   * the same kind and parameters), taken off the list so each is solved once.
+   */
+  private takeSharing(conn: Connection, ens: Ensemble, solver: LstsqL2): Connection[] {
+    if (!this.sharing) {
+      this.sharing = new Map();
+      for (const c of this.network.allConnections) {
+        const pre = unview(c.pre).obj;
+        if (!(pre instanceof Ensemble) || c.evalPoints !== undefined) continue;
+        const sv = c.solver ?? null;
+        if (sv !== null && (!(sv instanceof LstsqL2) || sv.weights)) continue;
+        const list = this.sharing.get(pre);
+        if (list) list.push(c);
+        else this.sharing.set(pre, [c]);
+      }
+    }
+    const list = this.sharing.get(ens);
+    if (!list || !list.includes(conn) || conn.evalPoints !== undefined) return [];
+    this.sharing.delete(ens);
+    const key = solver.key();
+    return list.filter((c) => c !== conn && (c.solver ?? new LstsqL2()).key() === key && this.model.ensembles.get(ens)?.direct === false);
   }
 
   private fnId(f: object): number {
@@ -668,8 +820,29 @@ class Builder {
 
 // ---- helpers -------------------------------------------------------------------
 
+interface DecodeSpec {
+  owner: string;
+  label: string | undefined;
+  evalPoints: Float64Array;
+  m: number;
+  Y: Float64Array;
+  dy: number;
+  E: Float64Array | undefined;
+  nPost: number | undefined;
+  rng: Rng;
+  contentHash: string | undefined;
+}
+
 /** Input currents J (m x n) at m points, written into J: J[p, i] = bias[i] + scaledEncoders[i] . x[p]. */
-function activities(J: Float64Array, enc: Float64Array, bias: Float64Array, x: Float64Array, m: number, n: number, d: number): Float64Array {
+function activities(
+  J: Float64Array,
+  enc: Float64Array,
+  bias: Float64Array,
+  x: Float64Array,
+  m: number,
+  n: number,
+  d: number,
+): Float64Array {
   if (d === 1) {
     for (let p = 0; p < m; p++) {
       const xp = x[p]!;
@@ -679,7 +852,8 @@ function activities(J: Float64Array, enc: Float64Array, bias: Float64Array, x: F
     return J;
   }
   for (let p = 0; p < m; p++) {
-    const o = p * n, xo = p * d;
+    const o = p * n,
+      xo = p * d;
     for (let i = 0; i < n; i++) {
       let s = bias[i]!;
       const eo = i * d;
@@ -756,19 +930,30 @@ function multiplyTransformT(T: Connection['transform'], Y: Float64Array, m: numb
 }
 
 /** Targets of a decoded connection: its function at each (sliced) eval point, checked for size and NaN. */
-function targets(conn: Connection | Probe, evalPoints: Float64Array, m: number, d: number, idx: Int32Array | undefined, mid: number): Float64Array {
+function targets(
+  conn: Connection | Probe,
+  evalPoints: Float64Array,
+  m: number,
+  d: number,
+  idx: Int32Array | undefined,
+  mid: number,
+): Float64Array {
   const k = idx ? idx.length : d;
   const Y = new Float64Array(m * mid);
   const f = conn instanceof Connection ? conn.function : undefined;
   if (f !== undefined && typeof f !== 'function') {
     const rows = f as ArrayLike<number>[];
     if (rows.length !== m) {
-      throw new BuildError(`${conn.name}: ${rows.length} function targets given for ${m} eval points; give one row per eval point`, conn.label);
+      throw new BuildError(
+        `${conn.name}: ${rows.length} function targets given for ${m} eval points; give one row per eval point`,
+        conn.label,
+      );
     }
     for (let p = 0; p < m; p++) {
       const r = rows[p]!;
       const vals = isArrayLike(r) ? r : [r as unknown as number];
-      if (vals.length !== mid) throw new BuildError(`${conn.name}: function target row ${p} has ${vals.length} values, expected ${mid}`, conn.label);
+      if (vals.length !== mid)
+        throw new BuildError(`${conn.name}: function target row ${p} has ${vals.length} values, expected ${mid}`, conn.label);
       for (let j = 0; j < mid; j++) {
         const v = vals[j]!;
         if (!Number.isFinite(v)) throw new BuildError(`${conn.name}: function target row ${p} has a non-finite value`, conn.label);
@@ -802,18 +987,28 @@ function fmt(x: ArrayLike<number>): string {
 type ErrorCtor = new (message: string, object?: string) => Error;
 
 /** Writes a function's return value into out[off..off+size), checking its length and finiteness. */
-function writeChecked(y: unknown, out: Float64Array, off: number, size: number, where: () => string, E: ErrorCtor, label: string | undefined): void {
+function writeChecked(
+  y: unknown,
+  out: Float64Array,
+  off: number,
+  size: number,
+  where: () => string,
+  E: ErrorCtor,
+  label: string | undefined,
+): void {
   if (typeof y === 'number') {
     if (size !== 1) throw new E(`${where()} returned 1 value, but ${size} are expected`, label);
     if (!Number.isFinite(y)) throw new E(`${where()} returned ${y}; it must return finite numbers`, label);
     out[off] = y;
     return;
   }
-  if (!isArrayLike(y)) throw new E(`${where()} returned ${y === null ? 'null' : typeof y}; it must return a number or an array of ${size} numbers`, label);
+  if (!isArrayLike(y))
+    throw new E(`${where()} returned ${y === null ? 'null' : typeof y}; it must return a number or an array of ${size} numbers`, label);
   if (y.length !== size) throw new E(`${where()} returned ${y.length} values, but ${size} are expected`, label);
   for (let j = 0; j < size; j++) {
     const v = y[j];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new E(`${where()} returned ${String(v)} at index ${j}; it must return finite numbers`, label);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new E(`${where()} returned ${String(v)} at index ${j}; it must return finite numbers`, label);
     out[off + j] = v;
   }
 }
@@ -834,7 +1029,10 @@ function nodeStep(fn: NodeFunction, node: Node): (t: number, x: Float64Array | n
   };
 }
 
-function connectionStep(fn: (x: Float64Array) => unknown, conn: Connection): (t: number, x: Float64Array | null, out: Float64Array) => void {
+function connectionStep(
+  fn: (x: Float64Array) => unknown,
+  conn: Connection,
+): (t: number, x: Float64Array | null, out: Float64Array) => void {
   const size = conn.sizeMid;
   return (t, x, out) => {
     const y = fn(x!);

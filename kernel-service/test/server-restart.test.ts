@@ -36,10 +36,11 @@ describe('restart', () => {
     const run = a.result!.run as string;
     const b = await c1.request('run.start', { file, duration: 0.2, label: 'queued' });
     expect(b.result!.state).toBe('queued');
-    // Wait until the run has made progress, then kill the service hard.
+    // Wait until the run has data on disk (probes.h5 is written on a writer thread, so flushed
+    // steps lag the steps taken), then kill the service hard.
     for (let i = 0; i < 100; i++) {
       const s = (await c1.request('run.status', { run })).result!;
-      if (s.state === 'running' && (s.steps as number) > 0) break;
+      if (s.state === 'running' && (s.stepsFlushed as number) > 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     await first.stop('SIGKILL');

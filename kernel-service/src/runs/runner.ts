@@ -119,7 +119,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     writeStatus();
 
     const t0 = performance.now();
-    let lastFlush = t0;
+    let lastFlush = -Infinity; // the first chunk is flushed at once: readers see data as soon as possible
     let lastLog = t0;
     let lastStatus = t0;
     // Bytes of probe samples one step adds (dense, before the store makes spikes sparse).

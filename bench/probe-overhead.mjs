@@ -81,7 +81,15 @@ const configs = [
 ];
 const times = configs.map(() => []);
 try {
-  for (let r = 0; r < repeats; r++) for (const [i, [c, w]] of configs.entries()) times[i].push(await measure(c, w, dir));
+  // the order of the configurations rotates from one repeat to the next, so that no configuration
+  // always runs first (or right after the heaviest one)
+  for (let r = 0; r < repeats; r++) {
+    for (let j = 0; j < configs.length; j++) {
+      const i = (j + r) % configs.length;
+      const [c, w] = configs[i];
+      times[i].push(await measure(c, w, dir));
+    }
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

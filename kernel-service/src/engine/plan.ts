@@ -11,6 +11,7 @@ import { CopyKernel, DotIncKernel, ElementwiseIncKernel, IndexedCopyKernel, Rese
 import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
 import { FuncKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
 import type { Arena, Kernel, SpikeLists } from './kernels/kernel.js';
+import { lifMemory, wasmLifEnabled, type LifStep } from './kernels/lif-wasm.js';
 import { LIFKernel, LIFRateKernel, RectifiedLinearKernel, SigmoidKernel, SpikingRectifiedLinearKernel } from './kernels/neurons.js';
 import type { LIF, LIFRate, RectifiedLinear, Sigmoid } from './neurons.js';
 
@@ -107,11 +108,17 @@ export class Plan {
     opts: PlanOptions & { arena?: Arena; part?: PlanPart } = {},
   ) {
     const size = model.signals.totalSize > 0 ? model.signals.totalSize : model.signals.layout();
+    // One thread in float64 with LIF neurons: the arena (and the spike lists after it) live in
+    // WebAssembly memory, where the LIF step runs as WebAssembly (kernels/lif-wasm.ts).
+    let wasm: { buffer: ArrayBuffer; lif: LifStep } | undefined;
     if (opts.arena) {
       if (opts.arena.length !== size) throw new Error(`internal: arena has ${opts.arena.length} values, the model needs ${size}`);
       this.arena = opts.arena;
     } else {
-      this.arena = opts.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
+      const lifInts = spikeListInts(model);
+      if (opts.dtype !== 'float32' && !opts.part && lifInts > 0 && wasmLifEnabled()) wasm = lifMemory(8 * size + 4 * lifInts);
+      this.arena =
+        opts.dtype === 'float32' ? new Float32Array(size) : wasm ? new Float64Array(wasm.buffer, 0, size) : new Float64Array(size);
       model.signals.initialize(this.arena);
     }
     const sched = scheduleLevelGroups(model.ops, opts.merge ?? true);
@@ -120,7 +127,7 @@ export class Plan {
     const part = opts.part;
     if (part?.levels) {
       // Every part lays out the spike lists of all LIF operators alike, in shared memory.
-      const spikes = spikeLists(groups, part.spikeMemory);
+      const spikes = spikeLists(groups, part.spikeMemory ? { buffer: part.spikeMemory, byteOffset: 0 } : undefined);
       const kernels: Kernel[] = [];
       const ends: number[] = [];
       groups.forEach((g, i) => {
@@ -138,7 +145,8 @@ export class Plan {
         .map((g) => g.filter((op) => part.partOf.get(op) === part.index).map((op) => part.rewrite.get(op) ?? op))
         .filter((g) => g.length > 0);
     }
-    const spikes = spikeLists(groups);
+    const spikes = spikeLists(groups, wasm ? { buffer: wasm.buffer, byteOffset: 8 * size } : undefined);
+    if (wasm) spikes.wasm = { lif: wasm.lif, listByte: 8 * size + 4 * spikes.counts.length };
     groups = groups.flatMap((g) => splitSpikeDecoders(g, spikes));
     this.kernels = groups.map((g) => makeKernel(g, this.arena, model.dt, spikes));
     this.levelEnds = undefined;
@@ -172,12 +180,14 @@ function kernelKey(op: Op): string {
 
 /** The LIF operators' spike lists: an id and a base per operator, by the offset of its output signal. */
 interface SpikeListPlan extends SpikeLists {
+  /** The WebAssembly LIF step over the arena's memory, and the byte offset of `list` in it. */
+  wasm?: { lif: LifStep; listByte: number };
   readonly byOp: Map<Op, number>;
   /** Output offset -> [id, size]. */
   readonly byOutput: Map<number, [number, number]>;
 }
 
-function spikeLists(groups: Op[][], memory?: SharedArrayBuffer): SpikeListPlan {
+function spikeLists(groups: Op[][], memory?: { buffer: ArrayBufferLike; byteOffset: number }): SpikeListPlan {
   const byOp = new Map<Op, number>();
   const byOutput = new Map<number, [number, number]>();
   const bases: number[] = [];
@@ -193,9 +203,10 @@ function spikeLists(groups: Op[][], memory?: SharedArrayBuffer): SpikeListPlan {
     }
   }
   if (memory) {
-    if (memory.byteLength < 4 * (bases.length + total)) throw new Error('internal: spike list memory too small');
-    const counts = new Int32Array(memory, 0, bases.length);
-    const list = new Int32Array(memory, 4 * bases.length, total);
+    const { buffer, byteOffset } = memory;
+    if (buffer.byteLength < byteOffset + 4 * (bases.length + total)) throw new Error('internal: spike list memory too small');
+    const counts = new Int32Array(buffer, byteOffset, bases.length);
+    const list = new Int32Array(buffer, byteOffset + 4 * bases.length, total);
     return { list, bases: Int32Array.from(bases), counts, byOp, byOutput };
   }
   return { list: new Int32Array(total), bases: Int32Array.from(bases), counts: new Int32Array(bases.length), byOp, byOutput };
@@ -325,6 +336,7 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
             dt,
             spikes,
             Int32Array.from(ops, (op) => spikes.byOp.get(op)!),
+            spikes.wasm,
           );
         }
         case 'LIFRate':

@@ -4,6 +4,7 @@
  * parallel Float64Array of parameters per op.
  */
 import type { Arena, Kernel, SpikeLists } from './kernel.js';
+import type { LifStep } from './lif-wasm.js';
 
 /*
  * The LIF step needs log1p(y) at each spike and expm1(x) on the step that
@@ -62,11 +63,17 @@ export class LIFKernel implements Kernel {
     private readonly dt: number,
     private readonly spikes: SpikeLists,
     private readonly ids: Int32Array,
+    /** The same step in WebAssembly, when the arena is WebAssembly memory at byte 0 (see lif-wasm.ts). */
+    private readonly wasm?: { lif: LifStep; listByte: number },
   ) {}
   get count(): number {
     return this.table.length / 5;
   }
   run(): void {
+    if (this.wasm) {
+      this.runWasm(this.wasm.lif, this.wasm.listByte);
+      return;
+    }
     const a = this.a,
       tb = this.table,
       p = this.params,
@@ -120,6 +127,34 @@ export class LIFKernel implements Kernel {
         }
       }
       counts[id] = nSpikes;
+    }
+  }
+
+  private runWasm(lif: LifStep, listByte: number): void {
+    const tb = this.table,
+      p = this.params,
+      dt = this.dt,
+      ids = this.ids,
+      counts = this.spikes.counts,
+      bases = this.spikes.bases;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 4) {
+      const tauRc = p[op]!;
+      const id = ids[k / 5]!;
+      // the same arguments as the JavaScript loop computes them (full step factor, spike value)
+      counts[id] = lif(
+        8 * tb[k]!,
+        8 * tb[k + 1]!,
+        8 * tb[k + 2]!,
+        8 * tb[k + 3]!,
+        tb[k + 4]!,
+        tauRc,
+        p[op + 1]!,
+        p[op + 2]!,
+        p[op + 3]! / dt,
+        -Math.expm1(-dt / tauRc),
+        dt,
+        listByte + 4 * bases[id]!,
+      );
     }
   }
 }

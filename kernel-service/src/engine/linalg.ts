@@ -291,8 +291,14 @@ function kernelModuleBytes(): Uint8Array {
 let wasmModule: object | null | undefined;
 let forceJs = false;
 
+/** NEFSIM_WASM=0 (or off, false, no) turns every WebAssembly kernel off. */
+function wasmOffByEnv(): boolean {
+  const flag = (process.env['NEFSIM_WASM'] ?? '').trim().toLowerCase();
+  return ['0', 'off', 'false', 'no'].includes(flag);
+}
+
 function getWasm(): { api: WasmApi; module: object } | null {
-  if (forceJs) return null;
+  if (forceJs || wasmOffByEnv()) return null;
   const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
   if (!api) return null;
   if (wasmModule === undefined) {

@@ -7,7 +7,15 @@
 import type { Model } from './builder/build.js';
 import type { Op } from './builder/ops.js';
 import { schedule } from './builder/schedule.js';
-import { CopyKernel, DotIncKernel, ElementwiseIncKernel, IndexedCopyKernel, ResetKernel, SpikeDotIncKernel } from './kernels/basic.js';
+import {
+  CopyKernel,
+  DotIncKernel,
+  ElementwiseIncKernel,
+  EncodeKernel,
+  IndexedCopyKernel,
+  ResetKernel,
+  SpikeDotIncKernel,
+} from './kernels/basic.js';
 import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
 import { FuncKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
 import type { Arena, Kernel, SpikeLists } from './kernels/kernel.js';
@@ -391,6 +399,14 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         };
       });
       return new FuncKernel(entries);
+    }
+    case 'encode': {
+      const tb = new Int32Array(ops.length * 6);
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'encode' };
+        tb.set([op.b.offset, op.W.offset, op.rows, op.cols, op.x.offset, op.y.offset], 6 * k);
+      });
+      return new EncodeKernel(a, tb);
     }
     case 'pes': {
       const tb = new Int32Array(ops.length * 5);

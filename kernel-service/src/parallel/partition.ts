@@ -205,6 +205,7 @@ function opCost(op: Op): number {
     case 'neurons':
       return 8 * op.J.size; // a LIF neuron costs about as much as 8 multiply-adds
     case 'dotinc':
+    case 'encode':
       return op.rows * op.cols;
     case 'pes':
       return 2 * op.rows * op.cols;

@@ -34,7 +34,7 @@ import { Process } from '../processes.js';
 import { entropySeed, Rng } from '../rng.js';
 import { LstsqL2, type Solver } from '../solvers.js';
 import type { Synapse } from '../synapses.js';
-import type { Op } from './ops.js';
+import { fuseEncoders, type Op } from './ops.js';
 import { SignalTable, type Sig } from './signals.js';
 
 export interface BuildOptions {
@@ -199,6 +199,7 @@ class Builder {
     for (const c of [...learned, ...plain]) this.buildConnection(c, errorSigs);
     for (const c of learned) this.buildLearning(c, errorSigs.get(c.learningRule!)!);
     for (const p of probes) this.buildProbe(p);
+    fuseEncoders(this.ops);
   }
 
   private seedOf(obj: object): number {

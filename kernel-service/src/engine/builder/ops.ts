@@ -93,7 +93,22 @@ export interface PESOp extends OpBase {
   k: number;
 }
 
-export type Op = ResetOp | CopyOp | DotIncOp | ElementwiseIncOp | NeuronsOp | FilterOp | FuncOp | PESOp;
+/**
+ * y = b + W x: an ensemble's input current, its bias plus its encoders times
+ * its input, in one pass (fuseEncoders makes it from the bias copy and the
+ * encoders' dotinc when nothing else writes the current).
+ */
+export interface EncodeOp extends OpBase {
+  kind: 'encode';
+  b: Sig;
+  W: Sig;
+  rows: number;
+  cols: number;
+  x: Sig;
+  y: Sig;
+}
+
+export type Op = ResetOp | CopyOp | DotIncOp | ElementwiseIncOp | NeuronsOp | FilterOp | FuncOp | PESOp | EncodeOp;
 
 export interface Access {
   sets: Sig[];
@@ -123,5 +138,41 @@ export function access(op: Op): Access {
       return { sets: op.output ? [op.output] : [], incs: [], reads: op.x ? [op.x] : [], updates: [] };
     case 'pes':
       return { sets: [], incs: [], reads: [op.error, op.acts], updates: [op.W] };
+    case 'encode':
+      return { sets: [op.y], incs: [], reads: [op.b, op.W, op.x], updates: [] };
   }
+}
+
+/**
+ * Fuses each "J = bias" copy with the one dotinc that adds encoders times
+ * input into J, when those two are J's only writers: one pass over J instead
+ * of two. The sums are the same (bias + W x, added once), so results do not
+ * change. In place.
+ */
+export function fuseEncoders(ops: Op[]): void {
+  const writers = new Map<Sig['base'], Op[]>();
+  for (const op of ops) {
+    const a = access(op);
+    for (const s of [...a.sets, ...a.incs, ...a.updates]) {
+      const list = writers.get(s.base);
+      if (list) list.push(op);
+      else writers.set(s.base, [op]);
+    }
+  }
+  const whole = (s: Sig): boolean => s.start === 0 && s.size === s.base.size;
+  const replaced = new Map<Op, Op>();
+  const dropped = new Set<Op>();
+  for (const op of ops) {
+    if (op.kind !== 'copy' || op.inc || op.srcIdx || op.dstIdx || !whole(op.dst)) continue;
+    const ws = writers.get(op.dst.base)!;
+    if (ws.length !== 2) continue;
+    const d = ws[0] === op ? ws[1]! : ws[0]!;
+    if (d.kind !== 'dotinc' || !whole(d.y) || d.y.base !== op.dst.base || d.rows !== op.dst.size || op.src.size !== op.dst.size) continue;
+    replaced.set(d, { kind: 'encode', b: op.src, W: d.W, rows: d.rows, cols: d.cols, x: d.x, y: d.y, owner: d.owner });
+    dropped.add(op);
+  }
+  if (dropped.size === 0) return;
+  const out = ops.filter((op) => !dropped.has(op)).map((op) => replaced.get(op) ?? op);
+  ops.length = 0;
+  ops.push(...out);
 }

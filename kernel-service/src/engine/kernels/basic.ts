@@ -121,6 +121,52 @@ export class DotIncKernel implements Kernel {
 }
 
 /**
+ * y = b + W x for row-major W (an ensemble's bias plus encoders times input).
+ * The same operations as a copy of b followed by DotIncKernel's y += W x.
+ * Table: [b, W, rows, cols, x, y] per op.
+ */
+export class EncodeKernel implements Kernel {
+  readonly kind = 'encode';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+  ) {}
+  get count(): number {
+    return this.table.length / 6;
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table;
+    for (let k = 0, n = tb.length; k < n; k += 6) {
+      const b = tb[k]!,
+        rows = tb[k + 2]!,
+        cols = tb[k + 3]!,
+        x = tb[k + 4]!,
+        y = tb[k + 5]!;
+      let w = tb[k + 1]!;
+      if (cols === 1) {
+        const xv = a[x]!;
+        if (xv !== 0) for (let r = 0; r < rows; r++) a[y + r] = a[b + r]! + a[w + r]! * xv;
+        else for (let r = 0; r < rows; r++) a[y + r] = a[b + r]!;
+        continue;
+      }
+      for (let r = 0; r < rows; r++) {
+        let s0 = 0,
+          s1 = 0;
+        let c = 0;
+        for (; c + 1 < cols; c += 2) {
+          s0 += a[w + c]! * a[x + c]!;
+          s1 += a[w + c + 1]! * a[x + c + 1]!;
+        }
+        if (c < cols) s0 += a[w + c]! * a[x + c]!;
+        a[y + r] = a[b + r]! + (s0 + s1);
+        w += cols;
+      }
+    }
+  }
+}
+
+/**
  * y += W x where x is the output of LIF neurons: only the columns of the
  * neurons that spiked this step contribute (all others are exactly zero), in
  * the order of the spike list. Table: [W, rows, cols, x, y, id] per op, id

@@ -9,6 +9,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PartitionedSimulator } from '../lib/parallel/index.js';
 import { Simulator } from '../lib/index.js';
 import { loadModel } from '../lib/runs/model.js';
+import { build } from '../lib/engine/builder/build.js';
+import { access } from '../lib/engine/builder/ops.js';
+import { scheduleLevelGroups } from '../lib/engine/plan.js';
+import { partitionModel } from '../lib/parallel/partition.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nefsim-partitions-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -128,6 +132,42 @@ export default net;
     expect(s.mode).toBe('levels');
     expect(s.reason).toMatch(/no synapse to cut at.*share the operators of each step/);
     expect(s.warnings).toEqual([]);
+    expect(data).toEqual(ref);
+  });
+
+  it('level-parallel parts never write one signal in one level (sums of different kinds into one input stay together)', async () => {
+    const file = model(
+      'mixed',
+      `import { Network } from 'nefsim';
+const net = new Network({ seed: 9 });
+const stim = net.node((t) => Math.sin(9 * t), { label: 'stim' });
+const a = net.ensemble({ nNeurons: 60, dimensions: 1, label: 'a' });
+net.connect(stim, a, { synapse: null, transform: 2 });
+net.connect(a, a, { synapse: 0.1 });
+net.connect(stim, a.neurons, { synapse: null, transform: Array.from({ length: 60 }, (_, i) => [i % 2 ? 0.05 : -0.05]) });
+net.probe(a, { synapse: 0.01, label: 'a' });
+export default net;
+`,
+    );
+    const net = await loadModel(file);
+    const m = build(net, { dt: 0.001, seed: 9 });
+    const p = partitionModel(m, { parts: 2 });
+    expect(p.mode).toBe('levels');
+    const { groups, levelOf } = scheduleLevelGroups(m.ops, true);
+    const writer = new Map<string, number>();
+    groups.forEach((g, gi) => {
+      for (const op of g) {
+        const a = access(op);
+        for (const s of [...a.sets, ...a.incs, ...a.updates]) {
+          const key = `${levelOf[gi]}:${s.base.name}`;
+          const part = p.partOf.get(op)!;
+          expect(writer.get(key) ?? part, `${s.base.name} in level ${levelOf[gi]}`).toBe(part);
+          writer.set(key, part);
+        }
+      }
+    });
+    const ref = await single(file, 200);
+    const { data } = await partitioned(file, 2, 200);
     expect(data).toEqual(ref);
   });
 

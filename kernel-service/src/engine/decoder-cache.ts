@@ -93,6 +93,13 @@ export class TieredDecoderCache implements DecoderCache {
  */
 export const defaultDecoderCache: DecoderCache = new TieredDecoderCache(new MemoryDecoderCache(), fileCacheFromEnv(process.env));
 
+/**
+ * Part of every decoder cache key: raise it when a change to the solvers or
+ * to how activities are computed changes solutions, so that caches kept on
+ * disk across upgrades do not return solutions of older code.
+ */
+export const DECODER_KEY_VERSION = 'nefsim-decoders/1';
+
 /** A content hash of arrays and strings (SHA-1: fast, and collisions are not a concern here). */
 export function contentKey(parts: readonly (Float64Array | string | number)[]): string {
   const h = createHash('sha1');

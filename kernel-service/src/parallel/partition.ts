@@ -236,17 +236,19 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
   const { groups, levelOf } = scheduleLevelGroups(model.ops, true);
   const partOf = new Map<Op, number>();
   const neurons = new Array<number>(parts).fill(0);
-  let load = new Array<number>(parts).fill(0);
-  let level = -1;
+  // The operators of each level, in schedule order (a level spans one group per kind).
+  const levels: Op[][] = [];
   groups.forEach((g, gi) => {
-    if (levelOf[gi] !== level) {
-      level = levelOf[gi]!;
-      load = new Array<number>(parts).fill(0);
-    }
-    // Clusters: operators of the group that write a common signal (increments into one sum).
+    if (gi === 0 || levelOf[gi] !== levelOf[gi - 1]) levels.push([]);
+    levels[levels.length - 1]!.push(...g);
+  });
+  for (const ops of levels) {
+    const load = new Array<number>(parts).fill(0);
+    // Clusters: operators of the level that write a common signal (increments into one sum, of
+    // any kind) run in one part, which runs them in schedule order, as one thread does.
     const clusterOf = new Map<BaseSignal, Op[]>();
     const clusters: Op[][] = [];
-    for (const op of g) {
+    for (const op of ops) {
       const a = access(op);
       const written = [...a.sets, ...a.incs, ...a.updates].map((x) => x.base);
       const found = [...new Set(written.map((b) => clusterOf.get(b)).filter((c): c is Op[] => c !== undefined))];
@@ -255,7 +257,7 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
         cluster = [];
         clusters.push(cluster);
       }
-      // an operator writing into two clusters joins them (in schedule order)
+      // an operator writing into two clusters joins them
       for (const other of found.slice(1)) {
         cluster.push(...other);
         other.length = 0;
@@ -277,7 +279,7 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
         if (op.kind === 'neurons') neurons[best]! += op.J.size;
       }
     }
-  });
+  }
   const signalPart = new Map<BaseSignal, number>();
   for (const op of model.ops) {
     const a = access(op);

@@ -42,8 +42,8 @@ export class ThreadedProbeStore {
   static async create(path: string, sim: RunSimulator, meta: StoreMeta): Promise<ThreadedProbeStore> {
     const worker = new Worker(new URL('./store-worker.js', import.meta.url));
     const store = new ThreadedProbeStore(worker, sim);
-    store.post({ op: 'open', path, layout: storeLayout(sim), meta });
     try {
+      store.post({ op: 'open', path, layout: storeLayout(sim), meta });
       await store.wait(() => store.opened);
     } catch (err) {
       store.closed = true;

@@ -12,7 +12,7 @@
  * - Probes of decoded output are decoded connections into the probe.
  */
 import { ScatteredHypersphere, Uniform, samplesOrDist } from '../dists.js';
-import { contentKey, defaultDecoderCache, type DecoderCache } from '../decoder-cache.js';
+import { DECODER_KEY_VERSION, contentKey, defaultDecoderCache, type DecoderCache } from '../decoder-cache.js';
 import { BuildError, SimulationError, ValidationError } from '../errors.js';
 import type { PES } from '../learning.js';
 import type { Network } from '../network.js';
@@ -681,15 +681,28 @@ class Builder {
     }
     // The solution depends on nothing else: look it up by content.
     const contentHash = this.cache
-      ? contentKey([ens.neuronType.toString(), solver.key(), m, n, d, dy, be.scaledEncoders, be.bias, evalPoints, Y, E ?? ''])
+      ? contentKey([
+          DECODER_KEY_VERSION,
+          ens.neuronType.toString(),
+          solver.key(),
+          m,
+          n,
+          d,
+          dy,
+          be.scaledEncoders,
+          be.bias,
+          evalPoints,
+          Y,
+          E ?? '',
+        ])
       : undefined;
-    return { owner, label: conn.label, evalPoints, m, Y, dy, E, nPost, rng, contentHash };
+    return { owner, label: conn.label, evalPoints, m, Y, dy, E, nPost, rng, contentHash, size: n * (E ? nPost! : dy) };
   }
 
   /** A solution from the decoder cache (a copy), recorded for this build; undefined on a miss. */
   private fromCache(key: string, spec: DecodeSpec): { X: Float64Array; rmses: Float64Array } | undefined {
     const hit = spec.contentHash !== undefined ? this.cache!.get(spec.contentHash) : undefined;
-    if (!hit) return undefined;
+    if (!hit || hit.X.length !== spec.size) return undefined; // a foreign or damaged entry: solve
     const copy = { X: hit.X.slice(), rmses: hit.rmses.slice() };
     this.buildCache.set(key, copy);
     return copy;
@@ -832,6 +845,8 @@ interface DecodeSpec {
   nPost: number | undefined;
   rng: Rng;
   contentHash: string | undefined;
+  /** Values of the solution: n x dy decoders, or n x nPost weights. */
+  size: number;
 }
 
 /** Input currents J (m x n) at m points, written into J: J[p, i] = bias[i] + scaledEncoders[i] . x[p]. */

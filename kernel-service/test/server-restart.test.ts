@@ -54,7 +54,8 @@ describe('restart', () => {
     expect(live.ok, JSON.stringify(live.error)).toBe(true);
     const rows = live.result!.rows as number;
     expect(rows).toBeGreaterThan(0);
-    expect(rows).toBeLessThan(600_000);
+    // (at about 100,000 steps/s the run may have taken all its steps by now, still writing its end)
+    expect(rows).toBeLessThanOrEqual(600_000);
     const tl = live.arrays.get('t')!.data as Float64Array;
     expect(tl[rows - 1]).toBeCloseTo(rows * 0.001, 9);
     const w = await c2.request('run.watch', { run });

@@ -14,6 +14,7 @@
  * bit-for-bit identical: each lane does the same separately rounded
  * multiply and add in the same order (WebAssembly never fuses them).
  */
+import { uleb, wasmApi, wasmOffByEnv, wasmSection, type WasmApi, type WasmMemory } from './wasm.js';
 
 /** Thrown by `choleskyFactor` when the matrix is not (numerically) positive definite. */
 export class NotPositiveDefiniteError extends Error {
@@ -203,28 +204,6 @@ function jsKernel(W: Float64Array): Kernel {
   };
 }
 
-/** The parts of the WebAssembly API used here (the project compiles without the DOM lib). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-  validate(bytes: Uint8Array): boolean;
-}
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
 /**
  * Assembles the kernel as a WebAssembly module (imports memory "m"."m",
  * exports function "k"(u, v, len, c, ldc) with byte offsets). Per p it
@@ -269,7 +248,7 @@ function kernelModuleBytes(): Uint8Array {
     body.push(GET, 3, GET, 4, 0x6a, SET, 3); // c += ldc
   }
   body.push(0x0b); // end function
-  const section = (id: number, content: number[]): number[] => [id, ...uleb(content.length), ...content];
+  const section = wasmSection;
   const bytes = [
     0x00,
     0x61,
@@ -291,15 +270,9 @@ function kernelModuleBytes(): Uint8Array {
 let wasmModule: object | null | undefined;
 let forceJs = false;
 
-/** NEFSIM_WASM=0 (or off, false, no) turns every WebAssembly kernel off. */
-function wasmOffByEnv(): boolean {
-  const flag = (process.env['NEFSIM_WASM'] ?? '').trim().toLowerCase();
-  return ['0', 'off', 'false', 'no'].includes(flag);
-}
-
 function getWasm(): { api: WasmApi; module: object } | null {
   if (forceJs || wasmOffByEnv()) return null;
-  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  const api = wasmApi();
   if (!api) return null;
   if (wasmModule === undefined) {
     try {
@@ -332,7 +305,9 @@ const WASM_MIN_WORK = 2e6;
 
 /** A zeroed workspace of `size` doubles with a kernel operating on it. */
 /** One WebAssembly instance and memory, reused (and grown) by every workspace of this thread. */
-let shared: { memory: WasmMemory & { grow(pages: number): number }; k: (u: number, v: number, len: number, c: number, ldc: number) => void } | undefined;
+let shared:
+  | { memory: WasmMemory & { grow(pages: number): number }; k: (u: number, v: number, len: number, c: number, ldc: number) => void }
+  | undefined;
 
 /**
  * A zeroed workspace of `size` doubles with a kernel operating on it. The

@@ -80,6 +80,19 @@ export class IndexedCopyKernel implements Kernel {
   }
 }
 
+/** One row of W times x: W[w .. w + cols) . x[x .. x + cols), in two interleaved sums (the order every dot product here uses). */
+function rowDot(a: Arena, w: number, x: number, cols: number): number {
+  let s0 = 0,
+    s1 = 0;
+  let c = 0;
+  for (; c + 1 < cols; c += 2) {
+    s0 += a[w + c]! * a[x + c]!;
+    s1 += a[w + c + 1]! * a[x + c + 1]!;
+  }
+  if (c < cols) s0 += a[w + c]! * a[x + c]!;
+  return s0 + s1;
+}
+
 /** y += W x for row-major W. Table: [W, rows, cols, x, y] per op. */
 export class DotIncKernel implements Kernel {
   readonly kind = 'dotinc';
@@ -104,18 +117,7 @@ export class DotIncKernel implements Kernel {
         if (xv !== 0) for (let r = 0; r < rows; r++) a[y + r] += a[w + r]! * xv;
         continue;
       }
-      for (let r = 0; r < rows; r++) {
-        let s0 = 0,
-          s1 = 0;
-        let c = 0;
-        for (; c + 1 < cols; c += 2) {
-          s0 += a[w + c]! * a[x + c]!;
-          s1 += a[w + c + 1]! * a[x + c + 1]!;
-        }
-        if (c < cols) s0 += a[w + c]! * a[x + c]!;
-        a[y + r] += s0 + s1;
-        w += cols;
-      }
+      for (let r = 0; r < rows; r++, w += cols) a[y + r] += rowDot(a, w, x, cols);
     }
   }
 }
@@ -150,18 +152,7 @@ export class EncodeKernel implements Kernel {
         else for (let r = 0; r < rows; r++) a[y + r] = a[b + r]!;
         continue;
       }
-      for (let r = 0; r < rows; r++) {
-        let s0 = 0,
-          s1 = 0;
-        let c = 0;
-        for (; c + 1 < cols; c += 2) {
-          s0 += a[w + c]! * a[x + c]!;
-          s1 += a[w + c + 1]! * a[x + c + 1]!;
-        }
-        if (c < cols) s0 += a[w + c]! * a[x + c]!;
-        a[y + r] = a[b + r]! + (s0 + s1);
-        w += cols;
-      }
+      for (let r = 0; r < rows; r++, w += cols) a[y + r] = a[b + r]! + rowDot(a, w, x, cols);
     }
   }
 }

@@ -11,14 +11,7 @@
  * byte offsets of the op's signals and of its spike list; returns how many
  * neurons spiked (their indices are written to the list).
  */
-
-/** The parts of the WebAssembly API used here (the project compiles without the DOM lib). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number; maximum?: number }) => { readonly buffer: ArrayBuffer };
-  validate(bytes: Uint8Array): boolean;
-}
+import { uleb, wasmApi, wasmOffByEnv, wasmSection } from '../wasm.js';
 
 export type LifStep = (
   J: number,
@@ -175,17 +168,6 @@ function log1pSmall(): number[] {
   ];
 }
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
 function moduleBytes(): Uint8Array {
   const body: number[] = [2, 3, I32, 8, F64]; // locals: 3 i32, 8 f64
   body.push(I32_CONST, 0, ...set(I), I32_CONST, 0, ...set(CNT));
@@ -230,7 +212,7 @@ function moduleBytes(): Uint8Array {
   body.push(...get(I), I32_CONST, 1, I32_ADD, ...set(I), BR, 0, END, END);
   body.push(...get(CNT), END);
 
-  const section = (id: number, content: number[]): number[] => [id, ...uleb(content.length), ...content];
+  const section = wasmSection;
   const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
   const bytes = [
     0x00,
@@ -269,14 +251,10 @@ function moduleBytes(): Uint8Array {
 
 let compiled: object | null | undefined;
 
-function api(): WasmApi | undefined {
-  return (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-}
-
 /** The compiled module, or null where WebAssembly is missing or refuses it. */
 function lifModule(): object | null {
   if (compiled === undefined) {
-    const w = api();
+    const w = wasmApi();
     try {
       const bytes = moduleBytes();
       compiled = w && w.validate(bytes) ? new w.Module(bytes) : null;
@@ -289,13 +267,12 @@ function lifModule(): object | null {
 
 /** Whether the WebAssembly LIF step is in use: on by default, off with NEFSIM_WASM=0 (then JavaScript runs it). */
 export function wasmLifEnabled(): boolean {
-  const flag = (process.env['NEFSIM_WASM'] ?? '').trim().toLowerCase();
-  return !['0', 'off', 'false', 'no'].includes(flag) && lifModule() !== null;
+  return !wasmOffByEnv() && lifModule() !== null;
 }
 
 /** WebAssembly memory of at least `bytes` bytes, and the LIF step over it; undefined without WebAssembly. */
 export function lifMemory(bytes: number): { buffer: ArrayBuffer; lif: LifStep } | undefined {
-  const w = api();
+  const w = wasmApi();
   const mod = lifModule();
   if (!w || !mod) return undefined;
   try {

@@ -589,7 +589,7 @@ class Builder {
     ens.neuronType.rates(A, A);
     const group = conn instanceof Connection && solver instanceof LstsqL2 && !post ? this.takeSharing(conn, ens, solver) : [];
     if (group.length === 0)
-      return this.solveWith(key, spec, solver, () =>
+      return this.solveWith(key, spec, () =>
         solver.solve({ A, Y: spec.Y, m, n, d: spec.dy, rng: spec.rng, ...(spec.E ? { E: spec.E, nPost: spec.nPost! } : {}) }),
       );
     // One activity matrix and one Cholesky factor for every connection of this ensemble with the
@@ -601,7 +601,7 @@ class Builder {
     } catch (err) {
       throw new BuildError(`${conn.name}: solving for decoders failed: ${(err as Error).message}`, conn.label);
     }
-    const out = this.solveWith(key, spec, solver, () => lstsq.solvePrepared(prepared, { A, Y: spec.Y, m, n, d: spec.dy, rng: spec.rng }));
+    const out = this.solveWith(key, spec, () => lstsq.solvePrepared(prepared, { A, Y: spec.Y, m, n, d: spec.dy, rng: spec.rng }));
     for (const other of group) {
       const idx = unview(other.pre).idx;
       const otherSolver = (other.solver ?? new LstsqL2()) as LstsqL2;
@@ -609,7 +609,7 @@ class Builder {
       if (this.buildCache.has(k2)) continue;
       const s2 = this.decodeSpec(other, be, idx, otherSolver, undefined, undefined);
       if (this.fromCache(k2, s2)) continue;
-      this.solveWith(k2, s2, otherSolver, () => otherSolver.solvePrepared(prepared, { A, Y: s2.Y, m, n, d: s2.dy, rng: s2.rng }));
+      this.solveWith(k2, s2, () => otherSolver.solvePrepared(prepared, { A, Y: s2.Y, m, n, d: s2.dy, rng: s2.rng }));
     }
     return out;
   }
@@ -712,7 +712,6 @@ class Builder {
   private solveWith(
     key: string,
     spec: DecodeSpec,
-    _solver: Solver,
     run: () => { X: Float64Array; rmses: Float64Array },
   ): { X: Float64Array; rmses: Float64Array } {
     let res;

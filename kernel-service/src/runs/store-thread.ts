@@ -40,7 +40,9 @@ export class ThreadedProbeStore {
 
   /** Creates `path` (overwriting it) on a writer thread, with one dataset or group per probe of `sim`. */
   static async create(path: string, sim: RunSimulator, meta: StoreMeta): Promise<ThreadedProbeStore> {
-    const worker = new Worker(new URL('./store-worker.js', import.meta.url));
+    // A small young generation: the writer turns over megabytes of transferred chunks a second,
+    // and frequent scavenges keep the run's RSS from swinging with them.
+    const worker = new Worker(new URL('./store-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     const store = new ThreadedProbeStore(worker, sim);
     try {
       store.post({ op: 'open', path, layout: storeLayout(sim), meta });

@@ -1,9 +1,12 @@
 /**
- * The LIF step in WebAssembly (kernels/lif-wasm.ts) against the same step in
- * JavaScript (NEFSIM_WASM=0): identical, bit for bit, on every path of the
- * step: spikes, the step after the refractory period, tau_ref shorter than
- * dt (the rest of the spike step integrated), arguments beyond the series
- * (tau_rc short against dt), and a negative minimum voltage.
+ * The kernels in WebAssembly (kernels/lif-wasm.ts, kernels/dot-wasm.ts)
+ * against the same kernels in JavaScript (NEFSIM_WASM=0): identical, bit for
+ * bit, on every path. The LIF step: spikes, the step after the refractory
+ * period, tau_ref shorter than dt (the rest of the spike step integrated),
+ * arguments beyond the series (tau_rc short against dt), a negative minimum
+ * voltage, an odd neuron count. The products: encoders of one and of several
+ * dimensions (odd rows, a zero input), dense transforms, and spike-driven
+ * decoders into one and into several dimensions.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { LIF, Network, Simulator, Uniform } from '../src/index.js';
@@ -13,7 +16,7 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
   const stim = net.node((t) => [Math.sin(7 * t)], { label: 'sin' });
   const std = net.ensemble({ nNeurons: 60, dimensions: 1, label: 'std' });
   const odd = net.ensemble({
-    nNeurons: 60,
+    nNeurons: 61, // odd: the last neuron takes the scalar step
     dimensions: 1,
     neuronType: new LIF({ tauRc: 0.01, tauRef: 0.0004, minVoltage: -1 }),
     maxRates: new Uniform(200, 900),
@@ -22,7 +25,33 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
   net.connect(stim, std);
   net.connect(stim, odd, { transform: -1 });
   net.connect(std, odd, { function: (x) => [x[0]! * x[0]!] });
+  // products: a 3-D node through a dense 2x3 transform into a 2-D ensemble of 61 neurons, which
+  // decodes into 3-D (spike-driven, several rows); a node that is zero for 0.1 s into a 1-D ensemble
+  // of 31 neurons and through a 2x1 transform
+  const vec = net.node((t) => [Math.sin(3 * t), Math.cos(5 * t), t], { label: 'vec' });
+  const late = net.node((t) => [t < 0.1 ? 0 : 0.5], { label: 'late' });
+  const two = net.ensemble({ nNeurons: 61, dimensions: 2, label: 'two' });
+  const three = net.ensemble({ nNeurons: 40, dimensions: 3, label: 'three' });
+  const one = net.ensemble({ nNeurons: 31, dimensions: 1, label: 'one' });
+  net.connect(vec, two, {
+    transform: [
+      [0.5, -0.3, 0.2],
+      [0.1, 0.4, -0.6],
+    ],
+  });
+  net.connect(two, three, {
+    transform: [
+      [1, 0],
+      [0, 1],
+      [0.5, -0.5],
+    ],
+  });
+  net.connect(late, one);
+  net.connect(late, two, { transform: [[1], [0.5]] });
   const probes = [
+    net.probe(three, { synapse: 0.01 }),
+    net.probe(one, { synapse: 0.01 }),
+    net.probe(two.neurons, { attr: 'voltage' }),
     net.probe(odd, { synapse: 0.01 }),
     net.probe(std.neurons),
     net.probe(odd.neurons),
@@ -33,7 +62,7 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
   return { net, probes };
 }
 
-function run(wasm: boolean): { data: Float64Array[]; usesWasm: boolean } {
+function run(wasm: boolean): { data: Float64Array[]; usesWasm: boolean; dotKinds: string[] } {
   if (wasm) delete process.env['NEFSIM_WASM'];
   else process.env['NEFSIM_WASM'] = '0';
   const m = model();
@@ -41,7 +70,14 @@ function run(wasm: boolean): { data: Float64Array[]; usesWasm: boolean } {
   sim.run(0.5);
   const lif = sim.plan.kernels.filter((k) => k.kind === 'neurons:LIF');
   const usesWasm = lif.length > 0 && lif.every((k) => (k as unknown as { wasm?: unknown }).wasm !== undefined);
-  return { data: m.probes.map((p) => sim.data(p).data), usesWasm };
+  const dotKinds = [
+    ...new Set(
+      sim.plan.kernels
+        .filter((k) => ['dotinc', 'dotinc:spikes', 'encode'].includes(k.kind) && (k as unknown as { wasm?: unknown }).wasm !== undefined)
+        .map((k) => k.kind),
+    ),
+  ];
+  return { data: m.probes.map((p) => sim.data(p).data), usesWasm, dotKinds };
 }
 
 const saved = process.env['NEFSIM_WASM'];
@@ -50,7 +86,7 @@ afterEach(() => {
   else process.env['NEFSIM_WASM'] = saved;
 });
 
-describe('LIF in WebAssembly', () => {
+describe('kernels in WebAssembly', () => {
   it('equals the JavaScript step bit for bit on every path', () => {
     const w = run(true);
     const js = run(false);
@@ -61,5 +97,8 @@ describe('LIF in WebAssembly', () => {
     expect(w.data[3]!.some((v) => v < 0)).toBe(true);
     expect(w.data[4]!.some((v) => v > 0)).toBe(true);
     w.data.forEach((d, i) => expect(d, `probe ${i}`).toEqual(js.data[i]));
+    // the products ran in WebAssembly
+    expect(w.dotKinds.sort()).toEqual(['dotinc', 'dotinc:spikes', 'encode']);
+    expect(js.dotKinds).toEqual([]);
   });
 });

@@ -19,7 +19,7 @@ import {
 import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
 import { FuncKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
 import type { Arena, Kernel, SpikeLists } from './kernels/kernel.js';
-import { lifMemory, wasmLifEnabled, type LifStep } from './kernels/lif-wasm.js';
+import { kernelMemory, wasmLifEnabled, type LifStep, type WasmKernels } from './kernels/lif-wasm.js';
 import { LIFKernel, LIFRateKernel, RectifiedLinearKernel, SigmoidKernel, SpikingRectifiedLinearKernel } from './kernels/neurons.js';
 import type { LIF, LIFRate, RectifiedLinear, Sigmoid } from './neurons.js';
 
@@ -118,13 +118,15 @@ export class Plan {
     const size = model.signals.totalSize > 0 ? model.signals.totalSize : model.signals.layout();
     // One thread in float64 with LIF neurons: the arena (and the spike lists after it) live in
     // WebAssembly memory, where the LIF step runs as WebAssembly (kernels/lif-wasm.ts).
-    let wasm: { buffer: ArrayBuffer; lif: LifStep } | undefined;
+    let wasm: WasmKernels | undefined;
     if (opts.arena) {
       if (opts.arena.length !== size) throw new Error(`internal: arena has ${opts.arena.length} values, the model needs ${size}`);
       this.arena = opts.arena;
     } else {
       const lifInts = spikeListInts(model);
-      if (opts.dtype !== 'float32' && !opts.part && lifInts > 0 && wasmLifEnabled()) wasm = lifMemory(8 * size + 4 * lifInts);
+      // room for the tables of the products' kernels: at most 7 ints per op
+      if (opts.dtype !== 'float32' && !opts.part && lifInts > 0 && wasmLifEnabled())
+        wasm = kernelMemory(8 * size + 4 * lifInts, 28 * model.ops.length);
       this.arena =
         opts.dtype === 'float32' ? new Float32Array(size) : wasm ? new Float64Array(wasm.buffer, 0, size) : new Float64Array(size);
       model.signals.initialize(this.arena);
@@ -154,7 +156,7 @@ export class Plan {
         .filter((g) => g.length > 0);
     }
     const spikes = spikeLists(groups, wasm ? { buffer: wasm.buffer, byteOffset: 8 * size } : undefined);
-    if (wasm) spikes.wasm = { lif: wasm.lif, listByte: 8 * size + 4 * spikes.counts.length };
+    if (wasm) spikes.wasm = { lif: wasm.lif, listByte: 8 * size + 4 * spikes.counts.length, countByte: 8 * size, kernels: wasm };
     groups = groups.flatMap((g) => splitSpikeDecoders(g, spikes));
     this.kernels = groups.map((g) => makeKernel(g, this.arena, model.dt, spikes));
     this.levelEnds = undefined;
@@ -189,7 +191,7 @@ function kernelKey(op: Op): string {
 /** The LIF operators' spike lists: an id and a base per operator, by the offset of its output signal. */
 interface SpikeListPlan extends SpikeLists {
   /** The WebAssembly LIF step over the arena's memory, and the byte offset of `list` in it. */
-  wasm?: { lif: LifStep; listByte: number };
+  wasm?: { lif: LifStep; listByte: number; countByte: number; kernels: WasmKernels };
   readonly byOp: Map<Op, number>;
   /** Output offset -> [id, size]. */
   readonly byOutput: Map<number, [number, number]>;
@@ -281,6 +283,27 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
           const op = o as Op & { kind: 'dotinc' };
           tb.set([op.W.offset, op.rows, op.cols, op.x.offset, op.y.offset, spikes.byOutput.get(op.x.offset)![0]], 6 * k);
         });
+        const w = spikes.wasm;
+        if (w) {
+          // the WebAssembly table: byte addresses, and the op's spike list and count
+          const wt = new Int32Array(ops.length * 7);
+          for (let k = 0; k < ops.length; k++) {
+            const id = tb[6 * k + 5]!;
+            wt.set(
+              [
+                8 * tb[6 * k]!,
+                tb[6 * k + 1]!,
+                tb[6 * k + 2]!,
+                8 * tb[6 * k + 3]!,
+                8 * tb[6 * k + 4]!,
+                w.listByte + 4 * spikes.bases[id]!,
+                w.countByte + 4 * id,
+              ],
+              7 * k,
+            );
+          }
+          return new SpikeDotIncKernel(a, tb, spikes, { step: w.kernels.sdot, table: w.kernels.place(wt), n: ops.length });
+        }
         return new SpikeDotIncKernel(a, tb, spikes);
       }
       const tb = new Int32Array(ops.length * 5);
@@ -288,6 +311,11 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         const op = o as Op & { kind: 'dotinc' };
         tb.set([op.W.offset, op.rows, op.cols, op.x.offset, op.y.offset], 5 * k);
       });
+      const w = spikes.wasm;
+      if (w) {
+        const wt = tb.map((v, i) => (i % 5 === 1 || i % 5 === 2 ? v : 8 * v));
+        return new DotIncKernel(a, tb, { step: w.kernels.dot, table: w.kernels.place(wt), n: ops.length });
+      }
       return new DotIncKernel(a, tb);
     }
     case 'elementwise': {
@@ -406,6 +434,11 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         const op = o as Op & { kind: 'encode' };
         tb.set([op.b.offset, op.W.offset, op.rows, op.cols, op.x.offset, op.y.offset], 6 * k);
       });
+      const w = spikes.wasm;
+      if (w) {
+        const wt = tb.map((v, i) => (i % 6 === 2 || i % 6 === 3 ? v : 8 * v));
+        return new EncodeKernel(a, tb, { step: w.kernels.enc, table: w.kernels.place(wt), n: ops.length });
+      }
       return new EncodeKernel(a, tb);
     }
     case 'pes': {

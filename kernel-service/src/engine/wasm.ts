@@ -1,7 +1,8 @@
 /**
  * What the hand-assembled WebAssembly kernels share (linalg.ts's Gram kernel,
- * kernels/lif-wasm.ts's LIF step): the parts of the WebAssembly API they use
- * (the project compiles without the DOM lib), the byte encoding helpers, and
+ * kernels/lif-wasm.ts's LIF step, kernels/dot-wasm.ts's products): the parts
+ * of the WebAssembly API they use (the project compiles without the DOM
+ * lib), the byte encoding helpers, the opcodes and small code builders, and
  * the switch that turns them off.
  */
 export interface WasmMemory {
@@ -41,4 +42,81 @@ export function uleb(n: number): number[] {
 /** A module section: id, size, content. */
 export function wasmSection(id: number, content: number[]): number[] {
   return [id, ...uleb(content.length), ...content];
+}
+
+// opcodes (and small code builders) of the hand-assembled modules
+export const GET = 0x20,
+  SET = 0x21;
+export const F64_LOAD = 0x2b,
+  F64_STORE = 0x39,
+  I32_STORE = 0x36,
+  I32_LOAD = 0x28;
+export const F64_CONST = 0x44,
+  I32_CONST = 0x41;
+export const F64_ADD = 0xa0,
+  F64_SUB = 0xa1,
+  F64_MUL = 0xa2,
+  F64_DIV = 0xa3,
+  F64_NEG = 0x9a;
+export const F64_LT = 0x63,
+  F64_GT = 0x64,
+  F64_LE = 0x65,
+  F64_GE = 0x66;
+export const I32_ADD = 0x6a,
+  I32_SHL = 0x74,
+  I32_SHR_U = 0x76,
+  I32_LT_S = 0x48,
+  I32_AND = 0x71,
+  I32_GE_S = 0x4e;
+export const IF = 0x04,
+  ELSE = 0x05,
+  END = 0x0b,
+  BLOCK = 0x02,
+  LOOP = 0x03,
+  BR = 0x0c,
+  BR_IF = 0x0d,
+  CALL = 0x10,
+  SELECT = 0x1b;
+export const VOID = 0x40,
+  F64 = 0x7c,
+  I32 = 0x7f;
+
+// SIMD (the 0xfd prefix; f64x2 lanes); memarg align 2^3
+export const simd = (op: number): number[] => [0xfd, ...uleb(op)];
+export const V_LOAD = simd(0x00),
+  V_STORE = simd(0x0b),
+  F64X2_SPLAT = simd(0x14),
+  F64X2_LT = simd(0x49),
+  F64X2_GT = simd(0x4a),
+  F64X2_LE = simd(0x4b),
+  F64X2_GE = simd(0x4c),
+  V_AND = simd(0x4e),
+  V_ANDNOT = simd(0x4f),
+  V_OR = simd(0x50),
+  V_BITSELECT = simd(0x52),
+  V_ANY_TRUE = simd(0x53),
+  I64X2_BITMASK = simd(0xc4),
+  F64X2_EXTRACT = (lane: number): number[] => [...simd(0x21), lane],
+  F64X2_REPLACE = (lane: number): number[] => [...simd(0x22), lane],
+  F64X2_NEG = simd(0xed),
+  F64X2_ADD = simd(0xf0),
+  F64X2_SUB = simd(0xf1),
+  F64X2_MUL = simd(0xf2),
+  F64X2_DIV = simd(0xf3),
+  F64X2_PMAX = simd(0xf7);
+export const V128 = 0x7b;
+export function f64(x: number): number[] {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setFloat64(0, x, true);
+  return [F64_CONST, ...b];
+}
+export const get = (l: number): number[] => [GET, l];
+export const set = (l: number): number[] => [SET, l];
+/** Both lanes x. */
+export function vconst(x: number): number[] {
+  const b = new Uint8Array(16);
+  const d = new DataView(b.buffer);
+  d.setFloat64(0, x, true);
+  d.setFloat64(8, x, true);
+  return [...simd(0x0c), ...b];
 }

@@ -1,5 +1,13 @@
 /** Kernels for resets, copies, matrix-vector products and elementwise products. */
 import type { Arena, Kernel, SpikeLists } from './kernel.js';
+import type { TableStep } from './lif-wasm.js';
+
+/** A kernel's ops as WebAssembly (dot-wasm.ts): the function, its table's byte address, the op count. */
+export interface WasmTable {
+  readonly step: TableStep;
+  readonly table: number;
+  readonly n: number;
+}
 
 /** Fills ranges with constants. Table: [offset, length] per op. */
 export class ResetKernel implements Kernel {
@@ -99,11 +107,17 @@ export class DotIncKernel implements Kernel {
   constructor(
     private readonly a: Arena,
     private readonly table: Int32Array,
+    /** The same ops in WebAssembly, when the arena is WebAssembly memory at byte 0. */
+    private readonly wasm?: WasmTable,
   ) {}
   get count(): number {
     return this.table.length / 5;
   }
   run(): void {
+    if (this.wasm) {
+      this.wasm.step(this.wasm.table, this.wasm.n);
+      return;
+    }
     const a = this.a,
       tb = this.table;
     for (let k = 0, n = tb.length; k < n; k += 5) {
@@ -132,11 +146,17 @@ export class EncodeKernel implements Kernel {
   constructor(
     private readonly a: Arena,
     private readonly table: Int32Array,
+    /** The same ops in WebAssembly, when the arena is WebAssembly memory at byte 0. */
+    private readonly wasm?: WasmTable,
   ) {}
   get count(): number {
     return this.table.length / 6;
   }
   run(): void {
+    if (this.wasm) {
+      this.wasm.step(this.wasm.table, this.wasm.n);
+      return;
+    }
     const a = this.a,
       tb = this.table;
     for (let k = 0, n = tb.length; k < n; k += 6) {
@@ -169,11 +189,17 @@ export class SpikeDotIncKernel implements Kernel {
     private readonly a: Arena,
     private readonly table: Int32Array,
     private readonly spikes: SpikeLists,
+    /** The same ops in WebAssembly, when the arena is WebAssembly memory at byte 0. */
+    private readonly wasm?: WasmTable,
   ) {}
   get count(): number {
     return this.table.length / 6;
   }
   run(): void {
+    if (this.wasm) {
+      this.wasm.step(this.wasm.table, this.wasm.n);
+      return;
+    }
     const a = this.a,
       tb = this.table,
       list = this.spikes.list,

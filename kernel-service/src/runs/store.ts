@@ -134,13 +134,19 @@ class Grow<T extends Float64Array | Int32Array> {
 /** Value of the `layout` attribute of a sparse spike probe's group. */
 export const SPIKES_LAYOUT = 'spikes';
 
-/** Spikes gathered in memory per pass when the per-neuron layout is written at close (8 bytes each). */
-const UNITS_PASS_SPIKES = 4 << 20;
+/**
+ * Spikes gathered in memory per pass when the per-neuron layout is written at
+ * close: 4 bytes each (the spike's step, which becomes its time only when
+ * written), so 32 MB.
+ */
+const UNITS_PASS_SPIKES = 8 << 20;
+/** Spikes (units, 4 bytes) and samples (index, 8 bytes) read back per HDF5 read, and times written per write, at close. */
+const UNITS_BLOCK = 1 << 20;
 /**
  * Spikes above which a probe gets no per-neuron layout at the end: each pass
- * reads every spike, so the work grows with the square of the count (16 M
- * spikes: 4 passes, a second or two; a 2 GB file would take minutes).
- * Readers then group spike_times by spike_units themselves.
+ * reads every spike's unit back, so the work grows with the square of the
+ * count (16 M spikes: 2 passes, a fraction of a second; a 2 GB file would
+ * take minutes). Readers then group spike_times by spike_units themselves.
  */
 const UNITS_MAX_SPIKES = 16 << 20;
 
@@ -431,10 +437,7 @@ export class ProbeWriter {
       }
       const r0 = sp.rows;
       sp.index.resize([r0 + rows]);
-      sp.index.write_slice(
-        [[r0, r0 + rows]],
-        BigInt64Array.from(sp.pIndex.view(), (x) => BigInt(x)),
-      );
+      sp.index.write_slice([[r0, r0 + rows]], toInt64(sp.pIndex.view()));
       sp.rows += rows;
       sp.spikes = end;
       sp.pTimes.clear();
@@ -454,10 +457,13 @@ export class ProbeWriter {
 
   /** The step of a spike probe's next sample: the next step s with s % period < 1 (as the simulator samples). */
   private static nextSampleStep(sp: SparseProbe): number {
-    let s = sp.step + 1;
-    if (sp.period !== 1) while (!(s % sp.period < 1)) s++;
-    sp.step = s;
-    return s;
+    return (sp.step = sampleStepAfter(sp.step, sp.period));
+  }
+
+  /** Whether the first `n` values are all `one` (one spike each). */
+  private static singleSpikes(values: Float64Array, n: number, one: number): boolean {
+    for (let k = 0; k < n; k++) if (values[k] !== one) return false;
+    return true;
   }
 
   /** Appends samples of a spike probe that the simulator recorded sparsely. */
@@ -471,13 +477,33 @@ export class ProbeWriter {
     const su = d.units,
       sv = d.values,
       ends = d.rowEnds;
-    // one entry per spike: as many as the values' spike counts (usually one each)
-    let total = 0;
-    for (let k = 0; k < su.length; k++) total += sv[k] === one ? 1 : Math.max(1, Math.round(sv[k]! / one));
-    times.reserve(times.length + total);
-    units.reserve(units.length + total);
+    if (d.rows > 0 && ProbeWriter.singleSpikes(sv, ends[d.rows - 1]!, one)) {
+      // every value one spike (as from LIF): the units as they are, each sample's time over its spikes
+      const n = ends[d.rows - 1]!;
+      const len0 = times.length;
+      times.reserve(len0 + n);
+      units.reserve(len0 + n);
+      index.reserve(index.length + d.rows);
+      units.data.set(n === su.length ? su : su.subarray(0, n), len0);
+      for (let k = 0; k < n; k++) counts[su[k]!]!++;
+      const td = times.data;
+      for (let r = 0, k = 0; r < d.rows; r++) {
+        const t = ProbeWriter.nextSampleStep(sp) * dt;
+        const e = ends[r]!;
+        if (e > k) td.fill(t, len0 + k, len0 + e);
+        k = e;
+        index.push(sp.counted + e);
+      }
+      times.length = units.length = len0 + n;
+      sp.counted += n;
+      return;
+    }
+    // one entry per spike: as many as the values' spike counts, usually one each, which the room
+    // reserved here holds; a neuron with k spikes in one step makes room for its k entries
+    times.reserve(times.length + su.length);
+    units.reserve(units.length + su.length);
     index.reserve(index.length + d.rows);
-    const td = times.data,
+    let td = times.data,
       ud = units.data;
     let len = times.length;
     let end = sp.counted;
@@ -487,7 +513,18 @@ export class ProbeWriter {
       for (const rowEnd = ends[r]!; k < rowEnd; k++) {
         const j = su[k]!,
           v = sv[k]!;
-        const n = v === one ? 1 : Math.max(1, Math.round(v / one));
+        if (v === one) {
+          td[len] = t;
+          ud[len++] = j;
+          counts[j]!++;
+          continue;
+        }
+        const n = Math.max(1, Math.round(v / one));
+        times.length = units.length = len;
+        times.reserve(len + n + (su.length - k));
+        units.reserve(len + n + (su.length - k));
+        td = times.data;
+        ud = units.data;
         for (let q = 0; q < n; q++) {
           td[len] = t;
           ud[len++] = j;
@@ -574,8 +611,13 @@ export class ProbeWriter {
   /**
    * The per-neuron layout of a spike probe, in passes over the time-ordered
    * spikes, each pass for the neurons whose spikes fit UNITS_PASS_SPIKES, so
-   * memory stays bounded however long the run was. Its `complete` attribute
-   * is written last: a file cut short during this step shows it missing.
+   * memory stays bounded however long the run was. The neurons' spike counts
+   * were kept as the spikes came, so a pass only scatters: it reads back the
+   * units (spike_units) and the sample ends (spike_times_index) in blocks, and
+   * takes each spike's time from its sample's step, as appendSparseSpikes did
+   * (step * dt, the same double as in spike_times), instead of reading
+   * spike_times. Its `complete` attribute is written last: a file cut short
+   * during this step shows it missing.
    */
   private writeUnits(sp: SparseProbe): void {
     const total = sp.spikes;
@@ -603,35 +645,115 @@ export class ProbeWriter {
     times.resize([total]);
     ug.create_dataset({
       name: 'spike_times_index',
-      data: BigInt64Array.from(ends, (x) => BigInt(x)),
+      data: toInt64(ends),
       shape: [cols],
       dtype: '<q',
     }).create_attribute('description', "end of each neuron's spikes in units/spike_times (NWB VectorIndex)");
-    const block = 1 << 20;
+    // the passes: neurons [u0, u1) with spikes [start, stop) of units/spike_times
+    const passes: { u0: number; u1: number; start: number; stop: number }[] = [];
+    let most = 0;
     for (let u0 = 0; u0 < cols;) {
       const start = u0 > 0 ? ends[u0 - 1]! : 0;
       let u1 = u0 + 1;
       while (u1 < cols && ends[u1]! - start <= UNITS_PASS_SPIKES) u1++;
       const stop = ends[u1 - 1]!;
-      if (stop > start) {
-        const out = new Float64Array(stop - start);
-        const cursor = new Float64Array(u1 - u0);
-        for (let u = u0; u < u1; u++) cursor[u - u0] = (u > 0 ? ends[u - 1]! : 0) - start;
-        for (let i0 = 0; i0 < total; i0 += block) {
-          const i1 = Math.min(total, i0 + block);
-          const t = sp.times.slice([[i0, i1]]) as Float64Array;
-          const un = sp.units.slice([[i0, i1]]) as Int32Array;
-          for (let i = 0; i < un.length; i++) {
-            const u = un[i]!;
-            if (u >= u0 && u < u1) out[cursor[u - u0]!++] = t[i]!;
-          }
-        }
-        times.write_slice([[start, stop]], out);
-      }
+      if (stop > start) passes.push({ u0, u1, start, stop });
+      most = Math.max(most, stop - start);
       u0 = u1;
+    }
+    if (passes.length > 0) {
+      // steps gathered as uint32 (a step past 2^32 - 1 would need float64 to stay exact)
+      const out = sp.step <= 0xffffffff ? new Uint32Array(most) : new Float64Array(most);
+      const t = new Float64Array(Math.min(most, UNITS_BLOCK));
+      const dt = this.dt;
+      for (const { u0, u1, start, stop } of passes) {
+        const cursor = new Int32Array(u1 - u0);
+        for (let u = u0 + 1; u < u1; u++) cursor[u - u0] = ends[u - 1]! - start;
+        this.scatterSteps(sp, out, cursor, u0, u1 - u0 === cols);
+        for (let i0 = 0; i0 < stop - start; i0 += t.length) {
+          const n = Math.min(t.length, stop - start - i0);
+          stepsToTimes(out, i0, n, dt, t);
+          times.write_slice([[start + i0, start + i0 + n]], n === t.length ? t : t.subarray(0, n));
+        }
+      }
     }
     ug.create_attribute('complete', 1);
   }
+
+  /**
+   * One pass of writeUnits: puts the step of every spike of neurons
+   * [u0, u0 + cursor.length) at its neuron's cursor in `out` (then moves the
+   * cursor on), in time order, reading units and sample ends back in blocks.
+   */
+  private scatterSteps(sp: SparseProbe, out: Uint32Array | Float64Array, cursor: Int32Array, u0: number, all: boolean): void {
+    const total = sp.spikes,
+      rows = sp.rows,
+      period = sp.period,
+      width = cursor.length;
+    const rowEnds = new Float64Array(Math.min(rows, UNITS_BLOCK));
+    let units: Int32Array = new Int32Array(0);
+    let b0 = 0, // units holds spikes [b0, b1)
+      b1 = 0;
+    let k = 0; // the next spike
+    let step = 0;
+    for (let r0 = 0; r0 < rows && k < total; r0 += rowEnds.length) {
+      const r1 = Math.min(rows, r0 + rowEnds.length);
+      fromInt64(sp.index.slice([[r0, r1]]) as BigInt64Array, rowEnds);
+      for (let r = 0; r < r1 - r0; r++) {
+        step = sampleStepAfter(step, period);
+        const e = Math.min(rowEnds[r]!, total);
+        while (k < e) {
+          if (k >= b1) {
+            b0 = k;
+            b1 = Math.min(total, k + UNITS_BLOCK);
+            units = sp.units.slice([[b0, b1]]) as Int32Array;
+          }
+          const stop = (e < b1 ? e : b1) - b0;
+          let i = k - b0;
+          if (all) {
+            for (; i < stop; i++) out[cursor[units[i]!]!++] = step;
+          } else {
+            for (; i < stop; i++) {
+              const u = units[i]! - u0;
+              if (u >>> 0 < width) out[cursor[u]!++] = step;
+            }
+          }
+          k = i + b0;
+        }
+      }
+    }
+  }
+}
+
+/** The step after `step` at which a probe sampling every `period` steps takes a sample: the next s with s % period < 1 (as the simulator samples). */
+function sampleStepAfter(step: number, period: number): number {
+  let s = step + 1;
+  if (period !== 1) while (!(s % period < 1)) s++;
+  return s;
+}
+
+/** Times of `n` steps from steps[i0]: step * dt, as the spikes' times in spike_times. */
+function stepsToTimes(steps: Uint32Array | Float64Array, i0: number, n: number, dt: number, out: Float64Array): void {
+  for (let i = 0; i < n; i++) out[i] = steps[i0 + i]! * dt;
+}
+
+/** Whole numbers (0 <= x < 2^53) as int64, without a BigInt each. */
+function toInt64(x: Float64Array): BigInt64Array {
+  const out = new BigInt64Array(x.length);
+  const w = new Uint32Array(out.buffer);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    const lo = v % 4294967296;
+    w[2 * i] = lo;
+    w[2 * i + 1] = (v - lo) / 4294967296;
+  }
+  return out;
+}
+
+/** int64 values (0 <= x < 2^53) into `out`, without a BigInt each. */
+function fromInt64(x: BigInt64Array, out: Float64Array): void {
+  const w = new Uint32Array(x.buffer, x.byteOffset, 2 * x.length);
+  for (let i = 0; i < x.length; i++) out[i] = w[2 * i]! + w[2 * i + 1]! * 4294967296;
 }
 
 function unitsOf(probe: Probe): string {

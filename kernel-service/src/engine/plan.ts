@@ -51,6 +51,12 @@ export interface PlanPart {
   levels?: boolean;
   /** Shared memory for the spike lists (level-parallel parts read each other's), of spikeListInts(model) int32s. */
   spikeMemory?: SharedArrayBuffer;
+  /**
+   * The kernels in WebAssembly over the shared arena (which is then
+   * WebAssembly memory at byte 0), with the byte address of this part's
+   * spike lists in it (the shared ones, for level-parallel parts).
+   */
+  wasm?: { kernels: WasmKernels; spikeByte: number };
 }
 
 /** Groups the scheduled operators: one group per (level, kind) when merging, else one per operator. */
@@ -137,7 +143,9 @@ export class Plan {
     const part = opts.part;
     if (part?.levels) {
       // Every part lays out the spike lists of all LIF operators alike, in shared memory.
-      const spikes = spikeLists(groups, part.spikeMemory ? { buffer: part.spikeMemory, byteOffset: 0 } : undefined);
+      const spikes = part.wasm
+        ? wasmSpikeLists(groups, part.wasm.kernels, part.wasm.spikeByte)
+        : spikeLists(groups, part.spikeMemory ? { buffer: part.spikeMemory, byteOffset: 0 } : undefined);
       const kernels: Kernel[] = [];
       const ends: number[] = [];
       groups.forEach((g, i) => {
@@ -155,8 +163,11 @@ export class Plan {
         .map((g) => g.filter((op) => part.partOf.get(op) === part.index).map((op) => part.rewrite.get(op) ?? op))
         .filter((g) => g.length > 0);
     }
-    const spikes = spikeLists(groups, wasm ? { buffer: wasm.buffer, byteOffset: 8 * size } : undefined);
-    if (wasm) spikes.wasm = { lif: wasm.lif, listByte: 8 * size + 4 * spikes.counts.length, countByte: 8 * size, kernels: wasm };
+    const spikes = wasm
+      ? wasmSpikeLists(groups, wasm, 8 * size)
+      : part?.wasm
+        ? wasmSpikeLists(groups, part.wasm.kernels, part.wasm.spikeByte)
+        : spikeLists(groups);
     groups = groups.flatMap((g) => splitSpikeDecoders(g, spikes));
     this.kernels = groups.map((g) => makeKernel(g, this.arena, model.dt, spikes));
     this.levelEnds = undefined;
@@ -220,6 +231,13 @@ function spikeLists(groups: Op[][], memory?: { buffer: ArrayBufferLike; byteOffs
     return { list, bases: Int32Array.from(bases), counts, byOp, byOutput };
   }
   return { list: new Int32Array(total), bases: Int32Array.from(bases), counts: new Int32Array(bases.length), byOp, byOutput };
+}
+
+/** Spike lists at byte `at` of the kernels' WebAssembly memory, where the WebAssembly kernels use them. */
+function wasmSpikeLists(groups: Op[][], kernels: WasmKernels, at: number): SpikeListPlan {
+  const spikes = spikeLists(groups, { buffer: kernels.buffer, byteOffset: at });
+  spikes.wasm = { lif: kernels.lif, listByte: at + 4 * spikes.counts.length, countByte: at, kernels };
+  return spikes;
 }
 
 /** Is the op W x with x all of a LIF ensemble's output (so its spike list can stand for x)? */

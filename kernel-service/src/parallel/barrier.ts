@@ -1,7 +1,14 @@
 /**
  * A reusable barrier for worker threads on shared memory (sense-reversing:
  * a counter and a generation number in an Int32Array over a
- * SharedArrayBuffer). Waiters spin briefly, then sleep with Atomics.wait.
+ * SharedArrayBuffer). Waiters spin, then sleep with Atomics.wait (whose
+ * wake-up costs tens of microseconds here). How long they spin adapts, in
+ * microseconds: a wait that ended while spinning lets the next one spin
+ * twice as long (up to `maxSpinMicros`, enough to cover the imbalance of a
+ * level-parallel step), a wait that had to sleep halves it. On idle cores
+ * the parties meet while spinning; when the cores are shared with other
+ * work, a spinning thread would only burn the time slice its partner needs
+ * (milliseconds per step), so it soon sleeps almost at once instead.
  * Any party can abort: everyone waiting (now or later) throws BarrierAborted,
  * so a failure in one part never leaves the others hanging.
  */
@@ -19,12 +26,16 @@ export class BarrierAborted extends Error {
 
 export class Barrier {
   private readonly s: Int32Array;
+  /** The current spin budget, microseconds. */
+  private spinMicros: number;
   constructor(
     buffer: SharedArrayBuffer,
     private readonly parties: number,
-    private readonly spins = 200_000,
+    private readonly maxSpinMicros = 2000,
+    private readonly minSpinMicros = 2,
   ) {
     this.s = new Int32Array(buffer, 0, BARRIER_INTS);
+    this.spinMicros = maxSpinMicros;
   }
 
   static allocate(): SharedArrayBuffer {
@@ -51,12 +62,20 @@ export class Barrier {
       Atomics.notify(s, GENERATION);
       return;
     }
-    for (let i = 0; i < this.spins; i++) {
-      if (Atomics.load(s, GENERATION) !== gen) {
-        if (Atomics.load(s, ABORT) !== 0) throw new BarrierAborted();
-        return;
+    const budget = this.spinMicros;
+    const until = performance.now() + budget / 1000;
+    for (;;) {
+      // 256 looks between clock readings (a reading costs tens of nanoseconds)
+      for (let i = 0; i < 256; i++) {
+        if (Atomics.load(s, GENERATION) !== gen) {
+          if (Atomics.load(s, ABORT) !== 0) throw new BarrierAborted();
+          if (budget < this.maxSpinMicros) this.spinMicros = Math.min(this.maxSpinMicros, 2 * budget);
+          return;
+        }
       }
+      if (performance.now() >= until) break;
     }
+    this.spinMicros = Math.max(this.minSpinMicros, budget / 2);
     while (Atomics.load(s, GENERATION) === gen) Atomics.wait(s, GENERATION, gen, 100);
     if (Atomics.load(s, ABORT) !== 0) throw new BarrierAborted();
   }

@@ -1,4 +1,5 @@
 /** Messages between a partitioned simulation's main thread and its part workers. */
+import type { WasmMemory } from '../engine/wasm.js';
 import type { ProbeChunk } from './part.js';
 
 export interface InitRequest {
@@ -19,6 +20,12 @@ export interface AttachRequest {
   spikes: SharedArrayBuffer;
   barrier: SharedArrayBuffer;
   parties: number;
+  /**
+   * The kernels in WebAssembly: `arena` is then the buffer of this shared
+   * WebAssembly memory, which also holds the spike lists (this part's, or
+   * the shared ones at `spikeByte`) and this part's kernel tables.
+   */
+  wasm?: { memory: WasmMemory; spikeByte: number; tableByte: number; tableBytes: number };
 }
 export interface RunRequest {
   type: 'run';

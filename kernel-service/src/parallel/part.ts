@@ -7,7 +7,7 @@
  */
 import type { Model } from '../engine/builder/build.js';
 import type { Arena, Kernel } from '../engine/kernels/kernel.js';
-import { Plan } from '../engine/plan.js';
+import { Plan, type PlanPart } from '../engine/plan.js';
 import type { Barrier } from './barrier.js';
 import type { Partitioning } from './partition.js';
 
@@ -50,6 +50,7 @@ export class PartRunner {
     private readonly arena: Arena,
     private readonly barrier: Barrier,
     spikeMemory?: SharedArrayBuffer,
+    wasm?: PlanPart['wasm'],
   ) {
     const levels = partitioning.mode === 'levels';
     const plan = new Plan(model, {
@@ -60,9 +61,10 @@ export class PartRunner {
         rewrite: partitioning.rewrites[index]!,
         levels,
         ...(spikeMemory ? { spikeMemory } : {}),
+        ...(wasm ? { wasm } : {}),
       },
     });
-    if (levels && !spikeMemory) throw new Error('internal: a level-parallel part needs shared spike-list memory');
+    if (levels && !spikeMemory && !wasm) throw new Error('internal: a level-parallel part needs shared spike-list memory');
     this.kernels = plan.kernels;
     this.levelEnds = plan.levelEnds;
     this.sampleBarrier = levels && model.probes.length > 0;

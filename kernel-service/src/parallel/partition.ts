@@ -244,28 +244,11 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
   });
   for (const ops of levels) {
     const load = new Array<number>(parts).fill(0);
-    // Clusters: operators of the level that write a common signal (increments into one sum, of
-    // any kind) run in one part, which runs them in schedule order, as one thread does.
-    const clusterOf = new Map<BaseSignal, Op[]>();
-    const clusters: Op[][] = [];
-    for (const op of ops) {
-      const a = access(op);
-      const written = [...a.sets, ...a.incs, ...a.updates].map((x) => x.base);
-      const found = [...new Set(written.map((b) => clusterOf.get(b)).filter((c): c is Op[] => c !== undefined))];
-      let cluster = found[0];
-      if (!cluster) {
-        cluster = [];
-        clusters.push(cluster);
-      }
-      // an operator writing into two clusters joins them
-      for (const other of found.slice(1)) {
-        cluster.push(...other);
-        other.length = 0;
-        for (const [b, c] of clusterOf) if (c === other) clusterOf.set(b, cluster);
-      }
-      cluster.push(op);
-      for (const b of written) clusterOf.set(b, cluster);
-    }
+    // Clusters: operators of the level that write overlapping parts of a signal (increments into
+    // one sum, of any kind) run in one part, which runs them in schedule order, as one thread does.
+    // Writes into disjoint ranges of one signal (e.g. each ensemble of an array decoding into its
+    // own elements of the array's output) don't meet, and may run in different parts.
+    const clusters = overlapClusters(ops);
     const costed = clusters
       .filter((c) => c.length > 0)
       .map((c, i) => ({ c, i, cost: c.reduce((x, op) => x + opCost(op), 0), func: c.some((op) => op.kind === 'func') }));
@@ -297,6 +280,45 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
     neuronsPerPart: neurons,
     signalPart,
   };
+}
+
+/** The operators grouped so that any two writing overlapping ranges of a base signal share a group (schedule order kept). */
+function overlapClusters(ops: Op[]): Op[][] {
+  const parent = ops.map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+    return i;
+  };
+  const writes = new Map<BaseSignal, { lo: number; hi: number; op: number }[]>();
+  ops.forEach((op, i) => {
+    const a = access(op);
+    for (const x of [...a.sets, ...a.incs, ...a.updates]) {
+      let list = writes.get(x.base);
+      if (!list) writes.set(x.base, (list = []));
+      list.push({ lo: x.start, hi: x.start + Math.max(1, x.size), op: i });
+    }
+  });
+  for (const list of writes.values()) {
+    list.sort((x, y) => x.lo - y.lo);
+    // a sweep: each range joins the group of the ranges before it that it overlaps
+    let reach = -Infinity,
+      last = -1;
+    for (const w of list) {
+      if (w.lo < reach) parent[find(w.op)] = find(last);
+      if (w.hi > reach) {
+        reach = w.hi;
+        last = w.op;
+      }
+    }
+  }
+  const byRoot = new Map<number, Op[]>();
+  ops.forEach((op, i) => {
+    const r = find(i);
+    let c = byRoot.get(r);
+    if (!c) byRoot.set(r, (c = []));
+    c.push(op);
+  });
+  return [...byRoot.values()];
 }
 
 function pinFor(owner: string, pins: Record<string, number>): number | undefined {

@@ -14,10 +14,12 @@ import { SimulationError, ValidationError } from '../engine/errors.js';
 import type { Network } from '../engine/network.js';
 import type { Probe } from '../engine/objects.js';
 import { entropySeed } from '../engine/rng.js';
+import { newKernelMemory, wasmLifEnabled } from '../engine/kernels/lif-wasm.js';
 import { ProbeData } from '../engine/simulator.js';
+import type { WasmMemory } from '../engine/wasm.js';
 import { loadModel } from '../runs/model.js';
 import { Barrier } from './barrier.js';
-import type { ErrorReply, InitReply, RunReply, WorkerReply, WorkerRequest } from './messages.js';
+import type { AttachRequest, ErrorReply, InitReply, RunReply, WorkerReply, WorkerRequest } from './messages.js';
 
 export interface PartitionedOptions {
   dt?: number;
@@ -41,6 +43,8 @@ export interface PartitionSummary {
   partitions: number;
   /** 'cut': parts own sub-networks cut at synapses; 'levels': parts share each schedule level (see partition.ts). */
   mode: 'cut' | 'levels';
+  /** Whether the parts run the WebAssembly kernels over shared WebAssembly memory, as one thread runs them, or the JavaScript ones. */
+  kernels: 'webassembly' | 'javascript';
   reason: string | undefined;
   neuronsPerPart: number[];
   cuts: number;
@@ -74,6 +78,35 @@ class Part {
       this.worker.postMessage(msg);
     });
   }
+}
+
+/**
+ * Shared WebAssembly memory for the parts' kernels (float64 models with LIF
+ * neurons, as one thread runs them): the arena at byte 0, the spike lists
+ * level-parallel parts share, then a region per part for its own spike
+ * lists (parts split at cuts) and its kernel tables. Undefined without
+ * WebAssembly (or NEFSIM_WASM=0, or beyond 4 GB): the parts then run the
+ * JavaScript kernels over a plain SharedArrayBuffer.
+ */
+function sharedKernelMemory(
+  first: InitReply,
+  parts: number,
+): { memory: WasmMemory; forPart(index: number): NonNullable<AttachRequest['wasm']> } | undefined {
+  if (first.spikeInts === 0 || !wasmLifEnabled()) return undefined;
+  const up16 = (n: number): number => 16 * Math.ceil(n / 16);
+  const arenaBytes = up16(8 * first.arenaSize);
+  const spikeBytes = up16(4 * first.spikeInts);
+  const tableBytes = up16(28 * first.operators + 64);
+  const region = spikeBytes + tableBytes;
+  const memory = newKernelMemory(arenaBytes + spikeBytes + parts * region, true);
+  if (!memory) return undefined;
+  return {
+    memory,
+    forPart(index: number) {
+      const start = arenaBytes + spikeBytes + index * region;
+      return { memory, spikeByte: first.mode === 'levels' ? arenaBytes : start, tableByte: start + spikeBytes, tableBytes };
+    },
+  };
 }
 
 export class PartitionedSimulator {
@@ -115,11 +148,16 @@ export class PartitionedSimulator {
       // Parts beyond what the model splits into have nothing to do.
       const used = parts.slice(0, first.parts);
       await Promise.all(parts.slice(first.parts).map((p) => p.worker.terminate()));
-      const bytes = first.arenaSize * (dtype === 'float32' ? 4 : 8);
-      const arena = new SharedArrayBuffer(Math.max(8, bytes));
       const barrier = Barrier.allocate();
       const spikes = new SharedArrayBuffer(Math.max(4, 4 * first.spikeInts));
-      const ready = await Promise.all(used.map((p) => p.request({ type: 'attach', arena, barrier, spikes, parties: used.length })));
+      const wasm = dtype === 'float64' ? sharedKernelMemory(first, used.length) : undefined;
+      const bytes = first.arenaSize * (dtype === 'float32' ? 4 : 8);
+      const arena = wasm ? (wasm.memory.buffer as SharedArrayBuffer) : new SharedArrayBuffer(Math.max(8, bytes));
+      const ready = await Promise.all(
+        used.map((p, index) =>
+          p.request({ type: 'attach', arena, barrier, spikes, parties: used.length, ...(wasm ? { wasm: wasm.forPart(index) } : {}) }),
+        ),
+      );
       const bad2 = ready.find((r): r is ErrorReply => r.type === 'error');
       if (bad2) throw toError(bad2);
       const info: PartitionSummary = {
@@ -131,6 +169,7 @@ export class PartitionedSimulator {
         partitionsRequested: opts.partitions,
         partitions: first.parts,
         mode: first.mode,
+        kernels: wasm ? 'webassembly' : 'javascript',
         reason: first.reason,
         neuronsPerPart: first.neuronsPerPart,
         cuts: first.cuts,

@@ -10,6 +10,7 @@ import { build, type Model } from '../engine/builder/build.js';
 import { NefsimError } from '../engine/errors.js';
 import type { Arena } from '../engine/kernels/kernel.js';
 import { loadModel, ModelError } from '../runs/model.js';
+import { kernelsOver } from '../engine/kernels/lif-wasm.js';
 import { Barrier, BarrierAborted } from './barrier.js';
 import type { ErrorReply, InitRequest, WorkerReply, WorkerRequest } from './messages.js';
 import { partitionModel, type Partitioning } from './partition.js';
@@ -62,9 +63,14 @@ async function handle(msg: WorkerRequest): Promise<void> {
     }
     case 'attach': {
       if (!model || !partitioning || !init) throw new Error('attach before init');
-      const arena: Arena = init.dtype === 'float32' ? new Float32Array(msg.arena) : new Float64Array(msg.arena);
+      const w = msg.wasm;
+      const kernels = w && kernelsOver(w.memory, true, w.tableByte, w.tableBytes);
+      if (w && !kernels) throw new Error('internal: the WebAssembly kernels did not attach to the shared memory');
+      const size = model.signals.totalSize;
+      const arena: Arena = init.dtype === 'float32' ? new Float32Array(msg.arena, 0, size) : new Float64Array(msg.arena, 0, size);
       if (init.index === 0) model.signals.initialize(arena);
-      runner = new PartRunner(model, partitioning, init.index, arena, new Barrier(msg.barrier, msg.parties), msg.spikes);
+      const wasm = w && kernels ? { kernels, spikeByte: w.spikeByte } : undefined;
+      runner = new PartRunner(model, partitioning, init.index, arena, new Barrier(msg.barrier, msg.parties), msg.spikes, wasm);
       reply({ type: 'ready' });
       return;
     }

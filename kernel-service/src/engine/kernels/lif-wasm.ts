@@ -78,6 +78,7 @@ import {
   wasmApi,
   wasmOffByEnv,
   wasmSection,
+  type WasmMemory,
 } from '../wasm.js';
 import { dotBody, encBody, sdotBody } from './dot-wasm.js';
 
@@ -342,7 +343,7 @@ function listedSpikes(): number[] {
   return b;
 }
 
-function moduleBytes(): Uint8Array {
+function moduleBytes(shared: boolean): Uint8Array {
   const body: number[] = [3, 5, I32, 8, F64, N_V128, V128]; // locals: 5 i32, 8 f64, v128s
   body.push(I32_CONST, 0, ...set(I), I32_CONST, 0, ...set(CNT));
   const splat = (from: number, to: number): number[] => [...get(from), ...F64X2_SPLAT, ...set(to)];
@@ -403,7 +404,7 @@ function moduleBytes(): Uint8Array {
       I32,
       0,
     ]),
-    // imports: m.expm1, m.log1p (type 0), memory m.m (min 1 page)
+    // imports: m.expm1, m.log1p (type 0), memory m.m (shared for the parts of a partitioned run)
     ...section(2, [
       3,
       ...name('m'),
@@ -417,8 +418,8 @@ function moduleBytes(): Uint8Array {
       ...name('m'),
       ...name('m'),
       0x02,
-      0x00,
-      0x01,
+      // limits: min 1 page; shared memory must declare a maximum (4 GB)
+      ...(shared ? [0x03, 0x01, ...uleb(65536)] : [0x00, 0x01]),
     ]),
     ...section(3, [4, 1, 2, 2, 2]), // lif (type 1); dot, enc, sdot (type 2)
     // exports: functions 2..5 (after the two imports)
@@ -428,20 +429,22 @@ function moduleBytes(): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-let compiled: object | null | undefined;
+const compiled = new Map<boolean, object | null>();
 
-/** The compiled module, or null where WebAssembly is missing or refuses it. */
-function lifModule(): object | null {
-  if (compiled === undefined) {
+/** The compiled module (importing shared memory or not), or null where WebAssembly is missing or refuses it. */
+function lifModule(shared = false): object | null {
+  let mod = compiled.get(shared);
+  if (mod === undefined) {
     const w = wasmApi();
     try {
-      const bytes = moduleBytes();
-      compiled = w && w.validate(bytes) ? new w.Module(bytes) : null;
+      const bytes = moduleBytes(shared);
+      mod = w && w.validate(bytes) ? new w.Module(bytes) : null;
     } catch {
-      compiled = null;
+      mod = null;
     }
+    compiled.set(shared, mod);
   }
-  return compiled;
+  return mod;
 }
 
 /** Whether the WebAssembly LIF step is in use: on by default, off with NEFSIM_WASM=0 (then JavaScript runs it). */
@@ -458,7 +461,7 @@ export type TableStep = (table: number, n: number) => void;
  * functions over it.
  */
 export interface WasmKernels {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBufferLike;
   readonly lif: LifStep;
   readonly dot: TableStep;
   readonly enc: TableStep;
@@ -472,15 +475,37 @@ export interface WasmKernels {
  * kernels over it; undefined without WebAssembly.
  */
 export function kernelMemory(bytes: number, tableBytes: number): WasmKernels | undefined {
+  const start = 16 * Math.ceil(bytes / 16);
+  const memory = newKernelMemory(start + tableBytes, false);
+  return memory && kernelsOver(memory, false, start, tableBytes);
+}
+
+/**
+ * New WebAssembly memory of at least `bytes` bytes (shared: a
+ * SharedArrayBuffer that the parts of a partitioned run attach to);
+ * undefined without WebAssembly or beyond its 4 GB.
+ */
+export function newKernelMemory(bytes: number, shared: boolean): WasmMemory | undefined {
   const w = wasmApi();
-  const mod = lifModule();
+  if (!w || !lifModule(shared)) return undefined;
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  if (pages > 65536) return undefined;
+  try {
+    return new w.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kernels over `memory`, their tables placed in [tableStart, tableStart + tableBytes). */
+export function kernelsOver(memory: WasmMemory, shared: boolean, tableStart: number, tableBytes: number): WasmKernels | undefined {
+  const w = wasmApi();
+  const mod = lifModule(shared);
   if (!w || !mod) return undefined;
   try {
-    const start = 16 * Math.ceil(bytes / 16);
-    const memory = new w.Memory({ initial: Math.max(1, Math.ceil((start + tableBytes) / 65536)) });
     const inst = new w.Instance(mod, { m: { m: memory, expm1: Math.expm1, log1p: Math.log1p } });
     const buffer = memory.buffer;
-    let next = start;
+    let next = tableStart;
     return {
       buffer,
       lif: inst.exports['lif'] as LifStep,
@@ -488,7 +513,7 @@ export function kernelMemory(bytes: number, tableBytes: number): WasmKernels | u
       enc: inst.exports['enc'] as TableStep,
       sdot: inst.exports['sdot'] as TableStep,
       place(table: Int32Array): number {
-        if (next + 4 * table.length > start + tableBytes) throw new Error('internal: no room for a kernel table in WebAssembly memory');
+        if (next + 4 * table.length > tableStart + tableBytes) throw new Error('internal: no room for a kernel table in WebAssembly memory');
         new Int32Array(buffer, next, table.length).set(table);
         const at = next;
         next += 4 * table.length;
@@ -496,6 +521,6 @@ export function kernelMemory(bytes: number, tableBytes: number): WasmKernels | u
       },
     };
   } catch {
-    return undefined; // e.g. more than WebAssembly's 4 GB: the arena stays a plain Float64Array
+    return undefined;
   }
 }

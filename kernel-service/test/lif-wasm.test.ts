@@ -62,11 +62,11 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
   return { net, probes };
 }
 
-function run(wasm: boolean): { data: Float64Array[]; usesWasm: boolean; dotKinds: string[] } {
+function run(wasm: boolean, dtype: 'float64' | 'float32' = 'float64'): { data: Float64Array[]; usesWasm: boolean; dotKinds: string[] } {
   if (wasm) delete process.env['NEFSIM_WASM'];
   else process.env['NEFSIM_WASM'] = '0';
   const m = model();
-  const sim = new Simulator(m.net, { dt: 0.001, decoderCache: null });
+  const sim = new Simulator(m.net, { dt: 0.001, decoderCache: null, dtype });
   sim.run(0.5);
   const lif = sim.plan.kernels.filter((k) => k.kind === 'neurons:LIF');
   const usesWasm = lif.length > 0 && lif.every((k) => (k as unknown as { wasm?: unknown }).wasm !== undefined);
@@ -87,18 +87,20 @@ afterEach(() => {
 });
 
 describe('kernels in WebAssembly', () => {
-  it('equals the JavaScript step bit for bit on every path', () => {
-    const w = run(true);
-    const js = run(false);
-    expect(w.usesWasm).toBe(true);
-    expect(js.usesWasm).toBe(false);
-    // the paths were taken: spikes in both ensembles, voltages below zero, refractory times
-    expect(w.data[1]!.some((v) => v > 0)).toBe(true);
-    expect(w.data[3]!.some((v) => v < 0)).toBe(true);
-    expect(w.data[4]!.some((v) => v > 0)).toBe(true);
-    w.data.forEach((d, i) => expect(d, `probe ${i}`).toEqual(js.data[i]));
-    // the products ran in WebAssembly
-    expect(w.dotKinds.sort()).toEqual(['dotinc', 'dotinc:spikes', 'encode']);
-    expect(js.dotKinds).toEqual([]);
-  });
+  for (const dtype of ['float64', 'float32'] as const) {
+    it(`equals the JavaScript kernels bit for bit on every path (${dtype})`, () => {
+      const w = run(true, dtype);
+      const js = run(false, dtype);
+      expect(w.usesWasm).toBe(true);
+      expect(js.usesWasm).toBe(false);
+      // the paths were taken: spikes, voltages below zero, refractory times
+      expect(w.data[4]!.some((v) => v > 0)).toBe(true);
+      expect(w.data[6]!.some((v) => v < 0)).toBe(true);
+      expect(w.data[7]!.some((v) => v > 0)).toBe(true);
+      w.data.forEach((d, i) => expect(d, `probe ${i}`).toEqual(js.data[i]));
+      // the products ran in WebAssembly
+      expect(w.dotKinds.sort()).toEqual(['dotinc', 'dotinc:spikes', 'encode']);
+      expect(js.dotKinds).toEqual([]);
+    });
+  }
 });

@@ -58,9 +58,9 @@ export default net;
 `,
 );
 
-async function single(file: string, steps: number): Promise<Float64Array[]> {
+async function single(file: string, steps: number, dtype: 'float64' | 'float32' = 'float64'): Promise<Float64Array[]> {
   const net = await loadModel(file);
-  const sim = new Simulator(net, { dt: 0.001 });
+  const sim = new Simulator(net, { dt: 0.001, dtype });
   sim.runSteps(steps);
   return net.allProbes.map((p) => sim.data(p).data);
 }
@@ -70,8 +70,9 @@ async function partitioned(
   parts: number,
   steps: number,
   chunks = 3,
+  dtype: 'float64' | 'float32' = 'float64',
 ): Promise<{ data: Float64Array[]; sim: PartitionedSimulator }> {
-  const sim = await PartitionedSimulator.create(file, { dt: 0.001, partitions: parts });
+  const sim = await PartitionedSimulator.create(file, { dt: 0.001, partitions: parts, dtype });
   const acc: Float64Array[][] = sim.probes.map(() => []);
   for (let c = 0; c < chunks; c++) {
     await sim.runSteps(Math.floor(steps / chunks) + (c === chunks - 1 ? steps % chunks : 0));
@@ -97,6 +98,13 @@ describe('partitioned runs', () => {
     const { data, sim } = await partitioned(squaring, 2, 300);
     expect(sim.summary().partitions).toBe(2);
     expect(sim.summary().cuts).toBeGreaterThan(0);
+    expect(sim.summary().kernels).toBe('webassembly');
+    expect(data).toEqual(ref);
+  });
+
+  it('float32: squaring on 2 threads (WebAssembly over a float32 shared arena) is bit-identical to one thread', async () => {
+    const ref = await single(squaring, 200, 'float32');
+    const { data, sim } = await partitioned(squaring, 2, 200, 2, 'float32');
     expect(sim.summary().kernels).toBe('webassembly');
     expect(data).toEqual(ref);
   });

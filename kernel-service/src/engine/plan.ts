@@ -19,7 +19,9 @@ import {
 import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
 import { FuncKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
 import type { Arena, Kernel, SpikeLists } from './kernels/kernel.js';
-import { kernelMemory, wasmLifEnabled, type LifStep, type WasmKernels } from './kernels/lif-wasm.js';
+import { kernelMemory, wasmLifEnabled, type WasmKernels } from './kernels/lif-wasm.js';
+import type { WasmLif } from './kernels/neurons.js';
+import { F32_ELT, F64_ELT } from './wasm.js';
 import { LIFKernel, LIFRateKernel, RectifiedLinearKernel, SigmoidKernel, SpikingRectifiedLinearKernel } from './kernels/neurons.js';
 import type { LIF, LIFRate, RectifiedLinear, Sigmoid } from './neurons.js';
 
@@ -123,18 +125,23 @@ export class Plan {
   ) {
     const size = model.signals.totalSize > 0 ? model.signals.totalSize : model.signals.layout();
     // One thread in float64 with LIF neurons: the arena (and the spike lists after it) live in
-    // WebAssembly memory, where the LIF step runs as WebAssembly (kernels/lif-wasm.ts).
+    // WebAssembly memory, where the LIF step and the products run as WebAssembly (kernels/lif-wasm.ts).
     let wasm: WasmKernels | undefined;
+    const elt = opts.dtype === 'float32' ? F32_ELT : F64_ELT;
     if (opts.arena) {
       if (opts.arena.length !== size) throw new Error(`internal: arena has ${opts.arena.length} values, the model needs ${size}`);
       this.arena = opts.arena;
     } else {
       const lifInts = spikeListInts(model);
       // room for the tables of the products' kernels: at most 7 ints per op
-      if (opts.dtype !== 'float32' && !opts.part && lifInts > 0 && wasmLifEnabled())
-        wasm = kernelMemory(8 * size + 4 * lifInts, 28 * model.ops.length);
-      this.arena =
-        opts.dtype === 'float32' ? new Float32Array(size) : wasm ? new Float64Array(wasm.buffer, 0, size) : new Float64Array(size);
+      if (!opts.part && lifInts > 0 && wasmLifEnabled()) wasm = kernelMemory(elt.bytes * size + 4 * lifInts, kernelTableBytes(model), elt);
+      this.arena = wasm
+        ? elt.f32
+          ? new Float32Array(wasm.buffer, 0, size)
+          : new Float64Array(wasm.buffer, 0, size)
+        : elt.f32
+          ? new Float32Array(size)
+          : new Float64Array(size);
       model.signals.initialize(this.arena);
     }
     const sched = scheduleLevelGroups(model.ops, opts.merge ?? true);
@@ -164,7 +171,7 @@ export class Plan {
         .filter((g) => g.length > 0);
     }
     const spikes = wasm
-      ? wasmSpikeLists(groups, wasm, 8 * size)
+      ? wasmSpikeLists(groups, wasm, elt.bytes * size)
       : part?.wasm
         ? wasmSpikeLists(groups, part.wasm.kernels, part.wasm.spikeByte)
         : spikeLists(groups);
@@ -202,7 +209,7 @@ function kernelKey(op: Op): string {
 /** The LIF operators' spike lists: an id and a base per operator, by the offset of its output signal. */
 interface SpikeListPlan extends SpikeLists {
   /** The WebAssembly LIF step over the arena's memory, and the byte offset of `list` in it. */
-  wasm?: { lif: LifStep; listByte: number; countByte: number; kernels: WasmKernels };
+  wasm?: WasmLif & { countByte: number; kernels: WasmKernels };
   readonly byOp: Map<Op, number>;
   /** Output offset -> [id, size]. */
   readonly byOutput: Map<number, [number, number]>;
@@ -233,10 +240,26 @@ function spikeLists(groups: Op[][], memory?: { buffer: ArrayBufferLike; byteOffs
   return { list: new Int32Array(total), bases: Int32Array.from(bases), counts: new Int32Array(bases.length), byOp, byOutput };
 }
 
+/** Bytes the kernels' tables (at most 7 ints per op) and a float32 LIF step's scratch need in WebAssembly memory. */
+export function kernelTableBytes(model: Model): number {
+  return 28 * model.ops.length + 8 * spikeListInts(model) + 64;
+}
+
 /** Spike lists at byte `at` of the kernels' WebAssembly memory, where the WebAssembly kernels use them. */
 function wasmSpikeLists(groups: Op[][], kernels: WasmKernels, at: number): SpikeListPlan {
   const spikes = spikeLists(groups, { buffer: kernels.buffer, byteOffset: at });
-  spikes.wasm = { lif: kernels.lif, listByte: at + 4 * spikes.counts.length, countByte: at, kernels };
+  // a float32 arena's LIF step keeps its spiking neurons' voltages in f64 for its second pass
+  const scratchByte = kernels.elt.f32
+    ? kernels.place(new Int32Array(2 * [...spikes.byOutput.values()].reduce((m, [, n]) => Math.max(m, n), 1)))
+    : 0;
+  spikes.wasm = {
+    lif: kernels.lif,
+    listByte: at + 4 * spikes.counts.length,
+    countByte: at,
+    kernels,
+    eltBytes: kernels.elt.bytes,
+    scratchByte,
+  };
   return spikes;
 }
 
@@ -304,16 +327,17 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         const w = spikes.wasm;
         if (w) {
           // the WebAssembly table: byte addresses, and the op's spike list and count
+          const e = w.kernels.elt.bytes;
           const wt = new Int32Array(ops.length * 7);
           for (let k = 0; k < ops.length; k++) {
             const id = tb[6 * k + 5]!;
             wt.set(
               [
-                8 * tb[6 * k]!,
+                e * tb[6 * k]!,
                 tb[6 * k + 1]!,
                 tb[6 * k + 2]!,
-                8 * tb[6 * k + 3]!,
-                8 * tb[6 * k + 4]!,
+                e * tb[6 * k + 3]!,
+                e * tb[6 * k + 4]!,
                 w.listByte + 4 * spikes.bases[id]!,
                 w.countByte + 4 * id,
               ],
@@ -331,7 +355,8 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
       });
       const w = spikes.wasm;
       if (w) {
-        const wt = tb.map((v, i) => (i % 5 === 1 || i % 5 === 2 ? v : 8 * v));
+        const e = w.kernels.elt.bytes;
+        const wt = tb.map((v, i) => (i % 5 === 1 || i % 5 === 2 ? v : e * v));
         return new DotIncKernel(a, tb, { step: w.kernels.dot, table: w.kernels.place(wt), n: ops.length });
       }
       return new DotIncKernel(a, tb);
@@ -454,7 +479,8 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
       });
       const w = spikes.wasm;
       if (w) {
-        const wt = tb.map((v, i) => (i % 6 === 2 || i % 6 === 3 ? v : 8 * v));
+        const e = w.kernels.elt.bytes;
+        const wt = tb.map((v, i) => (i % 6 === 2 || i % 6 === 3 ? v : e * v));
         return new EncodeKernel(a, tb, { step: w.kernels.enc, table: w.kernels.place(wt), n: ops.length });
       }
       return new EncodeKernel(a, tb);

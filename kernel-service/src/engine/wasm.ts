@@ -120,3 +120,51 @@ export function vconst(x: number): number[] {
   d.setFloat64(8, x, true);
   return [...simd(0x0c), ...b];
 }
+
+/**
+ * The arena's element type as the kernels see it: float64, or float32
+ * loaded into f64 (and its lanes into f64x2) and rounded back on store, the
+ * way JavaScript reads and writes a Float32Array, so the arithmetic in
+ * between is the same double arithmetic either way.
+ */
+export interface Elt {
+  readonly f32: boolean;
+  /** log2 of the element's bytes */
+  readonly shift: number;
+  readonly bytes: number;
+  /** The element at the address `addr` leaves on the stack, as f64. */
+  load(addr: number[]): number[];
+  store(addr: number[], value: number[]): number[];
+  /** Two elements as an f64x2. */
+  vload(addr: number[]): number[];
+  vstore(addr: number[], value: number[]): number[];
+}
+
+const F32_LOAD = 0x2a,
+  F32_STORE = 0x38,
+  F64_PROMOTE_F32 = 0xbb,
+  F32_DEMOTE_F64 = 0xb6;
+const V_LOAD64_ZERO = simd(0x5d),
+  V_STORE64_LANE = simd(0x5b),
+  F32X4_DEMOTE_F64X2_ZERO = simd(0x5e),
+  F64X2_PROMOTE_LOW_F32X4 = simd(0x5f);
+
+export const F64_ELT: Elt = {
+  f32: false,
+  shift: 3,
+  bytes: 8,
+  load: (addr) => [...addr, F64_LOAD, 3, 0],
+  store: (addr, value) => [...addr, ...value, F64_STORE, 3, 0],
+  vload: (addr) => [...addr, ...V_LOAD, 3, 0],
+  vstore: (addr, value) => [...addr, ...value, ...V_STORE, 3, 0],
+};
+
+export const F32_ELT: Elt = {
+  f32: true,
+  shift: 2,
+  bytes: 4,
+  load: (addr) => [...addr, F32_LOAD, 2, 0, F64_PROMOTE_F32],
+  store: (addr, value) => [...addr, ...value, F32_DEMOTE_F64, F32_STORE, 2, 0],
+  vload: (addr) => [...addr, ...V_LOAD64_ZERO, 2, 0, ...F64X2_PROMOTE_LOW_F32X4],
+  vstore: (addr, value) => [...addr, ...value, ...F32X4_DEMOTE_F64X2_ZERO, ...V_STORE64_LANE, 2, 0, 0],
+};

@@ -25,7 +25,7 @@ export interface AttachRequest {
    * WebAssembly memory, which also holds the spike lists (this part's, or
    * the shared ones at `spikeByte`) and this part's kernel tables.
    */
-  wasm?: { memory: WasmMemory; spikeByte: number; tableByte: number; tableBytes: number };
+  wasm?: { memory: WasmMemory; f32: boolean; spikeByte: number; tableByte: number; tableBytes: number };
 }
 export interface RunRequest {
   type: 'run';
@@ -44,6 +44,8 @@ export interface InitReply {
   mode: 'cut' | 'levels';
   /** Int32s of shared spike lists a level-parallel run needs. */
   spikeInts: number;
+  /** Bytes of a part's kernel tables in WebAssembly memory (plan.ts kernelTableBytes). */
+  tableBytes: number;
 }
 export interface ReadyReply {
   type: 'ready';

@@ -81,7 +81,7 @@ class Part {
 }
 
 /**
- * Shared WebAssembly memory for the parts' kernels (float64 models with LIF
+ * Shared WebAssembly memory for the parts' kernels (models with LIF
  * neurons, as one thread runs them): the arena at byte 0, the spike lists
  * level-parallel parts share, then a region per part for its own spike
  * lists (parts split at cuts) and its kernel tables. Undefined without
@@ -91,12 +91,13 @@ class Part {
 function sharedKernelMemory(
   first: InitReply,
   parts: number,
+  f32: boolean,
 ): { memory: WasmMemory; forPart(index: number): NonNullable<AttachRequest['wasm']> } | undefined {
   if (first.spikeInts === 0 || !wasmLifEnabled()) return undefined;
   const up16 = (n: number): number => 16 * Math.ceil(n / 16);
-  const arenaBytes = up16(8 * first.arenaSize);
+  const arenaBytes = up16((f32 ? 4 : 8) * first.arenaSize);
   const spikeBytes = up16(4 * first.spikeInts);
-  const tableBytes = up16(28 * first.operators + 64);
+  const tableBytes = up16(first.tableBytes);
   const region = spikeBytes + tableBytes;
   const memory = newKernelMemory(arenaBytes + spikeBytes + parts * region, true);
   if (!memory) return undefined;
@@ -104,7 +105,7 @@ function sharedKernelMemory(
     memory,
     forPart(index: number) {
       const start = arenaBytes + spikeBytes + index * region;
-      return { memory, spikeByte: first.mode === 'levels' ? arenaBytes : start, tableByte: start + spikeBytes, tableBytes };
+      return { memory, f32, spikeByte: first.mode === 'levels' ? arenaBytes : start, tableByte: start + spikeBytes, tableBytes };
     },
   };
 }
@@ -150,7 +151,7 @@ export class PartitionedSimulator {
       await Promise.all(parts.slice(first.parts).map((p) => p.worker.terminate()));
       const barrier = Barrier.allocate();
       const spikes = new SharedArrayBuffer(Math.max(4, 4 * first.spikeInts));
-      const wasm = dtype === 'float64' ? sharedKernelMemory(first, used.length) : undefined;
+      const wasm = sharedKernelMemory(first, used.length, dtype === 'float32');
       const bytes = first.arenaSize * (dtype === 'float32' ? 4 : 8);
       const arena = wasm ? (wasm.memory.buffer as SharedArrayBuffer) : new SharedArrayBuffer(Math.max(8, bytes));
       const ready = await Promise.all(

@@ -14,7 +14,8 @@ import { kernelsOver } from '../engine/kernels/lif-wasm.js';
 import { Barrier, BarrierAborted } from './barrier.js';
 import type { ErrorReply, InitRequest, WorkerReply, WorkerRequest } from './messages.js';
 import { partitionModel, type Partitioning } from './partition.js';
-import { spikeListInts } from '../engine/plan.js';
+import { kernelTableBytes, spikeListInts } from '../engine/plan.js';
+import { F32_ELT, F64_ELT } from '../engine/wasm.js';
 import { PartRunner } from './part.js';
 
 const port = parentPort;
@@ -58,13 +59,14 @@ async function handle(msg: WorkerRequest): Promise<void> {
         operators: model.ops.length,
         mode: partitioning.mode,
         spikeInts: spikeListInts(model),
+        tableBytes: kernelTableBytes(model),
       });
       return;
     }
     case 'attach': {
       if (!model || !partitioning || !init) throw new Error('attach before init');
       const w = msg.wasm;
-      const kernels = w && kernelsOver(w.memory, true, w.tableByte, w.tableBytes);
+      const kernels = w && kernelsOver(w.memory, true, w.tableByte, w.tableBytes, w.f32 ? F32_ELT : F64_ELT);
       if (w && !kernels) throw new Error('internal: the WebAssembly kernels did not attach to the shared memory');
       const size = model.signals.totalSize;
       const arena: Arena = init.dtype === 'float32' ? new Float32Array(msg.arena, 0, size) : new Float64Array(msg.arena, 0, size);

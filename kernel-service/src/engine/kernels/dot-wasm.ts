@@ -9,7 +9,9 @@
  *   sdot(table, n): [W, rows, cols, x, y, list, count]  y += W x over the spike list
  * They perform the JavaScript kernels' IEEE operations in the same order (a
  * row's dot product in two interleaved sums, which are the two lanes of an
- * f64x2 here), so both give identical results, bit for bit.
+ * f64x2 here), so both give identical results, bit for bit; with a float32
+ * arena (F32_ELT) they compute in double between loads and stores, as
+ * JavaScript does over a Float32Array.
  */
 import {
   BLOCK,
@@ -17,11 +19,10 @@ import {
   BR_IF,
   ELSE,
   END,
+  type Elt,
   F64,
   F64_ADD,
-  F64_LOAD,
   F64_MUL,
-  F64_STORE,
   F64X2_ADD,
   F64X2_EXTRACT,
   F64X2_MUL,
@@ -36,8 +37,6 @@ import {
   IF,
   LOOP,
   V128,
-  V_LOAD,
-  V_STORE,
   VOID,
   f64,
   get,
@@ -69,112 +68,58 @@ const ACC = 17, // v128
 const LOCALS = [3, 13, I32, 2, F64, 2, V128];
 
 const ld32 = (field: number): number[] => [...get(T), I32_LOAD, 2, 4 * field];
-const ldf = (addr: number[]): number[] => [...addr, F64_LOAD, 3, 0];
 const add = (a: number, b: number): number[] => [...get(a), ...get(b), I32_ADD];
+const inc = (local: number, by: number): number[] => [...get(local), I32_CONST, ...sleb(by), I32_ADD, ...set(local)];
+/** Signed LEB128 of a small non-negative constant. */
+const sleb = (n: number): number[] => (n < 64 ? [n] : [0x80 | (n & 0x7f), n >> 7]);
+/** local = local2 << shift */
+const shl = (local: number, shift: number): number[] => [...get(local), I32_CONST, shift, I32_SHL];
+
+/** for (;;) { if (a >= b) break; body } */
+const loopWhileLess = (a: number, b: number, body: number[]): number[] => [
+  BLOCK,
+  VOID,
+  LOOP,
+  VOID,
+  ...get(a),
+  ...get(b),
+  I32_GE_S,
+  BR_IF,
+  1,
+  ...body,
+  BR,
+  0,
+  END,
+  END,
+];
 
 /** Loop `body` over ops: T walks the table by `stride` ints. */
 function overOps(stride: number, body: number[]): number[] {
-  return [
-    I32_CONST,
-    0,
-    ...set(K),
-    ...get(0),
-    ...set(T),
-    BLOCK,
-    VOID,
-    LOOP,
-    VOID,
-    ...get(K),
-    ...get(1),
-    I32_GE_S,
-    BR_IF,
-    1,
-    ...body,
-    ...get(T),
-    I32_CONST,
-    4 * stride,
-    I32_ADD,
-    ...set(T),
-    ...get(K),
-    I32_CONST,
-    1,
-    I32_ADD,
-    ...set(K),
-    BR,
-    0,
-    END,
-    END,
-  ];
+  return [I32_CONST, 0, ...set(K), ...get(0), ...set(T), ...loopWhileLess(K, 1, [...body, ...inc(T, 4 * stride), ...inc(K, 1)])];
 }
 
-/** for (r = 0; r < rows; r++) body, with R counting. */
-function overRows(body: number[]): number[] {
-  return [I32_CONST, 0, ...set(R), BLOCK, VOID, LOOP, VOID, ...get(R), ...get(ROWS), I32_GE_S, BR_IF, 1, ...body];
-}
-const nextRow = (): number[] => [...get(R), I32_CONST, 1, I32_ADD, ...set(R), BR, 0, END, END];
+/** for (r = 0; r < rows; r++) body */
+const overRows = (body: number[]): number[] => [I32_CONST, 0, ...set(R), ...loopWhileLess(R, ROWS, [...body, ...inc(R, 1)])];
+
+/** END2 = (n & ~1) elements, in bytes */
+const evenPart = (e: Elt, n: number): number[] => [...get(n), I32_CONST, 0x7e, I32_AND, I32_CONST, e.shift, I32_SHL, ...set(END2)];
 
 /** W[W .. W + cols) . x[X .. X + cols) as rowDot: s0 over even columns (plus the odd last), s1 over odd, s0 + s1. */
-function rowDot(): number[] {
+function rowDot(e: Elt): number[] {
+  const pair = [...get(ACC), ...e.vload(add(W, C)), ...e.vload(add(X, C)), ...F64X2_MUL, ...F64X2_ADD, ...set(ACC), ...inc(C, 2 * e.bytes)];
   return [
     ...vconst(0),
     ...set(ACC),
-    ...get(COLS),
-    I32_CONST,
-    0x7e, // -2: the even part
-    I32_AND,
-    I32_CONST,
-    3,
-    I32_SHL,
-    ...set(END2),
+    ...evenPart(e, COLS),
     I32_CONST,
     0,
     ...set(C),
-    BLOCK,
-    VOID,
-    LOOP,
-    VOID,
-    ...get(C),
-    ...get(END2),
-    I32_GE_S,
-    BR_IF,
-    1,
-    ...get(ACC),
-    ...add(W, C),
-    ...V_LOAD,
-    3,
-    0,
-    ...add(X, C),
-    ...V_LOAD,
-    3,
-    0,
-    ...F64X2_MUL,
-    ...F64X2_ADD,
-    ...set(ACC),
-    ...get(C),
-    I32_CONST,
-    16,
-    I32_ADD,
-    ...set(C),
-    BR,
-    0,
-    END,
-    END,
+    ...loopWhileLess(C, END2, pair),
     ...get(ACC),
     ...F64X2_EXTRACT(0),
     ...set(S0),
-    ...get(COLS),
-    I32_CONST,
-    1,
-    I32_AND,
-    IF,
-    VOID,
-    ...get(S0),
-    ...ldf(add(W, END2)),
-    ...ldf(add(X, END2)),
-    F64_MUL,
-    F64_ADD,
-    ...set(S0),
-    END,
+    ...[...get(COLS), I32_CONST, 1, I32_AND, IF, VOID],
+    ...[...get(S0), ...e.load(add(W, END2)), ...e.load(add(X, END2)), F64_MUL, F64_ADD, ...set(S0), END],
     ...get(S0),
     ...get(ACC),
     ...F64X2_EXTRACT(1),
@@ -183,228 +128,87 @@ function rowDot(): number[] {
 }
 
 /** y[i] = base(i) + w[i] * xv over i < rows, pairs in f64x2 (base: y for +=, b for enc). */
-function axpy(base: number): number[] {
-  const pairs = [
+function axpy(e: Elt, base: number): number[] {
+  const pair = e.vstore(add(Y, C), [...e.vload(add(base, C)), ...e.vload(add(W, C)), ...get(XV2), ...F64X2_MUL, ...F64X2_ADD]);
+  return [
     ...get(XV),
     ...F64X2_SPLAT,
     ...set(XV2),
-    ...get(ROWS),
-    I32_CONST,
-    0x7e,
-    I32_AND,
-    I32_CONST,
-    3,
-    I32_SHL,
-    ...set(END2),
+    ...evenPart(e, ROWS),
     I32_CONST,
     0,
     ...set(C),
-    BLOCK,
-    VOID,
-    LOOP,
-    VOID,
-    ...get(C),
-    ...get(END2),
-    I32_GE_S,
-    BR_IF,
-    1,
-    ...add(Y, C),
-    ...add(base, C),
-    ...V_LOAD,
-    3,
-    0,
-    ...add(W, C),
-    ...V_LOAD,
-    3,
-    0,
-    ...get(XV2),
-    ...F64X2_MUL,
-    ...F64X2_ADD,
-    ...V_STORE,
-    3,
-    0,
-    ...get(C),
-    I32_CONST,
-    16,
-    I32_ADD,
-    ...set(C),
-    BR,
-    0,
-    END,
+    ...loopWhileLess(C, END2, [...pair, ...inc(C, 2 * e.bytes)]),
+    ...[...get(ROWS), I32_CONST, 1, I32_AND, IF, VOID],
+    ...e.store(add(Y, END2), [...e.load(add(base, END2)), ...e.load(add(W, END2)), ...get(XV), F64_MUL, F64_ADD]),
     END,
   ];
-  const last = [
-    ...get(ROWS),
-    I32_CONST,
-    1,
-    I32_AND,
-    IF,
-    VOID,
-    ...add(Y, END2),
-    ...ldf(add(base, END2)),
-    ...ldf(add(W, END2)),
-    ...get(XV),
-    F64_MUL,
-    F64_ADD,
-    F64_STORE,
-    3,
-    0,
-    END,
-  ];
-  return [...pairs, ...last];
 }
 
-/** y[i] = b[i] over i < rows (bit copies, pairs in v128). */
-function copyRows(): number[] {
+/** y[i] = b[i] over i < rows (pairs of elements at a time). */
+function copyRows(e: Elt): number[] {
   return [
-    ...get(ROWS),
-    I32_CONST,
-    0x7e,
-    I32_AND,
-    I32_CONST,
-    3,
-    I32_SHL,
-    ...set(END2),
+    ...evenPart(e, ROWS),
     I32_CONST,
     0,
     ...set(C),
-    BLOCK,
-    VOID,
-    LOOP,
-    VOID,
-    ...get(C),
-    ...get(END2),
-    I32_GE_S,
-    BR_IF,
-    1,
-    ...add(Y, C),
-    ...add(B, C),
-    ...V_LOAD,
-    3,
-    0,
-    ...V_STORE,
-    3,
-    0,
-    ...get(C),
-    I32_CONST,
-    16,
-    I32_ADD,
-    ...set(C),
-    BR,
-    0,
-    END,
-    END,
-    ...get(ROWS),
-    I32_CONST,
-    1,
-    I32_AND,
-    IF,
-    VOID,
-    ...add(Y, END2),
-    ...ldf(add(B, END2)),
-    F64_STORE,
-    3,
-    0,
+    ...loopWhileLess(C, END2, [...e.vstore(add(Y, C), e.vload(add(B, C))), ...inc(C, 2 * e.bytes)]),
+    ...[...get(ROWS), I32_CONST, 1, I32_AND, IF, VOID],
+    ...e.store(add(Y, END2), e.load(add(B, END2))),
     END,
   ];
 }
 
 const colsIsOne = (): number[] => [...get(COLS), I32_CONST, 1, I32_EQ];
-const xvNonZero = (): number[] => [...ldf(get(X)), ...set(XV), ...get(XV), ...f64(0), F64_NE];
-/** W += cols * 8; Y += 8: the next row. */
-const advanceRow = (): number[] => [
-  ...get(W),
-  ...get(COLS),
-  I32_CONST,
-  3,
-  I32_SHL,
-  I32_ADD,
-  ...set(W),
-  ...get(Y),
-  I32_CONST,
-  8,
-  I32_ADD,
-  ...set(Y),
-];
+const xvNonZero = (e: Elt): number[] => [...e.load(get(X)), ...set(XV), ...get(XV), ...f64(0), F64_NE];
+/** W += cols elements; Y += 1 element: the next row. */
+const advanceRow = (e: Elt): number[] => [...get(W), ...shl(COLS, e.shift), I32_ADD, ...set(W), ...inc(Y, e.bytes)];
+/** Loads the op's fields from the table into locals. */
+const fields = (locals: number[]): number[] => locals.flatMap((l, i) => [...ld32(i), ...set(l)]);
 
 /** dot(table, n): DotIncKernel's ops. */
-export function dotBody(): number[] {
+export function dotBody(e: Elt): number[] {
   const op = [
-    ...ld32(0),
-    ...set(W),
-    ...ld32(1),
-    ...set(ROWS),
-    ...ld32(2),
-    ...set(COLS),
-    ...ld32(3),
-    ...set(X),
-    ...ld32(4),
-    ...set(Y),
+    ...fields([W, ROWS, COLS, X, Y]),
     ...colsIsOne(),
     IF,
     VOID,
-    ...xvNonZero(),
+    ...xvNonZero(e),
     IF,
     VOID,
-    ...axpy(Y),
+    ...axpy(e, Y),
     END,
     ELSE,
-    ...overRows([...get(Y), ...ldf(get(Y)), ...rowDot(), F64_ADD, F64_STORE, 3, 0, ...advanceRow()]),
-    ...nextRow(),
+    ...overRows([...e.store(get(Y), [...e.load(get(Y)), ...rowDot(e), F64_ADD]), ...advanceRow(e)]),
     END,
   ];
   return [...LOCALS, ...overOps(5, op), END];
 }
 
 /** enc(table, n): EncodeKernel's ops. */
-export function encBody(): number[] {
+export function encBody(e: Elt): number[] {
   const op = [
-    ...ld32(0),
-    ...set(B),
-    ...ld32(1),
-    ...set(W),
-    ...ld32(2),
-    ...set(ROWS),
-    ...ld32(3),
-    ...set(COLS),
-    ...ld32(4),
-    ...set(X),
-    ...ld32(5),
-    ...set(Y),
+    ...fields([B, W, ROWS, COLS, X, Y]),
     ...colsIsOne(),
     IF,
     VOID,
-    ...xvNonZero(),
+    ...xvNonZero(e),
     IF,
     VOID,
-    ...axpy(B),
+    ...axpy(e, B),
     ELSE,
-    ...copyRows(),
+    ...copyRows(e),
     END,
     ELSE,
-    ...overRows([
-      ...get(Y),
-      ...ldf(get(B)),
-      ...rowDot(),
-      F64_ADD,
-      F64_STORE,
-      3,
-      0,
-      ...advanceRow(),
-      ...get(B),
-      I32_CONST,
-      8,
-      I32_ADD,
-      ...set(B),
-    ]),
-    ...nextRow(),
+    ...overRows([...e.store(get(Y), [...e.load(get(B)), ...rowDot(e), F64_ADD]), ...advanceRow(e), ...inc(B, e.bytes)]),
     END,
   ];
   return [...LOCALS, ...overOps(6, op), END];
 }
 
 /** sdot(table, n): SpikeDotIncKernel's ops (list: byte address of the op's spike list; count: of its count). */
-export function sdotBody(): number[] {
+export function sdotBody(e: Elt): number[] {
+  // Q walks the list from its start to its count; C = list[q] elements, in bytes
   const forSpikes = (body: number[]): number[] => [
     ...ld32(5),
     ...set(Q),
@@ -418,105 +222,35 @@ export function sdotBody(): number[] {
     I32_SHL,
     I32_ADD,
     ...set(QEND),
-    BLOCK,
-    VOID,
-    LOOP,
-    VOID,
-    ...get(Q),
-    ...get(QEND),
-    I32_GE_S,
-    BR_IF,
-    1,
-    // C = list[q] * 8
-    ...get(Q),
-    I32_LOAD,
-    2,
-    0,
-    I32_CONST,
-    3,
-    I32_SHL,
-    ...set(C),
-    ...body,
-    ...get(Q),
-    I32_CONST,
-    4,
-    I32_ADD,
-    ...set(Q),
-    BR,
-    0,
-    END,
-    END,
+    ...loopWhileLess(Q, QEND, [...get(Q), I32_LOAD, 2, 0, I32_CONST, e.shift, I32_SHL, ...set(C), ...body, ...inc(Q, 4)]),
   ];
   const op = [
-    ...ld32(0),
-    ...set(W),
-    ...ld32(1),
-    ...set(ROWS),
-    ...ld32(2),
-    ...set(COLS),
-    ...ld32(3),
-    ...set(X),
-    ...ld32(4),
-    ...set(Y),
-    ...get(ROWS),
-    I32_CONST,
-    1,
-    I32_EQ,
-    IF,
-    VOID,
+    ...fields([W, ROWS, COLS, X, Y]),
+    ...[...get(ROWS), I32_CONST, 1, I32_EQ, IF, VOID],
     // s = 0; s += W[c] x[c] per spike; y += s
     ...f64(0),
     ...set(S0),
-    ...forSpikes([...get(S0), ...ldf(add(W, C)), ...ldf(add(X, C)), F64_MUL, F64_ADD, ...set(S0)]),
-    ...get(Y),
-    ...ldf(get(Y)),
-    ...get(S0),
-    F64_ADD,
-    F64_STORE,
-    3,
-    0,
+    ...forSpikes([...get(S0), ...e.load(add(W, C)), ...e.load(add(X, C)), F64_MUL, F64_ADD, ...set(S0)]),
+    ...e.store(get(Y), [...e.load(get(Y)), ...get(S0), F64_ADD]),
     ELSE,
-    // per spike: xv = x[c]; y[r] += W[r, c] xv over rows
+    // per spike: xv = x[c]; y[r] += W[r, c] xv over rows (B walks column c, END2 walks y)
     ...forSpikes([
-      ...ldf(add(X, C)),
+      ...e.load(add(X, C)),
       ...set(XV),
       ...add(W, C),
-      ...set(B), // B walks column c
-      ...overRowsSpike(),
+      ...set(B),
+      ...get(Y),
+      ...set(END2),
+      ...overRows([
+        ...e.store(get(END2), [...e.load(get(END2)), ...e.load(get(B)), ...get(XV), F64_MUL, F64_ADD]),
+        ...inc(END2, e.bytes),
+        ...get(B),
+        ...shl(COLS, e.shift),
+        I32_ADD,
+        ...set(B),
+      ]),
     ]),
     END,
   ];
   return [...LOCALS, ...overOps(7, op), END];
-}
-
-/** Rows of one spike's column: y[r] += W[B + r cols] xv. */
-function overRowsSpike(): number[] {
-  return [
-    ...get(Y),
-    ...set(END2), // END2 walks y
-    ...overRows([
-      ...get(END2),
-      ...ldf(get(END2)),
-      ...ldf(get(B)),
-      ...get(XV),
-      F64_MUL,
-      F64_ADD,
-      F64_STORE,
-      3,
-      0,
-      ...get(END2),
-      I32_CONST,
-      8,
-      I32_ADD,
-      ...set(END2),
-      ...get(B),
-      ...get(COLS),
-      I32_CONST,
-      3,
-      I32_SHL,
-      I32_ADD,
-      ...set(B),
-    ]),
-    ...nextRow(),
-  ];
 }

@@ -11,9 +11,10 @@
  * CircularConvolution D = 64), whose unpredictable branches on spikes and
  * refractory periods cost most.
  *
- * lif(J, out, v, ref, n, tauRc, tauRef, minV, spike, full, dt, list) -> spikes:
- * byte offsets of the op's signals and of its spike list; returns how many
- * neurons spiked (their indices are written to the list, in order).
+ * lif(J, out, v, ref, n, tauRc, tauRef, minV, spike, full, dt, list, scratch) -> spikes:
+ * byte offsets of the op's signals, of its spike list and (float32 arenas) of
+ * room for n doubles; returns how many neurons spiked (their indices are
+ * written to the list, in order).
  */
 import {
   BLOCK,
@@ -67,9 +68,7 @@ import {
   V_ANDNOT,
   V_ANY_TRUE,
   V_BITSELECT,
-  V_LOAD,
   V_OR,
-  V_STORE,
   f64,
   get,
   set,
@@ -79,6 +78,8 @@ import {
   wasmOffByEnv,
   wasmSection,
   type WasmMemory,
+  type Elt,
+  F64_ELT,
 } from '../wasm.js';
 import { dotBody, encBody, sdotBody } from './dot-wasm.js';
 
@@ -95,6 +96,7 @@ export type LifStep = (
   full: number,
   dt: number,
   list: number,
+  scratch: number,
 ) => number;
 
 /** Arguments beyond which the series give way to Math's functions (as log1pSmall / expm1Small). */
@@ -115,41 +117,50 @@ const Jp = 0,
   SPIKE = 8,
   FULL = 9,
   DT = 10,
-  LIST = 11;
-const I = 12,
-  CNT = 13,
-  P = 14,
-  M = 15,
-  K = 16,
-  R = 17,
-  JV = 18,
-  VI = 19,
-  TS = 20,
-  LO = 21,
-  X = 22,
-  S = 23,
-  S2 = 24;
+  LIST = 11,
+  SCRATCH = 12; // float32 arenas: the spiking neurons' voltages in f64, in list order, for the second pass
+const I = 13,
+  CNT = 14,
+  P = 15,
+  M = 16,
+  K = 17,
+  R = 18,
+  JV = 19,
+  VI = 20,
+  TS = 21,
+  LO = 22,
+  X = 23,
+  S = 24,
+  S2 = 25;
 // v128 locals of the two-lane loop: splatted parameters, then per-pair values
-const V_DT = 25,
-  V_FULL = 26,
-  V_TAU_RC = 27,
-  V_TAU_REF = 28,
-  V_MIN_V = 29,
-  V_SPIKE = 30,
-  V_R = 31,
-  V_J = 32,
-  V_V = 33,
-  V_ACT = 34,
-  V_PART = 35,
-  V_X = 36,
-  V_SPK = 37,
-  V_S = 38,
-  V_NEW = 39;
+const V_DT = 26,
+  V_FULL = 27,
+  V_TAU_RC = 28,
+  V_TAU_REF = 29,
+  V_MIN_V = 30,
+  V_SPIKE = 31,
+  V_R = 32,
+  V_J = 33,
+  V_V = 34,
+  V_ACT = 35,
+  V_PART = 36,
+  V_X = 37,
+  V_SPK = 38,
+  V_S = 39,
+  V_NEW = 40;
 const N_V128 = 15;
 
-const load = (base: number): number[] => [...get(base), ...get(P), I32_ADD, F64_LOAD, 3, 0];
+/**
+ * The arena's element type of the module being assembled (moduleBytes sets
+ * it): loads and stores below go through it.
+ */
+let E: Elt = F64_ELT;
+const at = (base: number): number[] => [...get(base), ...get(P), I32_ADD];
+/** P = I elements, in bytes */
+const pOfI = (): number[] => [...get(I), I32_CONST, E.shift, I32_SHL, ...set(P)];
+const load = (base: number): number[] => E.load(at(base));
 /** Stores the value the code `value` leaves on the stack at base + p. */
-const store = (base: number, value: number[]): number[] => [...get(base), ...get(P), I32_ADD, ...value, F64_STORE, 3, 0];
+const store = (base: number, value: number[]): number[] => E.store(at(base), value);
 
 /** expm1(x) of local X: the series for |x| <= SMALL, else Math.expm1 (expm1Small's operations). */
 function expm1Small(): number[] {
@@ -262,8 +273,8 @@ function scalarNeuron(): number[] {
   return body;
 }
 
-const vload = (base: number): number[] => [...get(base), ...get(P), I32_ADD, ...V_LOAD, 3, 0];
-const vstore = (base: number, value: number[]): number[] => [...get(base), ...get(P), I32_ADD, ...value, ...V_STORE, 3, 0];
+const vload = (base: number): number[] => E.vload(at(base));
+const vstore = (base: number, value: number[]): number[] => E.vstore(at(base), value);
 /** All-ones lanes where lo <= x <= hi (x a v128 local), as the scalar range tests. */
 const vInRange = (x: number): number[] => [...get(x), ...vconst(-SMALL), ...F64X2_GE, ...get(x), ...vconst(SMALL), ...F64X2_LE, ...V_AND];
 
@@ -323,9 +334,11 @@ function pairOfNeurons(): number[] {
   b.push(...vstore(Vp, [...get(V_V), ...get(V_MIN_V), ...get(V_V), ...F64X2_PMAX, ...get(V_SPK), ...V_BITSELECT]));
   b.push(...vstore(REFp, get(V_R)));
   // list[cnt] = i; cnt += m & 1; list[cnt] = i + 1; cnt += m >> 1
-  b.push(...get(LIST), ...get(CNT), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_STORE, 2, 0);
+  const scratch = (lane: number): number[] =>
+    E.f32 ? [...get(SCRATCH), ...get(CNT), I32_CONST, 3, I32_SHL, I32_ADD, ...get(V_V), ...F64X2_EXTRACT(lane), F64_STORE, 3, 0] : [];
+  b.push(...get(LIST), ...get(CNT), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_STORE, 2, 0, ...scratch(0));
   b.push(...get(CNT), ...get(M), I32_CONST, 1, I32_AND, I32_ADD, ...set(CNT));
-  b.push(...get(LIST), ...get(CNT), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_CONST, 1, I32_ADD, I32_STORE, 2, 0);
+  b.push(...get(LIST), ...get(CNT), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_CONST, 1, I32_ADD, I32_STORE, 2, 0, ...scratch(1));
   b.push(...get(CNT), ...get(M), I32_CONST, 1, I32_SHR_U, I32_ADD, ...set(CNT));
   return b;
 }
@@ -336,14 +349,27 @@ function listedSpikes(): number[] {
   b.push(I32_CONST, 0, ...set(K));
   b.push(BLOCK, VOID, LOOP, VOID);
   b.push(...get(K), ...get(CNT), I32_GE_S, BR_IF, 1);
-  b.push(...get(LIST), ...get(K), I32_CONST, 2, I32_SHL, I32_ADD, I32_LOAD, 2, 0, I32_CONST, 3, I32_SHL, ...set(P));
-  b.push(...load(Jp), ...set(JV), ...load(Vp), ...set(VI));
+  b.push(...get(LIST), ...get(K), I32_CONST, 2, I32_SHL, I32_ADD, I32_LOAD, 2, 0, I32_CONST, E.shift, I32_SHL, ...set(P));
+  b.push(...load(Jp), ...set(JV));
+  // the voltage before rounding: from the scratch list where the arena is float32
+  if (E.f32) b.push(...get(SCRATCH), ...get(K), I32_CONST, 3, I32_SHL, I32_ADD, F64_LOAD, 3, 0, ...set(VI));
+  else b.push(...load(Vp), ...set(VI));
   b.push(...spikeOfNeuron());
   b.push(...get(K), I32_CONST, 1, I32_ADD, ...set(K), BR, 0, END, END);
   return b;
 }
 
-function moduleBytes(shared: boolean): Uint8Array {
+function moduleBytes(shared: boolean, elt: Elt): Uint8Array {
+  const saved = E;
+  E = elt;
+  try {
+    return assemble(shared);
+  } finally {
+    E = saved;
+  }
+}
+
+function assemble(shared: boolean): Uint8Array {
   const body: number[] = [3, 5, I32, 8, F64, N_V128, V128]; // locals: 5 i32, 8 f64, v128s
   body.push(I32_CONST, 0, ...set(I), I32_CONST, 0, ...set(CNT));
   const splat = (from: number, to: number): number[] => [...get(from), ...F64X2_SPLAT, ...set(to)];
@@ -352,13 +378,13 @@ function moduleBytes(shared: boolean): Uint8Array {
   // pairs while i + 1 < n
   body.push(BLOCK, VOID, LOOP, VOID);
   body.push(...get(I), I32_CONST, 1, I32_ADD, ...get(N), I32_GE_S, BR_IF, 1);
-  body.push(...get(I), I32_CONST, 3, I32_SHL, ...set(P));
+  body.push(...pOfI());
   body.push(...pairOfNeurons());
   body.push(...get(I), I32_CONST, 2, I32_ADD, ...set(I), BR, 0, END, END);
   body.push(...listedSpikes());
   // the odd neuron left, if any
   body.push(...get(I), ...get(N), I32_LT_S, IF, VOID);
-  body.push(...get(I), I32_CONST, 3, I32_SHL, ...set(P));
+  body.push(...pOfI());
   body.push(...scalarNeuron());
   body.push(END);
   body.push(...get(CNT), END);
@@ -374,7 +400,7 @@ function moduleBytes(shared: boolean): Uint8Array {
     0x00,
     0x00,
     0x00,
-    // types: 0 = (f64) -> f64; 1 = (i32 x5, f64 x6, i32) -> i32; 2 = (i32, i32) -> ()
+    // types: 0 = (f64) -> f64; 1 = (i32 x5, f64 x6, i32 x2) -> i32; 2 = (i32, i32) -> ()
     ...section(1, [
       3,
       0x60,
@@ -383,7 +409,7 @@ function moduleBytes(shared: boolean): Uint8Array {
       1,
       F64,
       0x60,
-      12,
+      13,
       I32,
       I32,
       I32,
@@ -395,6 +421,7 @@ function moduleBytes(shared: boolean): Uint8Array {
       F64,
       F64,
       F64,
+      I32,
       I32,
       1,
       I32,
@@ -424,25 +451,26 @@ function moduleBytes(shared: boolean): Uint8Array {
     ...section(3, [4, 1, 2, 2, 2]), // lif (type 1); dot, enc, sdot (type 2)
     // exports: functions 2..5 (after the two imports)
     ...section(7, [4, ...name('lif'), 0x00, 2, ...name('dot'), 0x00, 3, ...name('enc'), 0x00, 4, ...name('sdot'), 0x00, 5]),
-    ...section(10, [4, ...[body, dotBody(), encBody(), sdotBody()].flatMap((b) => [...uleb(b.length), ...b])]),
+    ...section(10, [4, ...[body, dotBody(E), encBody(E), sdotBody(E)].flatMap((b) => [...uleb(b.length), ...b])]),
   ];
   return new Uint8Array(bytes);
 }
 
-const compiled = new Map<boolean, object | null>();
+const compiled = new Map<string, object | null>();
 
-/** The compiled module (importing shared memory or not), or null where WebAssembly is missing or refuses it. */
-function lifModule(shared = false): object | null {
-  let mod = compiled.get(shared);
+/** The compiled module (importing shared memory or not; float64 or float32 arena), or null where WebAssembly is missing or refuses it. */
+function lifModule(shared = false, elt: Elt = F64_ELT): object | null {
+  const key = `${shared}:${elt.bytes}`;
+  let mod = compiled.get(key);
   if (mod === undefined) {
     const w = wasmApi();
     try {
-      const bytes = moduleBytes(shared);
+      const bytes = moduleBytes(shared, elt);
       mod = w && w.validate(bytes) ? new w.Module(bytes) : null;
     } catch {
       mod = null;
     }
-    compiled.set(shared, mod);
+    compiled.set(key, mod);
   }
   return mod;
 }
@@ -462,6 +490,8 @@ export type TableStep = (table: number, n: number) => void;
  */
 export interface WasmKernels {
   readonly buffer: ArrayBufferLike;
+  /** The arena's element type. */
+  readonly elt: Elt;
   readonly lif: LifStep;
   readonly dot: TableStep;
   readonly enc: TableStep;
@@ -474,10 +504,10 @@ export interface WasmKernels {
  * WebAssembly memory of `bytes` bytes plus `tableBytes` for tables, and the
  * kernels over it; undefined without WebAssembly.
  */
-export function kernelMemory(bytes: number, tableBytes: number): WasmKernels | undefined {
+export function kernelMemory(bytes: number, tableBytes: number, elt: Elt = F64_ELT): WasmKernels | undefined {
   const start = 16 * Math.ceil(bytes / 16);
   const memory = newKernelMemory(start + tableBytes, false);
-  return memory && kernelsOver(memory, false, start, tableBytes);
+  return memory && kernelsOver(memory, false, start, tableBytes, elt);
 }
 
 /**
@@ -498,9 +528,15 @@ export function newKernelMemory(bytes: number, shared: boolean): WasmMemory | un
 }
 
 /** The kernels over `memory`, their tables placed in [tableStart, tableStart + tableBytes). */
-export function kernelsOver(memory: WasmMemory, shared: boolean, tableStart: number, tableBytes: number): WasmKernels | undefined {
+export function kernelsOver(
+  memory: WasmMemory,
+  shared: boolean,
+  tableStart: number,
+  tableBytes: number,
+  elt: Elt = F64_ELT,
+): WasmKernels | undefined {
   const w = wasmApi();
-  const mod = lifModule(shared);
+  const mod = lifModule(shared, elt);
   if (!w || !mod) return undefined;
   try {
     const inst = new w.Instance(mod, { m: { m: memory, expm1: Math.expm1, log1p: Math.log1p } });
@@ -508,12 +544,14 @@ export function kernelsOver(memory: WasmMemory, shared: boolean, tableStart: num
     let next = tableStart;
     return {
       buffer,
+      elt,
       lif: inst.exports['lif'] as LifStep,
       dot: inst.exports['dot'] as TableStep,
       enc: inst.exports['enc'] as TableStep,
       sdot: inst.exports['sdot'] as TableStep,
       place(table: Int32Array): number {
-        if (next + 4 * table.length > tableStart + tableBytes) throw new Error('internal: no room for a kernel table in WebAssembly memory');
+        if (next + 4 * table.length > tableStart + tableBytes)
+          throw new Error('internal: no room for a kernel table in WebAssembly memory');
         new Int32Array(buffer, next, table.length).set(table);
         const at = next;
         next += 4 * table.length;

@@ -6,6 +6,14 @@
 import type { Arena, Kernel, SpikeLists } from './kernel.js';
 import type { LifStep } from './lif-wasm.js';
 
+/** The LIF step in WebAssembly: the function, where the spike lists start, the arena's element bytes, room for a float32 arena's voltages. */
+export interface WasmLif {
+  readonly lif: LifStep;
+  readonly listByte: number;
+  readonly eltBytes: number;
+  readonly scratchByte: number;
+}
+
 /*
  * The LIF step needs log1p(y) at each spike and expm1(x) on the step that
  * ends a refractory period. There |y| and |x| are at most 1 - exp(-dt/tau_rc)
@@ -64,14 +72,14 @@ export class LIFKernel implements Kernel {
     private readonly spikes: SpikeLists,
     private readonly ids: Int32Array,
     /** The same step in WebAssembly, when the arena is WebAssembly memory at byte 0 (see lif-wasm.ts). */
-    private readonly wasm?: { lif: LifStep; listByte: number },
+    private readonly wasm?: WasmLif,
   ) {}
   get count(): number {
     return this.table.length / 5;
   }
   run(): void {
     if (this.wasm) {
-      this.runWasm(this.wasm.lif, this.wasm.listByte);
+      this.runWasm(this.wasm);
       return;
     }
     const a = this.a,
@@ -130,7 +138,8 @@ export class LIFKernel implements Kernel {
     }
   }
 
-  private runWasm(lif: LifStep, listByte: number): void {
+  private runWasm(w: WasmLif): void {
+    const { lif, listByte, eltBytes: e, scratchByte } = w;
     const tb = this.table,
       p = this.params,
       dt = this.dt,
@@ -142,10 +151,10 @@ export class LIFKernel implements Kernel {
       const id = ids[k / 5]!;
       // the same arguments as the JavaScript loop computes them (full step factor, spike value)
       counts[id] = lif(
-        8 * tb[k]!,
-        8 * tb[k + 1]!,
-        8 * tb[k + 2]!,
-        8 * tb[k + 3]!,
+        e * tb[k]!,
+        e * tb[k + 1]!,
+        e * tb[k + 2]!,
+        e * tb[k + 3]!,
         tb[k + 4]!,
         tauRc,
         p[op + 1]!,
@@ -154,6 +163,7 @@ export class LIFKernel implements Kernel {
         -Math.expm1(-dt / tauRc),
         dt,
         listByte + 4 * bases[id]!,
+        scratchByte,
       );
     }
   }

@@ -11,7 +11,17 @@
  * fraction of the cost.
  */
 import { BuildError, ValidationError, checkKnownOptions } from './errors.js';
-import { NotPositiveDefiniteError, addToDiagonal, choleskyFactor, choleskySolve, gramNT, gramTN, matTmat, matmul } from './linalg.js';
+import {
+  NotPositiveDefiniteError,
+  addToDiagonal,
+  choleskyFactor,
+  choleskySolve,
+  gramNT,
+  gramTN,
+  matTmat,
+  matmul,
+  transpose,
+} from './linalg.js';
 import type { Rng } from './rng.js';
 
 export interface SolveInput {
@@ -74,14 +84,23 @@ function checkInput(input: SolveInput, weights: boolean, cls: string): number {
   return nPost;
 }
 
-/** RMS over rows of Y - A X, per column (Nengo `rmses`: npext.rms(Y - A·X, axis=0)). */
+/**
+ * RMS over rows of Y - A X, per column (Nengo `rmses`: npext.rms(Y - A·X, axis=0)).
+ * Each (A X)[r, j] is one dot product of row r of A with column j of X, summed
+ * in order over the row, as matmul sums it (without its skipped zero terms,
+ * which add nothing), over a transposed X so both run contiguously: an order
+ * of magnitude faster than matmul with its inner loop over d = 1 or 2 columns.
+ */
 export function rmses(A: Float64Array, X: Float64Array, Y: Float64Array, m: number, n: number, d: number): Float64Array {
   const out = new Float64Array(d);
   if (m === 0 || d === 0) return out;
-  const AX = matmul(A, X, m, n, d);
+  const Xt = transpose(X, n, d);
   for (let r = 0; r < m; r++) {
-    for (let j = 0; j < d; j++) {
-      const e = Y[r * d + j]! - AX[r * d + j]!;
+    const ar = r * n;
+    for (let j = 0, xj = 0; j < d; j++, xj += n) {
+      let s = 0;
+      for (let p = 0; p < n; p++) s += A[ar + p]! * Xt[xj + p]!;
+      const e = Y[r * d + j]! - s;
       out[j]! += e * e;
     }
   }

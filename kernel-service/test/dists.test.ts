@@ -483,10 +483,14 @@ describe('ScatteredHypersphere', () => {
     expect(new ScatteredHypersphere()).toBeInstanceOf(UniformHypersphere);
   });
 
-  it('is fast enough for large ensembles', () => {
-    const t0 = performance.now();
-    new ScatteredHypersphere().sample(2500, 64, new Rng(28));
-    expect(performance.now() - t0).toBeLessThan(2000);
+  it('samples large ensembles (2500 points in 64 dimensions) inside the ball (timing belongs in bench/)', () => {
+    const x = new ScatteredHypersphere().sample(2500, 64, new Rng(28));
+    expect(x.length).toBe(2500 * 64);
+    for (let p = 0; p < 2500; p++) {
+      let r2 = 0;
+      for (let j = 0; j < 64; j++) r2 += x[p * 64 + j]! ** 2;
+      expect(r2).toBeLessThanOrEqual(1 + 1e-12);
+    }
   });
 });
 

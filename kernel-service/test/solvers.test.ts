@@ -383,18 +383,15 @@ describe('LstsqL2', () => {
     expect(r.cols).toBe(0);
   });
 
-  it('builds a large decoder fast (2500 eval points × 1000 neurons)', () => {
+  it('solves a large decoder (2500 eval points × 1000 neurons) accurately (timing belongs in bench/)', () => {
     const m = 2500,
       n = 1000;
     const rng = new Rng(9);
     const x = new Float64Array(m);
     for (let p = 0; p < m; p++) x[p] = rng.uniform(-1, 1);
     const A = activities(x, n, rng);
-    const t0 = performance.now();
     const res = new LstsqL2().solve({ A, Y: x, m, n, d: 1, rng });
-    const dt = performance.now() - t0;
     expect(res.rmses[0]).toBeLessThan(0.01);
-    expect(dt).toBeLessThan(5000); // about 0.5 s on one core; generous for loaded CI machines
   });
 });
 

@@ -150,7 +150,8 @@ describe('sparse spikes', () => {
       const end = Date.now() + 20_000;
       while (!(status().state === 'running' && status().steps > 0) && Date.now() < end) await sleep(100);
       const pid = status().pid;
-      await sleep(2000);
+      // warm-up: the heaps, the JIT and the writer's reused buffers reach their size in the first seconds
+      await sleep(4000);
       // Samples over 3 s at each checkpoint: the smallest, as garbage comes and goes with the
       // collections of two threads (the run's and its probe writer's; RSS swings by 10-15 MB).
       const sample = async (): Promise<{ rss: number; steps: number }> => {

@@ -3,7 +3,18 @@
  * (see ../runs/folder.ts for the layout).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +48,18 @@ import {
   type BatchPlan,
   type BatchStatus,
 } from '../runs/batch.js';
-import { loadModel, ModelError } from '../runs/model.js';
-import { cancelJob, jobListed, requireSlurm, sbatchArgs, SlurmError, submit, validSlurmTime, writeJobScript, type SlurmOptions } from '../runs/slurm.js';
+import { linkEngine, loadModel, ModelError } from '../runs/model.js';
+import {
+  cancelJob,
+  jobListed,
+  requireSlurm,
+  sbatchArgs,
+  SlurmError,
+  submit,
+  validSlurmTime,
+  writeJobScript,
+  type SlurmOptions,
+} from '../runs/slurm.js';
 import { executeRun } from '../runs/runner.js';
 import { version } from '../version.js';
 
@@ -55,7 +76,11 @@ interface OptionSpec {
 }
 
 /** Parses `--name value`, `--name=value` and flags; positional words are returned in order. */
-function parseArgs(cmd: string, args: string[], specs: OptionSpec[]): { positional: string[]; opts: Map<string, string | true>; multi: Map<string, string[]> } {
+function parseArgs(
+  cmd: string,
+  args: string[],
+  specs: OptionSpec[],
+): { positional: string[]; opts: Map<string, string | true>; multi: Map<string, string[]> } {
   const positional: string[] = [];
   const opts = new Map<string, string | true>();
   const multi = new Map<string, string[]>();
@@ -90,7 +115,8 @@ function numberOption(cmd: string, opts: Map<string, string | true>, name: strin
   const v = opts.get(name);
   if (v === undefined) return fallback;
   const x = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`nefsim ${cmd}: --${name} must be a number, got '${String(v)}'`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(x))
+    throw new UsageError(`nefsim ${cmd}: --${name} must be a number, got '${String(v)}'`);
   return x;
 }
 
@@ -156,44 +182,59 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     throw new UsageError(`nefsim run: --seed must be an integer in [0, 2^32), got ${seed}`);
   }
   const executor = (opts.get('executor') as string | undefined) ?? 'local';
-  if (executor !== 'local' && executor !== 'slurm') throw new UsageError(`nefsim run: --executor must be 'local' or 'slurm', got '${executor}'`);
+  if (executor !== 'local' && executor !== 'slurm')
+    throw new UsageError(`nefsim run: --executor must be 'local' or 'slurm', got '${executor}'`);
   let slurm: SlurmOptions | null = null;
   if (executor === 'slurm') {
     const name = (o: string): string | null => {
       const v = opts.get(o) as string | undefined;
       if (v === undefined) return null;
-      if (!/^[A-Za-z0-9_.,:@+-]+$/.test(v)) throw new UsageError(`nefsim run: --${o} must be a Slurm name (letters, digits, _ . , : @ + -), got '${v}'`);
+      if (!/^[A-Za-z0-9_.,:@+-]+$/.test(v))
+        throw new UsageError(`nefsim run: --${o} must be a Slurm name (letters, digits, _ . , : @ + -), got '${v}'`);
       return v;
     };
     const time = opts.get('slurm-time') as string | undefined;
     if (time !== undefined && !validSlurmTime(time)) {
-      throw new UsageError(`nefsim run: --slurm-time must be a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS), got '${time}'`);
+      throw new UsageError(
+        `nefsim run: --slurm-time must be a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS), got '${time}'`,
+      );
     }
     const extra = multi.get('sbatch-arg') ?? [];
     for (const a of extra) {
-      if (!a.startsWith('-') || /[\n\r\0]/.test(a)) throw new UsageError(`nefsim run: --sbatch-arg must be one sbatch option starting with '-' (e.g. --sbatch-arg=--mem=4G), got '${a}'`);
-      if (/^--?(array|parsable|output|wrap)\b/.test(a)) throw new UsageError(`nefsim run: --sbatch-arg ${a}: nefsim sets --array, --parsable and --output itself`);
+      if (!a.startsWith('-') || /[\n\r\0]/.test(a))
+        throw new UsageError(
+          `nefsim run: --sbatch-arg must be one sbatch option starting with '-' (e.g. --sbatch-arg=--mem=4G), got '${a}'`,
+        );
+      if (/^--?(array|parsable|output|wrap)\b/.test(a))
+        throw new UsageError(`nefsim run: --sbatch-arg ${a}: nefsim sets --array, --parsable and --output itself`);
     }
     slurm = { partition: name('slurm-partition'), time: time ?? null, account: name('slurm-account'), extra };
   } else {
-    for (const o of ['slurm-partition', 'slurm-time', 'slurm-account']) if (opts.has(o)) throw new UsageError(`nefsim run: --${o} only applies to --executor slurm`);
+    for (const o of ['slurm-partition', 'slurm-time', 'slurm-account'])
+      if (opts.has(o)) throw new UsageError(`nefsim run: --${o} only applies to --executor slurm`);
     if (multi.has('sbatch-arg')) throw new UsageError('nefsim run: --sbatch-arg only applies to --executor slurm');
   }
-  if (opts.has('trials') && opts.has('sweep')) throw new UsageError('nefsim run: give --trials or --sweep, not both (a sweep runs each parameter set once, with --seed or the network\'s seed)');
+  if (opts.has('trials') && opts.has('sweep'))
+    throw new UsageError(
+      "nefsim run: give --trials or --sweep, not both (a sweep runs each parameter set once, with --seed or the network's seed)",
+    );
   let trials: number | null = null;
   if (opts.has('trials')) {
     trials = numberOption('run', opts, 'trials', 1);
-    if (!(Number.isInteger(trials) && trials >= 1 && trials <= MAX_TRIALS)) throw new UsageError(`nefsim run: --trials must be an integer from 1 to ${MAX_TRIALS}, got ${trials}`);
+    if (!(Number.isInteger(trials) && trials >= 1 && trials <= MAX_TRIALS))
+      throw new UsageError(`nefsim run: --trials must be an integer from 1 to ${MAX_TRIALS}, got ${trials}`);
   }
   let sweep: Record<string, unknown>[] | null = null;
   if (opts.has('sweep')) {
     const path = opts.get('sweep') as string;
     const v = readJsonOption('run', 'sweep', path);
-    if (!Array.isArray(v)) throw new UsageError(`nefsim run: --sweep ${path}: expected a JSON array of parameter objects, got ${describe(v)}`);
+    if (!Array.isArray(v))
+      throw new UsageError(`nefsim run: --sweep ${path}: expected a JSON array of parameter objects, got ${describe(v)}`);
     if (v.length === 0) throw new UsageError(`nefsim run: --sweep ${path}: the array is empty; give at least one parameter object`);
     if (v.length > MAX_TRIALS) throw new UsageError(`nefsim run: --sweep ${path}: ${v.length} parameter sets, at most ${MAX_TRIALS}`);
     v.forEach((p: unknown, i) => {
-      if (!isPlainObject(p)) throw new UsageError(`nefsim run: --sweep ${path}: entry ${i} must be an object of parameters, got ${describe(p)}`);
+      if (!isPlainObject(p))
+        throw new UsageError(`nefsim run: --sweep ${path}: entry ${i} must be an object of parameters, got ${describe(p)}`);
     });
     sweep = v as Record<string, unknown>[];
   }
@@ -219,7 +260,9 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     if (!isPlainObject(v)) throw new UsageError(`nefsim run: --pin ${path}: expected a JSON object {"label": part}, got ${describe(v)}`);
     for (const [label, part] of Object.entries(v)) {
       if (!(typeof part === 'number' && Number.isInteger(part) && part >= 0 && part < partitions)) {
-        throw new UsageError(`nefsim run: --pin ${path}: part of '${label}' must be an integer from 0 to ${partitions - 1}, got ${JSON.stringify(part)}`);
+        throw new UsageError(
+          `nefsim run: --pin ${path}: part of '${label}' must be an integer from 0 to ${partitions - 1}, got ${JSON.stringify(part)}`,
+        );
       }
     }
     pin = v as Record<string, number>;
@@ -229,7 +272,8 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   if (opts.has('jobs')) {
     if (trials === null && sweep === null) throw new UsageError('nefsim run: --jobs only applies to --trials or --sweep');
     jobs = numberOption('run', opts, 'jobs', jobs);
-    if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 1024)) throw new UsageError(`nefsim run: --jobs must be an integer from 1 to 1024, got ${jobs}`);
+    if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 1024))
+      throw new UsageError(`nefsim run: --jobs must be an integer from 1 to 1024, got ${jobs}`);
   }
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`nefsim run: no model file '${file}'`);
   if (slurm) {
@@ -260,7 +304,13 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
 
   const created = new Date().toISOString();
   const common = {
-    duration, dt, engineVersion: version, nodeVersion: process.version, argv, modelSource: resolve(file), created,
+    duration,
+    dt,
+    engineVersion: version,
+    nodeVersion: process.version,
+    argv,
+    modelSource: resolve(file),
+    created,
     ...(partitions > 1 ? { partitions } : {}),
     ...(pin ? { pin } : {}),
   };
@@ -276,7 +326,8 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   // Trials: seeds seed, seed + 1, ... from --seed, else from the network's own seed, else 0. A sweep keeps one seed.
   const base = seed ?? (trials !== null ? (net.seed ?? 0) : null);
   const n = trials ?? sweep!.length;
-  if (base !== null && trials !== null && base + n - 1 >= 2 ** 32) throw new UsageError(`nefsim run: seeds ${base} to ${base + n - 1} do not fit in [0, 2^32); give a smaller --seed`);
+  if (base !== null && trials !== null && base + n - 1 >= 2 ** 32)
+    throw new UsageError(`nefsim run: seeds ${base} to ${base + n - 1} do not fit in [0, 2^32); give a smaller --seed`);
   const width = Math.max(3, String(n - 1).length);
   const plan: BatchPlan = {
     kind: trials !== null ? 'trials' : 'sweep',
@@ -301,6 +352,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
 export function createRunFolder(out: string, file: string, options: RunOptions): void {
   mkdirSync(out, { recursive: true });
   copyFileSync(file, join(out, FILES.model));
+  linkEngine(out);
   writeJsonAtomic(join(out, FILES.options), options);
   writeFileSync(join(out, FILES.log), '');
   const queued: RunStatus = {
@@ -324,6 +376,7 @@ export function createRunFolder(out: string, file: string, options: RunOptions):
 export function createBatchFolder(out: string, file: string, plan: BatchPlan): void {
   mkdirSync(out, { recursive: true });
   copyFileSync(file, join(out, BATCH_FILES.model));
+  linkEngine(out);
   writeJsonAtomic(join(out, BATCH_FILES.plan), plan);
   writeFileSync(join(out, BATCH_FILES.log), '');
   for (const t of plan.trials) {
@@ -372,7 +425,12 @@ async function detach(out: string, command: '_execute' | '_batch', queued: () =>
     child.once('error', (err) => res(err));
   });
   if (started) {
-    writeJsonAtomic(join(out, FILES.status), { ...queued(), state: 'failed', heartbeat: Date.now(), error: `could not start the run: ${started.message}` });
+    writeJsonAtomic(join(out, FILES.status), {
+      ...queued(),
+      state: 'failed',
+      heartbeat: Date.now(),
+      error: `could not start the run: ${started.message}`,
+    });
     console.error(`nefsim run: could not start the run process: ${started.message}`);
     return 1;
   }
@@ -392,7 +450,12 @@ function submitRun(out: string, slurm: SlurmOptions): number {
   const script = writeJobScript(out, null);
   let id: string;
   try {
-    id = submit(script, [`--job-name=nefsim-${basename(out)}`, `--output=${join(out, 'slurm-%j.out')}`, `--chdir=${out}`, ...sbatchArgs(slurm)]);
+    id = submit(script, [
+      `--job-name=nefsim-${basename(out)}`,
+      `--output=${join(out, 'slurm-%j.out')}`,
+      `--chdir=${out}`,
+      ...sbatchArgs(slurm),
+    ]);
   } catch (err) {
     if (!(err instanceof SlurmError)) throw err;
     writeJsonAtomic(join(out, FILES.status), { ...readStatus(out), state: 'failed', heartbeat: Date.now(), error: err.message });
@@ -412,14 +475,25 @@ function submitBatch(out: string, plan: BatchPlan, slurm: SlurmOptions, throttle
   const array = `--array=0-${plan.trials.length - 1}${throttle !== null ? `%${throttle}` : ''}`;
   let id: string;
   try {
-    id = submit(script, [array, `--job-name=nefsim-${basename(out)}`, `--output=${join(out, 'slurm-%A_%a.out')}`, `--chdir=${out}`, ...sbatchArgs(slurm)]);
+    id = submit(script, [
+      array,
+      `--job-name=nefsim-${basename(out)}`,
+      `--output=${join(out, 'slurm-%A_%a.out')}`,
+      `--chdir=${out}`,
+      ...sbatchArgs(slurm),
+    ]);
   } catch (err) {
     if (!(err instanceof SlurmError)) throw err;
     for (const t of plan.trials) {
       const tdir = join(out, t.dir);
       writeJsonAtomic(join(tdir, FILES.status), { ...readStatus(tdir), state: 'failed', heartbeat: Date.now(), error: err.message });
     }
-    writeJsonAtomic(join(out, BATCH_FILES.status), { ...readJson<BatchStatus>(join(out, BATCH_FILES.status)), state: 'failed', heartbeat: Date.now(), error: err.message });
+    writeJsonAtomic(join(out, BATCH_FILES.status), {
+      ...readJson<BatchStatus>(join(out, BATCH_FILES.status)),
+      state: 'failed',
+      heartbeat: Date.now(),
+      error: err.message,
+    });
     console.error(`nefsim run: ${err.message}`);
     return 1;
   }
@@ -427,7 +501,11 @@ function submitBatch(out: string, plan: BatchPlan, slurm: SlurmOptions, throttle
     const tdir = join(out, t.dir);
     writeJsonAtomic(join(tdir, FILES.status), { ...readStatus(tdir), jobId: `${id}_${t.index}`, heartbeat: Date.now() });
   }
-  writeJsonAtomic(join(out, BATCH_FILES.status), { ...readJson<BatchStatus>(join(out, BATCH_FILES.status)), jobId: id, heartbeat: Date.now() });
+  writeJsonAtomic(join(out, BATCH_FILES.status), {
+    ...readJson<BatchStatus>(join(out, BATCH_FILES.status)),
+    jobId: id,
+    heartbeat: Date.now(),
+  });
   console.log(out);
   console.log(`submitted Slurm job array ${id} (${plan.trials.length} tasks)`);
   return 0;
@@ -436,14 +514,16 @@ function submitBatch(out: string, plan: BatchPlan, slurm: SlurmOptions, throttle
 /** `nefsim _batch DIR`: the detached process driving a batch. */
 export async function batchCommand(args: string[]): Promise<number> {
   const dir = args[0];
-  if (!dir || !isBatchFolder(dir)) throw new UsageError('nefsim _batch: give a batch folder (this command is started by nefsim run --trials/--sweep --detach)');
+  if (!dir || !isBatchFolder(dir))
+    throw new UsageError('nefsim _batch: give a batch folder (this command is started by nefsim run --trials/--sweep --detach)');
   return driveBatch(resolve(dir), { logToFile: false });
 }
 
 /** `nefsim _execute DIR`: the detached run process. */
 export async function executeCommand(args: string[]): Promise<number> {
   const dir = args[0];
-  if (!dir || !isRunFolder(dir)) throw new UsageError('nefsim _execute: give a run folder (this command is started by nefsim run --detach)');
+  if (!dir || !isRunFolder(dir))
+    throw new UsageError('nefsim _execute: give a run folder (this command is started by nefsim run --detach)');
   return executeRun(resolve(dir), { logToFile: false });
 }
 
@@ -461,10 +541,12 @@ function checkOut(out: string, force: boolean): void {
   if (!force) throw new UsageError(`nefsim run: the output folder ${out} exists; give another --out, or --force to replace it`);
   if (isBatchFolder(out)) {
     const b = currentBatchStatus(out);
-    if (!isTerminal(b.state)) throw new UsageError(`nefsim run: the batch in ${out} is still ${b.state}; cancel it first (nefsim cancel ${out})`);
+    if (!isTerminal(b.state))
+      throw new UsageError(`nefsim run: the batch in ${out} is still ${b.state}; cancel it first (nefsim cancel ${out})`);
     return;
   }
-  if (!isRunFolder(out)) throw new UsageError(`nefsim run: ${out} exists and is not a run folder; refusing to replace it even with --force`);
+  if (!isRunFolder(out))
+    throw new UsageError(`nefsim run: ${out} exists and is not a run folder; refusing to replace it even with --force`);
   const s = currentStatus(out);
   if ((s.state === 'running' || s.state === 'queued') && processAlive(s.pid, s.processStart)) {
     throw new UsageError(`nefsim run: the run in ${out} is still running (pid ${s.pid}); cancel it first (nefsim cancel ${out})`);
@@ -473,7 +555,8 @@ function checkOut(out: string, force: boolean): void {
 
 function requireRunFolder(cmd: string, dir: string | undefined): string {
   if (!dir) throw new UsageError(`nefsim ${cmd}: give the run folder, e.g. nefsim ${cmd} runs/model-20250101-120000`);
-  if (!isRunFolder(dir) && !isBatchFolder(dir)) throw new UsageError(`nefsim ${cmd}: ${dir} is not a run folder (no ${FILES.options} and ${FILES.status})`);
+  if (!isRunFolder(dir) && !isBatchFolder(dir))
+    throw new UsageError(`nefsim ${cmd}: ${dir} is not a run folder (no ${FILES.options} and ${FILES.status})`);
   return resolve(dir);
 }
 
@@ -502,7 +585,10 @@ export function statusCommand(args: string[]): number {
 
 export function formatStatus(dir: string, s: RunStatus): string {
   const pct = s.stepsTotal > 0 ? ((100 * s.steps) / s.stepsTotal).toFixed(1) : '0';
-  const lines = [`${dir}: ${s.state}`, `  t = ${s.time.toFixed(3)} s, ${s.steps}/${s.stepsTotal} steps (${pct}%), ${s.stepsFlushed} steps on disk`];
+  const lines = [
+    `${dir}: ${s.state}`,
+    `  t = ${s.time.toFixed(3)} s, ${s.steps}/${s.stepsTotal} steps (${pct}%), ${s.stepsFlushed} steps on disk`,
+  ];
   if (s.state === 'running') {
     const sps = s.stepsPerSecond !== null ? `${Math.round(s.stepsPerSecond)} steps/s` : 'rate not known yet';
     const left = s.secondsLeft !== null ? `, ${s.secondsLeft.toFixed(1)} s left` : '';
@@ -550,7 +636,9 @@ export async function cancelCommand(args: string[]): Promise<number> {
       signalled.add(key);
     }
     if (Date.now() >= deadline) {
-      console.error(`nefsim cancel: ${dir} is still ${s.state} after ${timeout} s (pid ${s.pid}); try again, or kill -9 -${s.pgid ?? s.pid}`);
+      console.error(
+        `nefsim cancel: ${dir} is still ${s.state} after ${timeout} s (pid ${s.pid}); try again, or kill -9 -${s.pgid ?? s.pid}`,
+      );
       return 1;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -639,7 +727,8 @@ export async function exportCommand(args: string[]): Promise<number> {
   if (isBatchFolder(dir)) {
     const base = outOpt ? resolve(outOpt) : undefined;
     if (base) mkdirSync(base, { recursive: true });
-    for (const t of readPlan(dir).trials) runs.push({ dir: join(dir, t.dir), out: base ? join(base, format === 'npz' ? `${t.dir}.npz` : t.dir) : undefined });
+    for (const t of readPlan(dir).trials)
+      runs.push({ dir: join(dir, t.dir), out: base ? join(base, format === 'npz' ? `${t.dir}.npz` : t.dir) : undefined });
   } else {
     runs.push({ dir, out: outOpt ? resolve(outOpt) : undefined });
   }
@@ -692,7 +781,9 @@ async function cancelSlurm(dir: string, runs: string[], jobId: string, timeout: 
     }
     if (open === 0) break;
     if (Date.now() >= deadline) {
-      console.error(`nefsim cancel: ${dir}: ${open} run(s) still going ${timeout} s after scancel ${jobId}; see squeue -j ${jobId.split('_')[0]}`);
+      console.error(
+        `nefsim cancel: ${dir}: ${open} run(s) still going ${timeout} s after scancel ${jobId}; see squeue -j ${jobId.split('_')[0]}`,
+      );
       return 1;
     }
     await new Promise((r) => setTimeout(r, 200));

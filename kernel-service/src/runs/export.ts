@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { NpzWriter, bytesOf } from './npy.js';
-import { SPIKES_LAYOUT } from './store.js';
+import { SPIKES_LAYOUT } from './store-layout.js';
 
 export type ExportFormat = 'npz' | 'csv';
 
@@ -117,7 +117,14 @@ function sampleTimes(time: Float64Array, period: number, rows: number): Float64A
 
 /** Dense rows [r0, r1) of a probe. */
 function denseBlock(p: StoredProbe, r0: number, r1: number): Float64Array {
-  if (p.kind === 'dense') return toFloat64(p.ds.slice([[r0, r1], [0, p.cols]]), p.name);
+  if (p.kind === 'dense')
+    return toFloat64(
+      p.ds.slice([
+        [r0, r1],
+        [0, p.cols],
+      ]),
+      p.name,
+    );
   const out = new Float64Array((r1 - r0) * p.cols);
   const index = p.group.get('spike_times_index') as Dataset;
   const idx = toFloat64(slice1(index, Math.max(0, r0 - 1), r1), `${p.name}/spike_times_index`);
@@ -171,13 +178,22 @@ function writeNpz(path: string, time: Float64Array, probes: StoredProbe[]): stri
         npz.array(`${key}.time`, '<f8', [t.length], t);
       }
       if (p.kind === 'spikes') {
-        for (const [ds, dtype] of [['spike_times', '<f8'], ['spike_units', '<i4'], ['spike_times_index', '<i8']] as const) {
+        for (const [ds, dtype] of [
+          ['spike_times', '<f8'],
+          ['spike_units', '<i4'],
+          ['spike_times_index', '<i8'],
+        ] as const) {
           const n = ds === 'spike_times_index' ? p.rows : p.nSpikes;
           const d = p.group.get(ds) as Dataset;
           npz.begin(`${key}.${ds}`, dtype, [n]);
           for (let i0 = 0; i0 < n; i0 += BLOCK_VALUES) {
             const v = slice1(d, i0, Math.min(n, i0 + BLOCK_VALUES));
-            const arr = dtype === '<f8' ? toFloat64(v, ds) : dtype === '<i4' ? toInt32(v, ds) : BigInt64Array.from(toFloat64(v, ds), (x) => BigInt(x));
+            const arr =
+              dtype === '<f8'
+                ? toFloat64(v, ds)
+                : dtype === '<i4'
+                  ? toInt32(v, ds)
+                  : BigInt64Array.from(toFloat64(v, ds), (x) => BigInt(x));
             npz.write(bytesOf(arr));
           }
           npz.end();
@@ -188,10 +204,16 @@ function writeNpz(path: string, time: Float64Array, probes: StoredProbe[]): stri
           const ut = ug.get('spike_times') as Dataset;
           const n = ut.shape?.[0] ?? 0;
           npz.begin(`${key}.units.spike_times`, '<f8', [n]);
-          for (let i0 = 0; i0 < n; i0 += BLOCK_VALUES) npz.write(bytesOf(toFloat64(slice1(ut, i0, Math.min(n, i0 + BLOCK_VALUES)), 'units/spike_times')));
+          for (let i0 = 0; i0 < n; i0 += BLOCK_VALUES)
+            npz.write(bytesOf(toFloat64(slice1(ut, i0, Math.min(n, i0 + BLOCK_VALUES)), 'units/spike_times')));
           npz.end();
           const ui = toFloat64((ug.get('spike_times_index') as Dataset).value, 'units/spike_times_index');
-          npz.array(`${key}.units.spike_times_index`, '<i8', [ui.length], BigInt64Array.from(ui, (x) => BigInt(x)));
+          npz.array(
+            `${key}.units.spike_times_index`,
+            '<i8',
+            [ui.length],
+            BigInt64Array.from(ui, (x) => BigInt(x)),
+          );
         }
       }
     }

@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { RunSimulator } from './run-simulator.js';
-import { chunkBuffers, chunkBytes, storeLayout, takeChunk, type StoreMeta } from './store.js';
+import { chunkBuffers, chunkBytes, storeLayout, takeChunk, type StoreMeta } from './store-layout.js';
 import type { WriterReply, WriterRequest } from './store-worker.js';
 
 /** Bytes sent to the writer and not yet written, past which append() waits (two of the runner's chunks of at most 4 MB). */

@@ -10,6 +10,7 @@ import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NefsimError } from '../engine/errors.js';
+import type { PartitionSummary } from '../parallel/partitioned-simulator.js';
 import {
   FILES,
   processGroup,
@@ -104,9 +105,14 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       `built '${summary.label ?? 'network'}' (seed ${summary.seed}): ${summary.neurons} neurons, ${summary.probes} probes, in ${summary.buildSeconds.toFixed(3)} s`,
     );
     if ('partitions' in summary) {
-      const p = summary as unknown as { partitions: number; neuronsPerPart: number[]; cuts: number; mode: 'cut' | 'levels'; reason?: string };
-      if (p.mode === 'levels') log(`level-parallel on ${p.partitions} worker threads (${p.neuronsPerPart.join(' / ')} neurons): ${p.reason}`);
-      else log(`partitioned into ${p.partitions} part(s) on worker threads: ${p.neuronsPerPart.join(' / ')} neurons, ${p.cuts} cut signal(s)`);
+      const p = summary as unknown as PartitionSummary;
+      const kernels = `${p.kernels === 'webassembly' ? 'WebAssembly' : 'JavaScript'} kernels`;
+      if (p.mode === 'levels')
+        log(`level-parallel on ${p.partitions} worker threads, ${kernels} (${p.neuronsPerPart.join(' / ')} neurons): ${p.reason}`);
+      else
+        log(
+          `partitioned into ${p.partitions} part(s) on worker threads, ${kernels}: ${p.neuronsPerPart.join(' / ')} neurons, ${p.cuts} cut signal(s)`,
+        );
     }
     for (const w of summary.warnings) log(`warning: ${w}`);
     // probes.h5 is written on a writer thread (h5wasm loads there), off the simulation's thread.

@@ -170,11 +170,42 @@ describe('nefsim run', () => {
 
     // Reproduce from the folder alone: its model.mjs and options.
     const again = join(dir, 'run1-again');
-    const r2 = await cli('run', join(out, 'model.mjs'), '--duration', String(opts.duration), '--dt', String(opts.dt), '--seed', String(opts.seed), '--out', again);
+    const r2 = await cli(
+      'run',
+      join(out, 'model.mjs'),
+      '--duration',
+      String(opts.duration),
+      '--dt',
+      String(opts.dt),
+      '--seed',
+      String(opts.seed),
+      '--out',
+      again,
+    );
     expect(r2.code).toBe(0);
     const stored2 = readStore(join(again, 'probes.h5'));
     expect([...stored2.keys()]).toEqual([...stored.keys()]);
     for (const [name, ds] of stored) expect(bytes(stored2.get(name)!.data).equals(bytes(ds.data))).toBe(true);
+  });
+
+  it('--dtype float32: the run records it and its probes equal an in-memory float32 simulation bit for bit', async () => {
+    const out = join(dir, 'run-f32');
+    const r = await cli('run', model, '--duration', '0.3', '--seed', '7', '--dtype', 'float32', '--out', out);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'options.json'), 'utf8'))).toMatchObject({ dtype: 'float32' });
+    const build = new Function('Network', MODEL_BODY) as (n: typeof Network) => Network;
+    const sim32 = new Simulator(build(Network), { dt: 0.001, seed: 7, dtype: 'float32' });
+    const sim64 = new Simulator(build(Network), { dt: 0.001, seed: 7 });
+    sim32.run(0.3);
+    sim64.run(0.3);
+    const stored = readStore(join(out, 'probes.h5'));
+    let differs = false;
+    for (const p of sim32.probes) {
+      const ds = stored.get(`probes/${p.label!}`)!;
+      expect(bytes(ds.data).equals(bytes(sim32.data(p).data)), p.label).toBe(true);
+      differs ||= !bytes(ds.data).equals(bytes(sim64.data(sim64.probes[sim32.probes.indexOf(p)]!).data));
+    }
+    expect(differs).toBe(true); // float32 is not float64
   });
 
   it('refuses a model with a syntax error, naming file and line, and leaves no run folder', async () => {
@@ -253,6 +284,7 @@ describe('nefsim run', () => {
       [['--dt', 'abc'], "--dt must be a number, got 'abc'"],
       [['--seed', '1.5'], '--seed must be an integer'],
       [['--out'], '--out needs a value'],
+      [['--dtype', 'float16'], "--dtype must be float64 or float32, got 'float16'"],
     ] as const) {
       const r2 = await cli('run', model, ...args);
       expect(r2.code, args.join(' ')).toBe(2);

@@ -13,12 +13,16 @@ const HELP = `nefsim ${version}: Neural Engineering Framework simulator
 Usage:
   nefsim summary MODEL.js [--dt S]   build the model and print what was built
   nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--params P.json]
+                     [--partitions P] [--pin PINS.json] [--dtype float64|float32]
                      [--trials N | --sweep PARAMS.json] [--jobs J]
                      [--executor local|slurm] [--slurm-partition P] [--slurm-time T]
                      [--slurm-account A] [--sbatch-arg ARG]...
                      [--out DIR] [--force] [--detach]
                                      run the model in a run folder (default
                                      runs/<model>-<time>; duration 1 s, dt 0.001);
+                                     --partitions: the network on P worker threads;
+                                     --dtype float32: single-precision state (faster
+                                     on large models);
                                      --trials: N runs with seeds seed, seed+1, ...;
                                      --sweep: one run per parameter object; J at
                                      a time (default: number of cores);

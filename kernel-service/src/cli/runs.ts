@@ -129,6 +129,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'sweep', value: true },
   { name: 'jobs', value: true },
   { name: 'partitions', value: true },
+  { name: 'dtype', value: true },
   { name: 'pin', value: true },
   { name: 'executor', value: true },
   { name: 'slurm-partition', value: true },
@@ -162,7 +163,8 @@ function describe(v: unknown): string {
 
 /**
  * `nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--params P.json]
- *  [--partitions P] [--pin PINS.json] [--trials N | --sweep PARAMS.json] [--jobs J] [--executor local] [--out DIR] [--force] [--detach]`
+ *  [--partitions P] [--pin PINS.json] [--dtype float64|float32] [--trials N | --sweep PARAMS.json] [--jobs J] [--executor local]
+ *  [--out DIR] [--force] [--detach]`
  */
 export async function runCommand(args: string[], argv: string[]): Promise<number> {
   const { positional, opts, multi } = parseArgs('run', args, RUN_OPTIONS);
@@ -267,6 +269,10 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     }
     pin = v as Record<string, number>;
   }
+  const dtypeArg = opts.get('dtype');
+  if (dtypeArg !== undefined && dtypeArg !== 'float64' && dtypeArg !== 'float32')
+    throw new UsageError(`nefsim run: --dtype must be float64 or float32, got '${String(dtypeArg)}'`);
+  const dtype = dtypeArg === 'float32' ? ('float32' as const) : undefined;
   // Each trial uses `partitions` threads: by default as many trials at once as fill the cores.
   let jobs = Math.max(1, Math.floor(availableParallelism() / partitions));
   if (opts.has('jobs')) {
@@ -312,6 +318,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     modelSource: resolve(file),
     created,
     ...(partitions > 1 ? { partitions } : {}),
+    ...(dtype ? { dtype } : {}),
     ...(pin ? { pin } : {}),
   };
   if (existsSync(out)) rmSync(out, { recursive: true, force: true });
@@ -393,6 +400,7 @@ export function createBatchFolder(out: string, file: string, plan: BatchPlan): v
       ...(plan.executor === 'slurm' ? { executor: 'slurm' as const } : {}),
       ...(plan.partitions ? { partitions: plan.partitions } : {}),
       ...(plan.pin ? { pin: plan.pin } : {}),
+      ...(plan.dtype ? { dtype: plan.dtype } : {}),
       trial: t.index,
     };
     createRunFolder(join(out, t.dir), file, options);

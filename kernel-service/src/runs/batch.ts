@@ -72,6 +72,8 @@ export interface BatchPlan {
   /** Worker threads per trial (default 1). */
   partitions?: number;
   pin?: Record<string, number>;
+  /** The arena's precision (default float64). */
+  dtype?: 'float64' | 'float32';
 }
 
 export interface TrialSummary {

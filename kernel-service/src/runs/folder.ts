@@ -50,6 +50,8 @@ export interface RunOptions {
   partitions?: number;
   /** Objects (by label) pinned to parts. */
   pin?: Record<string, number>;
+  /** The arena's precision (default float64). */
+  dtype?: 'float64' | 'float32';
 }
 
 export interface RunStatus {

@@ -27,16 +27,19 @@ export interface RunSimulatorOptions {
   partitions: number;
   params: Record<string, unknown>;
   pin?: Record<string, number>;
+  dtype?: 'float64' | 'float32';
 }
 
 /** One thread for partitions = 1 (the network is already loaded), else a partitioned simulator over the model file. */
 export async function createRunSimulator(net: Network, modelFile: string, opts: RunSimulatorOptions): Promise<RunSimulator> {
-  if (opts.partitions <= 1) return new Simulator(net, { dt: opts.dt, ...(opts.seed !== null ? { seed: opts.seed } : {}) });
+  const dtype = opts.dtype ?? 'float64';
+  if (opts.partitions <= 1) return new Simulator(net, { dt: opts.dt, dtype, ...(opts.seed !== null ? { seed: opts.seed } : {}) });
   return PartitionedSimulator.create(modelFile, {
     dt: opts.dt,
     seed: opts.seed,
     partitions: opts.partitions,
     params: opts.params,
+    dtype,
     ...(opts.pin ? { pin: opts.pin } : {}),
   });
 }

@@ -97,6 +97,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       dt: options.dt,
       seed: options.seed,
       partitions: options.partitions ?? 1,
+      ...(options.dtype ? { dtype: options.dtype } : {}),
       params: options.params ?? {},
       ...(options.pin ? { pin: options.pin } : {}),
     });

@@ -245,6 +245,26 @@ export default net;
     expect(sim.takeData(sim.probes[0]!).rows).toBe(50);
   });
 
+  it('a part whose worker dies (a Node calling process.exit) fails the run; the other part stops instead of waiting', async () => {
+    const file = model(
+      'exits',
+      `import { Network } from 'nefsim';
+const net = new Network({ seed: 2 });
+const bad = net.node((t) => { if (t > 0.05) process.exit(3); return Math.sin(t); }, { label: 'exits' });
+const a = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'a' });
+const b = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'b' });
+net.connect(bad, a);
+net.connect(a, b);
+net.probe(b, { synapse: 0.01, label: 'b' });
+export default net;
+`,
+    );
+    const sim = await PartitionedSimulator.create(file, { dt: 0.001, partitions: 2 });
+    expect(sim.summary().partitions).toBe(2);
+    await expect(sim.runSteps(1000)).rejects.toThrow(/exited with code 3/);
+    await sim.close();
+  }, 20_000);
+
   it('pins an object to a part', async () => {
     const sim = await PartitionedSimulator.create(squaring, { dt: 0.001, partitions: 2, pin: { a: 1, sq: 1 } });
     const s = sim.summary();

@@ -74,9 +74,15 @@ export class Barrier {
         }
       }
       if (performance.now() >= until) break;
+      if (Atomics.load(s, ABORT) !== 0) throw new BarrierAborted();
     }
     this.spinMicros = Math.max(this.minSpinMicros, budget / 2);
-    while (Atomics.load(s, GENERATION) === gen) Atomics.wait(s, GENERATION, gen, 100);
+    // ABORT is checked here too: an abort between this party's first check and its reading of
+    // GENERATION would otherwise leave it waiting for a generation that already came
+    while (Atomics.load(s, GENERATION) === gen) {
+      if (Atomics.load(s, ABORT) !== 0) throw new BarrierAborted();
+      Atomics.wait(s, GENERATION, gen, 100);
+    }
     if (Atomics.load(s, ABORT) !== 0) throw new BarrierAborted();
   }
 }

@@ -55,6 +55,12 @@ export interface PartitionSummary {
 
 class Part {
   private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
+  /**
+   * The parts' barrier, once attached: a worker that dies (out of memory, a
+   * model's process.exit) aborts it, so that the other parts stop instead of
+   * waiting for it forever.
+   */
+  barrier: Barrier | undefined;
   constructor(readonly worker: Worker) {
     worker.on('message', (msg: WorkerReply) => {
       const p = this.pending;
@@ -62,11 +68,13 @@ class Part {
       p?.resolve(msg);
     });
     worker.on('error', (err) => {
+      this.barrier?.abort();
       const p = this.pending;
       this.pending = undefined;
       p?.reject(err);
     });
     worker.on('exit', (code) => {
+      this.barrier?.abort();
       const p = this.pending;
       this.pending = undefined;
       p?.reject(new Error(`part worker exited with code ${code}`));
@@ -150,6 +158,7 @@ export class PartitionedSimulator {
       const used = parts.slice(0, first.parts);
       await Promise.all(parts.slice(first.parts).map((p) => p.worker.terminate()));
       const barrier = Barrier.allocate();
+      for (const p of used) p.barrier = new Barrier(barrier, used.length);
       const spikes = new SharedArrayBuffer(Math.max(4, 4 * first.spikeInts));
       const wasm = sharedKernelMemory(first, used.length, dtype === 'float32');
       const bytes = first.arenaSize * (dtype === 'float32' ? 4 : 8);

@@ -6,9 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { register } from 'node:module';
-import { existsSync, mkdirSync, realpathSync, symlinkSync } from 'node:fs';
-import { dirname, join, resolve as resolvePath } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { NefsimError } from '../engine/errors.js';
 import { Network } from '../engine/network.js';
 
@@ -36,52 +35,13 @@ export function registerNefsimResolver(): void {
 }
 
 /** Imports a model file and returns its network. `file` is shown in messages as given. */
-/** This package's folder (lib/runs/model.js is two levels below it). */
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * Whether Node itself resolves `import ... from 'nefsim'` in `file` to this
- * package: the first node_modules/nefsim above the file is (a link to) it.
- * Then the resolution hook, whose loader thread costs about 0.1 s of start-up
- * and a message per import, is not needed.
- */
-function resolvesToThisPackage(file: string): boolean {
-  for (let dir = dirname(file); ;) {
-    const candidate = join(dir, 'node_modules', 'nefsim');
-    if (existsSync(candidate)) {
-      try {
-        return realpathSync(candidate) === realpathSync(PACKAGE_ROOT);
-      } catch {
-        return false;
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) return false;
-    dir = up;
-  }
-}
-
-/**
- * Links `folder`/node_modules/nefsim to this package, so that model files in
- * the folder (a run folder, and the trial folders below a batch) resolve
- * 'nefsim' without the hook. A failure only costs the hook.
- */
-export function linkEngine(folder: string): void {
-  try {
-    mkdirSync(join(folder, 'node_modules'), { recursive: true });
-    symlinkSync(PACKAGE_ROOT, join(folder, 'node_modules', 'nefsim'), 'dir');
-  } catch {
-    // e.g. a file system without symbolic links: loadModel registers the hook
-  }
-}
-
 export async function loadModel(
   file: string,
   params: Record<string, unknown> = {},
   opts: { requireFunction?: boolean } = {},
 ): Promise<Network> {
+  registerNefsimResolver();
   const path = resolvePath(file);
-  if (!resolvesToThisPackage(path)) registerNefsimResolver();
   const url = pathToFileURL(path).href;
   let mod: { default?: unknown };
   try {

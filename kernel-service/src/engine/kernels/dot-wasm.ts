@@ -31,7 +31,6 @@ import {
   I32_ADD,
   I32_AND,
   I32_CONST,
-  I32_GE_S,
   I32_LOAD,
   I32_SHL,
   IF,
@@ -45,6 +44,7 @@ import {
 } from '../wasm.js';
 
 const I32_EQ = 0x46,
+  I32_GE_U = 0x4f,
   F64_NE = 0x62;
 
 // locals shared by the three bodies: params table = 0, n = 1; then
@@ -75,7 +75,7 @@ const sleb = (n: number): number[] => (n < 64 ? [n] : [0x80 | (n & 0x7f), n >> 7
 /** local = local2 << shift */
 const shl = (local: number, shift: number): number[] => [...get(local), I32_CONST, shift, I32_SHL];
 
-/** for (;;) { if (a >= b) break; body } */
+/** for (;;) { if (a >= b) break; body }, unsigned (byte addresses reach past 2^31 in memories over 2 GB) */
 const loopWhileLess = (a: number, b: number, body: number[]): number[] => [
   BLOCK,
   VOID,
@@ -83,7 +83,7 @@ const loopWhileLess = (a: number, b: number, body: number[]): number[] => [
   VOID,
   ...get(a),
   ...get(b),
-  I32_GE_S,
+  I32_GE_U,
   BR_IF,
   1,
   ...body,

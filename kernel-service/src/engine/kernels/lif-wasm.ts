@@ -68,6 +68,7 @@ import {
   V_ANDNOT,
   V_ANY_TRUE,
   V_BITSELECT,
+  V_LOAD,
   V_OR,
   f64,
   get,
@@ -98,6 +99,9 @@ export type LifStep = (
   list: number,
   scratch: number,
 ) => number;
+
+const I32_EQ = 0x46,
+  I32_EQZ = 0x45;
 
 /** Arguments beyond which the series give way to Math's functions (as log1pSmall / expm1Small). */
 const SMALL = 0.0625;
@@ -147,8 +151,13 @@ const V_DT = 26,
   V_X = 37,
   V_SPK = 38,
   V_S = 39,
-  V_NEW = 40;
-const N_V128 = 15;
+  V_NEW = 40,
+  V_S2 = 41,
+  V_TS = 42;
+const N_V128 = 17;
+// i32 locals of the second pass's pairs: the two spiking neurons' byte offsets
+const P0 = 43,
+  P1 = 44;
 
 /**
  * The arena's element type of the module being assembled (moduleBytes sets
@@ -344,18 +353,99 @@ function pairOfNeurons(): number[] {
 }
 
 /** The second pass: the spikes listed by the first, in scalar code (K counts through them). */
-function listedSpikes(): number[] {
+/** The scalar spike step of the neuron listed at K + `at`: P, JV and VI (unrounded voltage) from the list. */
+function listedSpike(at: number): number[] {
   const b: number[] = [];
-  b.push(I32_CONST, 0, ...set(K));
-  b.push(BLOCK, VOID, LOOP, VOID);
-  b.push(...get(K), ...get(CNT), I32_GE_S, BR_IF, 1);
-  b.push(...get(LIST), ...get(K), I32_CONST, 2, I32_SHL, I32_ADD, I32_LOAD, 2, 0, I32_CONST, E.shift, I32_SHL, ...set(P));
+  b.push(...get(LIST), ...get(K), I32_CONST, 2, I32_SHL, I32_ADD, I32_LOAD, 2, 4 * at, I32_CONST, E.shift, I32_SHL, ...set(P));
   b.push(...load(Jp), ...set(JV));
   // the voltage before rounding: from the scratch list where the arena is float32
-  if (E.f32) b.push(...get(SCRATCH), ...get(K), I32_CONST, 3, I32_SHL, I32_ADD, F64_LOAD, 3, 0, ...set(VI));
+  if (E.f32) b.push(...get(SCRATCH), ...get(K), I32_CONST, 3, I32_SHL, I32_ADD, F64_LOAD, 3, 8 * at, ...set(VI));
   else b.push(...load(Vp), ...set(VI));
   b.push(...spikeOfNeuron());
-  b.push(...get(K), I32_CONST, 1, I32_ADD, ...set(K), BR, 0, END, END);
+  return b;
+}
+
+/** log1p's series (2 atanh(s), s = x / (2 + x)) on both lanes of local V_X (log1pSmall's operations, in its order). */
+function vLog1pSeries(): number[] {
+  let t = [...vconst(1 / 11), ...get(V_S2), ...vconst(13), ...F64X2_DIV, ...F64X2_ADD];
+  for (const c of [1 / 9, 1 / 7, 1 / 5, 1 / 3, 1]) t = [...vconst(c), ...get(V_S2), ...t, ...F64X2_MUL, ...F64X2_ADD];
+  return [
+    ...[...get(V_X), ...vconst(2), ...get(V_X), ...F64X2_ADD, ...F64X2_DIV, ...set(V_S)],
+    ...[...get(V_S), ...get(V_S), ...F64X2_MUL, ...set(V_S2)],
+    ...[...vconst(2), ...get(V_S), ...F64X2_MUL, ...t, ...F64X2_MUL],
+  ];
+}
+
+/**
+ * The second pass: the spikes listed by the first, two at a time in f64x2
+ * lanes (log1p's series for both in one go: half the divisions, two
+ * independent chains), with the same operations as spikeOfNeuron; a pair
+ * where a lane is beyond the series or has time left after tau_ref takes the
+ * scalar step, as does an odd last spike.
+ */
+function listedSpikes(): number[] {
+  const b: number[] = [];
+  const offsetAt = (at: number, local: number): number[] => [
+    ...get(LIST),
+    ...get(K),
+    I32_CONST,
+    2,
+    I32_SHL,
+    I32_ADD,
+    I32_LOAD,
+    2,
+    4 * at,
+    I32_CONST,
+    E.shift,
+    I32_SHL,
+    ...set(local),
+  ];
+  /** f64x2 of base[P0], base[P1] */
+  const gather = (base: number): number[] => [
+    ...E.load([...get(base), ...get(P0), I32_ADD]),
+    ...F64X2_SPLAT,
+    ...E.load([...get(base), ...get(P1), I32_ADD]),
+    ...F64X2_REPLACE(1),
+  ];
+  const at = (base: number, p: number): number[] => [...get(base), ...get(p), I32_ADD];
+  b.push(I32_CONST, 0, ...set(K));
+  b.push(BLOCK, VOID, LOOP, VOID);
+  b.push(...get(K), I32_CONST, 1, I32_ADD, ...get(CNT), I32_GE_S, BR_IF, 1);
+  b.push(...offsetAt(0, P0), ...offsetAt(1, P1));
+  b.push(...gather(Jp), ...set(V_J));
+  if (E.f32) b.push(...get(SCRATCH), ...get(K), I32_CONST, 3, I32_SHL, I32_ADD, ...V_LOAD, 3, 0, ...set(V_V));
+  else b.push(...gather(Vp), ...set(V_V));
+  // x = -(v - 1) / (j - 1); tSpike = dt + tauRc * log1p(x); leftover = dt - tSpike - tauRef
+  b.push(...get(V_V), ...vconst(1), ...F64X2_SUB, ...F64X2_NEG, ...get(V_J), ...vconst(1), ...F64X2_SUB, ...F64X2_DIV, ...set(V_X));
+  b.push(...get(V_DT), ...get(V_TAU_RC), ...vLog1pSeries(), ...F64X2_MUL, ...F64X2_ADD, ...set(V_TS));
+  // both lanes in the series' range and no time left after tau_ref: the vector result stands
+  b.push(...vInRange(V_X), ...I64X2_BITMASK, I32_CONST, 3, I32_EQ);
+  b.push(
+    ...get(V_DT),
+    ...get(V_TS),
+    ...F64X2_SUB,
+    ...get(V_TAU_REF),
+    ...F64X2_SUB,
+    ...vconst(0),
+    ...F64X2_GT,
+    ...V_ANY_TRUE,
+    I32_EQZ,
+    I32_AND,
+  );
+  b.push(IF, VOID);
+  b.push(...get(V_TAU_REF), ...get(V_TS), ...F64X2_ADD, ...set(V_NEW));
+  for (const [lane, p] of [
+    [0, P0],
+    [1, P1],
+  ] as const) {
+    b.push(...E.store(at(OUTp, p), get(SPIKE)));
+    b.push(...E.store(at(Vp, p), f64(0)));
+    b.push(...E.store(at(REFp, p), [...get(V_NEW), ...F64X2_EXTRACT(lane)]));
+  }
+  b.push(ELSE, ...listedSpike(0), ...listedSpike(1), END);
+  b.push(...get(K), I32_CONST, 2, I32_ADD, ...set(K), BR, 0, END, END);
+  // an odd last spike
+  b.push(...get(K), ...get(CNT), I32_LT_S, IF, VOID, ...listedSpike(0), END);
   return b;
 }
 
@@ -370,7 +460,7 @@ function moduleBytes(shared: boolean, elt: Elt): Uint8Array {
 }
 
 function assemble(shared: boolean): Uint8Array {
-  const body: number[] = [3, 5, I32, 8, F64, N_V128, V128]; // locals: 5 i32, 8 f64, v128s
+  const body: number[] = [4, 5, I32, 8, F64, N_V128, V128, 2, I32]; // locals: 5 i32, 8 f64, v128s, 2 i32
   body.push(I32_CONST, 0, ...set(I), I32_CONST, 0, ...set(CNT));
   const splat = (from: number, to: number): number[] => [...get(from), ...F64X2_SPLAT, ...set(to)];
   body.push(...splat(DT, V_DT), ...splat(FULL, V_FULL), ...splat(TAU_RC, V_TAU_RC), ...splat(TAU_REF, V_TAU_REF));

@@ -170,7 +170,11 @@ describe('sparse spikes', () => {
         `RSS ${(a.rss / 2 ** 20).toFixed(1)} MB at step ${a.steps}, ${(b.rss / 2 ** 20).toFixed(1)} MB at step ${b.steps} (~${(spikesBetween / 2 ** 20).toFixed(1)} MB of spikes written between)`,
       );
       expect(b.steps - a.steps).toBeGreaterThan(2000);
-      expect(b.rss - a.rss).toBeLessThan(16 * 2 ** 20);
+      // ~500 MB of spikes go to disk between the checkpoints: memory that grew with them would show
+      // hundreds of MB. Up to 32 MB is the heaps settling, which under the load of the whole suite
+      // can take longer than the warm-up (seen: 160 -> 187 MB, where an idle machine holds 192-199
+      // MB from the first second on).
+      expect(b.rss - a.rss).toBeLessThan(32 * 2 ** 20);
     } finally {
       await cli('cancel', out);
     }

@@ -14,7 +14,7 @@
  * bit-for-bit identical: each lane does the same separately rounded
  * multiply and add in the same order (WebAssembly never fuses them).
  */
-import { uleb, wasmApi, wasmOffByEnv, wasmSection, type WasmApi, type WasmMemory } from './wasm.js';
+import { uleb, WASM_HEADER, wasmApi, wasmOffByEnv, wasmSection, type WasmApi, type WasmMemory } from './wasm.js';
 
 /** Thrown by `choleskyFactor` when the matrix is not (numerically) positive definite. */
 export class NotPositiveDefiniteError extends Error {
@@ -267,14 +267,7 @@ function kernelModuleBytes(): Uint8Array {
   body.push(0x0b); // end function
   const section = wasmSection;
   const bytes = [
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ...WASM_HEADER,
     ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // type: (i32 ×5) -> ()
     ...section(2, [1, 1, 0x6d, 1, 0x6d, 0x02, 0x00, 0x01]), // import memory m.m, min 1 page
     ...section(3, [1, 0]), // one function of type 0

@@ -19,7 +19,8 @@ import {
 import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
 import { FuncKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
 import type { Arena, Kernel, SpikeLists } from './kernels/kernel.js';
-import { kernelMemory, wasmLifEnabled, type WasmKernels } from './kernels/lif-wasm.js';
+import { kernelMemory, wasmLifEnabled, type TableStep, type WasmKernels } from './kernels/lif-wasm.js';
+import type { WasmTable } from './kernels/basic.js';
 import type { WasmLif } from './kernels/neurons.js';
 import { F32_ELT, F64_ELT } from './wasm.js';
 import { LIFKernel, LIFRateKernel, RectifiedLinearKernel, SigmoidKernel, SpikingRectifiedLinearKernel } from './kernels/neurons.js';
@@ -263,6 +264,31 @@ function wasmSpikeLists(groups: Op[][], kernels: WasmKernels, at: number): Spike
   return spikes;
 }
 
+/**
+ * A kernel's table for its WebAssembly function (dot-wasm.ts), placed in the
+ * kernels' memory: the first `fields` of each op's `stride` ints, arena
+ * offsets turned into byte addresses except at the positions `counts` (rows,
+ * cols), then what `extra` adds per op.
+ */
+function wasmTable(
+  kernels: WasmKernels,
+  step: TableStep,
+  tb: Int32Array,
+  stride: number,
+  counts: number[],
+  extra?: (k: number) => number[],
+): WasmTable {
+  const n = tb.length / stride;
+  const fields = extra ? stride - 1 : stride; // with `extra`, the last field (an id) is replaced by it
+  const e = kernels.elt.bytes;
+  const out: number[] = [];
+  for (let k = 0; k < n; k++) {
+    for (let f = 0; f < fields; f++) out.push(counts.includes(f) ? tb[k * stride + f]! : e * tb[k * stride + f]!);
+    if (extra) out.push(...extra(k));
+  }
+  return { step, table: kernels.place(Int32Array.from(out)), n };
+}
+
 /** Is the op W x with x all of a LIF ensemble's output (so its spike list can stand for x)? */
 function decodesSpikes(op: Op, spikes: SpikeListPlan): boolean {
   if (op.kind !== 'dotinc') return false;
@@ -326,25 +352,9 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         });
         const w = spikes.wasm;
         if (w) {
-          // the WebAssembly table: byte addresses, and the op's spike list and count
-          const e = w.kernels.elt.bytes;
-          const wt = new Int32Array(ops.length * 7);
-          for (let k = 0; k < ops.length; k++) {
-            const id = tb[6 * k + 5]!;
-            wt.set(
-              [
-                e * tb[6 * k]!,
-                tb[6 * k + 1]!,
-                tb[6 * k + 2]!,
-                e * tb[6 * k + 3]!,
-                e * tb[6 * k + 4]!,
-                w.listByte + 4 * spikes.bases[id]!,
-                w.countByte + 4 * id,
-              ],
-              7 * k,
-            );
-          }
-          return new SpikeDotIncKernel(a, tb, spikes, { step: w.kernels.sdot, table: w.kernels.place(wt), n: ops.length });
+          // the WebAssembly table: [W, rows, cols, x, y] in bytes, then the op's spike list and count
+          const list = (k: number): number[] => [w.listByte + 4 * spikes.bases[tb[6 * k + 5]!]!, w.countByte + 4 * tb[6 * k + 5]!];
+          return new SpikeDotIncKernel(a, tb, spikes, wasmTable(w.kernels, w.kernels.sdot, tb, 6, [1, 2], list));
         }
         return new SpikeDotIncKernel(a, tb, spikes);
       }
@@ -353,13 +363,8 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         const op = o as Op & { kind: 'dotinc' };
         tb.set([op.W.offset, op.rows, op.cols, op.x.offset, op.y.offset], 5 * k);
       });
-      const w = spikes.wasm;
-      if (w) {
-        const e = w.kernels.elt.bytes;
-        const wt = tb.map((v, i) => (i % 5 === 1 || i % 5 === 2 ? v : e * v));
-        return new DotIncKernel(a, tb, { step: w.kernels.dot, table: w.kernels.place(wt), n: ops.length });
-      }
-      return new DotIncKernel(a, tb);
+      const w = spikes.wasm?.kernels;
+      return new DotIncKernel(a, tb, w && wasmTable(w, w.dot, tb, 5, [1, 2]));
     }
     case 'elementwise': {
       const tb = new Int32Array(ops.length * 5);
@@ -477,13 +482,8 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         const op = o as Op & { kind: 'encode' };
         tb.set([op.b.offset, op.W.offset, op.rows, op.cols, op.x.offset, op.y.offset], 6 * k);
       });
-      const w = spikes.wasm;
-      if (w) {
-        const e = w.kernels.elt.bytes;
-        const wt = tb.map((v, i) => (i % 6 === 2 || i % 6 === 3 ? v : e * v));
-        return new EncodeKernel(a, tb, { step: w.kernels.enc, table: w.kernels.place(wt), n: ops.length });
-      }
-      return new EncodeKernel(a, tb);
+      const w = spikes.wasm?.kernels;
+      return new EncodeKernel(a, tb, w && wasmTable(w, w.enc, tb, 6, [2, 3]));
     }
     case 'pes': {
       const tb = new Int32Array(ops.length * 5);

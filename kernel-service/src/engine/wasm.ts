@@ -39,6 +39,9 @@ export function uleb(n: number): number[] {
   return out;
 }
 
+/** A module's first bytes: the magic number \0asm and version 1. */
+export const WASM_HEADER: readonly number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
 /** A module section: id, size, content. */
 export function wasmSection(id: number, content: number[]): number[] {
   return [id, ...uleb(content.length), ...content];

@@ -78,6 +78,7 @@ import {
   wasmApi,
   wasmOffByEnv,
   wasmSection,
+  WASM_HEADER,
   type WasmMemory,
   type Elt,
   F64_ELT,
@@ -171,69 +172,43 @@ const load = (base: number): number[] => E.load(at(base));
 /** Stores the value the code `value` leaves on the stack at base + p. */
 const store = (base: number, value: number[]): number[] => E.store(at(base), value);
 
-/** expm1(x) of local X: the series for |x| <= SMALL, else Math.expm1 (expm1Small's operations). */
-function expm1Small(): number[] {
-  let t = [...f64(1 / 362880), ...get(X), ...f64(3628800), F64_DIV, F64_ADD];
-  for (const c of [1 / 40320, 1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1]) t = [...f64(c), ...get(X), ...t, F64_MUL, F64_ADD];
-  const poly = [...get(X), ...t, F64_MUL];
+/** `series` (leaving an f64) where -SMALL <= X <= SMALL, else Math's function `fn` (an import) of X: the *Small functions' test. */
+function seriesOrCall(series: number[], fn: number): number[] {
+  return [...get(X), ...f64(-SMALL), F64_GE, ...get(X), ...f64(SMALL), F64_LE, I32_AND, IF, F64, ...series, ELSE, ...get(X), CALL, fn, END];
+}
+
+/** The arithmetic the series are written in: scalar f64, or f64x2 lanes (the same IEEE operations per lane). */
+interface Arith {
+  k(x: number): number[];
+  add: number[];
+  mul: number[];
+  div: number[];
+}
+const SCALAR: Arith = { k: f64, add: [F64_ADD], mul: [F64_MUL], div: [F64_DIV] };
+const LANES: Arith = { k: vconst, add: F64X2_ADD, mul: F64X2_MUL, div: F64X2_DIV };
+
+/** expm1's series of local x to x^10/10! (expm1Small's operations, in its order). */
+function expm1Series(o: Arith, x: number): number[] {
+  let t = [...o.k(1 / 362880), ...get(x), ...o.k(3628800), ...o.div, ...o.add];
+  for (const c of [1 / 40320, 1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1]) t = [...o.k(c), ...get(x), ...t, ...o.mul, ...o.add];
+  return [...get(x), ...t, ...o.mul];
+}
+
+/** log1p's series of local x: 2 atanh(s), s = x / (2 + x), in locals s and s2 = s^2 (log1pSmall's operations, in its order). */
+function log1pSeries(o: Arith, x: number, s: number, s2: number): number[] {
+  let t = [...o.k(1 / 11), ...get(s2), ...o.k(13), ...o.div, ...o.add];
+  for (const c of [1 / 9, 1 / 7, 1 / 5, 1 / 3, 1]) t = [...o.k(c), ...get(s2), ...t, ...o.mul, ...o.add];
   return [
-    ...get(X),
-    ...f64(-SMALL),
-    F64_GE,
-    ...get(X),
-    ...f64(SMALL),
-    F64_LE,
-    I32_AND,
-    IF,
-    F64,
-    ...poly,
-    ELSE,
-    ...get(X),
-    CALL,
-    EXPM1,
-    END,
+    ...[...get(x), ...o.k(2), ...get(x), ...o.add, ...o.div, ...set(s)],
+    ...[...get(s), ...get(s), ...o.mul, ...set(s2)],
+    ...[...o.k(2), ...get(s), ...o.mul, ...t, ...o.mul],
   ];
 }
 
-/** log1p(x) of local X: 2 atanh(s), s = x / (2 + x), for |x| <= SMALL, else Math.log1p (log1pSmall's operations). */
-function log1pSmall(): number[] {
-  let t = [...f64(1 / 11), ...get(S2), ...f64(13), F64_DIV, F64_ADD];
-  for (const c of [1 / 9, 1 / 7, 1 / 5, 1 / 3, 1]) t = [...f64(c), ...get(S2), ...t, F64_MUL, F64_ADD];
-  const poly = [
-    ...get(X),
-    ...f64(2),
-    ...get(X),
-    F64_ADD,
-    F64_DIV,
-    ...set(S), // s = x / (2 + x)
-    ...get(S),
-    ...get(S),
-    F64_MUL,
-    ...set(S2),
-    ...f64(2),
-    ...get(S),
-    F64_MUL,
-    ...t,
-    F64_MUL,
-  ];
-  return [
-    ...get(X),
-    ...f64(-SMALL),
-    F64_GE,
-    ...get(X),
-    ...f64(SMALL),
-    F64_LE,
-    I32_AND,
-    IF,
-    F64,
-    ...poly,
-    ELSE,
-    ...get(X),
-    CALL,
-    LOG1P,
-    END,
-  ];
-}
+/** expm1(x) of local X: the series for |x| <= SMALL, else Math.expm1 (expm1Small). */
+const expm1Small = (): number[] => seriesOrCall(expm1Series(SCALAR, X), EXPM1);
+/** log1p(x) of local X: the series for |x| <= SMALL, else Math.log1p (log1pSmall). */
+const log1pSmall = (): number[] => seriesOrCall(log1pSeries(SCALAR, X, S, S2), LOG1P);
 
 /** A spike of the neuron at byte offset P, given its input JV and its voltage VI after integration (above 1). */
 function spikeOfNeuron(): number[] {
@@ -287,14 +262,6 @@ const vstore = (base: number, value: number[]): number[] => E.vstore(at(base), v
 /** All-ones lanes where lo <= x <= hi (x a v128 local), as the scalar range tests. */
 const vInRange = (x: number): number[] => [...get(x), ...vconst(-SMALL), ...F64X2_GE, ...get(x), ...vconst(SMALL), ...F64X2_LE, ...V_AND];
 
-/** expm1's series on both lanes of local V_X (expm1Small's operations, in its order). */
-function vExpm1Series(): number[] {
-  let t = [...vconst(1 / 362880), ...get(V_X), ...vconst(3628800), ...F64X2_DIV, ...F64X2_ADD];
-  for (const c of [1 / 40320, 1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1])
-    t = [...vconst(c), ...get(V_X), ...t, ...F64X2_MUL, ...F64X2_ADD];
-  return [...get(V_X), ...t, ...F64X2_MUL];
-}
-
 /**
  * Neurons I and I + 1 in two f64x2 lanes, the first of two passes: the
  * integration, branch-free on its common path (both factors, the full step
@@ -320,7 +287,7 @@ function pairOfNeurons(): number[] {
   b.push(...get(V_FULL), ...set(V_NEW));
   b.push(...get(V_PART), ...V_ANY_TRUE, IF, VOID);
   b.push(...get(V_DT), ...get(V_R), ...F64X2_SUB, ...F64X2_NEG, ...get(V_TAU_RC), ...F64X2_DIV, ...set(V_X));
-  b.push(...vExpm1Series(), ...set(V_S));
+  b.push(...expm1Series(LANES, V_X), ...set(V_S));
   //   lanes beyond the series: Math.expm1 (bad = part & !inRange(x); m = its lane bits)
   b.push(...get(V_PART), ...vInRange(V_X), ...V_ANDNOT, ...I64X2_BITMASK, ...set(M));
   b.push(...get(M), IF, VOID);
@@ -365,17 +332,6 @@ function listedSpike(at: number): number[] {
   return b;
 }
 
-/** log1p's series (2 atanh(s), s = x / (2 + x)) on both lanes of local V_X (log1pSmall's operations, in its order). */
-function vLog1pSeries(): number[] {
-  let t = [...vconst(1 / 11), ...get(V_S2), ...vconst(13), ...F64X2_DIV, ...F64X2_ADD];
-  for (const c of [1 / 9, 1 / 7, 1 / 5, 1 / 3, 1]) t = [...vconst(c), ...get(V_S2), ...t, ...F64X2_MUL, ...F64X2_ADD];
-  return [
-    ...[...get(V_X), ...vconst(2), ...get(V_X), ...F64X2_ADD, ...F64X2_DIV, ...set(V_S)],
-    ...[...get(V_S), ...get(V_S), ...F64X2_MUL, ...set(V_S2)],
-    ...[...vconst(2), ...get(V_S), ...F64X2_MUL, ...t, ...F64X2_MUL],
-  ];
-}
-
 /**
  * The second pass: the spikes listed by the first, two at a time in f64x2
  * lanes (log1p's series for both in one go: half the divisions, two
@@ -417,7 +373,7 @@ function listedSpikes(): number[] {
   else b.push(...gather(Vp), ...set(V_V));
   // x = -(v - 1) / (j - 1); tSpike = dt + tauRc * log1p(x); leftover = dt - tSpike - tauRef
   b.push(...get(V_V), ...vconst(1), ...F64X2_SUB, ...F64X2_NEG, ...get(V_J), ...vconst(1), ...F64X2_SUB, ...F64X2_DIV, ...set(V_X));
-  b.push(...get(V_DT), ...get(V_TAU_RC), ...vLog1pSeries(), ...F64X2_MUL, ...F64X2_ADD, ...set(V_TS));
+  b.push(...get(V_DT), ...get(V_TAU_RC), ...log1pSeries(LANES, V_X, V_S, V_S2), ...F64X2_MUL, ...F64X2_ADD, ...set(V_TS));
   // both lanes in the series' range and no time left after tau_ref: the vector result stands
   b.push(...vInRange(V_X), ...I64X2_BITMASK, I32_CONST, 3, I32_EQ);
   b.push(
@@ -482,14 +438,7 @@ function assemble(shared: boolean): Uint8Array {
   const section = wasmSection;
   const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
   const bytes = [
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ...WASM_HEADER,
     // types: 0 = (f64) -> f64; 1 = (i32 x5, f64 x6, i32 x2) -> i32; 2 = (i32, i32) -> ()
     ...section(1, [
       3,

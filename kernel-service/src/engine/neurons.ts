@@ -8,14 +8,9 @@
  */
 import { Choice, Uniform, type Distribution } from './dists.js';
 import { ValidationError } from './errors.js';
+import { lifRatesWasm } from './kernels/rates-wasm.js';
 
-export type NeuronKind =
-  | 'LIF'
-  | 'LIFRate'
-  | 'RectifiedLinear'
-  | 'SpikingRectifiedLinear'
-  | 'Sigmoid'
-  | 'Direct';
+export type NeuronKind = 'LIF' | 'LIFRate' | 'RectifiedLinear' | 'SpikingRectifiedLinear' | 'Sigmoid' | 'Direct';
 
 export interface GainBias {
   gain: Float64Array;
@@ -119,6 +114,8 @@ export class LIFRate extends NeuronType {
   }
   rates(J: Float64Array, out: Float64Array): void {
     const { tauRc, tauRef, amplitude } = this;
+    // the activity matrices of decoder solves: in WebAssembly, the same bits (kernels/rates-wasm.ts)
+    if (lifRatesWasm(J, out, tauRc, tauRef, amplitude)) return;
     for (let i = 0; i < J.length; i++) {
       const j = J[i]! - 1;
       out[i] = j > 0 ? amplitude / (tauRef + tauRc * Math.log1p(1 / j)) : 0;

@@ -1,0 +1,277 @@
+/**
+ * The LIF rate curve over many currents in WebAssembly, for the decoder
+ * solves' activity matrices (the build's largest single cost on
+ * CircularConvolution before this: Math.log1p is a call into C++ that costs
+ * about 20 ns here, a fifth of the cold build).
+ *
+ *   rate(J) = amplitude / (tau_ref + tau_rc * log1p(1 / (J - 1)))  for J > 1, else 0
+ *
+ * log1p is fdlibm's (the algorithm V8's Math.log1p runs), written out for the
+ * arguments that occur here, x = 1 / (J - 1) for J > 1: from 0 (J = Infinity)
+ * to 2^52 (J - 1 of a double J > 1 is at least 2^-52). With the same
+ * operations in the same order, WebAssembly's IEEE double arithmetic gives
+ * the same bits as Math.log1p
+ * (test/rates-wasm.test.ts compares them over millions of currents, and
+ * over every branch). fdlibm's method, for 1 + x = 2^k (1 + f) with
+ * sqrt(2)/2 < 1 + f < sqrt(2), u = fl(1 + x) and c = (1 + x - u) / u:
+ *   s = f / (2 + f), z = s², R = z (Lp1 + z (Lp2 + ... + z Lp7)),
+ *   log1p(x) = k ln2_hi - ((f²/2 - (s (f²/2 + R) + (c + k ln2_lo))) - f).
+ */
+import {
+  BLOCK,
+  BR,
+  ELSE,
+  END,
+  F64,
+  F64_ADD,
+  F64_DIV,
+  F64_GT,
+  F64_LOAD,
+  F64_MUL,
+  F64_STORE,
+  F64_SUB,
+  I32,
+  I32_ADD,
+  I32_AND,
+  I32_CONST,
+  I32_LT_S,
+  IF,
+  LOOP,
+  BR_IF,
+  VOID,
+  WASM_HEADER,
+  f64,
+  get,
+  set,
+  uleb,
+  wasmApi,
+  wasmOffByEnv,
+  wasmSection,
+  type WasmMemory,
+} from '../wasm.js';
+
+const F64_EQ = 0x61,
+  I32_EQZ = 0x45,
+  I32_GT_S = 0x4a,
+  I32_SUB = 0x6b,
+  I32_OR = 0x72,
+  I32_SHR_S = 0x75,
+  I32_WRAP_I64 = 0xa7,
+  I64_EXTEND_I32_U = 0xad,
+  I64_CONST = 0x42,
+  I64_AND = 0x83,
+  I64_OR = 0x84,
+  I64_SHL = 0x86,
+  I64_SHR_U = 0x88,
+  F64_CONVERT_I32_S = 0xb7,
+  I64_REINTERPRET_F64 = 0xbd,
+  F64_REINTERPRET_I64 = 0xbf;
+
+/** Signed LEB128 (i32.const and i64.const immediates). */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  let v = BigInt(n);
+  for (;;) {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    const done = (v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+const i32 = (n: number): number[] => [I32_CONST, ...sleb(n | 0)];
+
+// fdlibm's constants
+const LN2_HI = 6.9314718036912381649e-1,
+  LN2_LO = 1.90821492927058770002e-10,
+  LP = [
+    6.66666666666673513e-1, 3.999999999940941908e-1, 2.857142874366239149e-1, 2.222219843214978396e-1, 1.818357216161805012e-1,
+    1.531383769920937332e-1, 1.479819860511658591e-1,
+  ] as const;
+
+// parameters: n, J (byte address), out (byte address), tauRc, tauRef, amplitude
+const N = 0,
+  JA = 1,
+  OUT = 2,
+  TAU_RC = 3,
+  TAU_REF = 4,
+  AMP = 5;
+// locals
+const I = 6, // i32: byte offset of the current element
+  HX = 7, // i32: high word of x
+  K = 8, // i32
+  HU = 9, // i32
+  X = 10, // f64 ...
+  U = 11,
+  C = 12,
+  F = 13,
+  HFSQ = 14,
+  S = 15,
+  Z = 16,
+  R = 17,
+  DK = 18; // k as a double
+
+/** The high 32 bits of f64 local `l`. */
+const hiWord = (l: number): number[] => [...get(l), I64_REINTERPRET_F64, I64_CONST, 32, I64_SHR_U, I32_WRAP_I64];
+/** f64 local `l` with its high word replaced by i32 local `h`'s bits `| or`. */
+const withHiWord = (l: number, h: number, or: number): number[] => [
+  ...get(h),
+  ...i32(or),
+  I32_OR,
+  I64_EXTEND_I32_U,
+  I64_CONST,
+  32,
+  I64_SHL,
+  ...get(l),
+  I64_REINTERPRET_F64,
+  I64_CONST,
+  ...sleb(0xffffffff),
+  I64_AND,
+  I64_OR,
+  F64_REINTERPRET_I64,
+  ...set(l),
+];
+/** k ln2_hi (k as a double). */
+const kHi = (): number[] => [...get(DK), ...f64(LN2_HI), F64_MUL];
+/** c + k ln2_lo. */
+const cPlusKLo = (): number[] => [...get(C), ...get(DK), ...f64(LN2_LO), F64_MUL, F64_ADD];
+
+/** log1p of local X (x >= 0, finite), left on the stack. */
+function log1pBody(): number[] {
+  const b: number[] = [];
+  // a block (result f64): each of fdlibm's returns is a `br` out of it with the value
+  b.push(BLOCK, F64);
+  b.push(...hiWord(X), ...set(HX));
+  // x < sqrt(2) - 1: k = 0, f = x; below 2^-29, x - x²/2, and below 2^-54, x
+  b.push(...get(HX), ...i32(0x3fda827a), I32_LT_S, IF, VOID);
+  b.push(...get(HX), ...i32(0x3e200000), I32_LT_S, IF, VOID);
+  b.push(...get(HX), ...i32(0x3c900000), I32_LT_S, IF, F64, ...get(X), ELSE);
+  b.push(...get(X), ...get(X), ...get(X), F64_MUL, ...f64(0.5), F64_MUL, F64_SUB, END, BR, 2);
+  b.push(END);
+  b.push(...i32(0), ...set(K), ...get(X), ...set(F), ...i32(1), ...set(HU), ...f64(0), ...set(C));
+  b.push(ELSE);
+  // u = fl(1 + x), k its exponent, c = (1 + x - u) / u; from 2^53 on, u = x and c = 0
+  b.push(...get(HX), ...i32(0x43400000), I32_LT_S, IF, VOID);
+  b.push(...f64(1), ...get(X), F64_ADD, ...set(U), ...hiWord(U), ...set(HU));
+  b.push(...get(HU), ...i32(20), I32_SHR_S, ...i32(1023), I32_SUB, ...set(K));
+  b.push(...get(K), ...i32(0), I32_GT_S, IF, F64);
+  b.push(...f64(1), ...get(U), ...get(X), F64_SUB, F64_SUB, ELSE);
+  b.push(...get(X), ...get(U), ...f64(1), F64_SUB, F64_SUB, END);
+  b.push(...get(U), F64_DIV, ...set(C));
+  b.push(ELSE);
+  b.push(...get(X), ...set(U), ...get(HX), ...set(HU));
+  b.push(...get(HU), ...i32(20), I32_SHR_S, ...i32(1023), I32_SUB, ...set(K), ...f64(0), ...set(C));
+  b.push(END);
+  b.push(...get(HU), ...i32(0x000fffff), I32_AND, ...set(HU));
+  // u's mantissa, scaled into [sqrt(2)/2, sqrt(2)): f = u - 1
+  b.push(...get(HU), ...i32(0x6a09e), I32_LT_S, IF, VOID);
+  b.push(...withHiWord(U, HU, 0x3ff00000));
+  b.push(ELSE);
+  b.push(...get(K), ...i32(1), I32_ADD, ...set(K), ...withHiWord(U, HU, 0x3fe00000));
+  b.push(...i32(0x00100000), ...get(HU), I32_SUB, ...i32(2), I32_SHR_S, ...set(HU));
+  b.push(END);
+  b.push(...get(U), ...f64(1), F64_SUB, ...set(F));
+  b.push(END);
+  b.push(...get(K), F64_CONVERT_I32_S, ...set(DK));
+  b.push(...f64(0.5), ...get(F), F64_MUL, ...get(F), F64_MUL, ...set(HFSQ)); // hfsq = 0.5 f f
+  // |f| < 2^-20: f = 0 gives k ln2_hi + (c + k ln2_lo) (0 when k = 0); else R = hfsq (1 - 2/3 f)
+  // (the double 2/3, fdlibm's 0.66666666666666666) and f - R (k = 0) or k ln2_hi - ((R - (c + k ln2_lo)) - f)
+  b.push(...get(HU), I32_EQZ, IF, VOID);
+  b.push(...get(F), ...f64(0), F64_EQ, IF, VOID);
+  b.push(...get(K), I32_EQZ, IF, F64, ...f64(0), ELSE, ...kHi(), ...cPlusKLo(), F64_ADD, END, BR, 2);
+  b.push(END);
+  b.push(...get(HFSQ), ...f64(1), ...f64(2 / 3), ...get(F), F64_MUL, F64_SUB, F64_MUL, ...set(R));
+  b.push(...get(K), I32_EQZ, IF, F64, ...get(F), ...get(R), F64_SUB, ELSE);
+  b.push(...kHi(), ...get(R), ...cPlusKLo(), F64_SUB, ...get(F), F64_SUB, F64_SUB, END, BR, 1);
+  b.push(END);
+  // s = f / (2 + f), z = s², R = z (Lp1 + z (Lp2 + ... + z Lp7))
+  b.push(...get(F), ...f64(2), ...get(F), F64_ADD, F64_DIV, ...set(S));
+  b.push(...get(S), ...get(S), F64_MUL, ...set(Z));
+  b.push(...get(Z), ...f64(LP[6]), F64_MUL);
+  for (let t = 5; t >= 0; t--) b.push(...f64(LP[t]!), F64_ADD, ...get(Z), F64_MUL);
+  b.push(...set(R));
+  // f - (hfsq - s (hfsq + R)) when k = 0, else k ln2_hi - ((hfsq - (s (hfsq + R) + (c + k ln2_lo))) - f)
+  const sTerm = [...get(S), ...get(HFSQ), ...get(R), F64_ADD, F64_MUL];
+  b.push(...get(K), I32_EQZ, IF, F64, ...get(F), ...get(HFSQ), ...sTerm, F64_SUB, F64_SUB, ELSE);
+  b.push(...kHi(), ...get(HFSQ), ...sTerm, ...cPlusKLo(), F64_ADD, F64_SUB, ...get(F), F64_SUB, F64_SUB, END);
+  b.push(END);
+  return b;
+}
+
+/** The rate loop: out[i] = J[i] - 1 > 0 ? amplitude / (tauRef + tauRc log1p(1 / (J[i] - 1))) : 0, in place. */
+function ratesBody(): number[] {
+  const b: number[] = [2, 4, I32, 9, F64]; // locals: I, HX, K, HU; X, U, C, F, HFSQ, S, Z, R, DK
+  b.push(BLOCK, VOID, ...get(N), I32_EQZ, BR_IF, 0, LOOP, VOID);
+  b.push(...get(JA), ...get(I), I32_ADD, F64_LOAD, 3, 0, ...f64(1), F64_SUB, ...set(X)); // j
+  b.push(...get(OUT), ...get(I), I32_ADD); // the store's address
+  b.push(...get(X), ...f64(0), F64_GT, IF, F64);
+  b.push(...f64(1), ...get(X), F64_DIV, ...set(X));
+  b.push(...get(AMP), ...get(TAU_REF), ...get(TAU_RC), ...log1pBody(), F64_MUL, F64_ADD, F64_DIV);
+  b.push(ELSE, ...f64(0), END, F64_STORE, 3, 0);
+  b.push(...get(I), ...i32(8), I32_ADD, ...set(I), ...get(I), ...get(N), I32_LT_S, BR_IF, 0);
+  b.push(END, END, END);
+  return b;
+}
+
+function moduleBytes(): Uint8Array {
+  const body = ratesBody();
+  const name = (s: string): number[] => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  return new Uint8Array([
+    ...WASM_HEADER,
+    ...wasmSection(1, [1, 0x60, 6, I32, I32, I32, F64, F64, F64, 0]), // (n bytes, J, out, tauRc, tauRef, amp) -> ()
+    ...wasmSection(3, [1, 0]),
+    ...wasmSection(5, [1, 0x00, 1]), // its own memory, from one page
+    ...wasmSection(7, [2, ...name('rates'), 0x00, 0, ...name('m'), 0x02, 0]),
+    ...wasmSection(10, [1, ...uleb(body.length), ...body]),
+  ]);
+}
+
+type RatesFn = (nBytes: number, j: number, out: number, tauRc: number, tauRef: number, amp: number) => void;
+let instance: { rates: RatesFn; memory: WasmMemory & { grow(pages: number): number } } | null | undefined;
+
+function ratesInstance(): typeof instance {
+  if (instance === undefined) {
+    instance = null;
+    const w = wasmApi();
+    try {
+      const bytes = moduleBytes();
+      if (w && w.validate(bytes)) {
+        const inst = new w.Instance(new w.Module(bytes), {});
+        instance = {
+          rates: inst.exports['rates'] as RatesFn,
+          memory: inst.exports['m'] as WasmMemory & { grow(pages: number): number },
+        };
+      }
+    } catch {
+      instance = null;
+    }
+  }
+  return instance;
+}
+
+/** Below this many currents the JavaScript loop is used (no copies). */
+const MIN_WASM = 256;
+
+/**
+ * The LIF rates of currents J into out (which may be J), in WebAssembly;
+ * false (nothing done) where WebAssembly is missing or off (NEFSIM_WASM=0),
+ * for fewer than MIN_WASM currents, or when its memory cannot grow.
+ */
+export function lifRatesWasm(J: Float64Array, out: Float64Array, tauRc: number, tauRef: number, amplitude: number): boolean {
+  const n = J.length;
+  if (n < MIN_WASM || n > 1 << 27 || wasmOffByEnv()) return false;
+  const k = ratesInstance();
+  if (!k) return false;
+  try {
+    const pages = Math.ceil((8 * n) / 65536);
+    const have = k.memory.buffer.byteLength / 65536;
+    if (have < pages) k.memory.grow(pages - have);
+  } catch {
+    return false;
+  }
+  const W = new Float64Array(k.memory.buffer, 0, n);
+  W.set(J);
+  k.rates(8 * n, 0, 0, tauRc, tauRef, amplitude);
+  out.set(W);
+  return true;
+}

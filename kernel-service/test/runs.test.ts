@@ -4,7 +4,7 @@
  * and probes.h5 against an in-memory run.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,6 +186,30 @@ describe('nefsim run', () => {
     const stored2 = readStore(join(again, 'probes.h5'));
     expect([...stored2.keys()]).toEqual([...stored.keys()]);
     for (const [name, ds] of stored) expect(bytes(stored2.get(name)!.data).equals(bytes(ds.data))).toBe(true);
+  });
+
+  it("links the engine into the run folder; a helper module elsewhere that imports 'nefsim' still resolves", async () => {
+    // the helper lives outside the run folder, where node_modules/nefsim is not found: the hook resolves it
+    const lib = mkdtempSync(join(tmpdir(), 'nefsim-helper-'));
+    try {
+      writeFileSync(
+        join(lib, 'helper.mjs'),
+        `import { Network } from 'nefsim';\nexport const make = () => { const net = new Network({ label: 'h', seed: 1 }); const a = net.ensemble({ nNeurons: 20, dimensions: 1, label: 'a' }); net.probe(a, { synapse: 0.01, label: 'a' }); return net; };\n`,
+      );
+      const file = join(dir, 'uses-helper.mjs');
+      writeFileSync(file, `import { make } from ${JSON.stringify(join(lib, 'helper.mjs'))};\nexport default make();\n`);
+      // a trial runs in a process of its own, which loads the model from its folder
+      const out = join(dir, 'run-helper');
+      const r = await cli('run', file, '--duration', '0.05', '--trials', '1', '--out', out);
+      expect(r.code).toBe(0);
+      expect(status(join(out, 'trial-000')).state).toBe('done');
+      // the link to this package (by which the folder's own model.mjs resolves 'nefsim' without the hook)
+      expect(realpathSync(join(out, 'trial-000', 'node_modules', 'nefsim'))).toBe(
+        realpathSync(fileURLToPath(new URL('..', import.meta.url))),
+      );
+    } finally {
+      rmSync(lib, { recursive: true, force: true });
+    }
   });
 
   it('--dtype float32: the run records it and its probes equal an in-memory float32 simulation bit for bit', async () => {

@@ -48,7 +48,7 @@ import {
   type BatchPlan,
   type BatchStatus,
 } from '../runs/batch.js';
-import { loadModel, ModelError } from '../runs/model.js';
+import { linkEngine, loadModel, ModelError } from '../runs/model.js';
 import {
   cancelJob,
   jobListed,
@@ -359,6 +359,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
 export function createRunFolder(out: string, file: string, options: RunOptions): void {
   mkdirSync(out, { recursive: true });
   copyFileSync(file, join(out, FILES.model));
+  linkEngine(out);
   writeJsonAtomic(join(out, FILES.options), options);
   writeFileSync(join(out, FILES.log), '');
   const queued: RunStatus = {
@@ -382,6 +383,7 @@ export function createRunFolder(out: string, file: string, options: RunOptions):
 export function createBatchFolder(out: string, file: string, plan: BatchPlan): void {
   mkdirSync(out, { recursive: true });
   copyFileSync(file, join(out, BATCH_FILES.model));
+  linkEngine(out);
   writeJsonAtomic(join(out, BATCH_FILES.plan), plan);
   writeFileSync(join(out, BATCH_FILES.log), '');
   for (const t of plan.trials) {

@@ -25,12 +25,9 @@ const key = (c: string): string => c.repeat(40);
 const sol = (n: number) => ({ X: Float64Array.from({ length: n }, (_, i) => i / 3 - 7), rmses: Float64Array.of(0.25, Math.PI) });
 
 describe('decoder cache on disk', () => {
-  it('stores and returns solutions bit for bit, across cache objects', async () => {
+  it('stores and returns solutions bit for bit, across cache objects', () => {
     const dir = tempDir();
-    const first = new FileDecoderCache(dir);
-    first.set(key('a'), sol(10));
-    expect(first.get(key('a'))?.X).toEqual(sol(10).X); // queued, not yet written
-    await first.settled();
+    new FileDecoderCache(dir).set(key('a'), sol(10));
     const again = new FileDecoderCache(dir);
     const got = again.get(key('a'));
     expect(got?.X).toEqual(sol(10).X);
@@ -40,20 +37,17 @@ describe('decoder cache on disk', () => {
     expect(files(dir)).toEqual([join('aa', `${key('a')}.nfd`)]);
   });
 
-  it('writes every queued solution, also those set while earlier ones are being written', async () => {
+  it('writes many solutions across fan-out folders, made as needed', () => {
     const dir = tempDir();
     const c = new FileDecoderCache(dir);
     const hex = '0123456789abcdef';
-    for (let i = 0; i < 6; i++) c.set(key(hex[i]!), sol(i + 1));
-    await new Promise((resolve) => setImmediate(resolve)); // the first files are being written
-    for (let i = 6; i < 16; i++) c.set(key(hex[i]!), sol(i + 1));
-    await c.settled();
+    for (let i = 0; i < 16; i++) c.set(key(hex[i]!), sol(i + 1));
     expect(files(dir).length).toBe(16);
     const again = new FileDecoderCache(dir);
     for (let i = 0; i < 16; i++) expect(again.get(key(hex[i]!))?.X).toEqual(sol(i + 1).X);
   });
 
-  it('removes temporary files that a process left behind an hour ago or more', async () => {
+  it('removes temporary files that a process left behind an hour ago or more', () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'ab'));
     const stale = join(dir, 'ab', `${key('a')}.nfd.123.x.tmp`);
@@ -64,55 +58,48 @@ describe('decoder cache on disk', () => {
     utimesSync(stale, old, old);
     const c = new FileDecoderCache(dir);
     c.set(key('b'), sol(2)); // the first write of the process measures the cache
-    await c.settled();
     const left = readdirSync(join(dir, 'ab'));
     expect(left).toContain(`${key('a')}.nfd.456.y.tmp`);
     expect(left).not.toContain(`${key('a')}.nfd.123.x.tmp`);
   });
 
-  it('makes its folders again when another process removed them (as clear() does)', async () => {
+  it('makes its folders again when another process removed them (as clear() does)', () => {
     const dir = tempDir();
     const c = new FileDecoderCache(dir);
     c.set(key('a'), sol(3));
-    await c.settled();
     rmSync(dir, { recursive: true, force: true }); // as a clear() in another process does
     c.set(key('a'), sol(5)); // the same fan-out folder, which this object made before
-    await c.settled();
     expect(new FileDecoderCache(dir).get(key('a'))?.X).toEqual(sol(5).X);
     expect(files(dir)).toEqual([join('aa', `${key('a')}.nfd`)]);
   });
 
-  it('treats a short, corrupt or foreign file as a miss and removes it', async () => {
+  it('treats a short, corrupt or foreign file as a miss and removes it', () => {
     const dir = tempDir();
     const c = new FileDecoderCache(dir);
     c.set(key('c'), sol(4));
-    await c.settled();
     const path = join(dir, 'cc', `${key('c')}.nfd`);
     const bytes = readFileSync(path);
     writeFileSync(path, bytes.subarray(0, bytes.length - 3)); // truncated
     expect(c.get(key('c'))).toBeUndefined();
     expect(files(dir)).toEqual([]);
     c.set(key('c'), sol(4));
-    await c.settled();
     const bad = readFileSync(path);
     bad.writeUInt32LE(99, 4); // another format version
     writeFileSync(path, bad);
     expect(c.get(key('c'))).toBeUndefined();
     // keys that are not content hashes never touch the disk
     c.set('../../etc/passwd', sol(1));
-    await c.settled();
     expect(c.get('../../etc/passwd')).toBeUndefined();
     expect(files(dir)).toEqual([]);
   });
 
-  it('keeps to its size bound, dropping the least recently used first', async () => {
+  it('keeps to its size bound, dropping the least recently used first', () => {
     const dir = tempDir();
     const entry = 16 + 8 * (100 + 2);
     const c = new FileDecoderCache(dir, entry * 3.5);
     c.set(key('1'), sol(100));
     c.set(key('2'), sol(100));
     c.set(key('3'), sol(100));
-    await c.settled();
     // make '1' the oldest but then use it: '2' becomes the least recently used
     const p = (k: string) => join(dir, k.slice(0, 2), `${k}.nfd`);
     const past = (s: number) => new Date(Date.now() - s * 1000);
@@ -126,14 +113,13 @@ describe('decoder cache on disk', () => {
     }
     expect(c.get(key('1'))).toBeDefined();
     c.set(key('4'), sol(100)); // 4 entries > 3.5: prune to 80% (2.8 entries), i.e. keep 2
-    await c.settled();
     const left = files(dir)
       .map((f) => f.slice(3, 4))
       .sort();
     expect(left).toEqual(['1', '4']);
   });
 
-  it('turns itself off with a warning when the folder cannot be written, and the build goes on', async () => {
+  it('turns itself off with a warning when the folder cannot be written, and the build goes on', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'file'), 'not a folder');
     const c = new FileDecoderCache(join(dir, 'file', 'decoders'));
@@ -144,7 +130,6 @@ describe('decoder cache on disk', () => {
     const sim = new Simulator(m.net, { decoderCache: new TieredDecoderCache(new MemoryDecoderCache(), c) });
     sim.run(0.05);
     expect(sim.data(m.probe).rows).toBe(50);
-    await c.settled();
     return new Promise<void>((resolve) =>
       setImmediate(() => {
         process.off('warning', onWarn);

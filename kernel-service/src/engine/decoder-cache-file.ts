@@ -12,21 +12,32 @@
  * limit the least recently used files (by modification time, refreshed on
  * each hit) go until 80% of it is left.
  *
- * Writes happen after the build, not during it: set() queues the solution
- * (get() finds it there) and the queue is written on the event loop's next
- * turn, a few files at a time through libuv's thread pool, so a build never
- * waits on the disk (each file is a mkdir, a write and a rename: about a
- * millisecond here, 15% of a cold CircularConvolution build when it was
- * synchronous). A process that ends normally writes its queue first (Node
- * waits for pending file operations); `settled()` waits for it explicitly.
+ * Writes are synchronous, as part of the build: a process that builds
+ * next (a trial, a partitioned run's workers, a rebuild) finds them on disk.
+ * (Writing them in the background made a cold CircularConvolution build 15%
+ * faster but moved that disk work into the run, where it competed with a
+ * partitioned run's threads, and the parts solved again what the writes had
+ * not yet stored.) A write is a temporary file and a rename, plus a mkdir the
+ * first time a fan-out folder is needed; the folders that exist are read
+ * once per process.
  *
  * The cache is an optimisation and never fails a build: a file that is short,
  * corrupt or of another version counts as a miss and is removed; a directory
  * that cannot be written turns the disk cache off for the process with one
  * warning.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync } from 'node:fs';
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CachedSolution, DecoderCache } from './decoder-cache.js';
@@ -36,8 +47,6 @@ const VERSION = 1;
 const HEADER = 16;
 const KEY = /^[0-9a-f]{16,128}$/;
 const DEFAULT_MAX_MB = 512; // Nengo's default decoder cache size
-/** Files written at once (libuv's thread pool has four threads). */
-const WRITERS = 4;
 
 export class FileDecoderCache implements DecoderCache {
   hits = 0;
@@ -45,12 +54,8 @@ export class FileDecoderCache implements DecoderCache {
   /** Bytes on disk, counted on the first write of the process (undefined until then). */
   private bytes: number | undefined;
   private disabled = false;
-  /** Fan-out folders this process has made (or found), so that a write makes each at most once. */
+  /** Fan-out folders this process has made or found (measure() lists them), so that a write makes each at most once. */
   private readonly made = new Set<string>();
-  /** Solutions set but not yet on disk, by key. */
-  private readonly pending = new Map<string, CachedSolution>();
-  /** The write of the queue, while it runs. */
-  private draining: Promise<void> | undefined;
 
   constructor(
     readonly dir: string,
@@ -63,11 +68,6 @@ export class FileDecoderCache implements DecoderCache {
 
   get(key: string): CachedSolution | undefined {
     if (this.disabled || !KEY.test(key)) return undefined;
-    const queued = this.pending.get(key);
-    if (queued) {
-      this.hits++;
-      return queued;
-    }
     const path = this.pathOf(key);
     let buf: Buffer;
     try {
@@ -100,84 +100,49 @@ export class FileDecoderCache implements DecoderCache {
 
   set(key: string, value: CachedSolution): void {
     if (this.disabled || !KEY.test(key)) return;
-    if (HEADER + value.X.byteLength + value.rmses.byteLength > this.maxBytes) return;
-    this.pending.set(key, value);
-    this.schedule();
-  }
-
-  /** Starts writing the queue on the event loop's next turn, unless that is under way. */
-  private schedule(): void {
-    this.draining ??= new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.drain())
-      .catch((err: unknown) => this.turnOff(err))
-      .finally(() => {
-        this.draining = undefined;
-        if (this.pending.size > 0 && !this.disabled) this.schedule(); // set after the last batch began
-      });
-  }
-
-  /** Stops using the disk for the rest of the process, with one warning. */
-  private turnOff(err: unknown): void {
-    if (this.disabled) return;
-    this.disabled = true;
-    this.pending.clear();
-    process.emitWarning(
-      `nefsim: decoder cache in ${this.dir} turned off for this process: ${err instanceof Error ? err.message : String(err)}`,
-      'NefsimDecoderCache',
-    );
-  }
-
-  /** Resolves once every solution set so far is on disk (or the disk cache turned itself off). */
-  async settled(): Promise<void> {
-    while (this.draining) await this.draining;
-  }
-
-  /** Writes the queue, WRITERS files at a time, then prunes if the cache outgrew its bound. */
-  private async drain(): Promise<void> {
+    const size = HEADER + value.X.byteLength + value.rmses.byteLength;
+    if (size > this.maxBytes) return;
     this.bytes ??= this.measure();
-    while (this.pending.size > 0 && !this.disabled) {
-      const batch = [...this.pending].slice(0, WRITERS);
-      const sizes = await Promise.all(batch.map(([key, value]) => this.write(key, value)));
-      for (const [key] of batch) this.pending.delete(key);
-      for (const size of sizes) this.bytes += size;
-    }
-    if (this.bytes > this.maxBytes) this.prune(this.maxBytes * 0.8);
-  }
-
-  /** Writes one solution (to a temporary name, then renamed); returns its bytes, 0 if the cache turned off. */
-  private async write(key: string, value: CachedSolution): Promise<number> {
     const path = this.pathOf(key);
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     const sub = key.slice(0, 2);
     const bytes = encode(value);
-    const once = async (): Promise<void> => {
+    const write = (): void => {
       if (!this.made.has(sub)) {
-        await mkdir(join(this.dir, sub), { recursive: true });
+        mkdirSync(join(this.dir, sub), { recursive: true });
         this.made.add(sub);
       }
-      await writeFile(tmp, bytes);
-      await rename(tmp, path);
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, path);
     };
     try {
       try {
-        await once();
+        write();
       } catch (err) {
-        // the folder went since this process made it (a clear() elsewhere): make it again, once
+        // the folder went since this process made or saw it (a clear() elsewhere): make it again, once
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         this.made.delete(sub);
-        await once();
+        write();
       }
-      return bytes.length;
     } catch (err) {
-      await unlink(tmp).catch(() => undefined); // never created, or already renamed
-      this.turnOff(err);
-      return 0;
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // never created
+      }
+      this.disabled = true;
+      process.emitWarning(
+        `nefsim: decoder cache in ${this.dir} turned off for this process: ${(err as Error).message}`,
+        'NefsimDecoderCache',
+      );
+      return;
     }
+    this.bytes += size;
+    if (this.bytes > this.maxBytes) this.prune(this.maxBytes * 0.8);
   }
 
   /** Removes every cached solution. */
   clear(): void {
-    this.pending.clear();
     rmSync(this.dir, { recursive: true, force: true });
     this.made.clear();
     this.bytes = 0;
@@ -198,6 +163,7 @@ export class FileDecoderCache implements DecoderCache {
       } catch {
         continue; // not a folder
       }
+      this.made.add(sub);
       for (const name of names) {
         if (name.endsWith('.tmp')) {
           removeIfStale(join(this.dir, sub, name));

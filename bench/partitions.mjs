@@ -17,17 +17,17 @@ const steps = Number(opt('--steps', '1000'));
 const models = opt('--models', 'circconv256,integrators1000').split(',');
 const modelFile = fileURLToPath(new URL('./partition-model.mjs', import.meta.url));
 
-async function partitioned(model, parts) {
+async function partitioned(model, parts, n = steps, warmUp = 100) {
   const t0 = performance.now();
   const sim = await PartitionedSimulator.create(modelFile, { dt: 0.001, partitions: parts, params: { model } });
   const build = (performance.now() - t0) / 1000;
-  await sim.runSteps(100); // warm-up
+  await sim.runSteps(warmUp);
   const t1 = performance.now();
-  await sim.runSteps(steps);
+  await sim.runSteps(n);
   const run = (performance.now() - t1) / 1000;
   const s = sim.summary();
   await sim.close();
-  return { build, stepsPerS: steps / run, parts: s.partitions, mode: s.mode, neuronsPerPart: s.neuronsPerPart, cuts: s.cuts };
+  return { build, stepsPerS: n / run, parts: s.partitions, mode: s.mode, neuronsPerPart: s.neuronsPerPart, cuts: s.cuts };
 }
 
 function single(model) {
@@ -54,14 +54,17 @@ for (const model of models) {
   );
 }
 
-// Barrier cost: two tiny independent ensembles, one per part; per-step time of P = 2 minus P = 1.
+// Barrier cost: the channel model (two ensembles of 100 neurons, one per part), per-step time of
+// P = 2 minus P = 1, over 20,000 steps after 5,000 warm-up steps (a step takes a few microseconds:
+// over the 1000 steps above, JIT warm-up and scheduling noise made it read 10-50 µs)
 const tiny = await (async () => {
-  const p1 = await partitioned('channel', 1);
-  const p2 = await partitioned('channel', 2);
+  const p1 = await partitioned('channel', 1, 20_000, 5_000);
+  const p2 = await partitioned('channel', 2, 20_000, 5_000);
   return { p1, p2 };
 })();
 const us = (x) => 1e6 / x;
 console.log(
   `\nbarrier: channel model (200 neurons) ${Math.round(tiny.p1.stepsPerS)} steps/s on 1 part, ${Math.round(tiny.p2.stepsPerS)} on 2: ` +
-    `${us(tiny.p1.stepsPerS).toFixed(1)} vs ${us(tiny.p2.stepsPerS).toFixed(1)} µs per step`,
+    `${us(tiny.p1.stepsPerS).toFixed(1)} vs ${us(tiny.p2.stepsPerS).toFixed(1)} µs per step: ` +
+    `the barrier (and the cut's copies) ${(us(tiny.p2.stepsPerS) - us(tiny.p1.stepsPerS)).toFixed(1)} µs per step`,
 );

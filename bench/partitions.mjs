@@ -40,17 +40,46 @@ function single(model) {
   return { build, stepsPerS: steps / ((performance.now() - t1) / 1000) };
 }
 
-console.log(`partitioned runs, ${steps} steps after 100 warm-up steps; ${new Date().toISOString()}`);
+/** P = 1 and P = 2 side by side: `rounds` alternating runs of `steps` steps each; the median ratio. */
+async function compared(model, rounds = 3) {
+  const open = async (parts) => {
+    const sim = await PartitionedSimulator.create(modelFile, { dt: 0.001, partitions: parts, params: { model } });
+    await sim.runSteps(200); // warm-up
+    return sim;
+  };
+  const p1 = await open(1);
+  const p2 = await open(2);
+  const time = async (sim) => {
+    const t0 = performance.now();
+    await sim.runSteps(steps);
+    return (performance.now() - t0) / 1000;
+  };
+  const r1 = [],
+    r2 = [];
+  for (let r = 0; r < rounds; r++) {
+    r1.push(steps / (await time(p1)));
+    r2.push(steps / (await time(p2)));
+  }
+  const s = p2.summary();
+  await p1.close();
+  await p2.close();
+  const ratios = r2.map((x, i) => x / r1[i]);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return { p1: median(r1), p2: median(r2), ratio: median(ratios), ratios, mode: s.mode, neuronsPerPart: s.neuronsPerPart, cuts: s.cuts };
+}
+
 console.log(
-  '| model | Simulator (1 thread) steps/s | P=1 (worker) steps/s | P=2 steps/s | speed-up P=2 / P=1 | P=2 mode | neurons per part | cut signals |',
+  `partitioned runs: ${steps} steps, three rounds alternating P = 1 and P = 2 after 200 warm-up steps, medians; ${new Date().toISOString()}`,
+);
+console.log(
+  '| model | Simulator (1 thread) steps/s | P=1 (worker) steps/s | P=2 steps/s | speed-up P=2 / P=1 (rounds) | P=2 mode | neurons per part | cut signals |',
 );
 console.log('| --- | ---: | ---: | ---: | ---: | --- | --- | ---: |');
 for (const model of models) {
   const s = single(model);
-  const p1 = await partitioned(model, 1);
-  const p2 = await partitioned(model, 2);
+  const c = await compared(model);
   console.log(
-    `| ${model} | ${Math.round(s.stepsPerS)} | ${Math.round(p1.stepsPerS)} | ${Math.round(p2.stepsPerS)} | ${(p2.stepsPerS / p1.stepsPerS).toFixed(2)} | ${p2.mode} | ${p2.neuronsPerPart.join(' / ')} | ${p2.cuts} |`,
+    `| ${model} | ${Math.round(s.stepsPerS)} | ${Math.round(c.p1)} | ${Math.round(c.p2)} | ${c.ratio.toFixed(2)} (${c.ratios.map((x) => x.toFixed(2)).join(', ')}) | ${c.mode} | ${c.neuronsPerPart.join(' / ')} | ${c.cuts} |`,
   );
 }
 

@@ -93,7 +93,6 @@ export class Barrier {
     // longer spin would have caught it without the wake-up's cost. Much later: it was not running
     // (shared cores, a collection), and spinning would burn the time it needs.
     const waited = (performance.now() - until) * 1000 + budget;
-    this.spinMicros =
-      waited < SOON * budget ? Math.min(this.maxSpinMicros, 2 * budget) : Math.max(this.minSpinMicros, budget / 2);
+    this.spinMicros = waited < SOON * budget ? Math.min(this.maxSpinMicros, 2 * budget) : Math.max(this.minSpinMicros, budget / 2);
   }
 }

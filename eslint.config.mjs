@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/lib/**', 'bench/.venv/**', '.venv/**', 'jupyterlab_nefsim/labextension/**', 'ui-tests/playwright-report/**', '**/*.d.ts', 'ui-tests/test-results/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/lib/**',
+      'bench/.venv/**',
+      '.venv/**',
+      'jupyterlab_nefsim/labextension/**',
+      'ui-tests/playwright-report/**',
+      '**/*.d.ts',
+      'ui-tests/test-results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -103,4 +103,3 @@ export const MODELS = {
   integrators100: () => integrators(100),
   integrators1000: () => integrators(1000),
 };
-

@@ -32,8 +32,7 @@ const cell = (r, key) => {
   return fmt[key](r[key]);
 };
 const ratioFmt = (x) => (x >= 10 ? x.toFixed(1) : x >= 0.1 ? x.toFixed(2) : x.toPrecision(2));
-const ratio = (nengo, nefsim, key) =>
-  nengo && nefsim && !nengo.error && !nefsim.error ? ratioFmt(nefsim[key] / nengo[key]) : '–';
+const ratio = (nengo, nefsim, key) => (nengo && nefsim && !nengo.error && !nefsim.error ? ratioFmt(nefsim[key] / nengo[key]) : '–');
 
 const rows = models.map((model) => {
   const nengo = find('nengo', model);
@@ -73,9 +72,6 @@ process.stdout.write(table);
 writeFileSync(`${out}.md`, table);
 writeFileSync(
   `${out}.json`,
-  JSON.stringify(
-    { date, sim_seconds: Number(simSeconds), dt: Number(dt), cpu, node: process.version, models, results: records },
-    null,
-    2,
-  ) + '\n',
+  JSON.stringify({ date, sim_seconds: Number(simSeconds), dt: Number(dt), cpu, node: process.version, models, results: records }, null, 2) +
+    '\n',
 );

@@ -27,7 +27,13 @@ export { Process, WhiteNoise, WhiteSignal, Piecewise, PresentInput } from './eng
 export { PES, LearningRuleType } from './engine/learning.js';
 export { Simulator, ProbeData, SpikeData, isSpikeProbe, type SimulatorOptions, type SimulationSummary } from './engine/simulator.js';
 export { Rng } from './engine/rng.js';
-export { MemoryDecoderCache, TieredDecoderCache, defaultDecoderCache, type DecoderCache, type CachedSolution } from './engine/decoder-cache.js';
+export {
+  MemoryDecoderCache,
+  TieredDecoderCache,
+  defaultDecoderCache,
+  type DecoderCache,
+  type CachedSolution,
+} from './engine/decoder-cache.js';
 export { FileDecoderCache } from './engine/decoder-cache-file.js';
 export { NefsimError, ValidationError, BuildError, SimulationError } from './engine/errors.js';
 export * as networks from './engine/networks/index.js';

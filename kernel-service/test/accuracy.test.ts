@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { Simulator } from '../src/index.js';
 import { communicationChannel, direct, oscillator, squaring, type TestModel } from './models.js';
 
-function rmseAgainstDirect(make: (seed: number, nt?: ReturnType<typeof direct>) => TestModel, seed: number): { rmse: number; last: number[] } {
+function rmseAgainstDirect(
+  make: (seed: number, nt?: ReturnType<typeof direct>) => TestModel,
+  seed: number,
+): { rmse: number; last: number[] } {
   const spiking = make(seed);
   const ideal = make(seed, direct());
   const s1 = new Simulator(spiking.net, { dt: 0.001 });
@@ -17,7 +20,8 @@ function rmseAgainstDirect(make: (seed: number, nt?: ReturnType<typeof direct>) 
   const t = s1.trange();
   const y = s1.data(spiking.probe);
   const z = s2.data(ideal.probe);
-  let se = 0, n = 0;
+  let se = 0,
+    n = 0;
   for (let i = 0; i < t.length; i++) {
     if (t[i]! <= 0.1) continue;
     for (let j = 0; j < y.cols; j++) se += (y.get(i, j) - z.get(i, j)) ** 2;
@@ -54,7 +58,9 @@ describe('decoded accuracy, 20 seeds, vs Nengo 4.1', () => {
     const s = stats(oscillator);
     const radii = s.lasts.map(([x, y]) => Math.hypot(x!, y!));
     const meanRadius = radii.reduce((a, b) => a + b, 0) / radii.length;
-    console.log(`oscillator RMSE: mean ${s.mean.toFixed(4)}, worst ${s.worst.toFixed(4)}; radius at 1 s: mean ${meanRadius.toFixed(3)}, min ${Math.min(...radii).toFixed(3)}`);
+    console.log(
+      `oscillator RMSE: mean ${s.mean.toFixed(4)}, worst ${s.worst.toFixed(4)}; radius at 1 s: mean ${meanRadius.toFixed(3)}, min ${Math.min(...radii).toFixed(3)}`,
+    );
     expect(s.mean).toBeLessThanOrEqual(0.216 * 1.02);
     expect(meanRadius).toBeGreaterThanOrEqual(0.64);
   });

@@ -64,7 +64,8 @@ describe('float32', () => {
     const s32 = new Simulator(m32.net, { dt: 0.001, dtype: 'float32' });
     s64.run(1);
     s32.run(1);
-    const a = s64.data(m64.probe), b = s32.data(m32.probe);
+    const a = s64.data(m64.probe),
+      b = s32.data(m32.probe);
     let se = 0;
     for (let i = 100; i < a.rows; i++) se += (a.get(i) - b.get(i)) ** 2;
     const rmse = Math.sqrt(se / (a.rows - 100));

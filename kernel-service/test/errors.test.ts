@@ -7,8 +7,23 @@ describe('clear errors that name the object', () => {
     const a = net.ensemble({ nNeurons: 10, dimensions: 2, label: 'a' });
     const b = net.ensemble({ nNeurons: 10, dimensions: 3, label: 'b' });
     expect(() => net.connect(a, b, { label: 'ab' })).toThrow(/ab.*2 dimensions.*Ensemble 'b' takes 3.*3x2 transform/);
-    expect(() => net.connect(a, b, { transform: [[1, 0], [0, 1]], label: 'ab2' })).toThrow(/ab2.*transform shape 2x2.*must be 3x2/);
-    expect(() => net.connect(a, b, { transform: [[1, 0], [0, 1]] })).toThrow(ValidationError);
+    expect(() =>
+      net.connect(a, b, {
+        transform: [
+          [1, 0],
+          [0, 1],
+        ],
+        label: 'ab2',
+      }),
+    ).toThrow(/ab2.*transform shape 2x2.*must be 3x2/);
+    expect(() =>
+      net.connect(a, b, {
+        transform: [
+          [1, 0],
+          [0, 1],
+        ],
+      }),
+    ).toThrow(ValidationError);
   });
 
   it('wrong dimensions and sizes', () => {
@@ -38,7 +53,9 @@ describe('clear errors that name the object', () => {
     const a = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'a' });
     const b = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'b' });
     net.connect(a, b, { function: (x) => [Math.sqrt(x[0]!)], label: 'sqrt' });
-    expect(() => new Simulator(net)).toThrow(/Connection 'sqrt': its function at x = \[-.*\] returned NaN at index 0; it must return finite numbers/);
+    expect(() => new Simulator(net)).toThrow(
+      /Connection 'sqrt': its function at x = \[-.*\] returned NaN at index 0; it must return finite numbers/,
+    );
   });
 
   it('a node function that returns NaN or the wrong length names the node and the time', () => {
@@ -54,10 +71,13 @@ describe('clear errors that name the object', () => {
 
   it('a node function that throws names the node and the time', () => {
     const net = new Network();
-    net.node((t) => {
-      if (t >= 0.5) throw new Error('boom');
-      return 0;
-    }, { label: 'thrower' });
+    net.node(
+      (t) => {
+        if (t >= 0.5) throw new Error('boom');
+        return 0;
+      },
+      { label: 'thrower' },
+    );
     const sim = new Simulator(net);
     expect(() => sim.run(1)).toThrow(/Node 'thrower': its function threw at t = 0.500000 s: boom/);
   });
@@ -74,7 +94,9 @@ describe('clear errors that name the object', () => {
 
   it('unknown options suggest the right name', () => {
     const net = new Network();
-    expect(() => net.ensemble({ nNeurons: 10, dimensions: 1, nneurons: 5 } as never)).toThrow(/Ensemble: unknown option 'nneurons'. Did you mean 'nNeurons'\?/);
+    expect(() => net.ensemble({ nNeurons: 10, dimensions: 1, nneurons: 5 } as never)).toThrow(
+      /Ensemble: unknown option 'nneurons'. Did you mean 'nNeurons'\?/,
+    );
     const a = net.ensemble({ nNeurons: 10, dimensions: 1 });
     expect(() => net.connect(a, a, { synapses: 0.1 } as never)).toThrow(/Connection: unknown option 'synapses'. Did you mean 'synapse'\?/);
     expect(() => net.probe(a, { synapes: 0.1 } as never)).toThrow(/Did you mean 'synapse'/);

@@ -1,8 +1,20 @@
 /** Model features beyond the basics: node kinds, slices, probes, solvers, learning. */
 import { describe, expect, it } from 'vitest';
 import {
-  Direct, LIF, LIFRate, LstsqL2, LstsqL2nz, Network, NoSolver, PES, Piecewise, RectifiedLinear, Sigmoid, Simulator,
-  SpikingRectifiedLinear, WhiteSignal,
+  Direct,
+  LIF,
+  LIFRate,
+  LstsqL2,
+  LstsqL2nz,
+  Network,
+  NoSolver,
+  PES,
+  Piecewise,
+  RectifiedLinear,
+  Sigmoid,
+  Simulator,
+  SpikingRectifiedLinear,
+  WhiteSignal,
 } from '../src/index.js';
 
 function rmse(a: Float64Array, b: (i: number) => number, from = 100): number {
@@ -21,11 +33,19 @@ describe('nodes', () => {
     const pass = net.node(null, { sizeIn: 2 });
     net.connect(arr, pass, { synapse: null });
     net.connect(pass, g, { synapse: null });
-    const pc = net.probe(c), pa = net.probe(arr), pf = net.probe(f), pg = net.probe(g), pp = net.probe(pass);
+    const pc = net.probe(c),
+      pa = net.probe(arr),
+      pf = net.probe(f),
+      pg = net.probe(g),
+      pp = net.probe(pass);
     const sim = new Simulator(net);
     sim.runSteps(3);
     expect(sim.data(pc).column(0)).toEqual(Float64Array.of(0.5, 0.5, 0.5));
-    expect(sim.data(pa).toArray()).toEqual([[1, 2], [1, 2], [1, 2]]);
+    expect(sim.data(pa).toArray()).toEqual([
+      [1, 2],
+      [1, 2],
+      [1, 2],
+    ]);
     expect(sim.data(pf).get(2, 1)).toBeCloseTo(0.006, 12);
     expect(sim.data(pp).toArray()[0]).toEqual([1, 2]); // passthrough: no delay
     expect(sim.data(pg).column(0)).toEqual(Float64Array.of(3, 3, 3)); // no synapse: same step
@@ -40,7 +60,8 @@ describe('nodes', () => {
     const net = new Network({ seed: 2 });
     const pw = net.node(new Piecewise({ data: { 0: 1, 0.05: -1 } }));
     const ws = net.node(new WhiteSignal({ period: 1, high: 5 }));
-    const p1 = net.probe(pw), p2 = net.probe(ws);
+    const p1 = net.probe(pw),
+      p2 = net.probe(ws);
     const sim = new Simulator(net);
     sim.run(0.1);
     expect(sim.data(p1).get(10)).toBe(1);
@@ -102,8 +123,11 @@ describe('probes', () => {
 
 describe('neuron types', () => {
   for (const [name, type] of [
-    ['LIFRate', new LIFRate()], ['RectifiedLinear', new RectifiedLinear()], ['SpikingRectifiedLinear', new SpikingRectifiedLinear()],
-    ['Sigmoid', new Sigmoid()], ['LIF', new LIF()],
+    ['LIFRate', new LIFRate()],
+    ['RectifiedLinear', new RectifiedLinear()],
+    ['SpikingRectifiedLinear', new SpikingRectifiedLinear()],
+    ['Sigmoid', new Sigmoid()],
+    ['LIF', new LIF()],
   ] as const) {
     it(`${name} ensembles represent a sine`, () => {
       const net = new Network({ seed: 5 });
@@ -155,7 +179,8 @@ describe('solvers', () => {
       if (weights) expect(sim.built(c).weightsShape).toEqual([40, 60]);
       return sim.data(p).column(0);
     };
-    const dec = make(false), w = make(true);
+    const dec = make(false),
+      w = make(true);
     expect(rmse(dec, (i) => w[i]!)).toBeLessThan(0.02);
   });
 });
@@ -177,7 +202,8 @@ describe('learning', () => {
     const sim = new Simulator(net);
     const w0 = sim.weights(conn).data.slice();
     sim.run(4);
-    const y = sim.data(pPost).column(0), x = sim.data(pPre).column(0);
+    const y = sim.data(pPost).column(0),
+      x = sim.data(pPre).column(0);
     const late = rmse(y, (i) => x[i]!, 3000);
     expect(w0.every((v) => v === 0)).toBe(true);
     expect(late).toBeLessThan(0.1);

@@ -58,7 +58,13 @@ describe('LIF neurons', () => {
 
   it('spikes have height amplitude / dt', () => {
     const net = new Network({ seed: 3 });
-    const ens = net.ensemble({ nNeurons: 5, dimensions: 1, gain: [1, 1, 1, 1, 1], bias: [5, 5, 5, 5, 5], neuronType: new LIF({ amplitude: 0.5 }) });
+    const ens = net.ensemble({
+      nNeurons: 5,
+      dimensions: 1,
+      gain: [1, 1, 1, 1, 1],
+      bias: [5, 5, 5, 5, 5],
+      neuronType: new LIF({ amplitude: 0.5 }),
+    });
     const p = net.probe(ens.neurons);
     const sim = new Simulator(net, { dt: 0.001 });
     sim.run(0.2);

@@ -32,7 +32,13 @@ export function oscillator(seed: number, neuronType: NeuronType = new LIF()): Te
   const kick = net.node(new Piecewise({ data: { 0: [1, 0], 0.1: [0, 0] } }), { label: 'kick' });
   const osc = net.ensemble({ nNeurons: 200, dimensions: 2, neuronType, label: 'oscillator' });
   net.connect(kick, osc);
-  net.connect(osc, osc, { transform: [[1, 1], [-1, 1]], synapse: 0.1 });
+  net.connect(osc, osc, {
+    transform: [
+      [1, 1],
+      [-1, 1],
+    ],
+    synapse: 0.1,
+  });
   return { net, probe: net.probe(osc, { synapse: 0.1 }) };
 }
 

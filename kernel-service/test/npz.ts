@@ -11,9 +11,15 @@ export function parseNpy(b: Uint8Array): { shape: number[]; descr: string; data:
   const header = new TextDecoder().decode(b.subarray(10, 10 + hlen));
   expect(header.endsWith('\n')).toBe(true);
   const descr = /'descr': '([^']+)'/.exec(header)![1]!;
-  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = /'shape': \(([^)]*)\)/
+    .exec(header)![1]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   const body = b.slice(10 + hlen);
-  const data = descr === '<f8' ? new Float64Array(body.buffer) : descr === '<i4' ? new Int32Array(body.buffer) : new BigInt64Array(body.buffer);
+  const data =
+    descr === '<f8' ? new Float64Array(body.buffer) : descr === '<i4' ? new Int32Array(body.buffer) : new BigInt64Array(body.buffer);
   expect(data.length).toBe(shape.reduce((x, y) => x * y, 1));
   return { shape, descr, data };
 }
@@ -24,4 +30,3 @@ export function readNpz(path: string): Map<string, ReturnType<typeof parseNpy>> 
   for (const [name, bytes] of Object.entries(files)) out.set(name.replace(/\.npy$/, ''), parseNpy(bytes));
   return out;
 }
-

@@ -64,7 +64,8 @@ function dataset(path: string, name: string): Float64Array {
 }
 
 beforeAll(async () => {
-  if (!existsSync(fileURLToPath(new URL('../lib/runs/batch.js', import.meta.url)))) throw new Error('runs-batch.test.ts spawns the built CLI: run `npm run build` first');
+  if (!existsSync(fileURLToPath(new URL('../lib/runs/batch.js', import.meta.url))))
+    throw new Error('runs-batch.test.ts spawns the built CLI: run `npm run build` first');
   await h5wasm.ready;
   dir = mkdtempSync(join(tmpdir(), 'nefsim-batch-'));
   model = join(dir, 'm.mjs');
@@ -102,7 +103,13 @@ describe('nefsim run --trials', () => {
       ['trial-002', 12],
     ]);
     const st = json<BatchStatus>(join(out, 'status.json'));
-    expect(st).toMatchObject({ kind: 'batch', state: 'done', counts: { done: 3, failed: 0, queued: 0, running: 0 }, steps: 600, stepsTotal: 600 });
+    expect(st).toMatchObject({
+      kind: 'batch',
+      state: 'done',
+      counts: { done: 3, failed: 0, queued: 0, running: 0 },
+      steps: 600,
+      stepsTotal: 600,
+    });
     expect(json<BatchExit>(join(out, 'exit.json'))).toMatchObject({ state: 'done', exitCode: 0 });
     for (const t of plan.trials) {
       expect(json<RunOptions>(join(out, t.dir, 'options.json'))).toMatchObject({ seed: t.seed, trial: t.index, duration: 0.2 });
@@ -151,7 +158,11 @@ describe('nefsim run --trials', () => {
     writeFileSync(p, JSON.stringify(json<RunOptions>(join(out, 'trial-002', 'options.json')).params));
     const again = join(dir, 'again');
     expect((await cli('run', join(out, 'trial-002', 'model.mjs'), '--params', p, '--duration', '0.1', '--out', again)).code).toBe(0);
-    expect(Buffer.from(dataset(join(again, 'probes.h5'), 'probes/a').buffer).equals(Buffer.from(dataset(join(out, 'trial-002', 'probes.h5'), 'probes/a').buffer))).toBe(true);
+    expect(
+      Buffer.from(dataset(join(again, 'probes.h5'), 'probes/a').buffer).equals(
+        Buffer.from(dataset(join(out, 'trial-002', 'probes.h5'), 'probes/a').buffer),
+      ),
+    ).toBe(true);
   });
 
   it('refuses bad batch options with messages naming the option', async () => {
@@ -172,7 +183,7 @@ describe('nefsim run --trials', () => {
       [['--sweep', bad('s3.json', '[]')], 'the array is empty'],
       [['--sweep', bad('s4.json', '[{"a":1}, 3]')], 'entry 1 must be an object of parameters, got number'],
       [['--params', bad('p1.json', '[1]')], '--params'],
-      [['--executor', 'mpi'], "--executor must be"],
+      [['--executor', 'mpi'], '--executor must be'],
       [['--trials', '3', '--seed', String(2 ** 32 - 2)], 'do not fit in [0, 2^32)'],
     ];
     for (const [args, msg] of cases) {

@@ -85,12 +85,18 @@ describe('nefsim export', () => {
 
     const c = await cli('export', out, '--format', 'csv');
     expect(c.code).toBe(0);
-    const csv = readFileSync(join(out, 'csv', 'sin.csv'), 'utf8').trim().split('\n');
+    const csv = readFileSync(join(out, 'csv', 'sin.csv'), 'utf8')
+      .trim()
+      .split('\n');
     expect(csv[0]).toBe('t,sin[0]');
     expect(csv).toHaveLength(101);
     const [t, v] = csv[10]!.split(',').map(Number);
     expect(v).toBe(Math.sin(8 * t!));
-    expect(readFileSync(join(out, 'csv', 'v.csv'), 'utf8').split('\n')[1]!.startsWith('0.003,')).toBe(true);
+    expect(
+      readFileSync(join(out, 'csv', 'v.csv'), 'utf8')
+        .split('\n')[1]!
+        .startsWith('0.003,'),
+    ).toBe(true);
   });
 
   it('exports every trial of a batch, to --out when given', async () => {

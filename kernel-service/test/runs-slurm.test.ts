@@ -27,8 +27,11 @@ export default () => {
   return net;
 };
 `;
-const installed = ['sbatch', 'squeue', 'scancel', 'slurmctld', 'slurmd', 'munged'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
-if (!installed) console.warn('runs-slurm.test.ts: Slurm is not installed (scripts/slurm-harness.sh install): skipping the tests that submit jobs');
+const installed = ['sbatch', 'squeue', 'scancel', 'slurmctld', 'slurmd', 'munged'].every(
+  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
+);
+if (!installed)
+  console.warn('runs-slurm.test.ts: Slurm is not installed (scripts/slurm-harness.sh install): skipping the tests that submit jobs');
 
 let dir: string;
 let model: string;
@@ -99,7 +102,25 @@ describe('--executor slurm without Slurm', () => {
 describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
   it('a single run is submitted with sbatch (partition, time limit, a CPU per part), runs in its folder and ends done', async () => {
     const out = join(dir, 'one');
-    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--duration', '0.2', '--seed', '4', '--partitions', '2', '--slurm-partition', 'debug', '--slurm-time', '5', '--out', out);
+    const r = await cli(
+      slurmEnv(),
+      'run',
+      model,
+      '--executor',
+      'slurm',
+      '--duration',
+      '0.2',
+      '--seed',
+      '4',
+      '--partitions',
+      '2',
+      '--slurm-partition',
+      'debug',
+      '--slurm-time',
+      '5',
+      '--out',
+      out,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/submitted Slurm job \d+/);
@@ -135,7 +156,21 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
 
   it('cancel: scancel stops the running trial (cancelled, data flushed) and the pending one never starts', async () => {
     const out = join(dir, 'cancel');
-    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--trials', '2', '--jobs', '1', '--duration', '2000', '--out', out);
+    const r = await cli(
+      slurmEnv(),
+      'run',
+      model,
+      '--executor',
+      'slurm',
+      '--trials',
+      '2',
+      '--jobs',
+      '1',
+      '--duration',
+      '2000',
+      '--out',
+      out,
+    );
     expect(r.code).toBe(0);
     await waitFor(() => json<RunStatus>(join(out, 'trial-000', 'status.json')).stepsFlushed > 0);
     expect(json<RunStatus>(join(out, 'trial-001', 'status.json')).state).toBe('queued');
@@ -153,7 +188,21 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
 
   it('a job gone from squeue without the run recording its end is reported failed', async () => {
     const out = join(dir, 'gone');
-    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--trials', '2', '--jobs', '1', '--duration', '100000', '--out', out);
+    const r = await cli(
+      slurmEnv(),
+      'run',
+      model,
+      '--executor',
+      'slurm',
+      '--trials',
+      '2',
+      '--jobs',
+      '1',
+      '--duration',
+      '100000',
+      '--out',
+      out,
+    );
     expect(r.code).toBe(0);
     const id = /job array (\d+)/.exec(r.stdout)![1]!;
     await waitFor(() => json<RunStatus>(join(out, 'trial-000', 'status.json')).stepsFlushed > 0);

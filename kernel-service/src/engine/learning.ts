@@ -31,7 +31,8 @@ export class PES extends LearningRuleType {
   constructor(opts: PESOptions = {}) {
     super();
     const lr = opts.learningRate ?? 1e-4;
-    if (!Number.isFinite(lr) || lr < 0) throw new ValidationError(`PES: learningRate must be a non-negative number, got ${String(opts.learningRate)}`);
+    if (!Number.isFinite(lr) || lr < 0)
+      throw new ValidationError(`PES: learningRate must be a non-negative number, got ${String(opts.learningRate)}`);
     this.learningRate = lr;
     this.preSynapse = toSynapse(opts.preSynapse === undefined ? new Lowpass(0.005) : opts.preSynapse, 'PES preSynapse');
   }
@@ -40,8 +41,7 @@ export class PES extends LearningRuleType {
   }
   validate(conn: Connection): void {
     const pre = conn.pre;
-    const isEnsembleLike =
-      (pre as { typeName?: string }).typeName === 'Ensemble' || (pre as { ensemble?: unknown }).ensemble !== undefined;
+    const isEnsembleLike = (pre as { typeName?: string }).typeName === 'Ensemble' || (pre as { ensemble?: unknown }).ensemble !== undefined;
     if (!isEnsembleLike) {
       throw new ValidationError(`${conn.name}: PES needs a connection from an ensemble or its neurons`, conn.label);
     }

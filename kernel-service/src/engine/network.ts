@@ -56,7 +56,9 @@ export class Network {
     checkKnownOptions(opts, NETWORK_OPTIONS, 'Network');
     if (opts.label !== undefined && typeof opts.label !== 'string') throw new ValidationError('Network: label must be a string');
     if (opts.seed !== undefined && (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 0xffffffff)) {
-      throw new ValidationError(`Network${opts.label ? ` '${opts.label}'` : ''}: seed must be an integer in [0, 2^32), got ${String(opts.seed)}`);
+      throw new ValidationError(
+        `Network${opts.label ? ` '${opts.label}'` : ''}: seed must be an integer in [0, 2^32), got ${String(opts.seed)}`,
+      );
     }
     this.label = opts.label;
     this.seed = opts.seed;

@@ -89,17 +89,17 @@ export class Node extends NefObject implements Port {
         throw new ValidationError(`${this.name}: a passthrough node (output null) needs sizeIn`, this.label);
       }
       if (opts.sizeOut !== undefined && opts.sizeOut !== sizeIn) {
-        throw new ValidationError(`${this.name}: a passthrough node has sizeOut = sizeIn (${sizeIn}), got sizeOut ${opts.sizeOut}`, this.label);
+        throw new ValidationError(
+          `${this.name}: a passthrough node has sizeOut = sizeIn (${sizeIn}), got sizeOut ${opts.sizeOut}`,
+          this.label,
+        );
       }
       this.output = null;
       this.sizeIn = sizeIn;
       this.sizeOut = sizeIn;
     } else if (typeof output === 'function') {
       if (output.length >= 2 && sizeIn === undefined) {
-        throw new ValidationError(
-          `${this.name}: the function takes (t, x); give sizeIn, the length of x (e.g. { sizeIn: 2 })`,
-          this.label,
-        );
+        throw new ValidationError(`${this.name}: the function takes (t, x); give sizeIn, the length of x (e.g. { sizeIn: 2 })`, this.label);
       }
       this.sizeIn = sizeIn ?? 0;
       this.sizeOut = opts.sizeOut ?? this.probeFunctionSize(output);
@@ -165,8 +165,21 @@ export interface EnsembleOptions {
   initialState?: InitialState;
 }
 export const ENSEMBLE_OPTIONS = [
-  'nNeurons', 'dimensions', 'label', 'seed', 'radius', 'neuronType', 'maxRates', 'intercepts', 'encoders',
-  'normalizeEncoders', 'evalPoints', 'nEvalPoints', 'gain', 'bias', 'initialState',
+  'nNeurons',
+  'dimensions',
+  'label',
+  'seed',
+  'radius',
+  'neuronType',
+  'maxRates',
+  'intercepts',
+  'encoders',
+  'normalizeEncoders',
+  'evalPoints',
+  'nEvalPoints',
+  'gain',
+  'bias',
+  'initialState',
 ] as const;
 
 /** A group of neurons that collectively represent a vector. Defaults as in Nengo (see the builder). */
@@ -327,7 +340,15 @@ export interface ConnectionOptions {
   learningRule?: LearningRuleType;
 }
 export const CONNECTION_OPTIONS = [
-  'label', 'seed', 'function', 'transform', 'synapse', 'solver', 'evalPoints', 'scaleEvalPoints', 'learningRule',
+  'label',
+  'seed',
+  'function',
+  'transform',
+  'synapse',
+  'solver',
+  'evalPoints',
+  'scaleEvalPoints',
+  'learningRule',
 ] as const;
 
 /** Transform as given: a scalar gain, a vector of per-element gains, or a matrix (rows = post size). */
@@ -376,7 +397,10 @@ export class Connection extends NefObject {
     }
     const preObj = pre instanceof ObjView ? pre.obj : pre;
     if (opts.function !== undefined && preObj instanceof Neurons) {
-      throw new ValidationError(`${this.name}: a function cannot be computed on a connection from neurons; connect from the ensemble instead`, this.label);
+      throw new ValidationError(
+        `${this.name}: a function cannot be computed on a connection from neurons; connect from the ensemble instead`,
+        this.label,
+      );
     }
     if (opts.solver !== undefined && !(preObj instanceof Ensemble)) {
       throw new ValidationError(`${this.name}: a solver applies only to connections from an ensemble`, this.label);
@@ -458,20 +482,37 @@ export class Probe extends NefObject {
     super(network, opts.label, opts.seed);
     const obj = target instanceof ObjView ? target.obj : target;
     const kind =
-      obj instanceof Node ? 'Node' : obj instanceof Ensemble ? 'Ensemble' : obj instanceof Neurons ? 'Neurons' : obj instanceof Connection ? 'Connection' : undefined;
+      obj instanceof Node
+        ? 'Node'
+        : obj instanceof Ensemble
+          ? 'Ensemble'
+          : obj instanceof Neurons
+            ? 'Neurons'
+            : obj instanceof Connection
+              ? 'Connection'
+              : undefined;
     if (kind === undefined) {
-      throw new ValidationError(`${this.name}: cannot probe ${describe(target)}; probe a Node, Ensemble, Neurons or Connection`, this.label);
+      throw new ValidationError(
+        `${this.name}: cannot probe ${describe(target)}; probe a Node, Ensemble, Neurons or Connection`,
+        this.label,
+      );
     }
     const allowed = PROBEABLE[kind]!;
     const attr = opts.attr ?? allowed[0]!;
     if (!allowed.includes(attr)) {
-      throw new ValidationError(`${this.name}: ${kind} has no probeable attribute '${attr}' (choose from ${allowed.join(', ')})`, this.label);
+      throw new ValidationError(
+        `${this.name}: ${kind} has no probeable attribute '${attr}' (choose from ${allowed.join(', ')})`,
+        this.label,
+      );
     }
     if (obj instanceof Neurons && (attr === 'voltage' || attr === 'refractoryTime') && !obj.ensemble.neuronType.stateNames.includes(attr)) {
       throw new ValidationError(`${this.name}: ${obj.ensemble.neuronType.kind} neurons have no '${attr}'`, this.label);
     }
     if (opts.sampleEvery !== undefined && !(opts.sampleEvery > 0)) {
-      throw new ValidationError(`${this.name}: sampleEvery must be a positive number of seconds, got ${String(opts.sampleEvery)}`, this.label);
+      throw new ValidationError(
+        `${this.name}: sampleEvery must be a positive number of seconds, got ${String(opts.sampleEvery)}`,
+        this.label,
+      );
     }
     this.target = target;
     this.attr = attr;

@@ -144,7 +144,19 @@ export function trialSummary(batchDir: string, t: TrialPlan, staleMs = STALE_MS)
   try {
     s = currentStatus(dir, staleMs);
   } catch {
-    return { index: t.index, dir: t.dir, seed: t.seed, params: t.params, state: 'queued', time: 0, steps: 0, stepsTotal: 0, stepsPerSecond: null, secondsLeft: null, wallSeconds: null };
+    return {
+      index: t.index,
+      dir: t.dir,
+      seed: t.seed,
+      params: t.params,
+      state: 'queued',
+      time: 0,
+      steps: 0,
+      stepsTotal: 0,
+      stepsPerSecond: null,
+      secondsLeft: null,
+      wallSeconds: null,
+    };
   }
   const exit = readExit(dir);
   const started = s.started ? Date.parse(s.started) : NaN;
@@ -179,7 +191,11 @@ export function aggregateState(counts: StateCounts): RunState {
 }
 
 /** Summaries of every trial and their counts. */
-export function summarise(dir: string, plan: BatchPlan, staleMs = STALE_MS): { trials: TrialSummary[]; counts: StateCounts; steps: number; stepsTotal: number } {
+export function summarise(
+  dir: string,
+  plan: BatchPlan,
+  staleMs = STALE_MS,
+): { trials: TrialSummary[]; counts: StateCounts; steps: number; stepsTotal: number } {
   const trials = plan.trials.map((t) => trialSummary(dir, t, staleMs));
   const counts = emptyCounts();
   let steps = 0;
@@ -205,7 +221,12 @@ export function currentBatchStatus(dir: string, staleMs = STALE_MS): BatchStatus
   const status: BatchStatus = { ...saved, trials, counts, steps, stepsTotal };
   if (isTerminal(saved.state)) return status;
   status.state = aggregateState(counts);
-  if (plan.executor === 'local' && !isTerminal(status.state) && Date.now() - saved.heartbeat > staleMs && !processAlive(saved.pid, saved.processStart)) {
+  if (
+    plan.executor === 'local' &&
+    !isTerminal(status.state) &&
+    Date.now() - saved.heartbeat > staleMs &&
+    !processAlive(saved.pid, saved.processStart)
+  ) {
     status.error = `the batch process (pid ${saved.pid}) is gone: no more trials will start`;
     if (counts.running === 0) status.state = 'failed';
   }
@@ -273,7 +294,9 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     return status;
   };
 
-  log(`batch started: ${plan.trials.length} ${plan.kind === 'sweep' ? 'parameter sets' : 'trials'}, ${plan.jobs} at a time, pid ${process.pid}`);
+  log(
+    `batch started: ${plan.trials.length} ${plan.kind === 'sweep' ? 'parameter sets' : 'trials'}, ${plan.jobs} at a time, pid ${process.pid}`,
+  );
   const queue = plan.trials.slice();
   let wake: (() => void) | undefined;
   const ended = (t: TrialPlan, code: number | null, signal: NodeJS.Signals | null): void => {
@@ -283,9 +306,25 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     const s = readStatus(tdir);
     if (!isTerminal(s.state)) {
       const error = `the trial process exited ${signal ? `on ${signal}` : `with code ${code}`} without an exit record`;
-      const record: ExitRecord = { state: 'failed', exitCode: code ?? 1, error, object: null, errorType: null, time: s.time, steps: s.steps, ended: new Date().toISOString() };
+      const record: ExitRecord = {
+        state: 'failed',
+        exitCode: code ?? 1,
+        error,
+        object: null,
+        errorType: null,
+        time: s.time,
+        steps: s.steps,
+        ended: new Date().toISOString(),
+      };
       writeJsonAtomic(join(tdir, FILES.exit), record);
-      writeJsonAtomic(join(tdir, FILES.status), { ...s, state: 'failed', stepsPerSecond: null, secondsLeft: null, heartbeat: Date.now(), error });
+      writeJsonAtomic(join(tdir, FILES.status), {
+        ...s,
+        state: 'failed',
+        stepsPerSecond: null,
+        secondsLeft: null,
+        heartbeat: Date.now(),
+        error,
+      });
     }
     const sum = trialSummary(dir, t);
     const wall = sum.wallSeconds !== null ? ` in ${sum.wallSeconds.toFixed(1)} s` : '';
@@ -300,10 +339,17 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     running.set(t.index, child);
     child.once('error', (err) => {
       const s = readStatus(tdir);
-      writeJsonAtomic(join(tdir, FILES.status), { ...s, state: 'failed', heartbeat: Date.now(), error: `could not start the trial: ${err.message}` });
+      writeJsonAtomic(join(tdir, FILES.status), {
+        ...s,
+        state: 'failed',
+        heartbeat: Date.now(),
+        error: `could not start the trial: ${err.message}`,
+      });
     });
     child.once('exit', (code, signal) => ended(t, code, signal));
-    log(`${t.dir} started (pid ${child.pid ?? '?'}${t.seed !== null ? `, seed ${t.seed}` : ''}${t.params ? `, params ${JSON.stringify(t.params)}` : ''})`);
+    log(
+      `${t.dir} started (pid ${child.pid ?? '?'}${t.seed !== null ? `, seed ${t.seed}` : ''}${t.params ? `, params ${JSON.stringify(t.params)}` : ''})`,
+    );
   };
 
   let lastLog = Date.now();
@@ -329,15 +375,20 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     const st = writeStatus();
     if (Date.now() - lastLog >= LOG_SECONDS * 1000) {
       lastLog = Date.now();
-      const parts = st.trials.filter((t) => t.state === 'running').map((t) => `${t.dir} ${t.stepsTotal ? ((100 * t.steps) / t.stepsTotal).toFixed(0) : 0}%`);
-      log(`${st.counts.done} done, ${st.counts.failed} failed, ${st.counts.running} running${parts.length ? ` (${parts.join(', ')})` : ''}, ${st.counts.queued} queued`);
+      const parts = st.trials
+        .filter((t) => t.state === 'running')
+        .map((t) => `${t.dir} ${t.stepsTotal ? ((100 * t.steps) / t.stepsTotal).toFixed(0) : 0}%`);
+      log(
+        `${st.counts.done} done, ${st.counts.failed} failed, ${st.counts.running} running${parts.length ? ` (${parts.join(', ')})` : ''}, ${st.counts.queued} queued`,
+      );
     }
   }
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
 
   const { trials, counts } = summarise(dir, plan);
-  const state: BatchExit['state'] = cancelSignal !== undefined ? 'cancelled' : counts.failed > 0 ? 'failed' : counts.cancelled > 0 ? 'cancelled' : 'done';
+  const state: BatchExit['state'] =
+    cancelSignal !== undefined ? 'cancelled' : counts.failed > 0 ? 'failed' : counts.cancelled > 0 ? 'cancelled' : 'done';
   const exitCode = state === 'done' ? 0 : state === 'failed' ? 1 : 143;
   const record: BatchExit = { state, exitCode, counts, wallSeconds: (Date.now() - t0) / 1000, trials, ended: new Date().toISOString() };
   writeJsonAtomic(join(dir, BATCH_FILES.exit), record);
@@ -350,7 +401,16 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
 export function cancelQueued(tdir: string, reason: string): void {
   const s = readStatus(tdir);
   if (s.state !== 'queued') return;
-  const record: ExitRecord = { state: 'cancelled', exitCode: 143, error: `cancelled by ${reason} before it started`, object: null, errorType: null, time: 0, steps: 0, ended: new Date().toISOString() };
+  const record: ExitRecord = {
+    state: 'cancelled',
+    exitCode: 143,
+    error: `cancelled by ${reason} before it started`,
+    object: null,
+    errorType: null,
+    time: 0,
+    steps: 0,
+    ended: new Date().toISOString(),
+  };
   writeJsonAtomic(join(tdir, FILES.exit), record);
   writeJsonAtomic(join(tdir, FILES.status), { ...s, state: 'cancelled', heartbeat: Date.now(), error: record.error });
 }
@@ -380,7 +440,8 @@ export function formatBatchStatus(dir: string, s: BatchStatus): string {
     const what = t.params ? JSON.stringify(t.params) : t.seed !== null ? `seed ${t.seed}` : '';
     const p = t.stepsTotal > 0 ? `${((100 * t.steps) / t.stepsTotal).toFixed(0).padStart(3)}%` : '  0%';
     let extra = '';
-    if (t.state === 'running' && t.stepsPerSecond !== null) extra = `, ${Math.round(t.stepsPerSecond)} steps/s${t.secondsLeft !== null ? `, ${t.secondsLeft.toFixed(0)} s left` : ''}`;
+    if (t.state === 'running' && t.stepsPerSecond !== null)
+      extra = `, ${Math.round(t.stepsPerSecond)} steps/s${t.secondsLeft !== null ? `, ${t.secondsLeft.toFixed(0)} s left` : ''}`;
     else if (t.wallSeconds !== null && isTerminal(t.state)) extra = `, ${t.wallSeconds.toFixed(1)} s`;
     const err = t.error && t.state !== 'done' ? `: ${t.error}${t.object ? ` (object at fault: ${t.object})` : ''}` : '';
     lines.push(`  ${t.dir}  ${t.state.padEnd(9)} ${p}  t = ${t.time.toFixed(3)} s${extra}  ${what}${err}`);

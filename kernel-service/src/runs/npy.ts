@@ -68,7 +68,9 @@ export class NpzWriter {
       }
       this.total += chunk.length;
       if (this.total > NPZ_LIMIT) {
-        this.error = new Error(`${path}: the archive would pass 4 GiB, which .npz files written here cannot hold; export --format csv, or read probes.h5 directly`);
+        this.error = new Error(
+          `${path}: the archive would pass 4 GiB, which .npz files written here cannot hold; export --format csv, or read probes.h5 directly`,
+        );
         return;
       }
       writeSync(this.fd, chunk);
@@ -78,7 +80,10 @@ export class NpzWriter {
   begin(name: string, dtype: NpyDtype, shape: readonly number[]): void {
     if (this.entry) throw new Error(`npz: ${this.entry.name} not ended`);
     const expected = npyBytes(dtype, shape);
-    if (expected > NPZ_LIMIT) throw new Error(`${this.path}: array '${name}' has ${expected} bytes, more than an .npz written here can hold (4 GiB); export --format csv, or read probes.h5 directly`);
+    if (expected > NPZ_LIMIT)
+      throw new Error(
+        `${this.path}: array '${name}' has ${expected} bytes, more than an .npz written here can hold (4 GiB); export --format csv, or read probes.h5 directly`,
+      );
     const file = new ZipPassThrough(`${name}.npy`);
     this.zip.add(file);
     file.push(npyHeader(dtype, shape));

@@ -89,10 +89,11 @@ function cycleError(ops: readonly Op[], succ: Set<number>[], indeg: Int32Array):
     seen.set(cur, path.length);
     path.push(cur);
     let next = -1;
-    for (const b of succ[cur]!) if (remaining.has(b)) {
-      next = b;
-      break;
-    }
+    for (const b of succ[cur]!)
+      if (remaining.has(b)) {
+        next = b;
+        break;
+      }
     if (next < 0) break;
     cur = next;
   }

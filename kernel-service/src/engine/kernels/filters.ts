@@ -20,10 +20,15 @@ export class LowpassKernel implements Kernel {
     return this.table.length / 3;
   }
   run(): void {
-    const a = this.a, tb = this.table, p = this.params;
+    const a = this.a,
+      tb = this.table,
+      p = this.params;
     for (let k = 0, op = 0, m = tb.length; k < m; k += 3, op += 2) {
-      const inp = tb[k]!, out = tb[k + 1]!, n = tb[k + 2]!;
-      const ca = p[op]!, cb = p[op + 1]!;
+      const inp = tb[k]!,
+        out = tb[k + 1]!,
+        n = tb[k + 2]!;
+      const ca = p[op]!,
+        cb = p[op + 1]!;
       for (let i = 0; i < n; i++) a[out + i] = ca * a[out + i]! + cb * a[inp + i]!;
     }
   }
@@ -41,9 +46,13 @@ export class GainFilterKernel implements Kernel {
     return this.table.length / 3;
   }
   run(): void {
-    const a = this.a, tb = this.table, p = this.params;
+    const a = this.a,
+      tb = this.table,
+      p = this.params;
     for (let k = 0, op = 0, m = tb.length; k < m; k += 3, op += 1) {
-      const inp = tb[k]!, out = tb[k + 1]!, n = tb[k + 2]!;
+      const inp = tb[k]!,
+        out = tb[k + 1]!,
+        n = tb[k + 2]!;
       const d = p[op]!;
       for (let i = 0; i < n; i++) a[out + i] = d * a[inp + i]!;
     }
@@ -70,10 +79,20 @@ export class StateSpaceKernel implements Kernel {
     return this.table.length / 6;
   }
   run(): void {
-    const a = this.a, tb = this.table, p = this.params, tmp = this.scratch;
+    const a = this.a,
+      tb = this.table,
+      p = this.params,
+      tmp = this.scratch;
     for (let k = 0, m = tb.length; k < m; k += 6) {
-      const inp = tb[k]!, out = tb[k + 1]!, st = tb[k + 2]!, n = tb[k + 3]!, q = tb[k + 4]!, po = tb[k + 5]!;
-      const pB = po + q * q, pC = pB + q, pD = pC + q;
+      const inp = tb[k]!,
+        out = tb[k + 1]!,
+        st = tb[k + 2]!,
+        n = tb[k + 3]!,
+        q = tb[k + 4]!,
+        po = tb[k + 5]!;
+      const pB = po + q * q,
+        pC = pB + q,
+        pD = pC + q;
       const D = p[pD]!;
       for (let i = 0; i < n; i++) {
         const u = a[inp + i]!;

@@ -43,10 +43,15 @@ export class PESKernel implements Kernel {
     return this.table.length / 5;
   }
   run(): void {
-    const a = this.a, tb = this.table, p = this.params;
+    const a = this.a,
+      tb = this.table,
+      p = this.params;
     for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op++) {
       let w = tb[k]!;
-      const rows = tb[k + 1]!, cols = tb[k + 2]!, e = tb[k + 3]!, acts = tb[k + 4]!;
+      const rows = tb[k + 1]!,
+        cols = tb[k + 2]!,
+        e = tb[k + 3]!,
+        acts = tb[k + 4]!;
       const scale = p[op]!;
       for (let r = 0; r < rows; r++) {
         const g = scale * a[e + r]!;

@@ -9,7 +9,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 npm run build
 npx tsc -p kernel-service/tsconfig.json --noEmit
-npx eslint .
+npm run lint  # eslint, and prettier --check (the formatting the repository keeps)
 # A single-node Slurm on localhost for the --executor slurm tests: installed only if missing (root, Debian's
 # slurm-wlm and munge), started without systemd, and stopped by pid when this script ends.
 if ! bash scripts/slurm-harness.sh install; then

@@ -34,8 +34,12 @@ const MODEL = `import { Network, SpikingRectifiedLinear, Uniform } from 'nefsim'
 let dir: string;
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 50_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 50_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
@@ -104,6 +108,38 @@ describe('sparse spikes', () => {
     const uidx = z.get('probes/spikes.units.spike_times_index')!;
     expect(uidx.shape).toEqual([20]);
     expect(z.get('probes/spikes.units.spike_times')!.shape).toEqual(z.get('probes/spikes.spike_times')!.shape);
+  });
+
+  it('the per-neuron layout is the same whether kept in memory during the run, given up midway, or gathered from the file at close', async () => {
+    const units = (run: string): Map<string, Buffer> => {
+      const f = new h5wasm.File(join(run, 'probes.h5'), 'r');
+      try {
+        const out = new Map<string, Buffer>();
+        for (const probe of ['spikes', 'spikes3', 'srl']) {
+          for (const ds of ['spike_times', 'spike_times_index']) {
+            const v = (f.get(`probes/${probe}/units/${ds}`) as Dataset).value as Float64Array | BigInt64Array;
+            out.set(`${probe}/${ds}`, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+          }
+          expect((f.get(`probes/${probe}/units`) as Group).attrs.complete!.value, probe).toBe(1);
+        }
+        return out;
+      } finally {
+        f.close();
+      }
+    };
+    const runs: Record<string, Map<string, Buffer>> = {};
+    // the default keeps them; 0 never does (the passes over the file); 150 gives up once the spikes outgrow it
+    for (const keep of ['', '0', '150']) {
+      const out = join(dir, `keep-${keep || 'default'}`);
+      const r = await cliWith({ NEFSIM_KEEP_SPIKES: keep }, 'run', join(dir, 'sp.mjs'), '--duration', '0.5', '--out', out);
+      expect(r.code, r.stderr).toBe(0);
+      runs[keep] = units(out);
+    }
+    expect(runs['']!.get('spikes/spike_times')!.length / 8).toBeGreaterThan(150); // so that 150 is outgrown
+    for (const keep of ['0', '150']) {
+      for (const [name, bytes] of runs['']!)
+        expect(runs[keep]!.get(name)!.equals(bytes), `${name} with NEFSIM_KEEP_SPIKES=${keep}`).toBe(true);
+    }
   });
 
   it("the writer's buffers stay bounded while 1000 neurons' spikes stream to disk", async () => {

@@ -50,6 +50,7 @@ import {
   type StoreLayout,
   type StoreMeta,
 } from './store-layout.js';
+import { KeptUnits, sampleStepAfter } from './kept-units.js';
 
 export * from './store-layout.js';
 
@@ -89,6 +90,10 @@ interface SparseProbe {
   /** Last step whose sample (if any) was written. */
   step: number;
   spikeValue: number;
+  /** The spikes written so far grouped by neuron, for the layout at close (null once they outgrew the budget). */
+  kept: KeptUnits | null;
+  /** `step` when the pending batch began. */
+  batchStep: number;
 }
 
 export { isSpikeProbe };
@@ -140,6 +145,18 @@ class Grow<T extends Float64Array | Int32Array> {
  * written), so 32 MB.
  */
 const UNITS_PASS_SPIKES = 8 << 20;
+/**
+ * Spikes that a spike probe keeps grouped by neuron in memory while the run
+ * goes (kept-units.ts), so that the layout at close needs no pass over the
+ * file: 4 bytes each, as much as one pass at close holds (UNITS_PASS_SPIKES).
+ * NEFSIM_KEEP_SPIKES overrides it (0: never keep, as the tests of the passes
+ * need).
+ */
+function keepUnitsBudget(): number {
+  const env = process.env['NEFSIM_KEEP_SPIKES'];
+  const v = env === undefined || env === '' ? NaN : Number(env);
+  return Number.isInteger(v) && v >= 0 ? v : UNITS_PASS_SPIKES;
+}
 /** Spikes (units, 4 bytes) and samples (index, 8 bytes) read back per HDF5 read, and times written per write, at close. */
 const UNITS_BLOCK = 1 << 20;
 /**
@@ -172,6 +189,8 @@ export class ProbeWriter {
   private flushedSteps = 0;
 
   private readonly dt: number;
+  /** Steps the run will take (from its duration): how far the spikes kept so far project. */
+  private readonly stepsTotal: number;
 
   constructor(
     private readonly file: H5File,
@@ -180,6 +199,7 @@ export class ProbeWriter {
   ) {
     const f = file;
     const dt = (this.dt = layout.dt);
+    this.stepsTotal = Math.round(meta.duration / dt);
     f.create_attribute('engine_version', meta.engineVersion);
     f.create_attribute('dt', dt, null, '<d');
     f.create_attribute('seed', meta.seed);
@@ -238,6 +258,8 @@ export class ProbeWriter {
           period: pl.sampleEvery / dt,
           step: 0,
           spikeValue,
+          kept: keepUnitsBudget() > 0 ? new KeptUnits(cols, keepUnitsBudget()) : null,
+          batchStep: 0,
         });
         continue;
       }
@@ -333,6 +355,8 @@ export class ProbeWriter {
         sp.units.resize([end]);
         sp.units.write_slice([[n0, end]], sp.pUnits.view());
       }
+      if (sp.kept) this.keepBatch(sp, sp.kept, rows, n0);
+      sp.batchStep = sp.step;
       const r0 = sp.rows;
       sp.index.resize([r0 + rows]);
       sp.index.write_slice([[r0, r0 + rows]], toInt64(sp.pIndex.view()));
@@ -350,6 +374,20 @@ export class ProbeWriter {
       this.timeDs.resize([s1]);
       this.timeDs.write_slice([[s0, s1]], t);
       this.stepsWritten = s1;
+    }
+  }
+
+  /**
+   * Keeps the pending batch's spikes by neuron (kept-units.ts) while the
+   * run's spikes, as projected from those so far over its whole length, fit
+   * the budget; else drops what was kept (the layout at close then reads
+   * the file back).
+   */
+  private keepBatch(sp: SparseProbe, kept: KeptUnits, rows: number, base: number): void {
+    const n = sp.pUnits.length;
+    const projected = sp.step > 0 ? ((kept.spikes + n) / sp.step) * this.stepsTotal : 0;
+    if (projected > kept.budget || !kept.add(sp.pUnits.data, n, sp.pIndex.data, base, rows, sp.batchStep, sp.period)) {
+      sp.kept = null;
     }
   }
 
@@ -559,7 +597,16 @@ export class ProbeWriter {
       most = Math.max(most, stop - start);
       u0 = u1;
     }
-    if (passes.length > 0) {
+    if (sp.kept && sp.kept.spikes === total) {
+      // kept while the run went: written in blocks, neuron by neuron
+      const t = new Float64Array(Math.max(1, Math.min(total, UNITS_BLOCK)));
+      let at = 0;
+      sp.kept.times(this.dt, t, (n) => {
+        times.write_slice([[at, at + n]], n === t.length ? t : t.subarray(0, n));
+        at += n;
+      });
+      sp.kept = null;
+    } else if (passes.length > 0) {
       // steps gathered as uint32 (a step past 2^32 - 1 would need float64 to stay exact)
       const out = sp.step <= 0xffffffff ? new Uint32Array(most) : new Float64Array(most);
       const t = new Float64Array(Math.min(most, UNITS_BLOCK));
@@ -621,13 +668,6 @@ export class ProbeWriter {
       }
     }
   }
-}
-
-/** The step after `step` at which a probe sampling every `period` steps takes a sample: the next s with s % period < 1 (as the simulator samples). */
-function sampleStepAfter(step: number, period: number): number {
-  let s = step + 1;
-  if (period !== 1) while (!(s % period < 1)) s++;
-  return s;
 }
 
 /** Times of `n` steps from steps[i0]: step * dt, as the spikes' times in spike_times. */

@@ -1,0 +1,93 @@
+/**
+ * The steps of a spike probe's spikes grouped by neuron, kept in memory while
+ * the run goes, so that the per-neuron layout written when the run ends
+ * (units/spike_times, see store.ts) is only written: without them, the
+ * writer reads every spike's neuron back from the file and scatters it.
+ *
+ * Each batch of spikes the writer stores becomes a segment: the batch's
+ * steps sorted by neuron (a counting sort, stable, so each neuron's steps
+ * stay in time order) and where each neuron's steps end. Segments are kept
+ * in time order, so neuron u's spikes are its runs in every segment, one
+ * after the other. Memory is 4 bytes a spike plus 4 bytes a neuron a
+ * segment, within a budget: a run whose spikes would not fit (as estimated
+ * from those so far and the run's length, or counted) drops them, and the
+ * layout is gathered from the file as before.
+ */
+export interface UnitSegment {
+  /** Steps of the batch's spikes, grouped by neuron, each group in time order. */
+  readonly steps: Uint32Array;
+  /** End of each neuron's group in `steps`. */
+  readonly ends: Int32Array;
+}
+
+export class KeptUnits {
+  readonly segments: UnitSegment[] = [];
+  /** Spikes kept. */
+  spikes = 0;
+
+  constructor(
+    readonly cols: number,
+    /** At most this many spikes (4 bytes each), and this many segment ends (4 bytes each). */
+    readonly budget: number,
+  ) {}
+
+  /**
+   * Keeps a batch of n spikes: `units[k]` are their neurons, in time order,
+   * in `rows` samples whose spikes end at `rowEnds[r] - base`, the first
+   * sample being the one after step `step0` (every `period` steps). Returns
+   * false, keeping nothing, when the batch would not fit the budget (or its
+   * steps outgrow uint32).
+   */
+  add(units: Int32Array, n: number, rowEnds: Float64Array, base: number, rows: number, step0: number, period: number): boolean {
+    const cols = this.cols;
+    if (this.spikes + n > this.budget || (this.segments.length + 1) * cols > this.budget) return false;
+    const ends = new Int32Array(cols);
+    for (let k = 0; k < n; k++) ends[units[k]!]!++;
+    let acc = 0;
+    for (let u = 0; u < cols; u++) ends[u] = acc += ends[u]!;
+    const cursor = new Int32Array(cols);
+    for (let u = 1; u < cols; u++) cursor[u] = ends[u - 1]!;
+    const steps = new Uint32Array(n);
+    let step = step0,
+      k = 0;
+    for (let r = 0; r < rows; r++) {
+      step = sampleStepAfter(step, period);
+      if (step > 0xffffffff) return false;
+      for (const e = rowEnds[r]! - base; k < e; k++) steps[cursor[units[k]!]!++] = step;
+    }
+    this.segments.push({ steps, ends });
+    this.spikes += n;
+    return true;
+  }
+
+  /**
+   * Every kept spike's time, step * dt (as spike_times has it), neuron by
+   * neuron and each neuron's in time order (the order of units/spike_times),
+   * through `block`: `write(n)` takes its first n values each time they are
+   * ready.
+   */
+  times(dt: number, block: Float64Array, write: (n: number) => void): void {
+    let fill = 0;
+    for (let u = 0; u < this.cols; u++) {
+      for (const seg of this.segments) {
+        const end = seg.ends[u]!,
+          steps = seg.steps;
+        for (let i = u > 0 ? seg.ends[u - 1]! : 0; i < end; i++) {
+          block[fill++] = steps[i]! * dt;
+          if (fill === block.length) {
+            write(fill);
+            fill = 0;
+          }
+        }
+      }
+    }
+    if (fill > 0) write(fill);
+  }
+}
+
+/** The step after `step` at which a probe sampling every `period` steps takes a sample: the next s with s % period < 1 (as the simulator samples). */
+export function sampleStepAfter(step: number, period: number): number {
+  let s = step + 1;
+  if (period !== 1) while (!(s % period < 1)) s++;
+  return s;
+}

@@ -3,11 +3,12 @@
  * written out) against the JavaScript loop with Math.log1p: the same bits for
  * every current, through every branch of log1p (x below 2^-54 and 2^-29,
  * below sqrt(2) - 1, the |f| < 2^-20 cases with f = 0 and not, u rounded up
- * and down, up to 2^52), and in the decoders a model builds.
+ * and down, up to 2^52); the activities and their maximum in one pass; and
+ * the decoders a model builds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { LIFRate, Network, Simulator } from '../src/index.js';
-import { lifRatesWasm } from '../src/engine/kernels/rates-wasm.js';
+import { lifActivitiesWasm, lifRatesWasm } from '../src/engine/kernels/rates-wasm.js';
 
 function ratesJs(J: Float64Array, tauRc: number, tauRef: number, amp: number): Float64Array {
   const out = new Float64Array(J.length);
@@ -89,6 +90,41 @@ describe('LIF rates in WebAssembly', () => {
     expect(lifRatesWasm(new Float64Array(10), new Float64Array(10), 0.02, 0.002, 1)).toBe(false);
     process.env['NEFSIM_WASM'] = '0';
     expect(lifRatesWasm(J, J, 0.02, 0.002, 1)).toBe(false);
+  });
+
+  it('computes activities and their maximum in one pass, as currents, rates and max(A) do', () => {
+    let seed = 99;
+    const rand = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32 - 0.5;
+    };
+    for (const [m, n, d] of [
+      [750, 50, 1],
+      [300, 37, 3],
+      [20, 16, 2], // 320 values: just past the copy threshold
+    ] as const) {
+      const enc = Float64Array.from({ length: n * d }, () => 40 * rand());
+      const bias = Float64Array.from({ length: n }, () => 10 * rand());
+      const x = Float64Array.from({ length: m * d }, () => 2 * rand());
+      // the builder's way: currents (as build.ts's activities()), then rates, then the solvers' max
+      const J = new Float64Array(m * n);
+      for (let p = 0; p < m; p++) {
+        for (let i = 0; i < n; i++) {
+          let sum = bias[i]!;
+          for (let j = 0; j < d; j++) sum += enc[i * d + j]! * x[p * d + j]!;
+          J[p * n + i] = sum;
+        }
+      }
+      const want = ratesJs(J, 0.02, 0.002, 1);
+      let max = -Infinity;
+      for (const v of want) if (v > max) max = v;
+      const out = new Float64Array(m * n);
+      expect(lifActivitiesWasm(enc, bias, x, m, n, d, out, 0.02, 0.002, 1)).toBe(max);
+      expect(differing(out, want), `m ${m}, n ${n}, d ${d}`).toEqual([]);
+    }
+    expect(
+      lifActivitiesWasm(new Float64Array(2), new Float64Array(2), new Float64Array(2), 2, 2, 1, new Float64Array(4), 0.02, 0.002, 1),
+    ).toBe(undefined); // too few: the JavaScript path
   });
 
   it('builds the same decoders as the JavaScript rates', () => {

@@ -8,7 +8,7 @@
  */
 import { Choice, Uniform, type Distribution } from './dists.js';
 import { ValidationError } from './errors.js';
-import { lifRatesWasm } from './kernels/rates-wasm.js';
+import { lifActivitiesWasm, lifRatesWasm } from './kernels/rates-wasm.js';
 
 export type NeuronKind = 'LIF' | 'LIFRate' | 'RectifiedLinear' | 'SpikingRectifiedLinear' | 'Sigmoid' | 'Direct';
 
@@ -33,6 +33,24 @@ export abstract class NeuronType {
   abstract maxRatesIntercepts(gain: Float64Array, bias: Float64Array): { maxRates: Float64Array; intercepts: Float64Array };
   /** Steady-state firing rate (Hz, times amplitude) for each input current J, written into out. */
   abstract rates(J: Float64Array, out: Float64Array): void;
+  /**
+   * The rates at eval points x (m x d) of neurons with encoders enc (n x d,
+   * scaled by gain) and bias, into out (m x n), in one pass: the builder's
+   * currents then rates(), bit for bit. Returns the largest rate (the
+   * solvers' max(A)), or undefined where a type has no such pass (then the
+   * builder computes the currents and calls rates()).
+   */
+  ratesAt(
+    _enc: Float64Array,
+    _bias: Float64Array,
+    _x: Float64Array,
+    _m: number,
+    _n: number,
+    _d: number,
+    _out: Float64Array,
+  ): number | undefined {
+    return undefined;
+  }
   /** Parameters as a plain record, for summaries and cache keys. */
   abstract params(): Record<string, number>;
   toString(): string {
@@ -120,6 +138,17 @@ export class LIFRate extends NeuronType {
       const j = J[i]! - 1;
       out[i] = j > 0 ? amplitude / (tauRef + tauRc * Math.log1p(1 / j)) : 0;
     }
+  }
+  override ratesAt(
+    enc: Float64Array,
+    bias: Float64Array,
+    x: Float64Array,
+    m: number,
+    n: number,
+    d: number,
+    out: Float64Array,
+  ): number | undefined {
+    return lifActivitiesWasm(enc, bias, x, m, n, d, out, this.tauRc, this.tauRef, this.amplitude);
   }
   params(): Record<string, number> {
     return { tauRc: this.tauRc, tauRef: this.tauRef, amplitude: this.amplitude };

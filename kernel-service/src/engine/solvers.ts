@@ -34,6 +34,8 @@ export interface SolveInput {
   /** For weight solvers: post encoders scaled by gain/radius, d×nPost row-major (Nengo's E). */
   E?: Float64Array;
   nPost?: number;
+  /** max(A), when the caller has it already (the builder's one-pass activities); must equal it. */
+  aMax?: number;
 }
 
 export interface SolveResult {
@@ -69,6 +71,9 @@ function checkInput(input: SolveInput, weights: boolean, cls: string): number {
   const d = checkDim(input.d, 'd (number of target dimensions)', cls, 0);
   if (!(input.A instanceof Float64Array) || input.A.length !== m * n) {
     throw new ValidationError(`${cls}: activities A must be a Float64Array of m×n = ${m}×${n} values, got ${input.A?.length}`);
+  }
+  if (input.aMax !== undefined && typeof input.aMax !== 'number') {
+    throw new ValidationError(`${cls}: aMax (the largest activity) must be a number, got ${String(input.aMax)}`);
   }
   if (!(input.Y instanceof Float64Array) || input.Y.length !== m * d) {
     throw new ValidationError(`${cls}: targets Y must be a Float64Array of m×d = ${m}×${d} values, got ${input.Y?.length}`);
@@ -246,14 +251,14 @@ export class LstsqL2 implements Solver {
   }
 
   /** The regularisation σ: one value, or one per neuron. */
-  protected sigma(A: Float64Array, _m: number, _n: number): number | Float64Array {
-    return this.reg * maxOf(A);
+  protected sigma(A: Float64Array, _m: number, _n: number, aMax?: number): number | Float64Array {
+    return this.reg * (aMax ?? maxOf(A));
   }
 
   solve(input: SolveInput): SolveResult {
     const nPost = checkInput(input, this.weights, this.kind());
     if (input.n === 0 || input.d === 0) return finish(new Float64Array(input.n * input.d), input, this.weights, nPost);
-    return this.solvePrepared(this.prepare(input.A, input.m, input.n), input);
+    return this.solvePrepared(this.prepare(input.A, input.m, input.n, input.aMax), input);
   }
 
   /**
@@ -261,8 +266,8 @@ export class LstsqL2 implements Solver {
    * Cholesky factor): the builder solves every connection of an ensemble
    * that shares its eval points and solver with one of these.
    */
-  prepare(A: Float64Array, m: number, n: number): CholeskyPrepared {
-    const sigma = m * n === 0 ? 0 : this.sigma(A, m, n);
+  prepare(A: Float64Array, m: number, n: number, aMax?: number): CholeskyPrepared {
+    const sigma = m * n === 0 ? 0 : this.sigma(A, m, n, aMax);
     return choleskyPrepare(A, m, n, sigma, this.kind());
   }
 
@@ -296,8 +301,8 @@ export class LstsqL2nz extends LstsqL2 {
     return 'LstsqL2nz';
   }
 
-  protected override sigma(A: Float64Array, m: number, n: number): Float64Array {
-    const base = this.reg * maxOf(A);
+  protected override sigma(A: Float64Array, m: number, n: number, aMax?: number): Float64Array {
+    const base = this.reg * (aMax ?? maxOf(A));
     const count = new Float64Array(n);
     for (let r = 0; r < m; r++) {
       const o = r * n;

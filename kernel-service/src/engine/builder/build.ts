@@ -583,21 +583,24 @@ class Builder {
     const n = ens.nNeurons,
       d = ens.dimensions,
       m = spec.m;
-    // Activities at the eval points: rates(gain * (x . e) / radius + bias).
+    // Activities at the eval points: rates(gain * (x . e) / radius + bias), in one pass where the
+    // neuron type has one (which also gives max(A), for the solver's regularisation)
     if (this.scratch.length < m * n) this.scratch = new Float64Array(m * n);
-    const A = activities(this.scratch.subarray(0, m * n), be.scaledEncoders, be.bias, spec.evalPoints, m, n, d);
-    ens.neuronType.rates(A, A);
+    const A = this.scratch.subarray(0, m * n);
+    const aMax = ens.neuronType.ratesAt(be.scaledEncoders, be.bias, spec.evalPoints, m, n, d, A);
+    if (aMax === undefined) ens.neuronType.rates(activities(A, be.scaledEncoders, be.bias, spec.evalPoints, m, n, d), A);
+    const known = aMax === undefined ? {} : { aMax };
     const group = conn instanceof Connection && solver instanceof LstsqL2 && !post ? this.takeSharing(conn, ens, solver) : [];
     if (group.length === 0)
       return this.solveWith(key, spec, () =>
-        solver.solve({ A, Y: spec.Y, m, n, d: spec.dy, rng: spec.rng, ...(spec.E ? { E: spec.E, nPost: spec.nPost! } : {}) }),
+        solver.solve({ A, Y: spec.Y, m, n, d: spec.dy, rng: spec.rng, ...known, ...(spec.E ? { E: spec.E, nPost: spec.nPost! } : {}) }),
       );
     // One activity matrix and one Cholesky factor for every connection of this ensemble with the
     // same eval points and solver: solve them all now (each exactly as its own solve would).
     const lstsq = solver as LstsqL2;
     let prepared;
     try {
-      prepared = lstsq.prepare(A, m, n);
+      prepared = lstsq.prepare(A, m, n, aMax);
     } catch (err) {
       throw new BuildError(`${conn.name}: solving for decoders failed: ${(err as Error).message}`, conn.label);
     }

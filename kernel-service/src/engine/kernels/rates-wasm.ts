@@ -34,7 +34,11 @@ import {
   I32_ADD,
   I32_AND,
   I32_CONST,
+  I32_LOAD,
   I32_LT_S,
+  I32_GE_S,
+  I32_SHL,
+  SELECT,
   IF,
   LOOP,
   BR_IF,
@@ -213,21 +217,76 @@ function ratesBody(): number[] {
   return b;
 }
 
+// the activities function's own locals, after those it shares with the rate loop (its parameters
+// are m, n, d in place of N, JA, OUT; the arrays' byte addresses come from memory bytes 0..15)
+const P = 19, // i32: eval point
+  II = 20, // i32: neuron
+  JJ = 21, // i32: byte offset of the dimension
+  ENC = 22, // i32: byte address of the neuron's encoder
+  BIAS = 23, // i32: byte address of the neuron's bias
+  XO = 24, // i32: byte address of the eval point
+  DB = 25, // i32: d * 8
+  SUM = 26, // f64
+  MX = 27, // f64
+  RATE = 28; // f64
+
+/**
+ * Activities and their maximum in one pass (build.ts's activities() then the
+ * rate loop then the solver's max(A), with their operations in their order):
+ * out[p n + i] = rate(bias[i] + sum_j enc[i d + j] x[p d + j]); returns the
+ * largest (as `a > max ? a : max` from -Infinity).
+ */
+function activitiesBody(): number[] {
+  const [M, NN, D] = [0, 1, 2];
+  const b: number[] = [4, 4, I32, 9, F64, 7, I32, 3, F64];
+  b.push(...i32(12), I32_LOAD, 2, 0, ...set(I)); // out
+  b.push(...i32(8), I32_LOAD, 2, 0, ...set(XO));
+  b.push(...get(D), ...i32(3), I32_SHL, ...set(DB));
+  b.push(...f64(-Infinity), ...set(MX));
+  b.push(...i32(0), ...set(P));
+  b.push(BLOCK, VOID, LOOP, VOID, ...get(P), ...get(M), I32_GE_S, BR_IF, 1);
+  b.push(...i32(0), I32_LOAD, 2, 0, ...set(ENC), ...i32(4), I32_LOAD, 2, 0, ...set(BIAS), ...i32(0), ...set(II));
+  b.push(LOOP, VOID);
+  // J = bias[i] + enc[i, 0] x[p, 0] + enc[i, 1] x[p, 1] + ...
+  b.push(...get(BIAS), F64_LOAD, 3, 0, ...set(SUM), ...i32(0), ...set(JJ));
+  b.push(LOOP, VOID);
+  b.push(...get(SUM), ...get(ENC), ...get(JJ), I32_ADD, F64_LOAD, 3, 0, ...get(XO), ...get(JJ), I32_ADD, F64_LOAD, 3, 0);
+  b.push(F64_MUL, F64_ADD, ...set(SUM));
+  b.push(...get(JJ), ...i32(8), I32_ADD, ...set(JJ), ...get(JJ), ...get(DB), I32_LT_S, BR_IF, 0, END);
+  // its rate, as the rate loop
+  b.push(...get(SUM), ...f64(1), F64_SUB, ...set(X));
+  b.push(...get(X), ...f64(0), F64_GT, IF, F64);
+  b.push(...f64(1), ...get(X), F64_DIV, ...set(X));
+  b.push(...get(AMP), ...get(TAU_REF), ...get(TAU_RC), ...log1pBody(), F64_MUL, F64_ADD, F64_DIV);
+  b.push(ELSE, ...f64(0), END, ...set(RATE));
+  b.push(...get(I), ...get(RATE), F64_STORE, 3, 0);
+  b.push(...get(RATE), ...get(MX), ...get(RATE), ...get(MX), F64_GT, SELECT, ...set(MX));
+  b.push(...get(I), ...i32(8), I32_ADD, ...set(I));
+  b.push(...get(ENC), ...get(DB), I32_ADD, ...set(ENC), ...get(BIAS), ...i32(8), I32_ADD, ...set(BIAS));
+  b.push(...get(II), ...i32(1), I32_ADD, ...set(II), ...get(II), ...get(NN), I32_LT_S, BR_IF, 0, END);
+  b.push(...get(XO), ...get(DB), I32_ADD, ...set(XO));
+  b.push(...get(P), ...i32(1), I32_ADD, ...set(P), BR, 0, END, END);
+  b.push(...get(MX), END);
+  return b;
+}
+
 function moduleBytes(): Uint8Array {
-  const body = ratesBody();
+  const bodies = [ratesBody(), activitiesBody()];
   const name = (s: string): number[] => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
   return new Uint8Array([
     ...WASM_HEADER,
-    ...wasmSection(1, [1, 0x60, 6, I32, I32, I32, F64, F64, F64, 0]), // (n bytes, J, out, tauRc, tauRef, amp) -> ()
-    ...wasmSection(3, [1, 0]),
+    // types: (n bytes, J, out, tauRc, tauRef, amp) -> (); (m, n, d, tauRc, tauRef, amp) -> max
+    ...wasmSection(1, [2, 0x60, 6, I32, I32, I32, F64, F64, F64, 0, 0x60, 6, I32, I32, I32, F64, F64, F64, 1, F64]),
+    ...wasmSection(3, [2, 0, 1]),
     ...wasmSection(5, [1, 0x00, 1]), // its own memory, from one page
-    ...wasmSection(7, [2, ...name('rates'), 0x00, 0, ...name('m'), 0x02, 0]),
-    ...wasmSection(10, [1, ...uleb(body.length), ...body]),
+    ...wasmSection(7, [3, ...name('rates'), 0x00, 0, ...name('act'), 0x00, 1, ...name('m'), 0x02, 0]),
+    ...wasmSection(10, [2, ...bodies.flatMap((body) => [...uleb(body.length), ...body])]),
   ]);
 }
 
 type RatesFn = (nBytes: number, j: number, out: number, tauRc: number, tauRef: number, amp: number) => void;
-let instance: { rates: RatesFn; memory: WasmMemory & { grow(pages: number): number } } | null | undefined;
+type ActivitiesFn = (m: number, n: number, d: number, tauRc: number, tauRef: number, amp: number) => number;
+let instance: { rates: RatesFn; act: ActivitiesFn; memory: WasmMemory & { grow(pages: number): number } } | null | undefined;
 
 function ratesInstance(): typeof instance {
   if (instance === undefined) {
@@ -239,6 +298,7 @@ function ratesInstance(): typeof instance {
         const inst = new w.Instance(new w.Module(bytes), {});
         instance = {
           rates: inst.exports['rates'] as RatesFn,
+          act: inst.exports['act'] as ActivitiesFn,
           memory: inst.exports['m'] as WasmMemory & { grow(pages: number): number },
         };
       }
@@ -260,18 +320,62 @@ const MIN_WASM = 256;
 export function lifRatesWasm(J: Float64Array, out: Float64Array, tauRc: number, tauRef: number, amplitude: number): boolean {
   const n = J.length;
   if (n < MIN_WASM || n > 1 << 27 || wasmOffByEnv()) return false;
-  const k = ratesInstance();
+  const k = withRoom(8 * n);
   if (!k) return false;
-  try {
-    const pages = Math.ceil((8 * n) / 65536);
-    const have = k.memory.buffer.byteLength / 65536;
-    if (have < pages) k.memory.grow(pages - have);
-  } catch {
-    return false;
-  }
   const W = new Float64Array(k.memory.buffer, 0, n);
   W.set(J);
   k.rates(8 * n, 0, 0, tauRc, tauRef, amplitude);
   out.set(W);
   return true;
+}
+
+/** The instance, its memory grown to `bytes` (null where WebAssembly is missing or refuses). */
+function withRoom(bytes: number): NonNullable<typeof instance> | null {
+  const k = ratesInstance();
+  if (!k) return null;
+  try {
+    const pages = Math.ceil(bytes / 65536);
+    const have = k.memory.buffer.byteLength / 65536;
+    if (have < pages) k.memory.grow(pages - have);
+  } catch {
+    return null;
+  }
+  return k;
+}
+
+/**
+ * The activities of a LIF ensemble at its eval points, into out (m x n,
+ * row-major): rate(bias[i] + enc[i, :] . x[p, :]) with enc n x d and x m x d,
+ * as build.ts's activities() and the rate loop compute them, bit for bit.
+ * Returns their maximum (the solvers' max(A)), or undefined (nothing done)
+ * where the WebAssembly path does not apply (see lifRatesWasm; d = 0).
+ */
+export function lifActivitiesWasm(
+  enc: Float64Array,
+  bias: Float64Array,
+  x: Float64Array,
+  m: number,
+  n: number,
+  d: number,
+  out: Float64Array,
+  tauRc: number,
+  tauRef: number,
+  amplitude: number,
+): number | undefined {
+  if (m * n < MIN_WASM || m * n > 1 << 27 || d < 1 || wasmOffByEnv()) return undefined;
+  // memory: 16 bytes of addresses, then enc, bias, x and out
+  const encAt = 16,
+    biasAt = encAt + 8 * n * d,
+    xAt = biasAt + 8 * n,
+    outAt = xAt + 8 * m * d;
+  const k = withRoom(outAt + 8 * m * n);
+  if (!k) return undefined;
+  const buf = k.memory.buffer;
+  new Int32Array(buf, 0, 4).set([encAt, biasAt, xAt, outAt]);
+  new Float64Array(buf, encAt, n * d).set(enc.subarray(0, n * d));
+  new Float64Array(buf, biasAt, n).set(bias.subarray(0, n));
+  new Float64Array(buf, xAt, m * d).set(x.subarray(0, m * d));
+  const max = k.act(m, n, d, tauRc, tauRef, amplitude);
+  out.set(new Float64Array(buf, outAt, m * n));
+  return max;
 }

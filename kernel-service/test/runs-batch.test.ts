@@ -25,6 +25,7 @@ export default (p = {}) => {
   net.probe(a, { synapse: 0.01, label: 'a' });
   net.probe(stim, { label: 'sin' });
   if (p.fail) net.node((t) => { if (t > 0.05) throw new Error('sensor offline'); return [0]; }, { label: 'bomb' });
+  if (p.broken) throw new Error('no such sensor');
   return net;
 };
 `;
@@ -137,21 +138,25 @@ describe('nefsim run --trials', () => {
 
   it('a sweep passes each parameter object to the model function; a failing trial does not stop the others', async () => {
     const sweep = join(dir, 'sweep.json');
-    writeFileSync(sweep, JSON.stringify([{ gain: 1 }, { gain: 2, fail: true }, { gain: 0.5 }]));
+    // the fourth fails while its run loads the model, with its writer thread already started
+    writeFileSync(sweep, JSON.stringify([{ gain: 1 }, { gain: 2, fail: true }, { gain: 0.5 }, { broken: true }]));
     const out = join(dir, 'sweep');
     const r = await cli('run', model, '--sweep', sweep, '--jobs', '1', '--duration', '0.1', '--out', out);
     expect(r.code).toBe(1);
     const st = json<BatchStatus>(join(out, 'status.json'));
     expect(st.state).toBe('failed');
-    expect(st.counts).toMatchObject({ done: 2, failed: 1 });
+    expect(st.counts).toMatchObject({ done: 2, failed: 2 });
     expect(st.trials[1]).toMatchObject({ state: 'failed', object: "Node 'bomb'", params: { gain: 2, fail: true } });
     expect(st.trials[1]!.error).toContain('sensor offline');
+    expect(st.trials[3]).toMatchObject({ state: 'failed', params: { broken: true } });
+    expect(st.trials[3]!.error).toContain('no such sensor');
+    expect(existsSync(join(out, 'trial-003', 'probes.h5'))).toBe(false);
     expect(json<RunOptions>(join(out, 'trial-002', 'options.json')).params).toEqual({ gain: 0.5 });
     const sin = dataset(join(out, 'trial-002', 'probes.h5'), 'probes/sin');
     const t = dataset(join(out, 'trial-002', 'probes.h5'), 'time');
     expect(sin[49]).toBe(Math.sin(8 * t[49]!) * 0.5);
     const s = await cli('status', out);
-    expect(s.stdout).toContain('1 failed');
+    expect(s.stdout).toContain('2 failed');
     expect(s.stdout).toContain("object at fault: Node 'bomb'");
     // --params reproduces one trial from its folder alone.
     const p = join(dir, 'p.json');

@@ -91,6 +91,10 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   let failure: unknown;
   /** True while steps run: a failure then comes from a step that counted itself but did not finish. */
   let stepping = false;
+  // probes.h5 is written on a writer thread, off the simulation's thread; it starts now, so that it
+  // loads h5wasm while this thread loads and builds the model
+  const { ThreadedProbeStore, WriterThread } = await import('./store-thread.js');
+  let writer: InstanceType<typeof WriterThread> | undefined = new WriterThread();
   try {
     const net = await loadModel(join(dir, FILES.model), options.params ?? {});
     sim = await createRunSimulator(net, join(dir, FILES.model), {
@@ -116,13 +120,14 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
         );
     }
     for (const w of summary.warnings) log(`warning: ${w}`);
-    // probes.h5 is written on a writer thread (h5wasm loads there), off the simulation's thread.
-    const { ThreadedProbeStore } = await import('./store-thread.js');
-    store = await ThreadedProbeStore.create(join(dir, FILES.probes), sim, {
-      engineVersion: options.engineVersion,
-      duration: options.duration,
-      seed: summary.seed,
-    });
+    const thread = writer;
+    writer = undefined; // the store owns it now, failing or not
+    store = await ThreadedProbeStore.create(
+      join(dir, FILES.probes),
+      sim,
+      { engineVersion: options.engineVersion, duration: options.duration, seed: summary.seed },
+      thread,
+    );
     writeStatus();
 
     const t0 = performance.now();
@@ -190,6 +195,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       // the run already failed; keep its error
     }
   } finally {
+    await writer?.stop().catch(() => undefined);
     await sim?.close?.().catch(() => undefined);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

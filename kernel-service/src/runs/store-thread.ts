@@ -14,6 +14,46 @@ import type { RunSimulator } from './run-simulator.js';
 import { chunkBuffers, chunkBytes, storeLayout, takeChunk, type StoreMeta } from './store-layout.js';
 import type { WriterReply, WriterRequest } from './store-worker.js';
 
+/**
+ * A writer thread started before its store: it loads h5wasm (about 0.15 s of
+ * CPU here) while the run's thread loads and builds the model, instead of
+ * after. Give it to ThreadedProbeStore.create, or stop() it.
+ */
+export class WriterThread {
+  readonly worker: Worker;
+  /** How it failed or ended before a store took it over, if it did. */
+  early: Error | undefined;
+  private readonly onError = (err: Error): void => {
+    this.early ??= err;
+  };
+  private readonly onExit = (code: number): void => {
+    this.early ??= new Error(`probe writer thread exited (code ${code}) before its store opened`);
+  };
+
+  constructor() {
+    // A small young generation: the writer turns over megabytes of transferred chunks a second,
+    // and frequent scavenges keep the run's RSS from swinging with them.
+    this.worker = new Worker(new URL('./store-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    this.worker.on('error', this.onError);
+    this.worker.on('exit', this.onExit);
+  }
+
+  /** Hands the thread over (its store listens from now on); throws if it already failed. */
+  take(): Worker {
+    this.worker.off('error', this.onError);
+    this.worker.off('exit', this.onExit);
+    if (this.early) throw this.early;
+    return this.worker;
+  }
+
+  /** Ends a thread no store took (the model failed to load or build). */
+  async stop(): Promise<void> {
+    this.worker.off('error', this.onError);
+    this.worker.off('exit', this.onExit);
+    await this.worker.terminate();
+  }
+}
+
 /** Bytes sent to the writer and not yet written, past which append() waits (two of the runner's chunks of at most 4 MB). */
 const MAX_IN_FLIGHT = 8 << 20;
 
@@ -38,11 +78,15 @@ export class ThreadedProbeStore {
     });
   }
 
-  /** Creates `path` (overwriting it) on a writer thread, with one dataset or group per probe of `sim`. */
-  static async create(path: string, sim: RunSimulator, meta: StoreMeta): Promise<ThreadedProbeStore> {
-    // A small young generation: the writer turns over megabytes of transferred chunks a second,
-    // and frequent scavenges keep the run's RSS from swinging with them.
-    const worker = new Worker(new URL('./store-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+  /** Creates `path` (overwriting it) on a writer thread (`thread`, or a new one), with one dataset or group per probe of `sim`. */
+  static async create(path: string, sim: RunSimulator, meta: StoreMeta, thread = new WriterThread()): Promise<ThreadedProbeStore> {
+    let worker: Worker;
+    try {
+      worker = thread.take();
+    } catch (err) {
+      await thread.worker.terminate();
+      throw err;
+    }
     const store = new ThreadedProbeStore(worker, sim);
     try {
       store.post({ op: 'open', path, layout: storeLayout(sim), meta });

@@ -14,7 +14,7 @@
  * bit-for-bit identical: each lane does the same separately rounded
  * multiply and add in the same order (WebAssembly never fuses them).
  */
-import { uleb, WASM_HEADER, wasmApi, wasmOffByEnv, wasmSection, type WasmApi, type WasmMemory } from './wasm.js';
+import { compiledModule, uleb, WASM_HEADER, wasmApi, wasmOffByEnv, wasmSection, type WasmApi, type WasmMemory } from './wasm.js';
 
 /** Thrown by `choleskyFactor` when the matrix is not (numerically) positive definite. */
 export class NotPositiveDefiniteError extends Error {
@@ -277,22 +277,14 @@ function kernelModuleBytes(): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-let wasmModule: object | null | undefined;
 let forceJs = false;
 
 function getWasm(): { api: WasmApi; module: object } | null {
   if (forceJs || wasmOffByEnv()) return null;
   const api = wasmApi();
   if (!api) return null;
-  if (wasmModule === undefined) {
-    try {
-      const bytes = kernelModuleBytes();
-      wasmModule = api.validate(bytes) ? new api.Module(bytes) : null;
-    } catch {
-      wasmModule = null;
-    }
-  }
-  return wasmModule ? { api, module: wasmModule } : null;
+  const module = compiledModule('gram', kernelModuleBytes);
+  return module ? { api, module } : null;
 }
 
 /**

@@ -2,9 +2,14 @@
  * What the hand-assembled WebAssembly kernels share (linalg.ts's Gram kernel,
  * kernels/lif-wasm.ts's LIF step, kernels/dot-wasm.ts's products): the parts
  * of the WebAssembly API they use (the project compiles without the DOM
- * lib), the byte encoding helpers, the opcodes and small code builders, and
- * the switch that turns them off.
+ * lib), the byte encoding helpers, the opcodes and small code builders, the
+ * switch that turns them off, and the cache of assembled module bytes.
  */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+
 export interface WasmMemory {
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
 }
@@ -171,3 +176,88 @@ export const F32_ELT: Elt = {
   vload: (addr) => [...addr, ...V_LOAD64_ZERO, 2, 0, ...F64X2_PROMOTE_LOW_F32X4],
   vstore: (addr, value) => [...addr, ...value, ...F32X4_DEMOTE_F64X2_ZERO, ...V_STORE64_LANE, 2, 0, 0],
 };
+
+/**
+ * Where assembled module bytes are cached: `$XDG_CACHE_HOME/nefsim/wasm`
+ * (else `~/.cache/nefsim/wasm`), or nowhere (null) where there is no home.
+ */
+function wasmCacheDir(): string | null {
+  try {
+    return join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'nefsim', 'wasm');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The files whose code assembles the modules (this one, the kernels'
+ * assemblers, the Gram kernel's): the cache key hashes them, so a changed
+ * assembler never meets bytes of an old one. Null where they are not all
+ * there as JavaScript (the tests run the TypeScript sources: no cache).
+ */
+let assemblerKey: string | null | undefined;
+function assemblerHash(): string | null {
+  if (assemblerKey !== undefined) return assemblerKey;
+  const hash = createHash('sha256');
+  try {
+    for (const file of ['./wasm.js', './linalg.js', './kernels/lif-wasm.js', './kernels/dot-wasm.js', './kernels/rates-wasm.js']) {
+      hash.update(readFileSync(new URL(file, import.meta.url)));
+    }
+    assemblerKey = hash.digest('hex').slice(0, 24);
+  } catch {
+    assemblerKey = null;
+  }
+  return assemblerKey;
+}
+
+const compiledModules = new Map<string, object | null>();
+
+/**
+ * The compiled module `name`, or null where WebAssembly is missing or
+ * refuses it. Its bytes come from the disk cache when an identical
+ * assembler made them before, else from `assemble` (then cached): assembling
+ * costs a new process about 30 ms of cold JavaScript for all modules, a third
+ * of a small model's build. Like the decoder cache, the disk only saves time:
+ * a missing, unwritable or invalid cache file means assembling.
+ */
+export function compiledModule(name: string, assemble: () => Uint8Array): object | null {
+  let mod = compiledModules.get(name);
+  if (mod !== undefined) return mod;
+  const w = wasmApi();
+  mod = null;
+  if (w) {
+    const key = assemblerHash();
+    const dir = key ? wasmCacheDir() : null;
+    const path = dir ? join(dir, `${name}-${key}.wasm`) : null;
+    let bytes = path ? cachedBytes(path, w) : undefined;
+    const fromCache = bytes !== undefined;
+    bytes ??= assemble();
+    try {
+      mod = w.validate(bytes) ? new w.Module(bytes) : null;
+    } catch {
+      mod = null;
+    }
+    if (mod && path && !fromCache) {
+      const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(tmp, bytes);
+        renameSync(tmp, path);
+      } catch {
+        rmSync(tmp, { force: true });
+      }
+    }
+  }
+  compiledModules.set(name, mod);
+  return mod;
+}
+
+/** The bytes in `path` if they are a valid module, else undefined. */
+function cachedBytes(path: string, w: WasmApi): Uint8Array | undefined {
+  try {
+    const bytes = new Uint8Array(readFileSync(path));
+    return w.validate(bytes) ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -75,6 +75,7 @@ import {
   set,
   vconst,
   uleb,
+  compiledModule,
   wasmApi,
   wasmOffByEnv,
   wasmSection,
@@ -495,23 +496,9 @@ function assemble(shared: boolean): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-const compiled = new Map<string, object | null>();
-
 /** The compiled module (importing shared memory or not; float64 or float32 arena), or null where WebAssembly is missing or refuses it. */
 function lifModule(shared = false, elt: Elt = F64_ELT): object | null {
-  const key = `${shared}:${elt.bytes}`;
-  let mod = compiled.get(key);
-  if (mod === undefined) {
-    const w = wasmApi();
-    try {
-      const bytes = moduleBytes(shared, elt);
-      mod = w && w.validate(bytes) ? new w.Module(bytes) : null;
-    } catch {
-      mod = null;
-    }
-    compiled.set(key, mod);
-  }
-  return mod;
+  return compiledModule(`kernels-${shared ? 'shared' : 'own'}-f${8 * elt.bytes}`, () => moduleBytes(shared, elt));
 }
 
 /** Whether the WebAssembly LIF step is in use: on by default, off with NEFSIM_WASM=0 (then JavaScript runs it). */

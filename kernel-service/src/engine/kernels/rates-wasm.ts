@@ -48,6 +48,7 @@ import {
   get,
   set,
   uleb,
+  compiledModule,
   wasmApi,
   wasmOffByEnv,
   wasmSection,
@@ -292,10 +293,10 @@ function ratesInstance(): typeof instance {
   if (instance === undefined) {
     instance = null;
     const w = wasmApi();
+    const module = compiledModule('rates', moduleBytes);
     try {
-      const bytes = moduleBytes();
-      if (w && w.validate(bytes)) {
-        const inst = new w.Instance(new w.Module(bytes), {});
+      if (w && module) {
+        const inst = new w.Instance(module, {});
         instance = {
           rates: inst.exports['rates'] as RatesFn,
           act: inst.exports['act'] as ActivitiesFn,

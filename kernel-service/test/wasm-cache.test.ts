@@ -1,0 +1,68 @@
+/**
+ * The disk cache of assembled WebAssembly modules (engine/wasm.ts,
+ * compiledModule), through the built package in child processes (the tests
+ * themselves run the TypeScript sources, which never cache): the first
+ * process writes the modules' bytes under $XDG_CACHE_HOME/nefsim/wasm, the
+ * next loads them, and results are the same bit for bit; a corrupt file is
+ * assembled again and replaced.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const LIB = new URL('../lib/index.js', import.meta.url).href;
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nefsim-wasm-cache-'));
+  writeFileSync(
+    join(dir, 'sim.mjs'),
+    `import { Network, Simulator } from ${JSON.stringify(LIB)};
+const net = new Network({ label: 'sq', seed: 4 });
+const stim = net.node((t) => [Math.sin(6 * t)], { label: 'sin' });
+const a = net.ensemble({ nNeurons: 300, dimensions: 1, label: 'a' });
+const b = net.ensemble({ nNeurons: 300, dimensions: 1, label: 'b' });
+net.connect(stim, a);
+net.connect(a, b, { function: (x) => [x[0] * x[0]] });
+const p = net.probe(b, { synapse: 0.01 });
+const sim = new Simulator(net, { decoderCache: null });
+sim.run(0.2);
+process.stdout.write(Buffer.from(sim.data(p).data.buffer).toString('base64'));
+`,
+  );
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const run = (cache: string, env: Record<string, string> = {}): string =>
+  execFileSync(process.execPath, [join(dir, 'sim.mjs')], { env: { ...process.env, XDG_CACHE_HOME: cache, ...env }, encoding: 'utf8' });
+
+describe('cache of assembled WebAssembly modules', () => {
+  it('writes the modules once, loads them after, and changes nothing', () => {
+    const cache = join(dir, 'c1');
+    const first = run(cache);
+    const files = readdirSync(join(cache, 'nefsim', 'wasm')).sort();
+    // the kernels (LIF and products), the rates of the decoder solves, the Gram matrix
+    expect(files.map((f) => f.replace(/-[0-9a-f]{24}\.wasm$/, ''))).toEqual(['gram', 'kernels-own-f64', 'rates']);
+    const bytes = files.map((f) => readFileSync(join(cache, 'nefsim', 'wasm', f)));
+    expect(run(cache)).toBe(first);
+    // the same bytes as assembled (nothing rewrote them), and the same results without WebAssembly
+    expect(readdirSync(join(cache, 'nefsim', 'wasm')).sort()).toEqual(files);
+    files.forEach((f, i) => expect(readFileSync(join(cache, 'nefsim', 'wasm', f)).equals(bytes[i]!)).toBe(true));
+    expect(run(join(dir, 'c-off'), { NEFSIM_WASM: '0' })).toBe(first);
+  });
+
+  it('assembles again over a corrupt file, and replaces it', () => {
+    const cache = join(dir, 'c2');
+    const first = run(cache);
+    const wasmDir = join(cache, 'nefsim', 'wasm');
+    const kernels = readdirSync(wasmDir).find((f) => f.startsWith('kernels-'))!;
+    const good = readFileSync(join(wasmDir, kernels));
+    writeFileSync(join(wasmDir, kernels), good.subarray(0, good.length - 7)); // cut short
+    expect(run(cache)).toBe(first);
+    expect(readFileSync(join(wasmDir, kernels)).equals(good)).toBe(true);
+  });
+});

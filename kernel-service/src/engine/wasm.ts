@@ -44,6 +44,19 @@ export function uleb(n: number): number[] {
   return out;
 }
 
+/** Signed LEB128, as WebAssembly encodes i32.const and i64.const immediates. */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  let v = BigInt(n);
+  for (;;) {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    const done = (v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
 /** A module's first bytes: the magic number \0asm and version 1. */
 export const WASM_HEADER: readonly number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 

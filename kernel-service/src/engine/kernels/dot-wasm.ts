@@ -40,6 +40,7 @@ import {
   f64,
   get,
   set,
+  sleb,
   vconst,
 } from '../wasm.js';
 
@@ -71,7 +72,6 @@ const ld32 = (field: number): number[] => [...get(T), I32_LOAD, 2, 4 * field];
 const add = (a: number, b: number): number[] => [...get(a), ...get(b), I32_ADD];
 const inc = (local: number, by: number): number[] => [...get(local), I32_CONST, ...sleb(by), I32_ADD, ...set(local)];
 /** Signed LEB128 of a small non-negative constant. */
-const sleb = (n: number): number[] => (n < 64 ? [n] : [0x80 | (n & 0x7f), n >> 7]);
 /** local = local2 << shift */
 const shl = (local: number, shift: number): number[] => [...get(local), I32_CONST, shift, I32_SHL];
 

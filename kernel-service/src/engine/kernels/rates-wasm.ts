@@ -49,6 +49,7 @@ import {
   set,
   uleb,
   compiledModule,
+  sleb,
   wasmApi,
   wasmOffByEnv,
   wasmSection,
@@ -72,18 +73,6 @@ const F64_EQ = 0x61,
   I64_REINTERPRET_F64 = 0xbd,
   F64_REINTERPRET_I64 = 0xbf;
 
-/** Signed LEB128 (i32.const and i64.const immediates). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  let v = BigInt(n);
-  for (;;) {
-    const byte = Number(v & 0x7fn);
-    v >>= 7n;
-    const done = (v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
-}
 const i32 = (n: number): number[] => [I32_CONST, ...sleb(n | 0)];
 
 // fdlibm's constants

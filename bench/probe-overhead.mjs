@@ -51,6 +51,7 @@ async function measure(probes, write, dir) {
       : write === 'inline'
         ? await ProbeStore.create(path, sim, meta)
         : undefined;
+  if (store instanceof ThreadedProbeStore) await store.whenOpen(); // the per-step cost, not the writer's start-up
   const t0 = performance.now();
   let lastFlush = t0;
   for (let done = 0; done < steps; done += CHUNK) {

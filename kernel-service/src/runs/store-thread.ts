@@ -78,7 +78,11 @@ export class ThreadedProbeStore {
     });
   }
 
-  /** Creates `path` (overwriting it) on a writer thread (`thread`, or a new one), with one dataset or group per probe of `sim`. */
+  /**
+   * Creates `path` (overwriting it) on a writer thread (`thread`, or a new
+   * one), with one dataset or group per probe of `sim`: resolves as soon as
+   * the writer has the request (see whenOpen).
+   */
   static async create(path: string, sim: RunSimulator, meta: StoreMeta, thread = new WriterThread()): Promise<ThreadedProbeStore> {
     let worker: Worker;
     try {
@@ -88,15 +92,16 @@ export class ThreadedProbeStore {
       throw err;
     }
     const store = new ThreadedProbeStore(worker, sim);
-    try {
-      store.post({ op: 'open', path, layout: storeLayout(sim), meta });
-      await store.wait(() => store.opened);
-    } catch (err) {
-      store.closed = true;
-      await worker.terminate();
-      throw err;
-    }
+    // Not awaited: the simulation starts while the writer may still be loading h5wasm (its start-up,
+    // about 0.35 s here, was the longest stretch of a short run); the chunks wait in the writer's
+    // queue, at most MAX_IN_FLIGHT bytes of them, and a failure to open fails the next call.
+    store.post({ op: 'open', path, layout: storeLayout(sim), meta });
     return store;
+  }
+
+  /** Resolves once probes.h5 is created (or rejects with the writer's error). */
+  async whenOpen(): Promise<void> {
+    await this.wait(() => this.opened);
   }
 
   /** Steps whose data is flushed to disk (as last reported by the writer). */

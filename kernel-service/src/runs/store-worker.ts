@@ -25,16 +25,21 @@ let writer: ProbeWriter | undefined;
 let failed = false;
 const reply = (r: WriterReply): void => port.postMessage(r);
 
+// Requests are handled one at a time, in order. 'open' is the only asynchronous one (h5wasm may
+// still be loading): the run thread does not wait for it, and what it sends meanwhile waits here.
+let queue: Promise<void> = Promise.resolve();
 port.on('message', (req: WriterRequest) => {
-  if (failed) return; // the run thread has the error; later requests are moot
-  void handle(req).catch((err: unknown) => {
-    failed = true;
-    reply({ op: 'error', message: err instanceof Error ? err.message : String(err) });
+  queue = queue.then(async () => {
+    if (failed) return; // the run thread has the error; later requests are moot
+    try {
+      await handle(req);
+    } catch (err) {
+      failed = true;
+      reply({ op: 'error', message: err instanceof Error ? err.message : String(err) });
+    }
   });
 });
 
-// Requests are handled one at a time, in order: 'open' is the only asynchronous one, and the
-// run thread sends nothing else before it has the 'opened' reply.
 async function handle(req: WriterRequest): Promise<void> {
   switch (req.op) {
     case 'open':

@@ -1,0 +1,82 @@
+/**
+ * The threaded probe store (runs/store-thread.ts) through the built package
+ * (its writer is a worker thread of lib/): chunks handed over while the
+ * writer is still starting are written in order, and a file that cannot be
+ * created fails the next call with the writer's message, without hanging.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import h5wasm from 'h5wasm/node';
+import type { Dataset } from 'h5wasm/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+type Lib = typeof import('../src/index.js');
+interface Store {
+  append(completedSteps?: number): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  whenOpen(): Promise<void>;
+}
+type StoreModule = { ThreadedProbeStore: { create(path: string, sim: unknown, meta: object): Promise<Store> } };
+
+let dir: string;
+let lib: Lib;
+let storeModule: StoreModule;
+
+beforeAll(async () => {
+  await h5wasm.ready;
+  dir = mkdtempSync(join(tmpdir(), 'nefsim-store-thread-'));
+  lib = (await import(new URL('../lib/index.js', import.meta.url).href)) as Lib;
+  storeModule = (await import(new URL('../lib/runs/store-thread.js', import.meta.url).href)) as StoreModule;
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function simulator(): { sim: InstanceType<Lib['Simulator']>; probe: ReturnType<InstanceType<Lib['Network']>['probe']> } {
+  const net = new lib.Network({ label: 'st', seed: 2 });
+  const stim = net.node((t: number) => [Math.sin(5 * t)], { label: 'sin' });
+  const a = net.ensemble({ nNeurons: 40, dimensions: 1, label: 'a' });
+  net.connect(stim, a);
+  const probe = net.probe(a, { synapse: 0.01, label: 'a' });
+  return { sim: new lib.Simulator(net, { dt: 0.001 }), probe };
+}
+
+describe('threaded probe store', () => {
+  it('writes the chunks handed over before the writer was ready, in order', async () => {
+    const { sim } = simulator();
+    const path = join(dir, 'early.h5');
+    const store = await storeModule.ThreadedProbeStore.create(path, sim, { engineVersion: 't', duration: 0.3, seed: 2 });
+    // three chunks at once, while the writer thread is still loading h5wasm
+    for (let k = 0; k < 3; k++) {
+      sim.runSteps(100);
+      await store.append();
+    }
+    await store.close();
+    const mem = simulator();
+    mem.sim.runSteps(300);
+    const f = new h5wasm.File(path, 'r');
+    try {
+      const ds = f.get('probes/a') as Dataset;
+      expect(ds.shape).toEqual([300, 1]);
+      expect(Buffer.from((ds.value as Float64Array).buffer).equals(Buffer.from(mem.sim.data(mem.probe).data.buffer))).toBe(true);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('a file that cannot be created fails the next call with the writer\u2019s message', async () => {
+    writeFileSync(join(dir, 'not-a-folder'), '');
+    const { sim } = simulator();
+    const store = await storeModule.ThreadedProbeStore.create(join(dir, 'not-a-folder', 'probes.h5'), sim, {
+      engineVersion: 't',
+      duration: 0.1,
+      seed: 2,
+    });
+    await expect(store.whenOpen()).rejects.toThrow(/writing probes\.h5 failed/);
+    sim.runSteps(10);
+    await expect(store.append()).rejects.toThrow(/writing probes\.h5 failed/);
+    await expect(store.close()).rejects.toThrow(/writing probes\.h5 failed/);
+  });
+});

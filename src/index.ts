@@ -231,6 +231,7 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
                 trials: number;
                 seed: number;
                 sweep: Record<string, unknown>[];
+                dtype: 'float64' | 'float32';
               }>;
             }
           | undefined;
@@ -242,6 +243,7 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
             trials: meta?.run?.trials,
             sweep: meta?.run?.sweep,
             seed: meta?.run?.seed,
+            dtype: meta?.run?.dtype,
           },
           stem,
         );

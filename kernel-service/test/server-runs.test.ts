@@ -4,7 +4,7 @@
  * probe data of the run (decimated min/max equal to the raw extremes), rates,
  * the concurrency limit and its queue, cancel and delete.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Client, MODEL_FILE, SQUARING_CELLS, startService, type Event, type Running } from './server-harness.js';
@@ -165,6 +165,17 @@ describe('runs', () => {
     const dp = await c.request('probe.fetch', { run: p.result!.run, probe: 'sq', mode: 'raw' });
     // Partitioned runs give the same data as a single thread.
     expect(Array.from(dp.arrays.get('y')!.data)).toEqual(Array.from(d0.arrays.get('y')!.data));
+    // Single precision: recorded in the run's options, close to float64 but not the same bits.
+    const f = await c.request('run.start', { file, duration: 0.3, seed: 5, dtype: 'float32', label: 'f32' });
+    expect(f.ok, JSON.stringify(f.error)).toBe(true);
+    await watchToEnd(f.result!.run as string);
+    const opts = JSON.parse(readFileSync(join(svc.runsDir, f.result!.run as string, 'options.json'), 'utf8')) as { dtype?: string };
+    expect(opts.dtype).toBe('float32');
+    const df = Array.from((await c.request('probe.fetch', { run: f.result!.run, probe: 'sq', mode: 'raw' })).arrays.get('y')!.data);
+    const d64 = Array.from(d0.arrays.get('y')!.data);
+    expect(df).not.toEqual(d64);
+    expect(Math.max(...df.map((v, i) => Math.abs(v - d64[i]!)))).toBeLessThan(0.05);
+    expect((await c.request('run.start', { file, duration: 0.3, dtype: 'float16' })).error!.code).toBe('invalid_params');
     expect((await c.request('run.delete', { run: batch })).result).toMatchObject({ deleted: true });
   });
 

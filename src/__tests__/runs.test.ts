@@ -92,6 +92,9 @@ describe('run dialog', () => {
       jobs: 2,
       executor: 'local',
     });
+    expect(parseRunForm({ duration: '1', dtype: 'float32' })).toEqual({ duration: 1, executor: 'local', dtype: 'float32' });
+    expect(parseRunForm({ duration: '1', dtype: 'float64' })).toEqual({ duration: 1, executor: 'local' });
+    expect(parseRunForm({ duration: '1', dtype: 'float16' })).toMatch(/Precision/);
     expect(parseRunForm({ duration: '1', sweep: '{"tau": 1}' })).toMatch(/array/);
     expect(parseRunForm({ duration: '1', sweep: '[1,' })).toMatch(/JSON/);
   });

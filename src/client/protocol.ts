@@ -160,6 +160,8 @@ export interface RunOptions {
   /** Trials of a batch run at once. */
   jobs?: number;
   executor?: 'local' | 'slurm';
+  /** Single precision (nefsim run --dtype float32); default float64. */
+  dtype?: 'float64' | 'float32';
   label?: string;
 }
 

@@ -1,4 +1,4 @@
-/** The Run dialog: duration, dt, seed, partitions, trials, executor. */
+/** The Run dialog: duration, dt, seed, partitions, trials or a sweep, jobs, executor, precision, label. */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 import type { RunOptions } from '../client/protocol.js';
@@ -12,6 +12,7 @@ export interface RunDialogDefaults {
   trials?: number;
   sweep?: Record<string, unknown>[];
   executor?: 'local' | 'slurm';
+  dtype?: 'float64' | 'float32';
 }
 
 class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string>> {
@@ -47,24 +48,41 @@ class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string
       placeholder: '[{"tau": 0.05}, {"tau": 0.1}]',
     });
     field('jobs', 'Jobs at once', '', { type: 'number', min: '1', step: '1', placeholder: 'cores' });
-    const l = document.createElement('label');
-    l.textContent = 'Executor';
-    l.htmlFor = 'nefsim-run-executor';
-    const sel = document.createElement('select');
-    sel.id = 'nefsim-run-executor';
-    sel.name = 'executor';
-    for (const [value, text] of [
-      ['local', 'local processes'],
-      ['slurm', 'Slurm (sbatch)'],
-    ]) {
-      const o = document.createElement('option');
-      o.value = value;
-      o.textContent = text;
-      sel.appendChild(o);
-    }
-    sel.value = defaults.executor ?? 'local';
-    this.node.append(l, sel);
-    this.inputs.set('executor', sel);
+    const choice = (name: string, text: string, options: [string, string][], value: string) => {
+      const l = document.createElement('label');
+      l.textContent = text;
+      l.htmlFor = `nefsim-run-${name}`;
+      const sel = document.createElement('select');
+      sel.id = `nefsim-run-${name}`;
+      sel.name = name;
+      for (const [v, t] of options) {
+        const o = document.createElement('option');
+        o.value = v;
+        o.textContent = t;
+        sel.appendChild(o);
+      }
+      sel.value = value;
+      this.node.append(l, sel);
+      this.inputs.set(name, sel);
+    };
+    choice(
+      'executor',
+      'Executor',
+      [
+        ['local', 'local processes'],
+        ['slurm', 'Slurm (sbatch)'],
+      ],
+      defaults.executor ?? 'local',
+    );
+    choice(
+      'dtype',
+      'Precision',
+      [
+        ['float64', 'float64'],
+        ['float32', 'float32 (faster on large models)'],
+      ],
+      defaults.dtype ?? 'float64',
+    );
     field('label', 'Label', label, { type: 'text', placeholder: 'optional' });
     const note = document.createElement('div');
     note.className = 'nefsim-RunDialog-note';

@@ -34,6 +34,7 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024))
     return 'Jobs must be an integer from 1 to 1024 (or empty: as many as cores).';
   const executor = v.executor === 'slurm' ? 'slurm' : 'local';
+  if (v.dtype !== undefined && v.dtype !== 'float64' && v.dtype !== 'float32') return 'Precision must be float64 or float32.';
   const label = (v.label ?? '').trim();
   if (label && !/^[A-Za-z0-9_.-]*$/.test(label)) return 'Label may hold letters, digits, _ . and - only.';
   return {
@@ -44,6 +45,7 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
     ...(sweep ? { sweep } : trials !== undefined ? { trials } : {}),
     ...(jobs !== undefined ? { jobs } : {}),
     executor,
+    ...(v.dtype === 'float32' ? { dtype: 'float32' as const } : {}),
     ...(label ? { label } : {}),
   };
 }

@@ -159,6 +159,11 @@ export const RequestSchemas = {
         Type.Integer({ minimum: 1, maximum: 1024, description: 'Trials of a batch run at once (default: the number of cores).' }),
       ),
       executor: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('slurm')])),
+      dtype: Type.Optional(
+        Type.Union([Type.Literal('float64'), Type.Literal('float32')], {
+          description: 'Precision of the simulation (nefsim run --dtype); default float64.',
+        }),
+      ),
     },
     "Starts a detached run (as `nefsim run --detach`) from the session's model cells or a model file; queued past the concurrency limit.",
   ),

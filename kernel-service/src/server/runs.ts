@@ -43,6 +43,8 @@ export interface RunRequest {
   sweepFile?: string;
   jobs?: number;
   executor?: 'local' | 'slurm';
+  /** Single precision (nefsim run --dtype float32). */
+  dtype?: 'float64' | 'float32';
 }
 
 /** One trial of a batch, as run.status reports it. */
@@ -299,6 +301,7 @@ export class RunManager {
       if (rec.sweepFile !== undefined) args.push('--sweep', rec.sweepFile);
       if (rec.jobs !== undefined) args.push('--jobs', String(rec.jobs));
       if (rec.executor !== undefined && rec.executor !== 'local') args.push('--executor', rec.executor);
+      if (rec.dtype === 'float32') args.push('--dtype', 'float32');
       const r = await cli(args, 120_000);
       if (r.code === 0 && (isRunFolder(out) || isBatchFolder(out))) {
         rmSync(join(this.queueDir, `${rec.run}.json`), { force: true });

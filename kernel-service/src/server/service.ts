@@ -591,6 +591,7 @@ export class Service {
       ...(r.sweep !== undefined ? { sweepFile: this.runs.writeSweep(r.sweep) } : {}),
       ...(r.jobs !== undefined ? { jobs: r.jobs } : {}),
       ...(r.executor !== undefined ? { executor: r.executor } : {}),
+      ...(r.dtype !== undefined ? { dtype: r.dtype } : {}),
     });
     if (info.state === 'failed') throw new ProtocolError('model_error', info.error ?? 'the run could not start', { run: info.run });
     return info;

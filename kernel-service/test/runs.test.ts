@@ -4,7 +4,7 @@
  * and probes.h5 against an in-memory run.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,8 +47,12 @@ interface Cli {
 }
 
 function cli(...args: string[]): Promise<Cli> {
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: Record<string, string>, ...args: string[]): Promise<Cli> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 30_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -203,6 +207,30 @@ describe('nefsim run', () => {
       const r = await cli('run', file, '--duration', '0.05', '--trials', '1', '--out', out);
       expect(r.code).toBe(0);
       expect(status(join(out, 'trial-000')).state).toBe('done');
+      // with symlinks preserved, Node would load the engine a second time through the link: the hook instead
+      const preserved = join(dir, 'run-preserve');
+      const p = await cliWith(
+        { NODE_OPTIONS: '--preserve-symlinks' },
+        'run',
+        model,
+        '--duration',
+        '0.05',
+        '--trials',
+        '1',
+        '--out',
+        preserved,
+      );
+      expect(p.code, p.stderr).toBe(0);
+      expect(status(join(preserved, 'trial-000')).state).toBe('done');
+      // a model file that is a symlink resolves from where it really is: here a project with the
+      // engine in node_modules links to a model file that lives where there is none
+      const proj = join(lib, 'proj');
+      mkdirSync(join(proj, 'node_modules'), { recursive: true });
+      symlinkSync(realpathSync(fileURLToPath(new URL('..', import.meta.url))), join(proj, 'node_modules', 'nefsim'), 'dir');
+      const linked = join(proj, 'linked.mjs');
+      symlinkSync(model, linked);
+      const l = await cli('run', linked, '--duration', '0.05', '--out', join(dir, 'run-linked'));
+      expect(l.code, l.stderr).toBe(0);
       // the link to this package (by which the folder's own model.mjs resolves 'nefsim' without the hook)
       expect(realpathSync(join(out, 'trial-000', 'node_modules', 'nefsim'))).toBe(
         realpathSync(fileURLToPath(new URL('..', import.meta.url))),

@@ -44,8 +44,14 @@ const OWN_ENTRY = fileURLToPath(new URL('../index.js', import.meta.url));
  * caller share one engine without the hook.
  */
 function resolvesNatively(path: string): boolean {
-  if (OWN_ENTRY !== join(PACKAGE_ROOT, 'lib', 'index.js')) return false;
-  for (let dir = dirname(path); ;) {
+  if (OWN_ENTRY !== join(PACKAGE_ROOT, 'lib', 'index.js') || preservesSymlinks()) return false;
+  let real: string;
+  try {
+    real = realpathSync(path); // Node resolves from the file's real place
+  } catch {
+    return false;
+  }
+  for (let dir = dirname(real); ;) {
     const link = join(dir, 'node_modules', 'nefsim');
     if (existsSync(link)) {
       try {
@@ -58,6 +64,16 @@ function resolvesNatively(path: string): boolean {
     if (up === dir) return false;
     dir = up;
   }
+}
+
+/** With --preserve-symlinks, Node would load the engine through the link's path: a second instance. */
+function preservesSymlinks(): boolean {
+  const flag = /--preserve-symlinks(?![-\w])/;
+  return (
+    process.execArgv.some((a) => flag.test(a)) ||
+    flag.test(process.env['NODE_OPTIONS'] ?? '') ||
+    process.env['NODE_PRESERVE_SYMLINKS'] === '1'
+  );
 }
 
 /**
@@ -75,29 +91,37 @@ export function linkEngine(folder: string): void {
   }
 }
 
-/** Module specifiers in import/export statements and import() calls with a string. */
-const SPECIFIER = /\b(?:from|import)\s*\(?\s*(['"])([^'"\n]+)\1/g;
-
 /**
  * Whether the module at `path` imports nothing but 'nefsim' and Node's
  * builtins (the usual model). Any other module it imports (a helper file, a
  * package) may import 'nefsim' from a folder without the link, where only the
  * hook resolves it; and a failed resolution cannot be retried in the same
  * process (Node keeps the failed module), so such a model gets the hook
- * first. Read conservatively: a specifier in a comment, or an import() of a
- * computed name, counts too.
+ * first. Read conservatively, as words rather than syntax: every `from`
+ * (but `.from`, as in Array.from) must be followed by the quoted name of
+ * 'nefsim' or a builtin, and every `import` by an import clause ({, *, a
+ * name), `.meta`, or such a quoted name (in parentheses or not). Anything
+ * else, also in a comment or a string, means the hook: it only costs time.
  */
-function importsOnlyNefsim(path: string): boolean {
+export function importsOnlyNefsim(path: string): boolean {
   let src: string;
   try {
     src = readFileSync(path, 'utf8');
   } catch {
     return false;
   }
-  if (/\bimport\s*\(\s*[^'"\s]/.test(src)) return false;
-  for (const m of src.matchAll(SPECIFIER)) {
-    const spec = m[2]!;
-    if (spec !== 'nefsim' && !isBuiltin(spec)) return false;
+  const allowed = (spec: string): boolean => spec === 'nefsim' || isBuiltin(spec);
+  for (const m of src.matchAll(/(?<![.\w$])from\b(\s*)(['"]?)([^'"\n]*)\2/g)) {
+    if (m[2] === '' || !allowed(m[3]!)) return false;
+  }
+  for (const m of src.matchAll(/(?<![.\w$])import\b\s*(\(?)\s*(?:(['"])([^'"\n]*)\2)?/g)) {
+    if (m[2] !== undefined) {
+      if (!allowed(m[3]!)) return false;
+      continue;
+    }
+    if (m[1] === '(') return false; // import() of a computed name
+    const next = src.slice(m.index! + m[0].length, m.index! + m[0].length + 1);
+    if (!/[{*\w$.]/.test(next)) return false;
   }
   return true;
 }

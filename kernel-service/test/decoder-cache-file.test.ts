@@ -190,5 +190,16 @@ if (process.argv[2] === 'child') build();
     expect(fileCacheFromEnv({ NEFSIM_CACHE_DIR: '/x/y' })?.dir).toBe('/x/y');
     expect(fileCacheFromEnv({ XDG_CACHE_HOME: '/c', HOME: '/h' })?.dir).toBe(join('/c', 'nefsim', 'decoders'));
     expect(fileCacheFromEnv({ NEFSIM_CACHE_DIR: '/x', NEFSIM_DECODER_CACHE_MB: '2' })?.maxBytes).toBe(2 * 1024 * 1024);
+    // only absolute folders: a relative XDG_CACHE_HOME is ignored, and an empty HOME means no disk cache
+    const home = process.env['HOME'];
+    try {
+      process.env['HOME'] = '/h';
+      expect(fileCacheFromEnv({ XDG_CACHE_HOME: 'rel' })?.dir).toBe(join('/h', '.cache', 'nefsim', 'decoders'));
+      process.env['HOME'] = '';
+      expect(fileCacheFromEnv({})).toBeNull();
+    } finally {
+      if (home === undefined) delete process.env['HOME'];
+      else process.env['HOME'] = home;
+    }
   });
 });

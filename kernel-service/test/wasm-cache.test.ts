@@ -46,7 +46,7 @@ describe('cache of assembled WebAssembly modules', () => {
     const first = run(cache);
     const files = readdirSync(join(cache, 'nefsim', 'wasm')).sort();
     // the kernels (LIF and products), the rates of the decoder solves, the Gram matrix
-    expect(files.map((f) => f.replace(/-[0-9a-f]{24}\.wasm$/, ''))).toEqual(['gram', 'kernels-own-f64', 'rates']);
+    expect(files.map((f) => f.replace(/-[0-9a-f]{24}\.nfw$/, ''))).toEqual(['gram', 'kernels-own-f64', 'rates']);
     const bytes = files.map((f) => readFileSync(join(cache, 'nefsim', 'wasm', f)));
     expect(run(cache)).toBe(first);
     // the same bytes as assembled (nothing rewrote them), and the same results without WebAssembly
@@ -55,7 +55,7 @@ describe('cache of assembled WebAssembly modules', () => {
     expect(run(join(dir, 'c-off'), { NEFSIM_WASM: '0' })).toBe(first);
   });
 
-  it('assembles again over a corrupt file, and replaces it', () => {
+  it('assembles again over a damaged file (cut short, or one bit flipped), and replaces it', () => {
     const cache = join(dir, 'c2');
     const first = run(cache);
     const wasmDir = join(cache, 'nefsim', 'wasm');
@@ -64,5 +64,19 @@ describe('cache of assembled WebAssembly modules', () => {
     writeFileSync(join(wasmDir, kernels), good.subarray(0, good.length - 7)); // cut short
     expect(run(cache)).toBe(first);
     expect(readFileSync(join(wasmDir, kernels)).equals(good)).toBe(true);
+    // one flipped bit that still validates (a constant 1.0 of the rates module made 1 + 2^-52): only
+    // the file's checksum tells, and the module is assembled again
+    const ratesFile = join(
+      wasmDir,
+      readdirSync(wasmDir).find((f) => f.startsWith('rates-'))!,
+    );
+    const rates = readFileSync(ratesFile);
+    const one = rates.indexOf(Buffer.from([0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]), 32);
+    expect(one).toBeGreaterThan(32);
+    const flipped = Buffer.from(rates);
+    flipped[one + 1]! ^= 0x01;
+    writeFileSync(ratesFile, flipped);
+    expect(run(cache)).toBe(first);
+    expect(readFileSync(ratesFile).equals(rates)).toBe(true);
   });
 });

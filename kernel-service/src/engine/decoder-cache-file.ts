@@ -38,7 +38,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir } from 'node:os';
+import { userCacheDir } from './cache-dir.js';
 import { join } from 'node:path';
 import type { CachedSolution, DecoderCache } from './decoder-cache.js';
 
@@ -246,16 +246,8 @@ function decode(buf: Buffer): CachedSolution | undefined {
 export function fileCacheFromEnv(env: NodeJS.ProcessEnv): FileDecoderCache | null {
   const flag = (env['NEFSIM_DECODER_CACHE'] ?? '').trim().toLowerCase();
   if (['0', 'off', 'false', 'no'].includes(flag)) return null;
-  let dir = env['NEFSIM_CACHE_DIR'];
-  if (!dir) {
-    let home: string;
-    try {
-      home = homedir();
-    } catch {
-      return null; // no home (e.g. a system user): memory cache only
-    }
-    dir = join(env['XDG_CACHE_HOME'] || join(home, '.cache'), 'nefsim', 'decoders');
-  }
+  const dir = env['NEFSIM_CACHE_DIR'] || userCacheDir(env, 'decoders');
+  if (!dir) return null; // no home (e.g. a system user): memory cache only
   let maxMb = DEFAULT_MAX_MB;
   const mb = env['NEFSIM_DECODER_CACHE_MB'];
   if (mb !== undefined && mb !== '') {

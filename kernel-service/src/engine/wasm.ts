@@ -6,9 +6,9 @@
  * switch that turns them off, and the cache of assembled module bytes.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { userCacheDir } from './cache-dir.js';
 
 export interface WasmMemory {
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
@@ -191,18 +191,6 @@ export const F32_ELT: Elt = {
 };
 
 /**
- * Where assembled module bytes are cached: `$XDG_CACHE_HOME/nefsim/wasm`
- * (else `~/.cache/nefsim/wasm`), or nowhere (null) where there is no home.
- */
-function wasmCacheDir(): string | null {
-  try {
-    return join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'nefsim', 'wasm');
-  } catch {
-    return null;
-  }
-}
-
-/**
  * The files whose code assembles the modules (this one, the kernels'
  * assemblers, the Gram kernel's): the cache key hashes them, so a changed
  * assembler never meets bytes of an old one. Null where they are not all
@@ -236,41 +224,54 @@ const compiledModules = new Map<string, object | null>();
 export function compiledModule(name: string, assemble: () => Uint8Array): object | null {
   let mod = compiledModules.get(name);
   if (mod !== undefined) return mod;
-  const w = wasmApi();
   mod = null;
-  if (w) {
-    const key = assemblerHash();
-    const dir = key ? wasmCacheDir() : null;
-    const path = dir ? join(dir, `${name}-${key}.wasm`) : null;
-    let bytes = path ? cachedBytes(path, w) : undefined;
-    const fromCache = bytes !== undefined;
-    bytes ??= assemble();
-    try {
+  const w = wasmApi();
+  try {
+    if (w) {
+      const key = assemblerHash();
+      const dir = key ? userCacheDir(process.env, 'wasm') : null; // ~/.cache/nefsim/wasm
+      const path = dir ? join(dir, `${name}-${key}.nfw`) : null;
+      const cached = path ? cachedBytes(path, w) : undefined;
+      const bytes = cached ?? assemble();
       mod = w.validate(bytes) ? new w.Module(bytes) : null;
-    } catch {
-      mod = null;
+      if (mod && path && !cached) writeCached(path, bytes);
     }
-    if (mod && path && !fromCache) {
-      const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      try {
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(tmp, bytes);
-        renameSync(tmp, path);
-      } catch {
-        rmSync(tmp, { force: true });
-      }
-    }
+  } catch {
+    mod = null; // the JavaScript kernels run instead
   }
   compiledModules.set(name, mod);
   return mod;
 }
 
-/** The bytes in `path` if they are a valid module, else undefined. */
+/**
+ * A cache file: the SHA-256 of the module's bytes, then the bytes, so that a
+ * file damaged on disk (a flipped bit in a constant would still validate) is
+ * never used.
+ */
 function cachedBytes(path: string, w: WasmApi): Uint8Array | undefined {
   try {
-    const bytes = new Uint8Array(readFileSync(path));
-    return w.validate(bytes) ? bytes : undefined;
+    const file = readFileSync(path);
+    if (file.length <= 32) return undefined;
+    const bytes = new Uint8Array(file.subarray(32));
+    const sum = createHash('sha256').update(bytes).digest();
+    return sum.equals(file.subarray(0, 32)) && w.validate(bytes) ? bytes : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Writes a cache file (to a temporary name, then renamed); clears temporary files a killed process left. */
+function writeCached(path: string, bytes: Uint8Array): void {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, Buffer.concat([createHash('sha256').update(bytes).digest(), bytes]));
+    renameSync(tmp, path);
+    for (const f of readdirSync(dirname(path))) {
+      const p = join(dirname(path), f);
+      if (f.endsWith('.tmp') && Date.now() - statSync(p).mtimeMs > 3600_000) rmSync(p, { force: true });
+    }
+  } catch {
+    rmSync(tmp, { force: true }); // an unwritable folder: assembled again next time
   }
 }

@@ -94,8 +94,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   // probes.h5 is written on a writer thread, off the simulation's thread; it starts now, so that it
   // loads h5wasm while this thread loads and builds the model
   const { ThreadedProbeStore, WriterThread } = await import('./store-thread.js');
-  let writer: InstanceType<typeof WriterThread> | undefined = new WriterThread();
+  let writer: InstanceType<typeof WriterThread> | undefined;
   try {
+    writer = new WriterThread(); // may throw (no more threads): the run then fails as any other error
     const net = await loadModel(join(dir, FILES.model), options.params ?? {});
     sim = await createRunSimulator(net, join(dir, FILES.model), {
       dt: options.dt,

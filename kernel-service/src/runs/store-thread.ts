@@ -40,15 +40,15 @@ export class WriterThread {
 
   /** Hands the thread over (its store listens from now on); throws if it already failed. */
   take(): Worker {
+    if (this.early) throw this.early;
     this.worker.off('error', this.onError);
     this.worker.off('exit', this.onExit);
-    if (this.early) throw this.early;
     return this.worker;
   }
 
-  /** Ends a thread no store took (the model failed to load or build). */
+  /** Ends a thread no store took (the model failed to load or build), or that failed early. */
   async stop(): Promise<void> {
-    this.worker.off('error', this.onError);
+    // onError stays: an error already queued is emitted while the thread ends, and must not go uncaught
     this.worker.off('exit', this.onExit);
     await this.worker.terminate();
   }
@@ -88,7 +88,7 @@ export class ThreadedProbeStore {
     try {
       worker = thread.take();
     } catch (err) {
-      await thread.worker.terminate();
+      await thread.stop();
       throw err;
     }
     const store = new ThreadedProbeStore(worker, sim);

@@ -127,6 +127,20 @@ describe('LIF rates in WebAssembly', () => {
     ).toBe(undefined); // too few: the JavaScript path
   });
 
+  it("leaves a subclass's own rate curve to its rates()", () => {
+    class Halved extends LIFRate {
+      override rates(J: Float64Array, out: Float64Array): void {
+        super.rates(J, out);
+        for (let i = 0; i < out.length; i++) out[i] = out[i]! / 2;
+      }
+    }
+    const enc = new Float64Array(300).fill(20),
+      bias = new Float64Array(300).fill(1),
+      x = Float64Array.of(0.5);
+    expect(new Halved().ratesAt(enc, bias, x, 1, 300, 1, new Float64Array(300))).toBeUndefined();
+    expect(new LIFRate().ratesAt(enc, bias, x, 1, 300, 1, new Float64Array(300))).toBeGreaterThan(0);
+  });
+
   it('builds the same decoders as the JavaScript rates', () => {
     const build = (): Float64Array => {
       const net = new Network({ label: 'rates', seed: 5 });

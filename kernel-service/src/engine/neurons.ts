@@ -148,6 +148,8 @@ export class LIFRate extends NeuronType {
     d: number,
     out: Float64Array,
   ): number | undefined {
+    // a subclass with a rate curve of its own gets it (the builder then calls its rates())
+    if (this.rates !== LIFRate.prototype.rates) return undefined;
     return lifActivitiesWasm(enc, bias, x, m, n, d, out, this.tauRc, this.tauRef, this.amplitude);
   }
   params(): Record<string, number> {

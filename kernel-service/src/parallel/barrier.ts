@@ -22,6 +22,8 @@ const ABORT = 2;
 export const BARRIER_INTS = 3;
 /** A sleep that ended within this many spin budgets counts as a partner merely late (see wait). */
 const SOON = 4;
+/** What waking from Atomics.wait costs here, microseconds (tens). */
+const WAKE_MICROS = 50;
 
 export class BarrierAborted extends Error {
   constructor() {
@@ -92,7 +94,9 @@ export class Barrier {
     // The partner came soon after the spin gave up (within a few budgets): it was only late, and a
     // longer spin would have caught it without the wake-up's cost. Much later: it was not running
     // (shared cores, a collection), and spinning would burn the time it needs.
+    // (a wake-up's own cost, WAKE_MICROS, counts as soon: else a budget of a few microseconds never grows back)
     const waited = (performance.now() - until) * 1000 + budget;
-    this.spinMicros = waited < SOON * budget ? Math.min(this.maxSpinMicros, 2 * budget) : Math.max(this.minSpinMicros, budget / 2);
+    this.spinMicros =
+      waited < SOON * budget + WAKE_MICROS ? Math.min(this.maxSpinMicros, 2 * budget) : Math.max(this.minSpinMicros, budget / 2);
   }
 }

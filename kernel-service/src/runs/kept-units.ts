@@ -27,7 +27,7 @@ export class KeptUnits {
 
   constructor(
     readonly cols: number,
-    /** At most this many spikes (4 bytes each), and this many segment ends (4 bytes each). */
+    /** At most this many spikes and segment ends together (4 bytes each). */
     readonly budget: number,
   ) {}
 
@@ -40,7 +40,8 @@ export class KeptUnits {
    */
   add(units: Int32Array, n: number, rowEnds: Float64Array, base: number, rows: number, step0: number, period: number): boolean {
     const cols = this.cols;
-    if (this.spikes + n > this.budget || (this.segments.length + 1) * cols > this.budget) return false;
+    // the steps and the segments' ends, 4 bytes each, together within the budget
+    if (this.spikes + n + (this.segments.length + 1) * cols > this.budget) return false;
     const ends = new Int32Array(cols);
     for (let k = 0; k < n; k++) ends[units[k]!]!++;
     let acc = 0;

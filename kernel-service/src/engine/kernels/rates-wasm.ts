@@ -278,26 +278,30 @@ type RatesFn = (nBytes: number, j: number, out: number, tauRc: number, tauRef: n
 type ActivitiesFn = (m: number, n: number, d: number, tauRc: number, tauRef: number, amp: number) => number;
 let instance: { rates: RatesFn; act: ActivitiesFn; memory: WasmMemory & { grow(pages: number): number } } | null | undefined;
 
-function ratesInstance(): typeof instance {
-  if (instance === undefined) {
-    instance = null;
-    const w = wasmApi();
-    const module = compiledModule('rates', moduleBytes);
-    try {
-      if (w && module) {
-        const inst = new w.Instance(module, {});
-        instance = {
-          rates: inst.exports['rates'] as RatesFn,
-          act: inst.exports['act'] as ActivitiesFn,
-          memory: inst.exports['m'] as WasmMemory & { grow(pages: number): number },
-        };
-      }
-    } catch {
-      instance = null;
-    }
+/** A new instance of the module, with its own memory (null where WebAssembly is missing or refuses). */
+function newInstance(): NonNullable<typeof instance> | null {
+  const w = wasmApi();
+  const module = compiledModule('rates', moduleBytes);
+  try {
+    if (!w || !module) return null;
+    const inst = new w.Instance(module, {});
+    return {
+      rates: inst.exports['rates'] as RatesFn,
+      act: inst.exports['act'] as ActivitiesFn,
+      memory: inst.exports['m'] as WasmMemory & { grow(pages: number): number },
+    };
+  } catch {
+    return null;
   }
-  return instance;
 }
+
+/**
+ * WebAssembly memory only grows: the instance kept for the process serves
+ * requests up to this size; a larger one gets an instance of its own, which
+ * the garbage collector frees after (a long-lived session that built one
+ * huge ensemble would otherwise hold its size).
+ */
+const KEEP_BYTES = 64 << 20;
 
 /** Below this many currents the JavaScript loop is used (no copies). */
 const MIN_WASM = 256;
@@ -321,7 +325,8 @@ export function lifRatesWasm(J: Float64Array, out: Float64Array, tauRc: number, 
 
 /** The instance, its memory grown to `bytes` (null where WebAssembly is missing or refuses). */
 function withRoom(bytes: number): NonNullable<typeof instance> | null {
-  const k = ratesInstance();
+  if (instance === undefined) instance = newInstance();
+  const k = bytes <= KEEP_BYTES ? instance : newInstance();
   if (!k) return null;
   try {
     const pages = Math.ceil(bytes / 65536);

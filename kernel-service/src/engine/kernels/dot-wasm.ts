@@ -14,6 +14,9 @@
  * JavaScript does over a Float32Array.
  */
 import {
+  I32_EQ,
+  I32_GE_U,
+  F64_NE,
   BLOCK,
   BR,
   BR_IF,
@@ -43,10 +46,6 @@ import {
   sleb,
   vconst,
 } from '../wasm.js';
-
-const I32_EQ = 0x46,
-  I32_GE_U = 0x4f,
-  F64_NE = 0x62;
 
 // locals shared by the three bodies: params table = 0, n = 1; then
 const K = 2, // op counter

@@ -17,6 +17,8 @@
  * written to the list, in order).
  */
 import {
+  I32_EQ,
+  I32_EQZ,
   BLOCK,
   BR,
   BR_IF,
@@ -101,9 +103,6 @@ export type LifStep = (
   list: number,
   scratch: number,
 ) => number;
-
-const I32_EQ = 0x46,
-  I32_EQZ = 0x45;
 
 /** Arguments beyond which the series give way to Math's functions (as log1pSmall / expm1Small). */
 const SMALL = 0.0625;

@@ -18,6 +18,22 @@
  *   log1p(x) = k ln2_hi - ((f²/2 - (s (f²/2 + R) + (c + k ln2_lo))) - f).
  */
 import {
+  F64_EQ,
+  I32_EQZ,
+  I32_GT_S,
+  I32_SUB,
+  I32_OR,
+  I32_SHR_S,
+  I32_WRAP_I64,
+  I64_EXTEND_I32_U,
+  I64_CONST,
+  I64_AND,
+  I64_OR,
+  I64_SHL,
+  I64_SHR_U,
+  F64_CONVERT_I32_S,
+  I64_REINTERPRET_F64,
+  F64_REINTERPRET_I64,
   BLOCK,
   BR,
   ELSE,
@@ -55,23 +71,6 @@ import {
   wasmSection,
   type WasmMemory,
 } from '../wasm.js';
-
-const F64_EQ = 0x61,
-  I32_EQZ = 0x45,
-  I32_GT_S = 0x4a,
-  I32_SUB = 0x6b,
-  I32_OR = 0x72,
-  I32_SHR_S = 0x75,
-  I32_WRAP_I64 = 0xa7,
-  I64_EXTEND_I32_U = 0xad,
-  I64_CONST = 0x42,
-  I64_AND = 0x83,
-  I64_OR = 0x84,
-  I64_SHL = 0x86,
-  I64_SHR_U = 0x88,
-  F64_CONVERT_I32_S = 0xb7,
-  I64_REINTERPRET_F64 = 0xbd,
-  F64_REINTERPRET_I64 = 0xbf;
 
 const i32 = (n: number): number[] => [I32_CONST, ...sleb(n | 0)];
 

@@ -38,14 +38,26 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 type H5 = typeof import('h5wasm/node').default;
 let h5wasm: H5;
+let loading: Promise<H5> | undefined;
 
-/** h5wasm is loaded on first use: an idle service need not hold its WebAssembly module. */
-async function loadH5(): Promise<H5> {
-  if (!h5wasm) {
-    h5wasm = (await import('h5wasm/node')).default;
-    await h5wasm.ready;
-  }
-  return h5wasm;
+/**
+ * h5wasm is loaded on first use: an idle service need not hold its
+ * WebAssembly module. The service also starts loading it when a client
+ * lists runs (the Runs panel opened): loading takes about 0.5 s here, which
+ * would otherwise fall on the first probe a user plots.
+ */
+export function loadH5(): Promise<H5> {
+  // one load, whoever asks first: a caller never sees the module before it is ready
+  loading ??= (async () => {
+    const m = (await import('h5wasm/node')).default;
+    await m.ready;
+    h5wasm = m;
+    return m;
+  })().catch((err: unknown) => {
+    loading = undefined; // the next request tries again
+    throw err;
+  });
+  return loading;
 }
 
 async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) => T): Promise<T> {

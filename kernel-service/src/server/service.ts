@@ -17,7 +17,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import * as nefsim from '../index.js';
 import * as post from '../post/index.js';
 import { version } from '../version.js';
-import { listRunProbes, readRunProbe, type ProbeSlice } from './probes.js';
+import { listRunProbes, loadH5, readRunProbe, type ProbeSlice } from './probes.js';
 import {
   dtypeOf,
   encodeArrayFrame,
@@ -457,6 +457,7 @@ export class Service {
       case 'run.start':
         return this.runStart(req as Request<'run.start'>);
       case 'run.list':
+        loadH5().catch(() => undefined); // in the background, for the probes the user will plot (probes.ts)
         return { runs: this.runs.list(), maxConcurrentRuns: this.opts.maxConcurrentRuns, runsDir: this.runs.dir };
       case 'run.status':
         return this.runs.status((req as Request<'run.status'>).run);

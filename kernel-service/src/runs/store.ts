@@ -585,6 +585,28 @@ export class ProbeWriter {
       shape: [cols],
       dtype: '<q',
     }).create_attribute('description', "end of each neuron's spikes in units/spike_times (NWB VectorIndex)");
+    if (sp.kept && sp.kept.spikes === total) {
+      // kept while the run went: written in blocks, neuron by neuron
+      const t = new Float64Array(Math.max(1, Math.min(total, UNITS_BLOCK)));
+      let at = 0;
+      sp.kept.times(this.dt, t, (n) => {
+        times.write_slice([[at, at + n]], n === t.length ? t : t.subarray(0, n));
+        at += n;
+      });
+      sp.kept = null;
+    } else {
+      this.gatherUnits(sp, ends, times);
+    }
+    ug.create_attribute('complete', 1);
+  }
+
+  /**
+   * The per-neuron layout gathered from the file, in passes over the
+   * time-ordered spikes, each pass for the neurons whose spikes fit
+   * UNITS_PASS_SPIKES: when the spikes were not kept by neuron during the run.
+   */
+  private gatherUnits(sp: SparseProbe, ends: Float64Array, times: Dataset): void {
+    const cols = sp.cols;
     // the passes: neurons [u0, u1) with spikes [start, stop) of units/spike_times
     const passes: { u0: number; u1: number; start: number; stop: number }[] = [];
     let most = 0;
@@ -597,32 +619,21 @@ export class ProbeWriter {
       most = Math.max(most, stop - start);
       u0 = u1;
     }
-    if (sp.kept && sp.kept.spikes === total) {
-      // kept while the run went: written in blocks, neuron by neuron
-      const t = new Float64Array(Math.max(1, Math.min(total, UNITS_BLOCK)));
-      let at = 0;
-      sp.kept.times(this.dt, t, (n) => {
-        times.write_slice([[at, at + n]], n === t.length ? t : t.subarray(0, n));
-        at += n;
-      });
-      sp.kept = null;
-    } else if (passes.length > 0) {
-      // steps gathered as uint32 (a step past 2^32 - 1 would need float64 to stay exact)
-      const out = sp.step <= 0xffffffff ? new Uint32Array(most) : new Float64Array(most);
-      const t = new Float64Array(Math.min(most, UNITS_BLOCK));
-      const dt = this.dt;
-      for (const { u0, u1, start, stop } of passes) {
-        const cursor = new Int32Array(u1 - u0);
-        for (let u = u0 + 1; u < u1; u++) cursor[u - u0] = ends[u - 1]! - start;
-        this.scatterSteps(sp, out, cursor, u0, u1 - u0 === cols);
-        for (let i0 = 0; i0 < stop - start; i0 += t.length) {
-          const n = Math.min(t.length, stop - start - i0);
-          stepsToTimes(out, i0, n, dt, t);
-          times.write_slice([[start + i0, start + i0 + n]], n === t.length ? t : t.subarray(0, n));
-        }
+    if (passes.length === 0) return;
+    // steps gathered as uint32 (a step past 2^32 - 1 would need float64 to stay exact)
+    const out = sp.step <= 0xffffffff ? new Uint32Array(most) : new Float64Array(most);
+    const t = new Float64Array(Math.min(most, UNITS_BLOCK));
+    const dt = this.dt;
+    for (const { u0, u1, start, stop } of passes) {
+      const cursor = new Int32Array(u1 - u0);
+      for (let u = u0 + 1; u < u1; u++) cursor[u - u0] = ends[u - 1]! - start;
+      this.scatterSteps(sp, out, cursor, u0, u1 - u0 === cols);
+      for (let i0 = 0; i0 < stop - start; i0 += t.length) {
+        const n = Math.min(t.length, stop - start - i0);
+        stepsToTimes(out, i0, n, dt, t);
+        times.write_slice([[start + i0, start + i0 + n]], n === t.length ? t : t.subarray(0, n));
       }
     }
-    ug.create_attribute('complete', 1);
   }
 
   /**

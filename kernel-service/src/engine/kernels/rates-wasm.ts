@@ -305,6 +305,11 @@ const KEEP_BYTES = 64 << 20;
 /** Below this many currents the JavaScript loop is used (no copies). */
 const MIN_WASM = 256;
 
+/** Whether `count` rates go to WebAssembly: enough of them, not too many for its memory, and not turned off. */
+function applies(count: number): boolean {
+  return count >= MIN_WASM && count <= 1 << 27 && !wasmOffByEnv();
+}
+
 /**
  * The LIF rates of currents J into out (which may be J), in WebAssembly;
  * false (nothing done) where WebAssembly is missing or off (NEFSIM_WASM=0),
@@ -312,7 +317,7 @@ const MIN_WASM = 256;
  */
 export function lifRatesWasm(J: Float64Array, out: Float64Array, tauRc: number, tauRef: number, amplitude: number): boolean {
   const n = J.length;
-  if (n < MIN_WASM || n > 1 << 27 || wasmOffByEnv()) return false;
+  if (!applies(n)) return false;
   const k = withRoom(8 * n);
   if (!k) return false;
   const W = new Float64Array(k.memory.buffer, 0, n);
@@ -356,7 +361,7 @@ export function lifActivitiesWasm(
   tauRef: number,
   amplitude: number,
 ): number | undefined {
-  if (m * n < MIN_WASM || m * n > 1 << 27 || d < 1 || wasmOffByEnv()) return undefined;
+  if (!applies(m * n) || d < 1) return undefined;
   // memory: 16 bytes of addresses, then enc, bias, x and out
   const encAt = 16,
     biasAt = encAt + 8 * n * d,

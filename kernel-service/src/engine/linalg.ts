@@ -7,14 +7,19 @@
  * Cholesky factorisation, spend nearly all their time in one micro-kernel:
  * a 4×4 block of dot products, C[a][b] += Σ_p u_a[p] · v_b[p], over
  * "packed" operands in which four rows are interleaved (p-major, 4 values
- * per p). The kernel runs as a tiny hand-assembled WebAssembly SIMD function
- * (f64x2, two lanes) when the runtime supports it, which is about three
- * times faster than the same kernel in JavaScript; otherwise (or for small
- * matrices) the identical JavaScript kernel is used. The two are
- * bit-for-bit identical: each lane does the same separately rounded
- * multiply and add in the same order (WebAssembly never fuses them).
+ * per p).
+ *
+ * Where the runtime has WebAssembly SIMD (and it is not turned off), the
+ * Gram matrices, the Cholesky factor, the triangular solves, Aᵀ·B and the
+ * residuals run whole in linalg-wasm.ts's module, on copies of their
+ * operands in its memory: a build runs each of them too few times for V8 to
+ * optimise their JavaScript, which it mostly interpreted. The JavaScript
+ * below is the reference and the fallback; both give the same bits (each
+ * does the same separately rounded multiplies and adds in the same order;
+ * test/linalg-wasm.test.ts compares them).
  */
-import { compiledModule, uleb, WASM_HEADER, wasmApi, wasmOffByEnv, wasmSection, type WasmApi, type WasmMemory } from './wasm.js';
+import { CHOLESKY_NB, GRAM_CHUNK, GRAM_PANEL, linalgModuleBytes, type LinalgExports } from './linalg-wasm.js';
+import { compiledModule, wasmApi, wasmOffByEnv, type WasmApi, type WasmMemory } from './wasm.js';
 
 /** Thrown by `choleskyFactor` when the matrix is not (numerically) positive definite. */
 export class NotPositiveDefiniteError extends Error {
@@ -89,6 +94,14 @@ export function transpose(A: Float64Array, m: number, n: number, out?: Float64Ar
 export function matTvec(A: Float64Array, x: ArrayLike<number>, m: number, n: number): Float64Array {
   checkSize('matTvec A', A, m * n);
   checkSize('matTvec x', x, m);
+  const room = wasmRoom(m * n + m + n);
+  if (room) {
+    const { F, fns } = room;
+    F.set(A.subarray(0, m * n));
+    F.set(x instanceof Float64Array ? x.subarray(0, m) : Array.prototype.slice.call(x, 0, m), m * n);
+    fns.tvec(0, m * n * 8, (m * n + m) * 8, m, n);
+    return done(F.slice(m * n + m, m * n + m + n));
+  }
   const y = new Float64Array(n);
   let r = 0;
   for (; r + 3 < m; r += 4) {
@@ -115,6 +128,14 @@ export function matTmat(A: Float64Array, B: Float64Array, m: number, n: number, 
   checkSize('matTmat A', A, m * n);
   checkSize('matTmat B', B, m * k);
   if (k === 1) return matTvec(A, B, m, n);
+  const room = wasmRoom(m * n + m * k + n * k);
+  if (room) {
+    const { F, fns } = room;
+    F.set(A.subarray(0, m * n));
+    F.set(B.subarray(0, m * k), m * n);
+    fns.tmat(0, m * n * 8, (m * n + m * k) * 8, m, n, k);
+    return done(F.slice(m * n + m * k, m * n + m * k + n * k));
+  }
   const C = new Float64Array(n * k);
   for (let r = 0; r < m; r++) {
     const ar = r * n;
@@ -221,69 +242,13 @@ function jsKernel(W: Float64Array): Kernel {
   };
 }
 
-/**
- * Assembles the kernel as a WebAssembly module (imports memory "m"."m",
- * exports function "k"(u, v, len, c, ldc) with byte offsets). Per p it
- * loads b-pairs (v0,v1), (v2,v3) as two f64x2 and splats each u_a, keeping
- * the sixteen sums in eight f64x2 locals.
- */
-function kernelModuleBytes(): Uint8Array {
-  // local indices: params u=0 v=1 len=2 c=3 ldc=4; acc[a][h] = 5 + 2a + h; vb0=13 vb1=14 ua=15
-  const GET = 0x20,
-    SET = 0x21,
-    TEE = 0x22;
-  const SIMD = 0xfd;
-  const V128_LOAD = [SIMD, 0x00],
-    LOAD64_SPLAT = [SIMD, 0x0a],
-    V128_STORE = [SIMD, 0x0b];
-  const F64X2_ADD = [SIMD, 0xf0, 0x01],
-    F64X2_MUL = [SIMD, 0xf2, 0x01];
-  const ALIGN8 = 3;
-  const body: number[] = [];
-  body.push(0x01, 11, 0x7b); // 11 locals of type v128
-  body.push(0x02, 0x40); // block
-  body.push(GET, 2, 0x45, 0x0d, 0x00); // if len == 0: break
-  body.push(0x03, 0x40); // loop
-  body.push(GET, 1, ...V128_LOAD, ALIGN8, 0, SET, 13);
-  body.push(GET, 1, ...V128_LOAD, ALIGN8, 16, SET, 14);
-  for (let a = 0; a < 4; a++) {
-    body.push(GET, 0, ...LOAD64_SPLAT, ALIGN8, 8 * a, SET, 15);
-    for (let h = 0; h < 2; h++) {
-      const acc = 5 + 2 * a + h;
-      body.push(GET, acc, GET, 15, GET, 13 + h, ...F64X2_MUL, ...F64X2_ADD, SET, acc);
-    }
-  }
-  body.push(GET, 0, 0x41, 32, 0x6a, SET, 0); // u += 32
-  body.push(GET, 1, 0x41, 32, 0x6a, SET, 1); // v += 32
-  body.push(GET, 2, 0x41, 1, 0x6b, TEE, 2, 0x0d, 0x00); // len -= 1; continue while len != 0
-  body.push(0x0b, 0x0b); // end loop, end block
-  for (let a = 0; a < 4; a++) {
-    for (let h = 0; h < 2; h++) {
-      body.push(GET, 3, GET, 3, ...V128_LOAD, ALIGN8, 16 * h, GET, 5 + 2 * a + h, ...F64X2_ADD);
-      body.push(...V128_STORE, ALIGN8, 16 * h);
-    }
-    body.push(GET, 3, GET, 4, 0x6a, SET, 3); // c += ldc
-  }
-  body.push(0x0b); // end function
-  const section = wasmSection;
-  const bytes = [
-    ...WASM_HEADER,
-    ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // type: (i32 ×5) -> ()
-    ...section(2, [1, 1, 0x6d, 1, 0x6d, 0x02, 0x00, 0x01]), // import memory m.m, min 1 page
-    ...section(3, [1, 0]), // one function of type 0
-    ...section(7, [1, 1, 0x6b, 0x00, 0]), // export "k" = function 0
-    ...section(10, [1, ...uleb(body.length), ...body]),
-  ];
-  return new Uint8Array(bytes);
-}
-
 let forceJs = false;
 
 function getWasm(): { api: WasmApi; module: object } | null {
   if (forceJs || wasmOffByEnv()) return null;
   const api = wasmApi();
   if (!api) return null;
-  const module = compiledModule('gram', kernelModuleBytes);
+  const module = compiledModule('linalg', linalgModuleBytes);
   return module ? { api, module } : null;
 }
 
@@ -305,40 +270,80 @@ export function kernelBackend(): 'wasm-simd' | 'js' {
 /** Below this many kernel flops the JavaScript kernel is used (no setup cost). */
 const WASM_MIN_WORK = 2e6;
 
-/** A zeroed workspace of `size` doubles with a kernel operating on it. */
-/** One WebAssembly instance and memory, reused (and grown) by every workspace of this thread. */
-let shared:
-  | { memory: WasmMemory & { grow(pages: number): number }; k: (u: number, v: number, len: number, c: number, ldc: number) => void }
-  | undefined;
+/** The thread's instance of the linear-algebra module and its memory (grown as needed). */
+let shared: { memory: WasmMemory & { grow(pages: number): number }; fns: LinalgExports } | undefined;
+
+/** Above this, the memory is dropped after use (see `settle`). */
+const KEEP_BYTES = 64 * 1024 * 1024;
 
 /**
- * A zeroed workspace of `size` doubles with a kernel operating on it. The
- * WebAssembly memory is shared by all calls (workspaces are never nested),
- * so a build with thousands of solves does not leave thousands of memories
- * for the garbage collector.
+ * The module's functions and a view of `doubles` doubles at the start of its
+ * memory; null when WebAssembly is unavailable or turned off, or the memory
+ * cannot grow that far (the caller then runs its JavaScript). Views made
+ * before a call to this may be detached by growth.
+ */
+function wasmRoom(doubles: number): { F: Float64Array; fns: LinalgExports } | null {
+  const wasm = getWasm();
+  if (!wasm) return null;
+  try {
+    const pages = Math.ceil((doubles * 8) / 65536) + 1;
+    if (!shared) {
+      const memory = new wasm.api.Memory({ initial: pages }) as WasmMemory & { grow(pages: number): number };
+      const instance = new wasm.api.Instance(wasm.module, { m: { m: memory } });
+      shared = { memory, fns: instance.exports as unknown as LinalgExports };
+    }
+    const have = shared.memory.buffer.byteLength / 65536;
+    if (have < pages) shared.memory.grow(pages - have);
+    return { F: new Float64Array(shared.memory.buffer, 0, doubles), fns: shared.fns };
+  } catch {
+    return null; // out of WebAssembly memory (or similar)
+  }
+}
+
+/** After a call: a memory grown past 64 MB is let go, so that one large solve does not hold it for the life of the thread. */
+function settle(): void {
+  if (shared && shared.memory.buffer.byteLength > KEEP_BYTES) shared = undefined;
+}
+
+/** settle(), then `result`. */
+function done<T>(result: T): T {
+  settle();
+  return result;
+}
+
+/**
+ * R Rᵀ in WebAssembly, with R the columns of A (m×n; `columns`) or its rows:
+ * A, then R packed, the scratch blocks and the result in the module's memory.
+ */
+function syrkWasm(A: Float64Array, m: number, n: number, columns: boolean): Float64Array | null {
+  const rows = columns ? n : m,
+    len = columns ? m : n;
+  const rp = Math.ceil(rows / 4) * 4;
+  const p = m * n,
+    c = p + rp * len,
+    out = c + rp * rp;
+  const room = wasmRoom(out + rows * rows);
+  if (!room) return null;
+  const { F, fns } = room;
+  F.set(A.subarray(0, m * n));
+  if (columns) fns.packTN(0, p * 8, m, n);
+  else fns.packRows(0, p * 8, m, n);
+  fns.syrk(p * 8, c * 8, out * 8, rows, len);
+  return done(F.slice(out, out + rows * rows));
+}
+
+/**
+ * A zeroed workspace of `size` doubles with a kernel operating on it: the
+ * WebAssembly kernel in the shared memory when the work is large enough to
+ * pay for the calls, else JavaScript.
  */
 function workspace(size: number, work: number): Workspace {
-  const wasm = work >= WASM_MIN_WORK ? getWasm() : null;
-  if (wasm) {
-    try {
-      const pages = Math.ceil((size * 8) / 65536) + 1;
-      if (!shared) {
-        const memory = new wasm.api.Memory({ initial: pages }) as WasmMemory & { grow(pages: number): number };
-        const instance = new wasm.api.Instance(wasm.module, { m: { m: memory } });
-        shared = { memory, k: instance.exports['k'] as (u: number, v: number, len: number, c: number, ldc: number) => void };
-      }
-      const have = shared.memory.buffer.byteLength / 65536;
-      if (have < pages) shared.memory.grow(pages - have);
-      const W = new Float64Array(shared.memory.buffer, 0, size);
-      W.fill(0);
-      const k = shared.k;
-      return {
-        W,
-        kernel: (u, v, len, c, ldc) => k(u * 8, v * 8, len, c * 8, ldc * 8),
-      };
-    } catch {
-      // out of WebAssembly memory (or similar): fall back to JavaScript
-    }
+  const room = work >= WASM_MIN_WORK ? wasmRoom(size) : null;
+  if (room) {
+    const { F: W, fns } = room;
+    W.fill(0);
+    const k = fns.k;
+    return { W, kernel: (u, v, len, c, ldc) => k(u * 8, v * 8, len, c * 8, ldc * 8) };
   }
   const W = new Float64Array(size);
   return { W, kernel: jsKernel(W) };
@@ -348,8 +353,8 @@ function workspace(size: number, work: number): Workspace {
 // Gram matrices.
 
 /** Cache blocking for the Gram kernel loops: CHUNK columns × PANEL rows of packed data. */
-const CHUNK = 512;
-const PANEL = 64;
+const CHUNK = GRAM_CHUNK;
+const PANEL = GRAM_PANEL;
 
 /**
  * Computes R R^T (rows×rows) for a matrix R of `rows` rows of length `len`.
@@ -393,6 +398,8 @@ function syrk(rows: number, len: number, pack: (P: Float64Array, base: number, r
 /** G = A^T A (n×n) for A m×n. */
 export function gramTN(A: Float64Array, m: number, n: number): Float64Array {
   checkSize('gramTN A', A, m * n);
+  const viaWasm = syrkWasm(A, m, n, true);
+  if (viaWasm) return viaWasm;
   // rows of R = columns of A; packed P[(blk·m + p)·4 + r] = A[p][4·blk + r]
   return syrk(n, m, (P, base) => {
     const full = n - (n % 4);
@@ -413,6 +420,8 @@ export function gramTN(A: Float64Array, m: number, n: number): Float64Array {
 /** G = A A^T (m×m) for A m×n. */
 export function gramNT(A: Float64Array, m: number, n: number): Float64Array {
   checkSize('gramNT A', A, m * n);
+  const viaWasm = syrkWasm(A, m, n, false);
+  if (viaWasm) return viaWasm;
   // rows of R = rows of A; packed P[(blk·n + p)·4 + r] = A[4·blk + r][p]
   return syrk(m, n, (P, base) => packRows(P, base, A, m, n));
 }
@@ -458,14 +467,14 @@ export function matmulNT(A: Float64Array, B: Float64Array, m: number, k: number,
     }
   }
   for (let i = 0; i < m; i++) C.set(W.subarray(cBase + i * np, cBase + i * np + n), i * n);
-  return C;
+  return done(C);
 }
 
 // ---------------------------------------------------------------------------
 // Cholesky.
 
 /** Block width of the right-looking blocked Cholesky. */
-const NB = 64;
+const NB = CHOLESKY_NB;
 
 /**
  * Cholesky factorisation G = L L^T of the symmetric positive definite n×n
@@ -481,6 +490,19 @@ export function choleskyFactor(G: Float64Array, n: number): Float64Array {
   checkSize('choleskyFactor G', G, n * n);
   if (n === 0) return G;
   const ld = Math.ceil(n / 4) * 4; // padded so 4×4 kernel writes stay in bounds
+  const room = wasmRoom(n * n + ld * ld + 2 * ld * NB);
+  if (room) {
+    const { F, fns } = room;
+    F.set(G.subarray(0, n * n));
+    const failed = fns.factor(0, n * n * 8, n, ld);
+    if (failed >= 0) {
+      const pivot = F[n * n + ld * ld]!;
+      settle();
+      throw new NotPositiveDefiniteError(failed, pivot, n);
+    }
+    G.set(F.subarray(0, n * n));
+    return done(G);
+  }
   const panelSize = ld * NB;
   const neg = ld * ld; // packed, negated panel (i side)
   const pos = neg + panelSize; // packed panel (j side)
@@ -552,6 +574,18 @@ export function choleskyFactor(G: Float64Array, n: number): Float64Array {
   return G;
 }
 
+/** L⁻¹ B, and then L⁻ᵀ of that when `back`, in WebAssembly; null when it is not available. */
+function substituteWasm(L: Float64Array, B: Float64Array, n: number, k: number, back: boolean): Float64Array | null {
+  const room = wasmRoom(n * n + n * k);
+  if (!room) return null;
+  const { F, fns } = room;
+  F.set(L.subarray(0, n * n));
+  F.set(B.subarray(0, n * k), n * n);
+  fns.fwd(0, n * n * 8, n, k);
+  if (back) fns.bwd(0, n * n * 8, n, k);
+  return done(F.slice(n * n, n * n + n * k));
+}
+
 /**
  * Solves L Y = B for Y (n×k) by forward substitution, with L the lower
  * triangle of an n×n array (its upper triangle is ignored) and B n×k.
@@ -560,6 +594,8 @@ export function choleskyFactor(G: Float64Array, n: number): Float64Array {
 export function solveLower(L: Float64Array, B: Float64Array, n: number, k: number): Float64Array {
   checkSize('solveLower L', L, n * n);
   checkSize('solveLower B', B, n * k);
+  const viaWasm = substituteWasm(L, B, n, k, false);
+  if (viaWasm) return viaWasm;
   const X = Float64Array.from(B.subarray(0, n * k));
   // row i of Y from the rows j < i (row axpys, contiguous)
   for (let i = 0; i < n; i++) {
@@ -585,6 +621,8 @@ export function solveLower(L: Float64Array, B: Float64Array, n: number, k: numbe
 export function choleskySolve(L: Float64Array, B: Float64Array, n: number, k: number): Float64Array {
   checkSize('choleskySolve L', L, n * n);
   checkSize('choleskySolve B', B, n * k);
+  const viaWasm = substituteWasm(L, B, n, k, true);
+  if (viaWasm) return viaWasm;
   const X = solveLower(L, B, n, k); // L Y = B
   // Backward: L^T X = Y; once row i is final, remove it from the rows j < i
   // (this reads row i of L, so accesses stay contiguous).
@@ -608,4 +646,52 @@ export function solveSPD(G: Float64Array, B: Float64Array, n: number, k: number)
   checkSize('solveSPD G', G, n * n);
   const L = choleskyFactor(Float64Array.from(G.subarray(0, n * n)), n);
   return choleskySolve(L, B, n, k);
+}
+
+// ---------------------------------------------------------------------------
+// Residuals.
+
+/**
+ * The residual sums of squares per column, Σ_r (Y[r][j] − (A X)[r][j])², for
+ * A m×n, X n×d and Y m×d (the decoder solves' `rmses` before the root).
+ * Each (A X)[r, j] is one dot product of row r of A with column j of X, over
+ * a transposed X so both run contiguously, in four interleaved partial sums
+ * (as BLAS does; one running sum waits on each add's latency).
+ */
+export function residualSquares(A: Float64Array, X: Float64Array, Y: Float64Array, m: number, n: number, d: number): Float64Array {
+  checkSize('residualSquares A', A, m * n);
+  checkSize('residualSquares X', X, n * d);
+  checkSize('residualSquares Y', Y, m * d);
+  const Xt = transpose(X, n, d);
+  const room = wasmRoom(m * n + n * d + m * d + d);
+  if (room) {
+    const { F, fns } = room;
+    F.set(A.subarray(0, m * n));
+    F.set(Xt, m * n);
+    F.set(Y.subarray(0, m * d), m * n + n * d);
+    const out = m * n + n * d + m * d;
+    fns.rss(0, m * n * 8, (m * n + n * d) * 8, out * 8, m, n, d);
+    return done(F.slice(out, out + d));
+  }
+  const sums = new Float64Array(d);
+  for (let r = 0; r < m; r++) {
+    const ar = r * n;
+    for (let j = 0, xj = 0; j < d; j++, xj += n) {
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0,
+        p = 0;
+      for (; p + 3 < n; p += 4) {
+        s0 += A[ar + p]! * Xt[xj + p]!;
+        s1 += A[ar + p + 1]! * Xt[xj + p + 1]!;
+        s2 += A[ar + p + 2]! * Xt[xj + p + 2]!;
+        s3 += A[ar + p + 3]! * Xt[xj + p + 3]!;
+      }
+      for (; p < n; p++) s0 += A[ar + p]! * Xt[xj + p]!;
+      const e = Y[r * d + j]! - (s0 + s1 + (s2 + s3));
+      sums[j]! += e * e;
+    }
+  }
+  return sums;
 }

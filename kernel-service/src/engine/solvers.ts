@@ -20,7 +20,7 @@ import {
   gramTN,
   matTmat,
   matmul,
-  transpose,
+  residualSquares,
 } from './linalg.js';
 import type { Rng } from './rng.js';
 
@@ -89,37 +89,10 @@ function checkInput(input: SolveInput, weights: boolean, cls: string): number {
   return nPost;
 }
 
-/**
- * RMS over rows of Y - A X, per column (Nengo `rmses`: npext.rms(Y - A·X, axis=0)).
- * Each (A X)[r, j] is one dot product of row r of A with column j of X, over a
- * transposed X so both run contiguously, in four interleaved partial sums (as
- * BLAS does; one running sum waits on each add's latency): an order of
- * magnitude faster than matmul with its inner loop over d = 1 or 2 columns.
- * The rmses are the solve's report, not part of the decoders.
- */
+/** RMS over rows of Y - A X, per column (Nengo `rmses`: npext.rms(Y - A·X, axis=0)). The rmses are the solve's report, not part of the decoders. */
 export function rmses(A: Float64Array, X: Float64Array, Y: Float64Array, m: number, n: number, d: number): Float64Array {
-  const out = new Float64Array(d);
-  if (m === 0 || d === 0) return out;
-  const Xt = transpose(X, n, d);
-  for (let r = 0; r < m; r++) {
-    const ar = r * n;
-    for (let j = 0, xj = 0; j < d; j++, xj += n) {
-      let s0 = 0,
-        s1 = 0,
-        s2 = 0,
-        s3 = 0,
-        p = 0;
-      for (; p + 3 < n; p += 4) {
-        s0 += A[ar + p]! * Xt[xj + p]!;
-        s1 += A[ar + p + 1]! * Xt[xj + p + 1]!;
-        s2 += A[ar + p + 2]! * Xt[xj + p + 2]!;
-        s3 += A[ar + p + 3]! * Xt[xj + p + 3]!;
-      }
-      for (; p < n; p++) s0 += A[ar + p]! * Xt[xj + p]!;
-      const e = Y[r * d + j]! - (s0 + s1 + (s2 + s3));
-      out[j]! += e * e;
-    }
-  }
+  if (m === 0 || d === 0) return new Float64Array(d);
+  const out = residualSquares(A, X, Y, m, n, d);
   for (let j = 0; j < d; j++) out[j] = Math.sqrt(out[j]! / m);
   return out;
 }

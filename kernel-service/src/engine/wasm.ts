@@ -1,5 +1,5 @@
 /**
- * What the hand-assembled WebAssembly kernels share (linalg.ts's Gram kernel,
+ * What the hand-assembled WebAssembly kernels share (linalg-wasm.ts's linear algebra,
  * kernels/lif-wasm.ts's LIF step, kernels/dot-wasm.ts's products): the parts
  * of the WebAssembly API they use (the project compiles without the DOM
  * lib), the byte encoding helpers, the opcodes and small code builders, the
@@ -212,7 +212,7 @@ export const F32_ELT: Elt = {
 
 /**
  * The files whose code assembles the modules (this one, the kernels'
- * assemblers, the Gram kernel's): the cache key hashes them, so a changed
+ * assemblers, the linear algebra's): the cache key hashes them, so a changed
  * assembler never meets bytes of an old one. Null where they are not all
  * there as JavaScript (the tests run the TypeScript sources: no cache).
  */
@@ -221,7 +221,14 @@ function assemblerHash(): string | null {
   if (assemblerKey !== undefined) return assemblerKey;
   const hash = createHash('sha256');
   try {
-    for (const file of ['./wasm.js', './linalg.js', './kernels/lif-wasm.js', './kernels/dot-wasm.js', './kernels/rates-wasm.js']) {
+    for (const file of [
+      './wasm.js',
+      './linalg.js',
+      './linalg-wasm.js',
+      './kernels/lif-wasm.js',
+      './kernels/dot-wasm.js',
+      './kernels/rates-wasm.js',
+    ]) {
       hash.update(readFileSync(new URL(file, import.meta.url)));
     }
     assemblerKey = hash.digest('hex').slice(0, 24);

@@ -58,6 +58,28 @@ export default net;
 `,
 );
 
+/** In every level of a level-parallel partitioning, each element is written by one part only (disjoint ranges of one signal may differ). */
+function expectOneWriterPerElement(m: ReturnType<typeof build>, p: ReturnType<typeof partitionModel>): void {
+  const { groups, levelOf } = scheduleLevelGroups(m.ops, true);
+  const writer = new Map<string, number>();
+  groups.forEach((g, gi) => {
+    for (const op of g) {
+      const share = p.shares.get(op);
+      const runs = share ? share.flatMap((sub, part) => (sub ? [{ sub, part }] : [])) : [{ sub: op, part: p.partOf.get(op)! }];
+      for (const { sub, part } of runs) {
+        const a = access(sub);
+        for (const s of [...a.sets, ...a.incs, ...a.updates]) {
+          for (let e = s.start; e < s.start + s.size; e++) {
+            const key = `${levelOf[gi]}:${s.base.id}[${e}]`;
+            expect(writer.get(key) ?? part, `${s.base.name}[${e}] in level ${levelOf[gi]}`).toBe(part);
+            writer.set(key, part);
+          }
+        }
+      }
+    }
+  });
+}
+
 async function single(file: string, steps: number, dtype: 'float64' | 'float32' = 'float64'): Promise<Float64Array[]> {
   const net = await loadModel(file);
   const sim = new Simulator(net, { dt: 0.001, dtype });
@@ -177,22 +199,7 @@ export default net;
     const m = build(net, { dt: 0.001, seed: 9 });
     const p = partitionModel(m, { parts: 2 });
     expect(p.mode).toBe('levels');
-    const { groups, levelOf } = scheduleLevelGroups(m.ops, true);
-    const writer = new Map<string, number>();
-    groups.forEach((g, gi) => {
-      for (const op of g) {
-        const a = access(op);
-        for (const s of [...a.sets, ...a.incs, ...a.updates]) {
-          // every element a level writes is written by one part only (disjoint ranges of one signal may differ)
-          for (let e = s.start; e < s.start + s.size; e++) {
-            const key = `${levelOf[gi]}:${s.base.name}[${e}]`;
-            const part = p.partOf.get(op)!;
-            expect(writer.get(key) ?? part, `${s.base.name}[${e}] in level ${levelOf[gi]}`).toBe(part);
-            writer.set(key, part);
-          }
-        }
-      }
-    });
+    expectOneWriterPerElement(m, p);
     const ref = await single(file, 200);
     const { data } = await partitioned(file, 2, 200);
     expect(data).toEqual(ref);
@@ -203,9 +210,9 @@ export default net;
       'cconv',
       `import { Network, networks } from 'nefsim';
 const net = new Network({ label: 'cconv', seed: 7 });
-const a = net.node([0.5, -0.3, 0.2, 0.6, -0.1, 0.4, 0.3, -0.2], { label: 'a' });
-const b = net.node((t) => [Math.sin(t), 0.2, -0.4, 0.1, 0.3, -0.2, 0.5, Math.cos(t)], { label: 'b' });
-const cc = networks.CircularConvolution({ nNeurons: 40, dimensions: 8, parent: net, label: 'cc' });
+const a = net.node(Array.from({ length: 24 }, (_, i) => Math.sin(i) / 2), { label: 'a' });
+const b = net.node((t) => Array.from({ length: 24 }, (_, i) => Math.cos(t + i) / 2), { label: 'b' });
+const cc = networks.CircularConvolution({ nNeurons: 20, dimensions: 24, parent: net, label: 'cc' });
 net.connect(a, cc.inputA, { synapse: null });
 net.connect(b, cc.inputB, { synapse: null });
 net.probe(cc.output, { synapse: 0.01, label: 'out' });
@@ -213,6 +220,14 @@ net.probe(cc.product.sq1.ensembles[0].neurons, { label: 'spikes' });
 export default net;
 `,
     );
+    // the transforms into and out of the frequency domain are split by rows between the parts
+    const m = build(await loadModel(file), { dt: 0.001, seed: 7 });
+    for (const parts of [2, 3]) {
+      const p = partitionModel(m, { parts });
+      expect(p.shares.size).toBeGreaterThan(0);
+      for (const share of p.shares.values()) expect(share.filter((sub) => sub !== undefined).length).toBe(parts);
+      expectOneWriterPerElement(m, p);
+    }
     const ref = await single(file, 150);
     for (const parts of [2, 3]) {
       const { data, sim } = await partitioned(file, parts, 150);

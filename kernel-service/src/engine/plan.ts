@@ -47,6 +47,8 @@ export interface PlanPart {
   partOf: Map<Op, number>;
   /** Replacement for an operator in this part (e.g. reading a replica), if any. */
   rewrite: Map<Op, Op>;
+  /** Level-parallel: operators split between the parts, with this part's share at [index] (see Partitioning.shares). */
+  shares?: Map<Op, (Op | undefined)[]>;
   /**
    * Level-parallel: the parts share the operators of every schedule level and
    * meet at a barrier after each level (Plan.levelEnds says where levels end).
@@ -157,7 +159,11 @@ export class Plan {
       const kernels: Kernel[] = [];
       const ends: number[] = [];
       groups.forEach((g, i) => {
-        const mine = g.filter((op) => part.partOf.get(op) === part.index);
+        const mine = g.flatMap((op) => {
+          const share = part.shares?.get(op);
+          if (share) return share[part.index] ? [share[part.index]!] : [];
+          return part.partOf.get(op) === part.index ? [op] : [];
+        });
         for (const sub of mine.length > 0 ? splitSpikeDecoders(mine, spikes) : [])
           kernels.push(makeKernel(sub, this.arena, model.dt, spikes));
         if (i === groups.length - 1 || sched.levelOf[i + 1] !== sched.levelOf[i]) ends.push(kernels.length);

@@ -59,6 +59,7 @@ export class PartRunner {
         index,
         partOf: partitioning.partOf,
         rewrite: partitioning.rewrites[index]!,
+        shares: partitioning.shares,
         levels,
         ...(spikeMemory ? { spikeMemory } : {}),
         ...(wasm ? { wasm } : {}),

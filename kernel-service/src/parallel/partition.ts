@@ -51,6 +51,12 @@ export interface Partitioning {
   partOf: Map<Op, number>;
   /** Per part: operators rewritten to read replicas. */
   rewrites: Map<Op, Op>[];
+  /**
+   * Level-parallel: operators split by rows between the parts, so that one
+   * large product does not keep one part busy while the others wait. Part p
+   * runs `shares.get(op)[p]` (nothing where that is undefined) instead of op.
+   */
+  shares: Map<Op, (Op | undefined)[]>;
   cuts: Cut[];
   neuronsPerPart: number[];
   /** Part that samples each base signal (its writer's part; 0 for constants). */
@@ -196,7 +202,7 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
     }
     cuts.push({ signal: base, owner, buffers, replicas });
   }
-  return { mode: 'cut', parts, reason, partOf, rewrites, cuts, neuronsPerPart: load, signalPart };
+  return { mode: 'cut', parts, reason, partOf, rewrites, shares: new Map(), cuts, neuronsPerPart: load, signalPart };
 }
 
 /** Rough cost of an operator in a step, for balancing a level between parts. */
@@ -230,11 +236,17 @@ function opCost(op: Op): number {
  * barrier after every level. Operators that increment one signal stay
  * together, in schedule order, and Node functions (their state lives in one
  * thread) all run in part 0, so every sum is taken in the same order as in
- * one thread: results stay bit-identical. Part 0 samples the probes.
+ * one thread: results stay bit-identical. A cluster of matrix products into
+ * one signal that would take more than its share of a level (the output
+ * transform of a CircularConvolution, about a tenth of its step) is split
+ * by rows of that signal instead: each element still gets the same
+ * increments in the same order, each a dot product of one row (see
+ * splitByRows). Part 0 samples the probes.
  */
 function levelPartitioning(model: Model, parts: number): Partitioning {
   const { groups, levelOf } = scheduleLevelGroups(model.ops, true);
   const partOf = new Map<Op, number>();
+  const shares = new Map<Op, (Op | undefined)[]>();
   const neurons = new Array<number>(parts).fill(0);
   // The operators of each level, in schedule order (a level spans one group per kind).
   const levels: Op[][] = [];
@@ -253,7 +265,19 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
       .filter((c) => c.length > 0)
       .map((c, i) => ({ c, i, cost: c.reduce((x, op) => x + opCost(op), 0), func: c.some((op) => op.kind === 'func') }));
     costed.sort((x, y) => y.cost - x.cost || x.i - y.i);
+    const levelCost = costed.reduce((x, k) => x + k.cost, 0);
     for (const { c, cost, func } of costed) {
+      const split = cost > levelCost / parts ? splitByRows(c, parts) : null;
+      if (split) {
+        c.forEach((op, k) => {
+          partOf.set(op, 0);
+          shares.set(op, split[k]!);
+          split[k]!.forEach((sub, p) => {
+            if (sub) load[p]! += opCost(sub);
+          });
+        });
+        continue;
+      }
       let best = 0;
       if (!func) for (let p = 1; p < parts; p++) if (load[p]! < load[best]!) best = p;
       load[best]! += cost;
@@ -276,10 +300,54 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
       `${parts} parts share the operators of each step, meeting after each level of the schedule`,
     partOf,
     rewrites: Array.from({ length: parts }, () => new Map<Op, Op>()),
+    shares,
     cuts: [],
     neuronsPerPart: neurons,
     signalPart,
   };
+}
+
+/**
+ * A cluster of matrix products (y += W x) that increment one signal, split
+ * into `parts` bands of that signal's elements: per operator, the share of
+ * each part (its rows in the band, undefined if none), or null when the
+ * cluster is not only such products or is too small to split. Every row is
+ * computed as before (a row's dot product does not depend on the other
+ * rows), and each element's increments keep their order; but a spike-driven
+ * product of one row sums differently from one of many, so no share may be
+ * cut down to a single row.
+ */
+function splitByRows(ops: Op[], parts: number): (Op | undefined)[][] | null {
+  const products: (Op & { kind: 'dotinc' })[] = [];
+  for (const op of ops) {
+    if (op.kind !== 'dotinc' || op.y.size !== op.rows || op.W.size !== op.rows * op.cols) return null;
+    products.push(op);
+  }
+  const lo = Math.min(...products.map((op) => op.y.start)),
+    hi = Math.max(...products.map((op) => op.y.start + op.rows));
+  if (hi - lo < 8 * parts) return null;
+  const bands = Array.from({ length: parts + 1 }, (_, p) => lo + Math.round(((hi - lo) * p) / parts));
+  const out: (Op | undefined)[][] = [];
+  for (const op of products) {
+    const subs: (Op | undefined)[] = [];
+    for (let p = 0; p < parts; p++) {
+      const r0 = Math.max(bands[p]!, op.y.start) - op.y.start,
+        r1 = Math.min(bands[p + 1]!, op.y.start + op.rows) - op.y.start;
+      if (r1 <= r0) {
+        subs.push(undefined);
+        continue;
+      }
+      if (r1 - r0 === 1 && op.rows > 1) return null;
+      subs.push({
+        ...op,
+        W: new Sig(op.W.base, op.W.start + r0 * op.cols, (r1 - r0) * op.cols),
+        y: new Sig(op.y.base, op.y.start + r0, r1 - r0),
+        rows: r1 - r0,
+      });
+    }
+    out.push(subs);
+  }
+  return out;
 }
 
 /** The operators grouped so that any two writing overlapping ranges of a base signal share a group (schedule order kept). */

@@ -7,7 +7,7 @@
  * assembled again and replaced.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,5 +78,35 @@ describe('cache of assembled WebAssembly modules', () => {
     writeFileSync(ratesFile, flipped);
     expect(run(cache)).toBe(first);
     expect(readFileSync(ratesFile).equals(rates)).toBe(true);
+  });
+
+  it('removes modules unused for 30 days when it writes one, and keeps those in use', () => {
+    const cache = join(dir, 'c3');
+    run(cache);
+    const wasmDir = join(cache, 'nefsim', 'wasm');
+    const current = readdirSync(wasmDir).sort();
+    const daysAgo = (days: number): number => (Date.now() - days * 86_400_000) / 1000;
+    // files of an older assembler: one unused for 40 days, one used 10 days ago; a current file last used 40 days ago
+    const stale = join(wasmDir, 'gram-0123456789abcdef01234567.nfw');
+    const recent = join(wasmDir, 'gram-fedcba9876543210fedcba98.nfw');
+    writeFileSync(stale, 'x');
+    writeFileSync(recent, 'x');
+    utimesSync(stale, daysAgo(40), daysAgo(40));
+    utimesSync(recent, daysAgo(10), daysAgo(10));
+    const used = join(
+      wasmDir,
+      current.find((f) => f.startsWith('linalg-'))!,
+    );
+    utimesSync(used, daysAgo(40), daysAgo(40));
+    // a run that writes a module (its file was removed) prunes; the run that reads the others marks them used first
+    rmSync(
+      join(
+        wasmDir,
+        current.find((f) => f.startsWith('kernels-'))!,
+      ),
+    );
+    run(cache);
+    expect(readdirSync(wasmDir).sort()).toEqual([...current, 'gram-fedcba9876543210fedcba98.nfw'].sort());
+    expect(Date.now() - statSync(used).mtimeMs).toBeLessThan(3_600_000);
   });
 });

@@ -6,7 +6,7 @@
  * switch that turns them off, and the cache of assembled module bytes.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { userCacheDir } from './cache-dir.js';
 
@@ -270,10 +270,15 @@ export function compiledModule(name: string, assemble: () => Uint8Array): object
   return mod;
 }
 
+/** A day, and how long a cache file may go unused before a process that writes one removes it. */
+const DAY_MS = 86_400_000;
+const UNUSED_MS = 30 * DAY_MS;
+
 /**
  * A cache file: the SHA-256 of the module's bytes, then the bytes, so that a
  * file damaged on disk (a flipped bit in a constant would still validate) is
- * never used.
+ * never used. A file in use has its time set to now (at most once a day), so
+ * that pruning (writeCached) keeps it.
  */
 function cachedBytes(path: string, w: WasmApi): Uint8Array | undefined {
   try {
@@ -281,13 +286,31 @@ function cachedBytes(path: string, w: WasmApi): Uint8Array | undefined {
     if (file.length <= 32) return undefined;
     const bytes = new Uint8Array(file.subarray(32));
     const sum = createHash('sha256').update(bytes).digest();
-    return sum.equals(file.subarray(0, 32)) && w.validate(bytes) ? bytes : undefined;
+    if (!(sum.equals(file.subarray(0, 32)) && w.validate(bytes))) return undefined;
+    touchIfOld(path);
+    return bytes;
   } catch {
     return undefined;
   }
 }
 
-/** Writes a cache file (to a temporary name, then renamed); clears temporary files a killed process left. */
+function touchIfOld(path: string): void {
+  try {
+    const now = Date.now();
+    if (now - statSync(path).mtimeMs > DAY_MS) utimesSync(path, now / 1000, now / 1000);
+  } catch {
+    // a read-only cache still serves
+  }
+}
+
+/**
+ * Writes a cache file (to a temporary name, then renamed). Then prunes the
+ * folder: temporary files a killed process left (after an hour), and modules
+ * no process has used for 30 days, which an engine of another version (or
+ * an older assembler) made: every change of an assembler makes new files, so
+ * without this the folder would only grow. Writing is rare (once per
+ * assembler version), so this costs nothing in the common case.
+ */
 function writeCached(path: string, bytes: Uint8Array): void {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
@@ -296,7 +319,12 @@ function writeCached(path: string, bytes: Uint8Array): void {
     renameSync(tmp, path);
     for (const f of readdirSync(dirname(path))) {
       const p = join(dirname(path), f);
-      if (f.endsWith('.tmp') && Date.now() - statSync(p).mtimeMs > 3600_000) rmSync(p, { force: true });
+      try {
+        const age = Date.now() - statSync(p).mtimeMs;
+        if ((f.endsWith('.tmp') && age > 3600_000) || (f.endsWith('.nfw') && age > UNUSED_MS)) rmSync(p, { force: true });
+      } catch {
+        // removed by another process meanwhile
+      }
     }
   } catch {
     rmSync(tmp, { force: true }); // an unwritable folder: assembled again next time

@@ -375,6 +375,7 @@ export class Simulator {
       kernels: this.plan.kernels.length,
       arenaValues: this.plan.arena.length,
       buildSeconds: this.buildSeconds,
+      buildThreads: Math.max(1, this.model.pooled.threads),
       warnings: [...this.model.warnings],
     };
   }
@@ -394,5 +395,7 @@ export interface SimulationSummary {
   kernels: number;
   arenaValues: number;
   buildSeconds: number;
+  /** Threads that solved the decoders (more than 1 for large builds, see builder/solve-pool.ts). */
+  buildThreads: number;
   warnings: string[];
 }

@@ -17,7 +17,15 @@ export interface RunSimulator {
   takeData(probe: Probe): ProbeData;
   /** Spike probes' samples in sparse form, where the simulator records them so (see Simulator.takeSpikes). */
   takeSpikes?(probe: Probe): SpikeData | undefined;
-  summary(): { label: string | undefined; seed: number; neurons: number; probes: number; buildSeconds: number; warnings: string[] };
+  summary(): {
+    label: string | undefined;
+    seed: number;
+    neurons: number;
+    probes: number;
+    buildSeconds: number;
+    buildThreads?: number;
+    warnings: string[];
+  };
   close?(): Promise<void>;
 }
 

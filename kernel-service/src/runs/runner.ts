@@ -108,7 +108,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     });
     const summary = sim.summary();
     log(
-      `built '${summary.label ?? 'network'}' (seed ${summary.seed}): ${summary.neurons} neurons, ${summary.probes} probes, in ${summary.buildSeconds.toFixed(3)} s`,
+      `built '${summary.label ?? 'network'}' (seed ${summary.seed}): ${summary.neurons} neurons, ${summary.probes} probes, in ${summary.buildSeconds.toFixed(3)} s` +
+        ((summary.buildThreads ?? 1) > 1 ? ` (decoders solved on ${summary.buildThreads} threads)` : ''),
     );
     if ('partitions' in summary) {
       const p = summary as unknown as PartitionSummary;

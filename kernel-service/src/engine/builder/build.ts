@@ -16,7 +16,7 @@ import { DECODER_KEY_VERSION, contentKey, defaultDecoderCache, type DecoderCache
 import { BuildError, SimulationError, ValidationError } from '../errors.js';
 import type { PES } from '../learning.js';
 import type { Network } from '../network.js';
-import { Direct } from '../neurons.js';
+import { Direct, LIF, LIFRate } from '../neurons.js';
 import {
   Connection,
   Ensemble,
@@ -32,9 +32,11 @@ import {
 } from '../objects.js';
 import { Process } from '../processes.js';
 import { entropySeed, Rng } from '../rng.js';
-import { LstsqL2, type Solver } from '../solvers.js';
+import { LstsqL2, LstsqL2nz, type Solver } from '../solvers.js';
 import type { Synapse } from '../synapses.js';
+import { activities } from './activities.js';
 import { fuseEncoders, type Op } from './ops.js';
+import { poolThreads, solveInParallel, type PoolJob } from './solve-pool.js';
 import { SignalTable, type Sig } from './signals.js';
 
 export interface BuildOptions {
@@ -104,6 +106,8 @@ export interface Model {
   probes: BuiltProbe[];
   seeds: Map<object, number>;
   warnings: string[];
+  /** Decoder solves done on several threads (solve-pool.ts), and how many threads took part (0 and 1: none). */
+  pooled: { solves: number; threads: number };
 }
 
 const NODE_LIKE_TYPES = ['connection', 'ensemble', 'network', 'node', 'probe'] as const;
@@ -158,6 +162,8 @@ class Builder {
   /** Activity matrix storage, reused by every solve of this build (solvers keep no reference to A). */
   private scratch = new Float64Array(0);
   private readonly members = new Set<object>();
+  /** What each solve needs (targets and all), by its key, when presolve() worked it out before the connection's build. */
+  private readonly specs = new Map<string, DecodeSpec>();
 
   constructor(
     readonly network: Network,
@@ -179,6 +185,7 @@ class Builder {
       probes: [],
       seeds,
       warnings: [],
+      pooled: { solves: 0, threads: 0 },
     };
   }
 
@@ -196,6 +203,7 @@ class Builder {
     const plain = conns.filter((c) => c.learningRule === undefined);
     const errorSigs = new Map<LearningRule, Sig>();
     for (const c of learned) errorSigs.set(c.learningRule!, this.sig.add(`${c.learningRule!.name}.error`, c.sizeOut));
+    this.presolve([...learned, ...plain]);
     for (const c of [...learned, ...plain]) this.buildConnection(c, errorSigs);
     for (const c of learned) this.buildLearning(c, errorSigs.get(c.learningRule!)!);
     for (const p of probes) this.buildProbe(p);
@@ -576,7 +584,7 @@ class Builder {
     const key = this.decodeKey(conn, be, preIdx, solver, post, postDims);
     const cached = this.buildCache.get(key);
     if (cached) return cached;
-    const spec = this.decodeSpec(conn, be, preIdx, solver, post, postDims);
+    const spec = this.specs.get(key) ?? this.decodeSpec(conn, be, preIdx, solver, post, postDims);
     const hit = this.fromCache(key, spec);
     if (hit) return hit;
     const ens = be.ensemble;
@@ -610,11 +618,108 @@ class Builder {
       const otherSolver = (other.solver ?? new LstsqL2()) as LstsqL2;
       const k2 = this.decodeKey(other, be, idx, otherSolver, undefined, undefined);
       if (this.buildCache.has(k2)) continue;
-      const s2 = this.decodeSpec(other, be, idx, otherSolver, undefined, undefined);
+      const s2 = this.specs.get(k2) ?? this.decodeSpec(other, be, idx, otherSolver, undefined, undefined);
       if (this.fromCache(k2, s2)) continue;
       this.solveWith(k2, s2, () => otherSolver.solvePrepared(prepared, { A, Y: s2.Y, m, n, d: s2.dy, rng: s2.rng }));
     }
     return out;
+  }
+
+  /**
+   * Solves the decoders of a large build's connections on several cores
+   * (solve-pool.ts) before the connections are built, which then find them
+   * solved. Only solves that the pool computes exactly as solveDecoders
+   * would: decoded connections from LIF or LIFRate ensembles with an
+   * LstsqL2 or LstsqL2nz decoder solver, grouped by ensemble and solver as
+   * solveDecoders shares activities. Builds under MIN_POOL_WORK (most
+   * models: the helper thread's start would cost more than it saves), or
+   * with no helper thread (NEFSIM_BUILD_THREADS=0, one core, a worker
+   * thread), do not change at all. Anything that fails here (a function
+   * that throws, a solve that fails) is left to the connection's own build,
+   * which reports it as before, in order.
+   */
+  private presolve(conns: Connection[]): void {
+    const threads = poolThreads();
+    if (threads === 0) return;
+    interface Group {
+      be: BuiltEnsemble;
+      solver: LstsqL2;
+      m: number;
+      members: { conn: Connection; idx: Int32Array | undefined; key: string }[];
+    }
+    const groups = new Map<string, Group>();
+    const keys = new Set<string>();
+    let work = 0;
+    for (const conn of conns) {
+      const { obj: pre, idx } = unview(conn.pre);
+      if (!(pre instanceof Ensemble) || !this.members.has(pre)) continue;
+      const be = this.model.ensembles.get(pre);
+      const solver = conn.solver ?? new LstsqL2();
+      const nt = pre.neuronType;
+      if (!be || be.direct || solver.weights || pre.nNeurons === 0 || conn.sizeMid === 0) continue;
+      if (!poolSolver(solver)) continue;
+      const ntClass: unknown = nt.constructor;
+      if (ntClass !== LIF && ntClass !== LIFRate) continue;
+      let key: string;
+      try {
+        key = this.decodeKey(conn, be, idx, solver, undefined, undefined);
+      } catch {
+        continue;
+      }
+      if (keys.has(key)) continue;
+      keys.add(key);
+      const gKey = `${pre.id}|${solver.key()}|${conn.evalPoints !== undefined ? `ep${conn.id}` : ''}`;
+      let g = groups.get(gKey);
+      if (!g) {
+        const m = conn.evalPoints !== undefined ? -1 : be.nEvalPoints;
+        groups.set(gKey, (g = { be, solver, m, members: [] }));
+        work += (m < 0 ? be.nEvalPoints : m) * pre.nNeurons * (pre.nNeurons + 30);
+      }
+      g.members.push({ conn, idx, key });
+    }
+    if (work < MIN_POOL_WORK) return;
+    // Targets (the connections' functions) and the decoder cache: what is left to solve.
+    const jobs: PoolJob[] = [];
+    const solved: { key: string; spec: DecodeSpec }[][] = [];
+    for (const g of groups.values()) {
+      const todo: { key: string; spec: DecodeSpec }[] = [];
+      for (const { conn, idx, key } of g.members) {
+        try {
+          const spec = this.decodeSpec(conn, g.be, idx, g.solver, undefined, undefined);
+          this.specs.set(key, spec);
+          if (!this.fromCache(key, spec)) todo.push({ key, spec });
+        } catch {
+          // its own build reports it
+        }
+      }
+      if (todo.length === 0) continue;
+      const ens = g.be.ensemble,
+        nt = ens.neuronType as LIFRate;
+      const first = todo[0]!.spec;
+      jobs.push({
+        tauRc: nt.tauRc,
+        tauRef: nt.tauRef,
+        amplitude: nt.amplitude,
+        enc: g.be.scaledEncoders,
+        bias: g.be.bias,
+        evalPoints: first.evalPoints,
+        m: first.m,
+        n: ens.nNeurons,
+        d: ens.dimensions,
+        solver: g.solver instanceof LstsqL2nz ? 'LstsqL2nz' : 'LstsqL2',
+        reg: g.solver.reg,
+        targets: todo.map((t) => ({ Y: t.spec.Y, dy: t.spec.dy })),
+      });
+      solved.push(todo);
+    }
+    if (jobs.length < 2) return;
+    const results = solveInParallel(jobs, threads);
+    results.forEach((sols, k) => {
+      if (!sols) return; // solved again by the connection's build, which names the failure
+      solved[k]!.forEach(({ key, spec }, t) => this.solveWith(key, spec, () => sols[t]!));
+      this.model.pooled.solves += sols.length;
+    });
+    this.model.pooled.threads = 1 + Math.min(threads, jobs.length - 1);
   }
 
   /** Identifies a solve within this build: ensemble, solver, function, eval points, slice and post. */
@@ -836,6 +941,20 @@ class Builder {
 
 // ---- helpers -------------------------------------------------------------------
 
+/**
+ * Below this much work (eval points x neurons x (neurons + 30), summed over
+ * the solves), presolve() does not start helper threads: a helper's start
+ * (about 50 ms of CPU) would cost more than it saves. CircularConvolution
+ * D = 16 is about 1.5e9; the 200-neuron models about 2e7.
+ */
+const MIN_POOL_WORK = 3e8;
+
+/** An LstsqL2 or LstsqL2nz itself (not a subclass, which may solve otherwise): what the solve pool computes. */
+function poolSolver(s: Solver): s is LstsqL2 {
+  const cls: unknown = s.constructor;
+  return s instanceof LstsqL2 && (cls === LstsqL2 || cls === LstsqL2nz);
+}
+
 interface DecodeSpec {
   owner: string;
   label: string | undefined;
@@ -849,37 +968,6 @@ interface DecodeSpec {
   contentHash: string | undefined;
   /** Values of the solution: n x dy decoders, or n x nPost weights. */
   size: number;
-}
-
-/** Input currents J (m x n) at m points, written into J: J[p, i] = bias[i] + scaledEncoders[i] . x[p]. */
-function activities(
-  J: Float64Array,
-  enc: Float64Array,
-  bias: Float64Array,
-  x: Float64Array,
-  m: number,
-  n: number,
-  d: number,
-): Float64Array {
-  if (d === 1) {
-    for (let p = 0; p < m; p++) {
-      const xp = x[p]!;
-      const o = p * n;
-      for (let i = 0; i < n; i++) J[o + i] = bias[i]! + enc[i]! * xp;
-    }
-    return J;
-  }
-  for (let p = 0; p < m; p++) {
-    const o = p * n,
-      xo = p * d;
-    for (let i = 0; i < n; i++) {
-      let s = bias[i]!;
-      const eo = i * d;
-      for (let j = 0; j < d; j++) s += enc[eo + j]! * x[xo + j]!;
-      J[o + i] = s;
-    }
-  }
-  return J;
 }
 
 function unview(p: PreTarget): { obj: Node | Ensemble | Neurons; idx: Int32Array | undefined } {

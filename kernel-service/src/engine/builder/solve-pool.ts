@@ -1,0 +1,228 @@
+/**
+ * Decoder solves of a build on more than one core. A large build (a
+ * CircularConvolution: hundreds of ensembles of 200 neurons) spends most of
+ * its time computing activity matrices, Gram matrices and Cholesky factors,
+ * one independent solve per ensemble. The builder collects these solves
+ * (`PoolJob`s) before it builds the connections; this module runs them on
+ * the calling thread and on helper threads at once, each taking the next
+ * unclaimed job, and returns the solutions, which the builder then uses as
+ * if it had solved them itself.
+ *
+ * The build stays synchronous: the calling thread works on jobs too, then
+ * waits (Atomics.wait) for the jobs the helpers took. Inputs and outputs live
+ * in shared memory. A job is a pure function of its inputs, computed by the
+ * same code (`runJob`) on every thread, so the decoders are bit for bit those
+ * of a one-thread build (a test compares them). A helper that never starts
+ * costs nothing (the calling thread takes every job); one that stops
+ * answering has its jobs solved again by the calling thread.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker, isMainThread } from 'node:worker_threads';
+import { LIFRate } from '../neurons.js';
+import { Rng } from '../rng.js';
+import { LstsqL2, LstsqL2nz } from '../solvers.js';
+import { activities } from './activities.js';
+
+/** One ensemble's solve: its LIF rate curve, encoders, biases and eval points, and one or more targets. */
+export interface PoolJob {
+  tauRc: number;
+  tauRef: number;
+  amplitude: number;
+  /** Scaled encoders, n x d. */
+  enc: Float64Array;
+  bias: Float64Array;
+  /** m x d. */
+  evalPoints: Float64Array;
+  m: number;
+  n: number;
+  d: number;
+  solver: 'LstsqL2' | 'LstsqL2nz';
+  reg: number;
+  /** m x dy each. */
+  targets: { Y: Float64Array; dy: number }[];
+}
+
+export interface PoolSolution {
+  /** n x dy decoders. */
+  X: Float64Array;
+  rmses: Float64Array;
+}
+
+/** Per job: its solutions (one per target), or null if the solve failed (the builder solves it again, to report the error). */
+export type PoolResult = PoolSolution[] | null;
+
+// Job table (Float64Array), per job: offsets of enc, bias, eval points (in doubles), m, n, d, tauRc,
+// tauRef, amplitude, solver (0: LstsqL2, 1: LstsqL2nz), reg, number of targets, first target row.
+const JOB = 13;
+// Target table, per target: offset of Y, dy, offset of X, offset of rmses.
+const TGT = 4;
+// Control (Int32Array): next job to claim, jobs finished, then per job its state.
+const NEXT = 0,
+  DONE = 1,
+  STATE = 2;
+const CLAIMED = 1,
+  OK = 2,
+  FAILED = 3;
+
+/** The shared memory of one pool run. */
+export interface PoolMemory {
+  jobs: Float64Array;
+  targets: Float64Array;
+  data: Float64Array;
+  control: Int32Array;
+}
+
+/** Helper threads for a build: NEFSIM_BUILD_THREADS, else one less than the cores (at most 3); 0 from worker threads and in the TypeScript sources. */
+export function poolThreads(): number {
+  if (!isMainThread || !import.meta.url.endsWith('.js')) return 0;
+  const env = process.env['NEFSIM_BUILD_THREADS'];
+  if (env !== undefined && env.trim() !== '') {
+    const k = Number(env);
+    return Number.isInteger(k) && k >= 0 ? Math.min(k, 64) : 0;
+  }
+  return Math.max(0, Math.min(availableParallelism() - 1, 3));
+}
+
+/** Lays the jobs out in shared memory. */
+function layout(jobs: PoolJob[]): PoolMemory {
+  let doubles = 0,
+    nTargets = 0;
+  for (const j of jobs) {
+    doubles += j.enc.length + j.bias.length + j.evalPoints.length;
+    for (const t of j.targets) doubles += t.Y.length + j.n * t.dy + t.dy;
+    nTargets += j.targets.length;
+  }
+  const mem: PoolMemory = {
+    jobs: new Float64Array(new SharedArrayBuffer(8 * JOB * jobs.length)),
+    targets: new Float64Array(new SharedArrayBuffer(8 * TGT * nTargets)),
+    data: new Float64Array(new SharedArrayBuffer(8 * doubles)),
+    control: new Int32Array(new SharedArrayBuffer(4 * (STATE + jobs.length))),
+  };
+  let at = 0,
+    row = 0;
+  const put = (a: Float64Array): number => {
+    mem.data.set(a, at);
+    at += a.length;
+    return at - a.length;
+  };
+  jobs.forEach((j, k) => {
+    const o = k * JOB;
+    mem.jobs.set([put(j.enc), put(j.bias), put(j.evalPoints), j.m, j.n, j.d, j.tauRc, j.tauRef, j.amplitude], o);
+    mem.jobs.set([j.solver === 'LstsqL2nz' ? 1 : 0, j.reg, j.targets.length, row], o + 9);
+    for (const t of j.targets) {
+      const y = put(t.Y);
+      mem.targets.set([y, t.dy, at, at + j.n * t.dy], row * TGT);
+      at += j.n * t.dy + t.dy;
+      row++;
+    }
+  });
+  return mem;
+}
+
+/**
+ * Solves job k from shared memory into it: the activities as the builder
+ * computes them (the LIF rate curve's one pass, or currents then rates), one
+ * Cholesky factor, then each target as the solver's own solve would.
+ */
+export function runJob(mem: PoolMemory, k: number): boolean {
+  const J = mem.jobs.subarray(k * JOB, (k + 1) * JOB);
+  const [encAt, biasAt, epAt, m, n, d, tauRc, tauRef, amplitude, kind, reg, nT, row] = J as unknown as number[];
+  const view = (at: number, len: number): Float64Array => mem.data.slice(at, at + len);
+  const enc = view(encAt!, n! * d!),
+    bias = view(biasAt!, n!),
+    x = view(epAt!, m! * d!);
+  try {
+    const nt = new LIFRate({ tauRc: tauRc!, tauRef: tauRef!, amplitude: amplitude! });
+    const A = new Float64Array(m! * n!);
+    const aMax = nt.ratesAt(enc, bias, x, m!, n!, d!, A);
+    if (aMax === undefined) nt.rates(activities(A, enc, bias, x, m!, n!, d!), A);
+    const solver = kind === 1 ? new LstsqL2nz({ reg: reg! }) : new LstsqL2({ reg: reg! });
+    const prepared = solver.prepare(A, m!, n!, aMax);
+    for (let t = 0; t < nT!; t++) {
+      const [yAt, dy, xAt, rAt] = mem.targets.subarray((row! + t) * TGT, (row! + t + 1) * TGT) as unknown as number[];
+      const Y = view(yAt!, m! * dy!);
+      const res = solver.solvePrepared(prepared, { A, Y, m: m!, n: n!, d: dy!, rng: new Rng(0) });
+      mem.data.set(res.X, xAt!);
+      mem.data.set(res.rmses, rAt!);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Takes jobs until none is left; returns how many this thread finished. */
+export function takeJobs(mem: PoolMemory, nJobs: number): number {
+  let count = 0;
+  for (;;) {
+    const k = Atomics.add(mem.control, NEXT, 1);
+    if (k >= nJobs) return count;
+    Atomics.store(mem.control, STATE + k, CLAIMED);
+    const ok = runJob(mem, k);
+    Atomics.store(mem.control, STATE + k, ok ? OK : FAILED);
+    Atomics.add(mem.control, DONE, 1);
+    Atomics.notify(mem.control, DONE);
+    count++;
+  }
+}
+
+/**
+ * Runs the jobs on this thread and `threads` helpers; returns each job's
+ * solutions (null for a failed one). With no helpers (or one job) it simply
+ * runs them here, in order.
+ */
+export function solveInParallel(jobs: PoolJob[], threads: number): PoolResult[] {
+  const mem = layout(jobs);
+  const n = jobs.length;
+  const helpers: Worker[] = [];
+  if (n > 1) {
+    for (let i = 0; i < Math.min(threads, n - 1); i++) {
+      try {
+        const w = new Worker(new URL('./solve-worker.js', import.meta.url), { workerData: { mem, nJobs: n } });
+        w.unref();
+        w.on('error', () => {}); // its jobs are solved again here
+        helpers.push(w);
+      } catch {
+        break; // no helper: this thread does it all
+      }
+    }
+  }
+  const t0 = performance.now();
+  const mine = takeJobs(mem, n);
+  // Wait for the helpers' jobs; if they stop finishing any (a helper that died), solve the rest here.
+  const perJob = (performance.now() - t0) / Math.max(1, mine);
+  const patience = Math.max(5000, 50 * perJob);
+  let last = Atomics.load(mem.control, DONE),
+    since = performance.now();
+  while (last < n) {
+    Atomics.wait(mem.control, DONE, last, 100);
+    const now = Atomics.load(mem.control, DONE);
+    if (now !== last) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since > patience) {
+      break;
+    }
+  }
+  for (const w of helpers) void w.terminate();
+  const out: PoolResult[] = [];
+  let row = 0;
+  jobs.forEach((j, k) => {
+    let state = Atomics.load(mem.control, STATE + k);
+    if (state !== OK && state !== FAILED) state = runJob(mem, k) ? OK : FAILED; // a helper's job that never finished
+    if (state === FAILED) {
+      out.push(null);
+      row += j.targets.length;
+      return;
+    }
+    const sols: PoolSolution[] = [];
+    for (let t = 0; t < j.targets.length; t++, row++) {
+      const xAt = mem.targets[row * TGT + 2]!,
+        rAt = mem.targets[row * TGT + 3]!,
+        dy = mem.targets[row * TGT + 1]!;
+      sols.push({ X: mem.data.slice(xAt, xAt + j.n * dy), rmses: mem.data.slice(rAt, rAt + dy) });
+    }
+    out.push(sols);
+  });
+  return out;
+}

@@ -36,7 +36,7 @@ import { LstsqL2, LstsqL2nz, type Solver } from '../solvers.js';
 import type { Synapse } from '../synapses.js';
 import { activities } from './activities.js';
 import { fuseEncoders, type Op } from './ops.js';
-import { poolThreads, solveInParallel, type PoolJob } from './solve-pool.js';
+import { BATCH_BYTES, SolvePool, jobBytes, poolThreads, type PoolJob } from './solve-pool.js';
 import { SignalTable, type Sig } from './signals.js';
 
 export interface BuildOptions {
@@ -632,14 +632,14 @@ class Builder {
    * would: decoded connections from LIF or LIFRate ensembles with an
    * LstsqL2 or LstsqL2nz decoder solver, grouped by ensemble and solver as
    * solveDecoders shares activities. Builds under MIN_POOL_WORK (most
-   * models: the helper thread's start would cost more than it saves), or
-   * with no helper thread (NEFSIM_BUILD_THREADS=0, one core, a worker
-   * thread), do not change at all. Anything that fails here (a function
+   * models: a helper thread would cost more than it saves), or with no
+   * helper thread (NEFSIM_BUILD_THREADS=0, one core, a worker thread), do
+   * not change at all. Anything that fails here (a function
    * that throws, a solve that fails) is left to the connection's own build,
    * which reports it as before, in order.
    */
   private presolve(conns: Connection[]): void {
-    const threads = poolThreads();
+    const { threads, asked } = poolThreads();
     if (threads === 0) return;
     interface Group {
       be: BuiltEnsemble;
@@ -677,49 +677,68 @@ class Builder {
       }
       g.members.push({ conn, idx, key });
     }
-    if (work < MIN_POOL_WORK) return;
-    // Targets (the connections' functions) and the decoder cache: what is left to solve.
-    const jobs: PoolJob[] = [];
-    const solved: { key: string; spec: DecodeSpec }[][] = [];
-    for (const g of groups.values()) {
-      const todo: { key: string; spec: DecodeSpec }[] = [];
-      for (const { conn, idx, key } of g.members) {
-        try {
-          const spec = this.decodeSpec(conn, g.be, idx, g.solver, undefined, undefined);
-          this.specs.set(key, spec);
-          if (!this.fromCache(key, spec)) todo.push({ key, spec });
-        } catch {
-          // its own build reports it
-        }
-      }
-      if (todo.length === 0) continue;
-      const ens = g.be.ensemble,
-        nt = ens.neuronType as LIFRate;
-      const first = todo[0]!.spec;
-      jobs.push({
-        tauRc: nt.tauRc,
-        tauRef: nt.tauRef,
-        amplitude: nt.amplitude,
-        enc: g.be.scaledEncoders,
-        bias: g.be.bias,
-        evalPoints: first.evalPoints,
-        m: first.m,
-        n: ens.nNeurons,
-        d: ens.dimensions,
-        solver: g.solver instanceof LstsqL2nz ? 'LstsqL2nz' : 'LstsqL2',
-        reg: g.solver.reg,
-        targets: todo.map((t) => ({ Y: t.spec.Y, dy: t.spec.dy })),
+    if (work < (asked ? MIN_ASKED_POOL_WORK : MIN_POOL_WORK)) return;
+    // Targets (the connections' functions) and the decoder cache: what is left to solve, in batches.
+    const pool = new SolvePool(threads);
+    let jobs: PoolJob[] = [],
+      solved: { key: string; spec: DecodeSpec }[][] = [],
+      bytes = 0;
+    const flush = (): void => {
+      if (jobs.length === 0) return;
+      const results = pool.run(jobs);
+      results.forEach((sols, k) => {
+        if (!sols) return; // solved again by the connection's build, which names the failure
+        solved[k]!.forEach(({ key, spec }, t) => {
+          this.solveWith(key, spec, () => sols[t]!);
+          this.specs.delete(key); // solved: its targets are not needed again
+        });
+        this.model.pooled.solves += sols.length;
       });
-      solved.push(todo);
+      jobs = [];
+      solved = [];
+      bytes = 0;
+    };
+    try {
+      for (const g of groups.values()) {
+        const todo: { key: string; spec: DecodeSpec }[] = [];
+        for (const { conn, idx, key } of g.members) {
+          try {
+            const spec = this.decodeSpec(conn, g.be, idx, g.solver, undefined, undefined);
+            if (this.fromCache(key, spec)) continue;
+            this.specs.set(key, spec);
+            todo.push({ key, spec });
+          } catch {
+            // its own build reports it
+          }
+        }
+        if (todo.length === 0) continue;
+        const ens = g.be.ensemble,
+          nt = ens.neuronType as LIFRate;
+        const first = todo[0]!.spec;
+        const job: PoolJob = {
+          tauRc: nt.tauRc,
+          tauRef: nt.tauRef,
+          amplitude: nt.amplitude,
+          enc: g.be.scaledEncoders,
+          bias: g.be.bias,
+          evalPoints: first.evalPoints,
+          m: first.m,
+          n: ens.nNeurons,
+          d: ens.dimensions,
+          solver: g.solver instanceof LstsqL2nz ? 'LstsqL2nz' : 'LstsqL2',
+          reg: g.solver.reg,
+          targets: todo.map((t) => ({ Y: t.spec.Y, dy: t.spec.dy })),
+        };
+        jobs.push(job);
+        solved.push(todo);
+        bytes += jobBytes(job);
+        if (bytes >= BATCH_BYTES) flush();
+      }
+      flush();
+    } finally {
+      pool.close();
     }
-    if (jobs.length < 2) return;
-    const results = solveInParallel(jobs, threads);
-    results.forEach((sols, k) => {
-      if (!sols) return; // solved again by the connection's build, which names the failure
-      solved[k]!.forEach(({ key, spec }, t) => this.solveWith(key, spec, () => sols[t]!));
-      this.model.pooled.solves += sols.length;
-    });
-    this.model.pooled.threads = 1 + Math.min(threads, jobs.length - 1);
+    if (this.model.pooled.solves > 0) this.model.pooled.threads = 1 + threads;
   }
 
   /** Identifies a solve within this build: ensemble, solver, function, eval points, slice and post. */
@@ -943,11 +962,16 @@ class Builder {
 
 /**
  * Below this much work (eval points x neurons x (neurons + 30), summed over
- * the solves), presolve() does not start helper threads: a helper's start
- * (about 50 ms of CPU) would cost more than it saves. CircularConvolution
- * D = 16 is about 1.5e9; the 200-neuron models about 2e7.
+ * the solves), presolve() does not start helper threads. A helper costs
+ * about 50 ms of CPU to start and 20-40 MB of peak memory (its own heap and
+ * engine, and a second solve's matrices at a time), so it is used where it
+ * saves much more than that: CircularConvolution D = 64 (about 2.6e9; cold
+ * build 1.17 -> 0.69 s here), K = 1000 integrators (3e9) and larger, not
+ * D = 16 (7e8, where it saved 10%) or the 200-neuron models (2e7).
  */
-const MIN_POOL_WORK = 3e8;
+const MIN_POOL_WORK = 2e9;
+/** With NEFSIM_BUILD_THREADS set, the user asked for helpers: then from this much (CircularConvolution D = 16 and up). */
+const MIN_ASKED_POOL_WORK = 3e8;
 
 /** An LstsqL2 or LstsqL2nz itself (not a subclass, which may solve otherwise): what the solve pool computes. */
 function poolSolver(s: Solver): s is LstsqL2 {

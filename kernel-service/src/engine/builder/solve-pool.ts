@@ -72,15 +72,20 @@ export interface PoolMemory {
   control: Int32Array;
 }
 
-/** Helper threads for a build: NEFSIM_BUILD_THREADS, else one less than the cores (at most 3); 0 from worker threads and in the TypeScript sources. */
-export function poolThreads(): number {
-  if (!isMainThread || !import.meta.url.endsWith('.js')) return 0;
+/**
+ * Helper threads for a build: NEFSIM_BUILD_THREADS (then `asked`), else one
+ * less than the cores, at most 3; none from worker threads (a partitioned
+ * run's parts) and in the TypeScript sources (the helper runs the built
+ * JavaScript).
+ */
+export function poolThreads(): { threads: number; asked: boolean } {
+  if (!isMainThread || !import.meta.url.endsWith('.js')) return { threads: 0, asked: false };
   const env = process.env['NEFSIM_BUILD_THREADS'];
   if (env !== undefined && env.trim() !== '') {
     const k = Number(env);
-    return Number.isInteger(k) && k >= 0 ? Math.min(k, 64) : 0;
+    return { threads: Number.isInteger(k) && k >= 0 ? Math.min(k, 64) : 0, asked: true };
   }
-  return Math.max(0, Math.min(availableParallelism() - 1, 3));
+  return { threads: Math.max(0, Math.min(availableParallelism() - 1, 3)), asked: false };
 }
 
 /** Lays the jobs out in shared memory. */
@@ -119,6 +124,9 @@ function layout(jobs: PoolJob[]): PoolMemory {
   return mem;
 }
 
+/** This thread's activity matrix storage, reused by every job (as the builder reuses its own): no garbage per job. */
+let scratch = new Float64Array(0);
+
 /**
  * Solves job k from shared memory into it: the activities as the builder
  * computes them (the LIF rate curve's one pass, or currents then rates), one
@@ -133,7 +141,8 @@ export function runJob(mem: PoolMemory, k: number): boolean {
     x = view(epAt!, m! * d!);
   try {
     const nt = new LIFRate({ tauRc: tauRc!, tauRef: tauRef!, amplitude: amplitude! });
-    const A = new Float64Array(m! * n!);
+    if (scratch.length < m! * n!) scratch = new Float64Array(m! * n!);
+    const A = scratch.subarray(0, m! * n!);
     const aMax = nt.ratesAt(enc, bias, x, m!, n!, d!, A);
     if (aMax === undefined) nt.rates(activities(A, enc, bias, x, m!, n!, d!), A);
     const solver = kind === 1 ? new LstsqL2nz({ reg: reg! }) : new LstsqL2({ reg: reg! });
@@ -167,62 +176,90 @@ export function takeJobs(mem: PoolMemory, nJobs: number): number {
 }
 
 /**
- * Runs the jobs on this thread and `threads` helpers; returns each job's
- * solutions (null for a failed one). With no helpers (or one job) it simply
- * runs them here, in order.
+ * Helper threads for one build, started on first use and ended by close().
+ * Each run() lays one batch of jobs out in fresh shared memory, sends it to
+ * the helpers, takes jobs itself, and waits for the helpers' jobs; builds
+ * hand their solves over in batches of about BATCH_BYTES, so that only one
+ * batch's inputs and outputs are held at a time.
  */
-export function solveInParallel(jobs: PoolJob[], threads: number): PoolResult[] {
-  const mem = layout(jobs);
-  const n = jobs.length;
-  const helpers: Worker[] = [];
-  if (n > 1) {
-    for (let i = 0; i < Math.min(threads, n - 1); i++) {
+export class SolvePool {
+  private helpers: Worker[] | undefined;
+
+  constructor(private readonly threads: number) {}
+
+  /** Each job's solutions (null for a failed one), in order. */
+  run(jobs: PoolJob[]): PoolResult[] {
+    const mem = layout(jobs);
+    const n = jobs.length;
+    for (const w of this.start()) w.postMessage({ mem, nJobs: n });
+    const t0 = performance.now();
+    const mine = takeJobs(mem, n);
+    // Wait for the helpers' jobs; if they stop finishing any (a helper that died), solve the rest here.
+    const perJob = (performance.now() - t0) / Math.max(1, mine);
+    const patience = Math.max(5000, 50 * perJob);
+    let last = Atomics.load(mem.control, DONE),
+      since = performance.now();
+    while (last < n) {
+      Atomics.wait(mem.control, DONE, last, 100);
+      const now = Atomics.load(mem.control, DONE);
+      if (now !== last) {
+        last = now;
+        since = performance.now();
+      } else if (performance.now() - since > patience) {
+        break;
+      }
+    }
+    const out: PoolResult[] = [];
+    let row = 0;
+    jobs.forEach((j, k) => {
+      let state = Atomics.load(mem.control, STATE + k);
+      if (state !== OK && state !== FAILED) state = runJob(mem, k) ? OK : FAILED; // a helper's job that never finished
+      if (state === FAILED) {
+        out.push(null);
+        row += j.targets.length;
+        return;
+      }
+      const sols: PoolSolution[] = [];
+      for (let t = 0; t < j.targets.length; t++, row++) {
+        const xAt = mem.targets[row * TGT + 2]!,
+          rAt = mem.targets[row * TGT + 3]!,
+          dy = mem.targets[row * TGT + 1]!;
+        sols.push({ X: mem.data.slice(xAt, xAt + j.n * dy), rmses: mem.data.slice(rAt, rAt + dy) });
+      }
+      out.push(sols);
+    });
+    return out;
+  }
+
+  /** Ends the helper threads (if any started). */
+  close(): void {
+    for (const w of this.helpers ?? []) void w.terminate();
+    this.helpers = [];
+  }
+
+  private start(): Worker[] {
+    if (this.helpers) return this.helpers;
+    this.helpers = [];
+    for (let i = 0; i < this.threads; i++) {
       try {
-        const w = new Worker(new URL('./solve-worker.js', import.meta.url), { workerData: { mem, nJobs: n } });
+        const w = new Worker(new URL('./solve-worker.js', import.meta.url));
         w.unref();
         w.on('error', () => {}); // its jobs are solved again here
-        helpers.push(w);
+        this.helpers.push(w);
       } catch {
         break; // no helper: this thread does it all
       }
     }
+    return this.helpers;
   }
-  const t0 = performance.now();
-  const mine = takeJobs(mem, n);
-  // Wait for the helpers' jobs; if they stop finishing any (a helper that died), solve the rest here.
-  const perJob = (performance.now() - t0) / Math.max(1, mine);
-  const patience = Math.max(5000, 50 * perJob);
-  let last = Atomics.load(mem.control, DONE),
-    since = performance.now();
-  while (last < n) {
-    Atomics.wait(mem.control, DONE, last, 100);
-    const now = Atomics.load(mem.control, DONE);
-    if (now !== last) {
-      last = now;
-      since = performance.now();
-    } else if (performance.now() - since > patience) {
-      break;
-    }
-  }
-  for (const w of helpers) void w.terminate();
-  const out: PoolResult[] = [];
-  let row = 0;
-  jobs.forEach((j, k) => {
-    let state = Atomics.load(mem.control, STATE + k);
-    if (state !== OK && state !== FAILED) state = runJob(mem, k) ? OK : FAILED; // a helper's job that never finished
-    if (state === FAILED) {
-      out.push(null);
-      row += j.targets.length;
-      return;
-    }
-    const sols: PoolSolution[] = [];
-    for (let t = 0; t < j.targets.length; t++, row++) {
-      const xAt = mem.targets[row * TGT + 2]!,
-        rAt = mem.targets[row * TGT + 3]!,
-        dy = mem.targets[row * TGT + 1]!;
-      sols.push({ X: mem.data.slice(xAt, xAt + j.n * dy), rmses: mem.data.slice(rAt, rAt + dy) });
-    }
-    out.push(sols);
-  });
-  return out;
+}
+
+/** About this many bytes of inputs and outputs per batch of jobs. */
+export const BATCH_BYTES = 4 << 20;
+
+/** Bytes of shared memory a job takes (its inputs and solutions). */
+export function jobBytes(j: PoolJob): number {
+  let doubles = j.enc.length + j.bias.length + j.evalPoints.length;
+  for (const t of j.targets) doubles += t.Y.length + j.n * t.dy + t.dy;
+  return 8 * doubles;
 }

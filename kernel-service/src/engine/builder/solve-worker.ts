@@ -1,6 +1,7 @@
-/** A helper thread of solve-pool.ts: takes decoder solves from shared memory until none is left, then ends. */
-import { workerData } from 'node:worker_threads';
+/** A helper thread of solve-pool.ts: takes decoder solves from each batch of shared memory it is sent, until it is ended. */
+import { parentPort } from 'node:worker_threads';
 import { takeJobs, type PoolMemory } from './solve-pool.js';
 
-const { mem, nJobs } = workerData as { mem: PoolMemory; nJobs: number };
-takeJobs(mem, nJobs);
+parentPort!.on('message', (batch: { mem: PoolMemory; nJobs: number }) => {
+  takeJobs(batch.mem, batch.nJobs);
+});

@@ -36,7 +36,7 @@ import { LstsqL2, LstsqL2nz, type Solver } from '../solvers.js';
 import type { Synapse } from '../synapses.js';
 import { activities } from './activities.js';
 import { fuseEncoders, type Op } from './ops.js';
-import { BATCH_BYTES, SolvePool, jobBytes, poolThreads, type PoolJob } from './solve-pool.js';
+import { BATCH_BYTES, SolvePool, jobBytes, poolThreads, type PoolJob, type PoolResult } from './solve-pool.js';
 import { SignalTable, type Sig } from './signals.js';
 
 export interface BuildOptions {
@@ -683,20 +683,31 @@ class Builder {
     let jobs: PoolJob[] = [],
       solved: { key: string; spec: DecodeSpec }[][] = [],
       bytes = 0;
-    const flush = (): void => {
-      if (jobs.length === 0) return;
-      const results = pool.run(jobs);
+    let pending: { results: PoolResult[]; solved: { key: string; spec: DecodeSpec }[][] } | undefined;
+    const record = (): void => {
+      if (!pending) return;
+      const { results, solved: done } = pending;
+      pending = undefined;
       results.forEach((sols, k) => {
         if (!sols) return; // solved again by the connection's build, which names the failure
-        solved[k]!.forEach(({ key, spec }, t) => {
+        done[k]!.forEach(({ key, spec }, t) => {
           this.solveWith(key, spec, () => sols[t]!);
           this.specs.delete(key); // solved: its targets are not needed again
         });
         this.model.pooled.solves += sols.length;
       });
+    };
+    // A batch goes to the helpers first; the last one's solutions are recorded (the decoder cache's
+    // file writes) while they work on it; then this thread takes part.
+    const flush = (): void => {
+      if (jobs.length === 0) return;
+      const batch = pool.begin(jobs);
+      const mine = solved;
       jobs = [];
       solved = [];
       bytes = 0;
+      record();
+      pending = { results: pool.finish(batch), solved: mine };
     };
     try {
       for (const g of groups.values()) {
@@ -735,6 +746,7 @@ class Builder {
         if (bytes >= BATCH_BYTES) flush();
       }
       flush();
+      record();
     } finally {
       pool.close();
     }

@@ -64,6 +64,12 @@ const CLAIMED = 1,
   OK = 2,
   FAILED = 3;
 
+/** A batch handed to the helpers (SolvePool.begin). */
+export interface PoolBatch {
+  mem: PoolMemory;
+  jobs: PoolJob[];
+}
+
 /** The shared memory of one pool run. */
 export interface PoolMemory {
   jobs: Float64Array;
@@ -177,21 +183,29 @@ export function takeJobs(mem: PoolMemory, nJobs: number): number {
 
 /**
  * Helper threads for one build, started on first use and ended by close().
- * Each run() lays one batch of jobs out in fresh shared memory, sends it to
- * the helpers, takes jobs itself, and waits for the helpers' jobs; builds
- * hand their solves over in batches of about BATCH_BYTES, so that only one
- * batch's inputs and outputs are held at a time.
+ * begin() lays one batch of jobs out in fresh shared memory and sends it to
+ * the helpers; finish() takes jobs on this thread and waits for the
+ * helpers'. Builds hand their solves over in batches of about BATCH_BYTES,
+ * so that only a batch or two of inputs and outputs are held at a time, and
+ * record one batch's solutions (the decoder cache's file writes) while the
+ * helpers start on the next.
  */
 export class SolvePool {
   private helpers: Worker[] | undefined;
 
   constructor(private readonly threads: number) {}
 
-  /** Each job's solutions (null for a failed one), in order. */
-  run(jobs: PoolJob[]): PoolResult[] {
+  /** Lays a batch out and hands it to the helpers, which start on it at once; finish() takes part and collects. */
+  begin(jobs: PoolJob[]): PoolBatch {
     const mem = layout(jobs);
+    for (const w of this.start()) w.postMessage({ mem, nJobs: jobs.length });
+    return { mem, jobs };
+  }
+
+  /** Takes the batch's remaining jobs on this thread, waits for the helpers' ones, and returns each job's solutions (null for a failed one), in order. */
+  finish(batch: PoolBatch): PoolResult[] {
+    const { mem, jobs } = batch;
     const n = jobs.length;
-    for (const w of this.start()) w.postMessage({ mem, nJobs: n });
     const t0 = performance.now();
     const mine = takeJobs(mem, n);
     // Wait for the helpers' jobs; if they stop finishing any (a helper that died), solve the rest here.
@@ -229,6 +243,11 @@ export class SolvePool {
       out.push(sols);
     });
     return out;
+  }
+
+  /** begin() then finish(). */
+  run(jobs: PoolJob[]): PoolResult[] {
+    return this.finish(this.begin(jobs));
   }
 
   /** Ends the helper threads (if any started). */

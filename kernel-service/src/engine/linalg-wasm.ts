@@ -45,8 +45,17 @@ import {
   F64_NEG,
   F64_SUB,
   GET,
+  F64_LOAD,
+  F64_SQRT,
+  F64_STORE,
   I32,
   I32_ADD,
+  I32_EQ,
+  I32_LT_U,
+  I32_MUL,
+  MEMORY_COPY,
+  MEMORY_FILL,
+  RETURN,
   I32_AND,
   I32_CONST,
   I32_EQZ,
@@ -76,16 +85,6 @@ export const GRAM_CHUNK = 512;
 export const GRAM_PANEL = 64;
 
 type Code = number[];
-
-const I32_MUL = 0x6c,
-  I32_LT_U = 0x49,
-  I32_EQ = 0x46,
-  F64_LOAD = 0x2b,
-  F64_STORE = 0x39,
-  F64_SQRT = 0x9f,
-  RETURN = 0x0f;
-const MEMORY_COPY = [0xfc, 0x0a, 0x00, 0x00],
-  MEMORY_FILL = [0xfc, 0x0b, 0x00];
 
 const c32 = (n: number): Code => [I32_CONST, ...sleb(n | 0)];
 const L = (l: number): Code => [GET, l];

@@ -103,6 +103,13 @@ export const F64_EQ = 0x61,
   F64_CONVERT_I32_S = 0xb7,
   I64_REINTERPRET_F64 = 0xbd,
   F64_REINTERPRET_I64 = 0xbf;
+// integer multiply, unsigned compare, square root, return, and the bulk-memory copy and fill (linalg-wasm.ts)
+export const I32_MUL = 0x6c,
+  I32_LT_U = 0x49,
+  F64_SQRT = 0x9f,
+  RETURN = 0x0f;
+export const MEMORY_COPY: readonly number[] = [0xfc, 0x0a, 0x00, 0x00],
+  MEMORY_FILL: readonly number[] = [0xfc, 0x0b, 0x00];
 export const I32_ADD = 0x6a,
   I32_SHL = 0x74,
   I32_SHR_U = 0x76,

@@ -15,6 +15,7 @@ import {
   choleskySolve,
   gramNT,
   gramTN,
+  kernelBackend,
   matTmat,
   matTvec,
   residualSquares,
@@ -65,6 +66,10 @@ const SHAPES: readonly (readonly [number, number])[] = [
 
 describe('linear algebra in WebAssembly', () => {
   afterEach(() => setKernelMode('auto'));
+
+  it('runs in WebAssembly here (else every comparison below would compare JavaScript with itself)', () => {
+    expect(kernelBackend()).toBe('wasm-simd');
+  });
 
   it('Gram matrices: the same bits as JavaScript', () => {
     const rng = new Rng(3);

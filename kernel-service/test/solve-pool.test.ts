@@ -16,15 +16,15 @@ afterEach(() => {
   else process.env['NEFSIM_BUILD_THREADS'] = before;
 });
 
-/** A CircularConvolution large enough for the pool (about 1.5e9 units of work, 36 solves). */
+/** A CircularConvolution large enough for the pool, whose build lasts long enough for the helper to start and take jobs. */
 function model(extra?: (net: NetworkType) => void): { net: NetworkType; probe: ReturnType<NetworkType['probe']> } {
   const net = new Network({ label: 'cc', seed: 11 });
   const a = net.node(
-    Array.from({ length: 16 }, (_, i) => Math.sin(i) / 3),
+    Array.from({ length: 32 }, (_, i) => Math.sin(i) / 3),
     { label: 'a' },
   );
-  const b = net.node((t: number) => Array.from({ length: 16 }, (_, i) => Math.cos(t + i) / 3), { label: 'b' });
-  const cc = networks.CircularConvolution({ nNeurons: 200, dimensions: 16, parent: net, label: 'cc' });
+  const b = net.node((t: number) => Array.from({ length: 32 }, (_, i) => Math.cos(t + i) / 3), { label: 'b' });
+  const cc = networks.CircularConvolution({ nNeurons: 200, dimensions: 32, parent: net, label: 'cc' });
   net.connect(a, cc.inputA, { synapse: null });
   net.connect(b, cc.inputB, { synapse: null });
   const probe = net.probe(cc.output, { synapse: 0.01, label: 'out' });
@@ -51,7 +51,8 @@ describe('decoder solves on helper threads', () => {
     const one = build(0);
     const two = build(1);
     expect(one.sim.model.pooled.solves).toBe(0);
-    expect(two.sim.model.pooled.solves).toBeGreaterThanOrEqual(30);
+    expect(two.sim.model.pooled.solves).toBeGreaterThanOrEqual(60);
+    expect(two.sim.model.pooled.helperJobs).toBeGreaterThan(0); // the helper did take part
     expect(two.sim.summary().buildThreads).toBe(2);
     expect(one.sim.summary().buildThreads).toBe(1);
     const c1 = constants(one.sim),
@@ -71,6 +72,21 @@ describe('decoder solves on helper threads', () => {
     expect(second.sim.model.pooled.solves).toBe(0);
     expect(cache.hits).toBeGreaterThanOrEqual(first.sim.model.pooled.solves);
     expect(constants(second.sim)).toEqual(constants(first.sim));
+  });
+
+  it('solve the job of a helper that died again on the calling thread, with the same result', () => {
+    const one = build(0);
+    process.env['NEFSIM_TEST_HELPER_DIES'] = '1';
+    try {
+      const t0 = Date.now();
+      const two = build(1);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(5000); // it waited for the helper's job, then gave up on it
+      expect(two.sim.model.pooled.helperJobs).toBe(0);
+      expect(two.sim.summary().buildThreads).toBe(1);
+      expect(constants(two.sim)).toEqual(constants(one.sim));
+    } finally {
+      delete process.env['NEFSIM_TEST_HELPER_DIES'];
+    }
   });
 
   it('leave a failing solve and a throwing function to the connection, which names itself', () => {

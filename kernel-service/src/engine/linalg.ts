@@ -392,7 +392,7 @@ function syrk(rows: number, len: number, pack: (P: Float64Array, base: number, r
     for (let j = iBlock; j < rows; j++) C[i * rows + j] = W[src + j]!;
     for (let j = 0; j < iBlock; j++) C[i * rows + j] = W[cBase + j * rp + i]!;
   }
-  return C;
+  return done(C); // its workspace may have been the WebAssembly memory
 }
 
 /** G = A^T A (n×n) for A m×n. */
@@ -571,7 +571,7 @@ export function choleskyFactor(G: Float64Array, n: number): Float64Array {
     for (let j = 0; j <= i; j++) G[gi + j] = W[wi + j]!;
     G.fill(0, gi + i + 1, gi + n);
   }
-  return G;
+  return done(G); // its workspace may have been the WebAssembly memory
 }
 
 /** L⁻¹ B, and then L⁻ᵀ of that when `back`, in WebAssembly; null when it is not available. */

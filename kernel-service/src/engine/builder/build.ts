@@ -106,8 +106,12 @@ export interface Model {
   probes: BuiltProbe[];
   seeds: Map<object, number>;
   warnings: string[];
-  /** Decoder solves done on several threads (solve-pool.ts), and how many threads took part (0 and 1: none). */
-  pooled: { solves: number; threads: number };
+  /**
+   * Decoder solves done by the solve pool (solve-pool.ts), how many threads
+   * it used (this one and the helpers that finished a job; 0 when it did not
+   * run), and the jobs (one per ensemble) the helpers finished.
+   */
+  pooled: { solves: number; threads: number; helperJobs: number };
 }
 
 const NODE_LIKE_TYPES = ['connection', 'ensemble', 'network', 'node', 'probe'] as const;
@@ -185,7 +189,7 @@ class Builder {
       probes: [],
       seeds,
       warnings: [],
-      pooled: { solves: 0, threads: 0 },
+      pooled: { solves: 0, threads: 0, helperJobs: 0 },
     };
   }
 
@@ -634,7 +638,9 @@ class Builder {
    * solveDecoders shares activities. Builds under MIN_POOL_WORK (most
    * models: a helper thread would cost more than it saves), or with no
    * helper thread (NEFSIM_BUILD_THREADS=0, one core, a worker thread), do
-   * not change at all. Anything that fails here (a function
+   * not change at all. The connections' functions (their targets) are
+   * called here, before any connection is built, once each; anything that
+   * fails here (a function
    * that throws, a solve that fails) is left to the connection's own build,
    * which reports it as before, in order.
    */
@@ -750,7 +756,8 @@ class Builder {
     } finally {
       pool.close();
     }
-    if (this.model.pooled.solves > 0) this.model.pooled.threads = 1 + threads;
+    this.model.pooled.helperJobs = pool.helperJobs;
+    if (this.model.pooled.solves > 0) this.model.pooled.threads = pool.helperJobs > 0 ? 1 + threads : 1;
   }
 
   /** Identifies a solve within this build: ensemble, solver, function, eval points, slice and post. */

@@ -56,10 +56,11 @@ export type PoolResult = PoolSolution[] | null;
 const JOB = 13;
 // Target table, per target: offset of Y, dy, offset of X, offset of rmses.
 const TGT = 4;
-// Control (Int32Array): next job to claim, jobs finished, then per job its state.
+// Control (Int32Array): next job to claim, jobs finished, jobs the helpers finished, then per job its state.
 const NEXT = 0,
   DONE = 1,
-  STATE = 2;
+  BY_HELPERS = 2,
+  STATE = 3;
 const CLAIMED = 1,
   OK = 2,
   FAILED = 3;
@@ -76,6 +77,8 @@ export interface PoolMemory {
   targets: Float64Array;
   data: Float64Array;
   control: Int32Array;
+  /** When each job was claimed (Date.now(): one clock for every thread). */
+  claimed: Float64Array;
 }
 
 /**
@@ -108,6 +111,7 @@ function layout(jobs: PoolJob[]): PoolMemory {
     targets: new Float64Array(new SharedArrayBuffer(8 * TGT * nTargets)),
     data: new Float64Array(new SharedArrayBuffer(8 * doubles)),
     control: new Int32Array(new SharedArrayBuffer(4 * (STATE + jobs.length))),
+    claimed: new Float64Array(new SharedArrayBuffer(8 * jobs.length)),
   };
   let at = 0,
     row = 0;
@@ -166,20 +170,37 @@ export function runJob(mem: PoolMemory, k: number): boolean {
   }
 }
 
-/** Takes jobs until none is left; returns how many this thread finished. */
-export function takeJobs(mem: PoolMemory, nJobs: number): number {
-  let count = 0;
+/** Claims the next job; returns its index, or -1 when none is left. */
+export function claimJob(mem: PoolMemory, nJobs: number): number {
+  const k = Atomics.add(mem.control, NEXT, 1);
+  if (k >= nJobs) return -1;
+  mem.claimed[k] = Date.now();
+  Atomics.store(mem.control, STATE + k, CLAIMED);
+  return k;
+}
+
+/** Takes jobs until none is left (a helper counts its own); returns the jobs this thread did. */
+export function takeJobs(mem: PoolMemory, nJobs: number, helper = false): number[] {
+  const done: number[] = [];
   for (;;) {
-    const k = Atomics.add(mem.control, NEXT, 1);
-    if (k >= nJobs) return count;
-    Atomics.store(mem.control, STATE + k, CLAIMED);
+    const k = claimJob(mem, nJobs);
+    if (k < 0) return done;
     const ok = runJob(mem, k);
     Atomics.store(mem.control, STATE + k, ok ? OK : FAILED);
+    if (helper) Atomics.add(mem.control, BY_HELPERS, 1);
     Atomics.add(mem.control, DONE, 1);
     Atomics.notify(mem.control, DONE);
-    count++;
+    done.push(k);
   }
 }
+
+/** Work units of a job (as the builder estimates them: eval points x neurons x (neurons + 30)), for how long to wait for it. */
+function units(j: PoolJob): number {
+  return j.m * j.n * (j.n + 30) * Math.max(1, j.targets.length);
+}
+
+/** Milliseconds per work unit assumed before this thread has timed a job of its own (about 5x this machine's). */
+const DEFAULT_MS_PER_UNIT = 2e-6;
 
 /**
  * Helper threads for one build, started on first use and ended by close().
@@ -192,6 +213,8 @@ export function takeJobs(mem: PoolMemory, nJobs: number): number {
  */
 export class SolvePool {
   private helpers: Worker[] | undefined;
+  /** Jobs the helper threads finished, over all batches. */
+  helperJobs = 0;
 
   constructor(private readonly threads: number) {}
 
@@ -207,22 +230,23 @@ export class SolvePool {
     const { mem, jobs } = batch;
     const n = jobs.length;
     const t0 = performance.now();
-    const mine = takeJobs(mem, n);
-    // Wait for the helpers' jobs; if they stop finishing any (a helper that died), solve the rest here.
-    const perJob = (performance.now() - t0) / Math.max(1, mine);
-    const patience = Math.max(5000, 50 * perJob);
-    let last = Atomics.load(mem.control, DONE),
-      since = performance.now();
-    while (last < n) {
-      Atomics.wait(mem.control, DONE, last, 100);
-      const now = Atomics.load(mem.control, DONE);
-      if (now !== last) {
-        last = now;
-        since = performance.now();
-      } else if (performance.now() - since > patience) {
-        break;
+    // This thread's own pace (if it did any job), to judge the helpers' jobs by.
+    const mine = takeJobs(mem, n).reduce((sum, k) => sum + units(jobs[k]!), 0);
+    const msPerUnit = mine > 0 ? (performance.now() - t0) / mine : DEFAULT_MS_PER_UNIT;
+    // Wait for the helpers' jobs. One that runs ten times longer than this thread would take (and at
+    // least 5 s) is taken to be lost (a helper that died): the jobs still unfinished are solved here.
+    while (Atomics.load(mem.control, DONE) < n) {
+      const seen = Atomics.load(mem.control, DONE);
+      Atomics.wait(mem.control, DONE, seen, 100);
+      const now = Date.now();
+      let lost = false;
+      for (let k = 0; k < n && !lost; k++) {
+        if (Atomics.load(mem.control, STATE + k) !== CLAIMED) continue;
+        lost = now - mem.claimed[k]! > Math.max(5000, 10 * units(jobs[k]!) * msPerUnit);
       }
+      if (lost) break;
     }
+    this.helperJobs += Atomics.load(mem.control, BY_HELPERS);
     const out: PoolResult[] = [];
     let row = 0;
     jobs.forEach((j, k) => {
@@ -250,10 +274,11 @@ export class SolvePool {
     return this.finish(this.begin(jobs));
   }
 
-  /** Ends the helper threads (if any started). */
+  /** Ends the helper threads (if any started), and lets this thread's activity storage go. */
   close(): void {
     for (const w of this.helpers ?? []) void w.terminate();
     this.helpers = [];
+    scratch = new Float64Array(0);
   }
 
   private start(): Worker[] {

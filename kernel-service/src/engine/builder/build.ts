@@ -650,7 +650,6 @@ class Builder {
     interface Group {
       be: BuiltEnsemble;
       solver: LstsqL2;
-      m: number;
       members: { conn: Connection; idx: Int32Array | undefined; key: string }[];
     }
     const groups = new Map<string, Group>();
@@ -677,9 +676,9 @@ class Builder {
       const gKey = `${pre.id}|${solver.key()}|${conn.evalPoints !== undefined ? `ep${conn.id}` : ''}`;
       let g = groups.get(gKey);
       if (!g) {
-        const m = conn.evalPoints !== undefined ? -1 : be.nEvalPoints;
-        groups.set(gKey, (g = { be, solver, m, members: [] }));
-        work += (m < 0 ? be.nEvalPoints : m) * pre.nNeurons * (pre.nNeurons + 30);
+        groups.set(gKey, (g = { be, solver, members: [] }));
+        // estimated with the ensemble's eval points (a connection's own are usually as many)
+        work += be.nEvalPoints * pre.nNeurons * (pre.nNeurons + 30);
       }
       g.members.push({ conn, idx, key });
     }

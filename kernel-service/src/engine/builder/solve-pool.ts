@@ -269,11 +269,6 @@ export class SolvePool {
     return out;
   }
 
-  /** begin() then finish(). */
-  run(jobs: PoolJob[]): PoolResult[] {
-    return this.finish(this.begin(jobs));
-  }
-
   /** Ends the helper threads (if any started), and lets this thread's activity storage go. */
   close(): void {
     for (const w of this.helpers ?? []) void w.terminate();

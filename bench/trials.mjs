@@ -1,5 +1,9 @@
 // Trials across processes: wall time of `nefsim run MODEL --trials 8` with
-// --jobs 1 and --jobs 2, and the ratio (the target is 1.8x on 2 cores).
+// --jobs 1 and --jobs 2, and the ratio (the target is 1.8x on 2 cores), for
+// trials in worker processes (the default: each worker runs trials one after
+// another) and with --process-per-trial (a fresh process each), at two trial
+// lengths: --duration (4 s simulated, about 0.06 s of work a trial in a
+// worker, so the batch is mostly one process start) and 10x that.
 //
 // Usage: node bench/trials.mjs [--duration 4] [--trials 8] [--repeats 2]
 // The model: sin -> 400 LIF -> 400 LIF (x^2), two decoded probes (a run's
@@ -37,28 +41,37 @@ export default net;
 `,
 );
 
-function batch(jobs, k) {
-  const out = join(dir, `j${jobs}-${k}`);
+let n = 0;
+function batch(jobs, seconds, extra) {
+  const out = join(dir, `b${n++}`);
   const t0 = performance.now();
   execFileSync(
     process.execPath,
-    [cli, 'run', modelFile, '--trials', trials, '--jobs', String(jobs), '--duration', duration, '--out', out],
+    [cli, 'run', modelFile, '--trials', trials, '--jobs', String(jobs), '--duration', seconds, '--out', out, ...extra],
     { stdio: 'pipe' },
   );
+  rmSync(out, { recursive: true, force: true });
   return (performance.now() - t0) / 1000;
 }
 
 try {
-  const t1 = [],
-    t2 = [];
-  for (let k = 0; k < repeats; k++) {
-    t1.push(batch(1, k));
-    t2.push(batch(2, k));
+  console.log(`${trials} trials of an 800-neuron model; ${new Date().toISOString()}`);
+  for (const seconds of [duration, String(10 * Number(duration))]) {
+    for (const [name, extra] of [
+      ['workers (default)', []],
+      ['--process-per-trial', ['--process-per-trial']],
+    ]) {
+      const t1 = [],
+        t2 = [];
+      for (let k = 0; k < repeats; k++) {
+        t1.push(batch(1, seconds, extra));
+        t2.push(batch(2, seconds, extra));
+      }
+      console.log(
+        `${seconds} s simulated each, ${name}: --jobs 1: ${t1.map((t) => t.toFixed(2)).join(', ')} s; --jobs 2: ${t2.map((t) => t.toFixed(2)).join(', ')} s; ratio ${t1.map((t, i) => (t / t2[i]).toFixed(2)).join(', ')}x`,
+      );
+    }
   }
-  console.log(`${trials} trials of an 800-neuron model, ${duration} s simulated each; ${new Date().toISOString()}`);
-  console.log(
-    `--jobs 1: ${t1.map((t) => t.toFixed(1)).join(', ')} s; --jobs 2: ${t2.map((t) => t.toFixed(1)).join(', ')} s; ratio ${t1.map((t, i) => (t / t2[i]).toFixed(2)).join(', ')}x`,
-  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

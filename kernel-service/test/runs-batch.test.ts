@@ -1,7 +1,9 @@
 /**
  * Trials and sweeps through the built CLI (`npm run build` first): each
- * trial a run folder of its own, J at a time, aggregate status, a failing
- * trial not stopping the others, cancel of a whole batch.
+ * trial a run folder of its own, J at a time (in worker processes that run
+ * trials one after another, or a process per trial), aggregate status, a
+ * failing trial not stopping the others, cancel of a trial or a whole batch,
+ * a worker that dies.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 
 const MODEL = `import { Network } from 'nefsim';
 export default (p = {}) => {
+  console.log('model made with gain', p.gain ?? 1);
   const net = new Network({ label: 'ch', seed: 3 });
   const stim = net.node((t) => Math.sin(8 * t) * (p.gain ?? 1), { label: 'sin' });
   const a = net.ensemble({ nNeurons: 30, dimensions: 1, label: 'a' });
@@ -117,14 +120,27 @@ describe('nefsim run --trials', () => {
       expect(json<ExitRecord>(join(out, t.dir, 'exit.json')).state).toBe('done');
     }
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toMatch(/trial-002 done/);
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toContain('in worker processes that run trials one after another');
     const a0 = dataset(join(out, 'trial-000', 'probes.h5'), 'probes/a');
     const a1 = dataset(join(out, 'trial-001', 'probes.h5'), 'probes/a');
     expect(Buffer.from(a0.buffer).equals(Buffer.from(a1.buffer))).toBe(false); // other seed, other neurons
+    // two workers for three trials: trial-002 ran second in one of them, after a trial with another seed
+    const pids = plan.trials.map((t) => json<RunStatus>(join(out, t.dir, 'status.json')).pid);
+    expect(new Set(pids).size).toBe(2);
+    expect(pids.slice(0, 2)).toContain(pids[2]);
+    // each trial's output (the model's console.log) is in its own log
+    expect(readFileSync(join(out, 'trial-002', 'log.txt'), 'utf8').match(/model made with gain/g)).toHaveLength(1);
 
-    // A single run with trial 1's seed gives the same bits (same code path).
-    const single = join(dir, 'single11');
-    expect((await cli('run', model, '--seed', '11', '--duration', '0.2', '--out', single)).code).toBe(0);
-    expect(Buffer.from(dataset(join(single, 'probes.h5'), 'probes/a').buffer).equals(Buffer.from(a1.buffer))).toBe(true);
+    // A single run with a trial's seed gives the same bits (same code path, whatever ran before in the worker).
+    for (const [seed, t] of [
+      [11, 'trial-001'],
+      [12, 'trial-002'],
+    ] as const) {
+      const single = join(dir, `single${seed}`);
+      expect((await cli('run', model, '--seed', String(seed), '--duration', '0.2', '--out', single)).code).toBe(0);
+      const trial = dataset(join(out, t, 'probes.h5'), 'probes/a');
+      expect(Buffer.from(dataset(join(single, 'probes.h5'), 'probes/a').buffer).equals(Buffer.from(trial.buffer))).toBe(true);
+    }
 
     const s = await cli('status', out);
     expect(s.code).toBe(0);
@@ -152,6 +168,11 @@ describe('nefsim run --trials', () => {
     expect(st.trials[3]!.error).toContain('no such sensor');
     expect(existsSync(join(out, 'trial-003', 'probes.h5'))).toBe(false);
     expect(json<RunOptions>(join(out, 'trial-002', 'options.json')).params).toEqual({ gain: 0.5 });
+    // one worker ran all four, one after another; each trial's output went to its own log
+    expect(new Set(st.trials.map((t) => json<RunStatus>(join(out, t.dir, 'status.json')).pid)).size).toBe(1);
+    const log2 = readFileSync(join(out, 'trial-002', 'log.txt'), 'utf8');
+    expect(log2).toContain('model made with gain 0.5');
+    expect(log2).not.toContain('gain 2');
     const sin = dataset(join(out, 'trial-002', 'probes.h5'), 'probes/sin');
     const t = dataset(join(out, 'trial-002', 'probes.h5'), 'time');
     expect(sin[49]).toBe(Math.sin(8 * t[49]!) * 0.5);
@@ -189,6 +210,7 @@ describe('nefsim run --trials', () => {
       [['--sweep', bad('s4.json', '[{"a":1}, 3]')], 'entry 1 must be an object of parameters, got number'],
       [['--params', bad('p1.json', '[1]')], '--params'],
       [['--executor', 'mpi'], '--executor must be'],
+      [['--process-per-trial'], '--process-per-trial only applies to --trials or --sweep'],
       [['--trials', '3', '--seed', String(2 ** 32 - 2)], 'do not fit in [0, 2^32)'],
     ];
     for (const [args, msg] of cases) {
@@ -206,9 +228,9 @@ describe('nefsim run --trials', () => {
   it('--detach: status summarises the trials while they run; cancel stops them all', async () => {
     const out = join(dir, 'long');
     detached.push(out);
-    const r = await cli('run', model, '--trials', '3', '--jobs', '2', '--duration', '2000', '--out', out, '--detach');
+    const r = await cli('run', model, '--trials', '3', '--jobs', '2', '--duration', '20000', '--out', out, '--detach');
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(out);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe(out); // after what the model printed while nefsim run checked it
     await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 2);
     const s = await cli('status', out);
     expect(s.stdout).toContain(': running (3 trials: 0 done, 2 running, 1 queued');
@@ -226,7 +248,7 @@ describe('nefsim run --trials', () => {
   it('kill -9 of the batch process: trials not started are reported failed, running ones go on and can be cancelled', async () => {
     const out = join(dir, 'orphans');
     detached.push(out);
-    expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '2000', '--out', out, '--detach')).code).toBe(0);
+    expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '20000', '--out', out, '--detach')).code).toBe(0);
     await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 1);
     const driver = json<BatchStatus>(join(out, 'status.json')).pid;
     process.kill(driver, 'SIGKILL');
@@ -240,5 +262,59 @@ describe('nefsim run --trials', () => {
     const c = await cli('cancel', out);
     expect(c.stdout).toMatch(/trial-000\s+cancelled/);
     expect(json<RunStatus>(join(out, 'trial-000', 'status.json')).state).toBe('cancelled');
+  });
+
+  it('--process-per-trial, or a model that imports another module: a fresh process for each trial', async () => {
+    const out = join(dir, 'fresh');
+    expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '0.05', '--process-per-trial', '--out', out)).code).toBe(
+      0,
+    );
+    expect(json<BatchPlan>(join(out, 'batch.json')).processPerTrial).toBe(true);
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toContain('one process per trial');
+    const pid = (t: string, o = out): number => json<RunStatus>(join(o, t, 'status.json')).pid;
+    expect(pid('trial-000')).not.toBe(pid('trial-001'));
+    expect(json<BatchStatus>(join(out, 'status.json')).counts.done).toBe(2);
+
+    // a helper module would be shared by the trials of a worker: such a model gets a process per trial
+    const helper = join(dir, 'helper.mjs');
+    writeFileSync(helper, 'export let calls = 0;\nexport const count = () => ++calls;\n');
+    const counting = join(dir, 'counting.mjs');
+    writeFileSync(
+      counting,
+      `import { count } from ${JSON.stringify(helper)};\nimport { Network } from 'nefsim';\nconsole.log('helper calls', count());\n` +
+        'const net = new Network({ seed: 1 });\nnet.ensemble({ nNeurons: 5, dimensions: 1 });\nexport default net;\n',
+    );
+    const out2 = join(dir, 'counting');
+    expect((await cli('run', counting, '--trials', '2', '--jobs', '1', '--duration', '0.01', '--out', out2)).code).toBe(0);
+    expect(readFileSync(join(out2, 'log.txt'), 'utf8')).toContain('one process per trial (the model imports modules other than nefsim');
+    expect(pid('trial-000', out2)).not.toBe(pid('trial-001', out2));
+    expect(readFileSync(join(out2, 'trial-001', 'log.txt'), 'utf8')).toContain('helper calls 1');
+  });
+
+  it('a worker: cancel of its trial ends only that trial, it goes on with the next; kill -9 fails its trial and a new worker takes the rest', async () => {
+    const out = join(dir, 'worker');
+    detached.push(out);
+    expect((await cli('run', model, '--trials', '3', '--jobs', '1', '--duration', '20000', '--out', out, '--detach')).code).toBe(0);
+    const status = (t: string): RunStatus => json<RunStatus>(join(out, t, 'status.json'));
+    await waitFor(() => status('trial-000').state === 'running');
+    const worker = status('trial-000').pid;
+    const c = await cli('cancel', join(out, 'trial-000'));
+    expect(c.code).toBe(0);
+    expect(json<ExitRecord>(join(out, 'trial-000', 'exit.json'))).toMatchObject({ state: 'cancelled', error: 'cancelled by SIGTERM' });
+    await waitFor(() => status('trial-001').state === 'running' && status('trial-001').stepsFlushed > 0);
+    expect(status('trial-001').pid).toBe(worker); // the same worker took the next trial
+
+    process.kill(worker, 'SIGKILL');
+    await waitFor(() => status('trial-001').state === 'failed' && status('trial-002').state === 'running');
+    expect(status('trial-001').error).toContain('the trial worker process exited on SIGKILL without an exit record');
+    expect(status('trial-002').pid).not.toBe(worker);
+    // the data trial-001 flushed before it died is readable
+    expect(dataset(join(out, 'trial-001', 'probes.h5'), 'time').length).toBeGreaterThan(0);
+
+    const b = await cli('cancel', out);
+    expect(b.code).toBe(0);
+    const st = json<BatchStatus>(join(out, 'status.json'));
+    expect(st.state).toBe('cancelled');
+    expect(st.counts).toMatchObject({ cancelled: 2, failed: 1 });
   });
 });

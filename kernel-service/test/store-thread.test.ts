@@ -2,7 +2,9 @@
  * The threaded probe store (runs/store-thread.ts) through the built package
  * (its writer is a worker thread of lib/): chunks handed over while the
  * writer is still starting are written in order, and a file that cannot be
- * created fails the next call with the writer's message, without hanging.
+ * created fails the next call with the writer's message, without hanging;
+ * a reusable writer thread (a trial worker's) writes one file after another,
+ * and one that failed is not handed back.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +20,15 @@ interface Store {
   close(): Promise<void>;
   whenOpen(): Promise<void>;
 }
-type StoreModule = { ThreadedProbeStore: { create(path: string, sim: unknown, meta: object): Promise<Store> } };
+interface Thread {
+  readonly reusable: boolean;
+  state: 'idle' | 'taken' | 'dead';
+  stop(): Promise<void>;
+}
+type StoreModule = {
+  ThreadedProbeStore: { create(path: string, sim: unknown, meta: object, thread?: Thread): Promise<Store> };
+  WriterThread: new (reusable?: boolean) => Thread;
+};
 
 let dir: string;
 let lib: Lib;
@@ -78,5 +88,41 @@ describe('threaded probe store', () => {
     sim.runSteps(10);
     await expect(store.append()).rejects.toThrow(/writing probes\.h5 failed/);
     await expect(store.close()).rejects.toThrow(/writing probes\.h5 failed/);
+  });
+
+  it('a reusable writer thread writes one file after another, and is not handed back after a failure', async () => {
+    const thread = new storeModule.WriterThread(true);
+    const meta = { engineVersion: 't', duration: 0.1, seed: 2 };
+    const expected = simulator();
+    expected.sim.runSteps(100);
+    for (const name of ['first.h5', 'second.h5']) {
+      const { sim } = simulator();
+      const store = await storeModule.ThreadedProbeStore.create(join(dir, name), sim, meta, thread);
+      expect(thread.state).toBe('taken');
+      sim.runSteps(100);
+      await store.append();
+      await store.close();
+      expect(thread.state).toBe('idle'); // handed back, h5wasm still loaded
+    }
+    for (const name of ['first.h5', 'second.h5']) {
+      const f = new h5wasm.File(join(dir, name), 'r');
+      try {
+        const ds = f.get('probes/a') as Dataset;
+        expect(Buffer.from((ds.value as Float64Array).buffer).equals(Buffer.from(expected.sim.data(expected.probe).data.buffer))).toBe(
+          true,
+        );
+      } finally {
+        f.close();
+      }
+    }
+    const { sim } = simulator();
+    const bad = await storeModule.ThreadedProbeStore.create(join(dir, 'not-a-folder', 'x.h5'), sim, meta, thread);
+    await expect(bad.whenOpen()).rejects.toThrow(/writing probes\.h5 failed/);
+    expect(thread.state).toBe('dead');
+    // a thread that is not reusable ends with its store
+    const once = new storeModule.WriterThread();
+    const s1 = await storeModule.ThreadedProbeStore.create(join(dir, 'once.h5'), simulator().sim, meta, once);
+    await s1.close();
+    expect(once.state).toBe('dead');
   });
 });

@@ -6,7 +6,16 @@ import type { Network } from '../engine/network.js';
 import { Simulator } from '../engine/simulator.js';
 import { loadModel, ModelError } from '../runs/model.js';
 import { version } from '../version.js';
-import { batchCommand, cancelCommand, executeCommand, exportCommand, runCommand, statusCommand, UsageError } from './runs.js';
+import {
+  batchCommand,
+  cancelCommand,
+  executeCommand,
+  exportCommand,
+  runCommand,
+  statusCommand,
+  UsageError,
+  workerCommand,
+} from './runs.js';
 
 const HELP = `nefsim ${version}: Neural Engineering Framework simulator
 
@@ -14,7 +23,7 @@ Usage:
   nefsim summary MODEL.js [--dt S]   build the model and print what was built
   nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--params P.json]
                      [--partitions P] [--pin PINS.json] [--dtype float64|float32]
-                     [--trials N | --sweep PARAMS.json] [--jobs J]
+                     [--trials N | --sweep PARAMS.json] [--jobs J] [--process-per-trial]
                      [--executor local|slurm] [--slurm-partition P] [--slurm-time T]
                      [--slurm-account A] [--sbatch-arg ARG]...
                      [--out DIR] [--force] [--detach]
@@ -25,7 +34,9 @@ Usage:
                                      on large models);
                                      --trials: N runs with seeds seed, seed+1, ...;
                                      --sweep: one run per parameter object; J at
-                                     a time (default: number of cores);
+                                     a time (default: number of cores), in J worker
+                                     processes that run them one after another
+                                     (--process-per-trial: a fresh process each);
                                      --executor slurm: sbatch (a job array for
                                      trials), status via squeue, cancel via scancel
   nefsim status DIR [--json] [--stale S]
@@ -93,6 +104,7 @@ async function dispatch(argv: string[]): Promise<number> {
   if (cmd === '_execute') return executeCommand(rest);
   if (cmd === 'serve') return (await import('../server/serve.js')).serveCommand(rest);
   if (cmd === '_batch') return batchCommand(rest);
+  if (cmd === '_worker') return workerCommand(rest);
   console.error(`nefsim: unknown command '${cmd}'. Run nefsim --help.`);
   return 2;
 }

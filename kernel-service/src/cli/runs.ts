@@ -128,6 +128,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'trials', value: true },
   { name: 'sweep', value: true },
   { name: 'jobs', value: true },
+  { name: 'process-per-trial', value: false },
   { name: 'partitions', value: true },
   { name: 'dtype', value: true },
   { name: 'pin', value: true },
@@ -163,7 +164,7 @@ function describe(v: unknown): string {
 
 /**
  * `nefsim run MODEL.js [--duration S] [--dt S] [--seed N] [--params P.json]
- *  [--partitions P] [--pin PINS.json] [--dtype float64|float32] [--trials N | --sweep PARAMS.json] [--jobs J] [--executor local]
+ *  [--partitions P] [--pin PINS.json] [--dtype float64|float32] [--trials N | --sweep PARAMS.json] [--jobs J] [--process-per-trial] [--executor local]
  *  [--out DIR] [--force] [--detach]`
  */
 export async function runCommand(args: string[], argv: string[]): Promise<number> {
@@ -281,6 +282,13 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 1024))
       throw new UsageError(`nefsim run: --jobs must be an integer from 1 to 1024, got ${jobs}`);
   }
+  if (opts.has('process-per-trial')) {
+    if (trials === null && sweep === null) throw new UsageError('nefsim run: --process-per-trial only applies to --trials or --sweep');
+    if (slurm)
+      throw new UsageError(
+        'nefsim run: --process-per-trial only applies to the local executor (Slurm runs each trial as a task of its own)',
+      );
+  }
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`nefsim run: no model file '${file}'`);
   if (slurm) {
     try {
@@ -341,6 +349,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     executor: slurm ? 'slurm' : 'local',
     jobs,
     ...common,
+    ...(opts.has('process-per-trial') ? { processPerTrial: true } : {}),
     slurm,
     trials: Array.from({ length: n }, (_, i) => ({
       index: i,
@@ -525,6 +534,12 @@ export async function batchCommand(args: string[]): Promise<number> {
   if (!dir || !isBatchFolder(dir))
     throw new UsageError('nefsim _batch: give a batch folder (this command is started by nefsim run --trials/--sweep --detach)');
   return driveBatch(resolve(dir), { logToFile: false });
+}
+
+/** `nefsim _worker`: a process that runs a local batch's trials one after another (started by its driver, with an IPC channel). */
+export async function workerCommand(args: string[]): Promise<number> {
+  if (args.length > 0) throw new UsageError('nefsim _worker: takes no arguments (this command is started by a batch of trials)');
+  return (await import('../runs/trial-worker.js')).trialWorker();
 }
 
 /** `nefsim _execute DIR`: the detached run process. */

@@ -35,7 +35,9 @@ import {
   type RunState,
   type RunStatus,
 } from './folder.js';
+import { importsOnlyNefsim } from './model.js';
 import type { SlurmOptions } from './slurm.js';
+import type { FromWorker, ToWorker } from './trial-worker.js';
 
 export type { SlurmOptions } from './slurm.js';
 
@@ -74,6 +76,8 @@ export interface BatchPlan {
   pin?: Record<string, number>;
   /** The arena's precision (default float64). */
   dtype?: 'float64' | 'float32';
+  /** Each trial in a fresh process (local executor); by default trials share worker processes, one after another. */
+  processPerTrial?: boolean;
 }
 
 export interface TrialSummary {
@@ -240,6 +244,8 @@ export interface DriveOptions {
 
 const BIN = fileURLToPath(new URL('../../bin/nefsim.js', import.meta.url));
 const REFRESH_MS = 500;
+/** How long a worker's start-up may hold back the next worker's (ms). */
+const STARTUP_WAIT_MS = 3000;
 const LOG_SECONDS = 10;
 
 /**
@@ -259,13 +265,22 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   };
   const t0 = Date.now();
   const me = { pid: process.pid, processStart: processStartTime(process.pid), pgid: processGroup(process.pid) };
+  // Trials share worker processes (trial-worker.ts) unless asked not to, or the model imports other
+  // modules (which a worker would share between its trials: module state must start fresh).
+  const pooled = !plan.processPerTrial && importsOnlyNefsim(join(dir, BATCH_FILES.model));
   let cancelSignal: string | undefined;
-  const running = new Map<number, ChildProcess>();
+  const procs = new Set<TrialProcess>();
+  const busy = (): TrialProcess[] => [...procs].filter((p) => p.current !== undefined);
   const onSignal = (sig: NodeJS.Signals): void => {
     if (cancelSignal !== undefined) return;
     cancelSignal = sig;
-    log(`received ${sig}: cancelling (${running.size} running trials get SIGTERM, queued ones will not start)`);
-    for (const child of running.values()) signalGroup(child.pid, 'SIGTERM');
+    const running = busy();
+    log(`received ${sig}: cancelling (${running.length} running trials get SIGTERM, queued ones will not start)`);
+    for (const p of running) {
+      // a worker gets the cancel on its channel too, behind the trial it was given (which may not have started yet)
+      if (p.pooled && p.child.connected) p.child.send({ op: 'cancel', reason: sig } satisfies ToWorker);
+      signalGroup(p.child.pid, 'SIGTERM');
+    }
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -281,7 +296,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     const { trials, counts, steps, stepsTotal } = summarise(dir, plan);
     const status: BatchStatus = {
       kind: 'batch',
-      state: state ?? (counts.running > 0 || running.size > 0 ? 'running' : aggregateState(counts)),
+      state: state ?? (counts.running > 0 || busy().length > 0 ? 'running' : aggregateState(counts)),
       counts,
       steps,
       stepsTotal,
@@ -295,17 +310,21 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   };
 
   log(
-    `batch started: ${plan.trials.length} ${plan.kind === 'sweep' ? 'parameter sets' : 'trials'}, ${plan.jobs} at a time, pid ${process.pid}`,
+    `batch started: ${plan.trials.length} ${plan.kind === 'sweep' ? 'parameter sets' : 'trials'}, ${plan.jobs} at a time, pid ${process.pid}, ` +
+      (pooled
+        ? 'in worker processes that run trials one after another'
+        : plan.processPerTrial
+          ? 'one process per trial'
+          : 'one process per trial (the model imports modules other than nefsim, which a worker would share between trials)'),
   );
   const queue = plan.trials.slice();
   let wake: (() => void) | undefined;
   const ended = (t: TrialPlan, code: number | null, signal: NodeJS.Signals | null): void => {
-    running.delete(t.index);
     const tdir = join(dir, t.dir);
     // A trial process that died without its exit record (crash, kill -9, out of memory) is recorded failed here.
     const s = readStatus(tdir);
     if (!isTerminal(s.state)) {
-      const error = `the trial process exited ${signal ? `on ${signal}` : `with code ${code}`} without an exit record`;
+      const error = `the ${pooled ? 'trial worker' : 'trial'} process exited ${signal ? `on ${signal}` : `with code ${code}`} without an exit record`;
       const record: ExitRecord = {
         state: 'failed',
         exitCode: code ?? 1,
@@ -331,25 +350,90 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     log(`${t.dir} ${sum.state}${wall} (t = ${sum.time.toFixed(3)} s)${sum.error ? `: ${sum.error}` : ''}`);
     wake?.();
   };
-  const start = (t: TrialPlan): void => {
-    const tdir = join(dir, t.dir);
-    const fd = openSync(join(tdir, FILES.log), 'a');
-    const child = spawn(process.execPath, [BIN, '_execute', tdir], { detached: true, stdio: ['ignore', fd, fd], cwd: tdir });
+  /** A process: `_execute` for trial `t` alone, or (no `t`) a `_worker` that takes trials one after another. */
+  const spawnFor = (t?: TrialPlan): TrialProcess => {
+    const tdir = t ? join(dir, t.dir) : dir;
+    // a worker's own output (a crash, a warning) goes to the batch log: its trials' output goes to their logs
+    const fd = openSync(t ? join(tdir, FILES.log) : logFile, 'a');
+    const child = t
+      ? spawn(process.execPath, [BIN, '_execute', tdir], { detached: true, stdio: ['ignore', fd, fd], cwd: tdir })
+      : spawn(process.execPath, [BIN, '_worker'], { detached: true, stdio: ['ignore', fd, fd, 'ipc'], cwd: dir });
     closeSync(fd);
-    running.set(t.index, child);
-    child.once('error', (err) => {
-      const s = readStatus(tdir);
-      writeJsonAtomic(join(tdir, FILES.status), {
+    const p: TrialProcess = { child, pooled: !t, current: undefined, retiring: false, ready: !!t, spawned: Date.now() };
+    procs.add(p);
+    child.on('error', (err) => {
+      // a process that never started (an error sending to a live one is followed by its exit, which is judged there)
+      const cur = p.current;
+      if (cur === undefined || child.pid !== undefined) return;
+      const cdir = join(dir, cur.dir);
+      const s = readStatus(cdir);
+      writeJsonAtomic(join(cdir, FILES.status), {
         ...s,
         state: 'failed',
         heartbeat: Date.now(),
         error: `could not start the trial: ${err.message}`,
       });
     });
-    child.once('exit', (code, signal) => ended(t, code, signal));
+    child.once('exit', (code, signal) => {
+      procs.delete(p);
+      const cur = p.current;
+      p.current = undefined;
+      if (cur !== undefined) ended(cur, code, signal);
+      else wake?.();
+    });
+    if (pooled) {
+      child.on('message', (m: FromWorker) => {
+        if (m?.op === 'ready') {
+          p.ready = true;
+          wake?.();
+          return;
+        }
+        if (m?.op !== 'ended' || p.current === undefined) return;
+        const cur = p.current;
+        p.current = undefined;
+        if (m.retiring !== undefined) {
+          p.retiring = true;
+          log(`trial worker ${child.pid ?? '?'} retires after ${m.retiring}; the next trials get a new one`);
+        }
+        ended(cur, m.code, null);
+      });
+    }
+    return p;
+  };
+  const live = (q: TrialProcess): boolean => !q.retiring && q.child.connected;
+  /** Its start-up is over, or has taken STARTUP_WAIT_MS. */
+  const started = (q: TrialProcess): boolean => q.ready || Date.now() - q.spawned > STARTUP_WAIT_MS;
+  /**
+   * The process for the next trial, or undefined to wait. Without workers: a
+   * new process. With: an idle worker that has started up; else, when there
+   * is none, a new worker that takes the trial at once. The other workers
+   * (up to J, and no more than there are trials) start at the same time but
+   * are given trials only once they have started up: a batch of short
+   * trials may be over before they are, and a trial given to a worker still
+   * starting would wait for it and come last.
+   */
+  const processFor = (t: TrialPlan): TrialProcess | undefined => {
+    if (!pooled) return spawnFor(t);
+    const workers = [...procs].filter(live);
+    const idle = workers.find((q) => q.current === undefined && started(q));
+    if (idle) return idle;
+    const first = workers.length === 0 ? spawnFor() : undefined;
+    const want = Math.min(plan.jobs, busy().length + queue.length);
+    for (let k = workers.length + (first ? 1 : 0); k < want; k++) spawnFor();
+    return first;
+  };
+  const start = (t: TrialPlan, p: TrialProcess): void => {
+    p.current = t;
+    if (p.pooled) p.child.send({ op: 'run', dir: join(dir, t.dir) } satisfies ToWorker);
     log(
-      `${t.dir} started (pid ${child.pid ?? '?'}${t.seed !== null ? `, seed ${t.seed}` : ''}${t.params ? `, params ${JSON.stringify(t.params)}` : ''})`,
+      `${t.dir} started (pid ${p.child.pid ?? '?'}${t.seed !== null ? `, seed ${t.seed}` : ''}${t.params ? `, params ${JSON.stringify(t.params)}` : ''})`,
     );
+  };
+  /** Idle workers end when no trial is left for them (they exit once disconnected). */
+  const releaseIdle = (): void => {
+    for (const p of procs)
+      if (p.pooled && p.current === undefined && p.child.connected && (p.retiring || queue.length === 0 || cancelSignal !== undefined))
+        p.child.disconnect();
   };
 
   let lastLog = Date.now();
@@ -358,12 +442,20 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     if (cancelSignal !== undefined) {
       for (const t of queue.splice(0)) cancelQueued(join(dir, t.dir), cancelSignal);
     }
-    while (cancelSignal === undefined && running.size < plan.jobs && queue.length > 0) {
-      const t = queue.shift()!;
+    while (cancelSignal === undefined && busy().length < plan.jobs && queue.length > 0) {
+      const t = queue[0]!;
       // A trial cancelled on its own while queued (nefsim cancel on its folder, or on a batch whose driver was late) stays so.
-      if (readStatus(join(dir, t.dir)).state === 'queued') start(t);
+      if (readStatus(join(dir, t.dir)).state !== 'queued') {
+        queue.shift();
+        continue;
+      }
+      const p = processFor(t);
+      if (!p) break;
+      queue.shift();
+      start(t, p);
     }
-    if (running.size === 0 && queue.length === 0) break;
+    releaseIdle();
+    if (busy().length === 0 && queue.length === 0) break;
     await new Promise<void>((res) => {
       const timer = setTimeout(res, REFRESH_MS);
       wake = () => {
@@ -385,6 +477,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   }
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
+  releaseIdle();
 
   const { trials, counts } = summarise(dir, plan);
   const state: BatchExit['state'] =
@@ -395,6 +488,20 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   writeStatus(state);
   log(`batch ${state} in ${record.wallSeconds.toFixed(1)} s: ${counts.done} done, ${counts.failed} failed, ${counts.cancelled} cancelled`);
   return exitCode;
+}
+
+/** A process running trials: one trial's own (`_execute`), or a worker's (`_worker`) that runs them one after another. */
+interface TrialProcess {
+  child: ChildProcess;
+  pooled: boolean;
+  /** The trial it runs now. */
+  current: TrialPlan | undefined;
+  /** A worker that said it takes no more trials. */
+  retiring: boolean;
+  /** Its start-up is over (a worker says so; a process of one trial counts as ready). */
+  ready: boolean;
+  /** When it was started (ms). */
+  spawned: number;
 }
 
 /** Marks a trial that never started as cancelled. */

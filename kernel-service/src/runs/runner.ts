@@ -24,7 +24,7 @@ import {
 import { loadModel, ModelError } from './model.js';
 import { createRunSimulator, type RunSimulator } from './run-simulator.js';
 import { currentJobId } from './slurm.js';
-import type { ThreadedProbeStore } from './store-thread.js';
+import type { ThreadedProbeStore, WriterThread } from './store-thread.js';
 
 /** Wall seconds a chunk of steps aims at (the heartbeat is at least this frequent unless one step is slower). */
 const CHUNK_SECONDS = 0.2;
@@ -38,6 +38,13 @@ const FLUSH_SECONDS = 0.5;
 export interface ExecuteOptions {
   /** Also append log lines to log.txt (a foreground run; a detached run's stdout already is log.txt). */
   logToFile: boolean;
+  /**
+   * The probe writer thread to use (a trial worker's reusable one, h5wasm
+   * already loaded); by default a new thread for this run, ended with it.
+   */
+  writer?: () => WriterThread;
+  /** Cancels the run as a signal would; its reason (a string, e.g. 'SIGTERM') is recorded as the signal's name. */
+  abort?: AbortSignal;
 }
 
 /** Runs the run in `dir` to its end; returns the process exit code (0 done, 1 failed, 143 cancelled). */
@@ -50,12 +57,15 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     if (opts.logToFile) appendFileSync(logFile, line + '\n');
   };
   let cancelSignal: string | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
+  const onSignal = (sig: string): void => {
     if (cancelSignal === undefined) log(`received ${sig}: cancelling at the end of the current chunk`);
     cancelSignal = sig;
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  const onAbort = (): void => onSignal(String(opts.abort?.reason));
+  if (opts.abort?.aborted) onAbort();
+  else opts.abort?.addEventListener('abort', onAbort, { once: true });
 
   const stepsTotal = Math.round(options.duration / options.dt);
   const status: RunStatus = {
@@ -93,10 +103,10 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   let stepping = false;
   // probes.h5 is written on a writer thread, off the simulation's thread; it starts now, so that it
   // loads h5wasm while this thread loads and builds the model
-  const { ThreadedProbeStore, WriterThread } = await import('./store-thread.js');
-  let writer: InstanceType<typeof WriterThread> | undefined;
+  const { ThreadedProbeStore, WriterThread: NewWriterThread } = await import('./store-thread.js');
+  let writer: WriterThread | undefined;
   try {
-    writer = new WriterThread(); // may throw (no more threads): the run then fails as any other error
+    writer = opts.writer ? opts.writer() : new NewWriterThread(); // may throw (no more threads): the run then fails as any other error
     const net = await loadModel(join(dir, FILES.model), options.params ?? {});
     sim = await createRunSimulator(net, join(dir, FILES.model), {
       dt: options.dt,
@@ -197,10 +207,12 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       // the run already failed; keep its error
     }
   } finally {
-    await writer?.stop().catch(() => undefined);
+    // a thread no store took: ended, unless it is a worker's reusable one (still idle, h5wasm loaded)
+    if (writer && !(writer.reusable && writer.state === 'idle')) await writer.stop().catch(() => undefined);
     await sim?.close?.().catch(() => undefined);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    opts.abort?.removeEventListener('abort', onAbort);
   }
 
   const state: ExitRecord['state'] = failure !== undefined ? 'failed' : cancelSignal !== undefined ? 'cancelled' : 'done';

@@ -17,12 +17,17 @@ import type { WriterReply, WriterRequest } from './store-worker.js';
 /**
  * A writer thread started before its store: it loads h5wasm (about 0.15 s of
  * CPU here) while the run's thread loads and builds the model, instead of
- * after. Give it to ThreadedProbeStore.create, or stop() it.
+ * after. Give it to ThreadedProbeStore.create, or stop() it. A reusable
+ * thread (a trial worker's, see trial-worker.ts) is handed back when its
+ * store closes cleanly, and writes the next run's file without loading
+ * h5wasm again.
  */
 export class WriterThread {
   readonly worker: Worker;
   /** How it failed or ended before a store took it over, if it did. */
   early: Error | undefined;
+  /** idle: ready for a store; taken: a store has it; dead: ended, failed, or left by a store that did not close. */
+  state: 'idle' | 'taken' | 'dead' = 'idle';
   private readonly onError = (err: Error): void => {
     this.early ??= err;
   };
@@ -30,26 +35,54 @@ export class WriterThread {
     this.early ??= new Error(`probe writer thread exited (code ${code}) before its store opened`);
   };
 
-  constructor() {
+  constructor(readonly reusable = false) {
     // A small young generation: the writer turns over megabytes of transferred chunks a second,
     // and frequent scavenges keep the run's RSS from swinging with them.
     this.worker = new Worker(new URL('./store-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     this.worker.on('error', this.onError);
     this.worker.on('exit', this.onExit);
+    this.worker.once('exit', () => {
+      this.state = 'dead';
+    });
   }
 
   /** Hands the thread over (its store listens from now on); throws if it already failed. */
   take(): Worker {
     if (this.early) throw this.early;
+    if (this.state !== 'idle') throw new Error(`probe writer thread: cannot take a thread that is ${this.state}`);
+    this.state = 'taken';
     this.worker.off('error', this.onError);
     this.worker.off('exit', this.onExit);
     return this.worker;
+  }
+
+  /** Resolves once the thread has loaded h5wasm (call before a store takes the thread). */
+  loaded(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (r: WriterReply): void => {
+        if (r.op !== 'ready') return;
+        this.worker.off('message', onMessage);
+        resolve();
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('exit', () => reject(this.early ?? new Error('probe writer thread exited')));
+      this.worker.postMessage({ op: 'ready' } satisfies WriterRequest);
+    });
+  }
+
+  /** Takes the thread back from a store that closed its file (reusable threads only). */
+  giveBack(): void {
+    if (this.state !== 'taken') return;
+    this.state = 'idle';
+    this.worker.on('error', this.onError);
+    this.worker.on('exit', this.onExit);
   }
 
   /** Ends a thread no store took (the model failed to load or build), or that failed early. */
   async stop(): Promise<void> {
     // onError stays: an error already queued is emitted while the thread ends, and must not go uncaught
     this.worker.off('exit', this.onExit);
+    this.state = 'dead';
     await this.worker.terminate();
   }
 }
@@ -67,15 +100,20 @@ export class ThreadedProbeStore {
   private flushesAsked = 0;
   private flushesDone = 0;
 
+  private readonly onMessage = (r: WriterReply): void => this.onReply(r);
+  private readonly onError = (err: Error): void => this.fail(err);
+  private readonly onExit = (code: number): void => {
+    if (!this.closed) this.fail(new Error(`probe writer thread exited (code ${code})`));
+  };
+
   private constructor(
+    private readonly thread: WriterThread,
     private readonly worker: Worker,
     private readonly sim: RunSimulator,
   ) {
-    worker.on('message', (r: WriterReply) => this.onReply(r));
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.fail(new Error(`probe writer thread exited (code ${code})`));
-    });
+    worker.on('message', this.onMessage);
+    worker.on('error', this.onError);
+    worker.on('exit', this.onExit);
   }
 
   /**
@@ -91,7 +129,7 @@ export class ThreadedProbeStore {
       await thread.stop();
       throw err;
     }
-    const store = new ThreadedProbeStore(worker, sim);
+    const store = new ThreadedProbeStore(thread, worker, sim);
     // Not awaited: the simulation starts while the writer may still be loading h5wasm (its start-up,
     // about 0.35 s here, was the longest stretch of a short run); the chunks wait in the writer's
     // queue, at most MAX_IN_FLIGHT bytes of them, and a failure to open fails the next call.
@@ -131,11 +169,22 @@ export class ThreadedProbeStore {
     await this.wait(() => this.flushesDone >= n);
   }
 
-  /** Writes everything, the per-neuron spike layout, closes the file and ends the writer thread. */
+  /**
+   * Writes everything, the per-neuron spike layout, closes the file and ends
+   * the writer thread (or, a reusable one, hands it back for the next run).
+   */
   async close(): Promise<void> {
     this.check();
     this.post({ op: 'close' });
     await this.wait(() => this.closed);
+    if (this.thread.reusable && !this.error && this.thread.state === 'taken') {
+      this.worker.off('message', this.onMessage);
+      this.worker.off('error', this.onError);
+      this.worker.off('exit', this.onExit);
+      this.thread.giveBack();
+      return;
+    }
+    this.thread.state = 'dead';
     await this.worker.terminate();
   }
 
@@ -173,6 +222,8 @@ export class ThreadedProbeStore {
       case 'opened':
         this.opened = true;
         break;
+      case 'ready':
+        break;
     }
     this.waiters = this.waiters.filter((w) => {
       if (!w.until()) return true;
@@ -188,6 +239,7 @@ export class ThreadedProbeStore {
     this.waiters = [];
     // the writer has stopped writing: end its thread so that the process can end
     this.closed = true;
+    this.thread.state = 'dead';
     void this.worker.terminate();
   }
 }

@@ -3,20 +3,24 @@
  * probes.h5 and writes the chunks the run thread sends, in order.
  */
 import { parentPort } from 'node:worker_threads';
+import h5wasm from 'h5wasm/node';
 import { ProbeWriter, type StoreChunk, type StoreLayout, type StoreMeta } from './store.js';
 
 export type WriterRequest =
   | { op: 'open'; path: string; layout: StoreLayout; meta: StoreMeta }
   | { op: 'chunk'; chunk: StoreChunk; bytes: number }
   | { op: 'flush' }
-  | { op: 'close' };
+  | { op: 'close' }
+  /** Answered once h5wasm has loaded (a trial worker's signal that its start-up is over). */
+  | { op: 'ready' };
 
 export type WriterReply =
   | { op: 'opened' }
   | { op: 'written'; bytes: number }
   | { op: 'flushed'; steps: number }
   | { op: 'closed'; steps: number }
-  | { op: 'error'; message: string };
+  | { op: 'error'; message: string }
+  | { op: 'ready' };
 
 const port = parentPort;
 if (!port) throw new Error('runs/store-worker.js must run as a worker thread');
@@ -53,6 +57,10 @@ async function handle(req: WriterRequest): Promise<void> {
     case 'flush':
       need(writer).flush();
       reply({ op: 'flushed', steps: need(writer).stepsFlushed });
+      return;
+    case 'ready':
+      await h5wasm.ready;
+      reply({ op: 'ready' });
       return;
     case 'close': {
       const w = need(writer);

@@ -1,0 +1,159 @@
+/**
+ * A trial worker (`nefsim _worker`): a process that runs a batch's trials one
+ * after another, as the batch driver (batch.ts) hands them over on its IPC
+ * channel, the way multiprocessing.Pool reuses its processes. Each trial is
+ * executed by the same code as a single run (runner.ts's executeRun) in its
+ * own run folder; what the worker keeps between trials is what takes a new
+ * process most of its time: Node's start, the engine's code (compiled and
+ * optimised), and the probe writer thread with h5wasm loaded.
+ *
+ * What a trial gets fresh: its model module (each trial folder has its own
+ * model.mjs, a module of its own), its network, simulator and probes.h5. What
+ * it shares with the trials before it in the same worker: globals a model
+ * changes (globalThis, process.env), and the engine's caches (decoders by
+ * content hash, compiled kernels), which do not change results. The driver
+ * gives a worker only models that import nothing but 'nefsim' and Node's
+ * builtins (a helper module would be shared), unless --process-per-trial.
+ *
+ * Messages: driver -> worker { op: 'run', dir }; worker -> driver
+ * { op: 'ended', dir, code }. The worker ends when the driver disconnects
+ * (after its current trial), and retires itself after RETIRE_TRIALS trials
+ * or when its memory has grown by RETIRE_GROWTH since its first trial.
+ * Signals: SIGTERM or SIGINT cancel the current trial (executeRun's own
+ * handling), as for a run in a process of its own; between trials they are
+ * ignored (the driver decides what runs next). A trial's console output
+ * (the model's, and the run's log lines) goes to its own log.txt.
+ */
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Console } from 'node:console';
+import { Writable } from 'node:stream';
+import { FILES } from './folder.js';
+import { executeRun } from './runner.js';
+import { WriterThread } from './store-thread.js';
+
+/** run: a trial folder to run next; cancel: cancel the trial given last (sent after its run, so never ahead of it). */
+export type ToWorker = { op: 'run'; dir: string } | { op: 'cancel'; reason: string };
+/**
+ * ready: start-up is over (the engine and h5wasm are loaded; the driver starts
+ * the next worker only then, so that start-ups do not compete for the cores);
+ * ended: a trial ended (code as executeRun's); `retiring`: this worker takes
+ * no more trials, and why.
+ */
+export type FromWorker = { op: 'ready' } | { op: 'ended'; dir: string; code: number; error?: string; retiring?: string };
+
+/** Trials a worker runs before it hands over to a fresh process. */
+export const RETIRE_TRIALS = 200;
+/** Growth of the resident set since the first trial ended past which a worker retires (bytes). */
+export const RETIRE_GROWTH = 1 << 30;
+
+function isToWorker(m: unknown): m is ToWorker {
+  if (typeof m !== 'object' || m === null) return false;
+  const o = m as Record<string, unknown>;
+  return (o['op'] === 'run' && typeof o['dir'] === 'string') || (o['op'] === 'cancel' && typeof o['reason'] === 'string');
+}
+
+/** A console whose output is appended to `path`, synchronously (nothing is lost if the worker dies next). */
+function fileConsole(path: string): Console {
+  const sink = new Writable({
+    write(chunk: Buffer | string, _enc, done): void {
+      try {
+        appendFileSync(path, chunk);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  });
+  return new Console({ stdout: sink, stderr: sink });
+}
+
+/** Runs trials as the driver sends them; resolves with the exit code when the worker should end. */
+export async function trialWorker(): Promise<number> {
+  if (!process.send) throw new Error('nefsim _worker: start this command through a batch (it needs an IPC channel)');
+  // A driver that is gone (killed) closes the channel: a message then fails with EPIPE, which must not end
+  // the worker (its trial goes on), so errors are taken by the callback instead of an 'error' event.
+  const send = (m: FromWorker): void => {
+    if (process.connected) process.send!(m, undefined, {}, () => undefined);
+  };
+  // The writer thread starts now and loads h5wasm while the first trial loads its model; the driver hears when it has.
+  let writer: WriterThread | undefined = new WriterThread(true);
+  writer.loaded().then(
+    () => send({ op: 'ready' }),
+    () => send({ op: 'ready' }), // its failure is the first trial's to report; start-up is over all the same
+  );
+  const writerThread = (): WriterThread => {
+    if (!writer || writer.state !== 'idle') {
+      // a thread left by a store that failed or did not close is ended, and a new one loads h5wasm
+      if (writer && writer.state !== 'dead') void writer.stop().catch(() => undefined);
+      writer = new WriterThread(true);
+    }
+    return writer;
+  };
+  // Between trials a signal is the driver's business, not a reason to die (executeRun adds its own while a trial runs).
+  const idle = (sig: NodeJS.Signals): void => console.log(`trial worker ${process.pid}: ${sig} between trials, ignored`);
+  process.on('SIGTERM', idle);
+  process.on('SIGINT', idle);
+
+  const queue: string[] = [];
+  let wake: (() => void) | undefined;
+  let disconnected = false;
+  let current: AbortController | undefined;
+  let pendingCancel: string | undefined;
+  process.on('message', (m: unknown) => {
+    if (!isToWorker(m)) return;
+    if (m.op === 'run') queue.push(m.dir);
+    else if (current) current.abort(m.reason);
+    else if (queue.length > 0) pendingCancel = m.reason; // its trial is queued here and not started yet
+    wake?.();
+  });
+  process.on('disconnect', () => {
+    disconnected = true;
+    wake?.();
+  });
+
+  const mainConsole = globalThis.console;
+  let trials = 0;
+  let rssAfterFirst = 0;
+  for (;;) {
+    while (queue.length === 0 && !disconnected) await new Promise<void>((r) => (wake = r));
+    wake = undefined;
+    const dir = queue.shift();
+    if (dir === undefined) break; // disconnected and nothing left to run
+    current = new AbortController();
+    if (pendingCancel !== undefined) current.abort(pendingCancel);
+    pendingCancel = undefined;
+    globalThis.console = fileConsole(join(dir, FILES.log));
+    let code: number;
+    let error: string | undefined;
+    try {
+      code = await executeRun(dir, { logToFile: false, writer: writerThread, abort: current.signal });
+    } catch (err) {
+      // executeRun records its own failures; this is a failure to do even that (the driver records it)
+      code = 1;
+      error = err instanceof Error ? err.message : String(err);
+    } finally {
+      globalThis.console = mainConsole;
+      current = undefined;
+    }
+    trials++;
+    const rss = process.memoryUsage.rss();
+    if (trials === 1) rssAfterFirst = rss;
+    const retiring =
+      trials >= RETIRE_TRIALS
+        ? `${trials} trials`
+        : rss - rssAfterFirst > RETIRE_GROWTH
+          ? `memory grew by ${((rss - rssAfterFirst) / 2 ** 20).toFixed(0)} MB`
+          : undefined;
+    const ended: FromWorker = { op: 'ended', dir, code };
+    if (error !== undefined) ended.error = error;
+    if (retiring !== undefined) ended.retiring = retiring;
+    send(ended);
+    if (retiring !== undefined) break;
+  }
+  if (writer && writer.state !== 'dead') await writer.stop().catch(() => undefined);
+  process.off('SIGTERM', idle);
+  process.off('SIGINT', idle);
+  if (process.connected) process.disconnect();
+  return 0;
+}

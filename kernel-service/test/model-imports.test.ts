@@ -31,6 +31,9 @@ describe('models that import only nefsim', () => {
     expect(check("import { make } from './helper.mjs';\n")).toBe(false);
     expect(check("import { make } from '/abs/helper.mjs';\n")).toBe(false);
     expect(check("import 'lodash';\n")).toBe(false);
+    // modules loaded through node:module's require
+    expect(check("import { createRequire } from 'node:module';\nconst h = createRequire(import.meta.url)('./h.cjs');\n")).toBe(false);
+    expect(check("const fs = process.getBuiltinModule('fs');\n")).toBe(false);
     expect(check("export * from './more.mjs';\n")).toBe(false);
     expect(check("const m = await import('./x.mjs');\n")).toBe(false);
     expect(check('const name = "./x.mjs";\nconst m = await import(name);\n')).toBe(false);

@@ -6,7 +6,7 @@
  * a worker that dies.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,14 +19,17 @@ import { processStartTime, type ExitRecord, type RunOptions, type RunStatus } fr
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 
 const MODEL = `import { Network } from 'nefsim';
+import { writeFileSync } from 'node:fs';
 export default (p = {}) => {
   console.log('model made with gain', p.gain ?? 1);
+  writeFileSync('made.txt', String(p.gain ?? 1)); // in the working directory: the trial's folder
   const net = new Network({ label: 'ch', seed: 3 });
   const stim = net.node((t) => Math.sin(8 * t) * (p.gain ?? 1), { label: 'sin' });
   const a = net.ensemble({ nNeurons: 30, dimensions: 1, label: 'a' });
   net.connect(stim, a);
   net.probe(a, { synapse: 0.01, label: 'a' });
   net.probe(stim, { label: 'sin' });
+  net.probe(net.node([0.5]), { label: 'c' }); // an unlabeled node: its name is its number
   if (p.fail) net.node((t) => { if (t > 0.05) throw new Error('sensor offline'); return [0]; }, { label: 'bomb' });
   if (p.broken) throw new Error('no such sensor');
   return net;
@@ -57,6 +60,28 @@ async function waitFor(pred: () => boolean, ms = 15_000): Promise<void> {
     if (Date.now() > end) throw new Error('timed out waiting');
     await sleep(50);
   }
+}
+function attribute(path: string, name: string, attr: string): unknown {
+  const f = new h5wasm.File(path, 'r');
+  try {
+    return (f.get(name) as Dataset).attrs[attr]?.value;
+  } finally {
+    f.close();
+  }
+}
+/** Trial worker processes whose working directory is in `out` (a batch folder). */
+function workersIn(out: string): number[] {
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (!readFileSync(`/proc/${e}/cmdline`, 'utf8').includes('_worker')) continue;
+      if (readlinkSync(`/proc/${e}/cwd`).startsWith(out)) pids.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
 }
 function dataset(path: string, name: string): Float64Array {
   const f = new h5wasm.File(path, 'r');
@@ -124,22 +149,25 @@ describe('nefsim run --trials', () => {
     const a0 = dataset(join(out, 'trial-000', 'probes.h5'), 'probes/a');
     const a1 = dataset(join(out, 'trial-001', 'probes.h5'), 'probes/a');
     expect(Buffer.from(a0.buffer).equals(Buffer.from(a1.buffer))).toBe(false); // other seed, other neurons
-    // two workers for three trials: trial-002 ran second in one of them, after a trial with another seed
+    // at most two workers for three trials: one of them ran a trial after another one, with another seed
     const pids = plan.trials.map((t) => json<RunStatus>(join(out, t.dir, 'status.json')).pid);
-    expect(new Set(pids).size).toBe(2);
-    expect(pids.slice(0, 2)).toContain(pids[2]);
-    // each trial's output (the model's console.log) is in its own log
+    expect(new Set(pids).size).toBeLessThanOrEqual(2);
+    const second = pids.findIndex((p, i) => pids.indexOf(p) < i);
+    expect(second).toBeGreaterThan(0);
+    // each trial's output (the model's console.log) is in its own log, and its files in its own folder
     expect(readFileSync(join(out, 'trial-002', 'log.txt'), 'utf8').match(/model made with gain/g)).toHaveLength(1);
+    expect(existsSync(join(out, 'trial-002', 'made.txt'))).toBe(true);
+    // the workers end with the batch
+    await waitFor(() => workersIn(out).length === 0);
 
-    // A single run with a trial's seed gives the same bits (same code path, whatever ran before in the worker).
-    for (const [seed, t] of [
-      [11, 'trial-001'],
-      [12, 'trial-002'],
-    ] as const) {
-      const single = join(dir, `single${seed}`);
-      expect((await cli('run', model, '--seed', String(seed), '--duration', '0.2', '--out', single)).code).toBe(0);
-      const trial = dataset(join(out, t, 'probes.h5'), 'probes/a');
+    // A single run with a trial's seed gives the same bits and names (same code path, whatever ran before in the worker).
+    for (const k of new Set([1, second])) {
+      const single = join(dir, `single${k}`);
+      const t = join(out, plan.trials[k]!.dir, 'probes.h5');
+      expect((await cli('run', model, '--seed', String(10 + k), '--duration', '0.2', '--out', single)).code).toBe(0);
+      const trial = dataset(t, 'probes/a');
       expect(Buffer.from(dataset(join(single, 'probes.h5'), 'probes/a').buffer).equals(Buffer.from(trial.buffer))).toBe(true);
+      expect(attribute(t, 'probes/c', 'target')).toBe(attribute(join(single, 'probes.h5'), 'probes/c', 'target'));
     }
 
     const s = await cli('status', out);
@@ -173,6 +201,7 @@ describe('nefsim run --trials', () => {
     const log2 = readFileSync(join(out, 'trial-002', 'log.txt'), 'utf8');
     expect(log2).toContain('model made with gain 0.5');
     expect(log2).not.toContain('gain 2');
+    expect(readFileSync(join(out, 'trial-002', 'made.txt'), 'utf8')).toBe('0.5');
     const sin = dataset(join(out, 'trial-002', 'probes.h5'), 'probes/sin');
     const t = dataset(join(out, 'trial-002', 'probes.h5'), 'time');
     expect(sin[49]).toBe(Math.sin(8 * t[49]!) * 0.5);
@@ -316,5 +345,17 @@ describe('nefsim run --trials', () => {
     const st = json<BatchStatus>(join(out, 'status.json'));
     expect(st.state).toBe('cancelled');
     expect(st.counts).toMatchObject({ cancelled: 2, failed: 1 });
+  });
+
+  it('a cancel while the workers start: every trial ends cancelled, and the workers and the batch process exit', async () => {
+    const out = join(dir, 'early');
+    detached.push(out);
+    expect((await cli('run', model, '--trials', '4', '--jobs', '2', '--duration', '20000', '--out', out, '--detach')).code).toBe(0);
+    const c = await cli('cancel', out);
+    expect(c.code).toBe(0);
+    const st = json<BatchStatus>(join(out, 'status.json'));
+    expect(st.state).toBe('cancelled');
+    expect(st.counts).toMatchObject({ cancelled: 4, failed: 0 });
+    await waitFor(() => workersIn(out).length === 0 && processStartTime(st.pid) !== st.processStart);
   });
 });

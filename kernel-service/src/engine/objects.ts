@@ -15,6 +15,17 @@ import type { LearningRuleType } from './learning.js';
 
 let nextId = 1;
 
+/**
+ * Starts object ids from 1 again: loading a model file (runs/model.ts) does,
+ * so that its unlabeled objects get the same names (`Ensemble #3`) however
+ * many models the process loaded before. Not part of the package's API; ids
+ * only need to be unique within one network (nothing keys on them across
+ * builds).
+ */
+export function resetObjectIds(): void {
+  nextId = 1;
+}
+
 /** Values a Node function or a connection function may return. */
 export type VectorLike = number | ArrayLike<number>;
 export type NodeFunction = (t: number, x: Float64Array) => VectorLike | null | undefined | void;

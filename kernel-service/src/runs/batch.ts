@@ -2,9 +2,12 @@
  * Batches: independent trials (`--trials N`, seeds seed, seed+1, ...) or a
  * parameter sweep (`--sweep PARAMS.json`, one trial per parameter object).
  * Every trial is an ordinary run folder (trial-000, trial-001, ...) executed
- * by the same code path as a single run (`nefsim _execute DIR`, see
- * runner.ts) in a process of its own, J at a time. The batch folder holds
- * the plan and an aggregate status:
+ * by the same code path as a single run (executeRun, see runner.ts), J at a
+ * time: in worker processes that run trials one after another
+ * (`nefsim _worker`, see trial-worker.ts), or, with --process-per-trial or a
+ * model that imports modules other than nefsim, each in a process of its own
+ * (`nefsim _execute DIR`). The batch folder holds the plan and an aggregate
+ * status:
  *
  *   batch.json    the plan: kind, executor, jobs, options, and per trial its folder, seed and params
  *   model.mjs     the model file, copied verbatim (each trial has its own copy too)
@@ -275,11 +278,13 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     if (cancelSignal !== undefined) return;
     cancelSignal = sig;
     const running = busy();
-    log(`received ${sig}: cancelling (${running.length} running trials get SIGTERM, queued ones will not start)`);
+    log(`received ${sig}: cancelling (${running.length} running trials are cancelled, queued ones will not start)`);
     for (const p of running) {
-      // a worker gets the cancel on its channel too, behind the trial it was given (which may not have started yet)
+      // A worker is told on its channel, behind the trial it was given (which it may not have started yet, and
+      // a signal could reach it before it handles signals); a process of one trial, or a worker whose channel
+      // is gone, gets SIGTERM.
       if (p.pooled && p.child.connected) p.child.send({ op: 'cancel', reason: sig } satisfies ToWorker);
-      signalGroup(p.child.pid, 'SIGTERM');
+      else signalGroup(p.child.pid, 'SIGTERM');
     }
   };
   process.on('SIGTERM', onSignal);
@@ -319,12 +324,15 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   );
   const queue = plan.trials.slice();
   let wake: (() => void) | undefined;
-  const ended = (t: TrialPlan, code: number | null, signal: NodeJS.Signals | null): void => {
+  const ended = (t: TrialPlan, code: number | null, signal: NodeJS.Signals | null, why?: string): void => {
     const tdir = join(dir, t.dir);
-    // A trial process that died without its exit record (crash, kill -9, out of memory) is recorded failed here.
+    // A trial process that died without its exit record (crash, kill -9, out of memory), or a worker that
+    // could not even record its failure (`why`), is recorded failed here.
     const s = readStatus(tdir);
     if (!isTerminal(s.state)) {
-      const error = `the ${pooled ? 'trial worker' : 'trial'} process exited ${signal ? `on ${signal}` : `with code ${code}`} without an exit record`;
+      const error =
+        why ??
+        `the ${pooled ? 'trial worker' : 'trial'} process exited ${signal ? `on ${signal}` : `with code ${code}`} without an exit record`;
       const record: ExitRecord = {
         state: 'failed',
         exitCode: code ?? 1,
@@ -362,17 +370,13 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     const p: TrialProcess = { child, pooled: !t, current: undefined, retiring: false, ready: !!t, spawned: Date.now() };
     procs.add(p);
     child.on('error', (err) => {
-      // a process that never started (an error sending to a live one is followed by its exit, which is judged there)
+      // a process that never started: no 'exit' follows (an error sending to a live one is followed by its exit)
+      if (child.pid !== undefined || !procs.has(p)) return;
+      procs.delete(p);
       const cur = p.current;
-      if (cur === undefined || child.pid !== undefined) return;
-      const cdir = join(dir, cur.dir);
-      const s = readStatus(cdir);
-      writeJsonAtomic(join(cdir, FILES.status), {
-        ...s,
-        state: 'failed',
-        heartbeat: Date.now(),
-        error: `could not start the trial: ${err.message}`,
-      });
+      p.current = undefined;
+      if (cur !== undefined) ended(cur, null, null, `could not start the trial: ${err.message}`);
+      else wake?.();
     });
     child.once('exit', (code, signal) => {
       procs.delete(p);
@@ -395,7 +399,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
           p.retiring = true;
           log(`trial worker ${child.pid ?? '?'} retires after ${m.retiring}; the next trials get a new one`);
         }
-        ended(cur, m.code, null);
+        ended(cur, m.code, null, m.error !== undefined ? `the trial worker could not run the trial: ${m.error}` : undefined);
       });
     }
     return p;

@@ -16,6 +16,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NefsimError } from '../engine/errors.js';
 import { Network } from '../engine/network.js';
+import { resetObjectIds } from '../engine/objects.js';
 
 /** A model that cannot be loaded: the message names the file, and the line when known. */
 export class ModelError extends Error {
@@ -100,8 +101,11 @@ export function linkEngine(folder: string): void {
  * first. Read conservatively, as words rather than syntax: every `from`
  * (but `.from`, as in Array.from) must be followed by the quoted name of
  * 'nefsim' or a builtin, and every `import` by an import clause ({, *, a
- * name), `.meta`, or such a quoted name (in parentheses or not). Anything
- * else, also in a comment or a string, means the hook: it only costs time.
+ * name), `.meta`, or such a quoted name (in parentheses or not); and the
+ * words createRequire, getBuiltinModule and require (which load modules
+ * through node:module) must not appear. Anything else, also in a comment or
+ * a string, means the hook (it only costs time) and, for a batch, a process
+ * per trial.
  */
 export function importsOnlyNefsim(path: string): boolean {
   let src: string;
@@ -110,6 +114,8 @@ export function importsOnlyNefsim(path: string): boolean {
   } catch {
     return false;
   }
+  // require() through node:module loads other modules too (whose state a trial worker would share)
+  if (/\b(createRequire|getBuiltinModule|require)\b/.test(src)) return false;
   const allowed = (spec: string): boolean => spec === 'nefsim' || isBuiltin(spec);
   for (const m of src.matchAll(/(?<![.\w$])from\b(\s*)(['"]?)([^'"\n]*)\2/g)) {
     if (m[2] === '' || !allowed(m[3]!)) return false;
@@ -143,6 +149,10 @@ export async function loadModel(
   const url = pathToFileURL(path).href;
   if (!(resolvesNatively(path) && importsOnlyNefsim(path))) registerNefsimResolver();
   let mod: { default?: unknown };
+  // Unlabeled objects are named by number (`Ensemble #3`): from 1 for every load, so that a model's
+  // names do not depend on what this process loaded before (a check before a run, a trial worker's
+  // earlier trials). The ids only need to be unique within one network.
+  resetObjectIds();
   try {
     // A query makes every load a fresh module instance (the same file may be loaded again by a run).
     mod = (await import(`${url}?load=${++loads}`)) as { default?: unknown };

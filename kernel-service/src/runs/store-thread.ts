@@ -56,10 +56,16 @@ export class WriterThread {
     return this.worker;
   }
 
-  /** Resolves once the thread has loaded h5wasm (call before a store takes the thread). */
+  /** Resolves once the thread has loaded h5wasm; rejects (and the thread is not to be taken) if it could not. */
   loaded(): Promise<void> {
     return new Promise((resolve, reject) => {
       const onMessage = (r: WriterReply): void => {
+        if (r.op === 'error') {
+          // h5wasm did not load: a store that takes this thread fails at once (take() throws)
+          this.early ??= new Error(`probe writer thread: ${r.message}`);
+          this.worker.off('message', onMessage);
+          reject(this.early);
+        }
         if (r.op !== 'ready') return;
         this.worker.off('message', onMessage);
         resolve();

@@ -21,14 +21,14 @@
  * or when its memory has grown by RETIRE_GROWTH since its first trial.
  * Signals: SIGTERM or SIGINT cancel the current trial (executeRun's own
  * handling), as for a run in a process of its own; between trials they are
- * ignored (the driver decides what runs next). A trial's console output
- * (the model's, and the run's log lines) goes to its own log.txt.
+ * ignored (the driver decides what runs next). As in a process of its own,
+ * a trial runs in its folder as working directory, its unlabeled objects are
+ * numbered from 1 (as for every model load), and what the process prints meanwhile (the model's
+ * console output, warnings, the run's log lines) goes to its own log.txt.
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Console } from 'node:console';
-import { Writable } from 'node:stream';
-import { FILES } from './folder.js';
+import { FILES, readStatus } from './folder.js';
 import { executeRun } from './runner.js';
 import { WriterThread } from './store-thread.js';
 
@@ -53,19 +53,32 @@ function isToWorker(m: unknown): m is ToWorker {
   return (o['op'] === 'run' && typeof o['dir'] === 'string') || (o['op'] === 'cancel' && typeof o['reason'] === 'string');
 }
 
-/** A console whose output is appended to `path`, synchronously (nothing is lost if the worker dies next). */
-function fileConsole(path: string): Console {
-  const sink = new Writable({
-    write(chunk: Buffer | string, _enc, done): void {
-      try {
-        appendFileSync(path, chunk);
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-  });
-  return new Console({ stdout: sink, stderr: sink });
+type Write = typeof process.stdout.write;
+
+/**
+ * Sends what the process writes to stdout and stderr (console.*, warnings,
+ * what worker threads print) to the end of `path`, synchronously (nothing is
+ * lost if the worker dies next), until the returned function is called.
+ */
+function redirectOutput(path: string): () => void {
+  const out = process.stdout.write;
+  const err = process.stderr.write;
+  const write = (chunk: string | Uint8Array, encOrDone?: unknown, done?: unknown): boolean => {
+    try {
+      appendFileSync(path, chunk);
+    } catch {
+      // a log that cannot be written loses the line, not the trial
+    }
+    const cb = typeof encOrDone === 'function' ? encOrDone : done;
+    if (typeof cb === 'function') process.nextTick(cb as () => void);
+    return true;
+  };
+  process.stdout.write = write as Write;
+  process.stderr.write = write as Write;
+  return () => {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  };
 }
 
 /** Runs trials as the driver sends them; resolves with the exit code when the worker should end. */
@@ -83,7 +96,7 @@ export async function trialWorker(): Promise<number> {
     () => send({ op: 'ready' }), // its failure is the first trial's to report; start-up is over all the same
   );
   const writerThread = (): WriterThread => {
-    if (!writer || writer.state !== 'idle') {
+    if (!writer || writer.state !== 'idle' || writer.early) {
       // a thread left by a store that failed or did not close is ended, and a new one loads h5wasm
       if (writer && writer.state !== 'dead') void writer.stop().catch(() => undefined);
       writer = new WriterThread(true);
@@ -91,7 +104,9 @@ export async function trialWorker(): Promise<number> {
     return writer;
   };
   // Between trials a signal is the driver's business, not a reason to die (executeRun adds its own while a trial runs).
-  const idle = (sig: NodeJS.Signals): void => console.log(`trial worker ${process.pid}: ${sig} between trials, ignored`);
+  const idle = (sig: NodeJS.Signals): void => {
+    if (!current) console.log(`trial worker ${process.pid}: ${sig} between trials, ignored`);
+  };
   process.on('SIGTERM', idle);
   process.on('SIGINT', idle);
 
@@ -111,8 +126,9 @@ export async function trialWorker(): Promise<number> {
     disconnected = true;
     wake?.();
   });
+  // a driver that disconnected while this process was still loading its modules (no event then)
+  if (!process.connected) disconnected = true;
 
-  const mainConsole = globalThis.console;
   let trials = 0;
   let rssAfterFirst = 0;
   for (;;) {
@@ -120,21 +136,41 @@ export async function trialWorker(): Promise<number> {
     wake = undefined;
     const dir = queue.shift();
     if (dir === undefined) break; // disconnected and nothing left to run
+    // A trial cancelled after it was handed over (nefsim cancel on a batch whose driver is gone) stays so.
+    let state: string | undefined;
+    try {
+      state = readStatus(dir).state;
+    } catch {
+      state = undefined; // executeRun reports what is wrong with the folder
+    }
+    if (state !== undefined && state !== 'queued') {
+      send({ op: 'ended', dir, code: state === 'cancelled' ? 143 : 1 });
+      continue;
+    }
     current = new AbortController();
     if (pendingCancel !== undefined) current.abort(pendingCancel);
     pendingCancel = undefined;
-    globalThis.console = fileConsole(join(dir, FILES.log));
+    // as in a process of its own: the run folder as working directory, output to its log (and, as every
+    // model load, unlabeled objects numbered from 1: loadModel)
+    const home = process.cwd();
+    const restore = redirectOutput(join(dir, FILES.log));
     let code: number;
     let error: string | undefined;
     try {
+      process.chdir(dir);
       code = await executeRun(dir, { logToFile: false, writer: writerThread, abort: current.signal });
     } catch (err) {
       // executeRun records its own failures; this is a failure to do even that (the driver records it)
       code = 1;
       error = err instanceof Error ? err.message : String(err);
     } finally {
-      globalThis.console = mainConsole;
+      restore();
       current = undefined;
+      try {
+        process.chdir(home);
+      } catch {
+        // the batch folder is gone: the next trial's chdir says so
+      }
     }
     trials++;
     const rss = process.memoryUsage.rss();

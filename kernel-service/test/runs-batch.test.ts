@@ -358,4 +358,32 @@ describe('nefsim run --trials', () => {
     expect(st.counts).toMatchObject({ cancelled: 4, failed: 0 });
     await waitFor(() => workersIn(out).length === 0 && processStartTime(st.pid) !== st.processStart);
   });
+
+  it('in a worker, what a partition thread prints (a node function) goes to its trial\u2019s log', async () => {
+    const printing = join(dir, 'printing.mjs');
+    writeFileSync(
+      printing,
+      `import { Network } from 'nefsim';
+const net = new Network({ label: 'pm', seed: 1 });
+let said = false;
+const stim = net.node((t) => { if (!said && t > 0.01) { said = true; console.log('node function speaking'); } return [Math.sin(t)]; }, { label: 'sin' });
+const a = net.ensemble({ nNeurons: 40, dimensions: 1, label: 'a' });
+const b = net.ensemble({ nNeurons: 40, dimensions: 1, label: 'b' });
+net.connect(stim, a);
+net.connect(a, b, { synapse: 0.01 });
+net.probe(b, { synapse: 0.01, label: 'b' });
+export default net;
+`,
+    );
+    const out = join(dir, 'printing');
+    expect((await cli('run', printing, '--trials', '2', '--jobs', '1', '--partitions', '2', '--duration', '0.05', '--out', out)).code).toBe(
+      0,
+    );
+    for (const t of ['trial-000', 'trial-001']) {
+      const log = readFileSync(join(out, t, 'log.txt'), 'utf8');
+      expect(log).toContain('partitioned into 2 part(s)');
+      expect(log.match(/node function speaking/g)).toHaveLength(1);
+    }
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).not.toContain('node function speaking');
+  });
 });

@@ -28,6 +28,7 @@ interface Thread {
 type StoreModule = {
   ThreadedProbeStore: { create(path: string, sim: unknown, meta: object, thread?: Thread): Promise<Store> };
   WriterThread: new (reusable?: boolean) => Thread;
+  ReusableWriter: new () => { get(): Thread; stop(): Promise<void> };
 };
 
 let dir: string;
@@ -124,5 +125,26 @@ describe('threaded probe store', () => {
     const s1 = await storeModule.ThreadedProbeStore.create(join(dir, 'once.h5'), simulator().sim, meta, once);
     await s1.close();
     expect(once.state).toBe('dead');
+  });
+
+  it('a trial worker\u2019s writer: the same thread after a clean close, a new one after a store that did not close', async () => {
+    const writer = new storeModule.ReusableWriter();
+    const meta = { engineVersion: 't', duration: 0.1, seed: 2 };
+    try {
+      const t1 = writer.get();
+      const s1 = await storeModule.ThreadedProbeStore.create(join(dir, 'r1.h5'), simulator().sim, meta, t1);
+      await s1.close();
+      expect(writer.get()).toBe(t1);
+      // a run that ends without closing its store (its file still open on the thread) leaves the thread taken
+      await storeModule.ThreadedProbeStore.create(join(dir, 'r2.h5'), simulator().sim, meta, t1);
+      const t2 = writer.get();
+      expect(t2).not.toBe(t1);
+      expect(t1.state).toBe('dead');
+      const s3 = await storeModule.ThreadedProbeStore.create(join(dir, 'r3.h5'), simulator().sim, meta, t2);
+      await s3.close();
+      expect(writer.get()).toBe(t2);
+    } finally {
+      await writer.stop();
+    }
   });
 });

@@ -93,6 +93,39 @@ export class WriterThread {
   }
 }
 
+/**
+ * A trial worker's writer thread (trial-worker.ts): the same thread from run
+ * to run, h5wasm loaded once, while it stays sound; a thread that failed, or
+ * that a store left without closing its file, is ended and replaced.
+ */
+export class ReusableWriter {
+  private thread: WriterThread;
+
+  constructor() {
+    this.thread = new WriterThread(true);
+  }
+
+  /** The thread for the next run. */
+  get(): WriterThread {
+    const t = this.thread;
+    if (t.state !== 'idle' || t.early) {
+      if (t.state !== 'dead') void t.stop().catch(() => undefined);
+      this.thread = new WriterThread(true);
+    }
+    return this.thread;
+  }
+
+  /** Resolves once the current thread has loaded h5wasm (rejects if it could not). */
+  loaded(): Promise<void> {
+    return this.thread.loaded();
+  }
+
+  /** Ends the current thread. */
+  async stop(): Promise<void> {
+    if (this.thread.state !== 'dead') await this.thread.stop().catch(() => undefined);
+  }
+}
+
 /** Bytes sent to the writer and not yet written, past which append() waits (two of the runner's chunks of at most 4 MB). */
 const MAX_IN_FLIGHT = 8 << 20;
 

@@ -30,7 +30,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILES, readStatus } from './folder.js';
 import { executeRun } from './runner.js';
-import { WriterThread } from './store-thread.js';
+import { ReusableWriter, type WriterThread } from './store-thread.js';
 
 /** run: a trial folder to run next; cancel: cancel the trial given last (sent after its run, so never ahead of it). */
 export type ToWorker = { op: 'run'; dir: string } | { op: 'cancel'; reason: string };
@@ -90,19 +90,12 @@ export async function trialWorker(): Promise<number> {
     if (process.connected) process.send!(m, undefined, {}, () => undefined);
   };
   // The writer thread starts now and loads h5wasm while the first trial loads its model; the driver hears when it has.
-  let writer: WriterThread | undefined = new WriterThread(true);
+  const writer = new ReusableWriter();
   writer.loaded().then(
     () => send({ op: 'ready' }),
     () => send({ op: 'ready' }), // its failure is the first trial's to report; start-up is over all the same
   );
-  const writerThread = (): WriterThread => {
-    if (!writer || writer.state !== 'idle' || writer.early) {
-      // a thread left by a store that failed or did not close is ended, and a new one loads h5wasm
-      if (writer && writer.state !== 'dead') void writer.stop().catch(() => undefined);
-      writer = new WriterThread(true);
-    }
-    return writer;
-  };
+  const writerThread = (): WriterThread => writer.get();
   // Between trials a signal is the driver's business, not a reason to die (executeRun adds its own while a trial runs).
   const idle = (sig: NodeJS.Signals): void => {
     if (!current) console.log(`trial worker ${process.pid}: ${sig} between trials, ignored`);
@@ -187,7 +180,7 @@ export async function trialWorker(): Promise<number> {
     send(ended);
     if (retiring !== undefined) break;
   }
-  if (writer && writer.state !== 'dead') await writer.stop().catch(() => undefined);
+  await writer.stop();
   process.off('SIGTERM', idle);
   process.off('SIGINT', idle);
   if (process.connected) process.disconnect();

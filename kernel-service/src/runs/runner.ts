@@ -207,8 +207,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       // the run already failed; keep its error
     }
   } finally {
-    // a thread no store took: ended, unless it is a worker's reusable one (still idle, h5wasm loaded)
-    if (writer && !(writer.reusable && writer.state === 'idle')) await writer.stop().catch(() => undefined);
+    // a thread no store took: ended, unless it is a worker's (ReusableWriter decides what becomes of it)
+    if (writer && !writer.reusable) await writer.stop().catch(() => undefined);
     await sim?.close?.().catch(() => undefined);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

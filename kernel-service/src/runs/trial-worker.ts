@@ -30,7 +30,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILES, readStatus } from './folder.js';
 import { executeRun } from './runner.js';
-import { ReusableWriter, type WriterThread } from './store-thread.js';
+import { ReusableWriter } from './store-thread.js';
 
 /** run: a trial folder to run next; cancel: cancel the trial given last (sent after its run, so never ahead of it). */
 export type ToWorker = { op: 'run'; dir: string } | { op: 'cancel'; reason: string };
@@ -95,7 +95,6 @@ export async function trialWorker(): Promise<number> {
     () => send({ op: 'ready' }),
     () => send({ op: 'ready' }), // its failure is the first trial's to report; start-up is over all the same
   );
-  const writerThread = (): WriterThread => writer.get();
   // Between trials a signal is the driver's business, not a reason to die (executeRun adds its own while a trial runs).
   const idle = (sig: NodeJS.Signals): void => {
     if (!current) console.log(`trial worker ${process.pid}: ${sig} between trials, ignored`);
@@ -151,7 +150,7 @@ export async function trialWorker(): Promise<number> {
     let error: string | undefined;
     try {
       process.chdir(dir);
-      code = await executeRun(dir, { logToFile: false, writer: writerThread, abort: current.signal });
+      code = await executeRun(dir, { logToFile: false, writer: () => writer.get(), abort: current.signal });
     } catch (err) {
       // executeRun records its own failures; this is a failure to do even that (the driver records it)
       code = 1;

@@ -2,7 +2,8 @@
  * The kernels in WebAssembly (kernels/lif-wasm.ts, kernels/dot-wasm.ts)
  * against the same kernels in JavaScript (NEFSIM_WASM=0): identical, bit for
  * bit, on every path. The LIF step: spikes, the step after the refractory
- * period, tau_ref shorter than dt (the rest of the spike step integrated),
+ * period (and a spike within it, which joins the spike list in neuron
+ * order), tau_ref shorter than dt (the rest of the spike step integrated),
  * arguments beyond the series (tau_rc short against dt), a negative minimum
  * voltage, an odd neuron count. The products: encoders of one and of several
  * dimensions (odd rows, a zero input), dense transforms, and spike-driven
@@ -22,7 +23,16 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
     maxRates: new Uniform(200, 900),
     label: 'odd',
   });
+  // inputs up to about 90: these neurons spike again in the very step that ends their refractory period
+  const fast = net.ensemble({
+    nNeurons: 41,
+    dimensions: 1,
+    maxRates: new Uniform(430, 470),
+    intercepts: new Uniform(-1, -0.6),
+    label: 'fast',
+  });
   net.connect(stim, std);
+  net.connect(stim, fast);
   net.connect(stim, odd, { transform: -1 });
   net.connect(std, odd, { function: (x) => [x[0]! * x[0]!] });
   // products: a 3-D node through a dense 2x3 transform into a 2-D ensemble of 61 neurons, which
@@ -47,6 +57,7 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
     ],
   });
   net.connect(late, one);
+  net.connect(fast, one, { transform: 0.5 });
   net.connect(late, two, { transform: [[1], [0.5]] });
   const probes = [
     net.probe(three, { synapse: 0.01 }),
@@ -58,6 +69,9 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
     net.probe(odd.neurons, { attr: 'voltage' }),
     net.probe(odd.neurons, { attr: 'refractoryTime' }),
     net.probe(std.neurons, { attr: 'refractoryTime' }),
+    net.probe(fast.neurons),
+    net.probe(fast.neurons, { attr: 'voltage' }),
+    net.probe(fast.neurons, { attr: 'refractoryTime' }),
   ];
   return { net, probes };
 }

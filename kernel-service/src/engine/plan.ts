@@ -247,18 +247,19 @@ function spikeLists(groups: Op[][], memory?: { buffer: ArrayBufferLike; byteOffs
   return { list: new Int32Array(total), bases: Int32Array.from(bases), counts: new Int32Array(bases.length), byOp, byOutput };
 }
 
-/** Bytes the kernels' tables (at most 7 ints per op) and a float32 LIF step's scratch need in WebAssembly memory. */
+/** Bytes the kernels' tables (at most 7 ints per op), a float32 LIF step's scratch and the LIF step's part list need in WebAssembly memory. */
 export function kernelTableBytes(model: Model): number {
-  return 28 * model.ops.length + 8 * spikeListInts(model) + 64;
+  return 28 * model.ops.length + 12 * spikeListInts(model) + 96;
 }
 
 /** Spike lists at byte `at` of the kernels' WebAssembly memory, where the WebAssembly kernels use them. */
 function wasmSpikeLists(groups: Op[][], kernels: WasmKernels, at: number): SpikeListPlan {
   const spikes = spikeLists(groups, { buffer: kernels.buffer, byteOffset: at });
-  // a float32 arena's LIF step keeps its spiking neurons' voltages in f64 for its second pass
-  const scratchByte = kernels.elt.f32
-    ? kernels.place(new Int32Array(2 * [...spikes.byOutput.values()].reduce((m, [, n]) => Math.max(m, n), 1)))
-    : 0;
+  // a float32 arena's LIF step keeps its spiking neurons' voltages in f64 for its spike pass; every
+  // LIF step lists the neurons whose refractory period ends within the step (lif-wasm.ts)
+  const most = [...spikes.byOutput.values()].reduce((m, [, n]) => Math.max(m, n), 1);
+  const scratchByte = kernels.elt.f32 ? kernels.place(new Int32Array(2 * most)) : 0;
+  const partsByte = kernels.place(new Int32Array(most + 2));
   spikes.wasm = {
     lif: kernels.lif,
     listByte: at + 4 * spikes.counts.length,
@@ -266,6 +267,7 @@ function wasmSpikeLists(groups: Op[][], kernels: WasmKernels, at: number): Spike
     kernels,
     eltBytes: kernels.elt.bytes,
     scratchByte,
+    partsByte,
   };
   return spikes;
 }

@@ -4,26 +4,35 @@
  * the products of dot-wasm.ts. It performs the same IEEE double operations
  * in the same order as the JavaScript loop (the short series for log1p and
  * expm1 included, with Math.log1p / Math.expm1 imported for large
- * arguments), so both give identical results, bit for bit. Neurons go two
- * at a time in f64x2 lanes, without branches on the common path, and the
- * spikes they list are finished in a second pass, two at a time too: about
- * 1.6x faster than the scalar loop (16 -> 9-10 ns per neuron on
- * CircularConvolution D = 64), whose unpredictable branches on spikes and
- * refractory periods cost most. A pair appends to the spike list only when
- * one of its lanes spiked: on 7,200 neurons of which 4% spike a step, 6.6-6.9
- * -> 4.7-4.9 ns per neuron (2.9-3.2 ns with no spike at all, from 4.5),
- * alone in a loop. In the bench's models (whose neurons fire more, and whose
- * steps do more) alternating runs of the old and new code showed no change
- * beyond noise in steps/s (D = 16, D = 64, K = 100, K = 1000).
+ * arguments), so both give identical results, bit for bit. Three passes:
  *
- * lif(J, out, v, ref, n, tauRc, tauRef, minV, spike, full, dt, list, scratch) -> spikes:
- * byte offsets of the op's signals, of its spike list and (float32 arenas) of
- * room for n doubles; returns how many neurons spiked (their indices are
- * written to the list, in order).
+ * 1. Neurons two at a time in f64x2 lanes, without branches on the common
+ *    path: the full step's integration, the spiking neurons appended to the
+ *    spike list (only when a lane spiked), and the neurons whose refractory
+ *    period ends within the step appended to a part list.
+ * 2. The part list, two at a time: the step's remaining time integrated
+ *    (expm1's series); a neuron that spikes there joins the spike list in
+ *    neuron order.
+ * 3. The spike list, two at a time: spike times (log1p's series), resets.
+ *
+ * Alone in a loop on 7,200 neurons (lifbench, 2026-11-22), ns per neuron:
+ * with 0% / 4% / 9% / 14% / 22% of neurons spiking a step, 2.3-2.9 /
+ * 5.9-6.2 / 7.7 / 9.9-11.3 / 13.7-14.0 when the refractory ends were
+ * integrated in pass 1 under a branch, 2.0-2.3 / 3.5-3.8 / 5.3-5.6 /
+ * 7.0-7.9 / 9.9-11.0 with pass 2. (Two lanes and a separate spike pass had
+ * made the step about 1.6x faster than a scalar loop whose unpredictable
+ * branches cost most: 16 -> 9-10 ns per neuron on CircularConvolution D = 64.)
+ *
+ * lif(J, out, v, ref, n, tauRc, tauRef, minV, spike, full, dt, list, scratch, parts) -> spikes:
+ * byte offsets of the op's signals, of its spike list, (float32 arenas) of
+ * room for n doubles, and of room for n + 2 ints (the part list); returns
+ * how many neurons spiked (their indices are written to the list, in order).
  */
 import {
   I32_EQ,
   I32_EQZ,
+  I32_SUB,
+  I32_XOR,
   BLOCK,
   BR,
   BR_IF,
@@ -76,7 +85,6 @@ import {
   V_ANY_TRUE,
   V_BITSELECT,
   V_LOAD,
-  V_OR,
   f64,
   get,
   set,
@@ -107,6 +115,7 @@ export type LifStep = (
   dt: number,
   list: number,
   scratch: number,
+  parts: number,
 ) => number;
 
 /** Arguments beyond which the series give way to Math's functions (as log1pSmall / expm1Small). */
@@ -115,7 +124,7 @@ const SMALL = 0.0625;
 // function indices: imports first
 const EXPM1 = 0,
   LOG1P = 1;
-// locals: params, then i32 i, cnt, p; f64 r, j, vi, ts, lo, x, s, s2
+// params
 const Jp = 0,
   OUTp = 1,
   Vp = 2,
@@ -128,42 +137,50 @@ const Jp = 0,
   FULL = 9,
   DT = 10,
   LIST = 11,
-  SCRATCH = 12; // float32 arenas: the spiking neurons' voltages in f64, in list order, for the second pass
-const I = 13,
-  CNT = 14,
-  P = 15,
-  M = 16,
-  K = 17,
-  R = 18,
-  JV = 19,
-  VI = 20,
-  TS = 21,
-  LO = 22,
-  X = 23,
-  S = 24,
-  S2 = 25;
-// v128 locals of the two-lane loop: splatted parameters, then per-pair values
-const V_DT = 26,
-  V_FULL = 27,
-  V_TAU_RC = 28,
-  V_TAU_REF = 29,
-  V_MIN_V = 30,
-  V_SPIKE = 31,
-  V_R = 32,
-  V_J = 33,
-  V_V = 34,
-  V_ACT = 35,
-  V_PART = 36,
-  V_X = 37,
-  V_SPK = 38,
-  V_S = 39,
-  V_NEW = 40,
-  V_S2 = 41,
-  V_TS = 42;
-const N_V128 = 17;
-// i32 locals of the second pass's pairs: the two spiking neurons' byte offsets
-const P0 = 43,
-  P1 = 44;
+  SCRATCH = 12, // float32 arenas: the spiking neurons' voltages in f64, in list order, for the spike pass
+  PARTS = 13; // room for n ints: the neurons whose refractory period ends within this step
+const N_PARAMS = 14;
+// locals: i32 i, cnt, p, m, k; f64 r, j, vi, ts, lo, x, s, s2
+const I = 14,
+  CNT = 15,
+  P = 16,
+  M = 17,
+  K = 18,
+  R = 19,
+  JV = 20,
+  VI = 21,
+  TS = 22,
+  LO = 23,
+  X = 24,
+  S = 25,
+  S2 = 26;
+// v128 locals of the two-lane loops: splatted parameters, then per-pair values
+const V_DT = 27,
+  V_FULL = 28,
+  V_TAU_RC = 29,
+  V_TAU_REF = 30,
+  V_MIN_V = 31,
+  V_SPIKE = 32,
+  V_R = 33,
+  V_J = 34,
+  V_V = 35,
+  V_ACT = 36,
+  V_PART = 37,
+  V_X = 38,
+  V_SPK = 39,
+  V_S = 40,
+  V_NEW = 41,
+  V_S2 = 42,
+  V_TS = 43,
+  V_REF = 44;
+const N_V128 = 18;
+// i32 locals of the passes over lists: two listed neurons' byte offsets, the part list's length, a lane mask, a list position
+const P0 = 45,
+  P1 = 46,
+  PC = 47,
+  PM = 48,
+  POS = 49;
+const N_I32_AFTER = 5;
 
 /**
  * The arena's element type of the module being assembled (moduleBytes sets
@@ -268,55 +285,44 @@ const vstore = (base: number, value: number[]): number[] => E.vstore(at(base), v
 const vInRange = (x: number): number[] => [...get(x), ...vconst(-SMALL), ...F64X2_GE, ...get(x), ...vconst(SMALL), ...F64X2_LE, ...V_AND];
 
 /**
- * Neurons I and I + 1 in two f64x2 lanes, the first of two passes: the
- * integration, branch-free on its common path (both factors, the full step
- * and expm1's series for the step that ends a refractory period, selected
- * per lane; the series only when a lane needs it), the stores of a step
- * without a spike, and the spiking neurons appended to the spike list. The
- * second pass (spikeOfNeuron) finishes the listed spikes in scalar code; a
- * spiking neuron's voltage is stored unclamped for it. Every lane performs
- * the scalar step's operations in its order, so results are the same bit
- * for bit; a lane whose argument is beyond the series calls Math.expm1, as
- * the scalar step does.
+ * Neurons I and I + 1 in two f64x2 lanes, the first pass: the full step's
+ * integration, branch-free, the stores of a step without a spike, the
+ * spiking neurons appended to the spike list, and the neurons whose
+ * refractory period ends within this step (0 < ref - dt < dt) appended to
+ * the part list, left as they were for the part pass (partSteps). Each of
+ * those steps needs expm1's series, with a division and ten dependent
+ * multiply-adds: done here under a branch taken by about a quarter of the
+ * pairs where neurons fire at 100 Hz or more, it cost about 40 ns per such
+ * step (a mispredicted branch, and a dependency chain that nothing
+ * overlapped); the part pass runs them back to back. The spike pass
+ * (listedSpikes) finishes the listed spikes; a spiking neuron's voltage is
+ * stored unclamped for it. Every lane performs the scalar step's operations
+ * in its order, so results are the same bit for bit.
  */
 function pairOfNeurons(): number[] {
   const b: number[] = [];
   // r = ref - dt; j; v
-  b.push(...vload(REFp), ...get(V_DT), ...F64X2_SUB, ...set(V_R));
+  b.push(...vload(REFp), ...set(V_REF));
+  b.push(...get(V_REF), ...get(V_DT), ...F64X2_SUB, ...set(V_R));
   b.push(...vload(Jp), ...set(V_J));
   b.push(...vload(Vp), ...set(V_V));
   // act: r <= 0; part: 0 < r < dt (the step that ends the refractory period)
   b.push(...get(V_R), ...vconst(0), ...F64X2_LE, ...set(V_ACT));
   b.push(...get(V_R), ...vconst(0), ...F64X2_GT, ...get(V_R), ...get(V_DT), ...F64X2_LT, ...V_AND, ...set(V_PART));
-  // factor = full; where part: -expm1(x), x = -(dt - r) / tauRc
-  b.push(...get(V_FULL), ...set(V_NEW));
-  b.push(...get(V_PART), ...V_ANY_TRUE, IF, VOID);
-  b.push(...get(V_DT), ...get(V_R), ...F64X2_SUB, ...F64X2_NEG, ...get(V_TAU_RC), ...F64X2_DIV, ...set(V_X));
-  b.push(...expm1Series(LANES, V_X), ...set(V_S));
-  //   lanes beyond the series: Math.expm1 (bad = part & !inRange(x); m = its lane bits)
-  b.push(...get(V_PART), ...vInRange(V_X), ...V_ANDNOT, ...I64X2_BITMASK, ...set(M));
-  b.push(...get(M), IF, VOID);
-  for (const lane of [0, 1]) {
-    b.push(...get(M), I32_CONST, lane + 1, I32_AND, IF, VOID);
-    b.push(...get(V_S), ...get(V_X), ...F64X2_EXTRACT(lane), CALL, EXPM1, ...F64X2_REPLACE(lane), ...set(V_S));
-    b.push(END);
-  }
-  b.push(END);
-  b.push(...get(V_FULL), ...get(V_S), ...F64X2_NEG, ...get(V_ACT), ...V_BITSELECT, ...set(V_NEW));
-  b.push(END);
-  // new = v + (j - v) * factor; v = act|part ? new : v
-  b.push(...get(V_V), ...get(V_J), ...get(V_V), ...F64X2_SUB, ...get(V_NEW), ...F64X2_MUL, ...F64X2_ADD, ...set(V_NEW));
-  b.push(...get(V_NEW), ...get(V_V), ...get(V_ACT), ...get(V_PART), ...V_OR, ...V_BITSELECT, ...set(V_V));
-  // spikes: v > 1 (m = lane bits)
-  b.push(...get(V_V), ...vconst(1), ...F64X2_GT, ...set(V_SPK));
+  // new = act ? v + (j - v) * full : v
+  b.push(...get(V_V), ...get(V_J), ...get(V_V), ...F64X2_SUB, ...get(V_FULL), ...F64X2_MUL, ...F64X2_ADD);
+  b.push(...get(V_V), ...get(V_ACT), ...V_BITSELECT, ...set(V_NEW));
+  // spikes: new > 1, but not where the part pass decides (m = lane bits)
+  b.push(...get(V_NEW), ...vconst(1), ...F64X2_GT, ...get(V_PART), ...V_ANDNOT, ...set(V_SPK));
   b.push(...get(V_SPK), ...I64X2_BITMASK, ...set(M));
-  // out = 0, v = spike ? v : max(v, minV) (as v > minV ? v : minV), ref = r
+  // out = 0; v = spike ? new : part ? v : max(new, minV) (as new > minV ? new : minV); ref = part ? ref : r
   b.push(...vstore(OUTp, vconst(0)));
-  b.push(...vstore(Vp, [...get(V_V), ...get(V_MIN_V), ...get(V_V), ...F64X2_PMAX, ...get(V_SPK), ...V_BITSELECT]));
-  b.push(...vstore(REFp, get(V_R)));
+  const clamped = [...get(V_V), ...get(V_MIN_V), ...get(V_NEW), ...F64X2_PMAX, ...get(V_PART), ...V_BITSELECT];
+  b.push(...vstore(Vp, [...get(V_NEW), ...clamped, ...get(V_SPK), ...V_BITSELECT]));
+  b.push(...vstore(REFp, [...get(V_REF), ...get(V_R), ...get(V_PART), ...V_BITSELECT]));
   // list[cnt] = i; cnt += m & 1; list[cnt] = i + 1; cnt += m >> 1
   const scratch = (lane: number): number[] =>
-    E.f32 ? [...get(SCRATCH), ...get(CNT), I32_CONST, 3, I32_SHL, I32_ADD, ...get(V_V), ...F64X2_EXTRACT(lane), F64_STORE, 3, 0] : [];
+    E.f32 ? [...get(SCRATCH), ...get(CNT), I32_CONST, 3, I32_SHL, I32_ADD, ...get(V_NEW), ...F64X2_EXTRACT(lane), F64_STORE, 3, 0] : [];
   // (only when a lane spiked: a pair without a spike, most of them, skips the list)
   b.push(...get(M), IF, VOID);
   b.push(...get(LIST), ...get(CNT), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_STORE, 2, 0, ...scratch(0));
@@ -324,10 +330,131 @@ function pairOfNeurons(): number[] {
   b.push(...get(LIST), ...get(CNT), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_CONST, 1, I32_ADD, I32_STORE, 2, 0, ...scratch(1));
   b.push(...get(CNT), ...get(M), I32_CONST, 1, I32_SHR_U, I32_ADD, ...set(CNT));
   b.push(END);
+  // parts[pc] = i; pc += pm & 1; parts[pc] = i + 1; pc += pm >> 1 (branch-free: as often taken as not)
+  b.push(...get(V_PART), ...I64X2_BITMASK, ...set(PM));
+  b.push(...get(PARTS), ...get(PC), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_STORE, 2, 0);
+  b.push(...get(PC), ...get(PM), I32_CONST, 1, I32_AND, I32_ADD, ...set(PC));
+  b.push(...get(PARTS), ...get(PC), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_CONST, 1, I32_ADD, I32_STORE, 2, 0);
+  b.push(...get(PC), ...get(PM), I32_CONST, 1, I32_SHR_U, I32_ADD, ...set(PC));
   return b;
 }
 
-/** The second pass: the spikes listed by the first, in scalar code (K counts through them). */
+/** f64x2 of base[P0], base[P1] (listed neurons' byte offsets). */
+const gather = (base: number): number[] => [
+  ...E.load([...get(base), ...get(P0), I32_ADD]),
+  ...F64X2_SPLAT,
+  ...E.load([...get(base), ...get(P1), I32_ADD]),
+  ...F64X2_REPLACE(1),
+];
+
+/** local = (the neuron listed at base[K + at]) << E.shift: its byte offset. */
+const offsetAt = (list: number, at: number, local: number): number[] => [
+  ...get(list),
+  ...get(K),
+  I32_CONST,
+  2,
+  I32_SHL,
+  I32_ADD,
+  I32_LOAD,
+  2,
+  4 * at,
+  I32_CONST,
+  E.shift,
+  I32_SHL,
+  ...set(local),
+];
+
+/**
+ * Puts the neuron at byte offset `p` (a local) into the spike list in
+ * neuron order, moving the later ones up (and, float32 arenas, their
+ * scratch voltages; its own is lane `lane` of V_NEW): for a neuron that
+ * spikes in the step that ends its refractory period, which is rare (an
+ * input above about 1 / (1 - exp(-dt / tau_rc)), 20 at Nengo's defaults).
+ */
+function insertSpike(p: number, lane: number): number[] {
+  const b: number[] = [];
+  const slot = (pos: number[], size: number, base: number): number[] => [
+    ...get(base),
+    ...pos,
+    I32_CONST,
+    size === 4 ? 2 : 3,
+    I32_SHL,
+    I32_ADD,
+  ];
+  // the neuron's index: p >> shift
+  b.push(...get(p), I32_CONST, E.shift, I32_SHR_U, ...set(P));
+  b.push(...get(CNT), ...set(POS));
+  b.push(BLOCK, VOID, LOOP, VOID);
+  //   while pos > 0 && list[pos - 1] > index: list[pos] = list[pos - 1] (scratch too); pos--
+  b.push(...get(POS), I32_EQZ, BR_IF, 1);
+  b.push(...slot([...get(POS), I32_CONST, 1, I32_SUB], 4, LIST), I32_LOAD, 2, 0, ...get(P), I32_LT_S, BR_IF, 1);
+  b.push(...slot(get(POS), 4, LIST), ...slot([...get(POS), I32_CONST, 1, I32_SUB], 4, LIST), I32_LOAD, 2, 0, I32_STORE, 2, 0);
+  if (E.f32)
+    b.push(...slot(get(POS), 8, SCRATCH), ...slot([...get(POS), I32_CONST, 1, I32_SUB], 8, SCRATCH), F64_LOAD, 3, 0, F64_STORE, 3, 0);
+  b.push(...get(POS), I32_CONST, 1, I32_SUB, ...set(POS), BR, 0, END, END);
+  b.push(...slot(get(POS), 4, LIST), ...get(P), I32_STORE, 2, 0);
+  if (E.f32) b.push(...slot(get(POS), 8, SCRATCH), ...get(V_NEW), ...F64X2_EXTRACT(lane), F64_STORE, 3, 0);
+  b.push(...get(CNT), I32_CONST, 1, I32_ADD, ...set(CNT));
+  return b;
+}
+
+/**
+ * The part pass: the neurons listed by the first pass whose refractory
+ * period ends within this step, two at a time in f64x2 lanes (an odd last
+ * one in both): r = ref - dt, v += (j - v) * -expm1(-(dt - r) / tau_rc)
+ * (the series; Math.expm1 for a lane beyond it), ref = r, and v clamped to
+ * minV, or, where v > 1, left unclamped and the neuron put into the spike
+ * list for the spike pass: the scalar step's operations, bit for bit.
+ */
+function partSteps(): number[] {
+  const b: number[] = [];
+  const at = (base: number, p: number): number[] => [...get(base), ...get(p), I32_ADD];
+  b.push(I32_CONST, 0, ...set(K));
+  b.push(BLOCK, VOID, LOOP, VOID);
+  b.push(...get(K), ...get(PC), I32_GE_S, BR_IF, 1);
+  // P0, P1: the next two (an odd last one twice; its second lane's stores repeat the first's)
+  b.push(...offsetAt(PARTS, 0, P0), ...offsetAt(PARTS, 1, P1));
+  b.push(...get(P1), ...get(P0), ...get(K), I32_CONST, 1, I32_ADD, ...get(PC), I32_LT_S, SELECT, ...set(P1));
+  b.push(...gather(REFp), ...get(V_DT), ...F64X2_SUB, ...set(V_R));
+  b.push(...gather(Jp), ...set(V_J));
+  b.push(...gather(Vp), ...set(V_V));
+  // x = -(dt - r) / tauRc; s = expm1(x) (lanes beyond the series: Math.expm1)
+  b.push(...get(V_DT), ...get(V_R), ...F64X2_SUB, ...F64X2_NEG, ...get(V_TAU_RC), ...F64X2_DIV, ...set(V_X));
+  b.push(...expm1Series(LANES, V_X), ...set(V_S));
+  b.push(...vInRange(V_X), ...I64X2_BITMASK, I32_CONST, 3, I32_XOR, ...set(M));
+  b.push(...get(M), IF, VOID);
+  for (const lane of [0, 1]) {
+    b.push(...get(M), I32_CONST, lane + 1, I32_AND, IF, VOID);
+    b.push(...get(V_S), ...get(V_X), ...F64X2_EXTRACT(lane), CALL, EXPM1, ...F64X2_REPLACE(lane), ...set(V_S));
+    b.push(END);
+  }
+  b.push(END);
+  // new = v + (j - v) * -s; spikes where new > 1 (pm = lane bits, the second only for a second neuron)
+  b.push(...get(V_V), ...get(V_J), ...get(V_V), ...F64X2_SUB, ...get(V_S), ...F64X2_NEG, ...F64X2_MUL, ...F64X2_ADD, ...set(V_NEW));
+  b.push(...get(V_NEW), ...vconst(1), ...F64X2_GT, ...set(V_SPK));
+  b.push(...get(V_SPK), ...I64X2_BITMASK, ...set(PM));
+  b.push(...get(PM), ...get(PM), I32_CONST, 1, I32_AND, ...get(K), I32_CONST, 1, I32_ADD, ...get(PC), I32_LT_S, SELECT, ...set(PM));
+  // v = spike ? new : max(new, minV); ref = r
+  b.push(...get(V_NEW), ...get(V_MIN_V), ...get(V_NEW), ...F64X2_PMAX, ...get(V_SPK), ...V_BITSELECT, ...set(V_X));
+  for (const [lane, p] of [
+    [0, P0],
+    [1, P1],
+  ] as const) {
+    b.push(...E.store(at(Vp, p), [...get(V_X), ...F64X2_EXTRACT(lane)]));
+    b.push(...E.store(at(REFp, p), [...get(V_R), ...F64X2_EXTRACT(lane)]));
+  }
+  b.push(...get(PM), IF, VOID);
+  for (const [lane, p] of [
+    [0, P0],
+    [1, P1],
+  ] as const) {
+    b.push(...get(PM), I32_CONST, lane + 1, I32_AND, IF, VOID, ...insertSpike(p, lane), END);
+  }
+  b.push(END);
+  b.push(...get(K), I32_CONST, 2, I32_ADD, ...set(K), BR, 0, END, END);
+  return b;
+}
+
 /** The scalar spike step of the neuron listed at K + `at`: P, JV and VI (unrounded voltage) from the list. */
 function listedSpike(at: number): number[] {
   const b: number[] = [];
@@ -341,7 +468,7 @@ function listedSpike(at: number): number[] {
 }
 
 /**
- * The second pass: the spikes listed by the first, two at a time in f64x2
+ * The spike pass: the spikes listed by the first pass (and the part pass), two at a time in f64x2
  * lanes (log1p's series for both in one go: half the divisions, two
  * independent chains), with the same operations as spikeOfNeuron; a pair
  * where a lane is beyond the series or has time left after tau_ref takes the
@@ -349,33 +476,11 @@ function listedSpike(at: number): number[] {
  */
 function listedSpikes(): number[] {
   const b: number[] = [];
-  const offsetAt = (at: number, local: number): number[] => [
-    ...get(LIST),
-    ...get(K),
-    I32_CONST,
-    2,
-    I32_SHL,
-    I32_ADD,
-    I32_LOAD,
-    2,
-    4 * at,
-    I32_CONST,
-    E.shift,
-    I32_SHL,
-    ...set(local),
-  ];
-  /** f64x2 of base[P0], base[P1] */
-  const gather = (base: number): number[] => [
-    ...E.load([...get(base), ...get(P0), I32_ADD]),
-    ...F64X2_SPLAT,
-    ...E.load([...get(base), ...get(P1), I32_ADD]),
-    ...F64X2_REPLACE(1),
-  ];
   const at = (base: number, p: number): number[] => [...get(base), ...get(p), I32_ADD];
   b.push(I32_CONST, 0, ...set(K));
   b.push(BLOCK, VOID, LOOP, VOID);
   b.push(...get(K), I32_CONST, 1, I32_ADD, ...get(CNT), I32_GE_S, BR_IF, 1);
-  b.push(...offsetAt(0, P0), ...offsetAt(1, P1));
+  b.push(...offsetAt(LIST, 0, P0), ...offsetAt(LIST, 1, P1));
   b.push(...gather(Jp), ...set(V_J));
   if (E.f32) b.push(...get(SCRATCH), ...get(K), I32_CONST, 3, I32_SHL, I32_ADD, ...V_LOAD, 3, 0, ...set(V_V));
   else b.push(...gather(Vp), ...set(V_V));
@@ -424,8 +529,8 @@ function moduleBytes(shared: boolean, elt: Elt): Uint8Array {
 }
 
 function assemble(shared: boolean): Uint8Array {
-  const body: number[] = [4, 5, I32, 8, F64, N_V128, V128, 2, I32]; // locals: 5 i32, 8 f64, v128s, 2 i32
-  body.push(I32_CONST, 0, ...set(I), I32_CONST, 0, ...set(CNT));
+  const body: number[] = [4, 5, I32, 8, F64, N_V128, V128, N_I32_AFTER, I32]; // locals: 5 i32, 8 f64, v128s, i32s
+  body.push(I32_CONST, 0, ...set(I), I32_CONST, 0, ...set(CNT), I32_CONST, 0, ...set(PC));
   const splat = (from: number, to: number): number[] => [...get(from), ...F64X2_SPLAT, ...set(to)];
   body.push(...splat(DT, V_DT), ...splat(FULL, V_FULL), ...splat(TAU_RC, V_TAU_RC), ...splat(TAU_REF, V_TAU_REF));
   body.push(...splat(MIN_V, V_MIN_V), ...splat(SPIKE, V_SPIKE));
@@ -435,6 +540,7 @@ function assemble(shared: boolean): Uint8Array {
   body.push(...pOfI());
   body.push(...pairOfNeurons());
   body.push(...get(I), I32_CONST, 2, I32_ADD, ...set(I), BR, 0, END, END);
+  body.push(...partSteps());
   body.push(...listedSpikes());
   // the odd neuron left, if any
   body.push(...get(I), ...get(N), I32_LT_S, IF, VOID);
@@ -447,7 +553,7 @@ function assemble(shared: boolean): Uint8Array {
   const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
   const bytes = [
     ...WASM_HEADER,
-    // types: 0 = (f64) -> f64; 1 = (i32 x5, f64 x6, i32 x2) -> i32; 2 = (i32, i32) -> ()
+    // types: 0 = (f64) -> f64; 1 = (i32 x5, f64 x6, i32 x3) -> i32; 2 = (i32, i32) -> ()
     ...section(1, [
       3,
       0x60,
@@ -456,7 +562,7 @@ function assemble(shared: boolean): Uint8Array {
       1,
       F64,
       0x60,
-      13,
+      N_PARAMS,
       I32,
       I32,
       I32,
@@ -468,6 +574,7 @@ function assemble(shared: boolean): Uint8Array {
       F64,
       F64,
       F64,
+      I32,
       I32,
       I32,
       1,

@@ -6,12 +6,14 @@
 import type { Arena, Kernel, SpikeLists } from './kernel.js';
 import type { LifStep } from './lif-wasm.js';
 
-/** The LIF step in WebAssembly: the function, where the spike lists start, the arena's element bytes, room for a float32 arena's voltages. */
+/** The LIF step in WebAssembly: the function, where the spike lists start, the arena's element bytes, room for a float32 arena's voltages, room for the part list. */
 export interface WasmLif {
   readonly lif: LifStep;
   readonly listByte: number;
   readonly eltBytes: number;
   readonly scratchByte: number;
+  /** Room for the largest op's neurons + 2 ints: the neurons whose refractory period ends within the step (lif-wasm.ts). */
+  readonly partsByte: number;
 }
 
 /*
@@ -139,7 +141,7 @@ export class LIFKernel implements Kernel {
   }
 
   private runWasm(w: WasmLif): void {
-    const { lif, listByte, eltBytes: e, scratchByte } = w;
+    const { lif, listByte, eltBytes: e, scratchByte, partsByte } = w;
     const tb = this.table,
       p = this.params,
       dt = this.dt,
@@ -164,6 +166,7 @@ export class LIFKernel implements Kernel {
         dt,
         listByte + 4 * bases[id]!,
         scratchByte,
+        partsByte,
       );
     }
   }

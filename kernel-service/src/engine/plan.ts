@@ -216,7 +216,7 @@ function kernelKey(op: Op): string {
 /** The LIF operators' spike lists: an id and a base per operator, by the offset of its output signal. */
 interface SpikeListPlan extends SpikeLists {
   /** The WebAssembly LIF step over the arena's memory, and the byte offset of `list` in it. */
-  wasm?: WasmLif & { countByte: number; kernels: WasmKernels };
+  wasm?: WasmLif & { kernels: WasmKernels };
   readonly byOp: Map<Op, number>;
   /** Output offset -> [id, size]. */
   readonly byOutput: Map<number, [number, number]>;
@@ -247,9 +247,9 @@ function spikeLists(groups: Op[][], memory?: { buffer: ArrayBufferLike; byteOffs
   return { list: new Int32Array(total), bases: Int32Array.from(bases), counts: new Int32Array(bases.length), byOp, byOutput };
 }
 
-/** Bytes the kernels' tables (at most 7 ints per op), a float32 LIF step's scratch and the LIF step's part list need in WebAssembly memory. */
+/** Bytes the kernels' tables (at most 72 bytes per op, LIF_OP_BYTES), a float32 LIF step's scratch and the LIF step's part list need in WebAssembly memory. */
 export function kernelTableBytes(model: Model): number {
-  return 28 * model.ops.length + 12 * spikeListInts(model) + 96;
+  return 72 * model.ops.length + 12 * spikeListInts(model) + 96;
 }
 
 /** Spike lists at byte `at` of the kernels' WebAssembly memory, where the WebAssembly kernels use them. */
@@ -268,6 +268,7 @@ function wasmSpikeLists(groups: Op[][], kernels: WasmKernels, at: number): Spike
     eltBytes: kernels.elt.bytes,
     scratchByte,
     partsByte,
+    place: (table) => kernels.place(table),
   };
   return spikes;
 }

@@ -4,7 +4,7 @@
  * parallel Float64Array of parameters per op.
  */
 import type { Arena, Kernel, SpikeLists } from './kernel.js';
-import type { LifStep } from './lif-wasm.js';
+import { LIF_OP_BYTES, setLifOp, type LifStep } from './lif-wasm.js';
 
 /** The LIF step in WebAssembly: the function, where the spike lists start, the arena's element bytes, room for a float32 arena's voltages, room for the part list. */
 export interface WasmLif {
@@ -14,6 +14,10 @@ export interface WasmLif {
   readonly scratchByte: number;
   /** Room for the largest op's neurons + 2 ints: the neurons whose refractory period ends within the step (lif-wasm.ts). */
   readonly partsByte: number;
+  /** Where the spike counts start. */
+  readonly countByte: number;
+  /** Copies a table into WebAssembly memory; returns its byte address. */
+  place(table: Int32Array): number;
 }
 
 /*
@@ -140,35 +144,41 @@ export class LIFKernel implements Kernel {
     }
   }
 
+  /** The ops' table of the WebAssembly step, placed in its memory on the first step. */
+  private wasmTable = -1;
+
   private runWasm(w: WasmLif): void {
-    const { lif, listByte, eltBytes: e, scratchByte, partsByte } = w;
+    if (this.wasmTable < 0) this.wasmTable = this.placeWasmTable(w);
+    w.lif(this.wasmTable, this.count, this.dt, w.scratchByte, w.partsByte);
+  }
+
+  /** The table of lif-wasm.ts: each op's byte offsets and its parameters, as the JavaScript loop computes them. */
+  private placeWasmTable(w: WasmLif): number {
     const tb = this.table,
       p = this.params,
       dt = this.dt,
-      ids = this.ids,
-      counts = this.spikes.counts,
-      bases = this.spikes.bases;
-    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 4) {
-      const tauRc = p[op]!;
-      const id = ids[k / 5]!;
-      // the same arguments as the JavaScript loop computes them (full step factor, spike value)
-      counts[id] = lif(
-        e * tb[k]!,
-        e * tb[k + 1]!,
-        e * tb[k + 2]!,
-        e * tb[k + 3]!,
-        tb[k + 4]!,
-        tauRc,
-        p[op + 1]!,
-        p[op + 2]!,
-        p[op + 3]! / dt,
-        -Math.expm1(-dt / tauRc),
-        dt,
-        listByte + 4 * bases[id]!,
-        scratchByte,
-        partsByte,
+      e = w.eltBytes;
+    const n = this.count;
+    const bytes = new ArrayBuffer(LIF_OP_BYTES * n);
+    for (let k = 0; k < n; k++) {
+      const id = this.ids[k]!;
+      const tauRc = p[4 * k]!;
+      setLifOp(
+        bytes,
+        LIF_OP_BYTES * k,
+        [
+          e * tb[5 * k]!,
+          e * tb[5 * k + 1]!,
+          e * tb[5 * k + 2]!,
+          e * tb[5 * k + 3]!,
+          tb[5 * k + 4]!,
+          w.listByte + 4 * this.spikes.bases[id]!,
+          w.countByte + 4 * id,
+        ],
+        [tauRc, p[4 * k + 1]!, p[4 * k + 2]!, p[4 * k + 3]! / dt, -Math.expm1(-dt / tauRc)],
       );
     }
+    return w.place(new Int32Array(bytes));
   }
 }
 

@@ -3,7 +3,9 @@
 // trials in worker processes (the default: each worker runs trials one after
 // another) and with --process-per-trial (a fresh process each), at two trial
 // lengths: --duration (4 s simulated, about 0.06 s of work a trial in a
-// worker, so the batch is mostly one process start) and 10x that.
+// worker, so the batch is mostly one process start) and 10x that
+// (--duration 40 measures 40 s and 400 s: about 2.5 s of work a trial, where
+// the batch's serial start-up no longer dominates).
 //
 // Usage: node bench/trials.mjs [--duration 4] [--trials 8] [--repeats 2]
 // The model: sin -> 400 LIF -> 400 LIF (x^2), two decoded probes (a run's

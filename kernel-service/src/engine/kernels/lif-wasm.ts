@@ -116,7 +116,7 @@ const SMALL = 0.0625;
 // function indices: imports first
 const EXPM1 = 0,
   LOG1P = 1;
-// params: the ops' table (LIF_OP_BYTES per op, see lifOpTable), their count, dt, and two scratch rooms
+// params: the ops' table (LIF_OP_BYTES per op, see setLifOp), their count, dt, and two scratch rooms
 const TABLE = 0,
   NOPS = 1,
   DT = 2,
@@ -358,11 +358,14 @@ function pairOfNeurons(): number[] {
   return b;
 }
 
+/** The address base + p (two locals: a signal's byte offset and a listed neuron's). */
+const listedAt = (base: number, p: number): number[] => [...get(base), ...get(p), I32_ADD];
+
 /** f64x2 of base[P0], base[P1] (listed neurons' byte offsets). */
 const gather = (base: number): number[] => [
-  ...E.load([...get(base), ...get(P0), I32_ADD]),
+  ...E.load(listedAt(base, P0)),
   ...F64X2_SPLAT,
-  ...E.load([...get(base), ...get(P1), I32_ADD]),
+  ...E.load(listedAt(base, P1)),
   ...F64X2_REPLACE(1),
 ];
 
@@ -427,7 +430,6 @@ function insertSpike(p: number, lane: number): number[] {
  */
 function partSteps(): number[] {
   const b: number[] = [];
-  const at = (base: number, p: number): number[] => [...get(base), ...get(p), I32_ADD];
   b.push(I32_CONST, 0, ...set(K));
   b.push(BLOCK, VOID, LOOP, VOID);
   b.push(...get(K), ...get(PC), I32_GE_S, BR_IF, 1);
@@ -459,8 +461,8 @@ function partSteps(): number[] {
     [0, P0],
     [1, P1],
   ] as const) {
-    b.push(...E.store(at(Vp, p), [...get(V_X), ...F64X2_EXTRACT(lane)]));
-    b.push(...E.store(at(REFp, p), [...get(V_R), ...F64X2_EXTRACT(lane)]));
+    b.push(...E.store(listedAt(Vp, p), [...get(V_X), ...F64X2_EXTRACT(lane)]));
+    b.push(...E.store(listedAt(REFp, p), [...get(V_R), ...F64X2_EXTRACT(lane)]));
   }
   b.push(...get(PM), IF, VOID);
   for (const [lane, p] of [
@@ -487,15 +489,15 @@ function listedSpike(at: number): number[] {
 }
 
 /**
- * The spike pass: the spikes listed by the first pass (and the part pass), two at a time in f64x2
- * lanes (log1p's series for both in one go: half the divisions, two
- * independent chains), with the same operations as spikeOfNeuron; a pair
+ * The spike pass: the spikes listed by the first pass (and the part pass),
+ * two at a time in f64x2 lanes (log1p's series for both in one go: half the
+ * divisions, two independent chains), with the same operations as
+ * spikeOfNeuron; a pair
  * where a lane is beyond the series or has time left after tau_ref takes the
  * scalar step, as does an odd last spike.
  */
 function listedSpikes(): number[] {
   const b: number[] = [];
-  const at = (base: number, p: number): number[] => [...get(base), ...get(p), I32_ADD];
   b.push(I32_CONST, 0, ...set(K));
   b.push(BLOCK, VOID, LOOP, VOID);
   b.push(...get(K), I32_CONST, 1, I32_ADD, ...get(CNT), I32_GE_S, BR_IF, 1);
@@ -526,9 +528,9 @@ function listedSpikes(): number[] {
     [0, P0],
     [1, P1],
   ] as const) {
-    b.push(...E.store(at(OUTp, p), get(SPIKE)));
-    b.push(...E.store(at(Vp, p), f64(0)));
-    b.push(...E.store(at(REFp, p), [...get(V_NEW), ...F64X2_EXTRACT(lane)]));
+    b.push(...E.store(listedAt(OUTp, p), get(SPIKE)));
+    b.push(...E.store(listedAt(Vp, p), f64(0)));
+    b.push(...E.store(listedAt(REFp, p), [...get(V_NEW), ...F64X2_EXTRACT(lane)]));
   }
   b.push(ELSE, ...listedSpike(0), ...listedSpike(1), END);
   b.push(...get(K), I32_CONST, 2, I32_ADD, ...set(K), BR, 0, END, END);

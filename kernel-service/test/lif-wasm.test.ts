@@ -76,7 +76,10 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
   return { net, probes };
 }
 
-function run(wasm: boolean, dtype: 'float64' | 'float32' = 'float64'): { data: Float64Array[]; usesWasm: boolean; dotKinds: string[] } {
+function run(
+  wasm: boolean,
+  dtype: 'float64' | 'float32' = 'float64',
+): { data: Float64Array[]; usesWasm: boolean; dotKinds: string[]; mostLifOps: number } {
   if (wasm) delete process.env['NEFSIM_WASM'];
   else process.env['NEFSIM_WASM'] = '0';
   const m = model();
@@ -91,7 +94,34 @@ function run(wasm: boolean, dtype: 'float64' | 'float32' = 'float64'): { data: F
         .map((k) => k.kind),
     ),
   ];
-  return { data: m.probes.map((p) => sim.data(p).data), usesWasm, dotKinds };
+  const mostLifOps = Math.max(...lif.map((k) => k.count ?? 0));
+  return { data: m.probes.map((p) => sim.data(p).data), usesWasm, dotKinds, mostLifOps };
+}
+
+const DT = 0.001;
+
+/**
+ * How often each LIF path was taken, from a population's output and
+ * refractory-time probes (n neurons; each probe's value after its step):
+ * steps that end a refractory period (0 < ref - dt < dt), those of them
+ * whose expm1 argument (dt - r) / tau_rc is beyond the series (1/16), those
+ * that spike, and spikes with time left after tau_ref (ref = 0 after them).
+ */
+function paths(out: Float64Array, ref: Float64Array, n: number, tauRc: number) {
+  const c = { parts: 0, partsBeyondSeries: 0, partSpikes: 0, spikesWithLeftover: 0 };
+  for (let k = 0; k < out.length / n; k++) {
+    for (let i = 0; i < n; i++) {
+      const spiked = out[k * n + i]! > 0;
+      if (spiked && ref[k * n + i] === 0) c.spikesWithLeftover++;
+      if (k === 0) continue;
+      const r = ref[(k - 1) * n + i]! - DT;
+      if (!(r > 0 && r < DT)) continue;
+      c.parts++;
+      if ((DT - r) / tauRc > 1 / 16) c.partsBeyondSeries++;
+      if (spiked) c.partSpikes++;
+    }
+  }
+  return c;
 }
 
 const saved = process.env['NEFSIM_WASM'];
@@ -107,10 +137,19 @@ describe('kernels in WebAssembly', () => {
       const js = run(false, dtype);
       expect(w.usesWasm).toBe(true);
       expect(js.usesWasm).toBe(false);
-      // the paths were taken: spikes, voltages below zero, refractory times
+      // the paths were taken: spikes, voltages below zero, refractory times, the steps that end a
+      // refractory period within and beyond expm1's series, spikes in such a step (fast), spikes
+      // with time left after tau_ref (odd), and several LIF ops in one call
       expect(w.data[4]!.some((v) => v > 0)).toBe(true);
       expect(w.data[6]!.some((v) => v < 0)).toBe(true);
       expect(w.data[7]!.some((v) => v > 0)).toBe(true);
+      const odd = paths(w.data[5]!, w.data[7]!, 61, 0.01);
+      const fast = paths(w.data[9]!, w.data[11]!, 41, 0.02);
+      expect(odd.partsBeyondSeries).toBeGreaterThan(0);
+      expect(odd.parts - odd.partsBeyondSeries + fast.parts).toBeGreaterThan(0);
+      expect(odd.spikesWithLeftover).toBeGreaterThan(0);
+      expect(fast.partSpikes).toBeGreaterThan(0);
+      expect(w.mostLifOps).toBeGreaterThan(1);
       w.data.forEach((d, i) => expect(d, `probe ${i}`).toEqual(js.data[i]));
       // the products ran in WebAssembly
       expect(w.dotKinds.sort()).toEqual(['dotinc', 'dotinc:spikes', 'encode']);

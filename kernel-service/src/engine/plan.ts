@@ -136,7 +136,7 @@ export class Plan {
       this.arena = opts.arena;
     } else {
       const lifInts = spikeListInts(model);
-      // room for the tables of the products' kernels: at most 7 ints per op
+      // room for the kernels' tables (at most LIF_OP_BYTES per op), the float32 scratch and the part list
       if (!opts.part && lifInts > 0 && wasmLifEnabled()) wasm = kernelMemory(elt.bytes * size + 4 * lifInts, kernelTableBytes(model), elt);
       this.arena = wasm
         ? elt.f32

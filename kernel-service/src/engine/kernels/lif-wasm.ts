@@ -121,7 +121,7 @@ const TABLE = 0,
   NOPS = 1,
   DT = 2,
   SCRATCH = 3, // float32 arenas: the spiking neurons' voltages in f64, in list order, for the spike pass
-  PARTS = 4; // room for n ints: the neurons whose refractory period ends within this step
+  PARTS = 4; // room for n + 2 ints: the neurons whose refractory period ends within this step
 // i32 locals: the op's byte offsets (J, output, voltage, refractory time, spike list, its count) and
 // neurons; the op; the neuron i, spikes, p = i in bytes, a lane mask, a list position
 const Jp = 5,
@@ -270,7 +270,7 @@ function spikeOfNeuron(): number[] {
   return body;
 }
 
-/** One neuron, the scalar step: neuron I at byte offset P (also the two-lane loop's fallback and its odd tail). */
+/** One neuron, the scalar step: neuron I at byte offset P (the two-lane loop's odd tail). */
 function scalarNeuron(): number[] {
   const body: number[] = [];
   // r = ref - dt; j = J; vi = v

@@ -79,7 +79,12 @@ export class LIFKernel implements Kernel {
     private readonly ids: Int32Array,
     /** The same step in WebAssembly, when the arena is WebAssembly memory at byte 0 (see lif-wasm.ts). */
     private readonly wasm?: WasmLif,
-  ) {}
+  ) {
+    // placed with the plan, so that a table without room fails the build, not a step
+    this.wasmTable = wasm ? this.placeWasmTable(wasm) : -1;
+  }
+  /** Where the WebAssembly step's table of these ops is (placeWasmTable). */
+  private readonly wasmTable: number;
   get count(): number {
     return this.table.length / 5;
   }
@@ -144,11 +149,7 @@ export class LIFKernel implements Kernel {
     }
   }
 
-  /** The ops' table of the WebAssembly step, placed in its memory on the first step. */
-  private wasmTable = -1;
-
   private runWasm(w: WasmLif): void {
-    if (this.wasmTable < 0) this.wasmTable = this.placeWasmTable(w);
     w.lif(this.wasmTable, this.count, this.dt, w.scratchByte, w.partsByte);
   }
 

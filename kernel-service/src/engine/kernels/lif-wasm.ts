@@ -180,6 +180,11 @@ const P0 = 49,
   PM = 52,
   POS = 53;
 const N_I32_AFTER = 5;
+// the series' powers (x^2, x^4), f64 then v128
+const T2 = 54,
+  T4 = 55,
+  V_T2 = 56,
+  V_T4 = 57;
 
 /**
  * Bytes per op of the LIF step's table: byte offsets of J, output, voltage
@@ -218,31 +223,70 @@ function seriesOrCall(series: number[], fn: number): number[] {
   return [...get(X), ...f64(-SMALL), F64_GE, ...get(X), ...f64(SMALL), F64_LE, I32_AND, IF, F64, ...series, ELSE, ...get(X), CALL, fn, END];
 }
 
-/** The arithmetic the series are written in: scalar f64, or f64x2 lanes (the same IEEE operations per lane). */
+/** The arithmetic the series are written in: scalar f64, or f64x2 lanes (the same IEEE operations per lane), and two locals of its type for powers. */
 interface Arith {
   k(x: number): number[];
   add: number[];
   mul: number[];
   div: number[];
+  pow2: number;
+  pow4: number;
 }
-const SCALAR: Arith = { k: f64, add: [F64_ADD], mul: [F64_MUL], div: [F64_DIV] };
-const LANES: Arith = { k: vconst, add: F64X2_ADD, mul: F64X2_MUL, div: F64X2_DIV };
+const SCALAR: Arith = { k: f64, add: [F64_ADD], mul: [F64_MUL], div: [F64_DIV], pow2: T2, pow4: T4 };
+const LANES: Arith = { k: vconst, add: F64X2_ADD, mul: F64X2_MUL, div: F64X2_DIV, pow2: V_T2, pow4: V_T4 };
 
-/** expm1's series of local x to x^10/10! (expm1Small's operations, in its order). */
+/** a + z * b for local z: one term pair of a series in Estrin's form. */
+const pairTerm = (o: Arith, z: number, a: number, b: number): number[] => [...o.k(a), ...get(z), ...o.k(b), ...o.mul, ...o.add];
+
+/**
+ * expm1's series of local x to x^10/10!, as expm1Small writes it:
+ * x (1 + x (1/2 + x R)), R = ((1/6 + x/24) + (1/120 + x/720) x^2)
+ * + ((1/5040 + x/40320) + (1/362880 + x/3628800) x^2) x^4 (R in Estrin's
+ * form: a dependency chain of 4 multiply-adds instead of 8).
+ */
 function expm1Series(o: Arith, x: number): number[] {
-  let t = [...o.k(1 / 362880), ...get(x), ...o.k(3628800), ...o.div, ...o.add];
-  for (const c of [1 / 40320, 1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1]) t = [...o.k(c), ...get(x), ...t, ...o.mul, ...o.add];
-  return [...get(x), ...t, ...o.mul];
+  const [x2, x4] = [o.pow2, o.pow4];
+  const r = [
+    ...[...pairTerm(o, x, 1 / 6, 1 / 24), ...pairTerm(o, x, 1 / 120, 1 / 720), ...get(x2), ...o.mul, ...o.add],
+    ...[...pairTerm(o, x, 1 / 5040, 1 / 40320), ...pairTerm(o, x, 1 / 362880, 1 / 3628800), ...get(x2), ...o.mul, ...o.add],
+    ...[...get(x4), ...o.mul, ...o.add],
+  ];
+  return [
+    ...[...get(x), ...get(x), ...o.mul, ...set(x2), ...get(x2), ...get(x2), ...o.mul, ...set(x4)],
+    ...[...get(x), ...o.k(1), ...get(x), ...o.k(1 / 2), ...get(x), ...r, ...o.mul, ...o.add, ...o.mul, ...o.add, ...o.mul],
+  ];
 }
 
-/** log1p's series of local x: 2 atanh(s), s = x / (2 + x), in locals s and s2 = s^2 (log1pSmall's operations, in its order). */
+/**
+ * log1p's series of local x: 2 atanh(s), s = x / (2 + x), in locals s and
+ * s2 = s^2 = z, as log1pSmall writes it: 2 s (1 + z (1/3 + z R)),
+ * R = ((1/5 + z/7) + (1/9 + z/11) z^2) + (1/13) z^4.
+ */
 function log1pSeries(o: Arith, x: number, s: number, s2: number): number[] {
-  let t = [...o.k(1 / 11), ...get(s2), ...o.k(13), ...o.div, ...o.add];
-  for (const c of [1 / 9, 1 / 7, 1 / 5, 1 / 3, 1]) t = [...o.k(c), ...get(s2), ...t, ...o.mul, ...o.add];
+  const [z2, z4] = [o.pow2, o.pow4];
+  const r = [
+    ...[...pairTerm(o, s2, 1 / 5, 1 / 7), ...pairTerm(o, s2, 1 / 9, 1 / 11), ...get(z2), ...o.mul, ...o.add],
+    ...[...o.k(1 / 13), ...get(z4), ...o.mul, ...o.add],
+  ];
   return [
     ...[...get(x), ...o.k(2), ...get(x), ...o.add, ...o.div, ...set(s)],
     ...[...get(s), ...get(s), ...o.mul, ...set(s2)],
-    ...[...o.k(2), ...get(s), ...o.mul, ...t, ...o.mul],
+    ...[...get(s2), ...get(s2), ...o.mul, ...set(z2), ...get(z2), ...get(z2), ...o.mul, ...set(z4)],
+    ...[
+      ...o.k(2),
+      ...get(s),
+      ...o.mul,
+      ...o.k(1),
+      ...get(s2),
+      ...o.k(1 / 3),
+      ...get(s2),
+      ...r,
+      ...o.mul,
+      ...o.add,
+      ...o.mul,
+      ...o.add,
+      ...o.mul,
+    ],
   ];
 }
 
@@ -550,7 +594,7 @@ function moduleBytes(shared: boolean, elt: Elt): Uint8Array {
 }
 
 function assemble(shared: boolean): Uint8Array {
-  const body: number[] = [4, N_I32, I32, N_F64, F64, N_V128, V128, N_I32_AFTER, I32];
+  const body: number[] = [6, N_I32, I32, N_F64, F64, N_V128, V128, N_I32_AFTER, I32, 2, F64, 2, V128];
   const splat = (from: number, to: number): number[] => [...get(from), ...F64X2_SPLAT, ...set(to)];
   body.push(...splat(DT, V_DT));
   // each op of the table in turn

@@ -16,9 +16,9 @@
  *    neuron order.
  * 3. The spike list, two at a time: spike times (log1p's series), resets.
  *
- * Alone in a loop on 7,200 neurons (lifbench, 2026-11-22; spike list still
- * appended under a branch), ns per neuron:
- * with 0% / 4% / 9% / 14% / 22% of neurons spiking a step, 2.3-2.9 /
+ * Alone in a loop on 7,200 neurons (an earlier form of bench/lif-kernel.mjs,
+ * 2026-11-22; spike list still appended under a branch), ns per neuron
+ * with 0% / 4% / 9% / 14% / 22% of neurons spiking a step: 2.3-2.9 /
  * 5.9-6.2 / 7.7 / 9.9-11.3 / 13.7-14.0 when the refractory ends were
  * integrated in pass 1 under a branch, 2.0-2.3 / 3.5-3.8 / 5.3-5.6 /
  * 7.0-7.9 / 9.9-11.0 with pass 2. (Two lanes and a separate spike pass had

@@ -179,6 +179,17 @@ export function claimJob(mem: PoolMemory, nJobs: number): number {
   return k;
 }
 
+/**
+ * For the test of a helper that dies holding a job (solve-worker.ts): lets
+ * the helper claim its job before this thread takes any, which it would
+ * otherwise do first whenever the helper is slow to start (a loaded
+ * machine), leaving the helper nothing to die with. At most 30 s.
+ */
+function waitForAClaim(mem: PoolMemory): void {
+  const until = Date.now() + 30_000;
+  while (Atomics.load(mem.control, NEXT) === 0 && Date.now() < until) Atomics.wait(mem.control, NEXT, 0, 10);
+}
+
 /** Takes jobs until none is left (a helper counts its own); returns the jobs this thread did. */
 export function takeJobs(mem: PoolMemory, nJobs: number, helper = false): number[] {
   const done: number[] = [];
@@ -229,6 +240,7 @@ export class SolvePool {
   finish(batch: PoolBatch): PoolResult[] {
     const { mem, jobs } = batch;
     const n = jobs.length;
+    if (process.env['NEFSIM_TEST_HELPER_DIES'] === '1') waitForAClaim(mem);
     const t0 = performance.now();
     // This thread's own pace (if it did any job), to judge the helpers' jobs by.
     const mine = takeJobs(mem, n).reduce((sum, k) => sum + units(jobs[k]!), 0);

@@ -280,6 +280,35 @@ export default net;
     await sim.close();
   }, 20_000);
 
+  it('spreads the work without neurons between parts as many neurons apart (a driving Node, probes), bit-identical to one thread', async () => {
+    const file = model(
+      'integrators',
+      `import { Network, networks } from 'nefsim';
+const net = new Network({ label: 'integrators', seed: 7 });
+const drive = net.node([0.5], { label: 'drive' });
+for (let i = 0; i < 6; i++) {
+  const integ = networks.Integrator({ recurrentTau: 0.1, nNeurons: 30, dimensions: 1, parent: net, label: 'integ' + i });
+  net.connect(drive, integ.input);
+  net.probe(integ.output, { synapse: 0.01, label: 'out' + i });
+}
+export default net;
+`,
+    );
+    const m = build(await loadModel(file), { dt: 0.001, seed: 1 });
+    const p = partitionModel(m, { parts: 2 });
+    expect(p.mode).toBe('cut');
+    expect(p.neuronsPerPart).toEqual([90, 90]);
+    // every kind of operator is split evenly: before, part 0 ran every operator of a group without
+    // neurons (the constant drive's six connections and the probes' copies), part 1 none of them
+    const kinds = [new Map<string, number>(), new Map<string, number>()];
+    for (const [op, part] of p.partOf) kinds[part]!.set(op.kind, (kinds[part]!.get(op.kind) ?? 0) + 1);
+    expect([...kinds[0]!.entries()].sort()).toEqual([...kinds[1]!.entries()].sort());
+    expect(kinds[0]!.get('filter')).toBeGreaterThan(0);
+    const one = await single(file, 300);
+    const two = await partitioned(file, 2, 300);
+    expect(two.data).toEqual(one);
+  });
+
   it('pins an object to a part', async () => {
     const sim = await PartitionedSimulator.create(squaring, { dt: 0.001, partitions: 2, pin: { a: 1, sq: 1 } });
     const s = sim.summary();

@@ -10,8 +10,9 @@
  *   adds no delay and changes no result.
  *
  * Operators joined by these rules form groups; groups are assigned to parts
- * greedily by neuron count (largest first, to the lightest part), or to the
- * part an object is pinned to.
+ * greedily by neuron count (largest first, to the part with the fewest
+ * neurons; between parts with as many, to the one with the least other work),
+ * or to the part an object is pinned to.
  */
 import type { Model } from '../engine/builder/build.js';
 import { access, type Op } from '../engine/builder/ops.js';
@@ -156,19 +157,26 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
     parts = Math.max(parts, p + 1);
   }
 
-  // Greedy balance: heaviest group first onto the lightest part; ties by first operator.
+  // Greedy balance: heaviest group first onto the part with the fewest neurons; ties by first
+  // operator. Between parts with as many neurons, the one with the least other work (opCost) gets
+  // the group: groups without neurons (a Node and its connections' synapses, a probe's filter and
+  // copy) all went to part 0 before, a tenth of a K = 1000 integrators part's step.
   const load = new Array<number>(parts).fill(0);
+  const work = new Array<number>(parts).fill(0);
+  const cost = new Map<number, number>();
+  for (let i = 0; i < n; i++) cost.set(groupOf[i]!, (cost.get(groupOf[i]!) ?? 0) + opCost(ops[i]!));
   const partOfGroup = new Map<number, number>();
-  for (const [g, p] of pinnedTo) {
+  const place = (g: number, p: number): void => {
     partOfGroup.set(g, p);
     load[p]! += weight.get(g)!;
-  }
+    work[p]! += cost.get(g)!;
+  };
+  for (const [g, p] of pinnedTo) place(g, p);
   const order = groups.filter((g) => !pinnedTo.has(g)).sort((a, b) => weight.get(b)! - weight.get(a)! || a - b);
   for (const g of order) {
     let best = 0;
-    for (let p = 1; p < parts; p++) if (load[p]! < load[best]!) best = p;
-    partOfGroup.set(g, best);
-    load[best]! += weight.get(g)!;
+    for (let p = 1; p < parts; p++) if (load[p]! < load[best]! || (load[p] === load[best] && work[p]! < work[best]!)) best = p;
+    place(g, best);
   }
   const partOf = new Map<Op, number>();
   ops.forEach((op, i) => partOf.set(op, partOfGroup.get(groupOf[i]!)!));

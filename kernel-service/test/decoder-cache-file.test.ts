@@ -119,6 +119,67 @@ describe('decoder cache on disk', () => {
     expect(left).toEqual(['1', '4']);
   });
 
+  it('estimates a large cache from a few folders on the first write, and counts every file only when past its bound', () => {
+    // 256 fan-out folders of 8 files each (as content hashes spread them), each folder with a stale
+    // temporary file, which a folder's listing removes: what is left shows which folders were listed
+    const dir = tempDir();
+    const bytes = readFileSync(
+      join(
+        (() => {
+          const d = tempDir();
+          new FileDecoderCache(d).set(key('f'), sol(100));
+          return d;
+        })(),
+        'ff',
+        `${key('f')}.nfd`,
+      ),
+    );
+    const old = new Date(Date.now() - 2 * 3600_000);
+    for (let f = 0; f < 256; f++) {
+      const sub = f.toString(16).padStart(2, '0');
+      mkdirSync(join(dir, sub));
+      for (let i = 0; i < 8; i++) writeFileSync(join(dir, sub, `${sub}${'e'.repeat(37)}${i}.nfd`), bytes);
+      const tmp = join(dir, sub, `${sub}${'0'.repeat(38)}.nfd.1.x.tmp`);
+      writeFileSync(tmp, 'half');
+      utimesSync(tmp, old, old);
+    }
+    const total = 256 * 8 * bytes.length;
+    const tmps = (): number => readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')).length;
+    // under its bound: the first write lists only the folders it needs to see 64 files (00 to 07)
+    new FileDecoderCache(dir, total * 2).set(key('1'), sol(100));
+    expect(tmps()).toBe(256 - 64 / 8);
+    expect(readdirSync(join(dir, '07'))).toHaveLength(8);
+    expect(readdirSync(join(dir, '08'))).toHaveLength(9);
+    expect(files(dir).length).toBe(256 * 8 + 1);
+    // past its bound: the estimate says so, the exact count confirms it, and the least recently used go
+    new FileDecoderCache(dir, total * 0.5).set(key('2'), sol(100));
+    expect(tmps()).toBe(0);
+    const left = files(dir).length;
+    expect(left * bytes.length).toBeLessThanOrEqual(total * 0.5 * 0.8);
+    expect(left * bytes.length).toBeGreaterThan(total * 0.5 * 0.8 - 2 * bytes.length);
+  });
+
+  it('an estimate past the bound is checked by counting before anything is removed', () => {
+    // the first folder (by name) holds 64 files, the seven others one each: the estimate, from the
+    // first folder alone, is 512 files' worth, seven times the true size
+    const dir = tempDir();
+    const one = sol(100);
+    const c0 = new FileDecoderCache(join(dir, 'src'));
+    c0.set(key('f'), one);
+    const bytes = readFileSync(join(dir, 'src', 'ff', `${key('f')}.nfd`));
+    rmSync(join(dir, 'src'), { recursive: true });
+    const cache = join(dir, 'cache');
+    const subs = ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'];
+    subs.forEach((sub, k) => {
+      mkdirSync(join(cache, sub), { recursive: true });
+      for (let i = 0; i < (k === 0 ? 64 : 1); i++)
+        writeFileSync(join(cache, sub, `${sub}${'e'.repeat(36)}${String(i).padStart(2, '0')}.nfd`), bytes);
+    });
+    const total = 71 * bytes.length;
+    new FileDecoderCache(cache, total * 1.1).set(key('1'), one); // 72 files: under the bound, over 80% of it
+    expect(files(cache).length).toBe(72);
+  });
+
   it('turns itself off with a warning when the folder cannot be written, and the build goes on', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'file'), 'not a folder');

@@ -207,10 +207,11 @@ export class FileDecoderCache implements DecoderCache {
    * The bytes on disk, estimated from a few fan-out folders: keys are content
    * hashes, so each folder holds about the same share. It lists folders, in
    * order of name, until SAMPLE_FILES files are seen (all of a small cache:
-   * then it is exact) and scales their bytes up. Counting every file instead took a process's first
-   * write 90 ms with 12,000 files in the cache (a 200-neuron build 28 -> 120
-   * ms), and would take about a second near the default 512 MB bound. An
-   * estimate that is off only moves when the exact count (measure) is made.
+   * then it is exact) and scales their bytes up. Counting every file instead
+   * took a process's first write 90 ms with 12,000 files in the cache (a
+   * 200-neuron build 28 -> 120 ms), and would take about a second near the
+   * default 512 MB bound. An estimate that is off only moves when the exact
+   * count (measure) is made.
    */
   private estimate(): number {
     const { files, folders, listed } = this.files(SAMPLE_FILES);

@@ -222,39 +222,18 @@ describe('nefsim run --trials', () => {
 
   it("the README's example modules run as the README shows: examples/model.mjs as trials, examples/sweep-model.mjs over examples/sweep-params.json", async () => {
     const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
+    // one trial at a time, 50 steps each
+    const short = (out: string, model: string, ...batch: string[]): Promise<Cli> =>
+      cli('run', join(examples, model), ...batch, '--jobs', '1', '--duration', '0.05', '--out', out);
     const seeds = join(dir, 'example-seeds');
-    const r = await cli(
-      'run',
-      join(examples, 'model.mjs'),
-      '--trials',
-      '2',
-      '--seed',
-      '100',
-      '--jobs',
-      '1',
-      '--duration',
-      '0.05',
-      '--out',
-      seeds,
-    );
+    const r = await short(seeds, 'model.mjs', '--trials', '2', '--seed', '100');
     expect(r.code, r.stderr).toBe(0);
     const st = json<BatchStatus>(join(seeds, 'status.json'));
     expect(st.counts).toMatchObject({ done: 2 });
     expect(st.trials.map((t) => t.seed)).toEqual([100, 101]);
     expect(dataset(join(seeds, 'trial-001', 'probes.h5'), 'probes/square').length).toBe(50);
     const sweep = join(dir, 'example-sweep');
-    const s = await cli(
-      'run',
-      join(examples, 'sweep-model.mjs'),
-      '--sweep',
-      join(examples, 'sweep-params.json'),
-      '--jobs',
-      '1',
-      '--duration',
-      '0.05',
-      '--out',
-      sweep,
-    );
+    const s = await short(sweep, 'sweep-model.mjs', '--sweep', join(examples, 'sweep-params.json'));
     expect(s.code, s.stderr).toBe(0);
     const ss = json<BatchStatus>(join(sweep, 'status.json'));
     expect(ss.counts).toMatchObject({ done: 2 });

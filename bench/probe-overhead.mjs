@@ -1,7 +1,10 @@
 // What writing probes to probes.h5 costs a run: wall time of the simulation
-// with its probes written (chunks of 1000 steps, a flush every 0.5 s and the
-// per-neuron spike layout at the end, as `nefsim run` does), against the same
+// with its probes written (in chunks of steps as `nefsim run` makes them: 100
+// steps, then as many as take about 0.2 s, at most 4 MB of samples; a flush
+// every 0.5 s and the per-neuron spike layout at the end), against the same
 // steps with the samples dropped (taken from the simulator and thrown away).
+// (Until 2026-11-22 19:35 UTC this bench appended every 1000 steps, 30-150
+// times as often as a run does on these fast models.)
 // Computing the probes (decoding, filtering) and recording them in the
 // simulator is in both; the difference is the store. Two stores: the run's
 // (ThreadedProbeStore: HDF5 on a writer thread) and the same writer on the
@@ -15,6 +18,7 @@ import { join } from 'node:path';
 import { LIF, Network, Simulator } from '../kernel-service/lib/index.js';
 import { ProbeStore } from '../kernel-service/lib/runs/store.js';
 import { ThreadedProbeStore } from '../kernel-service/lib/runs/store-thread.js';
+import { CHUNK_PROBE_BYTES, CHUNK_SECONDS, FLUSH_SECONDS } from '../kernel-service/lib/runs/runner.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -23,7 +27,6 @@ const opt = (name, dflt) => {
 };
 const steps = opt('--steps', 120_000);
 const repeats = opt('--repeats', 5);
-const CHUNK = 1000;
 
 /** 800 LIF neurons: sin -> a (400) -> b (400); probes as the configuration asks. */
 function model(probes) {
@@ -52,13 +55,21 @@ async function measure(probes, write, dir) {
         ? await ProbeStore.create(path, sim, meta)
         : undefined;
   if (store instanceof ThreadedProbeStore) await store.whenOpen(); // the per-step cost, not the writer's start-up
+  // the chunks as runner.ts makes them
+  const bytesPerStep = sim.probes.reduce((b, p) => b + (8 * p.size * sim.dt) / (p.sampleEvery ?? sim.dt), 0);
+  const maxChunk = Math.max(1, Math.floor(CHUNK_PROBE_BYTES / Math.max(1, bytesPerStep)));
+  let chunk = Math.min(100, maxChunk);
   const t0 = performance.now();
-  let lastFlush = t0;
-  for (let done = 0; done < steps; done += CHUNK) {
-    sim.runSteps(CHUNK);
+  let lastFlush = -Infinity;
+  for (let done = 0; done < steps;) {
+    const n = Math.min(chunk, steps - done);
+    const c0 = performance.now();
+    sim.runSteps(n);
+    done += n;
+    const c1 = performance.now();
     if (store) {
       await store.append();
-      if (performance.now() - lastFlush >= 500) {
+      if (c1 - lastFlush >= FLUSH_SECONDS * 1000) {
         if (store instanceof ThreadedProbeStore) store.flush().catch(() => undefined);
         else store.flush();
         lastFlush = performance.now();
@@ -66,6 +77,8 @@ async function measure(probes, write, dir) {
     } else {
       for (const p of sim.probes) if (!sim.takeSpikes(p)) sim.takeData(p);
     }
+    const rate = n / Math.max(1e-6, (c1 - c0) / 1000);
+    chunk = Math.max(1, Math.min(100_000, maxChunk, Math.round(rate * CHUNK_SECONDS)));
   }
   await store?.close();
   return (performance.now() - t0) / 1000;

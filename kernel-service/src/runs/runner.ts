@@ -27,13 +27,13 @@ import { currentJobId } from './slurm.js';
 import type { ThreadedProbeStore, WriterThread } from './store-thread.js';
 
 /** Wall seconds a chunk of steps aims at (the heartbeat is at least this frequent unless one step is slower). */
-const CHUNK_SECONDS = 0.2;
+export const CHUNK_SECONDS = 0.2;
 /** Probe bytes a chunk of steps may buffer in memory before they go to probes.h5. */
-const CHUNK_PROBE_BYTES = 4 << 20;
+export const CHUNK_PROBE_BYTES = 4 << 20;
 /** Wall seconds between progress lines in the log. */
 const LOG_SECONDS = 10;
 /** Wall seconds between flushes of probes.h5 (at most; also flushed at the end). */
-const FLUSH_SECONDS = 0.5;
+export const FLUSH_SECONDS = 0.5;
 
 export interface ExecuteOptions {
   /** Also append log lines to log.txt (a foreground run; a detached run's stdout already is log.txt). */

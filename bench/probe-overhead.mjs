@@ -26,7 +26,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 const steps = opt('--steps', 120_000);
-const repeats = opt('--repeats', 5);
+const repeats = opt('--repeats', 11); // medians of 11: one run swings by 10-20% from the next on this machine
 
 /** 800 LIF neurons: sin -> a (400) -> b (400); probes as the configuration asks. */
 function model(probes) {

@@ -309,6 +309,35 @@ export default net;
     expect(two.data).toEqual(one);
   });
 
+  it('keeps Node functions without neurons in one part: two that share state give one thread\u2019s results', async () => {
+    // the actuator stores what it receives; the sensor reads it back (state shared in the module)
+    const file = model(
+      'shared-state',
+      `import { Network } from 'nefsim';
+const net = new Network({ label: 'loop', seed: 11 });
+let last = 0;
+const actuator = net.node((t, x) => { last = x[0]; return []; }, { sizeIn: 1, label: 'actuator' });
+const sensor = net.node(() => [Math.sin(10 * last) + 0.2], { label: 'sensor' });
+const drive = net.node((t) => [Math.sin(6 * t)], { label: 'drive' });
+const a = net.ensemble({ nNeurons: 40, dimensions: 1, label: 'a' });
+const b = net.ensemble({ nNeurons: 40, dimensions: 1, label: 'b' });
+net.connect(drive, a);
+net.connect(sensor, b);
+net.connect(a, actuator, { synapse: 0.01 });
+net.connect(b, b, { synapse: 0.05 });
+net.probe(b, { synapse: 0.01, label: 'b' });
+export default net;
+`,
+    );
+    const m = build(await loadModel(file), { dt: 0.001, seed: 1 });
+    const p = partitionModel(m, { parts: 2 });
+    expect(p.neuronsPerPart).toEqual([40, 40]);
+    for (const [op, part] of p.partOf) if (op.kind === 'func') expect(part, String(op.owner)).toBe(0);
+    const one = await single(file, 400);
+    const two = await partitioned(file, 2, 400);
+    expect(two.data).toEqual(one);
+  });
+
   it('pins an object to a part', async () => {
     const sim = await PartitionedSimulator.create(squaring, { dt: 0.001, partitions: 2, pin: { a: 1, sq: 1 } });
     const s = sim.summary();

@@ -159,8 +159,11 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
 
   // Greedy balance: heaviest group first onto the part with the fewest neurons; ties by first
   // operator. Between parts with as many neurons, the one with the least other work (opCost) gets
-  // the group: groups without neurons (a Node and its connections' synapses, a probe's filter and
-  // copy) all went to part 0 before, a tenth of a K = 1000 integrators part's step.
+  // the group: groups without neurons (a constant Node's connections and their synapses, a probe's
+  // filter and copy) all went to part 0 before, a tenth of a K = 1000 integrators part's step.
+  // Groups without neurons that call a Node function still all run in part 0, as before: every
+  // part loads its own copy of the model module, so Node functions that share state (a sensor
+  // reading what an actuator wrote) must run in one thread to give one thread's results.
   const load = new Array<number>(parts).fill(0);
   const work = new Array<number>(parts).fill(0);
   const cost = new Map<number, number>();
@@ -172,8 +175,14 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
     work[p]! += cost.get(g)!;
   };
   for (const [g, p] of pinnedTo) place(g, p);
+  const calls = new Set<number>();
+  for (let i = 0; i < n; i++) if (ops[i]!.kind === 'func') calls.add(groupOf[i]!);
   const order = groups.filter((g) => !pinnedTo.has(g)).sort((a, b) => weight.get(b)! - weight.get(a)! || a - b);
   for (const g of order) {
+    if (weight.get(g) === 0 && calls.has(g)) {
+      place(g, 0);
+      continue;
+    }
     let best = 0;
     for (let p = 1; p < parts; p++) if (load[p]! < load[best]! || (load[p] === load[best] && work[p]! < work[best]!)) best = p;
     place(g, best);

@@ -145,11 +145,14 @@ describe('decoder cache on disk', () => {
     }
     const total = 256 * 8 * bytes.length;
     const tmps = (): number => readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')).length;
-    // under its bound: the first write lists only the folders it needs to see 64 files (00 to 07)
+    // under its bound: the first write lists only the 8 folders it needs to see 64 files, in order of
+    // name from the one at the process id (modulo 256)
     new FileDecoderCache(dir, total * 2).set(key('1'), sol(100));
     expect(tmps()).toBe(256 - 64 / 8);
-    expect(readdirSync(join(dir, '07'))).toHaveLength(8);
-    expect(readdirSync(join(dir, '08'))).toHaveLength(9);
+    const folder = (k: number): string => join(dir, ((process.pid + k) % 256).toString(16).padStart(2, '0'));
+    expect(readdirSync(folder(0))).toHaveLength(8);
+    expect(readdirSync(folder(7))).toHaveLength(8);
+    expect(readdirSync(folder(8))).toHaveLength(9);
     expect(files(dir).length).toBe(256 * 8 + 1);
     // past its bound: the estimate says so, the exact count confirms it, and the least recently used go
     new FileDecoderCache(dir, total * 0.5).set(key('2'), sol(100));
@@ -160,8 +163,9 @@ describe('decoder cache on disk', () => {
   });
 
   it('an estimate past the bound is checked by counting before anything is removed', () => {
-    // the first folder (by name) holds 64 files, the seven others one each: the estimate, from the
-    // first folder alone, is 512 files' worth, seven times the true size
+    // the folder the estimate starts from (the process id modulo 8, in order of name) holds 64
+    // files, the seven others one each: the estimate, from that folder alone, is 512 files' worth,
+    // seven times the true size
     const dir = tempDir();
     const one = sol(100);
     const c0 = new FileDecoderCache(join(dir, 'src'));
@@ -172,7 +176,7 @@ describe('decoder cache on disk', () => {
     const subs = ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'];
     subs.forEach((sub, k) => {
       mkdirSync(join(cache, sub), { recursive: true });
-      for (let i = 0; i < (k === 0 ? 64 : 1); i++)
+      for (let i = 0; i < (k === process.pid % 8 ? 64 : 1); i++)
         writeFileSync(join(cache, sub, `${sub}${'e'.repeat(36)}${String(i).padStart(2, '0')}.nfd`), bytes);
     });
     const total = 71 * bytes.length;

@@ -65,7 +65,7 @@ export class FileDecoderCache implements DecoderCache {
    */
   private bytes: number | undefined;
   private disabled = false;
-  /** Fan-out folders this process has made or found (measure() lists them), so that a write makes each at most once. */
+  /** Fan-out folders this process has made or found (files() lists them), so that a write makes each at most once. */
   private readonly made = new Set<string>();
 
   constructor(
@@ -151,8 +151,9 @@ export class FileDecoderCache implements DecoderCache {
     this.bytes += size;
     if (this.bytes > this.maxBytes) {
       // the estimate, or this process's writes since, say the bound is passed: count, and prune if so
-      this.bytes = this.measure();
-      if (this.bytes > this.maxBytes) this.prune(this.maxBytes * 0.8);
+      const files = this.files().files;
+      this.bytes = files.reduce((n, f) => n + f.size, 0);
+      if (this.bytes > this.maxBytes) this.prune(this.maxBytes * 0.8, files);
     }
   }
 
@@ -163,8 +164,12 @@ export class FileDecoderCache implements DecoderCache {
     this.bytes = 0;
   }
 
-  /** The cache's files, from every fan-out folder, or (with `enough`) from folders until that many are seen. */
-  private files(enough = Infinity): { files: { path: string; size: number; mtime: number }[]; folders: number; listed: number } {
+  /**
+   * The cache's files, from every fan-out folder, or (with `enough`) from
+   * folders until that many are seen, in order of name from the folder at
+   * `start` (modulo their number), wrapping around.
+   */
+  private files(enough = Infinity, start = 0): { files: { path: string; size: number; mtime: number }[]; folders: number; listed: number } {
     const out: { path: string; size: number; mtime: number }[] = [];
     let subdirs: string[];
     try {
@@ -175,8 +180,9 @@ export class FileDecoderCache implements DecoderCache {
       return { files: out, folders: 0, listed: 0 };
     }
     let listed = 0;
-    for (const sub of subdirs) {
+    for (let k = 0; k < subdirs.length; k++) {
       if (out.length >= enough) break;
+      const sub = subdirs[(start + k) % subdirs.length]!;
       let names: string[];
       try {
         names = readdirSync(join(this.dir, sub));
@@ -206,25 +212,25 @@ export class FileDecoderCache implements DecoderCache {
   /**
    * The bytes on disk, estimated from a few fan-out folders: keys are content
    * hashes, so each folder holds about the same share. It lists folders, in
-   * order of name, until SAMPLE_FILES files are seen (all of a small cache:
-   * then it is exact) and scales their bytes up. Counting every file instead
+   * order of name from one that depends on the process id (so that processes
+   * sample different folders, and a folder's chance excess is not everyone's),
+   * until SAMPLE_FILES files are seen (all of a small cache: then it is
+   * exact), and scales their bytes up. Stale temporary files are removed from
+   * the folders it lists, and from all of them when it prunes. Counting every file instead
    * took a process's first write 90 ms with 12,000 files in the cache (a
    * 200-neuron build 28 -> 120 ms), and would take about a second near the
-   * default 512 MB bound. An estimate that is off only moves when the exact
-   * count (measure) is made.
+   * default 512 MB bound. An estimate that is off only changes when the
+   * exact count is made (in set, once the bound seems passed).
    */
   private estimate(): number {
-    const { files, folders, listed } = this.files(SAMPLE_FILES);
+    const { files, folders, listed } = this.files(SAMPLE_FILES, process.pid);
     const bytes = files.reduce((n, f) => n + f.size, 0);
     return listed === 0 ? 0 : Math.round((bytes * folders) / listed);
   }
 
-  private measure(): number {
-    return this.files().files.reduce((n, f) => n + f.size, 0);
-  }
-
-  private prune(target: number): void {
-    const files = this.files().files.sort((a, b) => a.mtime - b.mtime);
+  /** Removes the least recently used of `files` (the cache's, as files() lists them) until `target` bytes are left. */
+  private prune(target: number, all: { path: string; size: number; mtime: number }[]): void {
+    const files = [...all].sort((a, b) => a.mtime - b.mtime);
     let total = files.reduce((n, f) => n + f.size, 0);
     for (const f of files) {
       if (total <= target) break;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeJsonAtomic } from '../src/runs/folder.js';
+import { processStartTime, writeJsonAtomic } from '../src/runs/folder.js';
 import { RunManager } from '../src/server/runs.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
@@ -35,5 +35,28 @@ describe('run list', () => {
     // a folder that went is no longer listed
     rmSync(join(dir, 'r1'), { recursive: true });
     expect(runs.list().find((r) => r.run === 'r1')).toBeUndefined();
+  });
+
+  it("reads a batch whose own status.json has not recorded its end (a Slurm batch's) every time: its trials may run again", () => {
+    const out = join(dir, 'b1');
+    execFileSync(process.execPath, [BIN, 'run', EXAMPLE, '--trials', '2', '--jobs', '1', '--duration', '0.05', '--out', out], {
+      stdio: 'pipe',
+    });
+    const status = join(out, 'status.json');
+    // as a Slurm batch's: written at submission, never again
+    writeJsonAtomic(status, { ...(JSON.parse(readFileSync(status, 'utf8')) as object), state: 'running' });
+    const runs = new RunManager(dir, 1);
+    expect(runs.list().find((r) => r.run === 'b1')).toMatchObject({ state: 'done' });
+    // trial-001 runs again (a requeued Slurm job): alive, with a fresh heartbeat
+    const t1 = join(out, 'trial-001', 'status.json');
+    const again = {
+      ...(JSON.parse(readFileSync(t1, 'utf8')) as object),
+      state: 'running',
+      pid: process.pid,
+      processStart: processStartTime(process.pid),
+      heartbeat: Date.now(),
+    };
+    writeJsonAtomic(t1, again);
+    expect(runs.list().find((r) => r.run === 'b1')).toMatchObject({ state: 'running' });
   });
 });

@@ -445,12 +445,20 @@ export class RunManager {
       try {
         const dir = join(this.dir, r);
         const st = statSync(join(dir, FILES.status));
-        const stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+        const stamp = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
         const known = this.ended.get(r);
-        const info = known?.stamp === stamp ? known.info : isBatchFolder(dir) ? this.fromBatch(r) : this.fromFolder(r);
+        if (known?.stamp === stamp) {
+          out.push(known.info);
+          ended.set(r, known);
+          continue;
+        }
+        const batch = isBatchFolder(dir);
+        const info = batch ? this.fromBatch(r) : this.fromFolder(r);
         out.push(info);
-        // a batch only once every trial has ended too (a batch whose driver died may have trials still running)
-        if (TERMINAL.has(info.state) && (info.trials ?? []).every((t) => TERMINAL.has(t.state))) ended.set(r, { stamp, info });
+        // A batch only once its own status.json says it ended: its trials write their own files (a
+        // Slurm batch's status.json is written once, at submission; a requeued trial runs again).
+        if (TERMINAL.has(info.state) && (!batch || isTerminal(readJson<{ state: RunState }>(join(dir, FILES.status)).state)))
+          ended.set(r, { stamp, info });
       } catch {
         // a folder being created or removed
       }

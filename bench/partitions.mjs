@@ -15,6 +15,10 @@ const opt = (name, dflt) => {
 };
 const steps = Number(opt('--steps', '1000'));
 const rounds = Number(opt('--rounds', '5'));
+if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(rounds) && rounds >= 1)) {
+  console.error('usage: node bench/partitions.mjs [--steps N] [--rounds R] [--models a,b] (N, R: whole numbers >= 1)');
+  process.exit(2);
+}
 const models = opt('--models', 'circconv256,integrators1000').split(',');
 const modelFile = fileURLToPath(new URL('./partition-model.mjs', import.meta.url));
 

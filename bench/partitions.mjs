@@ -51,7 +51,7 @@ function single(model) {
  * simulations (two workers, the whole model each) stepping at the same time, against one alone.
  * Their combined rate over one's alone (2 t_alone / t_both) is the pair ceiling: a speed-up P = 2
  * could reach if splitting cost nothing. On a virtual machine whose cores are shared with other
- * guests it moves over seconds (1.2x to 2.1x in single rounds here, minutes apart), so P = 2's ratio reads against it.
+ * guests it moves over seconds (1.25x to 2.26x in single rounds here, minutes apart), so P = 2's ratio reads against it.
  */
 async function compared(model) {
   const open = async (parts) => {

@@ -92,6 +92,10 @@ export const F64_EQ = 0x61,
   I32_GE_U = 0x4f,
   I32_SUB = 0x6b,
   I32_OR = 0x72,
+  I32_CTZ = 0x68,
+  I64_EQZ = 0x50,
+  I64_CTZ = 0x7a,
+  I64_SUB = 0x7d,
   I32_XOR = 0x73,
   I32_SHR_S = 0x75,
   I32_WRAP_I64 = 0xa7,
@@ -128,6 +132,7 @@ export const IF = 0x04,
   SELECT = 0x1b;
 export const VOID = 0x40,
   F64 = 0x7c,
+  I64 = 0x7e,
   I32 = 0x7f;
 
 // SIMD (the 0xfd prefix; f64x2 lanes); memarg align 2^3

@@ -7,21 +7,31 @@
  * arguments), so both give identical results, bit for bit. Three passes:
  *
  * 1. Neurons two at a time in f64x2 lanes, without branches on the common
- *    path: the full step's integration, the spiking neurons appended to the
- *    spike list, and the neurons whose refractory period ends within the
- *    step appended to a part list (both appends branch-free: two stores and
- *    a count per pair).
+ *    path: the full step's integration; the spiking neurons, and the
+ *    neurons whose refractory period ends within the step, gathered as bits
+ *    of two masks per block of 64 neurons, from which the spike list and a
+ *    part list are appended in neuron order (a count-trailing-zeros loop
+ *    per block).
  * 2. The part list, two at a time: the step's remaining time integrated
  *    (expm1's series); a neuron that spikes there joins the spike list in
  *    neuron order.
  * 3. The spike list, two at a time: spike times (log1p's series), resets.
+ * Passes 2 and 3 leave a pair that needs Math.expm1 or Math.log1p (beyond
+ * the series: never at Nengo's defaults) or has time left after tau_ref to
+ * a fix-up loop after the pass, so that their loops hold no call.
  *
- * Alone in a loop on 7,200 neurons (an earlier form of bench/lif-kernel.mjs,
- * 2026-11-22; spike list still appended under a branch), ns per neuron
- * with 0% / 4% / 9% / 14% / 22% of neurons spiking a step: 2.3-2.9 /
- * 5.9-6.2 / 7.7 / 9.9-11.3 / 13.7-14.0 when the refractory ends were
- * integrated in pass 1 under a branch, 2.0-2.3 / 3.5-3.8 / 5.3-5.6 /
- * 7.0-7.9 / 9.9-11.0 with pass 2. (Two lanes and a separate spike pass had
+ * Alone in a loop on 7,200 neurons (bench/lif-kernel.mjs and earlier forms
+ * of it, 2026-11-22), ns per neuron with 0% / 4% / 9% / 14% / 22% of
+ * neurons spiking a step: 2.3-2.9 / 5.9-6.2 / 7.7 / 9.9-11.3 / 13.7-14.0
+ * when the refractory ends were integrated in pass 1 under a branch and the
+ * spike list appended under a branch; 2.0-2.3 / 3.5-3.8 / 5.3-5.6 /
+ * 7.0-7.9 / 9.9-11.0 with pass 2. Then the lists were appended branch-free
+ * in pass 1 (two stores and a count per pair and list: about 1 ns per neuron
+ * and list, more than half of a step without spikes); the masks and the
+ * fix-up loops (a call in a loop made V8 spill the pair's values on every
+ * pair) took in-process A/B runs (20:50 UTC, two runs) from 3.6-3.8 / 4.6-5.0 /
+ * 6.0-6.1 / 5.7-7.1 to 2.6-2.7 / 3.3-3.5 / 4.7-5.0 / 4.4-6.0 ns
+ * (0% / 4% / 9% / 14%). (Two lanes and a separate spike pass had
  * made the step about 1.6x faster than a scalar loop whose unpredictable
  * branches cost most: 16 -> 9-10 ns per neuron on CircularConvolution D = 64.)
  *
@@ -39,6 +49,16 @@ import {
   I32_MUL,
   I32_SUB,
   I32_XOR,
+  I64,
+  I64_AND,
+  I64_CONST,
+  I64_CTZ,
+  I64_EQZ,
+  I64_EXTEND_I32_U,
+  I64_OR,
+  I64_SHL,
+  I64_SUB,
+  I32_WRAP_I64,
   BLOCK,
   BR,
   BR_IF,
@@ -90,7 +110,7 @@ import {
   V_ANDNOT,
   V_ANY_TRUE,
   V_BITSELECT,
-  V_LOAD,
+  V_STORE,
   f64,
   get,
   set,
@@ -120,7 +140,7 @@ const EXPM1 = 0,
 const TABLE = 0,
   NOPS = 1,
   DT = 2,
-  SCRATCH = 3, // float32 arenas: the spiking neurons' voltages in f64, in list order, for the spike pass
+  SCRATCH = 3, // float32 arenas: the unrounded voltages in f64, by neuron, for the spike pass
   PARTS = 4; // room for n + 2 ints: the neurons whose refractory period ends within this step
 // i32 locals: the op's byte offsets (J, output, voltage, refractory time, spike list, its count) and
 // neurons; the op; the neuron i, spikes, p = i in bytes, a lane mask, a list position
@@ -185,6 +205,18 @@ const T2 = 54,
   T4 = 55,
   V_T2 = 56,
   V_T4 = 57;
+// i32 locals of the pair loop's blocks of 32 neurons: its first neuron and its end, the spikes'
+// and the part steps' lane bits (bit k: neuron BI + k), and a pair's shift (i - BI)
+const BI = 58,
+  BE = 59,
+  SH = 60,
+  FX = 61, // a pass marked pairs for its fix-up loop
+  MS = 62,
+  MP = 63;
+/** Neurons a block of the pair loop: one bit each in its i64 masks. */
+const BLOCK_NEURONS = 64;
+const N_I32_BLOCK = 4,
+  N_I64_BLOCK = 2;
 
 /**
  * Bytes per op of the LIF step's table: byte offsets of J, output, voltage
@@ -350,9 +382,9 @@ const vInRange = (x: number): number[] => [...get(x), ...vconst(-SMALL), ...F64X
 /**
  * Neurons I and I + 1 in two f64x2 lanes, the first pass: the full step's
  * integration, branch-free, the stores of a step without a spike, the
- * spiking neurons appended to the spike list, and the neurons whose
- * refractory period ends within this step (0 < ref - dt < dt) appended to
- * the part list, left as they were for the part pass (partSteps). Each of
+ * spiking neurons' lane bits into the block's mask MS, and those of the
+ * neurons whose refractory period ends within this step (0 < ref - dt < dt)
+ * into MP, left as they were for the part pass (partSteps). Each of
  * those steps needs expm1's series, with a division and ten dependent
  * multiply-adds: done here under a branch taken by about a quarter of the
  * pairs where neurons fire at 100 Hz or more, it cost about 40 ns per such
@@ -383,27 +415,24 @@ function pairOfNeurons(): number[] {
   const clamped = [...get(V_V), ...get(V_MIN_V), ...get(V_NEW), ...F64X2_PMAX, ...get(V_PART), ...V_BITSELECT];
   b.push(...vstore(Vp, [...get(V_NEW), ...clamped, ...get(V_SPK), ...V_BITSELECT]));
   b.push(...vstore(REFp, [...get(V_REF), ...get(V_R), ...get(V_PART), ...V_BITSELECT]));
-  // list[cnt] = i; cnt += m & 1; list[cnt] = i + 1; cnt += m >> 1, branch-free: with neurons at
-  // 100 Hz a quarter of the pairs have a spike, and a branch on it (which made a pair without one
-  // skip the list) mispredicted (CircularConvolution D = 16 warm 18.8-19.4k -> 20.5-21.1k steps/s
-  // without it; on the kernel alone with 1% spiking, it costs 0-0.8 ns per neuron)
-  const scratch = (lane: number): number[] =>
-    E.f32 ? [...get(SCRATCH), ...get(CNT), I32_CONST, 3, I32_SHL, I32_ADD, ...get(V_NEW), ...F64X2_EXTRACT(lane), F64_STORE, 3, 0] : [];
-  b.push(...get(LIST), ...get(CNT), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_STORE, 2, 0, ...scratch(0));
-  b.push(...get(CNT), ...get(M), I32_CONST, 1, I32_AND, I32_ADD, ...set(CNT));
-  b.push(...get(LIST), ...get(CNT), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_CONST, 1, I32_ADD, I32_STORE, 2, 0, ...scratch(1));
-  b.push(...get(CNT), ...get(M), I32_CONST, 1, I32_SHR_U, I32_ADD, ...set(CNT));
-  // parts[pc] = i; pc += pm & 1; parts[pc] = i + 1; pc += pm >> 1 (branch-free: as often taken as not)
-  b.push(...get(V_PART), ...I64X2_BITMASK, ...set(PM));
-  b.push(...get(PARTS), ...get(PC), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_STORE, 2, 0);
-  b.push(...get(PC), ...get(PM), I32_CONST, 1, I32_AND, I32_ADD, ...set(PC));
-  b.push(...get(PARTS), ...get(PC), I32_CONST, 2, I32_SHL, I32_ADD, ...get(I), I32_CONST, 1, I32_ADD, I32_STORE, 2, 0);
-  b.push(...get(PC), ...get(PM), I32_CONST, 1, I32_SHR_U, I32_ADD, ...set(PC));
+  // the lane bits into the block's masks (bit k: neuron BI + k): ms |= m << (i - bi), mp |= pm << (i - bi)
+  b.push(...get(I), ...get(BI), I32_SUB, ...set(SH));
+  b.push(...get(MS), ...get(M), I64_EXTEND_I32_U, ...get(SH), I64_EXTEND_I32_U, I64_SHL, I64_OR, ...set(MS));
+  b.push(...get(V_PART), ...I64X2_BITMASK, I64_EXTEND_I32_U, ...get(SH), I64_EXTEND_I32_U, I64_SHL, ...get(MP), I64_OR, ...set(MP));
+  // float32 arenas: the unrounded voltages, by neuron, for the spike pass
+  if (E.f32) b.push(...get(SCRATCH), ...get(I), I32_CONST, 3, I32_SHL, I32_ADD, ...get(V_NEW), ...V_STORE, 3, 0);
   return b;
 }
 
 /** The address base + p (two locals: a signal's byte offset and a listed neuron's). */
 const listedAt = (base: number, p: number): number[] => [...get(base), ...get(p), I32_ADD];
+
+/**
+ * Float32 arenas: the address of the unrounded voltage of the neuron at
+ * arena byte offset local `p` (4 bytes a neuron) in the scratch room
+ * (8 bytes a neuron), which the pair loop and the part pass write.
+ */
+const scratchAt = (p: number): number[] => [...get(SCRATCH), ...get(p), I32_CONST, 1, I32_SHL, I32_ADD];
 
 /** f64x2 of base[P0], base[P1] (listed neurons' byte offsets). */
 const gather = (base: number): number[] => [
@@ -455,28 +484,77 @@ function insertSpike(p: number, lane: number): number[] {
   b.push(...get(POS), I32_EQZ, BR_IF, 1);
   b.push(...slot([...get(POS), I32_CONST, 1, I32_SUB], 4, LIST), I32_LOAD, 2, 0, ...get(P), I32_LT_S, BR_IF, 1);
   b.push(...slot(get(POS), 4, LIST), ...slot([...get(POS), I32_CONST, 1, I32_SUB], 4, LIST), I32_LOAD, 2, 0, I32_STORE, 2, 0);
-  if (E.f32)
-    b.push(...slot(get(POS), 8, SCRATCH), ...slot([...get(POS), I32_CONST, 1, I32_SUB], 8, SCRATCH), F64_LOAD, 3, 0, F64_STORE, 3, 0);
   b.push(...get(POS), I32_CONST, 1, I32_SUB, ...set(POS), BR, 0, END, END);
   b.push(...slot(get(POS), 4, LIST), ...get(P), I32_STORE, 2, 0);
-  if (E.f32) b.push(...slot(get(POS), 8, SCRATCH), ...get(V_NEW), ...F64X2_EXTRACT(lane), F64_STORE, 3, 0);
+  if (E.f32) b.push(...scratchAt(p), ...get(V_NEW), ...F64X2_EXTRACT(lane), F64_STORE, 3, 0);
   b.push(...get(CNT), I32_CONST, 1, I32_ADD, ...set(CNT));
   return b;
 }
 
 /**
- * The part pass: the neurons listed by the first pass whose refractory
- * period ends within this step, two at a time in f64x2 lanes (an odd last
- * one in both): r = ref - dt, v += (j - v) * -expm1(-(dt - r) / tau_rc)
- * (the series; Math.expm1 for a lane beyond it), ref = r, and v clamped to
- * minV, or, where v > 1, left unclamped and the neuron put into the spike
- * list for the spike pass: the scalar step's operations, bit for bit.
+ * Marks the pair at K of a list (byte offset in local `list`) for the
+ * fix-up loop: list[K] = ~list[K] (negative: neuron indices are not), and
+ * FX = 1. A pair that needs Math's functions (an import call) is left to a
+ * fix-up loop after the pass: a call inside the pass's loop made V8 spill
+ * the pair's values to the stack on every pair, the common path included.
  */
-function partSteps(): number[] {
+const markForFixup = (list: number): number[] => [
+  ...get(list),
+  ...get(K),
+  I32_CONST,
+  2,
+  I32_SHL,
+  I32_ADD,
+  ...get(list),
+  ...get(K),
+  I32_CONST,
+  2,
+  I32_SHL,
+  I32_ADD,
+  I32_LOAD,
+  2,
+  0,
+  I32_CONST,
+  0x7f, // -1
+  I32_XOR,
+  I32_STORE,
+  2,
+  0,
+  I32_CONST,
+  1,
+  ...set(FX),
+];
+
+/**
+ * The fix-up loop over a list of `count` (a local) entries, pairs from K = 0:
+ * each pair marked by markForFixup is unmarked and run by `pair` (code that
+ * may call Math's functions). Runs only where the pass marked one (FX).
+ */
+function fixupLoop(list: number, count: number, pair: number[]): number[] {
   const b: number[] = [];
-  b.push(I32_CONST, 0, ...set(K));
+  b.push(...get(FX), IF, VOID, I32_CONST, 0, ...set(K));
   b.push(BLOCK, VOID, LOOP, VOID);
-  b.push(...get(K), ...get(PC), I32_GE_S, BR_IF, 1);
+  b.push(...get(K), ...get(count), I32_GE_S, BR_IF, 1);
+  const entry = [...get(list), ...get(K), I32_CONST, 2, I32_SHL, I32_ADD];
+  b.push(...entry, I32_LOAD, 2, 0, I32_CONST, 0, I32_LT_S, IF, VOID);
+  b.push(...entry, ...entry, I32_LOAD, 2, 0, I32_CONST, 0x7f, I32_XOR, I32_STORE, 2, 0);
+  b.push(...pair);
+  b.push(END);
+  b.push(...get(K), I32_CONST, 2, I32_ADD, ...set(K), BR, 0, END, END);
+  b.push(END);
+  return b;
+}
+
+/**
+ * One pair of the part pass at K of the part list: r = ref - dt,
+ * v += (j - v) * -expm1(-(dt - r) / tau_rc) (the series; with `calls`,
+ * Math.expm1 for a lane beyond it, else the pair is marked for the fix-up
+ * loop and left as it was), ref = r, and v clamped to minV, or, where
+ * v > 1, left unclamped and the neuron put into the spike list for the
+ * spike pass: the scalar step's operations, bit for bit.
+ */
+function partPair(calls: boolean): number[] {
+  const b: number[] = [];
   // P0, P1: the next two (an odd last one twice; its second lane's stores repeat the first's)
   b.push(...offsetAt(PARTS, 0, P0), ...offsetAt(PARTS, 1, P1));
   b.push(...get(P1), ...get(P0), ...get(K), I32_CONST, 1, I32_ADD, ...get(PC), I32_LT_S, SELECT, ...set(P1));
@@ -487,36 +565,56 @@ function partSteps(): number[] {
   b.push(...get(V_DT), ...get(V_R), ...F64X2_SUB, ...F64X2_NEG, ...get(V_TAU_RC), ...F64X2_DIV, ...set(V_X));
   b.push(...expm1Series(LANES, V_X), ...set(V_S));
   b.push(...vInRange(V_X), ...I64X2_BITMASK, I32_CONST, 3, I32_XOR, ...set(M));
-  b.push(...get(M), IF, VOID);
-  for (const lane of [0, 1]) {
-    b.push(...get(M), I32_CONST, lane + 1, I32_AND, IF, VOID);
-    b.push(...get(V_S), ...get(V_X), ...F64X2_EXTRACT(lane), CALL, EXPM1, ...F64X2_REPLACE(lane), ...set(V_S));
-    b.push(END);
-  }
-  b.push(END);
+  const finish: number[] = [];
   // new = v + (j - v) * -s; spikes where new > 1 (pm = lane bits, the second only for a second neuron)
-  b.push(...get(V_V), ...get(V_J), ...get(V_V), ...F64X2_SUB, ...get(V_S), ...F64X2_NEG, ...F64X2_MUL, ...F64X2_ADD, ...set(V_NEW));
-  b.push(...get(V_NEW), ...vconst(1), ...F64X2_GT, ...set(V_SPK));
-  b.push(...get(V_SPK), ...I64X2_BITMASK, ...set(PM));
-  b.push(...get(PM), ...get(PM), I32_CONST, 1, I32_AND, ...get(K), I32_CONST, 1, I32_ADD, ...get(PC), I32_LT_S, SELECT, ...set(PM));
+  finish.push(...get(V_V), ...get(V_J), ...get(V_V), ...F64X2_SUB, ...get(V_S), ...F64X2_NEG, ...F64X2_MUL, ...F64X2_ADD, ...set(V_NEW));
+  finish.push(...get(V_NEW), ...vconst(1), ...F64X2_GT, ...set(V_SPK));
+  finish.push(...get(V_SPK), ...I64X2_BITMASK, ...set(PM));
+  finish.push(...get(PM), ...get(PM), I32_CONST, 1, I32_AND, ...get(K), I32_CONST, 1, I32_ADD, ...get(PC), I32_LT_S, SELECT, ...set(PM));
   // v = spike ? new : max(new, minV); ref = r
-  b.push(...get(V_NEW), ...get(V_MIN_V), ...get(V_NEW), ...F64X2_PMAX, ...get(V_SPK), ...V_BITSELECT, ...set(V_X));
+  finish.push(...get(V_NEW), ...get(V_MIN_V), ...get(V_NEW), ...F64X2_PMAX, ...get(V_SPK), ...V_BITSELECT, ...set(V_X));
   for (const [lane, p] of [
     [0, P0],
     [1, P1],
   ] as const) {
-    b.push(...E.store(listedAt(Vp, p), [...get(V_X), ...F64X2_EXTRACT(lane)]));
-    b.push(...E.store(listedAt(REFp, p), [...get(V_R), ...F64X2_EXTRACT(lane)]));
+    finish.push(...E.store(listedAt(Vp, p), [...get(V_X), ...F64X2_EXTRACT(lane)]));
+    finish.push(...E.store(listedAt(REFp, p), [...get(V_R), ...F64X2_EXTRACT(lane)]));
   }
-  b.push(...get(PM), IF, VOID);
+  finish.push(...get(PM), IF, VOID);
   for (const [lane, p] of [
     [0, P0],
     [1, P1],
   ] as const) {
-    b.push(...get(PM), I32_CONST, lane + 1, I32_AND, IF, VOID, ...insertSpike(p, lane), END);
+    finish.push(...get(PM), I32_CONST, lane + 1, I32_AND, IF, VOID, ...insertSpike(p, lane), END);
   }
-  b.push(END);
+  finish.push(END);
+  if (calls) {
+    b.push(...get(M), IF, VOID);
+    for (const lane of [0, 1]) {
+      b.push(...get(M), I32_CONST, lane + 1, I32_AND, IF, VOID);
+      b.push(...get(V_S), ...get(V_X), ...F64X2_EXTRACT(lane), CALL, EXPM1, ...F64X2_REPLACE(lane), ...set(V_S));
+      b.push(END);
+    }
+    b.push(END, ...finish);
+  } else {
+    b.push(...get(M), IF, VOID, ...markForFixup(PARTS), ELSE, ...finish, END);
+  }
+  return b;
+}
+
+/**
+ * The part pass: the neurons listed by the first pass whose refractory
+ * period ends within this step, two at a time in f64x2 lanes (an odd last
+ * one in both; partPair), then the fix-up loop for pairs beyond the series.
+ */
+function partSteps(): number[] {
+  const b: number[] = [];
+  b.push(I32_CONST, 0, ...set(K), I32_CONST, 0, ...set(FX));
+  b.push(BLOCK, VOID, LOOP, VOID);
+  b.push(...get(K), ...get(PC), I32_GE_S, BR_IF, 1);
+  b.push(...partPair(false));
   b.push(...get(K), I32_CONST, 2, I32_ADD, ...set(K), BR, 0, END, END);
+  b.push(...fixupLoop(PARTS, PC, partPair(true)));
   return b;
 }
 
@@ -526,7 +624,7 @@ function listedSpike(at: number): number[] {
   b.push(...get(LIST), ...get(K), I32_CONST, 2, I32_SHL, I32_ADD, I32_LOAD, 2, 4 * at, I32_CONST, E.shift, I32_SHL, ...set(P));
   b.push(...load(Jp), ...set(JV));
   // the voltage before rounding: from the scratch list where the arena is float32
-  if (E.f32) b.push(...get(SCRATCH), ...get(K), I32_CONST, 3, I32_SHL, I32_ADD, F64_LOAD, 3, 8 * at, ...set(VI));
+  if (E.f32) b.push(...scratchAt(P), F64_LOAD, 3, 0, ...set(VI));
   else b.push(...load(Vp), ...set(VI));
   b.push(...spikeOfNeuron());
   return b;
@@ -542,12 +640,12 @@ function listedSpike(at: number): number[] {
  */
 function listedSpikes(): number[] {
   const b: number[] = [];
-  b.push(I32_CONST, 0, ...set(K));
+  b.push(I32_CONST, 0, ...set(K), I32_CONST, 0, ...set(FX));
   b.push(BLOCK, VOID, LOOP, VOID);
   b.push(...get(K), I32_CONST, 1, I32_ADD, ...get(CNT), I32_GE_S, BR_IF, 1);
   b.push(...offsetAt(LIST, 0, P0), ...offsetAt(LIST, 1, P1));
   b.push(...gather(Jp), ...set(V_J));
-  if (E.f32) b.push(...get(SCRATCH), ...get(K), I32_CONST, 3, I32_SHL, I32_ADD, ...V_LOAD, 3, 0, ...set(V_V));
+  if (E.f32) b.push(...scratchAt(P0), F64_LOAD, 3, 0, ...F64X2_SPLAT, ...scratchAt(P1), F64_LOAD, 3, 0, ...F64X2_REPLACE(1), ...set(V_V));
   else b.push(...gather(Vp), ...set(V_V));
   // x = -(v - 1) / (j - 1); tSpike = dt + tauRc * log1p(x); leftover = dt - tSpike - tauRef
   b.push(...get(V_V), ...vconst(1), ...F64X2_SUB, ...F64X2_NEG, ...get(V_J), ...vconst(1), ...F64X2_SUB, ...F64X2_DIV, ...set(V_X));
@@ -576,10 +674,32 @@ function listedSpikes(): number[] {
     b.push(...E.store(listedAt(Vp, p), f64(0)));
     b.push(...E.store(listedAt(REFp, p), [...get(V_NEW), ...F64X2_EXTRACT(lane)]));
   }
-  b.push(ELSE, ...listedSpike(0), ...listedSpike(1), END);
+  b.push(ELSE, ...markForFixup(LIST), END);
   b.push(...get(K), I32_CONST, 2, I32_ADD, ...set(K), BR, 0, END, END);
   // an odd last spike
   b.push(...get(K), ...get(CNT), I32_LT_S, IF, VOID, ...listedSpike(0), END);
+  // the pairs beyond the series or with time left after tau_ref (after the odd last spike, which needs K as the loop left it)
+  b.push(...fixupLoop(LIST, CNT, [...listedSpike(0), ...listedSpike(1)]));
+  return b;
+}
+
+/**
+ * Appends the neurons of a block's mask (local `mask`, bit k: neuron BI + k)
+ * to a list (byte offset in local `list`, length in local `count`), in
+ * neuron order: list[count++] = BI + ctz(mask); mask &= mask - 1, until the
+ * mask is empty. Appending each pair's neurons branch-free in the pair loop
+ * instead (two stores and two adds a list per pair) cost about 1 ns per
+ * neuron a list, more than half of a step without spikes.
+ */
+function appendMasked(mask: number, list: number, count: number): number[] {
+  const b: number[] = [];
+  b.push(BLOCK, VOID, LOOP, VOID);
+  b.push(...get(mask), I64_EQZ, BR_IF, 1);
+  b.push(...get(list), ...get(count), I32_CONST, 2, I32_SHL, I32_ADD);
+  b.push(...get(BI), ...get(mask), I64_CTZ, I32_WRAP_I64, I32_ADD, I32_STORE, 2, 0);
+  b.push(...get(count), I32_CONST, 1, I32_ADD, ...set(count));
+  b.push(...get(mask), ...get(mask), I64_CONST, 1, I64_SUB, I64_AND, ...set(mask));
+  b.push(BR, 0, END, END);
   return b;
 }
 
@@ -594,7 +714,7 @@ function moduleBytes(shared: boolean, elt: Elt): Uint8Array {
 }
 
 function assemble(shared: boolean): Uint8Array {
-  const body: number[] = [6, N_I32, I32, N_F64, F64, N_V128, V128, N_I32_AFTER, I32, 2, F64, 2, V128];
+  const body: number[] = [8, N_I32, I32, N_F64, F64, N_V128, V128, N_I32_AFTER, I32, 2, F64, 2, V128, N_I32_BLOCK, I32, N_I64_BLOCK, I64];
   const splat = (from: number, to: number): number[] => [...get(from), ...F64X2_SPLAT, ...set(to)];
   body.push(...splat(DT, V_DT));
   // each op of the table in turn
@@ -608,12 +728,32 @@ function assemble(shared: boolean): Uint8Array {
   body.push(I32_CONST, 0, ...set(I), I32_CONST, 0, ...set(CNT), I32_CONST, 0, ...set(PC));
   body.push(...splat(FULL, V_FULL), ...splat(TAU_RC, V_TAU_RC), ...splat(TAU_REF, V_TAU_REF));
   body.push(...splat(MIN_V, V_MIN_V), ...splat(SPIKE, V_SPIKE));
-  // pairs while i + 1 < n
+  // pairs while i + 1 < n, in blocks of up to 32 neurons: bi = i, be = min(i + 32, n)
   body.push(BLOCK, VOID, LOOP, VOID);
   body.push(...get(I), I32_CONST, 1, I32_ADD, ...get(N), I32_GE_S, BR_IF, 1);
+  body.push(...get(I), ...set(BI), I64_CONST, 0, ...set(MS), I64_CONST, 0, ...set(MP));
+  body.push(
+    ...get(I),
+    I32_CONST,
+    ...sleb(BLOCK_NEURONS),
+    I32_ADD,
+    ...get(N),
+    ...get(I),
+    I32_CONST,
+    ...sleb(BLOCK_NEURONS),
+    I32_ADD,
+    ...get(N),
+    I32_LT_S,
+    SELECT,
+    ...set(BE),
+  );
+  body.push(BLOCK, VOID, LOOP, VOID);
+  body.push(...get(I), I32_CONST, 1, I32_ADD, ...get(BE), I32_GE_S, BR_IF, 1);
   body.push(...pOfI());
   body.push(...pairOfNeurons());
   body.push(...get(I), I32_CONST, 2, I32_ADD, ...set(I), BR, 0, END, END);
+  body.push(...appendMasked(MS, LIST, CNT), ...appendMasked(MP, PARTS, PC));
+  body.push(BR, 0, END, END);
   body.push(...partSteps());
   body.push(...listedSpikes());
   // the odd neuron left, if any

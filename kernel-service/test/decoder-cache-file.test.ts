@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileDecoderCache, MemoryDecoderCache, Simulator, TieredDecoderCache } from '../src/index.js';
-import { fileCacheFromEnv } from '../src/engine/decoder-cache-file.js';
+import { MAX_PACKS, fileCacheFromEnv } from '../src/engine/decoder-cache-file.js';
 import { squaring } from './models.js';
 
 const dirs: string[] = [];
@@ -17,8 +17,8 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function files(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.nfd'));
+function packs(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.nfp'));
 }
 
 const key = (c: string): string => c.repeat(40);
@@ -27,161 +27,167 @@ const sol = (n: number) => ({ X: Float64Array.from({ length: n }, (_, i) => i / 
 describe('decoder cache on disk', () => {
   it('stores and returns solutions bit for bit, across cache objects', () => {
     const dir = tempDir();
-    new FileDecoderCache(dir).set(key('a'), sol(10));
+    const c = new FileDecoderCache(dir);
+    c.set(key('a'), sol(10));
+    expect(c.get(key('a'))?.X).toEqual(sol(10).X); // before its write: from memory
+    c.flush();
     const again = new FileDecoderCache(dir);
     const got = again.get(key('a'));
     expect(got?.X).toEqual(sol(10).X);
     expect(got?.rmses).toEqual(sol(10).rmses);
     expect(again.get(key('b'))).toBeUndefined();
     expect([again.hits, again.misses]).toEqual([1, 1]);
-    expect(files(dir)).toEqual([join('aa', `${key('a')}.nfd`)]);
+    expect(packs(dir)).toHaveLength(1);
   });
 
-  it('writes many solutions across fan-out folders, made as needed', () => {
+  it("writes a build's solutions as one pack, and finds packs that other processes write later", () => {
     const dir = tempDir();
     const c = new FileDecoderCache(dir);
+    const reader = new FileDecoderCache(dir);
+    expect(reader.get(key('0'))).toBeUndefined(); // listed (no folder yet)
     const hex = '0123456789abcdef';
     for (let i = 0; i < 16; i++) c.set(key(hex[i]!), sol(i + 1));
-    expect(files(dir).length).toBe(16);
-    const again = new FileDecoderCache(dir);
-    for (let i = 0; i < 16; i++) expect(again.get(key(hex[i]!))?.X).toEqual(sol(i + 1).X);
+    expect(packs(dir)).toHaveLength(0);
+    c.flush();
+    expect(packs(dir)).toHaveLength(1);
+    // the reader listed the folder before the pack existed: a miss looks again once the folder changed
+    for (let i = 0; i < 16; i++) expect(reader.get(key(hex[i]!))?.X).toEqual(sol(i + 1).X);
+    c.set(key('e'), sol(3)); // e...e is already on disk
+    c.flush();
+    expect(packs(dir)).toHaveLength(1);
   });
 
-  it('removes temporary files that a process left behind an hour ago or more', () => {
+  it("a Simulator writes its build's solutions when the build ends, also when the build fails", () => {
     const dir = tempDir();
-    mkdirSync(join(dir, 'ab'));
-    const stale = join(dir, 'ab', `${key('a')}.nfd.123.x.tmp`);
-    const fresh = join(dir, 'ab', `${key('a')}.nfd.456.y.tmp`);
+    const c = new FileDecoderCache(dir);
+    const m = squaring(4);
+    new Simulator(m.net, { decoderCache: c });
+    expect(packs(dir)).toHaveLength(1);
+    expect(c.misses).toBeGreaterThan(0);
+    const again = new FileDecoderCache(dir);
+    new Simulator(squaring(4).net, { decoderCache: again });
+    expect(again.misses).toBe(0);
+    expect(again.hits).toBe(c.misses);
+  });
+
+  it('writes what is left at the exit of a process that never flushed', () => {
+    const dir = tempDir();
+    const lib = JSON.stringify(new URL('../lib/index.js', import.meta.url).href);
+    execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { FileDecoderCache } from ${lib};
+const c = new FileDecoderCache(${JSON.stringify(dir)});
+c.set('${key('7')}', { X: Float64Array.of(1, 2, 3), rmses: Float64Array.of(0.5) });`,
+      ],
+      { stdio: 'pipe' },
+    );
+    expect(new FileDecoderCache(dir).get(key('7'))?.X).toEqual(Float64Array.of(1, 2, 3));
+  });
+
+  it('removes temporary files that a process left behind an hour ago or more, and the first layout', () => {
+    const dir = tempDir();
+    const stale = join(dir, 'x-1-a.nfp.tmp');
+    const fresh = join(dir, 'x-2-b.nfp.tmp');
     writeFileSync(stale, 'half');
     writeFileSync(fresh, 'being written');
     const old = new Date(Date.now() - 2 * 3600_000);
     utimesSync(stale, old, old);
+    mkdirSync(join(dir, 'ab'));
+    writeFileSync(join(dir, 'ab', `${key('a')}.nfd`), 'a file of the first layout');
     const c = new FileDecoderCache(dir);
-    c.set(key('b'), sol(2)); // the first write of the process measures the cache
-    const left = readdirSync(join(dir, 'ab'));
-    expect(left).toContain(`${key('a')}.nfd.456.y.tmp`);
-    expect(left).not.toContain(`${key('a')}.nfd.123.x.tmp`);
+    c.set(key('b'), sol(2));
+    c.flush();
+    const left = readdirSync(dir);
+    expect(left).toContain('x-2-b.nfp.tmp');
+    expect(left).not.toContain('x-1-a.nfp.tmp');
+    expect(left).not.toContain('ab');
   });
 
-  it('makes its folders again when another process removed them (as clear() does)', () => {
+  it('makes its folder again when another process removed it (as clear() does)', () => {
     const dir = tempDir();
     const c = new FileDecoderCache(dir);
     c.set(key('a'), sol(3));
+    c.flush();
     rmSync(dir, { recursive: true, force: true }); // as a clear() in another process does
-    c.set(key('a'), sol(5)); // the same fan-out folder, which this object made before
+    expect(c.get(key('a'))).toBeUndefined(); // its pack went
+    c.set(key('a'), sol(5));
+    c.flush();
     expect(new FileDecoderCache(dir).get(key('a'))?.X).toEqual(sol(5).X);
-    expect(files(dir)).toEqual([join('aa', `${key('a')}.nfd`)]);
+    expect(packs(dir)).toHaveLength(1);
   });
 
-  it('treats a short, corrupt or foreign file as a miss and removes it', () => {
+  it('treats a short, corrupt or foreign pack as a miss and removes it', () => {
     const dir = tempDir();
+    const write = (k: string): string => {
+      const c = new FileDecoderCache(dir);
+      c.set(key(k), sol(4));
+      c.flush();
+      return join(
+        dir,
+        packs(dir).find((p) => !seen.has(p))!,
+      );
+    };
+    const seen = new Set<string>();
+    const damage = (k: string, how: (b: Buffer) => Buffer): void => {
+      const path = write(k);
+      seen.add(path.slice(dir.length + 1));
+      writeFileSync(path, how(readFileSync(path)));
+    };
+    damage('c', (b) => b.subarray(0, b.length - 3)); // truncated
+    damage('d', (b) => (b.writeUInt32LE(99, 4), b)); // another format version
+    damage('e', (b) => (b.writeDoubleLE(Number.NaN, b.length - 24), b)); // X not finite
+    damage('f', (b) => (b.writeUInt32LE(1e6, 12), b)); // an index longer than the pack
     const c = new FileDecoderCache(dir);
-    c.set(key('c'), sol(4));
-    const path = join(dir, 'cc', `${key('c')}.nfd`);
-    const bytes = readFileSync(path);
-    writeFileSync(path, bytes.subarray(0, bytes.length - 3)); // truncated
-    expect(c.get(key('c'))).toBeUndefined();
-    expect(files(dir)).toEqual([]);
-    c.set(key('c'), sol(4));
-    const bad = readFileSync(path);
-    bad.writeUInt32LE(99, 4); // another format version
-    writeFileSync(path, bad);
-    expect(c.get(key('c'))).toBeUndefined();
+    for (const k of 'cdef') expect(c.get(key(k)), k).toBeUndefined();
+    expect(packs(dir)).toEqual([]);
     // keys that are not content hashes never touch the disk
     c.set('../../etc/passwd', sol(1));
+    c.flush();
     expect(c.get('../../etc/passwd')).toBeUndefined();
-    expect(files(dir)).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('keeps to its size bound, dropping the least recently used first', () => {
+  it('keeps to its size bound, dropping the least recently used packs first', () => {
     const dir = tempDir();
-    const entry = 16 + 8 * (100 + 2);
-    const c = new FileDecoderCache(dir, entry * 3.5);
-    c.set(key('1'), sol(100));
-    c.set(key('2'), sol(100));
-    c.set(key('3'), sol(100));
-    // make '1' the oldest but then use it: '2' becomes the least recently used
-    const p = (k: string) => join(dir, k.slice(0, 2), `${k}.nfd`);
+    const pack = 16 + 8 * Math.ceil((13 + 40) / 8) + 8 * (100 + 2);
+    const writer = new FileDecoderCache(dir, pack * 3.5);
+    const names: Record<string, string> = {};
+    for (const k of ['1', '2', '3']) {
+      writer.set(key(k), sol(100));
+      writer.flush();
+      names[k] = packs(dir).find((p) => !Object.values(names).includes(p))!;
+    }
+    expect(readFileSync(join(dir, names['1']!)).length).toBe(pack);
+    // make '1' the oldest but then use it (from another process): '2' becomes the least recently used
     const past = (s: number) => new Date(Date.now() - s * 1000);
     for (const [k, age] of [
       ['1', 30],
       ['2', 20],
       ['3', 10],
-    ] as const) {
-      const t = past(age);
-      utimesSync(p(key(k)), t, t);
-    }
-    expect(c.get(key('1'))).toBeDefined();
-    c.set(key('4'), sol(100)); // 4 entries > 3.5: prune to 80% (2.8 entries), i.e. keep 2
-    const left = files(dir)
-      .map((f) => f.slice(3, 4))
-      .sort();
-    expect(left).toEqual(['1', '4']);
+    ] as const)
+      utimesSync(join(dir, names[k]!), past(age), past(age));
+    expect(new FileDecoderCache(dir).get(key('1'))).toBeDefined();
+    writer.set(key('4'), sol(100));
+    writer.flush(); // 4 packs > 3.5: prune to 80% (2.8 packs), i.e. keep 2
+    const reader = new FileDecoderCache(dir);
+    expect(['1', '2', '3', '4'].filter((k) => reader.get(key(k)) !== undefined)).toEqual(['1', '4']);
   });
 
-  it('estimates a large cache from a few folders on the first write, and counts every file only when past its bound', () => {
-    // 256 fan-out folders of 8 files each (as content hashes spread them), each folder with a stale
-    // temporary file, which a folder's listing removes: what is left shows which folders were listed
+  it(`merges small packs past ${MAX_PACKS}, and keeps every solution`, () => {
     const dir = tempDir();
-    const bytes = readFileSync(
-      join(
-        (() => {
-          const d = tempDir();
-          new FileDecoderCache(d).set(key('f'), sol(100));
-          return d;
-        })(),
-        'ff',
-        `${key('f')}.nfd`,
-      ),
-    );
-    const old = new Date(Date.now() - 2 * 3600_000);
-    for (let f = 0; f < 256; f++) {
-      const sub = f.toString(16).padStart(2, '0');
-      mkdirSync(join(dir, sub));
-      for (let i = 0; i < 8; i++) writeFileSync(join(dir, sub, `${sub}${'e'.repeat(37)}${i}.nfd`), bytes);
-      const tmp = join(dir, sub, `${sub}${'0'.repeat(38)}.nfd.1.x.tmp`);
-      writeFileSync(tmp, 'half');
-      utimesSync(tmp, old, old);
-    }
-    const total = 256 * 8 * bytes.length;
-    const tmps = (): number => readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')).length;
-    // under its bound: the first write lists only the 8 folders it needs to see 64 files, in order of
-    // name from the one at the process id (modulo 256)
-    new FileDecoderCache(dir, total * 2).set(key('1'), sol(100));
-    expect(tmps()).toBe(256 - 64 / 8);
-    const folder = (k: number): string => join(dir, ((process.pid + k) % 256).toString(16).padStart(2, '0'));
-    expect(readdirSync(folder(0))).toHaveLength(8);
-    expect(readdirSync(folder(7))).toHaveLength(8);
-    expect(readdirSync(folder(8))).toHaveLength(9);
-    expect(files(dir).length).toBe(256 * 8 + 1);
-    // past its bound: the estimate says so, the exact count confirms it, and the least recently used go
-    new FileDecoderCache(dir, total * 0.5).set(key('2'), sol(100));
-    expect(tmps()).toBe(0);
-    const left = files(dir).length;
-    expect(left * bytes.length).toBeLessThanOrEqual(total * 0.5 * 0.8);
-    expect(left * bytes.length).toBeGreaterThan(total * 0.5 * 0.8 - 2 * bytes.length);
-  });
-
-  it('an estimate past the bound is checked by counting before anything is removed', () => {
-    // the folder the estimate starts from (the process id modulo 8, in order of name) holds 64
-    // files, the seven others one each: the estimate, from that folder alone, is 512 files' worth,
-    // seven times the true size
-    const dir = tempDir();
-    const one = sol(100);
-    const c0 = new FileDecoderCache(join(dir, 'src'));
-    c0.set(key('f'), one);
-    const bytes = readFileSync(join(dir, 'src', 'ff', `${key('f')}.nfd`));
-    rmSync(join(dir, 'src'), { recursive: true });
-    const cache = join(dir, 'cache');
-    const subs = ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'];
-    subs.forEach((sub, k) => {
-      mkdirSync(join(cache, sub), { recursive: true });
-      for (let i = 0; i < (k === process.pid % 8 ? 64 : 1); i++)
-        writeFileSync(join(cache, sub, `${sub}${'e'.repeat(36)}${String(i).padStart(2, '0')}.nfd`), bytes);
+    const c = new FileDecoderCache(dir);
+    const keys = Array.from({ length: MAX_PACKS + 1 }, (_, i) => i.toString(16).padStart(2, '0').repeat(20));
+    keys.forEach((k, i) => {
+      c.set(k, sol(i + 1));
+      c.flush();
     });
-    const total = 71 * bytes.length;
-    new FileDecoderCache(cache, total * 1.1).set(key('1'), one); // 72 files: under the bound, over 80% of it
-    expect(files(cache).length).toBe(72);
+    expect(packs(dir).length).toBe(MAX_PACKS / 2);
+    const reader = new FileDecoderCache(dir);
+    keys.forEach((k, i) => expect(reader.get(k)?.X).toEqual(sol(i + 1).X));
+    expect(reader.misses).toBe(0);
   });
 
   it('turns itself off with a warning when the folder cannot be written, and the build goes on', () => {
@@ -232,7 +238,7 @@ if (process.argv[2] === 'child') build();
       env: { ...process.env, NEFSIM_CACHE_DIR: cacheDir, NEFSIM_DECODER_CACHE: '1' },
       stdio: 'pipe',
     });
-    expect(files(cacheDir).length).toBe(2); // a -> sq, and the probe of sq
+    expect(packs(cacheDir)).toHaveLength(1); // a -> sq, and the probe of sq: one build, one pack
     const mod = (await import(model)) as {
       nefsim: {
         FileDecoderCache: typeof FileDecoderCache;

@@ -18,6 +18,8 @@ export interface CachedSolution {
 export interface DecoderCache {
   get(key: string): CachedSolution | undefined;
   set(key: string, value: CachedSolution): void;
+  /** Stores what set() kept back (a cache on disk writes a build's solutions at once): called at the end of every build. */
+  flush?(): void;
 }
 
 export class MemoryDecoderCache implements DecoderCache {
@@ -83,6 +85,9 @@ export class TieredDecoderCache implements DecoderCache {
   set(key: string, value: CachedSolution): void {
     this.memory.set(key, value);
     this.disk?.set(key, value);
+  }
+  flush(): void {
+    this.disk?.flush();
   }
 }
 

@@ -148,8 +148,13 @@ export function build(network: Network, opts: BuildOptions): Model {
   if (!(opts.dt > 0) || !Number.isFinite(opts.dt))
     throw new ValidationError(`dt must be a positive number of seconds, got ${String(opts.dt)}`);
   const seed = opts.seed ?? network.seed ?? entropySeed();
-  const b = new Builder(network, opts.dt, seed, opts.decoderCache === undefined ? defaultDecoderCache : opts.decoderCache);
-  b.buildAll();
+  const cache = opts.decoderCache === undefined ? defaultDecoderCache : opts.decoderCache;
+  const b = new Builder(network, opts.dt, seed, cache);
+  try {
+    b.buildAll();
+  } finally {
+    cache?.flush?.(); // the build's solutions, also those solved before a failure
+  }
   return b.model;
 }
 

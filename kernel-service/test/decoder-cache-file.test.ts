@@ -176,18 +176,21 @@ c.set('${key('7')}', { X: Float64Array.of(1, 2, 3), rmses: Float64Array.of(0.5) 
     expect(['1', '2', '3', '4'].filter((k) => reader.get(key(k)) !== undefined)).toEqual(['1', '4']);
   });
 
-  it(`merges small packs past ${MAX_PACKS}, and keeps every solution`, () => {
+  it(`merges small packs past ${MAX_PACKS}, and keeps every solution, also for a process that listed them before`, () => {
     const dir = tempDir();
     const c = new FileDecoderCache(dir);
     const keys = Array.from({ length: MAX_PACKS + 1 }, (_, i) => i.toString(16).padStart(2, '0').repeat(20));
+    const before = new FileDecoderCache(dir);
     keys.forEach((k, i) => {
+      if (i === MAX_PACKS) expect(before.get(keys[0]!)).toBeDefined(); // lists the 64 packs
       c.set(k, sol(i + 1));
       c.flush();
     });
     expect(packs(dir).length).toBe(MAX_PACKS / 2);
-    const reader = new FileDecoderCache(dir);
-    keys.forEach((k, i) => expect(reader.get(k)?.X).toEqual(sol(i + 1).X));
-    expect(reader.misses).toBe(0);
+    for (const reader of [new FileDecoderCache(dir), before]) {
+      keys.forEach((k, i) => expect(reader.get(k)?.X).toEqual(sol(i + 1).X));
+      expect(reader.misses).toBe(0);
+    }
   });
 
   it('turns itself off with a warning when the folder cannot be written, and the build goes on', () => {

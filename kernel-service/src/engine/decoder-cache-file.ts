@@ -115,11 +115,13 @@ export class FileDecoderCache implements DecoderCache {
     }
     if (this.listed === undefined) this.list();
     let entry = this.index.get(key);
-    if (!entry && this.folderChanged()) {
+    let sol = entry && this.read(entry);
+    // not found, or its pack went (pruned, or merged into another): look again if the folder changed
+    if (!sol && this.folderChanged()) {
       this.list();
       entry = this.index.get(key);
+      sol = entry && this.read(entry);
     }
-    const sol = entry && this.read(entry);
     if (!entry || !sol) {
       this.misses++;
       return undefined;

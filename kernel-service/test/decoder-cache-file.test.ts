@@ -95,15 +95,23 @@ c.set('${key('7')}', { X: Float64Array.of(1, 2, 3), rmses: Float64Array.of(0.5) 
     writeFileSync(fresh, 'being written');
     const old = new Date(Date.now() - 2 * 3600_000);
     utimesSync(stale, old, old);
-    mkdirSync(join(dir, 'ab'));
-    writeFileSync(join(dir, 'ab', `${key('a')}.nfd`), 'a file of the first layout');
+    // ten folders of the first layout: a write removes eight, the next the rest
+    const firstLayout = (): string[] => readdirSync(dir).filter((f) => /^[0-9a-f]{2}$/.test(f));
+    for (let f = 0; f < 10; f++) {
+      mkdirSync(join(dir, `a${f}`));
+      writeFileSync(join(dir, `a${f}`, `a${f}${'e'.repeat(38)}.nfd`), 'a file of the first layout');
+    }
     const c = new FileDecoderCache(dir);
     c.set(key('b'), sol(2));
     c.flush();
     const left = readdirSync(dir);
     expect(left).toContain('x-2-b.nfp.tmp');
     expect(left).not.toContain('x-1-a.nfp.tmp');
-    expect(left).not.toContain('ab');
+    expect(firstLayout()).toHaveLength(2);
+    c.set(key('c'), sol(2));
+    c.flush();
+    expect(firstLayout()).toHaveLength(0);
+    expect(new FileDecoderCache(dir).get(key('b'))?.X).toEqual(sol(2).X);
   });
 
   it('makes its folder again when another process removed it (as clear() does)', () => {

@@ -33,7 +33,7 @@
  * short, corrupt or of another version counts as a miss and is removed; a
  * directory that cannot be written turns the disk cache off for the process
  * with one warning. The first layout (a file per solution in two-letter
- * folders) is removed by a process's first write.
+ * folders) is removed a few folders per write (removeFirstLayout).
  */
 import {
   closeSync,
@@ -63,6 +63,8 @@ const PACK = /^[0-9a-z]+-[0-9]+-[0-9a-z]+\.nfp$/;
 const DEFAULT_MAX_MB = 512; // Nengo's default decoder cache size
 /** The first layout's folders: the first two hex digits of their files' keys. */
 const FAN_OUT = /^[0-9a-f]{2}$/;
+/** The first layout's folders a write removes (of 256). */
+const FIRST_LAYOUT_FOLDERS = 8;
 /** Bytes of solutions a process keeps unwritten before it writes a pack without waiting for the build's end. */
 const FLUSH_BYTES = 32 * 1024 * 1024;
 /** Packs past which a write merges the small ones (below MERGE_BYTES each), down to MAX_PACKS / 2. */
@@ -293,12 +295,16 @@ export class FileDecoderCache implements DecoderCache {
     return true;
   }
 
-  /** Removes the first layout's folders (a file per solution), once per process. */
+  /**
+   * Removes up to FIRST_LAYOUT_FOLDERS of the first layout's folders (a file
+   * per solution), until none is left: a few per write, so that the first
+   * builds after an upgrade share the cost (removing the 12,000 files of a
+   * well-used cache at once took about a second here).
+   */
   private removeFirstLayout(): void {
-    this.firstLayoutGone = true;
-    for (const name of readdirSync(this.dir)) {
-      if (FAN_OUT.test(name)) rmSync(join(this.dir, name), { recursive: true, force: true });
-    }
+    const folders = readdirSync(this.dir).filter((name) => FAN_OUT.test(name));
+    for (const name of folders.slice(0, FIRST_LAYOUT_FOLDERS)) rmSync(join(this.dir, name), { recursive: true, force: true });
+    if (folders.length <= FIRST_LAYOUT_FOLDERS) this.firstLayoutGone = true;
   }
 
   /** Past the bound: removes the least recently used packs until 80% of it is left. */

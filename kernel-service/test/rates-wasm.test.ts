@@ -127,6 +127,28 @@ describe('LIF rates in WebAssembly', () => {
     ).toBe(undefined); // too few: the JavaScript path
   });
 
+  it('computes activities through every branch of log1p, in rows with odd and even lists', () => {
+    // currents as biases (encoders 0): row p holds the edge currents from p on, so that the rows'
+    // lists of the k = 0 path and of the others differ in length and parity
+    const edges = edgeCurrents();
+    const n = edges.length,
+      m = 4;
+    const enc = new Float64Array(n),
+      x = Float64Array.from({ length: m }, (_, p) => p);
+    for (let p = 0; p < m; p++) {
+      const bias = Float64Array.from({ length: n }, (_, i) => edges[(i + p) % n]!);
+      const want = ratesJs(bias, 0.02, 0.002, 1);
+      let max = -Infinity;
+      for (const v of want) if (v > max) max = v;
+      const out = new Float64Array(m * n);
+      expect(lifActivitiesWasm(enc, bias, x, m, n, 1, out, 0.02, 0.002, 1)).toBe(max);
+      for (let r = 0; r < m; r++) expect(differing(out.subarray(r * n, (r + 1) * n), want), `row ${r}`).toEqual([]);
+    }
+    // every rate 0: the maximum is 0
+    const below = new Float64Array(300).fill(0.5);
+    expect(lifActivitiesWasm(new Float64Array(300), below, Float64Array.of(1), 1, 300, 1, new Float64Array(300), 0.02, 0.002, 1)).toBe(0);
+  });
+
   it("leaves a subclass's own rate curve to its rates()", () => {
     class Halved extends LIFRate {
       override rates(J: Float64Array, out: Float64Array): void {

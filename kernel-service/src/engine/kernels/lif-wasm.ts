@@ -442,14 +442,12 @@ const gather = (base: number): number[] => [
   ...F64X2_REPLACE(1),
 ];
 
+/** The address of list[K] (list: a byte-address local). */
+const listSlot = (list: number): number[] => [...get(list), ...get(K), I32_CONST, 2, I32_SHL, I32_ADD];
+
 /** local = (the neuron listed at base[K + at]) << E.shift: its byte offset. */
 const offsetAt = (list: number, at: number, local: number): number[] => [
-  ...get(list),
-  ...get(K),
-  I32_CONST,
-  2,
-  I32_SHL,
-  I32_ADD,
+  ...listSlot(list),
   I32_LOAD,
   2,
   4 * at,
@@ -499,18 +497,8 @@ function insertSpike(p: number, lane: number): number[] {
  * the pair's values to the stack on every pair, the common path included.
  */
 const markForFixup = (list: number): number[] => [
-  ...get(list),
-  ...get(K),
-  I32_CONST,
-  2,
-  I32_SHL,
-  I32_ADD,
-  ...get(list),
-  ...get(K),
-  I32_CONST,
-  2,
-  I32_SHL,
-  I32_ADD,
+  ...listSlot(list),
+  ...listSlot(list),
   I32_LOAD,
   2,
   0,
@@ -535,7 +523,7 @@ function fixupLoop(list: number, count: number, pair: number[]): number[] {
   b.push(...get(FX), IF, VOID, I32_CONST, 0, ...set(K));
   b.push(BLOCK, VOID, LOOP, VOID);
   b.push(...get(K), ...get(count), I32_GE_S, BR_IF, 1);
-  const entry = [...get(list), ...get(K), I32_CONST, 2, I32_SHL, I32_ADD];
+  const entry = listSlot(list);
   b.push(...entry, I32_LOAD, 2, 0, I32_CONST, 0, I32_LT_S, IF, VOID);
   b.push(...entry, ...entry, I32_LOAD, 2, 0, I32_CONST, 0x7f, I32_XOR, I32_STORE, 2, 0);
   b.push(...pair);
@@ -621,9 +609,9 @@ function partSteps(): number[] {
 /** The scalar spike step of the neuron listed at K + `at`: P, JV and VI (unrounded voltage) from the list. */
 function listedSpike(at: number): number[] {
   const b: number[] = [];
-  b.push(...get(LIST), ...get(K), I32_CONST, 2, I32_SHL, I32_ADD, I32_LOAD, 2, 4 * at, I32_CONST, E.shift, I32_SHL, ...set(P));
+  b.push(...offsetAt(LIST, at, P));
   b.push(...load(Jp), ...set(JV));
-  // the voltage before rounding: from the scratch list where the arena is float32
+  // the voltage before rounding: from the scratch room (by neuron) where the arena is float32
   if (E.f32) b.push(...scratchAt(P), F64_LOAD, 3, 0, ...set(VI));
   else b.push(...load(Vp), ...set(VI));
   b.push(...spikeOfNeuron());

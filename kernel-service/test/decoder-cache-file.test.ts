@@ -95,8 +95,12 @@ c.set('${key('7')}', { X: Float64Array.of(1, 2, 3), rmses: Float64Array.of(0.5) 
     writeFileSync(fresh, 'being written');
     const old = new Date(Date.now() - 2 * 3600_000);
     utimesSync(stale, old, old);
-    // ten folders of the first layout: a write removes eight, the next the rest
+    // ten folders of the first layout: a write removes eight, the next the rest; only its own files,
+    // and a folder that holds something else stays
     const firstLayout = (): string[] => readdirSync(dir).filter((f) => /^[0-9a-f]{2}$/.test(f));
+    mkdirSync(join(dir, 'ff'));
+    writeFileSync(join(dir, 'ff', 'notes.txt'), "not the cache's");
+    writeFileSync(join(dir, 'ff', `ff${'e'.repeat(38)}.nfd`), 'a file of the first layout');
     for (let f = 0; f < 10; f++) {
       mkdirSync(join(dir, `a${f}`));
       writeFileSync(join(dir, `a${f}`, `a${f}${'e'.repeat(38)}.nfd`), 'a file of the first layout');
@@ -107,10 +111,11 @@ c.set('${key('7')}', { X: Float64Array.of(1, 2, 3), rmses: Float64Array.of(0.5) 
     const left = readdirSync(dir);
     expect(left).toContain('x-2-b.nfp.tmp');
     expect(left).not.toContain('x-1-a.nfp.tmp');
-    expect(firstLayout()).toHaveLength(2);
+    expect(firstLayout()).toHaveLength(3);
     c.set(key('c'), sol(2));
     c.flush();
-    expect(firstLayout()).toHaveLength(0);
+    expect(firstLayout()).toEqual(['ff']);
+    expect(readdirSync(join(dir, 'ff'))).toEqual(['notes.txt']);
     expect(new FileDecoderCache(dir).get(key('b'))?.X).toEqual(sol(2).X);
   });
 
@@ -127,7 +132,7 @@ c.set('${key('7')}', { X: Float64Array.of(1, 2, 3), rmses: Float64Array.of(0.5) 
     expect(packs(dir)).toHaveLength(1);
   });
 
-  it('treats a short, corrupt or foreign pack as a miss and removes it', () => {
+  it('treats a short or corrupt pack as a miss and removes it; keeps one of another version, unread', () => {
     const dir = tempDir();
     const write = (k: string): string => {
       const c = new FileDecoderCache(dir);
@@ -148,14 +153,17 @@ c.set('${key('7')}', { X: Float64Array.of(1, 2, 3), rmses: Float64Array.of(0.5) 
     damage('d', (b) => (b.writeUInt32LE(99, 4), b)); // another format version
     damage('e', (b) => (b.writeDoubleLE(Number.NaN, b.length - 24), b)); // X not finite
     damage('f', (b) => (b.writeUInt32LE(1e6, 12), b)); // an index longer than the pack
+    const kept = [...seen].filter((_, i) => i === 1 || i === 2).sort(); // d's (another version) and e's (one bad solution)
     const c = new FileDecoderCache(dir);
     for (const k of 'cdef') expect(c.get(key(k)), k).toBeUndefined();
-    expect(packs(dir)).toEqual([]);
-    // keys that are not content hashes never touch the disk
+    expect(packs(dir).sort()).toEqual(kept);
+    // keys that are not content hashes, and solutions that are not finite, never touch the disk
     c.set('../../etc/passwd', sol(1));
+    c.set(key('9'), { X: Float64Array.of(1, Number.NaN), rmses: Float64Array.of(0) });
     c.flush();
     expect(c.get('../../etc/passwd')).toBeUndefined();
-    expect(readdirSync(dir)).toEqual([]);
+    expect(c.get(key('9'))).toBeUndefined();
+    expect(packs(dir).sort()).toEqual(kept);
   });
 
   it('keeps to its size bound, dropping the least recently used packs first', () => {
@@ -182,6 +190,28 @@ c.set('${key('7')}', { X: Float64Array.of(1, 2, 3), rmses: Float64Array.of(0.5) 
     writer.flush(); // 4 packs > 3.5: prune to 80% (2.8 packs), i.e. keep 2
     const reader = new FileDecoderCache(dir);
     expect(['1', '2', '3', '4'].filter((k) => reader.get(key(k)) !== undefined)).toEqual(['1', '4']);
+  });
+
+  it('writes within a bound smaller than a build, and keeps the pack it just wrote', () => {
+    const dir = tempDir();
+    const pack = 16 + 8 * Math.ceil((13 + 40) / 8) + 8 * (100 + 2);
+    const c = new FileDecoderCache(dir, pack * 4.5); // a build of ten such solutions is more than twice that
+    const hex = '0123456789';
+    for (const k of hex) c.set(key(k), sol(100)); // written a pack at a time: past a quarter of the bound
+    c.flush();
+    const reader = new FileDecoderCache(dir);
+    const found = [...hex].filter((k) => reader.get(key(k)) !== undefined);
+    expect(found).toContain('9');
+    expect(found.length).toBeGreaterThanOrEqual(2);
+    expect(packs(dir).reduce((n, p) => n + readFileSync(join(dir, p)).length, 0)).toBeLessThanOrEqual(pack * 4.5);
+    // one solution near the bound: more than 80% of it on its own, and kept
+    const alone = tempDir();
+    const one = new FileDecoderCache(alone, pack * 1.1);
+    one.set(key('b'), sol(10));
+    one.flush();
+    one.set(key('a'), sol(100)); // with the first pack past the bound: that one goes
+    one.flush();
+    expect(new FileDecoderCache(alone).get(key('a'))?.X).toEqual(sol(100).X);
   });
 
   it(`merges small packs past ${MAX_PACKS}, and keeps every solution, also for a process that listed them before`, () => {

@@ -5,7 +5,8 @@
  * period (and a spike within it, which joins the spike list in neuron
  * order), tau_ref shorter than dt (the rest of the spike step integrated),
  * arguments beyond the series (tau_rc short against dt), a negative minimum
- * voltage, an odd neuron count. The products: encoders of one and of several
+ * voltage, an odd neuron count, neurons past the first pass's first block of
+ * 64. The products: encoders of one and of several
  * dimensions (odd rows, a zero input), dense transforms, and spike-driven
  * decoders into one and into several dimensions.
  */
@@ -59,6 +60,10 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
   net.connect(late, one);
   net.connect(fast, one, { transform: 0.5 });
   net.connect(late, two, { transform: [[1], [0.5]] });
+  // 129 neurons of their own LIF op: three blocks of the first pass's masks (64, 64 and a pair
+  // short of one), and the odd last neuron after them
+  const big = net.ensemble({ nNeurons: 129, dimensions: 1, neuronType: new LIF({ tauRc: 0.015 }), label: 'big' });
+  net.connect(stim, big);
   const probes = [
     net.probe(three, { synapse: 0.01 }),
     net.probe(one, { synapse: 0.01 }),
@@ -72,6 +77,8 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
     net.probe(fast.neurons),
     net.probe(fast.neurons, { attr: 'voltage' }),
     net.probe(fast.neurons, { attr: 'refractoryTime' }),
+    net.probe(big.neurons),
+    net.probe(big.neurons, { attr: 'voltage' }),
   ];
   return { net, probes };
 }
@@ -141,6 +148,7 @@ describe('kernels in WebAssembly', () => {
       // refractory period within and beyond expm1's series, spikes in such a step (fast), spikes
       // with time left after tau_ref (odd), and several LIF ops in one call
       expect(w.data[4]!.some((v) => v > 0)).toBe(true);
+      expect(w.data[12]!.some((v, k) => v > 0 && k % 129 >= 64)).toBe(true); // spikes past the first block
       expect(w.data[6]!.some((v) => v < 0)).toBe(true);
       expect(w.data[7]!.some((v) => v > 0)).toBe(true);
       const odd = paths(w.data[5]!, w.data[7]!, 61, 0.01);

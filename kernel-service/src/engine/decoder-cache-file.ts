@@ -44,6 +44,7 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   unlinkSync,
@@ -117,12 +118,12 @@ export class FileDecoderCache implements DecoderCache {
     }
     if (this.listed === undefined) this.list();
     let entry = this.index.get(key);
-    let sol = entry && this.read(entry);
+    let sol = entry && this.read(key, entry);
     // not found, or its pack went (pruned, or merged into another): look again if the folder changed
     if (!sol && this.folderChanged()) {
       this.list();
       entry = this.index.get(key);
-      sol = entry && this.read(entry);
+      sol = entry && this.read(key, entry);
     }
     if (!entry || !sol) {
       this.misses++;
@@ -145,7 +146,7 @@ export class FileDecoderCache implements DecoderCache {
   set(key: string, value: CachedSolution): void {
     if (this.disabled || !KEY.test(key) || this.pending.has(key) || this.index.has(key)) return;
     const size = INDEX_ENTRY + key.length + 8 * (value.X.length + value.rmses.length);
-    if (HEADER + size > this.maxBytes) return;
+    if (HEADER + size > this.maxBytes || !value.X.every(Number.isFinite)) return; // a read would refuse it
     this.pending.set(key, value);
     this.pendingBytes += size;
     unwritten.add(this);
@@ -155,7 +156,7 @@ export class FileDecoderCache implements DecoderCache {
         for (const c of unwritten) c.flush();
       });
     }
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    if (this.pendingBytes >= Math.min(FLUSH_BYTES, this.maxBytes / 4)) this.flush();
   }
 
   /** Writes the solutions set since the last flush as one pack; then keeps the bound, and merges small packs past MAX_PACKS. */
@@ -165,9 +166,10 @@ export class FileDecoderCache implements DecoderCache {
     const solutions = [...this.pending];
     this.pending.clear();
     this.pendingBytes = 0;
-    if (!this.writePack(solutions)) return;
+    const written = this.writePack(solutions);
+    if (!written) return;
     this.list(); // packs of other processes: the bound counts them
-    this.keepBound();
+    this.keepBound(written);
     if (this.packs.size > MAX_PACKS) this.mergeSmall();
   }
 
@@ -211,7 +213,11 @@ export class FileDecoderCache implements DecoderCache {
     for (const name of [...this.packs.keys()]) if (!seen.has(name)) this.forget(name);
   }
 
-  /** Reads a pack's index into this process's; a pack that is short, corrupt or of another version is removed. */
+  /**
+   * Reads a pack's index into this process's. A pack that is short or corrupt
+   * is removed; one of another format version (another nefsim sharing the
+   * folder) is not read, but counts in the bound and is pruned in its turn.
+   */
   private load(name: string): void {
     const path = join(this.dir, name);
     let parsed: { size: number; entries: [string, Entry][] } | undefined;
@@ -220,7 +226,12 @@ export class FileDecoderCache implements DecoderCache {
       fd = openSync(path, 'r');
       const size = fstatSync(fd).size;
       const head = Buffer.alloc(HEADER);
-      if (readSync(fd, head, 0, HEADER, 0) === HEADER && head.readUInt32LE(0) === MAGIC && head.readUInt32LE(4) === VERSION) {
+      const magic = readSync(fd, head, 0, HEADER, 0) === HEADER && head.readUInt32LE(0) === MAGIC;
+      if (magic && head.readUInt32LE(4) !== VERSION) {
+        this.packs.set(name, { size, keys: [], touched: false });
+        return;
+      }
+      if (magic) {
         const count = head.readUInt32LE(8),
           indexBytes = head.readUInt32LE(12);
         if (HEADER + indexBytes <= size) {
@@ -248,8 +259,12 @@ export class FileDecoderCache implements DecoderCache {
     for (const k of pack.keys) if (this.index.get(k)?.pack === name) this.index.delete(k);
   }
 
-  /** One solution from its pack; undefined if the pack went meanwhile (forgotten) or is corrupt (removed). */
-  private read(e: Entry): CachedSolution | undefined {
+  /**
+   * One solution from its pack; undefined if the pack went meanwhile
+   * (forgotten) or the solution does not decode (its entry dropped: the
+   * pack's other solutions may be good).
+   */
+  private read(key: string, e: Entry): CachedSolution | undefined {
     const path = join(this.dir, e.pack);
     const buf = Buffer.alloc(8 * (e.nx + e.nr));
     let fd: number | undefined;
@@ -263,20 +278,18 @@ export class FileDecoderCache implements DecoderCache {
       if (fd !== undefined) closeSync(fd);
     }
     const sol = decodeSolution(buf, 0, e.nx, e.nr);
-    if (!sol) {
-      this.forget(e.pack);
-      removeQuietly(path);
-    }
+    if (!sol && this.index.get(key) === e) this.index.delete(key);
     return sol;
   }
 
-  /** Writes solutions as a new pack and indexes it; false (and the cache off, with a warning) if the folder cannot be written. */
-  private writePack(solutions: [string, CachedSolution][]): boolean {
+  /** Writes solutions as a new pack and indexes it: its name, or undefined (and the cache off, with a warning) if the folder cannot be written. */
+  private writePack(solutions: [string, CachedSolution][]): string | undefined {
     const name = `${Date.now().toString(36)}-${process.pid}-${Math.random().toString(36).slice(2, 10)}.nfp`;
     const path = join(this.dir, name);
     const tmp = `${path}.tmp`;
-    const { bytes, offsets } = encodePack(solutions);
+    let bytes: Buffer, offsets: number[];
     try {
+      ({ bytes, offsets } = encodePack(solutions));
       mkdirSync(this.dir, { recursive: true });
       if (!this.firstLayoutGone) this.removeFirstLayout();
       writeFileSync(tmp, bytes);
@@ -288,11 +301,11 @@ export class FileDecoderCache implements DecoderCache {
         `nefsim: decoder cache in ${this.dir} turned off for this process: ${(err as Error).message}`,
         'NefsimDecoderCache',
       );
-      return false;
+      return undefined;
     }
     this.packs.set(name, { size: bytes.length, keys: solutions.map(([k]) => k), touched: true });
     solutions.forEach(([k, v], i) => this.index.set(k, { pack: name, offset: offsets[i]!, nx: v.X.length, nr: v.rmses.length }));
-    return true;
+    return name;
   }
 
   /**
@@ -302,18 +315,34 @@ export class FileDecoderCache implements DecoderCache {
    * well-used cache at once took about a second here).
    */
   private removeFirstLayout(): void {
-    const folders = readdirSync(this.dir).filter((name) => FAN_OUT.test(name));
-    for (const name of folders.slice(0, FIRST_LAYOUT_FOLDERS)) rmSync(join(this.dir, name), { recursive: true, force: true });
-    if (folders.length <= FIRST_LAYOUT_FOLDERS) this.firstLayoutGone = true;
+    // only its own files (<key>.nfd, and temporary ones), and a folder once empty: the cache's folder
+    // may be one the user shares with other things; an error leaves the rest to later processes
+    try {
+      const folders = readdirSync(this.dir).filter((name) => FAN_OUT.test(name));
+      for (const name of folders.slice(0, FIRST_LAYOUT_FOLDERS)) {
+        const folder = join(this.dir, name);
+        if (!statSync(folder).isDirectory()) continue;
+        for (const file of readdirSync(folder)) if (/\.nfd(\..*\.tmp)?$/.test(file)) removeQuietly(join(folder, file));
+        try {
+          rmdirSync(folder);
+        } catch {
+          // not empty: not only the first layout's
+        }
+      }
+      if (folders.length <= FIRST_LAYOUT_FOLDERS) this.firstLayoutGone = true;
+    } catch {
+      this.firstLayoutGone = true;
+    }
   }
 
-  /** Past the bound: removes the least recently used packs until 80% of it is left. */
-  private keepBound(): void {
+  /** Past the bound: removes the least recently used packs until 80% of it is left, never `newest` (the pack just written). */
+  private keepBound(newest: string): void {
     let total = 0;
     for (const p of this.packs.values()) total += p.size;
     if (total <= this.maxBytes) return;
     const byAge: { name: string; mtime: number; size: number }[] = [];
     for (const [name, p] of this.packs) {
+      if (name === newest) continue;
       try {
         byAge.push({ name, mtime: statSync(join(this.dir, name)).mtimeMs, size: p.size });
       } catch {
@@ -339,9 +368,11 @@ export class FileDecoderCache implements DecoderCache {
     if (small.length < 2) return;
     const merged = new Map<string, CachedSolution>();
     const read: string[] = [];
+    let mtime = 0; // the merged pack is as recently used as the most recent of its packs
     for (const [name] of small) {
       let buf: Buffer;
       try {
+        mtime = Math.max(mtime, statSync(join(this.dir, name)).mtimeMs);
         buf = readFileSync(join(this.dir, name));
       } catch {
         this.forget(name); // removed by another process
@@ -355,10 +386,16 @@ export class FileDecoderCache implements DecoderCache {
       }
       read.push(name);
     }
-    if (merged.size === 0 || !this.writePack([...merged])) return;
+    const written = merged.size > 0 ? this.writePack([...merged]) : undefined;
+    if (!written) return;
+    try {
+      utimesSync(join(this.dir, written), new Date(mtime), new Date(mtime));
+    } catch {
+      // removed meanwhile
+    }
     for (const name of read) {
       removeQuietly(join(this.dir, name));
-      this.packs.delete(name); // its keys now point to the merged pack
+      this.forget(name); // its keys now point to the merged pack, but for any it could not decode
     }
   }
 }

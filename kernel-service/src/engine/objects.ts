@@ -30,7 +30,11 @@ export function resetObjectIds(): void {
 export type VectorLike = number | ArrayLike<number>;
 export type NodeFunction = (t: number, x: Float64Array) => VectorLike | null | undefined | void;
 export type NodeOutput = VectorLike | NodeFunction | Process | null;
-/** A function computed across a connection: a function of the decoded vector, or explicit targets per eval point. */
+/**
+ * A function computed across a connection: a function of the decoded vector
+ * (called once per eval point with one array that is refilled between calls:
+ * copy it to keep it), or explicit targets per eval point.
+ */
 export type ConnectionFunction = ((x: Float64Array) => VectorLike) | ArrayLike<number>[] | Float64Array;
 
 export abstract class NefObject {

@@ -205,8 +205,8 @@ const T2 = 54,
   T4 = 55,
   V_T2 = 56,
   V_T4 = 57;
-// i32 locals of the pair loop's blocks of 32 neurons: its first neuron and its end, the spikes'
-// and the part steps' lane bits (bit k: neuron BI + k), and a pair's shift (i - BI)
+// locals of the pair loop's blocks of BLOCK_NEURONS: its first neuron and its end and a pair's
+// shift (i - BI), i32; then the spikes' and the part steps' lane bits (bit k: neuron BI + k), i64
 const BI = 58,
   BE = 59,
   SH = 60,
@@ -459,8 +459,8 @@ const offsetAt = (list: number, at: number, local: number): number[] => [
 
 /**
  * Puts the neuron at byte offset `p` (a local) into the spike list in
- * neuron order, moving the later ones up (and, float32 arenas, their
- * scratch voltages; its own is lane `lane` of V_NEW): for a neuron that
+ * neuron order, moving the later ones up (float32 arenas: its unrounded
+ * voltage, lane `lane` of V_NEW, goes to its scratch slot): for a neuron that
  * spikes in the step that ends its refractory period, which is rare (an
  * input above about 1 / (1 - exp(-dt / tau_rc)), 20 at Nengo's defaults).
  */
@@ -716,7 +716,7 @@ function assemble(shared: boolean): Uint8Array {
   body.push(I32_CONST, 0, ...set(I), I32_CONST, 0, ...set(CNT), I32_CONST, 0, ...set(PC));
   body.push(...splat(FULL, V_FULL), ...splat(TAU_RC, V_TAU_RC), ...splat(TAU_REF, V_TAU_REF));
   body.push(...splat(MIN_V, V_MIN_V), ...splat(SPIKE, V_SPIKE));
-  // pairs while i + 1 < n, in blocks of up to 32 neurons: bi = i, be = min(i + 32, n)
+  // pairs while i + 1 < n, in blocks of up to BLOCK_NEURONS: bi = i, be = min(i + BLOCK_NEURONS, n)
   body.push(BLOCK, VOID, LOOP, VOID);
   body.push(...get(I), I32_CONST, 1, I32_ADD, ...get(N), I32_GE_S, BR_IF, 1);
   body.push(...get(I), ...set(BI), I64_CONST, 0, ...set(MS), I64_CONST, 0, ...set(MP));

@@ -5,8 +5,8 @@
  *
  * Like Nengo's, it writes one data file per build, not one per solution:
  * a process keeps the solutions of a build in memory and writes them as one
- * pack when the build ends (Builder calls flush), or when they pass
- * FLUSH_BYTES, or at the process's exit. Creating a file costs far more than
+ * pack when the build ends (build() calls flush), or when they pass
+ * FLUSH_BYTES (see below), or at the process's exit. Creating a file costs far more than
  * writing one: on this project's test machine, 0.4 ms for a new 20 kB file
  * against 0.03 ms to append 20 kB, so the 528 files of a cold
  * CircularConvolution D = 64 build took about 250 ms of its 0.73 s (2,064
@@ -30,10 +30,14 @@
  * write it: the bound counts both, and a merge keeps one.
  *
  * The cache is an optimisation and never fails a build: a pack that is
- * short, corrupt or of another version counts as a miss and is removed; a
- * directory that cannot be written turns the disk cache off for the process
- * with one warning. The first layout (a file per solution in two-letter
- * folders) is removed a few folders per write (removeFirstLayout).
+ * short or corrupt is removed, a solution that does not decode is a miss,
+ * and non-finite solutions are not stored; a pack of another format version
+ * (another nefsim sharing the folder) is left unread and pruned in its turn;
+ * a directory that cannot be written turns the disk cache off for the
+ * process with one warning. Writes happen at FLUSH_BYTES or a quarter of the
+ * bound, whichever is less, and pruning never removes the pack just written.
+ * The first layout (a file per solution in two-letter folders) is removed a
+ * few folders per write, its own files only (removeFirstLayout).
  */
 import {
   closeSync,

@@ -12,6 +12,7 @@ usage() {
   cat <<EOF
 usage: bench/run.sh [--quick] [--models a,b] [--sim-seconds S] [--dt DT]
                     [--only nefsim|nengo] [--float32] [--timeout SECONDS]
+                    [--repeats N]
 
   --quick          models ${QUICK_MODELS[*]}, 0.2 s simulated
   --models a,b     any of: ${ALL_MODELS[*]}
@@ -20,12 +21,14 @@ usage: bench/run.sh [--quick] [--models a,b] [--sim-seconds S] [--dt DT]
   --only ENGINE    run only nefsim or only nengo
   --float32        run nefsim in single precision
   --timeout S      wall-clock limit per model process (default 1800)
+  --repeats N      run every model N times, the engines alternating, each round
+                   with fresh decoder caches; the table shows medians (default 1)
 EOF
 }
 
 die() { echo "bench/run.sh: $*" >&2; exit 2; }
 
-quick=0 models='' sim_seconds='' dt=0.001 only='' float32='' timeout_s=1800
+quick=0 models='' sim_seconds='' dt=0.001 only='' float32='' timeout_s=1800 repeats=1
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
@@ -40,6 +43,8 @@ while (($#)); do
     --float32) float32=--float32 ;;
     --timeout) timeout_s=${2:?--timeout needs a value}; shift ;;
     --timeout=*) timeout_s=${1#*=} ;;
+    --repeats) repeats=${2:?--repeats needs a value}; shift ;;
+    --repeats=*) repeats=${1#*=} ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
   esac
@@ -47,6 +52,7 @@ while (($#)); do
 done
 
 case $only in '' | nefsim | nengo) ;; *) die "--only must be nefsim or nengo, not '$only'" ;; esac
+[[ $repeats =~ ^[1-9][0-9]*$ ]] || die "--repeats must be a positive whole number, not '$repeats'"
 if [[ -z $sim_seconds ]]; then
   if ((quick)); then sim_seconds=0.2; else sim_seconds=1.0; fi
 fi
@@ -98,8 +104,8 @@ if [[ $only != nengo ]]; then
 fi
 
 # One line of JSON for a failed process.
-error_line() { # engine model message
-  node -e 'const [e, m, msg] = process.argv.slice(1); console.log(JSON.stringify({ engine: e, model: m, error: msg }))' "$@"
+error_line() { # round engine model message
+  node -e 'const [r, e, m, msg] = process.argv.slice(1); console.log(JSON.stringify({ round: Number(r), engine: e, model: m, error: msg }))' "$@"
 }
 
 # The gist of a failure: the first line that names an error, else the last line.
@@ -113,19 +119,23 @@ error_summary() { # stderr-file exit-code
   echo "${msg:0:160}"
 }
 
-# Each engine's decoder cache: fresh for this bench run, so a model's first build is cold and the
-# --build-only build right after it finds its decoders cached (as a user's second build would).
-nengo_cache="$logs/nengo-decoder-cache"
-nefsim_cache="$logs/nefsim-decoder-cache"
-
-run_one() { # engine model [--build-only]
-  local engine=$1 model=$2 extra=${3:-} log="$logs/$1-$2${3:+-cached}.log" out rc line
+# Each engine's decoder cache: fresh for each round of this bench run, so a model's first build is
+# cold and the --build-only build right after it finds its decoders cached (as a user's second
+# build would).
+run_one() { # round engine model [--build-only]
+  local round=$1 engine=$2 model=$3 extra=${4:-} out rc line
+  local tag="$engine-$model${extra:+-cached}"
+  ((repeats == 1)) || tag+="-$round"
+  local log="$logs/$tag.log"
+  local suffix=''
+  ((repeats == 1)) || suffix="-$round"
+  local nengo_cache="$logs/nengo-decoder-cache$suffix" nefsim_cache="$logs/nefsim-decoder-cache$suffix"
   local -a cmd
   if [[ $engine == nengo ]]; then
     cmd=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE NENGO_DECODER_CACHE_DIR="$nengo_cache" "$BENCH/.venv/bin/python" "$BENCH/nengo_model.py" "$model" "$sim_seconds" "$dt" $extra)
   else
     if [[ -n $nefsim_error ]]; then
-      error_line nefsim "$model" "$nefsim_error" >>"$raw"
+      error_line "$round" nefsim "$model" "$nefsim_error" >>"$raw"
       return
     fi
     cmd=(env NEFSIM_CACHE_DIR="$nefsim_cache" NEFSIM_DECODER_CACHE=1 node "$BENCH/nefsim-model.mjs" "$model" "$sim_seconds" "$dt" $float32 $extra)
@@ -134,21 +144,23 @@ run_one() { # engine model [--build-only]
   out=$(timeout --kill-after=10 "$timeout_s" "${cmd[@]}" 2>"$log") || rc=$?
   line=$(grep '^{' <<<"$out" | tail -n1 || true)
   if ((rc == 0)) && [[ -n $line ]]; then
-    echo "$line" >>"$raw"
+    echo "{\"round\":$round,${line#\{}" >>"$raw"
     echo "  $engine${extra:+ (build, decoders cached)}: ok" >&2
   else
-    [[ -n $extra ]] || error_line "$engine" "$model" "$(error_summary "$log" "$rc")" >>"$raw"
-    echo "  $engine: FAILED (log: bench/results/logs/$stamp/$engine-$model.log)" >&2
+    [[ -n $extra ]] || error_line "$round" "$engine" "$model" "$(error_summary "$log" "$rc")" >>"$raw"
+    echo "  $engine: FAILED (log: bench/results/logs/$stamp/$tag.log)" >&2
   fi
 }
 
-echo "running ${#selected[@]} model(s), ${sim_seconds} s simulated, dt ${dt}" >&2
+echo "running ${#selected[@]} model(s), ${sim_seconds} s simulated, dt ${dt}, ${repeats} round(s) each" >&2
 for model in "${selected[@]}"; do
-  echo "$model" >&2
-  [[ $only == nefsim ]] || run_one nengo "$model"
-  [[ $only == nengo ]] || run_one nefsim "$model"
-  [[ $only == nefsim ]] || run_one nengo "$model" --build-only
-  [[ $only == nengo ]] || run_one nefsim "$model" --build-only
+  for ((round = 1; round <= repeats; round++)); do
+    if ((repeats > 1)); then echo "$model (round $round of $repeats)" >&2; else echo "$model" >&2; fi
+    [[ $only == nefsim ]] || run_one "$round" nengo "$model"
+    [[ $only == nengo ]] || run_one "$round" nefsim "$model"
+    [[ $only == nefsim ]] || run_one "$round" nengo "$model" --build-only
+    [[ $only == nengo ]] || run_one "$round" nefsim "$model" --build-only
+  done
 done
 
 echo >&2

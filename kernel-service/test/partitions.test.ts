@@ -338,6 +338,27 @@ export default net;
     expect(two.data).toEqual(one);
   });
 
+  it('refuses a model that builds a different network in each thread, naming the difference', async () => {
+    // threadId differs in every worker and the main thread: so does the ensemble's size
+    const file = model(
+      'per-thread',
+      `import { Network } from 'nefsim';
+import { threadId } from 'node:worker_threads';
+const net = new Network({ label: 'per-thread', seed: 3 });
+const stim = net.node((t) => Math.sin(8 * t), { label: 'sin' });
+const a = net.ensemble({ nNeurons: 20 + threadId, dimensions: 1, label: 'a' });
+const b = net.ensemble({ nNeurons: 30, dimensions: 1, label: 'b' });
+net.connect(stim, a);
+net.connect(a, b);
+net.probe(b, { synapse: 0.01, label: 'b' });
+export default net;
+`,
+    );
+    await expect(PartitionedSimulator.create(file, { dt: 0.001, partitions: 2 })).rejects.toThrow(
+      /builds a different network each time it is loaded \(part 0 built \d+ neurons.*part 1 built \d+ neurons/,
+    );
+  });
+
   it('pins an object to a part', async () => {
     const sim = await PartitionedSimulator.create(squaring, { dt: 0.001, partitions: 2, pin: { a: 1, sq: 1 } });
     const s = sim.summary();

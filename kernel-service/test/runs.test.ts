@@ -12,7 +12,7 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset, Group } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Network, Simulator } from '../src/index.js';
-import { processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
+import { processAlive, processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 
@@ -368,6 +368,87 @@ describe('nefsim run', () => {
   });
 });
 
+describe('nefsim run: replacing folders, seeds, and what it refuses before making a folder', () => {
+  it('--force replaces a run in place with its own model; a usage error found late leaves the old run alone', async () => {
+    const out = join(dir, 'run-inplace');
+    expect((await cli('run', model, '--duration', '0.05', '--out', out)).code).toBe(0);
+    const r = await cli('run', join(out, 'model.mjs'), '--duration', '0.1', '--out', out, '--force');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(status(out)).toMatchObject({ state: 'done', steps: 100 });
+    expect(readFileSync(join(out, 'model.mjs'), 'utf8')).toBe(MODEL);
+    // the seeds of 3 trials from 2^32 - 1 do not fit: checked after the model loads, before the folder goes
+    const r2 = await cli('run', model, '--trials', '3', '--seed', '4294967295', '--out', out, '--force');
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('do not fit');
+    expect(status(out)).toMatchObject({ state: 'done', steps: 100 });
+  });
+
+  it('refuses --force while a detached run is starting (queued under the pid of the nefsim run that made it)', async () => {
+    const out = join(dir, 'run-starting');
+    expect((await cli('run', model, '--duration', '0.05', '--out', out)).code).toBe(0);
+    // as `nefsim run --detach` leaves it: queued, its pid (the launcher's) gone, its heartbeat fresh
+    const queued = { ...status(out), state: 'queued', pid: 2 ** 22 + 12_345, processStart: null, heartbeat: Date.now() };
+    writeFileSync(join(out, 'status.json'), JSON.stringify(queued));
+    const r = await cli('run', model, '--duration', '0.05', '--out', out, '--force');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('is starting');
+    expect(status(out).state).toBe('queued');
+  });
+
+  it("records the seed an unseeded network ran with, so that the folder's model and options reproduce the run", async () => {
+    const unseeded = join(dir, 'unseeded.mjs');
+    writeFileSync(unseeded, MODEL.replace("{ label: 'channel', seed: 3 }", "{ label: 'channel' }"));
+    const out = join(dir, 'run-unseeded');
+    expect((await cli('run', unseeded, '--duration', '0.1', '--out', out)).code).toBe(0);
+    const opts = JSON.parse(readFileSync(join(out, 'options.json'), 'utf8')) as RunOptions;
+    expect(Number.isInteger(opts.seed)).toBe(true);
+    const again = join(dir, 'run-unseeded-again');
+    const r = await cli('run', join(out, 'model.mjs'), '--duration', '0.1', '--seed', String(opts.seed), '--out', again);
+    expect(r.code).toBe(0);
+    const a = readStore(join(out, 'probes.h5'));
+    const b = readStore(join(again, 'probes.h5'));
+    for (const [name, ds] of a) expect(bytes(b.get(name)!.data).equals(bytes(ds.data)), name).toBe(true);
+  });
+
+  it('refuses, leaving no folder: an option as a value, a non-decimal number, --params for a network, a relative import, an unknown --pin label', async () => {
+    const out = join(dir, 'never-made');
+    const r1 = await cli('run', model, '--out', '--force');
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toContain("--out needs a value, got the option '--force'");
+    const r2 = await cli('run', model, '--duration', '0x10', '--out', out);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain("--duration must be a number, got '0x10'");
+
+    const netModel = join(dir, 'net-export.mjs');
+    writeFileSync(
+      netModel,
+      "import { Network } from 'nefsim';\nconst net = new Network({ seed: 1 });\nnet.ensemble({ nNeurons: 10, dimensions: 1, label: 'e' });\nexport default net;\n",
+    );
+    const params = join(dir, 'p.json');
+    writeFileSync(params, '{"n": 3}');
+    const r3 = await cli('run', netModel, '--params', params, '--out', out);
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toContain('--params needs the default export to be a function');
+
+    const sub = join(dir, 'with-helper');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, 'helper.mjs'), 'export const N = 10;\n');
+    writeFileSync(join(sub, 'main.mjs'), `import { N } from './helper.mjs';\n${MODEL}`);
+    const r4 = await cli('run', join(sub, 'main.mjs'), '--out', out);
+    expect(r4.code).toBe(1);
+    expect(r4.stderr).toContain("imports './helper.mjs'");
+
+    const pins = join(dir, 'pins.json');
+    writeFileSync(pins, '{"bb": 1}');
+    const r5 = await cli('run', model, '--partitions', '2', '--pin', pins, '--out', out);
+    expect(r5.code).toBe(2);
+    expect(r5.stderr).toContain("no object labelled 'bb'");
+    expect(r5.stderr).toContain("'a', 'b'");
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe('detached runs', () => {
   it('--detach returns at once; status shows it running; cancel ends it as cancelled with its data flushed', async () => {
     const out = join(dir, 'detached');
@@ -375,6 +456,10 @@ describe('detached runs', () => {
     const r = await cli('run', light, '--duration', '2000', '--out', out, '--detach');
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(out);
+    // queued or running, the status names the run's own process (the launcher has exited)
+    const s0 = status(out);
+    expect(processAlive(s0.pid, s0.processStart)).toBe(true);
+    expect(s0.pgid).toBe(s0.pid);
     await waitFor(() => status(out).state === 'running' && status(out).steps > 0);
     const s = status(out);
     expect(s.pgid).toBe(s.pid); // leads its own process group

@@ -3,18 +3,7 @@
  * (see ../runs/folder.ts for the layout).
  */
 import { spawn } from 'node:child_process';
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +23,7 @@ import {
   type RunStatus,
 } from '../runs/folder.js';
 import type { Network } from '../engine/network.js';
+import { entropySeed } from '../engine/rng.js';
 import {
   BATCH_FILES,
   cancelQueued,
@@ -104,6 +94,9 @@ function parseArgs(
     }
     const value = eq >= 0 ? a.slice(eq + 1) : args[++i];
     if (value === undefined || value === '') throw new UsageError(`nefsim ${cmd}: --${name} needs a value`);
+    // `--out --force` is a forgotten value, not a folder named --force (--name=--x still passes one)
+    if (eq < 0 && value.startsWith('--'))
+      throw new UsageError(`nefsim ${cmd}: --${name} needs a value, got the option '${value}' (write --${name}=${value} if you mean it)`);
     if (spec.repeat) multi.set(name, [...(multi.get(name) ?? []), value]);
     else if (opts.has(name)) throw new UsageError(`nefsim ${cmd}: --${name} given twice`);
     opts.set(name, value);
@@ -111,13 +104,15 @@ function parseArgs(
   return { positional, opts, multi };
 }
 
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 function numberOption(cmd: string, opts: Map<string, string | true>, name: string, fallback: number): number {
   const v = opts.get(name);
   if (v === undefined) return fallback;
-  const x = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(x))
+  // decimal only: Number() would also take '0x10', '0b1' and '' (as 16, 1 and 0)
+  if (typeof v !== 'string' || !DECIMAL.test(v.trim()) || !Number.isFinite(Number(v)))
     throw new UsageError(`nefsim ${cmd}: --${name} must be a number, got '${String(v)}'`);
-  return x;
+  return Number(v);
 }
 
 const RUN_OPTIONS: OptionSpec[] = [
@@ -303,17 +298,38 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   }
   const out = resolve((opts.get('out') as string | undefined) ?? defaultOut(file));
   checkOut(out, opts.has('force'));
+  // The model's bytes, read once: the run folder gets exactly what was checked, also when the
+  // file lies inside the folder that --force replaces.
+  const source = readFileSync(file);
+  const relative = relativeImport(source.toString('utf8'));
+  if (relative !== undefined) {
+    console.error(
+      `nefsim run: ${file} imports '${relative}': a run copies only the model file into its folder, ` +
+        'so the model must be one self-contained file (move that code into it; packages and node: modules are fine)',
+    );
+    return 1;
+  }
 
   // Load the model before making the folder: a model that does not load leaves no run folder behind.
   let net: Network;
   try {
-    net = await loadModel(file, sweep ? sweep[0]! : (params ?? {}), { requireFunction: sweep !== null });
+    net = await loadModel(file, sweep ? sweep[0]! : (params ?? {}), {
+      requireFunction: sweep !== null ? 'sweep' : params !== null ? 'params' : undefined,
+    });
   } catch (err) {
     if (err instanceof ModelError) {
       console.error(`nefsim run: ${err.message}`);
       return 1;
     }
     throw err;
+  }
+  if (pin) {
+    const unknown = Object.keys(pin).filter((label) => !hasObject(net, label));
+    if (unknown.length > 0)
+      throw new UsageError(
+        `nefsim run: --pin: ${file} has no object labelled ${unknown.map((l) => `'${l}'`).join(', ')} ` +
+          `(its labelled ensembles and nodes: ${labelsOf(net) || 'none'})`,
+      );
   }
 
   const created = new Date().toISOString();
@@ -329,17 +345,26 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     ...(dtype ? { dtype } : {}),
     ...(pin ? { pin } : {}),
   };
-  if (existsSync(out)) rmSync(out, { recursive: true, force: true });
-
   if (trials === null && sweep === null) {
-    createRunFolder(out, file, { ...common, seed, ...(params ? { params } : {}), ...(slurm ? { executor: 'slurm' as const } : {}) });
+    // The seed the run uses, recorded so that the folder alone reproduces it: --seed, else the
+    // network's, else a fresh one (which the run would otherwise draw for itself).
+    const runSeed = seed ?? net.seed ?? entropySeed();
+    replaceOut(out);
+    createRunFolder(out, source, {
+      ...common,
+      seed: runSeed,
+      ...(params ? { params } : {}),
+      ...(slurm ? { executor: 'slurm' as const } : {}),
+    });
     if (slurm) return submitRun(out, withCpus(slurm, partitions));
     if (!opts.has('detach')) return executeRun(out, { logToFile: true });
     return detach(out, '_execute', () => readStatus(out));
   }
 
-  // Trials: seeds seed, seed + 1, ... from --seed, else from the network's own seed, else 0. A sweep keeps one seed.
-  const base = seed ?? (trials !== null ? (net.seed ?? 0) : null);
+  // Trials: seeds seed, seed + 1, ... from --seed, else from the network's own seed, else 0. A sweep
+  // keeps one seed: --seed, else each parameter set's network's own; for unseeded networks one fresh
+  // seed for all, recorded (so the sets differ by their parameters only, and the folder reproduces them).
+  const base = seed ?? (trials !== null ? (net.seed ?? 0) : net.seed === undefined ? entropySeed() : null);
   const n = trials ?? sweep!.length;
   if (base !== null && trials !== null && base + n - 1 >= 2 ** 32)
     throw new UsageError(`nefsim run: seeds ${base} to ${base + n - 1} do not fit in [0, 2^32); give a smaller --seed`);
@@ -358,16 +383,45 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
       params: sweep ? sweep[i]! : params,
     })),
   };
-  createBatchFolder(out, file, plan);
+  replaceOut(out);
+  createBatchFolder(out, source, plan);
   if (slurm) return submitBatch(out, plan, withCpus(slurm, partitions), opts.has('jobs') ? jobs : null);
   if (!opts.has('detach')) return driveBatch(out, { logToFile: true });
   return detach(out, '_batch', () => readJson<BatchStatus>(join(out, BATCH_FILES.status)) as unknown as RunStatus);
 }
 
+/** With --force, the finished run (or empty folder) at `out` goes, once every check has passed. */
+function replaceOut(out: string): void {
+  if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+}
+
+/**
+ * The first relative module a model imports ('./helper.mjs'), if any: a run
+ * folder holds only the model file, so the run could not load it. Read as
+ * words, like importsOnlyNefsim: a quoted './' or '../' name after `from` or
+ * `import` (also in import()).
+ */
+export function relativeImport(src: string): string | undefined {
+  const m = /(?<![.\w$])(?:from|import)\s*\(?\s*(['"])(\.{1,2}\/[^'"\n]*)\1/.exec(src);
+  return m?.[2];
+}
+
+/** Whether the network has an ensemble, node or connection with this label (or name, as pins match it). */
+function hasObject(net: Network, label: string): boolean {
+  const objects = [...net.allEnsembles, ...net.allNodes, ...net.allConnections];
+  return objects.some((o) => o.label === label || o.name === label || o.name.endsWith(` '${label}'`));
+}
+
+function labelsOf(net: Network): string {
+  const labels = [...net.allEnsembles, ...net.allNodes].map((o) => o.label).filter((l): l is string => typeof l === 'string');
+  const shown = labels.slice(0, 12).map((l) => `'${l}'`);
+  return shown.join(', ') + (labels.length > 12 ? `, … (${labels.length} in all)` : '');
+}
+
 /** Makes a run folder: the model copy, options, an empty log and a queued status naming this process. */
-export function createRunFolder(out: string, file: string, options: RunOptions): void {
+export function createRunFolder(out: string, source: Uint8Array, options: RunOptions): void {
   mkdirSync(out, { recursive: true });
-  copyFileSync(file, join(out, FILES.model));
+  writeFileSync(join(out, FILES.model), source);
   linkEngine(out);
   writeJsonAtomic(join(out, FILES.options), options);
   writeFileSync(join(out, FILES.log), '');
@@ -389,9 +443,9 @@ export function createRunFolder(out: string, file: string, options: RunOptions):
 }
 
 /** Makes a batch folder: the plan, the model copy, a queued status, and one queued run folder per trial. */
-export function createBatchFolder(out: string, file: string, plan: BatchPlan): void {
+export function createBatchFolder(out: string, source: Uint8Array, plan: BatchPlan): void {
   mkdirSync(out, { recursive: true });
-  copyFileSync(file, join(out, BATCH_FILES.model));
+  writeFileSync(join(out, BATCH_FILES.model), source);
   linkEngine(out);
   writeJsonAtomic(join(out, BATCH_FILES.plan), plan);
   writeFileSync(join(out, BATCH_FILES.log), '');
@@ -412,7 +466,7 @@ export function createBatchFolder(out: string, file: string, plan: BatchPlan): v
       ...(plan.dtype ? { dtype: plan.dtype } : {}),
       trial: t.index,
     };
-    createRunFolder(join(out, t.dir), file, options);
+    createRunFolder(join(out, t.dir), source, options);
   }
   const status: BatchStatus = {
     kind: 'batch',
@@ -450,6 +504,14 @@ async function detach(out: string, command: '_execute' | '_batch', queued: () =>
     });
     console.error(`nefsim run: could not start the run process: ${started.message}`);
     return 1;
+  }
+  // Until the child says `running`, the folder is queued under this process, which exits now: name
+  // the child instead, so that cancel and --force see a live run starting, not an abandoned one.
+  // (The child writes its own status only after loading Node and the engine, long after `spawn`.)
+  const pid = child.pid;
+  const now = queued();
+  if (pid !== undefined && now.state === 'queued' && now.pid === process.pid) {
+    writeJsonAtomic(join(out, FILES.status), { ...now, pid, processStart: processStartTime(pid), pgid: processGroup(pid) });
   }
   child.unref();
   console.log(out);
@@ -573,6 +635,11 @@ function checkOut(out: string, force: boolean): void {
   const s = currentStatus(out);
   if ((s.state === 'running' || s.state === 'queued') && processAlive(s.pid, s.processStart)) {
     throw new UsageError(`nefsim run: the run in ${out} is still running (pid ${s.pid}); cancel it first (nefsim cancel ${out})`);
+  }
+  // A detached run is queued under the pid of the `nefsim run` that made it, which exits at once;
+  // its own process says `running` a moment later. Until its heartbeat goes stale, it is starting.
+  if (s.state === 'queued' && Date.now() - s.heartbeat < STALE_MS) {
+    throw new UsageError(`nefsim run: the run in ${out} is starting; cancel it first (nefsim cancel ${out})`);
   }
 }
 

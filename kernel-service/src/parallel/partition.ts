@@ -15,6 +15,7 @@
  * or to the part an object is pinned to.
  */
 import type { Model } from '../engine/builder/build.js';
+import { ValidationError } from '../engine/errors.js';
 import { access, type Op } from '../engine/builder/ops.js';
 import { Sig, type BaseSignal } from '../engine/builder/signals.js';
 import { scheduleLevelGroups } from '../engine/plan.js';
@@ -134,8 +135,9 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
     if (pin !== undefined) {
       const prev = pinnedTo.get(g);
       if (prev !== undefined && prev !== pin) {
-        throw new Error(
+        throw new ValidationError(
           `${op.owner} is pinned to part ${pin} but must run with objects pinned to part ${prev} (they share signals without a synapse)`,
+          op.owner,
         );
       }
       pinnedTo.set(g, pin);

@@ -118,6 +118,39 @@ function sharedKernelMemory(
   };
 }
 
+/**
+ * Every part loads and builds the model on its own thread; the parts must
+ * get the same network (and the main thread, whose probes the run records),
+ * or the shared arena would mean different signals to each. A model that
+ * draws its structure from Math.random() or the clock does not.
+ */
+function checkSameBuild(inits: InitReply[], neurons: number, modelFile: string): void {
+  const describe = (r: InitReply): string =>
+    `${r.neuronsPerPart.reduce((a, b) => a + b, 0)} neurons, ${r.operators} operators, ${r.arenaSize} signal values`;
+  const first = inits[0]!;
+  const same = (r: InitReply): boolean =>
+    r.arenaSize === first.arenaSize &&
+    r.operators === first.operators &&
+    r.parts === first.parts &&
+    r.mode === first.mode &&
+    r.spikeInts === first.spikeInts &&
+    r.tableBytes === first.tableBytes &&
+    r.cuts === first.cuts &&
+    r.neuronsPerPart.join() === first.neuronsPerPart.join();
+  const other = inits.findIndex((r) => !same(r));
+  const total = first.neuronsPerPart.reduce((a, b) => a + b, 0);
+  if (other < 0 && total === neurons) return;
+  const what =
+    other >= 0
+      ? `part 0 built ${describe(first)}, part ${other} built ${describe(inits[other]!)}`
+      : `the parts built ${total} neurons, the main thread ${neurons}`;
+  throw new ValidationError(
+    `${modelFile}: the model builds a different network each time it is loaded (${what}). A partitioned run loads it once ` +
+      'per thread, so its structure must not depend on Math.random(), the clock or other state: draw sizes and choices ' +
+      "from fixed values or the network's seed",
+  );
+}
+
 export class PartitionedSimulator {
   private readonly buffers = new Map<Probe, { chunks: Float64Array[]; rows: number; cols: number }>();
   private nSteps = 0;
@@ -154,6 +187,7 @@ export class PartitionedSimulator {
       const bad = inits.find((r): r is ErrorReply => r.type === 'error');
       if (bad) throw toError(bad);
       const first = inits[0] as InitReply;
+      checkSameBuild(inits as InitReply[], network.nNeurons, modelFile);
       // Parts beyond what the model splits into have nothing to do.
       const used = parts.slice(0, first.parts);
       await Promise.all(parts.slice(first.parts).map((p) => p.worker.terminate()));

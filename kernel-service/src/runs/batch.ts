@@ -554,7 +554,9 @@ export function formatBatchStatus(dir: string, s: BatchStatus): string {
     if (t.state === 'running' && t.stepsPerSecond !== null)
       extra = `, ${Math.round(t.stepsPerSecond)} steps/s${t.secondsLeft !== null ? `, ${t.secondsLeft.toFixed(0)} s left` : ''}`;
     else if (t.wallSeconds !== null && isTerminal(t.state)) extra = `, ${t.wallSeconds.toFixed(1)} s`;
-    const err = t.error && t.state !== 'done' ? `: ${t.error}${t.object ? ` (object at fault: ${t.object})` : ''}` : '';
+    // a model's error often names its object already (ModelError's message)
+    const named = t.object && !t.error?.includes(`(object at fault: ${t.object})`) ? ` (object at fault: ${t.object})` : '';
+    const err = t.error && t.state !== 'done' ? `: ${t.error}${named}` : '';
     lines.push(`  ${t.dir}  ${t.state.padEnd(9)} ${p}  t = ${t.time.toFixed(3)} s${extra}  ${what}${err}`);
   }
   return lines.join('\n');

@@ -149,7 +149,11 @@ function blockRows(cols: number): number {
 /** Exports the run folder `dir` (its probes.h5); returns the file or folder written. */
 export async function exportRun(dir: string, format: ExportFormat, out?: string): Promise<string> {
   const h5 = join(dir, 'probes.h5');
-  if (!existsSync(h5)) throw new Error(`${dir}: no probes.h5 (the run has not built its network yet, or failed before)`);
+  if (!existsSync(h5))
+    throw new Error(
+      `${dir}: no probes.h5: the run has not made it yet, or stopped before it did ` +
+        '(a run makes it once its network is built and the HDF5 writer has started, about a second in; see nefsim status)',
+    );
   await h5wasm.ready;
   const f = new h5wasm.File(h5, 'r');
   try {

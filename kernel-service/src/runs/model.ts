@@ -143,7 +143,8 @@ export function registerNefsimResolver(): void {
 export async function loadModel(
   file: string,
   params: Record<string, unknown> = {},
-  opts: { requireFunction?: boolean } = {},
+  /** Refuse a default export that is not a function: a sweep, or --params, gives it parameters. */
+  opts: { requireFunction?: 'sweep' | 'params' } = {},
 ): Promise<Network> {
   const path = resolvePath(file);
   const url = pathToFileURL(path).href;
@@ -170,7 +171,9 @@ export async function loadModel(
   let value: unknown = mod.default;
   if (opts.requireFunction && typeof value !== 'function') {
     throw new ModelError(
-      `${file}: a sweep needs the default export to be a function (params) => Network, so that each parameter set builds its own network`,
+      opts.requireFunction === 'sweep'
+        ? `${file}: a sweep needs the default export to be a function (params) => Network, so that each parameter set builds its own network`
+        : `${file}: --params needs the default export to be a function (params) => Network; this model exports a network, which would ignore them`,
       file,
       undefined,
       undefined,

@@ -221,7 +221,11 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
           });
           return;
         }
-        const stem = (path.split('/').pop() ?? 'run').replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-');
+        const stem =
+          (path.split('/').pop() ?? 'run')
+            .replace(/\.ipynb$/, '')
+            .replace(/[^A-Za-z0-9_.-]+/g, '-')
+            .replace(/^[.-]+/, '') || 'run';
         const meta = panel.content.model?.getMetadata(METADATA_KEY) as
           | {
               run?: Partial<{

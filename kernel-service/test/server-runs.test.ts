@@ -4,7 +4,7 @@
  * probe data of the run (decimated min/max equal to the raw extremes), rates,
  * the concurrency limit and its queue, cancel and delete.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Client, MODEL_FILE, SQUARING_CELLS, startService, type Event, type Running } from './server-harness.js';
@@ -191,5 +191,63 @@ describe('runs', () => {
     expect((await c.request('run.start', { duration: 1 })).error!.code).toBe('invalid_params');
     const empty = (await c.request('session.open', {})).result!.session;
     expect((await c.request('run.start', { session: empty, duration: 1 })).error!.code).toBe('conflict');
+    // a run name starts with a letter, digit or _: so must a label, given or made from a file's name
+    expect((await c.request('run.start', { session, duration: 0.05, label: '-x' })).error!.code).toBe('invalid_params');
+    const dash = join(svc.dir, '-dash.mjs');
+    writeFileSync(dash, MODEL_FILE);
+    const d = await c.request('run.start', { file: dash, duration: 0.05 });
+    expect(d.ok, JSON.stringify(d.error)).toBe(true);
+    expect(d.result!.run).toMatch(/^dash-/);
+    await watchToEnd(d.result!.run as string);
+    expect((await c.request('run.status', { run: d.result!.run })).result!.state).toBe('done');
+    // a refused start leaves no generated file behind
+    const sweep = Array.from({ length: 3 }, (_, i) => ({ n: i }));
+    expect((await c.request('run.start', { file: join(svc.dir, 'missing.mjs'), duration: 1, sweep })).error!.code).toBe('not_found');
+    expect(readdirSync(join(svc.runsDir, '.sources')).filter((f) => f.startsWith('sweep-'))).toEqual([]);
+  });
+
+  it('a cell that assigns without declaring (as sessions allow) gives a run that builds', async () => {
+    const s = (await c.request('session.open', { label: 'sloppy' })).result!.session as string;
+    const cells = [
+      'net = new Network({ label: "sloppy", seed: 1 });',
+      'a = net.ensemble({ nNeurons: 20, dimensions: 1, label: "a" }), b = net.ensemble({ nNeurons: 20, dimensions: 1, label: "b" }); net.connect(a, b); net.probe(b, { synapse: 0.01, label: "b" }); model = net;',
+    ];
+    for (const [i, code] of cells.entries()) expect((await c.request('cell.execute', { session: s, code, cell: `s${i}` })).ok).toBe(true);
+    const r = await c.request('run.start', { session: s, duration: 0.05 });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    await watchToEnd(r.result!.run as string);
+    expect((await c.request('run.status', { run: r.result!.run })).result!.state).toBe('done');
+  });
+
+  it('run.cancel while the run is being launched (its model loading) cancels the run once it exists', async () => {
+    const slow = join(svc.dir, 'slow.mjs');
+    // two seconds of loading, in the launcher's check and again in the run
+    writeFileSync(
+      slow,
+      MODEL_FILE.replace(
+        "import { Network } from 'nefsim';",
+        "import { Network } from 'nefsim';\nconst until = Date.now() + 2000; while (Date.now() < until);",
+      ),
+    );
+    // run.start answers once the launch is over: meanwhile the run is listed, queued, without a folder
+    const started = c.request('run.start', { file: slow, duration: 1000, label: 'slowload' });
+    let run = '';
+    for (let i = 0; i < 100 && !run; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      const runs = (await c.request('run.list')).result!.runs as { run: string }[];
+      run = runs.find((x) => x.run.startsWith('slowload-'))?.run ?? '';
+    }
+    expect(run).not.toBe('');
+    expect(existsSync(join(svc.runsDir, run))).toBe(false);
+    expect((await c.request('run.cancel', { run })).ok).toBe(true);
+    await started;
+    const end = Date.now() + 40_000;
+    let state = '';
+    while (Date.now() < end) {
+      state = (await c.request('run.status', { run })).result!.state as string;
+      if (state === 'cancelled' || state === 'done' || state === 'failed') break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(state).toBe('cancelled');
   });
 });

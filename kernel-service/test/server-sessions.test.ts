@@ -5,6 +5,7 @@
  * post-processing, interrupting an endless loop while another client keeps
  * getting replies, and the memory cap.
  */
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Client, SQUARING_CELLS, startService, type Running } from './server-harness.js';
 
@@ -158,6 +159,9 @@ describe('inline simulations and post-processing', () => {
     expect(Math.max(...mean)).toBeGreaterThan(50);
     const spikes = await c.request('post.spikes', { session, sim, probe: 'spikes', neurons: [0, 1, 2] });
     expect(spikes.result!.counts).toEqual([0, 1, 2].map((i) => Math.round(mean[i]!)));
+    // one neuron many times would multiply the reply: refused
+    const twice = await c.request('post.spikes', { session, sim, probe: 'spikes', neurons: [0, 1, 0] });
+    expect(twice.error).toMatchObject({ code: 'invalid_params', message: 'neuron 0 is asked for twice' });
     const tc = await c.request('post.tuning', { session, ensemble: 'a', points: 21 });
     expect(tc.ok, JSON.stringify(tc.error)).toBe(true);
     expect(tc.arrays.get('rates')!.header.shape).toEqual([21, 100]);
@@ -217,6 +221,49 @@ describe('interrupt and limits', () => {
     expect(r.error!.code).toBe('session_crashed');
     expect(r.error!.message).toContain('out of memory');
     expect((await exec('1 + 1')).result!.value).toEqual({ 'text/plain': '2' });
+  });
+
+  it('a thrown value that cannot be shown as text is answered, and the session goes on answering', async () => {
+    for (const code of [
+      'throw { message: { toString: null } }',
+      'const pr = Proxy.revocable({}, {}); pr.revoke(); throw pr.proxy',
+      'throw { get message() { throw 1; } }',
+    ]) {
+      const r = await exec(code, 'odd-throw', { model: false });
+      expect(r.ok, code).toBe(false);
+      expect(r.error!.code, code).toBe('execution_error');
+    }
+    expect((await exec('6 * 7', 'after-odd', { model: false })).result!.value).toEqual({ 'text/plain': '42' });
+  });
+
+  it('display() output is capped per cell, as console output is', async () => {
+    const r = await exec("for (let i = 0; i < 200; i++) display('x'.repeat(100000)); 'shown'", 'many-displays', { model: false });
+    expect(r.ok).toBe(true);
+    const shown = r.events.filter((e) => e.event === 'cell.display').length;
+    expect(shown).toBeGreaterThan(100);
+    expect(shown).toBeLessThan(200);
+    expect(r.events.some((e) => e.event === 'cell.stream' && String(e.text).includes('display output truncated'))).toBe(true);
+  });
+
+  it('interrupt stops a timer callback that never returns, though no request is pending', async () => {
+    expect((await exec("setTimeout(() => { for (;;) {} }, 100); 'armed'", 'spin', { model: false })).ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 400));
+    const intr = await c.request('session.interrupt', { session });
+    expect(intr.result).toMatchObject({ restarted: true, wasBusy: true });
+    expect((await exec('1 + 1', 'after-spin', { model: false })).result!.value).toEqual({ 'text/plain': '2' });
+  });
+
+  it('resets asked for at once share one restart: no worker is left running unowned', async () => {
+    const threads = (): number => readdirSync(`/proc/${svc.proc.pid}/task`).length;
+    expect((await c.request('session.reset', { session })).ok).toBe(true);
+    const before = threads();
+    for (let round = 0; round < 3; round++) {
+      const rs = await Promise.all([0, 1, 2].map(() => c.request('session.reset', { session })));
+      for (const r of rs) expect(r.ok).toBe(true);
+    }
+    expect((await exec('1 + 1', 'after-resets', { model: false })).result!.value).toEqual({ 'text/plain': '2' });
+    // each orphaned worker kept a thread of its own: six of them before the fix
+    expect(threads()).toBeLessThanOrEqual(before + 1);
   });
 
   it('reset forgets everything; close ends the session', async () => {

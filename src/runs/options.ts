@@ -36,7 +36,9 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
   const executor = v.executor === 'slurm' ? 'slurm' : 'local';
   if (v.dtype !== undefined && v.dtype !== 'float64' && v.dtype !== 'float32') return 'Precision must be float64 or float32.';
   const label = (v.label ?? '').trim();
-  if (label && !/^[A-Za-z0-9_.-]*$/.test(label)) return 'Label may hold letters, digits, _ . and - only.';
+  // as the service's run.start schema: a run's name starts with a letter, digit or _
+  if (label && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(label))
+    return 'Label may hold letters, digits, _ . and - only, and starts with a letter, digit or _.';
   return {
     duration,
     ...(dt !== undefined ? { dt } : {}),

@@ -188,6 +188,8 @@ function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number): 
 const cache = new Map<string, { stamp: string; t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string }>();
 let cachedBytes = 0;
 const CACHE_BYTES = 256 * 1024 * 1024;
+/** Probes of finished runs found too large to cache (key -> file stamp). */
+const tooBig = new Map<string, string>();
 
 function cut(
   full: { t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string },
@@ -238,6 +240,17 @@ export async function readRunProbe(
     hit = undefined;
   }
   if (!hit) {
+    // A probe too large to keep is read window by window: reading it whole would stall every
+    // client (h5wasm reads on this thread) and, for spikes, exceed the dense view's bound.
+    if (tooBig.get(key) === stamp) return readRunProbeFile(dir, name, t0, t1, columns);
+    const [rows, cols] = await withFile(dir, (file) => {
+      const o = probeGroup(file).get(name) as H5Obj | null;
+      return o ? shapeOf(o) : [0, 0];
+    });
+    if (8 * rows * (cols + 1) > CACHE_BYTES / 4) {
+      tooBig.set(key, stamp);
+      return readRunProbeFile(dir, name, t0, t1, columns);
+    }
     const all = await readRunProbeFile(dir, name, undefined, undefined, undefined);
     const bytes = all.t.byteLength + all.y.byteLength;
     if (bytes > CACHE_BYTES / 4) return cut({ ...all, rows: all.rows }, t0, t1, columns);

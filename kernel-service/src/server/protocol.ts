@@ -138,7 +138,8 @@ export const RequestSchemas = {
     {
       session: Type.Optional(SessionId),
       file: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'A model module on the service host.' })),
-      label: Type.Optional(Type.String({ maxLength: 100, pattern: '^[A-Za-z0-9_.-]*$' })),
+      // a run name starts with a letter, digit or _ (RunName): so must a label
+      label: Type.Optional(Type.String({ maxLength: 100, pattern: '^([A-Za-z0-9_][A-Za-z0-9_.-]*)?$' })),
       duration: Type.Number({ exclusiveMinimum: 0, maximum: 1e7 }),
       dt: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
       seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),

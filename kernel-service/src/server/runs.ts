@@ -223,6 +223,11 @@ export class RunManager {
     return path;
   }
 
+  /** Removes files this service generated for a run (a session's module, a sweep), if they are its. */
+  removeGenerated(...files: (string | undefined)[]): void {
+    for (const f of files) if (f !== undefined && f.startsWith(this.sourcesDir + '/')) rmSync(f, { force: true });
+  }
+
   /** Writes a sweep's parameter objects for `nefsim run --sweep`; returns the path. */
   writeSweep(params: Record<string, unknown>[]): string {
     const path = join(this.sourcesDir, `sweep-${randomBytes(4).toString('hex')}.json`);
@@ -312,13 +317,23 @@ export class RunManager {
       if (rec.executor !== undefined && rec.executor !== 'local') args.push('--executor', rec.executor);
       if (rec.dtype === 'float32') args.push('--dtype', 'float32');
       const r = await cli(args, 120_000);
+      const qfile = join(this.queueDir, `${rec.run}.json`);
+      // The run folder has its own copy of the model (and a batch its plan), and a failed launch
+      // keeps its message in the queue record: generated files are no longer needed either way.
+      this.removeGenerated(rec.file, rec.sweepFile);
       if (r.code === 0 && (isRunFolder(out) || isBatchFolder(out))) {
-        rmSync(join(this.queueDir, `${rec.run}.json`), { force: true });
-        // The run folder has its own copy of the model (and a batch its plan): generated files are no longer needed.
-        for (const f of [rec.file, rec.sweepFile]) if (f !== undefined && f.startsWith(this.sourcesDir + '/')) rmSync(f, { force: true });
+        // run.cancel while `nefsim run` loaded the model marked the record; the run exists now: cancel it
+        let cancelled = false;
+        try {
+          cancelled = readJson<QueueRecord>(qfile).state === 'cancelled';
+        } catch {
+          // no record: not cancelled
+        }
+        rmSync(qfile, { force: true });
+        if (cancelled) await cli(['cancel', out, '--timeout', '30'], 40_000);
       } else {
         const msg = (r.stderr || r.stdout).trim().replace(/^nefsim run: /, '') || `nefsim run exited with code ${r.code}`;
-        writeJsonAtomic(join(this.queueDir, `${rec.run}.json`), { ...rec, state: 'failed', error: msg });
+        writeJsonAtomic(qfile, { ...rec, state: 'failed', error: msg });
       }
     } finally {
       this.launching.delete(rec.run);

@@ -86,6 +86,8 @@ export const DEFAULTS: Omit<ServiceOptions, 'token' | 'log'> = {
 /** Pause reading from a client whose unsent replies exceed this; resume below LOW. */
 const HIGH_WATER = 16 * 1024 * 1024;
 const LOW_WATER = 4 * 1024 * 1024;
+/** Unsent bytes past which replies with arrays are refused (see sendArrays). */
+const UNREAD_LIMIT = 64 * 1024 * 1024;
 /** Drop streamed output events (not replies) for a client this far behind. */
 const EVENT_DROP = 8 * 1024 * 1024;
 
@@ -122,6 +124,23 @@ class Client {
   ) {
     this.tokens = burst;
   }
+}
+
+/** Run watches one client may hold at once. */
+const MAX_WATCHES = 64;
+
+/**
+ * A run label made from a session's label or a file's name: the characters a
+ * run name allows, starting with a letter, digit or _ (a name starting with
+ * '.' would be hidden, one starting with '-' would read as an option).
+ */
+export function runLabel(raw: string, fallback: string): string {
+  return (
+    raw
+      .replace(/[^A-Za-z0-9_.-]/g, '_')
+      .replace(/^[.-]+/, '')
+      .slice(0, 60) || fallback
+  );
 }
 
 export class Service {
@@ -394,6 +413,14 @@ export class Service {
     id: string | number,
     arrays: [string, TypedArray, number[]][],
   ): { name: string; dtype: string; shape: number[] }[] {
+    // Requests read before the socket paused (pipelined) would each queue their arrays in memory:
+    // past a bound, the data is not made into frames at all and the request fails instead.
+    if (c.ws.bufferedAmount >= UNREAD_LIMIT)
+      throw new ProtocolError(
+        'busy',
+        `${(c.ws.bufferedAmount / 1048576).toFixed(0)} MB of earlier replies are still unread; read them, then ask again`,
+        { unreadBytes: c.ws.bufferedAmount },
+      );
     return arrays.map(([name, data, shape]) => {
       const header = { id, name, dtype: dtypeOf(data), shape };
       this.send(c, encodeArrayFrame(header, data));
@@ -438,7 +465,8 @@ export class Service {
       case 'session.interrupt': {
         const r = req as Request<'session.interrupt'>;
         const s = this.sessions.get(r.session);
-        const wasBusy = s.busy;
+        // Busy: a request pending, or no answer within a second (a timer's callback that does not return).
+        const wasBusy = s.busy || !(await s.responsive(1000));
         // Nothing running: the variables are kept (as interrupting an idle Jupyter kernel does nothing).
         if (!wasBusy) return { session: s.id, restarted: false, wasBusy: false, message: 'nothing to interrupt: the session is idle' };
         const message = 'interrupted: the session restarted and its variables are gone; run the model cells again';
@@ -569,39 +597,52 @@ export class Service {
     let label = r.label ?? '';
     if (r.session !== undefined) {
       const s = this.sessions.get(r.session);
-      label = label || (s.label ?? 'session').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60) || 'session';
+      label = label || runLabel(s.label ?? '', 'session');
       file = this.runs.writeSource([...s.cells.values()], API_NAMES, label);
     } else {
       file = r.file!;
       label =
         label ||
-        file
-          .split('/')
-          .pop()!
-          .replace(/\.[cm]?[jt]s$/, '')
-          .replace(/[^A-Za-z0-9_.-]/g, '_')
-          .slice(0, 60);
+        runLabel(
+          file
+            .split('/')
+            .pop()!
+            .replace(/\.[cm]?[jt]s$/, ''),
+          'run',
+        );
     }
-    const info = await this.runs.submit(file, {
-      duration: r.duration,
-      dt,
-      seed: r.seed ?? null,
-      label,
-      ...(r.partitions !== undefined ? { partitions: r.partitions } : {}),
-      ...(r.trials !== undefined ? { trials: r.trials } : {}),
-      ...(r.sweep !== undefined ? { sweepFile: this.runs.writeSweep(r.sweep) } : {}),
-      ...(r.jobs !== undefined ? { jobs: r.jobs } : {}),
-      ...(r.executor !== undefined ? { executor: r.executor } : {}),
-      ...(r.dtype !== undefined ? { dtype: r.dtype } : {}),
-    });
+    const sweepFile = r.sweep !== undefined ? this.runs.writeSweep(r.sweep) : undefined;
+    let info: RunInfo;
+    try {
+      info = await this.runs.submit(file, {
+        duration: r.duration,
+        dt,
+        seed: r.seed ?? null,
+        label,
+        ...(r.partitions !== undefined ? { partitions: r.partitions } : {}),
+        ...(r.trials !== undefined ? { trials: r.trials } : {}),
+        ...(sweepFile !== undefined ? { sweepFile } : {}),
+        ...(r.jobs !== undefined ? { jobs: r.jobs } : {}),
+        ...(r.executor !== undefined ? { executor: r.executor } : {}),
+        ...(r.dtype !== undefined ? { dtype: r.dtype } : {}),
+      });
+    } catch (err) {
+      this.runs.removeGenerated(sweepFile, r.session !== undefined ? file : undefined); // never queued: nothing uses them
+      throw err;
+    }
     if (info.state === 'failed') throw new ProtocolError('model_error', info.error ?? 'the run could not start', { run: info.run });
     return info;
   }
 
   private watch(c: Client, r: Request<'run.watch'>): Record<string, unknown> {
     const first = this.runs.status(r.run);
-    const sub = `w${++this.subCount}`;
     if (isTerminal(first.state)) return { sub: null, status: first, final: true };
+    // each watch polls the run's files four times a second: bounded per client
+    if (c.subs.size >= MAX_WATCHES)
+      throw new ProtocolError('limit', `this client watches ${c.subs.size} runs, the limit; unwatch some (run.unwatch)`, {
+        maxWatches: MAX_WATCHES,
+      });
+    const sub = `w${++this.subCount}`;
     let last = JSON.stringify(first);
     const timer = setInterval(() => {
       let s: RunInfo;
@@ -742,6 +783,17 @@ export class Service {
     const d = await this.slice(r);
     const bad = r.neurons.find((n) => n >= d.cols);
     if (bad !== undefined) throw new ProtocolError('invalid_params', `neuron ${bad} is not in [0, ${d.cols})`);
+    const twice = r.neurons.find((n, i) => r.neurons.indexOf(n) !== i);
+    if (twice !== undefined) throw new ProtocolError('invalid_params', `neuron ${twice} is asked for twice`);
+    // The reply's size is the spikes' number, bounded like raw data (a probe that is not spikes has one per sample).
+    let count = 0;
+    for (const n of r.neurons) for (let i = 0; i < d.rows; i++) if (d.y[i * d.cols + n] !== 0) count++;
+    if (count > this.opts.maxRawValues)
+      throw new ProtocolError(
+        'limit',
+        `${count} spikes are more than ${this.opts.maxRawValues} in one reply; ask for a time range or fewer neurons`,
+        { maxRawValues: this.opts.maxRawValues },
+      );
     const times = post.spikeTimes(d.t, d.y, d.rows, d.cols, r.neurons);
     const arrays = this.sendArrays(
       c,

@@ -208,12 +208,28 @@ function mimeBundle(value: unknown): Record<string, unknown> {
   return { 'text/plain': text };
 }
 
+/** Characters of display() output a cell may send (plots included); beyond it, displays are dropped with a notice. */
+const MAX_DISPLAY_CHARS = 16 * 1024 * 1024;
+let displayChars = 0;
+
 function display(value: unknown, mime?: string): void {
-  const data = typeof mime === 'string' ? { [mime]: value } : mimeBundle(value);
+  if (displayChars > MAX_DISPLAY_CHARS) return;
+  const data: Record<string, unknown> = typeof mime === 'string' ? { [mime]: value } : mimeBundle(value);
+  let size: number;
+  try {
+    size = JSON.stringify(data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))?.length ?? 0;
+  } catch {
+    size = inspect(value).length; // cyclic: the service serialises it its own way
+  }
+  displayChars += size;
+  if (displayChars > MAX_DISPLAY_CHARS) {
+    emit('stderr', `\n[display output truncated: more than ${MAX_DISPLAY_CHARS} characters in one cell]\n`);
+    return;
+  }
   try {
     send({ kind: 'display', rid: currentRid, data });
   } catch {
-    send({ kind: 'display', rid: currentRid, data: { 'text/plain': inspect(value) } });
+    send({ kind: 'display', rid: currentRid, data: { 'text/plain': inspect(value) } }); // not cloneable (a function inside)
   }
 }
 
@@ -261,16 +277,36 @@ interface Located {
   column: number;
 }
 
-function errorFields(err: unknown): { name: string; message: string; stack: string | undefined } {
-  if (typeof err === 'object' && err !== null && 'message' in err) {
-    const e = err as { name?: unknown; message?: unknown; stack?: unknown };
-    return {
-      name: typeof e.name === 'string' ? e.name : 'Error',
-      message: String(e.message),
-      stack: typeof e.stack === 'string' ? e.stack : undefined,
-    };
+/** `value instanceof C`, false where asking throws (a revoked proxy). */
+function instanceOf(value: unknown, C: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof C;
+  } catch {
+    return false;
   }
-  return { name: 'Error', message: String(err), stack: undefined };
+}
+
+/**
+ * What a thrown value says, never throwing itself: a cell may throw anything,
+ * including objects whose `message` cannot be made a string, getters that
+ * throw, or revoked proxies (on which even `in` throws).
+ */
+function errorFields(err: unknown): { name: string; message: string; stack: string | undefined } {
+  try {
+    if (typeof err === 'object' && err !== null && 'message' in err) {
+      const e = err as { name?: unknown; message?: unknown; stack?: unknown };
+      const name = e.name,
+        stack = e.stack;
+      return {
+        name: typeof name === 'string' ? name : 'Error',
+        message: String(e.message),
+        stack: typeof stack === 'string' ? stack : undefined,
+      };
+    }
+    return { name: 'Error', message: String(err), stack: undefined };
+  } catch {
+    return { name: 'Error', message: 'the cell threw a value that cannot be shown as text', stack: undefined };
+  }
 }
 
 /** The first stack frame in this cell, mapped back to the cell's source. */
@@ -303,6 +339,7 @@ function cleanStack(stack: string | undefined, filename: string, t: Transformed)
 async function execute(rid: number, code: string, cell: string): Promise<void> {
   currentRid = rid;
   outputBytes = 0;
+  displayChars = 0;
   const t0 = performance.now();
   let t: Transformed;
   try {
@@ -337,7 +374,7 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
   } catch (err) {
     const e = errorFields(err);
     const where = locate(e.stack, filename, t);
-    const isEngine = err instanceof nefsim.NefsimError;
+    const isEngine = instanceOf(err, nefsim.NefsimError);
     const lineText = where ? (code.split('\n')[where.line - 1] ?? '') : undefined;
     send({
       kind: 'done',
@@ -351,7 +388,7 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
           cell,
           ...(where ? { line: where.line, column: where.column, source: lineText } : {}),
           ...(isEngine && (err as nefsim.NefsimError).object !== undefined ? { object: (err as nefsim.NefsimError).object } : {}),
-          ...(err instanceof BudgetError ? { budget: true } : {}),
+          ...(instanceOf(err, BudgetError) ? { budget: true } : {}),
           stack: cleanStack(e.stack, filename, t),
         },
       },
@@ -498,8 +535,8 @@ function reply(rid: number, f: () => { result: Record<string, unknown>; arrays?:
       rid,
       ok: false,
       error: {
-        code: err instanceof NotFound ? 'not_found' : 'execution_error',
-        message: `${err instanceof NotFound ? '' : `${e.name}: `}${e.message}`,
+        code: instanceOf(err, NotFound) ? 'not_found' : 'execution_error',
+        message: `${instanceOf(err, NotFound) ? '' : `${e.name}: `}${e.message}`,
       },
     });
   }
@@ -521,20 +558,28 @@ async function replyAsync(rid: number, f: () => Promise<{ result: Record<string,
 let queue: Promise<void> = Promise.resolve();
 
 port.on('message', (msg: ToWorker) => {
-  queue = queue.then(async () => {
-    switch (msg.op) {
-      case 'execute':
-        return execute(msg.rid, msg.code, msg.cell);
-      case 'probe.list':
-        return reply(msg.rid, () => ({ result: probeList(msg.sim) }));
-      case 'probe.data':
-        return reply(msg.rid, () => probeData(msg));
-      case 'tuning':
-        return replyAsync(msg.rid, () => tuning(msg));
-      case 'target':
-        return reply(msg.rid, () => target(msg));
-    }
-  });
+  queue = queue
+    .then(async () => {
+      switch (msg.op) {
+        case 'execute':
+          return execute(msg.rid, msg.code, msg.cell);
+        case 'probe.list':
+          return reply(msg.rid, () => ({ result: probeList(msg.sim) }));
+        case 'probe.data':
+          return reply(msg.rid, () => probeData(msg));
+        case 'tuning':
+          return replyAsync(msg.rid, () => tuning(msg));
+        case 'target':
+          return reply(msg.rid, () => target(msg));
+        case 'ping':
+          return reply(msg.rid, () => ({ result: {} }));
+      }
+    })
+    // Whatever escapes a handler answers its request and leaves the queue alive for the next ones
+    // (a rejected queue would skip every later request: a session that silently stops answering).
+    .catch(() => {
+      send({ kind: 'done', rid: msg.rid, ok: false, error: { code: 'internal', message: 'the session failed to answer this request' } });
+    });
 });
 
 // Errors that escape a cell (a timer's callback that throws) go to the latest cell's stderr instead of killing the session.

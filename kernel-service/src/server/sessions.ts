@@ -46,6 +46,7 @@ export class Session {
   /** rid of the request the worker is executing (for output written outside the cell's console). */
   private activeRid = 0;
   private stopping = false;
+  private restarting: Promise<void> | undefined;
   /** Model cells executed without error, by cell id, in first-execution order (for run.start). */
   readonly cells = new Map<string, string>();
   restarts = 0;
@@ -172,14 +173,43 @@ export class Session {
     return this.pending.size > 0;
   }
 
-  /** Terminates the worker and starts a fresh one; pending requests fail with `code`. */
-  async restart(code: ErrorBody['code'], message: string): Promise<void> {
-    this.stopping = true;
-    const old = this.worker;
-    this.failPending(code, message);
-    await old.terminate();
-    this.restarts++;
-    if (!this.closed) this.start();
+  /**
+   * Terminates the worker and starts a fresh one; pending requests fail with
+   * `code`. Restarts asked for while one is under way share it: each would
+   * otherwise start a worker, and all but the last would run on unowned.
+   */
+  restart(code: ErrorBody['code'], message: string): Promise<void> {
+    this.restarting ??= (async () => {
+      this.stopping = true;
+      const old = this.worker;
+      this.failPending(code, message);
+      await old.terminate();
+      this.restarts++;
+      if (!this.closed) this.start();
+    })().finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
+  }
+
+  /**
+   * Whether the worker answers within `ms`: a session with no request
+   * pending may still be busy, in a timer's callback that does not return.
+   */
+  async responsive(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((res) => {
+      timer = setTimeout(() => res(false), ms);
+    });
+    const answer = this.request({ op: 'ping' }).then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([answer, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {

@@ -150,7 +150,24 @@ export function transformForModule(source: string): { code: string; names: strin
   const names: string[] = [];
   const functions: string[] = [];
   declarationEdits(program.body as TopStatement[], edits, names, functions);
-  return { code: applyEdits(source, edits), names, functions };
+  // A session runs cells in sloppy mode, where `net = ...` without a declaration makes a global;
+  // the run's module is strict, so such top-level assignments become declared names there too.
+  for (const st of program.body) if (st.type === 'ExpressionStatement') assignedNames(st.expression, names);
+  return { code: applyEdits(source, edits), names: [...new Set(names)], functions };
+}
+
+/** Identifiers assigned by an expression statement's plain assignments (`a = b = 1`, `a = 1, b = 2`). */
+function assignedNames(e: AcornNode, into: string[]): void {
+  const node = e as AcornNode & { left?: AcornNode & { name?: string }; right?: AcornNode; operator?: string; expressions?: AcornNode[] };
+  if (node.type === 'AssignmentExpression' && node.operator === '=') {
+    if (node.left?.type === 'Identifier' && node.left.name !== undefined) into.push(node.left.name);
+    if (node.right) assignedNames(node.right, into);
+  } else if (node.type === 'SequenceExpression') {
+    for (const x of node.expressions ?? []) assignedNames(x, into);
+  } else if (node.type === 'ParenthesizedExpression') {
+    const inner = (node as unknown as { expression?: AcornNode }).expression;
+    if (inner) assignedNames(inner, into);
+  }
 }
 
 /**

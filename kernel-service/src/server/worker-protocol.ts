@@ -22,7 +22,9 @@ export type ToWorker =
       /** A run's model module, built with the run's seed and dt (instead of the session's model). */
       run?: { file: string; seed: number | null; dt: number };
     }
-  | { op: 'target'; rid: number; fn: string; t: Float64Array };
+  | { op: 'target'; rid: number; fn: string; t: Float64Array }
+  /** Answered at once when the worker's event loop is free (session.interrupt asks an idle-looking session). */
+  | { op: 'ping'; rid: number };
 
 /** Arrays passed back to the service (transferred, not copied). */
 export interface WorkerArrays {

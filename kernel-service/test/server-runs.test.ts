@@ -206,6 +206,32 @@ describe('runs', () => {
     expect(readdirSync(join(svc.runsDir, '.sources')).filter((f) => f.startsWith('sweep-'))).toEqual([]);
   });
 
+  it("a finished run's probe too large to keep decoded is read window by window (spikes of 2,000 neurons, 30 s)", async () => {
+    const big = join(svc.dir, 'big-spikes.mjs');
+    writeFileSync(
+      big,
+      `import { Network } from 'nefsim';
+export default function () {
+  const net = new Network({ label: 'big', seed: 1 });
+  const a = net.ensemble({ nNeurons: 2000, dimensions: 1, label: 'a' });
+  net.probe(a.neurons, { label: 'spikes' });
+  return net;
+}
+`,
+    );
+    const r = await c.request('run.start', { file: big, duration: 30 });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const run = r.result!.run as string;
+    await watchToEnd(run);
+    expect((await c.request('run.status', { run })).result!.state).toBe('done');
+    // 30,000 x 2,000 samples as a dense view: 480 MB, past what is kept; a window is 501 x 10
+    const win = await c.request('probe.fetch', { run, probe: 'spikes', t0: 0.5, t1: 1, columns: [0, 10], mode: 'raw' });
+    expect(win.ok, JSON.stringify(win.error)).toBe(true);
+    expect(win.arrays.get('y')!.header.shape).toEqual([501, 10]);
+    const sp = await c.request('post.spikes', { run, probe: 'spikes', t0: 0.5, t1: 1, neurons: [0, 1] });
+    expect(sp.ok, JSON.stringify(sp.error)).toBe(true);
+  });
+
   it('a cell that assigns without declaring (as sessions allow) gives a run that builds', async () => {
     const s = (await c.request('session.open', { label: 'sloppy' })).result!.session as string;
     const cells = [

@@ -384,6 +384,14 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     expect(status(out)).toMatchObject({ state: 'done', steps: 100 });
   });
 
+  it('says so when --duration is not a whole number of steps, and runs the rounded number as Nengo does', async () => {
+    const out = join(dir, 'run-rounded');
+    const r = await cli('run', model, '--duration', '0.0203', '--dt', '0.002', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('is not a whole number of steps');
+    expect(status(out)).toMatchObject({ state: 'done', steps: 10 });
+  });
+
   it('refuses --force while a detached run is starting (queued under the pid of the nefsim run that made it)', async () => {
     const out = join(dir, 'run-starting');
     expect((await cli('run', model, '--duration', '0.05', '--out', out)).code).toBe(0);

@@ -175,6 +175,11 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   if (!(dt > 0 && dt <= 1)) throw new UsageError(`nefsim run: --dt must be in (0, 1] seconds, got ${dt}`);
   if (dt > duration) throw new UsageError(`nefsim run: --dt (${dt}) is longer than --duration (${duration})`);
   const steps = Math.round(duration / dt);
+  if (Math.abs(steps * dt - duration) > 1e-9 * duration)
+    console.error(
+      `nefsim run: note: --duration ${duration} is not a whole number of steps of --dt ${dt}; ` +
+        `the run takes ${steps} steps (${+(steps * dt).toPrecision(12)} s), rounded as Nengo's Simulator.run rounds`,
+    );
   if (steps > Number.MAX_SAFE_INTEGER / 2) throw new UsageError(`nefsim run: --duration / --dt gives too many steps (${steps})`);
   if (seed !== null && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
     throw new UsageError(`nefsim run: --seed must be an integer in [0, 2^32), got ${seed}`);

@@ -315,7 +315,8 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
     mode: 'levels',
     parts,
     reason:
-      'the model has no synapse to cut at (its neurons are joined by connections without synapses), so the ' +
+      'the model has no synapse to cut at (its neurons are one group: a single ensemble, or ensembles joined by ' +
+      'connections without synapses), so the ' +
       `${parts} parts share the operators of each step, meeting after each level of the schedule`,
     partOf,
     rewrites: Array.from({ length: parts }, () => new Map<Op, Op>()),

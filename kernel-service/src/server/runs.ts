@@ -493,7 +493,10 @@ export class RunManager {
     if (isBatchFolder(dir))
       throw new ProtocolError('conflict', `'${run}' is a batch: ask for the data of one trial, e.g. '${run}/trial-000'`);
     if (!isRunFolder(dir)) {
-      this.status(run); // not_found, or a queued run
+      const info = this.status(run); // not_found, or a queued (or failed to start, or cancelled) run
+      if (info.state === 'failed')
+        throw new ProtocolError('conflict', `run '${run}' failed before it started, so it has no data: ${info.error ?? 'see run.status'}`);
+      if (info.state === 'cancelled') throw new ProtocolError('conflict', `run '${run}' was cancelled before it started: it has no data`);
       throw new ProtocolError('conflict', `run '${run}' has not started yet: it has no data`);
     }
     return dir;

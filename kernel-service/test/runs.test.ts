@@ -384,6 +384,20 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     expect(status(out)).toMatchObject({ state: 'done', steps: 100 });
   });
 
+  it('a model that calls process.exit() mid-run: the run is recorded failed at once, saying why', async () => {
+    const exiting = join(dir, 'exiting.mjs');
+    writeFileSync(
+      exiting,
+      "import { Network } from 'nefsim';\nconst net = new Network({ seed: 1 });\nconst n = net.node((t) => { if (t > 0.05) process.exit(3); return [Math.sin(t)]; }, { label: 'quitter' });\nconst a = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'a' });\nnet.connect(n, a);\nnet.probe(a, { synapse: 0.01, label: 'a' });\nexport default net;\n",
+    );
+    const out = join(dir, 'run-exiting');
+    const r = await cli('run', exiting, '--duration', '1', '--out', out);
+    expect(r.code).toBe(3);
+    expect(status(out).state).toBe('failed');
+    expect(exitRecord(out)).toMatchObject({ state: 'failed', exitCode: 3 });
+    expect(exitRecord(out).error).toContain('process.exit()');
+  });
+
   it('says so when --duration is not a whole number of steps, and runs the rounded number as Nengo does', async () => {
     const out = join(dir, 'run-rounded');
     const r = await cli('run', model, '--duration', '0.0203', '--dt', '0.002', '--out', out);

@@ -92,6 +92,30 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     writeJsonAtomic(join(dir, FILES.status), status);
   };
   writeStatus();
+  // A model (or a Node function) that calls process.exit() ends the process in the middle of the
+  // run: record that, synchronously, instead of leaving a run that looks running until its heartbeat
+  // goes stale. Its data is readable up to the last flush.
+  const onExit = (code: number): void => {
+    const message = `the process exited (code ${code}) before the run ended: did the model or a Node function call process.exit()?`;
+    try {
+      writeJsonAtomic(join(dir, FILES.exit), {
+        state: 'failed',
+        exitCode: code === 0 ? 1 : code,
+        error: message,
+        object: null,
+        errorType: 'Error',
+        time: status.time,
+        steps: status.steps,
+        ended: new Date().toISOString(),
+      } satisfies ExitRecord);
+      Object.assign(status, { state: 'failed', stepsPerSecond: null, secondsLeft: null, error: message });
+      writeStatus();
+      if (opts.logToFile) appendFileSync(logFile, `[${new Date().toISOString()}] run failed: ${message}\n`);
+    } catch {
+      // the folder is gone: nothing to record
+    }
+  };
+  process.on('exit', onExit);
   log(
     `run started: pid ${process.pid}, ${options.duration} s at dt ${options.dt} (${stepsTotal} steps), nefsim ${options.engineVersion}, node ${process.version}`,
   );
@@ -212,6 +236,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     await sim?.close?.().catch(() => undefined);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('exit', onExit);
     opts.abort?.removeEventListener('abort', onAbort);
   }
 

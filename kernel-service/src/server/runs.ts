@@ -230,8 +230,15 @@ export class RunManager {
 
   /** Writes a sweep's parameter objects for `nefsim run --sweep`; returns the path. */
   writeSweep(params: Record<string, unknown>[]): string {
+    let text: string;
+    try {
+      text = JSON.stringify(params, null, 2) + '\n';
+    } catch (err) {
+      // the schema bounds the size, not the nesting: a value nested thousands deep overflows the stack
+      throw new ProtocolError('invalid_params', `sweep: its parameter values cannot be written as JSON (${(err as Error).message})`);
+    }
     const path = join(this.sourcesDir, `sweep-${randomBytes(4).toString('hex')}.json`);
-    writeFileSync(path, JSON.stringify(params, null, 2) + '\n');
+    writeFileSync(path, text);
     return path;
   }
 

@@ -265,10 +265,18 @@ export class SessionManager {
     return this.sessions.size;
   }
 
-  /** Closes sessions unused for `idleMs` that no client holds. */
+  /**
+   * Closes sessions that no client holds and that were unused for `idleMs`,
+   * or, busy, for four times that: a cell left running by a client that has
+   * gone (a laptop closed mid-loop) would otherwise hold a core and a session
+   * slot for ever.
+   */
   async reap(idleMs: number, held: (id: string) => boolean): Promise<void> {
     const now = Date.now();
-    for (const s of this.list()) if (!s.busy && !held(s.id) && now - s.lastUsed > idleMs) await this.close(s.id).catch(() => undefined);
+    for (const s of this.list()) {
+      if (held(s.id) || now - s.lastUsed <= (s.busy ? 4 * idleMs : idleMs)) continue;
+      await this.close(s.id).catch(() => undefined);
+    }
   }
 
   async closeAll(): Promise<void> {

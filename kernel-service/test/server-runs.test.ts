@@ -206,6 +206,22 @@ describe('runs', () => {
     expect(readdirSync(join(svc.runsDir, '.sources')).filter((f) => f.startsWith('sweep-'))).toEqual([]);
   });
 
+  it('a client watches at most 64 runs at once', async () => {
+    const r = await c.request('run.start', { file: join(svc.dir, 'model.mjs'), duration: 1000, label: 'watched' });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const run = r.result!.run as string;
+    const subs: string[] = [];
+    for (let i = 0; i < 64; i++) {
+      const w = await c.request('run.watch', { run });
+      expect(w.ok, JSON.stringify(w.error)).toBe(true);
+      subs.push(w.result!.sub as string);
+    }
+    expect((await c.request('run.watch', { run })).error!.code).toBe('limit');
+    for (const sub of subs) await c.request('run.unwatch', { sub });
+    expect((await c.request('run.watch', { run })).ok).toBe(true);
+    expect((await c.request('run.cancel', { run })).ok).toBe(true);
+  });
+
   it("a finished run's probe too large to keep decoded is read window by window (spikes of 2,000 neurons, 30 s)", async () => {
     const big = join(svc.dir, 'big-spikes.mjs');
     writeFileSync(

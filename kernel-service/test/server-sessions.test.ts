@@ -266,6 +266,29 @@ describe('interrupt and limits', () => {
     expect(threads()).toBeLessThanOrEqual(before + 1);
   });
 
+  it('a client that stops reading: replies with arrays fail busy past 64 MB unsent, instead of piling up', async () => {
+    const slow = await Client.connect(svc);
+    const s = (await slow.request('session.open', {})).result!.session as string;
+    const code =
+      "const wide = new Network({ seed: 1 }); const w = wide.node((t) => Array.from({ length: 16 }, (_, i) => Math.sin(t + i)), { label: 'w' }); wide.probe(w, { label: 'w' }); simulate(wide, 100)";
+    const r = await slow.request('cell.execute', { session: s, code, cell: 'wide', model: false });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const sim = (r.result!.value as Record<string, Record<string, unknown>>)['application/vnd.nefsim.simulation+json']!.id;
+    // 12 raw fetches of 100,000 x 16 values (13.6 MB each), sent while the client reads nothing
+    const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    const replies = Array.from({ length: 12 }, () => slow.request('probe.fetch', { session: s, sim, probe: 'w', mode: 'raw' }));
+    await new Promise((res) => setTimeout(res, 3000));
+    socket.resume();
+    const got = await Promise.all(replies);
+    const ok = got.filter((x) => x.ok).length;
+    const busy = got.filter((x) => x.error?.code === 'busy').length;
+    expect(ok + busy).toBe(12);
+    expect(ok).toBeGreaterThan(0);
+    expect(busy).toBeGreaterThan(0);
+    slow.close();
+  });
+
   it('reset forgets everything; close ends the session', async () => {
     await exec('const z = 5;');
     expect((await c.request('session.reset', { session })).ok).toBe(true);

@@ -2,6 +2,7 @@
  * `nefsim run`, `nefsim status` and `nefsim cancel`: long runs in run folders
  * (see ../runs/folder.ts for the layout).
  */
+import { stepsIn } from '../engine/steps.js';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -174,7 +175,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   if (!(duration > 0)) throw new UsageError(`nefsim run: --duration must be a positive number of seconds, got ${duration}`);
   if (!(dt > 0 && dt <= 1)) throw new UsageError(`nefsim run: --dt must be in (0, 1] seconds, got ${dt}`);
   if (dt > duration) throw new UsageError(`nefsim run: --dt (${dt}) is longer than --duration (${duration})`);
-  const steps = Math.round(duration / dt);
+  const steps = stepsIn(duration, dt);
   if (Math.abs(steps * dt - duration) > 1e-9 * duration)
     console.error(
       `nefsim run: note: --duration ${duration} is not a whole number of steps of --dt ${dt}; ` +
@@ -434,7 +435,7 @@ export function createRunFolder(out: string, source: Uint8Array, options: RunOpt
     state: 'queued',
     time: 0,
     steps: 0,
-    stepsTotal: Math.round(options.duration / options.dt),
+    stepsTotal: stepsIn(options.duration, options.dt),
     stepsFlushed: 0,
     stepsPerSecond: null,
     secondsLeft: null,
@@ -478,7 +479,7 @@ export function createBatchFolder(out: string, source: Uint8Array, plan: BatchPl
     state: 'queued',
     counts: { ...emptyCounts(), queued: plan.trials.length },
     steps: 0,
-    stepsTotal: plan.trials.length * Math.round(plan.duration / plan.dt),
+    stepsTotal: plan.trials.length * stepsIn(plan.duration, plan.dt),
     pid: process.pid,
     processStart: processStartTime(process.pid),
     pgid: processGroup(process.pid),

@@ -6,7 +6,7 @@
  * pre_synapse and `error` is what the error connection delivers to
  * `conn.learningRule`.
  */
-import { ValidationError } from './errors.js';
+import { checkKnownOptions, ValidationError } from './errors.js';
 import type { Connection } from './objects.js';
 import { Lowpass, toSynapse, type Synapse } from './synapses.js';
 
@@ -30,6 +30,7 @@ export class PES extends LearningRuleType {
   readonly preSynapse: Synapse | null;
   constructor(opts: PESOptions = {}) {
     super();
+    checkKnownOptions(opts, ['learningRate', 'preSynapse'], 'PES');
     const lr = opts.learningRate ?? 1e-4;
     if (!Number.isFinite(lr) || lr < 0)
       throw new ValidationError(`PES: learningRate must be a non-negative number, got ${String(opts.learningRate)}`);

@@ -14,6 +14,7 @@ import {
   Connection,
   Ensemble,
   Node,
+  ObjView,
   Probe,
   type ConnectionOptions,
   type EnsembleOptions,
@@ -86,13 +87,21 @@ export class Network {
   }
 
   connect(pre: PreTarget, post: PostTarget, opts: ConnectionOptions = {}): Connection {
-    const c = new Connection(this, pre, post, { ...this.defaults('connection'), ...given(opts) });
+    const defaults = this.defaults('connection');
+    // A configured solver applies where solvers do (connections from ensembles), as in Nengo;
+    // only one given to this connection is checked against its pre.
+    const preObj = pre instanceof ObjView ? pre.obj : pre;
+    if (opts.solver === undefined && !(preObj instanceof Ensemble)) delete defaults.solver;
+    const c = new Connection(this, pre, post, { ...defaults, ...given(opts) });
     this.connections.push(c);
     return c;
   }
 
   probe(target: ProbeTarget, opts: ProbeOptions = {}): Probe {
-    const p = new Probe(this, target, { ...this.defaults('probe'), ...given(opts) });
+    // a decoded probe takes the configured connection solver, as Nengo's Probe.solver default does
+    const configured = this.defaults('connection').solver;
+    const solver = opts.solver ?? (configured && !configured.weights ? configured : undefined);
+    const p = new Probe(this, target, { ...this.defaults('probe'), ...given(opts), ...(solver ? { solver } : {}) });
     this.probes.push(p);
     return p;
   }

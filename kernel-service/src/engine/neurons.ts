@@ -7,7 +7,7 @@
  * kernels live in `kernels/neurons.ts`, one monomorphic loop per type.
  */
 import { Choice, Uniform, type Distribution } from './dists.js';
-import { ValidationError } from './errors.js';
+import { checkKnownOptions, ValidationError } from './errors.js';
 import { lifActivitiesWasm, lifRatesWasm } from './kernels/rates-wasm.js';
 
 export type NeuronKind = 'LIF' | 'LIFRate' | 'RectifiedLinear' | 'SpikingRectifiedLinear' | 'Sigmoid' | 'Direct';
@@ -70,9 +70,10 @@ function positive(value: number, name: string, type: string, allowZero = false):
 
 function checkIntercepts(intercepts: Float64Array, type: string): void {
   for (let i = 0; i < intercepts.length; i++) {
-    if (intercepts[i]! >= 1 || intercepts[i]! < -1 - 1e-12) {
+    // below -1 is allowed, as in Nengo (the neuron is active over the whole radius)
+    if (!(intercepts[i]! < 1)) {
       throw new ValidationError(
-        `${type}: intercept ${intercepts[i]} of neuron ${i} must lie in [-1, 1) (an intercept of 1 or more means the neuron never fires inside the radius)`,
+        `${type}: intercept ${intercepts[i]} of neuron ${i} must be less than 1 (an intercept of 1 or more means the neuron never fires inside the radius)`,
       );
     }
   }
@@ -94,6 +95,9 @@ export class LIFRate extends NeuronType {
   readonly amplitude: number;
   constructor(opts: LIFOptions = {}) {
     super();
+    // an unknown option (tau_rc, initialState) would otherwise fall back to the default unnoticed
+    const spiking = new.target !== LIFRate;
+    checkKnownOptions(opts, spiking ? ['tauRc', 'tauRef', 'minVoltage', 'amplitude'] : ['tauRc', 'tauRef', 'amplitude'], new.target.name);
     this.tauRc = positive(opts.tauRc ?? 0.02, 'tauRc', 'LIFRate');
     this.tauRef = positive(opts.tauRef ?? 0.002, 'tauRef', 'LIFRate', true);
     this.amplitude = positive(opts.amplitude ?? 1, 'amplitude', 'LIFRate');
@@ -190,6 +194,7 @@ export class RectifiedLinear extends NeuronType {
   readonly amplitude: number;
   constructor(opts: { amplitude?: number } = {}) {
     super();
+    checkKnownOptions(opts, ['amplitude'], new.target.name);
     this.amplitude = positive(opts.amplitude ?? 1, 'amplitude', 'RectifiedLinear');
   }
   gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {
@@ -239,6 +244,7 @@ export class Sigmoid extends NeuronType {
   readonly tauRef: number;
   constructor(opts: { tauRef?: number } = {}) {
     super();
+    checkKnownOptions(opts, ['tauRef'], new.target.name);
     this.tauRef = positive(opts.tauRef ?? 0.0025, 'tauRef', 'Sigmoid');
   }
   gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {

@@ -473,8 +473,14 @@ export interface ProbeOptions {
   attr?: string;
   synapse?: Synapse | number | null;
   sampleEvery?: number;
+  /**
+   * Solver of a decoded-output probe of an ensemble (Nengo's Probe.solver);
+   * default: the network config's connection solver (unless it solves for
+   * weights), else LstsqL2().
+   */
+  solver?: Solver;
 }
-const PROBE_OPTIONS = ['label', 'seed', 'attr', 'synapse', 'sampleEvery'] as const;
+const PROBE_OPTIONS = ['label', 'seed', 'attr', 'synapse', 'sampleEvery', 'solver'] as const;
 
 /** Attributes that can be probed on each kind of target, first one the default. */
 export const PROBEABLE: Record<string, readonly string[]> = {
@@ -492,9 +498,15 @@ export class Probe extends NefObject {
   readonly synapse: Synapse | null;
   readonly sampleEvery: number | undefined;
 
+  /** Solver for a decoded-output probe (see ProbeOptions.solver). */
+  readonly solver: Solver | undefined;
+
   constructor(network: Network, target: ProbeTarget, opts: ProbeOptions = {}) {
     checkKnownOptions(opts, PROBE_OPTIONS, 'Probe');
     super(network, opts.label, opts.seed);
+    if (opts.solver !== undefined && (typeof opts.solver !== 'object' || opts.solver === null || typeof opts.solver.key !== 'function'))
+      throw new ValidationError(`${this.name}: solver must be a Solver such as new LstsqL2()`, this.label);
+    this.solver = opts.solver;
     const obj = target instanceof ObjView ? target.obj : target;
     const kind =
       obj instanceof Node

@@ -2,6 +2,7 @@
  * Simulator: builds a network and steps it, recording probes, with the
  * interface of nengo.Simulator (`run`, `runSteps`, `step`, `trange`, `data`).
  */
+import { stepsIn } from './steps.js';
 import { build, type BuiltConnection, type BuiltEnsemble, type Model } from './builder/build.js';
 import type { DecoderCache } from './decoder-cache.js';
 import { checkKnownOptions, ValidationError } from './errors.js';
@@ -219,7 +220,7 @@ export class Simulator {
   /** Runs for `seconds` of simulated time (rounded to whole steps, as Nengo). */
   run(seconds: number): void {
     if (!Number.isFinite(seconds) || seconds < 0) throw new ValidationError(`run: seconds must be a non-negative number, got ${seconds}`);
-    this.runSteps(Math.round(seconds / this.dt));
+    this.runSteps(stepsIn(seconds, this.dt));
   }
 
   runSteps(steps: number): void {

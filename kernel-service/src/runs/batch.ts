@@ -19,6 +19,7 @@
  * A failing trial does not stop the others. The batch is done when every
  * trial is done, failed when a trial failed, cancelled when cancelled.
  */
+import { stepsIn } from '../engine/steps.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -210,7 +211,7 @@ export function summarise(
   for (const t of trials) {
     counts[t.state]++;
     steps += t.steps;
-    stepsTotal += t.stepsTotal || Math.round(plan.duration / plan.dt);
+    stepsTotal += t.stepsTotal || stepsIn(plan.duration, plan.dt);
   }
   return { trials, counts, steps, stepsTotal };
 }

@@ -6,6 +6,7 @@
  * the data so far flushed. The run writes its own exit.json: a restarted
  * service cannot wait for an orphaned process.
  */
+import { stepsIn } from '../engine/steps.js';
 import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -67,7 +68,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   if (opts.abort?.aborted) onAbort();
   else opts.abort?.addEventListener('abort', onAbort, { once: true });
 
-  const stepsTotal = Math.round(options.duration / options.dt);
+  const stepsTotal = stepsIn(options.duration, options.dt);
   const status: RunStatus = {
     state: 'running',
     time: 0,

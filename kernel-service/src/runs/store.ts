@@ -37,6 +37,7 @@
  * was not closed cleanly (kill -9) then opens in any reader, where a SWMR /
  * latest-format file would be refused until `h5clear`.
  */
+import { stepsIn } from '../engine/steps.js';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { isSpikeProbe } from '../engine/simulator.js';
@@ -199,7 +200,7 @@ export class ProbeWriter {
   ) {
     const f = file;
     const dt = (this.dt = layout.dt);
-    this.stepsTotal = Math.round(meta.duration / dt);
+    this.stepsTotal = stepsIn(meta.duration, dt);
     f.create_attribute('engine_version', meta.engineVersion);
     f.create_attribute('dt', dt, null, '<d');
     f.create_attribute('seed', meta.seed);

@@ -8,6 +8,7 @@
  * concurrency limit wait in the service's queue, kept as files in
  * `<runs>/.queue/` so that a restarted service still starts them.
  */
+import { stepsIn } from '../engine/steps.js';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -399,7 +400,7 @@ export class RunManager {
       state: rec.state,
       time: 0,
       steps: 0,
-      stepsTotal: Math.round(rec.duration / rec.dt),
+      stepsTotal: stepsIn(rec.duration, rec.dt),
       stepsFlushed: 0,
       stepsPerSecond: null,
       secondsLeft: null,

@@ -250,7 +250,9 @@ class Builder {
       output = node.sizeOut > 0 ? this.sig.add(`${node.name}.out`, node.sizeOut) : undefined;
       let step: (t: number, x: Float64Array | null, o: Float64Array) => void;
       try {
-        step = out.makeStep(node.sizeIn, node.sizeOut, this.dt, new Rng(this.seedOf(node)));
+        // the process's own seed when it has one (Nengo's Process.get_rng): two nodes with one seeded
+        // process then give the same signal, in any network
+        step = out.makeStep(node.sizeIn, node.sizeOut, this.dt, new Rng(out.seed ?? this.seedOf(node)));
       } catch (err) {
         throw new BuildError(`${node.name}: its process ${String(out)} could not be built: ${(err as Error).message}`, node.label);
       }
@@ -318,6 +320,17 @@ class Builder {
         throw new BuildError(`${ens.name}: ${err.message}`, ens.label);
       }
       throw err;
+    }
+    // As Nengo's build_ensemble: a gain that is not positive (e.g. a Sigmoid's max rate past 1/tauRef,
+    // or an intercept too close to 1) would silently flip or kill the neuron.
+    for (let i = 0; i < n && ens.neuronType.kind !== 'Direct'; i++) {
+      if (!(gain[i]! > 0) || !Number.isFinite(gain[i]!)) {
+        throw new BuildError(
+          `${ens.name}: neuron ${i} gets a gain of ${gain[i]} (max rate ${maxRates[i]}, intercept ${intercepts[i]}); ` +
+            'gains must be positive and finite: lower its max rate or its intercept',
+          ens.label,
+        );
+      }
     }
     const scaledEncoders = new Float64Array(n * d);
     for (let i = 0; i < n; i++) {
@@ -437,9 +450,10 @@ class Builder {
       return;
     }
 
-    // Where the transformed value goes: straight into post when there is no synapse and no slicing.
+    // Where the transformed value goes: straight into post when there is no synapse and no slicing
+    // (and post is not neurons, whose input is scaled by their gains on the way in).
     let weighted: Sig;
-    let straight = conn.synapse === null && !learning;
+    let straight = conn.synapse === null && !learning && !(postObj instanceof Neurons);
     let postDst: Sig = postFull;
     if (postIdx) {
       if (isContiguous(postIdx)) postDst = postFull.view(postIdx[0]!, postIdx.length);
@@ -556,7 +570,23 @@ class Builder {
   ): void {
     const owner = conn.name;
     const out = conn.synapse ? this.filter(conn.synapse, weighted, owner) : weighted;
-    if (postIdx && isContiguous(postIdx)) {
+    const { obj: postObj } = unviewPost(conn.post);
+    if (postObj instanceof Neurons) {
+      // Into neurons, as Nengo: J[post] += gain[post] * out (an ElementwiseInc with the post neurons'
+      // gains; into an ensemble the gains are in the encoders instead).
+      const gain = this.model.ensembles.get(postObj.ensemble)!.gain;
+      const g = postIdx ? Float64Array.from(postIdx, (i) => gain[i]!) : gain.slice();
+      const gains = this.sig.add(`${owner}.gains`, g.length, g, true);
+      if (!postIdx || isContiguous(postIdx)) {
+        const dst = postIdx ? post.view(postIdx[0]!, postIdx.length) : post;
+        this.ops.push({ kind: 'elementwise', s: gains, x: out, y: dst, owner });
+      } else {
+        const scaled = this.sig.add(`${owner}.gained`, g.length);
+        this.ops.push({ kind: 'reset', dst: scaled, value: 0, owner });
+        this.ops.push({ kind: 'elementwise', s: gains, x: out, y: scaled, owner });
+        this.ops.push({ kind: 'copy', src: scaled, dst: post, srcIdx: undefined, dstIdx: postIdx, inc: true, owner });
+      }
+    } else if (postIdx && isContiguous(postIdx)) {
       this.ops.push({
         kind: 'copy',
         src: out,
@@ -919,6 +949,21 @@ class Builder {
     const bc = this.model.connections.get(conn)!;
     if (!bc.weights || !bc.weightsShape) throw new BuildError(`${owner}: the connection has no weights to learn`, conn.label);
     const pes = rule.ruleType as PES;
+    const { obj: postObj } = unviewPost(conn.post);
+    const preObj = unview(conn.pre).obj;
+    const weightSolver = preObj instanceof Ensemble && (conn.solver?.weights ?? false);
+    if (postObj instanceof Neurons || weightSolver) {
+      // Nengo projects the error through the post ensemble's scaled encoders there (a local error
+      // per post neuron); without that the rule would be wrong, so it is refused rather than run.
+      throw new BuildError(
+        `${owner}: PES on a connection ${postObj instanceof Neurons ? 'into neurons' : 'with a weight solver (weights: true)'} ` +
+          'is not supported yet; learn a decoded connection into the ensemble instead',
+        conn.label,
+      );
+    }
+    const [rows0] = bc.weightsShape;
+    if (rows0 !== error.size)
+      throw new BuildError(`${owner}: the error has ${error.size} values, the learned weights ${rows0} rows`, conn.label);
     this.ops.push({ kind: 'reset', dst: error, value: 0, owner });
     const acts = pes.preSynapse ? this.filter(pes.preSynapse, bc.input, owner) : bc.input;
     const [rows, cols] = bc.weightsShape;
@@ -954,7 +999,7 @@ class Builder {
         } else {
           // decoded output: a decoded connection with an identity function into the probe
           const size = idx ? idx.length : obj.dimensions;
-          const res = this.solveDecoders(probe, be, idx, new LstsqL2(), undefined, undefined);
+          const res = this.solveDecoders(probe, be, idx, probe.solver ?? new LstsqL2(), undefined, undefined);
           const W = transposeOf(res.X, obj.nNeurons, size);
           const w = this.sig.add(`${owner}.decoders`, size * obj.nNeurons, W, true);
           source = this.sig.add(`${owner}.decoded`, size);

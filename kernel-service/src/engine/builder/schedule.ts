@@ -30,6 +30,19 @@ export function schedule(ops: readonly Op[]): Schedule {
   };
   ops.forEach((op, i) => {
     const a = access(op);
+    // An op that adds into what it reads in the same step is a loop of one (a passthrough Node
+    // connected to itself without a synapse): Nengo's "Input graph has cycles". (An edge from an op
+    // to itself is dropped below, so it is caught here.)
+    for (const inc of a.incs) {
+      for (const r of a.reads) {
+        if (r.base === inc.base && r.start < inc.start + inc.size && inc.start < r.start + r.size) {
+          throw new BuildError(
+            `${op.owner}: reads ${r.name} and adds into it in the same step, a cycle; give the connection a synapse`,
+            op.owner,
+          );
+        }
+      }
+    }
     for (const s of a.sets) push(sets, s.base.id, i);
     for (const s of a.incs) push(incs, s.base.id, i);
     for (const s of a.reads) if (!s.base.constant) push(reads, s.base.id, i);

@@ -1,0 +1,12 @@
+/**
+ * Steps in `seconds` at `dt`, as Nengo's Simulator.run counts them:
+ * np.round, which rounds halves to even (0.0025 s at 1 ms is 2 steps). A
+ * module of its own, so that the run and service code that counts steps
+ * does not load the engine.
+ */
+export function stepsIn(seconds: number, dt: number): number {
+  const x = seconds / dt;
+  const f = Math.floor(x);
+  if (x - f !== 0.5) return Math.round(x);
+  return f % 2 === 0 ? f : f + 1;
+}

@@ -72,10 +72,8 @@ const servicePlugin: JupyterFrontEndPlugin<INefsimService> = {
           };
           apply();
           s.changed.connect(() => {
-            if (apply()) {
-              client.dispose();
-              Notification.info('nefsim: reload the page to use the new service settings', { autoClose: 5000 });
-            }
+            // a new service URL or token: connect to it (the URL and token are read at every attempt)
+            if (apply()) client.reconnectNow('the service settings changed');
           });
         })
         .catch(() => undefined)

@@ -163,6 +163,17 @@ describe('NefsimClient', () => {
     expect(Array.from(reply.arrays[1].data)).toEqual([1, 2, 3]);
   });
 
+  it('reconnectNow (new service settings) fails pending requests and opens a new socket at once, the client staying usable', async () => {
+    const { client, sockets } = await connected();
+    const p = client.request('run.list');
+    client.reconnectNow('the service settings changed');
+    await expect(p).rejects.toMatchObject({ code: 'disconnected' });
+    expect(sockets).toHaveLength(2);
+    expect(client.status.state).toBe('connecting');
+    sockets[1].open();
+    expect(sockets[1].last()).toMatchObject({ type: 'hello' });
+  });
+
   it('rejects pending requests when the connection drops, then reconnects with growing backoff', async () => {
     const { client, sockets, timers, s } = await connected();
     const p = client.request('run.list');

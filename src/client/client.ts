@@ -183,6 +183,23 @@ export class NefsimClient {
     this.open();
   }
 
+  /**
+   * Drops the connection and connects again at once, to the URL and token as
+   * they are now (the service settings changed); pending requests fail.
+   */
+  reconnectNow(reason: string): void {
+    if (this.disposed) return;
+    this.failAll(new ServiceError('disconnected', reason));
+    const s = this.socket;
+    this.socket = null;
+    if (s) {
+      s.onclose = null;
+      s.close(1000, reason);
+    }
+    this.setStatus({ state: 'idle', detail: reason, attempt: 0 });
+    this.connect();
+  }
+
   /** Closes the socket and stops reconnecting. */
   dispose(): void {
     if (this.disposed) return;

@@ -18,7 +18,8 @@ export interface RunDialogDefaults {
 class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string>> {
   private inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
 
-  constructor(defaults: RunDialogDefaults, label: string) {
+  /** `raw`: what the user typed before, shown again after a validation error. */
+  constructor(defaults: RunDialogDefaults, label: string, raw?: Record<string, string>) {
     super();
     this.addClass('nefsim-RunDialog');
     const field = (name: string, text: string, value: string, attrs: Record<string, string> = {}) => {
@@ -89,6 +90,10 @@ class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string
     note.textContent =
       "The run is detached: it goes on if you close the notebook or the service restarts. It runs the notebook's model cells.";
     this.node.appendChild(note);
+    for (const [k, v] of Object.entries(raw ?? {})) {
+      const el = this.inputs.get(k);
+      if (el) el.value = v;
+    }
   }
 
   getValue(): Record<string, string> {
@@ -100,10 +105,11 @@ class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string
 
 /** Shows the dialog; resolves with the options, or null if cancelled. */
 export async function askRunOptions(defaults: RunDialogDefaults, label: string): Promise<RunOptions | null> {
+  let raw: Record<string, string> | undefined;
   for (;;) {
     const result = await showDialog({
       title: 'Run the model (nefsim)',
-      body: new RunForm(defaults, label),
+      body: new RunForm(defaults, label, raw),
       buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })],
       focusNodeSelector: 'input',
     });
@@ -111,9 +117,6 @@ export async function askRunOptions(defaults: RunDialogDefaults, label: string):
     const parsed = parseRunForm(result.value);
     if (typeof parsed !== 'string') return parsed;
     await showDialog({ title: 'Run options', body: parsed, buttons: [Dialog.okButton()] });
-    defaults = {
-      duration: Number(result.value.duration) || defaults.duration,
-      dt: Number(result.value.dt) || defaults.dt,
-    };
+    raw = result.value; // every field as typed, to correct the one at fault
   }
 }

@@ -266,15 +266,17 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
           const sessionId = await sessions.ensure(path);
           // The run takes the model cells the session executed: bring them up to date first.
           const current = cells.map((c) => ({ id: c.model.id, source: c.model.sharedModel.getSource() }));
+          // exactly these cells, in notebook order (the session also keeps cells since deleted or unmarked)
+          const cellIds = current.map((c) => c.id);
           if (!sessions.isCurrent(path, current)) await runAllModelCells();
           let reply;
           try {
-            reply = await client.request('run.start', { session: sessionId, ...opts }, { timeoutMs: 60_000 });
+            reply = await client.request('run.start', { session: sessionId, cells: cellIds, ...opts }, { timeoutMs: 60_000 });
           } catch (err) {
             if (!(err instanceof ServiceError) || (err.code !== 'conflict' && err.code !== 'not_found')) throw err;
             // The service restarted and lost the session: execute the model cells again, then retry once.
             await runAllModelCells();
-            reply = await client.request('run.start', { session: sessionId, ...opts }, { timeoutMs: 60_000 });
+            reply = await client.request('run.start', { session: sessionId, cells: cellIds, ...opts }, { timeoutMs: 60_000 });
           }
           const r = reply.result as Record<string, unknown> | null;
           const name = r && typeof r.run === 'string' ? r.run : 'the run';

@@ -248,6 +248,24 @@ export default function () {
     expect(sp.ok, JSON.stringify(sp.error)).toBe(true);
   });
 
+  it("run.start with cells runs exactly the notebook's model cells, in its order (not a cell run since deleted)", async () => {
+    const s = (await c.request('session.open', { label: 'cells' })).result!.session as string;
+    for (const [i, code] of SQUARING_CELLS.entries())
+      expect((await c.request('cell.execute', { session: s, code, cell: `k${i}` })).ok).toBe(true);
+    // a model cell the notebook has since deleted: included, it would leave no Network in `model`
+    expect((await c.request('cell.execute', { session: s, code: 'model = null;', cell: 'deleted' })).ok).toBe(true);
+    const ids = SQUARING_CELLS.map((_, i) => `k${i}`);
+    const missing = await c.request('run.start', { session: s, duration: 0.05, cells: [...ids, 'never-run'] });
+    expect(missing.error).toMatchObject({ code: 'conflict' });
+    expect(missing.error!.message).toContain('never-run');
+    const r = await c.request('run.start', { session: s, duration: 0.05, cells: ids });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    await watchToEnd(r.result!.run as string);
+    expect((await c.request('run.status', { run: r.result!.run })).result!.state).toBe('done');
+    // without cells, every cell the session ran: the deleted one too
+    expect((await c.request('run.start', { session: s, duration: 0.05 })).error!.code).toBe('model_error');
+  });
+
   it('a cell that assigns without declaring (as sessions allow) gives a run that builds', async () => {
     const s = (await c.request('session.open', { label: 'sloppy' })).result!.session as string;
     const cells = [

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createRoutingExecutor, type RunCellOptions } from '../cells/executor.js';
+import { CellQueue } from '../cells/queue.js';
 import { isModelCell, sessionIdFor, type CellModelLike } from '../cells/model.js';
 import { definesModel, enrichBundle, errorInfo, errorToOutput, eventToOutput, resultToOutput, simulationOf } from '../cells/outputs.js';
 
@@ -125,5 +126,37 @@ describe('build summaries and simulations', () => {
       probes: ['sq'],
     });
     expect(simulationOf({ value: { 'text/plain': '1' } })).toBeNull();
+  });
+});
+
+describe('a session runs its model cells one after another', () => {
+  it('Run All: cells after a failing one are skipped, not sent; later runs start afresh', async () => {
+    const sessions = new CellQueue();
+    const ran: string[] = [];
+    let release!: (ok: boolean) => void;
+    const first = new Promise<boolean>((r) => (release = r));
+    const run = (name: string, ok: boolean | Promise<boolean>) => async () => {
+      ran.push(name);
+      return ok;
+    };
+    const skipped: string[] = [];
+    const skip = (name: string) => () => {
+      skipped.push(name);
+      return false;
+    };
+    // as JupyterLab's Run All: all three scheduled at once
+    const a = sessions.enqueue('s', run('a', first), skip('a'));
+    const b = sessions.enqueue('s', run('b', true), skip('b'));
+    const c = sessions.enqueue('s', run('c', true), skip('c'));
+    await Promise.resolve();
+    expect(ran).toEqual(['a']); // b waits for a
+    release(false);
+    await expect(Promise.all([a, b, c])).resolves.toEqual([false, false, false]);
+    expect(ran).toEqual(['a']);
+    expect(skipped).toEqual(['b', 'c']);
+    await Promise.resolve();
+    // the queue emptied: the user fixes a and runs b again, alone
+    await expect(sessions.enqueue('s', run('b', true), skip('b'))).resolves.toBe(true);
+    expect(ran).toEqual(['a', 'b']);
   });
 });

@@ -21,6 +21,7 @@ import { fetchProbePlots, plotOutputs } from '../runs/plots.js';
 import { diagramSvg, parseGraph, STRUCTURE_CODE } from './diagram.js';
 import { sessionIdFor } from './model.js';
 import { markErrorLine, clearErrorLine } from './errorline.js';
+import { CellQueue } from './queue.js';
 
 /** Design sessions: one per notebook, opened (or re-attached) once per connection. */
 export class DesignSessions {
@@ -28,6 +29,7 @@ export class DesignSessions {
   private counters = new Map<string, number>();
   /** Source of each model cell as last executed without error, per session. */
   private executed = new Map<string, Map<string, string>>();
+  private readonly queue = new CellQueue();
 
   constructor(private readonly client: NefsimClient) {
     client.connected.connect(() => this.forgetAll());
@@ -58,18 +60,38 @@ export class DesignSessions {
     return cells.every((c) => m.get(c.id) === c.source);
   }
 
-  /** Opens the notebook's session if needed; resolves with its id. */
+  /**
+   * Opens the notebook's session if needed; resolves with its id. While the
+   * service is down it waits for the connection, but not for ever: a cell
+   * then says so instead of staying at [*].
+   */
   ensure(notebookPath: string): Promise<string> {
     const id = sessionIdFor(notebookPath);
     let p = this.opened.get(id);
     if (!p) {
-      p = this.client
+      const open = this.client
         .request('session.open', { session: id, label: notebookPath }, { waitForConnection: true, timeoutMs: 30_000 })
         .then(() => id);
-      p.catch(() => this.opened.delete(id));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<string>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`not connected after ${CONNECT_WAIT_MS / 1000} s (${this.client.status.detail}); see the status bar`)),
+          CONNECT_WAIT_MS,
+        );
+      });
+      p = Promise.race([open, late]).finally(() => clearTimeout(timer));
+      p.catch(() => {
+        if (this.opened.get(id) === p) this.opened.delete(id);
+      });
+      open.catch(() => undefined); // raced: its failure is p's
       this.opened.set(id, p);
     }
     return p;
+  }
+
+  /** Runs a session's cells one after another (see CellQueue). */
+  enqueue(sessionId: string, run: () => Promise<boolean>, skip: () => boolean): Promise<boolean> {
+    return this.queue.enqueue(sessionId, run, skip);
   }
 
   nextCount(sessionId: string): number {
@@ -82,17 +104,27 @@ export class DesignSessions {
     const id = sessionIdFor(notebookPath);
     // Interrupting restarts the session's worker: its state is gone.
     this.executed.delete(id);
-    if (!this.opened.has(id) || !this.client.isConnected) return;
-    await this.client.request('session.interrupt', { session: id }, { timeoutMs: 15_000 });
+    // not gated on having opened it in this page: a cell may loop since before a reload or reconnect
+    if (!this.client.isConnected) return;
+    await this.client.request('session.interrupt', { session: id }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
   }
 
   async reset(notebookPath: string): Promise<void> {
     const id = sessionIdFor(notebookPath);
     this.counters.delete(id);
     this.executed.delete(id);
-    if (!this.opened.has(id) || !this.client.isConnected) return;
-    await this.client.request('session.reset', { session: id }, { timeoutMs: 15_000 });
+    if (!this.client.isConnected) return;
+    await this.client.request('session.reset', { session: id }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
   }
+}
+
+/** How long a cell waits for the service's connection before it fails with a message. */
+const CONNECT_WAIT_MS = 15_000;
+
+/** A session the service does not have (never opened, or closed) has nothing to interrupt or reset. */
+function ignoreNotFound(err: unknown): void {
+  if (err instanceof ServiceError && err.code === 'not_found') return;
+  throw err;
 }
 
 function isCodeCell(cell: Cell): cell is CodeCell {
@@ -110,6 +142,42 @@ export async function runModelCell(
   if (!isCodeCell(cell)) return true;
   const model = cell.model;
   onCellExecutionScheduled({ cell });
+  model.executionState = 'running'; // queued: [*]
+  const add = (o: IOutput) => {
+    if (!cell.isDisposed) model.outputs.add(o);
+  };
+  let sessionId: string;
+  try {
+    sessionId = await sessions.ensure(notebookPath());
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    model.clearExecution();
+    add(errorToOutput({ ename: 'ServiceUnavailable', evalue: `The nefsim service is not available: ${msg}` }) as IOutput);
+    model.executionState = 'idle';
+    onCellExecuted({ cell, success: false });
+    return false;
+  }
+  return sessions.enqueue(
+    sessionId,
+    () => executeModelCell(client, sessions, sessionId, options),
+    () => {
+      // an earlier model cell of this run failed: this one is not run (its outputs stay)
+      if (!cell.isDisposed) model.executionState = 'idle';
+      onCellExecuted({ cell, success: false });
+      return false;
+    },
+  );
+}
+
+/** Executes a model cell in its session, once the cells queued before it are done. */
+async function executeModelCell(
+  client: NefsimClient,
+  sessions: DesignSessions,
+  sessionId: string,
+  options: RunCellOptions,
+): Promise<boolean> {
+  const { cell, onCellExecuted } = options;
+  const model = (cell as CodeCell).model;
   clearErrorLine(cell);
   model.sharedModel.transact(() => {
     model.clearExecution();
@@ -119,16 +187,6 @@ export async function runModelCell(
   const add = (o: IOutput) => {
     if (!cell.isDisposed) model.outputs.add(o);
   };
-  let sessionId: string;
-  try {
-    sessionId = await sessions.ensure(notebookPath());
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    add(errorToOutput({ ename: 'ServiceUnavailable', evalue: `The nefsim service is not available: ${msg}` }) as IOutput);
-    model.executionState = 'idle';
-    onCellExecuted({ cell, success: false });
-    return false;
-  }
   const count = sessions.nextCount(sessionId);
   const started = new Date().toISOString();
   const source = model.sharedModel.getSource();

@@ -140,6 +140,13 @@ export const RequestSchemas = {
       file: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'A model module on the service host.' })),
       // a run name starts with a letter, digit or _ (RunName): so must a label
       label: Type.Optional(Type.String({ maxLength: 100, pattern: '^([A-Za-z0-9_][A-Za-z0-9_.-]*)?$' })),
+      cells: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+          maxItems: 10_000,
+          description:
+            "With session: the model cells to run, by id, in this order (the notebook's model cells); default: every model cell the session ran, in the order first run.",
+        }),
+      ),
       duration: Type.Number({ exclusiveMinimum: 0, maximum: 1e7 }),
       dt: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
       seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),

@@ -598,7 +598,19 @@ export class Service {
     if (r.session !== undefined) {
       const s = this.sessions.get(r.session);
       label = label || runLabel(s.label ?? '', 'session');
-      file = this.runs.writeSource([...s.cells.values()], API_NAMES, label);
+      let sources = [...s.cells.values()];
+      if (r.cells !== undefined) {
+        // the notebook's model cells as they are now: not a cell since deleted, in notebook order
+        const missing = r.cells.filter((id) => !s.cells.has(id));
+        if (missing.length > 0)
+          throw new ProtocolError(
+            'conflict',
+            `run.start: the session has not run the model cell(s) ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}; run them first`,
+            { missing },
+          );
+        sources = r.cells.map((id) => s.cells.get(id)!);
+      }
+      file = this.runs.writeSource(sources, API_NAMES, label);
     } else {
       file = r.file!;
       label =

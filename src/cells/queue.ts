@@ -1,0 +1,24 @@
+/**
+ * Model cells of one design session run one after another. JupyterLab's Run
+ * All starts every cell at once; sent together, they would all reach the
+ * session's queue, and the cells after a failing one would run on stale
+ * state. Here each waits for the cells queued before it, and is skipped if
+ * one of them failed, as a notebook stops at a failing cell. When the queue
+ * empties, later cells start afresh.
+ */
+export class CellQueue {
+  /** The last cell queued per session. */
+  private tails = new Map<string, Promise<boolean>>();
+
+  /** `run` after the session's cells queued before it, or `skip` if one of those failed. */
+  enqueue(session: string, run: () => Promise<boolean>, skip: () => boolean): Promise<boolean> {
+    const prev = this.tails.get(session) ?? Promise.resolve(true);
+    const p = prev.then((ok) => (ok ? run() : skip()));
+    const tail = p.catch(() => false);
+    this.tails.set(session, tail);
+    void tail.then(() => {
+      if (this.tails.get(session) === tail) this.tails.delete(session);
+    });
+    return p;
+  }
+}

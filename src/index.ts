@@ -128,7 +128,12 @@ const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
 };
 
 /** Marks model cells (class, JavaScript editing) in every notebook. */
-function trackModelCells(panel: NotebookPanel): void {
+function trackModelCells(panel: NotebookPanel, onRestart: (path: string) => void): void {
+  // The notebook's kernel restarts (Restart, Restart and Run All, a dead kernel): restart the design
+  // session too, before any cell runs after it (the session's cells wait for the reset in its queue).
+  panel.sessionContext.statusChanged.connect((_, status) => {
+    if (status === 'restarting') onRestart(panel.context.path);
+  });
   const update = () => {
     for (const cell of panel.content.widgets) {
       const on = isModelCell(cell.model);
@@ -167,8 +172,9 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
     registry: ISettingRegistry | null,
   ): void => {
     const { client, sessions } = service;
-    tracker.widgetAdded.connect((_, panel) => trackModelCells(panel));
-    tracker.forEach((panel) => trackModelCells(panel));
+    const restartSession = (path: string): void => void sessions.resetInOrder(path).catch(() => undefined);
+    tracker.widgetAdded.connect((_, panel) => trackModelCells(panel, restartSession));
+    tracker.forEach((panel) => trackModelCells(panel, restartSession));
 
     app.commands.addCommand(CommandIDs.toggleModelCell, {
       label: 'Toggle nefsim Model Cell',
@@ -311,13 +317,8 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.commandExecuted.connect((_, args) => {
       const panel = tracker.currentWidget;
       if (!panel) return;
-      if (args.id === 'notebook:interrupt-kernel') {
-        void sessions.interrupt(panel.context.path).catch(() => undefined);
-      } else if (args.id.startsWith('notebook:restart-')) {
-        void Promise.resolve(args.result)
-          .then((restarted) => (restarted === false ? undefined : sessions.reset(panel.context.path)))
-          .catch(() => undefined);
-      }
+      // (a restart is seen as the kernel's status: see trackModelCells)
+      if (args.id === 'notebook:interrupt-kernel') void sessions.interrupt(panel.context.path).catch(() => undefined);
     });
 
     if (palette) {

@@ -158,5 +158,19 @@ describe('a session runs its model cells one after another', () => {
     // the queue emptied: the user fixes a and runs b again, alone
     await expect(sessions.enqueue('s', run('b', true), skip('b'))).resolves.toBe(true);
     expect(ran).toEqual(['a', 'b']);
+    // a reset (kernel restart) waits for the cells before it, failed or not, and the cells after it run
+    let releaseC!: (ok: boolean) => void;
+    const c2 = sessions.enqueue('s', run('c', new Promise<boolean>((r) => (releaseC = r))), skip('c'));
+    const order: string[] = [];
+    const reset = sessions.barrier('s', async () => {
+      order.push('reset');
+    });
+    const d = sessions.enqueue('s', run('d', true), skip('d'));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    releaseC(false);
+    await expect(Promise.all([c2, reset, d])).resolves.toEqual([false, true, true]);
+    expect(order).toEqual(['reset']);
+    expect(ran).toEqual(['a', 'b', 'c', 'd']);
   });
 });

@@ -21,4 +21,21 @@ export class CellQueue {
     });
     return p;
   }
+
+  /**
+   * `f` after the cells queued before it, whether they failed or not (a
+   * session reset); the cells queued after it then run again.
+   */
+  barrier(session: string, f: () => Promise<void>): Promise<boolean> {
+    const prev = this.tails.get(session) ?? Promise.resolve(true);
+    const p = prev.then(f).then(
+      () => true,
+      () => true,
+    );
+    this.tails.set(session, p);
+    void p.then(() => {
+      if (this.tails.get(session) === p) this.tails.delete(session);
+    });
+    return p;
+  }
 }

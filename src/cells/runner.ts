@@ -109,6 +109,15 @@ export class DesignSessions {
     await this.client.request('session.interrupt', { session: id }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
   }
 
+  /**
+   * Resets the session after the cells already queued, and before those
+   * queued after (a kernel restart, then Run All).
+   */
+  resetInOrder(notebookPath: string): Promise<boolean> {
+    const id = sessionIdFor(notebookPath);
+    return this.queue.barrier(id, () => this.reset(notebookPath));
+  }
+
   async reset(notebookPath: string): Promise<void> {
     const id = sessionIdFor(notebookPath);
     this.counters.delete(id);

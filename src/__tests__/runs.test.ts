@@ -61,6 +61,17 @@ describe('spike probes', () => {
     expect(isSpikeProbe({ name: 'spikes', dims: 100, attr: 'output', target: "Neurons of Ensemble 'a'" })).toBe(true);
     expect(isSpikeProbe({ name: 'x', dims: 1, attr: 'output', target: "Node 'sin'" })).toBe(false);
     expect(isSpikeProbe({ name: 's', dims: 3, units: 'spikes' })).toBe(true);
+    // the service's layout decides: a filtered neurons' probe (units mention spikes) is values
+    const filtered = {
+      name: 'r',
+      dims: 50,
+      attr: 'output',
+      target: "Neurons of Ensemble 'a'",
+      units: 'rate or spikes (1/dt per spike), 1/s',
+    };
+    expect(isSpikeProbe({ ...filtered, layout: 'dense' })).toBe(false);
+    expect(isSpikeProbe({ ...filtered, layout: 'spikes' })).toBe(true);
+    expect(parseProbeList({ probes: [{ name: 'r', shape: [10, 50], layout: 'dense' }] })[0]!.layout).toBe('dense');
     const n0 = { header: { name: 'n0' }, data: new Float64Array([0.01, 0.02]) };
     const n3 = { header: { name: 'n3' }, data: new Float64Array([0.015]) };
     expect(rasterPoints([n0, n3, { header: { name: 't' }, data: [1] }])).toEqual({ x: [0.01, 0.02, 0.015], y: [0, 0, 3] });

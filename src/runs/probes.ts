@@ -7,6 +7,8 @@ export interface ProbeInfo {
   attr?: string;
   target?: string;
   units?: string;
+  /** 'spikes' (drawn as a raster) or 'dense', as the service says (older services: undefined). */
+  layout?: 'spikes' | 'dense';
   /** Samples stored so far, and the time between samples (s). */
   rows?: number;
   sampleEvery?: number;
@@ -14,6 +16,8 @@ export interface ProbeInfo {
 
 /** Does this probe record spikes (a neurons' output)? Then it is drawn as a raster. */
 export function isSpikeProbe(p: ProbeInfo): boolean {
+  // the service knows (a filtered neurons' output or a rate type is not spikes, whatever its units say)
+  if (p.layout !== undefined) return p.layout === 'spikes';
   if (p.units && /spike/i.test(p.units)) return true;
   return p.attr === 'output' && !!p.target && /neurons/i.test(p.target);
 }
@@ -61,6 +65,7 @@ export function parseProbeList(result: unknown): ProbeInfo[] {
       attr: typeof o.attr === 'string' ? o.attr : undefined,
       target: typeof o.target === 'string' ? o.target : undefined,
       ...(typeof o.units === 'string' && o.units ? { units: o.units } : {}),
+      ...(o.layout === 'spikes' || o.layout === 'dense' ? { layout: o.layout } : {}),
       ...(shape && typeof shape[0] === 'number' ? { rows: shape[0] } : {}),
       ...(typeof o.sampleEvery === 'number' ? { sampleEvery: o.sampleEvery } : {}),
     });

@@ -418,6 +418,8 @@ function probeList(simId: string): Record<string, unknown> {
         attr: p.attr,
         shape: [d.rows, d.cols],
         sampleEvery: p.sampleEvery ?? s.sim.dt,
+        // spikes (a spiking type's output, unfiltered) or values: as run probes say it
+        layout: nefsim.isSpikeProbe(p) ? 'spikes' : 'dense',
       };
     }),
   };

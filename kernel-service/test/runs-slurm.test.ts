@@ -167,7 +167,8 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
       '--jobs',
       '1',
       '--duration',
-      '2000',
+      // long enough never to end before the cancel: 20 neurons run 2,000 s in a few seconds here
+      '200000',
       '--out',
       out,
     );

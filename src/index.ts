@@ -173,7 +173,20 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     const { client, sessions } = service;
     const restartSession = (path: string): void => void sessions.resetInOrder(path).catch(() => undefined);
-    tracker.widgetAdded.connect((_, panel) => trackModelCells(panel, restartSession));
+    tracker.widgetAdded.connect((_, panel) => {
+      trackModelCells(panel, restartSession);
+      // a renamed notebook keeps its design session; the last panel of a notebook closes it
+      let path = panel.context.path;
+      panel.context.pathChanged.connect((_, next) => {
+        sessions.renamed(path, next);
+        path = next;
+      });
+      panel.disposed.connect(() => {
+        let open = false;
+        tracker.forEach((p) => (open ||= p !== panel && p.context.path === path));
+        if (!open) void sessions.close(path).catch(() => undefined);
+      });
+    });
     tracker.forEach((panel) => trackModelCells(panel, restartSession));
 
     app.commands.addCommand(CommandIDs.toggleModelCell, {
@@ -229,7 +242,8 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
           (path.split('/').pop() ?? 'run')
             .replace(/\.ipynb$/, '')
             .replace(/[^A-Za-z0-9_.-]+/g, '-')
-            .replace(/^[.-]+/, '') || 'run';
+            .replace(/^[.-]+/, '')
+            .slice(0, 60) || 'run'; // a label is at most 100 characters (run.start)
         const meta = panel.content.model?.getMetadata(METADATA_KEY) as
           | {
               run?: Partial<{

@@ -30,6 +30,8 @@ export class DesignSessions {
   /** Source of each model cell as last executed without error, per session. */
   private executed = new Map<string, Map<string, string>>();
   private readonly queue = new CellQueue();
+  /** Session ids of renamed notebooks, by their new path. */
+  private aliases = new Map<string, string>();
 
   constructor(private readonly client: NefsimClient) {
     client.connected.connect(() => this.forgetAll());
@@ -40,6 +42,28 @@ export class DesignSessions {
       // Another client interrupted the session, or its worker died: its variables are gone.
       if (ev.event === 'session.restarted' && typeof ev.session === 'string') this.executed.delete(ev.session);
     });
+  }
+
+  /** A notebook's session id: from its path, or from its path before a rename (see renamed). */
+  idFor(notebookPath: string): string {
+    return this.aliases.get(notebookPath) ?? sessionIdFor(notebookPath);
+  }
+
+  /** A notebook was renamed: it keeps its session (its variables and cells). */
+  renamed(oldPath: string, newPath: string): void {
+    this.aliases.set(newPath, this.idFor(oldPath));
+    this.aliases.delete(oldPath);
+  }
+
+  /** The notebook's last panel closed: its session goes, so that it holds no worker on the service. */
+  async close(notebookPath: string): Promise<void> {
+    const id = this.idFor(notebookPath);
+    this.aliases.delete(notebookPath);
+    this.opened.delete(id);
+    this.executed.delete(id);
+    this.counters.delete(id);
+    if (!this.client.isConnected) return;
+    await this.client.request('session.close', { session: id }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
   }
 
   private forgetAll(): void {
@@ -55,7 +79,7 @@ export class DesignSessions {
 
   /** Are these model cells, with these sources, what the session last executed? */
   isCurrent(notebookPath: string, cells: { id: string; source: string }[]): boolean {
-    const m = this.executed.get(sessionIdFor(notebookPath));
+    const m = this.executed.get(this.idFor(notebookPath));
     if (!m) return false;
     return cells.every((c) => m.get(c.id) === c.source);
   }
@@ -66,7 +90,7 @@ export class DesignSessions {
    * then says so instead of staying at [*].
    */
   ensure(notebookPath: string): Promise<string> {
-    const id = sessionIdFor(notebookPath);
+    const id = this.idFor(notebookPath);
     let p = this.opened.get(id);
     if (!p) {
       const open = this.client
@@ -101,7 +125,7 @@ export class DesignSessions {
   }
 
   async interrupt(notebookPath: string): Promise<void> {
-    const id = sessionIdFor(notebookPath);
+    const id = this.idFor(notebookPath);
     // Interrupting restarts the session's worker: its state is gone.
     this.executed.delete(id);
     // not gated on having opened it in this page: a cell may loop since before a reload or reconnect
@@ -114,12 +138,12 @@ export class DesignSessions {
    * queued after (a kernel restart, then Run All).
    */
   resetInOrder(notebookPath: string): Promise<boolean> {
-    const id = sessionIdFor(notebookPath);
+    const id = this.idFor(notebookPath);
     return this.queue.barrier(id, () => this.reset(notebookPath));
   }
 
   async reset(notebookPath: string): Promise<void> {
-    const id = sessionIdFor(notebookPath);
+    const id = this.idFor(notebookPath);
     this.counters.delete(id);
     this.executed.delete(id);
     if (!this.client.isConnected) return;

@@ -39,6 +39,7 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
   // as the service's run.start schema: a run's name starts with a letter, digit or _
   if (label && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(label))
     return 'Label may hold letters, digits, _ . and - only, and starts with a letter, digit or _.';
+  if (label.length > 100) return `Label is ${label.length} characters long; at most 100.`;
   return {
     duration,
     ...(dt !== undefined ? { dt } : {}),

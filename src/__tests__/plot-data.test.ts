@@ -107,7 +107,9 @@ describe('plotly traces', () => {
     };
     const tr = specToTraces(spec, { glThreshold: 5000, colors: ['red', 'blue'] });
     expect(tr.map((t) => t.type)).toEqual(['scatter', 'scattergl']);
-    expect(tr[0]).toMatchObject({ mode: 'lines', line: { color: 'red' } });
+    // two samples: their points are marked (a one-sample line would draw nothing)
+    expect(tr[0]).toMatchObject({ mode: 'lines+markers', line: { color: 'red' } });
+    expect(tr[1]!.mode).toBe('lines');
     const raster = specToTraces({ ...spec, kind: 'raster' }, { glThreshold: 5000, colors: [] });
     expect(raster[0].mode).toBe('markers');
   });

@@ -205,7 +205,7 @@ export interface TraceStyle {
 /** A plotly trace description (the subset nefsim uses), built without importing plotly. */
 export interface PlotlyTrace {
   type: 'scatter' | 'scattergl';
-  mode: 'lines' | 'markers';
+  mode: 'lines' | 'markers' | 'lines+markers';
   name: string;
   x: number[];
   y: number[];
@@ -241,7 +241,8 @@ export function specToTraces(spec: PlotSpec, style: TraceStyle): PlotlyTrace[] {
     } else {
       out.push({
         type,
-        mode: 'lines',
+        // a line of one sample draws nothing: short series get their points marked
+        mode: x.length < 3 ? 'lines+markers' : 'lines',
         name: tr.trial !== undefined ? `${tr.name} (trial ${tr.trial})` : tr.name,
         x,
         y,

@@ -74,6 +74,10 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   private observer: MutationObserver | null = null;
   private fetchSeq = 0;
   private fullTraces: PlotTrace[] | null = null;
+  /** The spec last drawn, as JSON: storing the PNG makes JupyterLab render the same output again. */
+  private drawnSpec = '';
+  /** A draw is under way (such a plot is not retired: its PNG may not exist yet). */
+  private drawing = false;
 
   constructor(_options: IRenderMime.IRendererOptions) {
     super();
@@ -89,11 +93,18 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       this.plotDiv.textContent = `nefsim plot: ${parsed}`;
       return;
     }
+    const json = JSON.stringify(model.data[PLOT_MIME]);
+    // the same plot again (only its PNG was added): keep what is drawn, zoom included
+    if (json === this.drawnSpec && (livePlots.has(this) || this.drawing)) return;
+    this.drawnSpec = json;
     this.spec = parsed;
     this.fullTraces = parsed.traces;
     await this.draw();
     if (!this.observer) {
-      this.observer = new MutationObserver(() => void this.draw());
+      // a theme change redraws live plots (a retired one keeps its PNG until clicked)
+      this.observer = new MutationObserver(() => {
+        if (livePlots.has(this)) void this.draw();
+      });
       this.observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-light', 'data-jp-theme-name'] });
     }
   }
@@ -109,11 +120,26 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       return;
     }
     if (this.isDisposed) return;
-    livePlots.add(this);
+    // back from retirement: the PNG or placeholder goes before plotly draws
+    if (!livePlots.has(this)) this.plotDiv.textContent = '';
+    livePlots.delete(this);
+    livePlots.add(this); // most recently drawn last
     if (livePlots.size > MAX_LIVE_PLOTS) {
-      const oldest = livePlots.values().next().value;
-      if (oldest && oldest !== this) oldest.retire();
+      for (const p of livePlots) {
+        if (p === this || p.drawing) continue;
+        p.retire();
+        break;
+      }
     }
+    this.drawing = true;
+    try {
+      await this.drawNow(Plotly, spec);
+    } finally {
+      this.drawing = false;
+    }
+  }
+
+  private async drawNow(Plotly: PlotlyModule, spec: PlotSpec): Promise<void> {
     const colors = themeColors();
     const width = this.node.clientWidth || 640;
     const traces = specToTraces(spec, { glThreshold: 5000, colors: colors.traces });
@@ -203,14 +229,20 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const png = this.model?.data['image/png'];
     void loadPlotly().then((P) => P.purge(this.plotDiv));
     this.plotDiv.textContent = '';
+    let el: HTMLElement;
     if (typeof png === 'string') {
       const img = document.createElement('img');
       img.className = 'nefsim-Plot-fallback';
       img.src = `data:image/png;base64,${png}`;
-      img.title = 'Click to make the plot interactive again';
-      img.addEventListener('click', () => void this.draw());
-      this.plotDiv.appendChild(img);
+      el = img;
+    } else {
+      el = document.createElement('div');
+      el.className = 'nefsim-Plot-paused';
+      el.textContent = 'Plot paused (browsers allow only so many live plots): click to show it again';
     }
+    el.title = 'Click to make the plot interactive again';
+    el.addEventListener('click', () => void this.draw());
+    this.plotDiv.appendChild(el);
   }
 
   private showFallback(message: string): void {

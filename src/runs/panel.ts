@@ -21,6 +21,8 @@ export class RunsPanel extends Widget {
   private message = document.createElement('div');
   private timer: ReturnType<typeof setTimeout> | null = null;
   private refreshing = false;
+  /** Actions under way ('run:action'): their buttons stay disabled across re-renders (no double cancel). */
+  private working = new Set<string>();
   private readonly client: NefsimClient;
   private readonly plotProbes: (run: RunInfo) => Promise<void>;
 
@@ -94,9 +96,14 @@ export class RunsPanel extends Widget {
     if (this.isDisposed) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      if (this.client.isConnected) void this.refresh();
+      // hidden, it does not poll the service; it refreshes when shown again
+      if (this.client.isConnected && this.isVisible) void this.refresh();
       else this.schedule(5000);
     }, ms);
+  }
+
+  protected onAfterShow(): void {
+    void this.refresh();
   }
 
   private render(): void {
@@ -150,11 +157,16 @@ export class RunsPanel extends Widget {
       b.textContent = label;
       b.title = title;
       b.dataset.action = label.toLowerCase().replace(/\s+/g, '-');
+      const key = `${r.run}:${b.dataset.action}`;
+      b.disabled = this.working.has(key);
       b.addEventListener('click', () => {
+        if (this.working.has(key)) return;
+        this.working.add(key);
         b.disabled = true;
         fn()
           .catch((e: unknown) => Notification.error(`${label}: ${e instanceof Error ? e.message : String(e)}`, { autoClose: 6000 }))
           .finally(() => {
+            this.working.delete(key);
             b.disabled = false;
           });
       });

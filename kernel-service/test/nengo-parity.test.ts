@@ -8,7 +8,19 @@
  * refused rather than run wrong.
  */
 import { describe, expect, it } from 'vitest';
-import { BuildError, LIF, LstsqL2, Network, PES, RectifiedLinear, Sigmoid, Simulator, ValidationError, WhiteSignal } from '../src/index.js';
+import {
+  BuildError,
+  LIF,
+  LstsqL2,
+  Network,
+  PES,
+  RectifiedLinear,
+  Sigmoid,
+  Simulator,
+  ValidationError,
+  WhiteNoise,
+  WhiteSignal,
+} from '../src/index.js';
 
 describe('as Nengo 4.1', () => {
   it("input into an ensemble's neurons is scaled by their gains (Nengo's ElementwiseInc of the gains)", () => {
@@ -62,6 +74,22 @@ describe('as Nengo 4.1', () => {
     const sim = new Simulator(net, { dt: 0.001 });
     sim.run(0.2);
     expect(Array.from(sim.data(pa).data)).toEqual(Array.from(sim.data(pb).data));
+  });
+
+  it('reset() starts processes again: the same noise and the same downstream activity, as in Nengo', () => {
+    const net = new Network({ seed: 2 });
+    const noise = net.node(new WhiteNoise({ scale: false }), { sizeOut: 1 });
+    const a = net.ensemble({ nNeurons: 20, dimensions: 1 });
+    net.connect(noise, a);
+    const pn = net.probe(noise);
+    const pa = net.probe(a, { synapse: 0.01 });
+    const sim = new Simulator(net, { dt: 0.001 });
+    sim.run(0.2);
+    const first = [Array.from(sim.data(pn).data), Array.from(sim.data(pa).data)];
+    sim.reset();
+    sim.run(0.2);
+    expect(Array.from(sim.data(pn).data)).toEqual(first[0]);
+    expect(Array.from(sim.data(pa).data)).toEqual(first[1]);
   });
 
   it('intercepts below -1 are allowed, with Nengo’s gains; a gain that is not positive is refused, naming the ensemble', () => {

@@ -190,6 +190,7 @@ export class Plan {
   /** Resets the arena to the signals' initial values. */
   reset(): void {
     this.model.signals.initialize(this.arena);
+    for (const k of this.kernels) k.reset?.();
   }
 }
 
@@ -477,6 +478,7 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         const op = o as Op & { kind: 'func' };
         return {
           step: op.step,
+          ...(op.restart ? { restart: op.restart } : {}),
           // With a float32 arena, functions see Float32Array views (indexing works the same).
           x: op.x ? (a.subarray(op.x.offset, op.x.offset + op.x.size) as Float64Array) : null,
           out: op.output ? (a.subarray(op.output.offset, op.output.offset + op.output.size) as Float64Array) : new Float64Array(0),

@@ -249,14 +249,17 @@ class Builder {
     } else if (out instanceof Process) {
       output = node.sizeOut > 0 ? this.sig.add(`${node.name}.out`, node.sizeOut) : undefined;
       let step: (t: number, x: Float64Array | null, o: Float64Array) => void;
+      // the process's own seed when it has one (Nengo's Process.get_rng): two nodes with one seeded
+      // process then give the same signal, in any network
+      const seed = out.seed ?? this.seedOf(node);
+      const dt = this.dt;
+      const make = (): typeof step => out.makeStep(node.sizeIn, node.sizeOut, dt, new Rng(seed));
       try {
-        // the process's own seed when it has one (Nengo's Process.get_rng): two nodes with one seeded
-        // process then give the same signal, in any network
-        step = out.makeStep(node.sizeIn, node.sizeOut, this.dt, new Rng(out.seed ?? this.seedOf(node)));
+        step = make();
       } catch (err) {
         throw new BuildError(`${node.name}: its process ${String(out)} could not be built: ${(err as Error).message}`, node.label);
       }
-      this.ops.push({ kind: 'func', step, x: input, output, readsTime: true, owner: node.name });
+      this.ops.push({ kind: 'func', step, x: input, output, readsTime: true, owner: node.name, restart: make });
     } else if (typeof out === 'function') {
       output = node.sizeOut > 0 ? this.sig.add(`${node.name}.out`, node.sizeOut) : undefined;
       this.ops.push({ kind: 'func', step: nodeStep(out as NodeFunction, node), x: input, output, readsTime: true, owner: node.name });

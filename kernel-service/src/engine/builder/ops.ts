@@ -79,6 +79,8 @@ export interface FuncOp extends OpBase {
   output: Sig | undefined;
   /** Reads time: true for Node functions and processes. */
   readsTime: boolean;
+  /** A fresh `step`, for a reset (a process's state and random stream start again, as in Nengo). */
+  restart?: () => (t: number, x: Float64Array | null, out: Float64Array) => void;
 }
 
 /** PES: W += k * outer(error, acts), as an update (visible next step). */

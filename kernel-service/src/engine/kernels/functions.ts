@@ -4,6 +4,8 @@ import type { Arena, Kernel } from './kernel.js';
 
 export interface FuncEntry {
   step: (t: number, x: Float64Array | null, out: Float64Array) => void;
+  /** A fresh step for reset() (processes). */
+  restart?: () => (t: number, x: Float64Array | null, out: Float64Array) => void;
   /** Views of the arena, made once. */
   x: Float64Array | null;
   out: Float64Array;
@@ -15,6 +17,10 @@ export class FuncKernel implements Kernel {
   constructor(private readonly entries: FuncEntry[]) {}
   get count(): number {
     return this.entries.length;
+  }
+  /** Processes start again: their state and random streams, as at the start. */
+  reset(): void {
+    for (const e of this.entries) if (e.restart) e.step = e.restart();
   }
   run(t: number): void {
     const es = this.entries;

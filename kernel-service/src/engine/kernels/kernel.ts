@@ -11,6 +11,8 @@ export interface Kernel {
   /** Number of merged operators. */
   readonly count: number;
   run(t: number): void;
+  /** Back to the state at the start, beyond the arena (processes' own state). */
+  reset?(): void;
 }
 
 /**

@@ -154,6 +154,24 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('42', { timeout: 60_000 });
   });
 
+  test('Restart Kernel and Run All runs the model cells in a fresh design session, which keeps them', async ({ page, tmpPath }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    for (const i of [1, 2, 3]) await runCell(page, i);
+    await expect(cell(page, 3).locator('.jp-OutputArea-output').first()).toContainText('nefsim model', { timeout: 60_000 });
+    void page.evaluate(() =>
+      (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute(
+        'notebook:restart-run-all',
+      ),
+    );
+    await page.locator('.jp-Dialog .jp-mod-accept').click();
+    // Run All reaches the last model cell: its simulation's plots
+    await expect(cell(page, 5).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(3, { timeout: 90_000 });
+    // the session still holds what the cells built (it was reset before them, not after)
+    await runCell(page, 3);
+    await expect(cell(page, 3).locator('.jp-OutputArea-output').first()).toContainText('nefsim model', { timeout: 60_000 });
+    await expect(cell(page, 3).locator('[data-mime-type="application/vnd.jupyter.stderr"]')).toHaveCount(0);
+  });
+
   test('the status bar shows the service stopped, and it comes back', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
     const pid = servicePid();

@@ -12,13 +12,11 @@ export class CellQueue {
 
   /** `run` after the session's cells queued before it, or `skip` if one of those failed. */
   enqueue(session: string, run: () => Promise<boolean>, skip: () => boolean): Promise<boolean> {
-    const prev = this.tails.get(session) ?? Promise.resolve(true);
-    const p = prev.then((ok) => (ok ? run() : skip()));
-    const tail = p.catch(() => false);
-    this.tails.set(session, tail);
-    void tail.then(() => {
-      if (this.tails.get(session) === tail) this.tails.delete(session);
-    });
+    const p = this.after(session).then((ok) => (ok ? run() : skip()));
+    this.append(
+      session,
+      p.catch(() => false),
+    );
     return p;
   }
 
@@ -27,15 +25,26 @@ export class CellQueue {
    * session reset); the cells queued after it then run again.
    */
   barrier(session: string, f: () => Promise<void>): Promise<boolean> {
-    const prev = this.tails.get(session) ?? Promise.resolve(true);
-    const p = prev.then(f).then(
-      () => true,
-      () => true,
-    );
-    this.tails.set(session, p);
-    void p.then(() => {
-      if (this.tails.get(session) === p) this.tails.delete(session);
-    });
+    const p = this.after(session)
+      .then(f)
+      .then(
+        () => true,
+        () => true,
+      );
+    this.append(session, p);
     return p;
+  }
+
+  /** Resolves when the session's last queued cell is done: true unless it failed. */
+  private after(session: string): Promise<boolean> {
+    return this.tails.get(session) ?? Promise.resolve(true);
+  }
+
+  /** `tail` is now the session's last; once done and still last, the queue is empty (later cells start afresh). */
+  private append(session: string, tail: Promise<boolean>): void {
+    this.tails.set(session, tail);
+    void tail.then(() => {
+      if (this.tails.get(session) === tail) this.tails.delete(session);
+    });
   }
 }

@@ -326,7 +326,8 @@ class Builder {
     }
     // As Nengo's build_ensemble: a gain that is not positive (e.g. a Sigmoid's max rate past 1/tauRef,
     // or an intercept too close to 1) would silently flip or kill the neuron.
-    for (let i = 0; i < n && ens.neuronType.kind !== 'Direct'; i++) {
+    // (Direct mode has no neurons, and gains of 0.)
+    for (let i = 0; i < n && !direct; i++) {
       if (!(gain[i]! > 0) || !Number.isFinite(gain[i]!)) {
         throw new BuildError(
           `${ens.name}: neuron ${i} gets a gain of ${gain[i]} (max rate ${maxRates[i]}, intercept ${intercepts[i]}); ` +

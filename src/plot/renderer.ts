@@ -42,7 +42,11 @@ export function themeColors(): ThemeColors {
   };
 }
 
-function layoutFor(spec: PlotSpec, colors: ThemeColors, width: number): Partial<PlotlyTypes.Layout> {
+/**
+ * The layout: plotly sizes the plot to its container's width (autosize; the
+ * renderer's ResizeObserver tells it when that changes) at a fixed height.
+ */
+function layoutFor(spec: PlotSpec, colors: ThemeColors): Partial<PlotlyTypes.Layout> {
   const axis = { color: colors.foreground, gridcolor: colors.grid, zerolinecolor: colors.grid };
   return {
     title: spec.title ? { text: spec.title, font: { size: 14 } } : undefined,
@@ -56,7 +60,7 @@ function layoutFor(spec: PlotSpec, colors: ThemeColors, width: number): Partial<
       title: { text: spec.ylabel ?? (spec.kind === 'raster' ? 'neuron' : spec.kind === 'tuning' ? 'rate (Hz)' : '') },
       ...(spec.kind === 'xy' ? { scaleanchor: 'x' as const } : {}),
     },
-    width: Math.max(300, width),
+    autosize: true,
     height: 320,
     showlegend: spec.traces.length > 1 && spec.traces.length <= 20,
     legend: { font: { color: colors.foreground } },
@@ -78,12 +82,38 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   private drawnSpec = '';
   /** A draw is under way (such a plot is not retired: its PNG may not exist yet). */
   private drawing = false;
+  /** Follows the output's width (the notebook resized, a side panel opened) and has plotly fit the plot to it. */
+  private resizeObserver: ResizeObserver | null = null;
+  private observedWidth = 0;
+  private resizeFrame = 0;
 
   constructor(_options: IRenderMime.IRendererOptions) {
     super();
     this.addClass('nefsim-Plot');
     this.plotDiv = document.createElement('div');
     this.node.appendChild(this.plotDiv);
+    if (typeof ResizeObserver !== 'undefined') {
+      this.resizeObserver = new ResizeObserver((entries) => {
+        const width = Math.round(entries[entries.length - 1]?.contentRect.width ?? 0);
+        if (width <= 0 || width === this.observedWidth) return;
+        this.observedWidth = width;
+        this.fitWidth();
+      });
+      this.resizeObserver.observe(this.node);
+    }
+  }
+
+  /** Has plotly fit a live plot to its container's width, once per animation frame. */
+  private fitWidth(): void {
+    if (this.resizeFrame) return;
+    this.resizeFrame = requestAnimationFrame(() => {
+      this.resizeFrame = 0;
+      // a plot being drawn takes its width when drawn; a retired one shows its PNG
+      if (this.isDisposed || !this.spec || this.drawing || !livePlots.has(this)) return;
+      void loadPlotly().then((P) => {
+        if (!this.isDisposed && livePlots.has(this)) return P.Plots.resize(this.plotDiv);
+      });
+    });
   }
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
@@ -132,18 +162,20 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       }
     }
     this.drawing = true;
+    const widthBefore = this.observedWidth;
     try {
       await this.drawNow(Plotly, spec);
     } finally {
       this.drawing = false;
     }
+    // resized while drawing (the observer's call was skipped)
+    if (this.observedWidth !== widthBefore) this.fitWidth();
   }
 
   private async drawNow(Plotly: PlotlyModule, spec: PlotSpec): Promise<void> {
     const colors = themeColors();
-    const width = this.node.clientWidth || 640;
     const traces = specToTraces(spec, { glThreshold: 5000, colors: colors.traces });
-    await Plotly.react(this.plotDiv, traces as PlotlyTypes.Data[], layoutFor(spec, colors, width), {
+    await Plotly.react(this.plotDiv, traces as PlotlyTypes.Data[], layoutFor(spec, colors), {
       responsive: true,
       displaylogo: false,
       modeBarButtonsToRemove: ['sendDataToCloud'],
@@ -218,7 +250,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     if (!spec) return;
     const Plotly = await loadPlotly();
     const colors = themeColors();
-    const layout = layoutFor(spec, colors, this.node.clientWidth || 640);
+    const layout = layoutFor(spec, colors);
     if (range && layout.xaxis) layout.xaxis = { ...layout.xaxis, range, autorange: false };
     await Plotly.react(this.plotDiv, specToTraces(spec, { glThreshold: 5000, colors: colors.traces }) as PlotlyTypes.Data[], layout);
   }
@@ -258,14 +290,12 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     }
   }
 
-  protected onResize(): void {
-    if (this.spec && livePlots.has(this)) void loadPlotly().then((P) => P.Plots.resize(this.plotDiv));
-  }
-
   dispose(): void {
     if (this.isDisposed) return;
     livePlots.delete(this);
     this.observer?.disconnect();
+    this.resizeObserver?.disconnect();
+    if (this.resizeFrame) cancelAnimationFrame(this.resizeFrame);
     void loadPlotly().then((P) => P.purge(this.plotDiv));
     super.dispose();
   }

@@ -58,6 +58,20 @@ test.describe('nefsim extension', () => {
       ((el as unknown as { data: { x: number[] }[] }).data ?? []).reduce((n, t) => n + t.x.length, 0),
     );
     expect(points).toBeGreaterThan(100);
+    // the plot fills its output's width, and follows it when the window narrows
+    const widths = () =>
+      plot.evaluate((el) => ({
+        svg: Number(el.querySelector('svg.main-svg')?.getAttribute('width') ?? 0),
+        output: Math.round((el.closest('.nefsim-Plot') as HTMLElement).clientWidth),
+      }));
+    const wide = await widths();
+    expect(Math.abs(wide.svg - wide.output)).toBeLessThanOrEqual(2);
+    const viewport = page.viewportSize() ?? { width: 1280, height: 720 };
+    await page.setViewportSize({ width: viewport.width - 300, height: viewport.height });
+    await expect.poll(async () => (await widths()).svg, { timeout: 10_000 }).toBeLessThan(wide.svg - 200);
+    const narrow = await widths();
+    expect(Math.abs(narrow.svg - narrow.output)).toBeLessThanOrEqual(2);
+    await page.setViewportSize(viewport);
     // other cells still go to the Python kernel
     await page.notebook.addCell('code', 'print(6 * 7)');
     await page.keyboard.press('Escape');

@@ -12,7 +12,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { nefsimIcon } from './icons.js';
 import { NefsimClient, ServiceError, type SocketLike } from './client/client.js';
 import { setSharedClient } from './client/shared.js';
-import { serviceSocketUrl } from './client/url.js';
+import { serviceAnswers, serviceSocketUrl } from './client/url.js';
 import { createRoutingExecutor } from './cells/executor.js';
 import { METADATA_KEY, MODEL_CELL_CLASS, isModelCell } from './cells/model.js';
 import { DesignSessions, runModelCell } from './cells/runner.js';
@@ -54,6 +54,7 @@ const servicePlugin: JupyterFrontEndPlugin<INefsimService> = {
     const client = new NefsimClient({
       url: () => serviceSocketUrl(server, settings.serviceUrl, settings.serviceToken),
       createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+      probe: (url) => serviceAnswers(url),
       requestTimeoutMs: 0,
     });
     setSharedClient(client);

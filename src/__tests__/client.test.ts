@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NefsimClient, ServiceError, backoffDelay, closeReason, type SocketLike, type Timers } from '../client/client.js';
 import { decodeArrayFrame, encodeArrayFrame } from '../client/protocol.js';
-import { serviceSocketUrl } from '../client/url.js';
+import { serviceHealthUrl, serviceSocketUrl } from '../client/url.js';
 
 /** A fake WebSocket driven by the test. */
 class FakeSocket implements SocketLike {
@@ -66,7 +66,7 @@ class FakeTimers implements Timers {
   }
 }
 
-function setup() {
+function setup(probe?: (url: string) => Promise<boolean>) {
   const sockets: FakeSocket[] = [];
   const timers = new FakeTimers();
   const client = new NefsimClient({
@@ -79,6 +79,7 @@ function setup() {
     timers,
     random: () => 0,
     backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.5 },
+    ...(probe ? { probe } : {}),
   });
   return { client, sockets, timers };
 }
@@ -205,6 +206,48 @@ describe('NefsimClient', () => {
     expect(client.status).toMatchObject({ state: 'connected', attempt: 0 });
   });
 
+  it('says a running service refused the connection (browsers give 1006 for a wrong token) when its health check answers', async () => {
+    const asked: string[] = [];
+    let answers = true;
+    const { client, sockets, timers } = setup((url) => {
+      asked.push(url);
+      return Promise.resolve(answers);
+    });
+    client.connect();
+    sockets[0].drop(1006);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(asked).toEqual(['ws://example/nefsim/ws']);
+    expect(client.status.state).toBe('disconnected');
+    expect(client.status.detail).toMatch(/is running but refused the connection: check the service token/);
+    expect(client.status.retryInMs).toBeGreaterThan(0);
+    // nothing answers: not reachable, as before
+    answers = false;
+    timers.advance(10_000);
+    sockets[1].drop(1006);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(asked).toHaveLength(2);
+    expect(client.status.detail).toMatch(/not reachable/);
+    // a connection that was up and dropped is not a refusal: no health check
+    timers.advance(10_000);
+    sockets[2].open();
+    sockets[2].receive({
+      v: 1,
+      id: sockets[2].last().id,
+      type: 'hello',
+      ok: true,
+      result: { server: 'nefsim', version: '0.1.0', protocol: 1 },
+    });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(client.status.state).toBe('connected');
+    sockets[2].drop(1006);
+    await Promise.resolve();
+    expect(asked).toHaveLength(2);
+    expect(client.status.detail).toMatch(/dropped/);
+  });
+
   it('fails at once when disconnected, or waits for the connection if asked', async () => {
     const { client, sockets } = setup();
     await expect(client.request('run.list')).rejects.toBeInstanceOf(ServiceError);
@@ -264,6 +307,12 @@ describe('helpers', () => {
     expect(serviceSocketUrl({ wsUrl: 'ws://x/', token: '', appendToken: false }, 'ws://127.0.0.1:8765/', 's3cret-token-1234')).toBe(
       'ws://127.0.0.1:8765/?token=s3cret-token-1234',
     );
+  });
+
+  it("finds the service's health check at its socket's address, without the token", () => {
+    expect(serviceHealthUrl('wss://hub.example/user/ann/nefsim/ws?token=abc')).toBe('https://hub.example/user/ann/nefsim/healthz');
+    expect(serviceHealthUrl('ws://127.0.0.1:8765/?token=abc')).toBe('http://127.0.0.1:8765/healthz');
+    expect(serviceHealthUrl('ws://127.0.0.1:8765')).toBe('http://127.0.0.1:8765/healthz');
   });
 
   it('decodes binary frames written by the service format', () => {

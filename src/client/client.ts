@@ -67,6 +67,13 @@ export interface ClientOptions {
   timers?: Timers;
   random?: () => number;
   clientName?: string;
+  /**
+   * Whether the service answers plain HTTP at the socket's address. Asked
+   * when a socket could not be opened (code 1006, which browsers give for
+   * every refusal), to tell a refused connection (wrong token, origin not
+   * allowed) from a service that is not running.
+   */
+  probe?: (socketUrl: string) => Promise<boolean>;
 }
 
 export interface Reply<T = unknown> {
@@ -304,7 +311,8 @@ export class NefsimClient {
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      const why = closeReason(ev.code, ev.reason, this._status.state === 'connected');
+      const wasConnected = this._status.state === 'connected';
+      const why = closeReason(ev.code, ev.reason, wasConnected);
       this.failAll(new ServiceError('disconnected', `connection to the nefsim service lost: ${why}`));
       if (ev.code === 4000 + 426 || ev.code === 1008) {
         // Version refused or policy violation (bad token/origin): retrying will not help at once,
@@ -312,8 +320,32 @@ export class NefsimClient {
         this.scheduleRetry(why, true);
       } else {
         this.scheduleRetry(why);
+        if (ev.code === 1006 && !wasConnected) this.explainRefusal(url);
       }
     };
+  }
+
+  /**
+   * The socket could not be opened: if the service answers HTTP all the same,
+   * it refused the connection, and the status says so (while the retry
+   * waits) instead of "not reachable".
+   */
+  private explainRefusal(url: string): void {
+    const probe = this.opts.probe;
+    if (!probe) return;
+    const status = this._status;
+    probe(url).then(
+      (answers) => {
+        if (!answers || this.disposed || this._status !== status) return;
+        this.setStatus({
+          ...status,
+          detail:
+            `the service at ${redact(url)} is running but refused the connection: ` +
+            "check the service token in nefsim's settings, and that the service allows this page's origin (nefsim serve --allow-origin)",
+        });
+      },
+      () => undefined,
+    );
   }
 
   private async handshake(socket: SocketLike): Promise<void> {

@@ -7,8 +7,11 @@
  * service stopped shows as disconnected and comes back.
  */
 import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 
 const EXAMPLES = path.resolve(__dirname, '..', '..', 'examples');
 
@@ -186,6 +189,42 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 3).locator('[data-mime-type="application/vnd.jupyter.stderr"]')).toHaveCount(0);
   });
 
+  test('a standalone service given a wrong token says it refused the connection, and connects once the token is right', async ({
+    page,
+    tmpPath,
+  }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    const token = 'right-token-0123456789abcdef';
+    const service = await standaloneService(token, new URL(page.url()).origin);
+    try {
+      const setService = (url: string, tok: string) =>
+        page.evaluate(
+          async ([u, t]) => {
+            const registry = await window.galata.getPlugin('@jupyterlab/apputils-extension:settings');
+            await registry!.set('jupyterlab-nefsim:plugin', 'serviceUrl', u);
+            await registry!.set('jupyterlab-nefsim:plugin', 'serviceToken', t);
+          },
+          [url, tok],
+        );
+      const status = page.locator('#nefsim-status');
+      await setService(service.url, 'wrong-token-0123456789abcdef');
+      // browsers give code 1006 for any refused WebSocket; the service's health check tells a refusal from "not running"
+      await expect(status).toHaveAttribute('data-state', /disconnected|connecting/, { timeout: 30_000 });
+      await expect(status).toHaveAttribute('title', /is running but refused the connection: check the service token/, { timeout: 30_000 });
+      await setService(service.url, token);
+      await expect(status).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
+      await runCell(page, 1);
+      await expect(cell(page, 1).locator('.jp-InputPrompt')).toContainText(/\[\d+\]/, { timeout: 60_000 });
+    } finally {
+      service.child.kill('SIGTERM');
+      await page.evaluate(async () => {
+        const registry = await window.galata.getPlugin('@jupyterlab/apputils-extension:settings');
+        await registry!.remove('jupyterlab-nefsim:plugin', 'serviceUrl');
+        await registry!.remove('jupyterlab-nefsim:plugin', 'serviceToken');
+      });
+    }
+  });
+
   test('the status bar shows the service stopped, and it comes back', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
     const pid = servicePid();
@@ -198,6 +237,31 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 1).locator('.jp-InputPrompt')).toContainText(/\[\d+\]/, { timeout: 60_000 });
   });
 });
+
+/** Starts `nefsim serve` on a free port with `token`, allowing the test page's origin; resolves with its socket URL. */
+async function standaloneService(token: string, origin: string): Promise<{ url: string; child: ChildProcess }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nefsim-ui-standalone-'));
+  writeFileSync(path.join(dir, 'token'), token + '\n', { mode: 0o600 });
+  const cli = path.resolve(__dirname, '..', '..', 'kernel-service', 'bin', 'nefsim.js');
+  const args = [
+    'serve',
+    '--port',
+    '0',
+    '--token-file',
+    path.join(dir, 'token'),
+    '--runs-dir',
+    path.join(dir, 'runs'),
+    '--allow-origin',
+    origin,
+  ];
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const msg = JSON.parse(line) as { event?: string; url?: string };
+    if (msg.event === 'listening' && msg.url) return { url: msg.url, child };
+  }
+  throw new Error('nefsim serve exited before listening');
+}
 
 /** The nefsim service that this test server's proxy started (its runs folder is this harness's). */
 function servicePid(): number | null {

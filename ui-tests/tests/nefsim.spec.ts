@@ -197,15 +197,7 @@ test.describe('nefsim extension', () => {
     const token = 'right-token-0123456789abcdef';
     const service = await standaloneService(token, new URL(page.url()).origin);
     try {
-      const setService = (url: string, tok: string) =>
-        page.evaluate(
-          async ([u, t]) => {
-            const registry = await window.galata.getPlugin('@jupyterlab/apputils-extension:settings');
-            await registry!.set('jupyterlab-nefsim:plugin', 'serviceUrl', u);
-            await registry!.set('jupyterlab-nefsim:plugin', 'serviceToken', t);
-          },
-          [url, tok],
-        );
+      const setService = (url: string, tok: string) => serviceSettings(page, url, tok);
       const status = page.locator('#nefsim-status');
       await setService(service.url, 'wrong-token-0123456789abcdef');
       // browsers give code 1006 for any refused WebSocket; the service's health check tells a refusal from "not running"
@@ -217,12 +209,41 @@ test.describe('nefsim extension', () => {
       await expect(cell(page, 1).locator('.jp-InputPrompt')).toContainText(/\[\d+\]/, { timeout: 60_000 });
     } finally {
       service.child.kill('SIGTERM');
-      await page.evaluate(async () => {
-        const registry = await window.galata.getPlugin('@jupyterlab/apputils-extension:settings');
-        await registry!.remove('jupyterlab-nefsim:plugin', 'serviceUrl');
-        await registry!.remove('jupyterlab-nefsim:plugin', 'serviceToken');
-      });
+      await serviceSettings(page, null, null);
     }
+  });
+
+  test('a model cell fails with a message when the service cannot be reached, instead of waiting for good', async ({ page, tmpPath }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    try {
+      // nothing listens on port 9 here
+      await serviceSettings(page, 'ws://127.0.0.1:9/', 'any-token-0123456789abcdef');
+      await expect(page.locator('#nefsim-status')).toHaveAttribute('data-state', /disconnected|connecting/, { timeout: 30_000 });
+      await runCell(page, 1);
+      await expect(cell(page, 1).locator('.jp-OutputArea-output')).toContainText('The nefsim service is not available', {
+        timeout: 40_000,
+      });
+    } finally {
+      await serviceSettings(page, null, null);
+    }
+  });
+
+  test('a renamed notebook keeps its design session', async ({ page, tmpPath }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    for (const i of [1, 2]) await runCell(page, i);
+    await expect(cell(page, 2).locator('.jp-InputPrompt')).toContainText(/\[\d+\]/, { timeout: 60_000 });
+    await page.evaluate(
+      ([from, to]) => window.jupyterapp.serviceManager.contents.rename(from, to),
+      [`${tmpPath}/squaring.ipynb`, `${tmpPath}/renamed.ipynb`],
+    );
+    await expect(page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)')).toHaveCount(1);
+    await expect(page.locator('.lm-TabBar-tab.lm-mod-current[data-type="document-title"]')).toContainText('renamed.ipynb', {
+      timeout: 30_000,
+    });
+    // cell 3 uses what cells 1 and 2 defined: the session went with the notebook
+    await runCell(page, 3);
+    await expect(cell(page, 3).locator('.jp-OutputArea-output').first()).toContainText('nefsim model “squaring”', { timeout: 60_000 });
+    await expect(cell(page, 3).locator('[data-mime-type="application/vnd.jupyter.stderr"]')).toHaveCount(0);
   });
 
   test('the status bar shows the service stopped, and it comes back', async ({ page, tmpPath }) => {
@@ -237,6 +258,19 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 1).locator('.jp-InputPrompt')).toContainText(/\[\d+\]/, { timeout: 60_000 });
   });
 });
+
+/** Sets the extension's standalone service URL and token (null: back to the defaults, the proxied service). */
+async function serviceSettings(page: IJupyterLabPageFixture, url: string | null, token: string | null): Promise<void> {
+  await page.evaluate(
+    async ([u, t]) => {
+      const registry = await window.galata.getPlugin('@jupyterlab/apputils-extension:settings');
+      const id = 'jupyterlab-nefsim:plugin';
+      await (u === null ? registry!.remove(id, 'serviceUrl') : registry!.set(id, 'serviceUrl', u));
+      await (t === null ? registry!.remove(id, 'serviceToken') : registry!.set(id, 'serviceToken', t));
+    },
+    [url, token],
+  );
+}
 
 /** Starts `nefsim serve` on a free port with `token`, allowing the test page's origin; resolves with its socket URL. */
 async function standaloneService(token: string, origin: string): Promise<{ url: string; child: ChildProcess }> {

@@ -67,6 +67,9 @@ function layoutFor(spec: PlotSpec, colors: ThemeColors): Partial<PlotlyTypes.Lay
   };
 }
 
+/** How long a zoom or pan must rest before the finer data for it is fetched. */
+const ZOOM_SETTLE_MS = 150;
+
 /** Counts live plots: browsers cap WebGL contexts, so old plots fall back to their PNG. */
 const livePlots = new Set<PlotRenderer>();
 const MAX_LIVE_PLOTS = 8;
@@ -216,6 +219,8 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       return;
     }
     if (typeof r0 !== 'number' || typeof r1 !== 'number' || !client || !client.isConnected) return;
+    // a scroll-zoom or drag sends many ranges: fetch for the last one, once it settles
+    if ((await this.settled(seq)) || this.spec !== spec) return;
     const src = spec.source;
     const width = this.node.clientWidth || 640;
     try {
@@ -243,6 +248,11 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     } catch {
       // keep the decimated data
     }
+  }
+
+  /** Waits ZOOM_SETTLE_MS; true when another zoom or pan came meanwhile (or the plot went away). */
+  private settled(seq: number): Promise<boolean> {
+    return new Promise((resolve) => setTimeout(() => resolve(seq !== this.fetchSeq || this.isDisposed), ZOOM_SETTLE_MS));
   }
 
   private async redrawTraces(range?: [number, number]): Promise<void> {

@@ -117,6 +117,27 @@ test.describe('nefsim extension', () => {
     await expect(plots).toHaveCount(3, { timeout: 60_000 });
     const n = await plots.nth(1).evaluate((el) => (el as unknown as { data: { x: number[] }[] }).data[0].x.length);
     expect(n).toBeGreaterThan(100);
+    // 5,000 samples drawn decimated; a drag-zoom onto about 0.2 s fetches that window's samples from the run
+    const input = plots.nth(0);
+    const xs = () => input.evaluate((el) => Array.from((el as unknown as { data: { x: number[] }[] }).data[0].x));
+    const before = await xs();
+    expect(before.length).toBeLessThan(5000);
+    const box = (await input.locator('.nsewdrag').first().boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.42, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.move(box.x + box.width * 0.44, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await expect
+      .poll(
+        async () => {
+          const x = await xs();
+          const steps = x.slice(1).map((v, i) => v - x[i]);
+          return x.length > 20 && x[0] > 1 && x[x.length - 1] < 4 && steps.every((d) => Math.abs(d - 0.001) < 1e-6);
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true);
 
     // Saved with its data and a PNG: reload and see the plots from the notebook alone.
     await page.waitForTimeout(1500); // the renderer stores the PNG after drawing

@@ -398,6 +398,21 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     expect(exitRecord(out).error).toContain('process.exit()');
   });
 
+  it('a cancel that arrives after the last step leaves the run done: its data is complete', async () => {
+    const late = join(dir, 'late-cancel.mjs');
+    writeFileSync(
+      late,
+      "import { Network } from 'nefsim';\nconst net = new Network({ seed: 1 });\nlet sent = false;\nconst n = net.node((t) => { if (t > 0.0995 && !sent) { sent = true; process.kill(process.pid, 'SIGTERM'); } return [Math.sin(t)]; }, { label: 'late' });\nnet.probe(n, { label: 'n' });\nexport default net;\n",
+    );
+    const out = join(dir, 'run-late-cancel');
+    const r = await cli('run', late, '--duration', '0.1', '--out', out);
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toContain('SIGTERM came after the last step');
+    expect(r.code).toBe(0);
+    expect(exitRecord(out)).toMatchObject({ state: 'done', exitCode: 0, steps: 100 });
+    expect(status(out).state).toBe('done');
+    expect(readStore(join(out, 'probes.h5')).get('probes/n')!.shape).toEqual([100, 1]);
+  });
+
   it('says so when --duration is not a whole number of steps, and runs the rounded number as Nengo does', async () => {
     const out = join(dir, 'run-rounded');
     const r = await cli('run', model, '--duration', '0.0203', '--dt', '0.002', '--out', out);

@@ -241,7 +241,11 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     opts.abort?.removeEventListener('abort', onAbort);
   }
 
-  const state: ExitRecord['state'] = failure !== undefined ? 'failed' : cancelSignal !== undefined ? 'cancelled' : 'done';
+  // a cancel that came after the last step found nothing left to stop: the run is complete, and done
+  const cancelled = cancelSignal !== undefined && status.steps < stepsTotal;
+  if (cancelSignal !== undefined && !cancelled && failure === undefined)
+    log(`${cancelSignal} came after the last step: the run is complete, and recorded as done`);
+  const state: ExitRecord['state'] = failure !== undefined ? 'failed' : cancelled ? 'cancelled' : 'done';
   const exitCode = state === 'done' ? 0 : state === 'failed' ? 1 : 143;
   const e = failure instanceof Error ? failure : failure !== undefined ? new Error(String(failure)) : undefined;
   const object = e instanceof NefsimError || e instanceof ModelError ? e.object : undefined;

@@ -28,6 +28,7 @@ export default () => {
 `;
 let dir: string;
 let model: string;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -97,6 +98,49 @@ describe('nefsim export', () => {
         .split('\n')[1]!
         .startsWith('0.003,'),
     ).toBe(true);
+  });
+
+  it('a run still going is exported up to its last flush, consistently, spikes included', async () => {
+    const live = join(dir, 'live.mjs');
+    writeFileSync(live, MODEL.replace('  return net;', "  net.probe(a.neurons, { label: 's' });\n  return net;"));
+    const out = join(dir, 'live');
+    expect((await cli('run', live, '--duration', '100000', '--out', out, '--detach')).code).toBe(0);
+    try {
+      const status = () => JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')) as { state: string; stepsFlushed: number };
+      for (let i = 0; i < 200 && !(status().state === 'running' && status().stepsFlushed > 20_000); i++) await sleep(50);
+      expect(status().state).toBe('running');
+      const r = await cli('export', out);
+      expect(r.stderr).toBe(''); // no HDF5 diagnostics from reading past what is on disk
+      expect(r.code).toBe(0);
+    } finally {
+      await cli('cancel', out);
+    }
+    const z = readNpz(join(out, 'probes.npz'));
+    const rows = z.get('time')!.shape[0]!;
+    expect(rows).toBeGreaterThan(20_000);
+    const f = new h5wasm.File(join(out, 'probes.h5'), 'r');
+    try {
+      const prefix = (name: string, n: number) => Array.from((f.get(name) as Dataset).slice([[0, n]]) as ArrayLike<number>, Number);
+      expect(Array.from(z.get('time')!.data as Float64Array)).toEqual(prefix('time', rows));
+      for (const name of ['a', 'sin']) {
+        expect(z.get(`probes/${name}`)!.shape).toEqual([rows, 1]);
+        expect(Array.from(z.get(`probes/${name}`)!.data as Float64Array)).toEqual(prefix(`probes/${name}`, rows));
+      }
+      expect(z.get('probes/v')!.shape).toEqual([Math.floor(rows / 3), 20]);
+      // the spikes: the index of the exported rows, the spikes they name, and the dense view agree with the file
+      const index = Array.from(z.get('probes/s.spike_times_index')!.data as BigInt64Array, Number);
+      expect(index).toHaveLength(rows);
+      expect(index).toEqual(prefix('probes/s/spike_times_index', rows));
+      const nSpikes = index[rows - 1]!;
+      expect(nSpikes).toBeGreaterThan(0);
+      expect(Array.from(z.get('probes/s.spike_times')!.data as Float64Array)).toEqual(prefix('probes/s/spike_times', nSpikes));
+      const dense = z.get('probes/s')!.data as Float64Array;
+      let counted = 0;
+      for (const v of dense) if (v !== 0) counted += Math.round(v * 0.001);
+      expect(counted).toBe(nSpikes);
+    } finally {
+      f.close();
+    }
   });
 
   it('exports every trial of a batch, to --out when given', async () => {

@@ -15,7 +15,9 @@
  *   `t,<name>[0],<name>[1],...` (dense view for spike probes), plus
  *   <name>.spikes.csv (`t,neuron`, one line per spike) for sparse spike probes.
  *
- * A run still going is exported up to its last flush.
+ * A run still going is exported up to its last flush: rows are limited to
+ * the steps status.json says are on disk (read before the file is opened),
+ * and an export that races a flush is tried again.
  */
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +25,7 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { NpzWriter, bytesOf } from './npy.js';
 import { SPIKES_LAYOUT } from './store-layout.js';
+import { currentStatus, FILES } from './folder.js';
 
 export type ExportFormat = 'npz' | 'csv';
 
@@ -74,20 +77,22 @@ function slice1(ds: Dataset, r0: number, r1: number): unknown {
   return ds.slice([[r0, r1]]);
 }
 
-/** The probes of an open probes.h5, with their shapes and kinds. */
-function probesOf(f: H5File, dt: number): StoredProbe[] {
+/** The probes of an open probes.h5, with their shapes and kinds, limited to the samples of the first `steps` steps. */
+function probesOf(f: H5File, dt: number, steps: number): StoredProbe[] {
   const g = f.get('probes');
   if (!(g instanceof h5wasm.Group)) return [];
   const out: StoredProbe[] = [];
   for (const name of g.keys()) {
     const e = g.get(name);
     if (e instanceof h5wasm.Dataset) {
-      const [rows = 0, cols = 1] = e.shape ?? [0, 1];
-      out.push({ kind: 'dense', name, ds: e, rows, cols, period: numAttr(e, 'sample_every', dt) / dt });
+      const [stored = 0, cols = 1] = e.shape ?? [0, 1];
+      const period = numAttr(e, 'sample_every', dt) / dt;
+      out.push({ kind: 'dense', name, ds: e, rows: samplesIn(stored, steps, period), cols, period });
     } else if (e instanceof h5wasm.Group && e.attrs['layout']?.value === SPIKES_LAYOUT) {
       const index = e.get('spike_times_index') as Dataset;
       const units = e.get('spike_units') as Dataset;
-      let rows = index.shape?.[0] ?? 0;
+      const period = numAttr(e, 'sample_every', dt) / dt;
+      let rows = samplesIn(index.shape?.[0] ?? 0, steps, period);
       const nSpikes = units.shape?.[0] ?? 0;
       // After a crash the index may name spikes past what reached the disk: keep the rows whose spikes are all there.
       while (rows > 0 && Number(toFloat64(slice1(index, rows - 1, rows), 'spike_times_index')[0]) > nSpikes) rows--;
@@ -97,13 +102,18 @@ function probesOf(f: H5File, dt: number): StoredProbe[] {
         group: e,
         rows,
         cols: numAttr(e, 'n_neurons', 0),
-        period: numAttr(e, 'sample_every', dt) / dt,
+        period,
         spikeValue: numAttr(e, 'spike_value', 1 / dt),
         nSpikes: rows > 0 ? Number(toFloat64(slice1(index, rows - 1, rows), 'spike_times_index')[0]) : 0,
       });
     }
   }
   return out;
+}
+
+/** Samples of a probe stored with `stored` rows that fall in the first `steps` steps (period: steps per sample). */
+function samplesIn(stored: number, steps: number, period: number): number {
+  return Number.isFinite(steps) ? Math.min(stored, Math.floor((steps + 1e-9) / Math.max(1, period))) : stored;
 }
 
 /** Sample times of a probe with `period` steps between samples: the steps s where s % period < 1 (as the simulator). */
@@ -155,13 +165,35 @@ export async function exportRun(dir: string, format: ExportFormat, out?: string)
         '(a run makes it once its network is built and the HDF5 writer has started, about a second in; see nefsim status)',
     );
   await h5wasm.ready;
+  for (let attempt = 1; ; attempt++) {
+    // status first: whatever it says is on disk is in the file opened after it
+    const live = isLive(dir);
+    const steps = live ? currentStatus(dir).stepsFlushed : Infinity;
+    try {
+      return exportSteps(h5, steps, format, out ?? join(dir, format === 'npz' ? 'probes.npz' : 'csv'));
+    } catch (err) {
+      // a read that raced the run's flush: try again (the output is written under a temporary name until complete)
+      if (!live || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+}
+
+/** Whether the run in `dir` is still going (a folder without status.json, or a batch folder, is not a live run). */
+function isLive(dir: string): boolean {
+  if (!existsSync(join(dir, FILES.status)) || !existsSync(join(dir, FILES.options))) return false;
+  const state = currentStatus(dir).state;
+  return state === 'running' || state === 'queued';
+}
+
+function exportSteps(h5: string, steps: number, format: ExportFormat, out: string): string {
   const f = new h5wasm.File(h5, 'r');
   try {
     const dt = numAttr(f as unknown as Group, 'dt', 0.001);
     const timeDs = f.get('time') as Dataset;
-    const time = toFloat64(timeDs.value, 'time');
-    const probes = probesOf(f, dt);
-    return format === 'npz' ? writeNpz(out ?? join(dir, 'probes.npz'), time, probes) : writeCsv(out ?? join(dir, 'csv'), time, probes);
+    const time = toFloat64(slice1(timeDs, 0, samplesIn(timeDs.shape?.[0] ?? 0, steps, 1)), 'time');
+    const probes = probesOf(f, dt, steps);
+    return format === 'npz' ? writeNpz(out, time, probes) : writeCsv(out, time, probes);
   } finally {
     f.close();
   }

@@ -294,6 +294,28 @@ describe('nefsim run --trials', () => {
     expect((await cli('cancel', out)).stdout).toContain('already cancelled');
   });
 
+  it('between two trials the batch stays running, so a cancel then stops it: no queued trial starts', async () => {
+    const out = join(dir, 'between');
+    detached.push(out);
+    expect((await cli('run', model, '--trials', '4', '--jobs', '1', '--duration', '1500', '--out', out, '--detach')).code).toBe(0);
+    // the status the batch process writes once the first trial has ended, before the next one shows as running
+    let between: BatchStatus | undefined;
+    for (const end = Date.now() + 30_000; !between && Date.now() < end; await sleep(5)) {
+      let st: BatchStatus;
+      try {
+        st = json<BatchStatus>(join(out, 'status.json'));
+      } catch {
+        continue; // not written yet
+      }
+      if (st.counts?.done === 1 && st.counts.running === 0) between = st;
+    }
+    expect(between?.state).toBe('running');
+    const c = await cli('cancel', out);
+    expect(c.code).toBe(0);
+    expect(json<BatchStatus>(join(out, 'status.json')).counts).toMatchObject({ done: 1, cancelled: 3 });
+    for (const t of ['trial-002', 'trial-003']) expect(json<ExitRecord>(join(out, t, 'exit.json')).error).toContain('before it started');
+  });
+
   it('kill -9 of the batch process: trials not started are reported failed, running ones go on and can be cancelled', async () => {
     const out = join(dir, 'orphans');
     detached.push(out);

@@ -228,7 +228,8 @@ export function currentBatchStatus(dir: string, staleMs = STALE_MS): BatchStatus
   const { trials, counts, steps, stepsTotal } = summarise(dir, plan, staleMs);
   const status: BatchStatus = { ...saved, trials, counts, steps, stepsTotal };
   if (isTerminal(saved.state)) return status;
-  status.state = aggregateState(counts);
+  // between two trials none runs, but a batch whose process drives it is running
+  status.state = saved.state === 'running' && counts.queued > 0 ? 'running' : aggregateState(counts);
   if (
     plan.executor === 'local' &&
     !isTerminal(status.state) &&
@@ -302,7 +303,9 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     const { trials, counts, steps, stepsTotal } = summarise(dir, plan);
     const status: BatchStatus = {
       kind: 'batch',
-      state: state ?? (counts.running > 0 || busy().length > 0 ? 'running' : aggregateState(counts)),
+      // while this process drives the batch it is running, also between two trials (when no trial runs):
+      // `nefsim cancel` signals a driver whose status says running (a queued status names the launcher)
+      state: state ?? 'running',
       counts,
       steps,
       stepsTotal,

@@ -161,7 +161,8 @@ export class RunManager {
   private ticking = false;
   private timer: NodeJS.Timeout | undefined;
   /** Runs being launched (the CLI is loading the model): they hold a slot. */
-  private readonly launching = new Set<string>();
+  /** Runs whose `nefsim run` is under way (loading the model, making the folder), and its end. */
+  private readonly launching = new Map<string, Promise<void>>();
   /**
    * What list() made of the runs that had ended, by folder, with the identity
    * of their status.json (inode, size, modification time): an ended run's
@@ -302,10 +303,19 @@ export class RunManager {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      for (const rec of this.queueRecords()) {
-        if (rec.state !== 'queued') continue;
+      for (const listed of this.queueRecords()) {
         if (this.active() >= this.maxConcurrent) break;
-        await this.launch(rec);
+        // read again: a run.cancel may have come while an earlier run launched
+        let rec: QueueRecord;
+        try {
+          rec = readJson<QueueRecord>(join(this.queueDir, `${listed.run}.json`));
+        } catch {
+          continue; // deleted meanwhile
+        }
+        if (rec.state !== 'queued') continue;
+        const launched = this.launch(rec);
+        this.launching.set(rec.run, launched);
+        await launched;
       }
     } finally {
       this.ticking = false;
@@ -314,7 +324,6 @@ export class RunManager {
 
   private async launch(rec: QueueRecord): Promise<void> {
     const out = join(this.dir, rec.run);
-    this.launching.add(rec.run);
     try {
       const args = ['run', rec.file, '--out', out, '--duration', String(rec.duration), '--dt', String(rec.dt), '--detach'];
       if (rec.seed !== null) args.push('--seed', String(rec.seed));
@@ -510,10 +519,26 @@ export class RunManager {
     return dir;
   }
 
-  /** Cancels a queued run at once, or a running one through `nefsim cancel`. */
+  /**
+   * Cancels a queued run at once, a run being launched once it exists (the
+   * launch sees its record cancelled), or a running one through `nefsim
+   * cancel`; answers when the run has ended.
+   */
   async cancel(run: string): Promise<RunInfo> {
     const dir = this.checkName(run);
     const qfile = join(this.queueDir, `${run}.json`);
+    const launch = this.launching.get(run);
+    if (launch) {
+      try {
+        const rec = readJson<QueueRecord>(qfile);
+        if (rec.state === 'queued') writeJsonAtomic(qfile, { ...rec, state: 'cancelled', error: 'cancelled while it was being started' });
+      } catch {
+        // the launch is ending: its run folder exists, or the launch failed
+      }
+      await launch;
+      if (isFolder(dir) && !TERMINAL.has(this.stateOf(dir))) await cli(['cancel', dir, '--timeout', '30'], 40_000);
+      return this.status(run);
+    }
     if (!isFolder(dir) && existsSync(qfile)) {
       const rec = readJson<QueueRecord>(qfile);
       if (rec.state === 'queued') writeJsonAtomic(qfile, { ...rec, state: 'cancelled', error: 'cancelled before it started' });

@@ -4,7 +4,7 @@
  * and probes.h5 against an in-memory run.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -396,6 +396,42 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     expect(status(out).state).toBe('failed');
     expect(exitRecord(out)).toMatchObject({ state: 'failed', exitCode: 3 });
     expect(exitRecord(out).error).toContain('process.exit()');
+  });
+
+  it('nefsim runs started together never share a folder: a default name gets -2, -3, a given --out goes to one of them', async () => {
+    const sub = mkdtempSync(join(dir, 'together-'));
+    const model = join(sub, 'together.mjs');
+    writeFileSync(model, LIGHT_MODEL);
+    const inSub = (...args: string[]): Promise<Cli> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, [BIN, ...args], { cwd: sub, timeout: 30_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+        );
+      });
+    // a slow model load (0.5 s) makes them overlap: each checks its folder before any makes one
+    writeFileSync(
+      model,
+      LIGHT_MODEL.replace(
+        "import { Network } from 'nefsim';",
+        "import { Network } from 'nefsim';\nconst until = Date.now() + 500; while (Date.now() < until);",
+      ),
+    );
+    const defaults = await Promise.all([1, 2, 3].map((seed) => inSub('run', model, '--duration', '0.05', '--seed', String(seed))));
+    expect(defaults.map((r) => r.code)).toEqual([0, 0, 0]);
+    const folders = defaults.map((r) => r.stdout.trim().split('\n').at(-1)!);
+    for (const f of folders) expect(existsSync(join(f, '.nefsim-claim'))).toBe(false);
+    const seeds = readdirSync(join(sub, 'runs')).map(
+      (f) => JSON.parse(readFileSync(join(sub, 'runs', f, 'options.json'), 'utf8')).seed as number,
+    );
+    expect(seeds.sort()).toEqual([1, 2, 3]);
+    const given = await Promise.all(
+      [1, 2].map((seed) => inSub('run', model, '--duration', '0.05', '--seed', String(seed), '--out', 'same')),
+    );
+    expect(given.map((r) => r.code).sort()).toEqual([0, 2]);
+    expect(given.find((r) => r.code === 2)!.stderr).toMatch(/another nefsim run is making the output folder|exists/);
+    const winner = given.findIndex((r) => r.code === 0) + 1;
+    expect(JSON.parse(readFileSync(join(sub, 'same', 'options.json'), 'utf8')).seed).toBe(winner);
+    expect(readFileSync(join(sub, 'same', 'log.txt'), 'utf8')).toContain(`(seed ${winner})`);
   });
 
   it('a cancel that arrives after the last step leaves the run done: its data is complete', async () => {

@@ -302,8 +302,9 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
       throw err;
     }
   }
-  const out = resolve((opts.get('out') as string | undefined) ?? defaultOut(file));
-  checkOut(out, opts.has('force'));
+  const outGiven = opts.get('out') as string | undefined;
+  let out = resolve(outGiven ?? defaultOut(file));
+  if (outGiven !== undefined) checkOut(out, opts.has('force'));
   // The model's bytes, read once: the run folder gets exactly what was checked, also when the
   // file lies inside the folder that --force replaces.
   const source = readFileSync(file);
@@ -355,13 +356,14 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     // The seed the run uses, recorded so that the folder alone reproduces it: --seed, else the
     // network's, else a fresh one (which the run would otherwise draw for itself).
     const runSeed = seed ?? net.seed ?? entropySeed();
-    replaceOut(out);
+    out = claimOut(out, outGiven === undefined, opts.has('force'));
     createRunFolder(out, source, {
       ...common,
       seed: runSeed,
       ...(params ? { params } : {}),
       ...(slurm ? { executor: 'slurm' as const } : {}),
     });
+    releaseOut(out);
     if (slurm) return submitRun(out, withCpus(slurm, partitions));
     if (!opts.has('detach')) return executeRun(out, { logToFile: true });
     return detach(out, '_execute', () => readStatus(out));
@@ -389,16 +391,50 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
       params: sweep ? sweep[i]! : params,
     })),
   };
-  replaceOut(out);
+  out = claimOut(out, outGiven === undefined, opts.has('force'));
   createBatchFolder(out, source, plan);
+  releaseOut(out);
   if (slurm) return submitBatch(out, plan, withCpus(slurm, partitions), opts.has('jobs') ? jobs : null);
   if (!opts.has('detach')) return driveBatch(out, { logToFile: true });
   return detach(out, '_batch', () => readJson<BatchStatus>(join(out, BATCH_FILES.status)) as unknown as RunStatus);
 }
 
-/** With --force, the finished run (or empty folder) at `out` goes, once every check has passed. */
-function replaceOut(out: string): void {
-  if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+/** The file whose exclusive creation makes a folder this `nefsim run`'s while it fills it (see claimOut). */
+const CLAIM_FILE = '.nefsim-claim';
+
+/**
+ * Makes `out` this command's run folder, once every check has passed. Two
+ * `nefsim run`s given the same folder (or the same default name, made from
+ * the second) may both have passed checkOut while loading their models: the
+ * first to create the folder's claim file has it, the other is refused (an
+ * explicit --out) or takes the next free name (a default one: NAME-2,
+ * NAME-3, ...). With --force a finished run (checked again now) goes first.
+ * Returns the folder claimed; releaseOut removes the claim once it is filled.
+ */
+function claimOut(out: string, defaultName: boolean, force: boolean): string {
+  for (let k = 1; ; k++) {
+    const dir = k === 1 ? out : `${out}-${k}`;
+    if (existsSync(dir) && readdirSync(dir).length > 0) {
+      if (defaultName) continue;
+      if (existsSync(join(dir, CLAIM_FILE)))
+        throw new UsageError(`nefsim run: another nefsim run is making the output folder ${dir}; give another --out`);
+      checkOut(dir, force); // again: another run may have taken it while this one loaded its model
+      rmSync(dir, { recursive: true, force: true });
+    }
+    mkdirSync(dir, { recursive: true });
+    try {
+      closeSync(openSync(join(dir, CLAIM_FILE), 'wx'));
+      return dir;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!defaultName) throw new UsageError(`nefsim run: another nefsim run is making the output folder ${dir}; give another --out`);
+    }
+  }
+}
+
+/** The folder is a run (or batch) folder now: other commands may replace it once it has ended. */
+function releaseOut(out: string): void {
+  rmSync(join(out, CLAIM_FILE), { force: true });
 }
 
 /**

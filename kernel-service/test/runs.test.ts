@@ -482,6 +482,15 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     const a = readStore(join(out, 'probes.h5'));
     const b = readStore(join(again, 'probes.h5'));
     for (const [name, ds] of a) expect(bytes(b.get(name)!.data).equals(bytes(ds.data)), name).toBe(true);
+    // probes.h5 records the seed as it is, also past 2^31 (a stored int32 wrapped it)
+    const big = join(dir, 'run-big-seed');
+    expect((await cli('run', unseeded, '--duration', '0.01', '--seed', '4000000000', '--out', big)).code).toBe(0);
+    const f = new h5wasm.File(join(big, 'probes.h5'), 'r');
+    try {
+      expect(Number(f.attrs['seed']!.value as number | bigint)).toBe(4000000000);
+    } finally {
+      f.close();
+    }
   });
 
   it('refuses, leaving no folder: an option as a value, a non-decimal number, --params for a network, a relative import, an unknown --pin label', async () => {

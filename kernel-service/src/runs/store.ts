@@ -203,7 +203,7 @@ export class ProbeWriter {
     this.stepsTotal = stepsIn(meta.duration, dt);
     f.create_attribute('engine_version', meta.engineVersion);
     f.create_attribute('dt', dt, null, '<d');
-    f.create_attribute('seed', meta.seed);
+    f.create_attribute('seed', meta.seed, null, '<q'); // seeds reach 2^32 - 1: int64, not the int32 h5wasm would guess
     f.create_attribute('duration', meta.duration, null, '<d');
     f.create_attribute('network', layout.network);
     this.timeDs = f.create_dataset({ name: 'time', data: new Float64Array(0), shape: [0], maxshape: [null], chunks: [16384], dtype: '<d' });

@@ -309,6 +309,29 @@ export default net;
     expect(two.data).toEqual(one);
   });
 
+  it('a model with a Direct ensemble runs on 2 threads, bit-identical to one (its ensemble has no neurons to count)', async () => {
+    const file = model(
+      'direct',
+      `import { Network, Direct } from 'nefsim';
+const net = new Network({ label: 'direct', seed: 2 });
+const stim = net.node((t) => [Math.sin(6 * t)], { label: 'stim' });
+const d = net.ensemble({ nNeurons: 1, dimensions: 1, neuronType: new Direct(), label: 'd' });
+const a = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'a' });
+const b = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'b' });
+net.connect(stim, d);
+net.connect(d, a, { function: (x) => [x[0] * x[0]] });
+net.connect(a, b);
+net.probe(b, { synapse: 0.01, label: 'b' });
+net.probe(d, { label: 'd' });
+export default net;
+`,
+    );
+    const one = await single(file, 300);
+    const two = await partitioned(file, 2, 300);
+    expect(two.sim.summary().partitions).toBe(2);
+    expect(two.data).toEqual(one);
+  });
+
   it('keeps Node functions without neurons in one part: two that share state give one thread\u2019s results', async () => {
     // the actuator stores what it receives; the sensor reads it back (state shared in the module)
     const file = model(

@@ -11,6 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { SimulationError, ValidationError } from '../engine/errors.js';
+import { Direct } from '../engine/neurons.js';
 import type { Network } from '../engine/network.js';
 import type { Probe } from '../engine/objects.js';
 import { entropySeed } from '../engine/rng.js';
@@ -187,7 +188,9 @@ export class PartitionedSimulator {
       const bad = inits.find((r): r is ErrorReply => r.type === 'error');
       if (bad) throw toError(bad);
       const first = inits[0] as InitReply;
-      checkSameBuild(inits as InitReply[], network.nNeurons, modelFile);
+      // the parts count neurons that simulate: a Direct ensemble has none
+      const neurons = network.allEnsembles.reduce((n, e) => n + (e.neuronType instanceof Direct ? 0 : e.nNeurons), 0);
+      checkSameBuild(inits as InitReply[], neurons, modelFile);
       // Parts beyond what the model splits into have nothing to do.
       const used = parts.slice(0, first.parts);
       await Promise.all(parts.slice(first.parts).map((p) => p.worker.terminate()));

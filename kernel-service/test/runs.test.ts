@@ -396,6 +396,11 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     expect(status(out).state).toBe('failed');
     expect(exitRecord(out)).toMatchObject({ state: 'failed', exitCode: 3 });
     expect(exitRecord(out).error).toContain('process.exit()');
+    // process.exit(0) too: the run failed, and the exit code says so
+    writeFileSync(exiting, readFileSync(exiting, 'utf8').replace('process.exit(3)', 'process.exit(0)'));
+    const zero = await cli('run', exiting, '--duration', '1', '--out', join(dir, 'run-exiting-0'));
+    expect(zero.code).toBe(1);
+    expect(exitRecord(join(dir, 'run-exiting-0'))).toMatchObject({ state: 'failed', exitCode: 1 });
   });
 
   it('nefsim runs started together never share a folder: a default name gets -2, -3, a given --out goes to one of them', async () => {

@@ -97,6 +97,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   // run: record that, synchronously, instead of leaving a run that looks running until its heartbeat
   // goes stale. Its data is readable up to the last flush.
   const onExit = (code: number): void => {
+    if (code === 0) process.exitCode = 1; // the run failed: so says the exit code, as exit.json
     const message = `the process exited (code ${code}) before the run ended: did the model or a Node function call process.exit()?`;
     try {
       writeJsonAtomic(join(dir, FILES.exit), {

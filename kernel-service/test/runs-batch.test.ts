@@ -220,6 +220,37 @@ describe('nefsim run --trials', () => {
     ).toBe(true);
   });
 
+  it("a sweep records each parameter set's seed (its network's own, else one fresh seed), and a first set that throws fails only its trial", async () => {
+    const seeded = join(dir, 'seeded-sweep.mjs');
+    writeFileSync(
+      seeded,
+      `import { Network } from 'nefsim';
+export default ({ seed, n = 20 } = {}) => {
+  if (n < 0) throw new Error('n must be at least 0, got ' + n);
+  const net = new Network({ label: 's', seed });
+  const a = net.ensemble({ nNeurons: n, dimensions: 1, label: 'a' });
+  net.connect(net.node([0.5], { label: 'in' }), a);
+  net.probe(a, { synapse: 0.01, label: 'a' });
+  return net;
+};
+`,
+    );
+    const sweep = join(dir, 'seeded-sweep.json');
+    writeFileSync(sweep, JSON.stringify([{ n: -5 }, { seed: 5 }, {}, { n: 30 }]));
+    const out = join(dir, 'seeded-sweep');
+    const r = await cli('run', seeded, '--sweep', sweep, '--jobs', '1', '--duration', '0.05', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('parameter set 0 fails, so will its trial');
+    const st = json<BatchStatus>(join(out, 'status.json'));
+    expect(st.counts).toMatchObject({ done: 3, failed: 1 });
+    expect(st.trials[0]!.error).toContain('n must be at least 0, got -5');
+    const seeds = st.trials.map((t) => json<RunOptions>(join(out, t.dir, 'options.json')).seed);
+    expect(seeds[1]).toBe(5);
+    expect(Number.isInteger(seeds[2])).toBe(true);
+    expect(seeds[3]).toBe(seeds[2]); // the unseeded sets share one fresh seed
+    for (const i of [1, 2, 3]) expect(readFileSync(join(out, `trial-00${i}`, 'log.txt'), 'utf8')).toContain(`(seed ${seeds[i]})`);
+  });
+
   it("the README's example modules run as the README shows: examples/model.mjs as trials, examples/sweep-model.mjs over examples/sweep-params.json", async () => {
     const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
     // one trial at a time, 50 steps each

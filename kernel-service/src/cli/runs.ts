@@ -23,7 +23,7 @@ import {
   type RunOptions,
   type RunStatus,
 } from '../runs/folder.js';
-import type { Network } from '../engine/network.js';
+import { Network } from '../engine/network.js';
 import { entropySeed } from '../engine/rng.js';
 import {
   BATCH_FILES,
@@ -39,7 +39,7 @@ import {
   type BatchPlan,
   type BatchStatus,
 } from '../runs/batch.js';
-import { linkEngine, loadModel, ModelError } from '../runs/model.js';
+import { importModel, linkEngine, ModelError } from '../runs/model.js';
 import {
   cancelJob,
   jobListed,
@@ -318,11 +318,26 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   }
 
   // Load the model before making the folder: a model that does not load leaves no run folder behind.
+  // A sweep builds each parameter set's network (for its seed); a set that throws fails its own trial,
+  // as at run time, unless every set does.
   let net: Network;
+  let sweepSeeds: (number | undefined)[] = [];
   try {
-    net = await loadModel(file, sweep ? sweep[0]! : (params ?? {}), {
-      requireFunction: sweep !== null ? 'sweep' : params !== null ? 'params' : undefined,
-    });
+    const model = await importModel(file, { requireFunction: sweep !== null ? 'sweep' : params !== null ? 'params' : undefined });
+    if (sweep === null) net = await model.network(params ?? {});
+    else {
+      const nets: (Network | ModelError)[] = [];
+      for (const set of sweep)
+        nets.push(await model.network(set).catch((err: unknown) => (err instanceof ModelError ? err : Promise.reject(err))));
+      const built = nets.find((n): n is Network => n instanceof Network);
+      if (!built) throw nets[0]!;
+      net = built;
+      sweepSeeds = nets.map((n) => (n instanceof Network ? n.seed : undefined));
+      nets.forEach((n, i) => {
+        if (n instanceof ModelError)
+          console.error(`nefsim run: warning: parameter set ${i} fails, so will its trial (the others run): ${n.message}`);
+      });
+    }
   } catch (err) {
     if (err instanceof ModelError) {
       console.error(`nefsim run: ${err.message}`);
@@ -370,9 +385,11 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   }
 
   // Trials: seeds seed, seed + 1, ... from --seed, else from the network's own seed, else 0. A sweep
-  // keeps one seed: --seed, else each parameter set's network's own; for unseeded networks one fresh
-  // seed for all, recorded (so the sets differ by their parameters only, and the folder reproduces them).
-  const base = seed ?? (trials !== null ? (net.seed ?? 0) : net.seed === undefined ? entropySeed() : null);
+  // keeps one seed: --seed, else each parameter set's network's own; for unseeded networks (and sets
+  // that fail) one fresh seed for all, recorded (so the sets differ by their parameters only, and the
+  // folder reproduces each).
+  const fresh = sweepSeeds.some((s) => s === undefined) ? entropySeed() : 0;
+  const base = seed ?? (trials !== null ? (net.seed ?? 0) : null);
   const n = trials ?? sweep!.length;
   if (base !== null && trials !== null && base + n - 1 >= 2 ** 32)
     throw new UsageError(`nefsim run: seeds ${base} to ${base + n - 1} do not fit in [0, 2^32); give a smaller --seed`);
@@ -387,7 +404,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     trials: Array.from({ length: n }, (_, i) => ({
       index: i,
       dir: `trial-${String(i).padStart(width, '0')}`,
-      seed: trials !== null ? base! + i : base,
+      seed: trials !== null ? base! + i : (base ?? sweepSeeds[i] ?? fresh),
       params: sweep ? sweep[i]! : params,
     })),
   };

@@ -22,8 +22,13 @@ let nextId = 1;
  * only need to be unique within one network (nothing keys on them across
  * builds).
  */
-export function resetObjectIds(): void {
-  nextId = 1;
+export function resetObjectIds(to = 1): void {
+  nextId = to;
+}
+
+/** The id the next object gets (to start again from there: resetObjectIds(mark)). */
+export function objectIdMark(): number {
+  return nextId;
 }
 
 /** Values a Node function or a connection function may return. */

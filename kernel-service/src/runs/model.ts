@@ -16,7 +16,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NefsimError } from '../engine/errors.js';
 import { Network } from '../engine/network.js';
-import { resetObjectIds } from '../engine/objects.js';
+import { objectIdMark, resetObjectIds } from '../engine/objects.js';
 
 /** A model that cannot be loaded: the message names the file, and the line when known. */
 export class ModelError extends Error {
@@ -146,6 +146,16 @@ export async function loadModel(
   /** Refuse a default export that is not a function: a sweep, or --params, gives it parameters. */
   opts: { requireFunction?: 'sweep' | 'params' } = {},
 ): Promise<Network> {
+  return (await importModel(file, opts)).network(params);
+}
+
+/** A model module, imported once: its network for given parameters (a function's export is called each time). */
+export interface ImportedModel {
+  network(params: Record<string, unknown>): Promise<Network>;
+}
+
+/** Imports a model module (see loadModel), checking its default export; its networks come from `network`. */
+export async function importModel(file: string, opts: { requireFunction?: 'sweep' | 'params' } = {}): Promise<ImportedModel> {
   const path = resolvePath(file);
   const url = pathToFileURL(path).href;
   if (!(resolvesNatively(path) && importsOnlyNefsim(path))) registerNefsimResolver();
@@ -168,8 +178,9 @@ export async function loadModel(
       undefined,
     );
   }
-  let value: unknown = mod.default;
-  if (opts.requireFunction && typeof value !== 'function') {
+  const exported: unknown = mod.default;
+  const idMark = objectIdMark(); // after the module's own objects
+  if (opts.requireFunction && typeof exported !== 'function') {
     throw new ModelError(
       opts.requireFunction === 'sweep'
         ? `${file}: a sweep needs the default export to be a function (params) => Network, so that each parameter set builds its own network`
@@ -179,23 +190,29 @@ export async function loadModel(
       undefined,
     );
   }
-  if (typeof value === 'function') {
-    try {
-      value = await (value as (p: Record<string, unknown>) => unknown)(params);
-    } catch (err) {
-      throw describeFailure(err, file, path, url, 'building the network');
-    }
-  }
-  if (!(value instanceof Network)) {
-    const got = value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
-    throw new ModelError(
-      `${file}: the default export must be a Network or a function returning one (got ${got})`,
-      file,
-      undefined,
-      undefined,
-    );
-  }
-  return value;
+  return {
+    async network(params: Record<string, unknown>): Promise<Network> {
+      let value = exported;
+      if (typeof value === 'function') {
+        resetObjectIds(idMark); // as after a fresh load: names do not depend on earlier calls
+        try {
+          value = await (value as (p: Record<string, unknown>) => unknown)(params);
+        } catch (err) {
+          throw describeFailure(err, file, path, url, 'building the network');
+        }
+      }
+      if (!(value instanceof Network)) {
+        const got = value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
+        throw new ModelError(
+          `${file}: the default export must be a Network or a function returning one (got ${got})`,
+          file,
+          undefined,
+          undefined,
+        );
+      }
+      return value;
+    },
+  };
 }
 
 let loads = 0;

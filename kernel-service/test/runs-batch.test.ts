@@ -347,6 +347,23 @@ export default ({ seed, n = 20 } = {}) => {
     for (const t of ['trial-002', 'trial-003']) expect(json<ExitRecord>(join(out, t, 'exit.json')).error).toContain('before it started');
   });
 
+  it('nefsim cancel of a trial still queued: it never starts, and the others go on', async () => {
+    const out = join(dir, 'one-queued');
+    detached.push(out);
+    expect((await cli('run', model, '--trials', '3', '--jobs', '1', '--duration', '20000', '--out', out, '--detach')).code).toBe(0);
+    await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 1);
+    const c = await cli('cancel', join(out, 'trial-002'), '--timeout', '5');
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    expect(json<ExitRecord>(join(out, 'trial-002', 'exit.json')).error).toContain('before it started');
+    const st = json<BatchStatus>(join(out, 'status.json'));
+    expect(st.state).toBe('running');
+    expect(json<RunStatus>(join(out, 'trial-000', 'status.json')).state).toBe('running');
+    expect((await cli('cancel', out)).code).toBe(0);
+    expect(json<BatchStatus>(join(out, 'status.json')).counts).toMatchObject({ cancelled: 3 });
+    expect(json<ExitRecord>(join(out, 'trial-002', 'exit.json')).error).toContain('nefsim cancel before it started');
+  });
+
   it('kill -9 of the batch process: trials not started are reported failed, running ones go on and can be cancelled', async () => {
     const out = join(dir, 'orphans');
     detached.push(out);

@@ -768,6 +768,9 @@ export async function cancelCommand(args: string[]): Promise<number> {
     console.log(`${dir}: already ${s.state}; nothing to cancel`);
     return s.state === 'cancelled' ? 0 : 1;
   }
+  // A batch's trial not started yet: it never will (its batch, and a worker handed it, skip a trial no longer
+  // queued); one that starts meanwhile shows as running below, and is signalled.
+  if (s.state === 'queued' && readJson<RunOptions>(join(dir, FILES.options)).trial !== undefined) cancelQueued(dir, 'nefsim cancel');
   const signalled = new Set<string>();
   const deadline = Date.now() + Math.max(timeout * 1000, 0);
   for (;;) {

@@ -325,6 +325,18 @@ describe('nefsim run', () => {
     expect(Array.from(stored.get('probes/s')!.data)).toEqual(Array.from(stored.get('time')!.data));
   });
 
+  it('each command prints its usage with --help; serve refuses a short NEFSIM_TOKEN instead of ignoring it', async () => {
+    for (const cmd of ['run', 'status', 'cancel', 'export', 'summary']) {
+      const h = await cli(cmd, '--help');
+      expect(h.code, cmd).toBe(0);
+      expect(h.stdout).toContain(`nefsim ${cmd} `);
+    }
+    expect((await cli('cancel', '--help')).stdout).toContain('default 30');
+    const serve = await cliWith({ NEFSIM_TOKEN: 'abc' }, 'serve', '--port', '0');
+    expect(serve.code).toBe(2);
+    expect(serve.stderr).toContain('NEFSIM_TOKEN is shorter than 16 characters');
+  });
+
   it('refuses unknown options and out-of-range values', async () => {
     const r = await cli('run', model, '--duraton', '1');
     expect(r.code).toBe(2);

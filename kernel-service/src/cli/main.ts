@@ -43,7 +43,8 @@ Usage:
                                      state and progress of a run (a run whose
                                      heartbeat is older than S seconds, default 5,
                                      and whose process is gone is reported failed)
-  nefsim cancel DIR [--timeout S]    stop a run or every trial of a batch
+  nefsim cancel DIR [--timeout S]    stop a run or every trial of a batch, waiting
+                                     up to S seconds (default 30) for it to end
   nefsim serve [--port P] [--token-file F] [--runs-dir D] [--max-concurrent-runs N]
                                      start the simulation service (nefsim serve --help)
   nefsim export DIR [--format npz|csv] [--out PATH]
@@ -57,6 +58,17 @@ MODEL.js is an ES module whose default export is a Network, or a function
 (params) => Network. Its 'import ... from "nefsim"' resolves to this nefsim
 wherever the file is. --detach starts the run in its own process group,
 prints the run folder and returns; the run goes on after the shell ends.`;
+
+/** The usage of one subcommand (its lines of HELP, and the notes on model files), or undefined for another word. */
+export function helpFor(cmd: string): string | undefined {
+  if (!['summary', 'run', 'status', 'cancel', 'export'].includes(cmd)) return undefined;
+  const lines = HELP.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`  nefsim ${cmd} `));
+  let end = start + 1;
+  while (end < lines.length && lines[end]!.startsWith('    ') && !lines[end]!.startsWith('  nefsim')) end++;
+  const notes = cmd === 'run' || cmd === 'summary' ? `\n\n${HELP.slice(HELP.indexOf('MODEL.js is an ES module'))}` : '';
+  return `Usage:\n${lines.slice(start, end).join('\n')}${notes}\n\nSee the README's "Runs" section for the run folder and every option.`;
+}
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -82,6 +94,11 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   if (cmd === '--version' || cmd === '-v') {
     console.log(version);
+    return 0;
+  }
+  const sub = helpFor(cmd);
+  if (sub !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(sub);
     return 0;
   }
   if (cmd === 'summary') {

@@ -78,7 +78,8 @@ function readToken(file: string | undefined): { token: string; generated: boolea
     return { token, generated: false, file: path };
   }
   const env = process.env.NEFSIM_TOKEN;
-  if (env !== undefined && env.length >= 16) return { token: env, generated: false, file: undefined };
+  if (env !== undefined && env.length < 16) throw new ServeUsage('nefsim serve: NEFSIM_TOKEN is shorter than 16 characters');
+  if (env !== undefined) return { token: env, generated: false, file: undefined };
   return { token: randomBytes(32).toString('hex'), generated: true, file: undefined };
 }
 

@@ -143,6 +143,22 @@ describe('nefsim export', () => {
     }
   });
 
+  it("csv: a probe named 'time' gets time_2.csv, and time.csv keeps the step times", async () => {
+    const timed = join(dir, 'timed.mjs');
+    writeFileSync(timed, MODEL.replace("net.probe(stim, { label: 'sin' });", "net.probe(stim, { label: 'time' });"));
+    const out = join(dir, 'timed');
+    expect((await cli('run', timed, '--duration', '0.01', '--out', out)).code).toBe(0);
+    expect((await cli('export', out, '--format', 'csv')).code).toBe(0);
+    const lines = (f: string) =>
+      readFileSync(join(out, 'csv', f), 'utf8')
+        .trim()
+        .split('\n');
+    expect(lines('time.csv')[0]).toBe('t');
+    expect(lines('time.csv')).toHaveLength(11);
+    expect(lines('time_2.csv')[0]).toBe('t,time[0]');
+    expect(Number(lines('time_2.csv')[5]!.split(',')[1])).toBe(Math.sin(8 * Number(lines('time.csv')[5])));
+  });
+
   it('exports every trial of a batch, to --out when given', async () => {
     const out = join(dir, 'batch');
     expect((await cli('run', model, '--trials', '2', '--duration', '0.05', '--out', out)).code).toBe(0);

@@ -11,7 +11,8 @@
  *                             the sparse spike datasets as stored (see store.ts)
  *   probes/<name>.units.spike_times, .units.spike_times_index
  *                             the per-neuron layout, when the run ended and wrote it
- * csv (default DIR/csv/): time.csv, and per probe <name>.csv with a header
+ * csv (default DIR/csv/): time.csv, and per probe <name>.csv (a probe named
+ *   `time`: time_2.csv) with a header
  *   `t,<name>[0],<name>[1],...` (dense view for spike probes), plus
  *   <name>.spikes.csv (`t,neuron`, one line per spike) for sparse spike probes.
  *
@@ -293,8 +294,17 @@ function writeCsv(folder: string, time: Float64Array, probes: StoredProbe[]): st
   tOut.line('t');
   for (const t of time) tOut.line(String(t));
   tOut.close();
+  // a probe named 'time' must not replace time.csv: it gets time_2.csv (or the next name no probe has)
+  const taken = new Set(probes.map((p) => p.name));
+  const fileName = (name: string): string => {
+    if (name !== 'time') return name;
+    let k = 2;
+    while (taken.has(`time_${k}`)) k++;
+    return `time_${k}`;
+  };
   for (const p of probes) {
-    const out = new TextOut(join(folder, `${p.name}.csv`));
+    const file = fileName(p.name);
+    const out = new TextOut(join(folder, `${file}.csv`));
     const header = ['t'];
     for (let j = 0; j < p.cols; j++) header.push(`${p.name}[${j}]`);
     out.line(header.join(','));
@@ -311,7 +321,7 @@ function writeCsv(folder: string, time: Float64Array, probes: StoredProbe[]): st
     }
     out.close();
     if (p.kind === 'spikes') {
-      const sp = new TextOut(join(folder, `${p.name}.spikes.csv`));
+      const sp = new TextOut(join(folder, `${file}.spikes.csv`));
       sp.line('t,neuron');
       const st = p.group.get('spike_times') as Dataset;
       const su = p.group.get('spike_units') as Dataset;

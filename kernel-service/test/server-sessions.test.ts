@@ -215,6 +215,16 @@ describe('interrupt and limits', () => {
     other.close();
   });
 
+  it('a cell sent while an interrupt restarts the session runs in the new worker (it was posted to the old one and never answered)', async () => {
+    const loop = exec('while (true) {}', 'loop2');
+    await new Promise((r) => setTimeout(r, 200));
+    const intr = c.request('session.interrupt', { session });
+    const next = exec('6 * 7', 'next'); // sent before the interrupt's reply
+    expect((await intr).ok).toBe(true);
+    expect((await loop).error!.code).toBe('interrupted');
+    expect((await next).result!.value).toEqual({ 'text/plain': '42' });
+  });
+
   it('a session that exceeds its memory cap is restarted and says so', async () => {
     const r = await exec('const hog = []; for (;;) hog.push({ a: [1, 2, 3], b: "x".repeat(100) + hog.length });', 'hog');
     expect(r.ok).toBe(false);
@@ -297,5 +307,28 @@ describe('interrupt and limits', () => {
     const id = s.result!.session as string;
     expect((await c.request('session.close', { session: id })).ok).toBe(true);
     expect((await c.request('cell.execute', { session: id, code: '1' })).error!.code).toBe('not_found');
+  });
+});
+
+describe('the service memory guard', () => {
+  it('restarts a session whose cell fills typed arrays past --max-rss-mb (outside the heap cap), and the service goes on', async () => {
+    const guarded = await startService(['--max-rss-mb', '600']);
+    const g = await Client.connect(guarded);
+    try {
+      const s = (await g.request('session.open', { label: 'hog.ipynb' })).result!.session as string;
+      // 16 MB at a time, written (so resident), held: 3 GB if nothing stopped it
+      const hog = 'const held = []; for (let i = 0; i < 192; i++) { const a = new Float64Array(2 ** 21); a.fill(i); held.push(a); }';
+      const r = await g.request('cell.execute', { session: s, code: hog, cell: 'hog' });
+      expect(r.ok).toBe(false);
+      expect(r.error!.code).toBe('session_crashed');
+      expect(r.error!.message).toContain('passed its limit (--max-rss-mb 600)');
+      // sent as soon as the crash is answered, while the old worker is still being terminated
+      const after = await g.request('cell.execute', { session: s, code: 'typeof held', cell: 'after' });
+      expect(after.result!.value).toEqual({ 'text/plain': 'undefined' });
+    } finally {
+      g.close();
+      await guarded.stop();
+      cleanup(guarded.dir);
+    }
   });
 });

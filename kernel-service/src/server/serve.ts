@@ -11,10 +11,12 @@ import { DEFAULTS, Service, type ServiceOptions } from './service.js';
 
 export const SERVE_HELP = `nefsim serve [--host 127.0.0.1] [--port 8765] [--token-file F] [--runs-dir runs]
              [--max-concurrent-runs 2] [--allow-origin URL]... [--allow-host HOST:PORT]...
-             [--max-sessions 64] [--session-memory-mb 1024] [--inline-budget 20]
+             [--max-sessions 64] [--session-memory-mb 1024] [--max-rss-mb MB] [--inline-budget 20]
              [--max-payload BYTES] [--rate-limit N] [--max-clients 256] [--schema]
   Starts the simulation service (one WebSocket, protocol v1: docs/protocol.md).
   Prints one JSON line {"event":"listening","url",...} when ready. --port 0 picks a free port.
+  --max-rss-mb (default three quarters of the machine's memory): past it, sessions running a
+  cell are restarted (their typed arrays are not in --session-memory-mb's V8 heap).
   --schema prints the JSON Schema of every request and exits.`;
 
 class ServeUsage extends Error {}
@@ -29,6 +31,7 @@ const VALUE_OPTS = new Set([
   'allow-host',
   'max-sessions',
   'session-memory-mb',
+  'max-rss-mb',
   'inline-budget',
   'max-payload',
   'rate-limit',
@@ -110,6 +113,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       allowHosts: o.get('allow-host') ?? [],
       maxSessions: num(o, 'max-sessions', DEFAULTS.maxSessions, 1, 10_000),
       sessionMemoryMb: num(o, 'session-memory-mb', DEFAULTS.sessionMemoryMb, 32, 65_536),
+      maxRssMb: num(o, 'max-rss-mb', DEFAULTS.maxRssMb, 64, 16_777_216),
       budgetSeconds: num(o, 'inline-budget', DEFAULTS.budgetSeconds, 0.1, 3600, false),
       maxPayload: num(o, 'max-payload', DEFAULTS.maxPayload, 1024, 1 << 30),
       rateLimit: num(o, 'rate-limit', DEFAULTS.rateLimit, 1, 1_000_000),

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { totalmem } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import * as nefsim from '../index.js';
@@ -54,6 +55,13 @@ export interface ServiceOptions {
   maxInFlight: number;
   maxSessions: number;
   sessionMemoryMb: number;
+  /**
+   * The service's resident memory past which sessions running a cell are
+   * restarted (typed arrays live outside the V8 heap that sessionMemoryMb
+   * caps: without this, a cell filling gigabytes of them would have the
+   * kernel's OOM killer take the whole service).
+   */
+  maxRssMb: number;
   budgetSeconds: number;
   sessionIdleMs: number;
   /** Largest number of values a raw probe.fetch may return. */
@@ -77,11 +85,15 @@ export const DEFAULTS: Omit<ServiceOptions, 'token' | 'log'> = {
   maxInFlight: 64,
   maxSessions: 64,
   sessionMemoryMb: 1024,
+  maxRssMb: Math.floor((0.75 * totalmem()) / 1048576),
   budgetSeconds: 20,
   sessionIdleMs: 30 * 60_000,
   maxRawValues: 20_000_000,
   maxClients: 256,
 };
+
+/** How often the service's memory is checked against --max-rss-mb, ms. */
+const MEMORY_CHECK_MS = 250;
 
 /** Pause reading from a client whose unsent replies exceed this; resume below LOW. */
 const HIGH_WATER = 16 * 1024 * 1024;
@@ -152,6 +164,9 @@ export class Service {
   private port = 0;
   private subCount = 0;
   private reaper: NodeJS.Timeout | undefined;
+  private memoryGuard: NodeJS.Timeout | undefined;
+  /** Past --max-rss-mb with no cell to blame (logged once). */
+  private overMemory = false;
   private pinger: NodeJS.Timeout | undefined;
 
   constructor(readonly opts: ServiceOptions) {
@@ -191,6 +206,8 @@ export class Service {
       60_000,
     );
     this.reaper.unref();
+    this.memoryGuard = setInterval(() => this.guardMemory(), MEMORY_CHECK_MS);
+    this.memoryGuard.unref();
     // Ping every client every 30 s; one that did not answer the previous ping is gone (a laptop closed, a cut network).
     this.pinger = setInterval(() => {
       for (const c of this.clients) {
@@ -209,6 +226,7 @@ export class Service {
 
   async close(): Promise<void> {
     if (this.reaper) clearInterval(this.reaper);
+    if (this.memoryGuard) clearInterval(this.memoryGuard);
     if (this.pinger) clearInterval(this.pinger);
     this.runs.stop();
     for (const c of this.clients) {
@@ -561,6 +579,32 @@ export class Service {
       inlineBudgetSeconds: this.opts.budgetSeconds,
       globals: [...API_NAMES, 'display', 'simulate', 'buildSummary', 'post', 'model'],
     };
+  }
+
+  /**
+   * Past --max-rss-mb, restarts the sessions that are running a cell (the
+   * memory's likely owners: an idle session holds what it held before).
+   */
+  private guardMemory(): void {
+    const rss = Math.round(process.memoryUsage.rss() / 1048576);
+    if (rss <= this.opts.maxRssMb) {
+      this.overMemory = false;
+      return;
+    }
+    const running = this.sessions.list().filter((s) => s.executing);
+    if (running.length === 0) {
+      if (!this.overMemory)
+        this.opts.log(`warning: the service uses ${rss} MB, past --max-rss-mb ${this.opts.maxRssMb}, with no cell running`);
+      this.overMemory = true;
+      return;
+    }
+    const reason =
+      `the service's memory (${rss} MB) passed its limit (--max-rss-mb ${this.opts.maxRssMb}) while this session ran a cell: ` +
+      'the session was restarted and its variables are gone (typed arrays count here, not in --session-memory-mb)';
+    this.opts.log(
+      `memory: ${rss} MB past --max-rss-mb ${this.opts.maxRssMb}: restarting session(s) ${running.map((s) => s.id).join(', ')}`,
+    );
+    for (const s of running) void s.restart('session_crashed', reason).then(() => this.notifyRestart(s.id, reason, undefined));
   }
 
   private notifyRestart(session: string, reason: string, except: Client | undefined): void {

@@ -160,17 +160,26 @@ export class Session {
         },
         onEvent,
       });
-      const worker = this.worker;
-      void this.ready.then(() => {
+      void (async () => {
+        // a request that comes while the worker restarts (an interrupt, a reset, the memory guard) goes to
+        // the new worker: posted to the old one, it would be lost with it and never answered
+        while (this.restarting) await this.restarting.catch(() => undefined);
+        const worker = this.worker;
+        await this.ready;
         if (!this.pending.has(rid) || worker !== this.worker) return;
         if (msg.op === 'execute') this.activeRid = rid;
         worker.postMessage({ ...msg, rid } as ToWorker, transfer);
-      });
+      })();
     });
   }
 
   get busy(): boolean {
     return this.pending.size > 0;
+  }
+
+  /** Whether the worker is executing a cell. */
+  get executing(): boolean {
+    return this.activeRid !== 0;
   }
 
   /**

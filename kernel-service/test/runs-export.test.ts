@@ -107,7 +107,8 @@ describe('nefsim export', () => {
     expect((await cli('run', live, '--duration', '100000', '--out', out, '--detach')).code).toBe(0);
     try {
       const status = () => JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')) as { state: string; stepsFlushed: number };
-      for (let i = 0; i < 200 && !(status().state === 'running' && status().stepsFlushed > 20_000); i++) await sleep(50);
+      // the first flush (its first 100 steps); the next comes a second later, likely while the export reads
+      for (let i = 0; i < 200 && !(status().state === 'running' && status().stepsFlushed > 0); i++) await sleep(50);
       expect(status().state).toBe('running');
       const r = await cli('export', out);
       expect(r.stderr).toBe(''); // no HDF5 diagnostics from reading past what is on disk
@@ -117,7 +118,7 @@ describe('nefsim export', () => {
     }
     const z = readNpz(join(out, 'probes.npz'));
     const rows = z.get('time')!.shape[0]!;
-    expect(rows).toBeGreaterThan(20_000);
+    expect(rows).toBeGreaterThanOrEqual(100);
     const f = new h5wasm.File(join(out, 'probes.h5'), 'r');
     try {
       const prefix = (name: string, n: number) => Array.from((f.get(name) as Dataset).slice([[0, n]]) as ArrayLike<number>, Number);

@@ -27,6 +27,7 @@ import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { NpzWriter, bytesOf } from './npy.js';
 import { SPIKES_LAYOUT } from './store-layout.js';
 import { currentStatus, FILES } from './folder.js';
+import { readChecked } from './h5-read.js';
 
 export type ExportFormat = 'npz' | 'csv';
 
@@ -166,15 +167,22 @@ export async function exportRun(dir: string, format: ExportFormat, out?: string)
         '(a run makes it once its network is built and the HDF5 writer has started, about a second in; see nefsim status)',
     );
   await h5wasm.ready;
+  // status first: whatever it says is on disk is in the file opened after it (and stays there: every
+  // attempt exports the same steps, however far the run has gone meanwhile)
+  const live = isLive(dir);
+  const steps = live ? currentStatus(dir).stepsFlushed : Infinity;
   for (let attempt = 1; ; attempt++) {
-    // status first: whatever it says is on disk is in the file opened after it
-    const live = isLive(dir);
-    const steps = live ? currentStatus(dir).stepsFlushed : Infinity;
+    const target = out ?? join(dir, format === 'npz' ? 'probes.npz' : 'csv');
     try {
-      return exportSteps(h5, steps, format, out ?? join(dir, format === 'npz' ? 'probes.npz' : 'csv'));
+      // while the run writes the file, a read that races its flush fails, or prints HDF5's errors and returns garbage
+      return live ? readChecked(() => exportSteps(h5, steps, format, target)) : exportSteps(h5, steps, format, target);
     } catch (err) {
-      // a read that raced the run's flush: try again (the output is written under a temporary name until complete)
-      if (!live || attempt >= 5) throw err;
+      // try again; after the last attempt, leave no half-right export behind
+      if (!live) throw err;
+      if (attempt >= 5) {
+        rmSync(target, { recursive: true, force: true });
+        throw err;
+      }
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { currentStatus, FILES } from '../runs/folder.js';
+import { readChecked } from '../runs/h5-read.js';
 import { ProtocolError } from './protocol.js';
 
 export interface ProbeInfo {
@@ -69,8 +70,9 @@ async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) 
     const done = status.state === 'done' || status.state === 'failed' || status.state === 'cancelled';
     let file: H5File | undefined;
     try {
-      file = new h5wasm.File(path, 'r');
-      return f(file, done ? Number.MAX_SAFE_INTEGER : status.stepsFlushed);
+      const steps = done ? Number.MAX_SAFE_INTEGER : status.stepsFlushed;
+      // a run still writing: a read that races its flush may print HDF5's errors and return garbage (h5-read.ts)
+      return done ? f((file = new h5wasm.File(path, 'r')), steps) : readChecked(() => f((file = new h5wasm.File(path, 'r')), steps));
     } catch (err) {
       if (err instanceof ProtocolError) throw err;
       lastErr = err;

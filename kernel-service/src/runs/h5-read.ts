@@ -1,0 +1,61 @@
+/**
+ * Reading a probes.h5 that a run may be writing. The file is plain HDF5 (no
+ * SWMR), so a read that races the writer's flush can fail; HDF5 then prints
+ * its error stack (HDF5-DIAG) to stderr, and h5wasm does not always throw:
+ * a slice may come back with garbage. A read is therefore run with stderr
+ * captured, and counts as failed when HDF5 printed anything: the caller
+ * tries again (and the diagnostics, expected there, stay out of the logs).
+ */
+
+import fs from 'node:fs';
+
+/** A read of probes.h5 during which HDF5 reported an error (its stack in `diagnostics`). */
+export class H5ReadError extends Error {
+  constructor(readonly diagnostics: string) {
+    super(`HDF5 could not read the file consistently: ${firstLine(diagnostics)}`);
+    this.name = 'H5ReadError';
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n').find((l) => /major|minor|error/i.test(l) && !l.includes('HDF5-DIAG'));
+  return (line ?? text.split('\n')[0] ?? '').trim();
+}
+
+/**
+ * Runs `read` (synchronous h5wasm calls) with process.stderr captured; throws
+ * H5ReadError if HDF5 printed diagnostics meanwhile, else returns its value.
+ * Other output written meanwhile is passed on.
+ */
+export function readChecked<T>(read: () => T): T {
+  // everything written to stderr meanwhile is held (HDF5 writes its stack in pieces), and passed on unless it is HDF5's
+  let held = '';
+  // h5wasm's C stderr goes to fd 2 through fs.writeSync (Emscripten's NODERAWFS), or through console.error
+  const writeSync = fs.writeSync;
+  const stderr = process.stderr;
+  const write = stderr.write;
+  (fs as { writeSync: unknown }).writeSync = (fd: number, data: string | NodeJS.ArrayBufferView, ...rest: unknown[]): number => {
+    if (fd !== 2) return (writeSync as (...a: unknown[]) => number)(fd, data, ...rest);
+    if (typeof data === 'string') {
+      held += data;
+      return Buffer.byteLength(data);
+    }
+    const [offset = 0, length = data.byteLength - offset] = rest as [number | undefined, number | undefined];
+    held += Buffer.from(data.buffer, data.byteOffset + offset, length).toString('utf8');
+    return length;
+  };
+  stderr.write = ((chunk: string | Uint8Array): boolean => {
+    held += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    return true;
+  }) as typeof stderr.write;
+  let value: T;
+  try {
+    value = read();
+  } finally {
+    (fs as { writeSync: unknown }).writeSync = writeSync;
+    stderr.write = write;
+  }
+  if (held.includes('HDF5-DIAG')) throw new H5ReadError(held);
+  if (held) stderr.write(held);
+  return value;
+}

@@ -451,6 +451,27 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     expect(readFileSync(join(sub, 'same', 'log.txt'), 'utf8')).toContain(`(seed ${winner})`);
   });
 
+  it('a folder a stopped nefsim run left half made is replaced with --force; one being made is left alone', async () => {
+    const half = join(dir, 'half-made');
+    mkdirSync(half);
+    writeFileSync(join(half, 'model.mjs'), LIGHT_MODEL);
+    // the claim of a process that is gone (a start time no process has)
+    writeFileSync(join(half, '.nefsim-claim'), JSON.stringify({ pid: process.pid, processStart: 1 }));
+    const r = await cli('run', model, '--duration', '0.01', '--out', half);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('left half made by a nefsim run that stopped; --force replaces it');
+    expect((await cli('run', model, '--duration', '0.01', '--out', half, '--force')).code).toBe(0);
+    expect(status(half).state).toBe('done');
+    expect(existsSync(join(half, '.nefsim-claim'))).toBe(false);
+    // a live claim (this process's): refused even with --force
+    const busy = join(dir, 'being-made');
+    mkdirSync(busy);
+    writeFileSync(join(busy, '.nefsim-claim'), JSON.stringify({ pid: process.pid, processStart: processStartTime(process.pid) }));
+    const b = await cli('run', model, '--duration', '0.01', '--out', busy, '--force');
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain('another nefsim run is making the output folder');
+  });
+
   it('a cancel that arrives after the last step leaves the run done: its data is complete', async () => {
     const late = join(dir, 'late-cancel.mjs');
     writeFileSync(

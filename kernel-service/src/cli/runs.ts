@@ -4,7 +4,18 @@
  */
 import { stepsIn } from '../engine/steps.js';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -372,13 +383,14 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     // network's, else a fresh one (which the run would otherwise draw for itself).
     const runSeed = seed ?? net.seed ?? entropySeed();
     out = claimOut(out, outGiven === undefined, opts.has('force'));
-    createRunFolder(out, source, {
-      ...common,
-      seed: runSeed,
-      ...(params ? { params } : {}),
-      ...(slurm ? { executor: 'slurm' as const } : {}),
-    });
-    releaseOut(out);
+    fillOut(out, () =>
+      createRunFolder(out, source, {
+        ...common,
+        seed: runSeed,
+        ...(params ? { params } : {}),
+        ...(slurm ? { executor: 'slurm' as const } : {}),
+      }),
+    );
     if (slurm) return submitRun(out, withCpus(slurm, partitions));
     if (!opts.has('detach')) return executeRun(out, { logToFile: true });
     return detach(out, '_execute', () => readStatus(out));
@@ -409,15 +421,26 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     })),
   };
   out = claimOut(out, outGiven === undefined, opts.has('force'));
-  createBatchFolder(out, source, plan);
-  releaseOut(out);
+  fillOut(out, () => createBatchFolder(out, source, plan));
   if (slurm) return submitBatch(out, plan, withCpus(slurm, partitions), opts.has('jobs') ? jobs : null);
   if (!opts.has('detach')) return driveBatch(out, { logToFile: true });
   return detach(out, '_batch', () => readJson<BatchStatus>(join(out, BATCH_FILES.status)) as unknown as RunStatus);
 }
 
-/** The file whose exclusive creation makes a folder this `nefsim run`'s while it fills it (see claimOut). */
+/** The file whose exclusive creation makes a folder this `nefsim run`'s while it fills it (see claimOut): {pid, processStart}. */
 const CLAIM_FILE = '.nefsim-claim';
+
+/** The `nefsim run` filling `dir`, if a claim names one that is still alive ('gone': a claim left by one that stopped). */
+function claimHolder(dir: string): { pid: number } | 'gone' | undefined {
+  const file = join(dir, CLAIM_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; processStart: number | null };
+    return processAlive(c.pid, c.processStart) ? { pid: c.pid } : 'gone';
+  } catch {
+    return { pid: -1 }; // being written: its maker is alive
+  }
+}
 
 /**
  * Makes `out` this command's run folder, once every check has passed. Two
@@ -425,7 +448,8 @@ const CLAIM_FILE = '.nefsim-claim';
  * the second) may both have passed checkOut while loading their models: the
  * first to create the folder's claim file has it, the other is refused (an
  * explicit --out) or takes the next free name (a default one: NAME-2,
- * NAME-3, ...). With --force a finished run (checked again now) goes first.
+ * NAME-3, ...). With --force a finished run (checked again now) is moved
+ * aside and removed first: of two such commands only one can move it.
  * Returns the folder claimed; releaseOut removes the claim once it is filled.
  */
 function claimOut(out: string, defaultName: boolean, force: boolean): string {
@@ -433,20 +457,39 @@ function claimOut(out: string, defaultName: boolean, force: boolean): string {
     const dir = k === 1 ? out : `${out}-${k}`;
     if (existsSync(dir) && readdirSync(dir).length > 0) {
       if (defaultName) continue;
-      if (existsSync(join(dir, CLAIM_FILE)))
-        throw new UsageError(`nefsim run: another nefsim run is making the output folder ${dir}; give another --out`);
       checkOut(dir, force); // again: another run may have taken it while this one loaded its model
-      rmSync(dir, { recursive: true, force: true });
+      const aside = `${dir}.replaced-${process.pid}`;
+      try {
+        renameSync(dir, aside);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new UsageError(`nefsim run: another nefsim run is replacing the output folder ${dir}; give another --out`);
+        throw err;
+      }
+      rmSync(aside, { recursive: true, force: true });
     }
     mkdirSync(dir, { recursive: true });
     try {
-      closeSync(openSync(join(dir, CLAIM_FILE), 'wx'));
+      writeFileSync(join(dir, CLAIM_FILE), JSON.stringify({ pid: process.pid, processStart: processStartTime(process.pid) }), {
+        flag: 'wx',
+      });
       return dir;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       if (!defaultName) throw new UsageError(`nefsim run: another nefsim run is making the output folder ${dir}; give another --out`);
     }
   }
+}
+
+/** Fills a claimed folder; if that fails, the half-made folder goes (it is this command's). */
+function fillOut(out: string, fill: () => void): void {
+  try {
+    fill();
+  } catch (err) {
+    rmSync(out, { recursive: true, force: true });
+    throw err;
+  }
+  releaseOut(out);
 }
 
 /** The folder is a run (or batch) folder now: other commands may replace it once it has ended. */
@@ -682,6 +725,14 @@ function checkOut(out: string, force: boolean): void {
   if (!statSync(out).isDirectory()) throw new UsageError(`nefsim run: --out ${out} exists and is not a folder`);
   const empty = readdirSync(out).length === 0;
   if (empty) return;
+  const holder = claimHolder(out);
+  if (holder !== undefined && holder !== 'gone')
+    throw new UsageError(`nefsim run: another nefsim run is making the output folder ${out}; give another --out`);
+  if (holder === 'gone') {
+    // half made by a nefsim run that stopped (killed while it copied the model or made the trials' folders)
+    if (!force) throw new UsageError(`nefsim run: ${out} was left half made by a nefsim run that stopped; --force replaces it`);
+    return;
+  }
   if (!force) throw new UsageError(`nefsim run: the output folder ${out} exists; give another --out, or --force to replace it`);
   if (isBatchFolder(out)) {
     const b = currentBatchStatus(out);

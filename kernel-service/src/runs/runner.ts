@@ -17,6 +17,7 @@ import {
   processGroup,
   processStartTime,
   readJson,
+  readStatus,
   writeJsonAtomic,
   type ExitRecord,
   type RunOptions,
@@ -51,6 +52,8 @@ export interface ExecuteOptions {
 /** Runs the run in `dir` to its end; returns the process exit code (0 done, 1 failed, 143 cancelled). */
 export async function executeRun(dir: string, opts: ExecuteOptions): Promise<number> {
   const options = readJson<RunOptions>(join(dir, FILES.options));
+  // A batch's trial cancelled while its process started (nefsim cancel on the trial) stays cancelled.
+  if (options.trial !== undefined && readStatus(dir).state === 'cancelled') return 143;
   const logFile = join(dir, FILES.log);
   const log = (msg: string): void => {
     const line = `[${new Date().toISOString()}] ${msg}`;

@@ -329,25 +329,32 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   }
 
   // Load the model before making the folder: a model that does not load leaves no run folder behind.
-  // A sweep builds each parameter set's network (for its seed); a set that throws fails its own trial,
+  // A sweep makes each parameter set's network for its seed (keeping only the seed), or, with --seed,
+  // only as many as it takes to get one for the checks below; a set that throws fails its own trial,
   // as at run time, unless every set does.
   let net: Network;
-  let sweepSeeds: (number | undefined)[] = [];
+  const sweepSeeds: (number | undefined)[] = [];
   try {
     const model = await importModel(file, { requireFunction: sweep !== null ? 'sweep' : params !== null ? 'params' : undefined });
     if (sweep === null) net = await model.network(params ?? {});
     else {
-      const nets: (Network | ModelError)[] = [];
-      for (const set of sweep)
-        nets.push(await model.network(set).catch((err: unknown) => (err instanceof ModelError ? err : Promise.reject(err))));
-      const built = nets.find((n): n is Network => n instanceof Network);
-      if (!built) throw nets[0]!;
-      net = built;
-      sweepSeeds = nets.map((n) => (n instanceof Network ? n.seed : undefined));
-      nets.forEach((n, i) => {
-        if (n instanceof ModelError)
-          console.error(`nefsim run: warning: parameter set ${i} fails, so will its trial (the others run): ${n.message}`);
-      });
+      let first: Network | undefined;
+      let firstError: ModelError | undefined;
+      for (const [i, set] of sweep.entries()) {
+        if (seed !== null && first) break;
+        try {
+          const n = await model.network(set);
+          first ??= n;
+          sweepSeeds[i] = n.seed;
+        } catch (err) {
+          if (!(err instanceof ModelError)) throw err;
+          firstError ??= err;
+          sweepSeeds[i] = undefined; // its trial gets the fresh seed (no hole: some() below skips holes)
+          console.error(`nefsim run: warning: parameter set ${i} fails, so will its trial (the others run): ${err.message}`);
+        }
+      }
+      if (!first) throw firstError!;
+      net = first;
     }
   } catch (err) {
     if (err instanceof ModelError) {

@@ -316,8 +316,10 @@ describe('the service memory guard', () => {
     const g = await Client.connect(guarded);
     try {
       const s = (await g.request('session.open', { label: 'hog.ipynb' })).result!.session as string;
-      // 16 MB at a time, written (so resident), held: 3 GB if nothing stopped it
-      const hog = 'const held = []; for (let i = 0; i < 192; i++) { const a = new Float64Array(2 ** 21); a.fill(i); held.push(a); }';
+      // 16 MB at a time, written (so resident), held, 20 ms apart (the guard looks every 0.25 s): 4 GB if nothing stopped it
+      const hog =
+        'const pause = new Int32Array(new SharedArrayBuffer(4)); const held = [];' +
+        'for (let i = 0; i < 256; i++) { const a = new Float64Array(2 ** 21); a.fill(i); held.push(a); Atomics.wait(pause, 0, 0, 20); }';
       const r = await g.request('cell.execute', { session: s, code: hog, cell: 'hog' });
       expect(r.ok).toBe(false);
       expect(r.error!.code).toBe('session_crashed');

@@ -72,6 +72,12 @@ export interface ServiceOptions {
   log: (line: string) => void;
 }
 
+/** The memory this process may use: the machine's, or less in a container (a cgroup limit). */
+function availableMemory(): number {
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  return constrained && constrained > 0 ? Math.min(constrained, totalmem()) : totalmem();
+}
+
 export const DEFAULTS: Omit<ServiceOptions, 'token' | 'log'> = {
   host: '127.0.0.1',
   port: 8765,
@@ -85,7 +91,7 @@ export const DEFAULTS: Omit<ServiceOptions, 'token' | 'log'> = {
   maxInFlight: 64,
   maxSessions: 64,
   sessionMemoryMb: 1024,
-  maxRssMb: Math.floor((0.75 * totalmem()) / 1048576),
+  maxRssMb: Math.floor((0.75 * availableMemory()) / 1048576),
   budgetSeconds: 20,
   sessionIdleMs: 30 * 60_000,
   maxRawValues: 20_000_000,
@@ -582,8 +588,9 @@ export class Service {
   }
 
   /**
-   * Past --max-rss-mb, restarts the sessions that are running a cell (the
-   * memory's likely owners: an idle session holds what it held before).
+   * Past --max-rss-mb, restarts the sessions running a cell that started
+   * below it (the memory's likely owners: an idle session holds what it held
+   * before, and a cell started above the limit did not take it there).
    */
   private guardMemory(): void {
     const rss = Math.round(process.memoryUsage.rss() / 1048576);
@@ -591,10 +598,13 @@ export class Service {
       this.overMemory = false;
       return;
     }
-    const running = this.sessions.list().filter((s) => s.executing);
+    // a cell that started below the limit and is running now took the memory past it; one that started
+    // above it (what an idle session holds, or memory not yet given back) is not to blame
+    const limit = this.opts.maxRssMb * 1048576;
+    const running = this.sessions.list().filter((s) => s.executing && s.cellStartRss <= limit);
     if (running.length === 0) {
       if (!this.overMemory)
-        this.opts.log(`warning: the service uses ${rss} MB, past --max-rss-mb ${this.opts.maxRssMb}, with no cell running`);
+        this.opts.log(`warning: the service uses ${rss} MB, past --max-rss-mb ${this.opts.maxRssMb}, and no cell running took it there`);
       this.overMemory = true;
       return;
     }

@@ -45,6 +45,8 @@ export class Session {
   private nextRid = 1;
   /** rid of the request the worker is executing (for output written outside the cell's console). */
   private activeRid = 0;
+  /** The service's resident memory when the cell being executed started, bytes (see Service.guardMemory). */
+  cellStartRss = 0;
   private stopping = false;
   private restarting: Promise<void> | undefined;
   /** Model cells executed without error, by cell id, in first-execution order (for run.start). */
@@ -167,7 +169,10 @@ export class Session {
         const worker = this.worker;
         await this.ready;
         if (!this.pending.has(rid) || worker !== this.worker) return;
-        if (msg.op === 'execute') this.activeRid = rid;
+        if (msg.op === 'execute') {
+          this.activeRid = rid;
+          this.cellStartRss = process.memoryUsage.rss();
+        }
         worker.postMessage({ ...msg, rid } as ToWorker, transfer);
       })();
     });

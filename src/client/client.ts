@@ -341,7 +341,8 @@ export class NefsimClient {
           ...status,
           detail:
             `the service at ${redact(url)} is running but refused the connection: ` +
-            "check the service token in nefsim's settings, and that the service allows this page's origin (nefsim serve --allow-origin)",
+            "check the service token in nefsim's settings, and that the service allows this page's origin (nefsim serve --allow-origin); " +
+            'if it is not a nefsim service, check the URL',
         });
       },
       () => undefined,

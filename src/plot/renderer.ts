@@ -98,7 +98,12 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     if (typeof ResizeObserver !== 'undefined') {
       this.resizeObserver = new ResizeObserver((entries) => {
         const width = Math.round(entries[entries.length - 1]?.contentRect.width ?? 0);
-        if (width <= 0 || width === this.observedWidth) return;
+        if (width <= 0) {
+          // hidden (a background tab): whatever is drawn meanwhile gets refitted when shown again
+          this.observedWidth = 0;
+          return;
+        }
+        if (width === this.observedWidth) return;
         this.observedWidth = width;
         this.fitWidth();
       });
@@ -212,6 +217,8 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const e = ev as Record<string, unknown>;
     const r0 = e['xaxis.range[0]'];
     const r1 = e['xaxis.range[1]'];
+    // other relayouts (a resize's autosize, a y-only zoom) leave a pending fetch for the x range alone
+    if (r0 === undefined && e['xaxis.autorange'] !== true) return;
     const seq = ++this.fetchSeq;
     if (e['xaxis.autorange'] === true && this.fullTraces) {
       this.spec = { ...spec, traces: this.fullTraces };

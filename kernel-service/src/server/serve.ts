@@ -80,7 +80,7 @@ function readToken(file: string | undefined): { token: string; generated: boolea
     writeFileSync(path, token + '\n', { mode: 0o600 });
     return { token, generated: false, file: path };
   }
-  const env = process.env.NEFSIM_TOKEN;
+  const env = process.env.NEFSIM_TOKEN || undefined; // set but empty: as unset
   if (env !== undefined && env.length < 16) throw new ServeUsage('nefsim serve: NEFSIM_TOKEN is shorter than 16 characters');
   if (env !== undefined) return { token: env, generated: false, file: undefined };
   return { token: randomBytes(32).toString('hex'), generated: true, file: undefined };

@@ -51,8 +51,13 @@ function cli(...args: string[]): Promise<Cli> {
 }
 
 function cliWith(env: Record<string, string>, ...args: string[]): Promise<Cli> {
+  return cliIn(dir, env, ...args);
+}
+
+/** The CLI run in the folder `cwd` (where runs/ goes by default). */
+function cliIn(cwd: string, env: Record<string, string>, ...args: string[]): Promise<Cli> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 30_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 30_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -418,13 +423,7 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
   it('nefsim runs started together never share a folder: a default name gets -2, -3, a given --out goes to one of them', async () => {
     const sub = mkdtempSync(join(dir, 'together-'));
     const model = join(sub, 'together.mjs');
-    writeFileSync(model, LIGHT_MODEL);
-    const inSub = (...args: string[]): Promise<Cli> =>
-      new Promise((resolve) => {
-        execFile(process.execPath, [BIN, ...args], { cwd: sub, timeout: 30_000 }, (err, stdout, stderr) =>
-          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-        );
-      });
+    const inSub = (...args: string[]): Promise<Cli> => cliIn(sub, {}, ...args);
     // a slow model load (0.5 s) makes them overlap: each checks its folder before any makes one
     writeFileSync(
       model,

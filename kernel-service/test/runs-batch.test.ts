@@ -378,7 +378,7 @@ export default ({ seed, n = 20 } = {}) => {
     expect(js.state).toBe('running'); // trial-000 still runs
     expect(js.error).toContain('the batch process');
     expect(js.trials[1]!.state).toBe('failed');
-    expect(js.trials[1]!.error).toContain('is gone');
+    expect(js.trials[1]!.error).toContain('it never started: the process that was to start it');
     const c = await cli('cancel', out);
     expect(c.stdout).toMatch(/trial-000\s+cancelled/);
     expect(json<RunStatus>(join(out, 'trial-000', 'status.json')).state).toBe('cancelled');

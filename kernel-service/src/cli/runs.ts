@@ -389,9 +389,8 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     // The seed the run uses, recorded so that the folder alone reproduces it: --seed, else the
     // network's, else a fresh one (which the run would otherwise draw for itself).
     const runSeed = seed ?? net.seed ?? entropySeed();
-    out = claimOut(out, outGiven === undefined, opts.has('force'));
-    fillOut(out, () =>
-      createRunFolder(out, source, {
+    out = makeOut(out, outGiven === undefined, opts.has('force'), (dir) =>
+      createRunFolder(dir, source, {
         ...common,
         seed: runSeed,
         ...(params ? { params } : {}),
@@ -427,39 +426,43 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
       params: sweep ? sweep[i]! : params,
     })),
   };
-  out = claimOut(out, outGiven === undefined, opts.has('force'));
-  fillOut(out, () => createBatchFolder(out, source, plan));
+  out = makeOut(out, outGiven === undefined, opts.has('force'), (dir) => createBatchFolder(dir, source, plan));
   if (slurm) return submitBatch(out, plan, withCpus(slurm, partitions), opts.has('jobs') ? jobs : null);
   if (!opts.has('detach')) return driveBatch(out, { logToFile: true });
   return detach(out, '_batch', () => readJson<BatchStatus>(join(out, BATCH_FILES.status)) as unknown as RunStatus);
 }
 
-/** The file whose exclusive creation makes a folder this `nefsim run`'s while it fills it (see claimOut): {pid, processStart}. */
+/** The file whose exclusive creation makes a folder this `nefsim run`'s while it fills it (see makeOut): {pid, processStart}. */
 const CLAIM_FILE = '.nefsim-claim';
 
-/** The `nefsim run` filling `dir`, if a claim names one that is still alive ('gone': a claim left by one that stopped). */
-function claimHolder(dir: string): { pid: number } | 'gone' | undefined {
+/** Whether a `nefsim run` is filling `dir` ('alive'), or left it half made ('gone': its claim names a process that stopped). */
+function claimState(dir: string): 'alive' | 'gone' | undefined {
   const file = join(dir, CLAIM_FILE);
   if (!existsSync(file)) return undefined;
   try {
     const c = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; processStart: number | null };
-    return processAlive(c.pid, c.processStart) ? { pid: c.pid } : 'gone';
+    return processAlive(c.pid, c.processStart) ? 'alive' : 'gone';
   } catch {
-    return { pid: -1 }; // being written: its maker is alive
+    return 'alive'; // being written: its maker is alive
   }
 }
 
+function beingMade(dir: string): UsageError {
+  return new UsageError(`nefsim run: another nefsim run is making the output folder ${dir}; give another --out`);
+}
+
 /**
- * Makes `out` this command's run folder, once every check has passed. Two
+ * Makes `out` this command's run folder, once every check has passed, and
+ * fills it with `fill` (a failure there removes the half-made folder). Two
  * `nefsim run`s given the same folder (or the same default name, made from
  * the second) may both have passed checkOut while loading their models: the
  * first to create the folder's claim file has it, the other is refused (an
  * explicit --out) or takes the next free name (a default one: NAME-2,
  * NAME-3, ...). With --force a finished run (checked again now) is moved
  * aside and removed first: of two such commands only one can move it.
- * Returns the folder claimed; releaseOut removes the claim once it is filled.
+ * Returns the folder made; its claim goes once it is filled.
  */
-function claimOut(out: string, defaultName: boolean, force: boolean): string {
+function makeOut(out: string, defaultName: boolean, force: boolean, fill: (dir: string) => void): string {
   for (let k = 1; ; k++) {
     const dir = k === 1 ? out : `${out}-${k}`;
     if (existsSync(dir) && readdirSync(dir).length > 0) {
@@ -480,28 +483,21 @@ function claimOut(out: string, defaultName: boolean, force: boolean): string {
       writeFileSync(join(dir, CLAIM_FILE), JSON.stringify({ pid: process.pid, processStart: processStartTime(process.pid) }), {
         flag: 'wx',
       });
-      return dir;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (!defaultName) throw new UsageError(`nefsim run: another nefsim run is making the output folder ${dir}; give another --out`);
+      if (!defaultName) throw beingMade(dir);
+      continue;
     }
+    try {
+      fill(dir);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true }); // half made, and this command's
+      throw err;
+    }
+    // a run (or batch) folder now: other commands may replace it once it has ended
+    rmSync(join(dir, CLAIM_FILE), { force: true });
+    return dir;
   }
-}
-
-/** Fills a claimed folder; if that fails, the half-made folder goes (it is this command's). */
-function fillOut(out: string, fill: () => void): void {
-  try {
-    fill();
-  } catch (err) {
-    rmSync(out, { recursive: true, force: true });
-    throw err;
-  }
-  releaseOut(out);
-}
-
-/** The folder is a run (or batch) folder now: other commands may replace it once it has ended. */
-function releaseOut(out: string): void {
-  rmSync(join(out, CLAIM_FILE), { force: true });
 }
 
 /**
@@ -732,10 +728,9 @@ function checkOut(out: string, force: boolean): void {
   if (!statSync(out).isDirectory()) throw new UsageError(`nefsim run: --out ${out} exists and is not a folder`);
   const empty = readdirSync(out).length === 0;
   if (empty) return;
-  const holder = claimHolder(out);
-  if (holder !== undefined && holder !== 'gone')
-    throw new UsageError(`nefsim run: another nefsim run is making the output folder ${out}; give another --out`);
-  if (holder === 'gone') {
+  const claim = claimState(out);
+  if (claim === 'alive') throw beingMade(out);
+  if (claim === 'gone') {
     // half made by a nefsim run that stopped (killed while it copied the model or made the trials' folders)
     if (!force) throw new UsageError(`nefsim run: ${out} was left half made by a nefsim run that stopped; --force replaces it`);
     return;

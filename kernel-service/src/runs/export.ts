@@ -26,8 +26,7 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { NpzWriter, bytesOf } from './npy.js';
 import { SPIKES_LAYOUT } from './store-layout.js';
-import { currentStatus, FILES } from './folder.js';
-import { readChecked } from './h5-read.js';
+import { readProbes, stepsOnDisk } from './h5-read.js';
 
 export type ExportFormat = 'npz' | 'csv';
 
@@ -169,13 +168,12 @@ export async function exportRun(dir: string, format: ExportFormat, out?: string)
   await h5wasm.ready;
   // status first: whatever it says is on disk is in the file opened after it (and stays there: every
   // attempt exports the same steps, however far the run has gone meanwhile)
-  const live = isLive(dir);
-  const steps = live ? currentStatus(dir).stepsFlushed : Infinity;
+  const { live, steps } = stepsOnDisk(dir);
   for (let attempt = 1; ; attempt++) {
     const target = out ?? join(dir, format === 'npz' ? 'probes.npz' : 'csv');
     try {
       // while the run writes the file, a read that races its flush fails, or prints HDF5's errors and returns garbage
-      return live ? readChecked(() => exportSteps(h5, steps, format, target)) : exportSteps(h5, steps, format, target);
+      return readProbes(live, () => exportSteps(h5, steps, format, target));
     } catch (err) {
       // try again; after the last attempt, leave no half-right export behind
       if (!live) throw err;
@@ -186,13 +184,6 @@ export async function exportRun(dir: string, format: ExportFormat, out?: string)
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }
-}
-
-/** Whether the run in `dir` is still going (a folder without status.json, or a batch folder, is not a live run). */
-function isLive(dir: string): boolean {
-  if (!existsSync(join(dir, FILES.status)) || !existsSync(join(dir, FILES.options))) return false;
-  const state = currentStatus(dir).state;
-  return state === 'running' || state === 'queued';
 }
 
 function exportSteps(h5: string, steps: number, format: ExportFormat, out: string): string {

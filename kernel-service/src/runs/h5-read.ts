@@ -7,7 +7,9 @@
  * tries again (and the diagnostics, expected there, stay out of the logs).
  */
 
-import fs from 'node:fs';
+import fs, { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { currentStatus, FILES } from './folder.js';
 
 /** A read of probes.h5 during which HDF5 reported an error (its stack in `diagnostics`). */
 export class H5ReadError extends Error {
@@ -58,4 +60,21 @@ export function readChecked<T>(read: () => T): T {
   if (held.includes('HDF5-DIAG')) throw new H5ReadError(held);
   if (held) stderr.write(held);
   return value;
+}
+
+/**
+ * What of a run's probes.h5 may be read now: every step once the run has
+ * ended (or for a folder that is not a live run), else the steps status.json
+ * says are on disk, read before the file is opened (so they are in it).
+ */
+export function stepsOnDisk(dir: string): { live: boolean; steps: number } {
+  if (!existsSync(join(dir, FILES.status)) || !existsSync(join(dir, FILES.options))) return { live: false, steps: Infinity };
+  const s = currentStatus(dir);
+  const live = s.state === 'running' || s.state === 'queued';
+  return { live, steps: live ? s.stepsFlushed : Infinity };
+}
+
+/** Runs a read of probes.h5: checked (readChecked) while the run writes the file, plain once it has ended. */
+export function readProbes<T>(live: boolean, read: () => T): T {
+  return live ? readChecked(read) : read();
 }

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { currentStatus, FILES } from '../runs/folder.js';
-import { readChecked } from '../runs/h5-read.js';
+import { readProbes, stepsOnDisk } from '../runs/h5-read.js';
 import { ProtocolError } from './protocol.js';
 
 export interface ProbeInfo {
@@ -66,13 +66,11 @@ async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) 
   const path = join(dir, FILES.probes);
   let lastErr: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const status = currentStatus(dir);
-    const done = status.state === 'done' || status.state === 'failed' || status.state === 'cancelled';
+    const { live, steps } = stepsOnDisk(dir);
     let file: H5File | undefined;
     try {
-      const steps = done ? Number.MAX_SAFE_INTEGER : status.stepsFlushed;
       // a run still writing: a read that races its flush may print HDF5's errors and return garbage (h5-read.ts)
-      return done ? f((file = new h5wasm.File(path, 'r')), steps) : readChecked(() => f((file = new h5wasm.File(path, 'r')), steps));
+      return readProbes(live, () => f((file = new h5wasm.File(path, 'r')), steps));
     } catch (err) {
       if (err instanceof ProtocolError) throw err;
       lastErr = err;

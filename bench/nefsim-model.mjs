@@ -3,7 +3,7 @@
 // Usage: node bench/nefsim-model.mjs MODEL SECONDS DT [--float32] [--build-only]
 //
 // Prints one JSON line: {engine, model, neurons, steps, build_s, run_s,
-// steps_per_s, warm_steps_per_s, peak_rss_mb}; with --build-only, only
+// steps_per_s, warm_steps_per_s, peak_rss_mb, float32, node_flags}; with --build-only, only
 // {engine, model, build_only, build_s}. The models mirror bench/nengo_model.py
 // exactly. The decoder cache is in NEFSIM_CACHE_DIR (bench/run.sh gives each
 // bench run a fresh one, as for Nengo).
@@ -60,6 +60,7 @@ function main(argv) {
     warm_steps_per_s: steps / warmS,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024, // maxRSS is in KiB
     float32,
+    node_flags: process.execArgv,
   };
   console.log(JSON.stringify(result));
 }

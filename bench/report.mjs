@@ -100,9 +100,11 @@ const roundRows = models.map((model) => {
 const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const cpu = `${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}`;
 const float32 = records.some((r) => r.engine === 'nefsim' && r.float32);
+const nodeFlags = records.find((r) => r.engine === 'nefsim' && Array.isArray(r.node_flags))?.node_flags ?? [];
 const table = [
   `nefsim${float32 ? ' (float32)' : ''} vs Nengo${nengoVersion ? ` ${nengoVersion}` : ''} reference simulator — ` +
     `${simSeconds} s simulated, dt ${dt}; ${date}; ${cpu}; Node ${process.version}` +
+    (nodeFlags.length ? ` (nefsim: node ${nodeFlags.join(' ')})` : " (nefsim: Node's default flags)") +
     (rounds > 1 ? `; medians of ${rounds} rounds` : ''),
   '',
   '| model | neurons | build s: nengo | nefsim | ratio | cached build s: nengo | nefsim | ratio | steps/s: nengo | nefsim | ratio | warm steps/s: nengo | nefsim | ratio | peak RSS MB: nengo | nefsim | ratio |',

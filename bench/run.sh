@@ -12,7 +12,7 @@ usage() {
   cat <<EOF
 usage: bench/run.sh [--quick] [--models a,b] [--sim-seconds S] [--dt DT]
                     [--only nefsim|nengo] [--float32] [--timeout SECONDS]
-                    [--repeats N]
+                    [--repeats N] [--node-defaults]
 
   --quick          models ${QUICK_MODELS[*]}, 0.2 s simulated
   --models a,b     any of: ${ALL_MODELS[*]}
@@ -23,12 +23,14 @@ usage: bench/run.sh [--quick] [--models a,b] [--sim-seconds S] [--dt DT]
   --timeout S      wall-clock limit per model process (default 1800)
   --repeats N      run every model N times, the engines alternating, each round
                    with fresh decoder caches; the table shows medians (default 1)
+  --node-defaults  run nefsim with Node's default flags, not the ones nefsim's
+                   run processes get (ENGINE_NODE_FLAGS: a 1 MB young generation)
 EOF
 }
 
 die() { echo "bench/run.sh: $*" >&2; exit 2; }
 
-quick=0 models='' sim_seconds='' dt=0.001 only='' float32='' timeout_s=1800 repeats=1
+quick=0 models='' sim_seconds='' dt=0.001 only='' float32='' timeout_s=1800 repeats=1 node_defaults=0
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
@@ -45,6 +47,7 @@ while (($#)); do
     --timeout=*) timeout_s=${1#*=} ;;
     --repeats) repeats=${2:?--repeats needs a value}; shift ;;
     --repeats=*) repeats=${1#*=} ;;
+    --node-defaults) node_defaults=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
   esac
@@ -103,6 +106,15 @@ if [[ $only != nengo ]]; then
   fi
 fi
 
+# The nefsim side runs with the Node flags that nefsim gives the processes that build and run
+# models (nefsim run, its trial workers, Slurm jobs), so that its figures are what a run costs.
+nefsim_node_flags=()
+if [[ $only != nengo && -z $nefsim_error ]] && ((!node_defaults)); then
+  read -r -a nefsim_node_flags < <(cd "$ROOT" && node --input-type=module -e \
+    "const m = await import('./kernel-service/lib/engine/young-generation.js'); console.log(m.ENGINE_NODE_FLAGS.join(' '))")
+  echo "nefsim runs with: node ${nefsim_node_flags[*]}" >&2
+fi
+
 # One line of JSON for a failed process.
 error_line() { # round engine model message
   node -e 'const [r, e, m, msg] = process.argv.slice(1); console.log(JSON.stringify({ round: Number(r), engine: e, model: m, error: msg }))' "$@"
@@ -138,7 +150,7 @@ run_one() { # round engine model [--build-only]
       error_line "$round" nefsim "$model" "$nefsim_error" >>"$raw"
       return
     fi
-    cmd=(env NEFSIM_CACHE_DIR="$nefsim_cache" NEFSIM_DECODER_CACHE=1 node "$BENCH/nefsim-model.mjs" "$model" "$sim_seconds" "$dt" $float32 $extra)
+    cmd=(env NEFSIM_CACHE_DIR="$nefsim_cache" NEFSIM_DECODER_CACHE=1 node "${nefsim_node_flags[@]}" "$BENCH/nefsim-model.mjs" "$model" "$sim_seconds" "$dt" $float32 $extra)
   fi
   rc=0
   out=$(timeout --kill-after=10 "$timeout_s" "${cmd[@]}" 2>"$log") || rc=$?

@@ -14,6 +14,7 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchExit, BatchPlan, BatchStatus } from '../src/runs/batch.js';
+import { ENGINE_NODE_FLAGS } from '../src/engine/young-generation.js';
 import { processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
@@ -313,6 +314,12 @@ export default ({ seed, n = 20 } = {}) => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n').at(-1)).toBe(out); // after what the model printed while nefsim run checked it
     await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 2);
+    // the batch's process and its trials' worker processes run with the engine's Node flags
+    const running = ['trial-000', 'trial-001'].map((t) => json<RunStatus>(join(out, t, 'status.json')).pid);
+    for (const pid of [json<BatchStatus>(join(out, 'status.json')).pid, ...running]) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      for (const flag of ENGINE_NODE_FLAGS) expect(argv, `process ${pid}`).toContain(flag);
+    }
     const s = await cli('status', out);
     expect(s.stdout).toContain(': running (3 trials: 0 done, 2 running, 1 queued');
     const c = await cli('cancel', out);

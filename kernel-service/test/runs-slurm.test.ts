@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchStatus } from '../src/runs/batch.js';
+import { ENGINE_NODE_FLAGS } from '../src/engine/young-generation.js';
 import type { ExitRecord, RunStatus } from '../src/runs/folder.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
@@ -131,6 +132,8 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(s).toMatchObject({ state: 'done', steps: 200, jobId });
     expect(json<ExitRecord>(join(out, 'exit.json')).state).toBe('done');
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toContain('run done');
+    // the job runs nefsim with the engine's Node flags
+    expect(readFileSync(join(out, 'slurm.sh'), 'utf8')).toContain(` ${ENGINE_NODE_FLAGS.map((f) => `'${f}'`).join(' ')} `);
     const st = await cli(slurmEnv(), 'status', out);
     expect(st.stdout).toContain(': done');
     // A partitioned run asks Slurm for a CPU per part; the time limit went through.

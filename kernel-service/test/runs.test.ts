@@ -12,6 +12,7 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset, Group } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Network, Simulator } from '../src/index.js';
+import { ENGINE_NODE_FLAGS } from '../src/engine/young-generation.js';
 import { processAlive, processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
@@ -569,6 +570,11 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
 });
 
 describe('detached runs', () => {
+  it("the nefsim command's own process gets the engine's Node flags from bin/nefsim.js's first line", () => {
+    const shebang = readFileSync(BIN, 'utf8').split('\n')[0]!;
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${ENGINE_NODE_FLAGS.join(' ')}`);
+  });
+
   it('--detach returns at once; status shows it running; cancel ends it as cancelled with its data flushed', async () => {
     const out = join(dir, 'detached');
     detached.push(out);
@@ -579,6 +585,9 @@ describe('detached runs', () => {
     const s0 = status(out);
     expect(processAlive(s0.pid, s0.processStart)).toBe(true);
     expect(s0.pgid).toBe(s0.pid);
+    // the run's process runs with the engine's Node flags (its young generation: see young-generation.ts)
+    const argv = readFileSync(`/proc/${s0.pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of ENGINE_NODE_FLAGS) expect(argv.slice(0, argv.indexOf(BIN))).toContain(flag);
     await waitFor(() => status(out).state === 'running' && status(out).steps > 0);
     const s = status(out);
     expect(s.pgid).toBe(s.pid); // leads its own process group

@@ -7,6 +7,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SESSION_SEMI_SPACE_MB, youngGenerationMb } from '../src/engine/young-generation.js';
 import { cleanup, Client, SQUARING_CELLS, startService, type Running } from './server-harness.js';
 
 let svc: Running;
@@ -41,6 +42,13 @@ describe('cells', () => {
     const json = last.result!.value as Record<string, Record<string, unknown>>;
     expect(json['application/json']).toMatchObject({ label: 'squaring', ensembles: 2, neurons: 200, nodes: 1, connections: 2, probes: 2 });
     expect(last.result!.model).toMatchObject({ label: 'squaring', neurons: 200 });
+  });
+
+  it("a session's thread has the heap caps: --session-memory-mb for the old generation, a small young generation", async () => {
+    const r = await exec("const { resourceLimits } = await import('node:worker_threads'); JSON.stringify(resourceLimits)", 'limits');
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const limits = JSON.parse(String(r.result!.value!['text/plain']).replace(/^'|'$/g, '')) as Record<string, number>;
+    expect(limits).toMatchObject({ maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: youngGenerationMb(SESSION_SEMI_SPACE_MB) });
   });
 
   it('re-running a cell redeclares its consts; state carries over', async () => {

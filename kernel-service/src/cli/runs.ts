@@ -63,6 +63,7 @@ import {
   type SlurmOptions,
 } from '../runs/slurm.js';
 import { executeRun } from '../runs/runner.js';
+import { ENGINE_NODE_FLAGS } from '../engine/young-generation.js';
 import { version } from '../version.js';
 
 /** A command line mistake: printed without a stack, exit code 2. */
@@ -594,7 +595,7 @@ async function detach(out: string, command: '_execute' | '_batch', queued: () =>
   // Pipes would keep this process alive; files don't.
   const fd = openSync(join(out, FILES.log), 'a');
   const bin = fileURLToPath(new URL('../../bin/nefsim.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, command, out], { detached: true, stdio: ['ignore', fd, fd], cwd: out });
+  const child = spawn(process.execPath, [...ENGINE_NODE_FLAGS, bin, command, out], { detached: true, stdio: ['ignore', fd, fd], cwd: out });
   closeSync(fd);
   const started = await new Promise<Error | undefined>((res) => {
     child.once('spawn', () => res(undefined));

@@ -20,6 +20,7 @@ import { ProbeData } from '../engine/simulator.js';
 import type { WasmMemory } from '../engine/wasm.js';
 import { loadModel } from '../runs/model.js';
 import { Barrier } from './barrier.js';
+import { youngGenerationMb } from '../engine/young-generation.js';
 import type { AttachRequest, ErrorReply, InitReply, RunReply, WorkerReply, WorkerRequest } from './messages.js';
 
 export interface PartitionedOptions {
@@ -177,7 +178,10 @@ export class PartitionedSimulator {
     const seed = opts.seed ?? network.seed ?? entropySeed();
     const dtype = opts.dtype ?? 'float64';
     const workerUrl = new URL('./worker.js', import.meta.url);
-    const parts = Array.from({ length: opts.partitions }, () => new Part(new Worker(workerUrl)));
+    const parts = Array.from(
+      { length: opts.partitions },
+      () => new Part(new Worker(workerUrl, { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb() } })),
+    );
     const terminate = (): Promise<unknown> => Promise.all(parts.map((p) => p.worker.terminate()));
     try {
       const inits = await Promise.all(

@@ -40,6 +40,7 @@ import {
   type RunStatus,
 } from './folder.js';
 import { importsOnlyNefsim } from './model.js';
+import { ENGINE_NODE_FLAGS } from '../engine/young-generation.js';
 import type { SlurmOptions } from './slurm.js';
 import type { FromWorker, ToWorker } from './trial-worker.js';
 
@@ -368,8 +369,8 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     // a worker's own output (a crash, a warning) goes to the batch log: its trials' output goes to their logs
     const fd = openSync(t ? join(tdir, FILES.log) : logFile, 'a');
     const child = t
-      ? spawn(process.execPath, [BIN, '_execute', tdir], { detached: true, stdio: ['ignore', fd, fd], cwd: tdir })
-      : spawn(process.execPath, [BIN, '_worker'], { detached: true, stdio: ['ignore', fd, fd, 'ipc'], cwd: dir });
+      ? spawn(process.execPath, [...ENGINE_NODE_FLAGS, BIN, '_execute', tdir], { detached: true, stdio: ['ignore', fd, fd], cwd: tdir })
+      : spawn(process.execPath, [...ENGINE_NODE_FLAGS, BIN, '_worker'], { detached: true, stdio: ['ignore', fd, fd, 'ipc'], cwd: dir });
     closeSync(fd);
     const p: TrialProcess = { child, pooled: !t, current: undefined, retiring: false, ready: !!t, spawned: Date.now() };
     procs.add(p);

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENGINE_NODE_FLAGS } from '../engine/young-generation.js';
 
 export interface SlurmOptions {
   partition: string | null;
@@ -90,7 +91,7 @@ export function writeJobScript(dir: string, array: { prefix: string; width: numb
       'set -eu',
       `BASE=${sh(dir)}`,
       `RUN=${target}`,
-      `exec ${sh(process.execPath)} ${sh(BIN)} _execute "$RUN" >>"$RUN/log.txt" 2>&1`,
+      `exec ${sh(process.execPath)} ${ENGINE_NODE_FLAGS.map(sh).join(' ')} ${sh(BIN)} _execute "$RUN" >>"$RUN/log.txt" 2>&1`,
       '',
     ].join('\n'),
     { mode: 0o755 },

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { SESSION_SEMI_SPACE_MB, youngGenerationMb } from '../engine/young-generation.js';
 import { ProtocolError, type ErrorBody } from './protocol.js';
 import type { FromWorker, ToWorker, WorkerArrays, WorkerInit } from './worker-protocol.js';
 
@@ -77,7 +78,7 @@ export class Session {
       workerData: init,
       resourceLimits: {
         maxOldGenerationSizeMb: this.opts.memoryMb,
-        maxYoungGenerationSizeMb: Math.min(64, Math.max(8, this.opts.memoryMb / 8)),
+        maxYoungGenerationSizeMb: youngGenerationMb(SESSION_SEMI_SPACE_MB),
         stackSizeMb: 4,
       },
       stdout: true,

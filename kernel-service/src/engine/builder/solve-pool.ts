@@ -22,6 +22,7 @@ import { LIFRate } from '../neurons.js';
 import { Rng } from '../rng.js';
 import { LstsqL2, LstsqL2nz } from '../solvers.js';
 import { activities } from './activities.js';
+import { youngGenerationMb } from '../young-generation.js';
 
 /** One ensemble's solve: its LIF rate curve, encoders, biases and eval points, and one or more targets. */
 export interface PoolJob {
@@ -299,7 +300,9 @@ export class SolvePool {
     this.helpers = [];
     for (let i = 0; i < this.threads; i++) {
       try {
-        const w = new Worker(new URL('./solve-worker.js', import.meta.url));
+        const w = new Worker(new URL('./solve-worker.js', import.meta.url), {
+          resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb() },
+        });
         w.unref();
         w.on('error', () => {}); // its jobs are solved again here
         this.helpers.push(w);

@@ -17,8 +17,8 @@
  *    neuron order.
  * 3. The spike list, two at a time: spike times (log1p's series), resets.
  * Passes 2 and 3 leave a pair that needs Math.expm1 or Math.log1p (beyond
- * the series: never at Nengo's defaults) or has time left after tau_ref to
- * a fix-up loop after the pass, so that their loops hold no call.
+ * the series: never at Nengo's defaults) to a fix-up loop after the pass,
+ * so that their loops hold no call.
  *
  * Alone in a loop on 7,200 neurons (bench/lif-kernel.mjs and earlier forms
  * of it, 2026-11-22), ns per neuron with 0% / 4% / 9% / 14% / 22% of
@@ -108,7 +108,6 @@ import {
   VOID,
   V_AND,
   V_ANDNOT,
-  V_ANY_TRUE,
   V_BITSELECT,
   V_STORE,
   f64,
@@ -158,7 +157,7 @@ const Jp = 5,
   M = 16,
   K = 17;
 const N_I32 = 13;
-// f64 locals: the op's parameters, then r, j, vi, ts, lo, x, s, s2
+// f64 locals: the op's parameters, then r, j, vi, ts, (27 unused), x, s, s2
 const TAU_RC = 18,
   TAU_REF = 19,
   MIN_V = 20,
@@ -168,7 +167,6 @@ const TAU_RC = 18,
   JV = 24,
   VI = 25,
   TS = 26,
-  LO = 27,
   X = 28,
   S = 29,
   S2 = 30;
@@ -334,15 +332,9 @@ function spikeOfNeuron(): number[] {
   body.push(...get(VI), ...f64(1), F64_SUB, F64_NEG, ...get(JV), ...f64(1), F64_SUB, F64_DIV, ...set(X));
   body.push(...get(DT), ...get(TAU_RC), ...log1pSmall(), F64_MUL, F64_ADD, ...set(TS));
   body.push(...store(OUTp, get(SPIKE)));
-  //   leftover = dt - tSpike - tauRef
-  body.push(...get(DT), ...get(TS), F64_SUB, ...get(TAU_REF), F64_SUB, ...set(LO));
-  body.push(...get(LO), ...f64(0), F64_GT, IF, VOID);
-  body.push(...store(Vp, [...get(JV), ...get(LO), F64_NEG, ...get(TAU_RC), F64_DIV, CALL, EXPM1, F64_NEG, F64_MUL]));
-  body.push(...store(REFp, f64(0)));
-  body.push(ELSE);
+  //   v = 0; ref = tauRef + tSpike
   body.push(...store(Vp, f64(0)));
   body.push(...store(REFp, [...get(TAU_REF), ...get(TS), F64_ADD]));
-  body.push(END);
   return body;
 }
 
@@ -623,7 +615,7 @@ function listedSpike(at: number): number[] {
  * two at a time in f64x2 lanes (log1p's series for both in one go: half the
  * divisions, two independent chains), with the same operations as
  * spikeOfNeuron; a pair
- * where a lane is beyond the series or has time left after tau_ref takes the
+ * where a lane is beyond the series takes the
  * scalar step, as does an odd last spike.
  */
 function listedSpikes(): number[] {
@@ -635,23 +627,11 @@ function listedSpikes(): number[] {
   b.push(...gather(Jp), ...set(V_J));
   if (E.f32) b.push(...scratchAt(P0), F64_LOAD, 3, 0, ...F64X2_SPLAT, ...scratchAt(P1), F64_LOAD, 3, 0, ...F64X2_REPLACE(1), ...set(V_V));
   else b.push(...gather(Vp), ...set(V_V));
-  // x = -(v - 1) / (j - 1); tSpike = dt + tauRc * log1p(x); leftover = dt - tSpike - tauRef
+  // x = -(v - 1) / (j - 1); tSpike = dt + tauRc * log1p(x)
   b.push(...get(V_V), ...vconst(1), ...F64X2_SUB, ...F64X2_NEG, ...get(V_J), ...vconst(1), ...F64X2_SUB, ...F64X2_DIV, ...set(V_X));
   b.push(...get(V_DT), ...get(V_TAU_RC), ...log1pSeries(LANES, V_X, V_S, V_S2), ...F64X2_MUL, ...F64X2_ADD, ...set(V_TS));
-  // both lanes in the series' range and no time left after tau_ref: the vector result stands
+  // both lanes in the series' range: the vector result stands
   b.push(...vInRange(V_X), ...I64X2_BITMASK, I32_CONST, 3, I32_EQ);
-  b.push(
-    ...get(V_DT),
-    ...get(V_TS),
-    ...F64X2_SUB,
-    ...get(V_TAU_REF),
-    ...F64X2_SUB,
-    ...vconst(0),
-    ...F64X2_GT,
-    ...V_ANY_TRUE,
-    I32_EQZ,
-    I32_AND,
-  );
   b.push(IF, VOID);
   b.push(...get(V_TAU_REF), ...get(V_TS), ...F64X2_ADD, ...set(V_NEW));
   for (const [lane, p] of [
@@ -666,7 +646,7 @@ function listedSpikes(): number[] {
   b.push(...get(K), I32_CONST, 2, I32_ADD, ...set(K), BR, 0, END, END);
   // an odd last spike
   b.push(...get(K), ...get(CNT), I32_LT_S, IF, VOID, ...listedSpike(0), END);
-  // the pairs beyond the series or with time left after tau_ref (after the odd last spike, which needs K as the loop left it)
+  // the pairs beyond the series (after the odd last spike, which needs K as the loop left it)
   b.push(...fixupLoop(LIST, CNT, [...listedSpike(0), ...listedSpike(1)]));
   return b;
 }

@@ -76,11 +76,11 @@ export function expm1Small(x: number): number {
  *   spike where v > 1: output amplitude / dt,
  *     t_spike = dt + tau_rc * log1p(-(v - 1) / (J - 1)),  v = 0,  ref = tau_ref + t_spike
  *   v = max(v, min_voltage)
- * One deliberate difference: when tau_ref is shorter than the part of the
- * step left after a spike (possible only if tau_ref < dt), Nengo loses that
- * time and the rate quantises to dt; here the neuron integrates it from
- * v = 0 within the step. With tau_ref >= dt (Nengo's default 2 ms at 1 ms
- * steps) the two are identical.
+ * Where tau_ref < dt, the time a step has left after a spike and its
+ * refractory period is dropped, as in Nengo (the next step's delta_t is
+ * clipped to dt), so rates quantise to 1/(k dt). (nefsim once integrated
+ * that time from v = 0 within the step; a voltage above 1 could then
+ * outlast the spike and, once the input fell, silence the neuron for good.)
  * Params per op: [tauRc, tauRef, minVoltage, amplitude].
  */
 export class LIFKernel implements Kernel {
@@ -148,16 +148,8 @@ export class LIFKernel implements Kernel {
           const tSpike = dt + tauRc * log1pSmall(-(vi - 1) / (j - 1));
           a[out + i] = spike;
           list[base + nSpikes++] = i;
-          const leftover = dt - tSpike - tauRef;
-          if (leftover > 0) {
-            // tau_ref shorter than the rest of the step (only when tau_ref < dt): integrate the
-            // rest from v = 0 now, where Nengo would drop it (its delta_t is clipped to dt).
-            a[v + i] = j * -Math.expm1(-leftover / tauRc);
-            a[ref + i] = 0;
-          } else {
-            a[v + i] = 0;
-            a[ref + i] = tauRef + tSpike;
-          }
+          a[v + i] = 0;
+          a[ref + i] = tauRef + tSpike;
         } else {
           a[out + i] = 0;
           a[v + i] = vi > minV ? vi : minV;

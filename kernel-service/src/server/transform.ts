@@ -135,8 +135,11 @@ export function transformCell(source: string): Transformed {
   declarationEdits(body, edits, names, functions);
   const last = body[body.length - 1];
   if (last && last.type === 'ExpressionStatement') {
-    edits.push({ pos: last.expression.start, remove: 0, insert: 'return (' });
-    edits.push({ pos: last.expression.end, remove: 0, insert: ')' });
+    // Around the statement (less its semicolon), not its expression: acorn keeps no parentheses, so
+    // the expression of `(a + b)` starts after the '(' and `return (` there would split it.
+    const end = source.charCodeAt(last.end - 1) === 59 /* ; */ ? last.end - 1 : last.end;
+    edits.push({ pos: last.start, remove: 0, insert: 'return (' });
+    edits.push({ pos: end, remove: 0, insert: ')' });
   }
   const prefix = `(async () => {${functions.map((f) => `globalThis.${f} = ${f};`).join(' ')}`;
   const code = prefix + applyEdits(source, edits) + '\n})()';

@@ -89,6 +89,17 @@ describe('runs', () => {
     }
     const win = await c.request('probe.fetch', { run, probe: 'spikes', t0: 1, t1: 1.5, columns: [10, 20], mode: 'raw' });
     expect(win.arrays.get('y')!.header.shape).toEqual([501, 10]);
+    // windows that select nothing, or past the data, are refused naming the field (not answered with no rows)
+    for (const [w, msg] of [
+      [{ t0: 1.5, t1: 1 }, 't0 (1.5 s) is after t1 (1 s)'],
+      [{ t0: 10, t1: 20 }, "t0 (10 s) is after the probe's last sample (2 s)"],
+      [{ columns: [20, 10] }, 'columns [20, 10) is empty: give [from, to) with from < to'],
+      [{ columns: [50, 120] }, "columns [50, 120) go past the probe's 100 columns"],
+    ] as const) {
+      const r = await c.request('probe.fetch', { run, probe: 'spikes', ...w });
+      expect(r.error, JSON.stringify(w)).toMatchObject({ code: 'invalid_params', message: msg });
+    }
+    expect((await c.request('post.spikes', { run, probe: 'spikes', neurons: [0], t0: 1.5, t1: 1 })).error!.code).toBe('invalid_params');
     const rates = await c.request('post.rates', { run, probe: 'spikes' });
     expect((rates.result!.meanRates as number[]).length).toBe(100);
     const rmse = await c.request('post.rmse', { run, probe: 'sq', target: { probe: 'sq' } });

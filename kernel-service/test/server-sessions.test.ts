@@ -170,6 +170,18 @@ describe('inline simulations and post-processing', () => {
     // one neuron many times would multiply the reply: refused
     const twice = await c.request('post.spikes', { session, sim, probe: 'spikes', neurons: [0, 1, 0] });
     expect(twice.error).toMatchObject({ code: 'invalid_params', message: 'neuron 0 is asked for twice' });
+    // a reversed window is refused at the boundary (it reached the session as a negative row count)
+    for (const type of ['probe.fetch', 'post.rates', 'post.spikes'] as const) {
+      const r = await c.request(type, {
+        session,
+        sim,
+        probe: 'spikes',
+        t0: 0.9,
+        t1: 0.1,
+        ...(type === 'post.spikes' ? { neurons: [0] } : {}),
+      });
+      expect(r.error, type).toMatchObject({ code: 'invalid_params', message: 't0 (0.9 s) is after t1 (0.1 s)' });
+    }
     const tc = await c.request('post.tuning', { session, ensemble: 'a', points: 21 });
     expect(tc.ok, JSON.stringify(tc.error)).toBe(true);
     expect(tc.arrays.get('rates')!.header.shape).toEqual([21, 100]);

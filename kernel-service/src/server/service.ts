@@ -755,6 +755,30 @@ export class Service {
     t1?: number;
     columns?: [number, number];
   }): Promise<ProbeSlice> {
+    if (r.t0 !== undefined && r.t1 !== undefined && r.t0 > r.t1)
+      throw new ProtocolError('invalid_params', `t0 (${r.t0} s) is after t1 (${r.t1} s)`);
+    if (r.columns && r.columns[0] >= r.columns[1])
+      throw new ProtocolError('invalid_params', `columns [${r.columns[0]}, ${r.columns[1]}) is empty: give [from, to) with from < to`);
+    const d = await this.sliceOf(r);
+    if (r.columns && r.columns[1] > d.totalCols)
+      throw new ProtocolError('invalid_params', `columns [${r.columns[0]}, ${r.columns[1]}) go past the probe's ${d.totalCols} columns`);
+    if (r.t0 !== undefined && d.rows === 0 && d.totalRows > 0 && r.t0 > d.totalRows * d.dt * (1 + 1e-9))
+      throw new ProtocolError(
+        'invalid_params',
+        `t0 (${r.t0} s) is after the probe's last sample (${+(d.totalRows * d.dt).toPrecision(12)} s)`,
+      );
+    return d;
+  }
+
+  private async sliceOf(r: {
+    run?: string;
+    session?: string;
+    sim?: string;
+    probe: string;
+    t0?: number;
+    t1?: number;
+    columns?: [number, number];
+  }): Promise<ProbeSlice> {
     if (r.run !== undefined) {
       if (r.session !== undefined || r.sim !== undefined)
         throw new ProtocolError('invalid_params', 'give either run, or session and sim, not both');

@@ -51,6 +51,14 @@ describe('cells', () => {
     expect(limits).toMatchObject({ maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: youngGenerationMb(SESSION_SEMI_SPACE_MB) });
   });
 
+  it("a cell's string value is cut at 2 MB with a notice (a 300 MB string took the service's memory past 1.5 GB)", async () => {
+    const r = await exec("'z'.repeat(30_000_000)", 'big');
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const text = String(r.result!.value!['text/plain']);
+    expect(text.length).toBeLessThan(2 * 1024 * 1024 + 200);
+    expect(text).toMatch(/\[value truncated: 30000000 characters, 2097152 shown\]$/);
+  });
+
   it('re-running a cell redeclares its consts; state carries over', async () => {
     expect((await exec('const k = 1;', 'k')).ok).toBe(true);
     expect((await exec('const k = 2; k + a.nNeurons', 'k')).result!.value).toEqual({ 'text/plain': '102' });

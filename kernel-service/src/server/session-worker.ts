@@ -192,7 +192,14 @@ function modelSummary(net: Network): Record<string, unknown> {
 
 /* ---------- display ---------- */
 
+/** Characters of a string that is a cell's value, as of its console output (MAX_OUTPUT_BYTES); beyond, it is cut with a notice. */
+const MAX_VALUE_STRING = MAX_OUTPUT_BYTES;
+
 function mimeBundle(value: unknown): Record<string, unknown> {
+  if (typeof value === 'string' && value.length > MAX_VALUE_STRING)
+    return {
+      'text/plain': `${value.slice(0, MAX_VALUE_STRING)}\n[value truncated: ${value.length} characters, ${MAX_VALUE_STRING} shown]`,
+    };
   const text = inspect(value, { depth: 3, maxArrayLength: 20, breakLength: 100 }).slice(0, 20_000);
   if (value instanceof nefsim.Network) return { 'application/vnd.nefsim.network+json': modelSummary(value), 'text/plain': text };
   if (value instanceof InlineSimulation) return { 'application/vnd.nefsim.simulation+json': value.toJSON(), 'text/plain': text };

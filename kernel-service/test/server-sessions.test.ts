@@ -219,6 +219,9 @@ describe('interrupt and limits', () => {
   it('interrupts an endless loop while a second client keeps getting replies', async () => {
     // Interrupting an idle session keeps its variables.
     expect((await c.request('session.interrupt', { session })).result).toMatchObject({ restarted: false, wasBusy: false });
+    // and so do two interrupts at once (a double click): neither takes the other's liveness ping for a busy session
+    const both = await Promise.all([c.request('session.interrupt', { session }), c.request('session.interrupt', { session })]);
+    for (const r of both) expect(r.result).toMatchObject({ restarted: false, wasBusy: false });
     expect((await exec('typeof net')).result!.value).toEqual({ 'text/plain': 'object' });
     const other = await Client.connect(svc);
     const loop = exec('while (true) {}', 'loop');

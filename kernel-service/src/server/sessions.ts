@@ -32,6 +32,8 @@ interface Pending {
   resolve: (r: WorkerResult) => void;
   reject: (e: ProtocolError) => void;
   onEvent: ((e: SessionEvent) => void) | undefined;
+  /** A liveness ping (see responsive), which does not make the session busy. */
+  ping: boolean;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -162,6 +164,7 @@ export class Session {
           reject(e);
         },
         onEvent,
+        ping: msg.op === 'ping',
       });
       void (async () => {
         // a request that comes while the worker restarts (an interrupt, a reset, the memory guard) goes to
@@ -179,8 +182,10 @@ export class Session {
     });
   }
 
+  /** Whether a request other than a liveness ping is pending (an interrupt's own ping does not make the session busy). */
   get busy(): boolean {
-    return this.pending.size > 0;
+    for (const p of this.pending.values()) if (!p.ping) return true;
+    return false;
   }
 
   /** Whether the worker is executing a cell. */
@@ -211,7 +216,17 @@ export class Session {
    * Whether the worker answers within `ms`: a session with no request
    * pending may still be busy, in a timer's callback that does not return.
    */
-  async responsive(ms: number): Promise<boolean> {
+  responsive(ms: number): Promise<boolean> {
+    // checks asked for at once share one ping: two interrupts of an idle session (a double click) each saw
+    // the other's ping pending, took the session for busy, and restarted it
+    this.liveness ??= this.ping(ms).finally(() => {
+      this.liveness = undefined;
+    });
+    return this.liveness;
+  }
+  private liveness: Promise<boolean> | undefined;
+
+  private async ping(ms: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<false>((res) => {
       timer = setTimeout(() => res(false), ms);

@@ -172,3 +172,20 @@ describe('bad messages get structured errors, never a crash', () => {
     expect(s.definitions['probe.fetch']!.properties).toHaveProperty('maxPoints');
   });
 });
+
+describe('shutting down', () => {
+  it('SIGTERM ends the service though a client never answers the close handshake (cut off after a grace period)', async () => {
+    const s = await startService();
+    try {
+      const c = await Client.connect(s);
+      (c.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // reads nothing more: no close frame back
+      const stopped = s.stop().then(() => true);
+      const gaveUp = new Promise<false>((r) => setTimeout(() => r(false), 20_000));
+      expect(await Promise.race([stopped, gaveUp])).toBe(true);
+      c.ws.terminate();
+    } finally {
+      s.proc.kill('SIGKILL');
+      cleanup(s.dir);
+    }
+  }, 30_000);
+});

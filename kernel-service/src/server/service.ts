@@ -37,6 +37,8 @@ import {
 import { isTerminal, RunManager, type RunInfo } from './runs.js';
 import { SessionManager, type Session } from './sessions.js';
 
+/** How long close() lets clients answer the close handshake before it cuts them off, ms. */
+const CLOSE_GRACE_MS = 2000;
 export interface ServiceOptions {
   host: string;
   port: number;
@@ -240,7 +242,15 @@ export class Service {
       c.ws.close(1001, 'service shutting down');
     }
     await this.sessions.closeAll();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    // A client that does not read (or whose connection died) never completes the close handshake, and
+    // the server's close waits for every connection: after a grace period such clients are cut off.
+    const grace = setTimeout(() => {
+      for (const c of this.clients) c.ws.terminate();
+      this.server.closeAllConnections();
+    }, CLOSE_GRACE_MS);
+    await closed;
+    clearTimeout(grace);
     for (const c of this.clients) c.ws.terminate();
   }
 

@@ -41,10 +41,11 @@ export class PES extends LearningRuleType {
     return conn.sizeOut;
   }
   validate(conn: Connection): void {
-    const pre = conn.pre;
+    // through a slice (ens.slice(0, 1), ens.neurons.select([...])) to what it views
+    const pre = (conn.pre as { obj?: unknown }).obj ?? conn.pre;
     const isEnsembleLike = (pre as { typeName?: string }).typeName === 'Ensemble' || (pre as { ensemble?: unknown }).ensemble !== undefined;
     if (!isEnsembleLike) {
-      throw new ValidationError(`${conn.name}: PES needs a connection from an ensemble or its neurons`, conn.label);
+      throw new ValidationError(`${conn.name}: PES needs a connection from an ensemble or its neurons, not from ${String(pre)}`, conn.label);
     }
   }
   toString(): string {

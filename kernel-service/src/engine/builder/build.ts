@@ -33,7 +33,7 @@ import {
 import { Process } from '../processes.js';
 import { entropySeed, Rng } from '../rng.js';
 import { LstsqL2, LstsqL2nz, type Solver } from '../solvers.js';
-import type { Synapse } from '../synapses.js';
+import { LinearFilter, type Synapse } from '../synapses.js';
 import { activities } from './activities.js';
 import { fuseEncoders, type Op } from './ops.js';
 import { BATCH_BYTES, SolvePool, jobBytes, poolThreads, type PoolJob, type PoolResult } from './solve-pool.js';
@@ -845,7 +845,8 @@ class Builder {
       if (conn.scaleEvalPoints) for (let i = 0; i < evalPoints.length; i++) evalPoints[i] = evalPoints[i]! * ens.radius;
     }
     // Targets: function of the (sliced) eval points.
-    const mid = isConn ? conn.sizeMid : d;
+    // (a decoded probe of a slice decodes the slice's dimensions: preIdx.length of them)
+    const mid = isConn ? conn.sizeMid : preIdx ? preIdx.length : d;
     let Y = targets(conn, evalPoints, m, d, preIdx, mid);
     // Weight solvers solve for post currents: targets times transform^T, then times E (done by the solver).
     let E: Float64Array | undefined, nPost: number | undefined;
@@ -969,12 +970,17 @@ class Builder {
     if (rows0 !== error.size)
       throw new BuildError(`${owner}: the error has ${error.size} values, the learned weights ${rows0} rows`, conn.label);
     this.ops.push({ kind: 'reset', dst: error, value: 0, owner });
+    // Nengo computes a step's delta from that step's error and activities as an update, and adds it
+    // to the weights at the start of the next step, before the connection reads them. The pes op here
+    // adds into the weights before their readers, from the error one step late (a delay: y = x as an
+    // update) and the activities as the step reads them (a filter's output: the step before's).
+    const errorBefore = this.filter(new LinearFilter([1], [1]), error, `${owner}.error`);
     const acts = pes.preSynapse ? this.filter(pes.preSynapse, bc.input, owner) : bc.input;
     const [rows, cols] = bc.weightsShape;
     const { obj } = unview(conn.pre);
     const nNeurons = obj instanceof Ensemble ? obj.nNeurons : obj.sizeOut;
     // dW = -(learning_rate * dt / n_neurons) * outer(error, acts)
-    this.ops.push({ kind: 'pes', W: bc.weights, rows, cols, error, acts, k: (-pes.learningRate * this.dt) / nNeurons, owner });
+    this.ops.push({ kind: 'pes', W: bc.weights, rows, cols, error: errorBefore, acts, k: (-pes.learningRate * this.dt) / nNeurons, owner });
   }
 
   // ---- probes ------------------------------------------------------------------

@@ -83,7 +83,11 @@ export interface FuncOp extends OpBase {
   restart?: () => (t: number, x: Float64Array | null, out: Float64Array) => void;
 }
 
-/** PES: W += k * outer(error, acts), as an update (visible next step). */
+/**
+ * PES: W += k * outer(error, acts), before the step's readers of W (Nengo adds a step's delta at the
+ * start of the next step); `error` is the rule's error one step late and `acts` the activities as
+ * the step reads them, both from the step before.
+ */
 export interface PESOp extends OpBase {
   kind: 'pes';
   W: Sig;
@@ -139,7 +143,7 @@ export function access(op: Op): Access {
     case 'func':
       return { sets: op.output ? [op.output] : [], incs: [], reads: op.x ? [op.x] : [], updates: [] };
     case 'pes':
-      return { sets: [], incs: [], reads: [op.error, op.acts], updates: [op.W] };
+      return { sets: [], incs: [op.W], reads: [op.error, op.acts], updates: [] };
     case 'encode':
       return { sets: [op.y], incs: [], reads: [op.b, op.W, op.x], updates: [] };
   }

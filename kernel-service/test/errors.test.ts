@@ -1,12 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { BuildError, Network, SimulationError, Simulator, ValidationError } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { BuildError, Lowpass, Network, SimulationError, Simulator, ValidationError } from '../src/index.js';
 
 describe('clear errors that name the object', () => {
   it('transform shape mismatch', () => {
     const net = new Network();
     const a = net.ensemble({ nNeurons: 10, dimensions: 2, label: 'a' });
     const b = net.ensemble({ nNeurons: 10, dimensions: 3, label: 'b' });
-    expect(() => net.connect(a, b, { label: 'ab' })).toThrow(/ab.*2 dimensions.*Ensemble 'b' takes 3.*3x2 transform/);
+    expect(() => net.connect(a, b, { label: 'ab' })).toThrow(/ab.*a gives 2 values.*Ensemble 'b' takes 3.*3x2 transform/);
     expect(() =>
       net.connect(a, b, {
         transform: [
@@ -26,6 +26,23 @@ describe('clear errors that name the object', () => {
     ).toThrow(ValidationError);
   });
 
+  it('run() shorter than half a step warns, as Nengo does, and runs no step', () => {
+    const net = new Network({ seed: 1 });
+    net.node([1]);
+    const sim = new Simulator(net);
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    let messages: unknown[];
+    try {
+      sim.run(0.0004);
+      sim.run(0.002);
+      messages = warn.mock.calls.map((c) => c[0]);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(sim.steps).toBe(2);
+    expect(messages).toEqual(['run(0.0004) is 0 steps at dt = 0.001; the simulator is still at t = 0']);
+  });
+
   it('wrong dimensions and sizes', () => {
     const net = new Network();
     expect(() => net.ensemble({ nNeurons: 0, dimensions: 1, label: 'e' })).toThrow(/Ensemble 'e': nNeurons must be a positive integer/);
@@ -33,7 +50,14 @@ describe('clear errors that name the object', () => {
     const a = net.ensemble({ nNeurons: 10, dimensions: 2, label: 'a' });
     expect(() => a.slice(1, 5)).toThrow(/Ensemble 'a': slice\(1, 5\) is out of range for size 2/);
     const n = net.node([1, 2, 3], { label: 'n' });
-    expect(() => net.connect(n, a)).toThrow(/3 dimensions but Ensemble 'a' takes 2/);
+    // without a function, the message names what gives the values (it spoke of a function that was not there)
+    expect(() => net.connect(n, a)).toThrow(/Connection 'n -> a': n gives 3 values but Ensemble 'a' takes 2/);
+    expect(() => net.connect(n.slice(0, 2), a.slice(0, 1))).toThrow(/n\[0:2\] gives 2 values but/);
+    expect(() => net.connect(n, a, { function: (x) => [x[0]!] })).toThrow(/the function output has 1 dimensions but Ensemble 'a' takes 2/);
+    // a Synapse as a node's output (a Process in Nengo) gets a message that says so
+    expect(() => net.node(new Lowpass(0.01) as never, { sizeIn: 1, label: 'f' })).toThrow(
+      /Node 'f': a Synapse \(Lowpass\(0.01\)\) is not a node output here/,
+    );
   });
 
   it('a connection function that returns the wrong length, at build time', () => {

@@ -137,11 +137,18 @@ export class Node extends NefObject implements Port {
       this.output = values;
       this.sizeIn = 0;
       this.sizeOut = values.length;
-    } else {
+    } else if ((output as unknown) instanceof Synapse) {
+      // a Synapse is a Process in Nengo (a node can filter its input with one); here it is not
       throw new ValidationError(
-        `${this.name}: output must be a number, an array, a function, a Process or null, got ${typeof output}`,
+        `${this.name}: a Synapse (${String(output as unknown)}) is not a node output here, as it can be in Nengo; ` +
+          'filter with a connection instead: net.connect(pre, post, { synapse })',
         this.label,
       );
+    } else {
+      const o = output as unknown;
+      const what =
+        o === null || typeof o !== 'object' ? typeof o : ((o as { constructor?: { name?: string } }).constructor?.name ?? 'object');
+      throw new ValidationError(`${this.name}: output must be a number, an array, a function, a Process or null, got ${what}`, this.label);
     }
   }
 
@@ -431,7 +438,10 @@ export class Connection extends NefObject {
     this.scaleEvalPoints = opts.scaleEvalPoints ?? true;
     this.sizeMid = this.functionSize(pre);
     const target = post.sizeIn;
-    this.transform = parseTransform(opts.transform ?? 1, this.sizeMid, target, this.name, post.name);
+    // what the transform multiplies, in messages: the function's output, or what the pre gives
+    const mid =
+      opts.function !== undefined ? `the function output has ${this.sizeMid} dimensions` : `${shortName(pre)} gives ${this.sizeMid} values`;
+    this.transform = parseTransform(opts.transform ?? 1, this.sizeMid, target, this.name, post.name, mid);
     this.synapse = toSynapse(opts.synapse === undefined ? new Lowpass(0.005) : opts.synapse, `${this.name} synapse`);
     if (opts.learningRule !== undefined) {
       opts.learningRule.validate(this);
@@ -647,12 +657,13 @@ function parseTransform(
   sizeOut: number,
   name: string,
   postName: string,
+  mid: string,
 ): Transform {
   if (typeof t === 'number') {
     if (!Number.isFinite(t)) throw new ValidationError(`${name}: transform must be finite, got ${t}`);
     if (sizeMid !== sizeOut) {
       throw new ValidationError(
-        `${name}: the function output has ${sizeMid} dimensions but ${postName} takes ${sizeOut}; ` +
+        `${name}: ${mid} but ${postName} takes ${sizeOut}; ` +
           `give a ${sizeOut}x${sizeMid} transform matrix, or connect to a slice of the right size`,
       );
     }

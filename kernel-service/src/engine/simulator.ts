@@ -220,7 +220,11 @@ export class Simulator {
   /** Runs for `seconds` of simulated time (rounded to whole steps, as Nengo). */
   run(seconds: number): void {
     if (!Number.isFinite(seconds) || seconds < 0) throw new ValidationError(`run: seconds must be a non-negative number, got ${seconds}`);
-    this.runSteps(stepsIn(seconds, this.dt));
+    const steps = stepsIn(seconds, this.dt);
+    // as Nengo warns: a run too short for one step is probably not what was meant
+    if (steps === 0 && seconds > 0)
+      process.emitWarning(`run(${seconds}) is 0 steps at dt = ${this.dt}; the simulator is still at t = ${this.time}`, 'NefsimWarning');
+    this.runSteps(steps);
   }
 
   runSteps(steps: number): void {

@@ -290,7 +290,7 @@ export default function () {
     expect((await c.request('run.status', { run: r.result!.run })).result!.state).toBe('done');
   });
 
-  it('run.cancel while the run is being launched (its model loading) cancels the run once it exists', async () => {
+  it('run.cancel while the run is being launched (its model loading) stops the launch: the run is cancelled and never starts', async () => {
     const slow = join(svc.dir, 'slow.mjs');
     // two seconds of loading, in the launcher's check and again in the run
     writeFileSync(
@@ -310,12 +310,49 @@ export default function () {
     }
     expect(run).not.toBe('');
     expect(existsSync(join(svc.runsDir, run))).toBe(false);
-    // the reply comes when the run has ended, as for any run.cancel: it waits for the launch, then cancels the run
+    // the cancel stops `nefsim run` while it loads the model (a launcher that had already started the run
+    // would have it cancelled once it exists)
     const cancelled = await c.request('run.cancel', { run });
     expect(cancelled.ok, JSON.stringify(cancelled.error)).toBe(true);
     expect(cancelled.result!.state).toBe('cancelled');
-    expect(existsSync(join(svc.runsDir, run, 'exit.json'))).toBe(true);
     await started;
     expect((await c.request('run.status', { run })).result!.state).toBe('cancelled');
+    expect(existsSync(join(svc.runsDir, run))).toBe(false);
   });
+
+  it('a model that never loads holds only its own slot, and run.cancel stops its launch at once', async () => {
+    const s2 = await startService(['--max-concurrent-runs', '2']);
+    const c2 = await Client.connect(s2);
+    try {
+      const hang = join(s2.dir, 'hang.mjs');
+      writeFileSync(hang, 'setInterval(() => {}, 1000);\nawait new Promise(() => {});\nexport default null;\n');
+      const good = join(s2.dir, 'good.mjs');
+      writeFileSync(good, MODEL_FILE);
+      const started = c2.request('run.start', { file: hang, duration: 1, label: 'hang' }, 60_000);
+      let hung = '';
+      for (let i = 0; i < 100 && !hung; i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        hung = ((await c2.request('run.list')).result!.runs as { run: string }[]).find((x) => x.run.startsWith('hang-'))?.run ?? '';
+      }
+      expect(hung).not.toBe('');
+      // the other slot is free: a good run starts and ends while the first is still loading (its launch
+      // waited for the hanging one's time limit, 120 s, before)
+      const ok = await c2.request('run.start', { file: good, duration: 0.1, label: 'good' }, 60_000);
+      expect(ok.ok, JSON.stringify(ok.error)).toBe(true);
+      const run = ok.result!.run as string;
+      for (let i = 0; i < 200 && (await c2.request('run.status', { run })).result!.state !== 'done'; i++)
+        await new Promise((res) => setTimeout(res, 100));
+      expect((await c2.request('run.status', { run })).result!.state).toBe('done');
+      expect((await c2.request('run.status', { run: hung })).result!.state).toBe('queued');
+      // cancel stops the launcher (it waited for the launch's time limit too)
+      const cancelled = await c2.request('run.cancel', { run: hung }, 20_000);
+      expect(cancelled.result!.state).toBe('cancelled');
+      expect((await started).result?.state).toBe('cancelled');
+      expect(existsSync(join(s2.runsDir, hung))).toBe(false);
+    } finally {
+      c2.close();
+      await s2.stop();
+      cleanup(s2.dir);
+    }
+  }, 90_000);
 });

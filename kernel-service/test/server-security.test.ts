@@ -106,6 +106,22 @@ describe('bad messages get structured errors, never a crash', () => {
     expect(path.error!.code).toBe('invalid_params');
     const missing = await other.request('session.close', { session: 'nope' });
     expect(missing.error!.code).toBe('not_found');
+    // a union says what it accepts (it said "Expected union value")
+    const executor = await other.request('run.start', { file: 'm.mjs', duration: 1, trials: 2, executor: 'pbs' });
+    expect(executor.error!.message).toBe('run.start: /executor: expected "local" or "slurm"');
+    const mode = await other.request('probe.fetch', { run: 'r', probe: 'p', mode: 'all' });
+    expect(mode.error!.message).toBe('probe.fetch: /mode: expected "minmax" or "raw"');
+    // limits as the command line's: --partitions goes to 256, and a duration / dt of too many steps is refused
+    const parts = await other.request('run.start', { file: 'm.mjs', duration: 1, partitions: 300 });
+    expect(parts.error).toMatchObject({
+      code: 'invalid_params',
+      message: 'run.start: /partitions: Expected integer to be less or equal to 256',
+    });
+    const steps = await other.request('run.start', { file: 'm.mjs', duration: 1, dt: 1e-300 });
+    expect(steps.error).toMatchObject({
+      code: 'invalid_params',
+      message: expect.stringMatching(/^run.start: duration \/ dt gives too many steps \(/) as unknown as string,
+    });
   });
 
   it('binary frames from clients are refused', async () => {

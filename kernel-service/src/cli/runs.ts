@@ -2,7 +2,7 @@
  * `nefsim run`, `nefsim status` and `nefsim cancel`: long runs in run folders
  * (see ../runs/folder.ts for the layout).
  */
-import { stepsIn } from '../engine/steps.js';
+import { MAX_RUN_STEPS, stepsIn } from '../engine/steps.js';
 import { spawn } from 'node:child_process';
 import {
   closeSync,
@@ -193,7 +193,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
       `nefsim run: note: --duration ${duration} is not a whole number of steps of --dt ${dt}; ` +
         `the run takes ${steps} steps (${+(steps * dt).toPrecision(12)} s), rounded as Nengo's Simulator.run rounds`,
     );
-  if (steps > Number.MAX_SAFE_INTEGER / 2) throw new UsageError(`nefsim run: --duration / --dt gives too many steps (${steps})`);
+  if (steps > MAX_RUN_STEPS) throw new UsageError(`nefsim run: --duration / --dt gives too many steps (${steps})`);
   if (seed !== null && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
     throw new UsageError(`nefsim run: --seed must be an integer in [0, 2^32), got ${seed}`);
   }

@@ -4,6 +4,9 @@
  * module of its own, so that the run and service code that counts steps
  * does not load the engine.
  */
+/** The most steps a run may take (`nefsim run` and the service refuse more). */
+export const MAX_RUN_STEPS = Math.floor(Number.MAX_SAFE_INTEGER / 2);
+
 export function stepsIn(seconds: number, dt: number): number {
   const x = seconds / dt;
   const f = Math.floor(x);

@@ -151,7 +151,7 @@ export const RequestSchemas = {
       dt: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
       seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
       partitions: Type.Optional(
-        Type.Integer({ minimum: 1, maximum: 1024, description: 'Worker threads per run (nefsim run --partitions).' }),
+        Type.Integer({ minimum: 1, maximum: 256, description: 'Worker threads per run (nefsim run --partitions, at most 256).' }),
       ),
       trials: Type.Optional(
         Type.Integer({ minimum: 1, maximum: 10000, description: 'Independent trials with seeds seed, seed+1, ... (a batch).' }),
@@ -288,11 +288,29 @@ export function parseRequest(text: string): Request {
     throw new ProtocolError('unknown_type', `unknown message type '${m.type.slice(0, 100)}'`, { known: REQUEST_TYPES });
   }
   if (!check.Check(m)) {
-    const errors = [...check.Errors(m)].slice(0, 10).map((e) => ({ path: e.path || '/', message: e.message }));
+    const errors = [...check.Errors(m)].slice(0, 10).map((e) => ({ path: e.path || '/', message: errorMessage(e.message, e.schema) }));
     const first = errors[0];
     throw new ProtocolError('invalid_params', `${type}: ${first ? `${first.path}: ${first.message}` : 'invalid message'}`, { errors });
   }
   return m as Request;
+}
+
+/** A validation error's message; for a union ("Expected union value"), what it accepts. */
+function errorMessage(message: string, schema: TSchema): string {
+  const anyOf = (schema as { anyOf?: TSchema[] }).anyOf;
+  if (!anyOf) return message;
+  return `expected ${anyOf.map(describeSchema).join(' or ')}`;
+}
+
+function describeSchema(s: TSchema): string {
+  const x = s as { const?: unknown; type?: string; maxLength?: number; required?: string[] };
+  if (x.const !== undefined) return JSON.stringify(x.const);
+  if (x.type === 'string') return x.maxLength !== undefined ? `a string of at most ${x.maxLength} characters` : 'a string';
+  if (x.type === 'integer') return 'an integer';
+  if (x.type === 'number') return 'a number';
+  if (x.type === 'object') return x.required?.length ? `an object with ${x.required.map((k) => `'${k}'`).join(', ')}` : 'an object';
+  if (x.type === 'array') return 'an array';
+  return 'a valid value';
 }
 
 /** Safe request id of an arbitrary message (for error replies to invalid ones). */

@@ -9,7 +9,7 @@
  * `<runs>/.queue/` so that a restarted service still starts them.
  */
 import { stepsIn } from '../engine/steps.js';
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -104,14 +104,29 @@ const TERMINAL = new Set<RunState>(['done', 'failed', 'cancelled']);
 const isFolder = (dir: string): boolean => isRunFolder(dir) || isBatchFolder(dir);
 export const isTerminal = (s: RunState): boolean => TERMINAL.has(s);
 
-function cli(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Stopped by its time limit (then code is 1). */
+  timedOut: boolean;
+}
+
+function cli(args: string[], timeoutMs: number, started?: (child: ChildProcess) => void): Promise<CliResult> {
   return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      res({ code, stdout, stderr });
+      res({ code, stdout, stderr, timedOut: !!err && err.killed === true && err.signal === 'SIGTERM' && !stopped.has(child) });
     });
+    started?.(child);
   });
 }
+
+/** Launches stopped by run.cancel (their end is not a time-out). */
+const stopped = new WeakSet<ChildProcess>();
+
+/** How long `nefsim run` may take to load a model and make its folder before the launch fails, ms. */
+const LAUNCH_TIMEOUT_MS = 120_000;
 
 /** A Nefsim API name list for generated modules (the globals a session has). */
 const SESSION_GLOBALS = ['display', 'simulate', 'buildSummary', 'post'];
@@ -163,6 +178,8 @@ export class RunManager {
   /** Runs being launched (the CLI is loading the model): they hold a slot. */
   /** Runs whose `nefsim run` is under way (loading the model, making the folder), and its end. */
   private readonly launching = new Map<string, Promise<void>>();
+  /** The `nefsim run` process of each launch under way (run.cancel stops it). */
+  private readonly launchers = new Map<string, ChildProcess>();
   /**
    * What list() made of the runs that had ended, by folder, with the identity
    * of their status.json (inode, size, modification time): an ended run's
@@ -254,6 +271,9 @@ export class RunManager {
     const rec: QueueRecord = { ...req, run, file: resolve(file), created: new Date().toISOString(), state: 'queued' };
     writeJsonAtomic(join(this.queueDir, `${run}.json`), rec);
     await this.tick();
+    // the reply waits for this run's own launch (if it got a slot), so that a model error is the reply's,
+    // not for the launches of other runs
+    await this.launching.get(run);
     return this.status(run);
   }
 
@@ -312,10 +332,11 @@ export class RunManager {
         } catch {
           continue; // deleted meanwhile
         }
-        if (rec.state !== 'queued') continue;
-        const launched = this.launch(rec);
+        if (rec.state !== 'queued' || this.launching.has(rec.run)) continue;
+        // launches run side by side, each holding a slot: one whose model takes long to load (or never
+        // loads) no longer holds up the queue; when it ends, its slot goes to the next queued run
+        const launched = this.launch(rec).finally(() => void this.tick());
         this.launching.set(rec.run, launched);
-        await launched;
       }
     } finally {
       this.ticking = false;
@@ -333,27 +354,31 @@ export class RunManager {
       if (rec.jobs !== undefined) args.push('--jobs', String(rec.jobs));
       if (rec.executor !== undefined && rec.executor !== 'local') args.push('--executor', rec.executor);
       if (rec.dtype === 'float32') args.push('--dtype', 'float32');
-      const r = await cli(args, 120_000);
+      const r = await cli(args, LAUNCH_TIMEOUT_MS, (child) => this.launchers.set(rec.run, child));
       const qfile = join(this.queueDir, `${rec.run}.json`);
       // The run folder has its own copy of the model (and a batch its plan), and a failed launch
       // keeps its message in the queue record: generated files are no longer needed either way.
       this.removeGenerated(rec.file, rec.sweepFile);
-      if (r.code === 0 && (isRunFolder(out) || isBatchFolder(out))) {
-        // run.cancel while `nefsim run` loaded the model marked the record; the run exists now: cancel it
-        let cancelled = false;
-        try {
-          cancelled = readJson<QueueRecord>(qfile).state === 'cancelled';
-        } catch {
-          // no record: not cancelled
-        }
+      // run.cancel while `nefsim run` loaded the model marked the record (and stopped the launcher)
+      let cancelled = false;
+      try {
+        cancelled = readJson<QueueRecord>(qfile).state === 'cancelled';
+      } catch {
+        // no record: not cancelled
+      }
+      if (isRunFolder(out) || isBatchFolder(out)) {
+        // the run exists (a launcher stopped by a cancel may have started it just before): cancel it if asked
         rmSync(qfile, { force: true });
-        if (cancelled) await cli(['cancel', out, '--timeout', '30'], 40_000);
-      } else {
-        const msg = (r.stderr || r.stdout).trim().replace(/^nefsim run: /, '') || `nefsim run exited with code ${r.code}`;
+        if (cancelled && !TERMINAL.has(this.stateOf(out))) await cli(['cancel', out, '--timeout', '30'], 40_000);
+      } else if (!cancelled) {
+        const msg = r.timedOut
+          ? `the model did not load within ${LAUNCH_TIMEOUT_MS / 1000} s (nefsim run was stopped): does it wait for something, or loop, when it is imported or called?`
+          : (r.stderr || r.stdout).trim().replace(/^nefsim run: /, '') || `nefsim run exited with code ${r.code}`;
         writeJsonAtomic(qfile, { ...rec, state: 'failed', error: msg });
       }
     } finally {
       this.launching.delete(rec.run);
+      this.launchers.delete(rec.run);
     }
   }
 
@@ -531,7 +556,15 @@ export class RunManager {
     if (launch) {
       try {
         const rec = readJson<QueueRecord>(qfile);
-        if (rec.state === 'queued') writeJsonAtomic(qfile, { ...rec, state: 'cancelled', error: 'cancelled while it was being started' });
+        if (rec.state === 'queued') {
+          writeJsonAtomic(qfile, { ...rec, state: 'cancelled', error: 'cancelled while it was being started' });
+          // stop `nefsim run` loading the model (a model that never loads would hold the cancel for the launch's time limit)
+          const launcher = this.launchers.get(run);
+          if (launcher) {
+            stopped.add(launcher);
+            launcher.kill('SIGTERM');
+          }
+        }
       } catch {
         // the launch is ending: its run folder exists, or the launch failed
       }

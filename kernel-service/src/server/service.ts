@@ -18,6 +18,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import * as nefsim from '../index.js';
 import * as post from '../post/index.js';
 import { version } from '../version.js';
+import { MAX_RUN_STEPS, stepsIn } from '../engine/steps.js';
 import { listRunProbes, loadH5, readRunProbe, type ProbeSlice } from './probes.js';
 import {
   dtypeOf,
@@ -657,6 +658,8 @@ export class Service {
       throw new ProtocolError('invalid_params', 'run.start: give either session (its model cells) or file (a model module)');
     const dt = r.dt ?? 0.001;
     if (dt > r.duration) throw new ProtocolError('invalid_params', `run.start: dt (${dt}) is longer than duration (${r.duration})`);
+    if (stepsIn(r.duration, dt) > MAX_RUN_STEPS)
+      throw new ProtocolError('invalid_params', `run.start: duration / dt gives too many steps (${stepsIn(r.duration, dt)})`);
     let file: string;
     let label = r.label ?? '';
     if (r.session !== undefined) {

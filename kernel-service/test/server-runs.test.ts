@@ -4,7 +4,7 @@
  * probe data of the run (decimated min/max equal to the raw extremes), rates,
  * the concurrency limit and its queue, cancel and delete.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Client, MODEL_FILE, SQUARING_CELLS, startService, type Event, type Running } from './server-harness.js';
@@ -355,4 +355,45 @@ export default function () {
       cleanup(s2.dir);
     }
   }, 90_000);
+
+  it('a damaged run folder is listed as failed saying what is wrong, its data requests say so, and it can be deleted', async () => {
+    const r = await c.request('run.start', { file: join(svc.dir, 'model.mjs'), duration: 0.05, label: 'intact' });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const intact = r.result!.run as string;
+    await watchToEnd(intact);
+    const src = join(svc.runsDir, intact);
+    const cases: [string, (dir: string) => void, RegExp][] = [
+      ['garbled-status', (d) => writeFileSync(join(d, 'status.json'), '{"state": "do'), /its status.json cannot be read/],
+      ['no-status', (d) => rmSync(join(d, 'status.json')), /its status.json is missing/],
+      ['no-options', (d) => rmSync(join(d, 'options.json')), /its options.json is missing/],
+    ];
+    for (const [name, damage, why] of cases) {
+      cpSync(src, join(svc.runsDir, name), { recursive: true });
+      damage(join(svc.runsDir, name));
+    }
+    const list = (await c.request('run.list')).result!.runs as { run: string; state: string; error: string | null }[];
+    for (const [name, , why] of cases) {
+      const listed = list.find((x) => x.run === name);
+      expect(listed?.state, name).toBe('failed');
+      expect(listed?.error, name).toMatch(why);
+      const st = await c.request('run.status', { run: name });
+      expect(st.result!.error, name).toMatch(/^the run folder is damaged: /);
+      const fetch = await c.request('probe.fetch', { run: name, probe: 'sq' });
+      expect(fetch.error, name).toMatchObject({ code: 'io_error', message: expect.stringMatching(why) as unknown as string });
+      expect((await c.request('run.delete', { run: name })).ok, name).toBe(true);
+      expect(existsSync(join(svc.runsDir, name)), name).toBe(false);
+    }
+    // an intact run whose probes.h5 is gone, or not HDF5: the reply says which
+    cpSync(src, join(svc.runsDir, 'no-h5'), { recursive: true });
+    rmSync(join(svc.runsDir, 'no-h5', 'probes.h5'));
+    expect((await c.request('probe.fetch', { run: 'no-h5', probe: 'sq' })).error).toMatchObject({
+      code: 'io_error',
+      message: 'this run has no probes.h5 (deleted?)',
+    });
+    writeFileSync(join(svc.runsDir, 'no-h5', 'probes.h5'), 'not hdf5');
+    expect((await c.request('probe.fetch', { run: 'no-h5', probe: 'sq' })).error!.message).toBe(
+      'cannot read probes.h5 of this run: not an HDF5 file, or damaged',
+    );
+    expect((await c.request('run.delete', { run: 'no-h5' })).ok).toBe(true);
+  });
 });

@@ -20,6 +20,8 @@ import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  claimState,
+  CLAIM_FILE,
   currentStatus,
   FILES,
   isRunFolder,
@@ -433,20 +435,6 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   return detach(out, '_batch', () => readJson<BatchStatus>(join(out, BATCH_FILES.status)) as unknown as RunStatus);
 }
 
-/** The file whose exclusive creation makes a folder this `nefsim run`'s while it fills it (see makeOut): {pid, processStart}. */
-const CLAIM_FILE = '.nefsim-claim';
-
-/** Whether a `nefsim run` is filling `dir` ('alive'), or left it half made ('gone': its claim names a process that stopped). */
-function claimState(dir: string): 'alive' | 'gone' | undefined {
-  const file = join(dir, CLAIM_FILE);
-  if (!existsSync(file)) return undefined;
-  try {
-    const c = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; processStart: number | null };
-    return processAlive(c.pid, c.processStart) ? 'alive' : 'gone';
-  } catch {
-    return 'alive'; // being written: its maker is alive
-  }
-}
 
 function beingMade(dir: string): UsageError {
   return new UsageError(`nefsim run: another nefsim run is making the output folder ${dir}; give another --out`);

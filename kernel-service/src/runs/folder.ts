@@ -120,6 +120,21 @@ export function isRunFolder(dir: string): boolean {
   return existsSync(join(dir, FILES.options)) && existsSync(join(dir, FILES.status));
 }
 
+/** The file whose exclusive creation makes a folder this `nefsim run`'s while it fills it (see makeOut): {pid, processStart}. */
+export const CLAIM_FILE = '.nefsim-claim';
+
+/** Whether a `nefsim run` is filling `dir` ('alive'), or left it half made ('gone': its claim names a process that stopped). */
+export function claimState(dir: string): 'alive' | 'gone' | undefined {
+  const file = join(dir, CLAIM_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; processStart: number | null };
+    return processAlive(c.pid, c.processStart) ? 'alive' : 'gone';
+  } catch {
+    return 'alive'; // being written: its maker is alive
+  }
+}
+
 /** Fields of /proc/<pid>/stat, or null if there is no such process (or no /proc). */
 function procStat(pid: number): string[] | null {
   let stat: string;

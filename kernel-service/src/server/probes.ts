@@ -3,7 +3,7 @@
  * the run writes it: rows are limited to the steps flushed (status.json's
  * stepsFlushed), and a read that races a flush is retried.
  */
-import { statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { currentStatus, FILES } from '../runs/folder.js';
@@ -64,6 +64,17 @@ export function loadH5(): Promise<H5> {
 async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) => T): Promise<T> {
   await loadH5();
   const path = join(dir, FILES.probes);
+  // h5wasm's own message for a missing or foreign file is "error - name not defined!"
+  if (!existsSync(path) || !isHdf5(path)) {
+    if (['queued', 'running'].includes(currentStatus(dir).state))
+      throw new ProtocolError('io_error', `this run's ${FILES.probes} is not written yet`);
+    throw new ProtocolError(
+      'io_error',
+      existsSync(path)
+        ? `cannot read ${FILES.probes} of this run: not an HDF5 file, or damaged`
+        : `this run has no ${FILES.probes} (deleted?)`,
+    );
+  }
   let lastErr: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const { live, steps } = stepsOnDisk(dir);
@@ -85,8 +96,24 @@ async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) 
   }
   throw new ProtocolError(
     'io_error',
-    `cannot read the probe data of this run: ${lastErr instanceof Error ? lastErr.message : String(lastErr)} (is probes.h5 there yet?)`,
+    `cannot read ${FILES.probes} of this run: ${lastErr instanceof Error && !/name not defined/.test(lastErr.message) ? lastErr.message : 'not an HDF5 file, or damaged'}`,
   );
+}
+
+/** HDF5's signature at the start of the file (where nefsim's store puts its superblock); h5wasm opens other files without a word. */
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function isHdf5(path: string): boolean {
+  const head = Buffer.alloc(8);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return readSync(fd, head, 0, 8, 0) === 8 && head.equals(HDF5_SIGNATURE);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 type H5Obj = Dataset | Group;

@@ -14,8 +14,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { currentBatchStatus, isBatchFolder, readPlan } from '../runs/batch.js';
+import { BATCH_FILES, currentBatchStatus, isBatchFolder, readPlan } from '../runs/batch.js';
 import {
+  claimState,
   currentStatus,
   FILES,
   isRunFolder,
@@ -102,6 +103,38 @@ export interface RunInfo {
 
 const TERMINAL = new Set<RunState>(['done', 'failed', 'cancelled']);
 const isFolder = (dir: string): boolean => isRunFolder(dir) || isBatchFolder(dir);
+
+/**
+ * What is wrong with a folder of the runs directory that holds a run's files
+ * but is not a readable run (status.json or options.json deleted or
+ * damaged), or null: such a run is listed as failed, with this, and can be
+ * deleted, instead of vanishing from the list and refusing every request.
+ * A folder a `nefsim run` is still filling is not damaged.
+ */
+function damage(dir: string): string | null {
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) return null;
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const runFiles = [FILES.options, FILES.status, FILES.exit, FILES.probes, FILES.model, BATCH_FILES.plan];
+  if (!names.some((n) => runFiles.includes(n as (typeof runFiles)[number]))) return null;
+  const claim = claimState(dir);
+  if (claim === 'alive') return null;
+  if (claim === 'gone') return 'it was left half made by a nefsim run that stopped';
+  const batch = names.includes(BATCH_FILES.plan);
+  for (const f of batch ? [BATCH_FILES.plan, BATCH_FILES.status] : [FILES.options, FILES.status]) {
+    if (!names.includes(f)) return `its ${f} is missing`;
+    try {
+      JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    } catch (err) {
+      return `its ${f} cannot be read (${(err as Error).message.slice(0, 120)})`;
+    }
+  }
+  return null;
+}
 export const isTerminal = (s: RunState): boolean => TERMINAL.has(s);
 
 interface CliResult {
@@ -297,7 +330,7 @@ export class RunManager {
 
   private runFolders(): string[] {
     try {
-      return readdirSync(this.dir).filter((n) => !n.startsWith('.') && isFolder(join(this.dir, n)));
+      return readdirSync(this.dir).filter((n) => !n.startsWith('.') && (isFolder(join(this.dir, n)) || this.damaged(n) !== null));
     } catch {
       return [];
     }
@@ -479,9 +512,58 @@ export class RunManager {
     };
   }
 
+  /** What is wrong with a run's folder (see damage), or null; not for a run being launched. */
+  private damaged(run: string): string | null {
+    return this.launching.has(run) ? null : damage(join(this.dir, run));
+  }
+
+  /** What is wrong with a run's folder (see damage), or null: a readable run, a trial, a queue record, or nothing. */
+  private whatIsDamaged(run: string): string | null {
+    if (run.includes('/')) return null;
+    const dir = join(this.dir, run);
+    if (!isFolder(dir)) return this.damaged(run);
+    try {
+      if (isBatchFolder(dir)) currentBatchStatus(dir);
+      else currentStatus(dir);
+      return null;
+    } catch {
+      return this.damaged(run);
+    }
+  }
+
+  /** A run whose folder is damaged: failed, saying what is wrong. */
+  private fromDamaged(run: string, why: string): RunInfo {
+    let created: string | null = null;
+    try {
+      created = statSync(join(this.dir, run)).mtime.toISOString();
+    } catch {
+      // gone meanwhile
+    }
+    return {
+      run,
+      kind: 'run',
+      state: 'failed',
+      time: 0,
+      steps: 0,
+      stepsTotal: 0,
+      stepsFlushed: 0,
+      stepsPerSecond: null,
+      secondsLeft: null,
+      percent: 0,
+      duration: null,
+      dt: null,
+      seed: null,
+      created,
+      error: `the run folder is damaged: ${why}; its files are left as they are (probes.h5 may still open in h5py), and run.delete removes it`,
+      object: null,
+    };
+  }
+
   /** Status of one run (folder, or queue record). */
   status(run: string): RunInfo {
     const dir = this.checkName(run);
+    const why = this.whatIsDamaged(run);
+    if (why !== null) return this.fromDamaged(run, why);
     if (isBatchFolder(dir)) return this.fromBatch(run);
     if (isRunFolder(dir)) return this.fromFolder(run);
     const recs = this.queueRecords();
@@ -499,8 +581,13 @@ export class RunManager {
     const out: RunInfo[] = [];
     const ended = new Map<string, { stamp: string; info: RunInfo }>();
     for (const r of this.runFolders()) {
+      const dir = join(this.dir, r);
+      if (!isFolder(dir)) {
+        const why = this.damaged(r);
+        if (why !== null) out.push(this.fromDamaged(r, why));
+        continue;
+      }
       try {
-        const dir = join(this.dir, r);
         const st = statSync(join(dir, FILES.status));
         const stamp = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
         const known = this.ended.get(r);
@@ -517,7 +604,9 @@ export class RunManager {
         if (TERMINAL.has(info.state) && (!batch || isTerminal(readJson<{ state: RunState }>(join(dir, FILES.status)).state)))
           ended.set(r, { stamp, info });
       } catch {
-        // a folder being created or removed
+        // a damaged folder (listed as failed, saying why), or one being created or removed
+        const why = this.damaged(r);
+        if (why !== null) out.push(this.fromDamaged(r, why));
       }
     }
     this.ended = ended;
@@ -532,6 +621,8 @@ export class RunManager {
   /** Folder of a run that has one (for probe data). */
   folder(run: string): string {
     const dir = this.checkName(run);
+    const why = this.whatIsDamaged(run);
+    if (why !== null) throw new ProtocolError('io_error', `run '${run}': the run folder is damaged: ${why}`);
     if (isBatchFolder(dir))
       throw new ProtocolError('conflict', `'${run}' is a batch: ask for the data of one trial, e.g. '${run}/trial-000'`);
     if (!isRunFolder(dir)) {
@@ -593,6 +684,11 @@ export class RunManager {
     const dir = this.checkName(run);
     const qfile = join(this.queueDir, `${run}.json`);
     if (run.includes('/')) throw new ProtocolError('conflict', 'delete the whole batch, not one of its trials');
+    if (this.whatIsDamaged(run) !== null) {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(qfile, { force: true });
+      return;
+    }
     if (isFolder(dir)) {
       const state = this.stateOf(dir);
       if (!TERMINAL.has(state)) throw new ProtocolError('conflict', `run '${run}' is ${state}: cancel it before deleting it`, { state });

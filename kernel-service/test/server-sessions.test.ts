@@ -198,6 +198,13 @@ describe('inline simulations and post-processing', () => {
     expect(err.result!.overall as number).toBeLessThan(0.1);
     const bad = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn: '42' } });
     expect(bad.error!.code).toBe('execution_error');
+    // a target function that never returns fails within the inline budget (3 s here); the session keeps its variables
+    const endless = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn: '(t) => { for (;;); }' } }, 20_000);
+    expect(endless.error).toMatchObject({
+      code: 'execution_error',
+      message: expect.stringContaining('target.fn took more than 3 s') as unknown as string,
+    });
+    expect((await exec('typeof model')).result!.value).toEqual({ 'text/plain': 'object' });
   });
 
   it('simulate() past the compute budget fails with a message suggesting a run', async () => {

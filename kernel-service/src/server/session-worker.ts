@@ -514,13 +514,31 @@ async function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): Promise<{ resul
 }
 
 function target(msg: Extract<ToWorker, { op: 'target' }>): { result: Record<string, unknown>; arrays: WorkerArrays } {
-  const fn: unknown = vm.runInContext(`(${msg.fn}\n)`, context, { filename: 'target' });
-  if (typeof fn !== 'function') throw new TypeError('target.fn must be a JavaScript function (t) => number or number[]');
-  const f = fn as (t: number) => unknown;
+  // Every call inside one script run under the inline budget: a function that never returns fails the
+  // request (the session goes on) instead of holding the session until an interrupt restarts it.
+  const g = context as unknown as { __nefsimTargetT?: Float64Array };
+  g.__nefsimTargetT = msg.t;
+  let values: unknown;
+  try {
+    values = vm.runInContext(
+      `(() => { const f = (${msg.fn}\n); if (typeof f !== 'function') return null; const t = globalThis.__nefsimTargetT; ` +
+        'const v = new Array(t.length); for (let i = 0; i < t.length; i++) v[i] = f(t[i]); return v; })()',
+      context,
+      { filename: 'target', timeout: init.budgetSeconds * 1000 },
+    );
+  } catch (err) {
+    // (thrown from the context's realm: not an instanceof this realm's Error)
+    if (/^Script execution timed out/.test(String((err as { message?: unknown } | null)?.message)))
+      throw new BudgetError(`target.fn took more than ${init.budgetSeconds} s (the inline compute budget) for ${msg.t.length} times`);
+    throw err;
+  } finally {
+    delete g.__nefsimTargetT;
+  }
+  if (!Array.isArray(values)) throw new TypeError('target.fn must be a JavaScript function (t) => number or number[]');
   let cols = -1;
   let out = new Float64Array(0);
   for (let i = 0; i < msg.t.length; i++) {
-    const v = f(msg.t[i]!);
+    const v: unknown = values[i];
     const row = typeof v === 'number' ? [v] : Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v as ArrayLike<number>, Number) : null;
     if (!row) throw new TypeError(`target.fn returned ${typeof v} at t = ${msg.t[i]}; return a number or an array of numbers`);
     if (cols < 0) {

@@ -282,6 +282,13 @@ describe('interrupt and limits', () => {
       expect(r.error!.code, code).toBe('execution_error');
     }
     expect((await exec('6 * 7', 'after-odd', { model: false })).result!.value).toEqual({ 'text/plain': '42' });
+    // a value that is not an Error is said as such
+    const num = await exec('throw 42', 'throw-number', { model: false });
+    expect(num.error!.message).toContain('42 (a number was thrown, not an Error)');
+    expect(num.error!.details).toMatchObject({ name: 'Uncaught' });
+    expect((await exec("throw 'oops'", 'throw-string', { model: false })).error!.message).toContain(
+      "'oops' (a string was thrown, not an Error)",
+    );
   });
 
   it('display() output is capped per cell, as console output is', async () => {

@@ -310,7 +310,12 @@ function errorFields(err: unknown): { name: string; message: string; stack: stri
         stack: typeof stack === 'string' ? stack : undefined,
       };
     }
-    return { name: 'Error', message: String(err), stack: undefined };
+    // a thrown value that is not an Error (throw 42, throw 'oops'): said as such, not as an Error
+    return {
+      name: 'Uncaught',
+      message: `${inspect(err)} (a ${err === null ? 'null' : typeof err} was thrown, not an Error)`,
+      stack: undefined,
+    };
   } catch {
     return { name: 'Error', message: 'the cell threw a value that cannot be shown as text', stack: undefined };
   }

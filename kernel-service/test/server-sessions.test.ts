@@ -82,6 +82,34 @@ describe('cells', () => {
     expect(r.result!.value).toEqual({ 'text/plain': 'done' });
   });
 
+  it('writes to process.stdout and stderr, and unhandled rejections, come with the cell, in order and capped', async () => {
+    // they went through the worker's own streams: after the reply (and dropped), and uncapped
+    const r = await exec(
+      "const p = await import('node:process'); p.stdout.write('a\\n'); console.log('b'); p.stderr.write(new TextEncoder().encode('c\\n')); Promise.reject(new Error('late')); 'done'",
+      'raw-io',
+      { model: false },
+    );
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const streams = r.events.filter((e) => e.event === 'cell.stream').map((e) => [e.stream, e.text as string]);
+    expect(streams.slice(0, 3)).toEqual([
+      ['stdout', 'a\n'],
+      ['stdout', 'b\n'],
+      ['stderr', 'c\n'],
+    ]);
+    expect(streams[3]![0]).toBe('stderr');
+    expect(streams[3]![1]).toMatch(/^Unhandled rejection: Error: late/);
+    const flood = await exec(
+      "const q = await import('node:process'); for (let i = 0; i < 5000; i++) q.stdout.write('x'.repeat(1000) + '\\n'); 1",
+      'flood',
+      {
+        model: false,
+      },
+    );
+    const text = flood.events.filter((e) => e.event === 'cell.stream').map((e) => e.text as string);
+    expect(text.join('').length).toBeLessThan(2 * 1024 * 1024 + 2000);
+    expect(text.at(-1)).toContain('[output truncated');
+  });
+
   it('a runtime error points at its line and column in the cell', async () => {
     const r = await exec(
       'const ok = 1;\nconst e = net.ensemble({ nNeurons: 10, dimensions: 1 });\n  net.connect(e, undefinedThing);',

@@ -38,6 +38,23 @@ function emit(stream: 'stdout' | 'stderr', text: string): void {
   send({ kind: 'stream', rid: currentRid, stream, text });
 }
 
+/**
+ * Writes to process.stdout / process.stderr (a cell's own, a library's, Node's warnings) go the way of
+ * console output: in order with the cell's reply, and under the same cap. Through the worker's own
+ * streams they reached the service after the reply (and were dropped), and uncapped.
+ */
+function routeStream(stream: 'stdout' | 'stderr'): void {
+  const s = process[stream] as NodeJS.WriteStream & { write: (...a: unknown[]) => boolean };
+  s.write = (chunk: unknown, ...rest: unknown[]): boolean => {
+    emit(stream, typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+    const cb = rest.find((x): x is () => void => typeof x === 'function');
+    if (cb) queueMicrotask(cb);
+    return true;
+  };
+}
+routeStream('stdout');
+routeStream('stderr');
+
 const fmt = (args: unknown[]): string => formatWithOptions({ colors: false, depth: 4, maxArrayLength: 50 }, ...args) + '\n';
 const cellConsole = {
   log: (...a: unknown[]) => emit('stdout', fmt(a)),
@@ -378,6 +395,9 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
     // import() in cells loads modules with the worker's own loader (Node's default ESM loader).
     const script = new vm.Script(t.code, { filename, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
     const value: unknown = await (script.runInContext(context) as Promise<unknown>);
+    // a promise the cell left rejected without a handler is reported ('unhandledRejection', below) once the
+    // microtasks have run: before the reply, so that its message goes with this cell
+    await new Promise((res) => setImmediate(res));
     const result: Record<string, unknown> = { durationMs: performance.now() - t0, names: [...t.names, ...t.functions] };
     if (value !== undefined) result.value = mimeBundle(value);
     const model: unknown = context.model;

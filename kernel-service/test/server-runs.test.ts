@@ -277,6 +277,24 @@ export default function () {
     expect((await c.request('run.start', { session: s, duration: 0.05 })).error!.code).toBe('model_error');
   });
 
+  it('a run of model cells that fails to load names the cell and its line (the generated module it named is deleted)', async () => {
+    const s = (await c.request('session.open', { label: 'fails' })).result!.session as string;
+    const cells = [
+      'const net = new Network({ label: "fails" });',
+      // works in the session, throws in a run (where simulate() is skipped)
+      'const e = net.ensemble({ nNeurons: 10, dimensions: 1 });\nif (simulate(net, 0.01).skipped) throw new Error("only in runs");\nmodel = net;',
+    ];
+    for (const [i, code] of cells.entries()) {
+      const x = await c.request('cell.execute', { session: s, code, cell: `f${i}` });
+      expect(x.ok, JSON.stringify(x.error)).toBe(true);
+    }
+    const r = await c.request('run.start', { session: s, duration: 0.05 });
+    expect(r.error!.code).toBe('model_error');
+    expect(r.error!.message).toContain('only in runs');
+    expect(r.error!.message).toContain('model cell 2, line 2');
+    expect(r.error!.message).not.toContain('.sources');
+  });
+
   it('a cell that assigns without declaring (as sessions allow) gives a run that builds', async () => {
     const s = (await c.request('session.open', { label: 'sloppy' })).result!.session as string;
     const cells = [

@@ -202,6 +202,28 @@ export function moduleFromCells(cells: string[], apiNames: string[]): string {
   ].join('\n');
 }
 
+/**
+ * A message about a module made from model cells (moduleFromCells), with its
+ * places (`FILE:LINE`, `FILE:LINE:COLUMN`, as file URLs too) said as the
+ * cells' own: "model cell 2, line 3". Unchanged without the module's source.
+ */
+export function cellPlaces(message: string, file: string, source: string | undefined): string {
+  if (source === undefined) return message;
+  const starts: number[] = []; // per cell, the module line of its marker
+  source.split('\n').forEach((line, i) => {
+    if (/^ {2}\/\/ --- cell \d+ ---$/.test(line)) starts.push(i + 1);
+  });
+  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return message.replace(new RegExp(`(?:file://)?${escaped}:(\\d+)(?::\\d+)?`, 'g'), (whole, l: string) => {
+    const line = Number(l);
+    let k = starts.length - 1;
+    while (k >= 0 && starts[k]! >= line) k--;
+    if (k < 0) return whole;
+    // (columns are the transformed code's: a declaration's line has moved; lines map one to one)
+    return `model cell ${k + 1}, line ${line - starts[k]!}`;
+  });
+}
+
 export class RunManager {
   readonly dir: string;
   private readonly queueDir: string;
@@ -389,6 +411,13 @@ export class RunManager {
       if (rec.dtype === 'float32') args.push('--dtype', 'float32');
       const r = await cli(args, LAUNCH_TIMEOUT_MS, (child) => this.launchers.set(rec.run, child));
       const qfile = join(this.queueDir, `${rec.run}.json`);
+      // a session's module is deleted below: an error's places in it are said as the model cells' own
+      let generated: string | undefined;
+      try {
+        if (r.code !== 0 && rec.file.startsWith(this.sourcesDir + '/')) generated = readFileSync(rec.file, 'utf8');
+      } catch {
+        // gone
+      }
       // The run folder has its own copy of the model (and a batch its plan), and a failed launch
       // keeps its message in the queue record: generated files are no longer needed either way.
       this.removeGenerated(rec.file, rec.sweepFile);
@@ -406,7 +435,8 @@ export class RunManager {
       } else if (!cancelled) {
         const msg = r.timedOut
           ? `the model did not load within ${LAUNCH_TIMEOUT_MS / 1000} s (nefsim run was stopped): does it wait for something, or loop, when it is imported or called?`
-          : (r.stderr || r.stdout).trim().replace(/^nefsim run: /, '') || `nefsim run exited with code ${r.code}`;
+          : cellPlaces((r.stderr || r.stdout).trim().replace(/^nefsim run: /, ''), rec.file, generated) ||
+            `nefsim run exited with code ${r.code}`;
         writeJsonAtomic(qfile, { ...rec, state: 'failed', error: msg });
       }
     } finally {

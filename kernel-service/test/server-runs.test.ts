@@ -385,7 +385,7 @@ export default function () {
       ['no-status', (d) => rmSync(join(d, 'status.json')), /its status.json is missing/],
       ['no-options', (d) => rmSync(join(d, 'options.json')), /its options.json is missing/],
     ];
-    for (const [name, damage, why] of cases) {
+    for (const [name, damage] of cases) {
       cpSync(src, join(svc.runsDir, name), { recursive: true });
       damage(join(svc.runsDir, name));
     }

@@ -435,7 +435,6 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   return detach(out, '_batch', () => readJson<BatchStatus>(join(out, BATCH_FILES.status)) as unknown as RunStatus);
 }
 
-
 function beingMade(dir: string): UsageError {
   return new UsageError(`nefsim run: another nefsim run is making the output folder ${dir}; give another --out`);
 }

@@ -45,7 +45,10 @@ export class PES extends LearningRuleType {
     const pre = (conn.pre as { obj?: unknown }).obj ?? conn.pre;
     const isEnsembleLike = (pre as { typeName?: string }).typeName === 'Ensemble' || (pre as { ensemble?: unknown }).ensemble !== undefined;
     if (!isEnsembleLike) {
-      throw new ValidationError(`${conn.name}: PES needs a connection from an ensemble or its neurons, not from ${String(pre)}`, conn.label);
+      throw new ValidationError(
+        `${conn.name}: PES needs a connection from an ensemble or its neurons, not from ${String(pre)}`,
+        conn.label,
+      );
     }
   }
   toString(): string {

@@ -284,6 +284,49 @@ describe('learning', () => {
     expect(rmse(a.y, a.x, 2000)).toBeLessThan(0.6 * rmse(a.y.subarray(0, 1000), a.x, 50)); // it learns
   });
 
+  it("a connection's weights can be probed (Nengo's Probe(conn, 'weights')): each sample is sim.weights(conn) then", () => {
+    const net = new Network({ seed: 9 });
+    const stim = net.node((t) => [Math.sin(2 * Math.PI * t)]);
+    const pre = net.ensemble({ nNeurons: 30, dimensions: 1 });
+    const post = net.ensemble({ nNeurons: 30, dimensions: 1 });
+    net.connect(stim, pre);
+    const learned = net.connect(pre, post, { function: () => [0], learningRule: new PES({ learningRate: 1e-3 }) });
+    net.connect(post, learned.learningRule!);
+    net.connect(stim, learned.learningRule!, { transform: -1 });
+    const fixed = net.connect(pre, post, { transform: 0.5 });
+    const full = net.connect(pre, post, { solver: new LstsqL2({ weights: true }), transform: 0.1 });
+    const dense = net.connect(stim, post, { transform: [[0.3]] });
+    const pw = net.probe(learned, { attr: 'weights' });
+    const pf = net.probe(fixed, { attr: 'weights', sampleEvery: 0.01 });
+    const others = [full, dense].map((conn) => [conn, net.probe(conn, { attr: 'weights' })] as const);
+    const sim = new Simulator(net);
+    const seen: Float64Array[] = [];
+    for (let k = 0; k < 50; k++) {
+      sim.step();
+      seen.push(sim.weights(learned).data.slice());
+    }
+    const w = sim.data(pw);
+    expect([w.rows, w.cols]).toEqual([50, 30]);
+    for (let k = 0; k < 50; k++) expect(Array.from(w.data.subarray(k * 30, (k + 1) * 30)), `step ${k + 1}`).toEqual(Array.from(seen[k]!));
+    expect(seen[49]!.some((v) => v !== 0)).toBe(true); // it learned
+    const f = sim.data(pf);
+    expect([f.rows, f.cols]).toEqual([5, 30]);
+    expect(Array.from(f.data.subarray(120, 150))).toEqual(Array.from(sim.weights(fixed).data));
+    for (const [conn, p] of others) {
+      const d = sim.data(p),
+        want = sim.weights(conn);
+      expect(d.cols, conn.name).toBe(want.data.length);
+      expect(Array.from(d.data.subarray(49 * d.cols))).toEqual(Array.from(want.data));
+    }
+    expect(sim.data(others[0]![1]).cols).toBe(30 * 30); // post neurons x pre neurons
+    // a connection with no weights says so, naming it
+    const n2 = new Network();
+    const a = n2.node([1], { label: 'a' });
+    const b = n2.ensemble({ nNeurons: 5, dimensions: 1, label: 'b' });
+    expect(() => n2.probe(n2.connect(a, b), { attr: 'weights' })).toThrow(/Connection 'a -> b' has no weights to probe/);
+    expect(() => n2.probe(n2.connect(a, b), { attr: 'decoders' })).toThrow(/Connection 'a -> b' has no probeable attribute 'decoders'/);
+  });
+
   it('PES learns a communication channel from zero decoders', () => {
     const net = new Network({ seed: 8 });
     const stim = net.node((t) => 0.5 * Math.sin(2 * Math.PI * t));

@@ -114,7 +114,33 @@ function concat(list: Float64Array[]): Float64Array {
   return out;
 }
 
+const learning = model(
+  'learning',
+  `import { Network, PES } from 'nefsim';
+const net = new Network({ label: 'learning', seed: 5 });
+const stim = net.node((t) => [Math.sin(2 * Math.PI * t)], { label: 'stim' });
+const pre = net.ensemble({ nNeurons: 40, dimensions: 1, label: 'pre' });
+const post = net.ensemble({ nNeurons: 40, dimensions: 1, label: 'post' });
+net.connect(stim, pre);
+const learned = net.connect(pre, post, { function: () => [0], learningRule: new PES({ learningRate: 1e-3 }) });
+net.connect(post, learned.learningRule);
+net.connect(stim, learned.learningRule, { transform: -1 });
+net.probe(learned, { attr: 'weights', label: 'w' });
+net.probe(post, { synapse: 0.01, label: 'post' });
+export default net;
+`,
+);
+
 describe('partitioned runs', () => {
+  it('PES learning, its weights probed, on 2 threads is bit-identical to one thread', async () => {
+    const ref = await single(learning, 300);
+    const { data, sim } = await partitioned(learning, 2, 300);
+    expect(sim.summary().partitions).toBe(2);
+    expect(ref[0]!.length).toBe(300 * 40);
+    expect(ref[0]!.some((v) => v !== 0)).toBe(true);
+    expect(data).toEqual(ref);
+  });
+
   it('squaring on 2 threads is bit-identical to one thread', async () => {
     const ref = await single(squaring, 300);
     const { data, sim } = await partitioned(squaring, 2, 300);

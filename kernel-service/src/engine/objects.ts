@@ -453,6 +453,26 @@ export class Connection extends NefObject {
   get sizeOut(): number {
     return this.post.sizeIn;
   }
+
+  /**
+   * Shape [rows, cols] of the weights a build gives this connection (what
+   * sim.weights(conn) and a 'weights' probe give, row-major), or null when it
+   * has none: a node's (or a Direct ensemble's) output through a scalar or
+   * elementwise transform, not learned. From an ensemble with neurons, the
+   * decoders times the transform [size out x pre neurons], or with a weight
+   * solver [post neurons x pre neurons].
+   */
+  get weightsShape(): [number, number] | null {
+    const pre = this.pre instanceof ObjView ? this.pre.obj : this.pre;
+    if (pre instanceof Ensemble && pre.neuronType.kind !== 'Direct') {
+      const post = this.post instanceof ObjView ? this.post.obj : this.post;
+      if (this.solver?.weights && post instanceof Ensemble) return [post.nNeurons, pre.nNeurons];
+      return [this.sizeOut, pre.nNeurons];
+    }
+    if (this.learningRule !== undefined) return [this.sizeOut, this.sizeMid];
+    if (this.transform.kind === 'dense') return [this.transform.rows, this.transform.cols];
+    return null;
+  }
   get sizeIn(): number {
     return this.pre.sizeOut;
   }
@@ -502,7 +522,7 @@ export const PROBEABLE: Record<string, readonly string[]> = {
   Node: ['output'],
   Ensemble: ['decodedOutput', 'input'],
   Neurons: ['output', 'input', 'voltage', 'refractoryTime'],
-  Connection: ['output', 'input'],
+  Connection: ['output', 'input', 'weights'],
 };
 
 /** Records an attribute of an object every `sampleEvery` seconds, optionally filtered by `synapse` (default none). */
@@ -543,7 +563,13 @@ export class Probe extends NefObject {
     const attr = opts.attr ?? allowed[0]!;
     if (!allowed.includes(attr)) {
       throw new ValidationError(
-        `${this.name}: ${kind} has no probeable attribute '${attr}' (choose from ${allowed.join(', ')})`,
+        `${this.name}: ${describe(obj)} has no probeable attribute '${attr}' (choose from ${allowed.join(', ')})`,
+        this.label,
+      );
+    }
+    if (obj instanceof Connection && attr === 'weights' && obj.weightsShape === null) {
+      throw new ValidationError(
+        `${this.name}: ${obj.name} has no weights to probe (from a node or a Direct ensemble, with a scalar or elementwise transform and no learning rule)`,
         this.label,
       );
     }
@@ -566,7 +592,13 @@ export class Probe extends NefObject {
   get size(): number {
     const t = this.target;
     if (t instanceof ObjView) return t.sizeOut;
-    if (t instanceof Connection) return this.attr === 'input' ? t.sizeIn : t.sizeOut;
+    if (t instanceof Connection) {
+      if (this.attr === 'weights') {
+        const [rows, cols] = t.weightsShape ?? [0, 0];
+        return rows * cols;
+      }
+      return this.attr === 'input' ? t.sizeIn : t.sizeOut;
+    }
     return t.sizeOut;
   }
 }

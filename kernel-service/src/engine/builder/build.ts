@@ -993,7 +993,16 @@ class Builder {
     if (target instanceof Connection) {
       this.requireMember(target, owner);
       const bc = this.model.connections.get(target)!;
-      source = probe.attr === 'input' ? bc.input : bc.output;
+      if (probe.attr === 'weights') {
+        // each sample the weights row-major, [post x pre] (decoders of a decoded connection), as sim.weights(conn)
+        // (the probe's size is Connection.weightsShape's: a build that disagrees is a bug, said as such)
+        if (!bc.weights || bc.weights.size !== probe.size)
+          throw new BuildError(
+            `${owner}: ${target.name}'s weights (${bc.weights?.size ?? 0} values) are not the ${probe.size} the probe expects`,
+            probe.label,
+          );
+        source = bc.weights;
+      } else source = probe.attr === 'input' ? bc.input : bc.output;
     } else {
       const { obj, idx } = unview(target);
       if (obj instanceof Node) {

@@ -223,36 +223,51 @@ describe('learning', () => {
       learningRate: number;
       pre: Params;
       post: Params;
-      weights: number[][];
+      cases: Record<string, number[][]>;
     };
-    const net = new Network({ seed: 3 });
-    const ens = (p: Params) =>
-      net.ensemble({
-        nNeurons: fx.n,
-        dimensions: 1,
-        encoders: p.encoders.map((e) => [e]),
-        maxRates: p.maxRates,
-        intercepts: p.intercepts,
-        evalPoints: p.evalPoints.map((x) => [x]),
-        initialState: { voltage: new Choice([0]) },
-      });
-    const stim = net.node((t) => [Math.sin(2 * Math.PI * t)]);
-    const pre = ens(fx.pre);
-    const post = ens(fx.post);
-    net.connect(stim, pre);
-    const conn = net.connect(pre, post, { function: () => [0], learningRule: new PES({ learningRate: fx.learningRate }) });
-    const err = net.node(null, { sizeIn: 1 });
-    net.connect(post, err);
-    net.connect(stim, err, { transform: -1 });
-    net.connect(err, conn.learningRule!);
-    const sim = new Simulator(net);
-    let scale = 0;
-    for (const row of fx.weights) for (const w of row) scale = Math.max(scale, Math.abs(w));
-    expect(scale).toBeGreaterThan(1e-4); // it learned
-    for (let k = 0; k < fx.steps; k++) {
-      sim.step();
-      const w = sim.weights(conn).data;
-      for (let i = 0; i < fx.n; i++) expect(Math.abs(w[i]! - fx.weights[k]![i]!), `step ${k + 1}, weight ${i}`).toBeLessThan(1e-9 * scale);
+    expect(Object.keys(fx.cases)).toEqual(['decoded', 'no pre synapse', 'neurons slice']);
+    for (const [name, weights] of Object.entries(fx.cases)) {
+      const net = new Network({ seed: 3 });
+      const ens = (p: Params) =>
+        net.ensemble({
+          nNeurons: fx.n,
+          dimensions: 1,
+          encoders: p.encoders.map((e) => [e]),
+          maxRates: p.maxRates,
+          intercepts: p.intercepts,
+          evalPoints: p.evalPoints.map((x) => [x]),
+          initialState: { voltage: new Choice([0]) },
+        });
+      const stim = net.node((t) => [Math.sin(2 * Math.PI * t)]);
+      const pre = ens(fx.pre);
+      const post = ens(fx.post);
+      net.connect(stim, pre);
+      const conn =
+        name === 'neurons slice'
+          ? net.connect(pre.neurons.slice(0, 10), post, {
+              transform: [new Array(10).fill(0)],
+              learningRule: new PES({ learningRate: fx.learningRate }),
+            })
+          : net.connect(pre, post, {
+              function: () => [0],
+              learningRule: new PES({ learningRate: fx.learningRate, ...(name === 'no pre synapse' ? { preSynapse: null } : {}) }),
+            });
+      const err = net.node(null, { sizeIn: 1 });
+      net.connect(post, err);
+      net.connect(stim, err, { transform: -1 });
+      net.connect(err, conn.learningRule!);
+      const sim = new Simulator(net);
+      let scale = 0;
+      for (const row of weights) for (const w of row) scale = Math.max(scale, Math.abs(w));
+      expect(scale, name).toBeGreaterThan(1e-5); // it learned
+      const cols = weights[0]!.length;
+      for (let k = 0; k < fx.steps; k++) {
+        sim.step();
+        const w = sim.weights(conn).data;
+        expect(w.length, name).toBe(cols);
+        for (let i = 0; i < cols; i++)
+          expect(Math.abs(w[i]! - weights[k]![i]!), `${name}: step ${k + 1}, weight ${i}`).toBeLessThan(1e-9 * scale);
+      }
     }
   });
 

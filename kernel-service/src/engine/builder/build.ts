@@ -973,12 +973,15 @@ class Builder {
     // Nengo computes a step's delta from that step's error and activities as an update, and adds it
     // to the weights at the start of the next step, before the connection reads them. The pes op here
     // adds into the weights before their readers, from the error one step late (a delay: y = x as an
-    // update) and the activities as the step reads them (a filter's output: the step before's).
-    const errorBefore = this.filter(new LinearFilter([1], [1]), error, `${owner}.error`);
-    const acts = pes.preSynapse ? this.filter(pes.preSynapse, bc.input, owner) : bc.input;
+    // update) and the activities of the step before: a filter's output as the step reads it, or without
+    // a pre synapse the neurons' output delayed the same way (read directly, it is this step's).
+    const late = (s: Sig, name: string): Sig => this.filter(new LinearFilter([1], [1]), s, name);
+    const errorBefore = late(error, `${owner}.error`);
+    const acts = pes.preSynapse ? this.filter(pes.preSynapse, bc.input, owner) : late(bc.input, `${owner}.activities`);
     const [rows, cols] = bc.weightsShape;
     const { obj } = unview(conn.pre);
-    const nNeurons = obj instanceof Ensemble ? obj.nNeurons : obj.sizeOut;
+    // Nengo divides by the activities' number: the ensemble's neurons, or a neurons slice's
+    const nNeurons = obj instanceof Ensemble ? obj.nNeurons : bc.input.size;
     // dW = -(learning_rate * dt / n_neurons) * outer(error, acts)
     this.ops.push({ kind: 'pes', W: bc.weights, rows, cols, error: errorBefore, acts, k: (-pes.learningRate * this.dt) / nNeurons, owner });
   }

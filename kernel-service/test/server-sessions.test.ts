@@ -98,6 +98,18 @@ describe('cells', () => {
     ]);
     expect(streams[3]![0]).toBe('stderr');
     expect(streams[3]![1]).toMatch(/^Unhandled rejection: Error: late/);
+    // an encoding is honoured, and a character split between two writes of bytes comes out whole
+    const enc = await exec(
+      "const e = await import('node:process'); e.stdout.write('aGkK', 'base64'); const b = new TextEncoder().encode('é\\n'); e.stdout.write(b.subarray(0, 1)); e.stdout.write(b.subarray(1)); 1",
+      'enc',
+      { model: false },
+    );
+    expect(
+      enc.events
+        .filter((e) => e.event === 'cell.stream')
+        .map((e) => e.text as string)
+        .join(''),
+    ).toBe('hi\né\n');
     const flood = await exec(
       "const q = await import('node:process'); for (let i = 0; i < 5000; i++) q.stdout.write('x'.repeat(1000) + '\\n'); 1",
       'flood',
@@ -233,6 +245,13 @@ describe('inline simulations and post-processing', () => {
       message: expect.stringContaining('target.fn took more than 3 s') as unknown as string,
     });
     expect((await exec('typeof model')).result!.value).toEqual({ 'text/plain': 'object' });
+    // the function sees the session's names, whatever they are (f, t, v were shadowed by the evaluating code)
+    expect((await exec('function f(t) { return Math.sin(t - 0.015) ** 2; }\nconst v = 1;', 'names', { model: false })).ok).toBe(true);
+    for (const fn of ['f', '(t) => f(t) * v']) {
+      const named = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn }, from: 0.1 });
+      expect(named.ok, `${fn}: ${JSON.stringify(named.error)}`).toBe(true);
+      expect(named.result!.overall as number, fn).toBeLessThan(0.1);
+    }
   });
 
   it('simulate() past the compute budget fails with a message suggesting a run', async () => {

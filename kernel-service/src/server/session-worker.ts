@@ -7,6 +7,7 @@
  * from cell to cell; the network the cells leave in `model` is the session's
  * model.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { formatWithOptions, inspect } from 'node:util';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -27,14 +28,14 @@ function send(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 
 /** The request whose cell runs now; output of timers from older cells goes to the latest one. */
 let currentRid = 0;
-/** Bytes of output sent for the current cell (capped so a printing loop cannot flood the client). */
-let outputBytes = 0;
-const MAX_OUTPUT_BYTES = 2 * 1024 * 1024;
+/** Characters of output sent for the current cell (capped so a printing loop cannot flood the client). */
+let outputChars = 0;
+const MAX_OUTPUT_CHARS = 2 * 1024 * 1024;
 
 function emit(stream: 'stdout' | 'stderr', text: string): void {
-  if (outputBytes > MAX_OUTPUT_BYTES) return;
-  outputBytes += text.length;
-  if (outputBytes > MAX_OUTPUT_BYTES) text = `\n[output truncated: more than ${MAX_OUTPUT_BYTES} characters in one cell]\n`;
+  if (outputChars > MAX_OUTPUT_CHARS) return;
+  outputChars += text.length;
+  if (outputChars > MAX_OUTPUT_CHARS) text = `\n[output truncated: more than ${MAX_OUTPUT_CHARS} characters in one cell]\n`;
   send({ kind: 'stream', rid: currentRid, stream, text });
 }
 
@@ -45,8 +46,14 @@ function emit(stream: 'stdout' | 'stderr', text: string): void {
  */
 function routeStream(stream: 'stdout' | 'stderr'): void {
   const s = process[stream] as NodeJS.WriteStream & { write: (...a: unknown[]) => boolean };
+  // bytes may split a character between writes: the decoder keeps the first part for the next
+  const decoder = new StringDecoder('utf8');
   s.write = (chunk: unknown, ...rest: unknown[]): boolean => {
-    emit(stream, typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+    const enc = typeof rest[0] === 'string' && Buffer.isEncoding(rest[0]) ? rest[0] : 'utf8';
+    const bytes =
+      typeof chunk === 'string' ? (enc === 'utf8' || enc === 'utf-8' ? null : Buffer.from(chunk, enc)) : Buffer.from(chunk as Uint8Array);
+    const text = bytes === null ? (chunk as string) : decoder.write(bytes);
+    if (text) emit(stream, text);
     const cb = rest.find((x): x is () => void => typeof x === 'function');
     if (cb) queueMicrotask(cb);
     return true;
@@ -209,8 +216,8 @@ function modelSummary(net: Network): Record<string, unknown> {
 
 /* ---------- display ---------- */
 
-/** Characters of a string that is a cell's value, as of its console output (MAX_OUTPUT_BYTES); beyond, it is cut with a notice. */
-const MAX_VALUE_STRING = MAX_OUTPUT_BYTES;
+/** Characters of a string that is a cell's value, as of its console output (MAX_OUTPUT_CHARS); beyond, it is cut with a notice. */
+const MAX_VALUE_STRING = MAX_OUTPUT_CHARS;
 
 function mimeBundle(value: unknown): Record<string, unknown> {
   if (typeof value === 'string' && value.length > MAX_VALUE_STRING)
@@ -328,11 +335,8 @@ function errorFields(err: unknown): { name: string; message: string; stack: stri
       };
     }
     // a thrown value that is not an Error (throw 42, throw 'oops'): said as such, not as an Error
-    return {
-      name: 'Uncaught',
-      message: `${inspect(err)} (a ${err === null ? 'null' : typeof err} was thrown, not an Error)`,
-      stack: undefined,
-    };
+    const what = err === null ? 'null' : err === undefined ? 'undefined' : typeof err === 'object' ? 'an object' : `a ${typeof err}`;
+    return { name: 'Uncaught', message: `${inspect(err)} (${what} was thrown, not an Error)`, stack: undefined };
   } catch {
     return { name: 'Error', message: 'the cell threw a value that cannot be shown as text', stack: undefined };
   }
@@ -367,7 +371,7 @@ function cleanStack(stack: string | undefined, filename: string, t: Transformed)
 
 async function execute(rid: number, code: string, cell: string): Promise<void> {
   currentRid = rid;
-  outputBytes = 0;
+  outputChars = 0;
   displayChars = 0;
   const t0 = performance.now();
   let t: Transformed;
@@ -404,6 +408,7 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
     if (model instanceof nefsim.Network) result.model = modelSummary(model);
     send({ kind: 'done', rid, ok: true, result });
   } catch (err) {
+    await new Promise((res) => setImmediate(res)); // as above: rejections left behind go with this cell
     const e = errorFields(err);
     const where = locate(e.stack, filename, t);
     const isEngine = instanceOf(err, nefsim.NefsimError);
@@ -546,15 +551,20 @@ function target(msg: Extract<ToWorker, { op: 'target' }>): { result: Record<stri
   let values: unknown;
   try {
     values = vm.runInContext(
-      `(() => { const f = (${msg.fn}\n); if (typeof f !== 'function') return null; const t = globalThis.__nefsimTargetT; ` +
-        'const v = new Array(t.length); for (let i = 0; i < t.length; i++) v[i] = f(t[i]); return v; })()',
+      // (the function's text sees the session's globals: nothing here may shadow a name it uses)
+      `(() => { const __nefsimF = (${msg.fn}\n); if (typeof __nefsimF !== 'function') return null; ` +
+        'const __nefsimT = globalThis.__nefsimTargetT, __nefsimV = new Array(__nefsimT.length); ' +
+        'for (let __nefsimI = 0; __nefsimI < __nefsimT.length; __nefsimI++) __nefsimV[__nefsimI] = __nefsimF(__nefsimT[__nefsimI]); ' +
+        'return __nefsimV; })()',
       context,
       { filename: 'target', timeout: init.budgetSeconds * 1000 },
     );
   } catch (err) {
     // (thrown from the context's realm: not an instanceof this realm's Error)
     if (/^Script execution timed out/.test(String((err as { message?: unknown } | null)?.message)))
-      throw new BudgetError(`target.fn took more than ${init.budgetSeconds} s (the inline compute budget) for ${msg.t.length} times`);
+      throw new BudgetError(
+        `target.fn took more than ${init.budgetSeconds} s (the inline compute budget) over ${msg.t.length} sample times`,
+      );
     throw err;
   } finally {
     delete g.__nefsimTargetT;

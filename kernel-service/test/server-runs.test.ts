@@ -414,4 +414,30 @@ export default function () {
     );
     expect((await c.request('run.delete', { run: 'no-h5' })).ok).toBe(true);
   });
+
+  it('SIGTERM while a launch is under way: the service exits without waiting for it, and the run stays queued for its next start', async () => {
+    const s2 = await startService(['--max-concurrent-runs', '2']);
+    const c2 = await Client.connect(s2);
+    let hung = '';
+    try {
+      const hang = join(s2.dir, 'hang.mjs');
+      writeFileSync(hang, 'setInterval(() => {}, 1000);\nawait new Promise(() => {});\nexport default null;\n');
+      void c2.request('run.start', { file: hang, duration: 1, label: 'hang' }, 60_000).catch(() => undefined);
+      for (let i = 0; i < 100 && !hung; i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        hung = ((await c2.request('run.list')).result!.runs as { run: string }[]).find((x) => x.run.startsWith('hang-'))?.run ?? '';
+      }
+      expect(hung).not.toBe('');
+      await new Promise((res) => setTimeout(res, 300)); // its nefsim run is loading the model
+      const stopped = s2.stop().then(() => true);
+      expect(await Promise.race([stopped, new Promise<false>((r) => setTimeout(() => r(false), 20_000))])).toBe(true);
+      const rec = JSON.parse(readFileSync(join(s2.runsDir, '.queue', `${hung}.json`), 'utf8')) as { state: string };
+      expect(rec.state).toBe('queued');
+      expect(existsSync(join(s2.runsDir, hung))).toBe(false);
+    } finally {
+      c2.close();
+      s2.proc.kill('SIGKILL');
+      cleanup(s2.dir);
+    }
+  }, 60_000);
 });

@@ -569,7 +569,7 @@ export class Probe extends NefObject {
     }
     if (obj instanceof Connection && attr === 'weights' && obj.weightsShape === null) {
       throw new ValidationError(
-        `${this.name}: ${obj.name} has no weights to probe (from a node or a Direct ensemble, with a scalar or elementwise transform and no learning rule)`,
+        `${this.name}: ${obj.name} has no weights to probe (nothing is solved or learned on it, and its transform is a scalar or elementwise)`,
         this.label,
       );
     }

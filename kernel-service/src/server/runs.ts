@@ -18,6 +18,7 @@ import { BATCH_FILES, currentBatchStatus, isBatchFolder, readPlan } from '../run
 import {
   claimState,
   currentStatus,
+  processAlive,
   FILES,
   isRunFolder,
   readExit,
@@ -119,7 +120,8 @@ function damage(dir: string): string | null {
   } catch {
     return null;
   }
-  const runFiles = [FILES.options, FILES.status, FILES.exit, FILES.probes, FILES.model, BATCH_FILES.plan];
+  // a run's own files, not those a user's folder may hold too (a model.mjs, an .h5): its options, status or plan
+  const runFiles = [FILES.options, FILES.status, BATCH_FILES.plan];
   if (!names.some((n) => runFiles.includes(n as (typeof runFiles)[number]))) return null;
   const claim = claimState(dir);
   if (claim === 'alive') return null;
@@ -228,7 +230,6 @@ export class RunManager {
   readonly dir: string;
   private readonly queueDir: string;
   private readonly sourcesDir: string;
-  private ticking = false;
   private timer: NodeJS.Timeout | undefined;
   /** Runs being launched (the CLI is loading the model): they hold a slot. */
   /** Runs whose `nefsim run` is under way (loading the model, making the folder), and its end. */
@@ -264,9 +265,16 @@ export class RunManager {
     void this.tick();
   }
 
+  /** Stops the queue; launches under way are stopped too (their records stay queued: a restarted service launches them again). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    for (const launcher of this.launchers.values()) {
+      stopped.add(launcher);
+      launcher.kill('SIGTERM');
+    }
   }
+  private stopped = false;
 
   private checkName(run: string): string {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.:@+ -]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(run) || run.length > 300) {
@@ -373,75 +381,93 @@ export class RunManager {
     return n;
   }
 
-  /** Starts queued runs while slots are free. */
-  async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
-      for (const listed of this.queueRecords()) {
-        if (this.active() >= this.maxConcurrent) break;
-        // read again: a run.cancel may have come while an earlier run launched
-        let rec: QueueRecord;
-        try {
-          rec = readJson<QueueRecord>(join(this.queueDir, `${listed.run}.json`));
-        } catch {
-          continue; // deleted meanwhile
-        }
-        if (rec.state !== 'queued' || this.launching.has(rec.run)) continue;
-        // launches run side by side, each holding a slot: one whose model takes long to load (or never
-        // loads) no longer holds up the queue; when it ends, its slot goes to the next queued run
-        const launched = this.launch(rec).finally(() => void this.tick());
-        this.launching.set(rec.run, launched);
+  /** Launches queued runs while slots are free (without waiting for the launches). */
+  tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    for (const listed of this.queueRecords()) {
+      if (this.active() >= this.maxConcurrent) break;
+      // read again: a run.cancel may have come while an earlier run launched
+      let rec: QueueRecord;
+      try {
+        rec = readJson<QueueRecord>(join(this.queueDir, `${listed.run}.json`));
+      } catch {
+        continue; // deleted meanwhile
       }
-    } finally {
-      this.ticking = false;
+      if (rec.state !== 'queued' || this.launching.has(rec.run)) continue;
+      // launches run side by side, each holding a slot: one whose model takes long to load (or never
+      // loads) no longer holds up the queue; when it ends, its slot goes to the next queued run
+      const launched = this.launch(rec).finally(() => void this.tick());
+      this.launching.set(rec.run, launched);
     }
+    return Promise.resolve();
   }
 
   private async launch(rec: QueueRecord): Promise<void> {
     const out = join(this.dir, rec.run);
+    const qfile = join(this.queueDir, `${rec.run}.json`);
     try {
-      const args = ['run', rec.file, '--out', out, '--duration', String(rec.duration), '--dt', String(rec.dt), '--detach'];
-      if (rec.seed !== null) args.push('--seed', String(rec.seed));
-      if (rec.partitions !== undefined && rec.partitions > 1) args.push('--partitions', String(rec.partitions));
-      if (rec.trials !== undefined && rec.trials > 1) args.push('--trials', String(rec.trials));
-      if (rec.sweepFile !== undefined) args.push('--sweep', rec.sweepFile);
-      if (rec.jobs !== undefined) args.push('--jobs', String(rec.jobs));
-      if (rec.executor !== undefined && rec.executor !== 'local') args.push('--executor', rec.executor);
-      if (rec.dtype === 'float32') args.push('--dtype', 'float32');
-      const r = await cli(args, LAUNCH_TIMEOUT_MS, (child) => this.launchers.set(rec.run, child));
-      const qfile = join(this.queueDir, `${rec.run}.json`);
-      // a session's module is deleted below: an error's places in it are said as the model cells' own
-      let generated: string | undefined;
+      await this.launchOnce(rec, out, qfile);
+    } catch (err) {
+      // never an unhandled rejection (it would end the service), and never a record left queued to be
+      // launched again at once
       try {
-        if (r.code !== 0 && rec.file.startsWith(this.sourcesDir + '/')) generated = readFileSync(rec.file, 'utf8');
+        writeJsonAtomic(qfile, { ...rec, state: 'failed', error: `the service could not launch it: ${(err as Error).message}` });
       } catch {
-        // gone
-      }
-      // The run folder has its own copy of the model (and a batch its plan), and a failed launch
-      // keeps its message in the queue record: generated files are no longer needed either way.
-      this.removeGenerated(rec.file, rec.sweepFile);
-      // run.cancel while `nefsim run` loaded the model marked the record (and stopped the launcher)
-      let cancelled = false;
-      try {
-        cancelled = readJson<QueueRecord>(qfile).state === 'cancelled';
-      } catch {
-        // no record: not cancelled
-      }
-      if (isRunFolder(out) || isBatchFolder(out)) {
-        // the run exists (a launcher stopped by a cancel may have started it just before): cancel it if asked
-        rmSync(qfile, { force: true });
-        if (cancelled && !TERMINAL.has(this.stateOf(out))) await cli(['cancel', out, '--timeout', '30'], 40_000);
-      } else if (!cancelled) {
-        const msg = r.timedOut
-          ? `the model did not load within ${LAUNCH_TIMEOUT_MS / 1000} s (nefsim run was stopped): does it wait for something, or loop, when it is imported or called?`
-          : cellPlaces((r.stderr || r.stdout).trim().replace(/^nefsim run: /, ''), rec.file, generated) ||
-            `nefsim run exited with code ${r.code}`;
-        writeJsonAtomic(qfile, { ...rec, state: 'failed', error: msg });
+        // the queue folder is gone: nothing to record
       }
     } finally {
       this.launching.delete(rec.run);
       this.launchers.delete(rec.run);
+    }
+  }
+
+  /** A folder `nefsim run` left half made (stopped while it filled it): the run's name is this service's, so it goes. */
+  private removeHalfMade(out: string): void {
+    if (existsSync(out) && !isFolder(out) && claimState(out) === 'gone') rmSync(out, { recursive: true, force: true });
+  }
+
+  private async launchOnce(rec: QueueRecord, out: string, qfile: string): Promise<void> {
+    this.removeHalfMade(out); // from a launch stopped by a service that was killed or stopped
+    const args = ['run', rec.file, '--out', out, '--duration', String(rec.duration), '--dt', String(rec.dt), '--detach'];
+    if (rec.seed !== null) args.push('--seed', String(rec.seed));
+    if (rec.partitions !== undefined && rec.partitions > 1) args.push('--partitions', String(rec.partitions));
+    if (rec.trials !== undefined && rec.trials > 1) args.push('--trials', String(rec.trials));
+    if (rec.sweepFile !== undefined) args.push('--sweep', rec.sweepFile);
+    if (rec.jobs !== undefined) args.push('--jobs', String(rec.jobs));
+    if (rec.executor !== undefined && rec.executor !== 'local') args.push('--executor', rec.executor);
+    if (rec.dtype === 'float32') args.push('--dtype', 'float32');
+    const r = await cli(args, LAUNCH_TIMEOUT_MS, (child) => this.launchers.set(rec.run, child));
+    // the service stopping stopped it: its record stays queued, for the service's next start
+    if (this.stopped && !(isRunFolder(out) || isBatchFolder(out))) return;
+    // a session's module is deleted below: an error's places in it are said as the model cells' own
+    let generated: string | undefined;
+    try {
+      if (r.code !== 0 && rec.file.startsWith(this.sourcesDir + '/')) generated = readFileSync(rec.file, 'utf8');
+    } catch {
+      // gone
+    }
+    // The run folder has its own copy of the model (and a batch its plan), and a failed launch
+    // keeps its message in the queue record: generated files are no longer needed either way.
+    this.removeGenerated(rec.file, rec.sweepFile);
+    // run.cancel while `nefsim run` loaded the model marked the record (and stopped the launcher)
+    let cancelled = false;
+    try {
+      cancelled = readJson<QueueRecord>(qfile).state === 'cancelled';
+    } catch {
+      // no record: not cancelled
+    }
+    if (isRunFolder(out) || isBatchFolder(out)) {
+      // the run exists (a launcher stopped by a cancel may have started it just before): cancel it if asked
+      rmSync(qfile, { force: true });
+      if (cancelled && !TERMINAL.has(this.stateOf(out))) await cli(['cancel', out, '--timeout', '30'], 40_000);
+    } else if (cancelled) {
+      this.removeHalfMade(out); // stopped while it filled the folder
+    } else {
+      const msg = r.timedOut
+        ? `the model did not load within ${LAUNCH_TIMEOUT_MS / 1000} s (nefsim run was stopped): does it wait for something, or loop, when it is imported or called?`
+        : cellPlaces((r.stderr || r.stdout).trim().replace(/^nefsim run: /, ''), rec.file, generated) ||
+          `nefsim run exited with code ${r.code}`;
+      writeJsonAtomic(qfile, { ...rec, state: 'failed', error: msg });
     }
   }
 
@@ -571,7 +597,7 @@ export class RunManager {
     }
     return {
       run,
-      kind: 'run',
+      kind: existsSync(join(this.dir, run, BATCH_FILES.plan)) ? 'batch' : 'run',
       state: 'failed',
       time: 0,
       steps: 0,
@@ -642,7 +668,8 @@ export class RunManager {
     this.ended = ended;
     let pos = 0;
     for (const rec of this.queueRecords()) {
-      if (isFolder(join(this.dir, rec.run))) continue;
+      // a run with a folder is listed from it (a damaged one too, above)
+      if (isFolder(join(this.dir, rec.run)) || (!this.launching.has(rec.run) && this.damaged(rec.run) !== null)) continue;
       out.push(this.fromRecord(rec, rec.state === 'queued' ? ++pos : undefined));
     }
     return out.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
@@ -715,6 +742,15 @@ export class RunManager {
     const qfile = join(this.queueDir, `${run}.json`);
     if (run.includes('/')) throw new ProtocolError('conflict', 'delete the whole batch, not one of its trials');
     if (this.whatIsDamaged(run) !== null) {
+      // unless its status says it runs and its process is there (its options.json alone was deleted)
+      try {
+        const s = readJson<RunStatus>(join(dir, FILES.status));
+        if (!TERMINAL.has(s.state) && processAlive(s.pid, s.processStart ?? null))
+          throw new ProtocolError('conflict', `run '${run}' is ${s.state}: cancel it before deleting it`, { state: s.state });
+      } catch (err) {
+        if (err instanceof ProtocolError) throw err;
+        // no readable status: nothing runs it
+      }
       rmSync(dir, { recursive: true, force: true });
       rmSync(qfile, { force: true });
       return;

@@ -72,7 +72,7 @@ async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) 
       'io_error',
       existsSync(path)
         ? `cannot read ${FILES.probes} of this run: not an HDF5 file, or damaged`
-        : `this run has no ${FILES.probes} (deleted?)`,
+        : `this run has no ${FILES.probes} (${currentStatus(dir).stepsFlushed > 0 ? 'deleted?' : 'it ended before it wrote any'})`,
     );
   }
   let lastErr: unknown;

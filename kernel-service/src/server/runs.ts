@@ -212,12 +212,15 @@ export function moduleFromCells(cells: string[], apiNames: string[]): string {
 export function cellPlaces(message: string, file: string, source: string | undefined): string {
   if (source === undefined) return message;
   const starts: number[] = []; // per cell, the module line of its marker
+  let end = Infinity; // the module's line after the last cell
   source.split('\n').forEach((line, i) => {
     if (/^ {2}\/\/ --- cell \d+ ---$/.test(line)) starts.push(i + 1);
+    if (line.startsWith('  if (!(model instanceof nefsim.Network))')) end = i + 1;
   });
   const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return message.replace(new RegExp(`(?:file://)?${escaped}:(\\d+)(?::\\d+)?`, 'g'), (whole, l: string) => {
     const line = Number(l);
+    if (line >= end) return 'the end of the model cells';
     let k = starts.length - 1;
     while (k >= 0 && starts[k]! >= line) k--;
     if (k < 0) return whole;

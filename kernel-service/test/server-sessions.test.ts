@@ -207,6 +207,22 @@ describe('inline simulations and post-processing', () => {
     expect(t[0]).toBeCloseTo(0.5, 9);
   });
 
+  it("probes named with any label characters ('a*b', as the circconv example's) are fetched as probe.list names them", async () => {
+    const r = await exec(
+      "const pn = new Network({ seed: 2 }); const pe = pn.ensemble({ nNeurons: 20, dimensions: 1, label: 'x[0]' }); pn.probe(pe, { label: 'a*b', synapse: 0.01 }); simulate(pn, 0.05).id",
+      'odd-names',
+      { model: false },
+    );
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const oddSim = String(r.result!.value!['text/plain']).replace(/'/g, '');
+    const names = ((await c.request('probe.list', { session, sim: oddSim })).result!.probes as { name: string }[]).map((p) => p.name);
+    expect(names).toContain('a*b');
+    const f = await c.request('probe.fetch', { session, sim: oddSim, probe: 'a*b' });
+    expect(f.ok, JSON.stringify(f.error)).toBe(true);
+    expect((await c.request('post.tuning', { session, ensemble: 'x[0]', points: 5 })).error?.code).not.toBe('invalid_params');
+    expect((await c.request('probe.fetch', { session, sim: oddSim, probe: 'a/b' })).error!.code).toBe('invalid_params');
+  });
+
   it('rates, spike rasters, tuning curves and RMSE against a target function', async () => {
     const rates = await c.request('post.rates', { session, sim, probe: 'spikes', tau: 0.05, maxPoints: 200 });
     expect(rates.ok, JSON.stringify(rates.error)).toBe(true);

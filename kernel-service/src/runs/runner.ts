@@ -228,9 +228,16 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     }
     try {
       if (store && sim) {
-        await store.append(status.steps);
+        // the steps before the failure, if they can still be handed over; the store is closed either way
+        // (a failed hand-over that skipped the close left the writer thread, and the process, running)
+        let appended = true;
+        try {
+          await store.append(status.steps);
+        } catch {
+          appended = false;
+        }
         await store.close();
-        status.stepsFlushed = status.steps;
+        status.stepsFlushed = appended ? status.steps : store.stepsFlushed;
       }
     } catch {
       // the run already failed; keep its error

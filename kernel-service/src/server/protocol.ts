@@ -66,7 +66,11 @@ const Id = Type.Union([Type.String({ minLength: 1, maxLength: 128 }), Type.Integ
   description: 'Request id chosen by the client; echoed in the reply and in events of the request.',
 });
 /** Names of sessions, runs, simulations and probes: no path separators. */
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:@+ -]*$' });
+/**
+ * A probe's or an ensemble's name, as probe.list gives it: from the model's labels, which may hold any
+ * character ('a*b', 'x[0]'), but not a control character or '/' (a separator in probes.h5).
+ */
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^/\\u0000-\\u001f\\u007f]+$' });
 /** A run: a folder name in the runs folder, or 'batch/trial-NNN' for one trial of a batch. */
 const RunName = Type.String({ minLength: 1, maxLength: 300, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.:@+ -]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)?$' });
 const SessionId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });

@@ -440,4 +440,30 @@ export default function () {
       cleanup(s2.dir);
     }
   }, 60_000);
+
+  it('a partitioned run holds a slot per part: with two slots, another run waits for it (they slowed each other down 13-fold on two cores)', async () => {
+    const s3 = await startService(['--max-concurrent-runs', '2']);
+    const c3 = await Client.connect(s3);
+    try {
+      const file = join(s3.dir, 'model.mjs');
+      writeFileSync(file, MODEL_FILE);
+      const a = await c3.request('run.start', { file, duration: 2000, partitions: 2, label: 'wide' });
+      expect(a.ok, JSON.stringify(a.error)).toBe(true);
+      const wide = a.result!.run as string;
+      for (let i = 0; i < 100 && (await c3.request('run.status', { run: wide })).result!.state !== 'running'; i++)
+        await new Promise((res) => setTimeout(res, 100));
+      const b = await c3.request('run.start', { file, duration: 0.05, label: 'narrow' });
+      const narrow = b.result!.run as string;
+      await new Promise((res) => setTimeout(res, 1500)); // the queue is looked at every second
+      expect((await c3.request('run.status', { run: narrow })).result).toMatchObject({ state: 'queued', queuePosition: 1 });
+      expect((await c3.request('run.cancel', { run: wide })).result!.state).toBe('cancelled');
+      for (let i = 0; i < 200 && (await c3.request('run.status', { run: narrow })).result!.state !== 'done'; i++)
+        await new Promise((res) => setTimeout(res, 100));
+      expect((await c3.request('run.status', { run: narrow })).result!.state).toBe('done');
+    } finally {
+      c3.close();
+      await s3.stop();
+      cleanup(s3.dir);
+    }
+  }, 60_000);
 });

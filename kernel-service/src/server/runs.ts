@@ -11,6 +11,7 @@
 import { stepsIn } from '../engine/steps.js';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -229,6 +230,16 @@ export function cellPlaces(message: string, file: string, source: string | undef
   });
 }
 
+/** Threads a run keeps busy: its partitions; a batch, the trials it runs at once (jobs, else the cores) times theirs. */
+function slotsOf(o: { partitions?: number; trials?: number; sweepFile?: string; jobs?: number; executor?: string }): number {
+  if (o.executor === 'slurm') return 1; // its work runs on the cluster
+  const parts = Math.max(1, o.partitions ?? 1);
+  const batch = (o.trials ?? 1) > 1 || o.sweepFile !== undefined;
+  if (!batch) return parts;
+  const atOnce = Math.min(o.jobs ?? availableParallelism(), o.trials ?? Infinity);
+  return Math.max(1, atOnce) * parts;
+}
+
 export class RunManager {
   readonly dir: string;
   private readonly queueDir: string;
@@ -369,26 +380,39 @@ export class RunManager {
     }
   }
 
-  /** Runs holding a slot: running (or launching) run folders. */
+  /**
+   * Slots held: a run holds one per thread it keeps busy (its partitions; a batch, its trials at once
+   * times their partitions), running or being launched. Two partitioned runs on two cores made each
+   * other's barriers wait for time slices: together they ran about 13 times slower than one alone.
+   */
   private active(): number {
-    let n = this.launching.size;
+    let n = 0;
+    for (const cores of this.launchingCores.values()) n += cores;
     for (const r of this.runFolders()) {
       if (this.launching.has(r)) continue;
+      const dir = join(this.dir, r);
       try {
-        const s = this.stateOf(join(this.dir, r));
-        if (s === 'running' || s === 'queued') n++;
+        const s = this.stateOf(dir);
+        if (s !== 'running' && s !== 'queued') continue;
+        if (isBatchFolder(dir)) {
+          const plan = readPlan(dir);
+          n += slotsOf({ trials: plan.trials.length, jobs: plan.jobs, partitions: plan.partitions, executor: plan.executor });
+        } else n += slotsOf({ partitions: readJson<RunOptions>(join(dir, FILES.options)).partitions });
       } catch {
-        // unreadable status: not counted
+        n++; // unreadable: one slot
       }
     }
     return n;
   }
+  /** Slots of each launch under way. */
+  private readonly launchingCores = new Map<string, number>();
 
   /** Launches queued runs while slots are free (without waiting for the launches). */
   tick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    let held = this.active();
     for (const listed of this.queueRecords()) {
-      if (this.active() >= this.maxConcurrent) break;
+      if (held >= this.maxConcurrent) break;
       // read again: a run.cancel may have come while an earlier run launched
       let rec: QueueRecord;
       try {
@@ -397,8 +421,13 @@ export class RunManager {
         continue; // deleted meanwhile
       }
       if (rec.state !== 'queued' || this.launching.has(rec.run)) continue;
-      // launches run side by side, each holding a slot: one whose model takes long to load (or never
-      // loads) no longer holds up the queue; when it ends, its slot goes to the next queued run
+      // its slots (all of them at most: a run that needs more than there are runs alone), in queue order
+      const need = Math.min(this.maxConcurrent, slotsOf(rec));
+      if (held > 0 && held + need > this.maxConcurrent) break;
+      held += need;
+      // launches run side by side, each holding its slots: one whose model takes long to load (or never
+      // loads) no longer holds up the queue; when it ends, its slots go to the next queued runs
+      this.launchingCores.set(rec.run, need);
       const launched = this.launch(rec).finally(() => void this.tick());
       this.launching.set(rec.run, launched);
     }
@@ -421,6 +450,7 @@ export class RunManager {
     } finally {
       this.launching.delete(rec.run);
       this.launchers.delete(rec.run);
+      this.launchingCores.delete(rec.run);
     }
   }
 

@@ -38,6 +38,16 @@ import {
 import { isTerminal, RunManager, type RunInfo } from './runs.js';
 import { SessionManager, type Session } from './sessions.js';
 
+/** What a probe request names: a run's probe, or a session's simulation's, and a window of it. */
+interface SliceRequest {
+  run?: string;
+  session?: string;
+  sim?: string;
+  probe: string;
+  t0?: number;
+  t1?: number;
+  columns?: [number, number];
+}
 /** How long close() lets clients answer the close handshake before it cuts them off, ms. */
 const CLOSE_GRACE_MS = 2000;
 export interface ServiceOptions {
@@ -759,15 +769,7 @@ export class Service {
     return (await this.session(r.session).request({ op: 'probe.list', sim: r.sim })).result;
   }
 
-  private async slice(r: {
-    run?: string;
-    session?: string;
-    sim?: string;
-    probe: string;
-    t0?: number;
-    t1?: number;
-    columns?: [number, number];
-  }): Promise<ProbeSlice> {
+  private async slice(r: SliceRequest): Promise<ProbeSlice> {
     if (r.t0 !== undefined && r.t1 !== undefined && r.t0 > r.t1)
       throw new ProtocolError('invalid_params', `t0 (${r.t0} s) is after t1 (${r.t1} s)`);
     if (r.columns && r.columns[0] >= r.columns[1])
@@ -785,15 +787,7 @@ export class Service {
     return d;
   }
 
-  private async sliceOf(r: {
-    run?: string;
-    session?: string;
-    sim?: string;
-    probe: string;
-    t0?: number;
-    t1?: number;
-    columns?: [number, number];
-  }): Promise<ProbeSlice> {
+  private async sliceOf(r: SliceRequest): Promise<ProbeSlice> {
     if (r.run !== undefined) {
       if (r.session !== undefined || r.sim !== undefined)
         throw new ProtocolError('invalid_params', 'give either run, or session and sim, not both');

@@ -64,6 +64,7 @@ describe('runs', () => {
     expect(p.ok, JSON.stringify(p.error)).toBe(true);
     const probes = p.result!.probes as { name: string }[];
     expect(probes).toHaveLength(2);
+    expect(probes.map((x) => x.name)).toEqual(['sq', 'spikes']); // the model's order (HDF5 lists them sorted)
     expect(probes).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ name: 'sq', shape: [2000, 1] }),

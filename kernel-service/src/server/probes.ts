@@ -176,7 +176,14 @@ function probeGroup(file: H5File): Group {
 export function listRunProbes(dir: string): Promise<ProbeInfo[]> {
   return withFile(dir, (file, flushed) => {
     const g = probeGroup(file);
-    return g.keys().map((k) => info(g.get(k) as H5Obj, k, flushed));
+    // in the model's order (each probe's 'index' attribute), as a session's simulation lists them; HDF5 lists names sorted
+    const objs = g.keys().map((k) => ({ k, o: g.get(k) as H5Obj }));
+    const order = (o: H5Obj): number => {
+      const i = Number(attr(o, 'index'));
+      return Number.isFinite(i) ? i : Infinity;
+    };
+    objs.sort((a, b) => order(a.o) - order(b.o));
+    return objs.map(({ k, o }) => info(o, k, flushed));
   });
 }
 

@@ -651,10 +651,19 @@ export class RunManager {
   /** Status of one run (folder, or queue record). */
   status(run: string): RunInfo {
     const dir = this.checkName(run);
-    const why = this.whatIsDamaged(run);
+    // one read of the status (run.watch asks every second): a damaged folder shows when it fails
+    const trial = run.includes('/');
+    if (isFolder(dir)) {
+      try {
+        return isBatchFolder(dir) ? this.fromBatch(run) : this.fromFolder(run);
+      } catch (err) {
+        const why = trial ? null : this.damaged(run);
+        if (why === null) throw err;
+        return this.fromDamaged(run, why);
+      }
+    }
+    const why = trial ? null : this.damaged(run);
     if (why !== null) return this.fromDamaged(run, why);
-    if (isBatchFolder(dir)) return this.fromBatch(run);
-    if (isRunFolder(dir)) return this.fromFolder(run);
     const recs = this.queueRecords();
     const rec = recs.find((r) => r.run === run);
     if (rec) {

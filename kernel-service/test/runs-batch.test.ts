@@ -5,7 +5,7 @@
  * failing trial not stopping the others, cancel of a trial or a whole batch,
  * a worker that dies.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -353,6 +353,38 @@ export default ({ seed, n = 20 } = {}) => {
     expect(c.code).toBe(0);
     expect(json<BatchStatus>(join(out, 'status.json')).counts).toMatchObject({ done: 1, cancelled: 3 });
     for (const t of ['trial-002', 'trial-003']) expect(json<ExitRecord>(join(out, t, 'exit.json')).error).toContain('before it started');
+  });
+
+  it("cancel waits for a live batch process to record the end itself: its last heartbeat cannot put 'running' back", async () => {
+    // A stand-in for a batch process and its trials (a finished batch's folder made to name it as both, running):
+    // on SIGTERM its trials end at once, and, as a real one can between its trials' end and its own last write,
+    // it goes on writing 'running' heartbeats for 400 ms before it records 'cancelled'. The state derived from
+    // the trials then reads terminal long before the batch process has written its end.
+    const out = join(dir, 'late-driver');
+    expect((await cli('run', model, '--trials', '2', '--duration', '0.05', '--out', out)).code).toBe(0);
+    const statusFile = join(out, 'status.json');
+    const trialFiles = ['trial-000', 'trial-001'].map((t) => join(out, t, 'status.json'));
+    const script = `const fs = require('node:fs');
+const put = (f, state) => { const s = JSON.parse(fs.readFileSync(f, 'utf8')); fs.writeFileSync(f + '.tmp', JSON.stringify({ ...s, state, heartbeat: Date.now() })); fs.renameSync(f + '.tmp', f); };
+const beat = setInterval(() => put(${JSON.stringify(statusFile)}, 'running'), 20);
+process.on('SIGTERM', () => {
+  for (const f of ${JSON.stringify(trialFiles)}) put(f, 'cancelled');
+  setTimeout(() => { clearInterval(beat); put(${JSON.stringify(statusFile)}, 'cancelled'); process.exit(0); }, 400);
+});
+process.send('ready');`;
+    const driver = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    try {
+      await new Promise((r) => driver.once('message', r));
+      const me = { state: 'running', pid: driver.pid, processStart: processStartTime(driver.pid!), heartbeat: Date.now() };
+      for (const f of [statusFile, ...trialFiles]) writeFileSync(f, JSON.stringify({ ...json<object>(f), ...me }));
+      const c = await cli('cancel', out);
+      expect(c.stderr).toBe('');
+      expect(c.code).toBe(0);
+      await sleep(100); // a heartbeat would have landed by now
+      expect(json<BatchStatus>(statusFile).state).toBe('cancelled');
+    } finally {
+      driver.kill('SIGKILL');
+    }
   });
 
   it('nefsim cancel of a trial still queued: it never starts, and the others go on', async () => {

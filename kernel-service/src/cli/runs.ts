@@ -888,7 +888,10 @@ async function cancelBatch(dir: string, timeout: number): Promise<number> {
       }
     }
     b = currentBatchStatus(dir);
-    if (b.trials.every((t) => isTerminal(t.state)) && (!driverAlive || isTerminal(b.state))) break;
+    // A live driver (its status says running) writes the batch's end itself: the
+    // state derived from the trials can read terminal before it has, and a
+    // heartbeat it wrote after an end written here would put 'running' back.
+    if (b.trials.every((t) => isTerminal(t.state)) && !(driverAlive && saved.state === 'running')) break;
     if (Date.now() >= deadline) {
       console.error(`nefsim cancel: ${dir} is still ${b.state} after ${timeout} s (${b.counts.running} trials running); try again`);
       return 1;

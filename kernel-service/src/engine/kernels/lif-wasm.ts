@@ -775,6 +775,26 @@ export function wasmLifEnabled(): boolean {
   return !wasmOffByEnv() && lifModule() !== null;
 }
 
+/**
+ * V8 (Node 20) calls a WebAssembly function from JavaScript through a
+ * generic wrapper, slow per call, until the function has been called 1,000
+ * times, and then compiles a wrapper for its signature on the calling thread.
+ * The step calls each of these functions once, so a run's first simulated
+ * second paid for about 1,000 slow calls per function and then for the
+ * compiles, at step 1,000 (0.5-0.9 ms). Calling each function that often
+ * here, with no ops, costs about 1.2 ms of build and took the first 1,000
+ * steps of the communication channel from a median of 11.9 to 6.2 ms (nine
+ * alternating rounds, 2026-11-23); later runs of the same process stay fast.
+ */
+const WRAPPER_TIER_UP_CALLS = 1001;
+function warmWrappers(exports: Record<string, unknown>): void {
+  const lif = exports['lif'] as LifStep;
+  const tables = ['dot', 'enc', 'sdot'].map((n) => exports[n] as TableStep);
+  // no ops: nothing is read or written
+  for (let i = 0; i < WRAPPER_TIER_UP_CALLS; i++) lif(0, 0, 0.001, 0, 0);
+  for (const f of tables) for (let i = 0; i < WRAPPER_TIER_UP_CALLS; i++) f(0, 0);
+}
+
 /** Runs the ops of a kernel's table placed in WebAssembly memory (see dot-wasm.ts). */
 export type TableStep = (table: number, n: number) => void;
 
@@ -835,6 +855,7 @@ export function kernelsOver(
   if (!w || !mod) return undefined;
   try {
     const inst = new w.Instance(mod, { m: { m: memory, expm1: Math.expm1, log1p: Math.log1p } });
+    warmWrappers(inst.exports);
     const buffer = memory.buffer;
     let next = tableStart;
     return {

@@ -111,7 +111,7 @@ fi
 nefsim_node_flags=()
 if [[ $only != nengo && -z $nefsim_error ]] && ((!node_defaults)); then
   read -r -a nefsim_node_flags < <(cd "$ROOT" && node --input-type=module -e \
-    "const m = await import('./kernel-service/lib/engine/young-generation.js'); console.log(m.ENGINE_NODE_FLAGS.join(' '))")
+    "const m = await import('./kernel-service/lib/engine/node-flags.js'); console.log(m.ENGINE_NODE_FLAGS.join(' '))")
   echo "nefsim runs with: node ${nefsim_node_flags[*]}" >&2
 fi
 

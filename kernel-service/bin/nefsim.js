@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1
 // The nefsim command line; see `nefsim --help`.
 import { main } from '../lib/cli/main.js';
 

@@ -14,7 +14,7 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchExit, BatchPlan, BatchStatus } from '../src/runs/batch.js';
-import { ENGINE_NODE_FLAGS } from '../src/engine/young-generation.js';
+import { ENGINE_NODE_FLAGS } from '../src/engine/node-flags.js';
 import { processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchStatus } from '../src/runs/batch.js';
-import { ENGINE_NODE_FLAGS } from '../src/engine/young-generation.js';
+import { ENGINE_NODE_FLAGS } from '../src/engine/node-flags.js';
 import type { ExitRecord, RunStatus } from '../src/runs/folder.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));

@@ -12,7 +12,7 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset, Group } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Network, Simulator } from '../src/index.js';
-import { ENGINE_NODE_FLAGS } from '../src/engine/young-generation.js';
+import { ENGINE_NODE_FLAGS } from '../src/engine/node-flags.js';
 import { processAlive, processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));

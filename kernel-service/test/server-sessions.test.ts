@@ -7,7 +7,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_SEMI_SPACE_MB, youngGenerationMb } from '../src/engine/young-generation.js';
+import { SESSION_SEMI_SPACE_MB, youngGenerationMb } from '../src/engine/node-flags.js';
 import { cleanup, Client, SQUARING_CELLS, startService, type Running } from './server-harness.js';
 
 let svc: Running;

@@ -65,7 +65,7 @@ import {
   type SlurmOptions,
 } from '../runs/slurm.js';
 import { executeRun } from '../runs/runner.js';
-import { ENGINE_NODE_FLAGS } from '../engine/young-generation.js';
+import { ENGINE_NODE_FLAGS } from '../engine/node-flags.js';
 import { version } from '../version.js';
 
 /** A command line mistake: printed without a stack, exit code 2. */

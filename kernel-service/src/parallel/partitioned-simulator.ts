@@ -20,7 +20,7 @@ import { ProbeData } from '../engine/simulator.js';
 import type { WasmMemory } from '../engine/wasm.js';
 import { loadModel } from '../runs/model.js';
 import { Barrier } from './barrier.js';
-import { youngGenerationMb } from '../engine/young-generation.js';
+import { youngGenerationMb } from '../engine/node-flags.js';
 import type { AttachRequest, ErrorReply, InitReply, RunReply, WorkerReply, WorkerRequest } from './messages.js';
 
 export interface PartitionedOptions {

@@ -40,7 +40,7 @@ import {
   type RunStatus,
 } from './folder.js';
 import { importsOnlyNefsim } from './model.js';
-import { ENGINE_NODE_FLAGS } from '../engine/young-generation.js';
+import { ENGINE_NODE_FLAGS } from '../engine/node-flags.js';
 import type { SlurmOptions } from './slurm.js';
 import type { FromWorker, ToWorker } from './trial-worker.js';
 

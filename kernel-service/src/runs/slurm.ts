@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENGINE_NODE_FLAGS } from '../engine/young-generation.js';
+import { ENGINE_NODE_FLAGS } from '../engine/node-flags.js';
 
 export interface SlurmOptions {
   partition: string | null;

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { SESSION_SEMI_SPACE_MB, youngGenerationMb } from '../engine/young-generation.js';
+import { SESSION_SEMI_SPACE_MB, youngGenerationMb } from '../engine/node-flags.js';
 import { ProtocolError, type ErrorBody } from './protocol.js';
 import type { FromWorker, ToWorker, WorkerArrays, WorkerInit } from './worker-protocol.js';
 

@@ -22,7 +22,7 @@ import { LIFRate } from '../neurons.js';
 import { Rng } from '../rng.js';
 import { LstsqL2, LstsqL2nz } from '../solvers.js';
 import { activities } from './activities.js';
-import { youngGenerationMb } from '../young-generation.js';
+import { youngGenerationMb } from '../node-flags.js';
 
 /** One ensemble's solve: its LIF rate curve, encoders, biases and eval points, and one or more targets. */
 export interface PoolJob {

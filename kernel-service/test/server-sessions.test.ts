@@ -64,6 +64,30 @@ describe('cells', () => {
     expect((await exec('const k = 2; k + a.nNeurons', 'k')).result!.value).toEqual({ 'text/plain': '102' });
   });
 
+  it('a cell run again that adds its objects again gets a warning naming them and the network; other cells do not', async () => {
+    const stderr = (r: Awaited<ReturnType<typeof exec>>): string =>
+      r.events
+        .filter((e) => e.event === 'cell.stream' && e.stream === 'stderr')
+        .map((e) => e.text as string)
+        .join('');
+    const add = "const e = dup.ensemble({ nNeurons: 10, dimensions: 1 }); dup.probe(e, { synapse: 0.01 }); 'added'";
+    expect((await exec("const dup = new Network({ label: 'dup' });", 'dup-make')).ok).toBe(true);
+    const first = await exec(add, 'dup-add');
+    expect(first.ok, JSON.stringify(first.error)).toBe(true);
+    expect(stderr(first)).toBe('');
+    const again = await exec(add, 'dup-add');
+    expect(again.ok, JSON.stringify(again.error)).toBe(true);
+    expect(stderr(again)).toContain(
+      "this cell ran before, and running it again added 1 ensemble and 1 probe to network 'dup' a second time",
+    );
+    expect(again.result!.value).toEqual({ 'text/plain': 'added' });
+    // another cell adding to the same network: meant, no warning
+    expect(stderr(await exec('dup.node([1]);', 'dup-other'))).toBe('');
+    // the network made anew, then the cell again: one copy, no warning
+    expect((await exec("const dup = new Network({ label: 'dup' });", 'dup-make')).ok).toBe(true);
+    expect(stderr(await exec(add, 'dup-add'))).toBe('');
+  });
+
   it('streams console output and display() before the reply, with top-level await', async () => {
     const r = await exec(
       "console.log('hello', 1 + 1); await new Promise((r) => setTimeout(r, 20)); console.error('oops'); display(model); display('<b>x</b>', 'text/html'); 'done'",

@@ -369,6 +369,71 @@ function cleanStack(stack: string | undefined, filename: string, t: Transformed)
   return keep.join('\n');
 }
 
+/* ---------- objects a re-run cell adds again ---------- */
+
+/** What a network holds, counted as the build summary counts it. */
+interface ObjectCounts {
+  ensembles: number;
+  nodes: number;
+  connections: number;
+  probes: number;
+}
+function countsOf(net: Network): ObjectCounts {
+  return {
+    ensembles: net.allEnsembles.length,
+    nodes: net.allNodes.length,
+    connections: net.allConnections.length,
+    probes: net.allProbes.length,
+  };
+}
+
+/** The networks the session's globals hold that are not another one's subnetwork. */
+function topNetworks(): Network[] {
+  const nets = new Set<Network>();
+  const globals = context as Record<string, unknown>;
+  for (const k of Object.keys(globals)) {
+    const v = globals[k];
+    if (v instanceof nefsim.Network) nets.add(v);
+  }
+  const inner = new Set<Network>();
+  for (const n of nets) for (const sub of n.allNetworks) inner.add(sub);
+  return [...nets].filter((n) => !inner.has(n));
+}
+
+/** For each cell (by id), the networks its last run added objects to. */
+const addedBy = new Map<string, WeakSet<Network>>();
+
+/**
+ * After a cell ran: the networks it added objects to. Those that its previous
+ * run added to as well now hold the objects twice (as in Nengo, running a
+ * cell again adds its objects again), which a user rarely means and which
+ * shows only later, as doubled counts and probes: a warning says so.
+ */
+function warnIfAddedAgain(cell: string, before: Map<Network, ObjectCounts>): void {
+  const grown: Network[] = [];
+  const messages: string[] = [];
+  const previous = addedBy.get(cell);
+  for (const [net, c0] of before) {
+    const c1 = countsOf(net);
+    const added = (Object.keys(c0) as (keyof ObjectCounts)[])
+      .map((k) => [k, c1[k] - c0[k]] as const)
+      .filter(([, d]) => d > 0)
+      .map(([k, d]) => `${d} ${d === 1 ? k.slice(0, -1) : k}`);
+    if (added.length === 0) continue;
+    grown.push(net);
+    if (!previous?.has(net)) continue;
+    const what = added.length === 1 ? added[0]! : `${added.slice(0, -1).join(', ')} and ${added.at(-1)!}`;
+    messages.push(
+      `nefsim: this cell ran before, and running it again added ${what} to ${net.label ? `network '${net.label}'` : 'the network'} a second time: ` +
+        'the network now holds both copies (build summaries count them, inline simulations run them). To start the network over, ' +
+        'run the cells again from the one that makes it (new Network(...)). A Run builds from the model cells, each once.\n',
+    );
+  }
+  if (grown.length > 0) addedBy.set(cell, new WeakSet(grown));
+  else addedBy.delete(cell);
+  for (const m of messages) emit('stderr', m);
+}
+
 async function execute(rid: number, code: string, cell: string): Promise<void> {
   currentRid = rid;
   outputChars = 0;
@@ -395,6 +460,7 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
     throw err;
   }
   const filename = `cell-${++execCount}`;
+  const before = new Map(topNetworks().map((n) => [n, countsOf(n)] as const));
   try {
     // import() in cells loads modules with the worker's own loader (Node's default ESM loader).
     const script = new vm.Script(t.code, { filename, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
@@ -402,6 +468,7 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
     // a promise the cell left rejected without a handler is reported ('unhandledRejection', below) once the
     // microtasks have run: before the reply, so that its message goes with this cell
     await new Promise((res) => setImmediate(res));
+    if (cell) warnIfAddedAgain(cell, before);
     const result: Record<string, unknown> = { durationMs: performance.now() - t0, names: [...t.names, ...t.functions] };
     if (value !== undefined) result.value = mimeBundle(value);
     const model: unknown = context.model;

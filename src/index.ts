@@ -124,6 +124,25 @@ const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
       runDefault: runCell,
       runModelCell: (options) => runModelCell(service.client, service.sessions, () => pathOf(options.cell), options),
       runPlotsCell: (options) => refreshPlotsCell(service.client, options),
+      onJavaScriptInKernel: (options) => {
+        const model = options.cell.model;
+        Notification.info(
+          'This cell looks like nefsim JavaScript, but it is not a model cell, so the Python kernel ran it (hence the SyntaxError). ' +
+            'Model cells run in the design session: mark it with the nefsim button of its toolbar, then run it again.',
+          {
+            autoClose: 15000,
+            actions: [
+              {
+                label: 'Make it a model cell',
+                caption: 'Mark this cell as a nefsim model cell (run it again afterwards)',
+                callback: () => {
+                  if (!model.isDisposed) model.setMetadata(METADATA_KEY, { model: true });
+                },
+              },
+            ],
+          },
+        );
+      },
     });
   },
 };

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createRoutingExecutor, type RunCellOptions } from '../cells/executor.js';
 import { CellQueue } from '../cells/queue.js';
-import { isModelCell, sessionIdFor, type CellModelLike } from '../cells/model.js';
+import { isModelCell, looksLikeModelCode, sessionIdFor, type CellModelLike } from '../cells/model.js';
 import { definesModel, enrichBundle, errorInfo, errorToOutput, eventToOutput, resultToOutput, simulationOf } from '../cells/outputs.js';
 
 function cellModel(type: string, metadata: Record<string, unknown> = {}): CellModelLike {
@@ -29,6 +29,48 @@ describe('model cells', () => {
     expect(sessionIdFor('examples/squaring.ipynb')).toBe(a);
     expect(sessionIdFor('other/squaring.ipynb')).not.toBe(a);
     expect(sessionIdFor('ünï côdé/ a b.ipynb')).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+});
+
+describe('JavaScript sent to the kernel', () => {
+  const js = [
+    "const net = new Network({ label: 'squaring', seed: 0 });",
+    'const a = net.ensemble({ nNeurons: 100, dimensions: 1 });',
+    'net.connect(a, b, { function: (x) => [x[0] * x[0]] });',
+    "let stim = net.node((t) => Math.sin(t), { label: 'sin' });",
+    "net.probe(b, { synapse: 0.01, label: 'b' })",
+  ];
+  const python = [
+    'with nengo.Network() as net:\n    a = nengo.Ensemble(100, 1)\n    nengo.Connection(a, b, function=lambda x: x**2)',
+    'print("constant", x >= 1)\nif x => 2:',
+    'const_value = 3\nsim.data[p][:10',
+    'df.groupby("a").agg({"b": "mean"}',
+  ];
+
+  it('reads as nefsim JavaScript by its declarations, arrows and builder calls, not Python', () => {
+    for (const src of js) expect(looksLikeModelCode(src), src).toBe(true);
+    for (const src of python) expect(looksLikeModelCode(src), src).toBe(false);
+  });
+
+  function codeCell(source: string): CellModelLike & { sharedModel: { getSource(): string } } {
+    return { type: 'code', getMetadata: () => undefined, sharedModel: { getSource: () => source } };
+  }
+  const refused = (errorName: string) => Object.assign(new Error('kernel error'), { errorName });
+
+  it('a cell of it that the kernel refuses with a SyntaxError gets the hint; the error still goes on', async () => {
+    const hint = vi.fn();
+    const ex = (result: () => Promise<boolean>) =>
+      createRoutingExecutor({ runDefault: vi.fn(result), runModelCell: vi.fn(async () => true), onJavaScriptInKernel: hint });
+    const jsCell = options(codeCell(js[0]!));
+    await expect(ex(() => Promise.reject(refused('SyntaxError'))).runCell(jsCell)).rejects.toThrow('kernel error');
+    expect(hint).toHaveBeenCalledTimes(1);
+    expect(hint.mock.calls[0]![0]).toBe(jsCell);
+    // other errors, Python that does not parse, and cells that ran: no hint
+    await expect(ex(() => Promise.reject(refused('NameError'))).runCell(jsCell)).rejects.toThrow();
+    await expect(ex(() => Promise.reject(refused('SyntaxError'))).runCell(options(codeCell(python[1]!)))).rejects.toThrow();
+    expect(await ex(async () => true).runCell(jsCell)).toBe(true);
+    expect(await ex(async () => false).runCell(jsCell)).toBe(false);
+    expect(hint).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -5,7 +5,7 @@
  * reserves for routing execution.
  */
 import type { INotebookCellExecutor } from '@jupyterlab/notebook';
-import { isModelCell, plotsRunOf } from './model.js';
+import { isModelCell, looksLikeModelCode, plotsRunOf } from './model.js';
 
 export type RunCellOptions = INotebookCellExecutor.IRunCellOptions;
 export type RunCell = (options: RunCellOptions) => Promise<boolean>;
@@ -17,6 +17,19 @@ export interface RoutingExecutorOptions {
   runModelCell: RunCell;
   /** Fetches the plots of a plots cell's run again (cells added by "Plot probes"). */
   runPlotsCell?: RunCell;
+  /**
+   * Called when the kernel refused a cell that is not a model cell with a
+   * SyntaxError and its source reads as nefsim JavaScript: the user most
+   * likely forgot to mark it as a model cell.
+   */
+  onJavaScriptInKernel?: (options: RunCellOptions) => void;
+}
+
+/** The source of a cell model, where it has one (JupyterLab's cell models keep it in their shared model). */
+function sourceOf(model: unknown): string {
+  const shared = (model as { sharedModel?: { getSource?: () => unknown } }).sharedModel;
+  const source = typeof shared?.getSource === 'function' ? shared.getSource() : undefined;
+  return typeof source === 'string' ? source : '';
 }
 
 export function createRoutingExecutor(options: RoutingExecutorOptions): INotebookCellExecutor {
@@ -24,7 +37,14 @@ export function createRoutingExecutor(options: RoutingExecutorOptions): INoteboo
     runCell(runOptions: RunCellOptions): Promise<boolean> {
       if (isModelCell(runOptions.cell.model)) return options.runModelCell(runOptions);
       if (options.runPlotsCell && plotsRunOf(runOptions.cell.model)) return options.runPlotsCell(runOptions);
-      return options.runDefault(runOptions);
+      const hint = options.onJavaScriptInKernel;
+      if (!hint || runOptions.cell.model.type !== 'code') return options.runDefault(runOptions);
+      // the kernel's error comes back as a KernelError (JupyterLab's runCell throws it), named by errorName
+      return options.runDefault(runOptions).catch((err: unknown) => {
+        if ((err as { errorName?: unknown } | null)?.errorName === 'SyntaxError' && looksLikeModelCode(sourceOf(runOptions.cell.model)))
+          hint(runOptions);
+        throw err;
+      });
     },
   };
 }

@@ -45,3 +45,18 @@ export function sessionIdFor(notebookPath: string): string {
     .slice(0, 40);
   return `${stem || 'nb'}-${h.toString(16).padStart(8, '0')}`;
 }
+
+/**
+ * Does this source read as nefsim JavaScript rather than Python? Used only
+ * after the kernel refused a cell with a SyntaxError: a `const`/`let`
+ * declaration, an arrow function with parentheses, `new Network(`, or a call of a network's
+ * builder methods (`net.ensemble(`...) is JavaScript no Python parses.
+ */
+export function looksLikeModelCode(source: string): boolean {
+  return (
+    /(^|[\s;])(const|let)\s+[A-Za-z_$][\w$]*\s*=/m.test(source) ||
+    /\)\s*=>/.test(source) ||
+    /\bnew\s+Network\s*\(/.test(source) ||
+    /\.(ensemble|node|connect|probe)\s*\([^)]*\{/.test(source)
+  );
+}

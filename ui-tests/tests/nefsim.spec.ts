@@ -175,6 +175,23 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 1).locator('.nefsim-ErrorLine')).toHaveText('undefinedThing.value;');
   });
 
+  test('JavaScript in a cell that is not a model cell: the kernel refuses it, and a notification offers to make it one', async ({
+    page,
+    tmpPath,
+  }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    await page.notebook.addCell('code', 'const answer = [6, 7].reduce((a, b) => a * b);\nanswer');
+    const i = (await page.notebook.getCellCount()) - 1;
+    await expect(cell(page, i)).not.toHaveClass(/nefsim-ModelCell/);
+    await runCell(page, i);
+    await expect(cell(page, i).locator('.jp-OutputArea-output')).toContainText('SyntaxError', { timeout: 60_000 });
+    await expect(page.getByText('This cell looks like nefsim JavaScript')).toBeVisible();
+    await page.getByRole('button', { name: 'Make it a model cell' }).click();
+    await expect(cell(page, i)).toHaveClass(/nefsim-ModelCell/);
+    await runCell(page, i);
+    await expect(cell(page, i).locator('.jp-OutputArea-output')).toContainText('42', { timeout: 60_000 });
+  });
+
   test('an endless loop is interrupted from the notebook', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
     await page.notebook.setCell(1, 'code', 'while (true) {}');

@@ -5,9 +5,9 @@
  * the concurrency limit and its queue, cancel and delete.
  */
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, Client, MODEL_FILE, SQUARING_CELLS, startService, type Event, type Running } from './server-harness.js';
+import { BIN, cleanup, Client, MODEL_FILE, SQUARING_CELLS, startService, type Event, type Running } from './server-harness.js';
 
 let svc: Running;
 let c: Client;
@@ -116,6 +116,44 @@ describe('runs', () => {
     const peak = Math.max(...curves);
     expect(peak).toBeGreaterThan(200);
     expect(peak).toBeLessThan(400.0001);
+  });
+
+  it('tuning curves of a run whose model imports the engine by its path, or by a file: URL', async () => {
+    const engine = join(dirname(BIN), '..', 'lib', 'index.js');
+    for (const [name, spec] of [
+      ['by-path', engine],
+      ['by-url', `file://${engine}`],
+    ] as const) {
+      const file = join(svc.dir, `${name}.mjs`);
+      writeFileSync(file, MODEL_FILE.replace("from 'nefsim'", `from '${spec}'`));
+      const r = await c.request('run.start', { file, duration: 0.05, label: name });
+      expect(r.ok, JSON.stringify(r.error)).toBe(true);
+      await watchToEnd(r.result!.run as string);
+      const tc = await c.request('post.tuning', { session, run: r.result!.run, ensemble: 'a', points: 5 });
+      expect(tc.ok, `${name}: ${JSON.stringify(tc.error)}`).toBe(true);
+      expect(tc.arrays.get('rates')!.header.shape).toEqual([5, 100]);
+    }
+    // a module of the user's by its path: found; once it is gone, the message names the files, not a data: URL
+    const helper = join(svc.dir, 'helper.mjs');
+    writeFileSync(helper, 'export const N = 100;\n');
+    const file = join(svc.dir, 'with-helper.mjs');
+    writeFileSync(
+      file,
+      `import { N } from '${helper}';\n` +
+        MODEL_FILE.replace("nNeurons: 100, dimensions: 1, label: 'a'", "nNeurons: N, dimensions: 1, label: 'a'"),
+    );
+    const r = await c.request('run.start', { file, duration: 0.05, label: 'helper' });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    await watchToEnd(r.result!.run as string);
+    expect((await c.request('post.tuning', { session, run: r.result!.run, ensemble: 'a', points: 5 })).ok).toBe(true);
+    rmSync(helper);
+    // (a session keeps the modules it has imported: a new one looks for the file)
+    const fresh = (await c.request('session.open', { label: 'fresh' })).result!.session as string;
+    const gone = await c.request('post.tuning', { session: fresh, run: r.result!.run, ensemble: 'a', points: 5 });
+    expect(gone.ok).toBe(false);
+    expect(gone.error!.message).toContain('helper.mjs');
+    expect(gone.error!.message).toContain(join(svc.runsDir, r.result!.run as string, 'model.mjs'));
+    expect(gone.error!.message).not.toContain('data:');
   });
 
   it('runs a model file; queues runs past the concurrency limit', async () => {

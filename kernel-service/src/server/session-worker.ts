@@ -566,16 +566,30 @@ function probeData(msg: Extract<ToWorker, { op: 'probe.data' }>): { result: Reco
 /**
  * A run's model module, imported in this worker: its `import ... from 'nefsim'` is pointed at this
  * worker's nefsim (the same module instance, so instanceof Network holds) and the module is loaded from
- * a data: URL (which may import absolute file: URLs).
+ * a data: URL. A data: URL resolves only URLs and bare names, so paths (absolute, which models may
+ * import, or relative to the file) become file: URLs.
  */
 async function runModel(file: string): Promise<nefsim.Network> {
   const { readFileSync } = await import('node:fs');
+  const { pathToFileURL } = await import('node:url');
   const entry = new URL('../index.js', import.meta.url).href;
+  const base = pathToFileURL(file);
   const src = readFileSync(file, 'utf8').replace(
-    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])nefsim\2/g,
-    (_m, kw: string, q: string) => `${kw}${q}${entry}${q}`,
+    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(nefsim|\.{0,2}\/[^'"]*)\2/g,
+    (_m, kw: string, q: string, spec: string) => {
+      const url = spec === 'nefsim' ? entry : spec.startsWith('/') ? pathToFileURL(spec).href : new URL(spec, base).href;
+      return `${kw}${q}${url}${q}`;
+    },
   );
-  const mod = (await import(`data:text/javascript;base64,${Buffer.from(src).toString('base64')}`)) as { default?: unknown };
+  const url = `data:text/javascript;base64,${Buffer.from(src).toString('base64')}`;
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(url)) as { default?: unknown };
+  } catch (err) {
+    // messages name the module by its URL: name the file instead
+    if (err instanceof Error) err.message = err.message.split(url).join(file);
+    throw err;
+  }
   let v: unknown = mod.default;
   if (typeof v === 'function') v = await (v as (p: Record<string, unknown>) => unknown)({});
   if (!(v instanceof nefsim.Network)) throw new TypeError("the run's model does not give a Network");

@@ -111,6 +111,11 @@ describe('bad messages get structured errors, never a crash', () => {
     expect(executor.error!.message).toBe('run.start: /executor: expected "local" or "slurm"');
     const mode = await other.request('probe.fetch', { run: 'r', probe: 'p', mode: 'all' });
     expect(mode.error!.message).toBe('probe.fetch: /mode: expected "minmax" or "raw"');
+    // with its limits: an empty id is a string of at most 128 characters, and -1 an integer
+    for (const id of ['', -1]) {
+      const bad = await other.raw(JSON.stringify({ v: 1, id, type: 'ping' }), id);
+      expect(bad.error!.message).toBe('ping: /id: expected a string of 1 to 128 characters or an integer >= 0');
+    }
     // limits as the command line's: --partitions goes to 256, and a duration / dt of too many steps is refused
     const parts = await other.request('run.start', { file: 'm.mjs', duration: 1, partitions: 300 });
     expect(parts.error).toMatchObject({

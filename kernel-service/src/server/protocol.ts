@@ -307,11 +307,31 @@ function errorMessage(message: string, schema: TSchema): string {
 }
 
 function describeSchema(s: TSchema): string {
-  const x = s as { const?: unknown; type?: string; maxLength?: number; required?: string[] };
+  const x = s as {
+    const?: unknown;
+    type?: string;
+    minLength?: number;
+    maxLength?: number;
+    minimum?: number;
+    maximum?: number;
+    required?: string[];
+  };
   if (x.const !== undefined) return JSON.stringify(x.const);
-  if (x.type === 'string') return x.maxLength !== undefined ? `a string of at most ${x.maxLength} characters` : 'a string';
-  if (x.type === 'integer') return 'an integer';
-  if (x.type === 'number') return 'a number';
+  if (x.type === 'string') {
+    const min = x.minLength ?? 0;
+    if (x.maxLength !== undefined)
+      return min > 0 ? `a string of ${min} to ${x.maxLength} characters` : `a string of at most ${x.maxLength} characters`;
+    return min > 0 ? `a string of at least ${min} character${min === 1 ? '' : 's'}` : 'a string';
+  }
+  if (x.type === 'integer' || x.type === 'number') {
+    const what = x.type === 'integer' ? 'an integer' : 'a number';
+    // a maximum at the edge of exact integers is no limit worth reading
+    const max = x.maximum !== undefined && x.maximum < Number.MAX_SAFE_INTEGER ? x.maximum : undefined;
+    if (x.minimum !== undefined && max !== undefined) return `${what} from ${x.minimum} to ${max}`;
+    if (x.minimum !== undefined) return `${what} >= ${x.minimum}`;
+    if (max !== undefined) return `${what} <= ${max}`;
+    return what;
+  }
   if (x.type === 'object') return x.required?.length ? `an object with ${x.required.map((k) => `'${k}'`).join(', ')}` : 'an object';
   if (x.type === 'array') return 'an array';
   return 'a valid value';

@@ -247,6 +247,62 @@ describe('inline simulations and post-processing', () => {
     expect((await c.request('probe.fetch', { session, sim: oddSim, probe: 'a/b' })).error!.code).toBe('invalid_params');
   });
 
+  it("plotTuning and plotXY make plots as a cell value, in the extension's plot format; bad calls say what is wrong", async () => {
+    const plotOf = (r: Awaited<ReturnType<typeof exec>>) => {
+      expect(r.ok, JSON.stringify(r.error)).toBe(true);
+      return r.result!.value!['application/vnd.nefsim.plot+json'] as {
+        version: number;
+        kind: string;
+        title: string;
+        traces: { name: string; x: number[]; y: number[] }[];
+      };
+    };
+    const tc = plotOf(await exec("plotTuning('a')", 'tuning', { model: false }));
+    expect(tc).toMatchObject({ version: 1, kind: 'tuning', title: 'tuning curves of a, first 50 of 100 neurons' });
+    expect(tc.traces).toHaveLength(50);
+    expect(tc.traces[0]!.x).toHaveLength(101);
+    expect(tc.traces[0]!.x[0]).toBe(-1);
+    expect(tc.traces[0]!.x[100]).toBe(1);
+    const all = tc.traces.flatMap((t) => t.y);
+    expect(Math.min(...all)).toBe(0);
+    expect(Math.max(...all)).toBeGreaterThan(200);
+    expect(Math.max(...all)).toBeLessThan(400.0001);
+    // the same ensemble by object, all its neurons, few points; from an inline simulation's build
+    const again = plotOf(
+      await exec('plotTuning(a, { neurons: 1000, points: 5, sim: simulate(model, 0.01) })', 'tuning2', { model: false }),
+    );
+    expect(again.traces).toHaveLength(100);
+    expect(again.traces[7]!.y).toHaveLength(5);
+    // XY: a node drawing a circle, one dimension against the other
+    const xy = plotOf(
+      await exec(
+        "const ring = new Network({ label: 'ring' }); ring.probe(ring.node((t) => [Math.cos(t), Math.sin(t)]), { label: 'c' }); plotXY(simulate(ring, 1), 'c')",
+        'xy',
+        { model: false },
+      ),
+    );
+    expect(xy).toMatchObject({ kind: 'xy', title: 'c: [1] against [0]' });
+    expect(xy.traces[0]!.x).toHaveLength(1000);
+    for (const k of [0, 499, 999]) expect(Math.hypot(xy.traces[0]!.x[k]!, xy.traces[0]!.y[k]!)).toBeCloseTo(1, 12);
+    expect(xy.traces[0]!.x[999]).toBeCloseTo(Math.cos(1), 12);
+    const thin = plotOf(await exec("plotXY(simulate(ring, 1), 'c', { maxPoints: 100, dims: [1, 0] })", 'xy2', { model: false }));
+    expect(thin.traces[0]!.x).toHaveLength(100);
+    expect(thin.title).toBe('c: [0] against [1], every 10th of 1000 samples');
+    for (const [code, message] of [
+      ["plotTuning('nope')", 'no ensemble labelled "nope" is in Network \'squaring\' (ensembles: a, sq)'],
+      [
+        "plotXY(simulate(model, 0.01), 'sq')",
+        "plotXY: dims must be two dimensions of probe 'sq', from 0 to 0, got undefined (it has 1 dimension: XY needs two)",
+      ],
+      ["plotXY(model, 'sq')", 'plotXY(sim, probe, options): sim must be what simulate() returned'],
+      ["plotTuning('a', { points: 1 })", 'plotTuning: points must be at least 2'],
+    ] as const) {
+      const r = await exec(code, 'bad-plot', { model: false });
+      expect(r.ok, code).toBe(false);
+      expect(r.error!.message, code).toContain(message);
+    }
+  });
+
   it('rates, spike rasters, tuning curves and RMSE against a target function', async () => {
     const rates = await c.request('post.rates', { session, sim, probe: 'spikes', tau: 0.05, maxPoints: 200 });
     expect(rates.ok, JSON.stringify(rates.error)).toBe(true);

@@ -166,6 +166,31 @@ test.describe('nefsim extension', () => {
     await fresh.close();
   });
 
+  test('plotTuning and plotXY in a model cell draw tuning curves and a phase plot', async ({ page, tmpPath }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    for (const i of [1, 2, 3]) await runCell(page, i);
+    await expect(cell(page, 3).locator('.jp-OutputArea-output').first()).toContainText('nefsim model', { timeout: 60_000 });
+    const traces = (i: number) =>
+      cell(page, i)
+        .locator('.nefsim-Plot .js-plotly-plot')
+        .evaluate((el) => (el as unknown as { data: { x: number[]; y: number[] }[] }).data.map((t) => [t.x.length, Math.max(...t.y)]));
+    await page.notebook.setCell(5, 'code', "plotTuning('a')");
+    await runCell(page, 5);
+    await expect(cell(page, 5).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(1, { timeout: 60_000 });
+    const curves = await traces(5);
+    expect(curves).toHaveLength(50);
+    expect(curves.every(([n]) => n === 101)).toBe(true);
+    expect(Math.max(...curves.map(([, top]) => top!))).toBeGreaterThan(200);
+    await page.notebook.setCell(
+      5,
+      'code',
+      "const ring = new Network({ label: 'ring' });\nring.probe(ring.node((t) => [Math.cos(t), Math.sin(t)]), { label: 'c' });\nplotXY(simulate(ring, 2), 'c')",
+    );
+    await runCell(page, 5);
+    await expect(cell(page, 5).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(1, { timeout: 60_000 });
+    await expect.poll(async () => (await traces(5))[0]?.[0], { timeout: 30_000 }).toBe(2000);
+  });
+
   test('an error marks the line of the cell', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
     await page.notebook.setCell(1, 'code', "const net = new Network({ label: 'x' });\nconst y = 1;\nundefinedThing.value;");

@@ -16,6 +16,7 @@ import type { Network } from '../engine/network.js';
 import type { Probe } from '../engine/objects.js';
 import type { Simulator, SimulatorOptions } from '../engine/simulator.js';
 import * as post from '../post/index.js';
+import { CellPlot, PLOT_MIME, tuningPlot, xyPlot, type TuningPlotOptions, type XYPlotOptions } from './cell-plots.js';
 import { CellSyntaxError, mapPosition, transformCell, type Transformed } from './transform.js';
 import type { FromWorker, ToWorker, WorkerArrays, WorkerInit } from './worker-protocol.js';
 
@@ -196,6 +197,48 @@ function simulate(net: unknown, seconds: unknown, options: SimulateOptions = {})
   return result;
 }
 
+interface TuningCallOptions extends TuningPlotOptions {
+  /** An inline simulation whose build to use (default: the model, built now). */
+  sim?: InlineSimulation;
+}
+
+/** plotTuning(ensemble, options): tuning curves of an ensemble of the model (or of options.sim's network), by object or label. */
+function plotTuning(ensemble: unknown, options: TuningCallOptions = {}): CellPlot {
+  const { sim: given, ...plotOpts } = options ?? {};
+  if (given !== undefined && !(given instanceof InlineSimulation))
+    throw new TypeError('plotTuning(ensemble, options): options.sim must be what simulate() returned');
+  let sim: Simulator;
+  if (given) sim = given.sim;
+  else {
+    const m: unknown = context.model;
+    if (!(m instanceof nefsim.Network))
+      throw new TypeError("plotTuning(ensemble, options): the session has no model (assign a Network to 'model'), or pass options.sim");
+    sim = new nefsim.Simulator(m);
+  }
+  const all = sim.network.allEnsembles;
+  const ens =
+    ensemble instanceof nefsim.Ensemble
+      ? all.find((e) => e === ensemble)
+      : typeof ensemble === 'string'
+        ? all.find((e) => e.label === ensemble)
+        : undefined;
+  if (!ens) {
+    const what =
+      ensemble instanceof nefsim.Ensemble ? `ensemble ${ensemble.name} is not` : `no ensemble labelled ${JSON.stringify(ensemble)} is`;
+    throw new NotFound(`plotTuning: ${what} in ${sim.network.name} (ensembles: ${all.map((e) => e.label ?? e.name).join(', ') || 'none'})`);
+  }
+  return tuningPlot(sim, ens, plotOpts);
+}
+
+/** plotXY(sim, probe, options): one dimension of an inline simulation's probe against another. */
+function plotXY(sim: unknown, probe: unknown, options: XYPlotOptions = {}): CellPlot {
+  if (!(sim instanceof InlineSimulation)) throw new TypeError('plotXY(sim, probe, options): sim must be what simulate() returned');
+  const p = probe instanceof nefsim.Probe ? probe : typeof probe === 'string' ? findProbe(sim.sim, probe) : undefined;
+  if (!p || !sim.sim.probes.includes(p))
+    throw new NotFound(`plotXY: that probe is not in simulation ${sim.id} (probes: ${sim.probes.join(', ') || 'none'})`);
+  return xyPlot(sim.sim, p, typeof probe === 'string' ? probe : (p.label ?? sim.probes[sim.sim.probes.indexOf(p)]!), options ?? {});
+}
+
 function buildSummary(net: unknown = context.model, opts: SimulatorOptions = {}): nefsim.SimulationSummary {
   if (!(net instanceof nefsim.Network)) throw new TypeError('buildSummary(net, options): net must be a Network (default: model)');
   return new nefsim.Simulator(net, opts).summary();
@@ -227,6 +270,7 @@ function mimeBundle(value: unknown): Record<string, unknown> {
   const text = inspect(value, { depth: 3, maxArrayLength: 20, breakLength: 100 }).slice(0, 20_000);
   if (value instanceof nefsim.Network) return { 'application/vnd.nefsim.network+json': modelSummary(value), 'text/plain': text };
   if (value instanceof InlineSimulation) return { 'application/vnd.nefsim.simulation+json': value.toJSON(), 'text/plain': text };
+  if (value instanceof CellPlot) return { [PLOT_MIME]: value.spec, 'text/plain': value.toString() };
   if (typeof value === 'string') return { 'text/plain': value };
   if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
     try {
@@ -275,6 +319,8 @@ const context = vm.createContext({
   display,
   simulate,
   buildSummary,
+  plotTuning,
+  plotXY,
   model: undefined,
   // Timers and typed arrays of the worker's realm, so that arrays made in cells pass the engine's instanceof checks.
   setTimeout,

@@ -86,6 +86,13 @@ describe('probe arrays to traces', () => {
     const raw = tracesFromFetch('p', [t, { header: { name: 'y', shape: [2, 1] }, data: new Float64Array([3, 4]) }], 100);
     expect(raw).toEqual([{ name: 'p', x: [0, 1], y: [3, 4] }]);
     expect(tracesFromFetch('p', [], 100)).toEqual([]);
+    // the service's form: buckets from tStart to tEnd; the last bucket is drawn to its end too
+    const tStart = { header: { name: 'tStart', shape: [2] }, data: new Float64Array([0.001, 1.001]) };
+    const tEnd = { header: { name: 'tEnd', shape: [2] }, data: new Float64Array([1, 2]) };
+    const one = (name: string, v: number[]) => ({ header: { name, shape: [2, 1] }, data: new Float64Array(v) });
+    expect(tracesFromFetch('p', [tStart, tEnd, one('min', [0, 1]), one('max', [5, 6])], 100)).toEqual([
+      { name: 'p', x: [0.001, 1.001, 2], y: [], ymin: [0, 1, 1], ymax: [5, 6, 6] },
+    ]);
   });
 
   it('makes a raster of spikes from a dense spike probe', () => {

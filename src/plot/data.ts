@@ -273,15 +273,26 @@ export function tracesFromFetch(
   const max = get('max');
   if (min && max) {
     const dims = min.header.shape[1] ?? 1;
+    const n = t.data.length;
+    // Each bucket is drawn at its first sample's time; the last one also at its last sample's (tEnd), so
+    // that the line reaches the end of the data instead of stopping a bucket short.
+    const end = get('tEnd');
+    const last = end && end.data.length === n && n > 0 && end.data[n - 1] > t.data[n - 1] ? end.data[n - 1] : undefined;
+    const x = Array.from(t.data);
+    if (last !== undefined) x.push(last);
     const traces: PlotTrace[] = [];
     for (let d = 0; d < dims; d++) {
       const lo: number[] = [];
       const hi: number[] = [];
-      for (let i = 0; i < t.data.length; i++) {
+      for (let i = 0; i < n; i++) {
         lo.push(min.data[i * dims + d]);
         hi.push(max.data[i * dims + d]);
       }
-      traces.push({ name: dims === 1 ? probe : `${probe}[${d + firstColumn}]`, x: Array.from(t.data), y: [], ymin: lo, ymax: hi });
+      if (last !== undefined) {
+        lo.push(lo[n - 1]);
+        hi.push(hi[n - 1]);
+      }
+      traces.push({ name: dims === 1 ? probe : `${probe}[${d + firstColumn}]`, x: x.slice(), y: [], ymin: lo, ymax: hi });
     }
     return traces;
   }

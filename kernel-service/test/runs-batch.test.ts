@@ -459,7 +459,10 @@ process.send('ready');`;
     const worker = status('trial-000').pid;
     const c = await cli('cancel', join(out, 'trial-000'));
     expect(c.code).toBe(0);
-    expect(json<ExitRecord>(join(out, 'trial-000', 'exit.json'))).toMatchObject({ state: 'cancelled', error: 'cancelled by SIGTERM' });
+    expect(json<ExitRecord>(join(out, 'trial-000', 'exit.json'))).toMatchObject({
+      state: 'cancelled',
+      error: expect.stringMatching(/^cancelled \(SIGTERM: nefsim cancel, /) as unknown as string,
+    });
     await waitFor(() => status('trial-001').state === 'running' && status('trial-001').stepsFlushed > 0);
     expect(status('trial-001').pid).toBe(worker); // the same worker took the next trial
 

@@ -276,7 +276,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   const record: ExitRecord = {
     state,
     exitCode,
-    error: e ? e.message : state === 'cancelled' ? `cancelled by ${cancelSignal}` : null,
+    error: e ? e.message : state === 'cancelled' ? cancelledBy(cancelSignal!) : null,
     object: object ?? null,
     errorType: e ? e.name : null,
     time: status.time,
@@ -300,4 +300,11 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     log(`run ${state} at t = ${record.time.toFixed(3)} s (${record.steps} steps)`);
   }
   return exitCode;
+}
+
+/** An exit record's words for a cancel, by what stopped the run (a signal names its usual senders). */
+export function cancelledBy(reason: string): string {
+  if (reason === 'SIGTERM') return 'cancelled (SIGTERM: nefsim cancel, Cancel in the Runs panel, scancel, or the machine shutting down)';
+  if (reason === 'SIGINT') return 'cancelled (SIGINT: Ctrl+C)';
+  return `cancelled by ${reason}`;
 }

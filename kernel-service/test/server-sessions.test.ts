@@ -88,6 +88,38 @@ describe('cells', () => {
     expect(stderr(await exec(add, 'dup-add'))).toBe('');
   });
 
+  it("a node's function that throws: its line is marked in this cell, or given as the origin in the cell that defined it", async () => {
+    const made = await exec(
+      "const boom = new Network({ label: 'boom' });\nboom.node((t) => {\n  if (t > 0.005) throw new Error('sensor offline');\n  return [0];\n}, { label: 'bomb' });",
+      'boom-make',
+      { model: false },
+    );
+    expect(made.ok, JSON.stringify(made.error)).toBe(true);
+    const r = await exec('const ok = 1;\nsimulate(boom, 0.01)', 'boom-run', { model: false });
+    expect(r.ok).toBe(false);
+    expect(r.error!.message).toMatch(
+      /^SimulationError: Node 'bomb': its function threw at t = 0\.006000 s: sensor offline \(line 2, column \d+; it threw at line 3 of another cell\)$/,
+    );
+    expect(r.error!.details).toMatchObject({
+      line: 2,
+      object: "Node 'bomb'",
+      origin: { cell: 'boom-make', line: 3, source: "  if (t > 0.005) throw new Error('sensor offline');" },
+    });
+    const stack = r.error!.details!.stack as string;
+    expect(stack).toContain('\nCaused by: Error: sensor offline');
+    expect(stack).toMatch(/other cell:3:\d+/);
+    expect(stack).not.toMatch(/cell-\d+:/);
+    // defined and run in the same cell: the function's line, not the simulate() line
+    const same = await exec(
+      "const b2 = new Network({ label: 'b2' });\nb2.node((t) => {\n  if (t > 0) throw new Error('at once');\n  return [0];\n});\nsimulate(b2, 0.01)",
+      'boom-same',
+      { model: false },
+    );
+    expect(same.ok).toBe(false);
+    expect(same.error!.details).toMatchObject({ line: 3, source: "  if (t > 0) throw new Error('at once');" });
+    expect(same.error!.details!.origin).toBeUndefined();
+  });
+
   it('streams console output and display() before the reply, with top-level await', async () => {
     const r = await exec(
       "console.log('hello', 1 + 1); await new Promise((r) => setTimeout(r, 20)); console.error('oops'); display(model); display('<b>x</b>', 'text/html'); 'done'",

@@ -48,6 +48,8 @@ export interface CellErrorInfo {
   line?: number;
   column?: number;
   stack?: string;
+  /** Where the user's code threw when that is in another cell (a node's function that cell defined). */
+  origin?: { cell: string; line: number };
 }
 
 /** A failed reply's error → what to show and which line to mark. */
@@ -72,7 +74,14 @@ export function errorInfo(code: string, message: string, details?: Record<string
     line: num(d.line),
     column: num(d.column),
     stack: typeof d.stack === 'string' ? d.stack : undefined,
+    origin: originOf(d.origin),
   };
+}
+
+function originOf(o: unknown): CellErrorInfo['origin'] {
+  if (typeof o !== 'object' || o === null) return undefined;
+  const { cell, line } = o as { cell?: unknown; line?: unknown };
+  return typeof cell === 'string' && cell && typeof line === 'number' && Number.isInteger(line) && line >= 1 ? { cell, line } : undefined;
 }
 
 export function errorToOutput(info: CellErrorInfo): CellOutput {

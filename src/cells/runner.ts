@@ -273,6 +273,12 @@ async function executeModelCell(
       model.executionCount = count;
       model.executionState = 'idle';
       if (info.line !== undefined) markErrorLine(cell, info.line);
+      // the line that threw, in the cell that defined the function (a node's), when that is another cell
+      const origin = info.origin;
+      const other = origin
+        ? (cell.parent as { widgets?: readonly Cell[] } | null)?.widgets?.find((c) => c.model.id === origin.cell)
+        : undefined;
+      if (origin && other && other !== cell && !other.isDisposed) markErrorLine(other, origin.line);
     }
     onCellExecuted({ cell, success: false });
     return false;

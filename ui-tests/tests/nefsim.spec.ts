@@ -198,6 +198,20 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 1).locator('.jp-OutputArea-output')).toContainText('ReferenceError', { timeout: 60_000 });
     await expect(cell(page, 1)).toHaveAttribute('data-nefsim-error-line', '3');
     await expect(cell(page, 1).locator('.nefsim-ErrorLine')).toHaveText('undefinedThing.value;');
+    // a node's function that throws while another cell simulates: that cell's line, and the function's in its own cell
+    await page.notebook.setCell(
+      1,
+      'code',
+      "const boom = new Network({ label: 'boom' });\nboom.node((t) => {\n  if (t > 0.005) throw new Error('sensor offline');\n  return [0];\n}, { label: 'bomb' });",
+    );
+    await runCell(page, 1);
+    await expect(cell(page, 1).locator('.jp-InputPrompt')).toContainText(/\[\d+\]/, { timeout: 60_000 });
+    await page.notebook.setCell(2, 'code', 'const ok = 1;\nsimulate(boom, 0.01)');
+    await runCell(page, 2);
+    await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('sensor offline', { timeout: 60_000 });
+    await expect(cell(page, 2)).toHaveAttribute('data-nefsim-error-line', '2');
+    await expect(cell(page, 1)).toHaveAttribute('data-nefsim-error-line', '3');
+    await expect(cell(page, 1).locator('.nefsim-ErrorLine')).toContainText("throw new Error('sensor offline');");
   });
 
   test('JavaScript in a cell that is not a model cell: the kernel refuses it, and a notification offers to make it one', async ({

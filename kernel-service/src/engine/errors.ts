@@ -5,8 +5,9 @@
 export class NefsimError extends Error {
   /** Label of the object at fault, when there is one. */
   readonly object: string | undefined;
-  constructor(message: string, object?: string) {
-    super(message);
+  /** `cause`: the error of the user's code (a function of a node or connection) that this one reports. */
+  constructor(message: string, object?: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'NefsimError';
     this.object = object;
   }
@@ -22,16 +23,16 @@ export class ValidationError extends NefsimError {
 
 /** A model that cannot be built (shape mismatch, algebraic loop, bad function output). */
 export class BuildError extends NefsimError {
-  constructor(message: string, object?: string) {
-    super(message, object);
+  constructor(message: string, object?: string, options?: { cause?: unknown }) {
+    super(message, object, options);
     this.name = 'BuildError';
   }
 }
 
 /** A failure while the simulation runs (e.g. a Node function throws or returns NaN). */
 export class SimulationError extends NefsimError {
-  constructor(message: string, object?: string) {
-    super(message, object);
+  constructor(message: string, object?: string, options?: { cause?: unknown }) {
+    super(message, object, options);
     this.name = 'SimulationError';
   }
 }

@@ -399,20 +399,70 @@ function locate(stack: string | undefined, filename: string, t: Transformed): Lo
   return undefined;
 }
 
-function cleanStack(stack: string | undefined, filename: string, t: Transformed): string | undefined {
+/**
+ * The code of the cells run so far, by their scripts' file names (cell-1, cell-2, ...): a function that
+ * an earlier cell defined (a node's function) runs later from another cell's simulate(), and its frames
+ * map back to the cell that defined it. The last MAX_KEPT_CELLS runs.
+ */
+const ranCells = new Map<string, { cell: string; t: Transformed; source: string }>();
+const MAX_KEPT_CELLS = 500;
+const CELL_FRAME = /\b(cell-\d+):(\d+):(\d+)/g;
+
+/** The stack with the service's own frames dropped and cells' frames mapped back to their source ("cell:" this one, "other cell:" another). */
+function cleanStack(stack: string | undefined, filename: string): string | undefined {
   if (!stack) return undefined;
   const lines = stack.split('\n');
   const keep: string[] = [lines[0]!];
   for (const l of lines.slice(1)) {
     if (l.includes('node:internal') || l.includes('session-worker.js') || l.includes('node:vm')) continue;
     keep.push(
-      l.replace(new RegExp(`${filename}:(\\d+):(\\d+)`, 'g'), (_s, a: string, b: string) => {
-        const p = mapPosition(t, Number(a), Number(b));
-        return `cell:${p.line}:${p.column}`;
+      l.replace(CELL_FRAME, (whole, file: string, a: string, b: string) => {
+        const ran = ranCells.get(file);
+        if (!ran) return whole;
+        const p = mapPosition(ran.t, Number(a), Number(b));
+        return `${file === filename ? 'cell' : 'other cell'}:${p.line}:${p.column}`;
       }),
     );
   }
   return keep.join('\n');
+}
+
+/** An error and its causes, outermost first (an engine error's cause is the user's code's error). */
+function causeChain(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e: unknown = err; e !== undefined && e !== null && chain.length < 5;) {
+    chain.push(e);
+    try {
+      e = typeof e === 'object' ? (e as { cause?: unknown }).cause : undefined;
+    } catch {
+      break;
+    }
+  }
+  return chain;
+}
+
+interface Origin extends Located {
+  /** The script (cell-N) and the cell it ran. */
+  file: string;
+  cell: string;
+  source: string;
+}
+
+/** Where the user's code threw: the innermost cell frame of the innermost cause that has one. */
+function originOf(chain: unknown[]): Origin | undefined {
+  for (const e of [...chain].reverse()) {
+    const stack = errorFields(e).stack;
+    if (!stack) continue;
+    for (const frame of stack.split('\n').slice(1)) {
+      CELL_FRAME.lastIndex = 0;
+      const m = CELL_FRAME.exec(frame);
+      const ran = m ? ranCells.get(m[1]!) : undefined;
+      if (!m || !ran) continue;
+      const p = mapPosition(ran.t, Number(m[2]), Number(m[3]));
+      return { ...p, file: m[1]!, cell: ran.cell, source: ran.source.split('\n')[p.line - 1] ?? '' };
+    }
+  }
+  return undefined;
 }
 
 /* ---------- objects a re-run cell adds again ---------- */
@@ -506,6 +556,8 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
     throw err;
   }
   const filename = `cell-${++execCount}`;
+  ranCells.set(filename, { cell, t, source: code });
+  if (ranCells.size > MAX_KEPT_CELLS) ranCells.delete(ranCells.keys().next().value!);
   const before = new Map(topNetworks().map((n) => [n, countsOf(n)] as const));
   try {
     // import() in cells loads modules with the worker's own loader (Node's default ESM loader).
@@ -523,23 +575,36 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
   } catch (err) {
     await new Promise((res) => setImmediate(res)); // as above: rejections left behind go with this cell
     const e = errorFields(err);
-    const where = locate(e.stack, filename, t);
+    const chain = causeChain(err);
+    // Where the user's code threw (a node's function, behind the engine's error naming the node): in this
+    // cell, that line is the one to mark; in another cell, this cell's line that led there is marked, and
+    // the other's is given as the origin.
+    const from = originOf(chain);
+    const where = from?.file === filename ? from : locate(e.stack, filename, t);
+    const elsewhere = from && from.file !== filename ? from : undefined;
     const isEngine = instanceOf(err, nefsim.NefsimError);
     const lineText = where ? (code.split('\n')[where.line - 1] ?? '') : undefined;
+    const at = where
+      ? ` (line ${where.line}, column ${where.column}` + (elsewhere ? `; it threw at line ${elsewhere.line} of another cell` : '') + ')'
+      : '';
+    const stacks = chain.map((x, i) => (i === 0 ? cleanStack(e.stack, filename) : cleanStack(errorFields(x).stack, filename)));
     send({
       kind: 'done',
       rid,
       ok: false,
       error: {
         code: 'execution_error',
-        message: `${e.name}: ${e.message}${where ? ` (line ${where.line}, column ${where.column})` : ''}`,
+        message: `${e.name}: ${e.message}${at}`,
         details: {
           name: e.name,
           cell,
           ...(where ? { line: where.line, column: where.column, source: lineText } : {}),
+          ...(elsewhere
+            ? { origin: { cell: elsewhere.cell, line: elsewhere.line, column: elsewhere.column, source: elsewhere.source } }
+            : {}),
           ...(isEngine && (err as nefsim.NefsimError).object !== undefined ? { object: (err as nefsim.NefsimError).object } : {}),
           ...(instanceOf(err, BudgetError) ? { budget: true } : {}),
-          stack: cleanStack(e.stack, filename, t),
+          stack: stacks.filter((x): x is string => x !== undefined).join('\nCaused by: ') || undefined,
         },
       },
     });

@@ -1196,7 +1196,7 @@ function targets(
     try {
       y = (f as (x: Float64Array) => unknown)(x);
     } catch (err) {
-      throw new BuildError(`${conn.name}: its function threw at x = [${fmt(x)}]: ${(err as Error).message}`, conn.label);
+      throw new BuildError(`${conn.name}: its function threw at x = [${fmt(x)}]: ${(err as Error).message}`, conn.label, { cause: err });
     }
     writeChecked(y, Y, p * mid, mid, () => `${conn.name}: its function at x = [${fmt(x)}]`, BuildError, conn.label);
   }

@@ -30,8 +30,9 @@ export class FuncKernel implements Kernel {
         e.step(t, e.x, e.out);
       } catch (err) {
         if (err instanceof SimulationError) throw err;
-        const msg = err instanceof Error ? err.message : String(err);
-        throw new SimulationError(`${e.owner}: its function threw at t = ${t.toFixed(6)} s: ${msg}`, e.owner);
+        // (an Error from another realm, a notebook cell's, is not instanceof this one's Error)
+        const msg = typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err);
+        throw new SimulationError(`${e.owner}: its function threw at t = ${t.toFixed(6)} s: ${msg}`, e.owner, { cause: err });
       }
     }
   }

@@ -330,9 +330,33 @@ export default net;
     for (const [op, part] of p.partOf) kinds[part]!.set(op.kind, (kinds[part]!.get(op.kind) ?? 0) + 1);
     expect([...kinds[0]!.entries()].sort()).toEqual([...kinds[1]!.entries()].sort());
     expect(kinds[0]!.get('filter')).toBeGreaterThan(0);
+    // equal integrators go in two contiguous runs (0-2, 3-5), not alternately: neighbouring signals of
+    // different parts shared cache lines that both cores wrote every step
+    const neurons = m.ops.filter((op) => op.kind === 'neurons'); // the six integrators' ensembles, in model order
+    expect(neurons.map((op) => p.partOf.get(op))).toEqual([0, 0, 0, 1, 1, 1]);
     const one = await single(file, 300);
     const two = await partitioned(file, 2, 300);
     expect(two.data).toEqual(one);
+  });
+
+  it('groups that contiguous runs would balance worse are placed greedily', async () => {
+    // 10, 100 and 10 neurons: in model order the best split is 10 | 110; the greedy one is 100 | 20
+    const file = model(
+      'uneven',
+      `import { Network } from 'nefsim';
+const net = new Network({ label: 'uneven', seed: 3 });
+const drive = net.node([0.5], { label: 'drive' });
+for (const [i, n] of [10, 100, 10].entries()) {
+  const e = net.ensemble({ nNeurons: n, dimensions: 1, label: 'e' + i });
+  net.connect(drive, e);
+  net.probe(e, { synapse: 0.01 });
+}
+export default net;
+`,
+    );
+    const m = build(await loadModel(file), { dt: 0.001, seed: 1 });
+    const p = partitionModel(m, { parts: 2 });
+    expect([...p.neuronsPerPart].sort((a, b) => a - b)).toEqual([20, 100]);
   });
 
   it('a model with a Direct ensemble runs on 2 threads, bit-identical to one (its ensemble has no neurons to count)', async () => {

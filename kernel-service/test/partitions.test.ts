@@ -253,6 +253,12 @@ export default net;
       expect(p.shares.size).toBeGreaterThan(0);
       for (const share of p.shares.values()) expect(share.filter((sub) => sub !== undefined).length).toBe(parts);
       expectOneWriterPerElement(m, p);
+      // the product's equal ensembles (one level) go in contiguous runs, part 0's first: alternating them put
+      // signals of different parts side by side, in cache lines both cores wrote every step
+      const lif = m.ops.filter((op) => op.kind === 'neurons').map((op) => p.partOf.get(op)!);
+      expect(lif.length).toBeGreaterThan(2 * parts);
+      expect(lif).toEqual([...lif].sort((x, y) => x - y));
+      expect(new Set(lif).size).toBe(parts);
     }
     const ref = await single(file, 150);
     for (const parts of [2, 3]) {

@@ -358,24 +358,50 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
       .map((c, i) => ({ c, i, cost: c.reduce((x, op) => x + opCost(op), 0), func: c.some((op) => op.kind === 'func') }));
     costed.sort((x, y) => y.cost - x.cost || x.i - y.i);
     const levelCost = costed.reduce((x, k) => x + k.cost, 0);
-    for (const { c, cost, func } of costed) {
-      const split = cost > levelCost / parts ? splitByRows(c, parts) : null;
-      if (split) {
-        c.forEach((op, k) => {
-          partOf.set(op, 0);
-          shares.set(op, split[k]!);
-          split[k]!.forEach((sub, p) => {
-            if (sub) load[p]! += opCost(sub);
-          });
-        });
+    const whole: typeof costed = [];
+    for (const k of costed) {
+      const split = k.cost > levelCost / parts ? splitByRows(k.c, parts) : null;
+      if (!split) {
+        whole.push(k);
         continue;
       }
+      k.c.forEach((op, j) => {
+        partOf.set(op, 0);
+        shares.set(op, split[j]!);
+        split[j]!.forEach((sub, p) => {
+          if (sub) load[p]! += opCost(sub);
+        });
+      });
+    }
+    // The clusters run whole: greedily, heaviest first onto the least loaded part (Node functions in
+    // part 0), or in contiguous runs of schedule order where that balances as well. Greedy alternates
+    // equal clusters between the parts, so that neighbouring signals of different parts share cache
+    // lines that both cores write (as in cut mode, see partitionModel).
+    const greedy = new Map<(typeof costed)[number], number>();
+    const gLoad = load.slice();
+    for (const k of whole) {
       let best = 0;
-      if (!func) for (let p = 1; p < parts; p++) if (load[p]! < load[best]!) best = p;
-      load[best]! += cost;
-      for (const op of c) {
-        partOf.set(op, best);
-        if (op.kind === 'neurons') neurons[best]! += op.J.size;
+      if (!k.func) for (let p = 1; p < parts; p++) if (gLoad[p]! < gLoad[best]!) best = p;
+      gLoad[best]! += k.cost;
+      greedy.set(k, best);
+    }
+    const contiguous = new Map<(typeof costed)[number], number>();
+    const cLoad = load.slice();
+    const inOrder = whole.filter((k) => !k.func).sort((x, y) => x.i - y.i);
+    const rest = inOrder.reduce((x, k) => x + k.cost, 0);
+    let before = 0;
+    for (const k of whole) if (k.func) contiguous.set(k, 0);
+    for (const k of inOrder) {
+      contiguous.set(k, rest > 0 ? Math.min(parts - 1, Math.floor(((before + k.cost / 2) / rest) * parts)) : 0);
+      before += k.cost;
+    }
+    for (const [k, p] of contiguous) cLoad[p]! += k.cost;
+    const chosen = Math.max(...cLoad) <= 1.02 * Math.max(...gLoad) ? contiguous : greedy;
+    for (const [k, p] of chosen) {
+      load[p]! += k.cost;
+      for (const op of k.c) {
+        partOf.set(op, p);
+        if (op.kind === 'neurons') neurons[p]! += op.J.size;
       }
     }
   }

@@ -209,17 +209,14 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
       w[best]! += cost.get(g)!;
     }
   }
-  const contiguous = new Map<number, number>();
-  if (pinnedTo.size === 0) {
-    const total = neuronGroupsFree.reduce((a, g) => a + weight.get(g)!, 0);
-    let before = 0;
-    for (const g of [...neuronGroupsFree].sort((a, b) => firstOp.get(a)! - firstOp.get(b)!)) {
-      const w = weight.get(g)!;
-      // the part where the group's middle neuron falls
-      contiguous.set(g, Math.min(parts - 1, Math.floor(((before + w / 2) / total) * parts)));
-      before += w;
-    }
-  }
+  const contiguous =
+    pinnedTo.size === 0
+      ? contiguousRuns(
+          [...neuronGroupsFree].sort((a, b) => firstOp.get(a)! - firstOp.get(b)!),
+          (g) => weight.get(g)!,
+          parts,
+        )
+      : new Map<number, number>();
   const maxLoad = (assign: Map<number, number>): number => {
     const l = load.slice();
     for (const [g, p] of assign) l[p]! += weight.get(g)!;
@@ -298,6 +295,22 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
 }
 
 /** Rough cost of an operator in a step, for balancing a level between parts. */
+/**
+ * Items (in memory order) split into `parts` contiguous runs of about equal
+ * weight: each goes to the part in whose share its middle falls.
+ */
+function contiguousRuns<T>(items: readonly T[], weightOf: (item: T) => number, parts: number): Map<T, number> {
+  const total = items.reduce((a, x) => a + weightOf(x), 0);
+  const out = new Map<T, number>();
+  let before = 0;
+  for (const x of items) {
+    const w = weightOf(x);
+    out.set(x, total > 0 ? Math.min(parts - 1, Math.floor(((before + w / 2) / total) * parts)) : 0);
+    before += w;
+  }
+  return out;
+}
+
 function opCost(op: Op): number {
   switch (op.kind) {
     case 'neurons':
@@ -385,16 +398,13 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
       gLoad[best]! += k.cost;
       greedy.set(k, best);
     }
-    const contiguous = new Map<(typeof costed)[number], number>();
-    const cLoad = load.slice();
-    const inOrder = whole.filter((k) => !k.func).sort((x, y) => x.i - y.i);
-    const rest = inOrder.reduce((x, k) => x + k.cost, 0);
-    let before = 0;
+    const contiguous = contiguousRuns(
+      whole.filter((k) => !k.func).sort((x, y) => x.i - y.i),
+      (k) => k.cost,
+      parts,
+    );
     for (const k of whole) if (k.func) contiguous.set(k, 0);
-    for (const k of inOrder) {
-      contiguous.set(k, rest > 0 ? Math.min(parts - 1, Math.floor(((before + k.cost / 2) / rest) * parts)) : 0);
-      before += k.cost;
-    }
+    const cLoad = load.slice();
     for (const [k, p] of contiguous) cLoad[p]! += k.cost;
     const chosen = Math.max(...cLoad) <= 1.02 * Math.max(...gLoad) ? contiguous : greedy;
     for (const [k, p] of chosen) {

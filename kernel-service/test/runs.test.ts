@@ -585,7 +585,7 @@ describe('detached runs', () => {
     const s0 = status(out);
     expect(processAlive(s0.pid, s0.processStart)).toBe(true);
     expect(s0.pgid).toBe(s0.pid);
-    // the run's process runs with the engine's Node flags (its young generation: see young-generation.ts)
+    // the run's process runs with the engine's Node flags (see node-flags.ts)
     const argv = readFileSync(`/proc/${s0.pid}/cmdline`, 'utf8').split('\0');
     for (const flag of ENGINE_NODE_FLAGS) expect(argv.slice(0, argv.indexOf(BIN))).toContain(flag);
     await waitFor(() => status(out).state === 'running' && status(out).steps > 0);

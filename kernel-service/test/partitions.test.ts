@@ -363,6 +363,22 @@ export default net;
     const m = build(await loadModel(file), { dt: 0.001, seed: 1 });
     const p = partitionModel(m, { parts: 2 });
     expect([...p.neuronsPerPart].sort((a, b) => a - b)).toEqual([20, 100]);
+    // and ones that would leave a part empty: 100, 100, 100 and 1000 in three parts split contiguously as
+    // 300 | 1000 | 0, as large a part as greedy's 1000 | 200 | 100, but with one part idle
+    const four = model(
+      'uneven4',
+      `import { Network } from 'nefsim';
+const net = new Network({ label: 'uneven4', seed: 3 });
+const drive = net.node([0.5], { label: 'drive' });
+for (const [i, n] of [100, 100, 100, 1000].entries()) {
+  const e = net.ensemble({ nNeurons: n, dimensions: 1, label: 'e' + i });
+  net.connect(drive, e);
+}
+export default net;
+`,
+    );
+    const p3 = partitionModel(build(await loadModel(four), { dt: 0.001, seed: 1 }), { parts: 3 });
+    expect([...p3.neuronsPerPart].sort((a, b) => a - b)).toEqual([100, 200, 1000]);
   });
 
   it('a model with a Direct ensemble runs on 2 threads, bit-identical to one (its ensemble has no neurons to count)', async () => {

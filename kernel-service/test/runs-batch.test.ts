@@ -6,7 +6,7 @@
  * a worker that dies.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -355,35 +355,64 @@ export default ({ seed, n = 20 } = {}) => {
     for (const t of ['trial-002', 'trial-003']) expect(json<ExitRecord>(join(out, t, 'exit.json')).error).toContain('before it started');
   });
 
-  it("cancel waits for a live batch process to record the end itself: its last heartbeat cannot put 'running' back", async () => {
-    // A stand-in for a batch process and its trials (a finished batch's folder made to name it as both, running):
-    // on SIGTERM its trials end at once, and, as a real one can between its trials' end and its own last write,
-    // it goes on writing 'running' heartbeats for 400 ms before it records 'cancelled'. The state derived from
-    // the trials then reads terminal long before the batch process has written its end.
-    const out = join(dir, 'late-driver');
+  /**
+   * A stand-in for a batch process and its trials: a finished batch's folder made to name it as both, running.
+   * It writes 'running' heartbeats every 20 ms; on SIGTERM its trials end at once and it runs `onTerm`.
+   */
+  async function standInDriver(name: string, onTerm: string) {
+    const out = join(dir, name);
     expect((await cli('run', model, '--trials', '2', '--duration', '0.05', '--out', out)).code).toBe(0);
     const statusFile = join(out, 'status.json');
     const trialFiles = ['trial-000', 'trial-001'].map((t) => join(out, t, 'status.json'));
     const script = `const fs = require('node:fs');
+const statusFile = ${JSON.stringify(statusFile)};
 const put = (f, state) => { const s = JSON.parse(fs.readFileSync(f, 'utf8')); fs.writeFileSync(f + '.tmp', JSON.stringify({ ...s, state, heartbeat: Date.now() })); fs.renameSync(f + '.tmp', f); };
-const beat = setInterval(() => put(${JSON.stringify(statusFile)}, 'running'), 20);
+const beat = setInterval(() => put(statusFile, 'running'), 20);
 process.on('SIGTERM', () => {
   for (const f of ${JSON.stringify(trialFiles)}) put(f, 'cancelled');
-  setTimeout(() => { clearInterval(beat); put(${JSON.stringify(statusFile)}, 'cancelled'); process.exit(0); }, 400);
+  ${onTerm}
 });
 process.send('ready');`;
     const driver = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    await new Promise((r) => driver.once('message', r));
+    const me = { state: 'running', pid: driver.pid, processStart: processStartTime(driver.pid!), heartbeat: Date.now() };
+    // (written whole, as the batch writes it: the stand-in reads the file every 20 ms)
+    for (const f of [statusFile, ...trialFiles]) {
+      writeFileSync(`${f}.new`, JSON.stringify({ ...json<object>(f), ...me }));
+      renameSync(`${f}.new`, f);
+    }
+    const exited = new Promise<number | null>((r) => driver.once('exit', r));
+    return { out, statusFile, driver, exited };
+  }
+
+  it("cancel waits for a live batch process to record the end itself: its last heartbeat cannot put 'running' back", async () => {
+    // As a real one can between its trials' end and its own last write, it goes on writing 'running' for 400 ms
+    // before it records 'cancelled': the state derived from the trials reads terminal long before that.
+    const d = await standInDriver(
+      'late-driver',
+      "setTimeout(() => { clearInterval(beat); put(statusFile, 'cancelled'); process.exit(0); }, 400);",
+    );
     try {
-      await new Promise((r) => driver.once('message', r));
-      const me = { state: 'running', pid: driver.pid, processStart: processStartTime(driver.pid!), heartbeat: Date.now() };
-      for (const f of [statusFile, ...trialFiles]) writeFileSync(f, JSON.stringify({ ...json<object>(f), ...me }));
-      const c = await cli('cancel', out);
+      const c = await cli('cancel', d.out);
       expect(c.stderr).toBe('');
       expect(c.code).toBe(0);
       await sleep(100); // a heartbeat would have landed by now
-      expect(json<BatchStatus>(statusFile).state).toBe('cancelled');
+      expect(json<BatchStatus>(d.statusFile).state).toBe('cancelled');
+      expect(await d.exited).toBe(0); // the stand-in lived to write the end itself
     } finally {
-      driver.kill('SIGKILL');
+      d.driver.kill('SIGKILL');
+    }
+  });
+
+  it('cancel records the end itself when the live batch process does not within 5 s of its trials (stopped, say)', async () => {
+    const d = await standInDriver('stopped-driver', "clearInterval(beat); process.kill(process.pid, 'SIGSTOP');");
+    try {
+      const c = await cli('cancel', d.out);
+      expect(c.stderr).toBe('');
+      expect(c.code).toBe(0);
+      expect(json<BatchStatus>(d.statusFile).state).toBe('cancelled');
+    } finally {
+      d.driver.kill('SIGKILL');
     }
   });
 

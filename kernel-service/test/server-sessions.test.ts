@@ -118,6 +118,23 @@ describe('cells', () => {
     expect(same.ok).toBe(false);
     expect(same.error!.details).toMatchObject({ line: 3, source: "  if (t > 0) throw new Error('at once');" });
     expect(same.error!.details!.origin).toBeUndefined();
+    // the node of an earlier run of a cell (run again since): said so, and no line of its current source marked
+    const node = "ghost.node((t) => {\n  if (t > 0.005) throw new Error('old node');\n  return [0];\n});";
+    expect((await exec("const ghost = new Network({ label: 'ghost' });", 'ghost-make', { model: false })).ok).toBe(true);
+    expect((await exec(node, 'ghost-node', { model: false })).ok).toBe(true);
+    expect((await exec(node.replace('old node', 'new node'), 'ghost-node', { model: false })).ok).toBe(true);
+    const old = await exec('simulate(ghost, 0.01)', 'ghost-run', { model: false });
+    expect(old.error!.message).toMatch(/old node \(line 1, column \d+; it threw at line 2 of an earlier run of another cell\)$/);
+    expect(old.error!.details!.origin).toBeUndefined();
+  });
+
+  it('a global that cannot be read (a revoked proxy) does not stop later cells', async () => {
+    expect(
+      (await exec('const rv = Proxy.revocable({}, {}); const revoked = rv.proxy; rv.revoke(); 1', 'revoke', { model: false })).ok,
+    ).toBe(true);
+    const next = await exec('6 * 7', 'after-revoke', { model: false });
+    expect(next.ok, JSON.stringify(next.error)).toBe(true);
+    expect(next.result!.value).toEqual({ 'text/plain': '42' });
   });
 
   it('streams console output and display() before the reply, with top-level await', async () => {
@@ -324,7 +341,11 @@ describe('inline simulations and post-processing', () => {
       ["plotTuning('nope')", 'no ensemble labelled "nope" is in Network \'squaring\' (ensembles: a, sq)'],
       [
         "plotXY(simulate(model, 0.01), 'sq')",
-        "plotXY: dims must be two dimensions of probe 'sq', from 0 to 0, got undefined (it has 1 dimension: XY needs two)",
+        "plotXY: dims must be two dimensions of probe 'sq', from 0 to 0, got [0,1] (the default) (it has 1 dimension: XY needs two)",
+      ],
+      [
+        "plotTuning('a', { neurons: 100, points: 5000 })",
+        'plotTuning: 100 neurons x 5000 points is 500000 values, more than a plot holds (200000)',
       ],
       ["plotXY(model, 'sq')", 'plotXY(sim, probe, options): sim must be what simulate() returned'],
       ["plotTuning('a', { points: 1 })", 'plotTuning: points must be at least 2'],

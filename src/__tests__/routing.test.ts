@@ -45,6 +45,7 @@ describe('JavaScript sent to the kernel', () => {
     'print("constant", x >= 1)\nif x => 2:',
     'const_value = 3\nsim.data[p][:10',
     'df.groupby("a").agg({"b": "mean"}',
+    'sio.connect(url, headers={"a": 1}',
   ];
 
   it('reads as nefsim JavaScript by its declarations, arrows and builder calls, not Python', () => {
@@ -71,6 +72,16 @@ describe('JavaScript sent to the kernel', () => {
     expect(await ex(async () => true).runCell(jsCell)).toBe(true);
     expect(await ex(async () => false).runCell(jsCell)).toBe(false);
     expect(hint).toHaveBeenCalledTimes(1);
+    // a JavaScript kernel's SyntaxError is its own: no hint
+    const inKernel = (language: string) =>
+      ({
+        ...jsCell,
+        notebook: { getMetadata: (k: string) => (k === 'kernelspec' ? { language } : undefined) },
+      }) as unknown as RunCellOptions;
+    await expect(ex(() => Promise.reject(refused('SyntaxError'))).runCell(inKernel('javascript'))).rejects.toThrow();
+    expect(hint).toHaveBeenCalledTimes(1);
+    await expect(ex(() => Promise.reject(refused('SyntaxError'))).runCell(inKernel('python'))).rejects.toThrow();
+    expect(hint).toHaveBeenCalledTimes(2);
   });
 });
 

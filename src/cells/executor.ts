@@ -25,6 +25,16 @@ export interface RoutingExecutorOptions {
   onJavaScriptInKernel?: (options: RunCellOptions) => void;
 }
 
+/** Whether the notebook's kernel is Python, as its metadata says (true when it says nothing: JupyterLab's default). */
+function pythonKernel(options: RunCellOptions): boolean {
+  const nb = (options as { notebook?: { getMetadata?: (key: string) => unknown } }).notebook;
+  if (typeof nb?.getMetadata !== 'function') return true;
+  const spec = nb.getMetadata('kernelspec') as { language?: unknown } | undefined;
+  const info = nb.getMetadata('language_info') as { name?: unknown } | undefined;
+  const language = typeof spec?.language === 'string' ? spec.language : typeof info?.name === 'string' ? info.name : undefined;
+  return language === undefined || language.toLowerCase() === 'python';
+}
+
 /** The source of a cell model, where it has one (JupyterLab's cell models keep it in their shared model). */
 function sourceOf(model: unknown): string {
   const shared = (model as { sharedModel?: { getSource?: () => unknown } }).sharedModel;
@@ -38,7 +48,7 @@ export function createRoutingExecutor(options: RoutingExecutorOptions): INoteboo
       if (isModelCell(runOptions.cell.model)) return options.runModelCell(runOptions);
       if (options.runPlotsCell && plotsRunOf(runOptions.cell.model)) return options.runPlotsCell(runOptions);
       const hint = options.onJavaScriptInKernel;
-      if (!hint || runOptions.cell.model.type !== 'code') return options.runDefault(runOptions);
+      if (!hint || runOptions.cell.model.type !== 'code' || !pythonKernel(runOptions)) return options.runDefault(runOptions);
       // the kernel's error comes back as a KernelError (JupyterLab's runCell throws it), named by errorName
       return options.runDefault(runOptions).catch((err: unknown) => {
         if ((err as { errorName?: unknown } | null)?.errorName === 'SyntaxError' && looksLikeModelCode(sourceOf(runOptions.cell.model)))

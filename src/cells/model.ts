@@ -57,6 +57,7 @@ export function looksLikeModelCode(source: string): boolean {
     /(^|[\s;])(const|let)\s+[A-Za-z_$][\w$]*\s*=/m.test(source) ||
     /\)\s*=>/.test(source) ||
     /\bnew\s+Network\s*\(/.test(source) ||
-    /\.(ensemble|node|connect|probe)\s*\([^)]*\{/.test(source)
+    // a builder call with an options object: unquoted keys, where a Python dict quotes them
+    /\.(ensemble|node|connect|probe)\s*\([^)]*\{\s*[A-Za-z_$][\w$]*\s*:/.test(source)
   );
 }

@@ -165,6 +165,9 @@ function isCodeCell(cell: Cell): cell is CodeCell {
 }
 
 /** Executes one model cell; resolves true when it ran without error. */
+/** The cell whose line a cell's last error marked, when it was another cell's (see CellErrorInfo.origin). */
+const markedElsewhere = new WeakMap<Cell, Cell>();
+
 export async function runModelCell(
   client: NefsimClient,
   sessions: DesignSessions,
@@ -212,6 +215,10 @@ async function executeModelCell(
   const { cell, onCellExecuted } = options;
   const model = (cell as CodeCell).model;
   clearErrorLine(cell);
+  // and the line this cell's last error marked in another cell (where a function it ran threw)
+  const marked = markedElsewhere.get(cell);
+  markedElsewhere.delete(cell);
+  if (marked && !marked.isDisposed) clearErrorLine(marked);
   model.sharedModel.transact(() => {
     model.clearExecution();
     model.executionState = 'running';
@@ -278,7 +285,10 @@ async function executeModelCell(
       const other = origin
         ? (cell.parent as { widgets?: readonly Cell[] } | null)?.widgets?.find((c) => c.model.id === origin.cell)
         : undefined;
-      if (origin && other && other !== cell && !other.isDisposed) markErrorLine(other, origin.line);
+      if (origin && other && other !== cell && !other.isDisposed) {
+        markErrorLine(other, origin.line);
+        markedElsewhere.set(cell, other);
+      }
     }
     onCellExecuted({ cell, success: false });
     return false;

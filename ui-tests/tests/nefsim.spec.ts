@@ -212,6 +212,10 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 2)).toHaveAttribute('data-nefsim-error-line', '2');
     await expect(cell(page, 1)).toHaveAttribute('data-nefsim-error-line', '3');
     await expect(cell(page, 1).locator('.nefsim-ErrorLine')).toContainText("throw new Error('sensor offline');");
+    // the calling cell, changed and run again, takes its mark in the other cell away
+    await page.notebook.setCell(2, 'code', 'const ok = 2;');
+    await runCell(page, 2);
+    await expect(cell(page, 1)).not.toHaveAttribute('data-nefsim-error-line', /./, { timeout: 30_000 });
   });
 
   test('JavaScript in a cell that is not a model cell: the kernel refuses it, and a notification offers to make it one', async ({

@@ -847,6 +847,9 @@ export async function cancelCommand(args: string[]): Promise<number> {
  * queued ones end cancelled) and to every running trial's process group
  * (in case the driver is gone), then waits until every trial has ended.
  */
+/** How long `nefsim cancel` waits, after a batch's trials have all ended, for its live driver to record the batch's end. */
+const DRIVER_GRACE_MS = 5000;
+
 async function cancelBatch(dir: string, timeout: number): Promise<number> {
   let b = currentBatchStatus(dir);
   if (isTerminal(b.state)) {
@@ -864,6 +867,7 @@ async function cancelBatch(dir: string, timeout: number): Promise<number> {
   }
   const deadline = Date.now() + timeout * 1000;
   const signalled = new Set<string>();
+  let trialsEndedAt: number | undefined;
   for (;;) {
     const saved = readJson<BatchStatus>(join(dir, BATCH_FILES.status));
     const driverAlive = processAlive(saved.pid, saved.processStart);
@@ -891,7 +895,12 @@ async function cancelBatch(dir: string, timeout: number): Promise<number> {
     // A live driver (its status says running) writes the batch's end itself: the
     // state derived from the trials can read terminal before it has, and a
     // heartbeat it wrote after an end written here would put 'running' back.
-    if (b.trials.every((t) => isTerminal(t.state)) && !(driverAlive && saved.state === 'running')) break;
+    // One that has not within DRIVER_GRACE_MS of its trials' end (stopped with
+    // Ctrl+Z, say: it will not handle the SIGTERM until it goes on) gets its end
+    // written here.
+    const trialsEnded = b.trials.every((t) => isTerminal(t.state));
+    if (trialsEnded) trialsEndedAt ??= Date.now();
+    if (trialsEnded && (!(driverAlive && saved.state === 'running') || Date.now() - trialsEndedAt! > DRIVER_GRACE_MS)) break;
     if (Date.now() >= deadline) {
       console.error(`nefsim cancel: ${dir} is still ${b.state} after ${timeout} s (${b.counts.running} trials running); try again`);
       return 1;

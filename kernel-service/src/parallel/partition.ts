@@ -217,12 +217,12 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
           parts,
         )
       : new Map<number, number>();
-  const maxLoad = (assign: Map<number, number>): number => {
+  const loads = (assign: Map<number, number>): number[] => {
     const l = load.slice();
     for (const [g, p] of assign) l[p]! += weight.get(g)!;
-    return Math.max(...l);
+    return l;
   };
-  const chosen = contiguous.size > 0 && maxLoad(contiguous) <= 1.02 * maxLoad(greedy) ? contiguous : greedy;
+  const chosen = contiguous.size > 0 && asBalanced(loads(contiguous), loads(greedy)) ? contiguous : greedy;
   for (const [g, p] of [...chosen].sort((a, b) => firstOp.get(a[0])! - firstOp.get(b[0])!)) place(g, p);
   // Groups without neurons (a constant Node's connections, a probe's filter): with the groups that read
   // what they write, or else with those that write what they read (a part of their own would only add
@@ -295,6 +295,18 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
 }
 
 /** Rough cost of an operator in a step, for balancing a level between parts. */
+/**
+ * Whether the parts' loads of a contiguous split are as good as the greedy
+ * split's: the largest within 2%, and no part left empty that greedy fills
+ * (an idle part still meets the others every step).
+ */
+function asBalanced(contiguous: number[], greedy: number[]): boolean {
+  if (Math.max(...contiguous) > 1.02 * Math.max(...greedy)) return false;
+  return (
+    contiguous.every((l, p) => l > 0 || greedy[p] === 0) && contiguous.filter((l) => l > 0).length >= greedy.filter((l) => l > 0).length
+  );
+}
+
 /**
  * Items (in memory order) split into `parts` contiguous runs of about equal
  * weight: each goes to the part in whose share its middle falls.
@@ -406,7 +418,7 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
     for (const k of whole) if (k.func) contiguous.set(k, 0);
     const cLoad = load.slice();
     for (const [k, p] of contiguous) cLoad[p]! += k.cost;
-    const chosen = Math.max(...cLoad) <= 1.02 * Math.max(...gLoad) ? contiguous : greedy;
+    const chosen = asBalanced(cLoad, gLoad) ? contiguous : greedy;
     for (const [k, p] of chosen) {
       load[p]! += k.cost;
       for (const op of k.c) {

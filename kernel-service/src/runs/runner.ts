@@ -304,7 +304,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
 
 /** An exit record's words for a cancel, by what stopped the run (a signal names its usual senders). */
 export function cancelledBy(reason: string): string {
-  if (reason === 'SIGTERM') return 'cancelled (SIGTERM: nefsim cancel, Cancel in the Runs panel, scancel, or the machine shutting down)';
+  if (reason === 'SIGTERM')
+    return 'cancelled (SIGTERM: nefsim cancel, Cancel in the Runs panel, scancel or a Slurm time limit, or the machine shutting down)';
   if (reason === 'SIGINT') return 'cancelled (SIGINT: Ctrl+C)';
   return `cancelled by ${reason}`;
 }

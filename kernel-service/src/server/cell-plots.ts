@@ -11,6 +11,8 @@ import type { Simulator } from '../engine/simulator.js';
 import { tuningCurves } from '../post/index.js';
 
 export const PLOT_MIME = 'application/vnd.nefsim.plot+json';
+/** Values a plot made here holds at most: it goes into the notebook (a million numbers are about 18 MB of JSON). */
+const MAX_PLOT_VALUES = 200_000;
 /** The plot format's version (the extension's PLOT_FORMAT_VERSION). */
 const PLOT_FORMAT_VERSION = 1;
 
@@ -71,6 +73,10 @@ export function tuningPlot(sim: Simulator, ens: Ensemble, opts: TuningPlotOption
     points,
   );
   const shown = Math.min(tc.neurons, positiveInt(opts.neurons, 'plotTuning: neurons', 50, 1000));
+  if (shown * points > MAX_PLOT_VALUES)
+    throw new RangeError(
+      `plotTuning: ${shown} neurons x ${points} points is ${shown * points} values, more than a plot holds (${MAX_PLOT_VALUES}): ask for fewer`,
+    );
   const x = Array.from(tc.x);
   const traces: PlotTraceSpec[] = [];
   for (let k = 0; k < shown; k++) {
@@ -104,11 +110,11 @@ export function xyPlot(sim: Simulator, probe: Probe, name: string, opts: XYPlotO
   for (const d of [dx, dy]) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d >= data.cols)
       throw new RangeError(
-        `plotXY: dims must be two dimensions of probe '${name}', from 0 to ${data.cols - 1}, got ${JSON.stringify(opts.dims)}` +
+        `plotXY: dims must be two dimensions of probe '${name}', from 0 to ${data.cols - 1}, got ${JSON.stringify(opts.dims ?? [0, 1])}${opts.dims ? '' : ' (the default)'}` +
           (data.cols < 2 ? ` (it has ${data.cols} dimension: XY needs two)` : ''),
       );
   }
-  const maxPoints = positiveInt(opts.maxPoints, 'plotXY: maxPoints', 20_000, 1_000_000);
+  const maxPoints = positiveInt(opts.maxPoints, 'plotXY: maxPoints', 20_000, MAX_PLOT_VALUES / 2);
   const stride = Math.max(1, Math.ceil(data.rows / maxPoints));
   const x: number[] = [];
   const y: number[] = [];

@@ -404,8 +404,13 @@ function locate(stack: string | undefined, filename: string, t: Transformed): Lo
  * an earlier cell defined (a node's function) runs later from another cell's simulate(), and its frames
  * map back to the cell that defined it. The last MAX_KEPT_CELLS runs.
  */
-const ranCells = new Map<string, { cell: string; t: Transformed; source: string }>();
+const ranCells = new Map<string, { cell: string; t: Pick<Transformed, 'edits' | 'lineStarts' | 'prefix'>; source: string }>();
 const MAX_KEPT_CELLS = 500;
+/** Characters of cell source kept at most (a cell of pasted data run many times would fill the session's heap). */
+const MAX_KEPT_CHARS = 8_000_000;
+let keptChars = 0;
+/** The latest script of each cell: an origin in an older run of a cell is not marked in its current source. */
+const latestRun = new Map<string, string>();
 const CELL_FRAME = /\b(cell-\d+):(\d+):(\d+)/g;
 
 /** The stack with the service's own frames dropped and cells' frames mapped back to their source ("cell:" this one, "other cell:" another). */
@@ -486,14 +491,18 @@ function countsOf(net: Network): ObjectCounts {
 /** The networks the session's globals hold that are not another one's subnetwork. */
 function topNetworks(): Network[] {
   const nets = new Set<Network>();
-  const globals = context as Record<string, unknown>;
-  for (const k of Object.keys(globals)) {
-    const v = globals[k];
-    if (v instanceof nefsim.Network) nets.add(v);
+  try {
+    for (const k of Object.keys(context)) {
+      // the value of a plain property only: a getter is not run, and a revoked proxy does not throw here
+      const v: unknown = Object.getOwnPropertyDescriptor(context, k)?.value;
+      if (instanceOf(v, nefsim.Network)) nets.add(v as Network);
+    }
+    const inner = new Set<Network>();
+    for (const n of nets) for (const sub of n.allNetworks) inner.add(sub);
+    return [...nets].filter((n) => !inner.has(n));
+  } catch {
+    return []; // no warning is worth a cell that cannot run
   }
-  const inner = new Set<Network>();
-  for (const n of nets) for (const sub of n.allNetworks) inner.add(sub);
-  return [...nets].filter((n) => !inner.has(n));
 }
 
 /** For each cell (by id), the networks its last run added objects to. */
@@ -556,8 +565,14 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
     throw err;
   }
   const filename = `cell-${++execCount}`;
-  ranCells.set(filename, { cell, t, source: code });
-  if (ranCells.size > MAX_KEPT_CELLS) ranCells.delete(ranCells.keys().next().value!);
+  ranCells.set(filename, { cell, t: { edits: t.edits, lineStarts: t.lineStarts, prefix: t.prefix }, source: code });
+  keptChars += code.length;
+  latestRun.set(cell, filename);
+  while (ranCells.size > 1 && (ranCells.size > MAX_KEPT_CELLS || keptChars > MAX_KEPT_CHARS)) {
+    const [oldest, ran] = ranCells.entries().next().value!;
+    keptChars -= ran.source.length;
+    ranCells.delete(oldest);
+  }
   const before = new Map(topNetworks().map((n) => [n, countsOf(n)] as const));
   try {
     // import() in cells loads modules with the worker's own loader (Node's default ESM loader).
@@ -582,10 +597,13 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
     const from = originOf(chain);
     const where = from?.file === filename ? from : locate(e.stack, filename, t);
     const elsewhere = from && from.file !== filename ? from : undefined;
+    // an older run of a cell (edited since, or run again): its current source is not where it threw
+    const stale = elsewhere !== undefined && latestRun.get(elsewhere.cell) !== elsewhere.file;
+    const otherCell = stale ? `an earlier run of ${elsewhere.cell === cell ? 'this' : 'another'} cell` : 'another cell';
     const isEngine = instanceOf(err, nefsim.NefsimError);
     const lineText = where ? (code.split('\n')[where.line - 1] ?? '') : undefined;
     const at = where
-      ? ` (line ${where.line}, column ${where.column}` + (elsewhere ? `; it threw at line ${elsewhere.line} of another cell` : '') + ')'
+      ? ` (line ${where.line}, column ${where.column}` + (elsewhere ? `; it threw at line ${elsewhere.line} of ${otherCell}` : '') + ')'
       : '';
     const stacks = chain.map((x, i) => (i === 0 ? cleanStack(e.stack, filename) : cleanStack(errorFields(x).stack, filename)));
     send({
@@ -599,7 +617,7 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
           name: e.name,
           cell,
           ...(where ? { line: where.line, column: where.column, source: lineText } : {}),
-          ...(elsewhere
+          ...(elsewhere && !stale
             ? { origin: { cell: elsewhere.cell, line: elsewhere.line, column: elsewhere.column, source: elsewhere.source } }
             : {}),
           ...(isEngine && (err as nefsim.NefsimError).object !== undefined ? { object: (err as nefsim.NefsimError).object } : {}),

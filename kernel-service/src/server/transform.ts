@@ -178,7 +178,11 @@ function assignedNames(e: AcornNode, into: string[]): void {
  * the cell source: lines are the same; on the line, every edit before the
  * column shifts it.
  */
-export function mapPosition(t: Transformed, line: number, column: number): { line: number; column: number } {
+export function mapPosition(
+  t: Pick<Transformed, 'edits' | 'lineStarts' | 'prefix'>,
+  line: number,
+  column: number,
+): { line: number; column: number } {
   const lineStart = t.lineStarts[line - 1];
   if (lineStart === undefined) return { line: Math.min(line, t.lineStarts.length), column: 1 };
   const lineEnd = t.lineStarts[line] ?? Infinity;

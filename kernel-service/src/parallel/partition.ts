@@ -302,9 +302,8 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
  */
 function asBalanced(contiguous: number[], greedy: number[]): boolean {
   if (Math.max(...contiguous) > 1.02 * Math.max(...greedy)) return false;
-  return (
-    contiguous.every((l, p) => l > 0 || greedy[p] === 0) && contiguous.filter((l) => l > 0).length >= greedy.filter((l) => l > 0).length
-  );
+  const used = (loads: number[]): number => loads.filter((l) => l > 0).length;
+  return used(contiguous) >= used(greedy);
 }
 
 /**

@@ -605,7 +605,7 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
     const at = where
       ? ` (line ${where.line}, column ${where.column}` + (elsewhere ? `; it threw at line ${elsewhere.line} of ${otherCell}` : '') + ')'
       : '';
-    const stacks = chain.map((x, i) => (i === 0 ? cleanStack(e.stack, filename) : cleanStack(errorFields(x).stack, filename)));
+    const stacks = chain.map((x) => cleanStack(errorFields(x).stack, filename));
     send({
       kind: 'done',
       rid,

@@ -476,6 +476,13 @@ function makeOut(out: string, defaultName: boolean, force: boolean, fill: (dir: 
       if (!defaultName) throw beingMade(dir);
       continue;
     }
+    // Another run may have claimed, filled and released this folder between the look above and this
+    // claim (it was empty then): it is that run's now (seen in CI: two runs started together shared one).
+    if (readdirSync(dir).some((f) => f !== CLAIM_FILE)) {
+      rmSync(join(dir, CLAIM_FILE), { force: true });
+      if (!defaultName) throw beingMade(dir);
+      continue;
+    }
     try {
       fill(dir);
     } catch (err) {

@@ -6,9 +6,10 @@
  * a reusable writer thread (a trial worker's) writes one file after another,
  * and one that failed is not handed back.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import h5wasm from 'h5wasm/node';
 import type { Dataset } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,5 +147,32 @@ describe('threaded probe store', () => {
     } finally {
       await writer.stop();
     }
+  });
+});
+
+describe('the writer thread\u2019s modules', () => {
+  /** The modules `file` imports at run time (not `import type`), transitively, as paths under src/. */
+  function runtimeImports(file: string, seen = new Set<string>()): Set<string> {
+    if (seen.has(file)) return seen;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)\s+(?!type\b)[^'";]*?from\s+'(\.[^']+)'/gm)) {
+      runtimeImports(resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')), seen);
+    }
+    return seen;
+  }
+
+  it('loads neither the engine nor the run code: only the writer, its file format, and the step count', () => {
+    const src = fileURLToPath(new URL('../src/', import.meta.url));
+    const files = [...runtimeImports(join(src, 'runs/store-worker.ts'))].map((f) => relative(src, f)).sort();
+    // Each of these is small and imports nothing heavier; the engine (simulator.ts and the builder
+    // behind it) cost the writer thread about 40 ms of CPU at every start before 2026-11-23.
+    expect(files).toEqual([
+      'engine/steps.ts',
+      'runs/kept-units.ts',
+      'runs/store-format.ts',
+      'runs/store-worker.ts',
+      'runs/store-writer.ts',
+    ]);
   });
 });

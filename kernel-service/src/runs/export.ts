@@ -8,7 +8,7 @@
  *                             (spikes x spike_value at their sample, 0 elsewhere)
  *   probes/<name>.time        float64 [samples], the sample times (only when sample_every != dt)
  *   probes/<name>.spike_times, .spike_units, .spike_times_index
- *                             the sparse spike datasets as stored (see store.ts)
+ *                             the sparse spike datasets as stored (see store-writer.ts)
  *   probes/<name>.units.spike_times, .units.spike_times_index
  *                             the per-neuron layout, when the run ended and wrote it
  * csv (default DIR/csv/): time.csv, and per probe <name>.csv (a probe named
@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { NpzWriter, bytesOf } from './npy.js';
-import { SPIKES_LAYOUT } from './store-layout.js';
+import { SPIKES_LAYOUT } from './store-format.js';
 import { readProbes, stepsOnDisk } from './h5-read.js';
 
 export type ExportFormat = 'npz' | 'csv';

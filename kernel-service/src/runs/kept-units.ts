@@ -1,7 +1,7 @@
 /**
  * The steps of a spike probe's spikes grouped by neuron, kept in memory while
  * the run goes, so that the per-neuron layout written when the run ends
- * (units/spike_times, see store.ts) is only written: without them, the
+ * (units/spike_times, see store-writer.ts) is only written: without them, the
  * writer reads every spike's neuron back from the file and scatters it.
  *
  * Each batch of spikes the writer stores becomes a segment: the batch's

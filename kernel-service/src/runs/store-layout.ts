@@ -1,45 +1,15 @@
 /**
- * What crosses from a run's simulation to its probe store (store.ts writes
- * it, on the run's thread or on a writer thread): the file layout of the
- * probes, and chunks of samples. Free of HDF5, so the run's thread does not
- * load h5wasm when a writer thread writes the file.
+ * The probe layout and sample chunks of a run's simulator (store-format.ts
+ * has the types): what the run's thread hands its probe store. Free of HDF5,
+ * so the run's thread does not load h5wasm when a writer thread writes the
+ * file.
  */
 import { Neurons, ObjView, type Probe } from '../engine/objects.js';
 import { isSpikeProbe } from '../engine/simulator.js';
 import type { RunSimulator } from './run-simulator.js';
+import type { ProbeChunk, ProbeLayout, StoreChunk, StoreLayout } from './store-format.js';
 
-/** Value of the `layout` attribute of a sparse spike probe's group. */
-export const SPIKES_LAYOUT = 'spikes';
-
-export interface StoreMeta {
-  engineVersion: string;
-  duration: number;
-  seed: number;
-}
-
-/** What the file records of one probe: everything the writer needs, as plain data (it can cross to a writer thread). */
-export interface ProbeLayout {
-  /** Name of the dataset or group under /probes (unique, no '/' or '.'). */
-  name: string;
-  index: number;
-  label: string;
-  target: string;
-  attr: string;
-  cols: number;
-  /** Seconds between samples. */
-  sampleEvery: number;
-  /** Stored sparsely as spikes (see isSpikeProbe). */
-  spikes: boolean;
-  /** amplitude / dt: the output value of one spike. */
-  spikeValue: number;
-  units: string;
-}
-
-export interface StoreLayout {
-  dt: number;
-  network: string;
-  probes: ProbeLayout[];
-}
+export * from './store-format.js';
 
 /** The file layout of a simulator's probes. */
 export function storeLayout(sim: RunSimulator): StoreLayout {
@@ -68,18 +38,6 @@ export function storeLayout(sim: RunSimulator): StoreLayout {
   return { dt: sim.dt, network: sim.network.label ?? '', probes };
 }
 
-/** One probe's samples since the last chunk: dense rows, spikes as recorded sparsely, or none. */
-export type ProbeChunk =
-  | { kind: 'dense'; rows: number; data: Float64Array }
-  | { kind: 'spikes'; rows: number; units: Int32Array; values: Float64Array; rowEnds: Int32Array }
-  | null;
-
-/** What a simulator recorded since the last chunk, and the steps it has completed. */
-export interface StoreChunk {
-  completedSteps: number;
-  probes: ProbeChunk[];
-}
-
 /** Takes (drains) what `sim` recorded into a chunk. */
 export function takeChunk(sim: RunSimulator, completedSteps = sim.steps): StoreChunk {
   const probes = sim.probes.map((probe): ProbeChunk => {
@@ -92,25 +50,6 @@ export function takeChunk(sim: RunSimulator, completedSteps = sim.steps): StoreC
     return d.rows > 0 ? { kind: 'dense', rows: d.rows, data: d.data } : null;
   });
   return { completedSteps, probes };
-}
-
-/** The typed arrays of a chunk, to transfer to another thread. */
-export function chunkBuffers(chunk: StoreChunk): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
-  for (const c of chunk.probes) {
-    if (!c) continue;
-    if (c.kind === 'dense') out.push(c.data.buffer as ArrayBuffer);
-    else out.push(c.units.buffer as ArrayBuffer, c.values.buffer as ArrayBuffer, c.rowEnds.buffer as ArrayBuffer);
-  }
-  return out;
-}
-
-/** Bytes of a chunk's samples. */
-export function chunkBytes(chunk: StoreChunk): number {
-  let b = 0;
-  for (const c of chunk.probes)
-    if (c) b += c.kind === 'dense' ? c.data.byteLength : c.units.byteLength + c.values.byteLength + c.rowEnds.byteLength;
-  return b;
 }
 
 /** Amplitude of a neuron type (1 for types without one). */

@@ -4,7 +4,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import h5wasm from 'h5wasm/node';
-import { ProbeWriter, type StoreChunk, type StoreLayout, type StoreMeta } from './store.js';
+import type { StoreChunk, StoreLayout, StoreMeta } from './store-format.js';
+import { ProbeWriter } from './store-writer.js';
 
 export type WriterRequest =
   | { op: 'open'; path: string; layout: StoreLayout; meta: StoreMeta }

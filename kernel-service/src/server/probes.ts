@@ -1,5 +1,5 @@
 /**
- * Reading a run's probes.h5 (see ../runs/store.ts for the layout), also while
+ * Reading a run's probes.h5 (see ../runs/store-writer.ts for the layout), also while
  * the run writes it: rows are limited to the steps flushed (status.json's
  * stepsFlushed), and a read that races a flush is retried.
  */

@@ -1,0 +1,70 @@
+/**
+ * What crosses from a run's simulation to its probe store, as plain data:
+ * the file layout of the probes, and chunks of samples. Free of the engine
+ * and of HDF5: the writer thread (store-worker.ts) imports it without
+ * loading either, and the run's thread without loading h5wasm.
+ */
+
+/** Value of the `layout` attribute of a sparse spike probe's group. */
+export const SPIKES_LAYOUT = 'spikes';
+
+export interface StoreMeta {
+  engineVersion: string;
+  duration: number;
+  seed: number;
+}
+
+/** What the file records of one probe: everything the writer needs, as plain data (it can cross to a writer thread). */
+export interface ProbeLayout {
+  /** Name of the dataset or group under /probes (unique, no '/' or '.'). */
+  name: string;
+  index: number;
+  label: string;
+  target: string;
+  attr: string;
+  cols: number;
+  /** Seconds between samples. */
+  sampleEvery: number;
+  /** Stored sparsely as spikes (see isSpikeProbe). */
+  spikes: boolean;
+  /** amplitude / dt: the output value of one spike. */
+  spikeValue: number;
+  units: string;
+}
+
+export interface StoreLayout {
+  dt: number;
+  network: string;
+  probes: ProbeLayout[];
+}
+
+/** One probe's samples since the last chunk: dense rows, spikes as recorded sparsely, or none. */
+export type ProbeChunk =
+  | { kind: 'dense'; rows: number; data: Float64Array }
+  | { kind: 'spikes'; rows: number; units: Int32Array; values: Float64Array; rowEnds: Int32Array }
+  | null;
+
+/** What a simulator recorded since the last chunk, and the steps it has completed. */
+export interface StoreChunk {
+  completedSteps: number;
+  probes: ProbeChunk[];
+}
+
+/** The typed arrays of a chunk, to transfer to another thread. */
+export function chunkBuffers(chunk: StoreChunk): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const c of chunk.probes) {
+    if (!c) continue;
+    if (c.kind === 'dense') out.push(c.data.buffer as ArrayBuffer);
+    else out.push(c.units.buffer as ArrayBuffer, c.values.buffer as ArrayBuffer, c.rowEnds.buffer as ArrayBuffer);
+  }
+  return out;
+}
+
+/** Bytes of a chunk's samples. */
+export function chunkBytes(chunk: StoreChunk): number {
+  let b = 0;
+  for (const c of chunk.probes)
+    if (c) b += c.kind === 'dense' ? c.data.byteLength : c.units.byteLength + c.values.byteLength + c.rowEnds.byteLength;
+  return b;
+}

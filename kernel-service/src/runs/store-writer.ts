@@ -511,6 +511,15 @@ export class ProbeWriter {
     sp.counted = end;
   }
 
+  /**
+   * Writes what was appended to the datasets now, without flushing to disk:
+   * what a writer thread does whenever it has nothing else to do, so that
+   * flushes and the close find little left to write.
+   */
+  writeAppended(): void {
+    this.writePending();
+  }
+
   /** Writes everything appended so far to disk, so that readers see it. */
   flush(): void {
     this.writePending();

@@ -48,6 +48,49 @@ describe('KeptUnits', () => {
     }
   });
 
+  it('merges its segments as batches come, keeping few of them, and gives the same times as one per batch would', () => {
+    const cols = 7,
+      dt = 0.001,
+      batches = 200;
+    const kept = new KeptUnits(cols, 1 << 20);
+    const expected: number[][] = Array.from({ length: cols }, () => []);
+    let base = 0,
+      step = 0,
+      most = 0,
+      seed = 12345;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let b = 0; b < batches; b++) {
+      // batches of 1-6 samples and uneven sizes; some neurons silent in a batch
+      const rows = 1 + Math.floor(random() * 6);
+      const units: number[] = [];
+      const rowEnds: number[] = [];
+      const step0 = step;
+      for (let r = 0; r < rows; r++) {
+        step++;
+        for (let u = 0; u < cols; u++) {
+          if (random() < (u + 1) / (cols + 2)) {
+            units.push(u);
+            expected[u]!.push(step * dt);
+          }
+        }
+        rowEnds.push(base + units.length);
+      }
+      expect(kept.add(Int32Array.from(units), units.length, Float64Array.from(rowEnds), base, rows, step0, 1)).toBe(true);
+      base += units.length;
+      most = Math.max(most, kept.segments.length);
+    }
+    // each segment holds more than twice the next: at most log2(spikes) + 1 of them
+    expect(most).toBeLessThanOrEqual(Math.floor(Math.log2(base)) + 1);
+    for (let s = 1; s < kept.segments.length; s++) {
+      expect(kept.segments[s - 1]!.steps.length).toBeGreaterThan(2 * kept.segments[s]!.steps.length);
+    }
+    const got: number[] = [];
+    const block = new Float64Array(64);
+    kept.times(dt, block, (n) => got.push(...block.subarray(0, n)));
+    expect(got).toEqual(expected.flat());
+    expect(kept.spikes).toBe(base);
+  });
+
   it('refuses a batch beyond its budget and keeps nothing of it', () => {
     const kept = new KeptUnits(4, 10);
     expect(kept.add(Int32Array.from([0, 1, 2]), 3, Float64Array.from([3]), 0, 1, 0, 1)).toBe(true);

@@ -4,7 +4,7 @@
  * times go out in.
  */
 import { describe, expect, it } from 'vitest';
-import { KeptUnits } from '../src/runs/kept-units.js';
+import { KeptUnits, MERGE_ABOVE } from '../src/runs/kept-units.js';
 
 describe('KeptUnits', () => {
   it('gives every spike time neuron by neuron, each neuron in time order, across batches and blocks of any size', () => {
@@ -48,7 +48,7 @@ describe('KeptUnits', () => {
     }
   });
 
-  it('merges its segments as batches come, keeping few of them, and gives the same times as one per batch would', () => {
+  it('merges its newest segments past MERGE_ABOVE as batches come, keeping few of them, and gives the same times as one per batch would', () => {
     const cols = 7,
       dt = 0.001,
       batches = 200;
@@ -77,11 +77,13 @@ describe('KeptUnits', () => {
       }
       expect(kept.add(Int32Array.from(units), units.length, Float64Array.from(rowEnds), base, rows, step0, 1)).toBe(true);
       base += units.length;
+      // the first MERGE_ABOVE batches are kept as they came
+      if (b < MERGE_ABOVE) expect(kept.segments.length).toBe(b + 1);
       most = Math.max(most, kept.segments.length);
     }
-    // each segment holds more than twice the next: at most log2(spikes) + 1 of them
-    expect(most).toBeLessThanOrEqual(Math.floor(Math.log2(base)) + 1);
-    for (let s = 1; s < kept.segments.length; s++) {
+    // past the first MERGE_ABOVE, each segment holds more than twice the next: at most log2(spikes) + 1 of them
+    expect(most).toBeLessThanOrEqual(MERGE_ABOVE + Math.floor(Math.log2(base)) + 1);
+    for (let s = MERGE_ABOVE + 1; s < kept.segments.length; s++) {
       expect(kept.segments[s - 1]!.steps.length).toBeGreaterThan(2 * kept.segments[s]!.steps.length);
     }
     const got: number[] = [];

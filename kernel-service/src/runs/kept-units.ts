@@ -8,8 +8,8 @@
  * steps sorted by neuron (a counting sort, stable, so each neuron's steps
  * stay in time order) and where each neuron's steps end. Segments are kept
  * in time order, so neuron u's spikes are its runs in every segment, one
- * after the other; the newest segments merge as batches come (mergeTail),
- * so there are few of them. Memory is 4 bytes a spike plus 4 bytes a neuron a
+ * after the other; past MERGE_ABOVE of them the newest merge as batches come
+ * (mergeTail), so that a long run keeps few. Memory is 4 bytes a spike plus 4 bytes a neuron a
  * segment, within a budget: a run whose spikes would not fit (as estimated
  * from those so far and the run's length, or counted) drops them, and the
  * layout is gathered from the file as before.
@@ -20,6 +20,9 @@ export interface UnitSegment {
   /** End of each neuron's group in `steps`. */
   readonly ends: Int32Array;
 }
+
+/** Segments kept as they came before the newest start to merge (KeptUnits.mergeTail). */
+export const MERGE_ABOVE = 16;
 
 export class KeptUnits {
   readonly segments: UnitSegment[] = [];
@@ -64,20 +67,22 @@ export class KeptUnits {
   }
 
   /**
-   * Merges the newest segments while the one before the newest holds at
-   * most twice as many spikes (as a binary counter carries): each segment
-   * then holds more than twice the spikes of the next, so a run keeps
-   * O(log batches) segments, each spike is copied O(log batches) times, and
-   * the per-neuron times at close read few long runs instead of one short
-   * run per neuron and batch. Without it a long run's segments, one per
-   * batch, also took 4 bytes a neuron each from the budget: 1000 neurons
-   * and a batch every 0.2 s filled 32 MB in half an hour. A merge holds its
-   * two segments and the merged one at once: for that moment, up to twice
-   * the spikes kept.
+   * Past MERGE_ABOVE segments, merges the newest while the one before the
+   * newest holds at most twice as many spikes (as a binary counter
+   * carries): the segments past the first MERGE_ABOVE then each hold more
+   * than twice the spikes of the next, so a run keeps MERGE_ABOVE +
+   * O(log batches) segments, and a spike is copied O(log batches) times at
+   * most. Without it a long run's segments, one per batch, each took 4 bytes
+   * a neuron from the budget (1000 neurons and a batch every 0.2 s: 32 MB in
+   * half an hour), and the layout at close read one short run per neuron and
+   * batch. A run of few batches merges nothing (merging them all cost a 0.7 s
+   * run with 5.5 M spikes 3-4% more than it saved at close). A merge holds
+   * its two segments and the merged one at once: for that moment, up to
+   * twice the spikes kept.
    */
   private mergeTail(): void {
     const seg = this.segments;
-    while (seg.length >= 2 && seg[seg.length - 2]!.steps.length <= 2 * seg[seg.length - 1]!.steps.length) {
+    while (seg.length > MERGE_ABOVE && seg[seg.length - 2]!.steps.length <= 2 * seg[seg.length - 1]!.steps.length) {
       const b = seg.pop()!,
         a = seg.pop()!;
       seg.push(mergeSegments(a, b, this.cols));

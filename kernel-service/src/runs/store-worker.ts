@@ -49,11 +49,12 @@ port.on('message', (req: WriterRequest) => {
   if (req.op === 'chunk') writeWhenIdle();
 });
 
-// Chunks are written to the datasets once the chunks that have arrived are appended (setImmediate runs
-// after the messages waiting in the port), not only at flushes: this thread has a core of its own most
-// of the time, and a flush or close then has little left to write. (A close wrote up to half a second
-// of samples, and a short run's first HDF5 writes, which take a few times as long as later ones: 17-23
-// ms of a 0.5 s run with two decoded probes, 2026-11-23.)
+// Dense probes' samples and the times are written to the datasets once the chunks that have arrived
+// are appended (setImmediate runs after the messages waiting in the port), not only at flushes (spike
+// probes: see ProbeWriter.writeAppended). This thread has a core of its own most of the time, and a
+// flush or close then has little left to write. (A close wrote up to half a second of samples, and a
+// short run's first HDF5 writes, which take a few times as long as later ones: 17-23 ms of a 0.5 s
+// run with two decoded probes, 2026-11-23.)
 let idleWrite = false;
 function writeWhenIdle(): void {
   if (idleWrite) return;

@@ -4,7 +4,18 @@
  * and probes.h5 against an in-memory run.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -329,6 +340,42 @@ describe('nefsim run', () => {
     const stored = readStore(join(out, 'probes.h5'));
     expect(stored.get('time')!.shape).toEqual([50]);
     expect(Array.from(stored.get('probes/s')!.data)).toEqual(Array.from(stored.get('time')!.data));
+  });
+
+  it('a probes.h5 that cannot grow (a full disk, a quota: here a file size limit) fails the run with the reason, early or at the close', async () => {
+    // the same run without a limit, for its file's size
+    const full = join(dir, 'no-limit');
+    expect((await cli('run', model, '--duration', '2', '--out', full)).code).toBe(0);
+    const size = statSync(join(full, 'probes.h5')).size;
+    // bash's ulimit -f counts KiB: the first writes fail (64 KiB), or only the last ones, at the close
+    for (const [name, kib] of [
+      ['early', 64],
+      ['at-close', Math.floor(size / 1024) - 1],
+    ] as const) {
+      const out = join(dir, `file-limit-${name}`);
+      const r = await new Promise<Cli>((resolve) => {
+        execFile(
+          'bash',
+          ['-c', `ulimit -f ${kib} && exec "$0" "$@"`, process.execPath, BIN, 'run', model, '--duration', '2', '--out', out],
+          { cwd: dir, timeout: 30_000 },
+          (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+        );
+      });
+      expect(r.code, `${name}: ${r.stderr}`).toBe(1);
+      const e = exitRecord(out);
+      expect(e, name).toMatchObject({ state: 'failed', exitCode: 1, errorType: 'ProbeStoreError' });
+      expect(e.error, name).toMatch(/^writing probes\.h5 failed: File too large \(HDF5: H5\w+\(\)/);
+      const st = status(out);
+      expect(st.state, name).toBe('failed');
+      // no HDF5 error stack in the log (HDF5-DIAG), one line saying why
+      const log = readFileSync(join(out, 'log.txt'), 'utf8');
+      expect(log, name).not.toContain('HDF5-DIAG');
+      expect(log, name).toContain('run failed at t = ');
+      // what the status says is on disk is there
+      const stored = readStore(join(out, 'probes.h5'));
+      expect(stored.get('time')!.shape[0], name).toBeGreaterThanOrEqual(st.stepsFlushed);
+      if (name === 'at-close') expect(st.stepsFlushed, name).toBeGreaterThan(0);
+    }
   });
 
   it('each command prints its usage with --help; serve refuses a short NEFSIM_TOKEN instead of ignoring it', async () => {

@@ -249,7 +249,12 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
         } catch {
           appended = false;
         }
-        await store.close();
+        try {
+          await store.close();
+        } catch {
+          appended = false; // the store failed (now, or before: then its close fails too)
+        }
+        // on disk: everything, or what the writer last said was flushed (its failure says so too)
         status.stepsFlushed = appended ? status.steps : store.stepsFlushed;
       }
     } catch {
@@ -295,7 +300,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     log(
       `run failed at t = ${record.time.toFixed(3)} s: ${e.name}: ${e.message}${object !== undefined ? ` (object at fault: ${object})` : ''}`,
     );
-    if (!(e instanceof NefsimError) && !(e instanceof ModelError) && e.stack) log(e.stack);
+    // a probe store's failure (ProbeStoreError) says all in its message
+    if (!(e instanceof NefsimError) && !(e instanceof ModelError) && e.name !== 'ProbeStoreError' && e.stack) log(e.stack);
   } else {
     log(`run ${state} at t = ${record.time.toFixed(3)} s (${record.steps} steps)`);
   }

@@ -126,6 +126,15 @@ export class ReusableWriter {
   }
 }
 
+/**
+ * probes.h5 could not be written (the writer's reason: a full disk, a quota,
+ * a file size limit), or its writer thread ended: the run fails with it. Its
+ * message says all there is; its stack is this module's.
+ */
+export class ProbeStoreError extends Error {
+  override name = 'ProbeStoreError';
+}
+
 /** Bytes sent to the writer and not yet written, past which append() waits (two of the runner's chunks of at most 4 MB). */
 const MAX_IN_FLIGHT = 8 << 20;
 
@@ -142,7 +151,7 @@ export class ThreadedProbeStore {
   private readonly onMessage = (r: WriterReply): void => this.onReply(r);
   private readonly onError = (err: Error): void => this.fail(err);
   private readonly onExit = (code: number): void => {
-    if (!this.closed) this.fail(new Error(`probe writer thread exited (code ${code})`));
+    if (!this.closed) this.fail(new ProbeStoreError(`probe writer thread exited (code ${code})`));
   };
 
   private constructor(
@@ -256,7 +265,8 @@ export class ThreadedProbeStore {
         this.closed = true;
         break;
       case 'error':
-        this.fail(new Error(`writing probes.h5 failed: ${r.message}`));
+        if (r.steps !== undefined) this.flushed = Math.max(this.flushed, r.steps);
+        this.fail(new ProbeStoreError(`writing probes.h5 failed: ${r.message}`));
         return;
       case 'opened':
         this.opened = true;

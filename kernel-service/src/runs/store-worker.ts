@@ -20,7 +20,8 @@ export type WriterReply =
   | { op: 'written'; bytes: number }
   | { op: 'flushed'; steps: number }
   | { op: 'closed'; steps: number }
-  | { op: 'error'; message: string }
+  /** steps: what was flushed to disk before the failure (a close can fail after its flush). */
+  | { op: 'error'; message: string; steps?: number }
   | { op: 'ready' };
 
 const port = parentPort;
@@ -40,7 +41,7 @@ const enqueue = (work: () => void | Promise<void>): void => {
       await work();
     } catch (err) {
       failed = true;
-      reply({ op: 'error', message: err instanceof Error ? err.message : String(err) });
+      reply({ op: 'error', message: err instanceof Error ? err.message : String(err), steps: writer?.stepsFlushed });
     }
   });
 };

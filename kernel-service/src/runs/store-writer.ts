@@ -43,6 +43,9 @@ import { stepsIn } from '../engine/steps.js';
 import { KeptUnits, sampleStepAfter } from './kept-units.js';
 import { SPIKES_LAYOUT, type ProbeLayout, type StoreChunk, type StoreLayout, type StoreMeta } from './store-format.js';
 
+/** h5wasm's module (what h5wasm.ready resolves to). */
+type H5Module = Awaited<typeof h5wasm.ready>;
+
 interface StoredProbe {
   kind: 'dense';
   layout: ProbeLayout;
@@ -268,8 +271,8 @@ export class ProbeWriter {
 
   /** Creates `path` (overwriting it) with one dataset or group per probe of the layout. */
   static async create(path: string, layout: StoreLayout, meta: StoreMeta): Promise<ProbeWriter> {
-    await h5wasm.ready;
-    return new ProbeWriter(new h5wasm.File(path, 'w'), layout, meta);
+    hdf5 = await h5wasm.ready;
+    return checked(() => new ProbeWriter(new h5wasm.File(path, 'w'), layout, meta));
   }
 
   /** Bytes of the store's buffers (data appended but not yet written, and their spare room): bounded, whatever the run's length. */
@@ -298,6 +301,10 @@ export class ProbeWriter {
 
   /** Appends a chunk of samples, and the times of the steps up to its completedSteps. */
   write(chunk: StoreChunk): void {
+    checked(() => this.append(chunk));
+  }
+
+  private append(chunk: StoreChunk): void {
     for (const sp of this.probes) {
       const c = chunk.probes[sp.layout.index];
       if (!c || c.rows === 0) continue;
@@ -523,11 +530,15 @@ export class ProbeWriter {
    * 2026-11-23).
    */
   writeAppended(): void {
-    this.writePending(true);
+    checked(() => this.writePending(true));
   }
 
   /** Writes everything appended so far to disk, so that readers see it. */
   flush(): void {
+    checked(() => this.flushNow());
+  }
+
+  private flushNow(): void {
     this.writePending();
     this.file.flush();
     this.flushedSteps = this.stepsWritten;
@@ -540,7 +551,11 @@ export class ProbeWriter {
    * and closes.
    */
   close(): void {
-    this.flush();
+    checked(() => this.closeNow());
+  }
+
+  private closeNow(): void {
+    this.flushNow();
     for (const sp of this.probes) if (sp.kind === 'spikes') this.writeUnits(sp);
     this.file.flush();
     this.file.close();
@@ -705,4 +720,41 @@ function toInt64(x: Float64Array): BigInt64Array {
 function fromInt64(x: BigInt64Array, out: Float64Array): void {
   const w = new Uint32Array(x.buffer, x.byteOffset, 2 * x.length);
   for (let i = 0; i < x.length; i++) out[i] = w[2 * i]! + w[2 * i + 1]! * 4294967296;
+}
+
+/** h5wasm's module, once loaded (ProbeWriter.create). */
+let hdf5: H5Module | undefined;
+
+/**
+ * Runs HDF5 calls with h5wasm's throwing error handler, so that a failed
+ * write (a full disk, a quota, a file size limit) throws, with the reason:
+ * by default HDF5 prints its error stack (HDF5-DIAG) to stderr and h5wasm
+ * goes on as if the data were written, and a run whose probes.h5 lost its
+ * data ended "done". The handler is switched off again after, so readers on
+ * the same thread keep h5wasm's default.
+ */
+function checked<T>(fn: () => T): T {
+  const m = hdf5;
+  if (!m) return fn();
+  m.activate_throwing_error_handler();
+  try {
+    return fn();
+  } catch (err) {
+    throw hdf5Error(err);
+  } finally {
+    m.deactivate_throwing_error_handler();
+  }
+}
+
+/**
+ * An HDF5 error stack as one line: the system's reason, if the stack has
+ * one, and HDF5's outermost call and message ("File too large (HDF5:
+ * H5Dwrite(): can't synchronously write data)"). Other errors as they are.
+ */
+export function hdf5Error(err: unknown): Error {
+  const text = err instanceof Error ? err.message : String(err);
+  const top = /#000: .* in (\S+\(\)): (.*)/.exec(text);
+  if (!top) return err instanceof Error ? err : new Error(text);
+  const reason = /error message = '([^']+)'/.exec(text);
+  return new Error(`${reason ? `${reason[1]} ` : ''}(HDF5: ${top[1]}: ${top[2]!.trim()})`);
 }

@@ -73,7 +73,7 @@ describe('restart', () => {
       await new Promise((r) => setTimeout(r, 150));
     expect((await c2.request('run.status', { run: q })).result!.state).toBe('done');
 
-    // A run whose process dies (kill -9 of its group) is reported failed once its heartbeat is stale.
+    // A run whose process dies (kill -9 of its group) is reported failed (its process is checked).
     const d = await c2.request('run.start', { file, duration: 500, label: 'doomed' });
     const doomed = d.result!.run as string;
     let pid = 0;

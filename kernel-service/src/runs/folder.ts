@@ -187,15 +187,26 @@ export const STALE_MS = 5000;
 
 /**
  * The status as it stands: status.json, except that a queued or running run
- * whose heartbeat is stale and whose process is gone (or is another process
- * under a reused pid) is reported failed.
+ * whose process is gone (or is another process under a reused pid) is
+ * reported failed: at once for a run running on this host, and once its
+ * heartbeat is older than `staleMs` otherwise.
  */
 export function currentStatus(dir: string, staleMs = STALE_MS, now = Date.now()): RunStatus {
   const s = readStatus(dir);
   if (s.state !== 'running' && s.state !== 'queued') return s;
   if (s.jobId !== undefined) return slurmJudged(dir, s, staleMs, now);
-  if (now - s.heartbeat <= staleMs) return s;
-  if (processAlive(s.pid, s.processStart)) return s;
+  if (s.state === 'running' && s.host === hostname()) {
+    // A running status is written by the run process itself, on this host: its pid is checked at once,
+    // so a killed run reads failed without waiting out the staleness (which still covers a queued run,
+    // whose status names its launcher, and a folder seen from another host).
+    if (processAlive(s.pid, s.processStart)) return s;
+  } else {
+    if (now - s.heartbeat <= staleMs) return s;
+    if (processAlive(s.pid, s.processStart)) return s;
+  }
+  // The run may have recorded its end, and exited, since status.json was read.
+  const again = readStatus(dir);
+  if (again.state !== 'running' && again.state !== 'queued') return again;
   const ago = ((now - s.heartbeat) / 1000).toFixed(1);
   return {
     ...s,

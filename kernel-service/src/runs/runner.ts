@@ -88,11 +88,11 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     pgid: processGroup(process.pid),
     heartbeat: Date.now(),
     started: new Date().toISOString(),
+    host: hostname(),
   };
   if (options.executor === 'slurm') {
     const jobId = currentJobId();
     if (jobId !== undefined) status.jobId = jobId;
-    status.host = hostname();
   }
   const writeStatus = (): void => {
     status.heartbeat = Date.now();

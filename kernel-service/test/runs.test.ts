@@ -378,6 +378,38 @@ describe('nefsim run', () => {
     }
   });
 
+  // A real full disk: a tmpfs of 600 KiB (mounting needs root, as in CI; elsewhere the test is skipped).
+  it.runIf(process.getuid?.() === 0)(
+    'a disk the run fills: the run fails with the reason, its end is recorded (space was held for it), and what it flushed is readable',
+    async () => {
+      const mnt = mkdtempSync(join(tmpdir(), 'nefsim-full-'));
+      await new Promise<void>((res, rej) =>
+        execFile('mount', ['-t', 'tmpfs', '-o', 'size=600k', 'tmpfs', mnt], (err) => (err ? rej(err) : res())),
+      );
+      try {
+        const out = join(mnt, 'run');
+        // about 2.4 MB of probe data (three float64 series of 100,000 samples)
+        const r = await cli('run', light, '--duration', '100', '--out', out);
+        expect(r.code, r.stderr).toBe(1);
+        const e = exitRecord(out);
+        expect(e).toMatchObject({ state: 'failed', exitCode: 1, errorType: 'ProbeStoreError' });
+        expect(e.error).toMatch(/^writing probes\.h5 failed: No space left on device \(HDF5: H5\w+\(\)/);
+        const st = status(out);
+        expect(st.state).toBe('failed');
+        expect(st.error).toBe(e.error);
+        expect(readFileSync(join(out, 'log.txt'), 'utf8')).toContain('run failed at t = ');
+        // no temp file from a failed status write, and the held space is freed
+        expect(readdirSync(out).filter((f) => f.endsWith('.tmp') || f === '.nefsim-reserve')).toEqual([]);
+        const stored = readStore(join(out, 'probes.h5'));
+        expect(stored.get('time')!.shape[0]).toBeGreaterThanOrEqual(st.stepsFlushed);
+        expect(st.stepsFlushed).toBeGreaterThan(0);
+      } finally {
+        await new Promise<void>((res) => execFile('umount', [mnt], () => res()));
+        rmSync(mnt, { recursive: true, force: true });
+      }
+    },
+  );
+
   it('each command prints its usage with --help; serve refuses a short NEFSIM_TOKEN instead of ignoring it', async () => {
     for (const cmd of ['run', 'status', 'cancel', 'export', 'summary']) {
       const h = await cli(cmd, '--help');

@@ -10,8 +10,9 @@
  *   log.txt       what the run printed (stdout and stderr of a detached run)
  *   exit.json     how it ended: state, exit code, error and the object at fault
  *   probes.h5     probe data, appended and flushed as the run goes
+ *   .nefsim-reserve  space held while the run goes, freed for its last records (see reserveSpace)
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { jobListed } from './slurm.js';
@@ -23,6 +24,7 @@ export const FILES = {
   log: 'log.txt',
   exit: 'exit.json',
   probes: 'probes.h5',
+  reserve: '.nefsim-reserve',
 } as const;
 
 export type RunState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -95,11 +97,42 @@ export interface ExitRecord {
   ended: string;
 }
 
-/** Writes JSON so readers never see a half-written file: temp file in the same folder, then rename. */
+/**
+ * Writes JSON so readers never see a half-written file: temp file in the same
+ * folder, then rename. A failed write (a full disk) leaves the old file as it
+ * was and no temp file.
+ */
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Bytes a run holds in its folder for its last records (exit.json, status.json, log lines): a few blocks of any file system. */
+export const RESERVE_BYTES = 64 * 1024;
+
+/**
+ * Holds RESERVE_BYTES in the run folder while the run goes, so that a disk
+ * the run fills (probes.h5 grows until it cannot) still has room for the
+ * records that say how the run ended: the runner frees it just before writing
+ * them. Best effort: on a disk already full there is nothing to hold.
+ */
+export function reserveSpace(dir: string): void {
+  try {
+    writeFileSync(join(dir, FILES.reserve), Buffer.alloc(RESERVE_BYTES, 0x20));
+  } catch {
+    rmSync(join(dir, FILES.reserve), { force: true });
+  }
+}
+
+/** Frees the space reserveSpace held. */
+export function releaseSpace(dir: string): void {
+  rmSync(join(dir, FILES.reserve), { force: true });
 }
 
 export function readJson<T>(path: string): T {

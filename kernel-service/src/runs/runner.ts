@@ -18,6 +18,8 @@ import {
   processStartTime,
   readJson,
   readStatus,
+  releaseSpace,
+  reserveSpace,
   writeJsonAtomic,
   type ExitRecord,
   type RunOptions,
@@ -60,8 +62,12 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   const logFile = join(dir, FILES.log);
   const log = (msg: string): void => {
     const line = `[${new Date().toISOString()}] ${msg}`;
-    console.log(line);
-    if (opts.logToFile) appendFileSync(logFile, line + '\n');
+    console.log(line); // console never throws, even on a full disk
+    try {
+      if (opts.logToFile) appendFileSync(logFile, line + '\n');
+    } catch {
+      // a full disk: the line is on stdout still, and the end records say how the run ended
+    }
   };
   let cancelSignal: string | undefined;
   const onSignal = (sig: string): void => {
@@ -94,17 +100,30 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     const jobId = currentJobId();
     if (jobId !== undefined) status.jobId = jobId;
   }
+  // An update that cannot be written (a full disk) is not the run's end: the run goes on, its process
+  // says it is alive (see currentStatus), and it fails if its probes cannot be written either.
+  let statusFailing = false;
   const writeStatus = (): void => {
     status.heartbeat = Date.now();
-    writeJsonAtomic(join(dir, FILES.status), status);
+    try {
+      writeJsonAtomic(join(dir, FILES.status), status);
+      if (statusFailing) log('status.json is written again');
+      statusFailing = false;
+    } catch (err) {
+      if (!statusFailing)
+        log(`warning: could not update status.json (${errorMessage(err)}); the run goes on and tries again at its next update`);
+      statusFailing = true;
+    }
   };
-  writeStatus();
+  writeJsonAtomic(join(dir, FILES.status), status);
+  reserveSpace(dir);
   // A model (or a Node function) that calls process.exit() ends the process in the middle of the
   // run: record that, synchronously, instead of leaving a run that looks running until its heartbeat
   // goes stale. Its data is readable up to the last flush.
   const onExit = (code: number): void => {
     if (code === 0) process.exitCode = 1; // the run failed: so says the exit code, as exit.json
     const message = `the process exited (code ${code}) before the run ended: did the model or a Node function call process.exit()?`;
+    releaseSpace(dir);
     try {
       writeJsonAtomic(join(dir, FILES.exit), {
         state: 'failed',
@@ -117,7 +136,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
         ended: new Date().toISOString(),
       } satisfies ExitRecord);
       Object.assign(status, { state: 'failed', stepsPerSecond: null, secondsLeft: null, error: message });
-      writeStatus();
+      writeJsonAtomic(join(dir, FILES.status), status);
       if (opts.logToFile) appendFileSync(logFile, `[${new Date().toISOString()}] run failed: ${message}\n`);
     } catch {
       // the folder is gone: nothing to record
@@ -288,14 +307,24 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     steps: status.steps,
     ended: new Date().toISOString(),
   };
-  writeJsonAtomic(join(dir, FILES.exit), record);
   status.state = state;
   status.secondsLeft = state === 'done' ? 0 : null;
   if (e) {
     status.error = e.message;
     if (object !== undefined) status.object = object;
   }
-  writeStatus();
+  // the space held since the start is for these two records, on a disk the run may have filled
+  releaseSpace(dir);
+  try {
+    writeJsonAtomic(join(dir, FILES.exit), record);
+    status.heartbeat = Date.now();
+    writeJsonAtomic(join(dir, FILES.status), status);
+  } catch (err) {
+    console.error(
+      `nefsim: could not record the end of the run in ${dir} (${errorMessage(err)}): it ${state} at t = ${record.time.toFixed(3)} s${e ? `: ${e.message}` : ''}; probes.h5 holds ${status.stepsFlushed} steps`,
+    );
+    return 1;
+  }
   if (e) {
     log(
       `run failed at t = ${record.time.toFixed(3)} s: ${e.name}: ${e.message}${object !== undefined ? ` (object at fault: ${object})` : ''}`,
@@ -314,4 +343,8 @@ export function cancelledBy(reason: string): string {
     return 'cancelled (SIGTERM: nefsim cancel, Cancel in the Runs panel, scancel or a Slurm time limit, or the machine shutting down)';
   if (reason === 'SIGINT') return 'cancelled (SIGINT: Ctrl+C)';
   return `cancelled by ${reason}`;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

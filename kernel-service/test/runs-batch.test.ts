@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchExit, BatchPlan, BatchStatus } from '../src/runs/batch.js';
 import { ENGINE_NODE_FLAGS } from '../src/engine/node-flags.js';
 import { processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
+import { canMount, withTmpfs } from './tmpfs.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 
@@ -478,6 +479,30 @@ process.send('ready');`;
     expect(pid('trial-000', out2)).not.toBe(pid('trial-001', out2));
     expect(readFileSync(join(out2, 'trial-001', 'log.txt'), 'utf8')).toContain('helper calls 1');
   });
+
+  // A real full disk: a tmpfs of 600 KiB (mounting needs root, as in CI; elsewhere the test is skipped).
+  it.runIf(canMount)(
+    'a disk the trials fill: every trial fails with the reason, and the batch ends and records it instead of hanging',
+    () =>
+      withTmpfs(600, async (mnt) => {
+        const out = join(mnt, 'batch');
+        const t0 = Date.now();
+        // each trial would write about 3.2 MB
+        const r = await cli('run', model, '--duration', '100', '--trials', '4', '--jobs', '2', '--out', out);
+        expect(r.code, r.stderr).toBe(1);
+        expect(Date.now() - t0).toBeLessThan(40_000); // ended by itself, not by the cli's timeout
+        const ex = json<BatchExit>(join(out, 'exit.json'));
+        expect(ex.state).toBe('failed');
+        expect(ex.counts).toMatchObject({ failed: 4, done: 0, running: 0, queued: 0 });
+        expect(json<BatchStatus>(join(out, 'status.json')).state).toBe('failed');
+        for (const t of ex.trials) expect(t.error, t.dir).toMatch(/no space left on device/i);
+        // and so says `nefsim status` after the batch, also of a trial whose folder could not record it
+        const st = JSON.parse((await cli('status', out, '--json')).stdout) as BatchStatus;
+        for (const t of st.trials) expect(t.error, `status of ${t.dir}`).toMatch(/no space left on device/i);
+        expect(readdirSync(out)).not.toContain('.nefsim-reserve');
+        await waitFor(() => workersIn(out).length === 0, 10_000);
+      }),
+  );
 
   it('a worker: cancel of its trial ends only that trial, it goes on with the next; kill -9 fails its trial and a new worker takes the rest', async () => {
     const out = join(dir, 'worker');

@@ -24,6 +24,7 @@ import type { Dataset, Group } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Network, Simulator } from '../src/index.js';
 import { ENGINE_NODE_FLAGS } from '../src/engine/node-flags.js';
+import { canMount, withTmpfs } from './tmpfs.js';
 import { processAlive, processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
@@ -379,14 +380,10 @@ describe('nefsim run', () => {
   });
 
   // A real full disk: a tmpfs of 600 KiB (mounting needs root, as in CI; elsewhere the test is skipped).
-  it.runIf(process.getuid?.() === 0)(
+  it.runIf(canMount)(
     'a disk the run fills: the run fails with the reason, its end is recorded (space was held for it), and what it flushed is readable',
-    async () => {
-      const mnt = mkdtempSync(join(tmpdir(), 'nefsim-full-'));
-      await new Promise<void>((res, rej) =>
-        execFile('mount', ['-t', 'tmpfs', '-o', 'size=600k', 'tmpfs', mnt], (err) => (err ? rej(err) : res())),
-      );
-      try {
+    () =>
+      withTmpfs(600, async (mnt) => {
         const out = join(mnt, 'run');
         // about 2.4 MB of probe data (three float64 series of 100,000 samples)
         const r = await cli('run', light, '--duration', '100', '--out', out);
@@ -403,11 +400,7 @@ describe('nefsim run', () => {
         const stored = readStore(join(out, 'probes.h5'));
         expect(stored.get('time')!.shape[0]).toBeGreaterThanOrEqual(st.stepsFlushed);
         expect(st.stepsFlushed).toBeGreaterThan(0);
-      } finally {
-        await new Promise<void>((res) => execFile('umount', [mnt], () => res()));
-        rmSync(mnt, { recursive: true, force: true });
-      }
-    },
+      }),
   );
 
   it('each command prints its usage with --help; serve refuses a short NEFSIM_TOKEN instead of ignoring it', async () => {

@@ -33,6 +33,8 @@ import {
   readExit,
   readJson,
   readStatus,
+  releaseSpace,
+  reserveSpace,
   STALE_MS,
   writeJsonAtomic,
   type ExitRecord,
@@ -199,13 +201,29 @@ export function aggregateState(counts: StateCounts): RunState {
   return 'done';
 }
 
-/** Summaries of every trial and their counts. */
+/**
+ * A trial's summary, failed with the driver's reason if the driver knows it
+ * failed but could not record so (see summarise): its folder still says
+ * running, or, once its process is gone, that it died without saying why.
+ */
+function withUnrecorded(sum: TrialSummary, unrecorded: ReadonlyMap<string, string> | undefined): TrialSummary {
+  const error = unrecorded?.get(sum.dir);
+  if (error === undefined) return sum;
+  return { ...sum, state: 'failed', stepsPerSecond: null, secondsLeft: null, error };
+}
+
+/**
+ * Summaries of every trial and their counts. `unrecorded`: trials (by folder
+ * name) that the driver knows failed but could not record so (a full disk),
+ * with the reason: their folders may still say running.
+ */
 export function summarise(
   dir: string,
   plan: BatchPlan,
   staleMs = STALE_MS,
+  unrecorded?: ReadonlyMap<string, string>,
 ): { trials: TrialSummary[]; counts: StateCounts; steps: number; stepsTotal: number } {
-  const trials = plan.trials.map((t) => trialSummary(dir, t, staleMs));
+  const trials = plan.trials.map((t) => withUnrecorded(trialSummary(dir, t, staleMs), unrecorded));
   const counts = emptyCounts();
   let steps = 0;
   let stepsTotal = 0;
@@ -217,6 +235,16 @@ export function summarise(
   return { trials, counts, steps, stepsTotal };
 }
 
+/** Trials the batch's exit record has failed while their own folders have no exit record: folder -> the driver's reason. */
+function unrecordedTrials(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const file = join(dir, BATCH_FILES.exit);
+  if (!existsSync(file)) return out;
+  for (const t of readJson<BatchExit>(file).trials)
+    if (t.state === 'failed' && t.error !== undefined && readExit(join(dir, t.dir)) === undefined) out.set(t.dir, t.error);
+  return out;
+}
+
 /**
  * The batch status as it stands, from the trial folders. For a local batch
  * whose driver is gone (stale heartbeat, dead process), trials still queued
@@ -226,7 +254,10 @@ export function summarise(
 export function currentBatchStatus(dir: string, staleMs = STALE_MS): BatchStatus {
   const plan = readPlan(dir);
   const saved = readJson<BatchStatus>(join(dir, BATCH_FILES.status));
-  const { trials, counts, steps, stepsTotal } = summarise(dir, plan, staleMs);
+  // A batch that ended: a trial it recorded failed, whose folder could not record so (a full disk), reads
+  // as the driver recorded it, not as its folder has it (running, or a process gone without a reason).
+  const unrecorded = isTerminal(saved.state) ? unrecordedTrials(dir) : undefined;
+  const { trials, counts, steps, stepsTotal } = summarise(dir, plan, staleMs, unrecorded);
   const status: BatchStatus = { ...saved, trials, counts, steps, stepsTotal };
   if (isTerminal(saved.state)) return status;
   // between two trials none runs, but a batch whose process drives it is running
@@ -266,8 +297,12 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   const logFile = join(dir, BATCH_FILES.log);
   const log = (msg: string): void => {
     const line = `[${new Date().toISOString()}] ${msg}`;
-    console.log(line);
-    if (opts.logToFile) appendFileSync(logFile, line + '\n');
+    console.log(line); // console never throws, even on a full disk
+    try {
+      if (opts.logToFile) appendFileSync(logFile, line + '\n');
+    } catch {
+      // a full disk: the line is on stdout still
+    }
   };
   const t0 = Date.now();
   const me = { pid: process.pid, processStart: processStartTime(process.pid), pgid: processGroup(process.pid) };
@@ -300,9 +335,13 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     if (s.state === 'queued') writeJsonAtomic(join(tdir, FILES.status), { ...s, ...me, heartbeat: Date.now() });
   }
 
-  const writeStatus = (state?: RunState): BatchStatus => {
-    const { trials, counts, steps, stepsTotal } = summarise(dir, plan);
-    const status: BatchStatus = {
+  // An update that cannot be written (a full disk) does not stop the batch: its trials go on, and it says so once.
+  let statusFailing = false;
+  /** Trials that ended without a record, which the driver could not write either (a full disk): folder -> why. */
+  const unrecorded = new Map<string, string>();
+  const batchStatus = (state?: RunState): BatchStatus => {
+    const { trials, counts, steps, stepsTotal } = summarise(dir, plan, STALE_MS, unrecorded);
+    return {
       kind: 'batch',
       // while this process drives the batch it is running, also between two trials (when no trial runs):
       // `nefsim cancel` signals a driver whose status says running (a queued status names the launcher)
@@ -315,7 +354,16 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
       started: new Date(t0).toISOString(),
       trials,
     };
-    writeJsonAtomic(join(dir, BATCH_FILES.status), status);
+  };
+  const writeStatus = (): BatchStatus => {
+    const status = batchStatus();
+    try {
+      writeJsonAtomic(join(dir, BATCH_FILES.status), status);
+      statusFailing = false;
+    } catch (err) {
+      if (!statusFailing) log(`warning: could not update status.json (${messageOf(err)}); the batch goes on and tries again`);
+      statusFailing = true;
+    }
     return status;
   };
 
@@ -348,17 +396,24 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
         steps: s.steps,
         ended: new Date().toISOString(),
       };
-      writeJsonAtomic(join(tdir, FILES.exit), record);
-      writeJsonAtomic(join(tdir, FILES.status), {
-        ...s,
-        state: 'failed',
-        stepsPerSecond: null,
-        secondsLeft: null,
-        heartbeat: Date.now(),
-        error,
-      });
+      try {
+        writeJsonAtomic(join(tdir, FILES.exit), record);
+        writeJsonAtomic(join(tdir, FILES.status), {
+          ...s,
+          state: 'failed',
+          stepsPerSecond: null,
+          secondsLeft: null,
+          heartbeat: Date.now(),
+          error,
+        });
+      } catch (err) {
+        // its folder may still say running (a worker that goes on lives under the pid it names): this
+        // batch's status and exit record say failed, and why
+        unrecorded.set(t.dir, `${error}; recording that failed too: ${messageOf(err)}`);
+        log(`${t.dir}: could not record its end (${messageOf(err)}): ${error}`);
+      }
     }
-    const sum = trialSummary(dir, t);
+    const sum = withUnrecorded(trialSummary(dir, t), unrecorded);
     const wall = sum.wallSeconds !== null ? ` in ${sum.wallSeconds.toFixed(1)} s` : '';
     log(`${t.dir} ${sum.state}${wall} (t = ${sum.time.toFixed(3)} s)${sum.error ? `: ${sum.error}` : ''}`);
     wake?.();
@@ -404,7 +459,15 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
           p.retiring = true;
           log(`trial worker ${child.pid ?? '?'} retires after ${m.retiring}; the next trials get a new one`);
         }
-        ended(cur, m.code, null, m.error !== undefined ? `the trial worker could not run the trial: ${m.error}` : undefined);
+        // (the worker lives on: what `ended` says of a trial left without its record must not say it exited)
+        ended(
+          cur,
+          m.code,
+          null,
+          m.error !== undefined
+            ? `the trial worker could not run the trial: ${m.error}`
+            : `the trial ended (code ${m.code}) without its exit record (see its ${FILES.log})`,
+        );
       });
     }
     return p;
@@ -446,55 +509,72 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   };
 
   let lastLog = Date.now();
-  writeStatus('running');
-  for (;;) {
-    if (cancelSignal !== undefined) {
-      for (const t of queue.splice(0)) cancelQueued(join(dir, t.dir), cancelSignal);
-    }
-    while (cancelSignal === undefined && busy().length < plan.jobs && queue.length > 0) {
-      const t = queue[0]!;
-      // A trial cancelled on its own while queued (nefsim cancel on its folder, or on a batch whose driver was late) stays so.
-      if (readStatus(join(dir, t.dir)).state !== 'queued') {
-        queue.shift();
-        continue;
+  writeJsonAtomic(join(dir, BATCH_FILES.status), batchStatus());
+  reserveSpace(dir);
+  try {
+    for (;;) {
+      if (cancelSignal !== undefined) {
+        for (const t of queue.splice(0)) cancelQueued(join(dir, t.dir), cancelSignal);
       }
-      const p = processFor(t);
-      if (!p) break;
-      queue.shift();
-      start(t, p);
+      while (cancelSignal === undefined && busy().length < plan.jobs && queue.length > 0) {
+        const t = queue[0]!;
+        // A trial cancelled on its own while queued (nefsim cancel on its folder, or on a batch whose driver was late) stays so.
+        if (readStatus(join(dir, t.dir)).state !== 'queued') {
+          queue.shift();
+          continue;
+        }
+        const p = processFor(t);
+        if (!p) break;
+        queue.shift();
+        start(t, p);
+      }
+      releaseIdle();
+      if (busy().length === 0 && queue.length === 0) break;
+      await new Promise<void>((res) => {
+        const timer = setTimeout(res, REFRESH_MS);
+        wake = () => {
+          clearTimeout(timer);
+          res();
+        };
+      });
+      wake = undefined;
+      const st = writeStatus();
+      if (Date.now() - lastLog >= LOG_SECONDS * 1000) {
+        lastLog = Date.now();
+        const parts = st.trials
+          .filter((t) => t.state === 'running')
+          .map((t) => `${t.dir} ${t.stepsTotal ? ((100 * t.steps) / t.stepsTotal).toFixed(0) : 0}%`);
+        log(
+          `${st.counts.done} done, ${st.counts.failed} failed, ${st.counts.running} running${parts.length ? ` (${parts.join(', ')})` : ''}, ${st.counts.queued} queued`,
+        );
+      }
     }
-    releaseIdle();
-    if (busy().length === 0 && queue.length === 0) break;
-    await new Promise<void>((res) => {
-      const timer = setTimeout(res, REFRESH_MS);
-      wake = () => {
-        clearTimeout(timer);
-        res();
-      };
-    });
-    wake = undefined;
-    const st = writeStatus();
-    if (Date.now() - lastLog >= LOG_SECONDS * 1000) {
-      lastLog = Date.now();
-      const parts = st.trials
-        .filter((t) => t.state === 'running')
-        .map((t) => `${t.dir} ${t.stepsTotal ? ((100 * t.steps) / t.stepsTotal).toFixed(0) : 0}%`);
-      log(
-        `${st.counts.done} done, ${st.counts.failed} failed, ${st.counts.running} running${parts.length ? ` (${parts.join(', ')})` : ''}, ${st.counts.queued} queued`,
-      );
-    }
+  } catch (err) {
+    // A fault of the driver itself: its workers are let go (a worker ends once its trial has), so that
+    // this process can exit and say why instead of waiting on them. Running trials go on, as after a kill -9.
+    for (const p of procs) if (p.child.connected) p.child.disconnect();
+    throw err;
   }
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   releaseIdle();
 
-  const { trials, counts } = summarise(dir, plan);
+  const { trials, counts } = summarise(dir, plan, STALE_MS, unrecorded);
   const state: BatchExit['state'] =
     cancelSignal !== undefined ? 'cancelled' : counts.failed > 0 ? 'failed' : counts.cancelled > 0 ? 'cancelled' : 'done';
   const exitCode = state === 'done' ? 0 : state === 'failed' ? 1 : 143;
   const record: BatchExit = { state, exitCode, counts, wallSeconds: (Date.now() - t0) / 1000, trials, ended: new Date().toISOString() };
-  writeJsonAtomic(join(dir, BATCH_FILES.exit), record);
-  writeStatus(state);
+  // the space held since the start is for these records, on a disk the trials may have filled
+  releaseSpace(dir);
+  try {
+    writeJsonAtomic(join(dir, BATCH_FILES.exit), record);
+    writeJsonAtomic(join(dir, BATCH_FILES.status), batchStatus(state));
+  } catch (err) {
+    console.error(
+      `nefsim: could not record the end of the batch in ${dir} (${messageOf(err)}): it ${state}; its trials' folders hold their own records`,
+    );
+    return 1;
+  }
   log(`batch ${state} in ${record.wallSeconds.toFixed(1)} s: ${counts.done} done, ${counts.failed} failed, ${counts.cancelled} cancelled`);
   return exitCode;
 }
@@ -565,4 +645,8 @@ export function formatBatchStatus(dir: string, s: BatchStatus): string {
     lines.push(`  ${t.dir}  ${t.state.padEnd(9)} ${p}  t = ${t.time.toFixed(3)} s${extra}  ${what}${err}`);
   }
   return lines.join('\n');
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

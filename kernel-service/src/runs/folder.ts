@@ -249,7 +249,7 @@ export function currentStatus(dir: string, staleMs = STALE_MS, now = Date.now())
     error:
       s.state === 'queued'
         ? `it never started: the process that was to start it (pid ${s.pid}: nefsim run, or its batch) is gone, last heard of ${ago} s ago (killed, or the machine restarted?)`
-        : `the run process (pid ${s.pid}) is gone: last heartbeat ${ago} s ago at t = ${s.time.toFixed(3)} s (killed, out of memory or machine restarted?); probe data is readable up to the last flush (${s.stepsFlushed} steps)`,
+        : `the run process (pid ${s.pid}) is gone: last heartbeat ${ago} s ago at t = ${s.time.toFixed(3)} s (killed, out of memory, out of disk space, or the machine restarted?); probe data is readable up to the last flush (${s.stepsFlushed} steps)`,
   };
 }
 

@@ -320,10 +320,10 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     status.heartbeat = Date.now();
     writeJsonAtomic(join(dir, FILES.status), status);
   } catch (err) {
-    console.error(
-      `nefsim: could not record the end of the run in ${dir} (${errorMessage(err)}): it ${state} at t = ${record.time.toFixed(3)} s${e ? `: ${e.message}` : ''}; probes.h5 holds ${status.stepsFlushed} steps`,
+    // nothing in the folder can say it: the caller does (`nefsim: ...` on stderr; a batch's record of the trial)
+    throw new Error(
+      `could not record the end of the run in ${dir} (${errorMessage(err)}): it ${state} at t = ${record.time.toFixed(3)} s${e ? `: ${e.message}` : ''}; probes.h5 holds ${status.stepsFlushed} steps`,
     );
-    return 1;
   }
   if (e) {
     log(

@@ -387,6 +387,11 @@ export class Service {
         (result) => this.reply(c, req.id, req.type, undefined, result),
         (err: unknown) => {
           if (err instanceof ProtocolError) return this.reply(c, req.id, req.type, err.toBody());
+          const fsError = fileSystemError(err);
+          if (fsError) {
+            this.opts.log(`${req.type} failed on the file system: ${fsError.message}`);
+            return this.reply(c, req.id, req.type, fsError);
+          }
           this.opts.log(`internal error in ${req.type}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
           this.reply(c, req.id, req.type, {
             code: 'internal',
@@ -960,4 +965,22 @@ function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
   return data.toString('utf8');
+}
+
+/** Hints for the file system's errors a user can do something about. */
+const FS_HINTS: Partial<Record<string, string>> = {
+  ENOSPC: "the service's disk is full: free space (old runs: Delete in the Runs panel) and try again",
+  EDQUOT: 'a disk quota is exceeded: free space and try again',
+  EROFS: 'the file system is read-only',
+  EACCES: 'the service may not write there',
+  EMFILE: 'the service has too many files open',
+};
+
+/** A failure of the file system (a full disk, a quota, permissions), as a reply that says so rather than 'internal'. */
+export function fileSystemError(err: unknown): ErrorBody | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code) || typeof syscall !== 'string') return undefined;
+  const hint = FS_HINTS[code];
+  return { code: 'io_error', message: hint ? `${err.message} (${hint})` : err.message, details: { errno: code, syscall } };
 }

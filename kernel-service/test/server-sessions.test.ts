@@ -109,6 +109,10 @@ describe('cells', () => {
     expect(stack).toContain('\nCaused by: Error: sensor offline');
     expect(stack).toMatch(/other cell:3:\d+/);
     expect(stack).not.toMatch(/cell-\d+:/);
+    // the engine's frames folded into one line per run of them, with how many
+    expect(stack).not.toMatch(/kernel-service\/(lib|src)\//);
+    expect(stack).toMatch(/^ {4}at nefsim \(\d+ frames? of the engine\)$/m);
+    expect(stack).not.toMatch(/(at cell:\d+:\d+)\n\s*\1\n/);
     // defined and run in the same cell: the function's line, not the simulate() line
     const same = await exec(
       "const b2 = new Network({ label: 'b2' });\nb2.node((t) => {\n  if (t > 0) throw new Error('at once');\n  return [0];\n});\nsimulate(b2, 0.01)",

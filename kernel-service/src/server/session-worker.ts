@@ -413,22 +413,41 @@ let keptChars = 0;
 const latestRun = new Map<string, string>();
 const CELL_FRAME = /\b(cell-\d+):(\d+):(\d+)/g;
 
-/** The stack with the service's own frames dropped and cells' frames mapped back to their source ("cell:" this one, "other cell:" another). */
+/** The engine's own files (this package's lib/ or src/, by URL), whose frames a user's traceback folds into one line. */
+const ENGINE_FILES = new URL('..', import.meta.url).href;
+
+/**
+ * The stack with the service's own frames dropped, the engine's folded (a run
+ * of them becomes one line saying how many, as a user needs the cells' lines,
+ * not the engine's), and cells' frames mapped back to their source ("cell:"
+ * this one, "other cell:" another).
+ */
 function cleanStack(stack: string | undefined, filename: string): string | undefined {
   if (!stack) return undefined;
   const lines = stack.split('\n');
   const keep: string[] = [lines[0]!];
+  let engine = 0;
+  const fold = (): void => {
+    if (engine > 0) keep.push(`    at nefsim (${engine} frame${engine === 1 ? '' : 's'} of the engine)`);
+    engine = 0;
+  };
   for (const l of lines.slice(1)) {
     if (l.includes('node:internal') || l.includes('session-worker.js') || l.includes('node:vm')) continue;
-    keep.push(
-      l.replace(CELL_FRAME, (whole, file: string, a: string, b: string) => {
-        const ran = ranCells.get(file);
-        if (!ran) return whole;
-        const p = mapPosition(ran.t, Number(a), Number(b));
-        return `${file === filename ? 'cell' : 'other cell'}:${p.line}:${p.column}`;
-      }),
-    );
+    if (l.includes(ENGINE_FILES)) {
+      engine++;
+      continue;
+    }
+    fold();
+    const mapped = l.replace(CELL_FRAME, (whole, file: string, a: string, b: string) => {
+      const ran = ranCells.get(file);
+      if (!ran) return whole;
+      const p = mapPosition(ran.t, Number(a), Number(b));
+      return `${file === filename ? 'cell' : 'other cell'}:${p.line}:${p.column}`;
+    });
+    // a cell's wrapper and its statement can map to the same place: one line for it
+    if (mapped !== keep[keep.length - 1]) keep.push(mapped);
   }
+  fold();
   return keep.join('\n');
 }
 

@@ -26,12 +26,10 @@ import {
   type RunStatus,
 } from './folder.js';
 import { loadModel, ModelError } from './model.js';
+import { RecentRate } from './recent-rate.js';
 import { createRunSimulator, type RunSimulator } from './run-simulator.js';
 import { currentJobId } from './slurm.js';
 import type { ThreadedProbeStore, WriterThread } from './store-thread.js';
-
-/** The rate in status.json (and the time left) is that of about the last this many seconds. */
-const RATE_WINDOW_SECONDS = 5;
 
 /** Wall seconds a chunk of steps aims at (the heartbeat is at least this frequent unless one step is slower). */
 export const CHUNK_SECONDS = 0.2;
@@ -197,8 +195,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     let lastFlush = -Infinity; // the first chunk is flushed at once: readers see data as soon as possible
     let lastLog = t0;
     let lastStatus = t0;
-    let rateFrom = { t: t0, steps: 0 },
-      rateTo = rateFrom;
+    const rate = new RecentRate(t0);
     // Bytes of probe samples one step adds (dense, before the store makes spikes sparse).
     const dt = sim.dt;
     const bytesPerStep = sim.probes.reduce((b, p) => b + (8 * p.size * dt) / (p.sampleEvery ?? dt), 0);
@@ -218,23 +215,15 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
         lastFlush = performance.now();
       }
       // Aim the next chunk at CHUNK_SECONDS of wall time, and at most CHUNK_PROBE_BYTES of probe samples in memory.
-      const rate = n / Math.max(1e-6, (c1 - c0) / 1000);
-      chunk = Math.max(1, Math.min(100_000, maxChunk, Math.round(rate * CHUNK_SECONDS)));
+      const chunkRate = n / Math.max(1e-6, (c1 - c0) / 1000);
+      chunk = Math.max(1, Math.min(100_000, maxChunk, Math.round(chunkRate * CHUNK_SECONDS)));
       if (cancelSignal === undefined && performance.now() - lastStatus < CHUNK_SECONDS * 1000 && sim.steps < stepsTotal) continue;
       const now = performance.now();
-      // the rate of the last 5-10 s (time left follows a run that the machine slows down or speeds up;
-      // the average since the start lagged by minutes), the average until there are a few seconds
-      if (now - rateTo.t >= RATE_WINDOW_SECONDS * 1000) {
-        rateFrom = rateTo;
-        rateTo = { t: now, steps: sim.steps };
-      }
-      const span = now - rateFrom.t;
-      const recent = span >= 1000 ? (sim.steps - rateFrom.steps) / (span / 1000) : sim.steps / Math.max(1e-6, (now - t0) / 1000);
       lastStatus = now;
       status.steps = sim.steps;
       status.time = sim.time;
       status.stepsFlushed = store.stepsFlushed;
-      status.stepsPerSecond = Math.max(recent, 1e-9);
+      status.stepsPerSecond = rate.at(now, sim.steps);
       status.secondsLeft = (stepsTotal - sim.steps) / status.stepsPerSecond;
       writeStatus();
       if (performance.now() - lastLog >= LOG_SECONDS * 1000) {

@@ -3,7 +3,7 @@
  * here byte by byte, and by numpy in test-py/), CSV, and batches.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import type { Dataset } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npyHeader } from '../src/runs/npy.js';
 import { readNpz } from './npz.js';
+import { canMount, withTmpfs } from './tmpfs.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 const MODEL = `import { Network } from 'nefsim';
@@ -168,6 +169,31 @@ describe('nefsim export', () => {
     expect(existsSync(join(dir, 'npz', 'trial-000.npz'))).toBe(true);
     expect(readNpz(join(dir, 'npz', 'trial-001.npz')).get('probes/a')!.shape).toEqual([50, 1]);
   });
+
+  // A real full disk: a tmpfs of 128 KiB (mounting needs root, as in CI; elsewhere the test is skipped).
+  it.runIf(canMount)(
+    'an export that does not fit fails with the reason, leaves no part of itself, and keeps the export before it',
+    async () => {
+      const out = join(dir, 'for-full');
+      expect((await cli('run', model, '--duration', '3', '--out', out)).code).toBe(0);
+      await withTmpfs(128, async (mnt) => {
+        // an earlier export where this one goes
+        mkdirSync(join(mnt, 'csv'));
+        writeFileSync(join(mnt, 'csv', 'sin.csv'), 'the export before\n');
+        for (const [format, target] of [
+          ['csv', join(mnt, 'csv')],
+          ['npz', join(mnt, 'probes.npz')],
+        ] as const) {
+          const r = await cli('export', out, '--format', format, '--out', target);
+          expect(r.code, format).toBe(1);
+          expect(r.stderr, format).toMatch(/no space left on device/i);
+          expect(readdirSync(mnt).sort(), format).toEqual(['csv']);
+          expect(readdirSync(join(mnt, 'csv')), format).toEqual(['sin.csv']);
+          expect(readFileSync(join(mnt, 'csv', 'sin.csv'), 'utf8'), format).toBe('the export before\n');
+        }
+      });
+    },
+  );
 
   it('refuses bad arguments', async () => {
     const r = await cli('export', join(dir, 'run'), '--format', 'xml');

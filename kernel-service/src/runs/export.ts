@@ -261,13 +261,13 @@ function writeNpz(path: string, time: Float64Array, probes: StoredProbe[]): stri
   return path;
 }
 
-/** Writes text through a temp file, renamed when complete. */
+/** Writes text to a file, buffered (writeCsv makes its files in a folder of its own, swapped in when all are complete). */
 class TextOut {
   private readonly fd: number;
   private buf: string[] = [];
   private size = 0;
   constructor(readonly path: string) {
-    this.fd = openSync(`${path}.tmp`, 'w');
+    this.fd = openSync(path, 'w');
   }
   line(s: string): void {
     this.buf.push(s);
@@ -279,20 +279,53 @@ class TextOut {
     this.buf = [];
     this.size = 0;
   }
-  close(): void {
-    this.drain();
-    closeSync(this.fd);
-    renameSync(`${this.path}.tmp`, this.path);
+  /** Closes the file, after writing what is buffered (unless the writing failed). */
+  close(flush: boolean): void {
+    try {
+      if (flush) this.drain();
+    } finally {
+      closeSync(this.fd);
+    }
   }
 }
 
+/** Writes a text file line by line through `body`; the file is closed whatever happens. */
+function writeText(path: string, body: (out: TextOut) => void): void {
+  const out = new TextOut(path);
+  let ok = false;
+  try {
+    body(out);
+    ok = true;
+  } finally {
+    out.close(ok);
+  }
+}
+
+/**
+ * The CSV export: made in a sibling folder and swapped in when complete, so
+ * that a failure (a full disk) leaves the folder as it was, not a part of
+ * an export, and no temp files.
+ */
 function writeCsv(folder: string, time: Float64Array, probes: StoredProbe[]): string {
-  if (existsSync(folder)) rmSync(folder, { recursive: true, force: true });
-  mkdirSync(folder, { recursive: true });
-  const tOut = new TextOut(join(folder, 'time.csv'));
-  tOut.line('t');
-  for (const t of time) tOut.line(String(t));
-  tOut.close();
+  const tmp = `${folder}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    writeCsvFiles(tmp, time, probes);
+    if (existsSync(folder)) rmSync(folder, { recursive: true, force: true });
+    renameSync(tmp, folder);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return folder;
+}
+
+function writeCsvFiles(folder: string, time: Float64Array, probes: StoredProbe[]): void {
+  writeText(join(folder, 'time.csv'), (out) => {
+    out.line('t');
+    for (const t of time) out.line(String(t));
+  });
   // a probe named 'time' must not replace time.csv: it gets time_2.csv (or the next name no probe has)
   const taken = new Set(probes.map((p) => p.name));
   const fileName = (name: string): string => {
@@ -303,35 +336,34 @@ function writeCsv(folder: string, time: Float64Array, probes: StoredProbe[]): st
   };
   for (const p of probes) {
     const file = fileName(p.name);
-    const out = new TextOut(join(folder, `${file}.csv`));
-    const header = ['t'];
-    for (let j = 0; j < p.cols; j++) header.push(`${p.name}[${j}]`);
-    out.line(header.join(','));
-    const times = sampleTimes(time, p.period, p.rows);
-    const step = blockRows(p.cols);
-    for (let r0 = 0; r0 < p.rows; r0 += step) {
-      const r1 = Math.min(p.rows, r0 + step);
-      const block = denseBlock(p, r0, r1);
-      for (let r = r0; r < r1; r++) {
-        const row = [String(times[r] ?? NaN)];
-        for (let j = 0; j < p.cols; j++) row.push(String(block[(r - r0) * p.cols + j]));
-        out.line(row.join(','));
+    writeText(join(folder, `${file}.csv`), (out) => {
+      const header = ['t'];
+      for (let j = 0; j < p.cols; j++) header.push(`${p.name}[${j}]`);
+      out.line(header.join(','));
+      const times = sampleTimes(time, p.period, p.rows);
+      const step = blockRows(p.cols);
+      for (let r0 = 0; r0 < p.rows; r0 += step) {
+        const r1 = Math.min(p.rows, r0 + step);
+        const block = denseBlock(p, r0, r1);
+        for (let r = r0; r < r1; r++) {
+          const row = [String(times[r] ?? NaN)];
+          for (let j = 0; j < p.cols; j++) row.push(String(block[(r - r0) * p.cols + j]));
+          out.line(row.join(','));
+        }
       }
-    }
-    out.close();
+    });
     if (p.kind === 'spikes') {
-      const sp = new TextOut(join(folder, `${file}.spikes.csv`));
-      sp.line('t,neuron');
-      const st = p.group.get('spike_times') as Dataset;
-      const su = p.group.get('spike_units') as Dataset;
-      for (let i0 = 0; i0 < p.nSpikes; i0 += BLOCK_VALUES) {
-        const i1 = Math.min(p.nSpikes, i0 + BLOCK_VALUES);
-        const t = toFloat64(slice1(st, i0, i1), 'spike_times');
-        const u = toInt32(slice1(su, i0, i1), 'spike_units');
-        for (let i = 0; i < t.length; i++) sp.line(`${t[i]},${u[i]}`);
-      }
-      sp.close();
+      writeText(join(folder, `${file}.spikes.csv`), (sp) => {
+        sp.line('t,neuron');
+        const st = p.group.get('spike_times') as Dataset;
+        const su = p.group.get('spike_units') as Dataset;
+        for (let i0 = 0; i0 < p.nSpikes; i0 += BLOCK_VALUES) {
+          const i1 = Math.min(p.nSpikes, i0 + BLOCK_VALUES);
+          const t = toFloat64(slice1(st, i0, i1), 'spike_times');
+          const u = toInt32(slice1(su, i0, i1), 'spike_units');
+          for (let i = 0; i < t.length; i++) sp.line(`${t[i]},${u[i]}`);
+        }
+      });
     }
   }
-  return folder;
 }

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { currentStatus, FILES, processStartTime, type RunStatus } from '../src/runs/folder.js';
+import { currentStatus, FILES, pidNamespace, processStartTime, type ExitRecord, type RunStatus } from '../src/runs/folder.js';
 
 const root = mkdtempSync(join(tmpdir(), 'nefsim-status-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -16,7 +16,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const ownStart = processStartTime(process.pid);
 let n = 0;
 
-function folder(fields: Partial<RunStatus>): string {
+/** Where this test runs: a status written here, by a process this test can see. */
+const here = { host: hostname(), pidns: pidNamespace() };
+
+function folder(fields: Partial<RunStatus>, exit?: ExitRecord): string {
   const dir = join(root, `run-${n++}`);
   const s: RunStatus = {
     state: 'running',
@@ -35,18 +38,20 @@ function folder(fields: Partial<RunStatus>): string {
   };
   mkdirSync(dir);
   writeFileSync(join(dir, FILES.status), JSON.stringify(s));
+  if (exit) writeFileSync(join(dir, FILES.exit), JSON.stringify(exit));
   return dir;
 }
 
 describe('currentStatus', () => {
-  it('needs /proc to tell a reused pid (this test relies on it)', () => {
+  it('needs /proc to tell a reused pid and the pid namespace (this test relies on them)', () => {
     expect(ownStart).not.toBeNull();
+    expect(here.pidns).toMatch(/^pid:\[\d+\]$/);
   });
 
   const gone = { processStart: (ownStart ?? 0) + 12345 };
 
   it('a run running on this host whose process is gone reads failed at once, heartbeat fresh or not', () => {
-    const s = currentStatus(folder({ host: hostname(), ...gone }), 60_000);
+    const s = currentStatus(folder({ ...here, ...gone }), 60_000);
     expect(s.state).toBe('failed');
     expect(s.error).toContain(`the run process (pid ${process.pid}) is gone`);
     expect(s.error).toContain('up to the last flush (200 steps)');
@@ -55,7 +60,7 @@ describe('currentStatus', () => {
   });
 
   it('a run running on this host whose process lives reads running, however old its heartbeat', () => {
-    const s = currentStatus(folder({ host: hostname(), heartbeat: Date.now() - 3_600_000 }), 5000);
+    const s = currentStatus(folder({ ...here, heartbeat: Date.now() - 3_600_000 }), 5000);
     expect(s.state).toBe('running');
   });
 
@@ -65,22 +70,47 @@ describe('currentStatus', () => {
     expect(stale.state).toBe('failed');
   });
 
+  it("in another pid namespace (a container with the host's name) the pid means nothing here either", () => {
+    const other = { host: hostname(), pidns: 'pid:[1]' };
+    expect(currentStatus(folder({ ...other, ...gone }), 5000).state).toBe('running');
+    expect(currentStatus(folder({ ...other, ...gone, heartbeat: Date.now() - 10_000 }), 5000).state).toBe('failed');
+  });
+
+  it('a run gone after writing exit.json but not status.json (no room left for it) reads as exit.json says', () => {
+    const exit: ExitRecord = {
+      state: 'failed',
+      exitCode: 1,
+      error: 'writing probes.h5 failed: No space left on device (HDF5: H5Dwrite())',
+      object: null,
+      errorType: 'ProbeStoreError',
+      time: 0.25,
+      steps: 250,
+      ended: new Date().toISOString(),
+    };
+    const s = currentStatus(folder({ ...here, ...gone }, exit), 5000);
+    expect(s.state).toBe('failed');
+    expect(s.error).toBe(exit.error);
+    const done = currentStatus(folder({ ...here, ...gone }, { ...exit, state: 'done', exitCode: 0, error: null, errorType: null }), 5000);
+    expect(done.state).toBe('done');
+    expect(done.error).toBeUndefined();
+  });
+
   it('a status without a host (written by an older nefsim) keeps the heartbeat rule', () => {
     expect(currentStatus(folder({ ...gone }), 5000).state).toBe('running');
     expect(currentStatus(folder({ ...gone, heartbeat: Date.now() - 10_000 }), 5000).state).toBe('failed');
   });
 
   it('a queued run names its launcher: it has the staleness to start in, then reads failed', () => {
-    const fresh = currentStatus(folder({ state: 'queued', host: hostname(), ...gone }), 5000);
+    const fresh = currentStatus(folder({ state: 'queued', ...here, ...gone }), 5000);
     expect(fresh.state).toBe('queued');
-    const stale = currentStatus(folder({ state: 'queued', host: hostname(), ...gone, heartbeat: Date.now() - 10_000 }), 5000);
+    const stale = currentStatus(folder({ state: 'queued', ...here, ...gone, heartbeat: Date.now() - 10_000 }), 5000);
     expect(stale.state).toBe('failed');
     expect(stale.error).toContain('it never started');
   });
 
   it('an ended run reads as it ended, whatever its process', () => {
     for (const state of ['done', 'failed', 'cancelled'] as const) {
-      expect(currentStatus(folder({ state, host: hostname(), ...gone, heartbeat: 0 }), 5000).state).toBe(state);
+      expect(currentStatus(folder({ state, ...here, ...gone, heartbeat: 0 }), 5000).state).toBe(state);
     }
   });
 });

@@ -6,6 +6,7 @@
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fileSystemError } from '../src/server/service.js';
 import { Client, MODEL_FILE, startService } from './server-harness.js';
 import { canMount, withTmpfs } from './tmpfs.js';
 
@@ -55,4 +56,25 @@ describe.runIf(canMount)('the service on a full disk', () => {
         await svc.stop();
       }
     }));
+});
+
+describe('fileSystemError', () => {
+  const errno = (code: string, syscall: string, message: string): NodeJS.ErrnoException =>
+    Object.assign(new Error(message), { code, syscall });
+
+  it("names the file system's failures, with a hint where there is one", () => {
+    expect(fileSystemError(errno('ENOSPC', 'write', 'ENOSPC: no space left on device, write'))).toMatchObject({
+      code: 'io_error',
+      details: { errno: 'ENOSPC', syscall: 'write' },
+    });
+    expect(fileSystemError(errno('ENOSPC', 'write', 'x'))!.message).toMatch(/disk is full/);
+    expect(fileSystemError(errno('EIO', 'read', 'EIO: i/o error, read'))!.message).toBe('EIO: i/o error, read');
+  });
+
+  it('leaves other system errors (a signal, a spawn) and plain errors as they are', () => {
+    expect(fileSystemError(errno('EPERM', 'kill', 'kill EPERM'))).toBeUndefined();
+    expect(fileSystemError(errno('ENOENT', 'spawn nefsim', 'spawn nefsim ENOENT'))).toBeUndefined();
+    expect(fileSystemError(new Error('plain'))).toBeUndefined();
+    expect(fileSystemError('a string')).toBeUndefined();
+  });
 });

@@ -113,6 +113,15 @@ describe('cells', () => {
     expect(stack).not.toMatch(/kernel-service\/(lib|src)\//);
     expect(stack).toMatch(/^ {4}at nefsim \(\d+ frames? of the engine\)$/m);
     expect(stack).not.toMatch(/(at cell:\d+:\d+)\n\s*\1\n/);
+    // but a recursive function's frames are all kept
+    const deep = await exec(
+      "function down(n) {\n  if (n === 0) throw new Error('bottom');\n  return down(n - 1);\n}\ndown(3);",
+      'recurse',
+      {
+        model: false,
+      },
+    );
+    expect((deep.error!.details!.stack as string).match(/at down \(cell:3:\d+\)/g)).toHaveLength(3);
     // defined and run in the same cell: the function's line, not the simulate() line
     const same = await exec(
       "const b2 = new Network({ label: 'b2' });\nb2.node((t) => {\n  if (t > 0) throw new Error('at once');\n  return [0];\n});\nsimulate(b2, 0.01)",

@@ -1,7 +1,10 @@
 /**
  * A real small file system for disk-full tests: a tmpfs of the given size,
  * mounted for the duration of `body` and then unmounted. Mounting needs
- * root (CI runs as root); `canMount` says whether this process may.
+ * root: the tests that use it are skipped for other users, and as root they
+ * run (a root that may not mount, in a locked-down container, fails them with
+ * mount's message, as the Slurm tests there would fail: the suite's machine
+ * is a root one, see the README's set-up).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

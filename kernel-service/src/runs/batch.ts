@@ -201,27 +201,30 @@ export function aggregateState(counts: StateCounts): RunState {
   return 'done';
 }
 
+/** Trials (by folder name) whose end the driver knows but could not record in their folders (a full disk). */
+export type UnrecordedEnds = ReadonlyMap<string, { state: 'failed' | 'cancelled'; error: string }>;
+
 /**
- * A trial's summary, failed with the driver's reason if the driver knows it
- * failed but could not record so (see summarise): its folder still says
- * running, or, once its process is gone, that it died without saying why.
+ * A trial's summary, ended as the driver knows it if the driver could not
+ * record that in its folder (see summarise): the folder still says running
+ * or queued, or, once its process is gone, that it died without saying why.
  */
-function withUnrecorded(sum: TrialSummary, unrecorded: ReadonlyMap<string, string> | undefined): TrialSummary {
-  const error = unrecorded?.get(sum.dir);
-  if (error === undefined) return sum;
-  return { ...sum, state: 'failed', stepsPerSecond: null, secondsLeft: null, error };
+function withUnrecorded(sum: TrialSummary, unrecorded: UnrecordedEnds | undefined): TrialSummary {
+  const end = unrecorded?.get(sum.dir);
+  if (end === undefined) return sum;
+  return { ...sum, state: end.state, stepsPerSecond: null, secondsLeft: null, error: end.error };
 }
 
 /**
- * Summaries of every trial and their counts. `unrecorded`: trials (by folder
- * name) that the driver knows failed but could not record so (a full disk),
- * with the reason: their folders may still say running.
+ * Summaries of every trial and their counts. `unrecorded`: trials whose end
+ * the driver knows but could not record (a full disk): their folders may
+ * still say running or queued.
  */
 export function summarise(
   dir: string,
   plan: BatchPlan,
   staleMs = STALE_MS,
-  unrecorded?: ReadonlyMap<string, string>,
+  unrecorded?: UnrecordedEnds,
 ): { trials: TrialSummary[]; counts: StateCounts; steps: number; stepsTotal: number } {
   const trials = plan.trials.map((t) => withUnrecorded(trialSummary(dir, t, staleMs), unrecorded));
   const counts = emptyCounts();
@@ -235,13 +238,14 @@ export function summarise(
   return { trials, counts, steps, stepsTotal };
 }
 
-/** Trials the batch's exit record has failed while their own folders have no exit record: folder -> the driver's reason. */
-function unrecordedTrials(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
+/** Trials the batch's exit record has ended (failed or cancelled) while their own folders have no exit record. */
+function unrecordedTrials(dir: string): UnrecordedEnds {
+  const out = new Map<string, { state: 'failed' | 'cancelled'; error: string }>();
   const file = join(dir, BATCH_FILES.exit);
   if (!existsSync(file)) return out;
   for (const t of readJson<BatchExit>(file).trials)
-    if (t.state === 'failed' && t.error !== undefined && readExit(join(dir, t.dir)) === undefined) out.set(t.dir, t.error);
+    if ((t.state === 'failed' || t.state === 'cancelled') && t.error !== undefined && readExit(join(dir, t.dir)) === undefined)
+      out.set(t.dir, { state: t.state, error: t.error });
   return out;
 }
 
@@ -338,7 +342,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   // An update that cannot be written (a full disk) does not stop the batch: its trials go on, and it says so once.
   let statusFailing = false;
   /** Trials that ended without a record, which the driver could not write either (a full disk): folder -> why. */
-  const unrecorded = new Map<string, string>();
+  const unrecorded = new Map<string, { state: 'failed' | 'cancelled'; error: string }>();
   const batchStatus = (state?: RunState): BatchStatus => {
     const { trials, counts, steps, stepsTotal } = summarise(dir, plan, STALE_MS, unrecorded);
     return {
@@ -409,7 +413,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
       } catch (err) {
         // its folder may still say running (a worker that goes on lives under the pid it names): this
         // batch's status and exit record say failed, and why
-        unrecorded.set(t.dir, `${error}; recording that failed too: ${messageOf(err)}`);
+        unrecorded.set(t.dir, { state: 'failed', error: `${error}; recording that failed too: ${messageOf(err)}` });
         log(`${t.dir}: could not record its end (${messageOf(err)}): ${error}`);
       }
     }
@@ -514,7 +518,15 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   try {
     for (;;) {
       if (cancelSignal !== undefined) {
-        for (const t of queue.splice(0)) cancelQueued(join(dir, t.dir), cancelSignal);
+        for (const t of queue.splice(0)) {
+          try {
+            cancelQueued(join(dir, t.dir), cancelSignal);
+          } catch (err) {
+            const error = `cancelled by ${cancelSignal} before it started; recording that failed: ${messageOf(err)}`;
+            unrecorded.set(t.dir, { state: 'cancelled', error });
+            log(`${t.dir}: ${error}`);
+          }
+        }
       }
       while (cancelSignal === undefined && busy().length < plan.jobs && queue.length > 0) {
         const t = queue[0]!;
@@ -550,9 +562,14 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
       }
     }
   } catch (err) {
-    // A fault of the driver itself: its workers are let go (a worker ends once its trial has), so that
-    // this process can exit and say why instead of waiting on them. Running trials go on, as after a kill -9.
-    for (const p of procs) if (p.child.connected) p.child.disconnect();
+    // A fault of the driver itself: its processes are let go (a worker ends once its trial has; none keeps
+    // this process alive), so that it exits now and says why. Running trials go on, as after a kill -9 of
+    // the batch process, and `nefsim status` judges the batch so.
+    for (const p of procs) {
+      if (p.child.connected) p.child.disconnect();
+      p.child.unref();
+    }
+    releaseSpace(dir);
     throw err;
   }
   process.off('SIGTERM', onSignal);

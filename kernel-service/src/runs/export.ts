@@ -175,12 +175,8 @@ export async function exportRun(dir: string, format: ExportFormat, out?: string)
       // while the run writes the file, a read that races its flush fails, or prints HDF5's errors and returns garbage
       return readProbes(live, () => exportSteps(h5, steps, format, target));
     } catch (err) {
-      // try again; after the last attempt, leave no half-right export behind
-      if (!live) throw err;
-      if (attempt >= 5) {
-        rmSync(target, { recursive: true, force: true });
-        throw err;
-      }
+      // try again (a failed attempt leaves nothing: both formats are written aside and put in place when complete)
+      if (!live || attempt >= 5) throw err;
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }

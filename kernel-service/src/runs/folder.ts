@@ -12,7 +12,8 @@
  *   probes.h5     probe data, appended and flushed as the run goes
  *   .nefsim-reserve  space held while the run goes, freed for its last records (see reserveSpace)
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { jobListed } from './slurm.js';
@@ -79,6 +80,8 @@ export interface RunStatus {
   jobId?: string;
   /** Host the run process runs on (its pid means something there only). */
   host?: string;
+  /** Its pid namespace there (see pidNamespace): a container may share the host's name, not its processes. */
+  pidns?: string;
   /** Set when the run ended badly, or when `nefsim status` judged it dead. */
   error?: string;
   object?: string;
@@ -124,7 +127,7 @@ export const RESERVE_BYTES = 64 * 1024;
  */
 export function reserveSpace(dir: string): void {
   try {
-    writeFileSync(join(dir, FILES.reserve), Buffer.alloc(RESERVE_BYTES, 0x20));
+    writeFileSync(join(dir, FILES.reserve), randomBytes(RESERVE_BYTES)); // random: a compressing file system keeps it whole
   } catch {
     rmSync(join(dir, FILES.reserve), { force: true });
   }
@@ -204,14 +207,34 @@ export function processGroup(pid: number): number | null {
 export function processAlive(pid: number, start: number | null): boolean {
   if (!(pid > 0)) return false;
   if (existsSync('/proc/self/stat')) {
-    const now = processStartTime(pid);
-    return now !== null && (start === null || now === start);
+    const f = procStat(pid);
+    if (f) {
+      if (f[0] === 'Z' || f[0] === 'X') return false;
+      const now = Number(f[22 - 3]);
+      return start === null || now === start;
+    }
+    // No entry: gone, unless /proc hides other users' processes (hidepid), which kill(pid, 0) still
+    // tells apart (EPERM: it exists, and is not ours); its start time cannot be checked then.
   }
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The pid namespace this process sees (`pid:[inode]` from /proc/self/ns/pid),
+ * or undefined without /proc. A run's status records it with its host: its
+ * pid means something only to processes on that host and in that namespace
+ * (a container may share the host's name but not its processes).
+ */
+export function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
   }
 }
 
@@ -228,18 +251,26 @@ export function currentStatus(dir: string, staleMs = STALE_MS, now = Date.now())
   const s = readStatus(dir);
   if (s.state !== 'running' && s.state !== 'queued') return s;
   if (s.jobId !== undefined) return slurmJudged(dir, s, staleMs, now);
-  if (s.state === 'running' && s.host === hostname()) {
-    // A running status is written by the run process itself, on this host: its pid is checked at once,
-    // so a killed run reads failed without waiting out the staleness (which still covers a queued run,
-    // whose status names its launcher, and a folder seen from another host).
+  if (s.state === 'running' && s.host === hostname() && s.pidns !== undefined && s.pidns === pidNamespace()) {
+    // A running status is written by the run process itself, where this process can see it: its pid is
+    // checked at once, so a killed run reads failed without waiting out the staleness (which still covers
+    // a queued run, whose status names its launcher, and a folder seen from another host or container).
     if (processAlive(s.pid, s.processStart)) return s;
   } else {
     if (now - s.heartbeat <= staleMs) return s;
     if (processAlive(s.pid, s.processStart)) return s;
   }
-  // The run may have recorded its end, and exited, since status.json was read.
+  // The run may have recorded its end, and exited, since status.json was read; or recorded it in
+  // exit.json (written first) and then found no room for status.json (a full disk).
   const again = readStatus(dir);
   if (again.state !== 'running' && again.state !== 'queued') return again;
+  const exit = readExit(dir);
+  if (exit) {
+    const ended: RunStatus = { ...again, state: exit.state, stepsPerSecond: null, secondsLeft: null };
+    if (exit.error !== null) ended.error = exit.error;
+    if (exit.object !== null) ended.object = exit.object;
+    return ended;
+  }
   const ago = ((now - s.heartbeat) / 1000).toFixed(1);
   return {
     ...s,

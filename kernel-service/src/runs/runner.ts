@@ -15,6 +15,7 @@ import type { PartitionSummary } from '../parallel/partitioned-simulator.js';
 import {
   FILES,
   processGroup,
+  pidNamespace,
   processStartTime,
   readJson,
   readStatus,
@@ -94,6 +95,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     started: new Date().toISOString(),
     host: hostname(),
   };
+  const pidns = pidNamespace();
+  if (pidns !== undefined) status.pidns = pidns;
   if (options.executor === 'slurm') {
     const jobId = currentJobId();
     if (jobId !== undefined) status.jobId = jobId;
@@ -113,7 +116,15 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       statusFailing = true;
     }
   };
-  writeJsonAtomic(join(dir, FILES.status), status);
+  try {
+    writeJsonAtomic(join(dir, FILES.status), status);
+  } catch (err) {
+    // nothing started: leave no listener behind (a trial worker runs many trials)
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    opts.abort?.removeEventListener('abort', onAbort);
+    throw new Error(`could not start the run in ${dir}: writing ${FILES.status} failed (${errorMessage(err)})`);
+  }
   reserveSpace(dir);
   // A model (or a Node function) that calls process.exit() ends the process in the middle of the
   // run: record that, synchronously, instead of leaving a run that looks running until its heartbeat
@@ -311,7 +322,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   } catch (err) {
     // nothing in the folder can say it: the caller does (`nefsim: ...` on stderr; a batch's record of the trial)
     throw new Error(
-      `could not record the end of the run in ${dir} (${errorMessage(err)}): it ${state} at t = ${record.time.toFixed(3)} s${e ? `: ${e.message}` : ''}; probes.h5 holds ${status.stepsFlushed} steps`,
+      `could not record the end of the run in ${dir} (${errorMessage(err)}): the run ended ${state} at t = ${record.time.toFixed(3)} s${e ? `: ${e.message}` : ''}; probes.h5 holds ${status.stepsFlushed} steps`,
     );
   }
   if (e) {

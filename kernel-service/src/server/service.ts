@@ -976,11 +976,43 @@ const FS_HINTS: Partial<Record<string, string>> = {
   EMFILE: 'the service has too many files open',
 };
 
+/** The system calls of node:fs whose failures are the file system's (not, say, kill's EPERM or spawn's ENOENT). */
+const FS_SYSCALLS = new Set([
+  'open',
+  'read',
+  'write',
+  'close',
+  'fsync',
+  'fdatasync',
+  'ftruncate',
+  'rename',
+  'mkdir',
+  'mkdtemp',
+  'rmdir',
+  'rm',
+  'unlink',
+  'stat',
+  'lstat',
+  'fstat',
+  'scandir',
+  'opendir',
+  'copyfile',
+  'link',
+  'symlink',
+  'readlink',
+  'access',
+  'chmod',
+  'chown',
+  'utime',
+  'futime',
+  'realpath',
+]);
+
 /** A failure of the file system (a full disk, a quota, permissions), as a reply that says so rather than 'internal'. */
 export function fileSystemError(err: unknown): ErrorBody | undefined {
   if (!(err instanceof Error)) return undefined;
   const { code, syscall } = err as NodeJS.ErrnoException;
-  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code) || typeof syscall !== 'string') return undefined;
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code) || typeof syscall !== 'string' || !FS_SYSCALLS.has(syscall)) return undefined;
   const hint = FS_HINTS[code];
   return { code: 'io_error', message: hint ? `${err.message} (${hint})` : err.message, details: { errno: code, syscall } };
 }

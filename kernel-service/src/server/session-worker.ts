@@ -444,8 +444,9 @@ function cleanStack(stack: string | undefined, filename: string): string | undef
       const p = mapPosition(ran.t, Number(a), Number(b));
       return `${file === filename ? 'cell' : 'other cell'}:${p.line}:${p.column}`;
     });
-    // a cell's wrapper and its statement can map to the same place: one line for it
-    if (mapped !== keep[keep.length - 1]) keep.push(mapped);
+    // a cell's wrapper and its statement can map to the same place: one line for it (frames of a named
+    // function, a recursive one say, are all kept)
+    if (!(mapped === keep[keep.length - 1] && /^\s*at (other )?cell:\d+:\d+$/.test(mapped))) keep.push(mapped);
   }
   fold();
   return keep.join('\n');

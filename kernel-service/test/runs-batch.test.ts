@@ -453,6 +453,26 @@ process.send('ready');`;
     expect(json<RunStatus>(join(out, 'trial-000', 'status.json')).state).toBe('cancelled');
   });
 
+  it('a queued trial whose folder is deleted while it waits fails saying so; the batch runs the others and ends', async () => {
+    const out = join(dir, 'deleted-trial');
+    detached.push(out);
+    expect((await cli('run', model, '--trials', '3', '--jobs', '1', '--duration', '20000', '--out', out, '--detach')).code).toBe(0);
+    await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 1);
+    rmSync(join(out, 'trial-001'), { recursive: true, force: true });
+    // end trial-000 early, so that the batch reaches trial-001
+    expect((await cli('cancel', join(out, 'trial-000'))).code).toBe(0);
+    await waitFor(() => json<BatchStatus>(join(out, 'status.json')).trials?.[2]?.state === 'running', 30_000);
+    expect((await cli('cancel', join(out, 'trial-002'))).code).toBe(0);
+    await waitFor(() => existsSync(join(out, 'exit.json')), 30_000);
+    const ex = json<BatchExit>(join(out, 'exit.json'));
+    expect(ex.trials.map((t) => t.state)).toEqual(['cancelled', 'failed', 'cancelled']);
+    expect(ex.trials[1]!.error).toMatch(/^its folder trial-001 is gone or damaged \(ENOENT/);
+    const st = JSON.parse((await cli('status', out, '--json')).stdout) as BatchStatus;
+    expect(st.trials[1]).toMatchObject({ state: 'failed' });
+    expect(st.trials[1]!.error).toContain('is gone or damaged');
+    expect(readdirSync(out)).not.toContain('.nefsim-reserve');
+  });
+
   it('--process-per-trial, or a model that imports another module: a fresh process for each trial', async () => {
     const out = join(dir, 'fresh');
     expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '0.05', '--process-per-trial', '--out', out)).code).toBe(

@@ -530,8 +530,19 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
       }
       while (cancelSignal === undefined && busy().length < plan.jobs && queue.length > 0) {
         const t = queue[0]!;
+        let state: RunState;
+        try {
+          state = readStatus(join(dir, t.dir)).state;
+        } catch (err) {
+          // its folder was deleted or damaged while it waited: it cannot run, the others can
+          const error = `its folder ${t.dir} is gone or damaged (${messageOf(err)}); not run`;
+          unrecorded.set(t.dir, { state: 'failed', error });
+          log(`${t.dir} failed: ${error}`);
+          queue.shift();
+          continue;
+        }
         // A trial cancelled on its own while queued (nefsim cancel on its folder, or on a batch whose driver was late) stays so.
-        if (readStatus(join(dir, t.dir)).state !== 'queued') {
+        if (state !== 'queued') {
           queue.shift();
           continue;
         }

@@ -195,6 +195,21 @@ describe('nefsim export', () => {
     },
   );
 
+  it("a run's damaged probes.h5 (cut short): export says HDF5's reason in one line, without its error stack, and writes nothing", async () => {
+    const out = join(dir, 'cut-short');
+    expect((await cli('run', model, '--duration', '1', '--out', out)).code).toBe(0);
+    const whole = readFileSync(join(out, 'probes.h5'));
+    writeFileSync(join(out, 'probes.h5'), whole.subarray(0, whole.length >> 1));
+    for (const format of ['npz', 'csv']) {
+      const r = await cli('export', out, '--format', format);
+      expect(r.code, format).toBe(1);
+      expect(r.stderr.trim(), format).toMatch(
+        /^nefsim export: .*cut-short: HDF5 could not read the file \(damaged, truncated, or being written\): truncated file: eof = \d+, .*stored_eof = \d+ \(H5F__super_read\(\)\)$/,
+      );
+    }
+    expect(readdirSync(out).filter((f) => f === 'csv' || f.includes('npz'))).toEqual([]);
+  });
+
   it('refuses bad arguments', async () => {
     const r = await cli('export', join(dir, 'run'), '--format', 'xml');
     expect(r.code).toBe(2);

@@ -451,6 +451,17 @@ export default function () {
     expect((await c.request('probe.fetch', { run: 'no-h5', probe: 'sq' })).error!.message).toBe(
       'cannot read probes.h5 of this run: not an HDF5 file, or damaged',
     );
+    // truncated (a copy cut short): HDF5's reason in one line, and none of its error stack in the service's log
+    const whole = readFileSync(join(src, 'probes.h5'));
+    writeFileSync(join(svc.runsDir, 'no-h5', 'probes.h5'), whole.subarray(0, whole.length >> 1));
+    const logBefore = svc.stderr().length;
+    expect((await c.request('probe.fetch', { run: 'no-h5', probe: 'sq' })).error).toMatchObject({
+      code: 'io_error',
+      message: expect.stringMatching(
+        /^cannot read probes\.h5 of this run: HDF5 could not read the file .*: truncated file: eof = \d+/,
+      ) as unknown as string,
+    });
+    expect(svc.stderr().slice(logBefore)).not.toContain('HDF5-DIAG');
     expect((await c.request('run.delete', { run: 'no-h5' })).ok).toBe(true);
   });
 

@@ -26,7 +26,7 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { NpzWriter, bytesOf } from './npy.js';
 import { SPIKES_LAYOUT } from './store-format.js';
-import { readProbes, stepsOnDisk } from './h5-read.js';
+import { readChecked, stepsOnDisk } from './h5-read.js';
 
 export type ExportFormat = 'npz' | 'csv';
 
@@ -172,8 +172,9 @@ export async function exportRun(dir: string, format: ExportFormat, out?: string)
   for (let attempt = 1; ; attempt++) {
     const target = out ?? join(dir, format === 'npz' ? 'probes.npz' : 'csv');
     try {
-      // while the run writes the file, a read that races its flush fails, or prints HDF5's errors and returns garbage
-      return readProbes(live, () => exportSteps(h5, steps, format, target));
+      // while the run writes the file, a read that races its flush fails, or prints HDF5's errors and returns garbage;
+      // after it, HDF5's errors mean a damaged file, said in one line (readChecked)
+      return readChecked(() => exportSteps(h5, steps, format, target));
     } catch (err) {
       // try again (a failed attempt leaves nothing: both formats are written aside and put in place when complete)
       if (!live || attempt >= 5) throw err;

@@ -13,13 +13,25 @@ import { currentStatus, FILES } from './folder.js';
 
 /** A read of probes.h5 during which HDF5 reported an error (its stack in `diagnostics`). */
 export class H5ReadError extends Error {
-  constructor(readonly diagnostics: string) {
-    super(`HDF5 could not read the file consistently: ${firstLine(diagnostics)}`);
+  constructor(
+    readonly diagnostics: string,
+    options?: { cause: unknown },
+  ) {
+    super(`HDF5 could not read the file (damaged, truncated, or being written): ${innermost(diagnostics)}`, options);
     this.name = 'H5ReadError';
   }
 }
 
-function firstLine(text: string): string {
+/**
+ * The innermost entry of the first HDF5 error stack (later ones follow from
+ * it), where it says what went wrong ("truncated file: eof = ..."), with its
+ * function.
+ */
+function innermost(text: string): string {
+  const first = text.split('HDF5-DIAG').find((block) => /#\d+: /.test(block)) ?? '';
+  const frames = [...first.matchAll(/#\d+: .* in (\S+\(\)): (.*)/g)];
+  const last = frames[frames.length - 1];
+  if (last) return `${last[2]!.trim()} (${last[1]})`;
   const line = text.split('\n').find((l) => /major|minor|error/i.test(l) && !l.includes('HDF5-DIAG'));
   return (line ?? text.split('\n')[0] ?? '').trim();
 }
@@ -53,6 +65,10 @@ export function readChecked<T>(read: () => T): T {
   let value: T;
   try {
     value = read();
+  } catch (err) {
+    // h5wasm's own message for a file HDF5 could not open says nothing ("error - name not defined!"): HDF5's does
+    if (held.includes('HDF5-DIAG')) throw new H5ReadError(held, { cause: err });
+    throw err;
   } finally {
     (fs as { writeSync: unknown }).writeSync = writeSync;
     stderr.write = write;
@@ -72,9 +88,4 @@ export function stepsOnDisk(dir: string): { live: boolean; steps: number } {
   const s = currentStatus(dir);
   const live = s.state === 'running' || s.state === 'queued';
   return { live, steps: live ? s.stepsFlushed : Infinity };
-}
-
-/** Runs a read of probes.h5: checked (readChecked) while the run writes the file, plain once it has ended. */
-export function readProbes<T>(live: boolean, read: () => T): T {
-  return live ? readChecked(read) : read();
 }

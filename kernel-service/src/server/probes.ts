@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { currentStatus, FILES } from '../runs/folder.js';
-import { readProbes, stepsOnDisk } from '../runs/h5-read.js';
+import { readChecked, stepsOnDisk } from '../runs/h5-read.js';
 import { ProtocolError } from './protocol.js';
 
 export interface ProbeInfo {
@@ -78,20 +78,27 @@ async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) 
   let lastErr: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const { live, steps } = stepsOnDisk(dir);
-    let file: H5File | undefined;
     try {
-      // a run still writing: a read that races its flush may print HDF5's errors and return garbage (h5-read.ts)
-      return readProbes(live, () => f((file = new h5wasm.File(path, 'r')), steps));
+      // a run still writing: a read that races its flush may print HDF5's errors and return garbage (h5-read.ts);
+      // a run that has ended: HDF5's errors mean a damaged file, said in one line. The close is checked too
+      // (closing a file HDF5 could not open prints its error stack).
+      return readChecked(() => {
+        const file: H5File = new h5wasm.File(path, 'r');
+        try {
+          return f(file, steps);
+        } finally {
+          try {
+            file.close();
+          } catch {
+            // already closed
+          }
+        }
+      });
     } catch (err) {
       if (err instanceof ProtocolError) throw err;
       lastErr = err;
+      if (!live) break; // nothing will change: no use trying again
       await sleep(50 * (attempt + 1));
-    } finally {
-      try {
-        file?.close();
-      } catch {
-        // already closed
-      }
     }
   }
   throw new ProtocolError(

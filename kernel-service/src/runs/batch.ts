@@ -201,7 +201,7 @@ export function aggregateState(counts: StateCounts): RunState {
   return 'done';
 }
 
-/** Trials (by folder name) whose end the driver knows but could not record in their folders (a full disk). */
+/** Trials (by folder name) whose end the driver knows but could not record in their folders (a full disk, a deleted folder). */
 export type UnrecordedEnds = ReadonlyMap<string, { state: 'failed' | 'cancelled'; error: string }>;
 
 /**

@@ -19,6 +19,7 @@
  * A failing trial does not stop the others. The batch is done when every
  * trial is done, failed when a trial failed, cancelled when cancelled.
  */
+import { messageOf } from '../engine/errors.js';
 import { stepsIn } from '../engine/steps.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
@@ -673,8 +674,4 @@ export function formatBatchStatus(dir: string, s: BatchStatus): string {
     lines.push(`  ${t.dir}  ${t.state.padEnd(9)} ${p}  t = ${t.time.toFixed(3)} s${extra}  ${what}${err}`);
   }
   return lines.join('\n');
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

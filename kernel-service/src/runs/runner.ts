@@ -10,7 +10,7 @@ import { stepsIn } from '../engine/steps.js';
 import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { NefsimError } from '../engine/errors.js';
+import { messageOf, NefsimError } from '../engine/errors.js';
 import type { PartitionSummary } from '../parallel/partitioned-simulator.js';
 import {
   FILES,
@@ -112,7 +112,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       statusFailing = false;
     } catch (err) {
       if (!statusFailing)
-        log(`warning: could not update status.json (${errorMessage(err)}); the run goes on and tries again at its next update`);
+        log(`warning: could not update status.json (${messageOf(err)}); the run goes on and tries again at its next update`);
       statusFailing = true;
     }
   };
@@ -123,7 +123,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     opts.abort?.removeEventListener('abort', onAbort);
-    throw new Error(`could not start the run in ${dir}: writing ${FILES.status} failed (${errorMessage(err)})`);
+    throw new Error(`could not start the run in ${dir}: writing ${FILES.status} failed (${messageOf(err)})`);
   }
   reserveSpace(dir);
   // A model (or a Node function) that calls process.exit() ends the process in the middle of the
@@ -322,7 +322,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   } catch (err) {
     // nothing in the folder can say it: the caller does (`nefsim: ...` on stderr; a batch's record of the trial)
     throw new Error(
-      `could not record the end of the run in ${dir} (${errorMessage(err)}): the run ended ${state} at t = ${record.time.toFixed(3)} s${e ? `: ${e.message}` : ''}; probes.h5 holds ${status.stepsFlushed} steps`,
+      `could not record the end of the run in ${dir} (${messageOf(err)}): the run ended ${state} at t = ${record.time.toFixed(3)} s${e ? `: ${e.message}` : ''}; probes.h5 holds ${status.stepsFlushed} steps`,
     );
   }
   if (e) {
@@ -343,8 +343,4 @@ export function cancelledBy(reason: string): string {
     return 'cancelled (SIGTERM: nefsim cancel, Cancel in the Runs panel, scancel or a Slurm time limit, or the machine shutting down)';
   if (reason === 'SIGINT') return 'cancelled (SIGINT: Ctrl+C)';
   return `cancelled by ${reason}`;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

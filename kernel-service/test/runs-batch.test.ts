@@ -334,6 +334,37 @@ export default ({ seed, n = 20 } = {}) => {
     expect((await cli('cancel', out)).stdout).toContain('already cancelled');
   });
 
+  it.skipIf(!canMount)(
+    'cancel from another pid namespace (a container), where no signal reaches: through cancel.json in the folders',
+    async () => {
+      const out = join(dir, 'long-ns');
+      detached.push(out);
+      expect((await cli('run', model, '--trials', '3', '--jobs', '2', '--duration', '20000', '--out', out, '--detach')).code).toBe(0);
+      await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 2);
+      const c = await new Promise<Cli>((resolve) =>
+        execFile(
+          'unshare',
+          ['--pid', '--fork', '--mount-proc', process.execPath, BIN, 'cancel', out],
+          { cwd: dir, timeout: 50_000 },
+          (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+        ),
+      );
+      expect(c.stderr).toBe('');
+      expect(c.stdout).toContain(`${out}: its process`);
+      expect(c.stdout).toContain('asked it to cancel through cancel.json');
+      expect(c.code).toBe(0);
+      const st = json<BatchStatus>(join(out, 'status.json'));
+      expect(st.state).toBe('cancelled');
+      expect(st.counts).toMatchObject({ cancelled: 3, running: 0, queued: 0 });
+      expect(json<ExitRecord>(join(out, 'trial-000', 'exit.json')).error).toMatch(
+        /^cancelled by a cancel request \(nefsim cancel on host /,
+      );
+      expect(json<ExitRecord>(join(out, 'trial-002', 'exit.json')).error).toContain('before it started');
+      expect(existsSync(join(out, 'exit.json'))).toBe(true); // the batch process recorded its end itself
+      await waitFor(() => workersIn(out).length === 0);
+    },
+  );
+
   it('between two trials the batch stays running, so a cancel then stops it: no queued trial starts', async () => {
     const out = join(dir, 'between');
     detached.push(out);

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import {
   existsSync,
+  readlinkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -746,5 +747,65 @@ describe('detached runs', () => {
         throw new Error(`sample ${i} of ${last.stepsFlushed} differs`);
       }
     }
+  });
+});
+
+/** `unshare`: a new pid namespace with its own /proc, as a container that shares the host's name has. Root only. */
+function inOtherPidNamespace(...args: string[]): Promise<Cli> {
+  return new Promise((resolve) => {
+    execFile(
+      'unshare',
+      ['--pid', '--fork', '--mount-proc', process.execPath, BIN, ...args],
+      { cwd: dir, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe.skipIf(!canMount)('runs seen from another pid namespace (a container sharing the host name)', () => {
+  it('a run of the host reads running from a container, whose cancel reaches it through the folder (cancel.json)', async () => {
+    const out = join(dir, 'ns-host');
+    detached.push(out);
+    expect((await cli('run', light, '--duration', '2000', '--out', out, '--detach')).code).toBe(0);
+    await waitFor(() => status(out).state === 'running');
+    const { pid } = status(out);
+    // There, the run's pid is not to be seen: judged by it, the run would read failed.
+    const sees = await new Promise<boolean>((res) =>
+      execFile('unshare', ['--pid', '--fork', '--mount-proc', 'test', '-e', `/proc/${pid}`], (err) => res(!err)),
+    );
+    expect(sees).toBe(false);
+    const st = await inOtherPidNamespace('status', out, '--json', '--stale', '600');
+    expect(st.code).toBe(0);
+    expect((JSON.parse(st.stdout) as RunStatus).state).toBe('running');
+
+    const c = await inOtherPidNamespace('cancel', out, '--timeout', '20');
+    expect(c.stdout).toContain('cannot be signalled from here');
+    expect(c.stdout).toContain(': cancelled');
+    expect(c.code).toBe(0);
+    const ended = exitRecord(out);
+    expect(ended.state).toBe('cancelled');
+    expect(ended.error).toMatch(/^cancelled by a cancel request \(nefsim cancel on host .+ \(pid \d+\)\)$/);
+    expect(processAlive(pid, status(out).processStart)).toBe(false);
+  });
+
+  it('a run in a container reads running from the host (its pid means nothing here), and the host cancels it through the folder', async () => {
+    const out = join(dir, 'ns-inside');
+    const running = inOtherPidNamespace('run', light, '--duration', '2000', '--out', out);
+    await waitFor(() => existsSync(join(out, 'status.json')) && status(out).state === 'running');
+    const inside = status(out);
+    expect(inside.pidns).not.toBe(readlinkSync('/proc/self/ns/pid'));
+    expect(inside.host).toBe(hostname());
+    const st = await cli('status', out, '--json', '--stale', '600');
+    expect((JSON.parse(st.stdout) as RunStatus).state).toBe('running');
+
+    const c = await cli('cancel', out, '--timeout', '20');
+    expect(c.stdout).toContain('asked it to cancel through cancel.json');
+    expect(c.code).toBe(0);
+    expect((await running).code).toBe(143);
+    expect(exitRecord(out).state).toBe('cancelled');
+    expect(status(out).stepsFlushed).toBe(status(out).steps);
   });
 });

@@ -31,11 +31,14 @@ import {
   readExit,
   readJson,
   readStatus,
+  requestCancel,
+  seenHere,
   STALE_MS,
   writeJsonAtomic,
   type RunOptions,
   type RunStatus,
 } from '../runs/folder.js';
+import { messageOf } from '../engine/errors.js';
 import { Network } from '../engine/network.js';
 import { entropySeed } from '../engine/rng.js';
 import {
@@ -48,7 +51,6 @@ import {
   isBatchFolder,
   isTerminal,
   readPlan,
-  signalGroup,
   type BatchPlan,
   type BatchStatus,
 } from '../runs/batch.js';
@@ -808,9 +810,10 @@ export async function cancelCommand(args: string[]): Promise<number> {
   if (isBatchFolder(dir)) return cancelBatch(dir, timeout);
   const raw = readStatus(dir);
   if (raw.jobId !== undefined) return cancelSlurm(dir, [dir], raw.jobId, timeout);
-  // The process is checked directly, so a dead run need not wait out the usual staleness; but a queued
-  // run (whose status still holds the pid of the `nefsim run` that started it) is given the usual time to start.
-  const judge = (): RunStatus => currentStatus(dir, readStatus(dir).state === 'queued' ? STALE_MS : 1000);
+  // A running process this host can see is checked directly (a dead run need not wait out the staleness);
+  // one out of sight (another host or container), or a queued run (whose status holds the pid of the
+  // `nefsim run` that started it), has the usual staleness.
+  const judge = (): RunStatus => currentStatus(dir, STALE_MS);
   let s = judge();
   if (s.state !== 'running' && s.state !== 'queued') {
     console.log(`${dir}: already ${s.state}; nothing to cancel`);
@@ -820,24 +823,25 @@ export async function cancelCommand(args: string[]): Promise<number> {
   // queued); one that starts meanwhile shows as running below, and is signalled.
   if (s.state === 'queued' && readJson<RunOptions>(join(dir, FILES.options)).trial !== undefined) cancelQueued(dir, 'nefsim cancel');
   const signalled = new Set<string>();
+  let asked = false;
   const deadline = Date.now() + Math.max(timeout * 1000, 0);
   for (;;) {
     const key = `${s.pid}/${s.processStart}`;
     // Only a running status names the run's own process (which by then handles SIGTERM); a queued one names its launcher.
-    if (s.state === 'running' && !signalled.has(key) && processAlive(s.pid, s.processStart)) {
-      // A detached run leads its own process group: signal the group (the run and anything it started).
-      // A foreground run shares the shell's group: signal only its process.
-      const target = s.pgid !== null && s.pgid === s.pid ? -s.pgid : s.pid;
-      try {
-        process.kill(target, 'SIGTERM');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-      }
+    if (s.state === 'running' && !signalled.has(key)) {
       signalled.add(key);
+      if (!signalRun(s)) {
+        // Running (its heartbeat is fresh) where no signal from here reaches it: another host that shares
+        // the folder, another container, or another user's run. Ask through the folder.
+        askThroughFolder(dir, s);
+        asked = true;
+      }
     }
     if (Date.now() >= deadline) {
       console.error(
-        `nefsim cancel: ${dir} is still ${s.state} after ${timeout} s (pid ${s.pid}); try again, or kill -9 -${s.pgid ?? s.pid}`,
+        asked
+          ? `nefsim cancel: ${dir} is still ${s.state} after ${timeout} s: its process (pid ${s.pid} on host ${s.host ?? '?'}) has not answered the request in ${FILES.cancel}; try again, or kill it where it runs`
+          : `nefsim cancel: ${dir} is still ${s.state} after ${timeout} s (pid ${s.pid}); try again, or kill -9 -${s.pgid ?? s.pid}`,
       );
       return 1;
     }
@@ -847,6 +851,41 @@ export async function cancelCommand(args: string[]): Promise<number> {
   }
   console.log(formatStatus(dir, s));
   return s.state === 'cancelled' ? 0 : 1;
+}
+
+/**
+ * SIGTERM to a running run's process, if this process can reach it: false
+ * when it cannot be seen from here (another host or pid namespace) or may
+ * not be signalled (another user's).
+ */
+function signalRun(s: RunStatus): boolean {
+  if (!processAlive(s.pid, s.processStart)) return false;
+  // A detached run leads its own process group: signal the group (the run and anything it started).
+  // A foreground run shares the shell's group: signal only its process.
+  const target = s.pgid !== null && s.pgid === s.pid ? -s.pgid : s.pid;
+  try {
+    process.kill(target, 'SIGTERM');
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return true; // it ended meanwhile
+    if (code === 'EPERM') return false;
+    throw err;
+  }
+}
+
+/** requestCancel, saying so; a folder this process may not write fails with the reason. */
+function askThroughFolder(dir: string, s: { pid: number; host?: string }): void {
+  try {
+    requestCancel(dir);
+  } catch (err) {
+    throw new Error(
+      `cannot cancel ${dir}: its process (pid ${s.pid} on host ${s.host ?? '?'}) is out of this process's reach, and writing ${FILES.cancel} there failed (${messageOf(err)})`,
+    );
+  }
+  console.log(
+    `${dir}: its process (pid ${s.pid} on host ${s.host ?? '?'}) cannot be signalled from here (another host, container or user); asked it to cancel through ${FILES.cancel}`,
+  );
 }
 
 /**
@@ -877,23 +916,30 @@ async function cancelBatch(dir: string, timeout: number): Promise<number> {
   let trialsEndedAt: number | undefined;
   for (;;) {
     const saved = readJson<BatchStatus>(join(dir, BATCH_FILES.status));
-    const driverAlive = processAlive(saved.pid, saved.processStart);
+    const driverSeen = processAlive(saved.pid, saved.processStart);
+    // A driver out of sight (another host or container) is alive while its heartbeat is fresh.
+    const driverAlive = driverSeen || (!seenHere(saved) && Date.now() - saved.heartbeat <= STALE_MS);
     if (driverAlive && saved.state === 'running' && !signalled.has('driver')) {
-      try {
-        process.kill(saved.pid, 'SIGTERM');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-      }
       signalled.add('driver');
+      let reached = driverSeen;
+      if (reached) {
+        try {
+          process.kill(saved.pid, 'SIGTERM');
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EPERM') reached = false;
+          else if (code !== 'ESRCH') throw err;
+        }
+      }
+      if (!reached) askThroughFolder(dir, saved);
     }
     for (const t of plan.trials) {
       const tdir = join(dir, t.dir);
-      const s = currentStatus(tdir, 1000);
+      const s = currentStatus(tdir, STALE_MS);
       const key = `${t.dir}/${s.pid}/${s.processStart}`;
-      if (s.state === 'running' && !signalled.has(key) && processAlive(s.pid, s.processStart)) {
-        if (s.pgid === s.pid) signalGroup(s.pid, 'SIGTERM');
-        else process.kill(s.pid, 'SIGTERM');
+      if (s.state === 'running' && !signalled.has(key)) {
         signalled.add(key);
+        if (!signalRun(s)) askThroughFolder(tdir, s);
       } else if (s.state === 'queued' && (!driverAlive || saved.state === 'queued') && !processAlive(s.pid, s.processStart)) {
         cancelQueued(tdir, 'nefsim cancel');
       }

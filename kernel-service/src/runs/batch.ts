@@ -23,11 +23,14 @@ import { messageOf } from '../engine/errors.js';
 import { stepsIn } from '../engine/steps.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  cancelRequested,
   currentStatus,
   FILES,
+  pidNamespace,
   processAlive,
   processGroup,
   processStartTime,
@@ -119,6 +122,9 @@ export interface BatchStatus {
   pgid: number | null;
   heartbeat: number;
   started: string | null;
+  /** Where the driving process runs (as a run's status: its pid means something there only). */
+  host?: string;
+  pidns?: string;
   /** Slurm job id of the array (slurm executor). */
   jobId?: string;
   error?: string;
@@ -311,13 +317,16 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   };
   const t0 = Date.now();
   const me = { pid: process.pid, processStart: processStartTime(process.pid), pgid: processGroup(process.pid) };
+  const where: { host: string; pidns?: string } = { host: hostname() };
+  const pidns = pidNamespace();
+  if (pidns !== undefined) where.pidns = pidns;
   // Trials share worker processes (trial-worker.ts) unless asked not to, or the model imports other
   // modules (which a worker would share between its trials: module state must start fresh).
   const pooled = !plan.processPerTrial && importsOnlyNefsim(join(dir, BATCH_FILES.model));
   let cancelSignal: string | undefined;
   const procs = new Set<TrialProcess>();
   const busy = (): TrialProcess[] => [...procs].filter((p) => p.current !== undefined);
-  const onSignal = (sig: NodeJS.Signals): void => {
+  const onSignal = (sig: string): void => {
     if (cancelSignal !== undefined) return;
     cancelSignal = sig;
     const running = busy();
@@ -355,6 +364,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
       steps,
       stepsTotal,
       ...me,
+      ...where,
       heartbeat: Date.now(),
       started: new Date(t0).toISOString(),
       trials,
@@ -518,6 +528,11 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   reserveSpace(dir);
   try {
     for (;;) {
+      // A cancel asked for through the folder (from a host or container that cannot signal this process).
+      if (cancelSignal === undefined) {
+        const request = cancelRequested(dir);
+        if (request !== undefined) onSignal(request);
+      }
       if (cancelSignal !== undefined) {
         for (const t of queue.splice(0)) {
           try {

@@ -26,6 +26,8 @@ export const FILES = {
   exit: 'exit.json',
   probes: 'probes.h5',
   reserve: '.nefsim-reserve',
+  /** A cancel asked for by a process that cannot signal the run (another host or container): see requestCancel. */
+  cancel: 'cancel.json',
 } as const;
 
 export type RunState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -238,6 +240,46 @@ export function pidNamespace(): string | undefined {
   }
 }
 
+/**
+ * Whether a status written by a process on `host` in pid namespace `pidns`
+ * names a pid this process can see: the same host and namespace. (A status
+ * without a namespace, written before it was recorded, does not say.)
+ */
+export function seenHere(s: { host?: string; pidns?: string }): boolean {
+  return s.host === hostname() && s.pidns !== undefined && s.pidns === pidNamespace();
+}
+
+/** What `nefsim cancel` leaves in a run or batch folder whose process it cannot signal. */
+export interface CancelRequest {
+  requested: string;
+  /** Who asked, e.g. `nefsim cancel on host h (pid 12)`. */
+  by: string;
+}
+
+/**
+ * Asks the run (or batch) in `dir` to cancel through its folder: for a
+ * process on another host that shares the folder, or in another container,
+ * which no signal from here reaches. The run looks for the file at each
+ * status update (about 5 times a second), the batch at each refresh, and
+ * ends as a SIGTERM would end it.
+ */
+export function requestCancel(dir: string): void {
+  const req: CancelRequest = { requested: new Date().toISOString(), by: `nefsim cancel on host ${hostname()} (pid ${process.pid})` };
+  writeJsonAtomic(join(dir, FILES.cancel), req);
+}
+
+/** The cancel request in `dir`, if any, as the reason a run records (a file that does not parse still asks). */
+export function cancelRequested(dir: string): string | undefined {
+  const path = join(dir, FILES.cancel);
+  if (!existsSync(path)) return undefined;
+  try {
+    const req = readJson<Partial<CancelRequest>>(path);
+    return `a cancel request (${typeof req.by === 'string' ? req.by : 'cancel.json'})`;
+  } catch {
+    return 'a cancel request (cancel.json)';
+  }
+}
+
 /** A heartbeat older than this, with the process gone, means the run died. */
 export const STALE_MS = 5000;
 
@@ -251,7 +293,7 @@ export function currentStatus(dir: string, staleMs = STALE_MS, now = Date.now())
   const s = readStatus(dir);
   if (s.state !== 'running' && s.state !== 'queued') return s;
   if (s.jobId !== undefined) return slurmJudged(dir, s, staleMs, now);
-  if (s.state === 'running' && s.host === hostname() && s.pidns !== undefined && s.pidns === pidNamespace()) {
+  if (s.state === 'running' && seenHere(s)) {
     // A running status is written by the run process itself, where this process can see it: its pid is
     // checked at once, so a killed run reads failed without waiting out the staleness (which still covers
     // a queued run, whose status names its launcher, and a folder seen from another host or container).

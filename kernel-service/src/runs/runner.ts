@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { messageOf, NefsimError } from '../engine/errors.js';
 import type { PartitionSummary } from '../parallel/partitioned-simulator.js';
 import {
+  cancelRequested,
   FILES,
   processGroup,
   pidNamespace,
@@ -229,6 +230,11 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       const chunkRate = n / Math.max(1e-6, (c1 - c0) / 1000);
       chunk = Math.max(1, Math.min(100_000, maxChunk, Math.round(chunkRate * CHUNK_SECONDS)));
       if (cancelSignal === undefined && performance.now() - lastStatus < CHUNK_SECONDS * 1000 && sim.steps < stepsTotal) continue;
+      // A cancel asked for through the folder (from a host or container that cannot signal this process).
+      if (cancelSignal === undefined) {
+        const request = cancelRequested(dir);
+        if (request !== undefined) onSignal(request);
+      }
       const now = performance.now();
       lastStatus = now;
       status.steps = sim.steps;

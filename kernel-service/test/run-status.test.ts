@@ -8,7 +8,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { currentStatus, FILES, pidNamespace, processStartTime, type ExitRecord, type RunStatus } from '../src/runs/folder.js';
+import { formatStatus } from '../src/cli/runs.js';
+import {
+  cancelRequested,
+  currentStatus,
+  FILES,
+  pidNamespace,
+  processStartTime,
+  requestCancel,
+  type ExitRecord,
+  type RunStatus,
+} from '../src/runs/folder.js';
 
 const root = mkdtempSync(join(tmpdir(), 'nefsim-status-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -112,5 +122,18 @@ describe('currentStatus', () => {
     for (const state of ['done', 'failed', 'cancelled'] as const) {
       expect(currentStatus(folder({ state, ...here, ...gone, heartbeat: 0 }), 5000).state).toBe(state);
     }
+  });
+});
+
+describe('a cancel asked for through the folder (cancel.json)', () => {
+  it('reads back with who asked; status shows it while the run has not seen it; a damaged file still asks', () => {
+    const dir = folder({ ...here });
+    expect(cancelRequested(dir)).toBeUndefined();
+    expect(formatStatus(dir, currentStatus(dir))).not.toContain(FILES.cancel);
+    requestCancel(dir);
+    expect(cancelRequested(dir)).toBe(`a cancel request (nefsim cancel on host ${hostname()} (pid ${process.pid}))`);
+    expect(formatStatus(dir, currentStatus(dir))).toContain(`waits in ${FILES.cancel}: the run has not seen it yet`);
+    writeFileSync(join(dir, FILES.cancel), '{"by":');
+    expect(cancelRequested(dir)).toBe('a cancel request (cancel.json)');
   });
 });

@@ -20,6 +20,7 @@ import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  cancelRequested,
   claimState,
   CLAIM_FILE,
   currentStatus,
@@ -792,6 +793,8 @@ export function formatStatus(dir: string, s: RunStatus): string {
     const sps = s.stepsPerSecond !== null ? `${Math.round(s.stepsPerSecond)} steps/s` : 'rate not known yet';
     const left = s.secondsLeft !== null ? `, ${s.secondsLeft.toFixed(1)} s left` : '';
     lines.push(`  ${sps}${left}; pid ${s.pid}, heartbeat ${((Date.now() - s.heartbeat) / 1000).toFixed(1)} s ago`);
+    const request = cancelRequested(dir);
+    if (request !== undefined) lines.push(`  ${request} waits in ${FILES.cancel}: the run has not seen it yet`);
   }
   const exit = readExit(dir);
   const error = s.error ?? exit?.error ?? undefined;

@@ -9,12 +9,14 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatStatus } from '../src/cli/runs.js';
+import { trialSummary, type BatchPlan } from '../src/runs/batch.js';
 import {
   cancelRequested,
   currentStatus,
   FILES,
   pidNamespace,
   processStartTime,
+  readExit,
   requestCancel,
   type ExitRecord,
   type RunStatus,
@@ -135,5 +137,33 @@ describe('a cancel asked for through the folder (cancel.json)', () => {
     expect(formatStatus(dir, currentStatus(dir))).toContain(`waits in ${FILES.cancel}: the run has not seen it yet`);
     writeFileSync(join(dir, FILES.cancel), '{"by":');
     expect(cancelRequested(dir)).toBe('a cancel request (cancel.json)');
+  });
+});
+
+describe('damaged files of a run folder', () => {
+  it('a status.json that does not parse fails naming the file; an exit.json that does not parse counts as none, and status says so', () => {
+    const dir = folder({ ...here, state: 'done' });
+    writeFileSync(join(dir, FILES.exit), '{"state": "do');
+    expect(readExit(dir)).toBeUndefined();
+    expect(currentStatus(dir).state).toBe('done');
+    expect(formatStatus(dir, currentStatus(dir))).toContain(`warning: ${join(dir, FILES.exit)} is damaged: not JSON (`);
+    writeFileSync(join(dir, FILES.status), '');
+    expect(() => currentStatus(dir)).toThrow(`${join(dir, FILES.status)} is damaged: it is empty`);
+  });
+
+  it("a batch's trial whose status is damaged reads failed, saying so; one whose status is not written yet reads queued", () => {
+    const batch = join(root, `batch-${n++}`);
+    mkdirSync(batch);
+    const plan = { trials: [0, 1].map((index) => ({ index, dir: `trial-00${index}`, seed: index, params: null })) } as unknown as BatchPlan;
+    mkdirSync(join(batch, 'trial-000'));
+    writeFileSync(join(batch, 'trial-000', FILES.options), '{}');
+    writeFileSync(join(batch, 'trial-000', FILES.status), '{"state":');
+    mkdirSync(join(batch, 'trial-001'));
+    writeFileSync(join(batch, 'trial-001', FILES.options), '{}');
+    const [damaged, making] = plan.trials.map((t) => trialSummary(batch, t));
+    expect(damaged!.state).toBe('failed');
+    expect(damaged!.error).toMatch(/^its folder trial-000 is gone or damaged \(.*trial-000\/status\.json is damaged: not JSON/);
+    expect(making!.state).toBe('queued');
+    expect(making!.error).toBeUndefined();
   });
 });

@@ -801,6 +801,13 @@ export function formatStatus(dir: string, s: RunStatus): string {
   if (error && s.state !== 'done') lines.push(`  ${s.state === 'cancelled' ? 'reason' : 'error'}: ${error}`);
   const object = s.object ?? exit?.object ?? undefined;
   if (object) lines.push(`  object at fault: ${object}`);
+  if (exit === undefined && existsSync(join(dir, FILES.exit))) {
+    try {
+      readJson(join(dir, FILES.exit));
+    } catch (err) {
+      lines.push(`  warning: ${messageOf(err)}; the state above is status.json's`);
+    }
+  }
   return lines.join('\n');
 }
 

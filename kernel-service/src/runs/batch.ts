@@ -161,13 +161,16 @@ export function trialSummary(batchDir: string, t: TrialPlan, staleMs = STALE_MS)
   let s: RunStatus;
   try {
     s = currentStatus(dir, staleMs);
-  } catch {
-    return {
+  } catch (err) {
+    // No status yet: the folder is being made. A status that cannot be read (damaged, or the folder
+    // deleted) is a trial that cannot run or say how it ran.
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(join(dir, FILES.options));
+    const sum: TrialSummary = {
       index: t.index,
       dir: t.dir,
       seed: t.seed,
       params: t.params,
-      state: 'queued',
+      state: missing ? 'queued' : 'failed',
       time: 0,
       steps: 0,
       stepsTotal: 0,
@@ -175,6 +178,8 @@ export function trialSummary(batchDir: string, t: TrialPlan, staleMs = STALE_MS)
       secondsLeft: null,
       wallSeconds: null,
     };
+    if (!missing) sum.error = `its folder ${t.dir} is gone or damaged (${messageOf(err)})`;
+    return sum;
   }
   const exit = readExit(dir);
   const started = s.started ? Date.parse(s.started) : NaN;

@@ -140,17 +140,35 @@ export function releaseSpace(dir: string): void {
   rmSync(join(dir, FILES.reserve), { force: true });
 }
 
+/** A JSON file of a run folder; one that does not parse (damaged, or edited by hand) fails naming the file. */
 export function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new Error(
+      `${path} is damaged: ${text.length === 0 ? 'it is empty' : `not JSON (${err instanceof Error ? err.message : String(err)})`}`,
+    );
+  }
 }
 
 export function readStatus(dir: string): RunStatus {
   return readJson<RunStatus>(join(dir, FILES.status));
 }
 
+/**
+ * The run's exit record, or undefined if it has none. A damaged one counts as
+ * none (the status decides; `nefsim status` says it is damaged), so that it
+ * cannot hide the rest of the folder.
+ */
 export function readExit(dir: string): ExitRecord | undefined {
   const p = join(dir, FILES.exit);
-  return existsSync(p) ? readJson<ExitRecord>(p) : undefined;
+  if (!existsSync(p)) return undefined;
+  try {
+    return readJson<ExitRecord>(p);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Is `dir` a run folder (has options.json and status.json)? */

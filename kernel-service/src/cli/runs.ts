@@ -840,7 +840,7 @@ export async function cancelCommand(args: string[]): Promise<number> {
     // Only a running status names the run's own process (which by then handles SIGTERM); a queued one names its launcher.
     if (s.state === 'running' && !signalled.has(key)) {
       signalled.add(key);
-      if (!signalRun(s)) {
+      if (signalRun(s) === 'unreachable') {
         // Running (its heartbeat is fresh) where no signal from here reaches it: another host that shares
         // the folder, another container, or another user's run. Ask through the folder.
         askThroughFolder(dir, s);
@@ -864,22 +864,22 @@ export async function cancelCommand(args: string[]): Promise<number> {
 }
 
 /**
- * SIGTERM to a running run's process, if this process can reach it: false
- * when it cannot be seen from here (another host or pid namespace) or may
- * not be signalled (another user's).
+ * SIGTERM to a running run's process: 'unreachable' when it cannot be seen
+ * from here (another host or pid namespace) or may not be signalled
+ * (another user's), 'gone' when it has ended here (its status says how).
  */
-function signalRun(s: RunStatus): boolean {
-  if (!processAlive(s.pid, s.processStart)) return false;
+function signalRun(s: RunStatus): 'signalled' | 'gone' | 'unreachable' {
+  if (!processAlive(s.pid, s.processStart)) return seenHere(s) ? 'gone' : 'unreachable';
   // A detached run leads its own process group: signal the group (the run and anything it started).
   // A foreground run shares the shell's group: signal only its process.
   const target = s.pgid !== null && s.pgid === s.pid ? -s.pgid : s.pid;
   try {
     process.kill(target, 'SIGTERM');
-    return true;
+    return 'signalled';
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH') return true; // it ended meanwhile
-    if (code === 'EPERM') return false;
+    if (code === 'ESRCH') return 'gone';
+    if (code === 'EPERM') return 'unreachable';
     throw err;
   }
 }
@@ -949,7 +949,7 @@ async function cancelBatch(dir: string, timeout: number): Promise<number> {
       const key = `${t.dir}/${s.pid}/${s.processStart}`;
       if (s.state === 'running' && !signalled.has(key)) {
         signalled.add(key);
-        if (!signalRun(s)) askThroughFolder(tdir, s);
+        if (signalRun(s) === 'unreachable') askThroughFolder(tdir, s);
       } else if (s.state === 'queued' && (!driverAlive || saved.state === 'queued') && !processAlive(s.pid, s.processStart)) {
         cancelQueued(tdir, 'nefsim cancel');
       }

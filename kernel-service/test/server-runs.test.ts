@@ -7,6 +7,7 @@
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SESSION_GLOBALS } from '../src/server/runs.js';
 import { BIN, cleanup, Client, MODEL_FILE, SQUARING_CELLS, startService, type Event, type Running } from './server-harness.js';
 
 let svc: Running;
@@ -314,6 +315,31 @@ export default function () {
     expect((await c.request('run.status', { run: r.result!.run })).result!.state).toBe('done');
     // without cells, every cell the session ran: the deleted one too
     expect((await c.request('run.start', { session: s, duration: 0.05 })).error!.code).toBe('model_error');
+  });
+
+  it("model cells that call the session's own functions (plotTuning, plotXY, display, buildSummary) run in a run too", async () => {
+    const s = (await c.request('session.open', { label: 'plots' })).result!.session as string;
+    const cells = [
+      ...SQUARING_CELLS,
+      "plotTuning(a, { points: 5 });\nconst sim = simulate(model, 0.02);\nplotXY(sim, 'sq', { dims: [0, 0] });\ndisplay(buildSummary(model).neurons);",
+    ];
+    for (const [i, code] of cells.entries()) {
+      const x = await c.request('cell.execute', { session: s, code, cell: `g${i}` });
+      expect(x.ok, JSON.stringify(x.error)).toBe(true);
+    }
+    const r = await c.request('run.start', { session: s, duration: 0.05 });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    await watchToEnd(r.result!.run as string);
+    expect((await c.request('run.status', { run: r.result!.run })).result!.state).toBe('done');
+    // every name a session defines besides the API is defined in a run's module: the list is the hello's too
+    const names = await c.request('cell.execute', {
+      session: s,
+      code: `[${SESSION_GLOBALS.map((n) => `typeof ${n}`).join(', ')}].join(' ')`,
+      cell: 'names',
+    });
+    const types = String(names.result!.value!['text/plain']);
+    expect(types.split(' ')).toHaveLength(SESSION_GLOBALS.length);
+    expect(types).not.toContain('undefined');
   });
 
   it('a run of model cells that fails to load names the cell and its line (the generated module it named is deleted)', async () => {

@@ -165,13 +165,18 @@ const stopped = new WeakSet<ChildProcess>();
 const LAUNCH_TIMEOUT_MS = 120_000;
 
 /** A Nefsim API name list for generated modules (the globals a session has). */
-const SESSION_GLOBALS = ['display', 'simulate', 'buildSummary', 'post'];
+/**
+ * The names a design session defines beside the engine's API (session-worker.ts's context, less
+ * `model`): a run's module defines each of them too, as the stubs below, so that model cells that
+ * call them run there (a test checks the session's context against this list).
+ */
+export const SESSION_GLOBALS = ['display', 'simulate', 'buildSummary', 'post', 'plotTuning', 'plotXY'] as const;
 
 /**
  * A model module from a session's model cells: the cells run in order inside
  * the default export's async function, top-level declarations becoming `let`s
- * of that function; it returns what the cells leave in `model`. display()
- * prints nothing and simulate() is skipped in a run.
+ * of that function; it returns what the cells leave in `model`. display(),
+ * plotTuning() and plotXY() show nothing and simulate() is skipped in a run.
  */
 export function moduleFromCells(cells: string[], apiNames: string[]): string {
   const names = new Set<string>(['model']);
@@ -194,6 +199,8 @@ export function moduleFromCells(cells: string[], apiNames: string[]): string {
     'const display = () => {};',
     "const simulate = () => { console.log('simulate(): skipped in a run'); return { skipped: true, t: new Float64Array(0), probes: [], data: () => null, trange: () => new Float64Array(0) }; };",
     'const buildSummary = (net = undefined, opts = {}) => new nefsim.Simulator(net, opts).summary();',
+    'const plotTuning = () => undefined;',
+    'const plotXY = () => undefined;',
     '',
     'export default async function () {',
     `  let ${[...names].join(', ')};`,

@@ -35,7 +35,7 @@ import {
   type RequestType,
   type TypedArray,
 } from './protocol.js';
-import { isTerminal, RunManager, type RunInfo } from './runs.js';
+import { isTerminal, RunManager, SESSION_GLOBALS, type RunInfo } from './runs.js';
 import { SessionManager, type Session } from './sessions.js';
 
 /** What a probe request names: a run's probe, or a session's simulation's, and a window of it. */
@@ -609,7 +609,7 @@ export class Service {
       created,
       memoryMb: this.opts.sessionMemoryMb,
       inlineBudgetSeconds: this.opts.budgetSeconds,
-      globals: [...API_NAMES, 'display', 'simulate', 'buildSummary', 'post', 'model'],
+      globals: [...API_NAMES, ...SESSION_GLOBALS, 'model'],
     };
   }
 

@@ -30,6 +30,11 @@ describe('runs panel data', () => {
       trials: [{ run: 'sw/trial-000' }, { run: 'sw/trial-001' }, 'x'],
     };
     expect(runDetails(b)).toContain('8 trials: 2 running, 2 queued, 4 done');
+    // the time of a batch is its trials' together, its duration each trial's
+    expect(runDetails({ ...b, state: 'done', counts: { done: 8 }, time: 16, duration: 2 })).toBe(
+      '8 trials: 8 done · 16.00 of 16 s (8 × 2 s) simulated',
+    );
+    expect(runDetails({ ...b, time: 0.3, duration: 0.1 })).toContain('0.30 of 0.8 s (8 × 0.1 s) simulated');
     expect(trialRuns(b)).toEqual(['sw/trial-000', 'sw/trial-001']);
     expect(trialRuns({ run: 'a', state: 'done' })).toEqual([]);
   });

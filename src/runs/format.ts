@@ -70,13 +70,23 @@ export function runDetails(r: RunInfo): string {
   const batch = batchCounts(r);
   if (batch) parts.push(batch.text);
   if (r.state === 'queued' && typeof r.queuePosition === 'number') parts.push(`queued (#${r.queuePosition})`);
-  if (typeof r.time === 'number') parts.push(`t = ${r.time.toFixed(2)}${typeof r.duration === 'number' ? ` / ${r.duration} s` : ' s'}`);
+  if (batch && typeof r.time === 'number') {
+    // a batch's time is its trials' together; its duration is each trial's
+    const of = typeof r.duration === 'number' ? ` of ${formatSeconds(batch.total * r.duration)} (${batch.total} × ${r.duration} s)` : ' s';
+    parts.push(`${r.time.toFixed(2)}${of} simulated`);
+  } else if (typeof r.time === 'number')
+    parts.push(`t = ${r.time.toFixed(2)}${typeof r.duration === 'number' ? ` / ${r.duration} s` : ' s'}`);
   if (typeof r.stepsPerSecond === 'number' && r.state === 'running')
     parts.push(`${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s`);
   if (typeof r.secondsLeft === 'number' && r.state === 'running') parts.push(`${formatDuration(r.secondsLeft)} left`);
   const p = progressOf(r);
   if (p !== null && r.state !== 'done') parts.push(`${Math.floor(p * 100)}%`);
   return parts.join(' · ');
+}
+
+/** Seconds as the user gave them: at most 6 significant digits, no trailing zeros. */
+function formatSeconds(x: number): string {
+  return `${Number(x.toPrecision(6))} s`;
 }
 
 export function runError(r: RunInfo): string | null {

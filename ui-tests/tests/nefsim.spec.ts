@@ -231,6 +231,16 @@ test.describe('nefsim extension', () => {
     await expect(page.getByText('This cell looks like nefsim JavaScript')).toBeVisible();
     await page.getByRole('button', { name: 'Make it a model cell' }).click();
     await expect(cell(page, i)).toHaveClass(/nefsim-ModelCell/);
+    // the shortcut, N then M in command mode, toggles it (JupyterLab's Ctrl+Shift+M is Merge Cell Below)
+    await page.notebook.selectCells(i);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('n');
+    await page.keyboard.press('m');
+    await expect(cell(page, i)).not.toHaveClass(/nefsim-ModelCell/);
+    await page.keyboard.press('n');
+    await page.keyboard.press('m');
+    await expect(cell(page, i)).toHaveClass(/nefsim-ModelCell/);
+    await expect(cell(page, i)).toHaveClass(/jp-CodeCell/); // not made a Markdown cell by the M
     await runCell(page, i);
     await expect(cell(page, i).locator('.jp-OutputArea-output')).toContainText('42', { timeout: 60_000 });
   });

@@ -192,7 +192,7 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
     registry: ISettingRegistry | null,
   ): void => {
     const { client, sessions } = service;
-    const restartSession = (path: string): void => void sessions.resetInOrder(path).catch(() => undefined);
+    const restartSession = (path: string): void => void sessions.resetForRestart(path).catch(() => undefined);
     tracker.widgetAdded.connect((_, panel) => {
       trackModelCells(panel, restartSession);
       // a renamed notebook keeps its design session; the last panel of a notebook closes it

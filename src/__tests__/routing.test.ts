@@ -216,19 +216,36 @@ describe('a session runs its model cells one after another', () => {
     // the queue emptied: the user fixes a and runs b again, alone
     await expect(sessions.enqueue('s', run('b', true), skip('b'))).resolves.toBe(true);
     expect(ran).toEqual(['a', 'b']);
-    // a reset (kernel restart) waits for the cells before it, failed or not, and the cells after it run
+    // a kernel restart resets at once, not after the cell that runs (it may loop: the reset stops it); the cells
+    // queued before it do not run, and those queued after wait for the reset
     let releaseC!: (ok: boolean) => void;
     const c2 = sessions.enqueue('s', run('c', new Promise<boolean>((r) => (releaseC = r))), skip('c'));
+    const e = sessions.enqueue('s', run('e', true), skip('e'));
+    await Promise.resolve();
     const order: string[] = [];
-    const reset = sessions.barrier('s', async () => {
+    let resetDone!: () => void;
+    const reset = sessions.restart('s', async () => {
       order.push('reset');
+      await new Promise<void>((r) => (resetDone = r));
     });
     const d = sessions.enqueue('s', run('d', true), skip('d'));
     await Promise.resolve();
-    expect(order).toEqual([]);
-    releaseC(false);
-    await expect(Promise.all([c2, reset, d])).resolves.toEqual([false, true, true]);
-    expect(order).toEqual(['reset']);
+    expect(order).toEqual(['reset']); // while c still runs
+    releaseC(false); // the reset stopped it: it fails
+    await expect(Promise.all([c2, e])).resolves.toEqual([false, false]);
+    expect(skipped).toContain('e');
+    expect(ran).toEqual(['a', 'b', 'c']); // d waits for the reset
+    resetDone();
+    await expect(Promise.all([reset, d])).resolves.toEqual([true, true]);
     expect(ran).toEqual(['a', 'b', 'c', 'd']);
+    // a cell queued before the restart is skipped even if the one before it succeeded
+    let releaseF!: (ok: boolean) => void;
+    const f = sessions.enqueue('s', run('f', new Promise<boolean>((r) => (releaseF = r))), skip('f'));
+    const g = sessions.enqueue('s', run('g', true), skip('g'));
+    await Promise.resolve();
+    const again = sessions.restart('s', async () => undefined);
+    releaseF(true);
+    await expect(Promise.all([f, g, again])).resolves.toEqual([true, false, true]);
+    expect(ran).toEqual(['a', 'b', 'c', 'd', 'f']);
   });
 });

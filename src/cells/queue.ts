@@ -9,10 +9,13 @@
 export class CellQueue {
   /** The last cell queued per session. */
   private tails = new Map<string, Promise<boolean>>();
+  /** Restarts per session: a cell queued before one does not run. */
+  private generations = new Map<string, number>();
 
-  /** `run` after the session's cells queued before it, or `skip` if one of those failed. */
+  /** `run` after the session's cells queued before it, or `skip` if one of those failed or the session restarted since. */
   enqueue(session: string, run: () => Promise<boolean>, skip: () => boolean): Promise<boolean> {
-    const p = this.after(session).then((ok) => (ok ? run() : skip()));
+    const generation = this.generation(session);
+    const p = this.after(session).then((ok) => (ok && this.generation(session) === generation ? run() : skip()));
     this.append(
       session,
       p.catch(() => false),
@@ -21,18 +24,24 @@ export class CellQueue {
   }
 
   /**
-   * `f` after the cells queued before it, whether they failed or not (a
-   * session reset); the cells queued after it then run again.
+   * A kernel restart: `f` (the session's reset, which stops a cell that is
+   * running) at once, not after the cells queued before it, which are
+   * skipped if they have not started; the cells queued after it wait for it
+   * (Restart and Run All). Waiting for the cells before it, a restart never
+   * came while a cell looped.
    */
-  barrier(session: string, f: () => Promise<void>): Promise<boolean> {
-    const p = this.after(session)
-      .then(f)
-      .then(
-        () => true,
-        () => true,
-      );
+  restart(session: string, f: () => Promise<void>): Promise<boolean> {
+    this.generations.set(session, this.generation(session) + 1);
+    const p = f().then(
+      () => true,
+      () => true,
+    );
     this.append(session, p);
     return p;
+  }
+
+  private generation(session: string): number {
+    return this.generations.get(session) ?? 0;
   }
 
   /** Resolves when the session's last queued cell is done: true unless it failed. */

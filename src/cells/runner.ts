@@ -134,12 +134,13 @@ export class DesignSessions {
   }
 
   /**
-   * Resets the session after the cells already queued, and before those
-   * queued after (a kernel restart, then Run All).
+   * Resets the session at once, stopping a cell that runs and dropping the
+   * cells queued, and before the cells queued after (a kernel restart, then
+   * Run All).
    */
-  resetInOrder(notebookPath: string): Promise<boolean> {
+  resetForRestart(notebookPath: string): Promise<boolean> {
     const id = this.idFor(notebookPath);
-    return this.queue.barrier(id, () => this.reset(notebookPath));
+    return this.queue.restart(id, () => this.reset(notebookPath));
   }
 
   async reset(notebookPath: string): Promise<void> {

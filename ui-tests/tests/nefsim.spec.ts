@@ -262,6 +262,23 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('42', { timeout: 60_000 });
   });
 
+  test('Restart Kernel stops a model cell that loops, and the next cell runs in the fresh session', async ({ page, tmpPath }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    await page.notebook.setCell(1, 'code', 'while (true) {}');
+    await runCell(page, 1);
+    await page.waitForTimeout(1500);
+    void page.evaluate(() =>
+      (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute(
+        'notebook:restart-kernel',
+      ),
+    );
+    await page.locator('.jp-Dialog .jp-mod-accept').click();
+    await expect(cell(page, 1).locator('.jp-OutputArea-output')).toContainText(/reset|restart|nterrupt/, { timeout: 60_000 });
+    await page.notebook.setCell(2, 'code', 'typeof net + " " + 6 * 7');
+    await runCell(page, 2);
+    await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('undefined 42', { timeout: 60_000 });
+  });
+
   test('Restart Kernel and Run All runs the model cells in a fresh design session, which keeps them', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
     for (const i of [1, 2, 3]) await runCell(page, i);

@@ -1,6 +1,6 @@
 import { Token } from '@lumino/coreutils';
 import type { NefsimClient } from './client/client.js';
-import type { DesignSessions } from './cells/runner.js';
+import type { DesignSessions } from './cells/sessions.js';
 
 /** The extension's service client and the notebooks' design sessions. */
 export interface INefsimService {

@@ -1,6 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createRoutingExecutor, type RunCellOptions } from '../cells/executor.js';
+import { Signal } from '@lumino/signaling';
 import { CellQueue } from '../cells/queue.js';
+import { DesignSessions } from '../cells/sessions.js';
+import type { NefsimClient } from '../client/client.js';
 import { isModelCell, looksLikeModelCode, sessionIdFor, type CellModelLike } from '../cells/model.js';
 import { definesModel, enrichBundle, errorInfo, errorToOutput, eventToOutput, resultToOutput, simulationOf } from '../cells/outputs.js';
 
@@ -247,5 +250,31 @@ describe('a session runs its model cells one after another', () => {
     releaseF(true);
     await expect(Promise.all([f, g, again])).resolves.toEqual([true, false, true]);
     expect(ran).toEqual(['a', 'b', 'c', 'd', 'f']);
+  });
+});
+
+describe('design sessions of renamed notebooks', () => {
+  const offline = (): NefsimClient => {
+    const owner = {};
+    return {
+      connected: new Signal<object, void>(owner),
+      statusChanged: new Signal<object, unknown>(owner),
+      event: new Signal<object, unknown>(owner),
+      isConnected: false,
+    } as unknown as NefsimClient;
+  };
+
+  it('a renamed notebook keeps its session; a new notebook at the old path gets its own, and closing it leaves the other', async () => {
+    const sessions = new DesignSessions(offline());
+    const a = sessions.idFor('dir/a.ipynb');
+    expect(a).toBe(sessionIdFor('dir/a.ipynb'));
+    sessions.renamed('dir/a.ipynb', 'dir/b.ipynb');
+    expect(sessions.idFor('dir/b.ipynb')).toBe(a);
+    const fresh = sessions.idFor('dir/a.ipynb');
+    expect(fresh).not.toBe(a);
+    expect(sessions.idFor('dir/a.ipynb')).toBe(fresh); // stable while it is open
+    await sessions.close('dir/a.ipynb');
+    expect(sessions.idFor('dir/b.ipynb')).toBe(a);
+    expect(sessions.idFor('dir/a.ipynb')).not.toBe(a);
   });
 });

@@ -1,0 +1,158 @@
+/**
+ * The notebooks' design sessions on the nefsim service, as this page knows
+ * them: their ids (renames included), which cells they ran, interrupts,
+ * resets and the queue that runs their model cells one after another.
+ */
+import { NefsimClient, ServiceError } from '../client/client.js';
+import { sessionIdFor } from './model.js';
+import { CellQueue } from './queue.js';
+
+/** Design sessions: one per notebook, opened (or re-attached) once per connection. */
+export class DesignSessions {
+  private opened = new Map<string, Promise<string>>();
+  private counters = new Map<string, number>();
+  /** Source of each model cell as last executed without error, per session. */
+  private executed = new Map<string, Map<string, string>>();
+  private readonly queue = new CellQueue();
+  /** Session ids of renamed notebooks, by their new path. */
+  private aliases = new Map<string, string>();
+
+  constructor(private readonly client: NefsimClient) {
+    client.connected.connect(() => this.forgetAll());
+    client.statusChanged.connect((_, s) => {
+      if (s.state !== 'connected') this.forgetAll();
+    });
+    client.event.connect((_, ev) => {
+      // Another client interrupted the session, or its worker died: its variables are gone.
+      if (ev.event === 'session.restarted' && typeof ev.session === 'string') this.executed.delete(ev.session);
+    });
+  }
+
+  /**
+   * A notebook's session id: from its path, or from its path before a rename
+   * (see renamed). A new notebook at a path that a renamed one left gets a
+   * session of its own, not the renamed notebook's.
+   */
+  idFor(notebookPath: string): string {
+    const alias = this.aliases.get(notebookPath);
+    if (alias !== undefined) return alias;
+    const id = sessionIdFor(notebookPath);
+    const held = new Set(this.aliases.values());
+    if (!held.has(id)) return id;
+    let n = 2;
+    while (held.has(`${id}-${n}`)) n++;
+    this.aliases.set(notebookPath, `${id}-${n}`);
+    return `${id}-${n}`;
+  }
+
+  /** A notebook was renamed: it keeps its session (its variables and cells). */
+  renamed(oldPath: string, newPath: string): void {
+    this.aliases.set(newPath, this.idFor(oldPath));
+    this.aliases.delete(oldPath);
+  }
+
+  /** The notebook's last panel closed: its session goes, so that it holds no worker on the service. */
+  async close(notebookPath: string): Promise<void> {
+    const id = this.idFor(notebookPath);
+    this.aliases.delete(notebookPath);
+    this.opened.delete(id);
+    this.executed.delete(id);
+    this.counters.delete(id);
+    if (!this.client.isConnected) return;
+    await this.client.request('session.close', { session: id }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
+  }
+
+  private forgetAll(): void {
+    this.opened.clear();
+    this.executed.clear();
+  }
+
+  markExecuted(sessionId: string, cellId: string, source: string): void {
+    let m = this.executed.get(sessionId);
+    if (!m) this.executed.set(sessionId, (m = new Map()));
+    m.set(cellId, source);
+  }
+
+  /** Are these model cells, with these sources, what the session last executed? */
+  isCurrent(notebookPath: string, cells: { id: string; source: string }[]): boolean {
+    const m = this.executed.get(this.idFor(notebookPath));
+    if (!m) return false;
+    return cells.every((c) => m.get(c.id) === c.source);
+  }
+
+  /**
+   * Opens the notebook's session if needed; resolves with its id. While the
+   * service is down it waits for the connection, but not for ever: a cell
+   * then says so instead of staying at [*].
+   */
+  ensure(notebookPath: string): Promise<string> {
+    const id = this.idFor(notebookPath);
+    let p = this.opened.get(id);
+    if (!p) {
+      const open = this.client
+        .request('session.open', { session: id, label: notebookPath }, { waitForConnection: true, timeoutMs: 30_000 })
+        .then(() => id);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<string>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`not connected after ${CONNECT_WAIT_MS / 1000} s (${this.client.status.detail}); see the status bar`)),
+          CONNECT_WAIT_MS,
+        );
+      });
+      p = Promise.race([open, late]).finally(() => clearTimeout(timer));
+      p.catch(() => {
+        if (this.opened.get(id) === p) this.opened.delete(id);
+      });
+      open.catch(() => undefined); // raced: its failure is p's
+      this.opened.set(id, p);
+    }
+    return p;
+  }
+
+  /** Runs a session's cells one after another (see CellQueue). */
+  enqueue(sessionId: string, run: () => Promise<boolean>, skip: () => boolean): Promise<boolean> {
+    return this.queue.enqueue(sessionId, run, skip);
+  }
+
+  nextCount(sessionId: string): number {
+    const n = (this.counters.get(sessionId) ?? 0) + 1;
+    this.counters.set(sessionId, n);
+    return n;
+  }
+
+  async interrupt(notebookPath: string): Promise<void> {
+    const id = this.idFor(notebookPath);
+    // Interrupting restarts the session's worker: its state is gone.
+    this.executed.delete(id);
+    // not gated on having opened it in this page: a cell may loop since before a reload or reconnect
+    if (!this.client.isConnected) return;
+    await this.client.request('session.interrupt', { session: id }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
+  }
+
+  /**
+   * Resets the session at once, stopping a cell that runs and dropping the
+   * cells queued, and before the cells queued after (a kernel restart, then
+   * Run All).
+   */
+  resetForRestart(notebookPath: string): Promise<boolean> {
+    const id = this.idFor(notebookPath);
+    return this.queue.restart(id, () => this.reset(notebookPath));
+  }
+
+  async reset(notebookPath: string): Promise<void> {
+    const id = this.idFor(notebookPath);
+    this.counters.delete(id);
+    this.executed.delete(id);
+    if (!this.client.isConnected) return;
+    await this.client.request('session.reset', { session: id }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
+  }
+}
+
+/** How long a cell waits for the service's connection before it fails with a message. */
+const CONNECT_WAIT_MS = 15_000;
+
+/** A session the service does not have (never opened, or closed) has nothing to interrupt or reset. */
+function ignoreNotFound(err: unknown): void {
+  if (err instanceof ServiceError && err.code === 'not_found') return;
+  throw err;
+}

@@ -7,6 +7,7 @@ import type { IOutput } from '@jupyterlab/nbformat';
 import { NefsimClient, ServiceError } from '../client/client.js';
 import type { EventMessage } from '../client/protocol.js';
 import type { RunCellOptions } from './executor.js';
+import { StreamBatcher } from './stream-batch.js';
 import {
   buildSummaryOutput,
   definesModel,
@@ -86,9 +87,12 @@ async function executeModelCell(
     model.executionState = 'running';
   }, false);
   model.trusted = true;
-  const add = (o: IOutput) => {
+  const direct = (o: IOutput) => {
     if (!cell.isDisposed) model.outputs.add(o);
   };
+  // console output batched (see StreamBatcher); every output goes through it, so that the order is kept
+  const batch = new StreamBatcher<IOutput>((o) => direct(o as IOutput));
+  const add = (o: IOutput) => batch.push(o);
   const count = sessions.nextCount(sessionId);
   const started = new Date().toISOString();
   const source = model.sharedModel.getSource();
@@ -103,6 +107,7 @@ async function executeModelCell(
         },
       },
     );
+    batch.flush();
     const result = resultToOutput(reply.result, count);
     if (result) add(result as IOutput);
     const r = reply.result as Record<string, unknown> | null;
@@ -131,13 +136,14 @@ async function executeModelCell(
       model.setMetadata('execution', { 'nefsim.execute_started': started, 'nefsim.execute_finished': new Date().toISOString() });
       model.executionState = 'idle';
     }
+    batch.flush();
     onCellExecuted({ cell, success: true });
     return true;
   } catch (err) {
     let info: CellErrorInfo;
     if (err instanceof ServiceError) info = errorInfo(err.code, err.message, err.details);
     else info = { ename: 'Error', evalue: err instanceof Error ? err.message : String(err) };
-    add(errorToOutput(info) as IOutput);
+    add(errorToOutput(info) as IOutput); // after what the cell printed before it failed (flushed by this add)
     if (!cell.isDisposed) {
       model.executionCount = count;
       model.executionState = 'idle';

@@ -262,6 +262,18 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('42', { timeout: 60_000 });
   });
 
+  test('a model cell that prints 50,000 lines shows them all and leaves the page responsive', async ({ page, tmpPath }) => {
+    // added one write at a time, JupyterLab rendered the merged text again for each: 10,000 lines took 27 s
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    await page.notebook.setCell(1, 'code', 'for (let i = 0; i < 50000; i++) console.log("line " + i);\n"printed"');
+    await runCell(page, 1);
+    await expect(cell(page, 1).locator('.jp-OutputArea-output').last()).toContainText('printed', { timeout: 60_000 });
+    await expect(cell(page, 1).locator('.jp-OutputArea-output').first()).toContainText('line 49999');
+    await page.notebook.setCell(2, 'code', '6 * 7');
+    await runCell(page, 2);
+    await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('42', { timeout: 30_000 });
+  });
+
   test('Restart Kernel stops a model cell that loops, and the next cell runs in the fresh session', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
     await page.notebook.setCell(1, 'code', 'while (true) {}');

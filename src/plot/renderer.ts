@@ -73,6 +73,14 @@ const ZOOM_SETTLE_MS = 150;
 /** Counts live plots: browsers cap WebGL contexts, so old plots fall back to their PNG. */
 const livePlots = new Set<PlotRenderer>();
 const MAX_LIVE_PLOTS = 8;
+/**
+ * Plots draw one at a time, in the order asked: a plot being drawn cannot be
+ * retired (its PNG may not exist yet), so when a cell's twenty outputs all
+ * drew at once none could be, the browser dropped the oldest WebGL contexts
+ * (blank plots) and no PNG was stored. (Plotly draws on the page's one
+ * thread either way.)
+ */
+let drawTurns: Promise<void> = Promise.resolve();
 
 export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   private spec: PlotSpec | null = null;
@@ -157,7 +165,13 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       this.showFallback(`plotly.js could not be loaded: ${String(err)}`);
       return;
     }
-    if (this.isDisposed) return;
+    const turn = drawTurns.then(() => this.drawInTurn(Plotly, spec));
+    drawTurns = turn.catch(() => undefined);
+    await turn;
+  }
+
+  private async drawInTurn(Plotly: PlotlyModule, spec: PlotSpec): Promise<void> {
+    if (this.isDisposed || this.spec !== spec) return; // gone, or a newer spec has its own turn
     // back from retirement: the PNG or placeholder goes before plotly draws
     if (!livePlots.has(this)) this.plotDiv.textContent = '';
     livePlots.delete(this);

@@ -166,6 +166,41 @@ test.describe('nefsim extension', () => {
     await fresh.close();
   });
 
+  test('twenty raster plots in one cell: older ones pause to their PNG, and every plot is saved with a PNG', async ({ page, tmpPath }) => {
+    // drawn all at once, none could pause (a plot being drawn has no PNG yet): the browser dropped WebGL contexts
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (/WebGL context|CONTEXT_LOST/i.test(m.text())) errors.push(m.text());
+    });
+    await page.notebook.setCell(
+      1,
+      'code',
+      [
+        'const many = new Network({ label: "many", seed: 1 });',
+        'for (let i = 0; i < 20; i++) {',
+        '  const e = many.ensemble({ nNeurons: 100, dimensions: 1, label: "e" + i });',
+        '  many.probe(e.neurons, { attr: "output", label: "s" + i });',
+        '}',
+        'simulate(many, 2)',
+      ].join('\n'),
+    );
+    await runCell(page, 1);
+    const plots = cell(page, 1).locator('.nefsim-Plot');
+    await expect(plots).toHaveCount(20, { timeout: 90_000 });
+    // at most 8 live plots; the others show their PNG
+    await expect(cell(page, 1).locator('.nefsim-Plot img.nefsim-Plot-fallback')).toHaveCount(12, { timeout: 90_000 });
+    await expect(cell(page, 1).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(8);
+    await page.waitForTimeout(1500);
+    await page.notebook.save();
+    const file = await page.request.get(`/api/contents/${tmpPath}/squaring.ipynb?content=1`);
+    const nb = (await file.json()) as { content: { cells: { outputs?: { data?: Record<string, unknown> }[] }[] } };
+    const outputs = (nb.content.cells[1]!.outputs ?? []).filter((o) => o.data && 'application/vnd.nefsim.plot+json' in o.data);
+    expect(outputs).toHaveLength(20);
+    expect(outputs.filter((o) => typeof o.data!['image/png'] === 'string')).toHaveLength(20);
+    expect(errors).toEqual([]);
+  });
+
   test('plotTuning and plotXY in a model cell draw tuning curves and a phase plot', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
     for (const i of [1, 2, 3]) await runCell(page, i);

@@ -34,21 +34,22 @@ class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string
       this.node.append(l, input);
       this.inputs.set(name, input);
     };
-    field('duration', 'Duration (s)', String(defaults.duration), { type: 'number', min: '0', step: 'any' });
-    field('dt', 'dt (s)', String(defaults.dt), { type: 'number', min: '0', step: 'any' });
+    // No min or integer step on the inputs: JupyterLab's dialog disables Run while an input breaks its own
+    // constraints, without saying which or why; parseRunForm says both.
+    field('duration', 'Duration (s)', String(defaults.duration), { type: 'number', step: 'any' });
+    field('dt', 'dt (s)', String(defaults.dt), { type: 'number', step: 'any' });
     field('seed', 'Seed', defaults.seed !== undefined ? String(defaults.seed) : '', {
       type: 'number',
-      min: '0',
-      step: '1',
+      step: 'any',
       placeholder: "network's own",
     });
-    field('partitions', 'Partitions', String(defaults.partitions ?? 1), { type: 'number', min: '1', step: '1' });
-    field('trials', 'Trials', String(defaults.trials ?? 1), { type: 'number', min: '1', step: '1' });
+    field('partitions', 'Partitions', String(defaults.partitions ?? 1), { type: 'number', step: 'any' });
+    field('trials', 'Trials', String(defaults.trials ?? 1), { type: 'number', step: 'any' });
     field('sweep', 'or sweep (JSON)', defaults.sweep ? JSON.stringify(defaults.sweep) : '', {
       type: 'text',
       placeholder: '[{"tau": 0.05}, {"tau": 0.1}]',
     });
-    field('jobs', 'Jobs at once', '', { type: 'number', min: '1', step: '1', placeholder: 'cores' });
+    field('jobs', 'Jobs at once', '', { type: 'number', step: 'any', placeholder: 'cores' });
     const choice = (name: string, text: string, options: [string, string][], value: string) => {
       const l = document.createElement('label');
       l.textContent = text;

@@ -103,6 +103,13 @@ test.describe('nefsim extension', () => {
     // pre-filled from the notebook's metadata: the nengo_mpi example's 5 s on 2 partitions
     await expect(dialog.locator('#nefsim-run-duration')).toHaveValue('5');
     await expect(dialog.locator('#nefsim-run-partitions')).toHaveValue('2');
+    // a value out of range is named, not just a greyed-out Run button; the form comes back as typed
+    await dialog.locator('#nefsim-run-partitions').fill('0');
+    await dialog.locator('.jp-mod-accept').click();
+    await expect(dialog).toContainText('Partitions must be an integer from 1 to 1024.');
+    await dialog.locator('.jp-mod-accept').click();
+    await expect(dialog.locator('#nefsim-run-partitions')).toHaveValue('0');
+    await dialog.locator('#nefsim-run-partitions').fill('2');
     await dialog.locator('.jp-mod-accept').click();
     const panel = page.locator('#nefsim-runs');
     await expect(panel).toBeVisible({ timeout: 60_000 });

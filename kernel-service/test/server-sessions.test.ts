@@ -44,6 +44,13 @@ describe('cells', () => {
     expect(last.result!.model).toMatchObject({ label: 'squaring', neurons: 200 });
   });
 
+  it('simulate and buildSummary of something that is not a Network say what they got', async () => {
+    const u = await exec('simulate(undefined, 0.1)', 'not-net');
+    expect(u.error!.message).toContain('net must be a Network, got undefined (has the cell that sets it run in this session?)');
+    const n = await exec('buildSummary({ label: "x" })', 'not-net2', { model: false });
+    expect(n.error!.message).toContain("net must be a Network (default: model), got { label: 'x' }");
+  });
+
   it("a session's thread has the heap caps: --session-memory-mb for the old generation, a small young generation", async () => {
     const r = await exec("const { resourceLimits } = await import('node:worker_threads'); JSON.stringify(resourceLimits)", 'limits');
     expect(r.ok, JSON.stringify(r.error)).toBe(true);

@@ -294,6 +294,7 @@ describe('helpers', () => {
   it('explains close codes', () => {
     expect(closeReason(1006, '', false)).toMatch(/not reachable/);
     expect(closeReason(1006, '', true)).toMatch(/dropped/);
+    expect(closeReason(1005, '', true)).toMatch(/stopped or restarted/); // said 'closed with code 1005'
     expect(closeReason(1008, 'wrong token', false)).toMatch(/token/);
   });
 

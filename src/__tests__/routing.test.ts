@@ -277,4 +277,29 @@ describe('design sessions of renamed notebooks', () => {
     expect(sessions.idFor('dir/b.ipynb')).toBe(a);
     expect(sessions.idFor('dir/a.ipynb')).not.toBe(a);
   });
+
+  it('a session the service made anew where this page had it (the service restarted) is said to be lost, once', async () => {
+    const owner = {};
+    const connected = new Signal<object, void>(owner);
+    let created = true;
+    const client = {
+      connected,
+      statusChanged: new Signal<object, unknown>(owner),
+      event: new Signal<object, unknown>(owner),
+      isConnected: true,
+      request: async () => ({ result: { created } }),
+    } as unknown as NefsimClient;
+    const sessions = new DesignSessions(client);
+    const id = await sessions.ensure('n.ipynb');
+    expect(sessions.takeLost(id)).toBe(false); // first opened: nothing was lost
+    created = false;
+    connected.emit(); // a reconnect: the service still had it
+    await sessions.ensure('n.ipynb');
+    expect(sessions.takeLost(id)).toBe(false);
+    created = true;
+    connected.emit(); // a reconnect to a restarted service
+    await sessions.ensure('n.ipynb');
+    expect(sessions.takeLost(id)).toBe(true);
+    expect(sessions.takeLost(id)).toBe(false);
+  });
 });

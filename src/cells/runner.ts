@@ -93,6 +93,14 @@ async function executeModelCell(
   // console output batched (see StreamBatcher); every output goes through it, so that the order is kept
   const batch = new StreamBatcher<IOutput>((o) => direct(o as IOutput));
   const add = (o: IOutput) => batch.push(o);
+  if (sessions.takeLost(sessionId))
+    add({
+      output_type: 'stream',
+      name: 'stderr',
+      text:
+        "nefsim: the service restarted, so this notebook's design session is new: what the cells run before " +
+        'defined (model, networks, variables) is gone. Run the model cells from the top (Run All).\n',
+    } as IOutput);
   const count = sessions.nextCount(sessionId);
   const started = new Date().toISOString();
   const source = model.sharedModel.getSource();

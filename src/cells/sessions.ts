@@ -14,6 +14,9 @@ export class DesignSessions {
   /** Source of each model cell as last executed without error, per session. */
   private executed = new Map<string, Map<string, string>>();
   private readonly queue = new CellQueue();
+  /** Sessions this page has opened, and those of them the service has lost (restarted) since. */
+  private known = new Set<string>();
+  private lost = new Set<string>();
   /** Session ids of renamed notebooks, by their new path. */
   private aliases = new Map<string, string>();
 
@@ -56,6 +59,8 @@ export class DesignSessions {
     const id = this.idFor(notebookPath);
     this.aliases.delete(notebookPath);
     this.opened.delete(id);
+    this.known.delete(id);
+    this.lost.delete(id);
     this.executed.delete(id);
     this.counters.delete(id);
     if (!this.client.isConnected) return;
@@ -91,7 +96,12 @@ export class DesignSessions {
     if (!p) {
       const open = this.client
         .request('session.open', { session: id, label: notebookPath }, { waitForConnection: true, timeoutMs: 30_000 })
-        .then(() => id);
+        .then((reply) => {
+          // made anew where this page had it before: the service restarted, and the session's state is gone
+          if ((reply.result as { created?: unknown } | null)?.created === true && this.known.has(id)) this.lost.add(id);
+          this.known.add(id);
+          return id;
+        });
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<string>((_, reject) => {
         timer = setTimeout(
@@ -107,6 +117,11 @@ export class DesignSessions {
       this.opened.set(id, p);
     }
     return p;
+  }
+
+  /** Whether the session was lost (the service restarted) since this page last ran a cell in it; asks once. */
+  takeLost(sessionId: string): boolean {
+    return this.lost.delete(sessionId);
   }
 
   /** Runs a session's cells one after another (see CellQueue). */

@@ -476,6 +476,8 @@ export function closeReason(code: number, reason: string, wasConnected: boolean)
       return `closed by the service${r}`;
     case 1001:
       return `the service is shutting down${r}`;
+    case 1005:
+      return `the connection closed without a status (the service stopped or restarted, or the proxy closed it)`;
     case 1006:
       return wasConnected
         ? 'the connection dropped (service stopped or network lost)'

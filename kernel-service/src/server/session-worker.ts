@@ -152,7 +152,10 @@ interface SimulateOptions extends Omit<SimulatorOptions, 'progress' | 'progressE
 }
 
 function simulate(net: unknown, seconds: unknown, options: SimulateOptions = {}): InlineSimulation {
-  if (!(net instanceof nefsim.Network)) throw new TypeError('simulate(net, seconds, options): net must be a Network');
+  if (!(net instanceof nefsim.Network))
+    throw new TypeError(
+      `simulate(net, seconds, options): net must be a Network, got ${net === undefined ? 'undefined (has the cell that sets it run in this session?)' : inspect(net, { depth: 0 }).slice(0, 80)}`,
+    );
   if (typeof seconds !== 'number' || !(seconds >= 0) || !Number.isFinite(seconds))
     throw new TypeError('simulate(net, seconds, options): seconds must be a non-negative number');
   const { budget: askedBudget, ...simOpts } = options ?? {};
@@ -240,7 +243,10 @@ function plotXY(sim: unknown, probe: unknown, options: XYPlotOptions = {}): Cell
 }
 
 function buildSummary(net: unknown = context.model, opts: SimulatorOptions = {}): nefsim.SimulationSummary {
-  if (!(net instanceof nefsim.Network)) throw new TypeError('buildSummary(net, options): net must be a Network (default: model)');
+  if (!(net instanceof nefsim.Network))
+    throw new TypeError(
+      `buildSummary(net, options): net must be a Network (default: model), got ${net === undefined ? 'undefined (has the cell that sets it run in this session?)' : inspect(net, { depth: 0 }).slice(0, 80)}`,
+    );
   return new nefsim.Simulator(net, opts).summary();
 }
 

@@ -30,10 +30,33 @@ function cell(page: IJupyterLabPageFixture, i: number) {
   return page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').nth(i);
 }
 
+/** Runs a JupyterLab command in the page, as its menu entry would (Galata exposes the app as window.jupyterapp). */
+function command(page: IJupyterLabPageFixture, id: string): Promise<unknown> {
+  return page.evaluate(
+    (cmd) =>
+      (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute(cmd),
+    id,
+  );
+}
+
 async function runCell(page: IJupyterLabPageFixture, i: number): Promise<void> {
   await cell(page, i).locator('.jp-InputPrompt').click();
   await page.keyboard.press('Escape');
   await page.keyboard.press('Shift+Enter');
+}
+
+/** Cell 1 loops for good (its session's worker is busy) from 1.5 s after this. */
+async function loopInCell1(page: IJupyterLabPageFixture): Promise<void> {
+  await page.notebook.setCell(1, 'code', 'while (true) {}');
+  await runCell(page, 1);
+  await page.waitForTimeout(1500);
+}
+
+/** Puts `code` in cell i, runs it, and waits for `expected` in its output. */
+async function runCode(page: IJupyterLabPageFixture, i: number, code: string, expected: string): Promise<void> {
+  await page.notebook.setCell(i, 'code', code);
+  await runCell(page, i);
+  await expect(cell(page, i).locator('.jp-OutputArea-output')).toContainText(expected, { timeout: 60_000 });
 }
 
 test.describe('nefsim extension', () => {
@@ -248,9 +271,7 @@ test.describe('nefsim extension', () => {
     );
     await runCell(page, 1);
     await expect(cell(page, 1).locator('.jp-InputPrompt')).toContainText(/\[\d+\]/, { timeout: 60_000 });
-    await page.notebook.setCell(2, 'code', 'const ok = 1;\nsimulate(boom, 0.01)');
-    await runCell(page, 2);
-    await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('sensor offline', { timeout: 60_000 });
+    await runCode(page, 2, 'const ok = 1;\nsimulate(boom, 0.01)', 'sensor offline');
     await expect(cell(page, 2)).toHaveAttribute('data-nefsim-error-line', '2');
     await expect(cell(page, 1)).toHaveAttribute('data-nefsim-error-line', '3');
     await expect(cell(page, 1).locator('.nefsim-ErrorLine')).toContainText("throw new Error('sensor offline');");
@@ -289,19 +310,11 @@ test.describe('nefsim extension', () => {
 
   test('an endless loop is interrupted from the notebook', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
-    await page.notebook.setCell(1, 'code', 'while (true) {}');
-    await runCell(page, 1);
-    await page.waitForTimeout(1500);
-    await page.evaluate(() =>
-      (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute(
-        'notebook:interrupt-kernel',
-      ),
-    );
+    await loopInCell1(page);
+    await command(page, 'notebook:interrupt-kernel');
     await expect(cell(page, 1).locator('.jp-OutputArea-output')).toContainText(/nterrupt/, { timeout: 60_000 });
     // the session works again
-    await page.notebook.setCell(2, 'code', '6 * 7');
-    await runCell(page, 2);
-    await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('42', { timeout: 60_000 });
+    await runCode(page, 2, '6 * 7', '42');
   });
 
   test('a model cell that prints 50,000 lines shows them all and leaves the page responsive', async ({ page, tmpPath }) => {
@@ -311,37 +324,23 @@ test.describe('nefsim extension', () => {
     await runCell(page, 1);
     await expect(cell(page, 1).locator('.jp-OutputArea-output').last()).toContainText('printed', { timeout: 60_000 });
     await expect(cell(page, 1).locator('.jp-OutputArea-output').first()).toContainText('line 49999');
-    await page.notebook.setCell(2, 'code', '6 * 7');
-    await runCell(page, 2);
-    await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('42', { timeout: 30_000 });
+    await runCode(page, 2, '6 * 7', '42');
   });
 
   test('Restart Kernel stops a model cell that loops, and the next cell runs in the fresh session', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
-    await page.notebook.setCell(1, 'code', 'while (true) {}');
-    await runCell(page, 1);
-    await page.waitForTimeout(1500);
-    void page.evaluate(() =>
-      (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute(
-        'notebook:restart-kernel',
-      ),
-    );
+    await loopInCell1(page);
+    void command(page, 'notebook:restart-kernel');
     await page.locator('.jp-Dialog .jp-mod-accept').click();
     await expect(cell(page, 1).locator('.jp-OutputArea-output')).toContainText(/reset|restart|nterrupt/, { timeout: 60_000 });
-    await page.notebook.setCell(2, 'code', 'typeof net + " " + 6 * 7');
-    await runCell(page, 2);
-    await expect(cell(page, 2).locator('.jp-OutputArea-output')).toContainText('undefined 42', { timeout: 60_000 });
+    await runCode(page, 2, 'typeof net + " " + 6 * 7', 'undefined 42');
   });
 
   test('Restart Kernel and Run All runs the model cells in a fresh design session, which keeps them', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
     for (const i of [1, 2, 3]) await runCell(page, i);
     await expect(cell(page, 3).locator('.jp-OutputArea-output').first()).toContainText('nefsim model', { timeout: 60_000 });
-    void page.evaluate(() =>
-      (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute(
-        'notebook:restart-run-all',
-      ),
-    );
+    void command(page, 'notebook:restart-run-all');
     await page.locator('.jp-Dialog .jp-mod-accept').click();
     // Run All reaches the last model cell: its simulation's plots
     await expect(cell(page, 5).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(3, { timeout: 90_000 });

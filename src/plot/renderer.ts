@@ -9,6 +9,7 @@ import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import type * as PlotlyTypes from 'plotly.js';
 import { sharedClient } from '../client/shared.js';
+import { liveContexts, recordingContexts, releaseDetached } from './webgl-contexts.js';
 import { PLOT_MIME, bucketsForWidth, parsePlotSpec, specToTraces, tracesFromFetch, type PlotSpec, type PlotTrace } from './data.js';
 
 type PlotlyModule = typeof PlotlyTypes;
@@ -73,6 +74,8 @@ const ZOOM_SETTLE_MS = 150;
 /** Counts live plots: browsers cap WebGL contexts, so old plots fall back to their PNG. */
 const livePlots = new Set<PlotRenderer>();
 const MAX_LIVE_PLOTS = 8;
+/** WebGL contexts our live plots may hold (a WebGL plot has two or more; browsers allow about 16 a page). */
+const MAX_GL_CONTEXTS = 10;
 /**
  * Plots draw one at a time, in the order asked: a plot being drawn cannot be
  * retired (its PNG may not exist yet), so when a cell's twenty outputs all
@@ -186,9 +189,15 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     this.drawing = true;
     const widthBefore = this.observedWidth;
     try {
-      await this.drawNow(Plotly, spec);
+      await recordingContexts(() => this.drawNow(Plotly, spec));
     } finally {
       this.drawing = false;
+    }
+    // toImage's hidden copy is gone: free its contexts; then keep the page's WebGL contexts under the cap
+    releaseDetached();
+    for (const p of livePlots) {
+      if (liveContexts() <= MAX_GL_CONTEXTS) break;
+      if (p !== this && !p.drawing) p.retire();
     }
     // resized while drawing (the observer's call was skipped)
     if (this.observedWidth !== widthBefore) this.fitWidth();
@@ -213,10 +222,8 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const model = this.model;
     if (!model || model.data['image/png'] || !this.spec) return;
     try {
-      const colors = themeColors();
       const url = await Plotly.toImage(this.plotDiv, { format: 'png', width: 720, height: 320 });
       const b64 = url.replace(/^data:image\/png;base64,/, '');
-      void colors;
       model.setData({ data: { ...model.data, 'image/png': b64 }, metadata: model.metadata });
     } catch {
       // a PNG is a convenience; the plot itself is drawn
@@ -292,6 +299,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const png = this.model?.data['image/png'];
     void loadPlotly().then((P) => P.purge(this.plotDiv));
     this.plotDiv.textContent = '';
+    releaseDetached(); // its canvases left the page: free their contexts now, not when collected
     let el: HTMLElement;
     if (typeof png === 'string') {
       const img = document.createElement('img');

@@ -963,7 +963,9 @@ async function cancelBatch(dir: string, timeout: number): Promise<number> {
     // written here.
     const trialsEnded = b.trials.every((t) => isTerminal(t.state));
     if (trialsEnded) trialsEndedAt ??= Date.now();
-    if (trialsEnded && (!(driverAlive && saved.state === 'running') || Date.now() - trialsEndedAt! > DRIVER_GRACE_MS)) break;
+    // (A driver still starting, its status the launcher's 'queued', is waited for too: it would write 'running'.)
+    const driverLive = driverAlive && (saved.state === 'running' || saved.state === 'queued');
+    if (trialsEnded && (!driverLive || Date.now() - trialsEndedAt! > DRIVER_GRACE_MS)) break;
     if (Date.now() >= deadline) {
       console.error(`nefsim cancel: ${dir} is still ${b.state} after ${timeout} s (${b.counts.running} trials running); try again`);
       return 1;

@@ -344,6 +344,13 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
       else signalGroup(p.child.pid, 'SIGTERM');
     }
   };
+  // A batch cancelled before this process started (nefsim cancel right after --detach, which ended it in its
+  // folder): it stays so. Writing 'running' over it here made its status go back for a moment.
+  const before = readJson<BatchStatus>(join(dir, BATCH_FILES.status));
+  if (isTerminal(before.state)) {
+    log(`the batch was ${before.state} before its process started; nothing to run`);
+    return before.state === 'done' ? 0 : before.state === 'failed' ? 1 : 143;
+  }
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 

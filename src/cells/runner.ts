@@ -115,7 +115,6 @@ async function executeModelCell(
         },
       },
     );
-    batch.flush();
     const result = resultToOutput(reply.result, count);
     if (result) add(result as IOutput);
     const r = reply.result as Record<string, unknown> | null;

@@ -168,7 +168,7 @@ const LAUNCH_TIMEOUT_MS = 120_000;
 /**
  * The names a design session defines beside the engine's API (session-worker.ts's context, less
  * `model`): a run's module defines each of them too, as the stubs below, so that model cells that
- * call them run there (a test checks the session's context against this list).
+ * call them run there (a test checks that a session defines each).
  */
 export const SESSION_GLOBALS = ['display', 'simulate', 'buildSummary', 'post', 'plotTuning', 'plotXY'] as const;
 

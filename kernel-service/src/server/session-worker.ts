@@ -153,9 +153,7 @@ interface SimulateOptions extends Omit<SimulatorOptions, 'progress' | 'progressE
 
 function simulate(net: unknown, seconds: unknown, options: SimulateOptions = {}): InlineSimulation {
   if (!(net instanceof nefsim.Network))
-    throw new TypeError(
-      `simulate(net, seconds, options): net must be a Network, got ${net === undefined ? 'undefined (has the cell that sets it run in this session?)' : inspect(net, { depth: 0 }).slice(0, 80)}`,
-    );
+    throw new TypeError(`simulate(net, seconds, options): net must be a Network, got ${notANetwork(net)}`);
   if (typeof seconds !== 'number' || !(seconds >= 0) || !Number.isFinite(seconds))
     throw new TypeError('simulate(net, seconds, options): seconds must be a non-negative number');
   const { budget: askedBudget, ...simOpts } = options ?? {};
@@ -205,6 +203,11 @@ interface TuningCallOptions extends TuningPlotOptions {
   sim?: InlineSimulation;
 }
 
+/** What a session function got instead of a Network, for its error. */
+function notANetwork(net: unknown): string {
+  return net === undefined ? 'undefined (has the cell that sets it run in this session?)' : inspect(net, { depth: 0 }).slice(0, 80);
+}
+
 /** plotTuning(ensemble, options): tuning curves of an ensemble of the model (or of options.sim's network), by object or label. */
 function plotTuning(ensemble: unknown, options: TuningCallOptions = {}): CellPlot {
   const { sim: given, ...plotOpts } = options ?? {};
@@ -244,9 +247,7 @@ function plotXY(sim: unknown, probe: unknown, options: XYPlotOptions = {}): Cell
 
 function buildSummary(net: unknown = context.model, opts: SimulatorOptions = {}): nefsim.SimulationSummary {
   if (!(net instanceof nefsim.Network))
-    throw new TypeError(
-      `buildSummary(net, options): net must be a Network (default: model), got ${net === undefined ? 'undefined (has the cell that sets it run in this session?)' : inspect(net, { depth: 0 }).slice(0, 80)}`,
-    );
+    throw new TypeError(`buildSummary(net, options): net must be a Network (default: model), got ${notANetwork(net)}`);
   return new nefsim.Simulator(net, opts).summary();
 }
 

@@ -199,7 +199,7 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
       // a renamed notebook keeps its design session; the last panel of a notebook closes it
       let path = panel.context.path;
       panel.context.pathChanged.connect((_, next) => {
-        sessions.renamed(path, next);
+        void sessions.renamed(path, next).catch((err: unknown) => console.warn(`nefsim: the design session of ${next} keeps its id:`, err));
         path = next;
       });
       panel.disposed.connect(() => {
@@ -312,12 +312,20 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
           if (!sessions.isCurrent(path, current)) await runAllModelCells();
           let reply;
           try {
-            reply = await client.request('run.start', { session: sessionId, cells: cellIds, ...opts }, { timeoutMs: 60_000 });
+            reply = await client.request(
+              'run.start',
+              { session: sessions.nameOf(sessionId), cells: cellIds, ...opts },
+              { timeoutMs: 60_000 },
+            );
           } catch (err) {
             if (!(err instanceof ServiceError) || (err.code !== 'conflict' && err.code !== 'not_found')) throw err;
             // The service restarted and lost the session: execute the model cells again, then retry once.
             await runAllModelCells();
-            reply = await client.request('run.start', { session: sessionId, cells: cellIds, ...opts }, { timeoutMs: 60_000 });
+            reply = await client.request(
+              'run.start',
+              { session: sessions.nameOf(sessionId), cells: cellIds, ...opts },
+              { timeoutMs: 60_000 },
+            );
           }
           const r = reply.result as Record<string, unknown> | null;
           const name = r && typeof r.run === 'string' ? r.run : 'the run';

@@ -571,6 +571,38 @@ describe('interrupt and limits', () => {
   });
 });
 
+describe('renaming a session (a renamed notebook)', () => {
+  it('keeps its variables under the new id, frees the old one, refuses an id in use, and tells other holders by the new id', async () => {
+    const a = (await c.request('session.open', { session: 'nb-old', label: 'old.ipynb' })).result!.session as string;
+    const other = (await c.request('session.open', { session: 'nb-other' })).result!.session as string;
+    await c.request('cell.execute', { session: a, code: 'const kept = 41;' });
+    const second = await Client.connect(svc);
+    try {
+      expect((await second.request('session.open', { session: a })).result!.created).toBe(false);
+      const r = await c.request('session.rename', { session: a, to: 'nb-new', label: 'new.ipynb' });
+      expect(r.result).toEqual({ session: 'nb-new', renamed: 'nb-old', label: 'new.ipynb' });
+      expect((await c.request('cell.execute', { session: 'nb-new', code: 'kept + 1' })).result!.value).toEqual({ 'text/plain': '42' });
+      expect((await c.request('cell.execute', { session: 'nb-old', code: '1' })).error!.code).toBe('not_found');
+      const listed = (await c.request('session.list', {})).result!.sessions as { session: string; label: string }[];
+      expect(listed.find((s) => s.session === 'nb-new')?.label).toBe('new.ipynb');
+      const refused = await c.request('session.rename', { session: 'nb-new', to: other });
+      expect(refused.error).toMatchObject({ code: 'conflict' });
+      expect(refused.error!.message).toContain(`cannot rename session 'nb-new' to '${other}'`);
+      expect((await c.request('session.rename', { session: 'nb-gone', to: 'nb-x' })).error!.code).toBe('not_found');
+      // the other client held it under the old id: it hears of a restart under the new one
+      const heard = second.waitEvent((e) => e.event === 'session.restarted');
+      await c.request('cell.execute', { session: 'nb-new', code: 'setTimeout(() => { for (;;); }, 100); 1' });
+      await new Promise((r) => setTimeout(r, 400));
+      expect((await c.request('session.interrupt', { session: 'nb-new' })).result).toMatchObject({ restarted: true });
+      expect((await heard).session).toBe('nb-new');
+    } finally {
+      second.close();
+      await c.request('session.close', { session: 'nb-new' });
+      await c.request('session.close', { session: other });
+    }
+  });
+});
+
 describe('the service memory guard', () => {
   it('restarts a session whose cell fills typed arrays past --max-rss-mb (outside the heap cap), and the service goes on', async () => {
     const guarded = await startService(['--max-rss-mb', '600']);

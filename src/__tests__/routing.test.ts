@@ -3,7 +3,7 @@ import { createRoutingExecutor, type RunCellOptions } from '../cells/executor.js
 import { Signal } from '@lumino/signaling';
 import { CellQueue } from '../cells/queue.js';
 import { DesignSessions } from '../cells/sessions.js';
-import type { NefsimClient } from '../client/client.js';
+import { ServiceError, type NefsimClient } from '../client/client.js';
 import { isModelCell, looksLikeModelCode, sessionIdFor, type CellModelLike } from '../cells/model.js';
 import { definesModel, enrichBundle, errorInfo, errorToOutput, eventToOutput, resultToOutput, simulationOf } from '../cells/outputs.js';
 
@@ -301,5 +301,60 @@ describe('design sessions of renamed notebooks', () => {
     await sessions.ensure('n.ipynb');
     expect(sessions.takeLost(id)).toBe(true);
     expect(sessions.takeLost(id)).toBe(false);
+  });
+
+  /** A connected client that records requests; session.rename is refused when `refuse` is set. */
+  const recording = (refuse = false) => {
+    const owner = {};
+    const sent: { type: string; params: Record<string, unknown> }[] = [];
+    const event = new Signal<object, unknown>(owner);
+    const client = {
+      connected: new Signal<object, void>(owner),
+      statusChanged: new Signal<object, unknown>(owner),
+      event,
+      isConnected: true,
+      request: async (type: string, params: Record<string, unknown>) => {
+        sent.push({ type, params });
+        if (type === 'session.rename' && refuse) throw new ServiceError('conflict', 'taken');
+        return { result: { created: false } };
+      },
+    } as unknown as NefsimClient;
+    return { client, sent, event };
+  };
+
+  it("the service gives a renamed notebook's session the new path's id (found again after a reload); the page keeps its key", async () => {
+    const { client, sent, event } = recording();
+    const sessions = new DesignSessions(client);
+    const key = await sessions.ensure('dir/a.ipynb');
+    sessions.markExecuted(key, 'cell-1', 'x = 1');
+    await sessions.renamed('dir/a.ipynb', 'dir/b.ipynb');
+    const b = sessionIdFor('dir/b.ipynb');
+    expect(sent.at(-1)).toEqual({ type: 'session.rename', params: { session: key, to: b, label: 'dir/b.ipynb' } });
+    expect(sessions.idFor('dir/b.ipynb')).toBe(key); // the queue and records go on under the key
+    expect(sessions.nameOf(key)).toBe(b);
+    expect(sessions.isCurrent('dir/b.ipynb', [{ id: 'cell-1', source: 'x = 1' }])).toBe(true);
+    await sessions.interrupt('dir/b.ipynb');
+    expect(sent.at(-1)).toEqual({ type: 'session.interrupt', params: { session: b } });
+    sessions.markExecuted(key, 'cell-1', 'x = 1');
+    // a restart the service announces under the new id is this notebook's
+    event.emit({ event: 'session.restarted', session: b });
+    expect(sessions.isCurrent('dir/b.ipynb', [{ id: 'cell-1', source: 'x = 1' }])).toBe(false);
+    // a new notebook at the old path: a key of its own, and the old path's id on the service, which is free now
+    const fresh = sessions.idFor('dir/a.ipynb');
+    expect(fresh).not.toBe(key);
+    expect(sessions.nameOf(fresh)).toBe(key);
+    await sessions.close('dir/b.ipynb');
+    expect(sent.at(-1)).toEqual({ type: 'session.close', params: { session: b } });
+  });
+
+  it('a rename the service refuses (the id is taken) leaves the session its id', async () => {
+    const { client, sent } = recording(true);
+    const sessions = new DesignSessions(client);
+    const key = await sessions.ensure('a.ipynb');
+    await expect(sessions.renamed('a.ipynb', 'b.ipynb')).rejects.toThrow('taken');
+    expect(sessions.nameOf(key)).toBe(key);
+    await sessions.ensure('b.ipynb');
+    await sessions.reset('b.ipynb');
+    expect(sent.at(-1)).toEqual({ type: 'session.reset', params: { session: key } });
   });
 });

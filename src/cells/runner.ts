@@ -107,7 +107,7 @@ async function executeModelCell(
   try {
     const reply = await client.request(
       'cell.execute',
-      { session: sessionId, code: source, cell: model.id, model: true },
+      { session: sessions.nameOf(sessionId), code: source, cell: model.id, model: true },
       {
         onEvent: (ev: EventMessage) => {
           const out = eventToOutput(ev);
@@ -120,14 +120,14 @@ async function executeModelCell(
     const r = reply.result as Record<string, unknown> | null;
     if (r && typeof r.model === 'object' && r.model !== null && definesModel(source) && !simulationOf(r)) {
       if (!hasNetworkValue(r)) add(buildSummaryOutput(r.model as Record<string, unknown>) as IOutput);
-      const diagram = await networkDiagram(client, sessionId);
+      const diagram = await networkDiagram(client, sessions.nameOf(sessionId));
       if (diagram) add(diagram);
     }
     const sim = simulationOf(r);
     if (sim && sim.probes.length) {
       // An inline simulation: plot its probes (decimated), saved with the notebook.
       try {
-        const specs = await fetchProbePlots(client, { session: sessionId, sim: sim.id }, `simulation ${sim.id}`);
+        const specs = await fetchProbePlots(client, { session: sessions.nameOf(sessionId), sim: sim.id }, `simulation ${sim.id}`);
         for (const o of plotOutputs(specs)) add(o);
       } catch (err) {
         add({

@@ -17,8 +17,10 @@ export class DesignSessions {
   /** Sessions this page has opened, and those of them the service has lost (restarted) since. */
   private known = new Set<string>();
   private lost = new Set<string>();
-  /** Session ids of renamed notebooks, by their new path. */
+  /** Session keys of renamed notebooks (and of new ones at a renamed one's old path), by path. */
   private aliases = new Map<string, string>();
+  /** The service's id of a session whose key is not its id (its notebook was renamed), by key. */
+  private names = new Map<string, string>();
 
   constructor(private readonly client: NefsimClient) {
     client.connected.connect(() => this.forgetAll());
@@ -27,14 +29,15 @@ export class DesignSessions {
     });
     client.event.connect((_, ev) => {
       // Another client interrupted the session, or its worker died: its variables are gone.
-      if (ev.event === 'session.restarted' && typeof ev.session === 'string') this.executed.delete(ev.session);
+      if (ev.event === 'session.restarted' && typeof ev.session === 'string') this.executed.delete(this.keyOf(ev.session));
     });
   }
 
   /**
-   * A notebook's session id: from its path, or from its path before a rename
-   * (see renamed). A new notebook at a path that a renamed one left gets a
-   * session of its own, not the renamed notebook's.
+   * A notebook's session key, which this page's queue and records use for
+   * as long as the notebook is open, also across renames (see renamed): at
+   * first the session id its path gives. A new notebook at a path that a
+   * renamed one left gets a key of its own, not the renamed notebook's.
    */
   idFor(notebookPath: string): string {
     const alias = this.aliases.get(notebookPath);
@@ -44,27 +47,67 @@ export class DesignSessions {
     if (!held.has(id)) return id;
     let n = 2;
     while (held.has(`${id}-${n}`)) n++;
-    this.aliases.set(notebookPath, `${id}-${n}`);
-    return `${id}-${n}`;
+    const key = `${id}-${n}`;
+    this.aliases.set(notebookPath, key);
+    // its id on the service is still the one its path gives, if the renamed notebook has moved its session away
+    if (!this.nameInUse(id, key)) this.names.set(key, id);
+    return key;
   }
 
-  /** A notebook was renamed: it keeps its session (its variables and cells). */
-  renamed(oldPath: string, newPath: string): void {
-    this.aliases.set(newPath, this.idFor(oldPath));
+  /** The session's id on the service, for requests: its key, or the id its notebook's new path gave it. */
+  nameOf(key: string): string {
+    return this.names.get(key) ?? key;
+  }
+
+  private keyOf(name: string): string {
+    for (const [key, n] of this.names) if (n === name) return key;
+    return name;
+  }
+
+  private nameInUse(name: string, except: string): boolean {
+    for (const key of new Set([...this.known, ...this.aliases.values()])) if (key !== except && this.nameOf(key) === name) return true;
+    return false;
+  }
+
+  /**
+   * A notebook was renamed: it keeps its session (its variables and cells),
+   * and the service gives the session the id of the new path, so that the
+   * notebook finds it again after the page reloads. If that id is taken, the
+   * session keeps its id (found from this page only).
+   */
+  async renamed(oldPath: string, newPath: string): Promise<void> {
+    const key = this.idFor(oldPath);
     this.aliases.delete(oldPath);
+    this.aliases.set(newPath, key);
+    const from = this.nameOf(key);
+    const to = sessionIdFor(newPath);
+    if (to === from || this.nameInUse(to, key)) return;
+    // at once, so that a cell sent from now on reaches the session under the id it will have
+    const setName = (name: string) => (name === key ? this.names.delete(key) : this.names.set(key, name));
+    setName(to);
+    if (!this.client.isConnected) return; // nothing to move: a session held on the service is reaped when idle
+    try {
+      await this.client.request('session.rename', { session: from, to, label: newPath }, { timeoutMs: 15_000 });
+    } catch (err) {
+      if (err instanceof ServiceError && err.code === 'not_found') return; // not on the service: opened under `to` when needed
+      if (this.nameOf(key) === to) setName(from); // refused (the id is taken): the session keeps its id
+      throw err;
+    }
   }
 
   /** The notebook's last panel closed: its session goes, so that it holds no worker on the service. */
   async close(notebookPath: string): Promise<void> {
     const id = this.idFor(notebookPath);
+    const name = this.nameOf(id);
     this.aliases.delete(notebookPath);
+    this.names.delete(id);
     this.opened.delete(id);
     this.known.delete(id);
     this.lost.delete(id);
     this.executed.delete(id);
     this.counters.delete(id);
     if (!this.client.isConnected) return;
-    await this.client.request('session.close', { session: id }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
+    await this.client.request('session.close', { session: name }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
   }
 
   private forgetAll(): void {
@@ -95,7 +138,7 @@ export class DesignSessions {
     let p = this.opened.get(id);
     if (!p) {
       const open = this.client
-        .request('session.open', { session: id, label: notebookPath }, { waitForConnection: true, timeoutMs: 30_000 })
+        .request('session.open', { session: this.nameOf(id), label: notebookPath }, { waitForConnection: true, timeoutMs: 30_000 })
         .then((reply) => {
           // made anew where this page had it before: the service restarted, and the session's state is gone
           if ((reply.result as { created?: unknown } | null)?.created === true && this.known.has(id)) this.lost.add(id);
@@ -141,7 +184,7 @@ export class DesignSessions {
     this.executed.delete(id);
     // not gated on having opened it in this page: a cell may loop since before a reload or reconnect
     if (!this.client.isConnected) return;
-    await this.client.request('session.interrupt', { session: id }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
+    await this.client.request('session.interrupt', { session: this.nameOf(id) }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
   }
 
   /**
@@ -159,7 +202,7 @@ export class DesignSessions {
     this.counters.delete(id);
     this.executed.delete(id);
     if (!this.client.isConnected) return;
-    await this.client.request('session.reset', { session: id }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
+    await this.client.request('session.reset', { session: this.nameOf(id) }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
   }
 }
 

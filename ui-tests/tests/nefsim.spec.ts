@@ -396,7 +396,7 @@ test.describe('nefsim extension', () => {
     }
   });
 
-  test('a renamed notebook keeps its design session', async ({ page, tmpPath }) => {
+  test('a renamed notebook keeps its design session, also after the page reloads', async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
     for (const i of [1, 2]) await runCell(page, i);
     await expect(cell(page, 2).locator('.jp-InputPrompt')).toContainText(/\[\d+\]/, { timeout: 60_000 });
@@ -412,6 +412,19 @@ test.describe('nefsim extension', () => {
     await runCell(page, 3);
     await expect(cell(page, 3).locator('.jp-OutputArea-output').first()).toContainText('nefsim model “squaring”', { timeout: 60_000 });
     await expect(cell(page, 3).locator('[data-mime-type="application/vnd.jupyter.stderr"]')).toHaveCount(0);
+    // and the service moved the session to the new path's id: after a reload, the notebook finds it again
+    await page.notebook.save();
+    await page.reload({ waitForIsReady: false }); // the workspace reopens the notebook, not the Launcher that would be waited for
+    await expect(page.locator('.lm-TabBar-tab.lm-mod-current[data-type="document-title"]')).toContainText('renamed.ipynb', {
+      timeout: 60_000,
+    });
+    await expect(page.locator('#nefsim-status')).toHaveAttribute('data-state', 'connected', { timeout: 60_000 });
+    await runCode(
+      page,
+      3,
+      '// cells 1 to 3 ran before the reload\n`kept: ${model.label}, ${net.ensembles.length} ensembles`',
+      'kept: squaring, 2 ensembles',
+    );
   });
 
   test('the status bar shows the service stopped, and it comes back', async ({ page, tmpPath }) => {

@@ -119,6 +119,11 @@ export const RequestSchemas = {
     { session: Type.Optional(SessionId), label: Type.Optional(Type.String({ maxLength: 500 })) },
     'Opens a design session (a worker thread), or attaches to the open session of that id.',
   ),
+  'session.rename': request(
+    'session.rename',
+    { session: SessionId, to: SessionId, label: Type.Optional(Type.String({ maxLength: 500 })) },
+    'Gives an open session a new id (its notebook was renamed); its variables and cells stay.',
+  ),
   'session.close': request('session.close', { session: SessionId }, 'Closes a session and ends its worker.'),
   'session.reset': request('session.reset', { session: SessionId }, 'Forgets every variable: the worker is replaced by a fresh one.'),
   'session.interrupt': request(

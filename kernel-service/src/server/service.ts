@@ -499,6 +499,12 @@ export class Service {
         return { time: Date.now() };
       case 'session.open':
         return this.sessionOpen(c, req as Request<'session.open'>);
+      case 'session.rename': {
+        const r = req as Request<'session.rename'>;
+        const s = this.sessions.rename(r.session, r.to, r.label);
+        for (const other of this.clients) if (other.sessions.delete(r.session)) other.sessions.add(s.id);
+        return { session: s.id, renamed: r.session, label: s.label ?? null };
+      }
       case 'session.close': {
         const r = req as Request<'session.close'>;
         await this.sessions.close(r.session);

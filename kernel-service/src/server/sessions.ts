@@ -62,8 +62,9 @@ export class Session {
   onRestart: ((reason: string) => void) | undefined;
 
   constructor(
-    readonly id: string,
-    readonly label: string | undefined,
+    /** Its name on the service; changes with session.rename (a renamed notebook). */
+    public id: string,
+    public label: string | undefined,
     private readonly opts: SessionOptions,
   ) {
     this.start();
@@ -278,6 +279,24 @@ export class SessionManager {
   get(id: string): Session {
     const s = this.sessions.get(id);
     if (!s) throw new ProtocolError('not_found', `no session '${id}' (open one with session.open)`);
+    return s;
+  }
+
+  /**
+   * Gives a session a new id (its notebook was renamed, and a page that
+   * opens the notebook at its new path should find its variables). The old
+   * id is free at once; an id in use is refused.
+   */
+  rename(id: string, to: string, label: string | undefined): Session {
+    const s = this.get(id);
+    if (to !== id) {
+      if (this.sessions.has(to))
+        throw new ProtocolError('conflict', `cannot rename session '${id}' to '${to}': a session of that id is open`);
+      this.sessions.delete(id);
+      s.id = to;
+      this.sessions.set(to, s);
+    }
+    if (label !== undefined) s.label = label;
     return s;
   }
 

@@ -450,23 +450,36 @@ export class ProbeWriter {
           counts[j]!++;
           continue;
         }
-        const n = Math.max(1, Math.round(v / one));
-        times.length = units.length = len;
-        times.reserve(len + n + (su.length - k));
-        units.reserve(len + n + (su.length - k));
+        len = ProbeWriter.appendRepeated(sp, len, t, j, Math.max(1, Math.round(v / one)), su.length - k);
         td = times.data;
         ud = units.data;
-        for (let q = 0; q < n; q++) {
-          td[len] = t;
-          ud[len++] = j;
-        }
-        counts[j]! += n;
       }
       end += len - len0;
       index.push(end);
     }
     times.length = units.length = len;
     sp.counted = end;
+  }
+
+  /**
+   * k spikes of one neuron in one step (SpikingRectifiedLinear): k entries
+   * at `len`, with room kept for `more` entries after them (the rest of the
+   * step's spikes); returns the new length. The arrays may move.
+   */
+  private static appendRepeated(sp: SparseProbe, len: number, t: number, j: number, n: number, more: number): number {
+    const times = sp.pTimes;
+    const units = sp.pUnits;
+    times.length = units.length = len;
+    times.reserve(len + n + more);
+    units.reserve(len + n + more);
+    const td = times.data;
+    const ud = units.data;
+    for (let q = 0; q < n; q++) {
+      td[len] = t;
+      ud[len++] = j;
+    }
+    sp.unitCounts[j]! += n;
+    return len;
   }
 
   /** Appends `rows` dense samples of a spike probe as sparse spikes. */
@@ -499,18 +512,9 @@ export class ProbeWriter {
           counts[j]!++;
           continue;
         }
-        // k spikes of one neuron in one step (SpikingRectifiedLinear): k entries.
-        const n = Math.max(1, Math.round(v / one));
-        times.length = units.length = len;
-        times.reserve(len + n + cols);
-        units.reserve(len + n + cols);
+        len = ProbeWriter.appendRepeated(sp, len, t, j, Math.max(1, Math.round(v / one)), cols);
         td = times.data;
         ud = units.data;
-        for (let k = 0; k < n; k++) {
-          td[len] = t;
-          ud[len++] = j;
-        }
-        counts[j]! += n;
       }
       times.length = units.length = len;
       end += len - len0;

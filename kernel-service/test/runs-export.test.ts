@@ -210,6 +210,58 @@ describe('nefsim export', () => {
     expect(readdirSync(out).filter((f) => f === 'csv' || f.includes('npz'))).toEqual([]);
   });
 
+  it('--out never replaces the run, nor anything that is not an earlier export without --force; an earlier export is replaced', async () => {
+    const run = join(dir, 'guarded');
+    expect((await cli('run', model, '--duration', '0.05', '--out', run)).code).toBe(0);
+    const runFiles = readdirSync(run).sort();
+    const notes = join(dir, 'keep');
+    mkdirSync(notes);
+    writeFileSync(join(notes, 'notes.txt'), 'mine\n');
+    const mine = join(dir, 'mine.txt');
+    writeFileSync(mine, 'mine\n');
+    const refusals: [string[], RegExp][] = [
+      [['--format', 'csv', '--out', run], /--out .*guarded: that is the run folder; the export would replace the run/],
+      [['--format', 'csv', '--out', dir, '--force'], /that is the run folder's parent/],
+      [['--out', join(run, 'probes.h5'), '--force'], /exists \(a file\) and is not an earlier \.npz export; it is part of the run folder/],
+      [
+        ['--format', 'csv', '--out', notes],
+        /exists \(a folder holding 'notes\.txt'\) and is not an earlier CSV export; give another path, or --force/,
+      ],
+      [['--out', mine], /mine\.txt exists \(a file\) and is not an earlier \.npz export/],
+      [['--out', join(mine, 'x.npz')], /mine\.txt is a file, not a folder/],
+    ];
+    for (const [args, message] of refusals) {
+      const r = await cli('export', run, ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    expect(readdirSync(run).sort()).toEqual(runFiles);
+    expect(readFileSync(join(notes, 'notes.txt'), 'utf8')).toBe('mine\n');
+    expect(readFileSync(mine, 'utf8')).toBe('mine\n');
+    // an earlier export is replaced; --force replaces what the user points at outside the run; new folders are made
+    const npz = join(dir, 'new', 'deep', 'a.npz');
+    for (let i = 0; i < 2; i++) expect((await cli('export', run, '--out', npz)).code).toBe(0);
+    expect(readNpz(npz).get('probes/a')!.shape).toEqual([50, 1]);
+    expect((await cli('export', run, '--format', 'csv', '--out', notes, '--force')).code).toBe(0);
+    expect(readdirSync(notes)).toContain('time.csv');
+    expect((await cli('export', run, '--out', notes, '--force')).code).toBe(0);
+    expect(readNpz(notes).get('probes/a')!.shape).toEqual([50, 1]);
+  });
+
+  it("a batch: --out is a folder of the trials' exports, never the batch folder", async () => {
+    const out = join(dir, 'batch-guarded');
+    expect((await cli('run', model, '--trials', '2', '--duration', '0.05', '--out', out)).code).toBe(0);
+    const r = await cli('export', out, '--format', 'csv', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('that is the run folder');
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const r2 = await cli('export', out, '--out', file);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('a batch exports one archive per trial into a folder, and this is a file');
+    expect(readdirSync(join(out, 'trial-000'))).toContain('probes.h5');
+  });
+
   it('refuses bad arguments', async () => {
     const r = await cli('export', join(dir, 'run'), '--format', 'xml');
     expect(r.code).toBe(2);

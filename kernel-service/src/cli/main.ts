@@ -47,7 +47,7 @@ Usage:
                                      up to S seconds (default 30) for it to end
   nefsim serve [--port P] [--token-file F] [--runs-dir D] [--max-concurrent-runs N]
                                      start the simulation service (nefsim serve --help)
-  nefsim export DIR [--format npz|csv] [--out PATH]
+  nefsim export DIR [--format npz|csv] [--out PATH] [--force]
                                      probes.h5 of a run (or of each trial) as
                                      NumPy .npz (default DIR/probes.npz) or CSV
                                      (default DIR/csv/); spikes also dense

@@ -981,31 +981,51 @@ async function cancelBatch(dir: string, timeout: number): Promise<number> {
   return b.state === 'cancelled' ? 0 : 1;
 }
 
-/** `nefsim export DIR [--format npz|csv] [--out PATH]`: probes.h5 of a run, or of every trial of a batch, as .npz or CSV. */
+/**
+ * `nefsim export DIR [--format npz|csv] [--out PATH] [--force]`: probes.h5 of
+ * a run, or of every trial of a batch, as .npz or CSV. --out never replaces
+ * the run, nor (without --force) anything that is not an earlier export.
+ */
 export async function exportCommand(args: string[]): Promise<number> {
   const { positional, opts } = parseArgs('export', args, [
     { name: 'format', value: true },
     { name: 'out', value: true },
+    { name: 'force', value: false },
   ]);
   const dir = requireRunFolder('export', positional[0]);
   if (positional.length > 1) throw new UsageError(`nefsim export: one run folder only, got ${positional.map((p) => `'${p}'`).join(' ')}`);
   const format = (opts.get('format') as string | undefined) ?? 'npz';
   if (format !== 'npz' && format !== 'csv') throw new UsageError(`nefsim export: --format must be 'npz' or 'csv', got '${format}'`);
   const outOpt = opts.get('out') as string | undefined;
-  const { exportRun } = await import('../runs/export.js');
+  const force = opts.has('force');
+  const { exportRun, checkExportTarget, ExportTargetError } = await import('../runs/export.js');
   const runs: { dir: string; out: string | undefined }[] = [];
-  if (isBatchFolder(dir)) {
-    const base = outOpt ? resolve(outOpt) : undefined;
-    if (base) mkdirSync(base, { recursive: true });
-    for (const t of readPlan(dir).trials)
-      runs.push({ dir: join(dir, t.dir), out: base ? join(base, format === 'npz' ? `${t.dir}.npz` : t.dir) : undefined });
-  } else {
-    runs.push({ dir, out: outOpt ? resolve(outOpt) : undefined });
+  try {
+    if (isBatchFolder(dir)) {
+      const base = outOpt ? resolve(outOpt) : undefined;
+      if (base) {
+        // a folder of the trials' exports (trial-000.npz, ...; each checked as it is written)
+        if (existsSync(base) && !statSync(base).isDirectory())
+          throw new UsageError(
+            `nefsim export: --out ${outOpt}: a batch exports one ${format === 'npz' ? 'archive' : 'folder'} per trial into a folder, and this is a file`,
+          );
+        checkExportTarget(dir, base, 'csv', true);
+        mkdirSync(base, { recursive: true });
+      }
+      for (const t of readPlan(dir).trials)
+        runs.push({ dir: join(dir, t.dir), out: base ? join(base, format === 'npz' ? `${t.dir}.npz` : t.dir) : undefined });
+    } else {
+      if (outOpt !== undefined) checkExportTarget(dir, outOpt, format, force);
+      runs.push({ dir, out: outOpt ? resolve(outOpt) : undefined });
+    }
+  } catch (err) {
+    if (err instanceof ExportTargetError) throw new UsageError(`nefsim export: ${err.message}`);
+    throw err;
   }
   let failed = 0;
   for (const r of runs) {
     try {
-      console.log(await exportRun(r.dir, format, r.out));
+      console.log(await exportRun(r.dir, format, r.out, force));
     } catch (err) {
       failed++;
       console.error(`nefsim export: ${r.dir}: ${err instanceof Error ? err.message : String(err)}`);

@@ -20,13 +20,14 @@
  * the steps status.json says are on disk (read before the file is opened),
  * and an export that races a flush is tried again.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { NpzWriter, bytesOf } from './npy.js';
 import { SPIKES_LAYOUT } from './store-format.js';
 import { readChecked, stepsOnDisk } from './h5-read.js';
+import { currentStatus } from './folder.js';
 
 export type ExportFormat = 'npz' | 'csv';
 
@@ -157,20 +158,69 @@ function blockRows(cols: number): number {
   return Math.max(1, Math.floor(BLOCK_VALUES / Math.max(1, cols)));
 }
 
-/** Exports the run folder `dir` (its probes.h5); returns the file or folder written. */
-export async function exportRun(dir: string, format: ExportFormat, out?: string): Promise<string> {
+/** Why an export cannot go where it was asked to (the CLI says it as a usage error). */
+export class ExportTargetError extends Error {}
+
+/**
+ * Refuses an export target that holds something an export must not replace:
+ * the run folder itself, a folder holding it, or an existing path that is
+ * not an earlier export of this format (a .npz archive; a folder of .csv
+ * files only), unless `force`, which still never replaces anything inside
+ * the run folder. A new path's folders are made.
+ */
+export function checkExportTarget(runDir: string, target: string, format: ExportFormat, force = false): void {
+  const run = resolve(runDir);
+  const t = resolve(target);
+  if (t === run || run.startsWith(t + sep))
+    throw new ExportTargetError(`--out ${target}: that is the run folder${t === run ? '' : "'s parent"}; the export would replace the run`);
+  const parent = statSync(dirname(t), { throwIfNoEntry: false });
+  if (parent && !parent.isDirectory()) throw new ExportTargetError(`--out ${target}: ${dirname(t)} is a file, not a folder`);
+  const st = statSync(t, { throwIfNoEntry: false });
+  if (!st) return;
+  if (isEarlierExport(t, st.isDirectory(), format)) return;
+  const inside = t.startsWith(run + sep);
+  if (force && !inside) return;
+  const what = st.isDirectory() ? `a folder holding ${describeEntries(t)}` : 'a file';
+  throw new ExportTargetError(
+    `--out ${target} exists (${what}) and is not an earlier ${format === 'npz' ? '.npz' : 'CSV'} export; ` +
+      (inside ? 'it is part of the run folder: give another path' : 'give another path, or --force to replace it'),
+  );
+}
+
+/** An earlier export of this format: a zip archive named .npz, or a folder of .csv files only. */
+function isEarlierExport(path: string, isDir: boolean, format: ExportFormat): boolean {
+  if (format === 'csv') return isDir && readdirSync(path, { withFileTypes: true }).every((e) => e.isFile() && e.name.endsWith('.csv'));
+  if (isDir || !path.endsWith('.npz')) return false;
+  const head = readFileSync(path).subarray(0, 4); // an .npz is a zip: "PK\x03\x04" (or an empty archive's "PK\x05\x06")
+  return head.length === 4 && head[0] === 0x50 && head[1] === 0x4b;
+}
+
+function describeEntries(dir: string): string {
+  const names = readdirSync(dir);
+  if (names.length === 0) return 'nothing';
+  return (
+    names
+      .slice(0, 3)
+      .map((n) => `'${n}'`)
+      .join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '')
+  );
+}
+
+/**
+ * Exports the run folder `dir` (its probes.h5); returns the file or folder
+ * written. `out` is checked first (checkExportTarget), `force` as there.
+ */
+export async function exportRun(dir: string, format: ExportFormat, out?: string, force = false): Promise<string> {
   const h5 = join(dir, 'probes.h5');
-  if (!existsSync(h5))
-    throw new Error(
-      `${dir}: no probes.h5: the run has not made it yet, or stopped before it did ` +
-        '(a run makes it once its network is built and the HDF5 writer has started, about a second in; see nefsim status)',
-    );
+  if (!existsSync(h5)) throw new Error(noProbesFile(dir));
+  const target = out ?? join(dir, format === 'npz' ? 'probes.npz' : 'csv');
+  checkExportTarget(dir, target, format, force);
+  mkdirSync(dirname(resolve(target)), { recursive: true });
   await h5wasm.ready;
   // status first: whatever it says is on disk is in the file opened after it (and stays there: every
   // attempt exports the same steps, however far the run has gone meanwhile)
   const { live, steps } = stepsOnDisk(dir);
   for (let attempt = 1; ; attempt++) {
-    const target = out ?? join(dir, format === 'npz' ? 'probes.npz' : 'csv');
     try {
       // while the run writes the file, a read that races its flush fails, or prints HDF5's errors and returns garbage;
       // after it, HDF5's errors mean a damaged file, said in one line (readChecked)
@@ -181,6 +231,22 @@ export async function exportRun(dir: string, format: ExportFormat, out?: string)
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }
+}
+
+/** Why a run folder has no probes.h5: it ended before making it, or has not made it yet. */
+function noProbesFile(dir: string): string {
+  let state: string | undefined;
+  try {
+    state = currentStatus(dir).state;
+  } catch {
+    // no readable status: said as "not made yet"
+  }
+  if (state === 'done') return 'no probes.h5: the run ended done, and the file has been moved or deleted';
+  if (state === 'failed' || state === 'cancelled') return `no probes.h5: the run ended ${state} before it made one (see nefsim status)`;
+  return (
+    'no probes.h5 yet: a run makes it once its network is built and the HDF5 writer has started, ' +
+    `about a second in${state ? ` (the run is ${state})` : ''}; see nefsim status`
+  );
 }
 
 function exportSteps(h5: string, steps: number, format: ExportFormat, out: string): string {

@@ -8,7 +8,7 @@
  * padded with spaces and ended by "\n" so that the data starts on a
  * 64-byte boundary; then the array in C order.
  */
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { Zip, ZipPassThrough } from 'fflate';
 
 export type NpyDtype = '<f8' | '<i8' | '<i4';
@@ -121,6 +121,8 @@ export class NpzWriter {
     this.zip.end();
     closeSync(this.fd);
     this.check();
+    // a folder there (nefsim export --force) goes only now that its replacement is complete
+    if (statSync(this.path, { throwIfNoEntry: false })?.isDirectory()) rmSync(this.path, { recursive: true, force: true });
     renameSync(this.tmp, this.path);
   }
 

@@ -4,7 +4,7 @@
  * probe data of the run (decimated min/max equal to the raw extremes), rates,
  * the concurrency limit and its queue, cancel and delete.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_GLOBALS } from '../src/server/runs.js';
@@ -450,10 +450,18 @@ export default function () {
       ['no-status', (d) => rmSync(join(d, 'status.json')), /its status.json is missing/],
       ['no-options', (d) => rmSync(join(d, 'options.json')), /its options.json is missing/],
     ];
+    const past = new Date(Date.now() - 120_000);
     for (const [name, damage] of cases) {
-      cpSync(src, join(svc.runsDir, name), { recursive: true });
-      damage(join(svc.runsDir, name));
+      const d = join(svc.runsDir, name);
+      cpSync(src, d, { recursive: true });
+      damage(d);
+      for (const f of readdirSync(d)) utimesSync(join(d, f), past, past);
+      utimesSync(d, past, past);
     }
+    // damaged folders hold no slot of the queue (this service runs one run at a time): the next run runs
+    const next = await c.request('run.start', { file: join(svc.dir, 'model.mjs'), duration: 0.05, label: 'after-damaged' });
+    await watchToEnd(next.result!.run as string);
+    expect((await c.request('run.status', { run: next.result!.run })).result!.state).toBe('done');
     const list = (await c.request('run.list')).result!.runs as { run: string; state: string; error: string | null }[];
     for (const [name, , why] of cases) {
       const listed = list.find((x) => x.run === name);

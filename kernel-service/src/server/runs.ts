@@ -406,7 +406,9 @@ export class RunManager {
           n += slotsOf({ trials: plan.trials.length, jobs: plan.jobs, partitions: plan.partitions, executor: plan.executor });
         } else n += slotsOf({ partitions: readJson<RunOptions>(join(dir, FILES.options)).partitions });
       } catch {
-        n++; // unreadable: one slot
+        // unreadable: a folder a run outside the service is making holds a slot for a moment; a damaged
+        // one (listed as failed) none, or a few of them would hold up the queue for good
+        if (Date.now() - lastChange(dir) < UNREADABLE_SLOT_MS) n++;
       }
     }
     return n;
@@ -827,5 +829,19 @@ export class RunManager {
 
   get name(): string {
     return basename(this.dir);
+  }
+}
+
+/** How long a run folder that cannot be read counts as a run starting (ms). */
+const UNREADABLE_SLOT_MS = 30_000;
+
+/** When the folder or a file in it last changed (ms since the epoch); 0 if it cannot be read. */
+function lastChange(dir: string): number {
+  try {
+    let t = statSync(dir).mtimeMs;
+    for (const f of readdirSync(dir)) t = Math.max(t, statSync(join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0);
+    return t;
+  } catch {
+    return 0;
   }
 }

@@ -14,6 +14,30 @@ export interface StoreMeta {
   seed: number;
 }
 
+/**
+ * Probe names, as under /probes in probes.h5, as npz keys and CSV files, and
+ * in the service's probe requests: a probe's label with '/' and '.' as '_'
+ * (unlabelled: probe<i>). A label that needs no change keeps it; a changed
+ * or repeated one takes the next free `_2`, `_3`, ..., so that a probe
+ * labelled `x_y` is `x_y` also beside one labelled `x/y` (which is `x_y_2`).
+ */
+export function probeNames(labels: readonly (string | undefined)[]): string[] {
+  const bases = labels.map((l, i) => (l ?? `probe${i}`).replace(/[/.]/g, '_') || `probe${i}`);
+  const names: (string | undefined)[] = labels.map(() => undefined);
+  const taken = new Set<string>();
+  bases.forEach((b, i) => {
+    if (b === labels[i] && !taken.has(b)) taken.add((names[i] = b));
+  });
+  return bases.map((b, i) => {
+    const kept = names[i];
+    if (kept !== undefined) return kept;
+    let name = b;
+    for (let k = 2; taken.has(name); k++) name = `${b}_${k}`;
+    taken.add(name);
+    return name;
+  });
+}
+
 /** What the file records of one probe: everything the writer needs, as plain data (it can cross to a writer thread). */
 export interface ProbeLayout {
   /** Name of the dataset or group under /probes (unique, no '/' or '.'). */

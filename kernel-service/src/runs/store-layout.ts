@@ -7,23 +7,16 @@
 import { Neurons, ObjView, type Probe } from '../engine/objects.js';
 import { isSpikeProbe } from '../engine/simulator.js';
 import type { RunSimulator } from './run-simulator.js';
-import type { ProbeChunk, ProbeLayout, StoreChunk, StoreLayout } from './store-format.js';
+import { probeNames, type ProbeChunk, type ProbeLayout, type StoreChunk, type StoreLayout } from './store-format.js';
 
 export * from './store-format.js';
 
 /** The file layout of a simulator's probes. */
 export function storeLayout(sim: RunSimulator): StoreLayout {
-  const taken = new Set<string>();
+  const names = probeNames(sim.probes.map((p) => p.label));
   const probes = sim.probes.map((probe, index): ProbeLayout => {
-    let name = (probe.label ?? `probe${index}`).replace(/[/.]/g, '_') || `probe${index}`;
-    if (taken.has(name)) {
-      let k = 2;
-      while (taken.has(`${name}_${k}`)) k++;
-      name = `${name}_${k}`;
-    }
-    taken.add(name);
     return {
-      name,
+      name: names[index]!,
       index,
       label: probe.label ?? '',
       target: probe.target.name,

@@ -16,6 +16,7 @@ import type { Network } from '../engine/network.js';
 import type { Probe } from '../engine/objects.js';
 import type { Simulator, SimulatorOptions } from '../engine/simulator.js';
 import * as post from '../post/index.js';
+import { probeNames } from '../runs/store-format.js';
 import { CellPlot, PLOT_MIME, tuningPlot, xyPlot, type TuningPlotOptions, type XYPlotOptions } from './cell-plots.js';
 import { CellSyntaxError, mapPosition, transformCell, type Transformed } from './transform.js';
 import type { FromWorker, ToWorker, WorkerArrays, WorkerInit } from './worker-protocol.js';
@@ -92,7 +93,7 @@ class InlineSimulation {
     return this.sim.trange();
   }
   get probes(): string[] {
-    return probeNames(this.sim.probes);
+    return probeNamesOf(this.sim.probes);
   }
   /** Data of a probe (the Probe object, its label or its name in `probes`). */
   data(probe: Probe | string): nefsim.ProbeData {
@@ -119,24 +120,14 @@ class InlineSimulation {
 const sims = new Map<string, InlineSimulation>();
 let simCount = 0;
 
-/** Probe names as in probes.h5: the label with '/' and '.' as '_', or probe<i>; duplicates get _2, _3... */
-function probeNames(probes: readonly Probe[]): string[] {
-  const taken = new Set<string>();
-  return probes.map((p, i) => {
-    let name = (p.label ?? `probe${i}`).replace(/[/.]/g, '_') || `probe${i}`;
-    if (taken.has(name)) {
-      let k = 2;
-      while (taken.has(`${name}_${k}`)) k++;
-      name = `${name}_${k}`;
-    }
-    taken.add(name);
-    return name;
-  });
+/** Probe names as in probes.h5 (see probeNames). */
+function probeNamesOf(probes: readonly Probe[]): string[] {
+  return probeNames(probes.map((p) => p.label));
 }
 
 function findProbe(sim: Simulator, name: string): Probe {
   const probes = sim.probes;
-  const names = probeNames(probes);
+  const names = probeNamesOf(probes);
   const i = names.indexOf(name);
   if (i >= 0) return probes[i]!;
   const byLabel = probes.find((p) => p.label === name);
@@ -664,7 +655,7 @@ function getSim(id: string): InlineSimulation {
 
 function probeList(simId: string): Record<string, unknown> {
   const s = getSim(simId);
-  const names = probeNames(s.sim.probes);
+  const names = probeNamesOf(s.sim.probes);
   return {
     sim: simId,
     dt: s.sim.dt,

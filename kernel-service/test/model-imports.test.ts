@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { relativeImport } from '../src/cli/runs.js';
 import { importsOnlyNefsim } from '../src/runs/model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nefsim-imports-'));
@@ -42,5 +43,24 @@ describe('models that import only nefsim', () => {
     expect(check('import /* c */ "./x.mjs";\n')).toBe(false);
     // prose: conservative
     expect(check("import { Network } from 'nefsim';\n// data from the lab\n")).toBe(false);
+  });
+});
+
+describe('relative imports, which a run folder cannot hold (nefsim run refuses them)', () => {
+  it('are found in import and export declarations and in import() of a constant name', () => {
+    expect(relativeImport("import { make } from './helper.mjs';\n")).toBe('./helper.mjs');
+    expect(relativeImport("export * from '../lib/x.mjs';\n")).toBe('../lib/x.mjs');
+    expect(relativeImport("import 'nefsim';\nconst m = await import(`./late.mjs`);\n")).toBe('./late.mjs');
+    expect(relativeImport("function f() { return import('./in-function.mjs'); }\n")).toBe('./in-function.mjs');
+  });
+
+  it('but not in comments or strings, nor packages, absolute paths, or a file that does not parse', () => {
+    expect(relativeImport("// import { h } from './helper.mjs';\n/* import('./x.mjs') */\nimport { Network } from 'nefsim';\n")).toBe(
+      undefined,
+    );
+    expect(relativeImport("const s = \"import x from './helper.mjs'\";\nimport fs from 'node:fs';\nimport '/abs/x.mjs';\n")).toBe(
+      undefined,
+    );
+    expect(relativeImport("import { from './helper.mjs';\n")).toBe(undefined);
   });
 });

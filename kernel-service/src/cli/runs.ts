@@ -2,6 +2,7 @@
  * `nefsim run`, `nefsim status` and `nefsim cancel`: long runs in run folders
  * (see ../runs/folder.ts for the layout).
  */
+import { parse as parseModule, type Node as AcornNode } from 'acorn';
 import { MAX_RUN_STEPS, stepsIn } from '../engine/steps.js';
 import { spawn } from 'node:child_process';
 import {
@@ -500,13 +501,40 @@ function makeOut(out: string, defaultName: boolean, force: boolean, fill: (dir: 
 
 /**
  * The first relative module a model imports ('./helper.mjs'), if any: a run
- * folder holds only the model file, so the run could not load it. Read as
- * words, like importsOnlyNefsim: a quoted './' or '../' name after `from` or
- * `import` (also in import()).
+ * folder holds only the model file, so the run could not load it. Read from
+ * the module's syntax (import and export declarations, and import() of a
+ * constant name), so that one in a comment or a string does not count; a
+ * file that does not parse has none here (loading it says where it fails).
  */
 export function relativeImport(src: string): string | undefined {
-  const m = /(?<![.\w$])(?:from|import)\s*\(?\s*(['"])(\.{1,2}\/[^'"\n]*)\1/.exec(src);
-  return m?.[2];
+  let program: AcornNode;
+  try {
+    program = parseModule(src, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true });
+  } catch {
+    return undefined;
+  }
+  const specifier = (n: unknown): string | undefined => {
+    const node = n as { type?: string; value?: unknown; quasis?: { value: { cooked?: string | null } }[]; expressions?: unknown[] };
+    if (node?.type === 'Literal' && typeof node.value === 'string') return node.value;
+    if (node?.type === 'TemplateLiteral' && node.expressions?.length === 0) return node.quasis?.[0]?.value.cooked ?? undefined;
+    return undefined;
+  };
+  const pending: unknown[] = [program];
+  while (pending.length > 0) {
+    const node = pending.pop() as Record<string, unknown> | null;
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) pending.push(node[i]);
+      continue;
+    }
+    const t = node.type;
+    if (t === 'ImportDeclaration' || t === 'ExportNamedDeclaration' || t === 'ExportAllDeclaration' || t === 'ImportExpression') {
+      const name = specifier(node.source);
+      if (name !== undefined && /^\.{1,2}\//.test(name)) return name;
+    }
+    for (const key of Object.keys(node).reverse()) if (key !== 'type' && typeof node[key] === 'object') pending.push(node[key]);
+  }
+  return undefined;
 }
 
 /** Whether the network has an ensemble, node or connection with this label (or name, as pins match it). */

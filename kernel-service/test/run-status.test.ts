@@ -4,7 +4,7 @@
  * hand; "gone" is this test's own pid with a start time that is not its own
  * (a reused pid), "alive" is this process as it is.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -149,6 +149,27 @@ describe('damaged files of a run folder', () => {
     expect(formatStatus(dir, currentStatus(dir))).toContain(`warning: ${join(dir, FILES.exit)} is damaged: not JSON (`);
     writeFileSync(join(dir, FILES.status), '');
     expect(() => currentStatus(dir)).toThrow(`${join(dir, FILES.status)} is damaged: it is empty`);
+  });
+
+  it('a status.json or exit.json that parses but lacks what readers use is damaged too, named with the field', () => {
+    const dir = folder({ ...here, state: 'done' });
+    const status = join(dir, FILES.status);
+    const whole = JSON.parse(readFileSync(status, 'utf8')) as Record<string, unknown>;
+    const cases: [string, string][] = [
+      ['{}', 'its state is missing, not one of queued, running, done, failed, cancelled'],
+      ['[1]', 'not a JSON object'],
+      ['{"state":"running","pid":1}', 'its time is missing, not a number'],
+      [JSON.stringify({ ...whole, steps: '10' }), 'its steps is "10", not a number'],
+      [JSON.stringify({ ...whole, pgid: 'x' }), 'its pgid is "x", not a number'],
+    ];
+    for (const [text, why] of cases) {
+      writeFileSync(status, text);
+      expect(() => currentStatus(dir), text).toThrow(`${status} is damaged: ${why}`);
+    }
+    writeFileSync(status, JSON.stringify(whole));
+    writeFileSync(join(dir, FILES.exit), '{"state":"running","exitCode":0}');
+    expect(readExit(dir)).toBeUndefined();
+    expect(formatStatus(dir, currentStatus(dir))).toContain("is damaged: its state is 'running', which is not an end");
   });
 
   it("a batch's trial whose status is damaged reads failed, saying so; one whose status is not written yet reads queued", () => {

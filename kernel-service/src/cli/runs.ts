@@ -31,6 +31,7 @@ import {
   processGroup,
   processStartTime,
   readExit,
+  readExitChecked,
   readJson,
   readStatus,
   requestCancel,
@@ -52,6 +53,7 @@ import {
   formatBatchStatus,
   isBatchFolder,
   isTerminal,
+  readBatchStatus,
   readPlan,
   type BatchPlan,
   type BatchStatus,
@@ -436,7 +438,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   out = makeOut(out, outGiven === undefined, opts.has('force'), (dir) => createBatchFolder(dir, source, plan));
   if (slurm) return submitBatch(out, plan, withCpus(slurm, partitions), opts.has('jobs') ? jobs : null);
   if (!opts.has('detach')) return driveBatch(out, { logToFile: true });
-  return detach(out, '_batch', () => readJson<BatchStatus>(join(out, BATCH_FILES.status)) as unknown as RunStatus);
+  return detach(out, '_batch', () => readBatchStatus(out) as unknown as RunStatus);
 }
 
 function beingMade(dir: string): UsageError {
@@ -699,7 +701,7 @@ function submitBatch(out: string, plan: BatchPlan, slurm: SlurmOptions, throttle
       writeJsonAtomic(join(tdir, FILES.status), { ...readStatus(tdir), state: 'failed', heartbeat: Date.now(), error: err.message });
     }
     writeJsonAtomic(join(out, BATCH_FILES.status), {
-      ...readJson<BatchStatus>(join(out, BATCH_FILES.status)),
+      ...readBatchStatus(out),
       state: 'failed',
       heartbeat: Date.now(),
       error: err.message,
@@ -712,7 +714,7 @@ function submitBatch(out: string, plan: BatchPlan, slurm: SlurmOptions, throttle
     writeJsonAtomic(join(tdir, FILES.status), { ...readStatus(tdir), jobId: `${id}_${t.index}`, heartbeat: Date.now() });
   }
   writeJsonAtomic(join(out, BATCH_FILES.status), {
-    ...readJson<BatchStatus>(join(out, BATCH_FILES.status)),
+    ...readBatchStatus(out),
     jobId: id,
     heartbeat: Date.now(),
   });
@@ -831,7 +833,7 @@ export function formatStatus(dir: string, s: RunStatus): string {
   if (object) lines.push(`  object at fault: ${object}`);
   if (exit === undefined && existsSync(join(dir, FILES.exit))) {
     try {
-      readJson(join(dir, FILES.exit));
+      readExitChecked(join(dir, FILES.exit));
     } catch (err) {
       lines.push(`  warning: ${messageOf(err)}; the state above is status.json's`);
     }
@@ -953,7 +955,7 @@ async function cancelBatch(dir: string, timeout: number): Promise<number> {
   const signalled = new Set<string>();
   let trialsEndedAt: number | undefined;
   for (;;) {
-    const saved = readJson<BatchStatus>(join(dir, BATCH_FILES.status));
+    const saved = readBatchStatus(dir);
     const driverSeen = processAlive(saved.pid, saved.processStart);
     // A driver out of sight (another host or container) is alive while its heartbeat is fresh.
     const driverAlive = driverSeen || (!seenHere(saved) && Date.now() - saved.heartbeat <= STALE_MS);
@@ -1000,7 +1002,7 @@ async function cancelBatch(dir: string, timeout: number): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  if (!isTerminal(readJson<BatchStatus>(join(dir, BATCH_FILES.status)).state)) {
+  if (!isTerminal(readBatchStatus(dir).state)) {
     // The driver was gone: record the end ourselves.
     writeJsonAtomic(join(dir, BATCH_FILES.status), { ...b, state: 'cancelled', heartbeat: Date.now() });
   }

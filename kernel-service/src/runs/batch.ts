@@ -28,7 +28,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   cancelRequested,
+  checkStatusShape,
   currentStatus,
+  isTerminal,
   FILES,
   pidNamespace,
   processAlive,
@@ -131,6 +133,17 @@ export interface BatchStatus {
   trials: TrialSummary[];
 }
 
+/** The batch's status.json, checked (see checkStatusShape). */
+export function readBatchStatus(dir: string): BatchStatus {
+  const path = join(dir, BATCH_FILES.status);
+  return checkStatusShape<BatchStatus>(
+    path,
+    readJson<unknown>(path),
+    ['pid', 'heartbeat'],
+    ['steps', 'stepsTotal', 'processStart', 'pgid'],
+  );
+}
+
 export interface BatchExit {
   state: 'done' | 'failed' | 'cancelled';
   exitCode: number;
@@ -152,8 +165,7 @@ export function emptyCounts(): StateCounts {
   return { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
 }
 
-const TERMINAL: ReadonlySet<RunState> = new Set(['done', 'failed', 'cancelled']);
-export const isTerminal = (s: RunState): boolean => TERMINAL.has(s);
+export { isTerminal };
 
 /** The trial's status as it stands (a dead trial process is reported failed), summarised. */
 export function trialSummary(batchDir: string, t: TrialPlan, staleMs = STALE_MS): TrialSummary {
@@ -269,7 +281,7 @@ function unrecordedTrials(dir: string): UnrecordedEnds {
  */
 export function currentBatchStatus(dir: string, staleMs = STALE_MS): BatchStatus {
   const plan = readPlan(dir);
-  const saved = readJson<BatchStatus>(join(dir, BATCH_FILES.status));
+  const saved = readBatchStatus(dir);
   // A batch that ended: a trial it recorded failed, whose folder could not record so (a full disk), reads
   // as the driver recorded it, not as its folder has it (running, or a process gone without a reason).
   const unrecorded = isTerminal(saved.state) ? unrecordedTrials(dir) : undefined;
@@ -346,7 +358,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   };
   // A batch cancelled before this process started (nefsim cancel right after --detach, which ended it in its
   // folder): it stays so. Writing 'running' over it here made its status go back for a moment.
-  const before = readJson<BatchStatus>(join(dir, BATCH_FILES.status));
+  const before = readBatchStatus(dir);
   if (isTerminal(before.state)) {
     log(`the batch was ${before.state} before its process started; nothing to run`);
     return before.state === 'done' ? 0 : before.state === 'failed' ? 1 : 143;

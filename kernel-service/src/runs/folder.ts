@@ -152,8 +152,45 @@ export function readJson<T>(path: string): T {
   }
 }
 
+const RUN_STATES: readonly RunState[] = ['queued', 'running', 'done', 'failed', 'cancelled'];
+const TERMINAL: ReadonlySet<RunState> = new Set(['done', 'failed', 'cancelled']);
+/** Has a run (or batch) in this state ended? */
+export const isTerminal = (s: RunState): boolean => TERMINAL.has(s);
+
+/**
+ * Checks that a status file's JSON has the fields every reader uses, of
+ * their kinds: a file that parses but lacks them (written by hand, or by
+ * something else) is damaged, named as such, rather than a crash further on
+ * ("cannot read properties of undefined").
+ */
+export function checkStatusShape<T>(path: string, value: unknown, numbers: readonly string[], optionalNumbers: readonly string[] = []): T {
+  const bad = (what: string) => new Error(`${path} is damaged: ${what}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('not a JSON object');
+  const o = value as Record<string, unknown>;
+  const shown = (v: unknown) => (v === undefined ? 'missing' : JSON.stringify(v));
+  if (!RUN_STATES.includes(o.state as RunState)) throw bad(`its state is ${shown(o.state)}, not one of ${RUN_STATES.join(', ')}`);
+  for (const k of numbers) if (typeof o[k] !== 'number' || !Number.isFinite(o[k])) throw bad(`its ${k} is ${shown(o[k])}, not a number`);
+  for (const k of optionalNumbers)
+    if (o[k] !== undefined && o[k] !== null && (typeof o[k] !== 'number' || !Number.isFinite(o[k])))
+      throw bad(`its ${k} is ${shown(o[k])}, not a number`);
+  return o as T;
+}
+
 export function readStatus(dir: string): RunStatus {
-  return readJson<RunStatus>(join(dir, FILES.status));
+  const path = join(dir, FILES.status);
+  return checkStatusShape<RunStatus>(
+    path,
+    readJson<unknown>(path),
+    ['time', 'steps', 'stepsTotal', 'pid', 'heartbeat'],
+    ['stepsFlushed', 'stepsPerSecond', 'secondsLeft', 'processStart', 'pgid'],
+  );
+}
+
+/** The run's exit record, read and checked (see checkStatusShape); throws if it is damaged. */
+export function readExitChecked(path: string): ExitRecord {
+  const exit = checkStatusShape<ExitRecord>(path, readJson<unknown>(path), ['exitCode']);
+  if (!isTerminal(exit.state)) throw new Error(`${path} is damaged: its state is '${exit.state}', which is not an end`);
+  return exit;
 }
 
 /**
@@ -165,7 +202,7 @@ export function readExit(dir: string): ExitRecord | undefined {
   const p = join(dir, FILES.exit);
   if (!existsSync(p)) return undefined;
   try {
-    return readJson<ExitRecord>(p);
+    return readExitChecked(p);
   } catch {
     return undefined;
   }

@@ -22,6 +22,7 @@ import {
   processAlive,
   FILES,
   isRunFolder,
+  isTerminal,
   readExit,
   readJson,
   writeJsonAtomic,
@@ -103,7 +104,6 @@ export interface RunInfo {
   counts?: Record<RunState, number>;
 }
 
-const TERMINAL = new Set<RunState>(['done', 'failed', 'cancelled']);
 const isFolder = (dir: string): boolean => isRunFolder(dir) || isBatchFolder(dir);
 
 /**
@@ -138,7 +138,7 @@ function damage(dir: string): string | null {
   }
   return null;
 }
-export const isTerminal = (s: RunState): boolean => TERMINAL.has(s);
+export { isTerminal };
 
 interface CliResult {
   code: number;
@@ -501,7 +501,7 @@ export class RunManager {
     if (isRunFolder(out) || isBatchFolder(out)) {
       // the run exists (a launcher stopped by a cancel may have started it just before): cancel it if asked
       rmSync(qfile, { force: true });
-      if (cancelled && !TERMINAL.has(this.stateOf(out))) await cli(['cancel', out, '--timeout', '30'], 40_000);
+      if (cancelled && !isTerminal(this.stateOf(out))) await cli(['cancel', out, '--timeout', '30'], 40_000);
     } else if (cancelled) {
       this.removeHalfMade(out); // stopped while it filled the folder
     } else {
@@ -589,7 +589,7 @@ export class RunManager {
     } catch {
       options = undefined;
     }
-    const exit = TERMINAL.has(s.state) ? readExit(dir) : undefined;
+    const exit = isTerminal(s.state) ? readExit(dir) : undefined;
     return {
       run,
       kind: 'run',
@@ -708,7 +708,7 @@ export class RunManager {
         out.push(info);
         // A batch only once its own status.json says it ended: its trials write their own files (a
         // Slurm batch's status.json is written once, at submission; a requeued trial runs again).
-        if (TERMINAL.has(info.state) && (!batch || isTerminal(readJson<{ state: RunState }>(join(dir, FILES.status)).state)))
+        if (isTerminal(info.state) && (!batch || isTerminal(readJson<{ state: RunState }>(join(dir, FILES.status)).state)))
           ended.set(r, { stamp, info });
       } catch {
         // a damaged folder (listed as failed, saying why), or one being created or removed
@@ -768,7 +768,7 @@ export class RunManager {
         // the launch is ending: its run folder exists, or the launch failed
       }
       await launch;
-      if (isFolder(dir) && !TERMINAL.has(this.stateOf(dir))) await cli(['cancel', dir, '--timeout', '30'], 40_000);
+      if (isFolder(dir) && !isTerminal(this.stateOf(dir))) await cli(['cancel', dir, '--timeout', '30'], 40_000);
       return this.status(run);
     }
     if (!isFolder(dir) && existsSync(qfile)) {
@@ -778,10 +778,10 @@ export class RunManager {
     }
     if (!isFolder(dir)) return this.status(run);
     const before = this.stateOf(dir);
-    if (TERMINAL.has(before)) throw new ProtocolError('conflict', `run '${run}' is already ${before}`, { state: before });
+    if (isTerminal(before)) throw new ProtocolError('conflict', `run '${run}' is already ${before}`, { state: before });
     const r = await cli(['cancel', dir, '--timeout', '30'], 40_000);
     const after = this.status(run);
-    if (r.code !== 0 && !TERMINAL.has(after.state))
+    if (r.code !== 0 && !isTerminal(after.state))
       throw new ProtocolError('conflict', `could not cancel run '${run}': ${(r.stderr || r.stdout).trim()}`);
     void this.tick();
     return after;
@@ -796,7 +796,7 @@ export class RunManager {
       // unless its status says it runs and its process is there (its options.json alone was deleted)
       try {
         const s = readJson<RunStatus>(join(dir, FILES.status));
-        if (!TERMINAL.has(s.state) && processAlive(s.pid, s.processStart ?? null))
+        if (!isTerminal(s.state) && processAlive(s.pid, s.processStart ?? null))
           throw new ProtocolError('conflict', `run '${run}' is ${s.state}: cancel it before deleting it`, { state: s.state });
       } catch (err) {
         if (err instanceof ProtocolError) throw err;
@@ -808,7 +808,7 @@ export class RunManager {
     }
     if (isFolder(dir)) {
       const state = this.stateOf(dir);
-      if (!TERMINAL.has(state)) throw new ProtocolError('conflict', `run '${run}' is ${state}: cancel it before deleting it`, { state });
+      if (!isTerminal(state)) throw new ProtocolError('conflict', `run '${run}' is ${state}: cancel it before deleting it`, { state });
       rmSync(dir, { recursive: true, force: true });
       rmSync(qfile, { force: true });
       return;

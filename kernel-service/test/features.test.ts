@@ -128,6 +128,37 @@ describe('probes', () => {
     expect(t[0]).toBeCloseTo(0.005, 12);
   });
 
+  it("a connection's 'output' without a synapse is its own value, not the post's whole input (Nengo's sig[conn]['weighted'])", () => {
+    const net = new Network({ seed: 3 });
+    const u = net.node((t) => t);
+    const n = net.node(null, { sizeIn: 1 });
+    const c = net.connect(u, n, { synapse: null, transform: 2 });
+    net.connect(net.node(10), n, { synapse: null });
+    const a = net.ensemble({ nNeurons: 30, dimensions: 1 });
+    const b = net.ensemble({ nNeurons: 20, dimensions: 1 });
+    net.connect(u, a);
+    const w = net.connect(a, b, { synapse: null, solver: new LstsqL2({ weights: true }) });
+    const pc = net.probe(c, { attr: 'output' });
+    const pn = net.probe(n);
+    const pw = net.probe(w, { attr: 'output' });
+    const pa = net.probe(a.neurons, { attr: 'output' });
+    const sim = new Simulator(net);
+    sim.run(0.01);
+    const t = sim.trange();
+    for (let i = 0; i < 10; i++) {
+      expect(sim.data(pc).get(i)).toBeCloseTo(2 * t[i]!, 12);
+      expect(sim.data(pn).get(i)).toBeCloseTo(2 * t[i]! + 10, 12);
+    }
+    // a weight solver's output: the post neurons' input from this connection alone, weights x pre activities
+    const W = sim.weights(w);
+    for (let i = 0; i < 10; i++)
+      for (let r = 0; r < 20; r++) {
+        let sum = 0;
+        for (let k = 0; k < 30; k++) sum += W.get(r, k) * sim.data(pa).get(i, k);
+        expect(sim.data(pw).get(i, r)).toBeCloseTo(sum, 9);
+      }
+  });
+
   it('probes neuron voltage, input current and spikes', () => {
     const net = new Network({ seed: 4 });
     const e = net.ensemble({ nNeurons: 3, dimensions: 1, gain: [1, 1, 1], bias: [2, 3, 4] });

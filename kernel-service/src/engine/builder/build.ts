@@ -171,6 +171,8 @@ class Builder {
   /** Activity matrix storage, reused by every solve of this build (solvers keep no reference to A). */
   private scratch = new Float64Array(0);
   private readonly members = new Set<object>();
+  /** Connections whose 'output' a probe records: their weighted value needs a signal of its own. */
+  private readonly outputProbed = new Set<Connection>();
   /** What each solve needs (targets and all), by its key, when presolve() worked it out before the connection's build. */
   private readonly specs = new Map<string, DecodeSpec>();
 
@@ -205,6 +207,7 @@ class Builder {
       conns = net.allConnections,
       probes = net.allProbes;
     for (const o of [...nodes, ...ensembles, ...conns]) this.members.add(o);
+    for (const p of probes) if (p.target instanceof Connection && p.attr === 'output') this.outputProbed.add(p.target);
     for (const n of nodes) this.buildNode(n);
     for (const e of ensembles) this.buildEnsemble(e);
     // Connections into learning rules need the learning rule built first.
@@ -455,9 +458,10 @@ class Builder {
     }
 
     // Where the transformed value goes: straight into post when there is no synapse and no slicing
-    // (and post is not neurons, whose input is scaled by their gains on the way in).
+    // (and post is not neurons, whose input is scaled by their gains on the way in), unless a probe
+    // records the connection's output, which is then its own value, not the post's whole input.
     let weighted: Sig;
-    let straight = conn.synapse === null && !learning && !(postObj instanceof Neurons);
+    let straight = conn.synapse === null && !learning && !(postObj instanceof Neurons) && !this.outputProbed.has(conn);
     let postDst: Sig = postFull;
     if (postIdx) {
       if (isContiguous(postIdx)) postDst = postFull.view(postIdx[0]!, postIdx.length);
@@ -541,7 +545,7 @@ class Builder {
     const weights = this.sig.add(`${owner}.weights`, nPost * nPre, transposeOf(res.X, nPre, nPost), !learning);
     const shape: [number, number] = [nPost, nPre];
     const J = pbe.J!;
-    if (conn.synapse === null && !learning) {
+    if (conn.synapse === null && !learning && !this.outputProbed.has(conn)) {
       this.ops.push({ kind: 'dotinc', W: weights, rows: nPost, cols: nPre, x: be.output!, y: J, owner });
       this.model.connections.set(conn, {
         connection: conn,

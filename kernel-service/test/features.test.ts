@@ -53,6 +53,32 @@ describe('nodes', () => {
     expect(sim.data(pg).column(0)).toEqual(Float64Array.of(3, 3, 3)); // no synapse: same step
   });
 
+  it("a function that changes its x in place changes nothing else (x is a copy, as Nengo's)", () => {
+    const scale = (x: Float64Array) => {
+      x[0] = x[0]! * 10;
+      return x;
+    };
+    const net = new Network({ seed: 1 });
+    const u = net.node((t) => [t, 1]);
+    const d = net.ensemble({ nNeurons: 1, dimensions: 2, neuronType: new Direct() });
+    net.connect(u, d, { synapse: null });
+    const o1 = net.node(null, { sizeIn: 2 });
+    const o2 = net.node(null, { sizeIn: 2 });
+    net.connect(u, o1, { function: scale, synapse: null });
+    net.connect(d, o2, { function: scale, synapse: null });
+    const sink = net.node((t: number, x: Float64Array) => scale(x)[0]!, { sizeIn: 2, sizeOut: 1 });
+    net.connect(u, sink, { synapse: null });
+    const [pu, pd, p1, p2] = [u, d, o1, o2].map((o) => net.probe(o));
+    const sim = new Simulator(net);
+    sim.run(0.003);
+    const t = sim.trange();
+    for (let i = 0; i < 3; i++) {
+      expect([sim.data(pu!).get(i, 0), sim.data(pd!).get(i, 0)]).toEqual([t[i], t[i]]);
+      expect(sim.data(p1!).get(i, 0)).toBeCloseTo(10 * t[i]!, 12);
+      expect(sim.data(p2!).get(i, 0)).toBeCloseTo(10 * t[i]!, 12);
+    }
+  });
+
   it('a (t, x) function without sizeIn is refused with advice', () => {
     const net = new Network();
     expect(() => net.node((t: number, x: Float64Array) => x[0]! * t)).toThrow(/give sizeIn/);

@@ -1253,14 +1253,30 @@ function writeChecked(
   }
 }
 
+/**
+ * What a node's or connection's function gets as x: a copy of the
+ * simulator's values (as Nengo's np.copy), in an array of its own refilled
+ * each step, so that a function that changes its x changes nothing else
+ * (a connection function that scaled x in place scaled its pre node's output).
+ */
+function argumentCopy(): (x: Float64Array | null) => Float64Array {
+  let copy = new Float64Array(0);
+  return (x) => {
+    if (x === null) return copy;
+    if (copy.length !== x.length) copy = new Float64Array(x.length);
+    copy.set(x);
+    return copy;
+  };
+}
+
 function nodeStep(fn: NodeFunction, node: Node): (t: number, x: Float64Array | null, out: Float64Array) => void {
   const size = node.sizeOut;
   const label = node.label ?? node.name;
   const where = (t: number) => () => `${node.name}: its function at t = ${t.toFixed(6)} s`;
-  const empty = new Float64Array(0);
-  if (size === 0) return (t, x) => void fn(t, x ?? empty);
+  const arg = argumentCopy();
+  if (size === 0) return (t, x) => void fn(t, arg(x));
   return (t, x, out) => {
-    const y = fn(t, x ?? empty);
+    const y = fn(t, arg(x));
     if (size === 1 && typeof y === 'number' && Number.isFinite(y)) {
       out[0] = y;
       return;
@@ -1274,8 +1290,9 @@ function connectionStep(
   conn: Connection,
 ): (t: number, x: Float64Array | null, out: Float64Array) => void {
   const size = conn.sizeMid;
+  const arg = argumentCopy();
   return (t, x, out) => {
-    const y = fn(x!);
+    const y = fn(arg(x));
     if (size === 1 && typeof y === 'number' && Number.isFinite(y)) {
       out[0] = y;
       return;

@@ -185,6 +185,22 @@ describe('probes', () => {
       }
   });
 
+  it("a connection's 'input' is its pre object's whole output, also from a slice (Nengo's sig[conn]['in'])", () => {
+    const net = new Network({ seed: 5 });
+    const u = net.node((t) => [t, 2 * t, 3 * t]);
+    const a = net.ensemble({ nNeurons: 20, dimensions: 2 });
+    const n = net.node(null, { sizeIn: 1 });
+    const pu = net.probe(net.connect(u.slice(1), n), { attr: 'input' });
+    const pa = net.probe(net.connect(a.slice(1), n), { attr: 'input' });
+    const spikes = net.probe(a.neurons);
+    expect([pu.size, pa.size]).toEqual([3, 20]);
+    const sim = new Simulator(net);
+    sim.run(0.003);
+    const t = sim.trange();
+    for (let i = 0; i < 3; i++) expect(Array.from(sim.data(pu).data.subarray(3 * i, 3 * i + 3))).toEqual([t[i], 2 * t[i]!, 3 * t[i]!]);
+    expect(sim.data(pa).data).toEqual(sim.data(spikes).data);
+  });
+
   it('probes neuron voltage, input current and spikes', () => {
     const net = new Network({ seed: 4 });
     const e = net.ensemble({ nNeurons: 3, dimensions: 1, gain: [1, 1, 1], bias: [2, 3, 4] });

@@ -597,7 +597,11 @@ export class Probe extends NefObject {
         const [rows, cols] = t.weightsShape ?? [0, 0];
         return rows * cols;
       }
-      return this.attr === 'input' ? t.sizeIn : t.sizeOut;
+      if (this.attr !== 'input') return t.sizeOut;
+      // its pre object's whole output (Nengo's sig[conn]['in']), also from a slice: neurons of an ensemble that has them
+      const pre = t.pre instanceof ObjView ? t.pre.obj : t.pre;
+      if (pre instanceof Ensemble) return pre.neuronType.kind === 'Direct' ? pre.dimensions : pre.nNeurons;
+      return pre.sizeOut;
     }
     return t.sizeOut;
   }

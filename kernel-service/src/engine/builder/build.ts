@@ -1022,7 +1022,12 @@ class Builder {
             probe.label,
           );
         source = bc.weights;
-      } else source = probe.attr === 'input' ? bc.input : bc.output;
+      } else if (probe.attr === 'input') {
+        // the pre object's whole output, not the slice the connection takes (Nengo's sig[conn]['in'])
+        const pre = unview(target.pre).obj;
+        const be = pre instanceof Ensemble ? this.model.ensembles.get(pre)! : undefined;
+        source = be && !be.direct ? be.output! : this.preSignal(pre, owner);
+      } else source = bc.output;
     } else {
       const { obj, idx } = unview(target);
       if (obj instanceof Node) {

@@ -60,6 +60,19 @@ describe('clear errors that name the object', () => {
     );
   });
 
+  it('evalPoints on a connection from a node or neurons are refused, and evalPoints that disagree with nEvalPoints warn (as Nengo)', () => {
+    const net = new Network({ seed: 1 });
+    const u = net.node(0.5);
+    const a = net.ensemble({ nNeurons: 10, dimensions: 1, evalPoints: [[0.1], [0.2], [0.3]], nEvalPoints: 5, label: 'a' });
+    expect(() => net.connect(u, a, { evalPoints: [[0.5]] })).toThrow('evalPoints apply only to connections from an ensemble (as in Nengo)');
+    expect(() => net.connect(a.neurons, a.neurons, { evalPoints: [[0.5]] })).toThrow(
+      'evalPoints apply only to connections from an ensemble',
+    );
+    net.connect(u, a);
+    const sim = new Simulator(net);
+    expect(sim.summary().warnings).toEqual(["Ensemble 'a': nEvalPoints is 5, but 3 evalPoints are given; the 3 are used"]);
+  });
+
   it('a connection function that returns the wrong length, at build time', () => {
     const net = new Network({ seed: 1 });
     const a = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'a' });

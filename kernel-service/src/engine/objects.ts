@@ -432,6 +432,9 @@ export class Connection extends NefObject {
     if (opts.solver !== undefined && !(preObj instanceof Ensemble)) {
       throw new ValidationError(`${this.name}: a solver applies only to connections from an ensemble`, this.label);
     }
+    if (opts.evalPoints !== undefined && !(preObj instanceof Ensemble)) {
+      throw new ValidationError(`${this.name}: evalPoints apply only to connections from an ensemble (as in Nengo)`, this.label);
+    }
     this.function = opts.function;
     this.solver = opts.solver;
     this.evalPoints = opts.evalPoints;

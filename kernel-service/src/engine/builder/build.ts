@@ -291,6 +291,9 @@ class Builder {
       const rows = matrixRows(ep as ArrayLike<number> | ArrayLike<number>[], d, what('evalPoints'));
       evalPoints = samplesOrDist(ep as ArrayLike<number>[], rows, d, rng, what('evalPoints'));
       m = rows;
+      // as Nengo, which warns "Number of eval_points doesn't match n_eval_points"
+      if (ens.nEvalPoints !== undefined && ens.nEvalPoints !== rows)
+        this.model.warnings.push(`${ens.name}: nEvalPoints is ${ens.nEvalPoints}, but ${rows} evalPoints are given; the ${rows} are used`);
     } else {
       evalPoints = samplesOrDist(ep, nEval, d, rng, what('evalPoints'));
       m = nEval;

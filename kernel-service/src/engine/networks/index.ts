@@ -1,7 +1,8 @@
 /**
  * Prebuilt networks with Nengo's structure, defaults and attribute names
- * (nengo.networks): EnsembleArray, Integrator, Oscillator, Product,
- * CircularConvolution. Each factory takes an options object with optional
+ * (nengo.networks): EnsembleArray, Product, CircularConvolution as in Nengo 4.1,
+ * and Integrator, Oscillator as in Nengo 2 (later versions dropped them).
+ * Each factory takes an options object with optional
  * `parent` (the network to add the new subnetwork to), `label` and `seed`.
  */
 export {

@@ -78,7 +78,7 @@ export class IntegratorNetwork extends NetworkWithEnsembleAttribute {
   }
 }
 
-/** Creates an Integrator network (Nengo's nengo.networks.Integrator). */
+/** Creates an Integrator network (Nengo 2's nengo.networks.Integrator; Nengo 3 and 4 dropped it from nengo.networks). */
 export function Integrator(opts: IntegratorOptions): IntegratorNetwork {
   return new IntegratorNetwork(opts);
 }

@@ -93,7 +93,7 @@ export class OscillatorNetwork extends NetworkWithEnsembleAttribute {
   }
 }
 
-/** Creates an Oscillator network (Nengo's nengo.networks.Oscillator). */
+/** Creates an Oscillator network (Nengo 2's nengo.networks.Oscillator; Nengo 3 and 4 dropped it from nengo.networks). */
 export function Oscillator(opts: OscillatorOptions): OscillatorNetwork {
   return new OscillatorNetwork(opts);
 }

@@ -90,6 +90,10 @@ describe('--executor slurm without Slurm', () => {
       [['--executor', 'slurm', '--slurm-partition', 'a b'], '--slurm-partition must be a Slurm name'],
       [['--executor', 'slurm', '--sbatch-arg', 'mem=4G'], "--sbatch-arg must be one sbatch option starting with '-'"],
       [['--executor', 'slurm', '--sbatch-arg=--array=0-3'], 'nefsim sets --array'],
+      [['--executor', 'slurm', '--sbatch-arg=-a0-9'], 'nefsim sets --array (-a), --output (-o), --chdir (-D)'],
+      [['--executor', 'slurm', '--sbatch-arg=-o/tmp/x.out'], 'nefsim sets --array (-a), --output (-o)'],
+      [['--executor', 'slurm', '--sbatch-arg=-D/'], 'nefsim sets'],
+      [['--executor', 'slurm', '--sbatch-arg=--chdir=/'], 'nefsim sets'],
       [['--slurm-partition', 'debug'], '--slurm-partition only applies to --executor slurm'],
       [['--sbatch-arg=--mem=1G'], '--sbatch-arg only applies to --executor slurm'],
     ] as const) {

@@ -483,9 +483,11 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     );
     const out = join(dir, 'run-exiting');
     const r = await cli('run', exiting, '--duration', '1', '--out', out);
-    expect(r.code).toBe(3);
+    // 1, as for every failed run (the documented 0, 1, 143), with the model's code in the message
+    expect(r.code).toBe(1);
     expect(status(out).state).toBe('failed');
-    expect(exitRecord(out)).toMatchObject({ state: 'failed', exitCode: 3 });
+    expect(exitRecord(out)).toMatchObject({ state: 'failed', exitCode: 1 });
+    expect(exitRecord(out).error).toContain('the process exited (code 3) before the run ended');
     expect(exitRecord(out).error).toContain('process.exit()');
     // process.exit(0) too: the run failed, and the exit code says so
     writeFileSync(exiting, readFileSync(exiting, 'utf8').replace('process.exit(3)', 'process.exit(0)'));

@@ -229,8 +229,11 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
         throw new UsageError(
           `nefsim run: --sbatch-arg must be one sbatch option starting with '-' (e.g. --sbatch-arg=--mem=4G), got '${a}'`,
         );
-      if (/^--?(array|parsable|output|wrap)\b/.test(a))
-        throw new UsageError(`nefsim run: --sbatch-arg ${a}: nefsim sets --array, --parsable and --output itself`);
+      // long forms and sbatch's short ones (-a, -o, -D): given after nefsim's, they would override them
+      if (/^(--?(array|parsable|output|wrap|chdir)\b|-[aoD])/.test(a))
+        throw new UsageError(
+          `nefsim run: --sbatch-arg ${a}: nefsim sets --array (-a), --output (-o), --chdir (-D), --parsable and the script itself`,
+        );
     }
     slurm = { partition: name('slurm-partition'), time: time ?? null, account: name('slurm-account'), extra };
   } else {

@@ -131,13 +131,14 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   // run: record that, synchronously, instead of leaving a run that looks running until its heartbeat
   // goes stale. Its data is readable up to the last flush.
   const onExit = (code: number): void => {
-    if (code === 0) process.exitCode = 1; // the run failed: so says the exit code, as exit.json
+    // the run failed: so says the exit code, 1 as for every failed run (the model's own code is in the message)
+    process.exitCode = 1;
     const message = `the process exited (code ${code}) before the run ended: did the model or a Node function call process.exit()?`;
     releaseSpace(dir);
     try {
       writeJsonAtomic(join(dir, FILES.exit), {
         state: 'failed',
-        exitCode: code === 0 ? 1 : code,
+        exitCode: 1,
         error: message,
         object: null,
         errorType: 'Error',

@@ -436,6 +436,31 @@ describe('nefsim run', () => {
     const r3 = await cli('run', join(dir, 'missing.mjs'));
     expect(r3.code).toBe(2);
     expect(r3.stderr).toContain('no model file');
+    // the other commands check their arguments as run does
+    const jsonDir = mkdtempSync(join(dir, 'json-'));
+    writeFileSync(join(jsonDir, 'pins.json'), '{"a": 0}');
+    for (const [args, msg] of [
+      [['summary', model, '--dt', 'abc'], "nefsim summary: --dt must be a number, got 'abc'"],
+      [['summary', model, '--dt', '0'], 'nefsim summary: --dt must be in (0, 1]'],
+      [['summary', model, '--duration', '5'], "nefsim summary: unknown option '--duration'"],
+      [['summary', join(dir, 'missing.mjs')], "nefsim summary: no model file '"],
+      [['status', dir, dir], 'nefsim status: one run folder only'],
+      [['cancel', dir, dir], 'nefsim cancel: one run folder only'],
+      [['run', model, '--pin', join(jsonDir, 'pins.json')], '--pin places objects in parts: give --partitions too'],
+      [['run', model, '--sweep', jsonDir], `--sweep ${jsonDir}: a folder, not a JSON file`],
+    ] as const) {
+      const r4 = await cli(...args);
+      expect(r4.code, args.join(' ')).toBe(2);
+      expect(r4.stderr, args.join(' ')).toContain(msg);
+    }
+    expect((await cli('summary', model, '--dt', '0.002')).stdout).toContain('"dt": 0.002');
+    const serveHelp = await cli('serve', '-h');
+    expect(serveHelp.code).toBe(0);
+    expect(serveHelp.stdout).toContain('nefsim serve');
+    // a byte-order mark before the JSON of an option file is read past
+    writeFileSync(join(jsonDir, 'params.json'), '\uFEFF{"n": 3}');
+    const bom = await cli('run', model, '--params', join(jsonDir, 'params.json'), '--duration', '0.01', '--out', join(jsonDir, 'run'));
+    expect(bom.stderr).not.toContain('not valid JSON');
   });
 
   it('refuses an existing output folder unless --force, and never replaces a folder that is not a run', async () => {

@@ -3,7 +3,6 @@
  * service work; this entry point parses the first word and dispatches.
  */
 import type { Network } from '../engine/network.js';
-import { Simulator } from '../engine/simulator.js';
 import { loadModel, ModelError } from '../runs/model.js';
 import { version } from '../version.js';
 import {
@@ -13,6 +12,7 @@ import {
   exportCommand,
   runCommand,
   statusCommand,
+  summaryCommand,
   UsageError,
   workerCommand,
 } from './runs.js';
@@ -101,19 +101,7 @@ async function dispatch(argv: string[]): Promise<number> {
     console.log(sub);
     return 0;
   }
-  if (cmd === 'summary') {
-    const file = rest[0];
-    if (!file) {
-      console.error('nefsim summary: give the model file, e.g. nefsim summary examples/model.mjs');
-      return 2;
-    }
-    const dtIdx = rest.indexOf('--dt');
-    const dt = dtIdx >= 0 ? Number(rest[dtIdx + 1]) : 0.001;
-    const net = await loadNetwork(file);
-    const sim = new Simulator(net, { dt });
-    console.log(JSON.stringify(sim.summary(), null, 2));
-    return 0;
-  }
+  if (cmd === 'summary') return summaryCommand(rest);
   if (cmd === 'run') return runCommand(rest, argv);
   if (cmd === 'status') return statusCommand(rest);
   if (cmd === 'cancel') return cancelCommand(rest);

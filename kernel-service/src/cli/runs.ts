@@ -58,7 +58,7 @@ import {
   type BatchPlan,
   type BatchStatus,
 } from '../runs/batch.js';
-import { importModel, linkEngine, ModelError } from '../runs/model.js';
+import { importModel, linkEngine, loadModel, ModelError } from '../runs/model.js';
 import {
   cancelJob,
   jobListed,
@@ -162,9 +162,12 @@ const MAX_TRIALS = 100_000;
 
 /** Reads a JSON file given to an option, with messages naming the option and the file. */
 function readJsonOption(cmd: string, name: string, file: string): unknown {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`nefsim ${cmd}: --${name} ${file}: no such file`);
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) throw new UsageError(`nefsim ${cmd}: --${name} ${file}: no such file`);
+  if (!st.isFile()) throw new UsageError(`nefsim ${cmd}: --${name} ${file}: a folder, not a JSON file`);
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    // a byte-order mark, as some editors write, is not JSON's but is no reason to refuse the file
+    return JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as unknown;
   } catch (err) {
     throw new UsageError(`nefsim ${cmd}: --${name} ${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
@@ -183,6 +186,21 @@ function describe(v: unknown): string {
  *  [--partitions P] [--pin PINS.json] [--dtype float64|float32] [--trials N | --sweep PARAMS.json] [--jobs J] [--process-per-trial] [--executor local]
  *  [--out DIR] [--force] [--detach]`
  */
+/** `nefsim summary MODEL.js [--dt S]`: builds the model and prints what was built (JSON). */
+export async function summaryCommand(args: string[]): Promise<number> {
+  const { positional, opts } = parseArgs('summary', args, [{ name: 'dt', value: true }]);
+  if (positional.length === 0) throw new UsageError('nefsim summary: give the model file, e.g. nefsim summary examples/model.mjs');
+  if (positional.length > 1) throw new UsageError(`nefsim summary: one model file only, got ${positional.map((p) => `'${p}'`).join(' ')}`);
+  const file = positional[0]!;
+  const dt = numberOption('summary', opts, 'dt', 0.001);
+  if (!(dt > 0 && dt <= 1)) throw new UsageError(`nefsim summary: --dt must be in (0, 1] seconds, got ${dt}`);
+  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`nefsim summary: no model file '${file}'`);
+  const { Simulator } = await import('../engine/simulator.js');
+  const sim = new Simulator(await loadModel(file, {}), { dt });
+  console.log(JSON.stringify(sim.summary(), null, 2));
+  return 0;
+}
+
 export async function runCommand(args: string[], argv: string[]): Promise<number> {
   const { positional, opts, multi } = parseArgs('run', args, RUN_OPTIONS);
   if (positional.length === 0) throw new UsageError('nefsim run: give the model file, e.g. nefsim run model.mjs --duration 10');
@@ -283,6 +301,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   let pin: Record<string, number> | undefined;
   if (opts.has('pin')) {
     const path = opts.get('pin') as string;
+    if (!opts.has('partitions')) throw new UsageError('nefsim run: --pin places objects in parts: give --partitions too');
     const v = readJsonOption('run', 'pin', path);
     if (!isPlainObject(v)) throw new UsageError(`nefsim run: --pin ${path}: expected a JSON object {"label": part}, got ${describe(v)}`);
     for (const [label, part] of Object.entries(v)) {
@@ -786,7 +805,10 @@ function checkOut(out: string, force: boolean): void {
   }
 }
 
-function requireRunFolder(cmd: string, dir: string | undefined): string {
+/** The one run folder a command was given (positional arguments), checked. */
+function requireRunFolder(cmd: string, positional: string[]): string {
+  const dir = positional[0];
+  if (positional.length > 1) throw new UsageError(`nefsim ${cmd}: one run folder only, got ${positional.map((p) => `'${p}'`).join(' ')}`);
   if (!dir) throw new UsageError(`nefsim ${cmd}: give the run folder, e.g. nefsim ${cmd} runs/model-20250101-120000`);
   if (!isRunFolder(dir) && !isBatchFolder(dir))
     throw new UsageError(`nefsim ${cmd}: ${dir} is not a run folder (no ${FILES.options} and ${FILES.status})`);
@@ -799,7 +821,7 @@ export function statusCommand(args: string[]): number {
     { name: 'json', value: false },
     { name: 'stale', value: true },
   ]);
-  const dir = requireRunFolder('status', positional[0]);
+  const dir = requireRunFolder('status', positional);
   const stale = numberOption('status', opts, 'stale', STALE_MS / 1000);
   if (!(stale > 0)) throw new UsageError(`nefsim status: --stale must be a positive number of seconds, got ${stale}`);
   if (isBatchFolder(dir)) {
@@ -847,7 +869,7 @@ export function formatStatus(dir: string, s: RunStatus): string {
 /** `nefsim cancel DIR [--timeout S]`: SIGTERM to the run's process group, then wait until it says cancelled. */
 export async function cancelCommand(args: string[]): Promise<number> {
   const { positional, opts } = parseArgs('cancel', args, [{ name: 'timeout', value: true }]);
-  const dir = requireRunFolder('cancel', positional[0]);
+  const dir = requireRunFolder('cancel', positional);
   const timeout = numberOption('cancel', opts, 'timeout', 30);
   if (!(timeout >= 0)) throw new UsageError(`nefsim cancel: --timeout must be a non-negative number of seconds, got ${timeout}`);
   if (isBatchFolder(dir)) return cancelBatch(dir, timeout);
@@ -1025,8 +1047,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     { name: 'out', value: true },
     { name: 'force', value: false },
   ]);
-  const dir = requireRunFolder('export', positional[0]);
-  if (positional.length > 1) throw new UsageError(`nefsim export: one run folder only, got ${positional.map((p) => `'${p}'`).join(' ')}`);
+  const dir = requireRunFolder('export', positional);
   const format = (opts.get('format') as string | undefined) ?? 'npz';
   if (format !== 'npz' && format !== 'csv') throw new UsageError(`nefsim export: --format must be 'npz' or 'csv', got '${format}'`);
   const outOpt = opts.get('out') as string | undefined;

@@ -45,6 +45,10 @@ function parse(args: string[]): { opts: Map<string, string[]>; flags: Set<string
   const flags = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    if (a === '-h') {
+      flags.add('help');
+      continue;
+    }
     if (!a.startsWith('--')) throw new ServeUsage(`nefsim serve: unexpected argument '${a}'`);
     const eq = a.indexOf('=');
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);

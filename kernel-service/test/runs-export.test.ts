@@ -3,7 +3,7 @@
  * here byte by byte, and by numpy in test-py/), CSV, and batches.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -219,8 +219,10 @@ describe('nefsim export', () => {
     writeFileSync(join(notes, 'notes.txt'), 'mine\n');
     const mine = join(dir, 'mine.txt');
     writeFileSync(mine, 'mine\n');
+    symlinkSync(run, join(dir, 'link-to-run'));
     const refusals: [string[], RegExp][] = [
       [['--format', 'csv', '--out', run], /--out .*guarded: that is the run folder; the export would replace the run/],
+      [['--format', 'csv', '--out', join(dir, 'link-to-run'), '--force'], /link-to-run: that is the run folder;/],
       [['--format', 'csv', '--out', dir, '--force'], /that is the run folder's parent/],
       [['--out', join(run, 'probes.h5'), '--force'], /exists \(a file\) and is not an earlier \.npz export; it is part of the run folder/],
       [

@@ -20,7 +20,19 @@
  * the steps status.json says are on disk (read before the file is opened),
  * and an export that races a flush is tried again.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
@@ -169,8 +181,16 @@ export class ExportTargetError extends Error {}
  * the run folder. A new path's folders are made.
  */
 export function checkExportTarget(runDir: string, target: string, format: ExportFormat, force = false): void {
-  const run = resolve(runDir);
-  const t = resolve(target);
+  // real paths: a link to the run folder is the run folder
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const run = real(runDir);
+  const t = real(target);
   if (t === run || run.startsWith(t + sep))
     throw new ExportTargetError(`--out ${target}: that is the run folder${t === run ? '' : "'s parent"}; the export would replace the run`);
   const parent = statSync(dirname(t), { throwIfNoEntry: false });
@@ -191,8 +211,14 @@ export function checkExportTarget(runDir: string, target: string, format: Export
 function isEarlierExport(path: string, isDir: boolean, format: ExportFormat): boolean {
   if (format === 'csv') return isDir && readdirSync(path, { withFileTypes: true }).every((e) => e.isFile() && e.name.endsWith('.csv'));
   if (isDir || !path.endsWith('.npz')) return false;
-  const head = readFileSync(path).subarray(0, 4); // an .npz is a zip: "PK\x03\x04" (or an empty archive's "PK\x05\x06")
-  return head.length === 4 && head[0] === 0x50 && head[1] === 0x4b;
+  // an .npz is a zip: "PK\x03\x04" (or an empty archive's "PK\x05\x06"); only its first bytes are read
+  const head = Buffer.alloc(4);
+  const fd = openSync(path, 'r');
+  try {
+    return readSync(fd, head, 0, 4, 0) === 4 && head[0] === 0x50 && head[1] === 0x4b;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function describeEntries(dir: string): string {

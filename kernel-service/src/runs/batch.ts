@@ -165,8 +165,6 @@ export function emptyCounts(): StateCounts {
   return { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
 }
 
-export { isTerminal };
-
 /** The trial's status as it stands (a dead trial process is reported failed), summarised. */
 export function trialSummary(batchDir: string, t: TrialPlan, staleMs = STALE_MS): TrialSummary {
   const dir = join(batchDir, t.dir);

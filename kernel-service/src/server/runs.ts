@@ -138,7 +138,6 @@ function damage(dir: string): string | null {
   }
   return null;
 }
-export { isTerminal };
 
 interface CliResult {
   code: number;

@@ -35,7 +35,8 @@ import {
   type RequestType,
   type TypedArray,
 } from './protocol.js';
-import { isTerminal, RunManager, SESSION_GLOBALS, type RunInfo } from './runs.js';
+import { isTerminal } from '../runs/folder.js';
+import { RunManager, SESSION_GLOBALS, type RunInfo } from './runs.js';
 import { SessionManager, type Session } from './sessions.js';
 
 /** What a probe request names: a run's probe, or a session's simulation's, and a window of it. */

@@ -19,7 +19,19 @@ export {
   type NodeFunction,
   type ConnectionFunction,
 } from './engine/objects.js';
-export { LIF, LIFRate, RectifiedLinear, SpikingRectifiedLinear, Sigmoid, Direct, NeuronType } from './engine/neurons.js';
+export {
+  LIF,
+  LIFRate,
+  AdaptiveLIF,
+  AdaptiveLIFRate,
+  RectifiedLinear,
+  SpikingRectifiedLinear,
+  Sigmoid,
+  Tanh,
+  Direct,
+  NeuronType,
+} from './engine/neurons.js';
+export type { AdaptiveLIFOptions, LIFOptions } from './engine/neurons.js';
 export { Synapse, LinearFilter, Lowpass, Alpha } from './engine/synapses.js';
 export * from './engine/dists.js';
 export { LstsqL2, LstsqL2nz, NoSolver, type Solver } from './engine/solvers.js';

@@ -141,6 +141,31 @@ describe('partitioned runs', () => {
     expect(data).toEqual(ref);
   });
 
+  it('the neuron types with more state (AdaptiveLIF, AdaptiveLIFRate), Tanh and ensemble noise on 2 threads are bit-identical to one thread', async () => {
+    const file = model(
+      'types',
+      `import { Network, AdaptiveLIF, AdaptiveLIFRate, Tanh, WhiteNoise, Gaussian } from 'nefsim';
+const net = new Network({ label: 'types', seed: 9 });
+const stim = net.node((t) => Math.sin(8 * t), { label: 'sin' });
+const a = net.ensemble({ nNeurons: 60, dimensions: 1, label: 'a', neuronType: new AdaptiveLIF({ tauN: 0.1, incN: 0.05 }) });
+const b = net.ensemble({ nNeurons: 60, dimensions: 1, label: 'b', neuronType: new AdaptiveLIFRate(), noise: new WhiteNoise({ dist: new Gaussian(0, 0.05) }) });
+const c = net.ensemble({ nNeurons: 60, dimensions: 1, label: 'c', neuronType: new Tanh() });
+net.connect(stim, a);
+net.connect(a, b);
+net.connect(b, c);
+net.probe(c, { synapse: 0.01, label: 'c' });
+net.probe(a.neurons, { attr: 'adaptation', label: 'adapt' });
+net.probe(a.neurons, { label: 'spikes' });
+export default net;
+`,
+    );
+    const ref = await single(file, 300);
+    const { data, sim } = await partitioned(file, 2, 300);
+    expect(sim.summary().partitions).toBe(2);
+    expect(ref[1]!.some((v) => v > 0)).toBe(true);
+    expect(data).toEqual(ref);
+  });
+
   it('squaring on 2 threads is bit-identical to one thread', async () => {
     const ref = await single(squaring, 300);
     const { data, sim } = await partitioned(squaring, 2, 300);

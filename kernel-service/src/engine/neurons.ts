@@ -10,7 +10,8 @@ import { Choice, Uniform, type Distribution } from './dists.js';
 import { checkKnownOptions, ValidationError } from './errors.js';
 import { lifActivitiesWasm, lifRatesWasm } from './kernels/rates-wasm.js';
 
-export type NeuronKind = 'LIF' | 'LIFRate' | 'RectifiedLinear' | 'SpikingRectifiedLinear' | 'Sigmoid' | 'Direct';
+export type NeuronKind =
+  'LIF' | 'LIFRate' | 'AdaptiveLIF' | 'AdaptiveLIFRate' | 'RectifiedLinear' | 'SpikingRectifiedLinear' | 'Sigmoid' | 'Tanh' | 'Direct';
 
 export interface GainBias {
   gain: Float64Array;
@@ -93,14 +94,16 @@ export class LIFRate extends NeuronType {
   readonly tauRc: number;
   readonly tauRef: number;
   readonly amplitude: number;
+  /** The options each class takes (its constructor's, checked there). */
+  static readonly optionNames: readonly string[] = ['tauRc', 'tauRef', 'amplitude'];
   constructor(opts: LIFOptions = {}) {
     super();
     // an unknown option (tau_rc, initialState) would otherwise fall back to the default unnoticed
-    const spiking = new.target !== LIFRate;
-    checkKnownOptions(opts, spiking ? ['tauRc', 'tauRef', 'minVoltage', 'amplitude'] : ['tauRc', 'tauRef', 'amplitude'], new.target.name);
-    this.tauRc = positive(opts.tauRc ?? 0.02, 'tauRc', 'LIFRate');
-    this.tauRef = positive(opts.tauRef ?? 0.002, 'tauRef', 'LIFRate', true);
-    this.amplitude = positive(opts.amplitude ?? 1, 'amplitude', 'LIFRate');
+    const cls = new.target as unknown as { optionNames: readonly string[]; name: string };
+    checkKnownOptions(opts, cls.optionNames, cls.name);
+    this.tauRc = positive(opts.tauRc ?? 0.02, 'tauRc', cls.name);
+    this.tauRef = positive(opts.tauRef ?? 0.002, 'tauRef', cls.name, true);
+    this.amplitude = positive(opts.amplitude ?? 1, 'amplitude', cls.name);
   }
   gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {
     checkIntercepts(intercepts, this.kind);
@@ -171,12 +174,13 @@ export class LIF extends LIFRate {
   override readonly kind: NeuronKind = 'LIF';
   override readonly spiking: boolean = true;
   override readonly stateNames: readonly string[] = ['voltage', 'refractoryTime'];
+  static override readonly optionNames: readonly string[] = ['tauRc', 'tauRef', 'minVoltage', 'amplitude'];
   readonly minVoltage: number;
   constructor(opts: LIFOptions = {}) {
     super(opts);
     this.minVoltage = opts.minVoltage ?? 0;
     if (!Number.isFinite(this.minVoltage) || this.minVoltage > 0) {
-      throw new ValidationError(`LIF: minVoltage must be a finite number <= 0, got ${String(opts.minVoltage)}`);
+      throw new ValidationError(`${new.target.name}: minVoltage must be a finite number <= 0, got ${String(opts.minVoltage)}`);
     }
   }
   override initialState(): Record<string, Distribution> {
@@ -184,6 +188,67 @@ export class LIF extends LIFRate {
   }
   override params(): Record<string, number> {
     return { ...super.params(), minVoltage: this.minVoltage };
+  }
+}
+
+export interface AdaptiveLIFOptions extends LIFOptions {
+  /** Time constant of the adaptation, s (Nengo's tau_n; default 1). */
+  tauN?: number;
+  /** Increment of the adaptation per unit of output, times tauN (Nengo's inc_n; default 0.01). */
+  incN?: number;
+}
+
+function adaptation(opts: AdaptiveLIFOptions, type: string): { tauN: number; incN: number } {
+  return { tauN: positive(opts.tauN ?? 1, 'tauN', type), incN: positive(opts.incN ?? 0.01, 'incN', type, true) };
+}
+
+/**
+ * LIFRate with adaptation (Nengo's AdaptiveLIFRate): the state n is
+ * subtracted from the input current, and each step
+ *   n += (dt / tau_n) * (inc_n * output - n)
+ * after the rate of J - n is computed. Decoders are solved with the
+ * unadapted LIF rate curve, as in Nengo.
+ */
+export class AdaptiveLIFRate extends LIFRate {
+  override readonly kind: NeuronKind = 'AdaptiveLIFRate';
+  override readonly stateNames: readonly string[] = ['adaptation'];
+  static override readonly optionNames: readonly string[] = ['tauN', 'incN', 'tauRc', 'tauRef', 'amplitude'];
+  readonly tauN: number;
+  readonly incN: number;
+  constructor(opts: AdaptiveLIFOptions = {}) {
+    super(opts);
+    ({ tauN: this.tauN, incN: this.incN } = adaptation(opts, new.target.name));
+  }
+  override initialState(): Record<string, Distribution> {
+    return { adaptation: new Choice([0]) };
+  }
+  override params(): Record<string, number> {
+    return { tauN: this.tauN, incN: this.incN, ...super.params() };
+  }
+}
+
+/**
+ * Spiking LIF with adaptation (Nengo's AdaptiveLIF): LIF's step on J - n,
+ * then n += (dt / tau_n) * (inc_n * output - n), so each spike (output
+ * amplitude / dt) raises n by about inc_n * amplitude / tau_n and n decays
+ * with time constant tau_n. Decoders are solved with LIF's rate curve, as in
+ * Nengo.
+ */
+export class AdaptiveLIF extends LIF {
+  override readonly kind: NeuronKind = 'AdaptiveLIF';
+  override readonly stateNames: readonly string[] = ['voltage', 'refractoryTime', 'adaptation'];
+  static override readonly optionNames: readonly string[] = ['tauN', 'incN', 'tauRc', 'tauRef', 'minVoltage', 'amplitude'];
+  readonly tauN: number;
+  readonly incN: number;
+  constructor(opts: AdaptiveLIFOptions = {}) {
+    super(opts);
+    ({ tauN: this.tauN, incN: this.incN } = adaptation(opts, new.target.name));
+  }
+  override initialState(): Record<string, Distribution> {
+    return { ...super.initialState(), adaptation: new Choice([0]) };
+  }
+  override params(): Record<string, number> {
+    return { tauN: this.tauN, incN: this.incN, ...super.params() };
   }
 }
 
@@ -278,6 +343,54 @@ export class Sigmoid extends NeuronType {
   rates(J: Float64Array, out: Float64Array): void {
     const k = 1 / this.tauRef;
     for (let i = 0; i < J.length; i++) out[i] = k / (1 + Math.exp(-J[i]!));
+  }
+  params(): Record<string, number> {
+    return { tauRef: this.tauRef };
+  }
+}
+
+/**
+ * Hyperbolic tangent rate neuron (Nengo's Tanh): r(J) = (1 / tau_ref) tanh(J),
+ * negative for negative J (it is not rectified).
+ */
+export class Tanh extends NeuronType {
+  readonly kind: NeuronKind = 'Tanh';
+  readonly spiking: boolean = false;
+  readonly tauRef: number;
+  constructor(opts: { tauRef?: number } = {}) {
+    super();
+    checkKnownOptions(opts, ['tauRef'], new.target.name);
+    this.tauRef = positive(opts.tauRef ?? 0.0025, 'tauRef', 'Tanh');
+  }
+  gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {
+    checkIntercepts(intercepts, this.kind);
+    const n = maxRates.length;
+    const gain = new Float64Array(n);
+    const bias = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = maxRates[i]!;
+      if (!(r > 0) || r * this.tauRef >= 1) {
+        throw new ValidationError(`Tanh: max rate ${r} Hz of neuron ${i} must be in (0, 1/tauRef = ${1 / this.tauRef})`);
+      }
+      // gain = atanh(max_rate * tau_ref) / (1 - intercept); bias = -gain * intercept
+      gain[i] = Math.atanh(r * this.tauRef) / (1 - intercepts[i]!);
+      bias[i] = -gain[i]! * intercepts[i]!;
+    }
+    return { gain, bias };
+  }
+  maxRatesIntercepts(gain: Float64Array, bias: Float64Array): { maxRates: Float64Array; intercepts: Float64Array } {
+    const n = gain.length;
+    const maxRates = new Float64Array(n);
+    const intercepts = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      intercepts[i] = -bias[i]! / gain[i]!;
+      maxRates[i] = Math.tanh(gain[i]! + bias[i]!) / this.tauRef;
+    }
+    return { maxRates, intercepts };
+  }
+  rates(J: Float64Array, out: Float64Array): void {
+    const k = 1 / this.tauRef;
+    for (let i = 0; i < J.length; i++) out[i] = k * Math.tanh(J[i]!);
   }
   params(): Record<string, number> {
     return { tauRef: this.tauRef };

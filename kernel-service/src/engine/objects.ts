@@ -190,6 +190,12 @@ export interface EnsembleOptions {
   gain?: Distribution | ArrayLike<number>;
   bias?: Distribution | ArrayLike<number>;
   initialState?: InitialState;
+  /**
+   * A process (e.g. new WhiteNoise()) whose output, one value per neuron,
+   * is added to the neurons' input current every step (Nengo's
+   * Ensemble.noise). Unseeded, it gets a seed drawn from the ensemble's.
+   */
+  noise?: Process;
 }
 export const ENSEMBLE_OPTIONS = [
   'nNeurons',
@@ -207,6 +213,7 @@ export const ENSEMBLE_OPTIONS = [
   'gain',
   'bias',
   'initialState',
+  'noise',
 ] as const;
 
 /** A group of neurons that collectively represent a vector. Defaults as in Nengo (see the builder). */
@@ -225,6 +232,8 @@ export class Ensemble extends NefObject implements Port {
   readonly gain: Distribution | ArrayLike<number> | undefined;
   readonly bias: Distribution | ArrayLike<number> | undefined;
   readonly initialState: InitialState | undefined;
+  /** Added to the neurons' input current every step (see EnsembleOptions.noise). */
+  readonly noise: Process | undefined;
   readonly neurons: Neurons;
 
   constructor(network: Network, opts: EnsembleOptions) {
@@ -259,6 +268,13 @@ export class Ensemble extends NefObject implements Port {
     this.gain = opts.gain;
     this.bias = opts.bias;
     this.initialState = opts.initialState;
+    if (opts.noise !== undefined && !(opts.noise instanceof Process)) {
+      throw new ValidationError(`${this.name}: noise must be a Process such as new WhiteNoise(), got ${describe(opts.noise)}`, this.label);
+    }
+    if (opts.noise !== undefined && this.neuronType.kind === 'Direct') {
+      throw new ValidationError(`${this.name}: noise is added to the neurons' input, and a Direct ensemble has no neurons`, this.label);
+    }
+    this.noise = opts.noise;
     if (opts.initialState !== undefined) {
       for (const key of Object.keys(opts.initialState)) {
         if (!this.neuronType.stateNames.includes(key)) {
@@ -524,7 +540,7 @@ const PROBE_OPTIONS = ['label', 'seed', 'attr', 'synapse', 'sampleEvery', 'solve
 export const PROBEABLE: Record<string, readonly string[]> = {
   Node: ['output'],
   Ensemble: ['decodedOutput', 'input'],
-  Neurons: ['output', 'input', 'voltage', 'refractoryTime'],
+  Neurons: ['output', 'input', 'voltage', 'refractoryTime', 'adaptation'],
   Connection: ['output', 'input', 'weights'],
 };
 
@@ -576,7 +592,7 @@ export class Probe extends NefObject {
         this.label,
       );
     }
-    if (obj instanceof Neurons && (attr === 'voltage' || attr === 'refractoryTime') && !obj.ensemble.neuronType.stateNames.includes(attr)) {
+    if (obj instanceof Neurons && attr !== 'output' && attr !== 'input' && !obj.ensemble.neuronType.stateNames.includes(attr)) {
       throw new ValidationError(`${this.name}: ${obj.ensemble.neuronType.kind} neurons have no '${attr}'`, this.label);
     }
     if (opts.sampleEvery !== undefined && !(opts.sampleEvery > 0)) {

@@ -23,8 +23,17 @@ import { kernelMemory, wasmLifEnabled, type TableStep, type WasmKernels } from '
 import type { WasmTable } from './kernels/basic.js';
 import type { WasmLif } from './kernels/neurons.js';
 import { F32_ELT, F64_ELT } from './wasm.js';
-import { LIFKernel, LIFRateKernel, RectifiedLinearKernel, SigmoidKernel, SpikingRectifiedLinearKernel } from './kernels/neurons.js';
-import type { LIF, LIFRate, RectifiedLinear, Sigmoid } from './neurons.js';
+import {
+  AdaptiveLIFKernel,
+  AdaptiveLIFRateKernel,
+  LIFKernel,
+  LIFRateKernel,
+  RectifiedLinearKernel,
+  SigmoidKernel,
+  SpikingRectifiedLinearKernel,
+  TanhKernel,
+} from './kernels/neurons.js';
+import type { AdaptiveLIF, AdaptiveLIFRate, LIF, LIFRate, RectifiedLinear, Sigmoid, Tanh } from './neurons.js';
 
 export interface PlanOptions {
   /** Merge operators of the same kind (default true; false gives one kernel per operator, for testing). */
@@ -385,6 +394,22 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
       return new ElementwiseIncKernel(a, tb);
     }
     case 'neurons': {
+      if (first.type.kind === 'AdaptiveLIF') {
+        // three states: a table of six, [J, output, voltage, refractoryTime, adaptation, n]
+        const tb = new Int32Array(ops.length * 6);
+        const params: number[] = [];
+        ops.forEach((o, k) => {
+          const op = o as Op & { kind: 'neurons' };
+          const s = op.states;
+          tb.set(
+            [op.J.offset, op.output.offset, s['voltage']!.offset, s['refractoryTime']!.offset, s['adaptation']!.offset, op.J.size],
+            6 * k,
+          );
+          const t = op.type as AdaptiveLIF;
+          params.push(t.tauRc, t.tauRef, t.minVoltage, t.amplitude, t.tauN, t.incN);
+        });
+        return new AdaptiveLIFKernel(a, tb, Float64Array.from(params), dt);
+      }
       const tb = new Int32Array(ops.length * 5);
       const params: number[] = [];
       ops.forEach((o, k) => {
@@ -407,8 +432,16 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
           case 'SpikingRectifiedLinear':
             params.push((t as RectifiedLinear).amplitude);
             break;
+          case 'AdaptiveLIFRate': {
+            const l = t as AdaptiveLIFRate;
+            params.push(l.tauRc, l.tauRef, l.amplitude, l.tauN, l.incN);
+            break;
+          }
           case 'Sigmoid':
             params.push((t as Sigmoid).tauRef);
+            break;
+          case 'Tanh':
+            params.push((t as Tanh).tauRef);
             break;
           default:
             throw new Error(`internal: no kernel for neuron type ${t.kind}`);
@@ -441,6 +474,11 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
           return new SpikingRectifiedLinearKernel(a, tb, p, dt);
         case 'Sigmoid':
           return new SigmoidKernel(a, tb, p);
+        case 'AdaptiveLIFRate':
+          // its one state, adaptation, is the table's first
+          return new AdaptiveLIFRateKernel(a, tb, p, dt);
+        case 'Tanh':
+          return new TanhKernel(a, tb, p);
         default:
           throw new Error(`internal: no kernel for neuron type ${first.type.kind}`);
       }

@@ -366,6 +366,7 @@ class Builder {
         states[name] = this.sig.add(`${ens.name}.neurons.${name}`, n, init);
       }
       this.ops.push({ kind: 'neurons', type: ens.neuronType, J, output, states, owner: ens.name });
+      if (ens.noise) this.buildNoise(ens, ens.noise, J, rng);
     }
     this.model.ensembles.set(ens, {
       ensemble: ens,
@@ -383,6 +384,29 @@ class Builder {
       output,
       states,
     });
+  }
+
+  /**
+   * Ensemble noise (Nengo's build_ensemble: the process built with mode
+   * 'inc' into the neurons' input): the process writes one value a neuron
+   * into a signal of its own, added to J each step. Unseeded, its seed is
+   * drawn from the ensemble's generator after everything else the ensemble
+   * drew, so adding noise changes nothing else.
+   */
+  private buildNoise(ens: Ensemble, noise: Process, J: Sig, rng: Rng): void {
+    const n = ens.nNeurons;
+    const out = this.sig.add(`${ens.name}.noise`, n);
+    const seed = noise.seed ?? rng.seed();
+    const dt = this.dt;
+    const make = (): ((t: number, x: Float64Array | null, o: Float64Array) => void) => noise.makeStep(0, n, dt, new Rng(seed));
+    let step: ReturnType<typeof make>;
+    try {
+      step = make();
+    } catch (err) {
+      throw new BuildError(`${ens.name}: its noise ${String(noise)} could not be built: ${(err as Error).message}`, ens.label);
+    }
+    this.ops.push({ kind: 'func', step, x: undefined, output: out, readsTime: true, owner: ens.name, restart: make });
+    this.ops.push({ kind: 'copy', src: out, dst: J, srcIdx: undefined, dstIdx: undefined, inc: true, owner: ens.name });
   }
 
   // ---- connections -----------------------------------------------------------

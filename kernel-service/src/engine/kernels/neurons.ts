@@ -314,3 +314,132 @@ export class SigmoidKernel implements Kernel {
     }
   }
 }
+
+/**
+ * AdaptiveLIF (Nengo's AdaptiveLIF.step): LIF's step (LIFKernel) on J - n,
+ * then n += (dt / tau_n) * (inc_n * output - n). A table of six per op:
+ * [J, output, voltage, refractoryTime, adaptation, n]. Params per op:
+ * [tauRc, tauRef, minVoltage, amplitude, tauN, incN].
+ */
+export class AdaptiveLIFKernel implements Kernel {
+  readonly kind = 'neurons:AdaptiveLIF';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+    private readonly dt: number,
+  ) {}
+  get count(): number {
+    return this.table.length / 6;
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table,
+      p = this.params,
+      dt = this.dt;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 6, op += 6) {
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        v = tb[k + 2]!,
+        ref = tb[k + 3]!,
+        ad = tb[k + 4]!,
+        n = tb[k + 5]!;
+      const tauRc = p[op]!,
+        tauRef = p[op + 1]!,
+        minV = p[op + 2]!,
+        spike = p[op + 3]! / dt,
+        rate = dt / p[op + 4]!,
+        incN = p[op + 5]!;
+      const full = -Math.expm1(-dt / tauRc);
+      for (let i = 0; i < n; i++) {
+        const adapt = a[ad + i]!;
+        const r = a[ref + i]! - dt;
+        const j = a[J + i]! - adapt;
+        let vi = a[v + i]!;
+        if (r <= 0) {
+          vi += (j - vi) * full;
+        } else if (r < dt) {
+          vi += (j - vi) * -expm1Small(-(dt - r) / tauRc);
+        }
+        let o = 0;
+        if (vi > 1) {
+          o = spike;
+          a[v + i] = 0;
+          a[ref + i] = tauRef + dt + tauRc * log1pSmall(-(vi - 1) / (j - 1));
+        } else {
+          a[v + i] = vi > minV ? vi : minV;
+          a[ref + i] = r;
+        }
+        a[out + i] = o;
+        a[ad + i] = adapt + rate * (incN * o - adapt);
+      }
+    }
+  }
+}
+
+/**
+ * AdaptiveLIFRate (Nengo's AdaptiveLIFRate.step): the LIF rate of J - n,
+ * then n += (dt / tau_n) * (inc_n * output - n). Table [J, output,
+ * adaptation, -, n]; params per op: [tauRc, tauRef, amplitude, tauN, incN].
+ */
+export class AdaptiveLIFRateKernel implements Kernel {
+  readonly kind = 'neurons:AdaptiveLIFRate';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+    private readonly dt: number,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table,
+      p = this.params,
+      dt = this.dt;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 5) {
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        ad = tb[k + 2]!,
+        n = tb[k + 4]!;
+      const tauRc = p[op]!,
+        tauRef = p[op + 1]!,
+        amp = p[op + 2]!,
+        rate = dt / p[op + 3]!,
+        incN = p[op + 4]!;
+      for (let i = 0; i < n; i++) {
+        const adapt = a[ad + i]!;
+        const j = a[J + i]! - adapt - 1;
+        const o = j > 0 ? amp / (tauRef + tauRc * Math.log1p(1 / j)) : 0;
+        a[out + i] = o;
+        a[ad + i] = adapt + rate * (incN * o - adapt);
+      }
+    }
+  }
+}
+
+/** Tanh: (1 / tau_ref) tanh(J). Params: [tauRef]. */
+export class TanhKernel implements Kernel {
+  readonly kind = 'neurons:Tanh';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table,
+      p = this.params;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 1) {
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        n = tb[k + 4]!;
+      const rate = 1 / p[op]!;
+      for (let i = 0; i < n; i++) a[out + i] = rate * Math.tanh(a[J + i]!);
+    }
+  }
+}

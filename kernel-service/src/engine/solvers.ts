@@ -2,13 +2,15 @@
  * Decoder and weight solvers, following `nengo/solvers.py` and the Cholesky
  * least-squares solver of `nengo/utils/least_squares_solvers.py` (Nengo 4.1).
  *
- * All solvers here are "compositional" as in Nengo: with `weights: true` they
+ * The least-squares solvers here are "compositional" as in Nengo: with `weights: true` they
  * solve for decoders D (n×d) against the targets Y, and the weight matrix is
  * D·E (n×nPost), where E (d×nPost) holds the post encoders scaled by
  * gain/radius (with any transform already folded into Y by the caller).
  * Since the solve is linear in Y, D·E is exactly the least-squares solution
  * for the targets Y·E, which is what Nengo's full-weight path computes, at a
- * fraction of the cost.
+ * fraction of the cost. The non-negative ones (Nnls, NnlsL2, NnlsL2nz) are
+ * not (x >= 0 is not linear in Y): with `weights: true` they solve against
+ * Y·E directly, as Nengo does.
  */
 import { BuildError, ValidationError, checkKnownOptions } from './errors.js';
 import {
@@ -22,6 +24,7 @@ import {
   matmul,
   residualSquares,
 } from './linalg.js';
+import { nnlsGram } from './nnls.js';
 import type { Rng } from './rng.js';
 
 export interface SolveInput {
@@ -289,6 +292,139 @@ export class LstsqL2nz extends LstsqL2 {
     }
     for (let i = 0; i < n; i++) if (sigma[i] === 0) sigma[i] = mx;
     return sigma;
+  }
+}
+
+export interface NnlsOptions {
+  /** Solve for a full non-negative weight matrix (n×nPost) instead of decoders. Default false. */
+  weights?: boolean;
+}
+
+/**
+ * Non-negative least squares without regularisation (Nengo `Nnls`): each
+ * column of X minimises ||A x - y|| with x >= 0 (nnls.ts). With
+ * `weights: true` the columns are those of Y·E, so every weight is
+ * non-negative; the post ensemble's intercepts should then be non-negative
+ * too, as Nengo's docs warn, or its neurons are never silent.
+ */
+export class Nnls implements Solver {
+  readonly weights: boolean;
+  constructor(opts: NnlsOptions = {}) {
+    const cls = this.kind();
+    checkKnownOptions(opts, this.optionNames(), cls);
+    this.weights = checkWeightsFlag(opts.weights ?? false, cls);
+  }
+  protected kind(): string {
+    return 'Nnls';
+  }
+  protected optionNames(): readonly string[] {
+    return ['weights'];
+  }
+  /** The problem nnls solves, as its normal equations: G (n×n) and C (n×k), one column a right-hand side. */
+  protected system(
+    A: Float64Array,
+    Y: Float64Array,
+    m: number,
+    n: number,
+    k: number,
+    _aMax?: number,
+  ): { G: Float64Array; C: Float64Array } {
+    return { G: gramTN(A, m, n), C: matTmat(A, Y, m, n, k) };
+  }
+  solve(input: SolveInput): SolveResult {
+    const nPost = checkInput(input, this.weights, this.kind());
+    const { A, m, n, d } = input;
+    const k = this.weights ? nPost : d;
+    const Y = this.weights ? matmul(input.Y, input.E!, m, d, nPost) : input.Y;
+    const X = new Float64Array(n * k);
+    if (n > 0 && k > 0 && m > 0) {
+      const { G, C } = this.system(A, Y, m, n, k, input.aMax);
+      const c = new Float64Array(n);
+      for (let j = 0; j < k; j++) {
+        for (let i = 0; i < n; i++) c[i] = C[i * k + j]!;
+        const { x } = nnlsGram(G, c, n);
+        for (let i = 0; i < n; i++) X[i * k + j] = x[i]!;
+      }
+    }
+    return { X, rows: n, cols: k, rmses: rmses(A, X, Y, m, n, k) };
+  }
+  key(): string {
+    return `${this.kind()}(weights=${this.weights})`;
+  }
+  toString(): string {
+    return this.key();
+  }
+}
+
+export interface NnlsL2Options extends NnlsOptions {
+  /** Amount of regularisation, as a fraction of the maximum activity. Default 0.1. */
+  reg?: number;
+}
+
+/**
+ * Non-negative least squares with L2 regularisation (Nengo `NnlsL2`), as
+ * Nengo forms it: σ = reg · max(A), GA = AᵀA + m σ² I, GY = Aᵀ max(Y, 0),
+ * and each column x = nnls(GA, GY[:, j]), that is x >= 0 minimising
+ * ||GA x - GY[:, j]|| (so negative targets are clipped to zero first).
+ */
+export class NnlsL2 extends Nnls {
+  readonly reg: number;
+  constructor(opts: NnlsL2Options = {}) {
+    super(opts);
+    this.reg = checkReg(opts.reg ?? 0.1, this.kind());
+  }
+  protected override kind(): string {
+    return 'NnlsL2';
+  }
+  protected override optionNames(): readonly string[] {
+    return ['weights', 'reg'];
+  }
+  /** The regularisation σ: one value, or one per neuron. */
+  protected sigma(A: Float64Array, _m: number, _n: number, aMax?: number): number | Float64Array {
+    return this.reg * (aMax ?? maxOf(A));
+  }
+  protected override system(
+    A: Float64Array,
+    Y: Float64Array,
+    m: number,
+    n: number,
+    k: number,
+    aMax?: number,
+  ): { G: Float64Array; C: Float64Array } {
+    const GA = gramTN(A, m, n);
+    const sigma = this.sigma(A, m, n, aMax);
+    addToDiagonal(GA, n, typeof sigma === 'number' ? m * sigma * sigma : Float64Array.from(sigma, (s) => m * s * s));
+    const Yp = Float64Array.from(Y, (y) => (y > 0 ? y : 0));
+    const GY = matTmat(A, Yp, m, n, k);
+    // nnls(GA, b) minimises ||GA x - b||: its normal equations are GAᵀGA x = GAᵀ b (GA is symmetric)
+    return { G: gramTN(GA, n, n), C: matTmat(GA, GY, n, n, k) };
+  }
+  override key(): string {
+    return `${this.kind()}(reg=${this.reg}, weights=${this.weights})`;
+  }
+}
+
+/**
+ * NnlsL2 with each neuron's regularisation scaled by how often it is active
+ * (Nengo `NnlsL2nz`): σ_i = reg · max(A) · √(fraction of eval points where
+ * A[:, i] > 0), and σ_i = 1 where that is 0 (a neuron never active, or reg
+ * 0: Nengo's choice; LstsqL2nz takes the largest σ there instead).
+ */
+export class NnlsL2nz extends NnlsL2 {
+  protected override kind(): string {
+    return 'NnlsL2nz';
+  }
+  protected override sigma(A: Float64Array, m: number, n: number, aMax?: number): Float64Array {
+    const base = this.reg * (aMax ?? maxOf(A));
+    const count = new Float64Array(n);
+    for (let r = 0; r < m; r++) {
+      const o = r * n;
+      for (let i = 0; i < n; i++) if (A[o + i]! > 0) count[i]! += 1;
+    }
+    return Float64Array.from(count, (c) => {
+      const s = base * Math.sqrt(c / m);
+      return s === 0 ? 1 : s;
+    });
   }
 }
 

@@ -17,7 +17,7 @@ import {
   SpikeDotIncKernel,
 } from './kernels/basic.js';
 import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
-import { FuncKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
+import { FuncKernel, HebbKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
 import type { Arena, Kernel, SpikeLists } from './kernels/kernel.js';
 import { kernelMemory, wasmLifEnabled, type TableStep, type WasmKernels } from './kernels/lif-wasm.js';
 import type { WasmTable } from './kernels/basic.js';
@@ -543,6 +543,17 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         p[k] = op.k;
       });
       return new PESKernel(a, tb, p);
+    }
+    case 'hebb': {
+      const tb = new Int32Array(ops.length * 7);
+      const p = new Float64Array(ops.length * 2);
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'hebb' };
+        tb.set([op.W.offset, op.rows, op.cols, op.pre.offset, op.post.offset, op.theta.offset, op.rule], 7 * k);
+        p[2 * k] = op.alpha;
+        p[2 * k + 1] = op.beta;
+      });
+      return new HebbKernel(a, tb, p);
     }
   }
 }

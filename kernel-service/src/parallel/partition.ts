@@ -331,6 +331,8 @@ function opCost(op: Op): number {
       return op.rows * op.cols;
     case 'pes':
       return 2 * op.rows * op.cols;
+    case 'hebb':
+      return 3 * op.rows * op.cols;
     case 'func':
       return 1000;
     case 'copy':

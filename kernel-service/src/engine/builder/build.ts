@@ -14,7 +14,7 @@
 import { ScatteredHypersphere, Uniform, samplesOrDist } from '../dists.js';
 import { DECODER_KEY_VERSION, contentKey, defaultDecoderCache, type DecoderCache } from '../decoder-cache.js';
 import { BuildError, SimulationError, ValidationError } from '../errors.js';
-import type { PES } from '../learning.js';
+import type { BCM, Oja, PES } from '../learning.js';
 import type { Network } from '../network.js';
 import { Direct, LIF, LIFRate } from '../neurons.js';
 import {
@@ -997,6 +997,10 @@ class Builder {
     const owner = rule.name;
     const bc = this.model.connections.get(conn)!;
     if (!bc.weights || !bc.weightsShape) throw new BuildError(`${owner}: the connection has no weights to learn`, conn.label);
+    if (rule.ruleType.kind === 'BCM' || rule.ruleType.kind === 'Oja') {
+      this.buildHebb(conn, rule.ruleType as BCM | Oja, bc.weights, bc.weightsShape, bc.input);
+      return;
+    }
     const pes = rule.ruleType as PES;
     const { obj: postObj } = unviewPost(conn.post);
     const preObj = unview(conn.pre).obj;
@@ -1028,6 +1032,56 @@ class Builder {
     const nNeurons = obj instanceof Ensemble ? obj.nNeurons : bc.input.size;
     // dW = -(learning_rate * dt / n_neurons) * outer(error, acts)
     this.ops.push({ kind: 'pes', W: bc.weights, rows, cols, error: errorBefore, acts, k: (-pes.learningRate * this.dt) / nNeurons, owner });
+  }
+
+  /**
+   * BCM or Oja: a full weight matrix, post neurons x pre neurons (Nengo's rules that modify
+   * 'weights'), from the whole pre ensemble's neurons to the whole post ensemble's: a connection
+   * between their neurons, or a decoded one with a weight solver. The activities are those of the
+   * step before, as PES's (see buildLearning).
+   */
+  private buildHebb(conn: Connection, rule: BCM | Oja, W: Sig, shape: [number, number], preOut: Sig): void {
+    const owner = conn.learningRule!.name;
+    const pre = unview(conn.pre);
+    const post = unviewPost(conn.post);
+    const preEns = pre.obj instanceof Neurons ? pre.obj.ensemble : pre.obj instanceof Ensemble ? pre.obj : undefined;
+    const postEns = post.obj instanceof Neurons ? post.obj.ensemble : post.obj instanceof Ensemble ? post.obj : undefined;
+    const weightSolver = pre.obj instanceof Ensemble && post.obj instanceof Ensemble && (conn.solver?.weights ?? false);
+    const neuronToNeuron = pre.obj instanceof Neurons && post.obj instanceof Neurons;
+    if (!preEns || !postEns || !(weightSolver || neuronToNeuron) || pre.idx !== undefined || post.idx !== undefined) {
+      throw new BuildError(
+        `${owner}: ${rule.kind} changes a full weight matrix (post neurons x pre neurons); connect the neurons of ` +
+          'one ensemble to the neurons of another (a.neurons to b.neurons, no slices), or two ensembles with a weight ' +
+          'solver (solver: new LstsqL2({ weights: true }))',
+        conn.label,
+      );
+    }
+    const [rows, cols] = shape;
+    if (rows !== postEns.nNeurons || cols !== preEns.nNeurons)
+      throw new BuildError(
+        `${owner}: the weights are ${rows}x${cols}, not post neurons x pre neurons (${postEns.nNeurons}x${preEns.nNeurons})`,
+        conn.label,
+      );
+    const postOut = this.model.ensembles.get(postEns)?.output;
+    if (!postOut) throw new BuildError(`${owner}: ${postEns.name} has no neurons to learn from`, conn.label);
+    const late = (s: Sig, name: string): Sig => this.filter(new LinearFilter([1], [1]), s, name);
+    const filtered = (syn: Synapse | null, s: Sig, name: string): Sig => (syn ? this.filter(syn, s, name) : late(s, name));
+    const preF = filtered(rule.preSynapse, preOut, `${owner}.pre`);
+    const postF = filtered(rule.postSynapse, postOut, `${owner}.post`);
+    const theta = rule.kind === 'BCM' ? filtered(rule.thetaSynapse, postOut, `${owner}.theta`) : postF;
+    this.ops.push({
+      kind: 'hebb',
+      rule: rule.kind === 'BCM' ? 0 : 1,
+      W,
+      rows,
+      cols,
+      pre: preF,
+      post: postF,
+      theta,
+      alpha: rule.learningRate * this.dt,
+      beta: rule.kind === 'Oja' ? rule.beta : 0,
+      owner,
+    });
   }
 
   // ---- probes ------------------------------------------------------------------

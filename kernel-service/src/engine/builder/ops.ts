@@ -114,7 +114,29 @@ export interface EncodeOp extends OpBase {
   y: Sig;
 }
 
-export type Op = ResetOp | CopyOp | DotIncOp | ElementwiseIncOp | NeuronsOp | FilterOp | FuncOp | PESOp | EncodeOp;
+/**
+ * BCM (rule 0) or Oja (rule 1) on a full weight matrix W (rows post neurons x cols pre neurons), with
+ * the activities of the step before, as PES:
+ *   BCM: W += alpha * outer(post * (post - theta), pre)
+ *   Oja: W += alpha * (outer(post, pre) - beta * W * post^2)
+ */
+export interface HebbOp extends OpBase {
+  kind: 'hebb';
+  rule: 0 | 1;
+  W: Sig;
+  rows: number;
+  cols: number;
+  pre: Sig;
+  post: Sig;
+  /** BCM's threshold; the post signal again for Oja. */
+  theta: Sig;
+  /** learning_rate * dt */
+  alpha: number;
+  /** Oja's beta; 0 for BCM. */
+  beta: number;
+}
+
+export type Op = ResetOp | CopyOp | DotIncOp | ElementwiseIncOp | NeuronsOp | FilterOp | FuncOp | PESOp | HebbOp | EncodeOp;
 
 export interface Access {
   sets: Sig[];
@@ -144,6 +166,8 @@ export function access(op: Op): Access {
       return { sets: op.output ? [op.output] : [], incs: [], reads: op.x ? [op.x] : [], updates: [] };
     case 'pes':
       return { sets: [], incs: [op.W], reads: [op.error, op.acts], updates: [] };
+    case 'hebb':
+      return { sets: [], incs: [op.W], reads: [op.pre, op.post, op.theta], updates: [] };
     case 'encode':
       return { sets: [op.y], incs: [], reads: [op.b, op.W, op.x], updates: [] };
   }

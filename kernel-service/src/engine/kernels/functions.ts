@@ -68,3 +68,48 @@ export class PESKernel implements Kernel {
     }
   }
 }
+
+/**
+ * BCM and Oja (HebbOp). Table per op: [W, rows, cols, pre, post, theta, rule]; params
+ * per op: [alpha, beta].
+ */
+export class HebbKernel implements Kernel {
+  readonly kind = 'hebb';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+  ) {}
+  get count(): number {
+    return this.table.length / 7;
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table,
+      p = this.params;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 7, op += 2) {
+      let w = tb[k]!;
+      const rows = tb[k + 1]!,
+        cols = tb[k + 2]!,
+        pre = tb[k + 3]!,
+        post = tb[k + 4]!,
+        theta = tb[k + 5]!,
+        oja = tb[k + 6] === 1;
+      const alpha = p[op]!,
+        beta = p[op + 1]!;
+      for (let r = 0; r < rows; r++) {
+        const y = a[post + r]!;
+        if (oja) {
+          // W += alpha * y * pre - beta * alpha * y^2 * W (Nengo's order: the forgetting term, then the update)
+          const g = alpha * y;
+          const f = beta * alpha * y * y;
+          if (g !== 0) for (let c = 0; c < cols; c++) a[w + c] = a[w + c]! + (-a[w + c]! * f + g * a[pre + c]!);
+        } else {
+          const g = alpha * y * (y - a[theta + r]!);
+          if (g !== 0) for (let c = 0; c < cols; c++) a[w + c] += g * a[pre + c]!;
+        }
+        w += cols;
+      }
+    }
+  }
+}

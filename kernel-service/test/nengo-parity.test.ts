@@ -5,7 +5,7 @@
  * are not positive refused, Simulator.run's rounding, unknown options of
  * neuron types and PES, a configured solver (on Node connections, on decoded
  * probes), a one-connection loop without synapse, and PES into neurons
- * refused rather than run wrong.
+ * taking its error in the post's state space.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -154,16 +154,16 @@ describe('as Nengo 4.1', () => {
     expect(() => new Simulator(net)).toThrow(/cycle; give the connection a synapse/);
   });
 
-  it('PES on a connection into neurons is refused (Nengo projects its error through the encoders there)', () => {
+  it("PES on a connection into neurons takes its error in the post ensemble's space (Nengo's size_in 'post_state'), not one value a neuron", () => {
     const net = new Network({ seed: 1 });
     const a = net.ensemble({ nNeurons: 20, dimensions: 1 });
-    const b = net.ensemble({ nNeurons: 20, dimensions: 1 });
+    const b = net.ensemble({ nNeurons: 20, dimensions: 2 });
     const c = net.connect(a.neurons, b.neurons, {
       transform: Array.from({ length: 20 }, () => new Array<number>(20).fill(0)),
       learningRule: new PES(),
     });
+    expect(c.learningRule!.sizeIn).toBe(2);
     const err = net.node(null, { sizeIn: 20 });
-    net.connect(err, c.learningRule!);
-    expect(() => new Simulator(net)).toThrow(/PES on a connection into neurons is not supported yet/);
+    expect(() => net.connect(err, c.learningRule!)).toThrow(/20/);
   });
 });

@@ -49,8 +49,14 @@ export class PES extends LearningRuleType {
     this.learningRate = lr;
     this.preSynapse = toSynapse(opts.preSynapse === undefined ? new Lowpass(0.005) : opts.preSynapse, 'PES preSynapse');
   }
+  /**
+   * Nengo's size_in 'post_state': the post's dimensions, also on a
+   * connection into neurons (whose error goes through their encoders).
+   */
   errorSize(conn: Connection): number {
-    return conn.sizeOut;
+    const post = (conn.post as { obj?: unknown }).obj ?? conn.post;
+    const ens = (post as { ensemble?: { dimensions: number } }).ensemble;
+    return ens !== undefined ? ens.dimensions : conn.sizeOut;
   }
   validate(conn: Connection): void {
     // through a slice (ens.slice(0, 1), ens.neurons.select([...])) to what it views

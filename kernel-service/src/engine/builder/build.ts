@@ -214,7 +214,7 @@ class Builder {
     const learned = conns.filter((c) => c.learningRule !== undefined);
     const plain = conns.filter((c) => c.learningRule === undefined);
     const errorSigs = new Map<LearningRule, Sig>();
-    for (const c of learned) errorSigs.set(c.learningRule!, this.sig.add(`${c.learningRule!.name}.error`, c.sizeOut));
+    for (const c of learned) errorSigs.set(c.learningRule!, this.sig.add(`${c.learningRule!.name}.error`, c.learningRule!.sizeIn));
     this.presolve([...learned, ...plain]);
     for (const c of [...learned, ...plain]) this.buildConnection(c, errorSigs);
     for (const c of learned) this.buildLearning(c, errorSigs.get(c.learningRule!)!);
@@ -1002,21 +1002,9 @@ class Builder {
       return;
     }
     const pes = rule.ruleType as PES;
-    const { obj: postObj } = unviewPost(conn.post);
+    const { obj: postObj, idx: postIdx } = unviewPost(conn.post);
     const preObj = unview(conn.pre).obj;
-    const weightSolver = preObj instanceof Ensemble && (conn.solver?.weights ?? false);
-    if (postObj instanceof Neurons || weightSolver) {
-      // Nengo projects the error through the post ensemble's scaled encoders there (a local error
-      // per post neuron); without that the rule would be wrong, so it is refused rather than run.
-      throw new BuildError(
-        `${owner}: PES on a connection ${postObj instanceof Neurons ? 'into neurons' : 'with a weight solver (weights: true)'} ` +
-          'is not supported yet; learn a decoded connection into the ensemble instead',
-        conn.label,
-      );
-    }
-    const [rows0] = bc.weightsShape;
-    if (rows0 !== error.size)
-      throw new BuildError(`${owner}: the error has ${error.size} values, the learned weights ${rows0} rows`, conn.label);
+    const weightSolver = preObj instanceof Ensemble && postObj instanceof Ensemble && (conn.solver?.weights ?? false);
     this.ops.push({ kind: 'reset', dst: error, value: 0, owner });
     // Nengo computes a step's delta from that step's error and activities as an update, and adds it
     // to the weights at the start of the next step, before the connection reads them. The pes op here
@@ -1024,7 +1012,28 @@ class Builder {
     // update) and the activities of the step before: a filter's output as the step reads it, or without
     // a pre synapse the neurons' output delayed the same way (read directly, it is this step's).
     const late = (s: Sig, name: string): Sig => this.filter(new LinearFilter([1], [1]), s, name);
-    const errorBefore = late(error, `${owner}.error`);
+    let errorBefore = late(error, `${owner}.error`);
+    if (postObj instanceof Neurons || weightSolver) {
+      // weights into neurons (Nengo's conn._to_neurons): the error, in the post ensemble's state space,
+      // becomes one local error a post neuron through the post's scaled encoders (gain / radius),
+      // those of the post neurons connected to, or the columns of the dimensions connected to
+      const postEns = postObj instanceof Neurons ? postObj.ensemble : (postObj as Ensemble);
+      const pbe = this.model.ensembles.get(postEns)!;
+      if (pbe.direct) throw new BuildError(`${owner}: PES into ${postEns.name}'s neurons, but it is a Direct ensemble`, conn.label);
+      const d = postEns.dimensions;
+      const rowsIdx = postObj instanceof Neurons && postIdx ? postIdx : Int32Array.from({ length: postEns.nNeurons }, (_, i) => i);
+      const colsIdx = !(postObj instanceof Neurons) && postIdx ? postIdx : Int32Array.from({ length: d }, (_, j) => j);
+      const E = new Float64Array(rowsIdx.length * colsIdx.length);
+      rowsIdx.forEach((i, r) => colsIdx.forEach((j, c) => (E[r * colsIdx.length + c] = pbe.scaledEncoders[i * d + j]!)));
+      const enc = this.sig.add(`${owner}.encoders`, E.length, E, true);
+      const local = this.sig.add(`${owner}.localError`, rowsIdx.length);
+      this.ops.push({ kind: 'reset', dst: local, value: 0, owner });
+      this.ops.push({ kind: 'dotinc', W: enc, rows: rowsIdx.length, cols: colsIdx.length, x: errorBefore, y: local, owner });
+      errorBefore = local;
+    }
+    const [rows0] = bc.weightsShape;
+    if (rows0 !== errorBefore.size)
+      throw new BuildError(`${owner}: the error has ${errorBefore.size} values, the learned weights ${rows0} rows`, conn.label);
     const acts = pes.preSynapse ? this.filter(pes.preSynapse, bc.input, owner) : late(bc.input, `${owner}.activities`);
     const [rows, cols] = bc.weightsShape;
     const { obj } = unview(conn.pre);

@@ -1,0 +1,88 @@
+/**
+ * PES on connections with a full weight matrix into neurons (between
+ * neurons, slices of them, a weight solver, decoded into neurons), where
+ * Nengo projects the error through the post's scaled encoders, against
+ * Nengo 4.1's weights sampled every fifth step
+ * (fixtures/nengo_pes_weights.json, written by fixtures/nengo_pes_weights.py).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { LIF, LstsqL2, Network, PES, Simulator } from '../src/index.js';
+
+interface Params {
+  n: number;
+  encoders: number[];
+  maxRates: number[];
+  intercepts: number[];
+  voltage: number[];
+}
+const fx = JSON.parse(readFileSync(new URL('./fixtures/nengo_pes_weights.json', import.meta.url), 'utf8')) as {
+  steps: number;
+  sampleEvery: number;
+  pre: Params;
+  post: Params;
+  transform: number[][];
+  evalPoints: number[];
+  cases: Record<string, number[][]>;
+};
+
+function learn(name: string): number[][] {
+  const net = new Network({ seed: 3 });
+  const ens = (p: Params) =>
+    net.ensemble({
+      nNeurons: p.n,
+      dimensions: 1,
+      encoders: p.encoders.map((e) => [e]),
+      maxRates: p.maxRates,
+      intercepts: p.intercepts,
+      evalPoints: fx.evalPoints.map((x) => [x]),
+      neuronType: new LIF(),
+      initialState: { voltage: p.voltage },
+    });
+  const stim = net.node((t) => [Math.sin(2 * Math.PI * 3 * t)]);
+  const pre = ens(fx.pre);
+  const post = ens(fx.post);
+  net.connect(stim, pre);
+  const learningRule = new PES({ learningRate: 1e-3 });
+  const evalPoints = fx.evalPoints.map((x) => [x]);
+  const conn =
+    name === 'weight solver'
+      ? net.connect(pre, post, { solver: new LstsqL2({ weights: true }), evalPoints, learningRule })
+      : name === 'decoded into neurons'
+        ? net.connect(pre, post.neurons, { transform: fx.transform.map((row) => [10 * row[0]!]), evalPoints, learningRule })
+        : name === 'neuron slices'
+          ? net.connect(pre.neurons.slice(0, 9), post.neurons.slice(2, 8), {
+              transform: fx.transform.slice(2, 8).map((row) => row.slice(0, 9)),
+              learningRule,
+            })
+          : net.connect(pre.neurons, post.neurons, { transform: fx.transform, learningRule });
+  const err = net.node(null, { sizeIn: 1 });
+  net.connect(post, err);
+  net.connect(stim, err, { transform: -1 });
+  net.connect(err, conn.learningRule!);
+  const p = net.probe(conn, { attr: 'weights', sampleEvery: fx.sampleEvery });
+  const sim = new Simulator(net);
+  sim.runSteps(fx.steps);
+  return sim.data(p).toArray();
+}
+
+describe("PES into neurons as Nengo 4.1's", () => {
+  it('the fixture covers every case tested here', () => {
+    expect(Object.keys(fx.cases)).toEqual(['neurons', 'neuron slices', 'weight solver', 'decoded into neurons']);
+  });
+
+  for (const name of Object.keys(fx.cases)) {
+    it(`${name}: the weights, every fifth step`, () => {
+      const want = fx.cases[name]!;
+      const got = learn(name);
+      expect(got.length).toBe(want.length);
+      expect(got[0]!.length).toBe(want[0]!.length);
+      let change = 0;
+      for (let i = 0; i < want[0]!.length; i++) change = Math.max(change, Math.abs(want[want.length - 1]![i]! - want[0]![i]!));
+      expect(change, name).toBeGreaterThan(1e-6);
+      for (let k = 0; k < want.length; k++)
+        for (let i = 0; i < want[k]!.length; i++)
+          expect(Math.abs(got[k]![i]! - want[k]![i]!), `${name}: sample ${k}, weight ${i}`).toBeLessThan(1e-9 * change);
+    });
+  }
+});

@@ -28,6 +28,10 @@ export {
   SpikingRectifiedLinear,
   Sigmoid,
   Tanh,
+  RegularSpiking,
+  StochasticSpiking,
+  PoissonSpiking,
+  RatesToSpikes,
   Direct,
   NeuronType,
 } from './engine/neurons.js';

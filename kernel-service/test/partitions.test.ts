@@ -141,10 +141,10 @@ describe('partitioned runs', () => {
     expect(data).toEqual(ref);
   });
 
-  it('the neuron types with more state (AdaptiveLIF, AdaptiveLIFRate), Tanh, ensemble noise and BCM on 2 threads are bit-identical to one thread', async () => {
+  it('the neuron types with more state (AdaptiveLIF, AdaptiveLIFRate), Tanh, PoissonSpiking, ensemble noise and BCM on 2 threads are bit-identical to one thread', async () => {
     const file = model(
       'types',
-      `import { Network, AdaptiveLIF, AdaptiveLIFRate, Tanh, WhiteNoise, Gaussian, BCM } from 'nefsim';
+      `import { Network, AdaptiveLIF, AdaptiveLIFRate, Tanh, WhiteNoise, Gaussian, BCM, PoissonSpiking, LIFRate } from 'nefsim';
 const net = new Network({ label: 'types', seed: 9 });
 const stim = net.node((t) => Math.sin(8 * t), { label: 'sin' });
 const a = net.ensemble({ nNeurons: 60, dimensions: 1, label: 'a', neuronType: new AdaptiveLIF({ tauN: 0.1, incN: 0.05 }) });
@@ -154,6 +154,9 @@ net.connect(stim, a);
 net.connect(a, b);
 net.connect(b, c);
 net.probe(c, { synapse: 0.01, label: 'c' });
+const d = net.ensemble({ nNeurons: 30, dimensions: 1, label: 'd', neuronType: new PoissonSpiking(new LIFRate()) });
+net.connect(c, d);
+net.probe(d, { synapse: 0.01, label: 'd' });
 const hebb = net.connect(a.neurons, c.neurons, {
   transform: Array.from({ length: 60 }, (_, i) => Array.from({ length: 60 }, (_, j) => 0.001 * Math.sin(i + 2 * j))),
   learningRule: new BCM({ learningRate: 1e-6 }),
@@ -167,8 +170,9 @@ export default net;
     const ref = await single(file, 300);
     const { data, sim } = await partitioned(file, 2, 300);
     expect(sim.summary().partitions).toBe(2);
-    expect(ref[2]!.some((v) => v > 0)).toBe(true); // adaptation
-    const w = ref[1]!; // the BCM weights, 3600 a sample: they learned
+    expect(ref[1]!.some((v) => v !== 0)).toBe(true); // the Poisson ensemble decodes something
+    expect(ref[3]!.some((v) => v > 0)).toBe(true); // adaptation
+    const w = ref[2]!; // the BCM weights, 3600 a sample: they learned
     expect(w.subarray(w.length - 3600).some((v, i) => v !== w[i])).toBe(true);
     expect(data).toEqual(ref);
   });

@@ -11,7 +11,18 @@ import { checkKnownOptions, ValidationError } from './errors.js';
 import { lifActivitiesWasm, lifRatesWasm } from './kernels/rates-wasm.js';
 
 export type NeuronKind =
-  'LIF' | 'LIFRate' | 'AdaptiveLIF' | 'AdaptiveLIFRate' | 'RectifiedLinear' | 'SpikingRectifiedLinear' | 'Sigmoid' | 'Tanh' | 'Direct';
+  | 'LIF'
+  | 'LIFRate'
+  | 'AdaptiveLIF'
+  | 'AdaptiveLIFRate'
+  | 'RectifiedLinear'
+  | 'SpikingRectifiedLinear'
+  | 'Sigmoid'
+  | 'Tanh'
+  | 'RegularSpiking'
+  | 'StochasticSpiking'
+  | 'PoissonSpiking'
+  | 'Direct';
 
 export interface GainBias {
   gain: Float64Array;
@@ -24,6 +35,12 @@ export abstract class NeuronType {
   abstract readonly spiking: boolean;
   /** Names of the per-neuron state variables (besides input and output), e.g. voltage. */
   readonly stateNames: readonly string[] = [];
+  /** True where the output can be negative (Nengo's `negative`): Tanh. */
+  readonly negative: boolean = false;
+  /** Attributes of its neurons a probe can record besides output and input: the states, and a wrapper's rateOut. */
+  get probeable(): readonly string[] {
+    return this.stateNames;
+  }
   /** Default initial distribution of each state variable. */
   initialState(): Record<string, Distribution> {
     return {};
@@ -356,6 +373,7 @@ export class Sigmoid extends NeuronType {
 export class Tanh extends NeuronType {
   readonly kind: NeuronKind = 'Tanh';
   readonly spiking: boolean = false;
+  override readonly negative: boolean = true;
   readonly tauRef: number;
   constructor(opts: { tauRef?: number } = {}) {
     super();
@@ -394,6 +412,104 @@ export class Tanh extends NeuronType {
   }
   params(): Record<string, number> {
     return { tauRef: this.tauRef };
+  }
+}
+
+/**
+ * Spiking from a rate type (Nengo's RatesToSpikesNeuronType): the base type
+ * computes a rate from the input current each step (probeable as
+ * `rateOut`), and the wrapper turns it into spikes of height amplitude / dt.
+ * Gains, biases and decoders are the base type's.
+ */
+export abstract class RatesToSpikes extends NeuronType {
+  readonly spiking: boolean = true;
+  readonly baseType: NeuronType;
+  readonly amplitude: number;
+  override readonly negative: boolean;
+  /** The wrapper's own states, then the base type's. */
+  override readonly stateNames: readonly string[];
+  /** ownStates: the wrapper's own state variables. */
+  protected constructor(baseType: NeuronType, opts: { amplitude?: number }, ownStates: readonly string[]) {
+    super();
+    const cls = new.target.name;
+    checkKnownOptions(opts, ['amplitude'], cls);
+    if (!(baseType instanceof NeuronType) || baseType.kind === 'Direct' || baseType instanceof RatesToSpikes) {
+      throw new ValidationError(`${cls}: the base type must be a rate neuron type such as new LIFRate(), got ${String(baseType)}`);
+    }
+    if (baseType.spiking) {
+      // Nengo warns and runs it; its spikes as a rate are not what anyone means
+      throw new ValidationError(`${cls}: the base type ${baseType.kind} spikes already; give its rate type (e.g. LIFRate for LIF)`);
+    }
+    this.baseType = baseType;
+    this.amplitude = positive(opts.amplitude ?? 1, 'amplitude', cls);
+    this.negative = baseType.negative;
+    this.stateNames = [...ownStates, ...baseType.stateNames];
+  }
+  override get probeable(): readonly string[] {
+    return [...this.stateNames, 'rateOut'];
+  }
+  override initialState(): Record<string, Distribution> {
+    return { ...this.baseType.initialState() };
+  }
+  gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {
+    return this.baseType.gainBias(maxRates, intercepts);
+  }
+  maxRatesIntercepts(gain: Float64Array, bias: Float64Array): { maxRates: Float64Array; intercepts: Float64Array } {
+    return this.baseType.maxRatesIntercepts(gain, bias);
+  }
+  rates(J: Float64Array, out: Float64Array): void {
+    this.baseType.rates(J, out);
+  }
+  override ratesAt(
+    enc: Float64Array,
+    bias: Float64Array,
+    x: Float64Array,
+    m: number,
+    n: number,
+    d: number,
+    out: Float64Array,
+  ): number | undefined {
+    return this.baseType.ratesAt(enc, bias, x, m, n, d, out);
+  }
+  params(): Record<string, number> {
+    return { amplitude: this.amplitude };
+  }
+  override toString(): string {
+    return `${this.kind}(${this.baseType.toString()}, amplitude=${this.amplitude})`;
+  }
+}
+
+/**
+ * Regular spikes at the base type's rate (Nengo's RegularSpiking):
+ *   v += dt * rate;  n = floor(v);  output = amplitude / dt * n;  v -= n.
+ */
+export class RegularSpiking extends RatesToSpikes {
+  readonly kind: NeuronKind = 'RegularSpiking';
+  constructor(baseType: NeuronType, opts: { amplitude?: number } = {}) {
+    super(baseType, opts, ['voltage']);
+  }
+  override initialState(): Record<string, Distribution> {
+    return { voltage: new Uniform(0, 1), ...super.initialState() };
+  }
+}
+
+/**
+ * Spikes at the base type's rate, the fraction of a spike a step drawn at
+ * random (Nengo's StochasticSpiking): n = floor(dt * rate) plus one with
+ * probability frac(dt * rate) (of |rate|, with its sign, for a negative type).
+ */
+export class StochasticSpiking extends RatesToSpikes {
+  readonly kind: NeuronKind = 'StochasticSpiking';
+  constructor(baseType: NeuronType, opts: { amplitude?: number } = {}) {
+    super(baseType, opts, []);
+  }
+}
+
+/** Poisson spike counts with mean dt * rate each step (Nengo's PoissonSpiking; |rate| with its sign, for a negative type). */
+export class PoissonSpiking extends RatesToSpikes {
+  readonly kind: NeuronKind = 'PoissonSpiking';
+  constructor(baseType: NeuronType, opts: { amplitude?: number } = {}) {
+    super(baseType, opts, []);
   }
 }
 

@@ -540,7 +540,7 @@ const PROBE_OPTIONS = ['label', 'seed', 'attr', 'synapse', 'sampleEvery', 'solve
 export const PROBEABLE: Record<string, readonly string[]> = {
   Node: ['output'],
   Ensemble: ['decodedOutput', 'input'],
-  Neurons: ['output', 'input', 'voltage', 'refractoryTime', 'adaptation'],
+  Neurons: ['output', 'input', 'voltage', 'refractoryTime', 'adaptation', 'rateOut'],
   Connection: ['output', 'input', 'weights'],
 };
 
@@ -592,7 +592,7 @@ export class Probe extends NefObject {
         this.label,
       );
     }
-    if (obj instanceof Neurons && attr !== 'output' && attr !== 'input' && !obj.ensemble.neuronType.stateNames.includes(attr)) {
+    if (obj instanceof Neurons && attr !== 'output' && attr !== 'input' && !obj.ensemble.neuronType.probeable.includes(attr)) {
       throw new ValidationError(`${this.name}: ${obj.ensemble.neuronType.kind} neurons have no '${attr}'`, this.label);
     }
     if (opts.sampleEvery !== undefined && !(opts.sampleEvery > 0)) {

@@ -28,12 +28,14 @@ import {
   AdaptiveLIFRateKernel,
   LIFKernel,
   LIFRateKernel,
+  RandomSpikingKernel,
   RectifiedLinearKernel,
+  RegularSpikingKernel,
   SigmoidKernel,
   SpikingRectifiedLinearKernel,
   TanhKernel,
 } from './kernels/neurons.js';
-import type { AdaptiveLIF, AdaptiveLIFRate, LIF, LIFRate, RectifiedLinear, Sigmoid, Tanh } from './neurons.js';
+import type { AdaptiveLIF, AdaptiveLIFRate, LIF, LIFRate, RatesToSpikes, RectifiedLinear, Sigmoid, Tanh } from './neurons.js';
 
 export interface PlanOptions {
   /** Merge operators of the same kind (default true; false gives one kernel per operator, for testing). */
@@ -443,6 +445,11 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
           case 'Tanh':
             params.push((t as Tanh).tauRef);
             break;
+          case 'RegularSpiking':
+          case 'StochasticSpiking':
+          case 'PoissonSpiking':
+            params.push((t as RatesToSpikes).amplitude, t.negative ? 1 : 0);
+            break;
           default:
             throw new Error(`internal: no kernel for neuron type ${t.kind}`);
         }
@@ -479,6 +486,13 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
           return new AdaptiveLIFRateKernel(a, tb, p, dt);
         case 'Tanh':
           return new TanhKernel(a, tb, p);
+        case 'RegularSpiking':
+          return new RegularSpikingKernel(a, tb, p, dt);
+        case 'StochasticSpiking':
+        case 'PoissonSpiking': {
+          const seeds = ops.map((o) => (o as Op & { kind: 'neurons' }).seed!);
+          return new RandomSpikingKernel(a, tb, p, dt, seeds, first.type.kind === 'PoissonSpiking' ? 1 : 0);
+        }
         default:
           throw new Error(`internal: no kernel for neuron type ${first.type.kind}`);
       }

@@ -81,11 +81,15 @@ export class SpikeData {
 
 /**
  * Is the probe the unfiltered spike output of spiking neurons? Such probes
- * are recorded sparsely (most neurons are silent in any one step).
+ * are recorded sparsely (most neurons are silent in any one step). Spikes
+ * that can be negative (a spiking wrapper of Tanh) are recorded densely: the
+ * sparse layouts count spikes, and would lose their sign.
  */
 export function isSpikeProbe(probe: Probe): boolean {
   const obj = probe.target instanceof ObjView ? probe.target.obj : probe.target;
-  return obj instanceof Neurons && probe.attr === 'output' && probe.synapse === null && obj.ensemble.neuronType.spiking;
+  if (!(obj instanceof Neurons) || probe.attr !== 'output' || probe.synapse !== null) return false;
+  const type = obj.ensemble.neuronType;
+  return type.spiking && !type.negative;
 }
 
 /** Sparse recording of a spike probe: a scan per sample keeps the non-zero outputs. */

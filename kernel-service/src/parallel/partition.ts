@@ -18,6 +18,7 @@
  */
 import type { Model } from '../engine/builder/build.js';
 import { ValidationError } from '../engine/errors.js';
+import { RatesToSpikes } from '../engine/neurons.js';
 import { access, type Op } from '../engine/builder/ops.js';
 import { Sig, type BaseSignal } from '../engine/builder/signals.js';
 import { scheduleLevelGroups } from '../engine/plan.js';
@@ -132,7 +133,7 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
     const g = uf.find(i);
     groupOf[i] = g;
     const op = ops[i]!;
-    weight.set(g, (weight.get(g) ?? 0) + (op.kind === 'neurons' ? op.J.size : 0));
+    weight.set(g, (weight.get(g) ?? 0) + neuronsOf(op));
     const pin = pinFor(op.owner, pins);
     if (pin !== undefined) {
       const prev = pinnedTo.get(g);
@@ -322,6 +323,11 @@ function contiguousRuns<T>(items: readonly T[], weightOf: (item: T) => number, p
   return out;
 }
 
+/** The neurons an operator steps: a spiking wrapper's op (RegularSpiking...) steps those its base type's op steps. */
+function neuronsOf(op: Op): number {
+  return op.kind === 'neurons' && !(op.type instanceof RatesToSpikes) ? op.J.size : 0;
+}
+
 function opCost(op: Op): number {
   switch (op.kind) {
     case 'neurons':
@@ -424,7 +430,7 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
       load[p]! += k.cost;
       for (const op of k.c) {
         partOf.set(op, p);
-        if (op.kind === 'neurons') neurons[p]! += op.J.size;
+        neurons[p]! += neuronsOf(op);
       }
     }
   }

@@ -16,7 +16,7 @@ import { DECODER_KEY_VERSION, contentKey, defaultDecoderCache, type DecoderCache
 import { BuildError, SimulationError, ValidationError } from '../errors.js';
 import type { BCM, Oja, PES } from '../learning.js';
 import type { Network } from '../network.js';
-import { Direct, LIF, LIFRate } from '../neurons.js';
+import { Direct, RatesToSpikes, LIF, LIFRate } from '../neurons.js';
 import {
   Connection,
   Ensemble,
@@ -365,7 +365,20 @@ class Builder {
         const init = samplesOrDist(given ?? defaults[name]!, n, undefined, rng, what(`initialState.${name}`));
         states[name] = this.sig.add(`${ens.name}.neurons.${name}`, n, init);
       }
-      this.ops.push({ kind: 'neurons', type: ens.neuronType, J, output, states, owner: ens.name });
+      const type = ens.neuronType;
+      if (type instanceof RatesToSpikes) {
+        // Nengo's build of a RatesToSpikesNeuronType: the base type's step into rate_out, then the
+        // wrapper's step from it; a random wrapper gets a seed drawn after what the ensemble drew
+        const rateOut = this.sig.add(`${ens.name}.neurons.rateOut`, n);
+        const own = Object.fromEntries(Object.entries(states).filter(([k]) => !type.baseType.stateNames.includes(k)));
+        const base = Object.fromEntries(Object.entries(states).filter(([k]) => type.baseType.stateNames.includes(k)));
+        this.ops.push({ kind: 'neurons', type: type.baseType, J, output: rateOut, states: base, owner: ens.name });
+        const seed = type.kind === 'RegularSpiking' ? undefined : rng.seed();
+        this.ops.push({ kind: 'neurons', type, J: rateOut, output, states: own, seed, owner: ens.name });
+        states['rateOut'] = rateOut;
+      } else {
+        this.ops.push({ kind: 'neurons', type, J, output, states, owner: ens.name });
+      }
       if (ens.noise) this.buildNoise(ens, ens.noise, J, rng);
     }
     this.model.ensembles.set(ens, {

@@ -56,6 +56,8 @@ export interface NeuronsOp extends OpBase {
   J: Sig;
   output: Sig;
   states: Record<string, Sig>;
+  /** The random stream of a random type (StochasticSpiking, PoissonSpiking). */
+  seed?: number | undefined;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { Arena, Kernel, SpikeLists } from './kernel.js';
 import { LIF_OP_BYTES, setLifOp, type LifStep } from './lif-wasm.js';
+import { Rng } from '../rng.js';
 
 /** The LIF step in WebAssembly: the function, where the spike lists start, the arena's element bytes, room for a float32 arena's voltages, room for the part list. */
 export interface WasmLif {
@@ -440,6 +441,115 @@ export class TanhKernel implements Kernel {
         n = tb[k + 4]!;
       const rate = 1 / p[op]!;
       for (let i = 0; i < n; i++) a[out + i] = rate * Math.tanh(a[J + i]!);
+    }
+  }
+}
+
+/**
+ * RegularSpiking (Nengo's RegularSpiking.step), J being the base type's rate:
+ *   v += dt * J;  n = floor(v);  output = amplitude / dt * n;  v -= n.
+ * Table [rate, output, voltage, -, n]; params per op [amplitude, negative].
+ */
+export class RegularSpikingKernel implements Kernel {
+  readonly kind = 'neurons:RegularSpiking';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+    private readonly dt: number,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table,
+      p = this.params,
+      dt = this.dt;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 2) {
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        v = tb[k + 2]!,
+        n = tb[k + 4]!;
+      const scale = p[op]! / dt;
+      for (let i = 0; i < n; i++) {
+        const vi = a[v + i]! + dt * a[J + i]!;
+        const spikes = Math.floor(vi);
+        a[out + i] = scale * spikes;
+        a[v + i] = vi - spikes;
+      }
+    }
+  }
+}
+
+/** A Poisson draw with mean lambda (Knuth's product of uniforms, in pieces of mean at most 16 so exp(-lambda) stays accurate). */
+function poisson(rng: Rng, lambda: number): number {
+  let k = 0;
+  while (lambda > 0) {
+    const part = lambda > 16 ? 16 : lambda;
+    lambda -= part;
+    const limit = Math.exp(-part);
+    let prod = rng.random();
+    while (prod > limit) {
+      k++;
+      prod *= rng.random();
+    }
+  }
+  return k;
+}
+
+/**
+ * StochasticSpiking (mode 0) and PoissonSpiking (mode 1), J being the base
+ * type's rate r (Nengo's steps): x = dt |r|; stochastic: floor(x) spikes and
+ * one more with probability x - floor(x); Poisson: a Poisson count of mean
+ * x; output = amplitude / dt * count, with the sign of r for a negative
+ * type. One random stream per op, from its seed (restarted by reset).
+ * Table [rate, output, -, -, n]; params per op [amplitude, negative].
+ */
+export class RandomSpikingKernel implements Kernel {
+  readonly kind: string;
+  private rngs: Rng[];
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+    private readonly dt: number,
+    private readonly seeds: readonly number[],
+    private readonly mode: 0 | 1,
+  ) {
+    this.kind = mode === 0 ? 'neurons:StochasticSpiking' : 'neurons:PoissonSpiking';
+    this.rngs = seeds.map((s) => new Rng(s));
+  }
+  get count(): number {
+    return this.table.length / 5;
+  }
+  reset(): void {
+    this.rngs = this.seeds.map((s) => new Rng(s));
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table,
+      p = this.params,
+      dt = this.dt,
+      poissonMode = this.mode === 1;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 2) {
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        n = tb[k + 4]!;
+      const scale = p[op]! / dt,
+        negative = p[op + 1] === 1;
+      const rng = this.rngs[op >> 1]!;
+      for (let i = 0; i < n; i++) {
+        const r = a[J + i]!;
+        const x = dt * (negative && r < 0 ? -r : r);
+        let count: number;
+        if (poissonMode) count = x > 0 ? poisson(rng, x) : 0;
+        else {
+          count = Math.floor(x);
+          if (rng.random() < x - count) count++;
+        }
+        a[out + i] = negative && r < 0 ? -scale * count : scale * count;
+      }
     }
   }
 }

@@ -38,8 +38,8 @@ export {
 export type { AdaptiveLIFOptions, LIFOptions } from './engine/neurons.js';
 export { Synapse, LinearFilter, Lowpass, Alpha } from './engine/synapses.js';
 export * from './engine/dists.js';
-export { LstsqL2, LstsqL2nz, Nnls, NnlsL2, NnlsL2nz, NoSolver, type Solver } from './engine/solvers.js';
-export type { LstsqL2Options, NnlsOptions, NnlsL2Options } from './engine/solvers.js';
+export { LstsqL2, LstsqL2nz, LstsqDrop, Nnls, NnlsL2, NnlsL2nz, NoSolver, type Solver } from './engine/solvers.js';
+export type { LstsqL2Options, LstsqDropOptions, NnlsOptions, NnlsL2Options } from './engine/solvers.js';
 export { Process, WhiteNoise, WhiteSignal, Piecewise, PresentInput } from './engine/processes.js';
 export { PES, BCM, Oja, LearningRuleType } from './engine/learning.js';
 export type { PESOptions, BCMOptions, OjaOptions } from './engine/learning.js';

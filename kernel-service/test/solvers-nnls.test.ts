@@ -1,5 +1,5 @@
 /**
- * The non-negative solvers (Nnls, NnlsL2, NnlsL2nz) against Nengo 4.1's
+ * The non-negative solvers (Nnls, NnlsL2, NnlsL2nz) and LstsqDrop against Nengo 4.1's
  * decoders and weights for the same ensembles and eval points
  * (fixtures/nengo_nnls.json, written by fixtures/nengo_nnls.py with
  * scipy.optimize.nnls), and the active-set method on small problems with
@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Network, Nnls, NnlsL2, NnlsL2nz, Simulator, type Solver } from '../src/index.js';
+import { LstsqDrop, LstsqL2, LstsqL2nz, Network, Nnls, NnlsL2, NnlsL2nz, Simulator, type Solver } from '../src/index.js';
 import { nnlsGram } from '../src/engine/nnls.js';
 import { gramTN, matTvec } from '../src/engine/linalg.js';
 import { Rng } from '../src/engine/rng.js';
@@ -34,6 +34,9 @@ const SOLVERS: Record<string, () => Solver> = {
   NnlsL2nz: () => new NnlsL2nz(),
   'NnlsL2 weights': () => new NnlsL2({ weights: true }),
   'Nnls weights': () => new Nnls({ weights: true }),
+  LstsqDrop: () => new LstsqDrop(),
+  'LstsqDrop 0.5, LstsqL2nz second': () => new LstsqDrop({ drop: 0.5, solver2: new LstsqL2nz() }),
+  'LstsqDrop weights': () => new LstsqDrop({ weights: true }),
 };
 
 function solved(name: string): number[][] {
@@ -52,7 +55,7 @@ function solved(name: string): number[][] {
 }
 
 /** The decoders as Nengo gives them, (d, n): nefsim's weights() of a decoded connection. */
-describe("non-negative solvers as Nengo 4.1's", () => {
+describe("non-negative solvers and LstsqDrop as Nengo 4.1's", () => {
   it('the fixture covers every case tested here', () => {
     expect(Object.keys(fx.cases)).toEqual(Object.keys(SOLVERS));
   });
@@ -68,11 +71,13 @@ describe("non-negative solvers as Nengo 4.1's", () => {
       for (let r = 0; r < want.length; r++)
         for (let i = 0; i < want[r]!.length; i++) {
           const g = got[r]![i]!;
-          expect(g, `${name} [${r}, ${i}]`).toBeGreaterThanOrEqual(0);
-          if (g > 0) positives++;
+          if (name.startsWith('Nnls')) expect(g, `${name} [${r}, ${i}]`).toBeGreaterThanOrEqual(0);
+          if (g !== 0) positives++;
           expect(Math.abs(g - want[r]![i]!), `${name} [${r}, ${i}]: nefsim ${g}, Nengo ${want[r]![i]}`).toBeLessThan(TOL * scale);
         }
       expect(positives).toBeGreaterThan(0);
+      // LstsqDrop drops (about) its fraction: as many zeros as Nengo's
+      if (name.startsWith('LstsqDrop')) expect(got.flat().filter((v) => v === 0).length).toBe(want.flat().filter((v) => v === 0).length);
     });
   }
 });
@@ -142,5 +147,7 @@ describe('nnlsGram (Lawson and Hanson)', () => {
     expect(() => new NnlsL2({ regularization: 1 } as never)).toThrow(/NnlsL2.*regularization/);
     expect(() => new Nnls({ reg: 0.1 } as never)).toThrow(/Nnls.*reg/);
     expect(() => new NnlsL2nz({ reg: -1 })).toThrow(/NnlsL2nz: reg must be a finite number >= 0/);
+    expect(() => new LstsqDrop({ drop: 1 })).toThrow(/LstsqDrop: drop must be a fraction in \[0, 1\), got 1/);
+    expect(() => new LstsqDrop({ solver2: new LstsqL2({ weights: true }) })).toThrow(/LstsqDrop: solver2 must solve for decoders/);
   });
 });

@@ -428,6 +428,88 @@ export class NnlsL2nz extends NnlsL2 {
   }
 }
 
+export interface LstsqDropOptions {
+  /** Solve for a full weight matrix (n×nPost) instead of decoders. Default false. */
+  weights?: boolean;
+  /** Fraction of the decoders (or weights) set to zero, in [0, 1). Default 0.25. */
+  drop?: number;
+  /** Solver of the first solve (default LstsqL2({ reg: 0.001 })). */
+  solver1?: Solver;
+  /** Solver of each column's second solve, on the neurons kept (default LstsqL2({ reg: 0.1 })). */
+  solver2?: Solver;
+}
+
+/** np.round: halves to even. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Sparser decoders or weights (Nengo `LstsqDrop`): solve with solver1, set
+ * to zero those smaller in magnitude than the value at rank round(drop · size)
+ * of all of them sorted by magnitude, then solve each column again with
+ * solver2 on the activities of the neurons it kept (so solver2's max(A) is
+ * theirs). Not compositional: with `weights: true` it solves against Y·E.
+ */
+export class LstsqDrop implements Solver {
+  readonly weights: boolean;
+  readonly drop: number;
+  readonly solver1: Solver;
+  readonly solver2: Solver;
+  constructor(opts: LstsqDropOptions = {}) {
+    checkKnownOptions(opts, ['weights', 'drop', 'solver1', 'solver2'], 'LstsqDrop');
+    this.weights = checkWeightsFlag(opts.weights ?? false, 'LstsqDrop');
+    const drop = opts.drop ?? 0.25;
+    if (typeof drop !== 'number' || !(drop >= 0 && drop < 1))
+      throw new ValidationError(`LstsqDrop: drop must be a fraction in [0, 1), got ${String(opts.drop)}`);
+    this.drop = drop;
+    const solver = (v: Solver | undefined, fallback: Solver, name: string): Solver => {
+      if (v === undefined) return fallback;
+      if (typeof v !== 'object' || v === null || typeof v.solve !== 'function' || typeof v.key !== 'function')
+        throw new ValidationError(`LstsqDrop: ${name} must be a Solver such as new LstsqL2(), got ${String(v)}`);
+      if (v.weights)
+        throw new ValidationError(`LstsqDrop: ${name} must solve for decoders (weights: false); set weights on LstsqDrop itself`);
+      return v;
+    };
+    this.solver1 = solver(opts.solver1, new LstsqL2({ reg: 0.001 }), 'solver1');
+    this.solver2 = solver(opts.solver2, new LstsqL2({ reg: 0.1 }), 'solver2');
+  }
+  solve(input: SolveInput): SolveResult {
+    const nPost = checkInput(input, this.weights, 'LstsqDrop');
+    const { A, m, n, d, rng } = input;
+    const k = this.weights ? nPost : d;
+    const Y = this.weights ? matmul(input.Y, input.E!, m, d, nPost) : input.Y;
+    if (n === 0 || k === 0 || m === 0)
+      return { X: new Float64Array(n * k), rows: n, cols: k, rmses: rmses(A, new Float64Array(n * k), Y, m, n, k) };
+    const X = this.solver1.solve({ A, Y, m, n, d: k, rng }).X;
+    const sorted = Float64Array.from(X, Math.abs).sort();
+    const threshold = sorted[roundHalfEven(this.drop * sorted.length)]!;
+    for (let i = 0; i < X.length; i++) if (Math.abs(X[i]!) < threshold) X[i] = 0;
+    for (let j = 0; j < k; j++) {
+      const kept: number[] = [];
+      for (let i = 0; i < n; i++) if (X[i * k + j] !== 0) kept.push(i);
+      if (kept.length === 0) continue;
+      const q = kept.length;
+      const sub = new Float64Array(m * q);
+      const y = new Float64Array(m);
+      for (let r = 0; r < m; r++) {
+        for (let c = 0; c < q; c++) sub[r * q + c] = A[r * n + kept[c]!]!;
+        y[r] = Y[r * k + j]!;
+      }
+      const x = this.solver2.solve({ A: sub, Y: y, m, n: q, d: 1, rng }).X;
+      for (let c = 0; c < q; c++) X[kept[c]! * k + j] = x[c]!;
+    }
+    return { X, rows: n, cols: k, rmses: rmses(A, X, Y, m, n, k) };
+  }
+  key(): string {
+    return `LstsqDrop(drop=${this.drop}, solver1=${this.solver1.key()}, solver2=${this.solver2.key()}, weights=${this.weights})`;
+  }
+  toString(): string {
+    return this.key();
+  }
+}
+
 export interface NoSolverOptions {
   /** Use the values to form a full weight matrix (values·E) instead of decoders. Default false. */
   weights?: boolean;

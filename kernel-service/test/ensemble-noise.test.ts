@@ -3,7 +3,7 @@
  * to the neurons' input current every step.
  */
 import { describe, expect, it } from 'vitest';
-import { Direct, Gaussian, LIFRate, Network, Rng, Simulator, WhiteNoise, WhiteSignal } from '../src/index.js';
+import { Direct, Gaussian, LIFRate, Network, Rng, Simulator, WhiteNoise, WhiteSignal, networks } from '../src/index.js';
 
 function currents(noise: WhiteNoise | undefined, seed = 1, merge = true): { J: number[][]; bias: Float64Array } {
   const net = new Network({ seed });
@@ -56,13 +56,32 @@ describe('ensemble noise', () => {
     expect(sim.data(p).toArray()).toEqual(first);
   });
 
-  it('refuses what is not a process, and a Direct ensemble, naming the ensemble', () => {
+  it('refuses what is not a process, naming the ensemble and what it got', () => {
     const net = new Network();
     expect(() => net.ensemble({ nNeurons: 3, dimensions: 1, label: 'noisy', noise: 0.1 as never })).toThrow(
       /'noisy': noise must be a Process such as new WhiteNoise\(\), got number/,
     );
-    expect(() => net.ensemble({ nNeurons: 3, dimensions: 1, label: 'd', neuronType: new Direct(), noise: new WhiteNoise() })).toThrow(
-      /'d': noise is added to the neurons' input, and a Direct ensemble has no neurons/,
+    expect(() => net.ensemble({ nNeurons: 3, dimensions: 1, label: 'noisy', noise: new Gaussian(0, 1) as never })).toThrow(
+      /got a Gaussian/,
     );
+  });
+
+  it("in a Direct ensemble, is added to the represented value (Nengo's neurons' input is the ensemble's there)", () => {
+    const net = new Network({ seed: 1 });
+    const noise = new WhiteNoise({ dist: new Gaussian(0, 0.1), seed: 4 });
+    const ens = net.ensemble({ nNeurons: 1, dimensions: 2, neuronType: new Direct(), noise });
+    net.connect(net.node([0.5, -0.5]), ens, { synapse: null });
+    const p = net.probe(ens, { attr: 'input' });
+    const sim = new Simulator(net);
+    sim.runSteps(20);
+    const want = noise.runSteps(20, 0.001, new Rng(0), 2);
+    const got = sim.data(p).data;
+    for (let i = 0; i < 40; i++) expect(got[i]).toBeCloseTo((i % 2 === 0 ? 0.5 : -0.5) + want[i]!, 12);
+  });
+
+  it('EnsembleArray passes noise to each of its ensembles', () => {
+    const net = new Network({ seed: 2 });
+    const ea = networks.EnsembleArray({ nNeurons: 5, nEnsembles: 2, parent: net, noise: new WhiteNoise({ seed: 1 }) });
+    expect(ea.ensembles.every((e) => e.noise instanceof WhiteNoise)).toBe(true);
   });
 });

@@ -152,10 +152,29 @@ describe("neuron types as Nengo 4.1's", () => {
     expect(() => new Simulator(net)).toThrow(/Tanh: max rate 500 Hz of neuron 1 must be in \(0, 1\/tauRef = 400\)/);
   });
 
+  it('tauN = Infinity holds the adaptation at its initial value; minVoltage = -Infinity is no floor (Nengo allows both)', () => {
+    const net = new Network({ seed: 1 });
+    const ens = net.ensemble({
+      nNeurons: 4,
+      dimensions: 1,
+      neuronType: new AdaptiveLIF({ tauN: Infinity, minVoltage: -Infinity }),
+      initialState: { adaptation: new Choice([0.2]) },
+    });
+    net.connect(net.node(-1), ens);
+    const ad = net.probe(ens.neurons, { attr: 'adaptation' });
+    const v = net.probe(ens.neurons, { attr: 'voltage' });
+    const sim = new Simulator(net);
+    sim.runSteps(100);
+    expect(new Set(sim.data(ad).data)).toEqual(new Set([0.2]));
+    expect(Math.min(...sim.data(v).data)).toBeLessThan(-0.5); // no floor at 0
+  });
+
   it('adaptation is a state: probed and given an initial value only where the type has it', () => {
     const net = new Network();
-    const lif = net.ensemble({ nNeurons: 3, dimensions: 1 });
-    expect(() => net.probe(lif.neurons, { attr: 'adaptation' })).toThrow(/LIF neurons have no 'adaptation'/);
+    const lif = net.ensemble({ nNeurons: 3, dimensions: 1, label: 'plain' });
+    expect(() => net.probe(lif.neurons, { attr: 'adaptation' })).toThrow(
+      /the LIF neurons of Ensemble 'plain' have no 'adaptation' \(choose from output, input, voltage, refractoryTime\)/,
+    );
     const ad = net.ensemble({
       nNeurons: 3,
       dimensions: 1,
@@ -164,7 +183,9 @@ describe("neuron types as Nengo 4.1's", () => {
       initialState: { adaptation: new Choice([0.5]) },
     });
     const p = net.probe(ad.neurons, { attr: 'adaptation' });
-    expect(() => net.probe(ad.neurons, { attr: 'voltage' })).toThrow(/AdaptiveLIFRate neurons have no 'voltage'/);
+    expect(() => net.probe(ad.neurons, { attr: 'voltage' })).toThrow(
+      /AdaptiveLIFRate neurons of .* have no 'voltage' \(choose from output, input, adaptation\)/,
+    );
     const sim = new Simulator(net);
     sim.step();
     // one step of decay from 0.5 with no output: n += dt / tau_n * (0 - n)

@@ -151,3 +151,25 @@ describe('nnlsGram (Lawson and Hanson)', () => {
     expect(() => new LstsqDrop({ solver2: new LstsqL2({ weights: true }) })).toThrow(/LstsqDrop: solver2 must solve for decoders/);
   });
 });
+
+describe('all-zero activities', () => {
+  for (const [name, solver] of [
+    ['Nnls', () => new Nnls()],
+    ['NnlsL2 weights', () => new NnlsL2({ weights: true })],
+    ['LstsqL2', () => new LstsqL2()],
+  ] as const) {
+    it(`${name}: a build error naming the connection and the ensemble, as Nengo's (the solvers gave zeros or a singular matrix)`, () => {
+      const net = new Network({ seed: 1 });
+      const a = net.ensemble({
+        nNeurons: 10,
+        dimensions: 1,
+        intercepts: new Array(10).fill(0.95),
+        encoders: new Array(10).fill([1]),
+        label: 'quiet',
+      });
+      const b = net.ensemble({ nNeurons: 4, dimensions: 1 });
+      net.connect(a, b, { solver: solver(), evalPoints: [[0.1], [0.2]], label: 'c' });
+      expect(() => new Simulator(net)).toThrow(/'c': the activities of Ensemble 'quiet' are all zero at its eval points/);
+    });
+  }
+});

@@ -196,8 +196,9 @@ export class LIF extends LIFRate {
   constructor(opts: LIFOptions = {}) {
     super(opts);
     this.minVoltage = opts.minVoltage ?? 0;
-    if (!Number.isFinite(this.minVoltage) || this.minVoltage > 0) {
-      throw new ValidationError(`${new.target.name}: minVoltage must be a finite number <= 0, got ${String(opts.minVoltage)}`);
+    // -Infinity: no floor (Nengo allows it)
+    if (typeof this.minVoltage !== 'number' || Number.isNaN(this.minVoltage) || this.minVoltage > 0) {
+      throw new ValidationError(`${new.target.name}: minVoltage must be a number <= 0 (or -Infinity), got ${String(opts.minVoltage)}`);
     }
   }
   override initialState(): Record<string, Distribution> {
@@ -216,7 +217,11 @@ export interface AdaptiveLIFOptions extends LIFOptions {
 }
 
 function adaptation(opts: AdaptiveLIFOptions, type: string): { tauN: number; incN: number } {
-  return { tauN: positive(opts.tauN ?? 1, 'tauN', type), incN: positive(opts.incN ?? 0.01, 'incN', type, true) };
+  const tauN = opts.tauN ?? 1;
+  // Infinity: adaptation that never changes from its initial value (Nengo allows it)
+  if (typeof tauN !== 'number' || !(tauN > 0))
+    throw new ValidationError(`${type}: tauN must be a positive number (or Infinity), got ${String(tauN)}`);
+  return { tauN, incN: positive(opts.incN ?? 0.01, 'incN', type, true) };
 }
 
 /**

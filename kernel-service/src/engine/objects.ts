@@ -193,7 +193,9 @@ export interface EnsembleOptions {
   /**
    * A process (e.g. new WhiteNoise()) whose output, one value per neuron,
    * is added to the neurons' input current every step (Nengo's
-   * Ensemble.noise). Unseeded, it gets a seed drawn from the ensemble's.
+   * Ensemble.noise); in a Direct ensemble, one value a dimension, added to
+   * the represented value. Unseeded, it gets a seed drawn from the
+   * ensemble's.
    */
   noise?: Process;
 }
@@ -270,9 +272,6 @@ export class Ensemble extends NefObject implements Port {
     this.initialState = opts.initialState;
     if (opts.noise !== undefined && !(opts.noise instanceof Process)) {
       throw new ValidationError(`${this.name}: noise must be a Process such as new WhiteNoise(), got ${describe(opts.noise)}`, this.label);
-    }
-    if (opts.noise !== undefined && this.neuronType.kind === 'Direct') {
-      throw new ValidationError(`${this.name}: noise is added to the neurons' input, and a Direct ensemble has no neurons`, this.label);
     }
     this.noise = opts.noise;
     if (opts.initialState !== undefined) {
@@ -578,8 +577,15 @@ export class Probe extends NefObject {
         this.label,
       );
     }
-    const allowed = PROBEABLE[kind]!;
+    // neurons: output and input, and the states (and rateOut) their type has
+    const allowed = obj instanceof Neurons ? ['output', 'input', ...obj.ensemble.neuronType.probeable] : PROBEABLE[kind]!;
     const attr = opts.attr ?? allowed[0]!;
+    if (obj instanceof Neurons && !allowed.includes(attr) && (PROBEABLE['Neurons'] as readonly string[]).includes(attr)) {
+      throw new ValidationError(
+        `${this.name}: the ${obj.ensemble.neuronType.kind} neurons of ${obj.ensemble.name} have no '${attr}' (choose from ${allowed.join(', ')})`,
+        this.label,
+      );
+    }
     if (!allowed.includes(attr)) {
       throw new ValidationError(
         `${this.name}: ${describe(obj)} has no probeable attribute '${attr}' (choose from ${allowed.join(', ')})`,
@@ -592,9 +598,7 @@ export class Probe extends NefObject {
         this.label,
       );
     }
-    if (obj instanceof Neurons && attr !== 'output' && attr !== 'input' && !obj.ensemble.neuronType.probeable.includes(attr)) {
-      throw new ValidationError(`${this.name}: ${obj.ensemble.neuronType.kind} neurons have no '${attr}'`, this.label);
-    }
+
     if (opts.sampleEvery !== undefined && !(opts.sampleEvery > 0)) {
       throw new ValidationError(
         `${this.name}: sampleEvery must be a positive number of seconds, got ${String(opts.sampleEvery)}`,
@@ -703,6 +707,9 @@ export function describe(x: unknown): string {
   if (typeof x === 'object' && x !== null && 'name' in x && typeof (x as { name: unknown }).name === 'string') {
     return (x as { name: string }).name;
   }
+  // an object of a class: its class (a Gaussian where a process belongs)
+  const cls = typeof x === 'object' && x !== null ? (x as { constructor?: { name?: unknown } }).constructor?.name : undefined;
+  if (typeof cls === 'string' && cls !== 'Object' && cls !== '') return `a ${cls}`;
   return typeof x;
 }
 

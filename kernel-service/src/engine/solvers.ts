@@ -342,7 +342,13 @@ export class Nnls implements Solver {
       const c = new Float64Array(n);
       for (let j = 0; j < k; j++) {
         for (let i = 0; i < n; i++) c[i] = C[i * k + j]!;
-        const { x } = nnlsGram(G, c, n);
+        const { x, converged } = nnlsGram(G, c, n);
+        // as scipy's nnls, which raises past its 3n iterations
+        if (!converged)
+          throw new ValidationError(
+            `${this.kind()}: no solution within ${3 * n} iterations (column ${j}); the problem is too ill-conditioned: ` +
+              'use NnlsL2 with more regularisation',
+          );
         for (let i = 0; i < n; i++) X[i * k + j] = x[i]!;
       }
     }

@@ -380,6 +380,9 @@ class Builder {
         this.ops.push({ kind: 'neurons', type, J, output, states, owner: ens.name });
       }
       if (ens.noise) this.buildNoise(ens, ens.noise, J, rng);
+    } else if (ens.noise) {
+      // Direct: Nengo's neurons' input is the ensemble's, so the noise goes into the represented value
+      this.buildNoise(ens, ens.noise, input, rng);
     }
     this.model.ensembles.set(ens, {
       ensemble: ens,
@@ -407,7 +410,7 @@ class Builder {
    * drew, so adding noise changes nothing else.
    */
   private buildNoise(ens: Ensemble, noise: Process, J: Sig, rng: Rng): void {
-    const n = ens.nNeurons;
+    const n = J.size;
     const out = this.sig.add(`${ens.name}.noise`, n);
     const seed = noise.seed ?? rng.seed();
     const dt = this.dt;
@@ -684,6 +687,7 @@ class Builder {
     const A = this.scratch.subarray(0, m * n);
     const aMax = ens.neuronType.ratesAt(be.scaledEncoders, be.bias, spec.evalPoints, m, n, d, A);
     if (aMax === undefined) ens.neuronType.rates(activities(A, be.scaledEncoders, be.bias, spec.evalPoints, m, n, d), A);
+    checkActivities(A, conn, ens);
     const known = aMax === undefined ? {} : { aMax };
     const group = conn instanceof Connection && solver instanceof LstsqL2 && !post ? this.takeSharing(conn, ens, solver) : [];
     if (group.length === 0)
@@ -1407,4 +1411,18 @@ function connectionStep(
     }
     writeChecked(y, out, 0, size, () => `${conn.name}: its function at t = ${t.toFixed(6)} s`, SimulationError, conn.label);
   };
+}
+
+/**
+ * As Nengo's solve_for_decoders: activities all zero (no eval point in any
+ * neuron's firing range) leave nothing to solve with; the solvers would
+ * return zeros (Nnls) or fail on a singular matrix (LstsqL2).
+ */
+function checkActivities(A: Float64Array, conn: Connection | Probe, ens: Ensemble): void {
+  for (let i = 0; i < A.length; i++) if (A[i] !== 0) return;
+  throw new BuildError(
+    `${conn.name}: the activities of ${ens.name} are all zero at its eval points: no eval point falls in any ` +
+      "neuron's firing range (check the intercepts, the eval points and the radius)",
+    conn.label,
+  );
 }

@@ -35,6 +35,7 @@ export const ENSEMBLE_PARAMS = [
   'gain',
   'bias',
   'initialState',
+  'noise',
 ] as const satisfies readonly (keyof EnsembleParams)[];
 
 /** Copy of `obj` without the keys whose value is undefined (so they do not mask config defaults). */

@@ -3,22 +3,15 @@
  * every fifth step (fixtures/nengo_hebb.json, written by
  * fixtures/nengo_hebb.py), and their refusals.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BCM, LIF, LstsqL2, Lowpass, Network, Oja, Simulator, type LearningRuleType } from '../src/index.js';
+import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
+import { BCM, LstsqL2, Lowpass, Network, Oja, Simulator, type LearningRuleType } from '../src/index.js';
 
-interface Params {
-  n: number;
-  encoders: number[];
-  maxRates: number[];
-  intercepts: number[];
-  voltage: number[];
-}
-const fx = JSON.parse(readFileSync(new URL('./fixtures/nengo_hebb.json', import.meta.url), 'utf8')) as {
+const fx = readFixture('nengo_hebb') as {
   steps: number;
   sampleEvery: number;
-  pre: Params;
-  post: Params;
+  pre: FixtureNeurons;
+  post: FixtureNeurons;
   transform: number[][];
   cases: Record<string, number[][]>;
 };
@@ -32,16 +25,7 @@ const RULES: Record<string, () => LearningRuleType> = {
 
 function learn(name: string, merge = true): number[][] {
   const net = new Network({ seed: 3 });
-  const ens = (p: Params) =>
-    net.ensemble({
-      nNeurons: p.n,
-      dimensions: 1,
-      encoders: p.encoders.map((e) => [e]),
-      maxRates: p.maxRates,
-      intercepts: p.intercepts,
-      neuronType: new LIF(),
-      initialState: { voltage: p.voltage },
-    });
+  const ens = (p: FixtureNeurons) => fixtureEnsemble(net, p, undefined);
   const stim = net.node((t) => [Math.sin(2 * Math.PI * 3 * t)]);
   const pre = ens(fx.pre);
   const post = ens(fx.post);

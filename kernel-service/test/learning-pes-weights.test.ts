@@ -5,22 +5,15 @@
  * Nengo 4.1's weights sampled every fifth step
  * (fixtures/nengo_pes_weights.json, written by fixtures/nengo_pes_weights.py).
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { LIF, LstsqL2, Network, PES, Simulator } from '../src/index.js';
+import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
+import { LstsqL2, Network, PES, Simulator } from '../src/index.js';
 
-interface Params {
-  n: number;
-  encoders: number[];
-  maxRates: number[];
-  intercepts: number[];
-  voltage: number[];
-}
-const fx = JSON.parse(readFileSync(new URL('./fixtures/nengo_pes_weights.json', import.meta.url), 'utf8')) as {
+const fx = readFixture('nengo_pes_weights') as {
   steps: number;
   sampleEvery: number;
-  pre: Params;
-  post: Params;
+  pre: FixtureNeurons;
+  post: FixtureNeurons;
   transform: number[][];
   evalPoints: number[];
   cases: Record<string, number[][]>;
@@ -28,17 +21,7 @@ const fx = JSON.parse(readFileSync(new URL('./fixtures/nengo_pes_weights.json', 
 
 function learn(name: string): number[][] {
   const net = new Network({ seed: 3 });
-  const ens = (p: Params) =>
-    net.ensemble({
-      nNeurons: p.n,
-      dimensions: 1,
-      encoders: p.encoders.map((e) => [e]),
-      maxRates: p.maxRates,
-      intercepts: p.intercepts,
-      evalPoints: fx.evalPoints.map((x) => [x]),
-      neuronType: new LIF(),
-      initialState: { voltage: p.voltage },
-    });
+  const ens = (p: FixtureNeurons) => fixtureEnsemble(net, p, fx.evalPoints);
   const stim = net.node((t) => [Math.sin(2 * Math.PI * 3 * t)]);
   const pre = ens(fx.pre);
   const post = ens(fx.post);

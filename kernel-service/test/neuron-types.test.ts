@@ -5,8 +5,8 @@
  * output step by step, with every random part given so that both engines
  * build the same ensemble.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fixtureEnsemble, readFixture } from './nengo-fixture.js';
 import {
   AdaptiveLIF,
   AdaptiveLIFRate,
@@ -30,7 +30,7 @@ interface Fixture {
   voltage: number[];
   cases: Record<string, Record<string, number[][]>>;
 }
-const fx = JSON.parse(readFileSync(new URL('./fixtures/nengo_neuron_types.json', import.meta.url), 'utf8')) as Fixture;
+const fx = readFixture('nengo_neuron_types') as Fixture;
 
 const TYPES: Record<string, () => NeuronType> = {
   AdaptiveLIF: () => new AdaptiveLIF({ tauN: 0.1, incN: 0.05 }),
@@ -43,16 +43,7 @@ function run(name: string, attrs: string[], opts: { float32?: boolean } = {}): R
   const type = TYPES[name]!();
   const net = new Network({ seed: 5 });
   const stim = net.node((t) => [0.9 * Math.sin(2 * Math.PI * 4 * t)]);
-  const ens = net.ensemble({
-    nNeurons: fx.n,
-    dimensions: 1,
-    encoders: fx.encoders.map((e) => [e]),
-    maxRates: fx.maxRates,
-    intercepts: fx.intercepts,
-    evalPoints: fx.evalPoints.map((x) => [x]),
-    neuronType: type,
-    ...(type.stateNames.includes('voltage') ? { initialState: { voltage: fx.voltage } } : {}),
-  });
+  const ens = fixtureEnsemble(net, fx, fx.evalPoints, type);
   net.connect(stim, ens);
   const probes = Object.fromEntries(
     attrs.map((a) => [a, a === 'decoded' ? net.probe(ens, { synapse: 0.01 }) : net.probe(ens.neurons, { attr: a })]),

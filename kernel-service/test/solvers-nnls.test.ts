@@ -5,22 +5,16 @@
  * scipy.optimize.nnls), and the active-set method on small problems with
  * known answers.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
 import { LstsqDrop, LstsqL2, LstsqL2nz, Network, Nnls, NnlsL2, NnlsL2nz, Simulator, type Solver } from '../src/index.js';
 import { nnlsGram } from '../src/engine/nnls.js';
 import { gramTN, matTvec } from '../src/engine/linalg.js';
 import { Rng } from '../src/engine/rng.js';
 
-interface Params {
-  n: number;
-  encoders: number[];
-  maxRates: number[];
-  intercepts: number[];
-}
-const fx = JSON.parse(readFileSync(new URL('./fixtures/nengo_nnls.json', import.meta.url), 'utf8')) as {
-  pre: Params;
-  post: Params;
+const fx = readFixture('nengo_nnls') as {
+  pre: FixtureNeurons;
+  post: FixtureNeurons;
   evalPoints: number[];
   cases: Record<string, { function: 'square' | 'identity'; weights: number[][] }>;
 };
@@ -42,8 +36,7 @@ const SOLVERS: Record<string, () => Solver> = {
 function solved(name: string): number[][] {
   const c = fx.cases[name]!;
   const net = new Network({ seed: 3 });
-  const ens = (p: Params) =>
-    net.ensemble({ nNeurons: p.n, dimensions: 1, encoders: p.encoders.map((e) => [e]), maxRates: p.maxRates, intercepts: p.intercepts });
+  const ens = (p: FixtureNeurons) => fixtureEnsemble(net, p, undefined);
   const pre = ens(fx.pre);
   const post = ens(fx.post);
   const conn = net.connect(pre, post, {

@@ -4,8 +4,8 @@
  * written by fixtures/nengo_spiking_wrappers.py): RegularSpiking trace by
  * trace, the random ones by their spike counts over 20 s.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fixtureEnsemble, readFixture } from './nengo-fixture.js';
 import {
   AdaptiveLIFRate,
   LIF,
@@ -20,7 +20,7 @@ import {
   type NeuronType,
 } from '../src/index.js';
 
-const fx = JSON.parse(readFileSync(new URL('./fixtures/nengo_spiking_wrappers.json', import.meta.url), 'utf8')) as {
+const fx = readFixture('nengo_spiking_wrappers') as {
   n: number;
   steps: number;
   long: number;
@@ -46,16 +46,7 @@ const RANDOM: Record<string, () => NeuronType> = {
 function model(type: NeuronType, stim: (t: number) => number[], seed = 5) {
   const net = new Network({ seed });
   const u = net.node(stim);
-  const ens = net.ensemble({
-    nNeurons: fx.n,
-    dimensions: 1,
-    encoders: fx.encoders.map((e) => [e]),
-    maxRates: fx.maxRates,
-    intercepts: fx.intercepts,
-    evalPoints: fx.evalPoints.map((x) => [x]),
-    neuronType: type,
-    ...(type.stateNames.includes('voltage') ? { initialState: { voltage: fx.voltage } } : {}),
-  });
+  const ens = fixtureEnsemble(net, fx, fx.evalPoints, type);
   net.connect(u, ens);
   return { net, ens };
 }

@@ -324,16 +324,23 @@ export class SpikingRectifiedLinear extends RectifiedLinear {
   }
 }
 
-/** Sigmoid rate neuron: r(J) = (1 / tau_ref) / (1 + exp(-J)). */
-export class Sigmoid extends NeuronType {
-  readonly kind: NeuronKind = 'Sigmoid';
+/**
+ * A rate neuron bounded by 1 / tau_ref (Sigmoid, Tanh): gain and bias put
+ * J = jMax(max_rate * tau_ref) at x = 1 and the intercept where each type
+ * puts it; the formulas per type are Nengo's, to its rounding.
+ */
+abstract class BoundedRate extends NeuronType {
   readonly spiking: boolean = false;
   readonly tauRef: number;
-  constructor(opts: { tauRef?: number } = {}) {
+  constructor(opts: { tauRef?: number }, cls: string) {
     super();
-    checkKnownOptions(opts, ['tauRef'], new.target.name);
-    this.tauRef = positive(opts.tauRef ?? 0.0025, 'tauRef', 'Sigmoid');
+    checkKnownOptions(opts, ['tauRef'], cls);
+    this.tauRef = positive(opts.tauRef ?? 0.0025, 'tauRef', cls);
   }
+  /** The current that gives a rate of x / tau_ref (0 < x < 1). */
+  protected abstract jMax(x: number): number;
+  /** The bias of a neuron with this gain, jMax and intercept. */
+  protected abstract biasOf(gain: number, jMax: number, intercept: number): number;
   gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {
     checkIntercepts(intercepts, this.kind);
     const n = maxRates.length;
@@ -342,14 +349,31 @@ export class Sigmoid extends NeuronType {
     for (let i = 0; i < n; i++) {
       const r = maxRates[i]!;
       if (!(r > 0) || r * this.tauRef >= 1) {
-        throw new ValidationError(`Sigmoid: max rate ${r} Hz of neuron ${i} must be in (0, 1/tauRef = ${1 / this.tauRef})`);
+        throw new ValidationError(`${this.kind}: max rate ${r} Hz of neuron ${i} must be in (0, 1/tauRef = ${1 / this.tauRef})`);
       }
-      // inv = -ln(1/(tau_ref*max_rate) - 1); gain = inv / (1 - intercept); bias = inv - gain
-      const inv = -Math.log(1 / (this.tauRef * r) - 1);
-      gain[i] = inv / (1 - intercepts[i]!);
-      bias[i] = inv - gain[i]!;
+      const j = this.jMax(this.tauRef * r);
+      gain[i] = j / (1 - intercepts[i]!);
+      bias[i] = this.biasOf(gain[i]!, j, intercepts[i]!);
     }
     return { gain, bias };
+  }
+  params(): Record<string, number> {
+    return { tauRef: this.tauRef };
+  }
+}
+
+/** Sigmoid rate neuron: r(J) = (1 / tau_ref) / (1 + exp(-J)). */
+export class Sigmoid extends BoundedRate {
+  readonly kind: NeuronKind = 'Sigmoid';
+  constructor(opts: { tauRef?: number } = {}) {
+    super(opts, new.target.name);
+  }
+  // jMax = -ln(1/(tau_ref*max_rate) - 1); gain = jMax / (1 - intercept); bias = jMax - gain
+  protected jMax(x: number): number {
+    return -Math.log(1 / x - 1);
+  }
+  protected biasOf(gain: number, jMax: number): number {
+    return jMax - gain;
   }
   maxRatesIntercepts(gain: Float64Array, bias: Float64Array): { maxRates: Float64Array; intercepts: Float64Array } {
     const n = gain.length;
@@ -366,40 +390,24 @@ export class Sigmoid extends NeuronType {
     const k = 1 / this.tauRef;
     for (let i = 0; i < J.length; i++) out[i] = k / (1 + Math.exp(-J[i]!));
   }
-  params(): Record<string, number> {
-    return { tauRef: this.tauRef };
-  }
 }
 
 /**
  * Hyperbolic tangent rate neuron (Nengo's Tanh): r(J) = (1 / tau_ref) tanh(J),
  * negative for negative J (it is not rectified).
  */
-export class Tanh extends NeuronType {
+export class Tanh extends BoundedRate {
   readonly kind: NeuronKind = 'Tanh';
-  readonly spiking: boolean = false;
   override readonly negative: boolean = true;
-  readonly tauRef: number;
   constructor(opts: { tauRef?: number } = {}) {
-    super();
-    checkKnownOptions(opts, ['tauRef'], new.target.name);
-    this.tauRef = positive(opts.tauRef ?? 0.0025, 'tauRef', 'Tanh');
+    super(opts, new.target.name);
   }
-  gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {
-    checkIntercepts(intercepts, this.kind);
-    const n = maxRates.length;
-    const gain = new Float64Array(n);
-    const bias = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const r = maxRates[i]!;
-      if (!(r > 0) || r * this.tauRef >= 1) {
-        throw new ValidationError(`Tanh: max rate ${r} Hz of neuron ${i} must be in (0, 1/tauRef = ${1 / this.tauRef})`);
-      }
-      // gain = atanh(max_rate * tau_ref) / (1 - intercept); bias = -gain * intercept
-      gain[i] = Math.atanh(r * this.tauRef) / (1 - intercepts[i]!);
-      bias[i] = -gain[i]! * intercepts[i]!;
-    }
-    return { gain, bias };
+  // gain = atanh(max_rate * tau_ref) / (1 - intercept); bias = -gain * intercept
+  protected jMax(x: number): number {
+    return Math.atanh(x);
+  }
+  protected biasOf(gain: number, _jMax: number, intercept: number): number {
+    return -gain * intercept;
   }
   maxRatesIntercepts(gain: Float64Array, bias: Float64Array): { maxRates: Float64Array; intercepts: Float64Array } {
     const n = gain.length;
@@ -414,9 +422,6 @@ export class Tanh extends NeuronType {
   rates(J: Float64Array, out: Float64Array): void {
     const k = 1 / this.tauRef;
     for (let i = 0; i < J.length; i++) out[i] = k * Math.tanh(J[i]!);
-  }
-  params(): Record<string, number> {
-    return { tauRef: this.tauRef };
   }
 }
 

@@ -184,6 +184,16 @@ function finish(D: Float64Array, input: SolveInput, weights: boolean, nPost: num
   return { X: matmul(D, input.E!, n, d, nPost), rows: n, cols: nPost, rmses: errs };
 }
 
+/** For each neuron (column of the m×n activities), at how many eval points it is active (A > 0): the nz solvers' σ. */
+function activeCounts(A: Float64Array, m: number, n: number): Float64Array {
+  const count = new Float64Array(n);
+  for (let r = 0; r < m; r++) {
+    const o = r * n;
+    for (let i = 0; i < n; i++) if (A[o + i]! > 0) count[i]! += 1;
+  }
+  return count;
+}
+
 function checkReg(reg: unknown, cls: string): number {
   if (typeof reg !== 'number' || !Number.isFinite(reg) || reg < 0) {
     throw new ValidationError(`${cls}: reg must be a finite number >= 0, got ${String(reg)}`);
@@ -279,11 +289,7 @@ export class LstsqL2nz extends LstsqL2 {
 
   protected override sigma(A: Float64Array, m: number, n: number, aMax?: number): Float64Array {
     const base = this.reg * (aMax ?? maxOf(A));
-    const count = new Float64Array(n);
-    for (let r = 0; r < m; r++) {
-      const o = r * n;
-      for (let i = 0; i < n; i++) if (A[o + i]! > 0) count[i]! += 1;
-    }
+    const count = activeCounts(A, m, n);
     const sigma = new Float64Array(n);
     let mx = 0;
     for (let i = 0; i < n; i++) {
@@ -422,11 +428,7 @@ export class NnlsL2nz extends NnlsL2 {
   }
   protected override sigma(A: Float64Array, m: number, n: number, aMax?: number): Float64Array {
     const base = this.reg * (aMax ?? maxOf(A));
-    const count = new Float64Array(n);
-    for (let r = 0; r < m; r++) {
-      const o = r * n;
-      for (let i = 0; i < n; i++) if (A[o + i]! > 0) count[i]! += 1;
-    }
+    const count = activeCounts(A, m, n);
     return Float64Array.from(count, (c) => {
       const s = base * Math.sqrt(c / m);
       return s === 0 ? 1 : s;

@@ -22,6 +22,8 @@ import { Lowpass, toSynapse, type Synapse } from './synapses.js';
 
 export abstract class LearningRuleType {
   abstract readonly kind: string;
+  /** What a probe of `conn.learningRule` can record (Nengo's names in camelCase; no 'delta': probe the weights). */
+  abstract readonly probeable: readonly string[];
   /** What the rule changes: decoders (or the weights of a decoded connection), or a full neuron-to-neuron weight matrix. */
   readonly modifies: 'decoders' | 'weights' = 'decoders';
   /** Size of the error signal this rule takes for the given connection. */
@@ -38,6 +40,7 @@ export interface PESOptions {
 
 export class PES extends LearningRuleType {
   readonly kind = 'PES';
+  readonly probeable = ['error', 'activities'] as const;
   readonly learningRate: number;
   readonly preSynapse: Synapse | null;
   constructor(opts: PESOptions = {}) {
@@ -107,6 +110,7 @@ export interface BCMOptions {
 /** Bienenstock-Cooper-Munro rule (Nengo's BCM); see the top of this file. It takes no error connection. */
 export class BCM extends LearningRuleType {
   readonly kind = 'BCM';
+  readonly probeable = ['theta', 'preFiltered', 'postFiltered'] as const;
   override readonly modifies = 'weights';
   readonly learningRate: number;
   readonly preSynapse: Synapse | null;
@@ -145,6 +149,7 @@ export interface OjaOptions {
 /** Oja's rule (Nengo's Oja); see the top of this file. It takes no error connection. */
 export class Oja extends LearningRuleType {
   readonly kind = 'Oja';
+  readonly probeable = ['preFiltered', 'postFiltered'] as const;
   override readonly modifies = 'weights';
   readonly learningRate: number;
   readonly preSynapse: Synapse | null;

@@ -518,7 +518,7 @@ export class Connection extends NefObject {
   }
 }
 
-export type ProbeTarget = Node | Ensemble | Neurons | ObjView | Connection;
+export type ProbeTarget = Node | Ensemble | Neurons | ObjView | Connection | LearningRule;
 
 export interface ProbeOptions {
   label?: string;
@@ -570,15 +570,29 @@ export class Probe extends NefObject {
             ? 'Neurons'
             : obj instanceof Connection
               ? 'Connection'
-              : undefined;
+              : obj instanceof LearningRule
+                ? 'LearningRule'
+                : undefined;
     if (kind === undefined) {
       throw new ValidationError(
-        `${this.name}: cannot probe ${describe(target)}; probe a Node, Ensemble, Neurons or Connection`,
+        `${this.name}: cannot probe ${describe(target)}; probe a Node, Ensemble, Neurons, Connection or a connection's learningRule`,
         this.label,
       );
     }
     // neurons: output and input, and the states (and rateOut) their type has
-    const allowed = obj instanceof Neurons ? ['output', 'input', ...obj.ensemble.neuronType.probeable] : PROBEABLE[kind]!;
+    const allowed =
+      obj instanceof Neurons
+        ? ['output', 'input', ...obj.ensemble.neuronType.probeable]
+        : obj instanceof LearningRule
+          ? obj.ruleType.probeable
+          : PROBEABLE[kind]!;
+    if (obj instanceof LearningRule && opts.attr === 'delta') {
+      throw new ValidationError(
+        `${this.name}: nefsim adds each step's change into the weights without keeping it: probe ${obj.connection.name}'s 'weights' and take differences`,
+        this.label,
+      );
+    }
+
     const attr = opts.attr ?? allowed[0]!;
     if (obj instanceof Neurons && !allowed.includes(attr) && (PROBEABLE['Neurons'] as readonly string[]).includes(attr)) {
       throw new ValidationError(
@@ -615,6 +629,19 @@ export class Probe extends NefObject {
   get size(): number {
     const t = this.target;
     if (t instanceof ObjView) return t.sizeOut;
+    if (t instanceof LearningRule) {
+      // the error in the post's space; the pre neurons' activities (those the connection reads);
+      // BCM's and Oja's filtered activities of the whole pre and post ensembles
+      const conn = t.connection;
+      if (this.attr === 'error') return t.sizeIn;
+      const pre = conn.pre instanceof ObjView ? conn.pre.obj : conn.pre;
+      const post = conn.post instanceof ObjView ? conn.post.obj : conn.post;
+      const ensOf = (o: unknown): Ensemble | undefined => (o instanceof Neurons ? o.ensemble : o instanceof Ensemble ? o : undefined);
+      if (this.attr === 'activities')
+        return conn.pre instanceof ObjView && pre instanceof Neurons ? conn.pre.sizeOut : (ensOf(pre)?.nNeurons ?? 0);
+      if (this.attr === 'preFiltered') return ensOf(pre)?.nNeurons ?? 0;
+      return ensOf(post)?.nNeurons ?? 0;
+    }
     if (t instanceof Connection) {
       if (this.attr === 'weights') {
         const [rows, cols] = t.weightsShape ?? [0, 0];

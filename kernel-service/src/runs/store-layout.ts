@@ -4,7 +4,7 @@
  * so the run's thread does not load h5wasm when a writer thread writes the
  * file.
  */
-import { Neurons, ObjView, type Probe } from '../engine/objects.js';
+import { LearningRule, Neurons, ObjView, type Probe } from '../engine/objects.js';
 import { isSpikeProbe } from '../engine/simulator.js';
 import type { RunSimulator } from './run-simulator.js';
 import { probeNames, type ProbeChunk, type ProbeLayout, type StoreChunk, type StoreLayout } from './store-format.js';
@@ -61,5 +61,7 @@ function unitsOf(probe: Probe): string {
     if (probe.attr === 'refractoryTime') return 's';
     return 'current (normalized)';
   }
+  // a learning rule's activities (filtered or not) and BCM's theta are neuron outputs
+  if (obj instanceof LearningRule && probe.attr !== 'error') return 'rate, 1/s';
   return 'represented value';
 }

@@ -103,6 +103,8 @@ export interface Model {
   ensembles: Map<Ensemble, BuiltEnsemble>;
   connections: Map<Connection, BuiltConnection>;
   nodes: Map<Node, { input: Sig | undefined; output: Sig | undefined }>;
+  /** What a probe of a learning rule records, by attribute (error, activities, theta, preFiltered, postFiltered). */
+  learningRules: Map<LearningRule, Record<string, Sig>>;
   probes: BuiltProbe[];
   seeds: Map<object, number>;
   warnings: string[];
@@ -192,6 +194,7 @@ class Builder {
       ops: this.ops,
       ensembles: new Map(),
       connections: new Map(),
+      learningRules: new Map(),
       nodes: new Map(),
       probes: [],
       seeds,
@@ -1052,6 +1055,8 @@ class Builder {
     if (rows0 !== errorBefore.size)
       throw new BuildError(`${owner}: the error has ${errorBefore.size} values, the learned weights ${rows0} rows`, conn.label);
     const acts = pes.preSynapse ? this.filter(pes.preSynapse, bc.input, owner) : late(bc.input, `${owner}.activities`);
+    // for probes, as Nengo's: the error this step, the activities as filtered (or the neurons' output)
+    this.model.learningRules.set(rule, { error, activities: pes.preSynapse ? acts : bc.input });
     const [rows, cols] = bc.weightsShape;
     const { obj } = unview(conn.pre);
     // Nengo divides by the activities' number: the ensemble's neurons, or a neurons slice's
@@ -1095,6 +1100,12 @@ class Builder {
     const preF = filtered(rule.preSynapse, preOut, `${owner}.pre`);
     const postF = filtered(rule.postSynapse, postOut, `${owner}.post`);
     const theta = rule.kind === 'BCM' ? filtered(rule.thetaSynapse, postOut, `${owner}.theta`) : postF;
+    // for probes, as Nengo's: the filtered activities, or without a synapse the neurons' output itself
+    this.model.learningRules.set(conn.learningRule!, {
+      preFiltered: rule.preSynapse ? preF : preOut,
+      postFiltered: rule.postSynapse ? postF : postOut,
+      ...(rule.kind === 'BCM' ? { theta: rule.thetaSynapse ? theta : postOut } : {}),
+    });
     this.ops.push({
       kind: 'hebb',
       rule: rule.kind === 'BCM' ? 0 : 1,
@@ -1135,6 +1146,16 @@ class Builder {
         const be = pre instanceof Ensemble ? this.model.ensembles.get(pre)! : undefined;
         source = be && !be.direct ? be.output! : this.preSignal(pre, owner);
       } else source = bc.output;
+    } else if (target instanceof LearningRule) {
+      this.requireMember(target.connection, owner);
+      const s = this.model.learningRules.get(target)?.[probe.attr];
+      if (!s) throw new BuildError(`${owner}: ${target.name} has no '${probe.attr}' to probe`, probe.label);
+      if (s.size !== probe.size)
+        throw new BuildError(
+          `${owner}: ${target.name}'s ${probe.attr} has ${s.size} values, not the ${probe.size} the probe expects`,
+          probe.label,
+        );
+      source = s;
     } else {
       const { obj, idx } = unview(target);
       if (obj instanceof Node) {

@@ -36,7 +36,7 @@ export {
   NeuronType,
 } from './engine/neurons.js';
 export type { AdaptiveLIFOptions, LIFOptions } from './engine/neurons.js';
-export { Synapse, LinearFilter, Lowpass, Alpha } from './engine/synapses.js';
+export { Synapse, LinearFilter, Lowpass, Alpha, Triangle } from './engine/synapses.js';
 export * from './engine/dists.js';
 export { LstsqL2, LstsqL2nz, LstsqDrop, Nnls, NnlsL2, NnlsL2nz, NoSolver, type Solver } from './engine/solvers.js';
 export type { LstsqL2Options, LstsqDropOptions, NnlsOptions, NnlsL2Options } from './engine/solvers.js';

@@ -25,6 +25,7 @@ import {
   residualSquares,
 } from './linalg.js';
 import { nnlsGram } from './nnls.js';
+import { roundHalfEven } from './steps.js';
 import type { Rng } from './rng.js';
 
 export interface SolveInput {
@@ -445,12 +446,6 @@ export interface LstsqDropOptions {
   solver1?: Solver;
   /** Solver of each column's second solve, on the neurons kept (default LstsqL2({ reg: 0.1 })). */
   solver2?: Solver;
-}
-
-/** np.round: halves to even. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**

@@ -8,7 +8,11 @@
 export const MAX_RUN_STEPS = Math.floor(Number.MAX_SAFE_INTEGER / 2);
 
 export function stepsIn(seconds: number, dt: number): number {
-  const x = seconds / dt;
+  return roundHalfEven(seconds / dt);
+}
+
+/** np.round: the nearest integer, halves to even. */
+export function roundHalfEven(x: number): number {
   const f = Math.floor(x);
   if (x - f !== 0.5) return Math.round(x);
   return f % 2 === 0 ? f : f + 1;

@@ -22,6 +22,7 @@
  *
  * Timing (how Nengo steps the filter): see {@link makeFilterStepper}.
  */
+import { stepsIn } from './steps.js';
 import { ValidationError } from './errors.js';
 
 /** Discrete-time state space of a synapse for one scalar channel: x[k+1] = A x[k] + B u[k]; y[k] = C x[k] + D u[k]. */
@@ -360,6 +361,38 @@ export class Alpha extends LinearFilter {
   }
   override toString(): string {
     return `Alpha(${fmt(this.tau)})`;
+  }
+}
+
+/**
+ * Triangular finite impulse response (Nengo's Triangle): at step dt, the
+ * round(t / dt) + 1 taps n, n - 1, ..., 1 (normalised to sum 1) weigh the
+ * input of this step and the steps before, so a step's input counts fully
+ * at once and fades linearly to nothing over t seconds. As a digital filter
+ * with those taps over z^(n-1); its order grows with t / dt (a state a tap a
+ * channel), so long triangles cost more per step than a lowpass.
+ */
+export class Triangle extends Synapse {
+  readonly t: number;
+  constructor(t: number) {
+    super();
+    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0)
+      throw new ValidationError(`Triangle: t must be a finite number >= 0, got ${String(t)}`);
+    this.t = t;
+  }
+  discretize(dt: number): DiscreteFilter {
+    const taps = stepsIn(this.t, dt) + 1; // np.round, as Nengo's
+    const num = Array.from({ length: taps }, (_, i) => taps - i);
+    const sum = (taps * (taps + 1)) / 2;
+    const den = Array.from({ length: taps }, (_, i) => (i === 0 ? 1 : 0));
+    return new LinearFilter(
+      num.map((c) => c / sum),
+      den,
+      false,
+    ).discretize(dt);
+  }
+  toString(): string {
+    return `Triangle(${fmt(this.t)})`;
   }
 }
 

@@ -592,7 +592,6 @@ export class Probe extends NefObject {
         this.label,
       );
     }
-
     const attr = opts.attr ?? allowed[0]!;
     if (obj instanceof Neurons && !allowed.includes(attr) && (PROBEABLE['Neurons'] as readonly string[]).includes(attr)) {
       throw new ValidationError(
@@ -612,7 +611,6 @@ export class Probe extends NefObject {
         this.label,
       );
     }
-
     if (opts.sampleEvery !== undefined && !(opts.sampleEvery > 0)) {
       throw new ValidationError(
         `${this.name}: sampleEvery must be a positive number of seconds, got ${String(opts.sampleEvery)}`,

@@ -30,7 +30,6 @@ import {
   LIFRateKernel,
   RandomSpikingKernel,
   RectifiedLinearKernel,
-  RegularSpikingKernel,
   SigmoidKernel,
   SpikingRectifiedLinearKernel,
   TanhKernel,
@@ -446,6 +445,8 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
             params.push((t as Tanh).tauRef);
             break;
           case 'RegularSpiking':
+            params.push((t as RatesToSpikes).amplitude);
+            break;
           case 'StochasticSpiking':
           case 'PoissonSpiking':
             params.push((t as RatesToSpikes).amplitude, t.negative ? 1 : 0);
@@ -487,7 +488,8 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         case 'Tanh':
           return new TanhKernel(a, tb, p);
         case 'RegularSpiking':
-          return new RegularSpikingKernel(a, tb, p, dt);
+          // SpikingRectifiedLinear's integrate-and-count on the base type's rate, not rectified
+          return new SpikingRectifiedLinearKernel(a, tb, p, dt, false);
         case 'StochasticSpiking':
         case 'PoissonSpiking': {
           const seeds = ops.map((o) => (o as Op & { kind: 'neurons' }).seed!);

@@ -254,18 +254,26 @@ export class RectifiedLinearKernel implements Kernel {
 }
 
 /**
- * Spiking rectified linear (Nengo's SpikingRectifiedLinear.step):
- *   v += max(J, 0) * dt;  n = floor(v);  output = amplitude / dt * n;  v -= n.
- * Params: [amplitude].
+ * Integrate and count (Nengo's SpikingRectifiedLinear.step, and
+ * RegularSpiking.step with J the base type's rate):
+ *   v += max(J, 0) * dt (RegularSpiking: J * dt, not rectified);
+ *   n = floor(v);  output = amplitude / dt * n;  v -= n.
+ * Table [J, output, voltage, -, n]; params per op: [amplitude].
  */
 export class SpikingRectifiedLinearKernel implements Kernel {
-  readonly kind = 'neurons:SpikingRectifiedLinear';
+  readonly kind: string;
+  /** The least J counted: 0 (rectified), or -Infinity for RegularSpiking. */
+  private readonly least: number;
   constructor(
     private readonly a: Arena,
     private readonly table: Int32Array,
     private readonly params: Float64Array,
     private readonly dt: number,
-  ) {}
+    rectify = true,
+  ) {
+    this.kind = rectify ? 'neurons:SpikingRectifiedLinear' : 'neurons:RegularSpiking';
+    this.least = rectify ? 0 : -Infinity;
+  }
   get count(): number {
     return this.table.length / 5;
   }
@@ -273,7 +281,8 @@ export class SpikingRectifiedLinearKernel implements Kernel {
     const a = this.a,
       tb = this.table,
       p = this.params,
-      dt = this.dt;
+      dt = this.dt,
+      least = this.least;
     for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 1) {
       const J = tb[k]!,
         out = tb[k + 1]!,
@@ -282,7 +291,7 @@ export class SpikingRectifiedLinearKernel implements Kernel {
       const scale = p[op]! / dt;
       for (let i = 0; i < n; i++) {
         const j = a[J + i]!;
-        const vi = a[v + i]! + (j > 0 ? j : 0) * dt;
+        const vi = a[v + i]! + (j > least ? j : least) * dt;
         const spikes = Math.floor(vi);
         a[out + i] = scale * spikes;
         a[v + i] = vi - spikes;
@@ -441,43 +450,6 @@ export class TanhKernel implements Kernel {
         n = tb[k + 4]!;
       const rate = 1 / p[op]!;
       for (let i = 0; i < n; i++) a[out + i] = rate * Math.tanh(a[J + i]!);
-    }
-  }
-}
-
-/**
- * RegularSpiking (Nengo's RegularSpiking.step), J being the base type's rate:
- *   v += dt * J;  n = floor(v);  output = amplitude / dt * n;  v -= n.
- * Table [rate, output, voltage, -, n]; params per op [amplitude, negative].
- */
-export class RegularSpikingKernel implements Kernel {
-  readonly kind = 'neurons:RegularSpiking';
-  constructor(
-    private readonly a: Arena,
-    private readonly table: Int32Array,
-    private readonly params: Float64Array,
-    private readonly dt: number,
-  ) {}
-  get count(): number {
-    return this.table.length / 5;
-  }
-  run(): void {
-    const a = this.a,
-      tb = this.table,
-      p = this.params,
-      dt = this.dt;
-    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 2) {
-      const J = tb[k]!,
-        out = tb[k + 1]!,
-        v = tb[k + 2]!,
-        n = tb[k + 4]!;
-      const scale = p[op]! / dt;
-      for (let i = 0; i < n; i++) {
-        const vi = a[v + i]! + dt * a[J + i]!;
-        const spikes = Math.floor(vi);
-        a[out + i] = scale * spikes;
-        a[v + i] = vi - spikes;
-      }
     }
   }
 }

@@ -41,8 +41,8 @@ export * from './engine/dists.js';
 export { LstsqL2, LstsqL2nz, LstsqDrop, Nnls, NnlsL2, NnlsL2nz, NoSolver, type Solver } from './engine/solvers.js';
 export type { LstsqL2Options, LstsqDropOptions, NnlsOptions, NnlsL2Options } from './engine/solvers.js';
 export { Process, WhiteNoise, WhiteSignal, Piecewise, PresentInput } from './engine/processes.js';
-export { PES, BCM, Oja, LearningRuleType } from './engine/learning.js';
-export type { PESOptions, BCMOptions, OjaOptions } from './engine/learning.js';
+export { PES, BCM, Oja, Voja, LearningRuleType } from './engine/learning.js';
+export type { PESOptions, BCMOptions, OjaOptions, VojaOptions } from './engine/learning.js';
 export { Simulator, ProbeData, SpikeData, isSpikeProbe, type SimulatorOptions, type SimulationSummary } from './engine/simulator.js';
 export { Rng } from './engine/rng.js';
 export {

@@ -141,10 +141,10 @@ describe('partitioned runs', () => {
     expect(data).toEqual(ref);
   });
 
-  it('the neuron types with more state (AdaptiveLIF, AdaptiveLIFRate), Tanh, PoissonSpiking, ensemble noise and BCM on 2 threads are bit-identical to one thread', async () => {
+  it('the neuron types with more state (AdaptiveLIF, AdaptiveLIFRate), Tanh, PoissonSpiking, ensemble noise, BCM and Voja on 2 threads are bit-identical to one thread', async () => {
     const file = model(
       'types',
-      `import { Network, AdaptiveLIF, AdaptiveLIFRate, Tanh, WhiteNoise, Gaussian, BCM, PoissonSpiking, LIFRate } from 'nefsim';
+      `import { Network, AdaptiveLIF, AdaptiveLIFRate, Tanh, WhiteNoise, Gaussian, BCM, Voja, PoissonSpiking, LIFRate } from 'nefsim';
 const net = new Network({ label: 'types', seed: 9 });
 const stim = net.node((t) => Math.sin(8 * t), { label: 'sin' });
 const a = net.ensemble({ nNeurons: 60, dimensions: 1, label: 'a', neuronType: new AdaptiveLIF({ tauN: 0.1, incN: 0.05 }) });
@@ -164,6 +164,8 @@ const hebb = net.connect(a.neurons, c.neurons, {
 net.probe(hebb, { attr: 'weights', label: 'w', sampleEvery: 0.01 });
 net.probe(a.neurons, { attr: 'adaptation', label: 'adapt' });
 net.probe(a.neurons, { label: 'spikes' });
+const voja = net.connect(stim, c, { learningRule: new Voja({ learningRate: 0.05 }) });
+net.probe(voja.learningRule, { attr: 'scaledEncoders', label: 'enc', sampleEvery: 0.01 });
 export default net;
 `,
     );
@@ -174,6 +176,8 @@ export default net;
     expect(ref[3]!.some((v) => v > 0)).toBe(true); // adaptation
     const w = ref[2]!; // the BCM weights, 3600 a sample: they learned
     expect(w.subarray(w.length - 3600).some((v, i) => v !== w[i])).toBe(true);
+    const e = ref[5]!; // Voja's encoders, 60 a sample: they learned
+    expect(e.subarray(e.length - 60).some((v, i) => v !== e[i])).toBe(true);
     expect(data).toEqual(ref);
   });
 

@@ -15,6 +15,13 @@
  *        theta = the post activities filtered by theta_synapse;
  *   Oja: dW = learning_rate * dt * (outer(a_post, a_pre) - beta * W * a_post^2)
  *        (the forgetting term row by row).
+ *
+ * Voja (Voelker 2015) changes the post ensemble's encoders instead, moving
+ * the encoders of active neurons towards the decoded input x:
+ *   dE = learning_rate * dt * L * (outer(s * a_post, x) - a_post * E),
+ * E the scaled encoders (one row a neuron), s = gain / radius a neuron (the
+ * encoders' own scale), a_post the post activities filtered by post_synapse
+ * and L the learning signal: 1 plus what connections into the rule deliver.
  */
 import { checkKnownOptions, ValidationError } from './errors.js';
 import type { Connection } from './objects.js';
@@ -24,8 +31,11 @@ export abstract class LearningRuleType {
   abstract readonly kind: string;
   /** What a probe of `conn.learningRule` can record (Nengo's names in camelCase; no 'delta': probe the weights). */
   abstract readonly probeable: readonly string[];
-  /** What the rule changes: decoders (or the weights of a decoded connection), or a full neuron-to-neuron weight matrix. */
-  readonly modifies: 'decoders' | 'weights' = 'decoders';
+  /**
+   * What the rule changes: decoders (or the weights of a decoded connection), a full neuron-to-neuron
+   * weight matrix, or the post ensemble's encoders.
+   */
+  readonly modifies: 'decoders' | 'weights' | 'encoders' = 'decoders';
   /** Size of the error signal this rule takes for the given connection. */
   abstract errorSize(conn: Connection): number;
   /** Throws if the rule cannot be applied to the connection. */
@@ -174,5 +184,48 @@ export class Oja extends LearningRuleType {
   }
   toString(): string {
     return `Oja(learningRate=${this.learningRate}, beta=${this.beta})`;
+  }
+}
+
+export interface VojaOptions {
+  /** Default 1e-2 (Nengo's). */
+  learningRate?: number;
+  /** Filter of the post activities (default Lowpass(0.005)); null: none. */
+  postSynapse?: Synapse | number | null;
+}
+
+/**
+ * Voja's rule (Nengo's Voja); see the top of this file. It takes a scalar
+ * learning signal: connect to `conn.learningRule` to scale learning (-1
+ * stops it, as the signal is 1 plus the input). The connection must end at
+ * a whole ensemble with neurons, whose encoders it changes.
+ */
+export class Voja extends LearningRuleType {
+  readonly kind = 'Voja';
+  readonly probeable = ['postFiltered', 'scaledEncoders', 'delta'] as const;
+  override readonly modifies = 'encoders';
+  readonly learningRate: number;
+  readonly postSynapse: Synapse | null;
+  constructor(opts: VojaOptions = {}) {
+    super();
+    checkKnownOptions(opts, ['learningRate', 'postSynapse'], 'Voja');
+    this.learningRate = learningRate(opts.learningRate, 1e-2, 'Voja');
+    this.postSynapse = toSynapse(opts.postSynapse === undefined ? new Lowpass(0.005) : opts.postSynapse, 'Voja postSynapse');
+  }
+  errorSize(): number {
+    return 1;
+  }
+  validate(conn: Connection): void {
+    const post = conn.post as { obj?: unknown; typeName?: string; ensemble?: unknown; neuronType?: { kind: string } };
+    const fail = (why: string): never => {
+      throw new ValidationError(`${conn.name}: Voja changes the encoders of the ensemble it ends at, ${why}`, conn.label);
+    };
+    if (post.obj !== undefined) fail('so it must end at the whole ensemble, not a slice of it');
+    if (post.ensemble !== undefined) fail('so it must end at an ensemble, not at neurons (which take no encoders)');
+    if (post.typeName !== 'Ensemble') fail(`so it must end at an ensemble, not at ${String(conn.post)}`);
+    if (post.neuronType?.kind === 'Direct') fail('but a Direct ensemble has no neurons to learn with');
+  }
+  toString(): string {
+    return `Voja(learningRate=${this.learningRate})`;
   }
 }

@@ -487,7 +487,7 @@ export class Connection extends NefObject {
       if (this.solver?.weights && post instanceof Ensemble) return [post.nNeurons, pre.nNeurons];
       return [this.sizeOut, pre.nNeurons];
     }
-    if (this.learningRule !== undefined) return [this.sizeOut, this.sizeMid];
+    if (this.learningRule !== undefined && this.learningRule.ruleType.modifies !== 'encoders') return [this.sizeOut, this.sizeMid];
     if (this.transform.kind === 'dense') return [this.transform.rows, this.transform.cols];
     return null;
   }
@@ -538,7 +538,7 @@ const PROBE_OPTIONS = ['label', 'seed', 'attr', 'synapse', 'sampleEvery', 'solve
 /** Attributes that can be probed on each kind of target, first one the default. */
 export const PROBEABLE: Record<string, readonly string[]> = {
   Node: ['output'],
-  Ensemble: ['decodedOutput', 'input'],
+  Ensemble: ['decodedOutput', 'input', 'scaledEncoders'],
   Neurons: ['output', 'input', 'voltage', 'refractoryTime', 'adaptation', 'rateOut'],
   Connection: ['output', 'input', 'weights'],
 };
@@ -586,7 +586,13 @@ export class Probe extends NefObject {
         : obj instanceof LearningRule
           ? obj.ruleType.probeable
           : PROBEABLE[kind]!;
-    if (obj instanceof LearningRule && opts.attr === 'delta') {
+    if (target instanceof ObjView && opts.attr === 'scaledEncoders') {
+      throw new ValidationError(
+        `${this.name}: probe the scaled encoders of the whole ensemble ${describe(obj)}, not of a slice`,
+        this.label,
+      );
+    }
+    if (obj instanceof LearningRule && opts.attr === 'delta' && obj.ruleType.modifies !== 'encoders') {
       throw new ValidationError(
         `${this.name}: nefsim adds each step's change into the weights without keeping it: probe ${obj.connection.name}'s 'weights' and take differences`,
         this.label,
@@ -632,6 +638,11 @@ export class Probe extends NefObject {
       // BCM's and Oja's filtered activities of the whole pre and post ensembles
       const conn = t.connection;
       if (this.attr === 'error') return t.sizeIn;
+      // Voja's: the post ensemble's scaled encoders and their change, neurons x dimensions
+      if (this.attr === 'scaledEncoders' || this.attr === 'delta') {
+        const ens = conn.post as Ensemble;
+        return ens.nNeurons * ens.dimensions;
+      }
       const pre = conn.pre instanceof ObjView ? conn.pre.obj : conn.pre;
       const post = conn.post instanceof ObjView ? conn.post.obj : conn.post;
       const ensOf = (o: unknown): Ensemble | undefined => (o instanceof Neurons ? o.ensemble : o instanceof Ensemble ? o : undefined);
@@ -640,6 +651,7 @@ export class Probe extends NefObject {
       if (this.attr === 'preFiltered') return ensOf(pre)?.nNeurons ?? 0;
       return ensOf(post)?.nNeurons ?? 0;
     }
+    if (t instanceof Ensemble && this.attr === 'scaledEncoders') return t.nNeurons * t.dimensions;
     if (t instanceof Connection) {
       if (this.attr === 'weights') {
         const [rows, cols] = t.weightsShape ?? [0, 0];

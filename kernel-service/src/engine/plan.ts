@@ -17,7 +17,7 @@ import {
   SpikeDotIncKernel,
 } from './kernels/basic.js';
 import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
-import { FuncKernel, HebbKernel, PESKernel, type FuncEntry } from './kernels/functions.js';
+import { FuncKernel, HebbKernel, PESKernel, VojaKernel, type FuncEntry } from './kernels/functions.js';
 import type { Arena, Kernel, SpikeLists } from './kernels/kernel.js';
 import { kernelMemory, wasmLifEnabled, type TableStep, type WasmKernels } from './kernels/lif-wasm.js';
 import type { WasmTable } from './kernels/basic.js';
@@ -570,6 +570,16 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         p[2 * k + 1] = op.beta;
       });
       return new HebbKernel(a, tb, p);
+    }
+    case 'voja': {
+      const tb = new Int32Array(ops.length * 8);
+      const p = new Float64Array(ops.length);
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'voja' };
+        tb.set([op.E.offset, op.rows, op.cols, op.x.offset, op.post.offset, op.learn.offset, op.scale.offset, op.delta.offset], 8 * k);
+        p[k] = op.alpha;
+      });
+      return new VojaKernel(a, tb, p);
     }
   }
 }

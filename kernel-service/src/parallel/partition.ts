@@ -339,6 +339,8 @@ function opCost(op: Op): number {
       return 2 * op.rows * op.cols;
     case 'hebb':
       return 3 * op.rows * op.cols;
+    case 'voja':
+      return 3 * op.rows * op.cols;
     case 'func':
       return 1000;
     case 'copy':

@@ -61,6 +61,8 @@ function unitsOf(probe: Probe): string {
     if (probe.attr === 'refractoryTime') return 's';
     return 'current (normalized)';
   }
+  // an ensemble's encoders and Voja's change of them, neurons x dimensions, row-major
+  if (probe.attr === 'scaledEncoders' || probe.attr === 'delta') return 'encoder x gain / radius, neurons x dimensions';
   // a learning rule's activities (filtered or not) and BCM's theta are neuron outputs
   if (obj instanceof LearningRule && probe.attr !== 'error') return 'rate, 1/s';
   return 'represented value';

@@ -14,7 +14,7 @@
 import { ScatteredHypersphere, Uniform, samplesOrDist } from '../dists.js';
 import { DECODER_KEY_VERSION, contentKey, defaultDecoderCache, type DecoderCache } from '../decoder-cache.js';
 import { BuildError, SimulationError, ValidationError } from '../errors.js';
-import type { BCM, Oja, PES } from '../learning.js';
+import type { BCM, Oja, PES, Voja } from '../learning.js';
 import type { Network } from '../network.js';
 import { Direct, RatesToSpikes, LIF, LIFRate } from '../neurons.js';
 import {
@@ -55,8 +55,10 @@ export interface BuiltEnsemble {
   nEvalPoints: number;
   /** Unit-length (if normalizeEncoders) encoders, n x d. */
   encoders: Float64Array;
-  /** encoders * gain / radius, n x d. */
+  /** encoders * gain / radius, n x d, as built (Voja changes them in the arena, not here). */
   scaledEncoders: Float64Array;
+  /** The scaled encoders in the arena (the encoders themselves in Direct mode), for probes and Voja. */
+  encodersSig: Sig;
   gain: Float64Array;
   bias: Float64Array;
   maxRates: Float64Array;
@@ -175,6 +177,8 @@ class Builder {
   private readonly members = new Set<object>();
   /** Connections whose 'output' a probe records: their weighted value needs a signal of its own. */
   private readonly outputProbed = new Set<Connection>();
+  /** Ensembles whose encoders a Voja rule changes: theirs are not constant. */
+  private readonly learnedEncoders = new Set<Ensemble>();
   /** What each solve needs (targets and all), by its key, when presolve() worked it out before the connection's build. */
   private readonly specs = new Map<string, DecodeSpec>();
 
@@ -211,6 +215,7 @@ class Builder {
       probes = net.allProbes;
     for (const o of [...nodes, ...ensembles, ...conns]) this.members.add(o);
     for (const p of probes) if (p.target instanceof Connection && p.attr === 'output') this.outputProbed.add(p.target);
+    for (const c of conns) if (c.learningRule?.ruleType.modifies === 'encoders') this.learnedEncoders.add(c.post as Ensemble);
     for (const n of nodes) this.buildNode(n);
     for (const e of ensembles) this.buildEnsemble(e);
     // Connections into learning rules need the learning rule built first.
@@ -353,13 +358,14 @@ class Builder {
 
     const input = this.sig.add(`${ens.name}.in`, d);
     this.ops.push({ kind: 'reset', dst: input, value: 0, owner: ens.name });
+    // as Nengo's: Direct ensembles' "scaled" encoders are the encoders
+    const encSig = this.sig.add(`${ens.name}.scaledEncoders`, n * d, direct ? encoders : scaledEncoders, !this.learnedEncoders.has(ens));
     let J: Sig | undefined, output: Sig | undefined;
     const states: Record<string, Sig> = {};
     if (!direct) {
       J = this.sig.add(`${ens.name}.neurons.J`, n);
       output = this.sig.add(`${ens.name}.neurons.out`, n);
       const biasSig = this.sig.add(`${ens.name}.bias`, n, bias, true);
-      const encSig = this.sig.add(`${ens.name}.scaledEncoders`, n * d, scaledEncoders, true);
       this.ops.push({ kind: 'copy', src: biasSig, dst: J, srcIdx: undefined, dstIdx: undefined, inc: false, owner: ens.name });
       this.ops.push({ kind: 'dotinc', W: encSig, rows: n, cols: d, x: input, y: J, owner: ens.name });
       const defaults = ens.neuronType.initialState();
@@ -394,6 +400,7 @@ class Builder {
       nEvalPoints: m,
       encoders,
       scaledEncoders,
+      encodersSig: encSig,
       gain,
       bias,
       maxRates,
@@ -489,7 +496,9 @@ class Builder {
     const postFull = this.postSignal(postObj, owner, errorSigs);
     const sizeOut = conn.sizeOut;
     const T = conn.transform;
+    // (Voja changes the post's encoders, not the weights; it still reads the connection's own output)
     const learning = conn.learningRule !== undefined;
+    const learnsWeights = learning && conn.learningRule!.ruleType.modifies !== 'encoders';
 
     let weights: Sig | undefined, weightsShape: [number, number] | undefined;
     let decoders: Float64Array | undefined, solverRmses: Float64Array | undefined;
@@ -530,7 +539,7 @@ class Builder {
       const n = ens.nNeurons,
         mid = conn.sizeMid;
       const W = applyTransform(T, decoders, n, mid, sizeOut);
-      weights = this.sig.add(`${owner}.weights`, sizeOut * n, W, !learning);
+      weights = this.sig.add(`${owner}.weights`, sizeOut * n, W, !learnsWeights);
       weightsShape = [sizeOut, n];
       this.ops.push({ kind: 'dotinc', W: weights, rows: sizeOut, cols: n, x: input, y: weighted, owner });
     } else {
@@ -545,7 +554,7 @@ class Builder {
         this.ops.push({ kind: 'func', step: connectionStep(f, conn), x: input, output: fout, readsTime: false, owner });
         src = fout;
       }
-      if (learning) {
+      if (learnsWeights) {
         // Learning needs an explicit matrix to change.
         const n = src.size;
         const W = applyTransform(T, identity(n), n, n, sizeOut);
@@ -657,11 +666,11 @@ class Builder {
   }
 
   /** Adds a synapse (as an update operator) filtering `input`; returns its output signal. */
-  private filter(syn: Synapse, input: Sig, owner: string): Sig {
+  private filter(syn: Synapse, input: Sig, owner: string, sets = false): Sig {
     const f = syn.discretize(this.dt);
     const output = this.sig.add(`${owner}.filtered`, input.size);
     const state = f.order > 1 || (f.order === 1 && f.D !== 0) ? this.sig.add(`${owner}.filterState`, input.size * f.order) : undefined;
-    this.ops.push({ kind: 'filter', filter: f, input, output, state, owner });
+    this.ops.push({ kind: 'filter', filter: f, input, output, state, owner, ...(sets ? { sets: true as const } : {}) });
     return output;
   }
 
@@ -1016,6 +1025,10 @@ class Builder {
     const rule = conn.learningRule!;
     const owner = rule.name;
     const bc = this.model.connections.get(conn)!;
+    if (rule.ruleType.kind === 'Voja') {
+      this.buildVoja(conn, rule.ruleType as Voja, bc.output, error);
+      return;
+    }
     if (!bc.weights || !bc.weightsShape) throw new BuildError(`${owner}: the connection has no weights to learn`, conn.label);
     if (rule.ruleType.kind === 'BCM' || rule.ruleType.kind === 'Oja') {
       this.buildHebb(conn, rule.ruleType as BCM | Oja, bc.weights, bc.weightsShape, bc.input);
@@ -1040,6 +1053,12 @@ class Builder {
       const postEns = postObj instanceof Neurons ? postObj.ensemble : (postObj as Ensemble);
       const pbe = this.model.ensembles.get(postEns)!;
       if (pbe.direct) throw new BuildError(`${owner}: PES into ${postEns.name}'s neurons, but it is a Direct ensemble`, conn.label);
+      if (this.learnedEncoders.has(postEns))
+        throw new BuildError(
+          `${owner}: PES into ${postEns.name}'s neurons maps the error through its encoders, which a Voja rule changes; ` +
+            'nefsim does not follow the changing encoders there yet: learn with PES on a decoded connection instead',
+          conn.label,
+        );
       const d = postEns.dimensions;
       const rowsIdx = postObj instanceof Neurons && postIdx ? postIdx : Int32Array.from({ length: postEns.nNeurons }, (_, i) => i);
       const colsIdx = !(postObj instanceof Neurons) && postIdx ? postIdx : Int32Array.from({ length: d }, (_, j) => j);
@@ -1063,6 +1082,48 @@ class Builder {
     const nNeurons = obj instanceof Ensemble ? obj.nNeurons : bc.input.size;
     // dW = -(learning_rate * dt / n_neurons) * outer(error, acts)
     this.ops.push({ kind: 'pes', W: bc.weights, rows, cols, error: errorBefore, acts, k: (-pes.learningRate * this.dt) / nNeurons, owner });
+  }
+
+  /**
+   * Voja (Nengo's build_voja): the post ensemble's scaled encoders change by
+   * a delta computed at the end of each step from what the step read (the
+   * connection's output as the post receives it, the filtered post
+   * activities, the encoders, the learning signal), added into the encoders
+   * at the start of the next step, before they are read. The learning signal
+   * is 1 plus what connections into the rule deliver.
+   */
+  private buildVoja(conn: Connection, rule: Voja, x: Sig, learn: Sig): void {
+    const owner = conn.learningRule!.name;
+    const ens = conn.post as Ensemble;
+    const be = this.model.ensembles.get(ens)!;
+    if (be.direct || !be.output)
+      throw new BuildError(`${owner}: Voja needs ${ens.name} to have neurons, but it is a Direct ensemble`, conn.label);
+    const n = ens.nNeurons,
+      d = ens.dimensions;
+    if (x.size !== d) throw new BuildError(`${owner}: the connection gives ${x.size} values, ${ens.name} has ${d} dimensions`, conn.label);
+    this.ops.push({ kind: 'reset', dst: learn, value: 1, owner });
+    // Nengo builds a learning rule's synapses in mode 'set': the rule reads this step's filtered activities
+    const postF = rule.postSynapse ? this.filter(rule.postSynapse, be.output, `${owner}.post`, true) : be.output;
+    const scale = new Float64Array(n);
+    for (let i = 0; i < n; i++) scale[i] = be.gain[i]! / ens.radius;
+    const scaleSig = this.sig.add(`${owner}.scale`, n, scale, true);
+    const delta = this.sig.add(`${owner}.delta`, n * d);
+    const E = be.encodersSig;
+    this.model.learningRules.set(conn.learningRule!, { postFiltered: postF, scaledEncoders: E, delta });
+    this.ops.push({
+      kind: 'voja',
+      E,
+      rows: n,
+      cols: d,
+      x,
+      post: postF,
+      learn,
+      scale: scaleSig,
+      delta,
+      alpha: rule.learningRate * this.dt,
+      owner,
+    });
+    this.ops.push({ kind: 'copy', src: delta, dst: E, srcIdx: undefined, dstIdx: undefined, inc: true, owner });
   }
 
   /**
@@ -1166,7 +1227,9 @@ class Builder {
       } else if (obj instanceof Ensemble) {
         this.requireMember(obj, owner);
         const be = this.model.ensembles.get(obj)!;
-        if (probe.attr === 'input' || be.direct) {
+        if (probe.attr === 'scaledEncoders') {
+          source = be.encodersSig;
+        } else if (probe.attr === 'input' || be.direct) {
           source = this.sliced(be.input, idx, owner);
         } else {
           // decoded output: a decoded connection with an identity function into the probe

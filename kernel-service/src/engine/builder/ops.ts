@@ -63,6 +63,9 @@ export interface NeuronsOp extends OpBase {
 /**
  * A linear filter run as an update: output for the next step computed from
  * this step's input; `state` holds the filter's internal state (order x size).
+ * With `sets`, the same computation scheduled as a set (Nengo's mode 'set',
+ * that of a learning rule's synapses): this step's readers see the output
+ * computed from this step's input.
  */
 export interface FilterOp extends OpBase {
   kind: 'filter';
@@ -70,6 +73,7 @@ export interface FilterOp extends OpBase {
   input: Sig;
   output: Sig;
   state: Sig | undefined;
+  sets?: true;
 }
 
 /** A JavaScript function of time (and input) writing the output, e.g. a Node function or a Process step. */
@@ -138,7 +142,31 @@ export interface HebbOp extends OpBase {
   beta: number;
 }
 
-export type Op = ResetOp | CopyOp | DotIncOp | ElementwiseIncOp | NeuronsOp | FilterOp | FuncOp | PESOp | HebbOp | EncodeOp;
+/**
+ * Voja on a post ensemble's scaled encoders E (rows neurons x cols dimensions), as Nengo's: an
+ * updater, from the values the step read, of the change that a copy adds into E at the start of
+ * the next step, before the encoders are read:
+ *   delta = alpha * L * (outer(scale * post, x) - post * E)
+ */
+export interface VojaOp extends OpBase {
+  kind: 'voja';
+  E: Sig;
+  rows: number;
+  cols: number;
+  /** The connection's decoded output, as the post ensemble receives it. */
+  x: Sig;
+  /** The post activities, filtered. */
+  post: Sig;
+  /** The learning signal L (one value). */
+  learn: Sig;
+  /** gain / radius, a neuron. */
+  scale: Sig;
+  delta: Sig;
+  /** learning_rate * dt */
+  alpha: number;
+}
+
+export type Op = ResetOp | CopyOp | DotIncOp | ElementwiseIncOp | NeuronsOp | FilterOp | FuncOp | PESOp | HebbOp | VojaOp | EncodeOp;
 
 export interface Access {
   sets: Sig[];
@@ -163,6 +191,7 @@ export function access(op: Op): Access {
     case 'neurons':
       return { sets: [op.output, ...Object.values(op.states)], incs: [], reads: [op.J], updates: [] };
     case 'filter':
+      if (op.sets) return { sets: [op.output], incs: [], reads: [op.input], updates: op.state ? [op.state] : [] };
       return { sets: [], incs: [], reads: [op.input], updates: op.state ? [op.output, op.state] : [op.output] };
     case 'func':
       return { sets: op.output ? [op.output] : [], incs: [], reads: op.x ? [op.x] : [], updates: [] };
@@ -170,6 +199,8 @@ export function access(op: Op): Access {
       return { sets: [], incs: [op.W], reads: [op.error, op.acts], updates: [] };
     case 'hebb':
       return { sets: [], incs: [op.W], reads: [op.pre, op.post, op.theta], updates: [] };
+    case 'voja':
+      return { sets: [], incs: [], reads: [op.x, op.post, op.E, op.learn, op.scale], updates: [op.delta] };
     case 'encode':
       return { sets: [op.y], incs: [], reads: [op.b, op.W, op.x], updates: [] };
   }

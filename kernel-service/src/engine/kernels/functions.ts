@@ -113,3 +113,43 @@ export class HebbKernel implements Kernel {
     }
   }
 }
+
+/**
+ * Voja (VojaOp): each op's change of its scaled encoders E (rows x cols),
+ *   delta[i, j] = (alpha * L) * (scale[i] * (post[i] * x[j]) - post[i] * E[i, j])
+ * (Nengo's order of operations). Table per op: [E, rows, cols, x, post, learn, scale, delta];
+ * params: alpha per op.
+ */
+export class VojaKernel implements Kernel {
+  readonly kind = 'voja';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+  ) {}
+  get count(): number {
+    return this.table.length / 8;
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table,
+      p = this.params;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 8, op++) {
+      let e = tb[k]!,
+        dl = tb[k + 7]!;
+      const rows = tb[k + 1]!,
+        cols = tb[k + 2]!,
+        x = tb[k + 3]!,
+        post = tb[k + 4]!,
+        scale = tb[k + 6]!;
+      const g = p[op]! * a[tb[k + 5]!]!;
+      for (let r = 0; r < rows; r++) {
+        const y = a[post + r]!,
+          s = a[scale + r]!;
+        for (let c = 0; c < cols; c++) a[dl + c] = g * (s * (y * a[x + c]!) - y * a[e + c]!);
+        e += cols;
+        dl += cols;
+      }
+    }
+  }
+}

@@ -28,6 +28,7 @@ export {
   SpikingRectifiedLinear,
   Sigmoid,
   Tanh,
+  Izhikevich,
   RegularSpiking,
   StochasticSpiking,
   PoissonSpiking,
@@ -35,7 +36,7 @@ export {
   Direct,
   NeuronType,
 } from './engine/neurons.js';
-export type { AdaptiveLIFOptions, LIFOptions } from './engine/neurons.js';
+export type { AdaptiveLIFOptions, IzhikevichOptions, LIFOptions } from './engine/neurons.js';
 export { Synapse, LinearFilter, Lowpass, Alpha, Triangle } from './engine/synapses.js';
 export * from './engine/dists.js';
 export { LstsqL2, LstsqL2nz, LstsqDrop, Nnls, NnlsL2, NnlsL2nz, NoSolver, type Solver } from './engine/solvers.js';

@@ -19,6 +19,7 @@ export type NeuronKind =
   | 'SpikingRectifiedLinear'
   | 'Sigmoid'
   | 'Tanh'
+  | 'Izhikevich'
   | 'RegularSpiking'
   | 'StochasticSpiking'
   | 'PoissonSpiking'
@@ -272,6 +273,177 @@ export class AdaptiveLIF extends LIF {
   override params(): Record<string, number> {
     return { tauN: this.tauN, incN: this.incN, ...super.params() };
   }
+}
+
+export interface IzhikevichOptions {
+  /** Time constant of the recovery variable, s (Izhikevich's a, times 1000; Nengo's default 0.02). */
+  tauRecovery?: number;
+  /** Sensitivity of the recovery to the voltage (Izhikevich's b; default 0.2). */
+  coupling?: number;
+  /** Voltage after a spike, mV (Izhikevich's c; default -65). */
+  resetVoltage?: number;
+  /** Added to the recovery at a spike (Izhikevich's d; default 8). */
+  resetRecovery?: number;
+}
+
+/** Steps of Nengo's settled_firingrate for Izhikevich.rates: dt = 1 ms, one step to settle, then 1 s counted. */
+const IZH_RATE_DT = 0.001,
+  IZH_SETTLE_STEPS = 1,
+  IZH_RATE_STEPS = 1000;
+
+/**
+ * Izhikevich's simple model (Izhikevich 2003), as Nengo's Izhikevich: with
+ * J clipped below at -30, each step
+ *   v += 1000 (0.04 v^2 + 5 v + 140 - u + J) dt
+ *   spike where v >= 30 (output 1/dt), and there v = reset_voltage
+ *   u += 1000 tau_recovery (coupling v - u) dt, plus reset_recovery where it spiked
+ * (the reset before the recovery update, as Nengo's). Its rate curve has no
+ * closed form: rates count the spikes of a second simulated from rest at
+ * dt = 1 ms after one settling step (Nengo's settled_firingrate), and gain
+ * and bias come from that curve on a grid of currents, as Nengo's default
+ * NeuronType.gain_bias; so builds of large Izhikevich ensembles simulate
+ * every eval point for a second to solve decoders, as Nengo does.
+ */
+export class Izhikevich extends NeuronType {
+  readonly kind: NeuronKind = 'Izhikevich';
+  readonly spiking: boolean = true;
+  override readonly stateNames: readonly string[] = ['voltage', 'recovery'];
+  readonly tauRecovery: number;
+  readonly coupling: number;
+  readonly resetVoltage: number;
+  readonly resetRecovery: number;
+  constructor(opts: IzhikevichOptions = {}) {
+    super();
+    checkKnownOptions(opts, ['tauRecovery', 'coupling', 'resetVoltage', 'resetRecovery'], 'Izhikevich');
+    this.tauRecovery = positive(opts.tauRecovery ?? 0.02, 'tauRecovery', 'Izhikevich');
+    this.coupling = positive(opts.coupling ?? 0.2, 'coupling', 'Izhikevich', true);
+    this.resetVoltage = finite(opts.resetVoltage ?? -65, 'resetVoltage');
+    this.resetRecovery = finite(opts.resetRecovery ?? 8, 'resetRecovery');
+  }
+  override initialState(): Record<string, Distribution> {
+    return { voltage: new Uniform(0, 1), recovery: new Choice([0]) };
+  }
+  /** Nengo's NeuronType.gain_bias: the rate curve on grids of currents, interpolated at each max rate. */
+  gainBias(maxRates: Float64Array, intercepts: Float64Array): GainBias {
+    checkIntercepts(intercepts, this.kind);
+    const STEPS = 101; // odd, so that 0 is on the grid
+    let maxRate = -Infinity;
+    for (let i = 0; i < maxRates.length; i++) maxRate = Math.max(maxRate, maxRates[i]!);
+    let jThreshold: number | undefined, jMax: number | undefined;
+    const rate = new Float64Array(STEPS);
+    for (let round = 0, jr = 10; round < 10 && (jThreshold === undefined || jMax === undefined); round++, jr *= 2) {
+      const J = linspace(-jr, jr, STEPS);
+      this.rates(J, rate);
+      if (jThreshold === undefined) {
+        for (let k = STEPS - 1; k >= 0; k--)
+          if (rate[k]! <= 0) {
+            jThreshold = J[k]!;
+            break;
+          }
+      }
+      if (jMax === undefined) {
+        for (let k = 0; k < STEPS; k++)
+          if (rate[k]! >= maxRate) {
+            jMax = J[k]!;
+            break;
+          }
+      }
+    }
+    if (jThreshold === undefined)
+      throw new ValidationError('Izhikevich: could not find the firing threshold (no current down to -5120 gives rate 0)');
+    if (jMax === undefined)
+      throw new ValidationError(
+        `Izhikevich: could not find a current that gives the max rate ${maxRate} Hz (up to 5120): lower the max rates`,
+      );
+    const J = linspace(jThreshold, jMax, STEPS);
+    this.rates(J, rate);
+    const n = maxRates.length;
+    const gain = new Float64Array(n),
+      bias = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const jTop = interp(maxRates[i]!, rate, J);
+      gain[i] = (jThreshold - jTop) / (intercepts[i]! - 1);
+      bias[i] = jTop - gain[i]!;
+    }
+    return { gain, bias };
+  }
+  /** Nengo's NeuronType.max_rates_intercepts: the rate at x = 1, and the last x of -1, -0.98, ..., 1 before firing starts. */
+  maxRatesIntercepts(gain: Float64Array, bias: Float64Array): { maxRates: Float64Array; intercepts: Float64Array } {
+    const n = gain.length;
+    const J = new Float64Array(n);
+    for (let i = 0; i < n; i++) J[i] = gain[i]! + bias[i]!;
+    const maxRates = new Float64Array(n);
+    this.rates(J, maxRates);
+    const xs = linspace(-1, 1, 101);
+    const Jx = new Float64Array(xs.length * n);
+    for (let k = 0; k < xs.length; k++) for (let i = 0; i < n; i++) Jx[k * n + i] = gain[i]! * xs[k]! + bias[i]!;
+    const r = new Float64Array(Jx.length);
+    this.rates(Jx, r);
+    const intercepts = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let first = 0; // np.argmax: the first x that fires, 0 if none does
+      while (first < xs.length && !(r[first * n + i]! > 0)) first++;
+      if (first === xs.length) first = 0;
+      intercepts[i] = xs[Math.max(first - 1, 0)]!;
+    }
+    return { maxRates, intercepts };
+  }
+  /** Spikes counted over a second simulated from rest (v = u = 0) at dt = 1 ms, after one settling step: Hz. */
+  rates(J: Float64Array, out: Float64Array): void {
+    const { tauRecovery, coupling, resetVoltage, resetRecovery } = this;
+    const dt = IZH_RATE_DT;
+    for (let i = 0; i < J.length; i++) {
+      const j = Math.max(-30, J[i]!);
+      let v = 0,
+        u = 0,
+        total = 0;
+      for (let s = 0; s < IZH_SETTLE_STEPS + IZH_RATE_STEPS; s++) {
+        v += (0.04 * (v * v) + 5 * v + 140 - u + j) * 1000 * dt;
+        const spiked = v >= 30;
+        if (spiked) v = resetVoltage;
+        u += tauRecovery * (coupling * v - u) * 1000 * dt;
+        if (spiked) {
+          u += resetRecovery;
+          if (s >= IZH_SETTLE_STEPS) total += 1 / dt;
+        }
+      }
+      out[i] = total / IZH_RATE_STEPS;
+    }
+  }
+  params(): Record<string, number> {
+    return { tauRecovery: this.tauRecovery, coupling: this.coupling, resetVoltage: this.resetVoltage, resetRecovery: this.resetRecovery };
+  }
+}
+
+function finite(v: number, name: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ValidationError(`Izhikevich: ${name} must be a finite number, got ${String(v)}`);
+  return v;
+}
+
+/** np.linspace(a, b, n): a + k * (b - a) / (n - 1), with the last point exactly b. */
+function linspace(a: number, b: number, n: number): Float64Array {
+  const out = new Float64Array(n);
+  const step = (b - a) / (n - 1);
+  for (let k = 0; k < n; k++) out[k] = a + k * step;
+  out[n - 1] = b;
+  return out;
+}
+
+/** np.interp(x, xp, fp) for non-decreasing xp: linear between the last xp <= x and the next; clamped at the ends. */
+function interp(x: number, xp: Float64Array, fp: Float64Array): number {
+  const n = xp.length;
+  if (x <= xp[0]!) return fp[0]!;
+  if (x >= xp[n - 1]!) return fp[n - 1]!;
+  let lo = 0,
+    hi = n - 1; // xp[lo] <= x < xp[hi]
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (xp[mid]! <= x) lo = mid;
+    else hi = mid;
+  }
+  const slope = (fp[hi]! - fp[lo]!) / (xp[hi]! - xp[lo]!);
+  return slope * (x - xp[lo]!) + fp[lo]!;
 }
 
 /** Rectified linear rate neuron: r(J) = amplitude * max(J, 0). */

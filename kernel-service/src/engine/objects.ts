@@ -539,7 +539,7 @@ const PROBE_OPTIONS = ['label', 'seed', 'attr', 'synapse', 'sampleEvery', 'solve
 export const PROBEABLE: Record<string, readonly string[]> = {
   Node: ['output'],
   Ensemble: ['decodedOutput', 'input', 'scaledEncoders'],
-  Neurons: ['output', 'input', 'voltage', 'refractoryTime', 'adaptation', 'rateOut'],
+  Neurons: ['output', 'input', 'voltage', 'refractoryTime', 'adaptation', 'recovery', 'rateOut'],
   Connection: ['output', 'input', 'weights'],
 };
 

@@ -26,6 +26,7 @@ import { F32_ELT, F64_ELT } from './wasm.js';
 import {
   AdaptiveLIFKernel,
   AdaptiveLIFRateKernel,
+  IzhikevichKernel,
   LIFKernel,
   LIFRateKernel,
   RandomSpikingKernel,
@@ -34,7 +35,7 @@ import {
   SpikingRectifiedLinearKernel,
   TanhKernel,
 } from './kernels/neurons.js';
-import type { AdaptiveLIF, AdaptiveLIFRate, LIF, LIFRate, RatesToSpikes, RectifiedLinear, Sigmoid, Tanh } from './neurons.js';
+import type { AdaptiveLIF, AdaptiveLIFRate, Izhikevich, LIF, LIFRate, RatesToSpikes, RectifiedLinear, Sigmoid, Tanh } from './neurons.js';
 
 export interface PlanOptions {
   /** Merge operators of the same kind (default true; false gives one kernel per operator, for testing). */
@@ -444,6 +445,11 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
           case 'Tanh':
             params.push((t as Tanh).tauRef);
             break;
+          case 'Izhikevich': {
+            const z = t as Izhikevich;
+            params.push(z.tauRecovery, z.coupling, z.resetVoltage, z.resetRecovery);
+            break;
+          }
           case 'RegularSpiking':
             params.push((t as RatesToSpikes).amplitude);
             break;
@@ -487,6 +493,9 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
           return new AdaptiveLIFRateKernel(a, tb, p, dt);
         case 'Tanh':
           return new TanhKernel(a, tb, p);
+        case 'Izhikevich':
+          // state order: voltage, recovery
+          return new IzhikevichKernel(a, tb, p, dt);
         case 'RegularSpiking':
           // SpikingRectifiedLinear's integrate-and-count on the base type's rate, not rectified
           return new SpikingRectifiedLinearKernel(a, tb, p, dt, false);

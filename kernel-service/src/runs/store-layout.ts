@@ -57,7 +57,8 @@ function unitsOf(probe: Probe): string {
   const obj = probe.target instanceof ObjView ? probe.target.obj : probe.target;
   if (obj instanceof Neurons) {
     if (probe.attr === 'output') return 'rate or spikes (1/dt per spike), 1/s';
-    if (probe.attr === 'voltage') return 'normalized voltage';
+    if (probe.attr === 'voltage') return obj.ensemble.neuronType.kind === 'Izhikevich' ? 'mV' : 'normalized voltage';
+    if (probe.attr === 'recovery') return 'recovery variable u (Izhikevich), mV';
     if (probe.attr === 'refractoryTime') return 's';
     return 'current (normalized)';
   }

@@ -525,3 +525,53 @@ export class RandomSpikingKernel implements Kernel {
     }
   }
 }
+
+/**
+ * Izhikevich (Nengo's Izhikevich.step): with J clipped below at -30,
+ *   v += 1000 (0.04 v^2 + 5 v + 140 - u + J) dt; a spike (output 1 / dt) where v >= 30, and v = c there;
+ *   u += 1000 tau_recovery (coupling v - u) dt, plus d where it spiked.
+ * Table [J, output, voltage, recovery, n]; params per op: [tauRecovery, coupling, resetVoltage, resetRecovery].
+ */
+export class IzhikevichKernel implements Kernel {
+  readonly kind = 'neurons:Izhikevich';
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+    private readonly params: Float64Array,
+    private readonly dt: number,
+  ) {}
+  get count(): number {
+    return this.table.length / 5;
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table,
+      p = this.params,
+      dt = this.dt,
+      spike = 1 / dt;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op += 4) {
+      const J = tb[k]!,
+        out = tb[k + 1]!,
+        V = tb[k + 2]!,
+        U = tb[k + 3]!,
+        n = tb[k + 4]!;
+      const tau = p[op]!,
+        coupling = p[op + 1]!,
+        resetV = p[op + 2]!,
+        resetU = p[op + 3]!;
+      for (let i = 0; i < n; i++) {
+        const j = Math.max(-30, a[J + i]!);
+        let v = a[V + i]!,
+          u = a[U + i]!;
+        v += (0.04 * (v * v) + 5 * v + 140 - u + j) * 1000 * dt;
+        const spiked = v >= 30;
+        if (spiked) v = resetV;
+        u += tau * (coupling * v - u) * 1000 * dt;
+        if (spiked) u += resetU;
+        a[V + i] = v;
+        a[U + i] = u;
+        a[out + i] = spiked ? spike : 0;
+      }
+    }
+  }
+}

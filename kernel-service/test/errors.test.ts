@@ -136,6 +136,9 @@ describe('clear errors that name the object', () => {
     );
     const a = net.ensemble({ nNeurons: 10, dimensions: 1 });
     expect(() => net.connect(a, a, { synapses: 0.1 } as never)).toThrow(/Connection: unknown option 'synapses'. Did you mean 'synapse'\?/);
+    expect(() => net.connect(a, a, { weights: true } as never)).toThrow(
+      /Connection: unknown option 'weights'. 'weights: true' is an option of the solver: solver: new LstsqL2\(\{ weights: true \}\)/,
+    );
     expect(() => net.probe(a, { synapes: 0.1 } as never)).toThrow(/Did you mean 'synapse'/);
     expect(() => new Simulator(net, { dt: 0.001, seeed: 1 } as never)).toThrow(/Simulator: unknown option 'seeed'. Did you mean 'seed'/);
     expect(() => new Network({ lable: 'x' } as never)).toThrow(/Did you mean 'label'/);

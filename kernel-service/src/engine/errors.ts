@@ -38,15 +38,20 @@ export class SimulationError extends NefsimError {
 }
 
 /** Throws a ValidationError if `opts` has keys outside `allowed`, suggesting the nearest name. */
-export function checkKnownOptions(opts: object | undefined, allowed: readonly string[], what: string): void {
+export function checkKnownOptions(
+  opts: object | undefined,
+  allowed: readonly string[],
+  what: string,
+  /** Advice for options that belong elsewhere (e.g. a connection's `weights`, which is the solver's). */
+  elsewhere: Readonly<Record<string, string>> = {},
+): void {
   if (opts === undefined || opts === null) return;
   if (typeof opts !== 'object') throw new ValidationError(`${what}: options must be an object, got ${typeof opts}`);
   for (const key of Object.keys(opts)) {
     if (!allowed.includes(key)) {
       const near = nearest(key, allowed);
-      throw new ValidationError(
-        `${what}: unknown option '${key}'.` + (near ? ` Did you mean '${near}'?` : '') + ` Known options: ${allowed.join(', ')}.`,
-      );
+      const advice = Object.hasOwn(elsewhere, key) ? ` ${elsewhere[key]}` : near ? ` Did you mean '${near}'?` : '';
+      throw new ValidationError(`${what}: unknown option '${key}'.${advice} Known options: ${allowed.join(', ')}.`);
     }
   }
 }

@@ -7,7 +7,8 @@
  * Seeds flow from parent to children as in Nengo: when the model is built, a
  * network's generator draws one seed per child in a fixed order (connections,
  * ensembles, networks, nodes, probes) whether or not the child has its own
- * seed, so adding an object with a seed does not reseed its siblings.
+ * seed, so giving an object a seed does not reseed its siblings (adding an
+ * object before others of its kind does, as in Nengo).
  */
 import { checkKnownOptions, ValidationError } from './errors.js';
 import {

@@ -420,7 +420,9 @@ export class Connection extends NefObject {
   readonly learningRule: LearningRule | undefined;
 
   constructor(network: Network, pre: PreTarget, post: PostTarget, opts: ConnectionOptions = {}) {
-    checkKnownOptions(opts, CONNECTION_OPTIONS, 'Connection');
+    checkKnownOptions(opts, CONNECTION_OPTIONS, 'Connection', {
+      weights: "'weights: true' is an option of the solver: solver: new LstsqL2({ weights: true }).",
+    });
     super(network, opts.label, opts.seed);
     if (!isPre(pre)) {
       throw new ValidationError(`${this.name}: pre must be a Node, Ensemble, Neurons or a slice of one, got ${describe(pre)}`, this.label);

@@ -39,8 +39,20 @@ export {
 export type { AdaptiveLIFOptions, IzhikevichOptions, LIFOptions } from './engine/neurons.js';
 export { Synapse, LinearFilter, Lowpass, Alpha, Triangle } from './engine/synapses.js';
 export * from './engine/dists.js';
-export { LstsqL2, LstsqL2nz, LstsqDrop, Nnls, NnlsL2, NnlsL2nz, NoSolver, type Solver } from './engine/solvers.js';
-export type { LstsqL2Options, LstsqDropOptions, NnlsOptions, NnlsL2Options } from './engine/solvers.js';
+export {
+  Lstsq,
+  LstsqL2,
+  LstsqL2nz,
+  LstsqDrop,
+  LstsqNoise,
+  LstsqMultNoise,
+  Nnls,
+  NnlsL2,
+  NnlsL2nz,
+  NoSolver,
+  type Solver,
+} from './engine/solvers.js';
+export type { LstsqOptions, LstsqL2Options, LstsqDropOptions, LstsqNoiseOptions, NnlsOptions, NnlsL2Options } from './engine/solvers.js';
 export { Process, WhiteNoise, WhiteSignal, Piecewise, PresentInput } from './engine/processes.js';
 export { PES, BCM, Oja, Voja, LearningRuleType } from './engine/learning.js';
 export type { PESOptions, BCMOptions, OjaOptions, VojaOptions } from './engine/learning.js';

@@ -952,6 +952,8 @@ class Builder {
           evalPoints,
           Y,
           E ?? '',
+          // a solver that draws from the connection's generator solves differently for each seed
+          ...(solver.random ? [`seed ${this.seedOf(conn)}`] : []),
         ])
       : undefined;
     return { owner, label: conn.label, evalPoints, m, Y, dy, E, nPost, rng, contentHash, size: n * (E ? nPost! : dy) };

@@ -1,0 +1,155 @@
+/**
+ * Lstsq (numpy's lstsq with its rcond cutoff) against Nengo 4.1's decoders
+ * and weights for the same ensembles and eval points, and LstsqNoise /
+ * LstsqMultNoise in distribution over 20 connection seeds
+ * (fixtures/nengo_lstsq.json, written by fixtures/nengo_lstsq.py); the
+ * Jacobi eigen solve on its own.
+ */
+import { describe, expect, it } from 'vitest';
+import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
+import { LIF, Lstsq, LstsqMultNoise, LstsqNoise, Network, Simulator, type Solver } from '../src/index.js';
+import { symmetricEigen } from '../src/engine/eigen.js';
+import { Rng } from '../src/engine/rng.js';
+
+const fx = readFixture('nengo_lstsq') as {
+  pre: FixtureNeurons;
+  post: FixtureNeurons;
+  evalPoints: number[];
+  seeds: number[];
+  cases: Record<string, { function: 'square' | 'identity'; m: number; weights: number[][] }>;
+  noisy: Record<string, number[][]>;
+};
+
+const SOLVERS: Record<string, () => Solver> = {
+  Lstsq: () => new Lstsq(),
+  'Lstsq rcond 0.001': () => new Lstsq({ rcond: 0.001 }),
+  'Lstsq weights': () => new Lstsq({ weights: true }),
+  'Lstsq, fewer eval points than neurons': () => new Lstsq(),
+};
+const NOISY: Record<string, () => Solver> = {
+  LstsqNoise: () => new LstsqNoise(),
+  'LstsqNoise 0.02': () => new LstsqNoise({ noise: 0.02 }),
+  LstsqMultNoise: () => new LstsqMultNoise(),
+};
+
+function build(solver: Solver, fn: 'square' | 'identity', m: number, seed?: number) {
+  const net = new Network({ seed: 3 });
+  const pre = fixtureEnsemble(net, fx.pre, undefined);
+  const post = fixtureEnsemble(net, fx.post, undefined);
+  const conn = net.connect(pre, post, {
+    function: fn === 'square' ? (x) => [x[0]! * x[0]!] : (x) => [x[0]!],
+    evalPoints: fx.evalPoints.slice(0, m).map((x) => [x]),
+    solver,
+    ...(seed !== undefined ? { seed } : {}),
+  });
+  const sim = new Simulator(net);
+  return { sim, pre, weights: sim.weights(conn).toArray() };
+}
+
+function maxAbs(rows: number[][]): number {
+  let s = 0;
+  for (const r of rows) for (const v of r) s = Math.max(s, Math.abs(v));
+  return s;
+}
+
+function meanSd(xs: number[]): [number, number] {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1));
+  return [mean, sd];
+}
+
+describe("Lstsq as Nengo 4.1's (numpy's lstsq)", () => {
+  it('the fixture covers every case tested here', () => {
+    expect(Object.keys(fx.cases)).toEqual(Object.keys(SOLVERS));
+    expect(Object.keys(fx.noisy)).toEqual(Object.keys(NOISY));
+  });
+
+  for (const name of Object.keys(SOLVERS)) {
+    it(`${name}: the same decoders or weights`, () => {
+      const c = fx.cases[name]!;
+      // measured: within 4e-12 of the largest value (eigenvectors of the Gram matrix here, SVD in numpy)
+      const got = build(SOLVERS[name]!(), c.function, c.m).weights;
+      const want = c.weights;
+      expect([got.length, got[0]!.length]).toEqual([want.length, want[0]!.length]);
+      const scale = maxAbs(want);
+      for (let r = 0; r < want.length; r++)
+        for (let i = 0; i < want[r]!.length; i++)
+          expect(Math.abs(got[r]![i]! - want[r]![i]!), `${name} [${r}, ${i}]`).toBeLessThan(1e-10 * scale);
+    });
+  }
+
+  it('the rcond cutoff matters here (without it the decoders differ)', () => {
+    const a = build(new Lstsq(), 'square', 100).weights;
+    const b = build(new Lstsq({ rcond: 1e-6 }), 'square', 100).weights;
+    expect(maxAbs([a[0]!.map((v, i) => v - b[0]![i]!)])).toBeGreaterThan(0.01 * maxAbs(a));
+  });
+
+  it('refuses bad options, naming them', () => {
+    expect(() => new Lstsq({ rcond: -1 })).toThrow(/Lstsq: rcond must be/);
+    expect(() => new Lstsq({ reg: 0.1 } as never)).toThrow(/Lstsq: unknown option 'reg'/);
+    expect(() => new LstsqNoise({ noise: Number.NaN })).toThrow(/LstsqNoise: noise must be/);
+    expect(() => new LstsqMultNoise({ rcond: 1 } as never)).toThrow(/LstsqMultNoise: unknown option 'rcond'/);
+  });
+});
+
+describe('LstsqNoise and LstsqMultNoise in distribution against Nengo 4.1', () => {
+  for (const name of Object.keys(NOISY)) {
+    it(`${name}: decoding error and decoder size over 20 seeds as Nengo's`, () => {
+      const ours = fx.seeds.map((seed) => build(NOISY[name]!(), 'square', 100, seed));
+      // the clean activities at the eval points, to measure both engines' decoders on
+      const { sim, pre } = ours[0]!;
+      const be = sim.model.ensembles.get(pre)!;
+      const n = fx.pre.encoders.length;
+      const J = new Float64Array(100 * n);
+      for (let p = 0; p < 100; p++) for (let i = 0; i < n; i++) J[p * n + i] = be.bias[i]! + be.scaledEncoders[i]! * fx.evalPoints[p]!;
+      const A = new Float64Array(J.length);
+      new LIF().rates(J, A);
+      const rmse = (d: number[]): number => {
+        let s = 0;
+        for (let p = 0; p < 100; p++) {
+          let y = 0;
+          for (let i = 0; i < n; i++) y += A[p * n + i]! * d[i]!;
+          s += (y - fx.evalPoints[p]! ** 2) ** 2;
+        }
+        return Math.sqrt(s / 100);
+      };
+      const norm = (d: number[]): number => Math.hypot(...d);
+      for (const [f, what] of [
+        [rmse, 'rmse'],
+        [norm, 'decoder norm'],
+      ] as const) {
+        const [m1, s1] = meanSd(ours.map((o) => f(o.weights[0]!)));
+        const [m2, s2] = meanSd(fx.noisy[name]!.map(f));
+        // four standard errors of the difference of two means of 20
+        expect(Math.abs(m1 - m2), `${name} ${what}: nefsim ${m1} ± ${s1}, Nengo ${m2} ± ${s2}`).toBeLessThan(
+          4 * Math.sqrt((s1 * s1 + s2 * s2) / 20),
+        );
+      }
+      // the noise is the connection's: other seeds, other decoders; the same seed, the same
+      expect(ours[0]!.weights).not.toEqual(ours[1]!.weights);
+      expect(build(NOISY[name]!(), 'square', 100, fx.seeds[0]).weights).toEqual(ours[0]!.weights);
+    });
+  }
+});
+
+describe('symmetricEigen (Jacobi)', () => {
+  it('diagonalises a random symmetric matrix: S V = V diag(values), V orthonormal', () => {
+    const rng = new Rng(4);
+    const n = 30;
+    const S = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) S[i * n + j] = S[j * n + i] = rng.normal();
+    const { values, vectors } = symmetricEigen(S, n);
+    for (let k = 0; k < n; k++) {
+      for (let i = 0; i < n; i++) {
+        let sv = 0;
+        for (let j = 0; j < n; j++) sv += S[i * n + j]! * vectors[k * n + j]!;
+        expect(Math.abs(sv - values[k]! * vectors[k * n + i]!)).toBeLessThan(1e-12);
+      }
+      for (let l = 0; l < n; l++) {
+        let dot = 0;
+        for (let i = 0; i < n; i++) dot += vectors[k * n + i]! * vectors[l * n + i]!;
+        expect(Math.abs(dot - (k === l ? 1 : 0))).toBeLessThan(1e-12);
+      }
+    }
+  });
+});

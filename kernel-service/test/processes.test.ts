@@ -244,7 +244,7 @@ describe('Piecewise', () => {
     expect(() => new Piecewise({ data: {} })).toThrow(/at least one/);
     expect(() => new Piecewise({ data: { 0: 1, 1: [1, 2] } })).toThrow(/size/);
     expect(() => new Piecewise({ data: { 0: 1 }, interpolation: 'linear' })).toThrow(/at least 2/);
-    expect(() => new Piecewise({ data: { 0: 1 }, interpolation: 'cubic' as 'linear' })).toThrow(/not supported/);
+    expect(() => new Piecewise({ data: { 0: 1 }, interpolation: 'cubic' })).toThrow(/needs at least 4 data points/);
     expect(() => new Piecewise({ data: { abc: 1 } as unknown as Record<number, number> })).toThrow(/keys must be times/);
   });
 });

@@ -12,6 +12,7 @@
 import { Gaussian, Uniform, type Distribution } from './dists.js';
 import { checkKnownOptions, SimulationError, ValidationError } from './errors.js';
 import { Rng } from './rng.js';
+import { InterpSpline } from './spline.js';
 
 /** Writes sizeOut values into out; must not allocate per call. */
 export type StepFn = (t: number, x: Float64Array | null, out: Float64Array) => void;
@@ -468,7 +469,7 @@ export class PresentInput extends Process {
 // Piecewise
 
 export type PiecewiseValue = number | ReadonlyArray<number> | ((t: number) => number | ReadonlyArray<number>);
-export type PiecewiseInterpolation = 'zero' | 'linear' | 'nearest' | 'slinear';
+export type PiecewiseInterpolation = 'zero' | 'linear' | 'nearest' | 'slinear' | 'quadratic' | 'cubic';
 
 export interface PiecewiseOptions {
   /** Map from time (seconds) to the value emitted from that time on. */
@@ -551,12 +552,9 @@ export class Piecewise extends Process {
     }
     super(size!, opts.seed, 'Piecewise');
     let interp = opts.interpolation ?? 'zero';
-    const allowed: readonly string[] = ['zero', 'linear', 'nearest', 'slinear'];
+    const allowed: readonly string[] = ['zero', 'linear', 'nearest', 'slinear', 'quadratic', 'cubic'];
     if (!allowed.includes(interp)) {
-      const known = (interp as string) === 'quadratic' || (interp as string) === 'cubic';
-      throw new ValidationError(
-        `Piecewise: interpolation '${String(interp)}' is ${known ? 'not supported by nefsim' : 'unknown'}; use one of ${allowed.join(', ')}`,
-      );
+      throw new ValidationError(`Piecewise: interpolation '${String(interp)}' is unknown; use one of ${allowed.join(', ')}`);
     }
     if (interp !== 'zero' && values.some((v) => typeof v === 'function')) {
       this.warnings.push(
@@ -564,8 +562,13 @@ export class Piecewise extends Process {
       );
       interp = 'zero';
     }
-    if ((interp === 'linear' || interp === 'slinear') && entries.length < 2) {
-      throw new ValidationError(`Piecewise: '${interp}' interpolation needs at least 2 data points, got ${entries.length}`);
+    const least = interp === 'cubic' ? 4 : interp === 'quadratic' ? 3 : interp === 'zero' ? 0 : 2;
+    if (interp !== 'nearest' && entries.length < least) {
+      throw new ValidationError(`Piecewise: '${interp}' interpolation needs at least ${least} data points, got ${entries.length}`);
+    }
+    if (interp === 'cubic' && !entries.some((e) => e[0] === 0)) {
+      // as Nengo warns
+      this.warnings.push("'cubic' interpolation may fail if data not specified for t=0.0");
     }
     this.interpolation = interp;
     this.times = Float64Array.from(entries.map((e) => e[0]));
@@ -627,6 +630,16 @@ export class Piecewise extends Process {
         }
         const k = Math.min(countLess(bds, t), K - 1);
         write(ys[k]!, t, out);
+      };
+    }
+    if (this.interpolation === 'quadratic' || this.interpolation === 'cubic') {
+      // interp1d's make_interp_spline, zero outside the data's times (as Nengo's fill_value)
+      const y = new Float64Array(K * size);
+      ys.forEach((v, k) => y.set(v, k * size));
+      const spline = new InterpSpline(tp, y, size, this.interpolation === 'cubic' ? 3 : 2);
+      return (t, _x, out) => {
+        if (!(t >= t0 && t <= t1)) out.fill(0, 0, size);
+        else spline.evaluate(t, out);
       };
     }
     // 'linear' / 'slinear': interp1d _call_linear

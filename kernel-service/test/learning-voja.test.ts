@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
-import { Direct, Network, PES, Simulator, Voja, type Probe } from '../src/index.js';
+import { Direct, LstsqL2, Network, PES, Simulator, Voja, type Probe } from '../src/index.js';
 import { storeLayout } from '../src/runs/store-layout.js';
 
 interface Post2 {
@@ -23,9 +23,10 @@ const fx = readFixture('nengo_voja') as {
   post2: Post2;
   pre1: FixtureNeurons & { evalPoints: number[] };
   post1: FixtureNeurons;
+  recurrentEvalPoints: number[][];
   cases: Record<string, Recorded>;
 };
-const CASES = ['node', 'node synapse', 'ensemble'];
+const CASES = ['node', 'node synapse', 'ensemble', 'other inputs', 'slice'];
 
 function learn(name: string, merge = true): Recorded {
   const net = new Network({ seed: 5 });
@@ -49,13 +50,22 @@ function learn(name: string, merge = true): Recorded {
       initialState: { voltage: p.voltage },
     });
     if (name === 'node') conn = net.connect(stim, post, { synapse: null, learningRule: new Voja() });
-    else {
+    else if (name === 'other inputs') {
+      // Nengo's x is the ensemble's whole input: this connection's, the constant's and the recurrent one's
+      conn = net.connect(stim, post, { synapse: null, learningRule: new Voja({ learningRate: 0.05 }) });
+      net.connect(net.node([0.3, -0.2]), post, { synapse: null });
+      net.connect(post, post, { transform: 0.5, synapse: 0.05, evalPoints: fx.recurrentEvalPoints });
+    } else if (name === 'slice') {
+      const one = net.node((t) => [Math.sin(2 * Math.PI * 2 * t)]);
+      conn = net.connect(one, post.slice(1, 2), { learningRule: new Voja({ learningRate: 0.05 }) });
+    } else {
       conn = net.connect(stim, post, { learningRule: new Voja({ learningRate: 0.2, postSynapse: null }) });
       const sw = net.node((t) => [t > 0.06 ? -1 : 0]);
       net.connect(sw, conn.learningRule!, { synapse: null });
     }
   }
-  const post = conn.post as Parameters<typeof net.probe>[0] & { neurons: Parameters<typeof net.probe>[0] };
+  const viewed = conn.post as { obj?: unknown };
+  const post = (viewed.obj ?? conn.post) as Parameters<typeof net.probe>[0] & { neurons: Parameters<typeof net.probe>[0] };
   const every = { sampleEvery: fx.sampleEvery };
   const probes: Record<keyof Recorded, Probe> = {
     ruleEncoders: net.probe(conn.learningRule!, { attr: 'scaledEncoders', ...every }),
@@ -111,7 +121,10 @@ describe("Voja as Nengo 4.1's", () => {
     const net = new Network();
     const a = net.ensemble({ nNeurons: 5, dimensions: 2, label: 'a' });
     const stim = net.node([0, 1]);
-    expect(() => net.connect(stim, a.slice(0, 2), { learningRule: new Voja() })).toThrow(/Voja .* whole ensemble, not a slice/);
+    const b = net.ensemble({ nNeurons: 5, dimensions: 2 });
+    expect(() => net.connect(b, a, { solver: new LstsqL2({ weights: true }), learningRule: new Voja() })).toThrow(
+      /Voja .* which a connection with a weight solver \(weights: true\) does not use/,
+    );
     expect(() =>
       net.connect(stim, a.neurons, {
         transform: [[1, 0]].concat([

@@ -29,7 +29,7 @@ import { Lowpass, toSynapse, type Synapse } from './synapses.js';
 
 export abstract class LearningRuleType {
   abstract readonly kind: string;
-  /** What a probe of `conn.learningRule` can record (Nengo's names in camelCase; no 'delta': probe the weights). */
+  /** What a probe of `conn.learningRule` can record (Nengo's names in camelCase). */
   abstract readonly probeable: readonly string[];
   /**
    * What the rule changes: decoders (or the weights of a decoded connection), a full neuron-to-neuron
@@ -50,7 +50,7 @@ export interface PESOptions {
 
 export class PES extends LearningRuleType {
   readonly kind = 'PES';
-  readonly probeable = ['error', 'activities'] as const;
+  readonly probeable = ['error', 'activities', 'delta'] as const;
   readonly learningRate: number;
   readonly preSynapse: Synapse | null;
   constructor(opts: PESOptions = {}) {
@@ -120,7 +120,7 @@ export interface BCMOptions {
 /** Bienenstock-Cooper-Munro rule (Nengo's BCM); see the top of this file. It takes no error connection. */
 export class BCM extends LearningRuleType {
   readonly kind = 'BCM';
-  readonly probeable = ['theta', 'preFiltered', 'postFiltered'] as const;
+  readonly probeable = ['theta', 'preFiltered', 'postFiltered', 'delta'] as const;
   override readonly modifies = 'weights';
   readonly learningRate: number;
   readonly preSynapse: Synapse | null;
@@ -159,7 +159,7 @@ export interface OjaOptions {
 /** Oja's rule (Nengo's Oja); see the top of this file. It takes no error connection. */
 export class Oja extends LearningRuleType {
   readonly kind = 'Oja';
-  readonly probeable = ['preFiltered', 'postFiltered'] as const;
+  readonly probeable = ['preFiltered', 'postFiltered', 'delta'] as const;
   override readonly modifies = 'weights';
   readonly learningRate: number;
   readonly preSynapse: Synapse | null;
@@ -198,7 +198,8 @@ export interface VojaOptions {
  * Voja's rule (Nengo's Voja); see the top of this file. It takes a scalar
  * learning signal: connect to `conn.learningRule` to scale learning (-1
  * stops it, as the signal is 1 plus the input). The connection must end at
- * a whole ensemble with neurons, whose encoders it changes.
+ * an ensemble with neurons (or a slice of one), whose encoders it changes;
+ * x is that ensemble's whole input, as in Nengo (its sig[conn]['out']).
  */
 export class Voja extends LearningRuleType {
   readonly kind = 'Voja';
@@ -216,12 +217,13 @@ export class Voja extends LearningRuleType {
     return 1;
   }
   validate(conn: Connection): void {
-    const post = conn.post as { obj?: unknown; typeName?: string; ensemble?: unknown; neuronType?: { kind: string } };
+    const viewed = conn.post as { obj?: unknown };
+    const post = (viewed.obj ?? conn.post) as { typeName?: string; ensemble?: unknown; neuronType?: { kind: string } };
     const fail = (why: string): never => {
       throw new ValidationError(`${conn.name}: Voja changes the encoders of the ensemble it ends at, ${why}`, conn.label);
     };
-    if (post.obj !== undefined) fail('so it must end at the whole ensemble, not a slice of it');
     if (post.ensemble !== undefined) fail('so it must end at an ensemble, not at neurons (which take no encoders)');
+    if (conn.solver?.weights) fail('which a connection with a weight solver (weights: true) does not use');
     if (post.typeName !== 'Ensemble') fail(`so it must end at an ensemble, not at ${String(conn.post)}`);
     if (post.neuronType?.kind === 'Direct') fail('but a Direct ensemble has no neurons to learn with');
   }

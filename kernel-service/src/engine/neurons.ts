@@ -38,6 +38,8 @@ export abstract class NeuronType {
   readonly stateNames: readonly string[] = [];
   /** True where the output can be negative (Nengo's `negative`): Tanh. */
   readonly negative: boolean = false;
+  /** True where rates() counts simulated spikes (Izhikevich): the builder then computes currents in Nengo's order. */
+  readonly ratesCountSpikes: boolean = false;
   /** Attributes of its neurons a probe can record besides output and input: the states, and a wrapper's rateOut. */
   get probeable(): readonly string[] {
     return this.stateNames;
@@ -307,6 +309,7 @@ const IZH_RATE_DT = 0.001,
 export class Izhikevich extends NeuronType {
   readonly kind: NeuronKind = 'Izhikevich';
   readonly spiking: boolean = true;
+  override readonly ratesCountSpikes: boolean = true;
   override readonly stateNames: readonly string[] = ['voltage', 'recovery'];
   readonly tauRecovery: number;
   readonly coupling: number;

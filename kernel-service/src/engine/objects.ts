@@ -594,12 +594,6 @@ export class Probe extends NefObject {
         this.label,
       );
     }
-    if (obj instanceof LearningRule && opts.attr === 'delta' && obj.ruleType.modifies !== 'encoders') {
-      throw new ValidationError(
-        `${this.name}: nefsim adds each step's change into the weights without keeping it: probe ${obj.connection.name}'s 'weights' and take differences`,
-        this.label,
-      );
-    }
     const attr = opts.attr ?? allowed[0]!;
     if (obj instanceof Neurons && !allowed.includes(attr) && (PROBEABLE['Neurons'] as readonly string[]).includes(attr)) {
       throw new ValidationError(
@@ -641,9 +635,14 @@ export class Probe extends NefObject {
       const conn = t.connection;
       if (this.attr === 'error') return t.sizeIn;
       // Voja's: the post ensemble's scaled encoders and their change, neurons x dimensions
-      if (this.attr === 'scaledEncoders' || this.attr === 'delta') {
-        const ens = conn.post as Ensemble;
+      if (t.ruleType.modifies === 'encoders' && (this.attr === 'scaledEncoders' || this.attr === 'delta')) {
+        const ens = (conn.post instanceof ObjView ? conn.post.obj : conn.post) as Ensemble;
         return ens.nNeurons * ens.dimensions;
+      }
+      // PES's, BCM's and Oja's delta: the change of the weights
+      if (this.attr === 'delta') {
+        const [rows, cols] = conn.weightsShape ?? [0, 0];
+        return rows * cols;
       }
       const pre = conn.pre instanceof ObjView ? conn.pre.obj : conn.pre;
       const post = conn.post instanceof ObjView ? conn.post.obj : conn.post;

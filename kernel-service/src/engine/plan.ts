@@ -560,21 +560,24 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
       return new EncodeKernel(a, tb, w && wasmTable(w, w.enc, tb, 6, [2, 3]));
     }
     case 'pes': {
-      const tb = new Int32Array(ops.length * 5);
+      const tb = new Int32Array(ops.length * 6);
       const p = new Float64Array(ops.length);
       ops.forEach((o, k) => {
         const op = o as Op & { kind: 'pes' };
-        tb.set([op.W.offset, op.rows, op.cols, op.error.offset, op.acts.offset], 5 * k);
+        tb.set([op.W.offset, op.rows, op.cols, op.error.offset, op.acts.offset, op.delta ? op.delta.offset : -1], 6 * k);
         p[k] = op.k;
       });
       return new PESKernel(a, tb, p);
     }
     case 'hebb': {
-      const tb = new Int32Array(ops.length * 7);
+      const tb = new Int32Array(ops.length * 8);
       const p = new Float64Array(ops.length * 2);
       ops.forEach((o, k) => {
         const op = o as Op & { kind: 'hebb' };
-        tb.set([op.W.offset, op.rows, op.cols, op.pre.offset, op.post.offset, op.theta.offset, op.rule], 7 * k);
+        tb.set(
+          [op.W.offset, op.rows, op.cols, op.pre.offset, op.post.offset, op.theta.offset, op.rule, op.delta ? op.delta.offset : -1],
+          8 * k,
+        );
         p[2 * k] = op.alpha;
         p[2 * k + 1] = op.beta;
       });

@@ -63,7 +63,10 @@ function unitsOf(probe: Probe): string {
     return 'current (normalized)';
   }
   // an ensemble's encoders and Voja's change of them, neurons x dimensions, row-major
-  if (probe.attr === 'scaledEncoders' || probe.attr === 'delta') return 'encoder x gain / radius, neurons x dimensions';
+  if (probe.attr === 'scaledEncoders' || (probe.attr === 'delta' && obj instanceof LearningRule && obj.ruleType.modifies === 'encoders'))
+    return 'encoder x gain / radius, neurons x dimensions';
+  // PES's, BCM's and Oja's: the change of the weights a step, row-major as the weights
+  if (probe.attr === 'delta') return 'weight change a step';
   // a learning rule's activities (filtered or not) and BCM's theta are neuron outputs
   if (obj instanceof LearningRule && probe.attr !== 'error') return 'rate, 1/s';
   return 'represented value';

@@ -34,7 +34,7 @@ import { Process } from '../processes.js';
 import { entropySeed, Rng } from '../rng.js';
 import { LstsqL2, LstsqL2nz, type Solver } from '../solvers.js';
 import { LinearFilter, type Synapse } from '../synapses.js';
-import { activities } from './activities.js';
+import { activities, nengoCurrents } from './activities.js';
 import { fuseEncoders, type Op } from './ops.js';
 import { BATCH_BYTES, SolvePool, jobBytes, poolThreads, type PoolJob, type PoolResult } from './solve-pool.js';
 import { SignalTable, type Sig } from './signals.js';
@@ -177,6 +177,8 @@ class Builder {
   private readonly members = new Set<object>();
   /** Connections whose 'output' a probe records: their weighted value needs a signal of its own. */
   private readonly outputProbed = new Set<Connection>();
+  /** Learning rules whose delta a probe records: built as Nengo's, with the change in a signal of its own. */
+  private readonly deltaProbed = new Set<LearningRule>();
   /** Ensembles whose encoders a Voja rule changes: theirs are not constant. */
   private readonly learnedEncoders = new Set<Ensemble>();
   /** What each solve needs (targets and all), by its key, when presolve() worked it out before the connection's build. */
@@ -215,7 +217,9 @@ class Builder {
       probes = net.allProbes;
     for (const o of [...nodes, ...ensembles, ...conns]) this.members.add(o);
     for (const p of probes) if (p.target instanceof Connection && p.attr === 'output') this.outputProbed.add(p.target);
-    for (const c of conns) if (c.learningRule?.ruleType.modifies === 'encoders') this.learnedEncoders.add(c.post as Ensemble);
+    for (const c of conns)
+      if (c.learningRule?.ruleType.modifies === 'encoders') this.learnedEncoders.add(unviewPost(c.post).obj as Ensemble);
+    for (const p of probes) if (p.target instanceof LearningRule && p.attr === 'delta') this.deltaProbed.add(p.target);
     for (const n of nodes) this.buildNode(n);
     for (const e of ensembles) this.buildEnsemble(e);
     // Connections into learning rules need the learning rule built first.
@@ -697,8 +701,11 @@ class Builder {
     // neuron type has one (which also gives max(A), for the solver's regularisation)
     if (this.scratch.length < m * n) this.scratch = new Float64Array(m * n);
     const A = this.scratch.subarray(0, m * n);
-    const aMax = ens.neuronType.ratesAt(be.scaledEncoders, be.bias, spec.evalPoints, m, n, d, A);
-    if (aMax === undefined) ens.neuronType.rates(activities(A, be.scaledEncoders, be.bias, spec.evalPoints, m, n, d), A);
+    const nt = ens.neuronType;
+    const aMax = nt.ratesAt(be.scaledEncoders, be.bias, spec.evalPoints, m, n, d, A);
+    if (aMax === undefined && nt.ratesCountSpikes) {
+      nt.rates(nengoCurrents(A, be.encoders, be.gain, ens.radius, be.bias, spec.evalPoints, m, n, d), A);
+    } else if (aMax === undefined) nt.rates(activities(A, be.scaledEncoders, be.bias, spec.evalPoints, m, n, d), A);
     checkActivities(A, conn, ens);
     const known = aMax === undefined ? {} : { aMax };
     const group = conn instanceof Connection && solver instanceof LstsqL2 && !post ? this.takeSharing(conn, ens, solver) : [];
@@ -1028,7 +1035,7 @@ class Builder {
     const owner = rule.name;
     const bc = this.model.connections.get(conn)!;
     if (rule.ruleType.kind === 'Voja') {
-      this.buildVoja(conn, rule.ruleType as Voja, bc.output, error);
+      this.buildVoja(conn, rule.ruleType as Voja, error);
       return;
     }
     if (!bc.weights || !bc.weightsShape) throw new BuildError(`${owner}: the connection has no weights to learn`, conn.label);
@@ -1046,7 +1053,9 @@ class Builder {
     // adds into the weights before their readers, from the error one step late (a delay: y = x as an
     // update) and the activities of the step before: a filter's output as the step reads it, or without
     // a pre synapse the neurons' output delayed the same way (read directly, it is this step's).
-    const late = (s: Sig, name: string): Sig => this.filter(new LinearFilter([1], [1]), s, name);
+    // With the delta probed, Nengo's structure itself (see PESOp.delta): this step's values.
+    const exact = this.deltaProbed.has(rule);
+    const late = (s: Sig, name: string): Sig => (exact ? s : this.filter(new LinearFilter([1], [1]), s, name));
     let errorBefore = late(error, `${owner}.error`);
     if (postObj instanceof Neurons || weightSolver) {
       // weights into neurons (Nengo's conn._to_neurons): the error, in the post ensemble's state space,
@@ -1075,7 +1084,7 @@ class Builder {
     const [rows0] = bc.weightsShape;
     if (rows0 !== errorBefore.size)
       throw new BuildError(`${owner}: the error has ${errorBefore.size} values, the learned weights ${rows0} rows`, conn.label);
-    const acts = pes.preSynapse ? this.filter(pes.preSynapse, bc.input, owner) : late(bc.input, `${owner}.activities`);
+    const acts = pes.preSynapse ? this.filter(pes.preSynapse, bc.input, owner, exact) : late(bc.input, `${owner}.activities`);
     // for probes, as Nengo's: the error this step, the activities as filtered (or the neurons' output)
     this.model.learningRules.set(rule, { error, activities: pes.preSynapse ? acts : bc.input });
     const [rows, cols] = bc.weightsShape;
@@ -1083,7 +1092,9 @@ class Builder {
     // Nengo divides by the activities' number: the ensemble's neurons, or a neurons slice's
     const nNeurons = obj instanceof Ensemble ? obj.nNeurons : bc.input.size;
     // dW = -(learning_rate * dt / n_neurons) * outer(error, acts)
-    this.ops.push({ kind: 'pes', W: bc.weights, rows, cols, error: errorBefore, acts, k: (-pes.learningRate * this.dt) / nNeurons, owner });
+    const k = (-pes.learningRate * this.dt) / nNeurons;
+    const delta = exact ? this.deltaOf(rule, bc.weights, owner) : undefined;
+    this.ops.push({ kind: 'pes', W: bc.weights, rows, cols, error: errorBefore, acts, k, owner, ...(delta ? { delta } : {}) });
   }
 
   /**
@@ -1094,15 +1105,18 @@ class Builder {
    * at the start of the next step, before they are read. The learning signal
    * is 1 plus what connections into the rule deliver.
    */
-  private buildVoja(conn: Connection, rule: Voja, x: Sig, learn: Sig): void {
+  private buildVoja(conn: Connection, rule: Voja, learn: Sig): void {
     const owner = conn.learningRule!.name;
-    const ens = conn.post as Ensemble;
+    const ens = unviewPost(conn.post).obj as Ensemble;
     const be = this.model.ensembles.get(ens)!;
     if (be.direct || !be.output)
       throw new BuildError(`${owner}: Voja needs ${ens.name} to have neurons, but it is a Direct ensemble`, conn.label);
+    if (conn.solver?.weights)
+      throw new BuildError(`${owner}: Voja changes encoders, which a weight solver's connection does not use`, conn.label);
     const n = ens.nNeurons,
       d = ens.dimensions;
-    if (x.size !== d) throw new BuildError(`${owner}: the connection gives ${x.size} values, ${ens.name} has ${d} dimensions`, conn.label);
+    // Nengo's x is its sig[conn]['out']: the post ensemble's whole input, from every connection into it
+    const x = be.input;
     this.ops.push({ kind: 'reset', dst: learn, value: 1, owner });
     // Nengo builds a learning rule's synapses in mode 'set': the rule reads this step's filtered activities
     const postF = rule.postSynapse ? this.filter(rule.postSynapse, be.output, `${owner}.post`, true) : be.output;
@@ -1158,8 +1172,9 @@ class Builder {
       );
     const postOut = this.model.ensembles.get(postEns)?.output;
     if (!postOut) throw new BuildError(`${owner}: ${postEns.name} has no neurons to learn from`, conn.label);
-    const late = (s: Sig, name: string): Sig => this.filter(new LinearFilter([1], [1]), s, name);
-    const filtered = (syn: Synapse | null, s: Sig, name: string): Sig => (syn ? this.filter(syn, s, name) : late(s, name));
+    const exact = this.deltaProbed.has(conn.learningRule!); // as PES's
+    const late = (s: Sig, name: string): Sig => (exact ? s : this.filter(new LinearFilter([1], [1]), s, name));
+    const filtered = (syn: Synapse | null, s: Sig, name: string): Sig => (syn ? this.filter(syn, s, name, exact) : late(s, name));
     const preF = filtered(rule.preSynapse, preOut, `${owner}.pre`);
     const postF = filtered(rule.postSynapse, postOut, `${owner}.post`);
     const theta = rule.kind === 'BCM' ? filtered(rule.thetaSynapse, postOut, `${owner}.theta`) : postF;
@@ -1181,7 +1196,17 @@ class Builder {
       alpha: rule.learningRate * this.dt,
       beta: rule.kind === 'Oja' ? rule.beta : 0,
       owner,
+      ...(exact ? { delta: this.deltaOf(conn.learningRule!, W, owner) } : {}),
     });
+  }
+
+  /** A probed rule's delta (Nengo's): the change of `W` written each step, added into W by a copy at the next step's start. */
+  private deltaOf(rule: LearningRule, W: Sig, owner: string): Sig {
+    const delta = this.sig.add(`${owner}.delta`, W.size);
+    this.ops.push({ kind: 'copy', src: delta, dst: W, srcIdx: undefined, dstIdx: undefined, inc: true, owner });
+    const probed = this.model.learningRules.get(rule);
+    this.model.learningRules.set(rule, { ...probed, delta });
+    return delta;
   }
 
   // ---- probes ------------------------------------------------------------------

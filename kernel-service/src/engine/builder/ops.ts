@@ -103,6 +103,12 @@ export interface PESOp extends OpBase {
   acts: Sig;
   /** -learning_rate * dt / n_neurons */
   k: number;
+  /**
+   * With a probe of the rule's delta, Nengo's structure instead: the op is an
+   * updater that writes the change into `delta` from this step's error and
+   * activities, and a copy adds it into W at the start of the next step.
+   */
+  delta?: Sig;
 }
 
 /**
@@ -140,6 +146,8 @@ export interface HebbOp extends OpBase {
   alpha: number;
   /** Oja's beta; 0 for BCM. */
   beta: number;
+  /** As PESOp's: the change written here (an update), added into W by a copy at the next step's start. */
+  delta?: Sig;
 }
 
 /**
@@ -196,8 +204,11 @@ export function access(op: Op): Access {
     case 'func':
       return { sets: op.output ? [op.output] : [], incs: [], reads: op.x ? [op.x] : [], updates: [] };
     case 'pes':
+      if (op.delta) return { sets: [], incs: [], reads: [op.error, op.acts], updates: [op.delta] };
       return { sets: [], incs: [op.W], reads: [op.error, op.acts], updates: [] };
     case 'hebb':
+      // (Oja reads W for its forgetting term)
+      if (op.delta) return { sets: [], incs: [], reads: [op.pre, op.post, op.theta, op.W], updates: [op.delta] };
       return { sets: [], incs: [op.W], reads: [op.pre, op.post, op.theta], updates: [] };
     case 'voja':
       return { sets: [], incs: [], reads: [op.x, op.post, op.E, op.learn, op.scale], updates: [op.delta] };

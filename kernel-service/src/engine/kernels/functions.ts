@@ -38,7 +38,11 @@ export class FuncKernel implements Kernel {
   }
 }
 
-/** PES: W += k * outer(error, acts). Table: [W, rows, cols, error, acts]; params [k]. */
+/**
+ * PES: W += k * outer(error, acts). Table: [W, rows, cols, error, acts, delta]; params [k]. With a
+ * delta (offset >= 0: the rule's delta is probed) the change is written there instead, every
+ * value, and a copy adds it into W.
+ */
 export class PESKernel implements Kernel {
   readonly kind = 'pes';
   constructor(
@@ -47,19 +51,27 @@ export class PESKernel implements Kernel {
     private readonly params: Float64Array,
   ) {}
   get count(): number {
-    return this.table.length / 5;
+    return this.table.length / 6;
   }
   run(): void {
     const a = this.a,
       tb = this.table,
       p = this.params;
-    for (let k = 0, op = 0, m = tb.length; k < m; k += 5, op++) {
-      let w = tb[k]!;
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 6, op++) {
+      let w = tb[k]!,
+        dl = tb[k + 5]!;
       const rows = tb[k + 1]!,
         cols = tb[k + 2]!,
         e = tb[k + 3]!,
         acts = tb[k + 4]!;
       const scale = p[op]!;
+      if (dl >= 0) {
+        for (let r = 0; r < rows; r++, dl += cols) {
+          const g = scale * a[e + r]!;
+          for (let c = 0; c < cols; c++) a[dl + c] = g * a[acts + c]!;
+        }
+        continue;
+      }
       for (let r = 0; r < rows; r++) {
         const g = scale * a[e + r]!;
         if (g !== 0) for (let c = 0; c < cols; c++) a[w + c] += g * a[acts + c]!;
@@ -70,8 +82,8 @@ export class PESKernel implements Kernel {
 }
 
 /**
- * BCM and Oja (HebbOp). Table per op: [W, rows, cols, pre, post, theta, rule]; params
- * per op: [alpha, beta].
+ * BCM and Oja (HebbOp). Table per op: [W, rows, cols, pre, post, theta, rule, delta]; params
+ * per op: [alpha, beta]. With a delta (offset >= 0), the change is written there, as PESKernel's.
  */
 export class HebbKernel implements Kernel {
   readonly kind = 'hebb';
@@ -81,22 +93,38 @@ export class HebbKernel implements Kernel {
     private readonly params: Float64Array,
   ) {}
   get count(): number {
-    return this.table.length / 7;
+    return this.table.length / 8;
   }
   run(): void {
     const a = this.a,
       tb = this.table,
       p = this.params;
-    for (let k = 0, op = 0, m = tb.length; k < m; k += 7, op += 2) {
+    for (let k = 0, op = 0, m = tb.length; k < m; k += 8, op += 2) {
       let w = tb[k]!;
       const rows = tb[k + 1]!,
         cols = tb[k + 2]!,
         pre = tb[k + 3]!,
         post = tb[k + 4]!,
         theta = tb[k + 5]!,
-        oja = tb[k + 6] === 1;
+        oja = tb[k + 6] === 1,
+        delta = tb[k + 7]!;
       const alpha = p[op]!,
         beta = p[op + 1]!;
+      if (delta >= 0) {
+        // the change into delta (W only read), every value
+        for (let r = 0, dl = delta; r < rows; r++, w += cols, dl += cols) {
+          const y = a[post + r]!;
+          if (oja) {
+            const g = alpha * y;
+            const f = beta * alpha * y * y;
+            for (let c = 0; c < cols; c++) a[dl + c] = -a[w + c]! * f + g * a[pre + c]!;
+          } else {
+            const g = alpha * y * (y - a[theta + r]!);
+            for (let c = 0; c < cols; c++) a[dl + c] = g * a[pre + c]!;
+          }
+        }
+        continue;
+      }
       for (let r = 0; r < rows; r++) {
         const y = a[post + r]!;
         if (oja) {

@@ -54,8 +54,8 @@ export {
 } from './engine/solvers.js';
 export type { LstsqOptions, LstsqL2Options, LstsqDropOptions, LstsqNoiseOptions, NnlsOptions, NnlsL2Options } from './engine/solvers.js';
 export { Process, WhiteNoise, WhiteSignal, Piecewise, PresentInput } from './engine/processes.js';
-export { PES, BCM, Oja, Voja, LearningRuleType } from './engine/learning.js';
-export type { PESOptions, BCMOptions, OjaOptions, VojaOptions } from './engine/learning.js';
+export { PES, RLS, BCM, Oja, Voja, LearningRuleType } from './engine/learning.js';
+export type { PESOptions, RLSOptions, BCMOptions, OjaOptions, VojaOptions } from './engine/learning.js';
 export { Simulator, ProbeData, SpikeData, isSpikeProbe, type SimulatorOptions, type SimulationSummary } from './engine/simulator.js';
 export { Rng } from './engine/rng.js';
 export {

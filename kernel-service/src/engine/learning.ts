@@ -16,6 +16,12 @@
  *   Oja: dW = learning_rate * dt * (outer(a_post, a_pre) - beta * W * a_post^2)
  *        (the forgetting term row by row).
  *
+ * RLS (recursive least squares, as in FORCE learning: Sussillo & Abbott
+ * 2009) changes decoders as PES does, from the error e and the filtered pre
+ * activities r, with a running estimate P of the inverse correlation of r
+ * (initially I * learning_rate * dt / n_neurons):
+ *   P -= (P r)(P r)^T / (1 + r^T P r),  dW = -outer(e, P r) / (1 + r^T P r).
+ *
  * Voja (Voelker 2015) changes the post ensemble's encoders instead, moving
  * the encoders of active neurons towards the decoded input x:
  *   dE = learning_rate * dt * L * (outer(s * a_post, x) - a_post * E),
@@ -104,6 +110,44 @@ function learningRate(v: number | undefined, fallback: number, rule: string): nu
   if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)
     throw new ValidationError(`${rule}: learningRate must be a non-negative number, got ${String(v)}`);
   return lr;
+}
+
+export interface RLSOptions {
+  /** Default 1e-3 (Nengo's); P starts as I * learningRate * dt / n_neurons. */
+  learningRate?: number;
+  /** Filter of the pre activities (default Lowpass(0.005)); null: none. */
+  preSynapse?: Synapse | number | null;
+}
+
+/**
+ * Recursive least squares (Nengo's RLS); see the top of this file. Like
+ * PES, it takes an error connection into `conn.learningRule`, in the post's
+ * space, and learns the decoders of a connection from an ensemble; its cost
+ * a step is about 3 n^2 for n pre neurons (P is n x n).
+ */
+export class RLS extends LearningRuleType {
+  readonly kind = 'RLS';
+  readonly probeable = ['preFiltered', 'error', 'delta', 'invGamma'] as const;
+  readonly learningRate: number;
+  readonly preSynapse: Synapse | null;
+  constructor(opts: RLSOptions = {}) {
+    super();
+    checkKnownOptions(opts, ['learningRate', 'preSynapse'], 'RLS');
+    this.learningRate = learningRate(opts.learningRate, 1e-3, 'RLS');
+    this.preSynapse = toSynapse(opts.preSynapse === undefined ? new Lowpass(0.005) : opts.preSynapse, 'RLS preSynapse');
+  }
+  /** Nengo's size_in 'post_state', as PES's. */
+  errorSize(conn: Connection): number {
+    const post = (conn.post as { obj?: unknown }).obj ?? conn.post;
+    const ens = (post as { ensemble?: { dimensions: number } }).ensemble;
+    return ens !== undefined ? ens.dimensions : conn.sizeOut;
+  }
+  validate(conn: Connection): void {
+    preIsEnsembleLike(conn, 'RLS');
+  }
+  toString(): string {
+    return `RLS(learningRate=${this.learningRate})`;
+  }
 }
 
 export interface BCMOptions {

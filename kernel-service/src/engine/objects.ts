@@ -639,7 +639,7 @@ export class Probe extends NefObject {
         const ens = (conn.post instanceof ObjView ? conn.post.obj : conn.post) as Ensemble;
         return ens.nNeurons * ens.dimensions;
       }
-      // PES's, BCM's and Oja's delta: the change of the weights
+      // PES's, BCM's, Oja's and RLS's delta: the change of the weights
       if (this.attr === 'delta') {
         const [rows, cols] = conn.weightsShape ?? [0, 0];
         return rows * cols;
@@ -647,6 +647,8 @@ export class Probe extends NefObject {
       const pre = conn.pre instanceof ObjView ? conn.pre.obj : conn.pre;
       const post = conn.post instanceof ObjView ? conn.post.obj : conn.post;
       const ensOf = (o: unknown): Ensemble | undefined => (o instanceof Neurons ? o.ensemble : o instanceof Ensemble ? o : undefined);
+      // RLS's estimate of the inverse correlation of the pre activities, n x n
+      if (this.attr === 'invGamma') return (ensOf(pre)?.nNeurons ?? 0) ** 2;
       if (this.attr === 'activities')
         return conn.pre instanceof ObjView && pre instanceof Neurons ? conn.pre.sizeOut : (ensOf(pre)?.nNeurons ?? 0);
       if (this.attr === 'preFiltered') return ensOf(pre)?.nNeurons ?? 0;

@@ -17,7 +17,7 @@ import {
   SpikeDotIncKernel,
 } from './kernels/basic.js';
 import { LowpassKernel, GainFilterKernel, StateSpaceKernel } from './kernels/filters.js';
-import { FuncKernel, HebbKernel, PESKernel, VojaKernel, type FuncEntry } from './kernels/functions.js';
+import { FuncKernel, HebbKernel, PESKernel, RLSKernel, VojaKernel, type FuncEntry } from './kernels/functions.js';
 import type { Arena, Kernel, SpikeLists } from './kernels/kernel.js';
 import { kernelMemory, wasmLifEnabled, type TableStep, type WasmKernels } from './kernels/lif-wasm.js';
 import type { WasmTable } from './kernels/basic.js';
@@ -582,6 +582,14 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         p[2 * k + 1] = op.beta;
       });
       return new HebbKernel(a, tb, p);
+    }
+    case 'rls': {
+      const tb = new Int32Array(ops.length * 6);
+      ops.forEach((o, k) => {
+        const op = o as Op & { kind: 'rls' };
+        tb.set([op.P.offset, op.rows, op.cols, op.pre.offset, op.error.offset, op.delta.offset], 6 * k);
+      });
+      return new RLSKernel(a, tb);
     }
     case 'voja': {
       const tb = new Int32Array(ops.length * 8);

@@ -341,6 +341,8 @@ function opCost(op: Op): number {
       return 3 * op.rows * op.cols;
     case 'voja':
       return 3 * op.rows * op.cols;
+    case 'rls':
+      return 3 * op.cols * op.cols + op.rows * op.cols;
     case 'func':
       return 1000;
     case 'copy':

@@ -67,6 +67,7 @@ function unitsOf(probe: Probe): string {
     return 'encoder x gain / radius, neurons x dimensions';
   // PES's, BCM's and Oja's: the change of the weights a step, row-major as the weights
   if (probe.attr === 'delta') return 'weight change a step';
+  if (probe.attr === 'invGamma') return 'inverse correlation of the filtered activities (RLS), neurons x neurons';
   // a learning rule's activities (filtered or not) and BCM's theta are neuron outputs
   if (obj instanceof LearningRule && probe.attr !== 'error') return 'rate, 1/s';
   return 'represented value';

@@ -14,7 +14,7 @@
 import { ScatteredHypersphere, Uniform, samplesOrDist } from '../dists.js';
 import { DECODER_KEY_VERSION, contentKey, defaultDecoderCache, type DecoderCache } from '../decoder-cache.js';
 import { BuildError, SimulationError, ValidationError } from '../errors.js';
-import type { BCM, Oja, PES, Voja } from '../learning.js';
+import type { BCM, Oja, PES, RLS, Voja } from '../learning.js';
 import type { Network } from '../network.js';
 import { Direct, RatesToSpikes, LIF, LIFRate } from '../neurons.js';
 import {
@@ -1043,6 +1043,10 @@ class Builder {
       this.buildHebb(conn, rule.ruleType as BCM | Oja, bc.weights, bc.weightsShape, bc.input);
       return;
     }
+    if (rule.ruleType.kind === 'RLS') {
+      this.buildRLS(conn, rule.ruleType as RLS, bc.weights, bc.weightsShape, error);
+      return;
+    }
     const pes = rule.ruleType as PES;
     const { obj: postObj, idx: postIdx } = unviewPost(conn.post);
     const preObj = unview(conn.pre).obj;
@@ -1140,6 +1144,37 @@ class Builder {
       owner,
     });
     this.ops.push({ kind: 'copy', src: delta, dst: E, srcIdx: undefined, dstIdx: undefined, inc: true, owner });
+  }
+
+  /**
+   * RLS (Nengo's build_rls), built as Nengo's: the pre object's whole
+   * neurons' output, filtered in mode 'set'; P = I * learning_rate * dt / n;
+   * an updater of P and of the change, which a copy adds into the weights
+   * at the start of the next step.
+   */
+  private buildRLS(conn: Connection, rule: RLS, W: Sig, shape: [number, number], error: Sig): void {
+    const owner = conn.learningRule!.name;
+    const preObj = unview(conn.pre).obj;
+    const preEns = preObj instanceof Neurons ? preObj.ensemble : (preObj as Ensemble);
+    const preOut = this.model.ensembles.get(preEns)?.output;
+    if (!preOut) throw new BuildError(`${owner}: RLS needs ${preEns.name} to have neurons, but it is a Direct ensemble`, conn.label);
+    const [rows, cols] = shape;
+    const n = preOut.size;
+    if (cols !== n || rows !== error.size)
+      throw new BuildError(
+        `${owner}: RLS learns decoders from all of ${preEns.name}'s ${n} neurons with an error of ${error.size} values, ` +
+          `but the weights are ${rows}x${cols}; connect from the ensemble (or all its neurons) into an ensemble or a node, not into neurons`,
+        conn.label,
+      );
+    this.ops.push({ kind: 'reset', dst: error, value: 0, owner });
+    const pre = rule.preSynapse ? this.filter(rule.preSynapse, preOut, `${owner}.pre`, true) : preOut;
+    const P0 = new Float64Array(n * n);
+    const lr = (rule.learningRate * this.dt) / n;
+    for (let i = 0; i < n; i++) P0[i * n + i] = lr;
+    const P = this.sig.add(`${owner}.invGamma`, n * n, P0);
+    this.model.learningRules.set(conn.learningRule!, { preFiltered: pre, error, invGamma: P });
+    const delta = this.deltaOf(conn.learningRule!, W, owner);
+    this.ops.push({ kind: 'rls', P, rows, cols, pre, error, delta, owner });
   }
 
   /**

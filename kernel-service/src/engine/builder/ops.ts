@@ -174,7 +174,24 @@ export interface VojaOp extends OpBase {
   alpha: number;
 }
 
-export type Op = ResetOp | CopyOp | DotIncOp | ElementwiseIncOp | NeuronsOp | FilterOp | FuncOp | PESOp | HebbOp | VojaOp | EncodeOp;
+/**
+ * RLS (Nengo's SimRLS), an updater of the inverse correlation estimate P (cols x cols) and of
+ * the change `delta` (rows x cols) of W, from this step's filtered pre activities r and error e:
+ *   Pr = P r; k = 1 / (1 + r . Pr); P -= k Pr Pr^T; delta = -k outer(e, Pr)
+ * A copy adds delta into W at the start of the next step.
+ */
+export interface RLSOp extends OpBase {
+  kind: 'rls';
+  P: Sig;
+  rows: number;
+  cols: number;
+  pre: Sig;
+  error: Sig;
+  delta: Sig;
+}
+
+export type Op =
+  ResetOp | CopyOp | DotIncOp | ElementwiseIncOp | NeuronsOp | FilterOp | FuncOp | PESOp | HebbOp | VojaOp | RLSOp | EncodeOp;
 
 export interface Access {
   sets: Sig[];
@@ -210,6 +227,8 @@ export function access(op: Op): Access {
       // (Oja reads W for its forgetting term)
       if (op.delta) return { sets: [], incs: [], reads: [op.pre, op.post, op.theta, op.W], updates: [op.delta] };
       return { sets: [], incs: [op.W], reads: [op.pre, op.post, op.theta], updates: [] };
+    case 'rls':
+      return { sets: [], incs: [], reads: [op.pre, op.error], updates: [op.delta, op.P] };
     case 'voja':
       return { sets: [], incs: [], reads: [op.x, op.post, op.E, op.learn, op.scale], updates: [op.delta] };
     case 'encode':

@@ -181,3 +181,56 @@ export class VojaKernel implements Kernel {
     }
   }
 }
+
+/**
+ * RLS (RLSOp), Nengo's SimRLS: Pr = P r; k = 1 / (1 + r . Pr); P -= Pr (Pr k)^T; delta = e (-k Pr)^T.
+ * Table per op: [P, rows, cols, pre, error, delta].
+ */
+export class RLSKernel implements Kernel {
+  readonly kind = 'rls';
+  /** P r, for the largest op (no allocation per step). */
+  private readonly pr: Float64Array;
+  constructor(
+    private readonly a: Arena,
+    private readonly table: Int32Array,
+  ) {
+    let most = 0;
+    for (let k = 0; k < table.length; k += 6) most = Math.max(most, table[k + 2]!);
+    this.pr = new Float64Array(most);
+  }
+  get count(): number {
+    return this.table.length / 6;
+  }
+  run(): void {
+    const a = this.a,
+      tb = this.table,
+      pr = this.pr;
+    for (let k = 0, m = tb.length; k < m; k += 6) {
+      const P = tb[k]!,
+        rows = tb[k + 1]!,
+        n = tb[k + 2]!,
+        r = tb[k + 3]!,
+        e = tb[k + 4]!,
+        dl = tb[k + 5]!;
+      let rPr = 0;
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        const o = P + i * n;
+        for (let j = 0; j < n; j++) s += a[o + j]! * a[r + j]!;
+        pr[i] = s;
+      }
+      for (let i = 0; i < n; i++) rPr += a[r + i]! * pr[i]!;
+      const k1 = 1 / (1 + rPr);
+      for (let i = 0; i < n; i++) {
+        const o = P + i * n,
+          pi = pr[i]!;
+        for (let j = 0; j < n; j++) a[o + j] = a[o + j]! - pi * (pr[j]! * k1);
+      }
+      for (let q = 0; q < rows; q++) {
+        const eq = a[e + q]!,
+          o = dl + q * n;
+        for (let j = 0; j < n; j++) a[o + j] = eq * (-k1 * pr[j]!);
+      }
+    }
+  }
+}

@@ -53,7 +53,7 @@ export {
   type Solver,
 } from './engine/solvers.js';
 export type { LstsqOptions, LstsqL2Options, LstsqDropOptions, LstsqNoiseOptions, NnlsOptions, NnlsL2Options } from './engine/solvers.js';
-export { Process, WhiteNoise, WhiteSignal, Piecewise, PresentInput } from './engine/processes.js';
+export { Process, WhiteNoise, FilteredNoise, BrownNoise, WhiteSignal, Piecewise, PresentInput } from './engine/processes.js';
 export { PES, RLS, BCM, Oja, Voja, LearningRuleType } from './engine/learning.js';
 export type { PESOptions, RLSOptions, BCMOptions, OjaOptions, VojaOptions } from './engine/learning.js';
 export { Simulator, ProbeData, SpikeData, isSpikeProbe, type SimulatorOptions, type SimulationSummary } from './engine/simulator.js';

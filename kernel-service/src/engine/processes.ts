@@ -13,6 +13,7 @@ import { Gaussian, Uniform, type Distribution } from './dists.js';
 import { checkKnownOptions, SimulationError, ValidationError } from './errors.js';
 import { Rng } from './rng.js';
 import { InterpSpline } from './spline.js';
+import { LinearFilter, Lowpass, makeFilterStepper, toSynapse, type DiscreteFilter, type Synapse } from './synapses.js';
 
 /** Writes sizeOut values into out; must not allocate per call. */
 export type StepFn = (t: number, x: Float64Array | null, out: Float64Array) => void;
@@ -146,6 +147,98 @@ export class WhiteNoise extends Process {
 
   toString(): string {
     return `WhiteNoise(${this.dist.toString()}, scale=${this.scale})`;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// FilteredNoise, BrownNoise
+
+export interface FilteredNoiseOptions {
+  /** The filter (default Lowpass(0.005)). */
+  synapse?: Synapse | number;
+  /** Distribution of the white noise (default Gaussian(0, 1)). */
+  dist?: Distribution;
+  /** Multiply the white noise by 1/sqrt(dt) (default true), as WhiteNoise. */
+  scale?: boolean;
+  seed?: number;
+}
+
+/**
+ * White noise through a synapse (nengo.processes.FilteredNoise): each step
+ * WhiteNoise's sample, then the synapse's step on it (the same stepping as
+ * Synapse.filt, from rest).
+ */
+export class FilteredNoise extends Process {
+  readonly synapse: Synapse;
+  readonly dist: Distribution;
+  readonly scale: boolean;
+  private readonly white: WhiteNoise;
+  /** Class name for messages (FilteredNoise or BrownNoise). */
+  private readonly cls: string;
+
+  constructor(opts: FilteredNoiseOptions = {}, cls = 'FilteredNoise') {
+    checkKnownOptions(opts, ['synapse', 'dist', 'scale', 'seed'], cls);
+    super(1, opts.seed, cls);
+    this.cls = cls;
+    const synapse = toSynapse(opts.synapse === undefined ? new Lowpass(0.005) : opts.synapse, `${cls} synapse`);
+    if (!synapse) throw new ValidationError(`${cls}: synapse must be a Synapse or a time constant, not null`);
+    this.synapse = synapse;
+    try {
+      this.white = new WhiteNoise({
+        ...(opts.dist !== undefined ? { dist: opts.dist } : {}),
+        ...(opts.scale !== undefined ? { scale: opts.scale } : {}),
+      });
+    } catch (err) {
+      throw err instanceof ValidationError ? new ValidationError(err.message.replace(/^WhiteNoise/, cls)) : err;
+    }
+    this.dist = this.white.dist;
+    this.scale = this.white.scale;
+  }
+
+  /** The synapse's discrete form for step dt. */
+  protected discrete(dt: number): DiscreteFilter {
+    return this.synapse.discretize(dt);
+  }
+
+  makeStep(sizeIn: number, sizeOut: number, dt: number, rng: Rng): StepFn {
+    checkSizes(sizeIn, sizeOut, this.cls);
+    checkDt(dt, this.cls);
+    const noise = this.white.makeStep(0, sizeOut, dt, rng);
+    const filter = makeFilterStepper(this.discrete(dt), sizeOut);
+    const x = new Float64Array(sizeOut);
+    return (t, _x, out) => {
+      noise(t, null, x);
+      filter.step(x, out);
+    };
+  }
+
+  toString(): string {
+    return `${this.cls}(${this.synapse.toString()}, ${this.dist.toString()}, scale=${this.scale})`;
+  }
+}
+
+export interface BrownNoiseOptions {
+  /** Distribution of the white noise (default Gaussian(0, 1)). */
+  dist?: Distribution;
+  /** Multiply the white noise by 1/sqrt(dt) (default true). */
+  scale?: boolean;
+  seed?: number;
+}
+
+/**
+ * Brownian motion (nengo.processes.BrownNoise): white noise integrated,
+ * Nengo's LinearFilter([1], [1, 0]) discretised by Euler's method,
+ * y += dt * x each step (so, scaled, y += sqrt(dt) * N(0, 1)).
+ */
+export class BrownNoise extends FilteredNoise {
+  constructor(opts: BrownNoiseOptions = {}) {
+    checkKnownOptions(opts, ['dist', 'scale', 'seed'], 'BrownNoise');
+    super({ ...opts, synapse: new LinearFilter([1], [1, 0]) }, 'BrownNoise');
+  }
+
+  /** Euler's method on 1/s: x[k+1] = x[k] + dt u[k], the output the state. */
+  protected override discrete(dt: number): DiscreteFilter {
+    return { order: 1, A: Float64Array.of(1), B: Float64Array.of(dt), C: Float64Array.of(1), D: 0 };
   }
 }
 

@@ -500,9 +500,8 @@ class Builder {
     const postFull = this.postSignal(postObj, owner, errorSigs);
     const sizeOut = conn.sizeOut;
     const T = conn.transform;
-    // (Voja changes the post's encoders, not the weights; it still reads the connection's own output)
-    const learning = conn.learningRule !== undefined;
-    const learnsWeights = learning && conn.learningRule!.ruleType.modifies !== 'encoders';
+    // (Voja changes the post's encoders, not the weights, and reads the post's whole input)
+    const learnsWeights = conn.learningRule !== undefined && conn.learningRule.ruleType.modifies !== 'encoders';
 
     let weights: Sig | undefined, weightsShape: [number, number] | undefined;
     let decoders: Float64Array | undefined, solverRmses: Float64Array | undefined;
@@ -520,7 +519,7 @@ class Builder {
     // (and post is not neurons, whose input is scaled by their gains on the way in), unless a probe
     // records the connection's output, which is then its own value, not the post's whole input.
     let weighted: Sig;
-    let straight = conn.synapse === null && !learning && !(postObj instanceof Neurons) && !this.outputProbed.has(conn);
+    let straight = conn.synapse === null && !learnsWeights && !(postObj instanceof Neurons) && !this.outputProbed.has(conn);
     let postDst: Sig = postFull;
     if (postIdx) {
       if (isContiguous(postIdx)) postDst = postFull.view(postIdx[0]!, postIdx.length);

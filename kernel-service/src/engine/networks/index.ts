@@ -25,3 +25,12 @@ export {
   type CircularConvolutionOptions,
 } from './circularconvolution.js';
 export { type SubnetworkOptions, type EnsembleParams, type NetworkWithoutEnsembleFactory } from './common.js';
+export {
+  BasalGanglia,
+  BasalGangliaNetwork,
+  BasalGangliaWeights,
+  Thalamus,
+  ThalamusNetwork,
+  type BasalGangliaOptions,
+  type ThalamusOptions,
+} from './actionselection.js';

@@ -4,7 +4,7 @@
  * simulate the same neurons.
  */
 import { readFileSync } from 'node:fs';
-import { LIF, type Ensemble, type Network, type NeuronType } from '../src/index.js';
+import { Choice, Ensemble, LIF, Uniform, type Connection, type Lowpass, type Network, type NeuronType } from '../src/index.js';
 
 /** A fixture's JSON (fixtures/NAME.json), for the caller to type. */
 export function readFixture(name: string): unknown {
@@ -36,4 +36,93 @@ export function fixtureEnsemble(
     neuronType,
     ...(p.voltage && neuronType.stateNames.includes('voltage') ? { initialState: { voltage: p.voltage } } : {}),
   });
+}
+
+export interface EnsembleDesc {
+  label: string;
+  n: number;
+  d: number;
+  radius: number;
+  intercepts: number[];
+  /** Choice's options, or the distribution's class name. */
+  encoders: number[][] | string;
+}
+export interface ConnDesc {
+  pre: string;
+  post: string;
+  transform: number[][];
+  synapse: number | null;
+  solver: string | null;
+  function: number[] | null;
+}
+export interface Structure {
+  ensembles: EnsembleDesc[];
+  connections: ConnDesc[];
+  nodes: string[];
+}
+
+function name(p: unknown): string {
+  const v = p as { obj?: { label?: string }; indices?: Int32Array; label?: string };
+  if (v.obj !== undefined && v.indices !== undefined) return `${name(v.obj)}[${v.indices[0]}:${v.indices[v.indices.length - 1]! + 1}]`;
+  const ens = (p as { ensemble?: { label?: string } }).ensemble;
+  if (ens !== undefined) return `${ens.label ?? ''}.neurons`;
+  return v.label ?? '';
+}
+
+/**
+ * A network's ensembles, connections and node labels, as the fixtures'
+ * nengo_fixture.structure() describes a Nengo network: to check that a
+ * prebuilt network has Nengo's structure, object by object.
+ */
+export function networkStructure(net: Network, xs: number[]): Structure {
+  const ensembles = net.allEnsembles.map((e) => {
+    // nefsim leaves the defaults unset: Nengo's Uniform(-1, 0.9) and ScatteredHypersphere
+    const ic = (e.intercepts ?? new Uniform(-1, 0.9)) as Uniform;
+    const enc = e.encoders;
+    return {
+      label: e.label ?? '',
+      n: e.nNeurons,
+      d: e.dimensions,
+      radius: e.radius,
+      intercepts: [ic.low, ic.high],
+      encoders:
+        enc instanceof Choice
+          ? Array.from({ length: enc.nOptions }, (_, i) => Array.from(enc.options.subarray(i * enc.dimensions, (i + 1) * enc.dimensions)))
+          : enc === undefined
+            ? 'ScatteredHypersphere'
+            : (enc as object).constructor.name,
+    };
+  });
+  const connections = net.allConnections.map((c: Connection) => {
+    const T = c.transform;
+    const transform =
+      T.kind === 'scalar'
+        ? [[T.value]]
+        : T.kind === 'dense'
+          ? Array.from({ length: T.rows }, (_, r) => Array.from(T.values.subarray(r * T.cols, (r + 1) * T.cols)))
+          : [Array.from(T.values)];
+    const f = c.function;
+    return {
+      pre: name(c.pre),
+      post: name(c.post),
+      transform,
+      synapse: c.synapse === null ? null : (c.synapse as Lowpass).tau,
+      solver:
+        c.pre instanceof Ensemble || (c.pre as { obj?: unknown }).obj instanceof Ensemble
+          ? (c.solver?.constructor.name ?? 'LstsqL2')
+          : null,
+      function:
+        typeof f === 'function'
+          ? xs.map((x) => {
+              const y = f(Float64Array.of(x));
+              return typeof y === 'number' ? y : (y as ArrayLike<number>)[0]!;
+            })
+          : null,
+    };
+  });
+  return {
+    ensembles: ensembles.sort((a, b) => (a.label < b.label ? -1 : 1)),
+    connections,
+    nodes: net.allNodes.map((n) => n.label ?? '').sort(),
+  };
 }

@@ -6,30 +6,9 @@
  * neurons differ between the engines).
  */
 import { describe, expect, it } from 'vitest';
-import { readFixture } from './nengo-fixture.js';
-import { Choice, Connection, Ensemble, Lowpass, Network, NnlsL2nz, Simulator, Uniform, networks } from '../src/index.js';
+import { networkStructure, readFixture, type ConnDesc, type Structure } from './nengo-fixture.js';
+import { Network, NnlsL2nz, Simulator, networks } from '../src/index.js';
 
-interface EnsembleDesc {
-  label: string;
-  n: number;
-  d: number;
-  radius: number;
-  intercepts: number[];
-  encoders: number[][];
-}
-interface ConnDesc {
-  pre: string;
-  post: string;
-  transform: number[][];
-  synapse: number | null;
-  solver: string | null;
-  function: number[] | null;
-}
-interface Structure {
-  ensembles: EnsembleDesc[];
-  connections: ConnDesc[];
-  nodes: string[];
-}
 const fx = readFixture('nengo_actionselection') as {
   xs: number[];
   utilities: number[];
@@ -38,68 +17,13 @@ const fx = readFixture('nengo_actionselection') as {
   behaviour: Record<'basal ganglia' | 'thalamus', number[][]>;
 };
 
-function name(p: unknown): string {
-  const v = p as { obj?: { label?: string }; indices?: Int32Array; label?: string };
-  if (v.obj !== undefined && v.indices !== undefined) return `${v.obj.label}[${v.indices[0]}:${v.indices[v.indices.length - 1]! + 1}]`;
-  return v.label ?? '';
-}
-
-function structure(net: Network): Structure {
-  const ensembles = net.allEnsembles.map((e: Ensemble) => {
-    const ic = e.intercepts as Uniform;
-    const enc = e.encoders as Choice;
-    return {
-      label: e.label ?? '',
-      n: e.nNeurons,
-      d: e.dimensions,
-      radius: e.radius,
-      intercepts: [ic.low, ic.high],
-      encoders: Array.from({ length: enc.nOptions }, (_, i) =>
-        Array.from(enc.options.subarray(i * enc.dimensions, (i + 1) * enc.dimensions)),
-      ),
-    };
-  });
-  const connections = net.allConnections.map((c: Connection) => {
-    const T = c.transform;
-    const transform =
-      T.kind === 'scalar'
-        ? [[T.value]]
-        : T.kind === 'dense'
-          ? Array.from({ length: T.rows }, (_, r) => Array.from(T.values.subarray(r * T.cols, (r + 1) * T.cols)))
-          : [Array.from(T.values)];
-    const f = c.function;
-    return {
-      pre: name(c.pre),
-      post: name(c.post),
-      transform,
-      synapse: c.synapse === null ? null : (c.synapse as Lowpass).tau,
-      solver:
-        c.pre instanceof Ensemble || (c.pre as { obj?: unknown }).obj instanceof Ensemble
-          ? (c.solver?.constructor.name ?? 'LstsqL2')
-          : null,
-      function:
-        typeof f === 'function'
-          ? fx.xs.map((x) => {
-              const y = f(Float64Array.of(x));
-              return typeof y === 'number' ? y : (y as ArrayLike<number>)[0]!;
-            })
-          : null,
-    };
-  });
-  return {
-    ensembles: ensembles.sort((a, b) => (a.label < b.label ? -1 : 1)),
-    connections,
-    nodes: net.allNodes.map((n) => n.label ?? '').sort(),
-  };
-}
-
 const key = (c: ConnDesc): string => JSON.stringify(c);
 
 describe("BasalGanglia and Thalamus as Nengo 4.1's", () => {
   it('BasalGanglia: the same ensembles, nodes and connections', () => {
     const net = new Network();
     networks.BasalGanglia({ dimensions: 3, inputBias: 0.1, parent: net });
-    const got = structure(net);
+    const got = networkStructure(net, fx.xs);
     const want = fx.structure.BasalGanglia;
     expect(got.ensembles).toEqual(want.ensembles);
     expect(got.nodes).toEqual(want.nodes);
@@ -111,7 +35,7 @@ describe("BasalGanglia and Thalamus as Nengo 4.1's", () => {
   it('Thalamus: the same ensembles, nodes and connections', () => {
     const net = new Network();
     networks.Thalamus({ dimensions: 3, mutualInhib: 1.5, threshold: 0.1, parent: net });
-    const got = structure(net);
+    const got = networkStructure(net, fx.xs);
     const want = fx.structure.Thalamus;
     expect(got.ensembles).toEqual(want.ensembles);
     expect(got.nodes).toEqual(want.nodes);

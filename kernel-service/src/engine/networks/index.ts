@@ -34,3 +34,4 @@ export {
   type BasalGangliaOptions,
   type ThalamusOptions,
 } from './actionselection.js';
+export { InputGatedMemory, InputGatedMemoryNetwork, type InputGatedMemoryOptions } from './workingmemory.js';

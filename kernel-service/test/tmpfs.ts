@@ -25,7 +25,25 @@ export async function withTmpfs<T>(kib: number, body: (mnt: string) => Promise<T
   try {
     return await body(mnt);
   } finally {
-    await run('umount', [mnt]).catch(() => undefined);
+    await unmount(mnt);
     rmSync(mnt, { recursive: true, force: true });
   }
+}
+
+/**
+ * Unmounts, waiting up to 5 s for whatever still has a file open there (a
+ * detached run's process finishing its last write closes it a moment after
+ * the test's last assertion; on a loaded machine, later), then detaches it
+ * lazily (umount -l), so that the folder can go and no mount is left over.
+ */
+async function unmount(mnt: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      await run('umount', [mnt]);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await run('umount', ['-l', mnt]).catch(() => undefined);
 }

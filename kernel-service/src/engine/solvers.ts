@@ -516,6 +516,12 @@ export class LstsqDrop implements Solver {
   }
 }
 
+/**
+ * The smallest rcond Lstsq takes: the Gram matrix squares the condition number, so an audit measured
+ * numpy's solution to 2e-9 (relative) at rcond 1e-4, but only to 1e-5 at 1e-6 and not at all at 0.
+ */
+const MIN_RCOND = 1e-5;
+
 export interface LstsqOptions {
   /** Solve for a full weight matrix (n×nPost) instead of decoders. Default false. */
   weights?: boolean;
@@ -530,7 +536,9 @@ export interface LstsqOptions {
  * smaller Gram matrix (AᵀA, or A Aᵀ when there are fewer eval points than
  * neurons), whose eigenvalues are the squared singular values: the cutoff
  * at rcond = 0.01 is 1e-4 of the largest eigenvalue, far above their
- * rounding. The eigen solve (eigen.ts) is plain JavaScript, about 5n³
+ * rounding; below rcond = 1e-5 it would not be (an audit measured 1e-5
+ * relative at 1e-6 and 100% at 0 on a wide system), so smaller rcond is
+ * refused. The eigen solve (eigen.ts) is plain JavaScript, about 5n³
  * operations: 0.15 s for 300 neurons and 1 s for 600 here, where Nengo's
  * LAPACK takes 0.03 s and 0.12 s (LstsqL2 stays the fast default).
  */
@@ -543,6 +551,12 @@ export class Lstsq implements Solver {
     const rcond = opts.rcond ?? 0.01;
     if (typeof rcond !== 'number' || !Number.isFinite(rcond) || rcond < 0)
       throw new ValidationError(`Lstsq: rcond must be a finite number >= 0, got ${String(opts.rcond)}`);
+    // through AᵀA, singular values below about 1e-5 of the largest are lost to rounding (numpy's SVD keeps them)
+    if (rcond < MIN_RCOND)
+      throw new ValidationError(
+        `Lstsq: rcond ${rcond} is below ${MIN_RCOND}, where nefsim's Lstsq (through the Gram matrix AᵀA) no longer gives numpy's ` +
+          'solution; use rcond >= 1e-5, or LstsqL2 for a regularised solve',
+      );
     this.rcond = rcond;
   }
   solve(input: SolveInput): SolveResult {

@@ -895,6 +895,8 @@ class Builder {
       isConn && conn.evalPoints !== undefined ? `ep${conn.id}` : 'ens',
       preIdx ? Array.from(preIdx).join(',') : '',
       post ? `${post.ensemble.id}:${postDims ? Array.from(postDims).join(',') : ''}:${isConn ? this.fnId(conn.transform) : ''}` : '',
+      // a solver that draws from the connection's generator (LstsqNoise) solves each connection anew
+      solver.random ? `seed ${this.seedOf(conn)}` : '',
     ].join('|');
   }
 

@@ -68,29 +68,26 @@ export class PES extends LearningRuleType {
     this.learningRate = lr;
     this.preSynapse = toSynapse(opts.preSynapse === undefined ? new Lowpass(0.005) : opts.preSynapse, 'PES preSynapse');
   }
-  /**
-   * Nengo's size_in 'post_state': the post's dimensions, also on a
-   * connection into neurons (whose error goes through their encoders).
-   */
   errorSize(conn: Connection): number {
-    const post = (conn.post as { obj?: unknown }).obj ?? conn.post;
-    const ens = (post as { ensemble?: { dimensions: number } }).ensemble;
-    return ens !== undefined ? ens.dimensions : conn.sizeOut;
+    return postStateSize(conn);
   }
   validate(conn: Connection): void {
-    // through a slice (ens.slice(0, 1), ens.neurons.select([...])) to what it views
-    const pre = (conn.pre as { obj?: unknown }).obj ?? conn.pre;
-    const isEnsembleLike = (pre as { typeName?: string }).typeName === 'Ensemble' || (pre as { ensemble?: unknown }).ensemble !== undefined;
-    if (!isEnsembleLike) {
-      throw new ValidationError(
-        `${conn.name}: PES needs a connection from an ensemble or its neurons, not from ${String(pre)}`,
-        conn.label,
-      );
-    }
+    preIsEnsembleLike(conn, 'PES');
   }
   toString(): string {
     return `PES(learningRate=${this.learningRate})`;
   }
+}
+
+/**
+ * Nengo's size_in 'post_state' (PES's and RLS's error): the post's
+ * dimensions, also on a connection into neurons (whose error goes through
+ * their encoders).
+ */
+function postStateSize(conn: Connection): number {
+  const post = (conn.post as { obj?: unknown }).obj ?? conn.post;
+  const ens = (post as { ensemble?: { dimensions: number } }).ensemble;
+  return ens !== undefined ? ens.dimensions : conn.sizeOut;
 }
 
 function preIsEnsembleLike(conn: Connection, rule: string): void {
@@ -136,11 +133,8 @@ export class RLS extends LearningRuleType {
     this.learningRate = learningRate(opts.learningRate, 1e-3, 'RLS');
     this.preSynapse = toSynapse(opts.preSynapse === undefined ? new Lowpass(0.005) : opts.preSynapse, 'RLS preSynapse');
   }
-  /** Nengo's size_in 'post_state', as PES's. */
   errorSize(conn: Connection): number {
-    const post = (conn.post as { obj?: unknown }).obj ?? conn.post;
-    const ens = (post as { ensemble?: { dimensions: number } }).ensemble;
-    return ens !== undefined ? ens.dimensions : conn.sizeOut;
+    return postStateSize(conn);
   }
   validate(conn: Connection): void {
     preIsEnsembleLike(conn, 'RLS');

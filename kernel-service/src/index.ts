@@ -11,6 +11,8 @@ export {
   Probe,
   ObjView,
   LearningRule,
+  Sparse,
+  type SparseOptions,
   type NodeOptions,
   type EnsembleOptions,
   type ConnectionOptions,

@@ -374,7 +374,7 @@ export interface ConnectionOptions {
   label?: string;
   seed?: number;
   function?: ConnectionFunction;
-  transform?: number | ArrayLike<number> | ArrayLike<number>[];
+  transform?: number | ArrayLike<number> | ArrayLike<number>[] | Sparse;
   synapse?: Synapse | number | null;
   solver?: Solver;
   evalPoints?: Distribution | ArrayLike<number> | ArrayLike<number>[];
@@ -397,7 +397,70 @@ export const CONNECTION_OPTIONS = [
 export type Transform =
   | { kind: 'scalar'; value: number }
   | { kind: 'elementwise'; values: Float64Array }
-  | { kind: 'dense'; values: Float64Array; rows: number; cols: number };
+  | { kind: 'dense'; values: Float64Array; rows: number; cols: number }
+  /** nnz entries: transform[row[k], col[k]] += data[k] (repeats add up, as scipy's). */
+  | { kind: 'sparse'; rows: number; cols: number; row: Int32Array; col: Int32Array; data: Float64Array };
+
+export interface SparseOptions {
+  /** The (row, column) of each nonzero entry. */
+  indices: ArrayLike<ArrayLike<number>>;
+  /** Their values: one for all (default 1), or one each. */
+  init?: number | ArrayLike<number>;
+}
+
+/**
+ * A sparse transform (Nengo's nengo.transforms.Sparse): a rows x cols
+ * matrix with values only at `indices`. Between nodes or neurons it is
+ * applied entry by entry (its weights, as Nengo's weights signal, are the
+ * values in the order given); on a decoded connection it is folded into the
+ * decoders, as every transform there is.
+ */
+export class Sparse {
+  readonly rows: number;
+  readonly cols: number;
+  readonly row: Int32Array;
+  readonly col: Int32Array;
+  readonly data: Float64Array;
+  constructor(shape: readonly [number, number], opts: SparseOptions) {
+    checkKnownOptions(opts, ['indices', 'init'], 'Sparse');
+    const [rows, cols] = shape ?? [];
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows! < 1 || cols! < 1)
+      throw new ValidationError(`Sparse: shape must be [rows, columns] of positive integers, got ${JSON.stringify(shape)}`);
+    const idx = opts.indices;
+    if (!isArrayLike(idx)) throw new ValidationError('Sparse: indices must be an array of [row, column] pairs');
+    const nnz = idx.length;
+    this.rows = rows!;
+    this.cols = cols!;
+    this.row = new Int32Array(nnz);
+    this.col = new Int32Array(nnz);
+    for (let k = 0; k < nnz; k++) {
+      const pair = idx[k];
+      const r = pair?.[0],
+        c = pair?.[1];
+      if (
+        !isArrayLike(pair) ||
+        pair.length !== 2 ||
+        !Number.isInteger(r) ||
+        !Number.isInteger(c) ||
+        r! < 0 ||
+        c! < 0 ||
+        r! >= rows! ||
+        c! >= cols!
+      )
+        throw new ValidationError(`Sparse: index ${k} must be a [row, column] pair inside ${rows}x${cols}, got ${JSON.stringify(pair)}`);
+      this.row[k] = r!;
+      this.col[k] = c!;
+    }
+    const init = opts.init ?? 1;
+    if (typeof init === 'number') {
+      if (!Number.isFinite(init)) throw new ValidationError(`Sparse: init must be finite, got ${init}`);
+      this.data = new Float64Array(nnz).fill(init);
+    } else {
+      this.data = toVector(init, 'Sparse init');
+      if (this.data.length !== nnz) throw new ValidationError(`Sparse: init has ${this.data.length} values for ${nnz} indices`);
+    }
+  }
+}
 
 /**
  * Connects two objects. From an ensemble the connection is decoded: it
@@ -463,6 +526,17 @@ export class Connection extends NefObject {
       opts.function !== undefined ? `the function output has ${this.sizeMid} dimensions` : `${shortName(pre)} gives ${this.sizeMid} values`;
     this.transform = parseTransform(opts.transform ?? 1, this.sizeMid, target, this.name, post.name, mid);
     this.synapse = toSynapse(opts.synapse === undefined ? new Lowpass(0.005) : opts.synapse, `${this.name} synapse`);
+    if (this.transform.kind === 'sparse') {
+      // as Nengo's builder: decoders, and learning, need a dense transform
+      const preObj = pre instanceof ObjView ? pre.obj : pre;
+      if (preObj instanceof Ensemble && preObj.neuronType.kind !== 'Direct')
+        throw new ValidationError(
+          `${this.name}: a sparse transform on a decoded connection is not supported (as in Nengo); give a dense one`,
+          this.label,
+        );
+      if (opts.learningRule !== undefined)
+        throw new ValidationError(`${this.name}: learning needs a dense transform, not a sparse one`, this.label);
+    }
     if (opts.learningRule !== undefined) {
       opts.learningRule.validate(this);
       this.learningRule = new LearningRule(this, opts.learningRule);
@@ -491,6 +565,8 @@ export class Connection extends NefObject {
     }
     if (this.learningRule !== undefined && this.learningRule.ruleType.modifies !== 'encoders') return [this.sizeOut, this.sizeMid];
     if (this.transform.kind === 'dense') return [this.transform.rows, this.transform.cols];
+    // Nengo's weights signal of a sparse transform: the values, in the order given
+    if (this.transform.kind === 'sparse') return [1, this.transform.data.length];
     return null;
   }
   get sizeIn(): number {
@@ -754,13 +830,21 @@ export function describe(x: unknown): string {
 }
 
 function parseTransform(
-  t: number | ArrayLike<number> | ArrayLike<number>[],
+  t: number | ArrayLike<number> | ArrayLike<number>[] | Sparse,
   sizeMid: number,
   sizeOut: number,
   name: string,
   postName: string,
   mid: string,
 ): Transform {
+  if (t instanceof Sparse) {
+    if (t.rows !== sizeOut || t.cols !== sizeMid)
+      throw new ValidationError(
+        `${name}: the sparse transform is ${t.rows}x${t.cols}; it must be ${sizeOut}x${sizeMid} ` +
+          `(rows = size of ${postName}, columns = size of the pre output or function)`,
+      );
+    return { kind: 'sparse', rows: t.rows, cols: t.cols, row: t.row, col: t.col, data: t.data };
+  }
   if (typeof t === 'number') {
     if (!Number.isFinite(t)) throw new ValidationError(`${name}: transform must be finite, got ${t}`);
     if (sizeMid !== sizeOut) {

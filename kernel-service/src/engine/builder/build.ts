@@ -571,6 +571,17 @@ class Builder {
       } else if (T.kind === 'elementwise') {
         const s = this.sig.add(`${owner}.transform`, T.values.length, T.values, true);
         this.ops.push({ kind: 'elementwise', s, x: src, y: weighted, owner });
+      } else if (T.kind === 'sparse') {
+        // entry by entry: gather x[col], times the values, added into y[row] (repeats add up)
+        const nnz = T.data.length;
+        weights = this.sig.add(`${owner}.weights`, nnz, T.data, true);
+        weightsShape = [1, nnz];
+        const gathered = this.sig.add(`${owner}.gathered`, nnz);
+        const products = this.sig.add(`${owner}.products`, nnz);
+        this.ops.push({ kind: 'copy', src, dst: gathered, srcIdx: T.col, dstIdx: undefined, inc: false, owner });
+        this.ops.push({ kind: 'reset', dst: products, value: 0, owner });
+        this.ops.push({ kind: 'elementwise', s: weights, x: gathered, y: products, owner });
+        this.ops.push({ kind: 'copy', src: products, dst: weighted, srcIdx: undefined, dstIdx: T.row, inc: true, owner });
       } else if (T.value === 1) {
         this.ops.push({ kind: 'copy', src, dst: weighted, srcIdx: undefined, dstIdx: undefined, inc: true, owner });
       } else if (T.value !== 0) {
@@ -1400,9 +1411,12 @@ function applyTransform(T: Connection['transform'], D: Float64Array, n: number, 
     }
     return W;
   }
+  // (a Connection refuses sparse transforms where decoders or learning would meet them, as Nengo)
+  if (T.kind === 'sparse') throw new Error('internal: a sparse transform on a decoded or learned connection');
+  const values = T.values;
   for (let r = 0; r < sizeOut; r++) {
     for (let k = 0; k < mid; k++) {
-      const t = T.values[r * mid + k]!;
+      const t = values[r * mid + k]!;
       if (t === 0) continue;
       for (let i = 0; i < n; i++) W[r * n + i] += t * D[i * mid + k]!;
     }
@@ -1413,12 +1427,14 @@ function applyTransform(T: Connection['transform'], D: Float64Array, n: number, 
 /** Y T^T: targets (m x mid) mapped through the transform to (m x dOut). */
 function multiplyTransformT(T: Connection['transform'], Y: Float64Array, m: number, mid: number, dOut: number): Float64Array {
   const out = new Float64Array(m * dOut);
+  if (T.kind === 'sparse') throw new Error('internal: a sparse transform on a decoded connection');
+  const values = T.kind === 'dense' ? T.values : undefined;
   for (let p = 0; p < m; p++) {
     for (let r = 0; r < dOut; r++) {
       let s = 0;
       if (T.kind === 'scalar') s = T.value * Y[p * mid + r]!;
       else if (T.kind === 'elementwise') s = T.values[r]! * Y[p * mid + r]!;
-      else for (let k = 0; k < mid; k++) s += T.values[r * mid + k]! * Y[p * mid + k]!;
+      else for (let k = 0; k < mid; k++) s += values![r * mid + k]! * Y[p * mid + k]!;
       out[p * dOut + r] = s;
     }
   }

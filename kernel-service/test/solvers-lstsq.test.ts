@@ -15,6 +15,8 @@ const fx = readFixture('nengo_lstsq') as {
   pre: FixtureNeurons;
   post: FixtureNeurons;
   evalPoints: number[];
+  big: FixtureNeurons;
+  bigEvalPoints: number[];
   seeds: number[];
   cases: Record<string, { function: 'square' | 'identity'; m: number; weights: number[][] }>;
   noisy: Record<string, number[][]>;
@@ -25,6 +27,11 @@ const SOLVERS: Record<string, () => Solver> = {
   'Lstsq rcond 0.001': () => new Lstsq({ rcond: 0.001 }),
   'Lstsq weights': () => new Lstsq({ weights: true }),
   'Lstsq, fewer eval points than neurons': () => new Lstsq(),
+  'Lstsq rcond 1e-6': () => new Lstsq({ rcond: 1e-6 }),
+  'Lstsq rcond 0': () => new Lstsq({ rcond: 0 }),
+  'Lstsq rcond 0, fewer eval points than neurons': () => new Lstsq({ rcond: 0 }),
+  'Lstsq rcond 1e-8, 150 neurons': () => new Lstsq({ rcond: 1e-8 }),
+  'Lstsq rcond 1e-8, 150 neurons, 100 eval points': () => new Lstsq({ rcond: 1e-8 }),
 };
 const NOISY: Record<string, () => Solver> = {
   LstsqNoise: () => new LstsqNoise(),
@@ -32,13 +39,15 @@ const NOISY: Record<string, () => Solver> = {
   LstsqMultNoise: () => new LstsqMultNoise(),
 };
 
+/** m eval points of the 40-neuron pre; -m, or more than 100, of the 150-neuron one (as the fixture script). */
 function build(solver: Solver, fn: 'square' | 'identity', m: number, seed?: number) {
+  const big = m < 0 || m > 100;
   const net = new Network({ seed: 3 });
-  const pre = fixtureEnsemble(net, fx.pre, undefined);
+  const pre = fixtureEnsemble(net, big ? fx.big : fx.pre, undefined);
   const post = fixtureEnsemble(net, fx.post, undefined);
   const conn = net.connect(pre, post, {
     function: fn === 'square' ? (x) => [x[0]! * x[0]!] : (x) => [x[0]!],
-    evalPoints: fx.evalPoints.slice(0, m).map((x) => [x]),
+    evalPoints: (big ? fx.bigEvalPoints : fx.evalPoints).slice(0, Math.abs(m)).map((x) => [x]),
     solver,
     ...(seed !== undefined ? { seed } : {}),
   });
@@ -67,14 +76,16 @@ describe("Lstsq as Nengo 4.1's (numpy's lstsq)", () => {
   for (const name of Object.keys(SOLVERS)) {
     it(`${name}: the same decoders or weights`, () => {
       const c = fx.cases[name]!;
-      // measured: within 4e-12 of the largest value (eigenvectors of the Gram matrix here, SVD in numpy)
+      // measured: within 4e-12 of the largest value at rcond >= 1e-4 (the Gram route), 2e-9 at rcond 1e-8 on 150 neurons (one-sided Jacobi)
       const got = build(SOLVERS[name]!(), c.function, c.m).weights;
       const want = c.weights;
       expect([got.length, got[0]!.length]).toEqual([want.length, want[0]!.length]);
       const scale = maxAbs(want);
+      // ill-conditioned (rcond 1e-8 keeps singular values down to 1e-8 of the largest): rounding grows as 1 / s
+      const tol = name.includes('1e-8') ? 1e-8 : 1e-10;
       for (let r = 0; r < want.length; r++)
         for (let i = 0; i < want[r]!.length; i++)
-          expect(Math.abs(got[r]![i]! - want[r]![i]!), `${name} [${r}, ${i}]`).toBeLessThan(1e-10 * scale);
+          expect(Math.abs(got[r]![i]! - want[r]![i]!), `${name} [${r}, ${i}]`).toBeLessThan(tol * scale);
     });
   }
 
@@ -86,9 +97,6 @@ describe("Lstsq as Nengo 4.1's (numpy's lstsq)", () => {
 
   it('refuses bad options, naming them', () => {
     expect(() => new Lstsq({ rcond: -1 })).toThrow(/Lstsq: rcond must be/);
-    expect(() => new Lstsq({ rcond: 1e-6 })).toThrow(
-      /Lstsq: rcond 0.000001 is below 0.00001, where nefsim's Lstsq .* use rcond >= 1e-5, or LstsqL2/,
-    );
     expect(() => new Lstsq({ reg: 0.1 } as never)).toThrow(/Lstsq: unknown option 'reg'/);
     expect(() => new LstsqNoise({ noise: Number.NaN })).toThrow(/LstsqNoise: noise must be/);
     expect(() => new LstsqMultNoise({ rcond: 1 } as never)).toThrow(/LstsqMultNoise: unknown option 'rcond'/);

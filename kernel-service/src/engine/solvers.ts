@@ -21,11 +21,13 @@ import {
   gramNT,
   gramTN,
   matTmat,
+  transpose,
   matmul,
   residualSquares,
 } from './linalg.js';
 import { nnlsGram } from './nnls.js';
 import { symmetricEigen } from './eigen.js';
+import { orthogonalizeRows } from './svd.js';
 import { roundHalfEven } from './steps.js';
 import type { Rng } from './rng.js';
 
@@ -517,10 +519,11 @@ export class LstsqDrop implements Solver {
 }
 
 /**
- * The smallest rcond Lstsq takes: the Gram matrix squares the condition number, so an audit measured
- * numpy's solution to 2e-9 (relative) at rcond 1e-4, but only to 1e-5 at 1e-6 and not at all at 0.
+ * Below this rcond Lstsq solves through the singular vectors (svd.ts) rather than the Gram matrix
+ * AᵀA, which squares the condition number: an audit measured the Gram route at numpy's solution to
+ * 2e-9 (relative) at rcond 1e-4, but only to 1e-5 at 1e-6 and not at all at 0.
  */
-const MIN_RCOND = 1e-5;
+const GRAM_RCOND = 1e-4;
 
 export interface LstsqOptions {
   /** Solve for a full weight matrix (n×nPost) instead of decoders. Default false. */
@@ -536,9 +539,10 @@ export interface LstsqOptions {
  * smaller Gram matrix (AᵀA, or A Aᵀ when there are fewer eval points than
  * neurons), whose eigenvalues are the squared singular values: the cutoff
  * at rcond = 0.01 is 1e-4 of the largest eigenvalue, far above their
- * rounding; below rcond = 1e-5 it would not be (an audit measured 1e-5
- * relative at 1e-6 and 100% at 0 on a wide system), so smaller rcond is
- * refused. The eigen solve (eigen.ts) is plain JavaScript, about 5n³
+ * rounding; below rcond = 1e-4 it would not be (an audit measured 1e-5
+ * relative at 1e-6 and 100% at 0 on a wide system), so there the solve
+ * rotates A itself (one-sided Jacobi, svd.ts), slower but accurate. The
+ * eigen solve (eigen.ts) is plain JavaScript, about 5n³
  * operations: 0.15 s for 300 neurons and 1 s for 600 here, where Nengo's
  * LAPACK takes 0.03 s and 0.12 s (LstsqL2 stays the fast default).
  */
@@ -551,18 +555,13 @@ export class Lstsq implements Solver {
     const rcond = opts.rcond ?? 0.01;
     if (typeof rcond !== 'number' || !Number.isFinite(rcond) || rcond < 0)
       throw new ValidationError(`Lstsq: rcond must be a finite number >= 0, got ${String(opts.rcond)}`);
-    // through AᵀA, singular values below about 1e-5 of the largest are lost to rounding (numpy's SVD keeps them)
-    if (rcond < MIN_RCOND)
-      throw new ValidationError(
-        `Lstsq: rcond ${rcond} is below ${MIN_RCOND}, where nefsim's Lstsq (through the Gram matrix AᵀA) no longer gives numpy's ` +
-          'solution; use rcond >= 1e-5, or LstsqL2 for a regularised solve',
-      );
     this.rcond = rcond;
   }
   solve(input: SolveInput): SolveResult {
     const nPost = checkInput(input, this.weights, 'Lstsq');
     const { A, Y, m, n, d } = input;
     if (m === 0 || n === 0 || d === 0) return finish(new Float64Array(n * d), input, this.weights, nPost);
+    if (this.rcond < GRAM_RCOND) return finish(this.solveSvd(A, Y, m, n, d), input, this.weights, nPost);
     const tall = m >= n;
     // X = V diag(1/λ) Vᵀ AᵀY over the kept λ = s² (tall); X = Aᵀ U diag(1/λ) Uᵀ Y (wide)
     const k = tall ? n : m;
@@ -583,6 +582,39 @@ export class Lstsq implements Solver {
       for (let i = 0; i < k; i++) for (let j = 0; j < d; j++) Z[i * d + j]! += vectors[u + i]! * proj[j]!;
     }
     return finish(tall ? Z : matTmat(A, Z, m, n, d), input, this.weights, nPost);
+  }
+  /**
+   * The same solution through the singular vectors themselves (svd.ts), for
+   * a small rcond: rotating the columns of A (tall: W = A V, the rows of
+   * Aᵀ) or its rows (wide: W = Uᵀ A) until orthogonal gives the singular
+   * values as the lengths of W's rows, and
+   *   X = sum over kept k of v_k (w_k . y) / s_k^2 (tall), or w_k (u_k . y) / s_k^2 (wide).
+   */
+  private solveSvd(A: Float64Array, Y: Float64Array, m: number, n: number, d: number): Float64Array {
+    const tall = m >= n;
+    const k = tall ? n : m,
+      L = tall ? m : n;
+    const { rows: W, rotation: G, sigma } = orthogonalizeRows(tall ? transpose(A, m, n) : A, k, L);
+    let smax = 0;
+    for (let i = 0; i < k; i++) smax = Math.max(smax, sigma[i]!);
+    const cut = this.rcond * smax;
+    const X = new Float64Array(n * d);
+    const proj = new Float64Array(d);
+    for (let e = 0; e < k; e++) {
+      const s = sigma[e]!;
+      if (!(s > cut) || s === 0) continue;
+      // (w_e . y) with w_e of length m (tall), or (u_e . y) with u_e = row e of G (wide)
+      const yv = tall ? W : G,
+        yo = e * (tall ? L : k);
+      proj.fill(0);
+      for (let p = 0; p < m; p++) for (let j = 0; j < d; j++) proj[j]! += yv[yo + p]! * Y[p * d + j]!;
+      const s2 = s * s;
+      // times v_e = row e of G (tall), or w_e (wide), both of length n
+      const xv = tall ? G : W,
+        xo = e * (tall ? k : L);
+      for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) X[i * d + j]! += (xv[xo + i]! * proj[j]!) / s2;
+    }
+    return X;
   }
   key(): string {
     return `Lstsq(rcond=${this.rcond}, weights=${this.weights})`;

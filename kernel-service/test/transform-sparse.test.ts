@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
-import { Network, PES, Simulator, Sparse } from '../src/index.js';
+import { Network, PES, Simulator, Sparse, Uniform } from '../src/index.js';
 
 type WithEval = FixtureNeurons & { evalPoints: number[] };
 interface SparseSpec {
@@ -63,6 +63,27 @@ describe("Sparse transforms as Nengo 4.1's", () => {
     fx.neurons.indices.forEach(([r, col], k) => (dense[r! * n + col!]! += values[fx.steps - 1]![k]!));
     expect(dense.map((v, i) => Math.abs(v - fx.out.weights[fx.steps - 1]![i]!)).every((d) => d < 1e-15)).toBe(true);
     expect(fx.neurons.indices[1]).toEqual(fx.neurons.indices[0]); // the repeated index was in the run
+  });
+
+  it('samples a Distribution init from the connection seed, as Nengo (the same seed, the same values)', () => {
+    const run = (seed: number): number[] => {
+      const net = new Network({ seed: 1 });
+      const a = net.ensemble({ nNeurons: 5, dimensions: 1 });
+      const b = net.ensemble({ nNeurons: 5, dimensions: 1 });
+      const indices = [
+        [0, 1],
+        [2, 3],
+        [4, 4],
+      ];
+      const c = net.connect(a.neurons, b.neurons, { transform: new Sparse([5, 5], { indices, init: new Uniform(0.5, 1) }), seed });
+      return sim(net).weights(c).toArray()[0]!;
+    };
+    const sim = (net: Network): Simulator => new Simulator(net);
+    const w = run(3);
+    expect(w.length).toBe(3);
+    expect(w.every((v) => v >= 0.5 && v < 1)).toBe(true);
+    expect(run(3)).toEqual(w);
+    expect(run(4)).not.toEqual(w);
   });
 
   it('refuses what Nengo refuses, and malformed ones, naming the connection', () => {

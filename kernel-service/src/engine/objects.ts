@@ -399,13 +399,13 @@ export type Transform =
   | { kind: 'elementwise'; values: Float64Array }
   | { kind: 'dense'; values: Float64Array; rows: number; cols: number }
   /** nnz entries: transform[row[k], col[k]] += data[k] (repeats add up, as scipy's). */
-  | { kind: 'sparse'; rows: number; cols: number; row: Int32Array; col: Int32Array; data: Float64Array };
+  | { kind: 'sparse'; rows: number; cols: number; row: Int32Array; col: Int32Array; data: Float64Array | Distribution };
 
 export interface SparseOptions {
   /** The (row, column) of each nonzero entry. */
   indices: ArrayLike<ArrayLike<number>>;
-  /** Their values: one for all (default 1), or one each. */
-  init?: number | ArrayLike<number>;
+  /** Their values: one for all (default 1), one each, or a Distribution sampled at build from the connection's seed, as Nengo. */
+  init?: number | ArrayLike<number> | Distribution;
 }
 
 /**
@@ -420,7 +420,8 @@ export class Sparse {
   readonly cols: number;
   readonly row: Int32Array;
   readonly col: Int32Array;
-  readonly data: Float64Array;
+  /** The values, or the Distribution the build samples them from. */
+  readonly data: Float64Array | Distribution;
   constructor(shape: readonly [number, number], opts: SparseOptions) {
     checkKnownOptions(opts, ['indices', 'init'], 'Sparse');
     const [rows, cols] = shape ?? [];
@@ -455,9 +456,12 @@ export class Sparse {
     if (typeof init === 'number') {
       if (!Number.isFinite(init)) throw new ValidationError(`Sparse: init must be finite, got ${init}`);
       this.data = new Float64Array(nnz).fill(init);
+    } else if (typeof init === 'object' && init !== null && typeof (init as Distribution).sample === 'function' && !('length' in init)) {
+      this.data = init as Distribution;
     } else {
-      this.data = toVector(init, 'Sparse init');
-      if (this.data.length !== nnz) throw new ValidationError(`Sparse: init has ${this.data.length} values for ${nnz} indices`);
+      const values = toVector(init as ArrayLike<number>, 'Sparse init');
+      if (values.length !== nnz) throw new ValidationError(`Sparse: init has ${values.length} values for ${nnz} indices`);
+      this.data = values;
     }
   }
 }
@@ -566,7 +570,7 @@ export class Connection extends NefObject {
     if (this.learningRule !== undefined && this.learningRule.ruleType.modifies !== 'encoders') return [this.sizeOut, this.sizeMid];
     if (this.transform.kind === 'dense') return [this.transform.rows, this.transform.cols];
     // Nengo's weights signal of a sparse transform: the values, in the order given
-    if (this.transform.kind === 'sparse') return [1, this.transform.data.length];
+    if (this.transform.kind === 'sparse') return [1, this.transform.row.length];
     return null;
   }
   get sizeIn(): number {

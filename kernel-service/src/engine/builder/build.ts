@@ -572,9 +572,14 @@ class Builder {
         const s = this.sig.add(`${owner}.transform`, T.values.length, T.values, true);
         this.ops.push({ kind: 'elementwise', s, x: src, y: weighted, owner });
       } else if (T.kind === 'sparse') {
-        // entry by entry: gather x[col], times the values, added into y[row] (repeats add up)
-        const nnz = T.data.length;
-        weights = this.sig.add(`${owner}.weights`, nnz, T.data, true);
+        // entry by entry: gather x[col], times the values, added into y[row] (repeats add up);
+        // values from a Distribution are drawn from the connection's seed, as Nengo's Sparse.sample
+        const nnz = T.row.length;
+        const data =
+          T.data instanceof Float64Array
+            ? T.data
+            : samplesOrDist(T.data, nnz, undefined, new Rng(this.seedOf(conn)), `${owner} sparse init`);
+        weights = this.sig.add(`${owner}.weights`, nnz, data, true);
         weightsShape = [1, nnz];
         const gathered = this.sig.add(`${owner}.gathered`, nnz);
         const products = this.sig.add(`${owner}.products`, nnz);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { networkStructure, readFixture, type ConnDesc, type Structure } from './nengo-fixture.js';
-import { Network, Simulator, networks } from '../src/index.js';
+import { LstsqL2, Network, Simulator, networks } from '../src/index.js';
 
 const fx = readFixture('nengo_workingmemory') as {
   xs: number[];
@@ -70,5 +70,21 @@ describe("InputGatedMemory as Nengo 4.1's", () => {
       expect(Math.abs(got[1]![j]! - fx.value[j]!)).toBeLessThan(0.1);
       expect(Math.abs(got[2]![j]!)).toBeLessThan(0.05);
     }
+  });
+
+  it('builds under a configured weight solver, as Nengo: into its nodes weights: true has no effect (a warning), elsewhere it solves weights', () => {
+    const net = new Network({ seed: 1 });
+    net.config.connection.solver = new LstsqL2({ weights: true });
+    const mem = networks.InputGatedMemory({ nNeurons: 10, dimensions: 1, parent: net });
+    const a = net.ensemble({ nNeurons: 10, dimensions: 1 });
+    const toNode = net.connect(a, mem.input);
+    const plain = new Network({ seed: 1 });
+    networks.InputGatedMemory({ nNeurons: 10, dimensions: 1, parent: plain });
+    const b = plain.ensemble({ nNeurons: 10, dimensions: 1 });
+    const toNodePlain = plain.connect(b, plain.node(null, { sizeIn: 1 }));
+    const sim = new Simulator(net);
+    expect(sim.model.warnings.some((w) => w.includes('weights: true on its solver has no effect into'))).toBe(true);
+    // decoded with the same solver otherwise: the same decoders as LstsqL2() on the same ensemble
+    expect(sim.weights(toNode).toArray()).toEqual(new Simulator(plain).weights(toNodePlain).toArray());
   });
 });

@@ -803,5 +803,16 @@ export class NoSolver implements Solver {
   }
 }
 
+/**
+ * The same solver solving for decoders (weights: false), for a connection
+ * where weights: true has no effect (into a node or neurons): it inherits
+ * everything else, so it solves the same way, and its key() says
+ * weights=false.
+ */
+export function decodingSolver(s: Solver): Solver {
+  if (!s.weights) return s;
+  return Object.create(s, { weights: { value: false, enumerable: true } }) as Solver;
+}
+
 /** The default solver for decoded connections: LstsqL2() (reg 0.1), as in Nengo. */
 export const defaultSolver = (): Solver => new LstsqL2();

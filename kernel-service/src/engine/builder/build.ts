@@ -32,7 +32,7 @@ import {
 } from '../objects.js';
 import { Process } from '../processes.js';
 import { entropySeed, Rng } from '../rng.js';
-import { LstsqL2, LstsqL2nz, type Solver } from '../solvers.js';
+import { LstsqL2, LstsqL2nz, decodingSolver, type Solver } from '../solvers.js';
 import { LinearFilter, type Synapse } from '../synapses.js';
 import { activities, nengoCurrents } from './activities.js';
 import { fuseEncoders, type Op } from './ops.js';
@@ -508,11 +508,19 @@ class Builder {
     let input: Sig;
     let src: Sig;
     const decoded = preObj instanceof Ensemble && !this.model.ensembles.get(preObj)!.direct;
-    const solver: Solver = conn.solver ?? new LstsqL2();
+    let solver: Solver = conn.solver ?? new LstsqL2();
 
     if (decoded && solver.weights) {
-      this.buildWeightSolverConnection(conn, solver);
-      return;
+      if (postObj instanceof Ensemble && !this.model.ensembles.get(postObj)!.direct) {
+        this.buildWeightSolverConnection(conn, solver);
+        return;
+      }
+      // as Nengo: weights: true has no effect into anything but an ensemble with neurons (a node, neurons,
+      // a Direct ensemble), say from a network's config; it warns, and the connection is decoded
+      this.model.warnings.push(
+        `${owner}: weights: true on its solver has no effect into ${postObj.name}, which is not an ensemble with neurons; it is decoded`,
+      );
+      solver = decodingSolver(solver);
     }
 
     // Where the transformed value goes: straight into post when there is no synapse and no slicing

@@ -45,20 +45,8 @@ export function orthogonalizeRows(R: Float64Array, k: number, L: number): RowSvd
         const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t),
           s = c * t;
-        for (let p = 0; p < L; p++) {
-          const a = W[ri + p]!,
-            b = W[rj + p]!;
-          W[ri + p] = c * a - s * b;
-          W[rj + p] = s * a + c * b;
-        }
-        const gi = i * k,
-          gj = j * k;
-        for (let p = 0; p < k; p++) {
-          const a = G[gi + p]!,
-            b = G[gj + p]!;
-          G[gi + p] = c * a - s * b;
-          G[gj + p] = s * a + c * b;
-        }
+        rotate(W, ri, rj, L, c, s);
+        rotate(G, i * k, j * k, k, c, s);
       }
     }
     if (!rotated) break;
@@ -70,4 +58,14 @@ export function orthogonalizeRows(R: Float64Array, k: number, L: number): RowSvd
     sigma[i] = Math.sqrt(s);
   }
   return { rows: W, rotation: G, sigma };
+}
+
+/** Rows at offsets i and j (length len) of M become c r_i - s r_j and s r_i + c r_j. */
+function rotate(M: Float64Array, i: number, j: number, len: number, c: number, s: number): void {
+  for (let p = 0; p < len; p++) {
+    const a = M[i + p]!,
+      b = M[j + p]!;
+    M[i + p] = c * a - s * b;
+    M[j + p] = s * a + c * b;
+  }
 }

@@ -4,7 +4,7 @@
  * simulate the same neurons.
  */
 import { readFileSync } from 'node:fs';
-import { Choice, Ensemble, LIF, Uniform, type Connection, type Lowpass, type Network, type NeuronType } from '../src/index.js';
+import { Choice, Ensemble, Exponential, LIF, Uniform, type Connection, type Lowpass, type Network, type NeuronType } from '../src/index.js';
 
 /** A fixture's JSON (fixtures/NAME.json), for the caller to type. */
 export function readFixture(name: string): unknown {
@@ -43,9 +43,11 @@ export interface EnsembleDesc {
   n: number;
   d: number;
   radius: number;
-  intercepts: number[];
-  /** Choice's options, or the distribution's class name. */
-  encoders: number[][] | string;
+  /** describeDist's. */
+  intercepts: unknown[];
+  encoders: unknown[];
+  evalPoints: unknown[];
+  nEvalPoints: number | null;
 }
 export interface ConnDesc {
   pre: string;
@@ -69,6 +71,20 @@ function name(p: unknown): string {
   return v.label ?? '';
 }
 
+/** A distribution's class and parameters, as nengo_fixture.dist() gives Nengo's (undefined: the ScatteredHypersphere default). */
+export function describeDist(d: unknown): unknown[] {
+  if (d instanceof Uniform) return ['Uniform', d.low, d.high];
+  if (d instanceof Exponential) return ['Exponential', d.scale, d.shift, d.high];
+  if (d instanceof Choice)
+    return [
+      'Choice',
+      d.dimensions === 0
+        ? Array.from(d.options)
+        : Array.from({ length: d.nOptions }, (_, i) => Array.from(d.options.subarray(i * d.dimensions, (i + 1) * d.dimensions))),
+    ];
+  return [d === undefined ? 'ScatteredHypersphere' : (d as object).constructor.name];
+}
+
 /**
  * A network's ensembles, connections and node labels, as the fixtures'
  * nengo_fixture.structure() describes a Nengo network: to check that a
@@ -76,21 +92,16 @@ function name(p: unknown): string {
  */
 export function networkStructure(net: Network, xs: number[]): Structure {
   const ensembles = net.allEnsembles.map((e) => {
-    // nefsim leaves the defaults unset: Nengo's Uniform(-1, 0.9) and ScatteredHypersphere
-    const ic = (e.intercepts ?? new Uniform(-1, 0.9)) as Uniform;
-    const enc = e.encoders;
+    // nefsim leaves the defaults unset: Nengo's Uniform(-1, 0.9), and ScatteredHypersphere for encoders and eval points
     return {
       label: e.label ?? '',
       n: e.nNeurons,
       d: e.dimensions,
       radius: e.radius,
-      intercepts: [ic.low, ic.high],
-      encoders:
-        enc instanceof Choice
-          ? Array.from({ length: enc.nOptions }, (_, i) => Array.from(enc.options.subarray(i * enc.dimensions, (i + 1) * enc.dimensions)))
-          : enc === undefined
-            ? 'ScatteredHypersphere'
-            : (enc as object).constructor.name,
+      intercepts: describeDist(e.intercepts ?? new Uniform(-1, 0.9)),
+      encoders: describeDist(e.encoders),
+      evalPoints: describeDist(e.evalPoints),
+      nEvalPoints: e.nEvalPoints ?? null,
     };
   });
   const connections = net.allConnections.map((c: Connection) => {

@@ -35,3 +35,4 @@ export {
   type ThalamusOptions,
 } from './actionselection.js';
 export { InputGatedMemory, InputGatedMemoryNetwork, type InputGatedMemoryOptions } from './workingmemory.js';
+export { AssociativeMemory, AssociativeMemoryNetwork, filteredStep, type AssociativeMemoryOptions } from './assocmem.js';

@@ -22,6 +22,15 @@ export {
   type ConnectionFunction,
 } from './engine/objects.js';
 export {
+  Convolution,
+  ConvolutionTranspose,
+  ConvolutionBase,
+  type ConvolutionOptions,
+  type ConvolutionTransposeOptions,
+  type KernelInit,
+  type Padding,
+} from './engine/convolution.js';
+export {
   LIF,
   LIFRate,
   AdaptiveLIF,

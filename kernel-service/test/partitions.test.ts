@@ -181,6 +181,32 @@ export default net;
     expect(data).toEqual(ref);
   });
 
+  it('Convolution, ConvolutionTranspose and Sparse transforms between neurons on 2 threads are bit-identical to one thread', async () => {
+    const file = model(
+      'conv',
+      `import { Network, Convolution, ConvolutionTranspose, Sparse, Uniform } from 'nefsim';
+const net = new Network({ label: 'conv', seed: 4 });
+const stim = net.node((t) => [Math.sin(6 * t), Math.cos(5 * t)], { label: 'stim' });
+const a = net.ensemble({ nNeurons: 36, dimensions: 2, label: 'a' });
+const b = net.ensemble({ nNeurons: 18, dimensions: 1, label: 'b' });
+const c = net.ensemble({ nNeurons: 36, dimensions: 1, label: 'c' });
+net.connect(stim, a);
+net.connect(a.neurons, b.neurons, { transform: new Convolution(2, [6, 6, 1], { strides: [2, 2], padding: 'same', init: new Uniform(-0.006, 0.014) }) });
+net.connect(b.neurons, c.neurons, { transform: new ConvolutionTranspose(1, [3, 3, 2], { outputShape: [6, 6, 1], strides: [2, 2], padding: 'same', init: Array.from({ length: 18 }, (_, i) => 0.01 * Math.sin(i)) }) });
+net.connect(c.neurons, a.neurons, { transform: new Sparse([36, 36], { indices: Array.from({ length: 36 }, (_, i) => [i, (7 * i) % 36]), init: -0.01 }) });
+net.probe(b.neurons, { label: 'b' });
+net.probe(c, { synapse: 0.01, label: 'c' });
+export default net;
+`,
+    );
+    const ref = await single(file, 300);
+    const { data, sim } = await partitioned(file, 2, 300);
+    expect(sim.summary().partitions).toBe(2);
+    expect(ref[0]!.some((v) => v !== 0)).toBe(true); // b spikes
+    expect(ref[1]!.some((v) => v !== 0)).toBe(true);
+    expect(data).toEqual(ref);
+  });
+
   it('squaring on 2 threads is bit-identical to one thread', async () => {
     const ref = await single(squaring, 300);
     const { data, sim } = await partitioned(squaring, 2, 300);

@@ -915,7 +915,7 @@ export class ScatteredHypersphere extends UniformHypersphere {
 
 // ---------------------------------------------------------------------------
 
-function isDistribution(v: unknown): v is Distribution {
+export function isDistribution(v: unknown): v is Distribution {
   return typeof v === 'object' && v !== null && typeof (v as { sample?: unknown }).sample === 'function' && !('length' in v);
 }
 

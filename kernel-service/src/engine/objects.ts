@@ -5,6 +5,7 @@
  * the builder turns them into signals and operators.
  */
 import type { Distribution } from './dists.js';
+import { ConvolutionBase } from './convolution.js';
 import { checkKnownOptions, ValidationError } from './errors.js';
 import type { Network } from './network.js';
 import { LIF, type NeuronType } from './neurons.js';
@@ -374,7 +375,7 @@ export interface ConnectionOptions {
   label?: string;
   seed?: number;
   function?: ConnectionFunction;
-  transform?: number | ArrayLike<number> | ArrayLike<number>[] | Sparse;
+  transform?: number | ArrayLike<number> | ArrayLike<number>[] | Sparse | ConvolutionBase;
   synapse?: Synapse | number | null;
   solver?: Solver;
   evalPoints?: Distribution | ArrayLike<number> | ArrayLike<number>[];
@@ -399,7 +400,9 @@ export type Transform =
   | { kind: 'elementwise'; values: Float64Array }
   | { kind: 'dense'; values: Float64Array; rows: number; cols: number }
   /** nnz entries: transform[row[k], col[k]] += data[k] (repeats add up, as scipy's). */
-  | { kind: 'sparse'; rows: number; cols: number; row: Int32Array; col: Int32Array; data: Float64Array | Distribution };
+  | { kind: 'sparse'; rows: number; cols: number; row: Int32Array; col: Int32Array; data: Float64Array | Distribution }
+  /** A Convolution or ConvolutionTranspose (a sparse matrix with shared values: see convolution.ts). */
+  | { kind: 'conv'; conv: ConvolutionBase };
 
 export interface SparseOptions {
   /** The (row, column) of each nonzero entry. */
@@ -530,16 +533,17 @@ export class Connection extends NefObject {
       opts.function !== undefined ? `the function output has ${this.sizeMid} dimensions` : `${shortName(pre)} gives ${this.sizeMid} values`;
     this.transform = parseTransform(opts.transform ?? 1, this.sizeMid, target, this.name, post.name, mid);
     this.synapse = toSynapse(opts.synapse === undefined ? new Lowpass(0.005) : opts.synapse, `${this.name} synapse`);
-    if (this.transform.kind === 'sparse') {
+    if (this.transform.kind === 'sparse' || this.transform.kind === 'conv') {
       // as Nengo's builder: decoders, and learning, need a dense transform
+      const which = this.transform.kind === 'sparse' ? 'a sparse transform' : `a ${this.transform.conv.typeName} transform`;
       const preObj = pre instanceof ObjView ? pre.obj : pre;
       if (preObj instanceof Ensemble && preObj.neuronType.kind !== 'Direct')
         throw new ValidationError(
-          `${this.name}: a sparse transform on a decoded connection is not supported (as in Nengo); give a dense one`,
+          `${this.name}: ${which} on a decoded connection is not supported (as in Nengo); connect from the ensemble's neurons, or give a dense transform`,
           this.label,
         );
       if (opts.learningRule !== undefined)
-        throw new ValidationError(`${this.name}: learning needs a dense transform, not a sparse one`, this.label);
+        throw new ValidationError(`${this.name}: learning needs a dense transform, not ${which}`, this.label);
     }
     if (opts.learningRule !== undefined) {
       opts.learningRule.validate(this);
@@ -571,6 +575,12 @@ export class Connection extends NefObject {
     if (this.transform.kind === 'dense') return [this.transform.rows, this.transform.cols];
     // Nengo's weights signal of a sparse transform: the values, in the order given
     if (this.transform.kind === 'sparse') return [1, this.transform.row.length];
+    // a convolution's kernel, kernelSize + [channels / groups, nFilters], as a matrix of nFilters columns
+    if (this.transform.kind === 'conv') {
+      const shape = this.transform.conv.kernelShape;
+      const cols = shape[shape.length - 1]!;
+      return [shape.reduce((a, b) => a * b, 1) / cols, cols];
+    }
     return null;
   }
   get sizeIn(): number {
@@ -834,7 +844,7 @@ export function describe(x: unknown): string {
 }
 
 function parseTransform(
-  t: number | ArrayLike<number> | ArrayLike<number>[] | Sparse,
+  t: number | ArrayLike<number> | ArrayLike<number>[] | Sparse | ConvolutionBase,
   sizeMid: number,
   sizeOut: number,
   name: string,
@@ -848,6 +858,14 @@ function parseTransform(
           `(rows = size of ${postName}, columns = size of the pre output or function)`,
       );
     return { kind: 'sparse', rows: t.rows, cols: t.cols, row: t.row, col: t.col, data: t.data };
+  }
+  if (t instanceof ConvolutionBase) {
+    if (t.sizeIn !== sizeMid || t.sizeOut !== sizeOut)
+      throw new ValidationError(
+        `${name}: the ${t.typeName} takes ${t.sizeIn} values (input shape [${t.inputShape.join(', ')}]) and gives ${t.sizeOut} ` +
+          `(output shape [${t.outputShape.join(', ')}]); it must take ${sizeMid} (${mid}) and give ${sizeOut} (the size of ${postName})`,
+      );
+    return { kind: 'conv', conv: t };
   }
   if (typeof t === 'number') {
     if (!Number.isFinite(t)) throw new ValidationError(`${name}: transform must be finite, got ${t}`);

@@ -12,6 +12,7 @@
  * - Probes of decoded output are decoded connections into the probe.
  */
 import { ScatteredHypersphere, Uniform, samplesOrDist } from '../dists.js';
+import type { Im2col } from '../convolution.js';
 import { DECODER_KEY_VERSION, contentKey, defaultDecoderCache, type DecoderCache } from '../decoder-cache.js';
 import { BuildError, SimulationError, ValidationError } from '../errors.js';
 import type { BCM, Oja, PES, RLS, Voja } from '../learning.js';
@@ -491,6 +492,55 @@ class Builder {
     return g;
   }
 
+  /**
+   * dst += the convolution of src: its windows gathered into a matrix (one copy; padding stays
+   * zero), then each filter's outputs at every position are that matrix times the filter's kernel
+   * row (a matrix-vector product per filter), written where the output's layout puts them.
+   */
+  private convolve(m: Im2col, kernel: Float64Array, src: Sig, dst: Sig, owner: string): void {
+    const { positions: P, groups: G, rowLength: L } = m;
+    const F = m.kernelRows.length / L;
+    const windows = this.sig.add(`${owner}.windows`, G * P * L);
+    this.ops.push({ kind: 'copy', src, dst: windows, srcIdx: m.src, dstIdx: m.dst, inc: false, owner });
+    const rows = this.sig.add(
+      `${owner}.kernelRows`,
+      F * L,
+      Float64Array.from(m.kernelRows, (k) => kernel[k]!),
+      true,
+    );
+    // channels first: a filter's outputs are contiguous, in position order; channels last: a permutation after
+    const direct = m.outIndex.every((v, i) => v === i);
+    const out = direct ? dst : this.sig.add(`${owner}.byFilter`, F * P);
+    if (!direct) this.ops.push({ kind: 'reset', dst: out, value: 0, owner });
+    for (let f = 0; f < F; f++) {
+      const g = Math.floor(f / (F / G));
+      this.ops.push({
+        kind: 'dotinc',
+        W: windows.view(g * P * L, P * L),
+        rows: P,
+        cols: L,
+        x: rows.view(f * L, L),
+        y: out.view(f * P, P),
+        owner,
+      });
+    }
+    if (!direct) this.ops.push({ kind: 'copy', src: out, dst, srcIdx: undefined, dstIdx: m.outIndex, inc: true, owner });
+  }
+
+  /**
+   * dst[row[k]] += values[k] * src[col[k]] for every term k, in order (repeats add up): gathered,
+   * multiplied and scattered with three operators (a Sparse transform).
+   */
+  private sparseProduct(src: Sig, dst: Sig, row: Int32Array, col: Int32Array, values: Sig, owner: string): void {
+    const n = row.length;
+    const gathered = this.sig.add(`${owner}.gathered`, n);
+    const products = this.sig.add(`${owner}.products`, n);
+    this.ops.push({ kind: 'copy', src, dst: gathered, srcIdx: col, dstIdx: undefined, inc: false, owner });
+    this.ops.push({ kind: 'reset', dst: products, value: 0, owner });
+    this.ops.push({ kind: 'elementwise', s: values, x: gathered, y: products, owner });
+    this.ops.push({ kind: 'copy', src: products, dst, srcIdx: undefined, dstIdx: row, inc: true, owner });
+  }
+
   private buildConnection(conn: Connection, errorSigs: Map<LearningRule, Sig>): void {
     this.requireMember(conn, conn.name);
     const owner = conn.name;
@@ -580,7 +630,6 @@ class Builder {
         const s = this.sig.add(`${owner}.transform`, T.values.length, T.values, true);
         this.ops.push({ kind: 'elementwise', s, x: src, y: weighted, owner });
       } else if (T.kind === 'sparse') {
-        // entry by entry: gather x[col], times the values, added into y[row] (repeats add up);
         // values from a Distribution are drawn from the connection's seed, as Nengo's Sparse.sample
         const nnz = T.row.length;
         const data =
@@ -589,12 +638,13 @@ class Builder {
             : samplesOrDist(T.data, nnz, undefined, new Rng(this.seedOf(conn)), `${owner} sparse init`);
         weights = this.sig.add(`${owner}.weights`, nnz, data, true);
         weightsShape = [1, nnz];
-        const gathered = this.sig.add(`${owner}.gathered`, nnz);
-        const products = this.sig.add(`${owner}.products`, nnz);
-        this.ops.push({ kind: 'copy', src, dst: gathered, srcIdx: T.col, dstIdx: undefined, inc: false, owner });
-        this.ops.push({ kind: 'reset', dst: products, value: 0, owner });
-        this.ops.push({ kind: 'elementwise', s: weights, x: gathered, y: products, owner });
-        this.ops.push({ kind: 'copy', src: products, dst: weighted, srcIdx: undefined, dstIdx: T.row, inc: true, owner });
+        this.sparseProduct(src, weighted, T.row, T.col, weights, owner);
+      } else if (T.kind === 'conv') {
+        // the kernel (the weights signal, as Nengo's) drawn from the connection's seed as Nengo's Convolution.sample
+        const kernel = T.conv.sample(new Rng(this.seedOf(conn)), owner);
+        weights = this.sig.add(`${owner}.weights`, kernel.length, kernel, true);
+        weightsShape = conn.weightsShape!;
+        this.convolve(T.conv.im2col(), kernel, src, weighted, owner);
       } else if (T.value === 1) {
         this.ops.push({ kind: 'copy', src, dst: weighted, srcIdx: undefined, dstIdx: undefined, inc: true, owner });
       } else if (T.value !== 0) {
@@ -1425,7 +1475,7 @@ function applyTransform(T: Connection['transform'], D: Float64Array, n: number, 
     return W;
   }
   // (a Connection refuses sparse transforms where decoders or learning would meet them, as Nengo)
-  if (T.kind === 'sparse') throw new Error('internal: a sparse transform on a decoded or learned connection');
+  if (T.kind === 'sparse' || T.kind === 'conv') throw new Error(`internal: a ${T.kind} transform on a decoded or learned connection`);
   const values = T.values;
   for (let r = 0; r < sizeOut; r++) {
     for (let k = 0; k < mid; k++) {
@@ -1440,7 +1490,7 @@ function applyTransform(T: Connection['transform'], D: Float64Array, n: number, 
 /** Y T^T: targets (m x mid) mapped through the transform to (m x dOut). */
 function multiplyTransformT(T: Connection['transform'], Y: Float64Array, m: number, mid: number, dOut: number): Float64Array {
   const out = new Float64Array(m * dOut);
-  if (T.kind === 'sparse') throw new Error('internal: a sparse transform on a decoded connection');
+  if (T.kind === 'sparse' || T.kind === 'conv') throw new Error(`internal: a ${T.kind} transform on a decoded connection`);
   const values = T.kind === 'dense' ? T.values : undefined;
   for (let p = 0; p < m; p++) {
     for (let r = 0; r < dOut; r++) {

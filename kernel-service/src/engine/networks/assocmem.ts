@@ -246,7 +246,7 @@ function transformOf(c: Connection): number | number[] | number[][] {
   if (T.kind === 'scalar') return T.value;
   if (T.kind === 'elementwise') return Array.from(T.values);
   if (T.kind === 'dense') return Array.from({ length: T.rows }, (_, r) => Array.from(T.values.subarray(r * T.cols, (r + 1) * T.cols)));
-  throw new Error('internal: an associative memory output with a sparse transform');
+  throw new Error('internal: an associative memory output with a sparse or convolution transform');
 }
 
 /** Creates an AssociativeMemory network (Nengo's nengo.networks.AssociativeMemory). */

@@ -91,8 +91,7 @@ class Part {
 }
 
 /**
- * Shared WebAssembly memory for the parts' kernels (models with LIF
- * neurons, as one thread runs them): the arena at byte 0, the spike lists
+ * Shared WebAssembly memory for the parts' kernels (as one thread runs them): the arena at byte 0, the spike lists
  * level-parallel parts share, then a region per part for its own spike
  * lists (parts split at cuts) and its kernel tables. Undefined without
  * WebAssembly (or NEFSIM_WASM=0, or beyond 4 GB): the parts then run the
@@ -103,7 +102,7 @@ function sharedKernelMemory(
   parts: number,
   f32: boolean,
 ): { memory: WasmMemory; forPart(index: number): NonNullable<AttachRequest['wasm']> } | undefined {
-  if (first.spikeInts === 0 || !wasmLifEnabled()) return undefined;
+  if (!wasmLifEnabled()) return undefined;
   const up16 = (n: number): number => 16 * Math.ceil(n / 16);
   const arenaBytes = up16((f32 ? 4 : 8) * first.arenaSize);
   const spikeBytes = up16(4 * first.spikeInts);

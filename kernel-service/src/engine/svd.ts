@@ -4,8 +4,59 @@
  * matrix, so small singular values keep their relative accuracy (the Gram
  * matrix's eigenvalues lose them below about 1e-8 of the largest). About
  * 10 k^2 L operations a sweep for k rows of length L, and some 6-10 sweeps:
- * Lstsq uses it only where the faster Gram route is not accurate enough.
+ * Lstsq uses it only where the faster Gram route is not accurate enough,
+ * after a Householder QR factorisation (householderQR) that shortens the
+ * rows from the number of eval points to the number of neurons, as LAPACK's
+ * Jacobi SVD (dgesvj) preconditions.
  */
+
+/**
+ * Householder QR of a tall m x n matrix A (m >= n) given by its columns
+ * (`cols`, n rows of length m), with Qᵀ applied to d more columns (`other`,
+ * d rows of length m): R (n x n, upper triangular, row-major) and the first
+ * n entries of each Qᵀ b (n x d, row-major). Reflections as in Golub & Van
+ * Loan's Algorithm 5.2.1, H = I - 2 v vᵀ / (vᵀ v), with v's first entry
+ * x_0 - alpha and alpha = -sign(x_0) |x|, which cancels nothing.
+ */
+export function householderQR(
+  cols: Float64Array,
+  m: number,
+  n: number,
+  other: Float64Array,
+  d: number,
+): { R: Float64Array; QtB: Float64Array } {
+  if (m < n || cols.length !== m * n || other.length !== m * d)
+    throw new RangeError(`householderQR: shapes ${m}x${n} and ${m}x${d} do not fit`);
+  const C = Float64Array.from(cols),
+    B = Float64Array.from(other);
+  const v = new Float64Array(m);
+  const reflect = (M: Float64Array, row: number, j: number, vv: number): void => {
+    let s = 0;
+    for (let p = j; p < m; p++) s += v[p]! * M[row + p]!;
+    const f = (2 * s) / vv;
+    if (f !== 0) for (let p = j; p < m; p++) M[row + p]! -= f * v[p]!;
+  };
+  for (let j = 0; j < n; j++) {
+    const cj = j * m;
+    let norm2 = 0;
+    for (let p = j; p < m; p++) norm2 += C[cj + p]! * C[cj + p]!;
+    if (norm2 === 0) continue; // a zero column: R[j][j] = 0, nothing to reflect
+    const x0 = C[cj + j]!;
+    const alpha = x0 >= 0 ? -Math.sqrt(norm2) : Math.sqrt(norm2);
+    v[j] = x0 - alpha;
+    for (let p = j + 1; p < m; p++) v[p] = C[cj + p]!;
+    const vv = norm2 - x0 * x0 + v[j]! * v[j]!;
+    for (let k = j + 1; k < n; k++) reflect(C, k * m, j, vv);
+    for (let k = 0; k < d; k++) reflect(B, k * m, j, vv);
+    C[cj + j] = alpha;
+    for (let p = j + 1; p < m; p++) C[cj + p] = 0;
+  }
+  const R = new Float64Array(n * n);
+  for (let k = 0; k < n; k++) for (let i = 0; i <= k; i++) R[i * n + k] = C[k * m + i]!;
+  const QtB = new Float64Array(n * d);
+  for (let k = 0; k < d; k++) for (let i = 0; i < n; i++) QtB[i * d + k] = B[k * m + i]!;
+  return { R, QtB };
+}
 
 export interface RowSvd {
   /** The rotated rows, k x L: orthogonal, row i of length sigma[i]. */

@@ -74,6 +74,19 @@ describe("Convolution transforms as Nengo 4.1's", () => {
     expect(sim.weights(conn).shape).toEqual([c.weights.length / c.n_filters, c.n_filters]);
   });
 
+  it.each(fx.cases.map((c) => [describeCase(c), c] as const))(
+    '%s: input by input (the path from spiking neurons), the same output',
+    (_, c) => {
+      const { start, yOff, kOff, run, yStride, kStride } = make(c).spread();
+      const y = new Float64Array(c.y.length);
+      for (let i = 0; i < c.x.length; i++)
+        for (let e = start[i]!; e < start[i + 1]!; e++)
+          for (let r = 0; r < run; r++) y[yOff[e]! + r * yStride]! += c.x[i]! * c.kernel[kOff[e]! + r * kStride]!;
+      const scale = Math.max(...c.y.map(Math.abs));
+      for (let i = 0; i < y.length; i++) expect(Math.abs(y[i]! - c.y[i]!), `output ${i}`).toBeLessThan(1e-13 * scale);
+    },
+  );
+
   it('a kernel given as nested arrays of its shape is the same kernel', () => {
     const c = fx.cases[0]!;
     const [kh, kw, ch, f] = c.kernelShape as [number, number, number, number];

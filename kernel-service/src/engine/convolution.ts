@@ -230,6 +230,41 @@ export abstract class ConvolutionBase {
   /** The convolution as matrix products on its windows (see Im2col). */
   abstract im2col(): Im2col;
 
+  /**
+   * The convolution input by input (see Spread), for sparse inputs such as
+   * spikes: the same terms as im2col's, regrouped by the input they read.
+   */
+  spread(m: Im2col = this.im2col()): Spread {
+    const { positions: P, groups: G, rowLength: L, src, dst, kernelRows, outIndex } = m;
+    const F = kernelRows.length / L,
+      run = F / G;
+    // within a group, a filter's output and kernel entry are a fixed step from the previous filter's
+    const step = (a: Int32Array, at: number, stride: number): number => (run > 1 ? a[at + stride]! - a[at]! : 1);
+    const yStride = step(outIndex, 0, P),
+      kStride = step(kernelRows, 0, L);
+    const start = new Int32Array(this.sizeIn + 1);
+    for (let t = 0; t < src.length; t++) start[src[t]! + 1]!++;
+    for (let i = 0; i < this.sizeIn; i++) start[i + 1]! += start[i]!;
+    const fill = start.slice(0, this.sizeIn);
+    const yOff = new Int32Array(src.length),
+      kOff = new Int32Array(src.length);
+    for (let t = 0; t < src.length; t++) {
+      const w = dst[t]!;
+      const j = w % L,
+        gp = (w - j) / L;
+      const p = gp % P,
+        g = (gp - p) / P;
+      const e = fill[src[t]!]!++;
+      yOff[e] = outIndex[g * run * P + p]!;
+      kOff[e] = kernelRows[g * run * L + j]!;
+      for (let f = 1; f < run; f++) {
+        if (outIndex[(g * run + f) * P + p]! !== yOff[e]! + f * yStride || kernelRows[(g * run + f) * L + j]! !== kOff[e]! + f * kStride)
+          throw new Error(`internal: ${this.typeName} outputs or kernel entries not evenly spaced`);
+      }
+    }
+    return { start, yOff, kOff, run, yStride, kStride };
+  }
+
   /** Where output (filter f, position p) lies in the output, at f * positions + p. */
   protected outIndex(outSp: readonly number[]): Int32Array {
     const P = product(outSp);
@@ -260,6 +295,21 @@ export abstract class ConvolutionBase {
 
 function channelsOf(shape: readonly number[], channelsLast: boolean): number {
   return shape[channelsLast ? shape.length - 1 : 0]!;
+}
+
+/**
+ * A convolution input by input: input i adds x[i] times kernel entries
+ * kOff[e] + r kStride into outputs yOff[e] + r yStride, r < run, for e in
+ * [start[i], start[i + 1]) (each e one window position that reads input i;
+ * r a filter of its group). With spikes, only the inputs that spiked cost.
+ */
+export interface Spread {
+  start: Int32Array;
+  yOff: Int32Array;
+  kOff: Int32Array;
+  run: number;
+  yStride: number;
+  kStride: number;
 }
 
 /** Collects (src, dst) pairs of a gather. */

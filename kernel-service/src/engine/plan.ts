@@ -11,6 +11,7 @@ import {
   CopyKernel,
   DotIncKernel,
   ElementwiseIncKernel,
+  SpreadIncKernel,
   EncodeKernel,
   IndexedCopyKernel,
   ResetKernel,
@@ -388,6 +389,14 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
       const w = spikes.wasm?.kernels;
       return new DotIncKernel(a, tb, w && wasmTable(w, w.dot, tb, 5, [1, 2]));
     }
+    case 'spread':
+      return new SpreadIncKernel(
+        a,
+        ops.map((o) => {
+          const op = o as Op & { kind: 'spread' };
+          return { K: op.K.offset, x: op.x.offset, y: op.y.offset, n: op.x.size, spread: op.spread };
+        }),
+      );
     case 'elementwise': {
       const tb = new Int32Array(ops.length * 5);
       ops.forEach((o, k) => {

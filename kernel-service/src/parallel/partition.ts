@@ -351,6 +351,9 @@ function opCost(op: Op): number {
       return op.dst.size;
     case 'elementwise':
       return op.x.size;
+    case 'spread':
+      // the terms of a whole input, of which a spiking one (the reason for this op) sends a tenth or less
+      return op.x.size + (op.spread.yOff.length * op.spread.run) / 10;
     case 'filter':
       return op.input.size * Math.max(1, op.filter.order);
   }

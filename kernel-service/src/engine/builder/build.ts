@@ -644,7 +644,10 @@ class Builder {
         const kernel = T.conv.sample(new Rng(this.seedOf(conn)), owner);
         weights = this.sig.add(`${owner}.weights`, kernel.length, kernel, true);
         weightsShape = conn.weightsShape!;
-        this.convolve(T.conv.im2col(), kernel, src, weighted, owner);
+        // from spiking neurons, input by input: a step costs the spikes' terms only
+        const spiking = preObj instanceof Neurons && preObj.ensemble.neuronType.spiking && conn.function === undefined;
+        if (spiking) this.ops.push({ kind: 'spread', K: weights, x: src, y: weighted, spread: T.conv.spread(), owner });
+        else this.convolve(T.conv.im2col(), kernel, src, weighted, owner);
       } else if (T.value === 1) {
         this.ops.push({ kind: 'copy', src, dst: weighted, srcIdx: undefined, dstIdx: undefined, inc: true, owner });
       } else if (T.value !== 0) {

@@ -5,6 +5,7 @@
  * incremented, then read, and updated last (updates become visible next
  * step, which is how synapses give one step of delay and break loops).
  */
+import type { Spread } from '../convolution.js';
 import type { NeuronType } from '../neurons.js';
 import type { DiscreteFilter } from '../synapses.js';
 import type { Sig } from './signals.js';
@@ -47,6 +48,19 @@ export interface ElementwiseIncOp extends OpBase {
   s: Sig;
   x: Sig;
   y: Sig;
+}
+
+/**
+ * y += a convolution of x, input by input (convolution.ts's Spread): each
+ * nonzero x[i] adds x[i] times its kernel entries into the outputs it
+ * reaches; the zeros (most of a spiking input) cost a test. K is the kernel.
+ */
+export interface SpreadIncOp extends OpBase {
+  kind: 'spread';
+  K: Sig;
+  x: Sig;
+  y: Sig;
+  spread: Spread;
 }
 
 /** One neuron-model step: reads J, sets output, updates its state variables. */
@@ -191,7 +205,7 @@ export interface RLSOp extends OpBase {
 }
 
 export type Op =
-  ResetOp | CopyOp | DotIncOp | ElementwiseIncOp | NeuronsOp | FilterOp | FuncOp | PESOp | HebbOp | VojaOp | RLSOp | EncodeOp;
+  ResetOp | CopyOp | DotIncOp | ElementwiseIncOp | SpreadIncOp | NeuronsOp | FilterOp | FuncOp | PESOp | HebbOp | VojaOp | RLSOp | EncodeOp;
 
 export interface Access {
   sets: Sig[];
@@ -213,6 +227,8 @@ export function access(op: Op): Access {
       return { sets: [], incs: [op.y], reads: [op.W, op.x], updates: [] };
     case 'elementwise':
       return { sets: [], incs: [op.y], reads: [op.s, op.x], updates: [] };
+    case 'spread':
+      return { sets: [], incs: [op.y], reads: [op.K, op.x], updates: [] };
     case 'neurons':
       return { sets: [op.output, ...Object.values(op.states)], incs: [], reads: [op.J], updates: [] };
     case 'filter':

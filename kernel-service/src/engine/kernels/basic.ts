@@ -1,4 +1,5 @@
 /** Kernels for resets, copies, matrix-vector products and elementwise products. */
+import type { Spread } from '../convolution.js';
 import type { Arena, Kernel, SpikeLists } from './kernel.js';
 import type { TableStep } from './lif-wasm.js';
 
@@ -227,6 +228,46 @@ export class SpikeDotIncKernel implements Kernel {
         const c = list[q]!;
         const xv = a[x + c]!;
         for (let r = 0, wi = w + c; r < rows; r++, wi += cols) a[y + r] += a[wi]! * xv;
+      }
+    }
+  }
+}
+
+/** The ops of a SpreadIncKernel: arena offsets and each op's Spread. */
+export interface SpreadEntry {
+  K: number;
+  x: number;
+  y: number;
+  n: number;
+  spread: Spread;
+}
+
+/**
+ * y += a convolution of x, input by input (SpreadIncOp): for each nonzero
+ * x[i], x[i] times its kernel entries into the outputs it reaches.
+ */
+export class SpreadIncKernel implements Kernel {
+  readonly kind = 'spread';
+  constructor(
+    private readonly a: Arena,
+    private readonly ops: readonly SpreadEntry[],
+  ) {}
+  get count(): number {
+    return this.ops.length;
+  }
+  run(): void {
+    const a = this.a;
+    for (const op of this.ops) {
+      const { K, x, y, n } = op;
+      const { start, yOff, kOff, run, yStride, kStride } = op.spread;
+      for (let i = 0; i < n; i++) {
+        const xv = a[x + i]!;
+        if (xv === 0) continue;
+        for (let e = start[i]!, end = start[i + 1]!; e < end; e++) {
+          let yi = y + yOff[e]!,
+            ki = K + kOff[e]!;
+          for (let r = 0; r < run; r++, yi += yStride, ki += kStride) a[yi] += xv * a[ki]!;
+        }
       }
     }
   }

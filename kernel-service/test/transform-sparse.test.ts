@@ -101,6 +101,17 @@ describe("Sparse transforms as Nengo 4.1's", () => {
     );
     expect(() => new Sparse([2, 2], { indices: [[2, 0]] })).toThrow(/Sparse: index 0 must be a \[row, column\] pair inside 2x2/);
     expect(() => new Sparse([2, 2], { indices: [[0, 0]], init: [1, 2] })).toThrow(/Sparse: init has 2 values for 1 indices/);
+    // an array of one value is every entry's, as Nengo broadcasts it
+    expect(
+      new Sparse([2, 2], {
+        indices: [
+          [0, 0],
+          [1, 1],
+          [0, 1],
+        ],
+        init: [0.5],
+      }).data,
+    ).toEqual(Float64Array.of(0.5, 0.5, 0.5));
     expect(() => new Sparse([2, 2], { indices: [[0, 0]], seed: 1 } as never)).toThrow(/Sparse: unknown option 'seed'/);
   });
 });

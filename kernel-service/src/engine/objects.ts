@@ -407,7 +407,7 @@ export type Transform =
 export interface SparseOptions {
   /** The (row, column) of each nonzero entry. */
   indices: ArrayLike<ArrayLike<number>>;
-  /** Their values: one for all (default 1), one each, or a Distribution sampled at build from the connection's seed, as Nengo. */
+  /** Their values: one for all (default 1; a number or an array of one), one each, or a Distribution sampled at build from the connection's seed, as Nengo. */
   init?: number | ArrayLike<number> | Distribution;
 }
 
@@ -463,8 +463,10 @@ export class Sparse {
       this.data = init as Distribution;
     } else {
       const values = toVector(init as ArrayLike<number>, 'Sparse init');
-      if (values.length !== nnz) throw new ValidationError(`Sparse: init has ${values.length} values for ${nnz} indices`);
-      this.data = values;
+      // one value is every entry's, as Nengo's SparseMatrix broadcasts an array of size 1
+      if (values.length === 1) this.data = new Float64Array(nnz).fill(values[0]!);
+      else if (values.length !== nnz) throw new ValidationError(`Sparse: init has ${values.length} values for ${nnz} indices`);
+      else this.data = values;
     }
   }
 }

@@ -114,6 +114,25 @@ export function scheduleLevelGroups(ops: readonly Op[], merge: boolean): { group
   return { groups, levelOf };
 }
 
+/** Multiply-adds a step in dense products below which a model without LIF neurons keeps the JavaScript kernels. */
+const WASM_MIN_PRODUCTS = 10_000;
+
+/**
+ * Whether a model's arena lives in WebAssembly memory: with LIF neurons
+ * (their step is WebAssembly), or with dense products big enough to gain
+ * from the WebAssembly ones (1.3-2.5x a step on rate models). Not for
+ * every model: each WebAssembly memory reserves about 10 GB of address
+ * space, so one process holds only some 12,000 at once (a sweep that keeps
+ * its simulators stalls there), and the kernels' module and wrappers add
+ * about 0.5 ms to a tiny model's build.
+ */
+export function usesWasmArena(model: Model): boolean {
+  if (spikeListInts(model) > 0) return true;
+  let work = 0;
+  for (const op of model.ops) if (op.kind === 'dotinc' || op.kind === 'encode') work += op.rows * op.cols;
+  return work >= WASM_MIN_PRODUCTS;
+}
+
 /** Int32s of shared memory a level-parallel plan's spike lists need. */
 export function spikeListInts(model: Model): number {
   let n = 0;
@@ -140,8 +159,7 @@ export class Plan {
   ) {
     const size = model.signals.totalSize > 0 ? model.signals.totalSize : model.signals.layout();
     // One thread: the arena (and the spike lists after it) live in WebAssembly memory, where the
-    // LIF step and the products run as WebAssembly (kernels/lif-wasm.ts). Models without LIF
-    // neurons too: their products ran 1.3-2.5x slower a step in JavaScript.
+    // LIF step and the products run as WebAssembly (kernels/lif-wasm.ts); see usesWasmArena.
     let wasm: WasmKernels | undefined;
     const elt = opts.dtype === 'float32' ? F32_ELT : F64_ELT;
     if (opts.arena) {
@@ -150,7 +168,8 @@ export class Plan {
     } else {
       const lifInts = spikeListInts(model);
       // room for the kernels' tables (at most LIF_OP_BYTES per op), the float32 scratch and the part list
-      if (!opts.part && wasmLifEnabled()) wasm = kernelMemory(elt.bytes * size + 4 * lifInts, kernelTableBytes(model), elt);
+      if (!opts.part && usesWasmArena(model) && wasmLifEnabled())
+        wasm = kernelMemory(elt.bytes * size + 4 * lifInts, kernelTableBytes(model), elt);
       this.arena = wasm
         ? elt.f32
           ? new Float32Array(wasm.buffer, 0, size)

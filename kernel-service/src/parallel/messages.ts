@@ -44,6 +44,8 @@ export interface InitReply {
   mode: 'cut' | 'levels';
   /** Int32s of shared spike lists a level-parallel run needs. */
   spikeInts: number;
+  /** The parts' arena in WebAssembly memory (plan.ts usesWasmArena). */
+  wasmArena: boolean;
   /** Bytes of a part's kernel tables in WebAssembly memory (plan.ts kernelTableBytes). */
   tableBytes: number;
 }

@@ -102,7 +102,7 @@ function sharedKernelMemory(
   parts: number,
   f32: boolean,
 ): { memory: WasmMemory; forPart(index: number): NonNullable<AttachRequest['wasm']> } | undefined {
-  if (!wasmLifEnabled()) return undefined;
+  if (!first.wasmArena || !wasmLifEnabled()) return undefined;
   const up16 = (n: number): number => 16 * Math.ceil(n / 16);
   const arenaBytes = up16((f32 ? 4 : 8) * first.arenaSize);
   const spikeBytes = up16(4 * first.spikeInts);
@@ -135,6 +135,7 @@ function checkSameBuild(inits: InitReply[], neurons: number, modelFile: string):
     r.parts === first.parts &&
     r.mode === first.mode &&
     r.spikeInts === first.spikeInts &&
+    r.wasmArena === first.wasmArena &&
     r.tableBytes === first.tableBytes &&
     r.cuts === first.cuts &&
     r.neuronsPerPart.join() === first.neuronsPerPart.join();

@@ -14,7 +14,7 @@ import { kernelsOver } from '../engine/kernels/lif-wasm.js';
 import { Barrier, BarrierAborted } from './barrier.js';
 import type { ErrorReply, InitRequest, WorkerReply, WorkerRequest } from './messages.js';
 import { partitionModel, type Partitioning } from './partition.js';
-import { kernelTableBytes, spikeListInts } from '../engine/plan.js';
+import { kernelTableBytes, spikeListInts, usesWasmArena } from '../engine/plan.js';
 import { F32_ELT, F64_ELT } from '../engine/wasm.js';
 import { PartRunner } from './part.js';
 
@@ -59,6 +59,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
         operators: model.ops.length,
         mode: partitioning.mode,
         spikeInts: spikeListInts(model),
+        wasmArena: usesWasmArena(model),
         tableBytes: kernelTableBytes(model),
       });
       return;

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { BuildError, Lowpass, Network, SimulationError, Simulator, ValidationError } from '../src/index.js';
+import { BuildError, LstsqL2, Lowpass, Network, SimulationError, Simulator, ValidationError } from '../src/index.js';
 
 describe('clear errors that name the object', () => {
   it('transform shape mismatch', () => {
@@ -71,6 +71,19 @@ describe('clear errors that name the object', () => {
     net.connect(u, a);
     const sim = new Simulator(net);
     expect(sim.summary().warnings).toEqual(["Ensemble 'a': nEvalPoints is 5, but 3 evalPoints are given; the 3 are used"]);
+  });
+
+  it('a solver on a connection from a node or neurons has no effect, as in Nengo (a warning when it asks for weights)', () => {
+    const net = new Network({ seed: 1 });
+    const stim = net.node([0.5], { label: 'stim' });
+    const a = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'a' });
+    const b = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'b' });
+    net.connect(stim, a, { solver: new LstsqL2({ reg: 0.5 }), label: 'plain' });
+    net.connect(a.neurons, b.neurons, { solver: new LstsqL2({ weights: true }), transform: 0.01, label: 'weights' });
+    const sim = new Simulator(net);
+    expect(sim.model.warnings.filter((w) => w.includes('solver has no effect'))).toEqual([
+      "Connection 'weights': its solver has no effect: Ensemble 'a'.neurons is not an ensemble, so nothing is decoded or solved for",
+    ]);
   });
 
   it('a connection function that returns the wrong length, at build time', () => {

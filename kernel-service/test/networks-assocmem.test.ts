@@ -85,5 +85,32 @@ describe("AssociativeMemory as Nengo 4.1's", () => {
     expect(() => networks.AssociativeMemory({ inputVectors: [] })).toThrow(/inputVectors must be a non-empty array/);
     expect(() => networks.AssociativeMemory({ inputVectors: [[1], [0]], threshold: [0.3] })).toThrow(/threshold has 1 values for 2 items/);
     expect(() => networks.AssociativeMemory({ inputVectors: [[1]], nNeuron: 5 } as never)).toThrow(/unknown option 'nNeuron'/);
+    // errors name the AssociativeMemory, labelled or not
+    expect(() => networks.AssociativeMemory({ inputVectors: [[1], [0]], nNeurons: 0 })).toThrow(/^AssociativeMemory: nNeurons/);
+    const am = networks.AssociativeMemory({ inputVectors: [[1, 0]], label: 'am' });
+    expect(() => am.addDefaultOutputVector([1, 0], 'nope')).toThrow(
+      /^AssociativeMemory 'am'.addDefaultOutputVector: there is no output 'nope'/,
+    );
+  });
+
+  it('takes typed arrays, and one vector as one item, as Nengo takes any array', () => {
+    const typed = networks.AssociativeMemory({
+      inputVectors: [Float64Array.of(1, 0), Float64Array.of(0, 1)],
+      threshold: Float64Array.of(0.3, 0.2),
+      seed: 1,
+    });
+    const plain = networks.AssociativeMemory({
+      inputVectors: [
+        [1, 0],
+        [0, 1],
+      ],
+      threshold: [0.3, 0.2],
+      seed: 1,
+    });
+    expect(typed.nItems).toBe(2);
+    expect(typed.allConnections.map((c) => c.transform)).toEqual(plain.allConnections.map((c) => c.transform));
+    expect(typed.allEnsembles.map((e) => [e.nNeurons, e.intercepts])).toEqual(plain.allEnsembles.map((e) => [e.nNeurons, e.intercepts]));
+    const one = networks.AssociativeMemory({ inputVectors: [0.6, 0.8], outputVectors: Float64Array.of(1, 2, 3) });
+    expect([one.nItems, one.inputs['input']!.sizeIn, one.outputs['output']!.sizeIn]).toEqual([1, 2, 3]);
   });
 });

@@ -67,8 +67,10 @@ export class Network {
     if (opts.parent !== undefined) opts.parent.add(this);
   }
 
+  /** 'Network', or the kind of a prebuilt one ('AssociativeMemory', 'BasalGanglia', ...), with its label. */
   get name(): string {
-    return this.label !== undefined ? `Network '${this.label}'` : 'Network';
+    const kind = this.constructor.name.replace(/Network$/, '') || 'Network';
+    return this.label !== undefined ? `${kind} '${this.label}'` : kind;
   }
   toString(): string {
     return this.name;

@@ -518,9 +518,7 @@ export class Connection extends NefObject {
         this.label,
       );
     }
-    if (opts.solver !== undefined && !(preObj instanceof Ensemble)) {
-      throw new ValidationError(`${this.name}: a solver applies only to connections from an ensemble`, this.label);
-    }
+    // (a solver on a connection from a node or neurons has no effect, as in Nengo: the build warns when it asks for weights)
     if (opts.evalPoints !== undefined && !(preObj instanceof Ensemble)) {
       throw new ValidationError(`${this.name}: evalPoints apply only to connections from an ensemble (as in Nengo)`, this.label);
     }

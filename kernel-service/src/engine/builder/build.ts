@@ -560,6 +560,12 @@ class Builder {
     const decoded = preObj instanceof Ensemble && !this.model.ensembles.get(preObj)!.direct;
     let solver: Solver = conn.solver ?? new LstsqL2();
 
+    if (!(preObj instanceof Ensemble) && conn.solver?.weights) {
+      // as Nengo, which warns only then (a solver without weights may be a config's default)
+      this.model.warnings.push(
+        `${owner}: its solver has no effect: ${preObj.name} is not an ensemble, so nothing is decoded or solved for`,
+      );
+    }
     if (decoded && solver.weights) {
       if (postObj instanceof Ensemble && !this.model.ensembles.get(postObj)!.direct) {
         this.buildWeightSolverConnection(conn, solver);

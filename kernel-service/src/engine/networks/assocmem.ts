@@ -43,33 +43,47 @@ const INHIBIT_SCALE = 1.5;
 
 export interface AssociativeMemoryOptions extends SubnetworkOptions {
   /** The vectors the input is compared against, one row an item. */
-  inputVectors: readonly (readonly number[])[];
+  inputVectors: VectorsLike;
   /** What each item produces (default: the input vectors). */
-  outputVectors?: readonly (readonly number[])[];
+  outputVectors?: VectorsLike;
   /** Neurons per item (default 50). */
   nNeurons?: number;
   /** Match below which an item stays off: one for all (default 0.3) or one an item. */
-  threshold?: number | readonly number[];
+  threshold?: number | ArrayLike<number>;
   /** Scale of each input vector: one for all (default 1) or one an item. */
-  inputScales?: number | readonly number[];
+  inputScales?: number | ArrayLike<number>;
   /** Add an `inhibit` node that silences the memory (default false). */
   inhibitable?: boolean;
 }
 const OPTIONS = ['inputVectors', 'outputVectors', 'nNeurons', 'threshold', 'inputScales', 'inhibitable', ...SUBNETWORK_OPTIONS] as const;
 
+/** Vectors, one an item: rows (arrays or typed arrays), or one vector for a single item. */
+export type VectorsLike = ArrayLike<ArrayLike<number>> | ArrayLike<number>;
+
+const isList = (v: unknown): v is ArrayLike<unknown> => Array.isArray(v) || ArrayBuffer.isView(v);
+
+/**
+ * Vectors, one an item: rows (arrays or typed arrays) of equal length, or
+ * one vector of numbers for a single item (as Nengo's np.array(ndmin=2)).
+ */
 function matrix(v: unknown, what: string): number[][] {
-  if (!Array.isArray(v) || v.length === 0 || !v.every((r) => Array.isArray(r) && r.length === (v[0] as unknown[]).length && r.length > 0))
-    throw new ValidationError(`${what} must be a non-empty array of rows of equal length`);
-  const rows = v as unknown[][];
-  rows.forEach((r, i) => r.forEach((x, j) => finiteNumber(x, `${what}[${i}][${j}]`, 'AssociativeMemory')));
-  return rows as number[][];
+  const rows = isList(v) && v.length > 0 && typeof v[0] === 'number' ? [v] : v;
+  if (
+    !isList(rows) ||
+    rows.length === 0 ||
+    !Array.from(rows).every((r) => isList(r) && r.length > 0 && r.length === (rows[0] as ArrayLike<unknown>).length)
+  )
+    throw new ValidationError(`${what} must be a non-empty array of vectors (arrays or typed arrays) of equal length, or one vector`);
+  return Array.from(rows as ArrayLike<ArrayLike<unknown>>, (r, i) =>
+    Array.from(r, (x, j) => finiteNumber(x, `${what}[${i}][${j}]`, 'AssociativeMemory')),
+  );
 }
 
-function perItem(v: number | readonly number[], n: number, what: string): number[] {
+function perItem(v: number | ArrayLike<number>, n: number, what: string): number[] {
   if (typeof v === 'number') return new Array<number>(n).fill(finiteNumber(v, what, 'AssociativeMemory'));
-  if (!Array.isArray(v) || v.length !== n)
-    throw new ValidationError(`AssociativeMemory: ${what} has ${Array.isArray(v) ? v.length : 'no'} values for ${n} items`);
-  return v.map((x, i) => finiteNumber(x, `${what}[${i}]`, 'AssociativeMemory'));
+  if (!isList(v)) throw new ValidationError(`AssociativeMemory: ${what} must be a number or one value an item (${n}), got ${typeof v}`);
+  if (v.length !== n) throw new ValidationError(`AssociativeMemory: ${what} has ${v.length} values for ${n} items`);
+  return Array.from(v, (x, i) => finiteNumber(x, `${what}[${i}]`, 'AssociativeMemory'));
 }
 
 export class AssociativeMemoryNetwork extends Network {
@@ -145,7 +159,7 @@ export class AssociativeMemoryNetwork extends Network {
   }
 
   /** A node `name` whose input is compared against `inputVectors` (scaled by inputScales), item by item. */
-  addInputMapping(name: string, inputVectors: readonly (readonly number[])[], inputScales: number | readonly number[] = 1): Node {
+  addInputMapping(name: string, inputVectors: VectorsLike, inputScales: number | ArrayLike<number> = 1): Node {
     this.checkName(name);
     const vectors = matrix(inputVectors, `${this.name}.addInputMapping('${name}') inputVectors`);
     if (vectors.length !== this.nItems)
@@ -158,7 +172,7 @@ export class AssociativeMemoryNetwork extends Network {
   }
 
   /** A node `name` that gives the output vector of each active item (weighted by its utility). */
-  addOutputMapping(name: string, outputVectors: readonly (readonly number[])[]): Node {
+  addOutputMapping(name: string, outputVectors: VectorsLike): Node {
     this.checkName(name);
     const vectors = matrix(outputVectors, `${this.name}.addOutputMapping('${name}') outputVectors`);
     if (vectors.length !== this.nItems)

@@ -30,6 +30,7 @@
 import { Uniform, isDistribution, type Distribution } from './dists.js';
 import { ValidationError, checkKnownOptions } from './errors.js';
 import type { Rng } from './rng.js';
+import type { Spread } from './spread.js';
 
 export type Padding = 'valid' | 'same';
 
@@ -295,21 +296,6 @@ export abstract class ConvolutionBase {
 
 function channelsOf(shape: readonly number[], channelsLast: boolean): number {
   return shape[channelsLast ? shape.length - 1 : 0]!;
-}
-
-/**
- * A convolution input by input: input i adds x[i] times kernel entries
- * kOff[e] + r kStride into outputs yOff[e] + r yStride, r < run, for e in
- * [start[i], start[i + 1]) (each e one window position that reads input i;
- * r a filter of its group). With spikes, only the inputs that spiked cost.
- */
-export interface Spread {
-  start: Int32Array;
-  yOff: Int32Array;
-  kOff: Int32Array;
-  run: number;
-  yStride: number;
-  kStride: number;
 }
 
 /** Collects (src, dst) pairs of a gather. */

@@ -5,7 +5,7 @@
  * incremented, then read, and updated last (updates become visible next
  * step, which is how synapses give one step of delay and break loops).
  */
-import type { Spread } from '../convolution.js';
+import type { Spread } from '../spread.js';
 import type { NeuronType } from '../neurons.js';
 import type { DiscreteFilter } from '../synapses.js';
 import type { Sig } from './signals.js';

@@ -1,5 +1,5 @@
 /** Kernels for resets, copies, matrix-vector products and elementwise products. */
-import type { Spread } from '../convolution.js';
+import type { Spread } from '../spread.js';
 import type { Arena, Kernel, SpikeLists } from './kernel.js';
 import type { TableStep } from './lif-wasm.js';
 
@@ -260,6 +260,15 @@ export class SpreadIncKernel implements Kernel {
     for (const op of this.ops) {
       const { K, x, y, n } = op;
       const { start, yOff, kOff, run, yStride, kStride } = op.spread;
+      if (kOff === null) {
+        // single entries whose weights lie in entry order (a Sparse transform): one load each fewer
+        for (let i = 0; i < n; i++) {
+          const xv = a[x + i]!;
+          if (xv === 0) continue;
+          for (let e = start[i]!, end = start[i + 1]!; e < end; e++) a[y + yOff[e]!] += xv * a[K + e]!;
+        }
+        continue;
+      }
       for (let i = 0; i < n; i++) {
         const xv = a[x + i]!;
         if (xv === 0) continue;

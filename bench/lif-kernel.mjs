@@ -24,7 +24,7 @@ function measure(jmax) {
   const list = 32 * n,
     scratch = list + 4 * n,
     parts = scratch + 8 * n,
-    count = parts + 4 * (n + 2);
+    count = parts + 4 * (2 * n + 4); // the part list (n + 2 ints), then the part pass's spikes
   const k = kernelMemory(count + 16, LIF_OP_BYTES + 64);
   if (!k) throw new Error('no WebAssembly here');
   const a = new Float64Array(k.buffer, 0, 4 * n);

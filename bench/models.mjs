@@ -4,7 +4,7 @@ import * as nefsim from '../kernel-service/lib/index.js';
 
 // A namespace import, so that the simple models still run while an export the
 // others need (e.g. `networks`) is missing.
-const { Network, Piecewise } = nefsim;
+const { Network, Piecewise, Convolution, Sparse } = nefsim;
 function subnetworks() {
   if (!nefsim.networks) throw new Error('the nefsim package does not export `networks`');
   return nefsim.networks;
@@ -92,6 +92,47 @@ function integrators(count) {
   return net;
 }
 
+/** Pseudo-random numbers in [0, 1), the same as nengo_model.py's (Park-Miller, exact in doubles). */
+function uniforms(seed) {
+  let state = seed + 1;
+  return () => (state = (state * 16807) % 2147483647) / 2147483647;
+}
+
+/**
+ * A spiking convolutional layer: a 28 x 28 image (a sine grating drifting
+ * in time, one LIF neuron a pixel) into 32 filters of 3 x 3 ('same'
+ * padding), a LIF neuron each (25,088).
+ */
+function convlayer() {
+  const net = new Network({ label: 'convlayer', seed: SEED });
+  const side = 28;
+  const stim = net.node((t) => Array.from({ length: side * side }, (_, i) => Math.sin(0.5 * (i % side) + 5 * t)), { label: 'image' });
+  const image = net.ensemble({ nNeurons: side * side, dimensions: 1, label: 'image' });
+  net.connect(stim, image.neurons);
+  const next = uniforms(3);
+  const init = Array.from({ length: 3 * 3 * 32 }, () => 0.02 * (next() - 0.4));
+  const conv = new Convolution(32, [side, side, 1], { padding: 'same', init });
+  const features = net.ensemble({ nNeurons: conv.sizeOut, dimensions: 1, label: 'features' });
+  net.connect(image.neurons, features.neurons, { transform: conv });
+  net.probe(features.neurons, { synapse: 0.01, sampleEvery: 0.01 });
+  return net;
+}
+
+/** 2,000 LIF neurons connected recurrently to about 10% of each other by a Sparse transform (400,000 entries). */
+function sparse() {
+  const net = new Network({ label: 'sparse', seed: SEED });
+  const n = 2000;
+  const stim = net.node((t) => Math.sin(5 * t), { label: 'sin' });
+  const a = net.ensemble({ nNeurons: n, dimensions: 1, label: 'a' });
+  net.connect(stim, a);
+  const next = uniforms(4);
+  const indices = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (next() < 0.1) indices.push([i, j]);
+  net.connect(a.neurons, a.neurons, { transform: new Sparse([n, n], { indices, init: 0.0001 }), synapse: 0.01 });
+  net.probe(a, { synapse: 0.01 });
+  return net;
+}
+
 export const MODELS = {
   channel,
   squaring,
@@ -102,4 +143,6 @@ export const MODELS = {
   integrators10: () => integrators(10),
   integrators100: () => integrators(100),
   integrators1000: () => integrators(1000),
+  convlayer,
+  sparse,
 };

@@ -115,12 +115,59 @@ def integrators(count):
     return net
 
 
+def uniforms(seed):
+    """Pseudo-random numbers in [0, 1), the same as models.mjs's (Park-Miller, exact in doubles)."""
+    state = seed + 1
+
+    def next_value():
+        nonlocal state
+        state = (state * 16807) % 2147483647
+        return state / 2147483647
+
+    return next_value
+
+
+def convlayer():
+    """A 28 x 28 image of LIF neurons into 32 filters of 3 x 3 ('same' padding), a LIF neuron each."""
+    side = 28
+    with nengo.Network(label="convlayer", seed=SEED) as net:
+        stim = nengo.Node(
+            lambda t: np.sin(0.5 * (np.arange(side * side) % side) + 5 * t), label="image"
+        )
+        image = nengo.Ensemble(side * side, 1, label="image")
+        nengo.Connection(stim, image.neurons)
+        next_value = uniforms(3)
+        init = np.array([0.02 * (next_value() - 0.4) for _ in range(3 * 3 * 32)]).reshape(3, 3, 1, 32)
+        conv = nengo.Convolution(32, (side, side, 1), padding="same", init=init)
+        features = nengo.Ensemble(conv.size_out, 1, label="features")
+        nengo.Connection(image.neurons, features.neurons, transform=conv)
+        nengo.Probe(features.neurons, synapse=0.01, sample_every=0.01)
+    return net
+
+
+def sparse():
+    """2,000 LIF neurons connected recurrently to about 10% of each other by a Sparse transform."""
+    n = 2000
+    with nengo.Network(label="sparse", seed=SEED) as net:
+        stim = nengo.Node(lambda t: np.sin(5 * t), label="sin")
+        a = nengo.Ensemble(n, 1, label="a")
+        nengo.Connection(stim, a)
+        next_value = uniforms(4)
+        indices = [(i, j) for i in range(n) for j in range(n) if next_value() < 0.1]
+        transform = nengo.transforms.Sparse((n, n), indices=np.array(indices), init=0.0001)
+        nengo.Connection(a.neurons, a.neurons, transform=transform, synapse=0.01)
+        nengo.Probe(a, synapse=0.01)
+    return net
+
+
 MODELS = {
     "channel": channel,
     "squaring": squaring,
     "oscillator": oscillator,
     **{f"circconv{d}": lambda d=d: circconv(d) for d in (16, 64, 256)},
     **{f"integrators{k}": lambda k=k: integrators(k) for k in (10, 100, 1000)},
+    "convlayer": convlayer,
+    "sparse": sparse,
 }
 
 

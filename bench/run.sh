@@ -5,7 +5,7 @@ set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
-ALL_MODELS=(channel squaring oscillator circconv16 circconv64 circconv256 integrators10 integrators100 integrators1000)
+ALL_MODELS=(channel squaring oscillator circconv16 circconv64 circconv256 integrators10 integrators100 integrators1000 convlayer sparse)
 QUICK_MODELS=(channel squaring oscillator circconv16 integrators10 integrators100)
 
 usage() {

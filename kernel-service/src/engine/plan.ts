@@ -282,7 +282,7 @@ function spikeLists(groups: Op[][], memory?: { buffer: ArrayBufferLike; byteOffs
 
 /** Bytes the kernels' tables (at most 72 bytes per op, LIF_OP_BYTES), a float32 LIF step's scratch and the LIF step's part list need in WebAssembly memory. */
 export function kernelTableBytes(model: Model): number {
-  return 72 * model.ops.length + 12 * spikeListInts(model) + 96;
+  return 72 * model.ops.length + 16 * spikeListInts(model) + 112;
 }
 
 /** Spike lists at byte `at` of the kernels' WebAssembly memory, where the WebAssembly kernels use them. */
@@ -292,7 +292,8 @@ function wasmSpikeLists(groups: Op[][], kernels: WasmKernels, at: number): Spike
   // LIF step lists the neurons whose refractory period ends within the step (lif-wasm.ts)
   const most = [...spikes.byOutput.values()].reduce((m, [, n]) => Math.max(m, n), 1);
   const scratchByte = kernels.elt.f32 ? kernels.place(new Int32Array(2 * most)) : 0;
-  const partsByte = kernels.place(new Int32Array(most + 2));
+  // the part list (n + 2 ints), then the part pass's spikes (n)
+  const partsByte = kernels.place(new Int32Array(2 * most + 4));
   spikes.wasm = {
     lif: kernels.lif,
     listByte: at + 4 * spikes.counts.length,

@@ -9,7 +9,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
-import { Convolution, ConvolutionTranspose, Gaussian, Network, PES, Simulator, Uniform, type ConvolutionBase } from '../src/index.js';
+import {
+  Convolution,
+  ConvolutionTranspose,
+  Gaussian,
+  Network,
+  PES,
+  Simulator,
+  Sparse,
+  Uniform,
+  type ConvolutionBase,
+} from '../src/index.js';
 
 interface Case {
   kind: 'conv' | 'transpose';
@@ -120,6 +130,41 @@ describe("Convolution transforms as Nengo 4.1's", () => {
       }
     expect(moved).toBeGreaterThan(0.1); // the convolution drove them
   });
+
+  it.each(['float64', 'float32'] as const)(
+    'from spiking neurons, the WebAssembly spread equals the JavaScript one bit for bit (%s): contiguous and strided filters, Sparse entries',
+    (dtype) => {
+      const run = (wasm: boolean): number[][][] => {
+        const saved = process.env['NEFSIM_WASM'];
+        if (wasm) delete process.env['NEFSIM_WASM'];
+        else process.env['NEFSIM_WASM'] = '0';
+        try {
+          const net = new Network({ seed: 6 });
+          const stim = net.node((t) => [Math.sin(7 * t), Math.cos(4 * t)]);
+          const a = net.ensemble({ nNeurons: 50, dimensions: 2 });
+          net.connect(stim, a);
+          const last = new Convolution(3, [5, 5, 2], { padding: 'same', strides: [2, 2] });
+          const first = new ConvolutionTranspose(2, [2, 5, 5], { channelsLast: false, kernelSize: [2, 2] });
+          const b = net.ensemble({ nNeurons: last.sizeOut, dimensions: 1 });
+          const c = net.ensemble({ nNeurons: first.sizeOut, dimensions: 1 });
+          net.connect(a.neurons, b.neurons, { transform: last });
+          net.connect(a.neurons, c.neurons, { transform: first });
+          const indices = Array.from({ length: 120 }, (_, k) => [(k * 7) % 50, (k * 13) % 50]);
+          net.connect(a.neurons, a.neurons, { transform: new Sparse([50, 50], { indices, init: new Uniform(-0.02, 0.02) }) });
+          const probes = [b, c, a].map((e) => net.probe(e.neurons, { attr: 'voltage' }));
+          const sim = new Simulator(net, { dtype });
+          sim.runSteps(200);
+          return probes.map((p) => sim.data(p).toArray());
+        } finally {
+          if (saved === undefined) delete process.env['NEFSIM_WASM'];
+          else process.env['NEFSIM_WASM'] = saved;
+        }
+      };
+      const js = run(false);
+      expect(js[0]!.at(-1)!.some((v) => v !== js[0]![0]![0])).toBe(true);
+      expect(run(true)).toEqual(js);
+    },
+  );
 
   it('samples a Distribution kernel from the connection seed, one block per kernel position', () => {
     const run = (seed: number, init: Uniform | Gaussian = new Uniform(-1, 1)): number[] => {

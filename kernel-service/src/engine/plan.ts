@@ -282,7 +282,11 @@ function spikeLists(groups: Op[][], memory?: { buffer: ArrayBufferLike; byteOffs
 
 /** Bytes the kernels' tables (at most 72 bytes per op, LIF_OP_BYTES), a float32 LIF step's scratch and the LIF step's part list need in WebAssembly memory. */
 export function kernelTableBytes(model: Model): number {
-  return 72 * model.ops.length + 16 * spikeListInts(model) + 112;
+  // and a spread op's arrays (start, yOff, kOff), each placed at a 16-byte boundary
+  let spread = 0;
+  for (const op of model.ops)
+    if (op.kind === 'spread') spread += 4 * (op.spread.start.length + op.spread.yOff.length + (op.spread.kOff?.length ?? 0)) + 48;
+  return 72 * model.ops.length + 16 * spikeListInts(model) + 112 + spread;
 }
 
 /** Spike lists at byte `at` of the kernels' WebAssembly memory, where the WebAssembly kernels use them. */
@@ -409,14 +413,22 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
       const w = spikes.wasm?.kernels;
       return new DotIncKernel(a, tb, w && wasmTable(w, w.dot, tb, 5, [1, 2]));
     }
-    case 'spread':
-      return new SpreadIncKernel(
-        a,
-        ops.map((o) => {
-          const op = o as Op & { kind: 'spread' };
-          return { K: op.K.offset, x: op.x.offset, y: op.y.offset, n: op.x.size, spread: op.spread };
-        }),
-      );
+    case 'spread': {
+      const entries = ops.map((o) => {
+        const op = o as Op & { kind: 'spread' };
+        return { K: op.K.offset, x: op.x.offset, y: op.y.offset, n: op.x.size, spread: op.spread };
+      });
+      const w = spikes.wasm?.kernels;
+      if (!w) return new SpreadIncKernel(a, entries);
+      // the WebAssembly table (dot-wasm.ts spreadBody): byte offsets and addresses, the op's arrays placed beside it
+      const e = w.elt.bytes;
+      const tb: number[] = [];
+      for (const { K, x, y, n, spread: s } of entries) {
+        const kOff = s.kOff ? w.place(s.kOff) : 0;
+        tb.push(e * K, e * x, e * y, n, w.place(s.start), w.place(s.yOff), kOff, s.run, e * s.yStride, e * s.kStride);
+      }
+      return new SpreadIncKernel(a, entries, { step: w.spread, table: w.place(Int32Array.from(tb)), n: entries.length });
+    }
     case 'elementwise': {
       const tb = new Int32Array(ops.length * 5);
       ops.forEach((o, k) => {

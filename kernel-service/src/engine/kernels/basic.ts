@@ -251,11 +251,17 @@ export class SpreadIncKernel implements Kernel {
   constructor(
     private readonly a: Arena,
     private readonly ops: readonly SpreadEntry[],
+    /** The same ops in WebAssembly, when the arena is WebAssembly memory at byte 0. */
+    private readonly wasm?: WasmTable,
   ) {}
   get count(): number {
     return this.ops.length;
   }
   run(): void {
+    if (this.wasm) {
+      this.wasm.step(this.wasm.table, this.wasm.n);
+      return;
+    }
     const a = this.a;
     for (const op of this.ops) {
       const { K, x, y, n } = op;

@@ -36,6 +36,7 @@ import {
   I32_CONST,
   I32_LOAD,
   I32_SHL,
+  I32_SHR_U,
   IF,
   LOOP,
   V128,
@@ -252,4 +253,113 @@ export function sdotBody(e: Elt): number[] {
     END,
   ];
   return [...LOCALS, ...overOps(7, op), END];
+}
+
+// spread(table, n): SpreadIncKernel's ops, [K, x, y, n, start, yOff, kOff, run, yStride, kStride] per op
+// (K, x, y byte offsets in the arena; start, yOff, kOff byte addresses of the op's int arrays, kOff 0
+// where the weights lie in entry order; strides in bytes). Its own locals: i32 2-20, f64 21, v128 22.
+const SP_K = 2,
+  SP_T = 3,
+  SP_W = 4,
+  SP_X = 5,
+  SP_Y = 6,
+  SP_N = 7,
+  SP_START = 8,
+  SP_YOFF = 9,
+  SP_KOFF = 10,
+  SP_RUN = 11,
+  SP_YS = 12,
+  SP_KS = 13,
+  SP_I = 14, // input element, in bytes
+  SP_E = 15, // entry, as an int address (start[i] ... start[i + 1], times 4)
+  SP_EEND = 16,
+  SP_YA = 17, // an output's byte address
+  SP_R = 18, // a filter of the run; also the address of start[i]
+  SP_KA = 19, // a weight's byte address
+  SP_EEND2 = 20, // the even part of a run
+  SP_XV = 21, // f64: x[i]
+  SP_XV2 = 22; // v128: x[i] twice
+const SPREAD_LOCALS = [3, 19, I32, 1, F64, 1, V128];
+
+/**
+ * spread(table, n): each nonzero x[i] adds x[i] times its weights into the
+ * outputs it reaches, as SpreadIncKernel does (the same operations in the
+ * same order: y = y + x[i] w, entry by entry, filter by filter).
+ */
+export function spreadBody(e: Elt): number[] {
+  const sp = (field: number): number[] => [...get(SP_T), I32_LOAD, 2, 4 * field];
+  const intAt = (addr: number, local: number): number[] => [...get(addr), ...get(local), I32_ADD, I32_LOAD, 2, 0];
+  const elems = (idx: number[]): number[] => [...idx, I32_CONST, e.shift, I32_SHL];
+  // y[ya] += xv * w[ka]
+  const term = e.store(get(SP_YA), [...e.load(get(SP_YA)), ...get(SP_XV), ...e.load(get(SP_KA)), F64_MUL, F64_ADD]);
+  const entry = [
+    // ya = y + yOff[e] elements; ka = K + (kOff ? kOff[e] : e) elements
+    ...get(SP_Y),
+    ...elems(intAt(SP_YOFF, SP_E)),
+    I32_ADD,
+    ...set(SP_YA),
+    ...get(SP_W),
+    ...get(SP_KOFF),
+    IF,
+    I32,
+    ...elems(intAt(SP_KOFF, SP_E)),
+    ELSE,
+    ...elems([...get(SP_E), I32_CONST, 2, I32_SHR_U]),
+    END,
+    I32_ADD,
+    ...set(SP_KA),
+    ...[...get(SP_RUN), I32_CONST, 1, I32_EQ, IF, VOID],
+    ...term,
+    ELSE,
+    // contiguous runs (a convolution's filters, channels last): two at a time in f64x2 lanes, each lane
+    // the scalar step's operations; an odd last one, and strided runs, one at a time
+    ...[...get(SP_YS), I32_CONST, e.bytes, I32_EQ, ...get(SP_KS), I32_CONST, e.bytes, I32_EQ, I32_AND, IF, VOID],
+    ...[...get(SP_XV), ...F64X2_SPLAT, ...set(SP_XV2), ...get(SP_RUN), I32_CONST, 0x7e, I32_AND, ...set(SP_EEND2)],
+    I32_CONST,
+    0,
+    ...set(SP_R),
+    ...loopWhileLess(SP_R, SP_EEND2, [
+      ...e.vstore(get(SP_YA), [...e.vload(get(SP_YA)), ...get(SP_XV2), ...e.vload(get(SP_KA)), ...F64X2_MUL, ...F64X2_ADD]),
+      ...inc(SP_YA, 2 * e.bytes),
+      ...inc(SP_KA, 2 * e.bytes),
+      ...inc(SP_R, 2),
+    ]),
+    ...[...get(SP_RUN), I32_CONST, 1, I32_AND, IF, VOID, ...term, END],
+    ELSE,
+    I32_CONST,
+    0,
+    ...set(SP_R),
+    ...loopWhileLess(SP_R, SP_RUN, [
+      ...term,
+      ...[...get(SP_YA), ...get(SP_YS), I32_ADD, ...set(SP_YA)],
+      ...[...get(SP_KA), ...get(SP_KS), I32_ADD, ...set(SP_KA)],
+      ...inc(SP_R, 1),
+    ]),
+    END,
+    END,
+    ...inc(SP_E, 4),
+  ];
+  const input = [
+    ...e.load([...get(SP_X), ...get(SP_I), I32_ADD]),
+    ...set(SP_XV),
+    ...[...get(SP_XV), ...f64(0), F64_NE, IF, VOID],
+    // e = start[i] * 4, eEnd = start[i + 1] * 4 (i = SP_I >> shift)
+    ...[...get(SP_START), ...get(SP_I), I32_CONST, e.shift, I32_SHR_U, I32_CONST, 2, I32_SHL, I32_ADD, ...set(SP_R)],
+    ...[...get(SP_R), I32_LOAD, 2, 0, I32_CONST, 2, I32_SHL, ...set(SP_E)],
+    ...[...get(SP_R), I32_LOAD, 2, 4, I32_CONST, 2, I32_SHL, ...set(SP_EEND)],
+    ...loopWhileLess(SP_E, SP_EEND, entry),
+    END,
+    ...inc(SP_I, e.bytes),
+  ];
+  const op = [
+    ...[SP_W, SP_X, SP_Y, SP_N, SP_START, SP_YOFF, SP_KOFF, SP_RUN, SP_YS, SP_KS].flatMap((l, i) => [...sp(i), ...set(l)]),
+    // n in bytes, i from 0
+    ...[...get(SP_N), I32_CONST, e.shift, I32_SHL, ...set(SP_N), I32_CONST, 0, ...set(SP_I)],
+    ...loopWhileLess(SP_I, SP_N, input),
+  ];
+  const body = [
+    ...[I32_CONST, 0, ...set(SP_K), ...get(0), ...set(SP_T)],
+    ...loopWhileLess(SP_K, 1, [...op, ...inc(SP_T, 40), ...inc(SP_K, 1)]),
+  ];
+  return [...SPREAD_LOCALS, ...body, END];
 }

@@ -126,7 +126,7 @@ import {
   type Elt,
   F64_ELT,
 } from '../wasm.js';
-import { dotBody, encBody, sdotBody } from './dot-wasm.js';
+import { dotBody, encBody, sdotBody, spreadBody } from './dot-wasm.js';
 
 export type LifStep = (table: number, ops: number, dt: number, scratch: number, parts: number) => void;
 
@@ -809,10 +809,27 @@ function assemble(shared: boolean): Uint8Array {
       // limits: min 1 page; shared memory must declare a maximum (4 GB)
       ...(shared ? [0x03, 0x01, ...uleb(65536)] : [0x00, 0x01]),
     ]),
-    ...section(3, [4, 1, 2, 2, 2]), // lif (type 1); dot, enc, sdot (type 2)
-    // exports: functions 2..5 (after the two imports)
-    ...section(7, [4, ...name('lif'), 0x00, 2, ...name('dot'), 0x00, 3, ...name('enc'), 0x00, 4, ...name('sdot'), 0x00, 5]),
-    ...section(10, [4, ...[body, dotBody(E), encBody(E), sdotBody(E)].flatMap((b) => [...uleb(b.length), ...b])]),
+    ...section(3, [5, 1, 2, 2, 2, 2]), // lif (type 1); dot, enc, sdot, spread (type 2)
+    // exports: functions 2..6 (after the two imports)
+    ...section(7, [
+      5,
+      ...name('lif'),
+      0x00,
+      2,
+      ...name('dot'),
+      0x00,
+      3,
+      ...name('enc'),
+      0x00,
+      4,
+      ...name('sdot'),
+      0x00,
+      5,
+      ...name('spread'),
+      0x00,
+      6,
+    ]),
+    ...section(10, [5, ...[body, dotBody(E), encBody(E), sdotBody(E), spreadBody(E)].flatMap((b) => [...uleb(b.length), ...b])]),
   ];
   return new Uint8Array(bytes);
 }
@@ -841,7 +858,7 @@ export function wasmLifEnabled(): boolean {
 const WRAPPER_TIER_UP_CALLS = 1001;
 function warmWrappers(exports: Record<string, unknown>): void {
   const lif = exports['lif'] as LifStep;
-  const tables = ['dot', 'enc', 'sdot'].map((n) => exports[n] as TableStep);
+  const tables = ['dot', 'enc', 'sdot', 'spread'].map((n) => exports[n] as TableStep);
   // no ops: nothing is read or written
   for (let i = 0; i < WRAPPER_TIER_UP_CALLS; i++) lif(0, 0, 0.001, 0, 0);
   for (const f of tables) for (let i = 0; i < WRAPPER_TIER_UP_CALLS; i++) f(0, 0);
@@ -863,6 +880,7 @@ export interface WasmKernels {
   readonly dot: TableStep;
   readonly enc: TableStep;
   readonly sdot: TableStep;
+  readonly spread: TableStep;
   /** Copies a table into the room for tables; returns its byte address. */
   place(table: Int32Array): number;
 }
@@ -917,6 +935,7 @@ export function kernelsOver(
       dot: inst.exports['dot'] as TableStep,
       enc: inst.exports['enc'] as TableStep,
       sdot: inst.exports['sdot'] as TableStep,
+      spread: inst.exports['spread'] as TableStep,
       place(table: Int32Array): number {
         if (next + 4 * table.length > tableStart + tableBytes)
           throw new Error('internal: no room for a kernel table in WebAssembly memory');

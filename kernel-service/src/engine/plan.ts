@@ -282,7 +282,7 @@ function spikeLists(groups: Op[][], memory?: { buffer: ArrayBufferLike; byteOffs
 
 /** Bytes the kernels' tables (at most 72 bytes per op, LIF_OP_BYTES), a float32 LIF step's scratch and the LIF step's part list need in WebAssembly memory. */
 export function kernelTableBytes(model: Model): number {
-  // and a spread op's arrays (start, yOff, kOff), each placed at a 16-byte boundary
+  // and a spread op's arrays (start, yOff, kOff) and its table entry
   let spread = 0;
   for (const op of model.ops)
     if (op.kind === 'spread') spread += 4 * (op.spread.start.length + op.spread.yOff.length + (op.spread.kOff?.length ?? 0)) + 48;

@@ -243,8 +243,9 @@ export interface SpreadEntry {
 }
 
 /**
- * y += a convolution of x, input by input (SpreadIncOp): for each nonzero
- * x[i], x[i] times its kernel entries into the outputs it reaches.
+ * y += a sparse product of x, input by input (SpreadIncOp: a convolution
+ * or a Sparse transform from spiking neurons): for each nonzero x[i], x[i]
+ * times its weights into the outputs it reaches.
  */
 export class SpreadIncKernel implements Kernel {
   readonly kind = 'spread';

@@ -7,6 +7,7 @@
  *   dot(table, n):  [W, rows, cols, x, y] per op        y += W x
  *   enc(table, n):  [b, W, rows, cols, x, y] per op     y = b + W x
  *   sdot(table, n): [W, rows, cols, x, y, list, count]  y += W x over the spike list
+ *   spread(table, n): SpreadIncKernel's ops (see spreadBody)
  * They perform the JavaScript kernels' IEEE operations in the same order (a
  * row's dot product in two interleaved sums, which are the two lanes of an
  * f64x2 here), so both give identical results, bit for bit; with a float32

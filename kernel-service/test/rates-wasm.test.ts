@@ -102,6 +102,8 @@ describe('LIF rates in WebAssembly', () => {
       [750, 50, 1],
       [300, 37, 3],
       [20, 16, 2], // 320 values: just past the copy threshold
+      [1000, 301, 2], // calls of 108 rows (32,768 activities each) and a last one of 28
+      [3, 40000, 1], // rows longer than a call: one row a call
     ] as const) {
       const enc = Float64Array.from({ length: n * d }, () => 40 * rand());
       const bias = Float64Array.from({ length: n }, () => 10 * rand());

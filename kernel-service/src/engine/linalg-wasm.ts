@@ -27,6 +27,9 @@
  *   packTN(a, p, m, n)                the columns of A (m×n) packed 4 at a time: P[(blk·m + q)·4 + r] = A[q][4·blk + r]
  *   packRows(x, p, rows, len)         the rows of X packed 4 at a time: P[(blk·len + q)·4 + r] = X[4·blk + r][q]
  *   syrk(p, c, out, rows, len)        out = R Rᵀ (rows×rows) from packed R; c: scratch of rp·rp doubles
+ *   syrkRows, syrkOut                 syrk in parts: some block rows of the upper triangle; the result mirrored
+ *   factorInit, factorDiag, factorPanel, factorPack, factorUpdate, factorOut
+ *                                     factor in parts (see factorFn), for linalg-team.ts's threads
  *   rss(a, xt, y, out, m, n, d)       out[j] = Σ_r (Y[r][j] − A[r]·Xᵀ[j])²
  */
 import {
@@ -63,6 +66,7 @@ import {
   I32_SHL,
   I32_SHR_U,
   I32_SUB,
+  I32_LT_S,
   IF,
   LOOP,
   SELECT,
@@ -206,37 +210,57 @@ function dotSub(s: number, pa: number, pb: number, end: number): Code {
 }
 
 /**
- * factor(g, w, n, ld): linalg.ts's blocked right-looking Cholesky, step for
- * step: copy G's lower triangle into the padded workspace, then per 64-wide
- * block (1) the unblocked factor of the diagonal block, (2) the panel below
- * it by forward substitution, (3) the trailing update with the kernel over
- * the packed panel, once negated; copy L back with zeros above.
+ * The blocked right-looking Cholesky of linalg.ts, step for step, as
+ * functions over a padded workspace W (ldw×ldw at w, then the packed panel
+ * negated at neg = w + ldw·ldw·8 and as is at pos = neg + ldw·NB·8):
+ *
+ *   factorInit(g, w, n, ldw)                W ← G's lower triangle (the rest and the panels zeroed)
+ *   factorDiag(w, n, ldw, k0) -> i32        the unblocked factor of the diagonal block at k0;
+ *                                           -1, or the failed pivot's index (its value then at neg)
+ *   factorPanel(w, n, ldw, k0, i0, i1)      rows i0 ≤ i < i1 of the panel below it (forward substitution)
+ *   factorPack(w, n, ldw, k0)               the panel's rows k1.. packed (4 rows interleaved), as is and negated
+ *   factorUpdate(w, n, ldw, k0, bi0, bi1)   the trailing update's block rows bi0 ≤ bi < bi1 (4 rows each,
+ *                                           from row k1), with the kernel over the packed panel
+ *   factorOut(g, w, n, ldw)                 L back into G, zeros above the diagonal
+ *   factor(g, w, n, ldw) -> i32             all of it: -1, or the failed pivot's index
+ *
+ * Rows of the panel and block rows of the update are independent within a
+ * step, so linalg-team.ts splits them across threads with the same bits.
  */
-function factorFn(): { fn: Fn; body: Code } {
-  const fn = new Fn([I32]);
+const NB_CODE = c32(CHOLESKY_NB);
+/** Byte address of W's row `idx`. */
+const wRow = (w: number, ldw: number, idx: Code): Code => add(L(w), x8(mul(idx, L(ldw))));
+/** k1 = min(k0 + NB, n) */
+const putK1 = (k1: number, k0: number, n: number): Code => [...put(k1, add(L(k0), NB_CODE)), ...put(k1, minU(k1, n))];
+
+function factorInitFn(): { fn: Fn; body: Code } {
+  const fn = new Fn();
   const g = fn.param(),
     w = fn.param(),
     n = fn.param(),
     ldw = fn.param();
-  const [neg, pos, k0, k1, i, j, ri, rj, pa, pb, end, wd, rows, r, o, bi, bj, u, cc, nb] = Array.from({ length: 20 }, () => fn.local());
+  const i = fn.local();
+  const body: Code = [
+    ...fill0(L(w), x8(add(mul(L(ldw), L(ldw)), mul(c32(2 * CHOLESKY_NB), L(ldw))))),
+    ...forUp(i, c32(0), L(n), copy(wRow(w, ldw, L(i)), add(L(g), x8(mul(L(i), L(n)))), x8(add(L(i), c32(1))))),
+  ];
+  return { fn, body };
+}
+
+function factorDiagFn(): { fn: Fn; body: Code } {
+  const fn = new Fn([I32]);
+  const w = fn.param(),
+    n = fn.param(),
+    ldw = fn.param(),
+    k0 = fn.param();
+  const [k1, i, j, ri, rj, pa, pb, end, neg] = Array.from({ length: 9 }, () => fn.local());
   const d = fn.local(F64),
     s = fn.local(F64),
     inv = fn.local(F64),
     x = fn.local(F64);
-  const row = (idx: number): Code => add(L(w), x8(mul(L(idx), L(ldw)))); // byte address of W's row idx
   const at = (rowAddr: number, col: Code): Code => add(L(rowAddr), x8(col));
-  const b: Code = [];
-  b.push(...put(nb, c32(CHOLESKY_NB)));
-  b.push(...put(neg, add(L(w), x8(mul(L(ldw), L(ldw))))));
-  b.push(...put(pos, add(L(neg), x8(mul(L(ldw), L(nb))))));
-  b.push(...fill0(L(w), x8(add(mul(L(ldw), L(ldw)), mul(c32(2 * CHOLESKY_NB), L(ldw))))));
-  // G's lower triangle into W
-  b.push(...forUp(i, c32(0), L(n), copy(row(i), add(L(g), x8(mul(L(i), L(n)))), x8(add(L(i), c32(1))))));
-  const body: Code = [];
-  body.push(...put(k1, add(L(k0), L(nb))), ...put(k1, minU(k1, n)));
-  // 1. the diagonal block
   const diag: Code = [];
-  diag.push(...put(rj, row(j)), ...put(d, ld(at(rj, L(j)))));
+  diag.push(...put(rj, wRow(w, ldw, L(j))), ...put(d, ld(at(rj, L(j)))));
   diag.push(...put(pa, at(rj, L(k0))), ...put(pb, L(pa)), ...put(end, at(rj, L(j))), ...dotSub(d, pa, pb, end));
   diag.push(
     ...ifThen([...L(d), ...f64(0), F64_GT, ...L(d), ...f64(Infinity), F64_LT, I32_AND, I32_EQZ], [...st(L(neg), L(d)), ...L(j), RETURN]),
@@ -244,7 +268,7 @@ function factorFn(): { fn: Fn; body: Code } {
   diag.push(...put(x, [...L(d), F64_SQRT]), ...st(at(rj, L(j)), L(x)), ...put(inv, [...f64(1), ...L(x), F64_DIV]));
   diag.push(
     ...forUp(i, add(L(j), c32(1)), L(k1), [
-      ...put(ri, row(i)),
+      ...put(ri, wRow(w, ldw, L(i))),
       ...put(s, ld(at(ri, L(j)))),
       ...put(pa, at(ri, L(k0))),
       ...put(pb, at(rj, L(k0))),
@@ -253,71 +277,148 @@ function factorFn(): { fn: Fn; body: Code } {
       ...st(at(ri, L(j)), [...L(s), ...L(inv), F64_MUL]),
     ]),
   );
-  body.push(...forUp(j, L(k0), L(k1), diag));
-  // 2. the panel below it
-  const panel = forUp(i, L(k1), L(n), [
-    ...put(ri, row(i)),
-    ...forUp(j, L(k0), L(k1), [
-      ...put(rj, row(j)),
-      ...put(s, ld(at(ri, L(j)))),
-      ...put(pa, at(ri, L(k0))),
-      ...put(pb, at(rj, L(k0))),
-      ...put(end, at(ri, L(j))),
-      ...dotSub(s, pa, pb, end),
-      ...st(at(ri, L(j)), [...L(s), ...ld(at(rj, L(j))), F64_DIV]),
+  const body: Code = [...putK1(k1, k0, n), ...put(neg, add(L(w), x8(mul(L(ldw), L(ldw))))), ...forUp(j, L(k0), L(k1), diag), ...c32(-1)];
+  return { fn, body };
+}
+
+function factorPanelFn(): { fn: Fn; body: Code } {
+  const fn = new Fn();
+  const w = fn.param(),
+    n = fn.param(),
+    ldw = fn.param(),
+    k0 = fn.param(),
+    i0 = fn.param(),
+    i1 = fn.param();
+  const [k1, i, j, ri, rj, pa, pb, end] = Array.from({ length: 8 }, () => fn.local());
+  const s = fn.local(F64);
+  const at = (rowAddr: number, col: Code): Code => add(L(rowAddr), x8(col));
+  const body: Code = [
+    ...putK1(k1, k0, n),
+    ...forUp(i, L(i0), L(i1), [
+      ...put(ri, wRow(w, ldw, L(i))),
+      ...forUp(j, L(k0), L(k1), [
+        ...put(rj, wRow(w, ldw, L(j))),
+        ...put(s, ld(at(ri, L(j)))),
+        ...put(pa, at(ri, L(k0))),
+        ...put(pb, at(rj, L(k0))),
+        ...put(end, at(ri, L(j))),
+        ...dotSub(s, pa, pb, end),
+        ...st(at(ri, L(j)), [...L(s), ...ld(at(rj, L(j))), F64_DIV]),
+      ]),
     ]),
-  ]);
-  // 3. pack rows k1.. of the panel (4 rows interleaved) as is and negated, then the trailing update
-  const pack = forUp(r, c32(0), L(rows), [
-    ...put(pa, add(L(w), x8(add(mul(add(L(k1), L(r)), L(ldw)), L(k0))))), // source
-    ...put(end, add(L(pa), x8(L(wd)))),
-    ...put(o, x8(add(mul(mul([...L(r), ...c32(2), I32_SHR_U], L(wd)), c32(4)), [...L(r), ...c32(3), I32_AND]))),
-    ...put(pb, add(L(pos), L(o))),
-    ...put(o, add(L(neg), L(o))),
-    ...whileLess(pa, L(end), [
-      ...put(x, ld(L(pa))),
-      ...st(L(pb), L(x)),
-      ...st(L(o), [...L(x), F64_NEG]),
-      ...inc(pa, 8),
-      ...inc(pb, 32),
-      ...inc(o, 32),
-    ]),
-  ]);
-  const blocks = fn.local();
-  const update = forUp(bi, c32(0), L(blocks), [
-    ...put(u, add(L(neg), mul(mul(L(bi), L(wd)), c32(32)))),
-    ...put(cc, add(L(w), x8(add(mul(add(L(k1), mul(L(bi), c32(4))), L(ldw)), L(k1))))),
-    ...forUp(bj, c32(0), add(L(bi), c32(1)), [
-      ...L(u),
-      ...add(L(pos), mul(mul(L(bj), L(wd)), c32(32))),
-      ...L(wd),
-      ...add(L(cc), mul(L(bj), c32(32))),
-      ...x8(L(ldw)),
-      CALL,
-      K_INDEX,
-    ]),
-  ]);
-  const rest: Code = [
-    ...panel,
+  ];
+  return { fn, body };
+}
+
+function factorPackFn(): { fn: Fn; body: Code } {
+  const fn = new Fn();
+  const w = fn.param(),
+    n = fn.param(),
+    ldw = fn.param(),
+    k0 = fn.param();
+  const [k1, wd, rows, r, pa, pb, o, end, neg, pos] = Array.from({ length: 10 }, () => fn.local());
+  const x = fn.local(F64);
+  const body: Code = [
+    ...putK1(k1, k0, n),
+    ...put(neg, add(L(w), x8(mul(L(ldw), L(ldw))))),
+    ...put(pos, add(L(neg), x8(mul(L(ldw), NB_CODE)))),
     ...put(wd, sub(L(k1), L(k0))),
     ...put(rows, sub(L(n), L(k1))),
-    ...put(blocks, [...add(L(rows), c32(3)), ...c32(2), I32_SHR_U]),
     ...fill0(L(neg), x8(mul(c32(2 * CHOLESKY_NB), L(ldw)))),
-    ...pack,
-    ...update,
-  ];
-  body.push(...ifThen([...L(k1), ...L(n), I32_EQ, I32_EQZ], rest));
-  b.push(...forUp(k0, c32(0), L(n), body, CHOLESKY_NB));
-  // L back into G, zeros above the diagonal
-  b.push(
-    ...forUp(i, c32(0), L(n), [
-      ...put(pa, add(L(g), x8(mul(L(i), L(n))))),
-      ...copy(L(pa), row(i), x8(add(L(i), c32(1)))),
-      ...fill0(add(L(pa), x8(add(L(i), c32(1)))), x8(sub(sub(L(n), L(i)), c32(1)))),
+    ...forUp(r, c32(0), L(rows), [
+      ...put(pa, add(L(w), x8(add(mul(add(L(k1), L(r)), L(ldw)), L(k0))))), // source
+      ...put(end, add(L(pa), x8(L(wd)))),
+      ...put(o, x8(add(mul(mul([...L(r), ...c32(2), I32_SHR_U], L(wd)), c32(4)), [...L(r), ...c32(3), I32_AND]))),
+      ...put(pb, add(L(pos), L(o))),
+      ...put(o, add(L(neg), L(o))),
+      ...whileLess(pa, L(end), [
+        ...put(x, ld(L(pa))),
+        ...st(L(pb), L(x)),
+        ...st(L(o), [...L(x), F64_NEG]),
+        ...inc(pa, 8),
+        ...inc(pb, 32),
+        ...inc(o, 32),
+      ]),
     ]),
-  );
-  b.push(...c32(-1));
-  return { fn, body: b };
+  ];
+  return { fn, body };
+}
+
+function factorUpdateFn(): { fn: Fn; body: Code } {
+  const fn = new Fn();
+  const w = fn.param(),
+    n = fn.param(),
+    ldw = fn.param(),
+    k0 = fn.param(),
+    bi0 = fn.param(),
+    bi1 = fn.param();
+  const [k1, wd, bi, bj, u, cc, neg, pos] = Array.from({ length: 8 }, () => fn.local());
+  const body: Code = [
+    ...putK1(k1, k0, n),
+    ...put(neg, add(L(w), x8(mul(L(ldw), L(ldw))))),
+    ...put(pos, add(L(neg), x8(mul(L(ldw), NB_CODE)))),
+    ...put(wd, sub(L(k1), L(k0))),
+    ...forUp(bi, L(bi0), L(bi1), [
+      ...put(u, add(L(neg), mul(mul(L(bi), L(wd)), c32(32)))),
+      ...put(cc, add(L(w), x8(add(mul(add(L(k1), mul(L(bi), c32(4))), L(ldw)), L(k1))))),
+      ...forUp(bj, c32(0), add(L(bi), c32(1)), [
+        ...L(u),
+        ...add(L(pos), mul(mul(L(bj), L(wd)), c32(32))),
+        ...L(wd),
+        ...add(L(cc), mul(L(bj), c32(32))),
+        ...x8(L(ldw)),
+        CALL,
+        K_INDEX,
+      ]),
+    ]),
+  ];
+  return { fn, body };
+}
+
+function factorOutFn(): { fn: Fn; body: Code } {
+  const fn = new Fn();
+  const g = fn.param(),
+    w = fn.param(),
+    n = fn.param(),
+    ldw = fn.param();
+  const [i, pa] = Array.from({ length: 2 }, () => fn.local());
+  const body: Code = forUp(i, c32(0), L(n), [
+    ...put(pa, add(L(g), x8(mul(L(i), L(n))))),
+    ...copy(L(pa), wRow(w, ldw, L(i)), x8(add(L(i), c32(1)))),
+    ...fill0(add(L(pa), x8(add(L(i), c32(1)))), x8(sub(sub(L(n), L(i)), c32(1)))),
+  ]);
+  return { fn, body };
+}
+
+function factorFn(): { fn: Fn; body: Code } {
+  const fn = new Fn([I32]);
+  const g = fn.param(),
+    w = fn.param(),
+    n = fn.param(),
+    ldw = fn.param();
+  const [k0, k1, failed] = Array.from({ length: 3 }, () => fn.local());
+  const call = (name: string, ...args: Code[]): Code => [...args.flat(), CALL, ...uleb(fnIndex(name))];
+  const step: Code = [
+    ...put(failed, call('factorDiag', L(w), L(n), L(ldw), L(k0))),
+    ...ifThen([...L(failed), ...c32(0), I32_LT_S, I32_EQZ], [...L(failed), RETURN]),
+    ...putK1(k1, k0, n),
+    ...ifThen(
+      [...L(k1), ...L(n), I32_EQ, I32_EQZ],
+      [
+        ...call('factorPanel', L(w), L(n), L(ldw), L(k0), L(k1), L(n)),
+        ...call('factorPack', L(w), L(n), L(ldw), L(k0)),
+        // block rows of the trailing rows n − k1: ceil((n − k1) / 4)
+        ...call('factorUpdate', L(w), L(n), L(ldw), L(k0), c32(0), [...add(sub(L(n), L(k1)), c32(3)), ...c32(2), I32_SHR_U]),
+      ],
+    ),
+  ];
+  const body: Code = [
+    ...call('factorInit', L(g), L(w), L(n), L(ldw)),
+    ...forUp(k0, c32(0), L(n), step, CHOLESKY_NB),
+    ...call('factorOut', L(g), L(w), L(n), L(ldw)),
+    ...c32(-1),
+  ];
+  return { fn, body };
 }
 
 /** fwd(l, x, n, k): forward substitution, rows of X as row axpys (linalg.ts's solveLower). */
@@ -516,23 +617,26 @@ function packRowsFn(): { fn: Fn; body: Code } {
 }
 
 /**
- * syrk(p, c, out, rows, len): R Rᵀ from packed R, as linalg.ts's syrk: the
- * upper-triangle 4×4 blocks into the scratch C (rp×rp), blocked over
- * CHUNK columns and PANEL rows, then out (rows×rows) with the blocks below
- * the diagonal mirrored.
+ * syrkRows(p, c, rows, len, bi0, bi1): the upper-triangle 4×4 blocks of R Rᵀ
+ * in block rows bi0 ≤ bi < bi1, from packed R, into the scratch C (rp×rp):
+ * those rows of C zeroed, then blocked over CHUNK columns and PANEL rows as
+ * linalg.ts's syrk. Each block gets the same kernel calls, in the same
+ * order, whatever range it is computed in, so block rows computed apart (on
+ * several threads, linalg-team.ts) give the bits of one call over them all.
  */
-function syrkFn(): { fn: Fn; body: Code } {
+function syrkRowsFn(): { fn: Fn; body: Code } {
   const fn = new Fn();
   const p = fn.param(),
     c = fn.param(),
-    out = fn.param(),
     rows = fn.param(),
-    len = fn.param();
-  const [rp, blocks, p0, pl, j0, j1, bi, bj, u, cc, i, ib, src, dst, j, tmp, chunk, panel] = Array.from({ length: 18 }, () => fn.local());
+    len = fn.param(),
+    bi0 = fn.param(),
+    bi1 = fn.param();
+  const [rp, blocks, p0, pl, j0, j1, bi, bj, u, cc, tmp, chunk, panel, end] = Array.from({ length: 14 }, () => fn.local());
   const body: Code = [
     ...put(rp, [...add(L(rows), c32(3)), ...c32(-4), I32_AND]),
     ...put(blocks, [...L(rp), ...c32(2), I32_SHR_U]),
-    ...fill0(L(c), x8(mul(L(rp), L(rp)))),
+    ...fill0(add(L(c), x8(mul(mul(L(bi0), c32(4)), L(rp)))), x8(mul(mul(sub(L(bi1), L(bi0)), c32(4)), L(rp)))),
     ...put(chunk, c32(GRAM_CHUNK)),
     ...put(panel, c32(GRAM_PANEL / 4)),
     ...forUp(
@@ -549,7 +653,9 @@ function syrkFn(): { fn: Fn; body: Code } {
           [
             ...put(tmp, add(L(j0), L(panel))),
             ...put(j1, minU(tmp, blocks)),
-            ...forUp(bi, c32(0), L(j1), [
+            // bi < min(j1, bi1)
+            ...put(end, minU(j1, bi1)),
+            ...forUp(bi, L(bi0), L(end), [
               ...put(u, add(L(p), mul(add(mul(L(bi), L(len)), L(p0)), c32(32)))),
               ...put(cc, add(L(c), x8(mul(mul(L(bi), c32(4)), L(rp))))),
               // bj = max(j0, bi)
@@ -571,6 +677,19 @@ function syrkFn(): { fn: Fn; body: Code } {
       ],
       GRAM_CHUNK,
     ),
+  ];
+  return { fn, body };
+}
+
+/** syrkOut(c, out, rows): out (rows×rows) from the scratch C's upper-triangle blocks, the blocks below the diagonal mirrored. */
+function syrkOutFn(): { fn: Fn; body: Code } {
+  const fn = new Fn();
+  const c = fn.param(),
+    out = fn.param(),
+    rows = fn.param();
+  const [rp, i, ib, src, dst, j] = Array.from({ length: 6 }, () => fn.local());
+  const body: Code = [
+    ...put(rp, [...add(L(rows), c32(3)), ...c32(-4), I32_AND]),
     ...forUp(i, c32(0), L(rows), [
       ...put(ib, [...L(i), ...c32(-4), I32_AND]),
       ...put(src, add(L(c), x8(mul(L(i), L(rp))))),
@@ -578,6 +697,32 @@ function syrkFn(): { fn: Fn; body: Code } {
       ...copy(add(L(dst), x8(L(ib))), add(L(src), x8(L(ib))), x8(sub(L(rows), L(ib)))),
       ...forUp(j, c32(0), L(ib), [...st(add(L(dst), x8(L(j))), ld(add(L(c), x8(add(mul(L(j), L(rp)), L(i))))))]),
     ]),
+  ];
+  return { fn, body };
+}
+
+/** syrk(p, c, out, rows, len): R Rᵀ from packed R (syrkRows over every block row, then syrkOut). */
+function syrkFn(): { fn: Fn; body: Code } {
+  const fn = new Fn();
+  const p = fn.param(),
+    c = fn.param(),
+    out = fn.param(),
+    rows = fn.param(),
+    len = fn.param();
+  const body: Code = [
+    ...L(p),
+    ...L(c),
+    ...L(rows),
+    ...L(len),
+    ...c32(0),
+    ...[...add(L(rows), c32(3)), ...c32(2), I32_SHR_U],
+    CALL,
+    ...uleb(fnIndex('syrkRows')),
+    ...L(c),
+    ...L(out),
+    ...L(rows),
+    CALL,
+    ...uleb(fnIndex('syrkOut')),
   ];
   return { fn, body };
 }
@@ -642,20 +787,45 @@ const FUNCTIONS: readonly [string, () => { fn: Fn; body: Code }][] = [
   ['packRows', packRowsFn],
   ['syrk', syrkFn],
   ['rss', rssFn],
+  ['syrkRows', syrkRowsFn],
+  ['syrkOut', syrkOutFn],
+  ['factorInit', factorInitFn],
+  ['factorDiag', factorDiagFn],
+  ['factorPanel', factorPanelFn],
+  ['factorPack', factorPackFn],
+  ['factorUpdate', factorUpdateFn],
+  ['factorOut', factorOutFn],
 ];
 
-/** The module's bytes: imports memory "m"."m" (min 1 page), exports the functions above by name. */
-export function linalgModuleBytes(): Uint8Array {
+/** A function's index in the module (its place in FUNCTIONS), for calls between them. */
+function fnIndex(name: string): number {
+  const i = FUNCTIONS.findIndex(([n]) => n === name);
+  if (i < 0) throw new Error(`linalg-wasm: no function ${name}`);
+  return i;
+}
+
+/** Pages of 64 KiB in 4 GiB: the most a 32-bit WebAssembly memory can have (the shared module's maximum). */
+export const MAX_PAGES = 65536;
+
+/**
+ * The module's bytes: imports memory "m"."m" (min 1 page), exports the
+ * functions above by name. With `shared`, the memory it imports is a shared
+ * one (maximum MAX_PAGES), which several threads' instances use at once
+ * (linalg-team.ts); the code is the same.
+ */
+export function linalgModuleBytes(shared = false): Uint8Array {
   const fns = FUNCTIONS.map(([name, make]) => ({ name, ...make() }));
   const types: Code = [...uleb(fns.length), ...fns.flatMap((f) => f.fn.type())];
   const funcs: Code = [...uleb(fns.length), ...fns.map((_, i) => i)];
   const exports: Code = [...uleb(fns.length)];
   fns.forEach((f, i) => exports.push(...uleb(f.name.length), ...Array.from(Buffer.from(f.name, 'ascii')), 0x00, i));
   const code: Code = [...uleb(fns.length), ...fns.flatMap((f) => f.fn.code(f.body))];
+  // import "m"."m" memory: limits 0x00 (min) or 0x03 (shared, min and max)
+  const limits = shared ? [0x03, ...uleb(1), ...uleb(MAX_PAGES)] : [0x00, ...uleb(1)];
   return new Uint8Array([
     ...WASM_HEADER,
     ...wasmSection(1, types),
-    ...wasmSection(2, [1, 1, 0x6d, 1, 0x6d, 0x02, 0x00, 0x01]), // import memory m.m, min 1 page
+    ...wasmSection(2, [1, 1, 0x6d, 1, 0x6d, 0x02, ...limits]),
     ...wasmSection(3, funcs),
     ...wasmSection(7, exports),
     ...wasmSection(10, code),
@@ -674,4 +844,12 @@ export interface LinalgExports {
   packRows(x: number, p: number, rows: number, len: number): void;
   syrk(p: number, c: number, out: number, rows: number, len: number): void;
   rss(a: number, xt: number, y: number, out: number, m: number, n: number, d: number): void;
+  syrkRows(p: number, c: number, rows: number, len: number, bi0: number, bi1: number): void;
+  syrkOut(c: number, out: number, rows: number): void;
+  factorInit(g: number, w: number, n: number, ldw: number): void;
+  factorDiag(w: number, n: number, ldw: number, k0: number): number;
+  factorPanel(w: number, n: number, ldw: number, k0: number, i0: number, i1: number): void;
+  factorPack(w: number, n: number, ldw: number, k0: number): void;
+  factorUpdate(w: number, n: number, ldw: number, k0: number, bi0: number, bi1: number): void;
+  factorOut(g: number, w: number, n: number, ldw: number): void;
 }

@@ -20,6 +20,7 @@
  */
 import { CHOLESKY_NB, GRAM_CHUNK, GRAM_PANEL, linalgModuleBytes, type LinalgExports } from './linalg-wasm.js';
 import { compiledModule, wasmApi, wasmOffByEnv, type WasmApi, type WasmMemory } from './wasm.js';
+import { balancedBounds, teamSession, type TeamSession } from './linalg-team.js';
 
 /** Thrown by `choleskyFactor` when the matrix is not (numerically) positive definite. */
 export class NotPositiveDefiniteError extends Error {
@@ -322,6 +323,11 @@ function syrkWasm(A: Float64Array, m: number, n: number, columns: boolean): Floa
   const p = m * n,
     c = p + rp * len,
     out = c + rp * rp;
+  const team = teamSession(out + rows * rows, (rows * rows * len) / 2);
+  if (team) {
+    const viaTeam = syrkTeam(team, A, m, n, columns);
+    if (viaTeam) return viaTeam;
+  }
   const room = wasmRoom(out + rows * rows);
   if (!room) return null;
   const { F, fns } = room;
@@ -331,6 +337,39 @@ function syrkWasm(A: Float64Array, m: number, n: number, columns: boolean): Floa
   fns.syrk(p * 8, c * 8, out * 8, rows, len);
   return done(F.slice(out, out + rows * rows));
 }
+
+/**
+ * syrkWasm's product on several threads (linalg-team.ts): this thread packs,
+ * the upper triangle's block rows are shared out in chunks of equal work,
+ * then this thread mirrors. Null if a helper was lost (the caller computes
+ * it alone).
+ */
+function syrkTeam(team: TeamSession, A: Float64Array, m: number, n: number, columns: boolean): Float64Array | null {
+  const rows = columns ? n : m,
+    len = columns ? m : n;
+  const rp = Math.ceil(rows / 4) * 4;
+  const a = team.base,
+    p = a + m * n,
+    c = p + rp * len,
+    out = c + rp * rp;
+  const { F, fns } = team;
+  try {
+    F.set(A.subarray(0, m * n), a);
+    if (columns) fns.packTN(a * 8, p * 8, m, n);
+    else fns.packRows(a * 8, p * 8, m, n);
+    const blocks = rp / 4;
+    // block row bi holds blocks bi..blocks-1 of the upper triangle
+    const bounds = balancedBounds(0, blocks, TEAM_CHUNKS, (bi) => blocks - bi);
+    if (!team.run('syrkRows', [p * 8, c * 8, rows, len], bounds)) return null;
+    fns.syrkOut(c * 8, out * 8, rows);
+    return F.slice(out, out + rows * rows);
+  } finally {
+    team.close();
+  }
+}
+
+/** Chunks per team phase: several per thread, so that a slower core takes fewer. */
+const TEAM_CHUNKS = 16;
 
 /**
  * A zeroed workspace of `size` doubles with a kernel operating on it: the
@@ -477,6 +516,42 @@ export function matmulNT(A: Float64Array, B: Float64Array, m: number, k: number,
 const NB = CHOLESKY_NB;
 
 /**
+ * choleskyFactor's WebAssembly on several threads (linalg-team.ts): per
+ * step, this thread factors the diagonal block and packs the panel; the
+ * panel's rows and the trailing update's block rows are shared out. True
+ * when G holds L; false if a helper was lost (G unchanged: the caller
+ * factors it alone). Throws NotPositiveDefiniteError as choleskyFactor.
+ */
+function factorTeam(team: TeamSession, G: Float64Array, n: number, ld: number): boolean {
+  const { F, fns } = team;
+  const g = team.base,
+    w = g + n * n;
+  try {
+    F.set(G.subarray(0, n * n), g);
+    fns.factorInit(g * 8, w * 8, n, ld);
+    for (let k0 = 0; k0 < n; k0 += NB) {
+      const failed = fns.factorDiag(w * 8, n, ld, k0);
+      if (failed >= 0) throw new NotPositiveDefiniteError(failed, F[w + ld * ld]!, n);
+      const k1 = Math.min(k0 + NB, n);
+      if (k1 === n) break;
+      const args = [w * 8, n, ld, k0];
+      // small steps (the last ones) on this thread alone: a phase costs the helpers a wake-up
+      const split = n - k1 >= 256;
+      if (!team.run('factorPanel', args, split ? balancedBounds(k1, n, TEAM_CHUNKS, () => 1) : [k1, n])) return false;
+      fns.factorPack(w * 8, n, ld, k0);
+      const blocks = Math.ceil((n - k1) / 4);
+      // block row bi updates blocks 0..bi of the lower triangle
+      if (!team.run('factorUpdate', args, split ? balancedBounds(0, blocks, TEAM_CHUNKS, (bi) => bi + 1) : [0, blocks])) return false;
+    }
+    fns.factorOut(g * 8, w * 8, n, ld);
+    G.set(F.subarray(g, g + n * n));
+    return true;
+  } finally {
+    team.close();
+  }
+}
+
+/**
  * Cholesky factorisation G = L L^T of the symmetric positive definite n×n
  * matrix G, in place: on return G's lower triangle holds L and its strict
  * upper triangle is zero. Only the lower triangle of G is read. Throws
@@ -490,6 +565,8 @@ export function choleskyFactor(G: Float64Array, n: number): Float64Array {
   checkSize('choleskyFactor G', G, n * n);
   if (n === 0) return G;
   const ld = Math.ceil(n / 4) * 4; // padded so 4×4 kernel writes stay in bounds
+  const team = teamSession(n * n + ld * ld + 2 * ld * NB, (n * n * n) / 6);
+  if (team && factorTeam(team, G, n, ld)) return G;
   const room = wasmRoom(n * n + ld * ld + 2 * ld * NB);
   if (room) {
     const { F, fns } = room;

@@ -38,6 +38,7 @@ import { LstsqL2, LstsqL2nz, decodingSolver, type Solver } from '../solvers.js';
 import { LinearFilter, type Synapse } from '../synapses.js';
 import { activities, nengoCurrents } from './activities.js';
 import { fuseEncoders, type Op } from './ops.js';
+import { teamStats, warmTeam } from '../linalg-team.js';
 import { BATCH_BYTES, SolvePool, jobBytes, poolThreads, type PoolJob, type PoolResult } from './solve-pool.js';
 import { SignalTable, type Sig } from './signals.js';
 
@@ -115,7 +116,9 @@ export interface Model {
   /**
    * Decoder solves done by the solve pool (solve-pool.ts), how many threads
    * it used (this one and the helpers that finished a job; 0 when it did not
-   * run), and the jobs (one per ensemble) the helpers finished.
+   * run; also counted when the linear algebra team's helpers took part in a
+   * large solve, linalg-team.ts), and the jobs (one per ensemble) the pool's
+   * helpers finished.
    */
   pooled: { solves: number; threads: number; helperJobs: number };
 }
@@ -156,11 +159,14 @@ export function build(network: Network, opts: BuildOptions): Model {
   const seed = opts.seed ?? network.seed ?? entropySeed();
   const cache = opts.decoderCache === undefined ? defaultDecoderCache : opts.decoderCache;
   const b = new Builder(network, opts.dt, seed, cache);
+  const teamChunks = teamStats.helperChunks;
   try {
     b.buildAll();
   } finally {
     cache?.flush?.(); // the build's solutions, also those solved before a failure
   }
+  // a large solve whose Gram product and factor the linear algebra team's helpers took part in
+  if (teamStats.helperChunks > teamChunks) b.model.pooled.threads = Math.max(b.model.pooled.threads, 1 + poolThreads().threads);
   return b.model;
 }
 
@@ -793,6 +799,9 @@ class Builder {
     const n = ens.nNeurons,
       d = ens.dimensions,
       m = spec.m;
+    // A solve large enough for the linear algebra team (linalg-team.ts): its helper threads start
+    // now, while this thread computes the activities, rather than when the Gram product begins.
+    warmTeam((Math.min(m, n) ** 2 * Math.max(m, n)) / 2);
     // Activities at the eval points: rates(gain * (x . e) / radius + bias), in one pass where the
     // neuron type has one (which also gives max(A), for the solver's regularisation)
     if (this.scratch.length < m * n) this.scratch = new Float64Array(m * n);

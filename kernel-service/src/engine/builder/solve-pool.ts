@@ -16,13 +16,15 @@
  * costs nothing (the calling thread takes every job); one that stops
  * answering has its jobs solved again by the calling thread.
  */
-import { availableParallelism } from 'node:os';
-import { Worker, isMainThread } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { LIFRate } from '../neurons.js';
 import { Rng } from '../rng.js';
 import { LstsqL2, LstsqL2nz } from '../solvers.js';
 import { activities } from './activities.js';
 import { youngGenerationMb } from '../node-flags.js';
+import { withoutTeam } from '../linalg-team.js';
+
+export { poolThreads } from '../build-threads.js';
 
 /** One ensemble's solve: its LIF rate curve, encoders, biases and eval points, and one or more targets. */
 export interface PoolJob {
@@ -80,22 +82,6 @@ export interface PoolMemory {
   control: Int32Array;
   /** When each job was claimed (Date.now(): one clock for every thread). */
   claimed: Float64Array;
-}
-
-/**
- * Helper threads for a build: NEFSIM_BUILD_THREADS (then `asked`), else one
- * less than the cores, at most 3; none from worker threads (a partitioned
- * run's parts) and in the TypeScript sources (the helper runs the built
- * JavaScript).
- */
-export function poolThreads(): { threads: number; asked: boolean } {
-  if (!isMainThread || !import.meta.url.endsWith('.js')) return { threads: 0, asked: false };
-  const env = process.env['NEFSIM_BUILD_THREADS'];
-  if (env !== undefined && env.trim() !== '') {
-    const k = Number(env);
-    return { threads: Number.isInteger(k) && k >= 0 ? Math.min(k, 64) : 0, asked: true };
-  }
-  return { threads: Math.max(0, Math.min(availableParallelism() - 1, 3)), asked: false };
 }
 
 /** Lays the jobs out in shared memory. */
@@ -249,8 +235,9 @@ export class SolvePool {
       waitForAClaim(mem);
     }
     const t0 = performance.now();
-    // This thread's own pace (if it did any job), to judge the helpers' jobs by.
-    const mine = takeJobs(mem, n).reduce((sum, k) => sum + units(jobs[k]!), 0);
+    // This thread's own pace (if it did any job), to judge the helpers' jobs by. The linear algebra
+    // team stays off: the pool's helpers are busy with jobs of their own.
+    const mine = withoutTeam(() => takeJobs(mem, n)).reduce((sum, k) => sum + units(jobs[k]!), 0);
     const msPerUnit = mine > 0 ? (performance.now() - t0) / mine : DEFAULT_MS_PER_UNIT;
     // Wait for the helpers' jobs. One that runs ten times longer than this thread would take (and at
     // least 5 s) is taken to be lost (a helper that died): the jobs still unfinished are solved here.

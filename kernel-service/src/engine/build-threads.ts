@@ -1,0 +1,24 @@
+/**
+ * How many helper threads a build may start: for the solve pool
+ * (builder/solve-pool.ts: whole decoder solves side by side) and the linear
+ * algebra team (linalg-team.ts: one large solve's Gram matrix and Cholesky
+ * factor split across threads).
+ */
+import { availableParallelism } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+
+/**
+ * Helper threads for a build: NEFSIM_BUILD_THREADS (then `asked`), else one
+ * less than the cores, at most 3; none from worker threads (a partitioned
+ * run's parts, a design session) and in the TypeScript sources (the helpers
+ * run the built JavaScript).
+ */
+export function poolThreads(): { threads: number; asked: boolean } {
+  if (!isMainThread || !import.meta.url.endsWith('.js')) return { threads: 0, asked: false };
+  const env = process.env['NEFSIM_BUILD_THREADS'];
+  if (env !== undefined && env.trim() !== '') {
+    const k = Number(env);
+    return { threads: Number.isInteger(k) && k >= 0 ? Math.min(k, 64) : 0, asked: true };
+  }
+  return { threads: Math.max(0, Math.min(availableParallelism() - 1, 3)), asked: false };
+}

@@ -1,0 +1,254 @@
+/**
+ * One large decoder solve on several cores. The solve pool
+ * (builder/solve-pool.ts) runs whole solves side by side, which helps a
+ * build of many ensembles; a build whose time is one large ensemble's solve
+ * (2,000 neurons: a Gram matrix of 8·10⁹ multiply-adds and a Cholesky factor
+ * of 2.7·10⁹) ran on one core while Nengo's BLAS used both. Here the
+ * calling thread and helper threads share one WebAssembly memory and split
+ * the Gram product's block rows and each Cholesky step's panel rows and
+ * trailing update (linalg-wasm.ts's range functions) between them.
+ *
+ * Every chunk is computed by the same code with the same operations in the
+ * same order as one thread would, so the results are bit for bit those of
+ * one thread (a test compares them). The calling thread takes chunks too and
+ * never waits for a helper to start: a helper still starting simply gets
+ * fewer chunks. A helper that stops answering (a claimed chunk with no
+ * progress for a long time) makes the session fail; the caller then computes
+ * the whole thing on its own, and the helpers are ended.
+ *
+ * Helpers start on a session's first use and end after IDLE_MS without one.
+ * There are none where the build may not start threads (build-threads.ts),
+ * while the solve pool runs its jobs (withoutTeam), or below TEAM_MIN_WORK.
+ */
+import { Worker } from 'node:worker_threads';
+import { poolThreads } from './build-threads.js';
+import { MAX_PAGES, linalgModuleBytes, type LinalgExports } from './linalg-wasm.js';
+import {
+  ARGS,
+  BOUNDS,
+  CTL_BYTES,
+  DONE,
+  EPOCHS,
+  MAX_ARGS,
+  MAX_CHUNKS,
+  NARGS,
+  NCHUNKS,
+  OP,
+  OP_END,
+  TEAM_OPS,
+  WORD,
+  runChunks,
+  type TeamFns,
+  type TeamOp,
+} from './linalg-team-protocol.js';
+import { youngGenerationMb } from './node-flags.js';
+import { compiledModule, wasmApi, wasmOffByEnv, type WasmMemory } from './wasm.js';
+
+/** Below this many multiply-adds a kernel runs on the calling thread alone (about 25 ms of it here). */
+export const TEAM_MIN_WORK = 2e8;
+/** Helpers are ended after this long without a session. */
+const IDLE_MS = 2000;
+/** A phase with no chunk finished for this long (and 20x the calling thread's pace) has lost a helper. */
+const LOST_MS = 5000;
+
+let blocked = 0;
+
+/** Runs f with the team off (the solve pool's jobs: its threads are busy already). */
+export function withoutTeam<T>(f: () => T): T {
+  blocked++;
+  try {
+    return f();
+  } finally {
+    blocked--;
+  }
+}
+
+/** For tests: the least work that uses the team (TEAM_MIN_WORK when undefined). */
+let minWork = TEAM_MIN_WORK;
+export function setTeamMinWork(work: number | undefined): void {
+  minWork = work ?? TEAM_MIN_WORK;
+}
+
+/** How many sessions ran, and how many chunks the helpers took: for tests and the bench. */
+export const teamStats = { sessions: 0, helperChunks: 0, lost: 0 };
+
+let helpers: Worker[] = [];
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Ends the helper threads now (they start again on the next session). */
+export function closeTeam(): void {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = undefined;
+  for (const w of helpers) void w.terminate();
+  helpers = [];
+}
+
+function startHelpers(threads: number): Worker[] {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = undefined;
+  while (helpers.length < threads) {
+    try {
+      const w = new Worker(new URL('./linalg-team-worker.js', import.meta.url), {
+        resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb() },
+      });
+      w.unref();
+      w.on('error', () => {}); // its chunks are done by the others
+      w.on('exit', () => {
+        helpers = helpers.filter((h) => h !== w);
+      });
+      helpers.push(w);
+    } catch {
+      break; // no helper: the calling thread does it all
+    }
+  }
+  return helpers;
+}
+
+/**
+ * One kernel's shared memory and phases. `F` views the whole memory;
+ * `base` is the first double after the control words, and byte addresses
+ * for the module are `8 · index`.
+ */
+export class TeamSession {
+  readonly F: Float64Array;
+  readonly base = CTL_BYTES / 8;
+  private readonly ctl: Int32Array;
+  private epoch = 0;
+  private open = true;
+
+  constructor(
+    memory: WasmMemory,
+    readonly fns: LinalgExports,
+  ) {
+    this.F = new Float64Array(memory.buffer);
+    this.ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
+  }
+
+  /**
+   * Runs `op(...args, bounds[k], bounds[k+1])` for every chunk k, on this
+   * thread and the helpers; true when every chunk is done, false when a
+   * helper holds one and stopped (the session is then over and its results
+   * not to be used).
+   */
+  run(op: TeamOp, args: number[], bounds: number[]): boolean {
+    const n = bounds.length - 1;
+    if (!this.open || n < 1 || n > MAX_CHUNKS || args.length > MAX_ARGS) throw new Error(`linalg team: bad phase ${op}`);
+    const ctl = this.ctl;
+    ctl[OP] = TEAM_OPS.indexOf(op);
+    ctl[NCHUNKS] = n;
+    ctl[NARGS] = args.length;
+    ctl.set(args, ARGS);
+    ctl.set(bounds, BOUNDS);
+    this.epoch = 1 + (this.epoch % (EPOCHS - 1)); // never 0: a fresh memory's WORD
+    Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, WORD, this.epoch << 16);
+    Atomics.notify(ctl, WORD);
+    if (process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] === '1') waitForAClaim(ctl);
+    const t0 = performance.now();
+    const mine = runChunks(ctl, this.fns as unknown as TeamFns, this.epoch);
+    const pace = mine > 0 ? (performance.now() - t0) / mine : 0;
+    let seen = Atomics.load(ctl, DONE),
+      since = performance.now();
+    while (seen < n) {
+      Atomics.wait(ctl, DONE, seen, 50);
+      const now = Atomics.load(ctl, DONE);
+      if (now !== seen) {
+        seen = now;
+        since = performance.now();
+      } else if (performance.now() - since > Math.max(LOST_MS, 20 * pace)) {
+        teamStats.lost++;
+        this.close();
+        closeTeam();
+        return false;
+      }
+    }
+    teamStats.helperChunks += n - mine;
+    return true;
+  }
+
+  /** Ends the session: the helpers return to wait for the next one. */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.ctl[OP] = OP_END;
+    this.epoch = 1 + (this.epoch % (EPOCHS - 1));
+    Atomics.store(this.ctl, WORD, this.epoch << 16);
+    Atomics.notify(this.ctl, WORD);
+    if (helpers.length > 0) {
+      idleTimer = setTimeout(closeTeam, IDLE_MS);
+      idleTimer.unref();
+    }
+  }
+}
+
+/**
+ * For the test of a helper that dies holding a chunk (linalg-team-worker.ts):
+ * lets a helper claim first, which this thread would otherwise beat to every
+ * chunk whenever the helper is slow to start. At most 30 s.
+ */
+function waitForAClaim(ctl: Int32Array): void {
+  const until = Date.now() + 30_000;
+  for (let w = Atomics.load(ctl, WORD); (w & 0xffff) === 0 && Date.now() < until; w = Atomics.load(ctl, WORD))
+    Atomics.wait(ctl, WORD, w, 10);
+}
+
+/** Whether a kernel of `work` multiply-adds would use the team here (and its module, if so). */
+function teamModule(work: number): object | null {
+  if (blocked > 0 || work < minWork || wasmOffByEnv() || poolThreads().threads === 0 || !wasmApi()) return null;
+  return compiledModule('linalg-shared', () => linalgModuleBytes(true));
+}
+
+/**
+ * Starts the helpers ahead of a kernel of `work` multiply-adds that will use
+ * them (a thread takes some 50-100 ms to start), so that they are ready when
+ * it begins. Nothing for work below the team's threshold.
+ */
+export function warmTeam(work: number): void {
+  if (teamModule(work)) startHelpers(poolThreads().threads);
+}
+
+/**
+ * A session with room for `doubles` doubles after the control words, for a
+ * kernel of `work` multiply-adds; null when the team is not to be used
+ * (too little work, no helper threads allowed, WebAssembly off or short of
+ * memory): the caller then computes on its own.
+ */
+export function teamSession(doubles: number, work: number): TeamSession | null {
+  const module = teamModule(work);
+  const api = wasmApi();
+  if (!module || !api) return null;
+  const { threads } = poolThreads();
+  const pages = Math.ceil((CTL_BYTES + 8 * doubles) / 65536);
+  if (pages > MAX_PAGES) return null;
+  let session: TeamSession;
+  let memory: WasmMemory;
+  try {
+    memory = new api.Memory({ initial: pages, maximum: pages, shared: true });
+    const instance = new api.Instance(module, { m: { m: memory } });
+    session = new TeamSession(memory, instance.exports as unknown as LinalgExports);
+  } catch {
+    return null; // out of memory for it: one thread, in the module's own memory
+  }
+  for (const w of startHelpers(threads)) w.postMessage({ memory, module });
+  teamStats.sessions++;
+  return session;
+}
+
+/**
+ * Chunk bounds over items [from, to) whose costs grow or shrink linearly
+ * (item i costs a + b·i): `chunks` pieces of about equal total cost.
+ */
+export function balancedBounds(from: number, to: number, chunks: number, cost: (i: number) => number): number[] {
+  const count = to - from;
+  const k = Math.max(1, Math.min(chunks, count));
+  let total = 0;
+  for (let i = from; i < to; i++) total += cost(i);
+  const bounds = [from];
+  let acc = 0;
+  for (let i = from; i < to && bounds.length < k; i++) {
+    acc += cost(i);
+    if (acc >= (total * bounds.length) / k) bounds.push(i + 1);
+  }
+  if (bounds[bounds.length - 1] !== to) bounds.push(to);
+  return bounds;
+}

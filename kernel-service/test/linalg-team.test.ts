@@ -9,7 +9,8 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Network, Simulator, type Probe } from '../lib/index.js';
 import { NotPositiveDefiniteError, addToDiagonal, choleskyFactor, gramNT, gramTN } from '../lib/engine/linalg.js';
-import { balancedBounds, closeTeam, setTeamMinWork, teamStats } from '../lib/engine/linalg-team.js';
+import { balancedBounds, closeTeam, setTeamMinWork, teamActivities, teamStats } from '../lib/engine/linalg-team.js';
+import { lifActivitiesWasm } from '../lib/engine/kernels/rates-wasm.js';
 
 const threadsBefore = process.env['NEFSIM_BUILD_THREADS'];
 afterEach(() => {
@@ -41,6 +42,11 @@ function teamed<T>(f: () => T): { value: T; helperChunks: number } {
   const before = teamStats.helperChunks;
   const value = f();
   return { value, helperChunks: teamStats.helperChunks - before };
+}
+
+/** Every constant signal's initial values (encoders, decoders, ...), concatenated. */
+function constantsOf(s: Simulator): Float64Array {
+  return Float64Array.from(s.model.signals.bases.flatMap((b) => (b.init ? [...b.init] : [])));
 }
 
 function differing(a: Float64Array, b: Float64Array): number {
@@ -131,6 +137,62 @@ describe('the linear algebra team', () => {
     }
   }, 60_000);
 
+  it('computes activities with the helper, bit for bit, and the same maximum', () => {
+    process.env['NEFSIM_BUILD_THREADS'] = '1';
+    const m = 3000,
+      n = 800,
+      d = 2;
+    const rand = (k: number): Float64Array => activities(k, 1, k + 7).map((v) => v / 200 - 1);
+    const task = {
+      enc: rand(n * d).map((v) => 30 * v),
+      bias: rand(n).map((v) => 8 * v),
+      x: rand(m * d),
+      m,
+      n,
+      d,
+      tauRc: 0.02,
+      tauRef: 0.002,
+      amplitude: 1,
+    };
+    const one = new Float64Array(m * n);
+    const max1 = lifActivitiesWasm(task.enc, task.bias, task.x, m, n, d, one, 0.02, 0.002, 1);
+    let took = 0,
+      A = new Float64Array(0),
+      max2: number | 'lost' | undefined;
+    for (let i = 0; i < 40 && took === 0; i++) {
+      A = new Float64Array(new SharedArrayBuffer(8 * m * n));
+      const before = teamStats.helperChunks;
+      max2 = teamActivities(task, A);
+      took = teamStats.helperChunks - before;
+    }
+    expect(took).toBeGreaterThan(0);
+    expect(max2).toBe(max1);
+    expect(differing(one, A)).toBe(0);
+    expect(teamActivities(task, new Float64Array(m * n))).toBe(undefined); // not in shared memory: not for the team
+  });
+
+  it("a build whose helper dies holding rows, a Gram block or a factor's rows gets one thread's decoders", () => {
+    process.env['NEFSIM_BUILD_THREADS'] = '0';
+    const net = (): Network => {
+      const n = new Network({ label: 'big', seed: 4 });
+      n.probe(n.ensemble({ nNeurons: 1100, dimensions: 1, label: 'a' }), { synapse: 0.01, label: 'p' });
+      return n;
+    };
+    const one = new Simulator(net(), { decoderCache: null });
+    process.env['NEFSIM_BUILD_THREADS'] = '1';
+    closeTeam();
+    process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] = '1';
+    try {
+      const lost = teamStats.lost;
+      const two = new Simulator(net(), { decoderCache: null });
+      expect(teamStats.lost - lost).toBe(3); // the activities, the Gram product, the factor: each given up on
+      expect(differing(constantsOf(one), constantsOf(two))).toBe(0);
+    } finally {
+      delete process.env['NEFSIM_TEST_TEAM_HELPER_DIES'];
+      closeTeam();
+    }
+  }, 120_000);
+
   it('serves a build: a large ensemble gets the decoders of a one-thread build, on two threads', () => {
     let probe: Probe | undefined;
     const probes = new Map<Simulator, Probe>();
@@ -158,7 +220,7 @@ describe('the linear algebra team', () => {
     expect(one.summary().buildThreads).toBe(1);
     expect(two.summary().buildThreads).toBe(2);
     // every constant signal (encoders, the probe's decoders, ...), and a short run
-    const constants = (s: Simulator): Float64Array => Float64Array.from(s.model.signals.bases.flatMap((b) => (b.init ? [...b.init] : [])));
+    const constants = constantsOf;
     expect(constants(one).length).toBeGreaterThan(1200);
     expect(differing(constants(one), constants(two))).toBe(0);
     one.runSteps(100);

@@ -6,11 +6,38 @@
 import { parentPort } from 'node:worker_threads';
 import { CTL_BYTES, NCHUNKS, OP, OP_END, WORD, claimChunk, runChunks, type TeamFns } from './linalg-team-protocol.js';
 import { wasmApi, type WasmMemory } from './wasm.js';
+import { runActivityChunks } from './linalg-team.js';
 
 /** A session whose calling thread went quiet this long is left (it ends its sessions; this is a backstop). */
 const QUIET_MS = 60_000;
 
-parentPort!.on('message', (msg: { memory: WasmMemory; module: object }) => {
+/** An ensemble's activities, its rows in chunks (linalg-team.ts's teamActivities). */
+export interface ActivitiesTask {
+  kind: 'activities';
+  /** WORD (epoch 1, the next chunk), DONE, NCHUNKS, the bounds at BOUNDS. */
+  ctl: Int32Array;
+  /** Per chunk: the maximum of its activities (NaN: WebAssembly declined it). */
+  maxes: Float64Array;
+  bounds: number[];
+  /** m x n, in shared memory. */
+  A: Float64Array;
+  enc: Float64Array;
+  bias: Float64Array;
+  x: Float64Array;
+  m: number;
+  n: number;
+  d: number;
+  tauRc: number;
+  tauRef: number;
+  amplitude: number;
+}
+
+parentPort?.on('message', (msg: { memory: WasmMemory; module: object } | ActivitiesTask) => {
+  if ('kind' in msg) {
+    if (process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] === '1' && claimChunk(msg.ctl, 1, Atomics.load(msg.ctl, NCHUNKS)) >= 0) process.exit(1);
+    runActivityChunks(msg);
+    return;
+  }
   const api = wasmApi();
   if (!api) return;
   const fns = new api.Instance(msg.module, { m: { m: msg.memory } }).exports as unknown as TeamFns;

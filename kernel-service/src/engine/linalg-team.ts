@@ -37,12 +37,15 @@ import {
   OP_END,
   TEAM_OPS,
   WORD,
+  claimChunk,
   runChunks,
   type TeamFns,
   type TeamOp,
 } from './linalg-team-protocol.js';
+import { lifActivitiesWasm } from './kernels/rates-wasm.js';
 import { youngGenerationMb } from './node-flags.js';
 import { compiledModule, wasmApi, wasmOffByEnv, type WasmMemory } from './wasm.js';
+import type { ActivitiesTask } from './linalg-team-worker.js';
 
 /** Below this many multiply-adds a kernel runs on the calling thread alone (about 25 ms of it here). */
 export const TEAM_MIN_WORK = 2e8;
@@ -251,4 +254,100 @@ export function balancedBounds(from: number, to: number, chunks: number, cost: (
   }
   if (bounds[bounds.length - 1] !== to) bounds.push(to);
   return bounds;
+}
+
+/** Fewer activities than this are computed by the calling thread alone (about 50 ms of it cold). */
+const MIN_TEAM_ACTIVITIES = 1 << 21;
+
+/**
+ * A LIF ensemble's activities at its eval points (kernels/rates-wasm.ts's
+ * lifActivitiesWasm: rate(bias + enc · x), and their maximum) into A, rows
+ * shared out with the helpers in chunks. A must live in shared memory (the
+ * helpers write their rows into it). Returns the maximum, bit for bit that
+ * of one call over all rows; undefined when the team does not apply here
+ * (nothing written), or 'lost' when a helper stopped holding rows (A may
+ * still be written to by it: the caller must compute into other memory).
+ */
+export function teamActivities(
+  task: Omit<ActivitiesTask, 'kind' | 'ctl' | 'maxes' | 'bounds' | 'A'>,
+  A: Float64Array,
+): number | 'lost' | undefined {
+  const { m, n, d } = task;
+  if (!(A.buffer instanceof SharedArrayBuffer) || A.length < m * n || d < 1 || m * n < MIN_TEAM_ACTIVITIES) return undefined;
+  if (!teamModule(Infinity)) return undefined;
+  const rows = Math.max(1, Math.ceil(32768 / n)); // at least one call of lifActivitiesWasm's size per chunk
+  const bounds = balancedBounds(0, m, Math.min(TEAM_ROW_CHUNKS, Math.ceil(m / rows)), () => 1);
+  const chunks = bounds.length - 1;
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * (BOUNDS + chunks + 1)));
+  ctl.set(bounds, BOUNDS);
+  ctl[NCHUNKS] = chunks;
+  const maxes = new Float64Array(new SharedArrayBuffer(8 * chunks));
+  const full: ActivitiesTask = { ...task, kind: 'activities', ctl, maxes, bounds, A };
+  Atomics.store(ctl, WORD, 1 << 16); // epoch 1: the only phase
+  for (const w of startHelpers(poolThreads().threads)) w.postMessage(full);
+  if (process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] === '1') waitForAClaim(ctl);
+  const t0 = performance.now();
+  const mine = runActivityChunks(full);
+  const pace = mine > 0 ? (performance.now() - t0) / mine : 0;
+  let seen = Atomics.load(ctl, DONE),
+    since = performance.now();
+  while (seen < chunks) {
+    Atomics.wait(ctl, DONE, seen, 50);
+    const now = Atomics.load(ctl, DONE);
+    if (now !== seen) {
+      seen = now;
+      since = performance.now();
+    } else if (performance.now() - since > Math.max(LOST_MS, 20 * pace)) {
+      Atomics.store(ctl, WORD, 2 << 16); // over: the helper claims no more
+      teamStats.lost++;
+      closeTeam();
+      return 'lost';
+    }
+  }
+  teamStats.helperChunks += chunks - mine;
+  if (helpers.length > 0 && !idleTimer) {
+    idleTimer = setTimeout(closeTeam, IDLE_MS);
+    idleTimer.unref();
+  }
+  let max = -Infinity;
+  for (let k = 0; k < chunks; k++) {
+    const part = maxes[k]!;
+    if (Number.isNaN(part)) return undefined; // a chunk WebAssembly declined: the caller computes them all
+    max = part > max ? part : max;
+  }
+  return max;
+}
+
+/** Row chunks of a team's activities. */
+const TEAM_ROW_CHUNKS = 16;
+
+/**
+ * Claims and computes chunks of an activities task (on any thread): each
+ * chunk's rows through lifActivitiesWasm, its maximum into maxes (NaN if
+ * WebAssembly declined it); returns how many this thread did.
+ */
+export function runActivityChunks(t: ActivitiesTask): number {
+  let ran = 0;
+  const nChunks = t.ctl[NCHUNKS]!;
+  for (let k = claimChunk(t.ctl, 1, nChunks); k >= 0; k = claimChunk(t.ctl, 1, nChunks)) {
+    const r0 = t.bounds[k]!,
+      r1 = t.bounds[k + 1]!;
+    const part = lifActivitiesWasm(
+      t.enc,
+      t.bias,
+      t.x.subarray(r0 * t.d, r1 * t.d),
+      r1 - r0,
+      t.n,
+      t.d,
+      t.A.subarray(r0 * t.n, r1 * t.n),
+      t.tauRc,
+      t.tauRef,
+      t.amplitude,
+    );
+    t.maxes[k] = part ?? NaN;
+    ran++;
+    Atomics.add(t.ctl, DONE, 1);
+    Atomics.notify(t.ctl, DONE);
+  }
+  return ran;
 }

@@ -38,7 +38,7 @@ import { LstsqL2, LstsqL2nz, decodingSolver, type Solver } from '../solvers.js';
 import { LinearFilter, type Synapse } from '../synapses.js';
 import { activities, nengoCurrents } from './activities.js';
 import { fuseEncoders, type Op } from './ops.js';
-import { teamStats, warmTeam } from '../linalg-team.js';
+import { teamActivities, teamStats, warmTeam } from '../linalg-team.js';
 import { BATCH_BYTES, SolvePool, jobBytes, poolThreads, type PoolJob, type PoolResult } from './solve-pool.js';
 import { SignalTable, type Sig } from './signals.js';
 
@@ -181,7 +181,7 @@ class Builder {
   private readonly fnIds = new WeakMap<object, number>();
   private nextFnId = 0;
   /** Activity matrix storage, reused by every solve of this build (solvers keep no reference to A). */
-  private scratch = new Float64Array(0);
+  private scratch: Float64Array<ArrayBufferLike> = new Float64Array(0);
   private readonly members = new Set<object>();
   /** Connections whose 'output' a probe records: their weighted value needs a signal of its own. */
   private readonly outputProbed = new Set<Connection>();
@@ -228,6 +228,16 @@ class Builder {
     for (const c of conns)
       if (c.learningRule?.ruleType.modifies === 'encoders') this.learnedEncoders.add(unviewPost(c.post).obj as Ensemble);
     for (const p of probes) if (p.target instanceof LearningRule && p.attr === 'delta') this.deltaProbed.add(p.target);
+    // An ensemble whose decoder solve the linear algebra team will share: its helpers start now, so
+    // that they are up (about 0.1 s) by the first solve. Estimated with Nengo's default number of
+    // eval points, max(clip(500 d, 750, 2500), 2 n).
+    for (const e of ensembles) {
+      const ntClass: unknown = e.neuronType.constructor;
+      if (ntClass !== LIF && ntClass !== LIFRate) continue;
+      const n = e.nNeurons,
+        m = Math.max(Math.min(Math.max(500 * e.dimensions, 750), 2500), 2 * n);
+      warmTeam((Math.min(m, n) ** 2 * Math.max(m, n)) / 2);
+    }
     for (const n of nodes) this.buildNode(n);
     for (const e of ensembles) this.buildEnsemble(e);
     // Connections into learning rules need the learning rule built first.
@@ -804,10 +814,37 @@ class Builder {
     warmTeam((Math.min(m, n) ** 2 * Math.max(m, n)) / 2);
     // Activities at the eval points: rates(gain * (x . e) / radius + bias), in one pass where the
     // neuron type has one (which also gives max(A), for the solver's regularisation)
-    if (this.scratch.length < m * n) this.scratch = new Float64Array(m * n);
-    const A = this.scratch.subarray(0, m * n);
     const nt = ens.neuronType;
-    const aMax = nt.ratesAt(be.scaledEncoders, be.bias, spec.evalPoints, m, n, d, A);
+    const ntClass: unknown = nt.constructor;
+    const lif = ntClass === LIF || ntClass === LIFRate;
+    // in shared memory where the team's helpers may compute some of its rows (teamActivities)
+    const shared = lif && m * n >= SHARED_ACTIVITIES;
+    if (this.scratch.length < m * n || (shared && !(this.scratch.buffer instanceof SharedArrayBuffer))) {
+      this.scratch = shared ? new Float64Array(new SharedArrayBuffer(8 * m * n)) : new Float64Array(m * n);
+    }
+    let A = this.scratch.subarray(0, m * n);
+    let aMax: number | undefined;
+    if (shared) {
+      const lifNt = nt as LIFRate;
+      const viaTeam = teamActivities(
+        {
+          enc: be.scaledEncoders,
+          bias: be.bias,
+          x: spec.evalPoints,
+          m,
+          n,
+          d,
+          tauRc: lifNt.tauRc,
+          tauRef: lifNt.tauRef,
+          amplitude: lifNt.amplitude,
+        },
+        A,
+      );
+      // a lost helper may still write into A: this build's activities go elsewhere from now on
+      if (viaTeam === 'lost') A = this.scratch = new Float64Array(m * n);
+      else aMax = viaTeam;
+    }
+    aMax ??= nt.ratesAt(be.scaledEncoders, be.bias, spec.evalPoints, m, n, d, A);
     if (aMax === undefined && nt.ratesCountSpikes) {
       nt.rates(nengoCurrents(A, be.encoders, be.gain, ens.radius, be.bias, spec.evalPoints, m, n, d), A);
     } else if (aMax === undefined) nt.rates(activities(A, be.scaledEncoders, be.bias, spec.evalPoints, m, n, d), A);
@@ -1442,6 +1479,8 @@ class Builder {
  * D = 16 (7e8, where it saved 10%) or the 200-neuron models (2e7).
  */
 const MIN_POOL_WORK = 2e9;
+/** Activity matrices of LIF ensembles this large are kept in shared memory, for the linear algebra team. */
+const SHARED_ACTIVITIES = 1 << 21;
 /** With NEFSIM_BUILD_THREADS set, the user asked for helpers: then from this much (CircularConvolution D = 16 and up). */
 const MIN_ASKED_POOL_WORK = 3e8;
 

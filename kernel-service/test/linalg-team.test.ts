@@ -9,7 +9,16 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Network, Simulator, type Probe } from '../lib/index.js';
 import { NotPositiveDefiniteError, addToDiagonal, choleskyFactor, gramNT, gramTN } from '../lib/engine/linalg.js';
-import { balancedBounds, closeTeam, setTeamMinWork, teamActivities, teamStats } from '../lib/engine/linalg-team.js';
+import {
+  balancedBounds,
+  closeTeam,
+  setTeamMinWork,
+  teamActivities,
+  teamHelperCount,
+  teamStats,
+  warmTeam,
+} from '../lib/engine/linalg-team.js';
+import { BOUNDS, NCHUNKS, WORD, claimChunk } from '../lib/engine/linalg-team-protocol.js';
 import { lifActivitiesWasm } from '../lib/engine/kernels/rates-wasm.js';
 
 const threadsBefore = process.env['NEFSIM_BUILD_THREADS'];
@@ -66,6 +75,30 @@ describe('the linear algebra team', () => {
     expect(balancedBounds(0, 10, 2, () => 1)).toEqual([0, 5, 10]);
     expect(balancedBounds(0, 100, 4, (i) => 100 - i)).toEqual([0, 14, 30, 51, 100]);
     expect(balancedBounds(3, 5, 16, () => 1)).toEqual([3, 4, 5]); // no more chunks than items
+  });
+
+  it('ends helpers started ahead of a kernel that never came (a decoder cache hit) after 2 s idle', async () => {
+    process.env['NEFSIM_BUILD_THREADS'] = '1';
+    closeTeam();
+    setTeamMinWork(0);
+    warmTeam(1);
+    expect(teamHelperCount()).toBe(1);
+    await new Promise((r) => setTimeout(r, 2600));
+    expect(teamHelperCount()).toBe(0);
+  });
+
+  it('closes a phase to claims before it writes the next one (a claim under the old epoch fails)', () => {
+    // the protocol's claims alone, on one thread: phase 3 of 2 chunks, both claimed
+    const ctl = new Int32Array(new SharedArrayBuffer(4 * (BOUNDS + 20)));
+    ctl[WORD] = (3 << 16) | 2;
+    expect(claimChunk(ctl, 3, 2)).toBe(-1);
+    // closed, then phase 4's larger count written: a thread that read epoch 3, then that count
+    Atomics.store(ctl, WORD, (3 << 16) | 0xffff);
+    ctl[NCHUNKS] = 16;
+    expect(claimChunk(ctl, 3, 16)).toBe(-1);
+    Atomics.store(ctl, WORD, 4 << 16);
+    expect(claimChunk(ctl, 3, 16)).toBe(-1);
+    expect([claimChunk(ctl, 4, 16), claimChunk(ctl, 4, 16)]).toEqual([0, 1]);
   });
 
   it('gives the bits of one thread: Aᵀ·A, A·Aᵀ and the Cholesky factor, over odd shapes', () => {
@@ -203,6 +236,8 @@ describe('the linear algebra team', () => {
         n.node((t: number) => Math.sin(8 * t), { label: 'in' }),
         a,
       );
+      // a decoded connection: left out of the solve pool (one thread would solve it there)
+      n.connect(a, n.node(null, { sizeIn: 1, label: 'out' }), { function: (x: number[]) => x[0]! ** 2 });
       probe = n.probe(a, { synapse: 0.01, label: 'p' });
       return n;
     };
@@ -219,6 +254,7 @@ describe('the linear algebra team', () => {
     for (let i = 0; i < 10 && two.summary().buildThreads === 1; i++) two = simulate();
     expect(one.summary().buildThreads).toBe(1);
     expect(two.summary().buildThreads).toBe(2);
+    expect(two.model.pooled.solves).toBe(0);
     // every constant signal (encoders, the probe's decoders, ...), and a short run
     const constants = constantsOf;
     expect(constants(one).length).toBeGreaterThan(1200);

@@ -5,13 +5,17 @@
  *
  * A phase is one of the linear-algebra module's range functions (TEAM_OPS)
  * over chunks [bounds[k], bounds[k+1]) of its rows, every chunk called with
- * the same leading arguments. The calling thread writes the phase (op,
- * arguments, bounds), then starts it by storing WORD = epoch << 16: chunks
- * are claimed by compare-and-swap on WORD, which holds the phase's epoch and
- * the next unclaimed chunk, so a thread that read an older phase's op can
- * never claim a chunk of a newer one (its swap fails). The calling thread
- * writes a new phase only once every chunk of the last one is done (DONE),
- * so what a thread read before its claim succeeded is that phase's.
+ * the same leading arguments. Chunks are claimed by compare-and-swap on
+ * WORD, which holds the phase's epoch and the next unclaimed chunk. The
+ * calling thread starts a phase only once every chunk of the last one is
+ * done (DONE), and in three steps: it closes the last phase to claims (WORD
+ * = its epoch << 16 | 0xffff, more than any chunk count), writes the new
+ * phase (op, arguments, bounds), then opens it (WORD = new epoch << 16). So
+ * a claim succeeds only while its phase is open, when every parameter a
+ * thread read (after seeing that epoch) is that phase's: a thread that read
+ * an older epoch fails its swap, and one that read the new parameters
+ * under the old epoch finds the old phase closed. Epoch 0 is never a phase
+ * (a fresh memory's WORD is 0).
  */
 
 /** Bytes of control words before the data. */
@@ -29,6 +33,8 @@ export const WORD = 0,
 export const MAX_CHUNKS = CTL_BYTES / 4 - BOUNDS - 1;
 /** OP: the session is over; helpers return to their event loop. */
 export const OP_END = -1;
+/** OP: no work (a session's first epoch, before its first phase). */
+export const OP_IDLE = -2;
 /** Epochs count modulo this (15 bits: WORD stays a positive int32). */
 export const EPOCHS = 1 << 15;
 

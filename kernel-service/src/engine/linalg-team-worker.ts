@@ -1,7 +1,8 @@
 /**
- * A helper thread of linalg-team.ts: for each session it is sent (a shared
- * memory and the compiled linear-algebra module), it runs chunks of every
- * phase the calling thread starts, until the session ends.
+ * A helper thread of linalg-team.ts: for each session it is sent (the team's
+ * shared memory and the compiled linear-algebra module), it runs chunks of
+ * every phase the calling thread starts, until the session ends; and it
+ * takes rows of an activities task.
  */
 import { parentPort } from 'node:worker_threads';
 import { CTL_BYTES, NCHUNKS, OP, OP_END, WORD, claimChunk, runChunks, type TeamFns } from './linalg-team-protocol.js';
@@ -32,7 +33,10 @@ export interface ActivitiesTask {
   amplitude: number;
 }
 
-parentPort?.on('message', (msg: { memory: WasmMemory; module: object } | ActivitiesTask) => {
+/** The last session's instance, by the team memory's id (a memory is kept from one session to the next). */
+let current: { id: number; fns: TeamFns } | undefined;
+
+parentPort?.on('message', (msg: { memory: WasmMemory; module: object; id: number } | ActivitiesTask) => {
   if ('kind' in msg) {
     if (process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] === '1' && claimChunk(msg.ctl, 1, Atomics.load(msg.ctl, NCHUNKS)) >= 0) process.exit(1);
     runActivityChunks(msg);
@@ -40,9 +44,11 @@ parentPort?.on('message', (msg: { memory: WasmMemory; module: object } | Activit
   }
   const api = wasmApi();
   if (!api) return;
-  const fns = new api.Instance(msg.module, { m: { m: msg.memory } }).exports as unknown as TeamFns;
+  if (current?.id !== msg.id)
+    current = { id: msg.id, fns: new api.Instance(msg.module, { m: { m: msg.memory } }).exports as unknown as TeamFns };
+  const { fns } = current;
   const ctl = new Int32Array(msg.memory.buffer, 0, CTL_BYTES / 4);
-  let last = -1,
+  let last = 0, // epoch 0 is never a phase
     quietSince = Date.now();
   for (;;) {
     const w = Atomics.load(ctl, WORD);

@@ -35,6 +35,7 @@ import {
   NCHUNKS,
   OP,
   OP_END,
+  OP_IDLE,
   TEAM_OPS,
   WORD,
   claimChunk,
@@ -78,12 +79,39 @@ export const teamStats = { sessions: 0, helperChunks: 0, lost: 0 };
 let helpers: Worker[] = [];
 let idleTimer: ReturnType<typeof setTimeout> | undefined;
 
-/** Ends the helper threads now (they start again on the next session). */
+/**
+ * The team's shared memory, kept from one session to the next (grown when a
+ * session needs more) and let go with the helpers: a new memory per session
+ * stayed alive in the idle helpers' heaps, about 46 MB a session for a
+ * 2,000 x 1,000 Gram product, until they ended.
+ */
+let team: { memory: WasmMemory & { grow(pages: number): number }; fns: LinalgExports; id: number } | undefined;
+let nextMemoryId = 1;
+/** The epoch of the team memory's last phase (kept with the memory: its WORD holds it). */
+let epoch = 0;
+const nextEpoch = (): number => (epoch = 1 + (epoch % (EPOCHS - 1))); // never 0: a fresh memory's WORD
+
+/** Helper threads running now (for tests). */
+export function teamHelperCount(): number {
+  return helpers.length;
+}
+
+/** Ends the helper threads now and lets the team's memory go (both start again on the next session). */
 export function closeTeam(): void {
   if (idleTimer) clearTimeout(idleTimer);
   idleTimer = undefined;
   for (const w of helpers) void w.terminate();
   helpers = [];
+  team = undefined;
+}
+
+/** Ends the helpers (and the memory) after IDLE_MS unless a session comes first. */
+function armIdle(): void {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = undefined;
+  if (helpers.length === 0 && !team) return;
+  idleTimer = setTimeout(closeTeam, IDLE_MS);
+  idleTimer.unref();
 }
 
 function startHelpers(threads: number): Worker[] {
@@ -108,7 +136,7 @@ function startHelpers(threads: number): Worker[] {
 }
 
 /**
- * One kernel's shared memory and phases. `F` views the whole memory;
+ * One kernel's phases in the team's memory. `F` views the whole memory;
  * `base` is the first double after the control words, and byte addresses
  * for the module are `8 · index`.
  */
@@ -116,7 +144,6 @@ export class TeamSession {
   readonly F: Float64Array;
   readonly base = CTL_BYTES / 8;
   private readonly ctl: Int32Array;
-  private epoch = 0;
   private open = true;
 
   constructor(
@@ -130,25 +157,27 @@ export class TeamSession {
   /**
    * Runs `op(...args, bounds[k], bounds[k+1])` for every chunk k, on this
    * thread and the helpers; true when every chunk is done, false when a
-   * helper holds one and stopped (the session is then over and its results
-   * not to be used).
+   * helper holds one and stopped (the session is then over, the team's
+   * memory let go, and the results are not to be used).
    */
   run(op: TeamOp, args: number[], bounds: number[]): boolean {
     const n = bounds.length - 1;
     if (!this.open || n < 1 || n > MAX_CHUNKS || args.length > MAX_ARGS) throw new Error(`linalg team: bad phase ${op}`);
     const ctl = this.ctl;
+    // No claim of the last phase may succeed once its parameters start to change: a helper that read
+    // its epoch and then this phase's larger chunk count would otherwise claim under the old epoch.
+    Atomics.store(ctl, WORD, (epoch << 16) | 0xffff);
     ctl[OP] = TEAM_OPS.indexOf(op);
     ctl[NCHUNKS] = n;
     ctl[NARGS] = args.length;
     ctl.set(args, ARGS);
     ctl.set(bounds, BOUNDS);
-    this.epoch = 1 + (this.epoch % (EPOCHS - 1)); // never 0: a fresh memory's WORD
     Atomics.store(ctl, DONE, 0);
-    Atomics.store(ctl, WORD, this.epoch << 16);
+    Atomics.store(ctl, WORD, nextEpoch() << 16);
     Atomics.notify(ctl, WORD);
     if (process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] === '1') waitForAClaim(ctl);
     const t0 = performance.now();
-    const mine = runChunks(ctl, this.fns as unknown as TeamFns, this.epoch);
+    const mine = runChunks(ctl, this.fns as unknown as TeamFns, epoch);
     const pace = mine > 0 ? (performance.now() - t0) / mine : 0;
     let seen = Atomics.load(ctl, DONE),
       since = performance.now();
@@ -161,7 +190,7 @@ export class TeamSession {
       } else if (performance.now() - since > Math.max(LOST_MS, 20 * pace)) {
         teamStats.lost++;
         this.close();
-        closeTeam();
+        closeTeam(); // the lost helper may still write into this memory
         return false;
       }
     }
@@ -173,14 +202,11 @@ export class TeamSession {
   close(): void {
     if (!this.open) return;
     this.open = false;
+    Atomics.store(this.ctl, WORD, (epoch << 16) | 0xffff);
     this.ctl[OP] = OP_END;
-    this.epoch = 1 + (this.epoch % (EPOCHS - 1));
-    Atomics.store(this.ctl, WORD, this.epoch << 16);
+    Atomics.store(this.ctl, WORD, nextEpoch() << 16);
     Atomics.notify(this.ctl, WORD);
-    if (helpers.length > 0) {
-      idleTimer = setTimeout(closeTeam, IDLE_MS);
-      idleTimer.unref();
-    }
+    armIdle();
   }
 }
 
@@ -201,40 +227,63 @@ function teamModule(work: number): object | null {
   return compiledModule('linalg-shared', () => linalgModuleBytes(true));
 }
 
+/** Whether a kernel of `work` multiply-adds would be shared out here. */
+export function teamServes(work: number): boolean {
+  return teamModule(work) !== null;
+}
+
+/** Multiply-adds of the Gram product a decoder solve of m eval points and n neurons computes (the smaller side squared). */
+export function gramWork(m: number, n: number): number {
+  return (Math.min(m, n) ** 2 * Math.max(m, n)) / 2;
+}
+
 /**
  * Starts the helpers ahead of a kernel of `work` multiply-adds that will use
  * them (a thread takes some 50-100 ms to start), so that they are ready when
  * it begins. Nothing for work below the team's threshold.
  */
 export function warmTeam(work: number): void {
-  if (teamModule(work)) startHelpers(poolThreads().threads);
+  if (!teamModule(work)) return;
+  startHelpers(poolThreads().threads);
+  armIdle(); // a kernel that never comes (a decoder cache hit) leaves them to end
 }
 
 /**
  * A session with room for `doubles` doubles after the control words, for a
  * kernel of `work` multiply-adds; null when the team is not to be used
  * (too little work, no helper threads allowed, WebAssembly off or short of
- * memory): the caller then computes on its own.
+ * memory): the caller then computes on its own. Its memory is the team's,
+ * as the last session left it: every kernel writes what it reads.
  */
 export function teamSession(doubles: number, work: number): TeamSession | null {
   const module = teamModule(work);
   const api = wasmApi();
   if (!module || !api) return null;
-  const { threads } = poolThreads();
   const pages = Math.ceil((CTL_BYTES + 8 * doubles) / 65536);
   if (pages > MAX_PAGES) return null;
-  let session: TeamSession;
-  let memory: WasmMemory;
   try {
-    memory = new api.Memory({ initial: pages, maximum: pages, shared: true });
-    const instance = new api.Instance(module, { m: { m: memory } });
-    session = new TeamSession(memory, instance.exports as unknown as LinalgExports);
+    if (!team) {
+      const memory = new api.Memory({ initial: pages, maximum: MAX_PAGES, shared: true }) as WasmMemory & { grow(pages: number): number };
+      const instance = new api.Instance(module, { m: { m: memory } });
+      team = { memory, fns: instance.exports as unknown as LinalgExports, id: nextMemoryId++ };
+      epoch = 0;
+    }
+    const have = team.memory.buffer.byteLength / 65536;
+    if (have < pages) team.memory.grow(pages - have);
   } catch {
+    team = undefined;
     return null; // out of memory for it: one thread, in the module's own memory
   }
-  for (const w of startHelpers(threads)) w.postMessage({ memory, module });
+  const { memory, fns, id } = team;
+  const ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
+  // a new epoch with no work: helpers still reading the last session's end join this one instead
+  Atomics.store(ctl, WORD, (epoch << 16) | 0xffff);
+  ctl[OP] = OP_IDLE;
+  Atomics.store(ctl, WORD, (nextEpoch() << 16) | 0xffff);
+  Atomics.notify(ctl, WORD);
+  for (const w of startHelpers(poolThreads().threads)) w.postMessage({ memory, module, id });
   teamStats.sessions++;
-  return session;
+  return new TeamSession(memory, fns);
 }
 
 /**
@@ -285,30 +334,31 @@ export function teamActivities(
   const full: ActivitiesTask = { ...task, kind: 'activities', ctl, maxes, bounds, A };
   Atomics.store(ctl, WORD, 1 << 16); // epoch 1: the only phase
   for (const w of startHelpers(poolThreads().threads)) w.postMessage(full);
-  if (process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] === '1') waitForAClaim(ctl);
-  const t0 = performance.now();
-  const mine = runActivityChunks(full);
-  const pace = mine > 0 ? (performance.now() - t0) / mine : 0;
-  let seen = Atomics.load(ctl, DONE),
-    since = performance.now();
-  while (seen < chunks) {
-    Atomics.wait(ctl, DONE, seen, 50);
-    const now = Atomics.load(ctl, DONE);
-    if (now !== seen) {
-      seen = now;
+  let mine = 0;
+  try {
+    if (process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] === '1') waitForAClaim(ctl);
+    const t0 = performance.now();
+    mine = runActivityChunks(full);
+    const pace = mine > 0 ? (performance.now() - t0) / mine : 0;
+    let seen = Atomics.load(ctl, DONE),
       since = performance.now();
-    } else if (performance.now() - since > Math.max(LOST_MS, 20 * pace)) {
-      Atomics.store(ctl, WORD, 2 << 16); // over: the helper claims no more
-      teamStats.lost++;
-      closeTeam();
-      return 'lost';
+    while (seen < chunks) {
+      Atomics.wait(ctl, DONE, seen, 50);
+      const now = Atomics.load(ctl, DONE);
+      if (now !== seen) {
+        seen = now;
+        since = performance.now();
+      } else if (performance.now() - since > Math.max(LOST_MS, 20 * pace)) {
+        teamStats.lost++;
+        closeTeam();
+        return 'lost';
+      }
     }
+  } finally {
+    Atomics.store(ctl, WORD, 2 << 16); // over (also after a throw here): no helper claims another chunk
+    armIdle();
   }
   teamStats.helperChunks += chunks - mine;
-  if (helpers.length > 0 && !idleTimer) {
-    idleTimer = setTimeout(closeTeam, IDLE_MS);
-    idleTimer.unref();
-  }
   let max = -Infinity;
   for (let k = 0; k < chunks; k++) {
     const part = maxes[k]!;

@@ -38,7 +38,7 @@ import { LstsqL2, LstsqL2nz, decodingSolver, type Solver } from '../solvers.js';
 import { LinearFilter, type Synapse } from '../synapses.js';
 import { activities, nengoCurrents } from './activities.js';
 import { fuseEncoders, type Op } from './ops.js';
-import { teamActivities, teamStats, warmTeam } from '../linalg-team.js';
+import { gramWork, teamActivities, teamServes, teamStats, warmTeam } from '../linalg-team.js';
 import { BATCH_BYTES, SolvePool, jobBytes, poolThreads, type PoolJob, type PoolResult } from './solve-pool.js';
 import { SignalTable, type Sig } from './signals.js';
 
@@ -228,16 +228,6 @@ class Builder {
     for (const c of conns)
       if (c.learningRule?.ruleType.modifies === 'encoders') this.learnedEncoders.add(unviewPost(c.post).obj as Ensemble);
     for (const p of probes) if (p.target instanceof LearningRule && p.attr === 'delta') this.deltaProbed.add(p.target);
-    // An ensemble whose decoder solve the linear algebra team will share: its helpers start now, so
-    // that they are up (about 0.1 s) by the first solve. Estimated with Nengo's default number of
-    // eval points, max(clip(500 d, 750, 2500), 2 n).
-    for (const e of ensembles) {
-      const ntClass: unknown = e.neuronType.constructor;
-      if (ntClass !== LIF && ntClass !== LIFRate) continue;
-      const n = e.nNeurons,
-        m = Math.max(Math.min(Math.max(500 * e.dimensions, 750), 2500), 2 * n);
-      warmTeam((Math.min(m, n) ** 2 * Math.max(m, n)) / 2);
-    }
     for (const n of nodes) this.buildNode(n);
     for (const e of ensembles) this.buildEnsemble(e);
     // Connections into learning rules need the learning rule built first.
@@ -811,7 +801,7 @@ class Builder {
       m = spec.m;
     // A solve large enough for the linear algebra team (linalg-team.ts): its helper threads start
     // now, while this thread computes the activities, rather than when the Gram product begins.
-    warmTeam((Math.min(m, n) ** 2 * Math.max(m, n)) / 2);
+    warmTeam(gramWork(m, n));
     // Activities at the eval points: rates(gain * (x . e) / radius + bias), in one pass where the
     // neuron type has one (which also gives max(A), for the solver's regularisation)
     const nt = ens.neuronType;
@@ -921,6 +911,10 @@ class Builder {
       }
       if (keys.has(key)) continue;
       keys.add(key);
+      // A solve large enough for the linear algebra team is left to the connection's build, where the
+      // team shares it out: in the pool, one thread would do all of it.
+      // (Estimated with the ensemble's eval points.)
+      if (teamServes(gramWork(be.nEvalPoints, pre.nNeurons))) continue;
       const gKey = `${pre.id}|${solver.key()}|${conn.evalPoints !== undefined ? `ep${conn.id}` : ''}`;
       let g = groups.get(gKey);
       if (!g) {

@@ -257,7 +257,8 @@ export class SolvePool {
     let row = 0;
     jobs.forEach((j, k) => {
       let state = Atomics.load(mem.control, STATE + k);
-      if (state !== OK && state !== FAILED) state = runJob(mem, k) ? OK : FAILED; // a helper's job that never finished
+      // a helper's job that never finished (the team stays off: other helpers may still be busy)
+      if (state !== OK && state !== FAILED) state = withoutTeam(() => runJob(mem, k)) ? OK : FAILED;
       if (state === FAILED) {
         out.push(null);
         row += j.targets.length;

@@ -58,6 +58,24 @@ describe('cells', () => {
     expect(limits).toMatchObject({ maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: youngGenerationMb(SESSION_SEMI_SPACE_MB) });
   });
 
+  it("a session's large builds use the other core: one large solve is shared (the linear algebra team), bit for bit", async () => {
+    const r = await exec(
+      [
+        'const big = new Network({ label: "big", seed: 5 });',
+        'const e = big.ensemble({ nNeurons: 1000, dimensions: 1, label: "e" });',
+        'big.connect(e, big.node(null, { sizeIn: 1, label: "out" }), { function: (x) => x[0] ** 2 });',
+        // the helper starts with the first large solve and may miss it
+        'let threads = 1;',
+        'for (let i = 0; i < 10 && threads === 1; i++) threads = new Simulator(big, { decoderCache: null }).summary().buildThreads;',
+        'threads',
+      ].join('\n'),
+      'big',
+      { model: false },
+    );
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    expect(r.result!.value!['text/plain']).toBe('2');
+  });
+
   it("a cell's string value is cut at 2 MB with a notice (a 300 MB string took the service's memory past 1.5 GB)", async () => {
     const r = await exec("'z'.repeat(30_000_000)", 'big');
     expect(r.ok, JSON.stringify(r.error)).toBe(true);

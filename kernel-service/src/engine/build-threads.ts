@@ -7,14 +7,26 @@
 import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
+let allowedHere = false;
+
+/**
+ * Lets this worker thread's builds start helper threads, as a main
+ * thread's do: for a thread that builds on its own (a design session of the
+ * service), not beside other threads of the same run (a partitioned run's
+ * parts, which already use the cores).
+ */
+export function allowBuildThreadsInThisWorker(): void {
+  allowedHere = true;
+}
+
 /**
  * Helper threads for a build: NEFSIM_BUILD_THREADS (then `asked`), else one
  * less than the cores, at most 3; none from worker threads (a partitioned
- * run's parts, a design session) and in the TypeScript sources (the helpers
- * run the built JavaScript).
+ * run's parts) unless allowed (a design session), and none in the
+ * TypeScript sources (the helpers run the built JavaScript).
  */
 export function poolThreads(): { threads: number; asked: boolean } {
-  if (!isMainThread || !import.meta.url.endsWith('.js')) return { threads: 0, asked: false };
+  if ((!isMainThread && !allowedHere) || !import.meta.url.endsWith('.js')) return { threads: 0, asked: false };
   const env = process.env['NEFSIM_BUILD_THREADS'];
   if (env !== undefined && env.trim() !== '') {
     const k = Number(env);

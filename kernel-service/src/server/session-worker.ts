@@ -12,6 +12,7 @@ import { formatWithOptions, inspect } from 'node:util';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as nefsim from '../index.js';
+import { allowBuildThreadsInThisWorker } from '../engine/build-threads.js';
 import type { Network } from '../engine/network.js';
 import type { Probe } from '../engine/objects.js';
 import type { Simulator, SimulatorOptions } from '../engine/simulator.js';
@@ -23,6 +24,8 @@ import type { FromWorker, ToWorker, WorkerArrays, WorkerInit } from './worker-pr
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
+// A session builds on its own thread: its large builds may use the other cores, as `nefsim run`'s do.
+allowBuildThreadsInThisWorker();
 
 function send(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);

@@ -76,6 +76,24 @@ describe('cells', () => {
     expect(r.result!.value!['text/plain']).toBe('2');
   });
 
+  it('interrupts a large build whose solve is shared with a helper thread; the session then answers', async () => {
+    const build = exec(
+      [
+        'const huge = new Network({ label: "huge", seed: 6 });',
+        'const h = huge.ensemble({ nNeurons: 3000, dimensions: 1, label: "h" });',
+        'huge.probe(h, { synapse: 0.01 });',
+        'for (let i = 0; i < 20; i++) new Simulator(huge, { decoderCache: null });',
+      ].join('\n'),
+      'huge',
+      { model: false },
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // within the first build's solve
+    const intr = await c.request('session.interrupt', { session });
+    expect(intr.result).toMatchObject({ restarted: true, wasBusy: true });
+    expect((await build).error!.code).toBe('interrupted');
+    expect((await exec('6 * 7', 'after-huge')).result!.value).toEqual({ 'text/plain': '42' });
+  });
+
   it("a cell's string value is cut at 2 MB with a notice (a 300 MB string took the service's memory past 1.5 GB)", async () => {
     const r = await exec("'z'.repeat(30_000_000)", 'big');
     expect(r.ok, JSON.stringify(r.error)).toBe(true);

@@ -61,37 +61,22 @@ describe('cells', () => {
   it("a session's large builds use the other core: one large solve is shared (the linear algebra team), bit for bit", async () => {
     const r = await exec(
       [
-        'const big = new Network({ label: "big", seed: 5 });',
-        'const e = big.ensemble({ nNeurons: 1000, dimensions: 1, label: "e" });',
-        'big.connect(e, big.node(null, { sizeIn: 1, label: "out" }), { function: (x) => x[0] ** 2 });',
+        // in a function: its names stay out of the session's globals, which later tests use
+        '(() => {',
+        '  const big = new Network({ label: "big", seed: 5 });',
+        '  const e = big.ensemble({ nNeurons: 1000, dimensions: 1, label: "e" });',
+        '  big.connect(e, big.node(null, { sizeIn: 1, label: "out" }), { function: (x) => x[0] ** 2 });',
         // the helper starts with the first large solve and may miss it
-        'let threads = 1;',
-        'for (let i = 0; i < 10 && threads === 1; i++) threads = new Simulator(big, { decoderCache: null }).summary().buildThreads;',
-        'threads',
+        '  let threads = 1;',
+        '  for (let i = 0; i < 10 && threads === 1; i++) threads = new Simulator(big, { decoderCache: null }).summary().buildThreads;',
+        '  return threads;',
+        '})()',
       ].join('\n'),
       'big',
       { model: false },
     );
     expect(r.ok, JSON.stringify(r.error)).toBe(true);
     expect(r.result!.value!['text/plain']).toBe('2');
-  });
-
-  it('interrupts a large build whose solve is shared with a helper thread; the session then answers', async () => {
-    const build = exec(
-      [
-        'const huge = new Network({ label: "huge", seed: 6 });',
-        'const h = huge.ensemble({ nNeurons: 3000, dimensions: 1, label: "h" });',
-        'huge.probe(h, { synapse: 0.01 });',
-        'for (let i = 0; i < 20; i++) new Simulator(huge, { decoderCache: null });',
-      ].join('\n'),
-      'huge',
-      { model: false },
-    );
-    await new Promise((r) => setTimeout(r, 1500)); // within the first build's solve
-    const intr = await c.request('session.interrupt', { session });
-    expect(intr.result).toMatchObject({ restarted: true, wasBusy: true });
-    expect((await build).error!.code).toBe('interrupted');
-    expect((await exec('6 * 7', 'after-huge')).result!.value).toEqual({ 'text/plain': '42' });
   });
 
   it("a cell's string value is cut at 2 MB with a notice (a 300 MB string took the service's memory past 1.5 GB)", async () => {
@@ -503,6 +488,24 @@ describe('interrupt and limits', () => {
     const after = await exec('typeof net', 'after');
     expect(after.result!.value).toEqual({ 'text/plain': 'undefined' });
     other.close();
+  });
+
+  it('interrupts a large build whose solve is shared with a helper thread; the session then answers', async () => {
+    const build = exec(
+      [
+        'const huge = new Network({ label: "huge", seed: 6 });',
+        'const h = huge.ensemble({ nNeurons: 3000, dimensions: 1, label: "h" });',
+        'huge.probe(h, { synapse: 0.01 });',
+        'for (let i = 0; i < 20; i++) new Simulator(huge, { decoderCache: null });',
+      ].join('\n'),
+      'huge',
+      { model: false },
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // within the first build's solve
+    const intr = await c.request('session.interrupt', { session });
+    expect(intr.result).toMatchObject({ restarted: true, wasBusy: true });
+    expect((await build).error!.code).toBe('interrupted');
+    expect((await exec('6 * 7', 'after-huge')).result!.value).toEqual({ 'text/plain': '42' });
   });
 
   it('a cell sent while an interrupt restarts the session runs in the new worker (it was posted to the old one and never answered)', async () => {

@@ -175,24 +175,11 @@ export class TeamSession {
     Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, WORD, nextEpoch() << 16);
     Atomics.notify(ctl, WORD);
-    if (process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] === '1') waitForAClaim(ctl);
-    const t0 = performance.now();
-    const mine = runChunks(ctl, this.fns as unknown as TeamFns, epoch);
-    const pace = mine > 0 ? (performance.now() - t0) / mine : 0;
-    let seen = Atomics.load(ctl, DONE),
-      since = performance.now();
-    while (seen < n) {
-      Atomics.wait(ctl, DONE, seen, 50);
-      const now = Atomics.load(ctl, DONE);
-      if (now !== seen) {
-        seen = now;
-        since = performance.now();
-      } else if (performance.now() - since > Math.max(LOST_MS, 20 * pace)) {
-        teamStats.lost++;
-        this.close();
-        closeTeam(); // the lost helper may still write into this memory
-        return false;
-      }
+    const mine = shareOut(ctl, n, () => runChunks(ctl, this.fns as unknown as TeamFns, epoch));
+    if (mine < 0) {
+      this.close();
+      closeTeam(); // the lost helper may still write into this memory
+      return false;
     }
     teamStats.helperChunks += n - mine;
     return true;
@@ -219,6 +206,34 @@ function waitForAClaim(ctl: Int32Array): void {
   const until = Date.now() + 30_000;
   for (let w = Atomics.load(ctl, WORD); (w & 0xffff) === 0 && Date.now() < until; w = Atomics.load(ctl, WORD))
     Atomics.wait(ctl, WORD, w, 10);
+}
+
+/**
+ * This thread's share of a phase of `n` chunks in `ctl` (`work` claims and
+ * runs chunks until none is left, and returns how many it ran), then the
+ * wait for the helpers' chunks. Returns the chunks this thread ran, or -1
+ * when a helper holds one and stopped: no chunk finished for LOST_MS, or
+ * 20x this thread's time per chunk if longer.
+ */
+function shareOut(ctl: Int32Array, n: number, work: () => number): number {
+  if (process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] === '1') waitForAClaim(ctl);
+  const t0 = performance.now();
+  const mine = work();
+  const pace = mine > 0 ? (performance.now() - t0) / mine : 0;
+  let seen = Atomics.load(ctl, DONE),
+    since = performance.now();
+  while (seen < n) {
+    Atomics.wait(ctl, DONE, seen, 50);
+    const now = Atomics.load(ctl, DONE);
+    if (now !== seen) {
+      seen = now;
+      since = performance.now();
+    } else if (performance.now() - since > Math.max(LOST_MS, 20 * pace)) {
+      teamStats.lost++;
+      return -1;
+    }
+  }
+  return mine;
 }
 
 /** Whether a kernel of `work` multiply-adds would use the team here (and its module, if so). */
@@ -334,29 +349,16 @@ export function teamActivities(
   const full: ActivitiesTask = { ...task, kind: 'activities', ctl, maxes, bounds, A };
   Atomics.store(ctl, WORD, 1 << 16); // epoch 1: the only phase
   for (const w of startHelpers(poolThreads().threads)) w.postMessage(full);
-  let mine = 0;
+  let mine: number;
   try {
-    if (process.env['NEFSIM_TEST_TEAM_HELPER_DIES'] === '1') waitForAClaim(ctl);
-    const t0 = performance.now();
-    mine = runActivityChunks(full);
-    const pace = mine > 0 ? (performance.now() - t0) / mine : 0;
-    let seen = Atomics.load(ctl, DONE),
-      since = performance.now();
-    while (seen < chunks) {
-      Atomics.wait(ctl, DONE, seen, 50);
-      const now = Atomics.load(ctl, DONE);
-      if (now !== seen) {
-        seen = now;
-        since = performance.now();
-      } else if (performance.now() - since > Math.max(LOST_MS, 20 * pace)) {
-        teamStats.lost++;
-        closeTeam();
-        return 'lost';
-      }
-    }
+    mine = shareOut(ctl, chunks, () => runActivityChunks(full));
   } finally {
     Atomics.store(ctl, WORD, 2 << 16); // over (also after a throw here): no helper claims another chunk
     armIdle();
+  }
+  if (mine < 0) {
+    closeTeam(); // the lost helper may still write into A
+    return 'lost';
   }
   teamStats.helperChunks += chunks - mine;
   let max = -Infinity;

@@ -104,6 +104,7 @@ describe('the linear algebra team', () => {
   it('gives the bits of one thread: Aᵀ·A, A·Aᵀ and the Cholesky factor, over odd shapes', () => {
     process.env['NEFSIM_BUILD_THREADS'] = '1';
     for (const [m, n] of [
+      [2100, 601], // Aᵀ·A packed from two slabs of A's rows (1,744 rows a slab)
       [1300, 517], // a factor of several split steps, then the small last ones alone
       [700, 255], // under 256 trailing rows from the start: no step split
       [90, 33],

@@ -27,6 +27,7 @@
  *   packTN(a, p, m, n)                the columns of A (m×n) packed 4 at a time: P[(blk·m + q)·4 + r] = A[q][4·blk + r]
  *   packRows(x, p, rows, len)         the rows of X packed 4 at a time: P[(blk·len + q)·4 + r] = X[4·blk + r][q]
  *   syrk(p, c, out, rows, len)        out = R Rᵀ (rows×rows) from packed R; c: scratch of rp·rp doubles
+ *   packTNRows(a, p, m, n, q0, q1)    packTN for rows q0..q1 of A, from those rows alone at a (P not zeroed)
  *   syrkRows, syrkOut                 syrk in parts: some block rows of the upper triangle; the result mirrored
  *   factorInit, factorDiag, factorPanel, factorPack, factorUpdate, factorOut
  *                                     factor in parts (see factorFn), for linalg-team.ts's threads
@@ -565,19 +566,39 @@ function tvecFn(): { fn: Fn; body: Code } {
   return { fn, body };
 }
 
-/** packTN(a, p, m, n): P (zeroed first, rp·m doubles) = the columns of A packed four at a time; A's rows are copied 4 values (32 bytes) at a time. */
+/** packTN(a, p, m, n): P (zeroed first, rp·m doubles) = the columns of A packed four at a time (packTNRows over every row). */
 function packTNFn(): { fn: Fn; body: Code } {
   const fn = new Fn();
   const a = fn.param(),
     p = fn.param(),
     m = fn.param(),
     n = fn.param();
-  const [q, ap, col, full, o] = Array.from({ length: 5 }, () => fn.local());
   const body: Code = [
     ...fill0(L(p), x8(mul([...add(L(n), c32(3)), ...c32(-4), I32_AND], L(m)))),
+    ...[...L(a), ...L(p), ...L(m), ...L(n), ...c32(0), ...L(m), CALL, ...uleb(fnIndex('packTNRows'))],
+  ];
+  return { fn, body };
+}
+
+/**
+ * packTNRows(a, p, m, n, q0, q1): rows q0 ≤ q < q1 of A (m×n) into packTN's
+ * layout in P (not zeroed here), from those rows alone at a (row q at
+ * a + (q − q0)·n·8): A can be packed from a slab of its rows at a time.
+ * Rows are copied 4 values (32 bytes) at a time.
+ */
+function packTNRowsFn(): { fn: Fn; body: Code } {
+  const fn = new Fn();
+  const a = fn.param(),
+    p = fn.param(),
+    m = fn.param(),
+    n = fn.param(),
+    q0 = fn.param(),
+    q1 = fn.param();
+  const [q, ap, col, full, o] = Array.from({ length: 5 }, () => fn.local());
+  const body: Code = [
     ...put(full, [...L(n), ...c32(-4), I32_AND]),
-    ...forUp(q, c32(0), L(m), [
-      ...put(ap, add(L(a), x8(mul(L(q), L(n))))),
+    ...forUp(q, L(q0), L(q1), [
+      ...put(ap, add(L(a), x8(mul(sub(L(q), L(q0)), L(n))))),
       ...forUp(
         col,
         c32(0),
@@ -795,6 +816,7 @@ const FUNCTIONS: readonly [string, () => { fn: Fn; body: Code }][] = [
   ['factorPack', factorPackFn],
   ['factorUpdate', factorUpdateFn],
   ['factorOut', factorOutFn],
+  ['packTNRows', packTNRowsFn],
 ];
 
 /** A function's index in the module (its place in FUNCTIONS), for calls between them. */
@@ -852,4 +874,5 @@ export interface LinalgExports {
   factorPack(w: number, n: number, ldw: number, k0: number): void;
   factorUpdate(w: number, n: number, ldw: number, k0: number, bi0: number, bi1: number): void;
   factorOut(g: number, w: number, n: number, ldw: number): void;
+  packTNRows(a: number, p: number, m: number, n: number, q0: number, q1: number): void;
 }

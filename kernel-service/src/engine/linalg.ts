@@ -323,7 +323,7 @@ function syrkWasm(A: Float64Array, m: number, n: number, columns: boolean): Floa
   const p = m * n,
     c = p + rp * len,
     out = c + rp * rp;
-  const team = teamSession(out + rows * rows, (rows * rows * len) / 2);
+  const team = teamSession(teamSlab(m, n, columns) * n + rp * len + rp * rp + rows * rows, (rows * rows * len) / 2);
   if (team) {
     const viaTeam = syrkTeam(team, A, m, n, columns);
     if (viaTeam) return viaTeam;
@@ -348,15 +348,26 @@ function syrkTeam(team: TeamSession, A: Float64Array, m: number, n: number, colu
   const rows = columns ? n : m,
     len = columns ? m : n;
   const rp = Math.ceil(rows / 4) * 4;
+  // Aᵀ·A packs A's columns from slabs of its rows: the memory holds a slab, not a copy of A (64 MB
+  // for 4,000 x 2,000); A·Aᵀ (a fat A, the smaller system) packs from a whole copy.
+  const slab = teamSlab(m, n, columns);
   const a = team.base,
-    p = a + m * n,
+    p = a + slab * n,
     c = p + rp * len,
     out = c + rp * rp;
   const { F, fns } = team;
   try {
-    F.set(A.subarray(0, m * n), a);
-    if (columns) fns.packTN(a * 8, p * 8, m, n);
-    else fns.packRows(a * 8, p * 8, m, n);
+    if (columns) {
+      F.fill(0, p, p + rp * len); // the padding columns (the team's memory is reused)
+      for (let q0 = 0; q0 < m; q0 += slab) {
+        const q1 = Math.min(m, q0 + slab);
+        F.set(A.subarray(q0 * n, q1 * n), a);
+        fns.packTNRows(a * 8, p * 8, m, n, q0, q1);
+      }
+    } else {
+      F.set(A.subarray(0, m * n), a);
+      fns.packRows(a * 8, p * 8, m, n);
+    }
     const blocks = rp / 4;
     // block row bi holds blocks bi..blocks-1 of the upper triangle
     const bounds = balancedBounds(0, blocks, TEAM_CHUNKS, (bi) => blocks - bi);
@@ -366,6 +377,14 @@ function syrkTeam(team: TeamSession, A: Float64Array, m: number, n: number, colu
   } finally {
     team.close();
   }
+}
+
+/** Doubles of A's rows packed at a time by syrkTeam (8 MB). */
+const SLAB_DOUBLES = 1 << 20;
+
+/** Rows of A that syrkTeam's memory holds at a time: a slab for Aᵀ·A, all of A for A·Aᵀ. */
+function teamSlab(m: number, n: number, columns: boolean): number {
+  return columns ? Math.max(1, Math.min(m, Math.floor(SLAB_DOUBLES / Math.max(1, n)))) : m;
 }
 
 /** Chunks per team phase: several per thread, so that a slower core takes fewer. */

@@ -15,6 +15,7 @@ import {
   setTeamMinWork,
   teamActivities,
   teamHelperCount,
+  teamSession,
   teamStats,
   warmTeam,
 } from '../lib/engine/linalg-team.js';
@@ -85,6 +86,17 @@ describe('the linear algebra team', () => {
     expect(teamHelperCount()).toBe(1);
     await new Promise((r) => setTimeout(r, 2600));
     expect(teamHelperCount()).toBe(0);
+  });
+
+  it('starts afresh after a session that was never closed (code stopped mid-phase), with the same bits', () => {
+    process.env['NEFSIM_BUILD_THREADS'] = '1';
+    const A = activities(900, 500, 13);
+    const one = alone(() => gramTN(A, 900, 500));
+    setTeamMinWork(0);
+    const abandoned = teamSession(1 << 16, 1e12);
+    expect(abandoned?.isOpen).toBe(true);
+    const two = teamed(() => gramTN(A, 900, 500)).value;
+    expect(differing(one, two)).toBe(0);
   });
 
   it('closes a phase to claims before it writes the next one (a claim under the old epoch fails)', () => {

@@ -44,7 +44,7 @@ import {
   type TeamOp,
 } from './linalg-team-protocol.js';
 import { lifActivitiesWasm } from './kernels/rates-wasm.js';
-import { youngGenerationMb } from './node-flags.js';
+import { HELPER_OLD_GENERATION_MB, youngGenerationMb } from './node-flags.js';
 import { compiledModule, wasmApi, wasmOffByEnv, type WasmMemory } from './wasm.js';
 import type { ActivitiesTask } from './linalg-team-worker.js';
 
@@ -87,6 +87,8 @@ let idleTimer: ReturnType<typeof setTimeout> | undefined;
  */
 let team: { memory: WasmMemory & { grow(pages: number): number }; fns: LinalgExports; id: number } | undefined;
 let nextMemoryId = 1;
+/** The last session opened (see teamSession). */
+let lastSession: TeamSession | undefined;
 /** The epoch of the team memory's last phase (kept with the memory: its WORD holds it). */
 let epoch = 0;
 const nextEpoch = (): number => (epoch = 1 + (epoch % (EPOCHS - 1))); // never 0: a fresh memory's WORD
@@ -120,7 +122,7 @@ function startHelpers(threads: number): Worker[] {
   while (helpers.length < threads) {
     try {
       const w = new Worker(new URL('./linalg-team-worker.js', import.meta.url), {
-        resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb() },
+        resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb(), maxOldGenerationSizeMb: HELPER_OLD_GENERATION_MB },
       });
       w.unref();
       w.on('error', () => {}); // its chunks are done by the others
@@ -145,6 +147,10 @@ export class TeamSession {
   readonly base = CTL_BYTES / 8;
   private readonly ctl: Int32Array;
   private open = true;
+
+  get isOpen(): boolean {
+    return this.open;
+  }
 
   constructor(
     memory: WasmMemory,
@@ -274,6 +280,9 @@ export function teamSession(doubles: number, work: number): TeamSession | null {
   const module = teamModule(work);
   const api = wasmApi();
   if (!module || !api) return null;
+  // A session never closed (its thread's code was stopped mid-phase, as vm's timeout stops a cell's
+  // code without running finally blocks) may have helpers still in a chunk: start afresh.
+  if (lastSession?.isOpen) closeTeam();
   const pages = Math.ceil((CTL_BYTES + 8 * doubles) / 65536);
   if (pages > MAX_PAGES) return null;
   try {
@@ -298,7 +307,7 @@ export function teamSession(doubles: number, work: number): TeamSession | null {
   Atomics.notify(ctl, WORD);
   for (const w of startHelpers(poolThreads().threads)) w.postMessage({ memory, module, id });
   teamStats.sessions++;
-  return new TeamSession(memory, fns);
+  return (lastSession = new TeamSession(memory, fns));
 }
 
 /**

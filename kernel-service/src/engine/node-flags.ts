@@ -51,3 +51,6 @@ export function youngGenerationMb(semiSpaceMb: number = SEMI_SPACE_MB): number {
 
 /** Semi-space of a service session's thread, MB: cells that allocate many small objects keep most of their speed. */
 export const SESSION_SEMI_SPACE_MB = 2;
+
+/** Old generation of a build's helper threads, MB (the solve pool's, the linear algebra team's): they keep their data in typed arrays, outside it; a cap keeps one from taking a design session's memory past its own. */
+export const HELPER_OLD_GENERATION_MB = 256;

@@ -806,7 +806,8 @@ class Builder {
     // neuron type has one (which also gives max(A), for the solver's regularisation)
     const nt = ens.neuronType;
     const ntClass: unknown = nt.constructor;
-    const lif = ntClass === LIF || ntClass === LIFRate;
+    // (exactly LIF's rate curve: not a subclass's, nor one set on the instance)
+    const lif = (ntClass === LIF || ntClass === LIFRate) && (nt as LIFRate).rates === LIFRate.prototype.rates;
     // in shared memory where the team's helpers may compute some of its rows (teamActivities)
     const shared = lif && m * n >= SHARED_ACTIVITIES;
     if (this.scratch.length < m * n || (shared && !(this.scratch.buffer instanceof SharedArrayBuffer))) {
@@ -902,7 +903,7 @@ class Builder {
       if (!be || be.direct || solver.weights || pre.nNeurons === 0 || conn.sizeMid === 0) continue;
       if (!poolSolver(solver)) continue;
       const ntClass: unknown = nt.constructor;
-      if (ntClass !== LIF && ntClass !== LIFRate) continue;
+      if ((ntClass !== LIF && ntClass !== LIFRate) || (nt as LIFRate).rates !== LIFRate.prototype.rates) continue;
       let key: string;
       try {
         key = this.decodeKey(conn, be, idx, solver, undefined, undefined);
@@ -925,10 +926,12 @@ class Builder {
     // out; in the pool, one thread would do all of it. (Estimated with the ensemble's eval points. Eight
     // ensembles of 800 neurons: 0.56 s in the pool, 0.64-0.74 s one after another on the team; one of
     // 2,000 neurons: 2.15-2.21 s in the pool, 1.19-1.31 s on the team.)
+    // Judged against the pool's whole work, so that the order of the connections does not matter.
+    const share = work / (threads + 1);
     for (const [gKey, g] of groups) {
       const { nEvalPoints: m, ensemble } = g.be;
       const units = m * ensemble.nNeurons * (ensemble.nNeurons + 30);
-      if (units > work / (threads + 1) && teamServes(gramWork(m, ensemble.nNeurons))) {
+      if (units > share && teamServes(gramWork(m, ensemble.nNeurons))) {
         groups.delete(gKey);
         work -= units;
       }

@@ -21,7 +21,7 @@ import { LIFRate } from '../neurons.js';
 import { Rng } from '../rng.js';
 import { LstsqL2, LstsqL2nz } from '../solvers.js';
 import { activities } from './activities.js';
-import { youngGenerationMb } from '../node-flags.js';
+import { HELPER_OLD_GENERATION_MB, youngGenerationMb } from '../node-flags.js';
 import { withoutTeam } from '../linalg-team.js';
 
 export { poolThreads } from '../build-threads.js';
@@ -289,7 +289,7 @@ export class SolvePool {
     for (let i = 0; i < this.threads; i++) {
       try {
         const w = new Worker(new URL('./solve-worker.js', import.meta.url), {
-          resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb() },
+          resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb(), maxOldGenerationSizeMb: HELPER_OLD_GENERATION_MB },
         });
         w.unref();
         w.on('error', () => {}); // its jobs are solved again here

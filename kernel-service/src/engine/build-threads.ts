@@ -5,7 +5,8 @@
  * factor split across threads).
  */
 import { availableParallelism } from 'node:os';
-import { isMainThread } from 'node:worker_threads';
+import { Worker, isMainThread } from 'node:worker_threads';
+import { HELPER_OLD_GENERATION_MB, youngGenerationMb } from './node-flags.js';
 
 let allowedHere = false;
 
@@ -33,4 +34,19 @@ export function poolThreads(): { threads: number; asked: boolean } {
     return { threads: Number.isInteger(k) && k >= 0 ? Math.min(k, 64) : 0, asked: true };
   }
   return { threads: Math.max(0, Math.min(availableParallelism() - 1, 3)), asked: false };
+}
+
+/**
+ * Starts a build helper thread running `script`: its heap kept small (it
+ * works in typed arrays), not holding the process open, and its errors
+ * ignored (the calling thread redoes whatever it held). Throws if no thread
+ * can be started.
+ */
+export function helperWorker(script: URL): Worker {
+  const w = new Worker(script, {
+    resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb(), maxOldGenerationSizeMb: HELPER_OLD_GENERATION_MB },
+  });
+  w.unref();
+  w.on('error', () => {});
+  return w;
 }

@@ -20,8 +20,8 @@
  * There are none where the build may not start threads (build-threads.ts),
  * while the solve pool runs its jobs (withoutTeam), or below TEAM_MIN_WORK.
  */
-import { Worker } from 'node:worker_threads';
-import { poolThreads } from './build-threads.js';
+import type { Worker } from 'node:worker_threads';
+import { helperWorker, poolThreads } from './build-threads.js';
 import { MAX_PAGES, linalgModuleBytes, type LinalgExports } from './linalg-wasm.js';
 import {
   ARGS,
@@ -43,8 +43,7 @@ import {
   type TeamFns,
   type TeamOp,
 } from './linalg-team-protocol.js';
-import { lifActivitiesWasm } from './kernels/rates-wasm.js';
-import { HELPER_OLD_GENERATION_MB, youngGenerationMb } from './node-flags.js';
+import { ACT_CHUNK, lifActivitiesWasm } from './kernels/rates-wasm.js';
 import { compiledModule, wasmApi, wasmOffByEnv, type WasmMemory } from './wasm.js';
 import type { ActivitiesTask } from './linalg-team-worker.js';
 
@@ -121,11 +120,7 @@ function startHelpers(threads: number): Worker[] {
   idleTimer = undefined;
   while (helpers.length < threads) {
     try {
-      const w = new Worker(new URL('./linalg-team-worker.js', import.meta.url), {
-        resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb(), maxOldGenerationSizeMb: HELPER_OLD_GENERATION_MB },
-      });
-      w.unref();
-      w.on('error', () => {}); // its chunks are done by the others
+      const w = helperWorker(new URL('./linalg-team-worker.js', import.meta.url)); // a lost one's chunks are redone
       w.on('exit', () => {
         helpers = helpers.filter((h) => h !== w);
       });
@@ -348,7 +343,7 @@ export function teamActivities(
   const { m, n, d } = task;
   if (!(A.buffer instanceof SharedArrayBuffer) || A.length < m * n || d < 1 || m * n < MIN_TEAM_ACTIVITIES) return undefined;
   if (!teamModule(Infinity)) return undefined;
-  const rows = Math.max(1, Math.ceil(32768 / n)); // at least one call of lifActivitiesWasm's size per chunk
+  const rows = Math.max(1, Math.ceil(ACT_CHUNK / n)); // at least one call of lifActivitiesWasm's size per chunk
   const bounds = balancedBounds(0, m, Math.min(TEAM_ROW_CHUNKS, Math.ceil(m / rows)), () => 1);
   const chunks = bounds.length - 1;
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (BOUNDS + chunks + 1)));

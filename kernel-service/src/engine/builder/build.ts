@@ -18,7 +18,7 @@ import { DECODER_KEY_VERSION, contentKey, defaultDecoderCache, type DecoderCache
 import { BuildError, SimulationError, ValidationError } from '../errors.js';
 import type { BCM, Oja, PES, RLS, Voja } from '../learning.js';
 import type { Network } from '../network.js';
-import { Direct, RatesToSpikes, LIF, LIFRate } from '../neurons.js';
+import { Direct, RatesToSpikes, LIF, LIFRate, type NeuronType } from '../neurons.js';
 import {
   Connection,
   Ensemble,
@@ -39,7 +39,8 @@ import { LinearFilter, type Synapse } from '../synapses.js';
 import { activities, nengoCurrents } from './activities.js';
 import { fuseEncoders, type Op } from './ops.js';
 import { gramWork, teamActivities, teamServes, teamStats, warmTeam } from '../linalg-team.js';
-import { BATCH_BYTES, SolvePool, jobBytes, poolThreads, type PoolJob, type PoolResult } from './solve-pool.js';
+import { poolThreads } from '../build-threads.js';
+import { BATCH_BYTES, SolvePool, jobBytes, type PoolJob, type PoolResult } from './solve-pool.js';
 import { SignalTable, type Sig } from './signals.js';
 
 export interface BuildOptions {
@@ -805,9 +806,7 @@ class Builder {
     // Activities at the eval points: rates(gain * (x . e) / radius + bias), in one pass where the
     // neuron type has one (which also gives max(A), for the solver's regularisation)
     const nt = ens.neuronType;
-    const ntClass: unknown = nt.constructor;
-    // (exactly LIF's rate curve: not a subclass's, nor one set on the instance)
-    const lif = (ntClass === LIF || ntClass === LIFRate) && (nt as LIFRate).rates === LIFRate.prototype.rates;
+    const lif = stockLifRates(nt);
     // in shared memory where the team's helpers may compute some of its rows (teamActivities)
     const shared = lif && m * n >= SHARED_ACTIVITIES;
     if (this.scratch.length < m * n || (shared && !(this.scratch.buffer instanceof SharedArrayBuffer))) {
@@ -816,7 +815,6 @@ class Builder {
     let A = this.scratch.subarray(0, m * n);
     let aMax: number | undefined;
     if (shared) {
-      const lifNt = nt as LIFRate;
       const viaTeam = teamActivities(
         {
           enc: be.scaledEncoders,
@@ -825,9 +823,9 @@ class Builder {
           m,
           n,
           d,
-          tauRc: lifNt.tauRc,
-          tauRef: lifNt.tauRef,
-          amplitude: lifNt.amplitude,
+          tauRc: nt.tauRc,
+          tauRef: nt.tauRef,
+          amplitude: nt.amplitude,
         },
         A,
       );
@@ -902,8 +900,7 @@ class Builder {
       const nt = pre.neuronType;
       if (!be || be.direct || solver.weights || pre.nNeurons === 0 || conn.sizeMid === 0) continue;
       if (!poolSolver(solver)) continue;
-      const ntClass: unknown = nt.constructor;
-      if ((ntClass !== LIF && ntClass !== LIFRate) || (nt as LIFRate).rates !== LIFRate.prototype.rates) continue;
+      if (!stockLifRates(nt)) continue;
       let key: string;
       try {
         key = this.decodeKey(conn, be, idx, solver, undefined, undefined);
@@ -1489,6 +1486,12 @@ const MIN_POOL_WORK = 2e9;
 const SHARED_ACTIVITIES = 1 << 21;
 /** With NEFSIM_BUILD_THREADS set, the user asked for helpers: then from this much (CircularConvolution D = 16 and up). */
 const MIN_ASKED_POOL_WORK = 3e8;
+
+/** Exactly LIF's rate curve (a LIF or LIFRate, not a subclass's curve nor one set on the instance): what the pool and the team compute. */
+function stockLifRates(nt: NeuronType): nt is LIFRate {
+  const cls: unknown = nt.constructor;
+  return (cls === LIF || cls === LIFRate) && (nt as LIFRate).rates === LIFRate.prototype.rates;
+}
 
 /** An LstsqL2 or LstsqL2nz itself (not a subclass, which may solve otherwise): what the solve pool computes. */
 function poolSolver(s: Solver): s is LstsqL2 {

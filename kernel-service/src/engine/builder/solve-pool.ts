@@ -16,15 +16,13 @@
  * costs nothing (the calling thread takes every job); one that stops
  * answering has its jobs solved again by the calling thread.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { helperWorker } from '../build-threads.js';
 import { LIFRate } from '../neurons.js';
 import { Rng } from '../rng.js';
 import { LstsqL2, LstsqL2nz } from '../solvers.js';
 import { activities } from './activities.js';
-import { HELPER_OLD_GENERATION_MB, youngGenerationMb } from '../node-flags.js';
 import { withoutTeam } from '../linalg-team.js';
-
-export { poolThreads } from '../build-threads.js';
 
 /** One ensemble's solve: its LIF rate curve, encoders, biases and eval points, and one or more targets. */
 export interface PoolJob {
@@ -288,12 +286,7 @@ export class SolvePool {
     this.helpers = [];
     for (let i = 0; i < this.threads; i++) {
       try {
-        const w = new Worker(new URL('./solve-worker.js', import.meta.url), {
-          resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb(), maxOldGenerationSizeMb: HELPER_OLD_GENERATION_MB },
-        });
-        w.unref();
-        w.on('error', () => {}); // its jobs are solved again here
-        this.helpers.push(w);
+        this.helpers.push(helperWorker(new URL('./solve-worker.js', import.meta.url))); // a lost one's jobs are solved again here
       } catch {
         break; // no helper: this thread does it all
       }

@@ -396,4 +396,4 @@ export function lifActivitiesWasm(
 }
 
 /** Activities per call of the activities function (see lifActivitiesWasm). */
-const ACT_CHUNK = 32768;
+export const ACT_CHUNK = 32768;

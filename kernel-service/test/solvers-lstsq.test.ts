@@ -3,12 +3,12 @@
  * and weights for the same ensembles and eval points, and LstsqNoise /
  * LstsqMultNoise in distribution over 20 connection seeds
  * (fixtures/nengo_lstsq.json, written by fixtures/nengo_lstsq.py); the
- * Jacobi eigen solve on its own.
+ * truncated spectral solve on its own.
  */
 import { describe, expect, it } from 'vitest';
 import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
 import { LIF, Lstsq, LstsqMultNoise, LstsqNoise, Network, Simulator, type Solver } from '../src/index.js';
-import { symmetricEigen } from '../src/engine/eigen.js';
+import { truncatedSpectralSolve } from '../src/engine/spectral-solve.js';
 import { Rng } from '../src/engine/rng.js';
 
 const fx = readFixture('nengo_lstsq') as {
@@ -160,24 +160,79 @@ describe('noisy solvers in one build', () => {
   });
 });
 
-describe('symmetricEigen (Householder + QL)', () => {
-  it('diagonalises a random symmetric matrix: S V = V diag(values), V orthonormal', () => {
-    const rng = new Rng(4);
-    const n = 30;
-    const S = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) S[i * n + j] = S[j * n + i] = rng.normal();
-    const { values, vectors } = symmetricEigen(S, n);
-    for (let k = 0; k < n; k++) {
-      for (let i = 0; i < n; i++) {
-        let sv = 0;
-        for (let j = 0; j < n; j++) sv += S[i * n + j]! * vectors[k * n + j]!;
-        expect(Math.abs(sv - values[k]! * vectors[k * n + i]!)).toBeLessThan(1e-12);
-      }
-      for (let l = 0; l < n; l++) {
-        let dot = 0;
-        for (let i = 0; i < n; i++) dot += vectors[k * n + i]! * vectors[l * n + i]!;
-        expect(Math.abs(dot - (k === l ? 1 : 0))).toBeLessThan(1e-12);
-      }
+/** U diag(λ) Uᵀ with U orthogonal: the identity through three random Householder reflections. */
+function withSpectrum(values: number[], rng: Rng): { S: Float64Array; U: Float64Array } {
+  const n = values.length;
+  const U = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) U[i * n + i] = 1;
+  for (let h = 0; h < 3; h++) {
+    const u = Array.from({ length: n }, () => rng.normal());
+    const uu = u.reduce((a, x) => a + x * x, 0);
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += u[i]! * U[i * n + j]!;
+      for (let i = 0; i < n; i++) U[i * n + j]! -= (2 * s * u[i]!) / uu;
     }
+  }
+  // S = Σ λ_k u_k u_kᵀ, u_k = column k of U
+  const S = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += U[i * n + k]! * values[k]! * U[j * n + k]!;
+      S[i * n + j] = s;
+    }
+  return { S, U };
+}
+
+describe('truncatedSpectralSolve (Householder tridiagonal + QL, rotations applied to the right-hand sides)', () => {
+  const cases: Record<string, number[]> = {
+    'distinct, some below the cutoff, some negative': [9, 4, 2.5, 1, 0.3, 1e-3, 1e-5, -1e-9, 7, 0.05, 3, 1e-7],
+    'repeated (clustered) eigenvalues': [5, 5, 5, 2, 2, 1e-6, 1e-6, 1, 1, 1, 0.5],
+    'one by one': [4],
+    'two by two': [3, 1e-8],
+    'three by three': [2, 1, 0.5],
+  };
+  for (const [name, values] of Object.entries(cases)) {
+    it(`${name}: X = sum over kept λ of u (uᵀB) / λ`, () => {
+      const rng = new Rng(11);
+      const n = values.length,
+        d = 3,
+        rcond = 0.01;
+      const { S, U } = withSpectrum(values, rng);
+      const B = Float64Array.from({ length: n * d }, () => rng.normal());
+      const X = truncatedSpectralSolve(S, n, B, d, rcond);
+      const cut = rcond * Math.sqrt(Math.max(...values));
+      const want = new Float64Array(n * d);
+      values.forEach((l, k) => {
+        if (!(l > 0 && Math.sqrt(l) > cut)) return;
+        for (let j = 0; j < d; j++) {
+          let ub = 0;
+          for (let i = 0; i < n; i++) ub += U[i * n + k]! * B[i * d + j]!;
+          for (let i = 0; i < n; i++) want[i * d + j]! += (U[i * n + k]! * ub) / l;
+        }
+      });
+      const scale = Math.max(...want.map(Math.abs));
+      for (let i = 0; i < n * d; i++) expect(Math.abs(X[i]! - want[i]!), `${name} [${i}]`).toBeLessThan(1e-10 * scale); // rounding grows as λ_max / λ_min of the kept: here 2e-12
+    });
+  }
+  it('a diagonal matrix (no reflection needed) and a block-diagonal one', () => {
+    const n = 6;
+    const S = new Float64Array(n * n);
+    [3, 1, 2, 1e-9, 5, 4].forEach((l, i) => (S[i * n + i] = l));
+    const B = Float64Array.from({ length: n }, (_, i) => i + 1);
+    expect(Array.from(truncatedSpectralSolve(S, n, B, 1, 0.01))).toEqual([1 / 3, 2, 3 / 2, 0, 1, 6 / 4].map((x, i) => (i === 3 ? 0 : x)));
+    // two 3x3 blocks: S X = B where every eigenvalue is kept
+    S.fill(0);
+    for (const o of [0, 3]) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) S[(o + i) * n + o + j] = i === j ? 4 : 1;
+    const X = truncatedSpectralSolve(S, n, B, 1, 0.01);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += S[i * n + j]! * X[j]!;
+      expect(Math.abs(s - B[i]!)).toBeLessThan(1e-13 * 6);
+    }
+  });
+  it('refuses shapes that do not fit', () => {
+    expect(() => truncatedSpectralSolve(new Float64Array(4), 2, new Float64Array(3), 1, 0.01)).toThrow(/shapes 2x2 and 2x1/);
   });
 });

@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
 import { LIF, Lstsq, LstsqMultNoise, LstsqNoise, Network, Simulator, type Solver } from '../src/index.js';
 import { truncatedSpectralSolve } from '../src/engine/spectral-solve.js';
+import { truncatedSvdSolve } from '../src/engine/bidiagonal-solve.js';
+import { orthogonalizeRows } from '../src/engine/svd.js';
 import { Rng } from '../src/engine/rng.js';
 
 const fx = readFixture('nengo_lstsq') as {
@@ -234,5 +236,86 @@ describe('truncatedSpectralSolve (Householder tridiagonal + QL, rotations applie
   });
   it('refuses shapes that do not fit', () => {
     expect(() => truncatedSpectralSolve(new Float64Array(4), 2, new Float64Array(3), 1, 0.01)).toThrow(/shapes 2x2 and 2x1/);
+  });
+});
+
+/** The minimum-norm truncated solution of R X = C through one-sided Jacobi (svd.ts), as a reference. */
+function jacobiSolve(R: Float64Array, n: number, C: Float64Array, d: number, rcond: number): Float64Array {
+  const Rt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Rt[j * n + i] = R[i * n + j]!;
+  // rows of Rᵀ rotated: W = G Rᵀ, row e of W = σ_e u_eᵀ, row e of G = v_eᵀ
+  const { rows: W, rotation: G, sigma } = orthogonalizeRows(Rt, n, n);
+  const cut = rcond * Math.max(...sigma);
+  const X = new Float64Array(n * d);
+  for (let e = 0; e < n; e++) {
+    const s = sigma[e]!;
+    if (!(s > cut) || s === 0) continue;
+    for (let j = 0; j < d; j++) {
+      let wy = 0;
+      for (let p = 0; p < n; p++) wy += W[e * n + p]! * C[p * d + j]!;
+      for (let i = 0; i < n; i++) X[i * d + j]! += (G[e * n + i]! * wy) / (s * s);
+    }
+  }
+  return X;
+}
+
+describe('truncatedSvdSolve (Golub-Kahan bidiagonal + QR, rotations applied to the right-hand sides)', () => {
+  const rng = new Rng(21);
+  const random = (n: number): Float64Array => Float64Array.from({ length: n * n }, () => rng.normal());
+  const times = (P: Float64Array, Q: Float64Array, n: number, r: number): Float64Array => {
+    // (n x r)(r x n)
+    const M = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let k = 0; k < r; k++) for (let j = 0; j < n; j++) M[i * n + j]! += P[i * r + k]! * Q[k * n + j]!;
+    return M;
+  };
+  const n = 24;
+  const rankDeficient = times(
+    Float64Array.from({ length: n * 9 }, () => rng.normal()),
+    Float64Array.from({ length: 9 * n }, () => rng.normal()),
+    n,
+    9,
+  );
+  const zeroRowCol = random(n);
+  for (let i = 0; i < n; i++) zeroRowCol[i * n + 5] = zeroRowCol[7 * n + i] = 0;
+  const graded = random(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) graded[i * n + j]! *= 10 ** -(j / 3);
+  const upper = random(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) upper[i * n + j] = 0;
+  // upper bidiagonal with an exact zero on the diagonal: the iteration's deflation (last) and splitting (inner) branches
+  const bidiagonal = (diag: number[]): Float64Array => {
+    const k = diag.length;
+    const B = new Float64Array(k * k);
+    diag.forEach((x, i) => {
+      B[i * k + i] = x;
+      if (i + 1 < k) B[i * k + i + 1] = 0.5 + i / 7;
+    });
+    return B;
+  };
+  const cases: [string, Float64Array, number, number][] = [
+    ['bidiagonal, a zero last on the diagonal, rcond 1e-12', bidiagonal([2, 1.5, 3, 1, 0]), 1e-12, 1e-12],
+    ['bidiagonal, a zero inside the diagonal, rcond 1e-12', bidiagonal([2, 1.5, 0, 3, 1, 2.5]), 1e-12, 1e-12],
+    ['bidiagonal, zeros first and inside, rcond 1e-12', bidiagonal([0, 1, 2, 0, 0, 3, 1]), 1e-12, 1e-12],
+    ['random, rcond 0', random(n), 0, 1e-12],
+    ['rank 9 of 24, rcond 1e-10', rankDeficient, 1e-10, 1e-10],
+    ['a zero row and a zero column, rcond 1e-12', zeroRowCol, 1e-12, 1e-11],
+    ['graded columns (σ over 8 decades), rcond 1e-6', graded, 1e-6, 1e-8],
+    ['upper triangular (as from QR), rcond 0.01', upper, 0.01, 1e-12],
+    ['one by one', Float64Array.of(-3), 0, 1e-15],
+    ['two by two', Float64Array.of(1, 2, 3, 4), 0, 1e-13],
+  ];
+  for (const [name, R, rcond, tol] of cases) {
+    it(`${name}: as one-sided Jacobi's`, () => {
+      const k = Math.round(Math.sqrt(R.length)),
+        d = 2;
+      const C = Float64Array.from({ length: k * d }, () => rng.normal());
+      const got = truncatedSvdSolve(R, k, C, d, rcond);
+      const want = jacobiSolve(R, k, C, d, rcond);
+      const scale = Math.max(...want.map(Math.abs));
+      for (let i = 0; i < k * d; i++) expect(Math.abs(got[i]! - want[i]!), `${name} [${i}]`).toBeLessThan(tol * scale);
+    });
+  }
+  it('a zero matrix gives zeros; shapes that do not fit are refused', () => {
+    expect(Array.from(truncatedSvdSolve(new Float64Array(9), 3, Float64Array.of(1, 2, 3), 1, 0))).toEqual([0, 0, 0]);
+    expect(() => truncatedSvdSolve(new Float64Array(4), 2, new Float64Array(3), 1, 0)).toThrow(/shapes 2x2 and 2x1/);
   });
 });

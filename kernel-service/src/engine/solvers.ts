@@ -27,6 +27,7 @@ import {
 } from './linalg.js';
 import { nnlsGram } from './nnls.js';
 import { truncatedSpectralSolve } from './spectral-solve.js';
+import { truncatedSvdSolve } from './bidiagonal-solve.js';
 import { householderQR, orthogonalizeRows } from './svd.js';
 import { roundHalfEven } from './steps.js';
 import type { Rng } from './rng.js';
@@ -519,7 +520,7 @@ export class LstsqDrop implements Solver {
 }
 
 /**
- * Below this rcond Lstsq solves through the singular vectors (svd.ts) rather than the Gram matrix
+ * Below this rcond Lstsq solves through A's singular values (bidiagonal-solve.ts, svd.ts) rather than the Gram matrix
  * AᵀA, which squares the condition number: an audit measured the Gram route at numpy's solution to
  * 2e-9 (relative) at rcond 1e-4, but only to 1e-5 at 1e-6 and not at all at 0.
  */
@@ -541,7 +542,11 @@ export interface LstsqOptions {
  * at rcond = 0.01 is 1e-4 of the largest eigenvalue, far above their
  * rounding; below rcond = 1e-4 it would not be (an audit measured 1e-5
  * relative at 1e-6 and 100% at 0 on a wide system), so there the solve
- * rotates A (its R factor when tall) itself (one-sided Jacobi, svd.ts), slower but accurate.
+ * works on A itself: when tall, A = QR (svd.ts) and R's singular values by
+ * bidiagonalisation and QR iteration (bidiagonal-solve.ts: 0.47 / 1.5 /
+ * 6.8 s for 300 / 600 / 1,000 neurons, where one-sided Jacobi rotations
+ * took 2.0 / 20 s for 300 / 600); when wide, A's rows rotated until
+ * orthogonal (one-sided Jacobi, svd.ts).
  * The Gram route (spectral-solve.ts) tridiagonalises the Gram matrix and
  * applies the QL rotations to the d right-hand sides only, about 4/3 n³
  * operations in plain JavaScript: the connection's whole build 0.09 / 0.33 /
@@ -566,10 +571,10 @@ export class Lstsq implements Solver {
     if (m === 0 || n === 0 || d === 0) return finish(new Float64Array(n * d), input, this.weights, nPost);
     if (this.rcond < GRAM_RCOND) {
       if (m <= n) return finish(this.solveSvd(A, Y, m, n, d), input, this.weights, nPost);
-      // tall: A = QR, and the least-squares solution of R x = (Qᵀ Y)[:n] is A's (the Jacobi rotations then
-      // work on rows as long as the neurons, not the eval points: 2.5x shorter at Nengo's default counts)
+      // tall: A = QR, and the least-squares solution of R x = (Qᵀ Y)[:n] is A's (R is n x n: the
+      // bidiagonalisation then works on the neurons, not the eval points)
       const { R, QtB } = householderQR(transpose(A, m, n), m, n, transpose(Y, m, d), d);
-      return finish(this.solveSvd(R, QtB, n, n, d), input, this.weights, nPost);
+      return finish(truncatedSvdSolve(R, n, QtB, d, this.rcond), input, this.weights, nPost);
     }
     const tall = m >= n;
     // X = V diag(1/λ) Vᵀ AᵀY over the kept λ = s² (tall); X = Aᵀ U diag(1/λ) Uᵀ Y (wide)

@@ -363,8 +363,9 @@ export class Izhikevich extends NeuronType {
     const n = maxRates.length;
     const gain = new Float64Array(n),
       bias = new Float64Array(n);
+    const jTops = npInterp(maxRates, rate, J); // in neuron order: numpy's search starts from the previous neuron's interval
     for (let i = 0; i < n; i++) {
-      const jTop = interp(maxRates[i]!, rate, J);
+      const jTop = jTops[i]!;
       gain[i] = (jThreshold - jTop) / (intercepts[i]! - 1);
       bias[i] = jTop - gain[i]!;
     }
@@ -433,20 +434,74 @@ function linspace(a: number, b: number, n: number): Float64Array {
   return out;
 }
 
-/** np.interp(x, xp, fp) for non-decreasing xp: linear between the last xp <= x and the next; clamped at the ends. */
-function interp(x: number, xp: Float64Array, fp: Float64Array): number {
-  const n = xp.length;
-  if (x <= xp[0]!) return fp[0]!;
-  if (x >= xp[n - 1]!) return fp[n - 1]!;
-  let lo = 0,
-    hi = n - 1; // xp[lo] <= x < xp[hi]
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (xp[mid]! <= x) lo = mid;
-    else hi = mid;
+/**
+ * np.interp(xs, xp, fp) as numpy computes it (its C arr_interp), also where
+ * xp is not increasing (an Izhikevich rate curve at low rates), where the
+ * answer depends on the search: for each x in turn, a bisection that first
+ * tries the interval found for the previous x and its neighbours
+ * (binary_search_with_guess), then fp linear on the interval found, fp[0]
+ * left of xp[0] and fp[last] right of xp[last] or at the last point.
+ */
+function npInterp(xs: Float64Array, xp: Float64Array, fp: Float64Array): Float64Array {
+  const len = xp.length;
+  const out = new Float64Array(xs.length);
+  let j = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    if (Number.isNaN(x)) {
+      out[i] = x;
+      continue;
+    }
+    j = searchWithGuess(x, xp, len, j);
+    if (j === -1) out[i] = fp[0]!;
+    else if (j === len) out[i] = fp[len - 1]!;
+    else if (j === len - 1) out[i] = fp[j]!;
+    else if (xp[j] === x) out[i] = fp[j]!;
+    else {
+      const slope = (fp[j + 1]! - fp[j]!) / (xp[j + 1]! - xp[j]!);
+      let y = slope * (x - xp[j]!) + fp[j]!;
+      // NaN from one side: numpy tries the other, then a flat segment's value
+      if (Number.isNaN(y)) {
+        y = slope * (x - xp[j + 1]!) + fp[j + 1]!;
+        if (Number.isNaN(y) && fp[j] === fp[j + 1]) y = fp[j]!;
+      }
+      out[i] = y;
+    }
   }
-  const slope = (fp[hi]! - fp[lo]!) / (xp[hi]! - xp[lo]!);
-  return slope * (x - xp[lo]!) + fp[lo]!;
+  return out;
+}
+
+/** numpy's binary_search_with_guess: the i with arr[i] <= key < arr[i + 1] for sorted arr (-1 left of it, len right of it). */
+function searchWithGuess(key: number, arr: Float64Array, len: number, guess: number): number {
+  const CACHE = 8; // numpy's LIKELY_IN_CACHE_SIZE
+  let imin = 0,
+    imax = len;
+  if (key > arr[len - 1]!) return len;
+  if (key < arr[0]!) return -1;
+  if (len <= 4) {
+    let i = 1;
+    while (i < len && key >= arr[i]!) i++;
+    return i - 1;
+  }
+  if (guess > len - 3) guess = len - 3;
+  if (guess < 1) guess = 1;
+  if (key < arr[guess]!) {
+    if (key < arr[guess - 1]!) {
+      imax = guess - 1;
+      if (guess > CACHE && key >= arr[guess - CACHE]!) imin = guess - CACHE;
+    } else return guess - 1;
+  } else {
+    if (key < arr[guess + 1]!) return guess;
+    if (key < arr[guess + 2]!) return guess + 1;
+    imin = guess + 2;
+    if (guess < len - CACHE - 1 && key < arr[guess + CACHE]!) imax = guess + CACHE;
+  }
+  while (imin < imax) {
+    const imid = imin + ((imax - imin) >> 1);
+    if (key >= arr[imid]!) imin = imid + 1;
+    else imax = imid;
+  }
+  return imin - 1;
 }
 
 /** Rectified linear rate neuron: r(J) = amplitude * max(J, 0). */

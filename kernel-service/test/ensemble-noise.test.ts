@@ -66,17 +66,28 @@ describe('ensemble noise', () => {
     );
   });
 
-  it("in a Direct ensemble, is added to the represented value (Nengo's neurons' input is the ensemble's there)", () => {
+  it("in a Direct ensemble, is added to the represented value its probes and connections read, not to its `input` (as Nengo's neurons' input)", () => {
     const net = new Network({ seed: 1 });
     const noise = new WhiteNoise({ dist: new Gaussian(0, 0.1), seed: 4 });
     const ens = net.ensemble({ nNeurons: 1, dimensions: 2, neuronType: new Direct(), noise });
     net.connect(net.node([0.5, -0.5]), ens, { synapse: null });
-    const p = net.probe(ens, { attr: 'input' });
+    const out = net.node(null, { sizeIn: 1 });
+    net.connect(ens, out, { function: (x) => [x[0]! * x[1]!], synapse: null });
+    const pIn = net.probe(ens, { attr: 'input' });
+    const pValue = net.probe(ens);
+    const pOut = net.probe(out);
     const sim = new Simulator(net);
     sim.runSteps(20);
     const want = noise.runSteps(20, 0.001, new Rng(0), 2);
-    const got = sim.data(p).data;
-    for (let i = 0; i < 40; i++) expect(got[i]).toBeCloseTo((i % 2 === 0 ? 0.5 : -0.5) + want[i]!, 12);
+    const input = sim.data(pIn).data,
+      value = sim.data(pValue).data,
+      product = sim.data(pOut).data;
+    for (let i = 0; i < 40; i++) {
+      const x = i % 2 === 0 ? 0.5 : -0.5;
+      expect(input[i]).toBe(x);
+      expect(value[i]).toBeCloseTo(x + want[i]!, 12);
+    }
+    for (let k = 0; k < 20; k++) expect(product[k]).toBeCloseTo((0.5 + want[2 * k]!) * (-0.5 + want[2 * k + 1]!), 12);
   });
 
   it('EnsembleArray passes noise to each of its ensembles', () => {

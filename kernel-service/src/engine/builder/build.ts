@@ -69,6 +69,12 @@ export interface BuiltEnsemble {
   intercepts: Float64Array;
   /** Decoded input vector (d). */
   input: Sig;
+  /**
+   * What a Direct ensemble's connections and decoded probes read: its input,
+   * plus its noise if it has any (Nengo's neurons' "in" and "out"); the
+   * input itself otherwise.
+   */
+  value: Sig;
   /** Neuron input current (n); undefined in Direct mode. */
   J: Sig | undefined;
   /** Neuron output (n); undefined in Direct mode. */
@@ -402,9 +408,14 @@ class Builder {
         this.ops.push({ kind: 'neurons', type, J, output, states, owner: ens.name });
       }
       if (ens.noise) this.buildNoise(ens, ens.noise, J, rng);
-    } else if (ens.noise) {
-      // Direct: Nengo's neurons' input is the ensemble's, so the noise goes into the represented value
-      this.buildNoise(ens, ens.noise, input, rng);
+    }
+    let value = input;
+    if (direct && ens.noise) {
+      // Direct: Nengo's neurons' input (and output) is the ensemble's input plus the noise; the ensemble's
+      // `input` probe reads the input without it
+      value = this.sig.add(`${ens.name}.value`, d);
+      this.ops.push({ kind: 'copy', src: input, dst: value, srcIdx: undefined, dstIdx: undefined, inc: false, owner: ens.name });
+      this.buildNoise(ens, ens.noise, value, rng);
     }
     this.model.ensembles.set(ens, {
       ensemble: ens,
@@ -419,6 +430,7 @@ class Builder {
       maxRates,
       intercepts,
       input,
+      value,
       J,
       output,
       states,
@@ -465,7 +477,7 @@ class Builder {
       if (!be.output) throw new BuildError(`${user}: ${ens.name} is in Direct mode and has no neurons to connect from`, ens.label);
       return be.output;
     }
-    return be.input; // Direct mode: the represented value
+    return be.value; // Direct mode: the represented value
   }
 
   /** The signal a post object takes input on. */
@@ -1439,7 +1451,7 @@ class Builder {
         if (probe.attr === 'scaledEncoders') {
           source = be.encodersSig;
         } else if (probe.attr === 'input' || be.direct) {
-          source = this.sliced(be.input, idx, owner);
+          source = this.sliced(probe.attr === 'input' ? be.input : be.value, idx, owner);
         } else {
           // decoded output: a decoded connection with an identity function into the probe
           const size = idx ? idx.length : obj.dimensions;

@@ -1,7 +1,80 @@
 import { describe, expect, it, vi } from 'vitest';
-import { BuildError, LstsqL2, Lowpass, Network, SimulationError, Simulator, ValidationError } from '../src/index.js';
+import {
+  BCM,
+  BuildError,
+  LIF,
+  LstsqL2,
+  Lowpass,
+  Network,
+  Oja,
+  PES,
+  Sigmoid,
+  SimulationError,
+  Simulator,
+  ValidationError,
+} from '../src/index.js';
 
 describe('clear errors that name the object', () => {
+  it('a class or a name where an instance belongs (neuronType, solver, learningRule), and a list of learning rules', () => {
+    const net = new Network();
+    expect(() => net.ensemble({ nNeurons: 5, dimensions: 1, label: 'a', neuronType: LIF as never })).toThrow(
+      /'a': neuronType must be a neuron type such as new LIF\(\), got the class LIF itself \(write new LIF\(\)\)/,
+    );
+    expect(() => net.ensemble({ nNeurons: 5, dimensions: 1, label: 'a2', neuronType: 'LIF' as never })).toThrow(
+      /'a2': .* got the string 'LIF'/,
+    );
+    const a = net.ensemble({ nNeurons: 5, dimensions: 1, label: 'pre' });
+    const b = net.ensemble({ nNeurons: 5, dimensions: 1, label: 'post' });
+    expect(() => net.connect(a, b, { label: 'c1', solver: LstsqL2 as never })).toThrow(
+      /'c1': solver must be a solver such as new LstsqL2\(\), got the class LstsqL2 itself/,
+    );
+    expect(() => net.connect(a, b, { label: 'c2', learningRule: PES as never })).toThrow(
+      /'c2': learningRule must be a learning rule such as new PES\(\), got the class PES itself/,
+    );
+    expect(() => net.connect(a.neurons, b.neurons, { label: 'c3', transform: 0, learningRule: [new BCM(), new Oja()] as never })).toThrow(
+      /'c3': one learning rule per connection \(a list of 2 was given/,
+    );
+  });
+
+  it('a node function of t alone with an input it would never see (Nengo refuses it too)', () => {
+    const net = new Network();
+    expect(() => net.node((t: number) => [t], { sizeIn: 1, label: 'n' })).toThrow(
+      /'n': the function takes only t, but the node has sizeIn 1/,
+    );
+    // (t, x) with sizeIn, and a function reading its arguments itself, are fine
+    net.node((t: number, x: Float64Array) => [t + x[0]!], { sizeIn: 1 });
+    net.node((...args: unknown[]) => [args.length], { sizeIn: 1 });
+  });
+
+  it('reset with a seed is refused rather than ignored; trange checks its period and takes { sampleEvery }', () => {
+    const net = new Network({ seed: 1 });
+    const p = net.probe(net.node(1), { sampleEvery: 0.01 });
+    const sim = new Simulator(net);
+    sim.run(0.1);
+    expect(() => (sim.reset as (s: unknown) => void)(7)).toThrow(/reset takes no seed \(got 7\)/);
+    expect(() => (sim.reset as (s: unknown) => void)({ seed: 123 })).toThrow(/reset takes no seed/);
+    expect(sim.trange({ sampleEvery: 0.01 })).toEqual(sim.trange(p));
+    expect(sim.trange({ sampleEvery: 0.01 }).length).toBe(sim.data(p).rows);
+    expect(() => sim.trange(0)).toThrow(/trange: the sample period must be/);
+    expect(() => sim.trange(-0.01)).toThrow(/trange: the sample period must be/);
+    expect(() => sim.trange({ every: 0.01 } as never)).toThrow(/unknown option 'every'/);
+    sim.reset();
+    expect(sim.trange().length).toBe(0);
+  });
+
+  it("a Sigmoid's gain that is not positive says which max rates work", () => {
+    const net = new Network();
+    net.ensemble({
+      nNeurons: 1,
+      dimensions: 1,
+      label: 'sig',
+      neuronType: new Sigmoid({ tauRef: 0.004 }),
+      maxRates: [100],
+      intercepts: [0],
+    });
+    expect(() => new Simulator(net)).toThrow(/'sig': neuron 0 gets a gain .* between 1\/\(2 tauRef\) = 125 Hz and 1\/tauRef = 250 Hz/);
+  });
+
   it('transform shape mismatch', () => {
     const net = new Network();
     const a = net.ensemble({ nNeurons: 10, dimensions: 2, label: 'a' });

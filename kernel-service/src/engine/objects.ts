@@ -8,11 +8,11 @@ import type { Distribution } from './dists.js';
 import { ConvolutionBase } from './convolution.js';
 import { checkKnownOptions, ValidationError } from './errors.js';
 import type { Network } from './network.js';
-import { LIF, type NeuronType } from './neurons.js';
+import { LIF, NeuronType } from './neurons.js';
 import { Process } from './processes.js';
 import type { Solver } from './solvers.js';
 import { Lowpass, Synapse, toSynapse } from './synapses.js';
-import type { LearningRuleType } from './learning.js';
+import { LearningRuleType } from './learning.js';
 
 let nextId = 1;
 
@@ -121,6 +121,14 @@ export class Node extends NefObject implements Port {
     } else if (typeof output === 'function') {
       if (output.length >= 2 && sizeIn === undefined) {
         throw new ValidationError(`${this.name}: the function takes (t, x); give sizeIn, the length of x (e.g. { sizeIn: 2 })`, this.label);
+      }
+      // the reverse: an input the function would never see (Nengo refuses it too); a function of no declared
+      // parameters, (...args) => ..., may read it
+      if (output.length === 1 && sizeIn !== undefined && sizeIn > 0) {
+        throw new ValidationError(
+          `${this.name}: the function takes only t, but the node has sizeIn ${sizeIn}: write it as (t, x) => ... to use its input`,
+          this.label,
+        );
       }
       this.sizeIn = sizeIn ?? 0;
       this.sizeOut = opts.sizeOut ?? this.probeFunctionSize(output);
@@ -261,6 +269,11 @@ export class Ensemble extends NefObject implements Port {
     this.nNeurons = opts.nNeurons;
     this.dimensions = opts.dimensions;
     this.radius = radius;
+    if (opts.neuronType !== undefined && !(opts.neuronType instanceof NeuronType))
+      throw new ValidationError(
+        `${this.name}: neuronType must be a neuron type such as new LIF(), got ${describe(opts.neuronType)}`,
+        this.label,
+      );
     this.neuronType = opts.neuronType ?? new LIF();
     this.maxRates = opts.maxRates;
     this.intercepts = opts.intercepts;
@@ -523,6 +536,11 @@ export class Connection extends NefObject {
       throw new ValidationError(`${this.name}: evalPoints apply only to connections from an ensemble (as in Nengo)`, this.label);
     }
     this.function = opts.function;
+    if (opts.solver !== undefined) {
+      const sv = opts.solver as Partial<Solver> | null;
+      if (sv === null || typeof sv !== 'object' || typeof sv.solve !== 'function' || typeof sv.key !== 'function')
+        throw new ValidationError(`${this.name}: solver must be a solver such as new LstsqL2(), got ${describe(opts.solver)}`, this.label);
+    }
     this.solver = opts.solver;
     this.evalPoints = opts.evalPoints;
     this.scaleEvalPoints = opts.scaleEvalPoints ?? true;
@@ -546,6 +564,17 @@ export class Connection extends NefObject {
         throw new ValidationError(`${this.name}: learning needs a dense transform, not ${which}`, this.label);
     }
     if (opts.learningRule !== undefined) {
+      if (Array.isArray(opts.learningRule))
+        throw new ValidationError(
+          `${this.name}: one learning rule per connection (a list of ${opts.learningRule.length} was given, which Nengo allows and nefsim does not yet): ` +
+            'give each rule its own connection',
+          this.label,
+        );
+      if (!(opts.learningRule instanceof LearningRuleType))
+        throw new ValidationError(
+          `${this.name}: learningRule must be a learning rule such as new PES(), got ${describe(opts.learningRule)}`,
+          this.label,
+        );
       opts.learningRule.validate(this);
       this.learningRule = new LearningRule(this, opts.learningRule);
     }
@@ -840,6 +869,13 @@ export function describe(x: unknown): string {
   // an object of a class: its class (a Gaussian where a process belongs)
   const cls = typeof x === 'object' && x !== null ? (x as { constructor?: { name?: unknown } }).constructor?.name : undefined;
   if (typeof cls === 'string' && cls !== 'Object' && cls !== '') return `a ${cls}`;
+  // a class where an instance belongs (neuronType: LIF), or a name (neuronType: 'LIF')
+  if (typeof x === 'function') {
+    const fn = x as { name?: unknown; toString(): string };
+    const isClass = /^class\b/.test(Function.prototype.toString.call(x));
+    return isClass && typeof fn.name === 'string' && fn.name ? `the class ${fn.name} itself (write new ${fn.name}())` : 'a function';
+  }
+  if (typeof x === 'string') return `the string '${x.length > 40 ? `${x.slice(0, 40)}...` : x}'`;
   return typeof x;
 }
 

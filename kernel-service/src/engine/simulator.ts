@@ -284,9 +284,22 @@ export class Simulator {
     }
   }
 
-  /** Times of the samples (of a probe with sampleEvery, if given): dt, 2 dt, ... as Nengo's trange. */
-  trange(probeOrSampleEvery?: Probe | number): Float64Array {
-    const every = probeOrSampleEvery instanceof Probe ? probeOrSampleEvery.sampleEvery : probeOrSampleEvery;
+  /**
+   * Times of the samples (of a probe with sampleEvery, if given): dt, 2 dt,
+   * ... as Nengo's trange; the period as a probe, a number of seconds, or
+   * `{ sampleEvery }` (Nengo's keyword).
+   */
+  trange(probeOrSampleEvery?: Probe | number | { sampleEvery?: number }): Float64Array {
+    let every: number | undefined;
+    if (probeOrSampleEvery instanceof Probe) every = probeOrSampleEvery.sampleEvery;
+    else if (typeof probeOrSampleEvery === 'object' && probeOrSampleEvery !== null) {
+      checkKnownOptions(probeOrSampleEvery, ['sampleEvery'], 'trange');
+      every = probeOrSampleEvery.sampleEvery;
+    } else every = probeOrSampleEvery;
+    if (every !== undefined && (typeof every !== 'number' || !Number.isFinite(every) || every <= 0))
+      throw new ValidationError(
+        `trange: the sample period must be a probe, a number of seconds > 0 or { sampleEvery }, got ${JSON.stringify(probeOrSampleEvery) ?? String(probeOrSampleEvery)}`,
+      );
     const period = every === undefined ? 1 : every / this.dt;
     if (period === 1) {
       const out = new Float64Array(this.nSteps);
@@ -358,8 +371,18 @@ export class Simulator {
     return new ProbeData(Float64Array.from(this.plan.arena.subarray(off, off + bc.weights.size)), bc.weightsShape[0], bc.weightsShape[1]);
   }
 
-  /** Back to t = 0 with the initial state; recorded data is cleared. */
-  reset(): void {
+  /**
+   * Back to t = 0 with the initial state; recorded data is cleared. Takes no
+   * seed: processes draw from their own or their object's seed (README,
+   * "Random numbers"), so Nengo's `reset(seed)` has no counterpart and is
+   * refused rather than ignored.
+   */
+  reset(...args: unknown[]): void {
+    if (args.length > 0 && args[0] !== undefined)
+      throw new ValidationError(
+        `reset takes no seed (got ${JSON.stringify(args[0]) ?? String(args[0])}): nefsim's processes draw from their own seed, else their node's or ` +
+          "ensemble's, so reset() repeats the same noise; for new noise give the network or the process another seed and build again",
+      );
     this.plan.reset();
     this.nSteps = 0;
     for (const b of this.bufferList) b.rows = 0;

@@ -18,7 +18,7 @@ import { DECODER_KEY_VERSION, contentKey, defaultDecoderCache, type DecoderCache
 import { BuildError, SimulationError, ValidationError } from '../errors.js';
 import type { BCM, Oja, PES, RLS, Voja } from '../learning.js';
 import type { Network } from '../network.js';
-import { Direct, RatesToSpikes, LIF, LIFRate, type NeuronType } from '../neurons.js';
+import { Direct, RatesToSpikes, LIF, LIFRate, Sigmoid, type NeuronType } from '../neurons.js';
 import {
   Connection,
   Ensemble,
@@ -364,7 +364,7 @@ class Builder {
       if (!(gain[i]! > 0) || !Number.isFinite(gain[i]!)) {
         throw new BuildError(
           `${ens.name}: neuron ${i} gets a gain of ${gain[i]} (max rate ${maxRates[i]}, intercept ${intercepts[i]}); ` +
-            'gains must be positive and finite: lower its max rate or its intercept',
+            `gains must be positive and finite: ${gainHint(ens.neuronType)}`,
           ens.label,
         );
       }
@@ -1743,4 +1743,15 @@ function checkActivities(A: Float64Array, conn: Connection | Probe, ens: Ensembl
       "neuron's firing range (check the intercepts, the eval points and the radius)",
     conn.label,
   );
+}
+
+/** What makes a gain positive, for the error that names a neuron whose gain is not. */
+function gainHint(type: NeuronType): string {
+  if (type instanceof Sigmoid) {
+    // jMax = -ln(1 / (tauRef · maxRate) - 1) > 0 needs 1 / (2 tauRef) < maxRate < 1 / tauRef
+    const lo = 1 / (2 * type.tauRef),
+      hi = 1 / type.tauRef;
+    return `a Sigmoid's max rates must lie between 1/(2 tauRef) = ${lo} Hz and 1/tauRef = ${hi} Hz (exclusive), and its intercepts below 1`;
+  }
+  return `give a max rate its ${type.kind} neurons can reach, and an intercept below 1`;
 }

@@ -11,6 +11,8 @@ export {
   Probe,
   ObjView,
   LearningRule,
+  Dense,
+  type DenseOptions,
   Sparse,
   type SparseOptions,
   type NodeOptions,

@@ -4,7 +4,7 @@
  * and the learning rule a connection carries. They only describe the model;
  * the builder turns them into signals and operators.
  */
-import type { Distribution } from './dists.js';
+import { isDistribution, type Distribution } from './dists.js';
 import { ConvolutionBase } from './convolution.js';
 import { checkKnownOptions, ValidationError } from './errors.js';
 import type { Network } from './network.js';
@@ -388,7 +388,7 @@ export interface ConnectionOptions {
   label?: string;
   seed?: number;
   function?: ConnectionFunction;
-  transform?: number | ArrayLike<number> | ArrayLike<number>[] | Sparse | ConvolutionBase;
+  transform?: number | ArrayLike<number> | ArrayLike<number>[] | Dense | Distribution | Sparse | ConvolutionBase;
   synapse?: Synapse | number | null;
   solver?: Solver;
   evalPoints?: Distribution | ArrayLike<number> | ArrayLike<number>[];
@@ -411,11 +411,70 @@ export const CONNECTION_OPTIONS = [
 export type Transform =
   | { kind: 'scalar'; value: number }
   | { kind: 'elementwise'; values: Float64Array }
-  | { kind: 'dense'; values: Float64Array; rows: number; cols: number }
+  /** rows x cols, row-major; from a Distribution (`dist`), the build samples the values from the connection's seed. */
+  | { kind: 'dense'; values: Float64Array; rows: number; cols: number; dist?: Distribution }
   /** nnz entries: transform[row[k], col[k]] += data[k] (repeats add up, as scipy's). */
   | { kind: 'sparse'; rows: number; cols: number; row: Int32Array; col: Int32Array; data: Float64Array | Distribution }
   /** A Convolution or ConvolutionTranspose (a sparse matrix with shared values: see convolution.ts). */
   | { kind: 'conv'; conv: ConvolutionBase };
+
+export interface DenseOptions {
+  /**
+   * The matrix (rows of numbers), a Distribution sampled at build from the
+   * connection's seed (as Nengo's Dense.sample), or, for a square shape, a
+   * number (that times the identity) or a vector (its diagonal). Default 1.
+   */
+  init?: number | ArrayLike<number> | ArrayLike<number>[] | Distribution;
+}
+
+/**
+ * A dense transform of a given shape (Nengo `Dense`): [rows, columns] =
+ * [size of the post, size of the pre output or function]. A Distribution
+ * given as a connection's `transform` is a Dense of the shape the
+ * connection needs, as in Nengo.
+ */
+export class Dense {
+  readonly rows: number;
+  readonly cols: number;
+  /** Row-major values, or the Distribution the build samples them from. */
+  readonly init: Float64Array | Distribution;
+  constructor(shape: readonly [number, number], opts: DenseOptions = {}) {
+    checkKnownOptions(opts, ['init'], 'Dense');
+    const [rows, cols] = shape ?? [];
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows! < 1 || cols! < 1)
+      throw new ValidationError(`Dense: shape must be [rows, columns] of positive integers, got ${JSON.stringify(shape)}`);
+    this.rows = rows!;
+    this.cols = cols!;
+    const init = opts.init ?? 1;
+    if (isDistribution(init)) {
+      this.init = init;
+      return;
+    }
+    const square = (what: string): void => {
+      if (rows !== cols) throw new ValidationError(`Dense: ${what} init needs a square shape, got ${rows}x${cols}; give the matrix`);
+    };
+    const values = new Float64Array(this.rows * this.cols);
+    if (typeof init === 'number') {
+      square('a number as');
+      if (!Number.isFinite(init)) throw new ValidationError(`Dense: init must be finite, got ${init}`);
+      for (let i = 0; i < this.rows; i++) values[i * this.cols + i] = init;
+    } else if (isArrayLike(init) && init.length > 0 && isArrayLike((init as ArrayLike<unknown>)[0])) {
+      const m = init as unknown as ArrayLike<ArrayLike<number>>;
+      if (m.length !== rows) throw new ValidationError(`Dense: init has ${m.length} rows for shape ${rows}x${cols}`);
+      for (let i = 0; i < this.rows; i++) {
+        const row = toVector(m[i]!, `Dense init row ${i}`);
+        if (row.length !== cols) throw new ValidationError(`Dense: init row ${i} has ${row.length} values for ${cols} columns`);
+        values.set(row, i * this.cols);
+      }
+    } else if (isArrayLike(init)) {
+      square('a vector (the diagonal) as');
+      const diag = toVector(init as ArrayLike<number>, 'Dense init');
+      if (diag.length !== rows) throw new ValidationError(`Dense: init has ${diag.length} diagonal values for shape ${rows}x${cols}`);
+      for (let i = 0; i < this.rows; i++) values[i * this.cols + i] = diag[i]!;
+    } else throw new ValidationError(`Dense: init must be a matrix, a number, a vector or a Distribution, got ${describe(init)}`);
+    this.init = values;
+  }
+}
 
 export interface SparseOptions {
   /** The (row, column) of each nonzero entry. */
@@ -880,13 +939,26 @@ export function describe(x: unknown): string {
 }
 
 function parseTransform(
-  t: number | ArrayLike<number> | ArrayLike<number>[] | Sparse | ConvolutionBase,
+  t: number | ArrayLike<number> | ArrayLike<number>[] | Dense | Distribution | Sparse | ConvolutionBase,
   sizeMid: number,
   sizeOut: number,
   name: string,
   postName: string,
   mid: string,
 ): Transform {
+  // a Distribution is a Dense of the shape this connection needs (Nengo's Connection.transform)
+  if (!(t instanceof ConvolutionBase) && !(t instanceof Sparse) && !(t instanceof Dense) && isDistribution(t))
+    t = new Dense([sizeOut, sizeMid], { init: t });
+  if (t instanceof Dense) {
+    if (t.rows !== sizeOut || t.cols !== sizeMid)
+      throw new ValidationError(
+        `${name}: the dense transform is ${t.rows}x${t.cols}; it must be ${sizeOut}x${sizeMid} ` +
+          `(rows = size of ${postName}, columns = size of the pre output or function)`,
+      );
+    return t.init instanceof Float64Array
+      ? { kind: 'dense', values: t.init, rows: t.rows, cols: t.cols }
+      : { kind: 'dense', values: new Float64Array(t.rows * t.cols), rows: t.rows, cols: t.cols, dist: t.init };
+  }
   if (t instanceof Sparse) {
     if (t.rows !== sizeOut || t.cols !== sizeMid)
       throw new ValidationError(
@@ -913,7 +985,10 @@ function parseTransform(
     }
     return { kind: 'scalar', value: t };
   }
-  if (!isArrayLike(t)) throw new ValidationError(`${name}: transform must be a number, a vector or a matrix`);
+  if (!isArrayLike(t))
+    throw new ValidationError(
+      `${name}: transform must be a number, a vector, a matrix, a Dense, a Sparse, a convolution or a Distribution, got ${describe(t)}`,
+    );
   if (t.length > 0 && isArrayLike(t[0])) {
     const rows = t.length;
     const rowsArr = t as unknown as ArrayLike<ArrayLike<number>>;

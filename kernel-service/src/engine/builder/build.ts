@@ -31,6 +31,7 @@ import {
   type NodeFunction,
   type PostTarget,
   type PreTarget,
+  type Transform,
 } from '../objects.js';
 import { Process } from '../processes.js';
 import { entropySeed, Rng } from '../rng.js';
@@ -186,6 +187,7 @@ class Builder {
   /** Decoded connections by pre ensemble, for sharing activities and factors (made on the first solve). */
   private sharing: Map<Ensemble, Connection[]> | undefined;
   private readonly fnIds = new WeakMap<object, number>();
+  private readonly sampledTransforms = new Map<Connection, Transform>();
   private nextFnId = 0;
   /** Activity matrix storage, reused by every solve of this build (solvers keep no reference to A). */
   private scratch: Float64Array<ArrayBufferLike> = new Float64Array(0);
@@ -569,7 +571,7 @@ class Builder {
     const preFull = this.preSignal(preObj, owner);
     const postFull = this.postSignal(postObj, owner, errorSigs);
     const sizeOut = conn.sizeOut;
-    const T = conn.transform;
+    const T = this.transformOf(conn);
     // (Voja changes the post's encoders, not the weights, and reads the post's whole input)
     const learnsWeights = conn.learningRule !== undefined && conn.learningRule.ruleType.modifies !== 'encoders';
 
@@ -1052,7 +1054,9 @@ class Builder {
       fn === undefined ? 'id' : this.fnId(fn),
       isConn && conn.evalPoints !== undefined ? `ep${conn.id}` : 'ens',
       preIdx ? Array.from(preIdx).join(',') : '',
-      post ? `${post.ensemble.id}:${postDims ? Array.from(postDims).join(',') : ''}:${isConn ? this.fnId(conn.transform) : ''}` : '',
+      post
+        ? `${post.ensemble.id}:${postDims ? Array.from(postDims).join(',') : ''}:${isConn ? this.fnId(this.transformOf(conn)) : ''}`
+        : '',
       // a solver that draws from the connection's generator (LstsqNoise) solves each connection anew
       solver.random ? `seed ${this.seedOf(conn)}` : '',
     ].join('|');
@@ -1091,7 +1095,7 @@ class Builder {
     let E: Float64Array | undefined, nPost: number | undefined;
     let dy = mid;
     if (post && isConn) {
-      const T = conn.transform;
+      const T = this.transformOf(conn);
       const dPost = conn.post.sizeIn;
       Y = multiplyTransformT(T, Y, m, mid, dPost);
       dy = dPost;
@@ -1176,6 +1180,22 @@ class Builder {
     this.sharing.delete(ens);
     const key = solver.key();
     return list.filter((c) => c !== conn && (c.solver ?? new LstsqL2()).key() === key && this.model.ensembles.get(ens)?.direct === false);
+  }
+
+  /**
+   * A connection's transform with a Distribution's values drawn (from the
+   * connection's seed, as Nengo's Dense.sample), once per build.
+   */
+  private transformOf(conn: Connection): Transform {
+    const T = conn.transform;
+    if (T.kind !== 'dense' || !T.dist) return T;
+    let got = this.sampledTransforms.get(conn);
+    if (!got) {
+      const values = samplesOrDist(T.dist, T.rows, T.cols, new Rng(this.seedOf(conn)), `${conn.name} transform`);
+      got = { kind: 'dense', values, rows: T.rows, cols: T.cols };
+      this.sampledTransforms.set(conn, got);
+    }
+    return got;
   }
 
   private fnId(f: object): number {

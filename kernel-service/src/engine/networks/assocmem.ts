@@ -17,7 +17,7 @@
  * so far through two thresholding EnsembleArrays, as Nengo removes and
  * remakes those connections).
  */
-import { Choice, Exponential, Uniform } from '../dists.js';
+import { Choice, Exponential, Uniform, type Distribution } from '../dists.js';
 import { ValidationError } from '../errors.js';
 import { Network } from '../network.js';
 import type { Connection, Ensemble, EnsembleOptions, Node } from '../objects.js';
@@ -255,8 +255,9 @@ export class AssociativeMemoryNetwork extends Network {
 }
 
 /** A connection's transform as the options take it. */
-function transformOf(c: Connection): number | number[] | number[][] {
+function transformOf(c: Connection): number | number[] | number[][] | Distribution {
   const T = c.transform;
+  if (T.kind === 'dense' && T.dist) return T.dist; // sampled again from the new connection's seed
   if (T.kind === 'scalar') return T.value;
   if (T.kind === 'elementwise') return Array.from(T.values);
   if (T.kind === 'dense') return Array.from({ length: T.rows }, (_, r) => Array.from(T.values.subarray(r * T.cols, (r + 1) * T.cols)));

@@ -57,6 +57,7 @@ export {
   LstsqL2,
   LstsqL2nz,
   LstsqDrop,
+  LstsqL1,
   LstsqNoise,
   LstsqMultNoise,
   Nnls,
@@ -65,7 +66,15 @@ export {
   NoSolver,
   type Solver,
 } from './engine/solvers.js';
-export type { LstsqOptions, LstsqL2Options, LstsqDropOptions, LstsqNoiseOptions, NnlsOptions, NnlsL2Options } from './engine/solvers.js';
+export type {
+  LstsqOptions,
+  LstsqL1Options,
+  LstsqL2Options,
+  LstsqDropOptions,
+  LstsqNoiseOptions,
+  NnlsOptions,
+  NnlsL2Options,
+} from './engine/solvers.js';
 export { Process, WhiteNoise, FilteredNoise, BrownNoise, WhiteSignal, Piecewise, PresentInput } from './engine/processes.js';
 export { PES, RLS, BCM, Oja, Voja, LearningRuleType } from './engine/learning.js';
 export type { PESOptions, RLSOptions, BCMOptions, OjaOptions, VojaOptions } from './engine/learning.js';

@@ -3,7 +3,7 @@
  * to the neurons' input current every step.
  */
 import { describe, expect, it } from 'vitest';
-import { Direct, Gaussian, LIFRate, Network, Rng, Simulator, WhiteNoise, WhiteSignal, networks } from '../src/index.js';
+import { Direct, Gaussian, LIFRate, Network, Rng, Simulator, StochasticSpiking, WhiteNoise, WhiteSignal, networks } from '../src/index.js';
 
 function currents(noise: WhiteNoise | undefined, seed = 1, merge = true): { J: number[][]; bias: Float64Array } {
   const net = new Network({ seed });
@@ -88,6 +88,36 @@ describe('ensemble noise', () => {
       expect(value[i]).toBeCloseTo(x + want[i]!, 12);
     }
     for (let k = 0; k < 20; k++) expect(product[k]).toBeCloseTo((0.5 + want[2 * k]!) * (-0.5 + want[2 * k + 1]!), 12);
+  });
+
+  it("reset(seed) gives unseeded noise new streams, as Nengo's; the same seed the same ones; a seeded process keeps its own", () => {
+    const net = new Network({ seed: 3 });
+    const unseeded = net.node(new WhiteNoise({ dist: new Gaussian(0, 1) }));
+    const seeded = net.node(new WhiteNoise({ dist: new Gaussian(0, 1), seed: 4 }));
+    const ens = net.ensemble({ nNeurons: 20, dimensions: 1, noise: new WhiteNoise({ dist: new Gaussian(0, 0.5) }) });
+    const stoch = net.ensemble({ nNeurons: 20, dimensions: 1, neuronType: new StochasticSpiking(new LIFRate()) });
+    net.connect(net.node(0.6), stoch);
+    const probes = [net.probe(unseeded), net.probe(seeded), net.probe(ens.neurons, { attr: 'input' }), net.probe(stoch.neurons)];
+    const sim = new Simulator(net);
+    const run = (): number[][] => {
+      sim.runSteps(30);
+      return probes.map((p) => Array.from(sim.data(p).data));
+    };
+    const first = run();
+    sim.reset();
+    expect(run()).toEqual(first); // reset() repeats the streams
+    sim.reset(7);
+    const seven = run();
+    expect(seven[0]).not.toEqual(first[0]); // an unseeded process: new noise
+    expect(seven[1]).toEqual(first[1]); // a seeded one: its own stream
+    expect(seven[2]).not.toEqual(first[2]); // ensemble noise
+    expect(seven[3]).not.toEqual(first[3]); // stochastic spiking
+    sim.reset(8);
+    expect(run()[0]).not.toEqual(seven[0]);
+    sim.reset(7);
+    expect(run()).toEqual(seven);
+    sim.reset(); // the last seed again, as Nengo's
+    expect(run()).toEqual(seven);
   });
 
   it('EnsembleArray passes noise to each of its ensembles', () => {

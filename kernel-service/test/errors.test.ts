@@ -46,13 +46,16 @@ describe('clear errors that name the object', () => {
     net.node((...args: unknown[]) => [args.length], { sizeIn: 1 });
   });
 
-  it('reset with a seed is refused rather than ignored; trange checks its period and takes { sampleEvery }', () => {
+  it('reset checks its seed; trange checks its period and takes { sampleEvery }', () => {
     const net = new Network({ seed: 1 });
     const p = net.probe(net.node(1), { sampleEvery: 0.01 });
     const sim = new Simulator(net);
     sim.run(0.1);
-    expect(() => (sim.reset as (s: unknown) => void)(7)).toThrow(/reset takes no seed \(got 7\)/);
-    expect(() => (sim.reset as (s: unknown) => void)({ seed: 123 })).toThrow(/reset takes no seed/);
+    expect(() => (sim.reset as (s: unknown) => void)({ seed: 123 })).toThrow(
+      /reset: seed must be an integer in \[0, 2\^32\), got \{"seed":123\}/,
+    );
+    expect(() => sim.reset(-1)).toThrow(/reset: seed must be an integer/);
+    expect(() => sim.reset(1.5)).toThrow(/reset: seed must be an integer/);
     expect(sim.trange({ sampleEvery: 0.01 })).toEqual(sim.trange(p));
     expect(sim.trange({ sampleEvery: 0.01 }).length).toBe(sim.data(p).rows);
     expect(() => sim.trange(0)).toThrow(/trange: the sample period must be/);

@@ -220,9 +220,9 @@ export class Plan {
   }
 
   /** Resets the arena to the signals' initial values. */
-  reset(): void {
+  reset(resetSeed?: number): void {
     this.model.signals.initialize(this.arena);
-    for (const k of this.kernels) k.reset?.();
+    for (const k of this.kernels) k.reset?.(resetSeed);
   }
 }
 

@@ -133,3 +133,16 @@ export class Rng {
 export function entropySeed(): number {
   return Math.floor(Math.random() * MAX_SEED);
 }
+
+/**
+ * The seed a random stream takes after `Simulator.reset(seed)`: its
+ * build-time seed and the reset's seed mixed (splitmix32's finaliser over
+ * both), so every stream changes with the reset's seed, and each stays its
+ * own.
+ */
+export function reseeded(base: number, resetSeed: number): number {
+  let z = (Math.imul(resetSeed ^ 0x9e3779b9, 0x85ebca6b) ^ base) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}

@@ -173,6 +173,8 @@ export class Simulator {
   private readonly spikeBuffers: Map<Probe, SpikeBuffer> = new Map();
   private readonly spikeList: SpikeBuffer[] = [];
   private nSteps = 0;
+  /** The seed of the last reset(seed), mixed into unseeded random streams at every reset after it. */
+  private resetSeed: number | undefined;
   private readonly progress: ((done: number, total: number) => void) | undefined;
   private readonly progressEvery: number;
   /** Seconds spent building (model and plan). */
@@ -372,18 +374,20 @@ export class Simulator {
   }
 
   /**
-   * Back to t = 0 with the initial state; recorded data is cleared. Takes no
-   * seed: processes draw from their own or their object's seed (README,
-   * "Random numbers"), so Nengo's `reset(seed)` has no counterpart and is
-   * refused rather than ignored.
+   * Back to t = 0 with the initial state; recorded data is cleared. As
+   * Nengo's `reset(seed)`: with a seed (an integer >= 0), the random streams
+   * of unseeded processes (nodes' and ensembles' noise) and of stochastic
+   * spiking neurons start from seeds mixed with it, for new noise with the
+   * same built model; a process with its own seed keeps its stream. Without
+   * one, the last seed given (if any) is used again.
    */
-  reset(...args: unknown[]): void {
-    if (args.length > 0 && args[0] !== undefined)
-      throw new ValidationError(
-        `reset takes no seed (got ${JSON.stringify(args[0]) ?? String(args[0])}): nefsim's processes draw from their own seed, else their node's or ` +
-          "ensemble's, so reset() repeats the same noise; for new noise give the network or the process another seed and build again",
-      );
-    this.plan.reset();
+  reset(seed?: number): void {
+    if (seed !== undefined) {
+      if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+        throw new ValidationError(`reset: seed must be an integer in [0, 2^32), got ${JSON.stringify(seed) ?? String(seed)}`);
+      this.resetSeed = seed;
+    }
+    this.plan.reset(this.resetSeed);
     this.nSteps = 0;
     for (const b of this.bufferList) b.rows = 0;
     for (const b of this.spikeList) b.clear();

@@ -34,7 +34,7 @@ import {
   type Transform,
 } from '../objects.js';
 import { Process } from '../processes.js';
-import { entropySeed, Rng } from '../rng.js';
+import { entropySeed, reseeded, Rng } from '../rng.js';
 import { LstsqL2, LstsqL2nz, decodingSolver, type Solver } from '../solvers.js';
 import { LinearFilter, type Synapse } from '../synapses.js';
 import { activities, nengoCurrents } from './activities.js';
@@ -285,7 +285,14 @@ class Builder {
       // process then give the same signal, in any network
       const seed = out.seed ?? this.seedOf(node);
       const dt = this.dt;
-      const make = (): typeof step => out.makeStep(node.sizeIn, node.sizeOut, dt, new Rng(seed));
+      // after reset(seed), an unseeded process's stream changes with it (Nengo's Simulator.reset(seed))
+      const make = (resetSeed?: number): typeof step =>
+        out.makeStep(
+          node.sizeIn,
+          node.sizeOut,
+          dt,
+          new Rng(out.seed !== undefined || resetSeed === undefined ? seed : reseeded(seed, resetSeed)),
+        );
       try {
         step = make();
       } catch (err) {
@@ -451,7 +458,8 @@ class Builder {
     const out = this.sig.add(`${ens.name}.noise`, n);
     const seed = noise.seed ?? rng.seed();
     const dt = this.dt;
-    const make = (): ((t: number, x: Float64Array | null, o: Float64Array) => void) => noise.makeStep(0, n, dt, new Rng(seed));
+    const make = (resetSeed?: number): ((t: number, x: Float64Array | null, o: Float64Array) => void) =>
+      noise.makeStep(0, n, dt, new Rng(noise.seed !== undefined || resetSeed === undefined ? seed : reseeded(seed, resetSeed)));
     let step: ReturnType<typeof make>;
     try {
       step = make();

@@ -100,7 +100,7 @@ export interface FuncOp extends OpBase {
   /** Reads time: true for Node functions and processes. */
   readsTime: boolean;
   /** A fresh `step`, for a reset (a process's state and random stream start again, as in Nengo). */
-  restart?: () => (t: number, x: Float64Array | null, out: Float64Array) => void;
+  restart?: (resetSeed?: number) => (t: number, x: Float64Array | null, out: Float64Array) => void;
 }
 
 /**

@@ -4,8 +4,8 @@ import type { Arena, Kernel } from './kernel.js';
 
 export interface FuncEntry {
   step: (t: number, x: Float64Array | null, out: Float64Array) => void;
-  /** A fresh step for reset() (processes). */
-  restart?: () => (t: number, x: Float64Array | null, out: Float64Array) => void;
+  /** A fresh step for reset() (processes); with a reset seed, an unseeded process's stream mixed with it. */
+  restart?: (resetSeed?: number) => (t: number, x: Float64Array | null, out: Float64Array) => void;
   /** Views of the arena, made once. */
   x: Float64Array | null;
   out: Float64Array;
@@ -19,8 +19,8 @@ export class FuncKernel implements Kernel {
     return this.entries.length;
   }
   /** Processes start again: their state and random streams, as at the start. */
-  reset(): void {
-    for (const e of this.entries) if (e.restart) e.step = e.restart();
+  reset(resetSeed?: number): void {
+    for (const e of this.entries) if (e.restart) e.step = e.restart(resetSeed);
   }
   run(t: number): void {
     const es = this.entries;

@@ -11,8 +11,12 @@ export interface Kernel {
   /** Number of merged operators. */
   readonly count: number;
   run(t: number): void;
-  /** Back to the state at the start, beyond the arena (processes' own state). */
-  reset?(): void;
+  /**
+   * Back to the state at the start, beyond the arena (processes' own state);
+   * with a seed, unseeded random streams start from seeds mixed with it
+   * (Simulator.reset(seed)).
+   */
+  reset?(resetSeed?: number): void;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Arena, Kernel, SpikeLists } from './kernel.js';
 import { LIF_OP_BYTES, setLifOp, type LifStep } from './lif-wasm.js';
-import { Rng } from '../rng.js';
+import { reseeded, Rng } from '../rng.js';
 
 /** The LIF step in WebAssembly: the function, where the spike lists start, the arena's element bytes, room for a float32 arena's voltages, room for the part list. */
 export interface WasmLif {
@@ -495,8 +495,8 @@ export class RandomSpikingKernel implements Kernel {
   get count(): number {
     return this.table.length / 5;
   }
-  reset(): void {
-    this.rngs = this.seeds.map((s) => new Rng(s));
+  reset(resetSeed?: number): void {
+    this.rngs = this.seeds.map((s) => new Rng(resetSeed === undefined ? s : reseeded(s, resetSeed)));
   }
   run(): void {
     const a = this.a,

@@ -118,6 +118,8 @@ describe('ensemble noise', () => {
     expect(run()).toEqual(seven);
     sim.reset(); // the last seed again, as Nengo's
     expect(run()).toEqual(seven);
+    sim.reset(sim.summary().seed); // the model's own seed: the build's streams, as Nengo's reset(seed=the simulator's)
+    expect(run()).toEqual(first);
   });
 
   it('EnsembleArray passes noise to each of its ensembles', () => {

@@ -44,6 +44,17 @@ describe('clear errors that name the object', () => {
     // (t, x) with sizeIn, and a function reading its arguments itself, are fine
     net.node((t: number, x: Float64Array) => [t + x[0]!], { sizeIn: 1 });
     net.node((...args: unknown[]) => [args.length], { sizeIn: 1 });
+    // length 1 too, but they take x
+    net.node((t: number, x: ArrayLike<number> = [0]) => [t + x[0]!], { sizeIn: 1 });
+    net.node((t: number, ...xs: ArrayLike<number>[]) => [t + xs.length], { sizeIn: 1 });
+    expect(() =>
+      net.node(
+        function (t: number) {
+          return [t];
+        },
+        { sizeIn: 2, label: 'f' },
+      ),
+    ).toThrow(/'f': the function takes only t/);
   });
 
   it('reset checks its seed; trange checks its period and takes { sampleEvery }', () => {

@@ -314,6 +314,22 @@ describe('truncatedSvdSolve (Golub-Kahan bidiagonal + QR, rotations applied to t
       for (let i = 0; i < k * d; i++) expect(Math.abs(got[i]! - want[i]!), `${name} [${i}]`).toBeLessThan(tol * scale);
     });
   }
+  it('the same solution, scaled, at any scale of R (the negligible test has an absolute floor)', () => {
+    const R = random(8),
+      C = Float64Array.from({ length: 16 }, () => rng.normal());
+    const want = truncatedSvdSolve(R, 8, C, 2, 1e-12);
+    for (const s of [1e-300, 1e-150, 1e150]) {
+      const got = truncatedSvdSolve(
+        Float64Array.from(R, (x) => x * s),
+        8,
+        C,
+        2,
+        1e-12,
+      );
+      for (let i = 0; i < 16; i++) expect(Math.abs(got[i]! * s - want[i]!)).toBeLessThan(1e-12 * Math.max(...want.map(Math.abs)));
+    }
+  });
+
   it('a zero matrix gives zeros; shapes that do not fit are refused', () => {
     expect(Array.from(truncatedSvdSolve(new Float64Array(9), 3, Float64Array.of(1, 2, 3), 1, 0))).toEqual([0, 0, 0]);
     expect(() => truncatedSvdSolve(new Float64Array(4), 2, new Float64Array(3), 1, 0)).toThrow(/shapes 2x2 and 2x1/);

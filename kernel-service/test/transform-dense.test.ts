@@ -5,7 +5,8 @@
  * generator is its own, so the values match Nengo's in distribution).
  */
 import { describe, expect, it } from 'vitest';
-import { Dense, Gaussian, Network, Simulator, Uniform } from '../src/index.js';
+import { Dense, Gaussian, Network, Rng, Simulator, Uniform } from '../src/index.js';
+import { samplesOrDist } from '../src/engine/dists.js';
 
 function neuronsToNeurons(transform: ConstructorParameters<typeof Object>[0], seed = 0, connSeed?: number) {
   const net = new Network({ seed });
@@ -44,6 +45,26 @@ describe('Dense transforms', () => {
       for (let i = 0; i < 30; i++) expect(plain[k * 30 + i]!).toBeCloseTo(([1, -1, 0.5][k]! / 2) * dec[k * 30 + i]!, 12);
   });
 
+  it('a number or a vector between neurons is built elementwise, as Nengo keeps it (not as an n x n matrix): as transform 2 or [..]', () => {
+    const square = (t: unknown) => {
+      const net = new Network({ seed: 4 });
+      const a = net.ensemble({ nNeurons: 10, dimensions: 1 });
+      const b = net.ensemble({ nNeurons: 10, dimensions: 1 });
+      net.connect(a.neurons, b.neurons, { transform: t as never });
+      const p = net.probe(b.neurons, { attr: 'input' });
+      const sim = new Simulator(net);
+      sim.runSteps(40);
+      return { data: sim.data(p).data, values: sim.summary().arenaValues };
+    };
+    const diag = Array.from({ length: 10 }, (_, i) => 0.1 * i - 0.3);
+    expect(square(new Dense([10, 10], { init: 0.2 }))).toEqual(square(0.2));
+    expect(square(new Dense([10, 10], { init: diag }))).toEqual(square(diag));
+    const full = square(
+      new Dense([10, 10], { init: Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) => (i === j ? 0.2 : 0))) }),
+    );
+    expect(square(0.2).values).toBeLessThan(full.values); // no 10 x 10 matrix in the arena
+  });
+
   it('refuses a shape that does not fit the connection, and a number or vector on a non-square shape', () => {
     const net = new Network();
     const a = net.node([1, 2]);
@@ -70,6 +91,9 @@ describe('a Distribution as a transform (Nengo: Dense of the connection shape, s
     expect(w(0)).toEqual(first);
     expect(w(5)).not.toEqual(first);
     expect(w(0, 17)).toEqual(w(3, 17)); // a connection's own seed decides
+    // drawn apart from the connection's other stream (its eval points, its solver's noise): not its first draws
+    const other = samplesOrDist(new Uniform(-1, 1), 12, 10, new Rng(17), 'test');
+    expect(w(0, 17)).not.toEqual(Array.from(other));
     expect(Math.min(...first)).toBeGreaterThanOrEqual(-1);
     expect(Math.max(...first)).toBeLessThan(1);
     // 120 draws of U(-1, 1): mean 0 (sd 0.053), variance 1/3

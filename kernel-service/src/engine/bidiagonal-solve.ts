@@ -28,11 +28,16 @@
 export function truncatedSvdSolve(R: Float64Array, n: number, C0: Float64Array, d: number, rcond: number): Float64Array {
   if (R.length !== n * n || C0.length !== n * d)
     throw new RangeError(`truncatedSvdSolve: shapes ${n}x${n} and ${n}x${d} do not fit ${R.length} and ${C0.length} values`);
-  const A = Float64Array.from(R);
   const C = Float64Array.from(C0);
+  if (n === 0) return C;
+  // R scaled to a largest entry of 1 (and X divided by the scale at the end): the iteration's test for a
+  // negligible entry has an absolute floor (2^-966, against underflow), which would swallow a tiny R whole
+  let scale = 0;
+  for (let i = 0; i < R.length; i++) scale = Math.max(scale, Math.abs(R[i]!));
+  if (!(scale > 0) || !Number.isFinite(scale)) return scale === 0 ? new Float64Array(n * d) : C.fill(NaN);
+  const A = Float64Array.from(R, (x) => x / scale);
   const s = new Float64Array(n),
     e = new Float64Array(n);
-  if (n === 0) return C;
   bidiagonalize(A, n, s, e, C, d);
   const right = new PairRotations(n);
   qrIterate(s, e, n, C, d, right);
@@ -56,6 +61,7 @@ export function truncatedSvdSolve(R: Float64Array, n: number, C0: Float64Array, 
       for (let i = k + 1; i < n; i++) C[i * d + j] = C[i * d + j]! + t * A[k * n + i]!;
     }
   }
+  for (let i = 0; i < C.length; i++) C[i] = C[i]! / scale;
   return C;
 }
 

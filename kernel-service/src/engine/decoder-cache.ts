@@ -103,7 +103,7 @@ export const defaultDecoderCache: DecoderCache = new TieredDecoderCache(new Memo
  * to how activities are computed changes solutions, so that caches kept on
  * disk across upgrades do not return solutions of older code.
  */
-export const DECODER_KEY_VERSION = 'nefsim-decoders/1';
+export const DECODER_KEY_VERSION = 'nefsim-decoders/2';
 
 /** A content hash of arrays and strings (SHA-1: fast, and collisions are not a concern here). */
 export function contentKey(parts: readonly (Float64Array | string | number)[]): string {

@@ -122,9 +122,9 @@ export class Node extends NefObject implements Port {
       if (output.length >= 2 && sizeIn === undefined) {
         throw new ValidationError(`${this.name}: the function takes (t, x); give sizeIn, the length of x (e.g. { sizeIn: 2 })`, this.label);
       }
-      // the reverse: an input the function would never see (Nengo refuses it too); a function of no declared
-      // parameters, (...args) => ..., may read it
-      if (output.length === 1 && sizeIn !== undefined && sizeIn > 0) {
+      // the reverse: an input the function would never see (Nengo refuses it too); a function whose x has a
+      // default, or that gathers its arguments ((t, x = ...) =>, (...args) =>), may read it
+      if (sizeIn !== undefined && sizeIn > 0 && declaresOnlyT(output)) {
         throw new ValidationError(
           `${this.name}: the function takes only t, but the node has sizeIn ${sizeIn}: write it as (t, x) => ... to use its input`,
           this.label,
@@ -436,8 +436,12 @@ export interface DenseOptions {
 export class Dense {
   readonly rows: number;
   readonly cols: number;
-  /** Row-major values, or the Distribution the build samples them from. */
-  readonly init: Float64Array | Distribution;
+  /**
+   * Row-major values; or, as Nengo keeps them (its build multiplies
+   * elementwise), a number times the identity or a diagonal; or the
+   * Distribution the build samples the matrix from.
+   */
+  readonly init: Float64Array | { scalar: number } | { diagonal: Float64Array } | Distribution;
   constructor(shape: readonly [number, number], opts: DenseOptions = {}) {
     checkKnownOptions(opts, ['init'], 'Dense');
     const [rows, cols] = shape ?? [];
@@ -457,7 +461,8 @@ export class Dense {
     if (typeof init === 'number') {
       square('a number as');
       if (!Number.isFinite(init)) throw new ValidationError(`Dense: init must be finite, got ${init}`);
-      for (let i = 0; i < this.rows; i++) values[i * this.cols + i] = init;
+      this.init = { scalar: init };
+      return;
     } else if (isArrayLike(init) && init.length > 0 && isArrayLike((init as ArrayLike<unknown>)[0])) {
       const m = init as unknown as ArrayLike<ArrayLike<number>>;
       if (m.length !== rows) throw new ValidationError(`Dense: init has ${m.length} rows for shape ${rows}x${cols}`);
@@ -470,7 +475,8 @@ export class Dense {
       square('a vector (the diagonal) as');
       const diag = toVector(init as ArrayLike<number>, 'Dense init');
       if (diag.length !== rows) throw new ValidationError(`Dense: init has ${diag.length} diagonal values for shape ${rows}x${cols}`);
-      for (let i = 0; i < this.rows; i++) values[i * this.cols + i] = diag[i]!;
+      this.init = { diagonal: diag };
+      return;
     } else throw new ValidationError(`Dense: init must be a matrix, a number, a vector or a Distribution, got ${describe(init)}`);
     this.init = values;
   }
@@ -955,9 +961,11 @@ function parseTransform(
         `${name}: the dense transform is ${t.rows}x${t.cols}; it must be ${sizeOut}x${sizeMid} ` +
           `(rows = size of ${postName}, columns = size of the pre output or function)`,
       );
-    return t.init instanceof Float64Array
-      ? { kind: 'dense', values: t.init, rows: t.rows, cols: t.cols }
-      : { kind: 'dense', values: new Float64Array(t.rows * t.cols), rows: t.rows, cols: t.cols, dist: t.init };
+    const init = t.init;
+    if (init instanceof Float64Array) return { kind: 'dense', values: init, rows: t.rows, cols: t.cols };
+    if ('scalar' in init) return { kind: 'scalar', value: init.scalar };
+    if ('diagonal' in init) return { kind: 'elementwise', values: init.diagonal };
+    return { kind: 'dense', values: new Float64Array(t.rows * t.cols), rows: t.rows, cols: t.cols, dist: init };
   }
   if (t instanceof Sparse) {
     if (t.rows !== sizeOut || t.cols !== sizeMid)
@@ -1021,3 +1029,17 @@ function parseTransform(
 }
 
 export { Synapse };
+
+/**
+ * Whether a function declares one plain parameter and nothing else (`(t) =>`,
+ * `function (t)`): `length` alone counts a parameter with a default or a
+ * rest parameter out, so `(t, x = 0) =>` has length 1 too; those take x.
+ */
+function declaresOnlyT(fn: (...args: never[]) => unknown): boolean {
+  if (fn.length !== 1) return false;
+  const src = Function.prototype.toString.call(fn);
+  // the parameters: what comes before the first '=>' or '{' (a default's own '{' or '=>' comes after a ',')
+  const end = src.search(/=>|\{/);
+  const head = end < 0 ? src : src.slice(0, end);
+  return !/[,=]|\.\.\./.test(head.replace(/^\s*(async\s+)?function\b/, ''));
+}

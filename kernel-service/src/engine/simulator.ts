@@ -378,14 +378,17 @@ export class Simulator {
    * Nengo's `reset(seed)`: with a seed (an integer >= 0), the random streams
    * of unseeded processes (nodes' and ensembles' noise) and of stochastic
    * spiking neurons start from seeds mixed with it, for new noise with the
-   * same built model; a process with its own seed keeps its stream. Without
-   * one, the last seed given (if any) is used again.
+   * same built model; a process with its own seed keeps its stream. The
+   * model's own seed (`summary().seed`) brings back the build's streams, so
+   * reset(2) then reset(1) after building with seed 1 repeats the first
+   * run, as in Nengo. Without a seed, the last one given (if any) is used
+   * again.
    */
   reset(seed?: number): void {
     if (seed !== undefined) {
       if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
         throw new ValidationError(`reset: seed must be an integer in [0, 2^32), got ${JSON.stringify(seed) ?? String(seed)}`);
-      this.resetSeed = seed;
+      this.resetSeed = seed === this.model.seed ? undefined : seed;
     }
     this.plan.reset(this.resetSeed);
     this.nSteps = 0;

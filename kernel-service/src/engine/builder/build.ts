@@ -1199,7 +1199,10 @@ class Builder {
     if (T.kind !== 'dense' || !T.dist) return T;
     let got = this.sampledTransforms.get(conn);
     if (!got) {
-      const values = samplesOrDist(T.dist, T.rows, T.cols, new Rng(this.seedOf(conn)), `${conn.name} transform`);
+      // a stream of its own, apart from the connection's eval points and solver noise (Nengo draws all three
+      // in turn from one generator, so they are independent there too)
+      const rng = new Rng(reseeded(this.seedOf(conn), TRANSFORM_STREAM));
+      const values = samplesOrDist(T.dist, T.rows, T.cols, rng, `${conn.name} transform`);
       got = { kind: 'dense', values, rows: T.rows, cols: T.cols };
       this.sampledTransforms.set(conn, got);
     }
@@ -1772,6 +1775,9 @@ function checkActivities(A: Float64Array, conn: Connection | Probe, ens: Ensembl
     conn.label,
   );
 }
+
+/** Mixed into a connection's seed for the stream a Distribution transform is drawn from. */
+const TRANSFORM_STREAM = 0x7472616e; // 'tran'
 
 /** What makes a gain positive, for the error that names a neuron whose gain is not. */
 function gainHint(type: NeuronType): string {

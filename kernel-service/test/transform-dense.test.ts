@@ -5,7 +5,7 @@
  * generator is its own, so the values match Nengo's in distribution).
  */
 import { describe, expect, it } from 'vitest';
-import { Dense, Gaussian, Network, Rng, Simulator, Uniform } from '../src/index.js';
+import { Dense, Gaussian, LstsqL2, Network, Rng, Simulator, Uniform } from '../src/index.js';
 import { samplesOrDist } from '../src/engine/dists.js';
 
 function neuronsToNeurons(transform: ConstructorParameters<typeof Object>[0], seed = 0, connSeed?: number) {
@@ -144,5 +144,20 @@ describe('a Distribution as a transform (Nengo: Dense of the connection shape, s
         y = (a00 * b1 - a01 * b0) / det;
       for (let i = 0; i < 40; i++) expect(T.data[r * 40 + i]!).toBeCloseTo(x * D[i]! + y * D[40 + i]!, 10);
     }
+  });
+
+  it('with a weight solver: the full weights solve for the drawn matrix (the same in every build, another with another seed)', () => {
+    const weights = (connSeed: number, t: unknown) => {
+      const net = new Network({ seed: 6 });
+      const a = net.ensemble({ nNeurons: 30, dimensions: 2 });
+      const b = net.ensemble({ nNeurons: 20, dimensions: 3 });
+      const c = net.connect(a, b, { transform: t as never, seed: connSeed, solver: new LstsqL2({ weights: true }) });
+      return new Simulator(net).weights(c);
+    };
+    const w = weights(11, new Gaussian(0, 1));
+    expect([w.rows, w.cols]).toEqual([20, 30]);
+    expect(weights(11, new Gaussian(0, 1)).data).toEqual(w.data);
+    expect(weights(12, new Gaussian(0, 1)).data).not.toEqual(w.data);
+    expect(Array.from(w.data).every(Number.isFinite)).toBe(true);
   });
 });

@@ -457,6 +457,26 @@ describe('inline simulations and post-processing', () => {
     const mem = await exec('simulate(model, 1000)', 'mem', { model: false });
     expect(mem.error!.message).toMatch(/would record \d+ MB, more than half of this session's memory/);
   });
+
+  it("simulate() judges the steps' pace, not the build's: a slow build with fast steps runs (it was refused)", async () => {
+    // about 1 s of build (a connection function that takes 2 ms an eval point), then 30,000 steps of some
+    // microseconds each (a node's loop): under a second. Judged by the average since the build started, the
+    // check after the first chunks saw about 0.3 ms a step and refused it as "about 10 s".
+    const r = await exec(
+      [
+        'const slowBuild = new Network({ seed: 2 });',
+        'const sb = slowBuild.ensemble({ nNeurons: 50, dimensions: 1, nEvalPoints: 500 });',
+        'const sbOut = slowBuild.node(null, { sizeIn: 1 });',
+        'slowBuild.connect(sb, sbOut, { function: (x) => { const t = Date.now(); while (Date.now() - t < 2) {} return [x[0]]; } });',
+        'const sbWork = slowBuild.node((t) => { let s = 0; for (let i = 0; i < 100; i++) s += Math.sqrt(i + t); return [s]; });',
+        'slowBuild.probe(sbWork, { sampleEvery: 0.01 });',
+        'simulate(slowBuild, 30, { decoderCache: null })',
+      ].join('\n'),
+      'slow-build',
+      { model: false },
+    );
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+  });
 });
 
 describe('interrupt and limits', () => {
@@ -488,6 +508,51 @@ describe('interrupt and limits', () => {
     const after = await exec('typeof net', 'after');
     expect(after.result!.value).toEqual({ 'text/plain': 'undefined' });
     other.close();
+  });
+
+  it("a cell queued behind a cell from a window since closed says so at once; behind its own window's cell it does not", async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // its own client's long cell: the next waits quietly, as in Run All
+    const slow = exec('await new Promise((r) => setTimeout(r, 400)); 1', 'slow');
+    const quiet = await exec('2', 'quiet');
+    expect((await slow).ok).toBe(true);
+    expect(quiet.events.some((e) => e.event === 'cell.stream' && String(e.text).includes('still running'))).toBe(false);
+    // a cell left running by a window that closed
+    const other = await Client.connect(svc);
+    const orphan = other.request('cell.execute', { session, code: 'while (true) {}', cell: 'orphan' }).catch(() => undefined);
+    await sleep(300);
+    other.close();
+    await sleep(300);
+    const next = exec('6 * 7', 'after-orphan');
+    await sleep(300);
+    await c.request('session.interrupt', { session });
+    const r = await next;
+    void orphan;
+    const said = r.events.filter((e) => e.event === 'cell.stream' && e.stream === 'stderr').map((e) => String(e.text));
+    expect(said.join('')).toMatch(
+      /still running a cell started \d+ s ago from a window that has since closed; .* Interrupt the kernel to stop it/,
+    );
+    expect((await exec('6 * 7', 'then')).result!.value).toEqual({ 'text/plain': '42' });
+  });
+
+  it("an inline simulation's id is not reused by the session's next worker (a plot saved before a restart must not fetch another's data)", async () => {
+    const cell = [
+      'const tiny = new Network({ seed: 1 });',
+      'tiny.probe(tiny.node((t) => [t], { label: "x" }), { label: "x" });',
+      'simulate(tiny, 0.01)',
+    ].join('\n');
+    const idOf = (r: Awaited<ReturnType<typeof exec>>) =>
+      (r.result!.value as Record<string, Record<string, unknown>>)['application/vnd.nefsim.simulation+json']!.id as string;
+    const before = idOf(await exec(cell, 'tiny-a', { model: false }));
+    const loop = exec('while (true) {}', 'loop-ids');
+    await new Promise((r) => setTimeout(r, 200));
+    await c.request('session.interrupt', { session });
+    await loop;
+    const after = idOf(await exec(cell, 'tiny-b', { model: false }));
+    expect(after).not.toBe(before);
+    expect(after).toMatch(/^sim1-[0-9a-f]{6}$/); // the new worker's first
+    const stale = await c.request('probe.fetch', { session, sim: before, probe: 'x' });
+    expect(stale.error!.message).toMatch(/no inline simulation '.*' in this session .*before the session restarted/);
   });
 
   it('interrupts a large build whose solve is shared with a helper thread; the session then answers', async () => {
@@ -607,6 +672,20 @@ describe('interrupt and limits', () => {
     const id = s.result!.session as string;
     expect((await c.request('session.close', { session: id })).ok).toBe(true);
     expect((await c.request('cell.execute', { session: id, code: '1' })).error!.code).toBe('not_found');
+  });
+});
+
+describe("a session's execution count", () => {
+  it('is kept by the service, for a page reloaded onto the session; a reset starts it again', async () => {
+    const opened = await c.request('session.open', { session: 'nb-count', label: 'count.ipynb' });
+    expect(opened.result).toMatchObject({ session: 'nb-count', created: true, executions: 0 });
+    for (const code of ['1', 'throw new Error("x")', '3']) await c.request('cell.execute', { session: 'nb-count', code, cell: 'k' });
+    const other = await Client.connect(svc);
+    expect((await other.request('session.open', { session: 'nb-count' })).result).toMatchObject({ created: false, executions: 3 });
+    await other.request('session.reset', { session: 'nb-count' });
+    expect((await other.request('session.open', { session: 'nb-count' })).result).toMatchObject({ executions: 0 });
+    other.close();
+    await c.request('session.close', { session: 'nb-count' });
   });
 });
 

@@ -154,6 +154,11 @@ describe('cell outputs', () => {
     expect(out).toMatchObject({ output_type: 'error', ename: 'ReferenceError', evalue: 'x is not defined' });
     expect((out as { traceback: string[] }).traceback[0]).toContain('line 3');
     expect(errorInfo('syntax_error', 'Unexpected token', {}).ename).toBe('SyntaxError');
+    // an interrupt's message starts with its code in lower case: not "Interrupted: interrupted: ..."
+    expect(errorInfo('interrupted', 'interrupted: the session restarted', {})).toMatchObject({
+      ename: 'Interrupted',
+      evalue: 'the session restarted',
+    });
     // the service's own message: name prefix and location are not repeated
     const s = errorInfo('syntax_error', 'SyntaxError: Unexpected token (line 1, column 5)', { name: 'SyntaxError', line: 1, column: 5 });
     expect(s.evalue).toBe('Unexpected token (line 1, column 5)');
@@ -301,6 +306,20 @@ describe('design sessions of renamed notebooks', () => {
     await sessions.ensure('n.ipynb');
     expect(sessions.takeLost(id)).toBe(true);
     expect(sessions.takeLost(id)).toBe(false);
+  });
+
+  it("a page opened onto a live session numbers its cells on from the service's count", async () => {
+    const owner = {};
+    const client = {
+      connected: new Signal<object, void>(owner),
+      statusChanged: new Signal<object, unknown>(owner),
+      event: new Signal<object, unknown>(owner),
+      isConnected: true,
+      request: async () => ({ result: { created: false, executions: 7 } }),
+    } as unknown as NefsimClient;
+    const sessions = new DesignSessions(client);
+    const id = await sessions.ensure('n.ipynb');
+    expect(sessions.nextCount(id)).toBe(8);
   });
 
   /** A connected client that records requests; session.rename is refused when `refuse` is set. */

@@ -66,8 +66,8 @@ export function errorInfo(code: string, message: string, details?: Record<string
           : code === 'execution_error'
             ? 'Error'
             : code;
-  // The service's message may start with the error's name and end with where it is.
-  const evalue = message.startsWith(`${ename}: `) ? message.slice(ename.length + 2) : message;
+  // The service's message may start with the error's name (or its code: "interrupted: ...") and end with where it is.
+  const evalue = message.toLowerCase().startsWith(`${ename.toLowerCase()}: `) ? message.slice(ename.length + 2) : message;
   return {
     ename,
     evalue,

@@ -141,8 +141,12 @@ export class DesignSessions {
         .request('session.open', { session: this.nameOf(id), label: notebookPath }, { waitForConnection: true, timeoutMs: 30_000 })
         .then((reply) => {
           // made anew where this page had it before: the service restarted, and the session's state is gone
-          if ((reply.result as { created?: unknown } | null)?.created === true && this.known.has(id)) this.lost.add(id);
+          const result = reply.result as { created?: unknown; executions?: unknown } | null;
+          if (result?.created === true && this.known.has(id)) this.lost.add(id);
           this.known.add(id);
+          // the service counts the session's cells: a reloaded page numbers on from there, as Jupyter does
+          if (typeof result?.executions === 'number' && result.executions > (this.counters.get(id) ?? 0))
+            this.counters.set(id, result.executions);
           return id;
         });
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -89,6 +89,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   private spec: PlotSpec | null = null;
   private model: IRenderMime.IMimeModel | null = null;
   private plotDiv: HTMLDivElement;
+  private readonly noteDiv: HTMLDivElement;
   private observer: MutationObserver | null = null;
   private fetchSeq = 0;
   private fullTraces: PlotTrace[] | null = null;
@@ -106,6 +107,11 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     this.addClass('nefsim-Plot');
     this.plotDiv = document.createElement('div');
     this.node.appendChild(this.plotDiv);
+    // why a zoom shows the saved (decimated) data rather than finer data from the service
+    this.noteDiv = document.createElement('div');
+    this.noteDiv.className = 'nefsim-plot-note';
+    this.noteDiv.hidden = true;
+    this.node.appendChild(this.noteDiv);
     if (typeof ResizeObserver !== 'undefined') {
       this.resizeObserver = new ResizeObserver((entries) => {
         const width = Math.round(entries[entries.length - 1]?.contentRect.width ?? 0);
@@ -246,7 +252,11 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       await this.redrawTraces();
       return;
     }
-    if (typeof r0 !== 'number' || typeof r1 !== 'number' || !client || !client.isConnected) return;
+    if (typeof r0 !== 'number' || typeof r1 !== 'number') return;
+    if (!client || !client.isConnected) {
+      this.showNote('Finer data needs the nefsim service, which is not connected: the plot shows its saved (decimated) data.');
+      return;
+    }
     // a scroll-zoom or drag sends many ranges: fetch for the last one, once it settles
     if ((await this.settled(seq)) || this.spec !== spec) return;
     const src = spec.source;
@@ -273,9 +283,19 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
         this.spec = { ...spec, traces };
         await this.redrawTraces([r0, r1]);
       }
-    } catch {
-      // keep the decimated data
+      this.showNote(undefined);
+    } catch (err) {
+      // keep the decimated data, and say why there is no finer data (e.g. the simulation is gone with a restart)
+      if (seq !== this.fetchSeq) return;
+      const why = err instanceof Error ? err.message : String(err);
+      this.showNote(`No finer data for this zoom (${why}): the plot shows its saved (decimated) data.`);
     }
+  }
+
+  /** A line under the plot, or none. */
+  private showNote(text: string | undefined): void {
+    this.noteDiv.textContent = text ?? '';
+    this.noteDiv.hidden = text === undefined;
   }
 
   /** Waits ZOOM_SETTLE_MS; true when another zoom or pan came meanwhile (or the plot went away). */

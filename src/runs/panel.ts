@@ -132,10 +132,10 @@ export class RunsPanel extends Widget {
     bar.setAttribute('role', 'progressbar');
     bar.setAttribute('aria-valuemin', '0');
     bar.setAttribute('aria-valuemax', '100');
-    bar.setAttribute('aria-valuenow', String(Math.round((p ?? 0) * 100)));
+    bar.setAttribute('aria-valuenow', String(Math.floor((p ?? 0) * 100)));
     const fill = document.createElement('div');
-    fill.className = 'nefsim-Run-progressBar';
-    fill.style.width = `${Math.round((p ?? 0) * 100)}%`;
+    fill.className = 'nefsim-Run-progressBar'; // (floored, as the percentage in its text)
+    fill.style.width = `${Math.floor((p ?? 0) * 100)}%`;
     bar.appendChild(fill);
     el.appendChild(bar);
     const details = document.createElement('div');

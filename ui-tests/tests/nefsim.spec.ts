@@ -193,6 +193,19 @@ test.describe('nefsim extension', () => {
     await expect(restored).toHaveCount(3, { timeout: 60_000 });
     const m = await restored.nth(1).evaluate((el) => (el as unknown as { data: { x: number[] }[] }).data[0].x.length);
     expect(m).toBe(n);
+    // a zoom there has no finer data, and the plot says so rather than stretching its saved samples silently
+    const saved = restored.nth(0);
+    const b2 = (await saved.locator('.nsewdrag').first().boundingBox())!;
+    await fresh.mouse.move(b2.x + b2.width * 0.4, b2.y + b2.height / 2);
+    await fresh.mouse.down();
+    await fresh.mouse.move(b2.x + b2.width * 0.44, b2.y + b2.height / 2, { steps: 5 });
+    await fresh.mouse.up();
+    const note = fresh
+      .locator('.jp-NotebookPanel .jp-Cell', { hasText: 'nefsim: probe plots of run' })
+      .locator('.nefsim-plot-note')
+      .first();
+    await expect(note).toBeVisible({ timeout: 15_000 });
+    await expect(note).toContainText('not connected');
     await fresh.close();
   });
 

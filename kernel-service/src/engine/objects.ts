@@ -69,6 +69,10 @@ export abstract class NefObject {
   toString(): string {
     return this.name;
   }
+  /** How a notebook cell (Node's inspect) shows it: its name, as Nengo's repr, not every field. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `<${this.name}>`;
+  }
 }
 
 /** Something with an input and/or output vector that connections and probes can attach to. */

@@ -516,6 +516,7 @@ export class Service {
         const r = req as Request<'session.reset'>;
         const s = this.sessions.get(r.session);
         s.cells.clear();
+        s.executions = 0;
         await s.restart('interrupted', 'the session was reset');
         return { session: s.id, reset: true };
       }
@@ -617,6 +618,7 @@ export class Service {
       memoryMb: this.opts.sessionMemoryMb,
       inlineBudgetSeconds: this.opts.budgetSeconds,
       globals: [...API_NAMES, ...SESSION_GLOBALS, 'model'],
+      executions: session.executions,
     };
   }
 
@@ -659,10 +661,37 @@ export class Service {
     const s = this.sessions.get(r.session);
     c.sessions.add(s.id);
     const cell = r.cell ?? `anon-${s.cells.size + 1}`;
-    const out = await s.request({ op: 'execute', code: r.code, cell }, (e) => {
-      if (e.kind === 'stream') this.event(c, { event: 'cell.stream', id: r.id, session: s.id, cell, stream: e.stream, text: e.text }, true);
-      else this.event(c, { event: 'cell.display', id: r.id, session: s.id, cell, data: e.data }, true);
-    });
+    s.executions++;
+    // A cell left running by a window since closed (the session keeps it, see reap) holds this one back:
+    // say so at once, or the cell would wait without a word
+    const ahead = s.runningCell();
+    if (ahead && ahead.owner instanceof Client && !this.clients.has(ahead.owner)) {
+      const secs = Math.round((Date.now() - ahead.since) / 1000);
+      this.event(
+        c,
+        {
+          event: 'cell.stream',
+          id: r.id,
+          session: s.id,
+          cell,
+          stream: 'stderr',
+          text:
+            `nefsim: this session is still running a cell started ${secs} s ago from a window that has since closed; ` +
+            'this cell runs when it ends. Interrupt the kernel to stop it.\n',
+        },
+        true,
+      );
+    }
+    const out = await s.request(
+      { op: 'execute', code: r.code, cell },
+      (e) => {
+        if (e.kind === 'stream')
+          this.event(c, { event: 'cell.stream', id: r.id, session: s.id, cell, stream: e.stream, text: e.text }, true);
+        else this.event(c, { event: 'cell.display', id: r.id, session: s.id, cell, data: e.data }, true);
+      },
+      [],
+      c,
+    );
     if (r.model !== false) {
       // Keep the latest code of each model cell, in the order cells were first executed.
       s.cells.set(cell, r.code);

@@ -7,6 +7,7 @@
  * from cell to cell; the network the cells leave in `model` is the session's
  * model.
  */
+import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { formatWithOptions, inspect } from 'node:util';
 import vm from 'node:vm';
@@ -122,6 +123,8 @@ class InlineSimulation {
 
 const sims = new Map<string, InlineSimulation>();
 let simCount = 0;
+/** Tells this worker's inline simulations from an earlier worker's of the same session. */
+const WORKER_TAG = randomBytes(3).toString('hex');
 
 /** Probe names as in probes.h5 (see probeNames). */
 function probeNamesOf(probes: readonly Probe[]): string[] {
@@ -177,15 +180,20 @@ function simulate(net: unknown, seconds: unknown, options: SimulateOptions = {})
     const c0 = performance.now();
     sim.runSteps(n);
     const now = performance.now();
-    const perStep = (now - t0) / sim.steps;
+    // the pace of the last chunk (about 50 ms of steps): not the build, nor the first steps' warm-up, which
+    // an average since t0 counted as step time (a 12 s simulation was refused as "about 70 s")
+    const perStep = (now - c0) / n;
     if (sim.steps < total) {
       if (now > deadline) throw tooLong('over the compute budget');
-      if (sim.steps >= 200 && now + perStep * (total - sim.steps) > deadline + budget * 1000)
-        throw tooLong(`it would take about ${((((now - t0) / 1000) * total) / sim.steps).toFixed(1)} s`);
+      const finish = now + perStep * (total - sim.steps);
+      if (sim.steps >= 200 && finish > deadline + budget * 1000)
+        throw tooLong(`it would take about ${((finish - t0) / 1000).toFixed(1)} s`);
     }
     chunk = Math.max(1, Math.min(100_000, Math.round((n / Math.max(1e-3, now - c0)) * 50)));
   }
-  const id = `sim${++simCount}`;
+  // unique past a restart of this session's worker: a plot saved before it names its simulation by this id,
+  // and must not find the new worker's simulation of the same number (it showed another model's data)
+  const id = `sim${++simCount}-${WORKER_TAG}`;
   const result = new InlineSimulation(id, sim, seconds, (performance.now() - t0) / 1000);
   sims.set(id, result);
   while (sims.size > init.maxSims) sims.delete(sims.keys().next().value!);
@@ -652,7 +660,11 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
 
 function getSim(id: string): InlineSimulation {
   const s = sims.get(id);
-  if (!s) throw new NotFound(`no inline simulation '${id}' in this session (have: ${[...sims.keys()].join(', ') || 'none'})`);
+  if (!s)
+    throw new NotFound(
+      `no inline simulation '${id}' in this session (have: ${[...sims.keys()].join(', ') || 'none'}): ` +
+        'it may be from before the session restarted, or one of the oldest dropped; run its cell again',
+    );
   return s;
 }
 

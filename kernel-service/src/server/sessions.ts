@@ -34,6 +34,8 @@ interface Pending {
   onEvent: ((e: SessionEvent) => void) | undefined;
   /** A liveness ping (see responsive), which does not make the session busy. */
   ping: boolean;
+  /** For a cell: who asked (the service's client), which cell, and when. */
+  cell?: { owner: unknown; id: string; since: number };
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -55,6 +57,8 @@ export class Session {
   /** Model cells executed without error, by cell id, in first-execution order (for run.start). */
   readonly cells = new Map<string, string>();
   restarts = 0;
+  /** Cells executed since the session opened or was reset (the notebook's execution count, kept across page reloads). */
+  executions = 0;
   private failedStarts = 0;
   lastUsed = Date.now();
   closed = false;
@@ -147,7 +151,18 @@ export class Session {
   }
 
   /** Sends a request to the worker; resolves with its result, rejects with a ProtocolError. */
-  async request(msg: WorkerRequest, onEvent?: (e: SessionEvent) => void, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
+  /** The cell the worker runs now (the oldest pending), with who asked for it and since when. */
+  runningCell(): { owner: unknown; id: string; since: number } | undefined {
+    for (const p of this.pending.values()) if (p.cell) return p.cell;
+    return undefined;
+  }
+
+  async request(
+    msg: WorkerRequest,
+    onEvent?: (e: SessionEvent) => void,
+    transfer: ArrayBuffer[] = [],
+    owner?: unknown,
+  ): Promise<WorkerResult> {
     if (this.closed) throw new ProtocolError('not_found', `session '${this.id}' is closed`);
     this.lastUsed = Date.now();
     const rid = this.nextRid++;
@@ -166,6 +181,7 @@ export class Session {
         },
         onEvent,
         ping: msg.op === 'ping',
+        ...(msg.op === 'execute' ? { cell: { owner, id: msg.cell ?? '', since: Date.now() } } : {}),
       });
       void (async () => {
         // a request that comes while the worker restarts (an interrupt, a reset, the memory guard) goes to

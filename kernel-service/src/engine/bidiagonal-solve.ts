@@ -1,3 +1,5 @@
+import { RotationLog } from './rotation-log.js';
+
 /**
  * The truncated SVD solve of a square matrix R (n x n, row-major) against
  * d right-hand sides C (n x d), without forming the singular vectors:
@@ -39,7 +41,7 @@ export function truncatedSvdSolve(R: Float64Array, n: number, C0: Float64Array, 
   const s = new Float64Array(n),
     e = new Float64Array(n);
   bidiagonalize(A, n, s, e, C, d);
-  const right = new PairRotations(n);
+  const right = new RotationLog(n);
   qrIterate(s, e, n, C, d, right);
   let smax = 0;
   for (let k = 0; k < n; k++) smax = Math.max(smax, Math.abs(s[k]!));
@@ -144,58 +146,6 @@ function bidiagonalize(A: Float64Array, n: number, s: Float64Array, e: Float64Ar
   e[n - 1] = 0;
 }
 
-/** Plane rotations of the pairs (i, j), in order: (x_i, x_j) <- (c x_i - s x_j, s x_i + c x_j) when applied. */
-class PairRotations {
-  i: Int32Array;
-  j: Int32Array;
-  c: Float64Array;
-  s: Float64Array;
-  count = 0;
-  constructor(n: number) {
-    const cap = Math.max(16, 4 * n);
-    this.i = new Int32Array(cap);
-    this.j = new Int32Array(cap);
-    this.c = new Float64Array(cap);
-    this.s = new Float64Array(cap);
-  }
-  push(i: number, j: number, c: number, s: number): void {
-    if (this.count === this.i.length) {
-      const grow = <T extends Int32Array | Float64Array>(a: T, make: (len: number) => T): T => {
-        const b = make(2 * a.length);
-        b.set(a);
-        return b;
-      };
-      this.i = grow(this.i, (l) => new Int32Array(l));
-      this.j = grow(this.j, (l) => new Int32Array(l));
-      this.c = grow(this.c, (l) => new Float64Array(l));
-      this.s = grow(this.s, (l) => new Float64Array(l));
-    }
-    this.i[this.count] = i;
-    this.j[this.count] = j;
-    this.c[this.count] = c;
-    this.s[this.count] = s;
-    this.count++;
-  }
-  /**
-   * x <- V_Σ x, V_Σ = R_1 R_2 ... R_K the columns' rotations (V's column i
-   * <- c col_i + s col_j, column j <- -s col_i + c col_j): R_K first.
-   */
-  applyReversed(X: Float64Array, d: number): void {
-    for (let q = this.count - 1; q >= 0; q--) {
-      const a0 = this.i[q]! * d,
-        b0 = this.j[q]! * d,
-        c = this.c[q]!,
-        s = this.s[q]!;
-      for (let k = 0; k < d; k++) {
-        const a = X[a0 + k]!,
-          b = X[b0 + k]!;
-        X[a0 + k] = c * a - s * b;
-        X[b0 + k] = s * a + c * b;
-      }
-    }
-  }
-}
-
 /** U's columns i and j rotated (col_i <- c col_i + s col_j, col_j <- -s col_i + c col_j): Uᵀ C's rows the same way. */
 function rotateRows(C: Float64Array, d: number, i: number, j: number, c: number, s: number): void {
   const a0 = i * d,
@@ -209,7 +159,7 @@ function rotateRows(C: Float64Array, d: number, i: number, j: number, c: number,
 }
 
 /** The bidiagonal (s, e) -> singular values in s (signed, unordered); left rotations applied to C, right ones recorded. */
-function qrIterate(s: Float64Array, e: Float64Array, n: number, C: Float64Array, d: number, right: PairRotations): void {
+function qrIterate(s: Float64Array, e: Float64Array, n: number, C: Float64Array, d: number, right: RotationLog): void {
   const eps = 2 ** -52,
     tiny = 2 ** -966;
   let p = n,

@@ -1,3 +1,5 @@
+import { RotationLog } from './rotation-log.js';
+
 /**
  * The truncated spectral solve of a symmetric matrix S (n x n) against d
  * right-hand sides B (n x d, row-major), without forming the eigenvectors:
@@ -36,7 +38,7 @@ export function truncatedSpectralSolve(S: Float64Array, n: number, B: Float64Arr
   tridiagonalize(A, n, diag, sub, tau);
   const C = Float64Array.from(B);
   for (let k = 0; k + 2 < n; k++) reflect(A, n, k, tau[k]!, C, d);
-  const rot = new Rotations(n);
+  const rot = new RotationLog(n);
   ql(diag, sub, n, C, d, rot);
   let lmax = 0;
   for (let k = 0; k < n; k++) lmax = Math.max(lmax, diag[k]!);
@@ -199,60 +201,12 @@ function reflect(A: Float64Array, n: number, k: number, t: number, C: Float64Arr
   }
 }
 
-/** The QL rotations, in order: rotation q mixes rows at[q] and at[q] + 1 with cosine c[q] and sine s[q]. */
-class Rotations {
-  at: Int32Array;
-  c: Float64Array;
-  s: Float64Array;
-  count = 0;
-  constructor(n: number) {
-    const cap = Math.max(16, 2 * n);
-    this.at = new Int32Array(cap);
-    this.c = new Float64Array(cap);
-    this.s = new Float64Array(cap);
-  }
-  push(i: number, c: number, s: number): void {
-    if (this.count === this.at.length) {
-      const cap = 2 * this.count;
-      const at = new Int32Array(cap),
-        cc = new Float64Array(cap),
-        ss = new Float64Array(cap);
-      at.set(this.at);
-      cc.set(this.c);
-      ss.set(this.s);
-      this.at = at;
-      this.c = cc;
-      this.s = ss;
-    }
-    this.at[this.count] = i;
-    this.c[this.count] = c;
-    this.s[this.count] = s;
-    this.count++;
-  }
-  /** W = Z W with Z = R_1 ... R_K: R_K first; R_q: (w_i, w_i+1) <- (c w_i + s w_i+1, c w_i+1 - s w_i). */
-  applyReversed(W: Float64Array, d: number): void {
-    const { at, c, s } = this;
-    for (let q = this.count - 1; q >= 0; q--) {
-      const r0 = at[q]! * d,
-        r1 = r0 + d,
-        cq = c[q]!,
-        sq = s[q]!;
-      for (let j = 0; j < d; j++) {
-        const a = W[r0 + j]!,
-          b = W[r1 + j]!;
-        W[r0 + j] = cq * a + sq * b;
-        W[r1 + j] = cq * b - sq * a;
-      }
-    }
-  }
-}
-
 /**
  * tql2 on the tridiagonal (d, e with e[i] = T[i+1][i], e[n-1] = 0):
  * eigenvalues in d (unordered), and each rotation applied to the rows of
  * C (C <- Zᵀ C) and recorded in rot.
  */
-function ql(d: Float64Array, e: Float64Array, n: number, C: Float64Array, dc: number, rot: Rotations): void {
+function ql(d: Float64Array, e: Float64Array, n: number, C: Float64Array, dc: number, rot: RotationLog): void {
   let f = 0,
     tst1 = 0;
   const eps = 2 ** -52;
@@ -306,7 +260,8 @@ function ql(d: Float64Array, e: Float64Array, n: number, C: Float64Array, dc: nu
             C[r1 + j] = s * a + c * b;
             C[r0 + j] = c * a - s * b;
           }
-          rot.push(i, c, s);
+          // recorded with -s: Z's columns i, i+1 turn as (x_i, x_i+1) <- (c x_i + s x_i+1, c x_i+1 - s x_i)
+          rot.push(i, i + 1, c, -s);
         }
         p = (-s * s2 * c3 * el1 * e[l]!) / dl1;
         e[l] = s * p;

@@ -461,7 +461,6 @@ export class Dense {
     const square = (what: string): void => {
       if (rows !== cols) throw new ValidationError(`Dense: ${what} init needs a square shape, got ${rows}x${cols}; give the matrix`);
     };
-    const values = new Float64Array(this.rows * this.cols);
     if (typeof init === 'number') {
       square('a number as');
       if (!Number.isFinite(init)) throw new ValidationError(`Dense: init must be finite, got ${init}`);
@@ -469,12 +468,14 @@ export class Dense {
       return;
     } else if (isArrayLike(init) && init.length > 0 && isArrayLike((init as ArrayLike<unknown>)[0])) {
       const m = init as unknown as ArrayLike<ArrayLike<number>>;
+      const values = new Float64Array(this.rows * this.cols);
       if (m.length !== rows) throw new ValidationError(`Dense: init has ${m.length} rows for shape ${rows}x${cols}`);
       for (let i = 0; i < this.rows; i++) {
         const row = toVector(m[i]!, `Dense init row ${i}`);
         if (row.length !== cols) throw new ValidationError(`Dense: init row ${i} has ${row.length} values for ${cols} columns`);
         values.set(row, i * this.cols);
       }
+      this.init = values;
     } else if (isArrayLike(init)) {
       square('a vector (the diagonal) as');
       const diag = toVector(init as ArrayLike<number>, 'Dense init');
@@ -482,7 +483,6 @@ export class Dense {
       this.init = { diagonal: diag };
       return;
     } else throw new ValidationError(`Dense: init must be a matrix, a number, a vector or a Distribution, got ${describe(init)}`);
-    this.init = values;
   }
 }
 
@@ -1045,5 +1045,5 @@ function declaresOnlyT(fn: (...args: never[]) => unknown): boolean {
   // the parameters: what comes before the first '=>' or '{' (a default's own '{' or '=>' comes after a ',')
   const end = src.search(/=>|\{/);
   const head = end < 0 ? src : src.slice(0, end);
-  return !/[,=]|\.\.\./.test(head.replace(/^\s*(async\s+)?function\b/, ''));
+  return !/[,=]|\.\.\./.test(head);
 }

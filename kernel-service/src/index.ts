@@ -18,6 +18,8 @@ export {
   type NodeOptions,
   type EnsembleOptions,
   type ConnectionOptions,
+  type LearningRuleSpec,
+  type LearningRuleOf,
   type ProbeOptions,
   type NodeOutput,
   type NodeFunction,

@@ -15,7 +15,7 @@ import {
 } from '../src/index.js';
 
 describe('clear errors that name the object', () => {
-  it('a class or a name where an instance belongs (neuronType, solver, learningRule), and a list of learning rules', () => {
+  it('a class or a name where an instance belongs (neuronType, solver, learningRule), and one of a list of learning rules', () => {
     const net = new Network();
     expect(() => net.ensemble({ nNeurons: 5, dimensions: 1, label: 'a', neuronType: LIF as never })).toThrow(
       /'a': neuronType must be a neuron type such as new LIF\(\), got the class LIF itself \(write new LIF\(\)\)/,
@@ -31,8 +31,9 @@ describe('clear errors that name the object', () => {
     expect(() => net.connect(a, b, { label: 'c2', learningRule: PES as never })).toThrow(
       /'c2': learningRule must be a learning rule such as new PES\(\), got the class PES itself/,
     );
-    expect(() => net.connect(a.neurons, b.neurons, { label: 'c3', transform: 0, learningRule: [new BCM(), new Oja()] as never })).toThrow(
-      /'c3': one learning rule per connection \(a list of 2 was given/,
+    // several rules (a list or a dict, as Nengo's) are checked one by one, each named by its place
+    expect(() => net.connect(a.neurons, b.neurons, { label: 'c3', transform: 0, learningRule: [new BCM(), Oja as never] })).toThrow(
+      /'c3': learningRule\[1\] must be a learning rule such as new PES\(\), got the class Oja itself/,
     );
   });
 

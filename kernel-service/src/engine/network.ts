@@ -18,6 +18,7 @@ import {
   ObjView,
   Probe,
   type ConnectionOptions,
+  type LearningRuleSpec,
   type EnsembleOptions,
   type NodeOptions,
   type NodeOutput,
@@ -89,13 +90,17 @@ export class Network {
     return e;
   }
 
-  connect(pre: PreTarget, post: PostTarget, opts: ConnectionOptions = {}): Connection {
+  connect<R extends LearningRuleSpec | undefined = undefined>(
+    pre: PreTarget,
+    post: PostTarget,
+    opts: ConnectionOptions & { learningRule?: R } = {},
+  ): Connection<R> {
     const defaults = this.defaults('connection');
     // A configured solver applies where solvers do (connections from ensembles), as in Nengo;
     // only one given to this connection is checked against its pre.
     const preObj = pre instanceof ObjView ? pre.obj : pre;
     if (opts.solver === undefined && !(preObj instanceof Ensemble)) delete defaults.solver;
-    const c = new Connection(this, pre, post, { ...defaults, ...given(opts) });
+    const c = new Connection<R>(this, pre, post, { ...defaults, ...given(opts) });
     this.connections.push(c);
     return c;
   }

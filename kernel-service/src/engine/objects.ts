@@ -366,13 +366,20 @@ export class ObjView implements Port {
   }
 }
 
-/** The learning rule of a connection, as the target of the error connection. */
+/**
+ * A learning rule of a connection, as the target of the error connection.
+ * `key` is its place when the connection was given several (as Nengo's
+ * `learning_rule_type` list or dict): the index in the list, or the dict's
+ * key; undefined for a single rule.
+ */
 export class LearningRule implements Port {
   readonly connection: Connection;
   readonly ruleType: LearningRuleType;
-  constructor(connection: Connection, ruleType: LearningRuleType) {
+  readonly key: number | string | undefined;
+  constructor(connection: Connection, ruleType: LearningRuleType, key?: number | string) {
     this.connection = connection;
     this.ruleType = ruleType;
+    this.key = key;
   }
   get sizeIn(): number {
     return this.ruleType.errorSize(this.connection);
@@ -381,9 +388,41 @@ export class LearningRule implements Port {
     return 0;
   }
   get name(): string {
-    return `${this.connection.name}.learningRule`;
+    return `${this.connection.name}.learningRule${ruleSuffix(this.key)}`;
+  }
+  toString(): string {
+    return this.name;
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `<LearningRule ${this.ruleType.toString()} of ${shortName(this.connection)}${ruleSuffix(this.key)}>`;
   }
 }
+
+/** An object literal, also one made in a notebook cell's own realm (whose Object.prototype is another). */
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const proto: unknown = Object.getPrototypeOf(x);
+  return proto === null || Object.getPrototypeOf(proto) === null;
+}
+
+/** How a rule's key reads after `learningRule`: [0], .name, or ['a name'] (a key that is not an identifier). */
+function ruleSuffix(key: number | string | undefined): string {
+  if (key === undefined) return '';
+  if (typeof key === 'number') return `[${key}]`;
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/** What `learningRule` may be given: one rule, a list, or a dict of named rules (as Nengo's `learning_rule_type`). */
+export type LearningRuleSpec = LearningRuleType | readonly LearningRuleType[] | { readonly [key: string]: LearningRuleType };
+
+/** `conn.learningRule` for a given spec: one LearningRule, a list or a dict of them, in the spec's shape. */
+export type LearningRuleOf<R> = R extends LearningRuleType
+  ? LearningRule
+  : R extends readonly LearningRuleType[]
+    ? LearningRule[]
+    : R extends { readonly [key: string]: LearningRuleType }
+      ? Record<string, LearningRule>
+      : LearningRule | LearningRule[] | Record<string, LearningRule> | undefined;
 
 export type PreTarget = Node | Ensemble | Neurons | ObjView;
 export type PostTarget = Node | Ensemble | Neurons | ObjView | LearningRule;
@@ -397,7 +436,8 @@ export interface ConnectionOptions {
   solver?: Solver;
   evalPoints?: Distribution | ArrayLike<number> | ArrayLike<number>[];
   scaleEvalPoints?: boolean;
-  learningRule?: LearningRuleType;
+  /** One rule, or several as a list or a dict of named rules (Nengo's `learning_rule_type`). */
+  learningRule?: LearningRuleSpec;
 }
 export const CONNECTION_OPTIONS = [
   'label',
@@ -559,7 +599,7 @@ export class Sparse {
  * decoders found by `solver` (default LstsqL2). `transform` maps the function
  * output to the post object; `synapse` (default Lowpass(0.005)) filters it.
  */
-export class Connection extends NefObject {
+export class Connection<R extends LearningRuleSpec | undefined = LearningRuleSpec | undefined> extends NefObject {
   readonly typeName = 'Connection';
   readonly pre: PreTarget;
   readonly post: PostTarget;
@@ -571,7 +611,14 @@ export class Connection extends NefObject {
   readonly scaleEvalPoints: boolean;
   /** Size of the function's output (the transform's input). */
   readonly sizeMid: number;
-  readonly learningRule: LearningRule | undefined;
+  /**
+   * The learning rule(s), in the shape given: one LearningRule, a list or a
+   * dict of them (Nengo's `conn.learning_rule`); the target of an error
+   * connection and of rule probes.
+   */
+  readonly learningRule: LearningRuleOf<R>;
+  /** Every learning rule of this connection, in the order given (a dict's in its keys' order). */
+  readonly learningRules: readonly LearningRule[];
 
   constructor(network: Network, pre: PreTarget, post: PostTarget, opts: ConnectionOptions = {}) {
     checkKnownOptions(opts, CONNECTION_OPTIONS, 'Connection', {
@@ -580,6 +627,15 @@ export class Connection extends NefObject {
     super(network, opts.label, opts.seed);
     if (!isPre(pre)) {
       throw new ValidationError(`${this.name}: pre must be a Node, Ensemble, Neurons or a slice of one, got ${describe(pre)}`, this.label);
+    }
+    const postRules: unknown[] = Array.isArray(post) ? post : isPlainObject(post) ? Object.values(post) : [];
+    if (postRules.length > 0 && postRules.every((r) => r instanceof LearningRule)) {
+      const first = Array.isArray(post) ? '[0]' : ruleSuffix(Object.keys(post)[0]!);
+      throw new ValidationError(
+        `${this.name}: post is the ${postRules.length} learning rules of ${shortName((postRules[0] as LearningRule).connection)}; ` +
+          `pick one to connect to, such as conn.learningRule${first}`,
+        this.label,
+      );
     }
     if (!isPost(post)) {
       throw new ValidationError(
@@ -632,26 +688,44 @@ export class Connection extends NefObject {
       if (opts.learningRule !== undefined)
         throw new ValidationError(`${this.name}: learning needs a dense transform, not ${which}`, this.label);
     }
-    if (opts.learningRule !== undefined) {
-      if (Array.isArray(opts.learningRule))
-        throw new ValidationError(
-          `${this.name}: one learning rule per connection (a list of ${opts.learningRule.length} was given, which Nengo allows and nefsim does not yet): ` +
-            'give each rule its own connection',
-          this.label,
-        );
-      if (!(opts.learningRule instanceof LearningRuleType))
-        throw new ValidationError(
-          `${this.name}: learningRule must be a learning rule such as new PES(), got ${describe(opts.learningRule)}`,
-          this.label,
-        );
-      opts.learningRule.validate(this);
-      this.learningRule = new LearningRule(this, opts.learningRule);
-    }
+    const [rules, shaped] = this.learningRulesOf(opts.learningRule);
+    this.learningRules = rules;
+    this.learningRule = shaped as LearningRuleOf<R>;
   }
 
   /** Size of what this connection delivers to post. */
   get sizeOut(): number {
     return this.post.sizeIn;
+  }
+
+  /** The rules given, checked and made LearningRules: flat, and in the shape given. */
+  private learningRulesOf(spec: unknown): [LearningRule[], LearningRule | LearningRule[] | Record<string, LearningRule> | undefined] {
+    if (spec === undefined) return [[], undefined];
+    const made = (t: unknown, key: number | string | undefined): LearningRule => {
+      const where = key === undefined ? 'learningRule' : `learningRule${ruleSuffix(key)}`;
+      if (!(t instanceof LearningRuleType))
+        throw new ValidationError(`${this.name}: ${where} must be a learning rule such as new PES(), got ${describe(t)}`, this.label);
+      t.validate(this);
+      return new LearningRule(this, t, key);
+    };
+    // (a class, PES for new PES(), is told as one rule)
+    if (spec instanceof LearningRuleType || typeof spec === 'function') {
+      const r = made(spec, undefined);
+      return [[r], r];
+    }
+    if (Array.isArray(spec)) {
+      const list = spec.map((t: unknown, i) => made(t, i));
+      return [list, list];
+    }
+    if (isPlainObject(spec)) {
+      const dict: Record<string, LearningRule> = {};
+      for (const [k, t] of Object.entries(spec)) dict[k] = made(t, k);
+      return [Object.values(dict), dict];
+    }
+    throw new ValidationError(
+      `${this.name}: learningRule must be a learning rule such as new PES(), a list of them or a dict of named ones, got ${describe(spec)}`,
+      this.label,
+    );
   }
 
   /**
@@ -669,7 +743,7 @@ export class Connection extends NefObject {
       if (this.solver?.weights && post instanceof Ensemble) return [post.nNeurons, pre.nNeurons];
       return [this.sizeOut, pre.nNeurons];
     }
-    if (this.learningRule !== undefined && this.learningRule.ruleType.modifies !== 'encoders') return [this.sizeOut, this.sizeMid];
+    if (this.learningRules.some((r) => r.ruleType.modifies !== 'encoders')) return [this.sizeOut, this.sizeMid];
     if (this.transform.kind === 'dense') return [this.transform.rows, this.transform.cols];
     // Nengo's weights signal of a sparse transform: the values, in the order given
     if (this.transform.kind === 'sparse') return [1, this.transform.row.length];
@@ -925,7 +999,7 @@ function isPost(x: unknown): x is PostTarget {
 export function shortName(x: Port | Connection | NefObject): string {
   if (x instanceof Neurons) return `${shortName(x.ensemble)}.neurons`;
   if (x instanceof ObjView) return `${shortName(x.obj)}[${describeIndices(x.indices)}]`;
-  if (x instanceof LearningRule) return `${shortName(x.connection)}.learningRule`;
+  if (x instanceof LearningRule) return `${shortName(x.connection)}.learningRule${ruleSuffix(x.key)}`;
   if (x instanceof NefObject) return x.label ?? x.name;
   return x.name;
 }

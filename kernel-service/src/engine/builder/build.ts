@@ -235,18 +235,26 @@ class Builder {
     for (const o of [...nodes, ...ensembles, ...conns]) this.members.add(o);
     for (const p of probes) if (p.target instanceof Connection && p.attr === 'output') this.outputProbed.add(p.target);
     for (const c of conns)
-      if (c.learningRule?.ruleType.modifies === 'encoders') this.learnedEncoders.add(unviewPost(c.post).obj as Ensemble);
+      for (const r of c.learningRules) if (r.ruleType.modifies === 'encoders') this.learnedEncoders.add(unviewPost(c.post).obj as Ensemble);
     for (const p of probes) if (p.target instanceof LearningRule && p.attr === 'delta') this.deltaProbed.add(p.target);
+    // Several rules changing one connection's weights are built as Nengo builds every rule: each
+    // writes its own delta from this step's values, added into the weights at the next step's start.
+    // (A rule alone adds straight into the weights; Oja's, which reads them, would otherwise see
+    // another rule's change of the same step.)
+    for (const c of conns) {
+      const onWeights = c.learningRules.filter((r) => r.ruleType.modifies !== 'encoders');
+      if (onWeights.length > 1) for (const r of onWeights) this.deltaProbed.add(r);
+    }
     for (const n of nodes) this.buildNode(n);
     for (const e of ensembles) this.buildEnsemble(e);
     // Connections into learning rules need the learning rule built first.
-    const learned = conns.filter((c) => c.learningRule !== undefined);
-    const plain = conns.filter((c) => c.learningRule === undefined);
+    const learned = conns.filter((c) => c.learningRules.length > 0);
+    const plain = conns.filter((c) => c.learningRules.length === 0);
     const errorSigs = new Map<LearningRule, Sig>();
-    for (const c of learned) errorSigs.set(c.learningRule!, this.sig.add(`${c.learningRule!.name}.error`, c.learningRule!.sizeIn));
+    for (const c of learned) for (const r of c.learningRules) errorSigs.set(r, this.sig.add(`${r.name}.error`, r.sizeIn));
     this.presolve([...learned, ...plain]);
     for (const c of [...learned, ...plain]) this.buildConnection(c, errorSigs);
-    for (const c of learned) this.buildLearning(c, errorSigs.get(c.learningRule!)!);
+    for (const c of learned) for (const r of c.learningRules) this.buildLearning(c, r, errorSigs.get(r)!);
     for (const p of probes) this.buildProbe(p);
     fuseEncoders(this.ops);
   }
@@ -581,7 +589,7 @@ class Builder {
     const sizeOut = conn.sizeOut;
     const T = this.transformOf(conn);
     // (Voja changes the post's encoders, not the weights, and reads the post's whole input)
-    const learnsWeights = conn.learningRule !== undefined && conn.learningRule.ruleType.modifies !== 'encoders';
+    const learnsWeights = conn.learningRules.some((r) => r.ruleType.modifies !== 'encoders');
 
     let weights: Sig | undefined, weightsShape: [number, number] | undefined;
     let decoders: Float64Array | undefined, solverRmses: Float64Array | undefined;
@@ -725,7 +733,7 @@ class Builder {
     const res = this.solveDecoders(conn, be, preIdx, solver, pbe, postDims);
     const nPre = pre.nNeurons,
       nPost = postEns.nNeurons;
-    const learning = conn.learningRule !== undefined;
+    const learning = conn.learningRules.length > 0;
     const weights = this.sig.add(`${owner}.weights`, nPost * nPre, transposeOf(res.X, nPre, nPost), !learning);
     const shape: [number, number] = [nPost, nPre];
     const J = pbe.J!;
@@ -1220,21 +1228,20 @@ class Builder {
 
   // ---- learning ----------------------------------------------------------------
 
-  private buildLearning(conn: Connection, error: Sig): void {
-    const rule = conn.learningRule!;
+  private buildLearning(conn: Connection, rule: LearningRule, error: Sig): void {
     const owner = rule.name;
     const bc = this.model.connections.get(conn)!;
     if (rule.ruleType.kind === 'Voja') {
-      this.buildVoja(conn, rule.ruleType as Voja, error);
+      this.buildVoja(conn, rule, rule.ruleType as Voja, error);
       return;
     }
     if (!bc.weights || !bc.weightsShape) throw new BuildError(`${owner}: the connection has no weights to learn`, conn.label);
     if (rule.ruleType.kind === 'BCM' || rule.ruleType.kind === 'Oja') {
-      this.buildHebb(conn, rule.ruleType as BCM | Oja, bc.weights, bc.weightsShape, bc.input);
+      this.buildHebb(conn, rule, rule.ruleType as BCM | Oja, bc.weights, bc.weightsShape, bc.input);
       return;
     }
     if (rule.ruleType.kind === 'RLS') {
-      this.buildRLS(conn, rule.ruleType as RLS, bc.weights, bc.weightsShape, error);
+      this.buildRLS(conn, rule, rule.ruleType as RLS, bc.weights, bc.weightsShape, error);
       return;
     }
     const pes = rule.ruleType as PES;
@@ -1299,8 +1306,8 @@ class Builder {
    * at the start of the next step, before they are read. The learning signal
    * is 1 plus what connections into the rule deliver.
    */
-  private buildVoja(conn: Connection, rule: Voja, learn: Sig): void {
-    const owner = conn.learningRule!.name;
+  private buildVoja(conn: Connection, lr: LearningRule, rule: Voja, learn: Sig): void {
+    const owner = lr.name;
     const ens = unviewPost(conn.post).obj as Ensemble;
     const be = this.model.ensembles.get(ens)!;
     if (be.direct || !be.output)
@@ -1319,7 +1326,7 @@ class Builder {
     const scaleSig = this.sig.add(`${owner}.scale`, n, scale, true);
     const delta = this.sig.add(`${owner}.delta`, n * d);
     const E = be.encodersSig;
-    this.model.learningRules.set(conn.learningRule!, { postFiltered: postF, scaledEncoders: E, delta });
+    this.model.learningRules.set(lr, { postFiltered: postF, scaledEncoders: E, delta });
     this.ops.push({
       kind: 'voja',
       E,
@@ -1342,8 +1349,8 @@ class Builder {
    * an updater of P and of the change, which a copy adds into the weights
    * at the start of the next step.
    */
-  private buildRLS(conn: Connection, rule: RLS, W: Sig, shape: [number, number], error: Sig): void {
-    const owner = conn.learningRule!.name;
+  private buildRLS(conn: Connection, lr: LearningRule, rule: RLS, W: Sig, shape: [number, number], error: Sig): void {
+    const owner = lr.name;
     const preObj = unview(conn.pre).obj;
     const preEns = preObj instanceof Neurons ? preObj.ensemble : (preObj as Ensemble);
     const preOut = this.model.ensembles.get(preEns)?.output;
@@ -1359,11 +1366,11 @@ class Builder {
     this.ops.push({ kind: 'reset', dst: error, value: 0, owner });
     const pre = rule.preSynapse ? this.filter(rule.preSynapse, preOut, `${owner}.pre`, true) : preOut;
     const P0 = new Float64Array(n * n);
-    const lr = (rule.learningRate * this.dt) / n;
-    for (let i = 0; i < n; i++) P0[i * n + i] = lr;
+    const p0 = (rule.learningRate * this.dt) / n;
+    for (let i = 0; i < n; i++) P0[i * n + i] = p0;
     const P = this.sig.add(`${owner}.invGamma`, n * n, P0);
-    this.model.learningRules.set(conn.learningRule!, { preFiltered: pre, error, invGamma: P });
-    const delta = this.deltaOf(conn.learningRule!, W, owner);
+    this.model.learningRules.set(lr, { preFiltered: pre, error, invGamma: P });
+    const delta = this.deltaOf(lr, W, owner);
     this.ops.push({ kind: 'rls', P, rows, cols, pre, error, delta, owner });
   }
 
@@ -1373,8 +1380,8 @@ class Builder {
    * between their neurons, or a decoded one with a weight solver. The activities are those of the
    * step before, as PES's (see buildLearning).
    */
-  private buildHebb(conn: Connection, rule: BCM | Oja, W: Sig, shape: [number, number], preOut: Sig): void {
-    const owner = conn.learningRule!.name;
+  private buildHebb(conn: Connection, lr: LearningRule, rule: BCM | Oja, W: Sig, shape: [number, number], preOut: Sig): void {
+    const owner = lr.name;
     const pre = unview(conn.pre);
     const post = unviewPost(conn.post);
     const preEns = pre.obj instanceof Neurons ? pre.obj.ensemble : pre.obj instanceof Ensemble ? pre.obj : undefined;
@@ -1397,14 +1404,14 @@ class Builder {
       );
     const postOut = this.model.ensembles.get(postEns)?.output;
     if (!postOut) throw new BuildError(`${owner}: ${postEns.name} has no neurons to learn from`, conn.label);
-    const exact = this.deltaProbed.has(conn.learningRule!); // as PES's
+    const exact = this.deltaProbed.has(lr); // as PES's
     const late = (s: Sig, name: string): Sig => (exact ? s : this.filter(new LinearFilter([1], [1]), s, name));
     const filtered = (syn: Synapse | null, s: Sig, name: string): Sig => (syn ? this.filter(syn, s, name, exact) : late(s, name));
     const preF = filtered(rule.preSynapse, preOut, `${owner}.pre`);
     const postF = filtered(rule.postSynapse, postOut, `${owner}.post`);
     const theta = rule.kind === 'BCM' ? filtered(rule.thetaSynapse, postOut, `${owner}.theta`) : postF;
     // for probes, as Nengo's: the filtered activities, or without a synapse the neurons' output itself
-    this.model.learningRules.set(conn.learningRule!, {
+    this.model.learningRules.set(lr, {
       preFiltered: rule.preSynapse ? preF : preOut,
       postFiltered: rule.postSynapse ? postF : postOut,
       ...(rule.kind === 'BCM' ? { theta: rule.thetaSynapse ? theta : postOut } : {}),
@@ -1421,7 +1428,7 @@ class Builder {
       alpha: rule.learningRate * this.dt,
       beta: rule.kind === 'Oja' ? rule.beta : 0,
       owner,
-      ...(exact ? { delta: this.deltaOf(conn.learningRule!, W, owner) } : {}),
+      ...(exact ? { delta: this.deltaOf(lr, W, owner) } : {}),
     });
   }
 

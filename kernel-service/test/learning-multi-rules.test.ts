@@ -1,7 +1,8 @@
 /**
  * Several learning rules on one connection, given as a list or a dict (as
- * Nengo's learning_rule_type), against Nengo 4.1's weights and encoders,
- * sampled every fifth step (fixtures/nengo_multi_rules.json, written by
+ * Nengo's learning_rule_type), and PES into the neurons of an ensemble whose
+ * encoders Voja changes, against Nengo 4.1's weights and encoders, sampled
+ * every fifth step (fixtures/nengo_multi_rules.json, written by
  * fixtures/nengo_multi_rules.py); the rules' names, targets and refusals.
  */
 import { describe, expect, it } from 'vitest';
@@ -60,6 +61,22 @@ function learn(name: string, merge = true): CaseData {
     net.connect(stim, c.learningRule[0]!, { transform: -1 });
     net.connect(post, c.learningRule[1]!, { transform: 0.5 });
     conn = c;
+  } else if (name.startsWith('PES') && name.includes('Voja')) {
+    const voja = net.connect(stim, post, { learningRule: new Voja({ learningRate: 5e-2 }) });
+    encoders = net.probe(voja.learningRule, { attr: 'scaledEncoders', sampleEvery: fx.sampleEvery });
+    const pes = new PES({ learningRate: 1e-3 });
+    const c =
+      name === 'PES into neurons Voja changes'
+        ? net.connect(pre.neurons, post.neurons, { transform: fx.transform, learningRule: pes })
+        : name === 'PES into a slice of neurons Voja changes'
+          ? net.connect(pre.neurons.slice(0, 9), post.neurons.slice(2, 8), {
+              transform: fx.transform.slice(2, 8).map((row) => row.slice(0, 9)),
+              learningRule: pes,
+            })
+          : net.connect(pre, post, { solver: new LstsqL2({ weights: true }), evalPoints: EVAL_POINTS, learningRule: pes });
+    net.connect(post, c.learningRule);
+    net.connect(stim, c.learningRule, { transform: -1 });
+    conn = c;
   } else {
     const c = net.connect(pre, post, {
       evalPoints: EVAL_POINTS,
@@ -87,7 +104,7 @@ function expectClose(got: number[][], want: number[][], what: string): void {
       expect(Math.abs(got[k]![i]! - want[k]![i]!), `${what}: sample ${k}, value ${i}`).toBeLessThan(1e-9 * change);
 }
 
-describe("several learning rules on one connection, as Nengo 4.1's", () => {
+describe("several learning rules on one connection, and rules that meet, as Nengo 4.1's", () => {
   for (const name of Object.keys(fx.cases)) {
     it(`${name}: the weights${fx.cases[name]!.encoders ? ' and encoders' : ''}, every fifth step`, () => {
       const want = fx.cases[name]!;

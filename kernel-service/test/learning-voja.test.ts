@@ -145,16 +145,7 @@ describe("Voja as Nengo 4.1's", () => {
     expect(() => net.probe(a.slice(0, 1), { attr: 'scaledEncoders' })).toThrow(/whole ensemble/);
   });
 
-  it('refuses PES into the neurons of an ensemble whose encoders Voja changes', () => {
-    const net = new Network({ seed: 1 });
-    const stim = net.node([0.5]);
-    const pre = net.ensemble({ nNeurons: 10, dimensions: 1 });
-    const post = net.ensemble({ nNeurons: 10, dimensions: 1 });
-    net.connect(stim, post, { learningRule: new Voja() });
-    const c = net.connect(pre.neurons, post.neurons, { transform: 0.1, learningRule: new PES() });
-    net.connect(stim, c.learningRule!);
-    expect(() => new Simulator(net)).toThrow(/PES into .* encoders, which a Voja rule changes/);
-  });
+  // (PES into the neurons of an ensemble whose encoders Voja changes: test/learning-multi-rules.test.ts)
 
   it('a scaledEncoders probe without Voja records the constant encoders times gain / radius', () => {
     const net = new Network({ seed: 2 });

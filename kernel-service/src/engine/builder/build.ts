@@ -1255,28 +1255,38 @@ class Builder {
     // update) and the activities of the step before: a filter's output as the step reads it, or without
     // a pre synapse the neurons' output delayed the same way (read directly, it is this step's).
     // With the delta probed, Nengo's structure itself (see PESOp.delta): this step's values.
-    const exact = this.deltaProbed.has(rule);
+    const intoNeurons = postObj instanceof Neurons || weightSolver;
+    const postEnsOf = (): Ensemble => (postObj instanceof Neurons ? postObj.ensemble : (postObj as Ensemble));
+    // Into the neurons of an ensemble whose encoders a Voja rule changes, the error goes through the
+    // encoders of this step, so the rule is built as Nengo's too.
+    const followsEncoders = intoNeurons && this.learnedEncoders.has(postEnsOf());
+    const exact = this.deltaProbed.has(rule) || followsEncoders;
     const late = (s: Sig, name: string): Sig => (exact ? s : this.filter(new LinearFilter([1], [1]), s, name));
     let errorBefore = late(error, `${owner}.error`);
-    if (postObj instanceof Neurons || weightSolver) {
+    if (intoNeurons) {
       // weights into neurons (Nengo's conn._to_neurons): the error, in the post ensemble's state space,
       // becomes one local error a post neuron through the post's scaled encoders (gain / radius),
       // those of the post neurons connected to, or the columns of the dimensions connected to
-      const postEns = postObj instanceof Neurons ? postObj.ensemble : (postObj as Ensemble);
+      const postEns = postEnsOf();
       const pbe = this.model.ensembles.get(postEns)!;
       if (pbe.direct) throw new BuildError(`${owner}: PES into ${postEns.name}'s neurons, but it is a Direct ensemble`, conn.label);
-      if (this.learnedEncoders.has(postEns))
-        throw new BuildError(
-          `${owner}: PES into ${postEns.name}'s neurons maps the error through its encoders, which a Voja rule changes; ` +
-            'nefsim does not follow the changing encoders there yet: learn with PES on a decoded connection instead',
-          conn.label,
-        );
       const d = postEns.dimensions;
       const rowsIdx = postObj instanceof Neurons && postIdx ? postIdx : Int32Array.from({ length: postEns.nNeurons }, (_, i) => i);
       const colsIdx = !(postObj instanceof Neurons) && postIdx ? postIdx : Int32Array.from({ length: d }, (_, j) => j);
-      const E = new Float64Array(rowsIdx.length * colsIdx.length);
-      rowsIdx.forEach((i, r) => colsIdx.forEach((j, c) => (E[r * colsIdx.length + c] = pbe.scaledEncoders[i * d + j]!)));
-      const enc = this.sig.add(`${owner}.encoders`, E.length, E, true);
+      const whole = rowsIdx.length === postEns.nNeurons && colsIdx.length === d;
+      let enc: Sig;
+      if (followsEncoders && whole) {
+        enc = pbe.encodersSig; // Voja's live scaled encoders, neurons x dimensions
+      } else {
+        const flat = new Int32Array(rowsIdx.length * colsIdx.length);
+        rowsIdx.forEach((i, r) => colsIdx.forEach((j, c) => (flat[r * colsIdx.length + c] = i * d + j)));
+        const E = new Float64Array(flat.length);
+        for (let k = 0; k < flat.length; k++) E[k] = pbe.scaledEncoders[flat[k]!]!;
+        enc = this.sig.add(`${owner}.encoders`, E.length, E, !followsEncoders);
+        // the rows and columns connected to, gathered from the live encoders each step
+        if (followsEncoders)
+          this.ops.push({ kind: 'copy', src: pbe.encodersSig, dst: enc, srcIdx: flat, dstIdx: undefined, inc: false, owner });
+      }
       const local = this.sig.add(`${owner}.localError`, rowsIdx.length);
       this.ops.push({ kind: 'reset', dst: local, value: 0, owner });
       this.ops.push({ kind: 'dotinc', W: enc, rows: rowsIdx.length, cols: colsIdx.length, x: errorBefore, y: local, owner });

@@ -52,7 +52,7 @@ export {
   NeuronType,
 } from './engine/neurons.js';
 export type { AdaptiveLIFOptions, IzhikevichOptions, LIFOptions } from './engine/neurons.js';
-export { Synapse, LinearFilter, Lowpass, Alpha, Triangle } from './engine/synapses.js';
+export { Synapse, LinearFilter, Lowpass, Alpha, Triangle, type DiscretizeMethod, type FilterOptions } from './engine/synapses.js';
 export * from './engine/dists.js';
 export {
   Lstsq,

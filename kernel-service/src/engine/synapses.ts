@@ -23,7 +23,7 @@
  * Timing (how Nengo steps the filter): see {@link makeFilterStepper}.
  */
 import { stepsIn } from './steps.js';
-import { ValidationError } from './errors.js';
+import { checkKnownOptions, ValidationError } from './errors.js';
 
 /** Discrete-time state space of a synapse for one scalar channel: x[k+1] = A x[k] + B u[k]; y[k] = C x[k] + D u[k]. */
 export interface DiscreteFilter {
@@ -203,7 +203,54 @@ function solve(P: Float64Array, R: Float64Array, n: number, m: number): Float64A
  * approximant: scale M by 2^-s so that ||M/2^s||_1 <= 0.5, where the Padé
  * truncation error is below 1e-19, then square s times.
  */
-export function expm(M: Float64Array, n: number): Float64Array {
+export function expm(M0: Float64Array, n: number): Float64Array {
+  // Balanced first (Parlett & Reinsch, powers of 2, so exactly): M = D B D^-1 and exp(M) = D exp(B) D^-1.
+  // A filter's companion matrix has entries from 1 to den[n] / den[0] (1e12 and more for a
+  // high-order filter), whose norm needs dozens of squarings; balanced, far fewer, and rounding
+  // does not grow with them.
+  const { B: M, d } = balance(M0, n);
+  const R = expmBalanced(M, n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) R[i * n + j] = (R[i * n + j]! * d[i]!) / d[j]!;
+  return R;
+}
+
+/** B = D^-1 M D with D = diag(d), powers of 2, rows and columns of similar norms (Numerical Recipes' balanc). */
+function balance(M: Float64Array, n: number): { B: Float64Array; d: Float64Array } {
+  const B = Float64Array.from(M);
+  const d = new Float64Array(n).fill(1);
+  for (let sweep = 0, done = false; !done && sweep < 100; sweep++) {
+    done = true;
+    for (let i = 0; i < n; i++) {
+      let c = 0,
+        r = 0;
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue;
+        c += Math.abs(B[j * n + i]!);
+        r += Math.abs(B[i * n + j]!);
+      }
+      if (c === 0 || r === 0) continue;
+      const s = c + r;
+      let f = 1;
+      while (c < r / 2) {
+        f *= 2;
+        c *= 4;
+      }
+      while (c > r * 2) {
+        f /= 2;
+        c /= 4;
+      }
+      if ((c + r) / f < 0.95 * s) {
+        done = false;
+        d[i]! *= f;
+        for (let j = 0; j < n; j++) B[i * n + j]! /= f;
+        for (let j = 0; j < n; j++) B[j * n + i]! *= f;
+      }
+    }
+  }
+  return { B, d };
+}
+
+function expmBalanced(M: Float64Array, n: number): Float64Array {
   let norm = 0;
   for (let j = 0; j < n; j++) {
     let s = 0;
@@ -268,6 +315,61 @@ export function cont2discreteZoh(ss: StateSpace, dt: number): DiscreteFilter {
   return { order: n, A, B, C: Float64Array.from(C), D };
 }
 
+/**
+ * How an analog filter becomes a digital one (Nengo's LinearFilter `method`,
+ * scipy's cont2discrete; the methods Nengo accepts): 'zoh' (zero-order
+ * hold, the default), and the generalised bilinear transform for 'euler'
+ * (alpha 0), 'backward_diff' (alpha 1) and 'bilinear' (alpha 1/2).
+ */
+export type DiscretizeMethod = 'zoh' | 'euler' | 'backward_diff' | 'bilinear';
+const GBT_ALPHA: Readonly<Record<Exclude<DiscretizeMethod, 'zoh'>, number>> = { euler: 0, backward_diff: 1, bilinear: 0.5 };
+const METHODS: readonly DiscretizeMethod[] = ['zoh', 'euler', 'backward_diff', 'bilinear'];
+
+function checkMethod(method: unknown, what: string): DiscretizeMethod {
+  if (typeof method !== 'string' || !(METHODS as readonly string[]).includes(method))
+    throw new ValidationError(
+      `${what}: method must be one of ${METHODS.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(method) ?? String(method)}`,
+    );
+  return method as DiscretizeMethod;
+}
+
+/**
+ * Discretisation by `method` (scipy's cont2discrete formulas, one input and
+ * one output). The generalised bilinear transform with parameter alpha:
+ * with M = I - alpha dt A, Ad = M^-1 (I + (1 - alpha) dt A), Bd = M^-1 dt B,
+ * Cd = C M^-1, Dd = D + alpha C Bd.
+ */
+export function cont2discrete(ss: StateSpace, dt: number, method: DiscretizeMethod): DiscreteFilter {
+  if (method === 'zoh') return cont2discreteZoh(ss, dt);
+  const { order: n, A, B, C, D } = ss;
+  if (n === 0) return { order: 0, A: new Float64Array(0), B: new Float64Array(0), C: new Float64Array(0), D };
+  const alpha = GBT_ALPHA[method];
+  const M = new Float64Array(n * n);
+  const P = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const eye = i === j ? 1 : 0;
+      M[i * n + j] = eye - alpha * dt * A[i * n + j]!;
+      P[i * n + j] = eye + (1 - alpha) * dt * A[i * n + j]!;
+    }
+  const Ad = solve(M, P, n, n);
+  const Bd = solve(
+    M,
+    B.map((b) => b * dt),
+    n,
+    1,
+  );
+  // Cd = C M^-1: solve M^T Cd^T = C^T
+  const Mt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Mt[i * n + j] = M[j * n + i]!;
+  const Cd = solve(Mt, C, n, 1);
+  if (Ad === null || Bd === null || Cd === null)
+    throw new ValidationError(`cont2discrete: I - ${alpha} dt A is singular for method '${method}' at dt = ${dt}`);
+  let cb = 0;
+  for (let i = 0; i < n; i++) cb += C[i]! * Bd[i]!;
+  return { order: n, A: Ad, B: Bd, C: Cd, D: D + alpha * cb };
+}
+
 function fmt(v: number): string {
   return String(v);
 }
@@ -295,13 +397,17 @@ export class LinearFilter extends Synapse {
   readonly num: readonly number[];
   readonly den: readonly number[];
   readonly analog: boolean;
+  /** How an analog filter is discretised (Nengo's `method`; default 'zoh'). */
+  readonly method: DiscretizeMethod;
   /** Continuous (analog) or discrete state space from tf2ss. */
   protected readonly ss: StateSpace;
 
-  constructor(num: number[], den: number[], analog = true) {
+  constructor(num: number[], den: number[], analog = true, method: DiscretizeMethod = 'zoh') {
     super();
     const what = new.target === LinearFilter ? 'LinearFilter' : new.target.name;
     if (typeof analog !== 'boolean') throw new ValidationError(`${what}: analog must be a boolean, got ${String(analog)}`);
+    this.method = checkMethod(method, what);
+    if (arguments.length > 4) throw new ValidationError(`${what}: takes (num, den, analog, method), got ${arguments.length} arguments`);
     this.ss = tf2ss(num, den, what);
     this.num = Object.freeze(num.slice());
     this.den = Object.freeze(den.slice());
@@ -318,7 +424,7 @@ export class LinearFilter extends Synapse {
   discretize(dt: number): DiscreteFilter {
     checkDt(dt, this.toString());
     let f: DiscreteFilter;
-    if (this.analog && this.ss.order > 0) f = cont2discreteZoh(this.ss, dt);
+    if (this.analog && this.ss.order > 0) f = cont2discrete(this.ss, dt, this.method);
     else
       f = {
         order: this.ss.order,
@@ -334,33 +440,54 @@ export class LinearFilter extends Synapse {
   }
 
   toString(): string {
-    return `LinearFilter([${this.num.map(fmt).join(', ')}], [${this.den.map(fmt).join(', ')}], analog=${this.analog})`;
+    return `LinearFilter([${this.num.map(fmt).join(', ')}], [${this.den.map(fmt).join(', ')}], analog=${this.analog}${this.methodText()})`;
   }
+
+  /** ", method='euler'" unless the default. */
+  protected methodText(): string {
+    return this.method === 'zoh' ? '' : `, method='${this.method}'`;
+  }
+}
+
+/** Options of Lowpass and Alpha besides tau (Nengo's keyword arguments passed on to LinearFilter). */
+export interface FilterOptions {
+  /** Discretisation (default 'zoh'). */
+  method?: DiscretizeMethod;
+}
+
+function filterOptions(opts: unknown, what: string): DiscretizeMethod {
+  if (opts === undefined) return 'zoh';
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts))
+    throw new ValidationError(
+      `${what}: the second argument must be options such as { method: 'euler' }, got ${JSON.stringify(opts) ?? String(opts)}`,
+    );
+  checkKnownOptions(opts, ['method'], what);
+  return (opts as FilterOptions).method ?? 'zoh';
 }
 
 /** First-order lowpass 1/(tau s + 1); impulse response exp(-t/tau)/tau. tau = 0 is a pure pass-through (order 0, D = 1). */
 export class Lowpass extends LinearFilter {
   readonly tau: number;
-  constructor(tau: number) {
+  constructor(tau: number, opts?: FilterOptions) {
     checkTau(tau, 'Lowpass');
-    super([1], [tau, 1]);
+    super([1], [tau, 1], true, filterOptions(opts, 'Lowpass'));
     this.tau = tau;
   }
   override toString(): string {
-    return `Lowpass(${fmt(this.tau)})`;
+    return `Lowpass(${fmt(this.tau)}${this.methodText()})`;
   }
 }
 
 /** Alpha synapse 1/(tau s + 1)^2; impulse response (t/tau^2) exp(-t/tau). tau = 0 is a pure pass-through. */
 export class Alpha extends LinearFilter {
   readonly tau: number;
-  constructor(tau: number) {
+  constructor(tau: number, opts?: FilterOptions) {
     checkTau(tau, 'Alpha');
-    super([1], [tau * tau, 2 * tau, 1]);
+    super([1], [tau * tau, 2 * tau, 1], true, filterOptions(opts, 'Alpha'));
     this.tau = tau;
   }
   override toString(): string {
-    return `Alpha(${fmt(this.tau)})`;
+    return `Alpha(${fmt(this.tau)}${this.methodText()})`;
   }
 }
 

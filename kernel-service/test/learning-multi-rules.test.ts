@@ -188,6 +188,11 @@ describe("several learning rules on one connection, and rules that meet, as Neng
     const c = net2.ensemble({ nNeurons: 5, dimensions: 1 });
     const d = net2.ensemble({ nNeurons: 4, dimensions: 1 });
     const conn = net2.connect(c, d, { learningRule: [new PES(), new PES()] });
-    expect(() => net2.connect(d, conn.learningRule as unknown as LearningRule)).toThrow(/learning rules.*pick one.*learningRule\[0\]/);
+    expect(() => net2.connect(d, conn.learningRule as unknown as LearningRule)).toThrow(
+      /post is the 2 learning rules of .*; pick one, such as conn\.learningRule\[0\], to connect to/,
+    );
+    expect(() => net2.probe(conn.learningRule as unknown as LearningRule)).toThrow(
+      /the target is the 2 learning rules of .*pick one.* to probe/,
+    );
   });
 });

@@ -394,8 +394,20 @@ export class LearningRule implements Port {
     return this.name;
   }
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `<LearningRule ${this.ruleType.toString()} of ${shortName(this.connection)}${ruleSuffix(this.key)}>`;
+    return `<${this.name}: ${this.ruleType.toString()}>`;
   }
+}
+
+/**
+ * For a connection's list or dict of learning rules where one rule belongs:
+ * "the N learning rules of 'conn'; pick one, such as conn.learningRule[0]"
+ * (to which the caller adds what for), else undefined.
+ */
+function severalRules(x: unknown): string | undefined {
+  const rules: unknown[] = Array.isArray(x) ? x : isPlainObject(x) ? Object.values(x) : [];
+  if (rules.length === 0 || !rules.every((r) => r instanceof LearningRule)) return undefined;
+  const first = Array.isArray(x) ? '[0]' : ruleSuffix(Object.keys(x as object)[0]!);
+  return `the ${rules.length} learning rules of ${shortName((rules[0] as LearningRule).connection)}; pick one, such as conn.learningRule${first},`;
 }
 
 /** An object literal, also one made in a notebook cell's own realm (whose Object.prototype is another). */
@@ -628,15 +640,8 @@ export class Connection<R extends LearningRuleSpec | undefined = LearningRuleSpe
     if (!isPre(pre)) {
       throw new ValidationError(`${this.name}: pre must be a Node, Ensemble, Neurons or a slice of one, got ${describe(pre)}`, this.label);
     }
-    const postRules: unknown[] = Array.isArray(post) ? post : isPlainObject(post) ? Object.values(post) : [];
-    if (postRules.length > 0 && postRules.every((r) => r instanceof LearningRule)) {
-      const first = Array.isArray(post) ? '[0]' : ruleSuffix(Object.keys(post)[0]!);
-      throw new ValidationError(
-        `${this.name}: post is the ${postRules.length} learning rules of ${shortName((postRules[0] as LearningRule).connection)}; ` +
-          `pick one to connect to, such as conn.learningRule${first}`,
-        this.label,
-      );
-    }
+    const several = severalRules(post);
+    if (several) throw new ValidationError(`${this.name}: post is ${several} to connect to`, this.label);
     if (!isPost(post)) {
       throw new ValidationError(
         `${this.name}: post must be a Node, Ensemble, Neurons, a slice of one, or a learning rule, got ${describe(post)}`,
@@ -837,6 +842,8 @@ export class Probe extends NefObject {
               : obj instanceof LearningRule
                 ? 'LearningRule'
                 : undefined;
+    const several = severalRules(target);
+    if (several) throw new ValidationError(`${this.name}: the target is ${several} to probe`, this.label);
     if (kind === undefined) {
       throw new ValidationError(
         `${this.name}: cannot probe ${describe(target)}; probe a Node, Ensemble, Neurons, Connection or a connection's learningRule`,
@@ -1011,7 +1018,7 @@ export function describe(x: unknown): string {
   }
   // an object of a class: its class (a Gaussian where a process belongs)
   const cls = typeof x === 'object' && x !== null ? (x as { constructor?: { name?: unknown } }).constructor?.name : undefined;
-  if (typeof cls === 'string' && cls !== 'Object' && cls !== '') return `a ${cls}`;
+  if (typeof cls === 'string' && cls !== 'Object' && cls !== '') return `${/^[AEIOU]/.test(cls) ? 'an' : 'a'} ${cls}`;
   // a class where an instance belongs (neuronType: LIF), or a name (neuronType: 'LIF')
   if (typeof x === 'function') {
     const fn = x as { name?: unknown; toString(): string };

@@ -329,11 +329,16 @@ describe('UniformHypersphere', () => {
 });
 
 describe('Rd', () => {
-  it('gives points in [0, 1)^d; d = 1 tiles [0, 1) evenly', () => {
+  it('gives points in [0, 1)^d; d = 1 tiles [0, 1) evenly; the points come shuffled', () => {
     const x = new Rd().sample(100, 4, new Rng(18));
     for (const v of x) expect(v >= 0 && v < 1).toBe(true);
-    const y = Array.from(new Rd().sample(50, 1, new Rng(19))).sort((a, b) => a - b);
+    const raw = Array.from(new Rd().sample(50, 1, new Rng(19)));
+    const y = raw.slice().sort((a, b) => a - b);
     for (let i = 1; i < y.length; i++) expect(Math.abs(y[i]! - y[i - 1]! - 1 / 50)).toBeLessThan(1e-12);
+    // in sequence order each step adds 1/50 (mod 1); shuffled, most do not
+    let steps = 0;
+    for (let i = 1; i < raw.length; i++) if (Math.abs(((raw[i]! - raw[i - 1]! + 1) % 1) - 1 / 50) < 1e-9) steps++;
+    expect(steps).toBeLessThan(10);
   });
 
   it('uses φ_d, the root of x^(d+1) = x + 1 (golden ratio for d = 1, plastic number for d = 2)', () => {
@@ -416,13 +421,50 @@ describe('ScatteredHypersphere', () => {
     }
   });
 
-  it('d = 1 gives ±1 (surface) or values in [-1, 1] (ball), like UniformHypersphere', () => {
-    const s = new ScatteredHypersphere({ surface: true }).sample(100, 1, new Rng(23));
-    for (const v of s) expect(Math.abs(Math.abs(v) - 1)).toBeLessThan(1e-15);
-    expect(s.some((v) => v > 0) && s.some((v) => v < 0)).toBe(true);
-    const b = new ScatteredHypersphere().sample(2000, 1, new Rng(23));
-    for (const v of b) expect(Math.abs(v)).toBeLessThanOrEqual(1);
-    expect(Math.abs(mean(b.map(Math.abs)) - 0.5)).toBeLessThan(0.03);
+  it("d = 1 tiles as Nengo's: exactly half the surface points +1, the ball's halves evenly spaced, shuffled", () => {
+    for (const [n, seed] of [
+      [100, 23],
+      [9, 24],
+      [10, 25],
+      [1, 26],
+    ] as const) {
+      const s = new ScatteredHypersphere({ surface: true }).sample(n, 1, new Rng(seed));
+      for (const v of s) expect(Math.abs(Math.abs(v) - 1)).toBeLessThan(1e-15);
+      const pos = s.filter((v) => v > 0).length;
+      expect(pos === Math.floor(n / 2) || pos === Math.ceil(n / 2), `n = ${n}: ${pos} positive`).toBe(true);
+    }
+    // not sorted by sign: which neuron gets which sign is random
+    const s = Array.from(new ScatteredHypersphere({ surface: true }).sample(100, 1, new Rng(23)));
+    expect(s.slice(0, 50).filter((v) => v > 0).length).not.toBe(0);
+    expect(s.slice(0, 50).filter((v) => v > 0).length).not.toBe(50);
+    for (const minMagnitude of [0, 0.5]) {
+      const b = Array.from(new ScatteredHypersphere({ minMagnitude }).sample(21, 1, new Rng(27)));
+      const pos = b.filter((v) => v > 0).sort((x, y) => x - y);
+      const neg = b
+        .filter((v) => v < 0)
+        .map((v) => -v)
+        .sort((x, y) => x - y);
+      expect([pos.length, neg.length]).toEqual([10, 11]);
+      for (const [half, k] of [
+        [pos, 10],
+        [neg, 11],
+      ] as const) {
+        for (let i = 1; i < k; i++) expect(Math.abs(half[i]! - half[i - 1]! - (1 - minMagnitude) / k)).toBeLessThan(1e-12);
+        for (const v of half) expect(v >= minMagnitude && v <= 1).toBe(true);
+      }
+      expect(b.slice(0, 10).every((v) => v > 0)).toBe(false); // shuffled
+    }
+  });
+
+  it("the order of the points is random (Nengo shuffles its Rd sequence): an ensemble's first half of neurons is not one side", () => {
+    for (const d of [2, 3, 16]) {
+      const n = 200;
+      const x = new ScatteredHypersphere({ surface: true }).sample(n, d, new Rng(28));
+      const m = new Float64Array(d);
+      for (let i = 0; i < n / 2; i++) for (let j = 0; j < d; j++) m[j]! += x[i * d + j]! / (n / 2);
+      // random unit vectors: the mean of 100 has length about 1/sqrt(100) = 0.1; in order, in 2-D, 2/pi
+      expect(Math.hypot(...m), `d = ${d}`).toBeLessThan(0.3);
+    }
   });
 
   it('surface points are uniform: mean ≈ 0, second moments ≈ I/d', () => {

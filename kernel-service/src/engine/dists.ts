@@ -542,8 +542,24 @@ export class UniformHypersphere implements Distribution {
  * "The Unreasonable Effectiveness of Quasirandom Sequences"): with a random
  * offset s ∈ [0, 1)^d, point i is (s + i·α) mod 1 where α_k = φ_d^-k and φ_d
  * is the positive root of x^(d+1) = x + 1. For d = 1 the points are tiled
- * optimally: (s + i/n) mod 1.
+ * optimally: (s + i/n) mod 1. The points are then shuffled, as Nengo's: in
+ * sequence order, point i's place depends on i, so the encoders of an
+ * ensemble's first neurons would all lie on one side (half a circle in 2-D).
  */
+/** Fisher–Yates over the n rows of d values of `a`, in place (numpy's rng.shuffle of a 2-D array). */
+function shuffleRows(a: Float64Array, n: number, d: number, rng: Rng): Float64Array {
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.integer(i + 1);
+    if (j === i) continue;
+    for (let k = 0; k < d; k++) {
+      const t = a[i * d + k]!;
+      a[i * d + k] = a[j * d + k]!;
+      a[j * d + k] = t;
+    }
+  }
+  return a;
+}
+
 export class Rd implements Distribution {
   private static readonly phiCache = new Map<number, number>();
 
@@ -574,7 +590,7 @@ export class Rd implements Distribution {
     const out = new Float64Array(n * dd);
     if (dd === 1) {
       for (let i = 0; i < n; i++) out[i] = (seed[0]! + (1 / n) * i) % 1;
-      return out;
+      return shuffleRows(out, n, 1, rng);
     }
     const phiInv = 1 / Rd.phi(dd);
     const alpha = new Float64Array(dd);
@@ -582,7 +598,7 @@ export class Rd implements Distribution {
     for (let i = 0; i < n; i++) {
       for (let k = 0; k < dd; k++) out[i * dd + k] = (seed[k]! + (i + 1) * alpha[k]!) % 1;
     }
-    return out;
+    return shuffleRows(out, n, dd, rng);
   }
 
   toString(): string {
@@ -846,8 +862,11 @@ export interface ScatteredHypersphereOptions extends HypersphereOptions {
  * spherical coordinate transform (or TFWW), then rotated by a random
  * orthogonal matrix, the only randomness besides the base's offset. For the
  * ball, the base has one more column, u, and the radius is
- * (u (1 - minMagnitude^d) + minMagnitude^d)^(1/d). For d = 1 it is
- * UniformHypersphere (±1, or uniform magnitude in [minMagnitude, 1)).
+ * (u (1 - minMagnitude^d) + minMagnitude^d)^(1/d). For d = 1, as Nengo:
+ * on the surface the sign of (base point - 0.5), so half the points are +1
+ * and half -1 (one more of one sign for odd n); in the ball, floor(n/2)
+ * base points and n - floor(n/2) negated ones, each scaled into
+ * [minMagnitude, 1), shuffled together.
  */
 export class ScatteredHypersphere extends UniformHypersphere {
   readonly base: Distribution;
@@ -877,7 +896,7 @@ export class ScatteredHypersphere extends UniformHypersphere {
 
   override sample(n: number, d: number | undefined, rng: Rng): Float64Array {
     const D = requireD(n, d, 'ScatteredHypersphere');
-    if (D === 1) return this.sampleUniform(n, 1, rng);
+    if (D === 1) return this.sampleLine(n, rng);
     const cols = this.surface ? D - 1 : D;
     const raw = this.base.sample(n, cols, rng);
     if (raw.length !== n * cols) {
@@ -903,6 +922,30 @@ export class ScatteredHypersphere extends UniformHypersphere {
     // random rotation: mapped · Q = mapped · (Qᵀ)ᵀ
     const Q = randomOrthogonal(D, rng);
     return matmulNT(mapped, transpose(Q, D, D), n, D, D);
+  }
+
+  /** d = 1 (see the class comment): the base's evenly tiled points, not random ones. */
+  private sampleLine(n: number, rng: Rng): Float64Array {
+    const base = (k: number): Float64Array => {
+      if (k === 0) return new Float64Array(0);
+      const raw = this.base.sample(k, 1, rng);
+      if (raw.length !== k)
+        throw new ValidationError(`ScatteredHypersphere: base ${this.base.toString()} gave ${raw.length} values, expected ${k}`);
+      return raw;
+    };
+    if (this.surface) {
+      const out = base(n);
+      for (let i = 0; i < n; i++) out[i] = Math.sign(out[i]! - 0.5);
+      return out;
+    }
+    const nPos = Math.floor(n / 2);
+    const pos = base(nPos);
+    const neg = base(n - nPos);
+    const mm = this.minMagnitude;
+    const out = new Float64Array(n);
+    for (let i = 0; i < nPos; i++) out[i] = mm > 0 ? pos[i]! * (1 - mm) + mm : pos[i]!;
+    for (let i = 0; i < n - nPos; i++) out[nPos + i] = -(mm > 0 ? neg[i]! * (1 - mm) + mm : neg[i]!);
+    return shuffleRows(out, n, 1, rng);
   }
 
   override toString(): string {

@@ -120,6 +120,11 @@ describe('EnsembleArray', () => {
     expect(() => ea.addOutput('prod', (x) => x)).toThrow(/already an attribute/);
     expect(() => ea.addOutput('input', null)).toThrow(/already an attribute/);
     expect((ea as unknown as Record<string, unknown>)['prod']).toBe(prod);
+    // a transform for each ensemble's connection, as Nengo's conn_kwargs
+    const doubled = ea.addOutput('doubled', (x) => x[0]!, { transform: 2 });
+    const dConns = ea.connections.filter((c) => c.post instanceof ObjView && c.post.obj === doubled);
+    expect(dConns.map((c) => c.transform)).toEqual(new Array(4).fill({ kind: 'scalar', value: 2 }));
+    expect(() => ea.addOutput('bad2', null, { label: 'x' } as never)).toThrow(/label/);
   });
 
   it('adds neuron input and output nodes', () => {

@@ -280,6 +280,25 @@ describe('PresentInput', () => {
     expect(() => new PresentInput({ inputs: [[1]], presentationTime: 0 })).toThrow(/PresentInput: presentationTime/);
     const p = new PresentInput({ inputs: [0, 1], presentationTime: 0.1 });
     expect(p.defaultSizeOut).toBe(1);
+    // images (rows of pixels) are flattened row-major, as Nengo reshapes them
+    const img = new PresentInput({
+      inputs: [
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        [Float64Array.of(7, 8, 9), [10, 11, 12]],
+      ],
+      presentationTime: 0.1,
+    });
+    expect(img.defaultSizeOut).toBe(6);
+    expect(Array.from(img.inputs)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(() => new PresentInput({ inputs: [[[1, 2]], [[1], [2], [3]]], presentationTime: 0.1 })).toThrow(
+      /input 1 has 3 values, but input 0 has 2/,
+    );
+    expect(() => new PresentInput({ inputs: [[1, 'a' as never]], presentationTime: 0.1 })).toThrow(
+      /input 0 must be a number or an array of numbers/,
+    );
     expect(() => p.makeStep(0, 2, 0.001, new Rng(0))).toThrow(/sizeOut/);
   });
 });

@@ -483,9 +483,27 @@ export class WhiteSignal extends Process {
 // ---------------------------------------------------------------------------
 // PresentInput
 
+/** Numbers nested to any depth: a vector, an image's rows, ... */
+export type NestedNumbers = ReadonlyArray<number | NestedNumbers> | Float64Array | Float32Array;
+
+/** Flattens row-major (numpy's reshape(-1)); null where something is not a number or an array. */
+function flattenNested(x: unknown, out: number[]): boolean {
+  if (typeof x === 'number') {
+    out.push(x);
+    return true;
+  }
+  if (!Array.isArray(x) && !ArrayBuffer.isView(x)) return false;
+  for (const v of x as ArrayLike<unknown> as unknown[]) if (!flattenNested(v, out)) return false;
+  return true;
+}
+
 export interface PresentInputOptions {
-  /** Inputs to present in turn; each row is one input (a number is a 1-d input). */
-  inputs: ReadonlyArray<number | ReadonlyArray<number>>;
+  /**
+   * Inputs to present in turn; each row is one input (a number is a 1-d
+   * input; a nested array, such as an image's rows, is flattened row-major,
+   * as Nengo reshapes its inputs to one vector each).
+   */
+  inputs: ReadonlyArray<number | NestedNumbers>;
   /** Seconds each input is shown. */
   presentationTime: number;
   seed?: number;
@@ -509,15 +527,16 @@ export class PresentInput extends Process {
     if (!Array.isArray(rows) || rows.length === 0) {
       throw new ValidationError(`PresentInput: inputs must be a non-empty array of inputs (arrays of numbers)`);
     }
-    const first = rows[0]!;
-    const size = typeof first === 'number' ? 1 : first.length;
+    const flatRows = rows.map((row: unknown, i) => {
+      const r: number[] = [];
+      if (!flattenNested(row, r))
+        throw new ValidationError(`PresentInput: input ${i} must be a number or an array of numbers (nested arrays are flattened)`);
+      return r;
+    });
+    const size = flatRows[0]!.length;
     super(size, opts.seed, 'PresentInput');
     const flat = new Float64Array(rows.length * size);
-    rows.forEach((row, i) => {
-      const r: ReadonlyArray<number> = typeof row === 'number' ? [row] : row;
-      if (!Array.isArray(r) && !ArrayBuffer.isView(r)) {
-        throw new ValidationError(`PresentInput: input ${i} must be an array of numbers or a number`);
-      }
+    flatRows.forEach((r, i) => {
       if (r.length !== size) {
         throw new ValidationError(
           `PresentInput: input ${i} has ${r.length} values, but input 0 has ${size}; all inputs must have the same size`,

@@ -53,8 +53,10 @@ export interface AddOutputOptions {
   solver?: ConnectionOptions['solver'];
   evalPoints?: ConnectionOptions['evalPoints'];
   scaleEvalPoints?: ConnectionOptions['scaleEvalPoints'];
+  /** Transform of each ensemble's connection, from the function's output to its slice of the output node (same size). */
+  transform?: ConnectionOptions['transform'];
 }
-const ADD_OUTPUT_OPTIONS = ['synapse', 'solver', 'evalPoints', 'scaleEvalPoints'] as const;
+const ADD_OUTPUT_OPTIONS = ['synapse', 'solver', 'evalPoints', 'scaleEvalPoints', 'transform'] as const;
 
 export class EnsembleArrayNetwork extends Network {
   /** Neurons per sub-ensemble (Nengo's n_neurons_per_ensemble). */
@@ -148,6 +150,7 @@ export class EnsembleArrayNetwork extends Network {
       solver: opts.solver,
       evalPoints: opts.evalPoints,
       scaleEvalPoints: opts.scaleEvalPoints,
+      transform: opts.transform,
     });
     let start = 0;
     for (let i = 0; i < n; i++) {

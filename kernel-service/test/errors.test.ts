@@ -142,9 +142,9 @@ describe('clear errors that name the object', () => {
     expect(() => net.connect(n, a)).toThrow(/Connection 'n -> a': n gives 3 values but Ensemble 'a' takes 2/);
     expect(() => net.connect(n.slice(0, 2), a.slice(0, 1))).toThrow(/n\[0:2\] gives 2 values but/);
     expect(() => net.connect(n, a, { function: (x) => [x[0]!] })).toThrow(/the function output has 1 dimensions but Ensemble 'a' takes 2/);
-    // a Synapse as a node's output (a Process in Nengo) gets a message that says so
-    expect(() => net.node(new Lowpass(0.01) as never, { sizeIn: 1, label: 'f' })).toThrow(
-      /Node 'f': a Synapse \(Lowpass\(0.01\)\) is not a node output here/,
+    // a Synapse as a node's output (a Process in Nengo) filters the node's input: sizeOut is sizeIn
+    expect(() => net.node(new Lowpass(0.01), { sizeIn: 2, sizeOut: 1, label: 'f' })).toThrow(
+      /Node 'f': a synapse as the output filters the node's input: sizeIn must be at least 1 and sizeOut equal to it \(sizeIn 2, sizeOut 1\)/,
     );
   });
 

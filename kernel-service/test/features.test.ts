@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  Alpha,
   Choice,
   Direct,
   LIF,
@@ -26,6 +27,32 @@ function rmse(a: Float64Array, b: (i: number) => number, from = 100): number {
 }
 
 describe('nodes', () => {
+  it("a synapse as a node's output filters the node's input without delay, as Nengo 4.1's (a Synapse is a Process there)", () => {
+    // Nengo 4.1: Node(Alpha(0.004), size_in=2, size_out=2) fed [sin(10 t), 1] with synapse=None, six steps
+    const want = [
+      [0.00026498579512599475, 0.026499021160743912],
+      [0.0011669843671512328, 0.09020401043104986],
+      [0.0029003976054162335, 0.17335853270322427],
+      [0.005542331508854837, 0.2642411176571154],
+      [0.009094926890730087, 0.3553642070645723],
+      [0.013514702244812453, 0.4421745996289254],
+    ];
+    const net = new Network();
+    const stim = net.node((t) => [Math.sin(10 * t), 1]);
+    const f = net.node(new Alpha(0.004), { sizeIn: 2 });
+    expect(f.sizeOut).toBe(2);
+    net.connect(stim, f, { synapse: null });
+    const p = net.probe(f);
+    const sim = new Simulator(net);
+    sim.runSteps(6);
+    const got = sim.data(p).toArray();
+    for (let k = 0; k < 6; k++) for (let j = 0; j < 2; j++) expect(got[k]![j]).toBeCloseTo(want[k]![j]!, 14);
+    // reset starts the filter again
+    sim.reset();
+    sim.runSteps(1);
+    expect(sim.data(p).get(0, 1)).toBeCloseTo(want[0]![1]!, 14);
+  });
+
   it('constant, array, f(t), f(t, x) and passthrough nodes', () => {
     const net = new Network({ seed: 1 });
     const c = net.node(0.5);

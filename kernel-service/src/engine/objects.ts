@@ -9,7 +9,7 @@ import { ConvolutionBase } from './convolution.js';
 import { checkKnownOptions, ValidationError } from './errors.js';
 import type { Network } from './network.js';
 import { LIF, NeuronType } from './neurons.js';
-import { Process } from './processes.js';
+import { Process, SynapseProcess } from './processes.js';
 import type { Solver } from './solvers.js';
 import { Lowpass, Synapse, toSynapse } from './synapses.js';
 import { LearningRuleType } from './learning.js';
@@ -35,7 +35,8 @@ export function objectIdMark(): number {
 /** Values a Node function or a connection function may return. */
 export type VectorLike = number | ArrayLike<number>;
 export type NodeFunction = (t: number, x: Float64Array) => VectorLike | null | undefined | void;
-export type NodeOutput = VectorLike | NodeFunction | Process | null;
+/** A Synapse filters the node's input (sizeOut = sizeIn), as a Synapse is a Process in Nengo. */
+export type NodeOutput = VectorLike | NodeFunction | Process | Synapse | null;
 /**
  * A function computed across a connection: a function of the decoded vector
  * (called once per eval point with one array that is refilled between calls:
@@ -151,12 +152,17 @@ export class Node extends NefObject implements Port {
       this.sizeIn = 0;
       this.sizeOut = values.length;
     } else if ((output as unknown) instanceof Synapse) {
-      // a Synapse is a Process in Nengo (a node can filter its input with one); here it is not
-      throw new ValidationError(
-        `${this.name}: a Synapse (${String(output as unknown)}) is not a node output here, as it can be in Nengo; ` +
-          'filter with a connection instead: net.connect(pre, post, { synapse })',
-        this.label,
-      );
+      // a Synapse is a Process in Nengo: the node filters its input, without delay (default size 1)
+      const process = new SynapseProcess(output as unknown as Synapse);
+      this.output = process;
+      this.sizeIn = sizeIn ?? 1;
+      this.sizeOut = opts.sizeOut ?? this.sizeIn;
+      if (this.sizeIn === 0 || this.sizeOut !== this.sizeIn)
+        throw new ValidationError(
+          `${this.name}: a synapse as the output filters the node's input: sizeIn must be at least 1 and sizeOut equal to it ` +
+            `(sizeIn ${this.sizeIn}, sizeOut ${this.sizeOut})`,
+          this.label,
+        );
     } else {
       const o = output as unknown;
       const what =

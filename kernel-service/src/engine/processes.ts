@@ -83,6 +83,36 @@ export abstract class Process {
 }
 
 // ---------------------------------------------------------------------------
+// A synapse as a node's output
+
+/**
+ * A Synapse as a Node's output (in Nengo a Synapse is a Process): the node's
+ * input filtered, without delay: each step calls the filter's step function
+ * with this step's input (Nengo builds a node's process in mode 'set'), so
+ * the output is `synapse.filt` of the input, row for row. sizeOut is
+ * sizeIn.
+ */
+export class SynapseProcess extends Process {
+  readonly synapse: Synapse;
+  constructor(synapse: Synapse) {
+    super(1, undefined, 'SynapseProcess');
+    this.synapse = synapse;
+  }
+  makeStep(sizeIn: number, sizeOut: number, dt: number, _rng: Rng): StepFn {
+    if (!Number.isInteger(sizeIn) || sizeIn !== sizeOut || sizeIn === 0)
+      throw new ValidationError(
+        `${this.toString()}: a synapse as a node output filters its input: sizeOut (${sizeOut}) must be sizeIn (${sizeIn}), at least 1`,
+      );
+    checkDt(dt, this.toString());
+    const stepper = makeFilterStepper(this.synapse.discretize(dt), sizeIn);
+    return (_t, x, out) => stepper.step(x!, out);
+  }
+  toString(): string {
+    return this.synapse.toString();
+  }
+}
+
+// ---------------------------------------------------------------------------
 // WhiteNoise
 
 export interface WhiteNoiseOptions {

@@ -220,6 +220,15 @@ describe('nefsim export', () => {
     const mine = join(dir, 'mine.txt');
     writeFileSync(mine, 'mine\n');
     symlinkSync(run, join(dir, 'link-to-run'));
+    const other = join(dir, 'other-run');
+    expect((await cli('run', model, '--duration', '0.01', '--out', other)).code).toBe(0);
+    const holder = join(dir, 'holder');
+    mkdirSync(join(holder, 'inner'), { recursive: true });
+    expect((await cli('run', model, '--duration', '0.01', '--out', join(holder, 'inner', 'other-run2'))).code).toBe(0);
+    const outside = join(dir, 'outside.npz');
+    writeFileSync(outside, 'not an npz');
+    symlinkSync(outside, join(run, 'out-link'));
+    const otherFiles = readdirSync(other).sort();
     const refusals: [string[], RegExp][] = [
       [['--format', 'csv', '--out', run], /--out .*guarded: that is the run folder; the export would replace the run/],
       [['--format', 'csv', '--out', join(dir, 'link-to-run'), '--force'], /link-to-run: that is the run folder;/],
@@ -230,6 +239,11 @@ describe('nefsim export', () => {
         /exists \(a folder holding 'notes\.txt'\) and is not an earlier CSV export; give another path, or --force/,
       ],
       [['--out', mine], /mine\.txt exists \(a file\) and is not an earlier \.npz export/],
+      // another run's folder (even a live one), or a folder holding one, is never replaced: --force deleted them
+      [['--out', other, '--force'], /other-run is a nefsim run or batch folder; an export never replaces one, --force or not/],
+      [['--format', 'csv', '--out', holder, '--force'], /holder holds \(.*holder.inner.other-run2\) a nefsim run or batch folder/],
+      // a link inside the run folder that leads out of it is still part of the run folder
+      [['--out', join(run, 'out-link'), '--force'], /it is part of the run folder: give another path/],
       [['--out', join(mine, 'x.npz')], /mine\.txt is a file, not a folder/],
     ];
     for (const [args, message] of refusals) {
@@ -237,7 +251,9 @@ describe('nefsim export', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
-    expect(readdirSync(run).sort()).toEqual(runFiles);
+    expect(readdirSync(run).sort()).toEqual([...runFiles, 'out-link'].sort());
+    expect(readdirSync(other).sort()).toEqual(otherFiles);
+    expect(readFileSync(outside, 'utf8')).toBe('not an npz');
     expect(readFileSync(join(notes, 'notes.txt'), 'utf8')).toBe('mine\n');
     expect(readFileSync(mine, 'utf8')).toBe('mine\n');
     // an earlier export is replaced; --force replaces what the user points at outside the run; new folders are made

@@ -595,7 +595,7 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     expect(status(out)).toMatchObject({ state: 'done', steps: 10 });
   });
 
-  it('refuses --force while a detached run is starting (queued under the pid of the nefsim run that made it)', async () => {
+  it('refuses --force while a detached run is starting (queued under the pid of the nefsim run that made it), or runs where its pid means nothing', async () => {
     const out = join(dir, 'run-starting');
     expect((await cli('run', model, '--duration', '0.05', '--out', out)).code).toBe(0);
     // as `nefsim run --detach` leaves it: queued, its pid (the launcher's) gone, its heartbeat fresh
@@ -603,8 +603,16 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     writeFileSync(join(out, 'status.json'), JSON.stringify(queued));
     const r = await cli('run', model, '--duration', '0.05', '--out', out, '--force');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('is starting');
+    expect(r.stderr).toContain('is still starting or queued');
     expect(status(out).state).toBe('queued');
+    // running in another container or on another host (its pid means nothing here): its fresh heartbeat
+    // says it is alive, and --force must not replace it (it replaced it, and lost the run's data)
+    const elsewhere = { ...queued, state: 'running', host: 'another-host', processStart: 1 };
+    writeFileSync(join(out, 'status.json'), JSON.stringify(elsewhere));
+    const r2 = await cli('run', model, '--duration', '0.05', '--out', out, '--force');
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/the run in .* is still running \(pid \d+ on another-host\); cancel it first/);
+    expect(status(out).state).toBe('running');
   });
 
   it("records the seed an unseeded network ran with, so that the folder's model and options reproduce the run", async () => {

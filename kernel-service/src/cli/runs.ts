@@ -794,14 +794,16 @@ function checkOut(out: string, force: boolean): void {
   }
   if (!isRunFolder(out))
     throw new UsageError(`nefsim run: ${out} exists and is not a run folder; refusing to replace it even with --force`);
+  // status's own verdict: a fresh heartbeat (a run in another container or on another host, whose pid
+  // means nothing here), a live pid here, or a Slurm job squeue still lists (pending or running) is alive.
+  // (A detached run is queued under the pid of the `nefsim run` that made it, which exits at once; its own
+  // process says `running` a moment later: until its heartbeat goes stale, it is starting.)
   const s = currentStatus(out);
-  if ((s.state === 'running' || s.state === 'queued') && processAlive(s.pid, s.processStart)) {
-    throw new UsageError(`nefsim run: the run in ${out} is still running (pid ${s.pid}); cancel it first (nefsim cancel ${out})`);
-  }
-  // A detached run is queued under the pid of the `nefsim run` that made it, which exits at once;
-  // its own process says `running` a moment later. Until its heartbeat goes stale, it is starting.
-  if (s.state === 'queued' && Date.now() - s.heartbeat < STALE_MS) {
-    throw new UsageError(`nefsim run: the run in ${out} is starting; cancel it first (nefsim cancel ${out})`);
+  if (s.state === 'running' || s.state === 'queued') {
+    const where = s.jobId !== undefined ? `Slurm job ${s.jobId}` : `pid ${s.pid} on ${s.host ?? 'this host'}`;
+    throw new UsageError(
+      `nefsim run: the run in ${out} is still ${s.state === 'queued' ? 'starting or queued' : 'running'} (${where}); cancel it first (nefsim cancel ${out})`,
+    );
   }
 }
 

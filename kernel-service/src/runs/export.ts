@@ -39,7 +39,8 @@ import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { NpzWriter, bytesOf } from './npy.js';
 import { SPIKES_LAYOUT } from './store-format.js';
 import { readChecked, stepsOnDisk } from './h5-read.js';
-import { currentStatus } from './folder.js';
+import { CLAIM_FILE, currentStatus, FILES } from './folder.js';
+import { BATCH_FILES } from './batch.js';
 
 export type ExportFormat = 'npz' | 'csv';
 
@@ -198,13 +199,44 @@ export function checkExportTarget(runDir: string, target: string, format: Export
   const st = statSync(t, { throwIfNoEntry: false });
   if (!st) return;
   if (isEarlierExport(t, st.isDirectory(), format)) return;
-  const inside = t.startsWith(run + sep);
+  // inside the run folder by its real path, or by the path as written (a link inside the run folder,
+  // such as its node_modules/nefsim, leads out of it but is still the run's)
+  const inside = t.startsWith(run + sep) || resolve(target).startsWith(resolve(runDir) + sep) || resolve(target).startsWith(run + sep);
+  // another run's or batch's folder, or a folder holding one, is never replaced, --force or not
+  const other = st.isDirectory() ? nefsimFolderIn(t, 3) : undefined;
+  if (other !== undefined)
+    throw new ExportTargetError(
+      `--out ${target} ${other === t ? 'is' : `holds (${other})`} a nefsim run or batch folder; an export never replaces one, --force or not: give another path`,
+    );
   if (force && !inside) return;
   const what = st.isDirectory() ? `a folder holding ${describeEntries(t)}` : 'a file';
   throw new ExportTargetError(
     `--out ${target} exists (${what}) and is not an earlier ${format === 'npz' ? '.npz' : 'CSV'} export; ` +
       (inside ? 'it is part of the run folder: give another path' : 'give another path, or --force to replace it'),
   );
+}
+
+/**
+ * The first run folder, batch folder or folder a `nefsim run` is filling (or left half made) at `dir`
+ * or below it, to `depth` levels (links are not followed), or undefined.
+ */
+function nefsimFolderIn(dir: string, depth: number): string | undefined {
+  const has = (f: string): boolean => existsSync(join(dir, f));
+  if (has(FILES.status) && (has(FILES.options) || has(BATCH_FILES.plan))) return dir;
+  if (has(CLAIM_FILE)) return dir;
+  if (depth === 0) return undefined;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return undefined;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const found = nefsimFolderIn(join(dir, e.name), depth - 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** An earlier export of this format: a zip archive named .npz, or a folder of .csv files only. */

@@ -147,9 +147,18 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(job).toMatch(/Partition=debug/);
   });
 
-  it('trials go as a job array and end done; status summarises them', async () => {
+  it('trials go as a job array and end done, each in its own folder as working directory; status summarises them', async () => {
     const out = join(dir, 'array');
-    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--trials', '2', '--duration', '0.2', '--out', out);
+    // the model leaves a file in its working directory: a trial's is its folder, as for local trials
+    const marking = join(dir, 'marking.mjs');
+    writeFileSync(
+      marking,
+      MODEL.replace(
+        "import { Network } from 'nefsim';",
+        "import { Network } from 'nefsim';\nimport { writeFileSync } from 'node:fs';",
+      ).replace('return net;', "writeFileSync('ran-here.txt', '');\n  return net;"),
+    );
+    const r = await cli(slurmEnv(), 'run', marking, '--executor', 'slurm', '--trials', '2', '--duration', '0.2', '--out', out);
     expect(r.code).toBe(0);
     const id = /job array (\d+)/.exec(r.stdout)![1]!;
     expect(json<RunStatus>(join(out, 'trial-001', 'status.json')).jobId).toBe(`${id}_1`);
@@ -159,6 +168,7 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(b).toMatchObject({ state: 'done', jobId: id, counts: { done: 2 } });
     expect(b.trials.map((t) => t.seed)).toEqual([3, 4]);
     expect((await cli(slurmEnv(), 'status', out)).stdout).toContain(`slurm job ${id}`);
+    for (const t of ['trial-000', 'trial-001']) expect(existsSync(join(out, t, 'ran-here.txt')), t).toBe(true);
   });
 
   it('cancel: scancel stops the running trial (cancelled, data flushed) and the pending one never starts', async () => {

@@ -615,6 +615,27 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     expect(status(out).state).toBe('running');
   });
 
+  it('a detached run has the working directory of nefsim run, as a run in the foreground: a model reading a file by a relative path finds it', async () => {
+    const home = join(dir, 'cwd-home');
+    mkdirSync(home);
+    writeFileSync(join(home, 'cwdparams.json'), JSON.stringify({ gain: 2 }));
+    const reader = join(home, 'reader.mjs');
+    writeFileSync(
+      reader,
+      `import { readFileSync } from 'node:fs';\nimport { Network } from 'nefsim';\nconst { gain } = JSON.parse(readFileSync('cwdparams.json', 'utf8'));\n` +
+        `export default function () {\n  const net = new Network({ seed: 1 });\n  const n = net.node([gain]);\n  net.probe(n, { label: 'g' });\n  return net;\n}\n`,
+    );
+    const fg = join(dir, 'cwd-fg'),
+      bg = join(dir, 'cwd-bg');
+    expect((await cliIn(home, {}, 'run', reader, '--duration', '0.01', '--out', fg)).code).toBe(0);
+    const r = await cliIn(home, {}, 'run', reader, '--duration', '0.01', '--out', bg, '--detach');
+    expect(r.code, r.stderr).toBe(0);
+    detached.push(bg);
+    await waitFor(() => ['done', 'failed'].includes(status(bg).state));
+    expect(status(bg).error ?? null).toBeNull();
+    expect(status(bg).state).toBe('done');
+  });
+
   it("records the seed an unseeded network ran with, so that the folder's model and options reproduce the run", async () => {
     const unseeded = join(dir, 'unseeded.mjs');
     writeFileSync(unseeded, MODEL.replace("{ label: 'channel', seed: 3 }", "{ label: 'channel' }"));

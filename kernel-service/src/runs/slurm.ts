@@ -76,9 +76,10 @@ function sh(s: string): string {
 }
 
 /**
- * Writes DIR/slurm.sh: runs `nefsim _execute` on the run folder, or for an
- * array on `DIR/<prefix><task id, zero-padded to width>`, with its output
- * appended to that folder's log.txt.
+ * Writes DIR/slurm.sh: runs `nefsim _execute` on the run folder (in the
+ * directory sbatch was called from, as a run in the foreground), or for an
+ * array on `DIR/<prefix><task id, zero-padded to width>`, in that folder (as
+ * local trials), with its output appended to that folder's log.txt.
  */
 export function writeJobScript(dir: string, array: { prefix: string; width: number } | null): string {
   const path = join(dir, 'slurm.sh');
@@ -91,6 +92,8 @@ export function writeJobScript(dir: string, array: { prefix: string; width: numb
       'set -eu',
       `BASE=${sh(dir)}`,
       `RUN=${target}`,
+      // a trial runs in its own folder, as local trials do; a single run where sbatch was called
+      ...(array ? ['cd "$RUN"'] : []),
       `exec ${sh(process.execPath)} ${ENGINE_NODE_FLAGS.map(sh).join(' ')} ${sh(BIN)} _execute "$RUN" >>"$RUN/log.txt" 2>&1`,
       '',
     ].join('\n'),

@@ -94,6 +94,11 @@ describe('--executor slurm without Slurm', () => {
       [['--executor', 'slurm', '--sbatch-arg=-o/tmp/x.out'], 'nefsim sets --array (-a), --output (-o)'],
       [['--executor', 'slurm', '--sbatch-arg=-D/'], 'nefsim sets'],
       [['--executor', 'slurm', '--sbatch-arg=--chdir=/'], 'nefsim sets'],
+      // sbatch takes any unambiguous prefix of a long option: --arr is --array (two tasks ran on one folder)
+      [['--executor', 'slurm', '--sbatch-arg=--arr=0-1'], 'nefsim sets --array'],
+      [['--executor', 'slurm', '--sbatch-arg=--out=x.log'], 'nefsim sets'],
+      [['--executor', 'slurm', '--sbatch-arg=--chd=/'], 'nefsim sets'],
+      [['--executor', 'slurm', '--sbatch-arg=--wr'], 'nefsim sets'],
       [['--slurm-partition', 'debug'], '--slurm-partition only applies to --executor slurm'],
       [['--sbatch-arg=--mem=1G'], '--sbatch-arg only applies to --executor slurm'],
     ] as const) {

@@ -300,6 +300,21 @@ describe('nefsim run', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('a model that never settles (a top-level await, or a default export whose promise never resolves) fails, exit 1, no folder', async () => {
+    for (const [name, source] of [
+      ['tla', "import { Network } from 'nefsim';\nawait new Promise(() => {});\nexport default new Network();\n"],
+      ['never', 'export default () => new Promise(() => {});\n'],
+    ]) {
+      const bad = join(dir, `${name}.mjs`);
+      writeFileSync(bad, source!);
+      const out = join(dir, `bad-${name}`);
+      const r = await cli('run', bad, '--out', out);
+      expect(r.code, name).toBe(1);
+      expect(r.stderr, name).toContain('it waited on a promise that nothing can settle any more');
+      expect(existsSync(out), name).toBe(false);
+    }
+  });
+
   it('refuses a model that throws, with file, line and the object at fault', async () => {
     const bad = join(dir, 'throws.mjs');
     writeFileSync(

@@ -247,8 +247,10 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
         throw new UsageError(
           `nefsim run: --sbatch-arg must be one sbatch option starting with '-' (e.g. --sbatch-arg=--mem=4G), got '${a}'`,
         );
-      // long forms and sbatch's short ones (-a, -o, -D): given after nefsim's, they would override them
-      if (/^(--?(array|parsable|output|wrap|chdir)\b|-[aoD])/.test(a))
+      // long forms and sbatch's short ones (-a, -o, -D): given after nefsim's, they would override them;
+      // sbatch also takes a long option by any unambiguous prefix of its name (--arr is --array)
+      const long = /^--([A-Za-z-]+)/.exec(a)?.[1];
+      if ((long !== undefined && ['array', 'parsable', 'output', 'wrap', 'chdir'].some((r) => r.startsWith(long))) || /^-[aoD]/.test(a))
         throw new UsageError(
           `nefsim run: --sbatch-arg ${a}: nefsim sets --array (-a), --output (-o), --chdir (-D), --parsable and the script itself`,
         );

@@ -300,6 +300,20 @@ describe('nefsim run', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('a run folder runs once: starting it again (a requeued Slurm job) leaves the ended run as it was', async () => {
+    const out = join(dir, 'run-once');
+    expect((await cli('run', model, '--duration', '0.05', '--out', out)).code).toBe(0);
+    const before = readFileSync(join(out, 'probes.h5'));
+    const statusBefore = readFileSync(join(out, 'status.json'), 'utf8');
+    const r = await cliWith({ SLURM_RESTART_COUNT: '1' }, '_execute', out);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /this run folder has run already and ended done: a run folder runs once, so nothing is done \(Slurm requeued the job, restart 1\)/,
+    );
+    expect(readFileSync(join(out, 'probes.h5')).equals(before)).toBe(true);
+    expect(readFileSync(join(out, 'status.json'), 'utf8')).toBe(statusBefore);
+  });
+
   it('a model that never settles (a top-level await, or a default export whose promise never resolves) fails, exit 1, no folder', async () => {
     for (const [name, source] of [
       ['tla', "import { Network } from 'nefsim';\nawait new Promise(() => {});\nexport default new Network();\n"],

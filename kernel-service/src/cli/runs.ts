@@ -646,9 +646,9 @@ async function detach(out: string, command: '_execute' | '_batch', queued: () =>
   // Pipes would keep this process alive; files don't.
   const fd = openSync(join(out, FILES.log), 'a');
   const bin = fileURLToPath(new URL('../../bin/nefsim.js', import.meta.url));
-  // the working directory of `nefsim run`, as a run in the foreground and a Slurm job have (and as the
-  // check that the model loads had): a model reading a file by a relative path finds it (trials run
-  // in their own folders, as documented; a batch's driver sets that up)
+  // the working directory of `nefsim run`, as a run in the foreground has (and the check that the model
+  // loads had): a model reading a file by a relative path finds it (trials run in their own folders, as
+  // documented; a Slurm job in its run folder, which a compute node sees where it may not see this one)
   const child = spawn(process.execPath, [...ENGINE_NODE_FLAGS, bin, command, out], {
     detached: true,
     stdio: ['ignore', fd, fd],

@@ -15,9 +15,11 @@ import type { PartitionSummary } from '../parallel/partitioned-simulator.js';
 import {
   cancelRequested,
   FILES,
+  isTerminal,
   processGroup,
   pidNamespace,
   processStartTime,
+  readExit,
   readJson,
   readStatus,
   releaseSpace,
@@ -59,6 +61,18 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   const options = readJson<RunOptions>(join(dir, FILES.options));
   // A batch's trial cancelled while its process started (nefsim cancel on the trial) stays cancelled.
   if (options.trial !== undefined && readStatus(dir).state === 'cancelled') return 143;
+  // A run folder runs once: a second start (a Slurm job requeued after a node failure or by scontrol
+  // requeue, which would rerun from step 0 over the data of a run that reads ended) leaves it as it ended.
+  const ended = readExit(dir);
+  const before = readStatus(dir);
+  if (ended !== undefined || isTerminal(before.state)) {
+    const state = ended?.state ?? before.state;
+    console.log(
+      `[${new Date().toISOString()}] this run folder has run already and ended ${state}: a run folder runs once, so nothing is done` +
+        (process.env['SLURM_RESTART_COUNT'] ? ` (Slurm requeued the job, restart ${process.env['SLURM_RESTART_COUNT']})` : ''),
+    );
+    return 1;
+  }
   const logFile = join(dir, FILES.log);
   const log = (msg: string): void => {
     const line = `[${new Date().toISOString()}] ${msg}`;

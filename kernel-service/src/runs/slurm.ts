@@ -61,7 +61,10 @@ export function validSlurmTime(t: string): boolean {
 
 /** sbatch arguments for the options (before the user's extra arguments, which may override them). */
 export function sbatchArgs(o: SlurmOptions): string[] {
-  const args: string[] = [];
+  // A run folder runs once (a requeued job would start it again from step 0 over its data): a node
+  // failure ends the job, and status reports it failed. (With --sbatch-arg=--requeue, a requeued job finds
+  // its run folder ended and does nothing: see executeRun.)
+  const args: string[] = ['--no-requeue'];
   if (o.partition) args.push(`--partition=${o.partition}`);
   if (o.time) args.push(`--time=${o.time}`);
   if (o.account) args.push(`--account=${o.account}`);
@@ -76,10 +79,10 @@ function sh(s: string): string {
 }
 
 /**
- * Writes DIR/slurm.sh: runs `nefsim _execute` on the run folder (in the
- * directory sbatch was called from, as a run in the foreground), or for an
- * array on `DIR/<prefix><task id, zero-padded to width>`, in that folder (as
- * local trials), with its output appended to that folder's log.txt.
+ * Writes DIR/slurm.sh: runs `nefsim _execute` on the run folder (in it:
+ * sbatch's --chdir), or for an array on `DIR/<prefix><task id, zero-padded
+ * to width>`, in that trial's folder (as local trials), with its output
+ * appended to that folder's log.txt.
  */
 export function writeJobScript(dir: string, array: { prefix: string; width: number } | null): string {
   const path = join(dir, 'slurm.sh');
@@ -92,7 +95,7 @@ export function writeJobScript(dir: string, array: { prefix: string; width: numb
       'set -eu',
       `BASE=${sh(dir)}`,
       `RUN=${target}`,
-      // a trial runs in its own folder, as local trials do; a single run where sbatch was called
+      // a trial runs in its own folder, as local trials do (sbatch's --chdir is the batch folder)
       ...(array ? ['cd "$RUN"'] : []),
       `exec ${sh(process.execPath)} ${ENGINE_NODE_FLAGS.map(sh).join(' ')} ${sh(BIN)} _execute "$RUN" >>"$RUN/log.txt" 2>&1`,
       '',

@@ -161,6 +161,28 @@ describe('nefsim export', () => {
     expect(Number(lines('time_2.csv')[5]!.split(',')[1])).toBe(Math.sin(8 * Number(lines('time.csv')[5])));
   });
 
+  it('csv: a label longer than a file name may be is cut, with a hash of the whole label; the header has it whole', async () => {
+    const long = 'x'.repeat(300);
+    const labelled = join(dir, 'labelled.mjs');
+    writeFileSync(
+      labelled,
+      MODEL.replace(
+        "net.probe(stim, { label: 'sin' });",
+        `net.probe(stim, { label: '${long}' });\n  net.probe(stim, { label: '${long}y' });`,
+      ),
+    );
+    const out = join(dir, 'labelled');
+    expect((await cli('run', labelled, '--duration', '0.01', '--out', out)).code).toBe(0);
+    const r = await cli('export', out, '--format', 'csv');
+    expect(r.code, r.stderr).toBe(0);
+    const files = readdirSync(join(out, 'csv')).filter((f) => f.startsWith('xxx'));
+    expect(files).toHaveLength(2);
+    for (const f of files) {
+      expect(f).toMatch(/^x{191}~[0-9a-f]{8}\.csv$/);
+      expect(readFileSync(join(out, 'csv', f), 'utf8').split('\n')[0]).toMatch(new RegExp(`^t,${long}y?\\[0\\]$`));
+    }
+  });
+
   it('exports every trial of a batch, to --out when given', async () => {
     const out = join(dir, 'batch');
     expect((await cli('run', model, '--trials', '2', '--duration', '0.05', '--out', out)).code).toBe(0);

@@ -580,6 +580,14 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     expect(readFileSync(join(sub, 'same', 'log.txt'), 'utf8')).toContain(`(seed ${winner})`);
   });
 
+  it('--out under a file is a usage error naming the file (exit 2, not ENOTDIR)', async () => {
+    const file = join(dir, 'a-plain-file');
+    writeFileSync(file, 'x');
+    const r = await cli('run', model, '--duration', '0.01', '--out', join(file, 'sub', 'run'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`nefsim run: --out ${join(file, 'sub', 'run')}: ${file} is a file, not a folder`);
+  });
+
   it('a folder a stopped nefsim run left half made is replaced with --force; one being made is left alone', async () => {
     const half = join(dir, 'half-made');
     mkdirSync(half);
@@ -589,6 +597,10 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     const r = await cli('run', model, '--duration', '0.01', '--out', half);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('left half made by a nefsim run that stopped; --force replaces it');
+    // status says so too (it said 'not a run folder')
+    const st = await cli('status', half);
+    expect(st.code).toBe(2);
+    expect(st.stderr).toContain('was left half made by a nefsim run that stopped (killed while it made the folder)');
     expect((await cli('run', model, '--duration', '0.01', '--out', half, '--force')).code).toBe(0);
     expect(status(half).state).toBe('done');
     expect(existsSync(join(half, '.nefsim-claim'))).toBe(false);

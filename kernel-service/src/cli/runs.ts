@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   cancelRequested,
@@ -783,7 +783,22 @@ function defaultOut(file: string): string {
 
 /** An existing output folder is refused unless --force, and even then only if it is an empty folder or a finished run. */
 function checkOut(out: string, force: boolean): void {
-  if (!existsSync(out)) return;
+  if (!existsSync(out)) {
+    // the nearest folder that exists must be a folder (--out a-file/run failed with ENOTDIR, exit 1)
+    for (let up = dirname(resolve(out)); ; up = dirname(up)) {
+      let st;
+      try {
+        st = statSync(up, { throwIfNoEntry: false });
+      } catch {
+        st = undefined; // ENOTDIR: a file further up
+      }
+      if (st) {
+        if (!st.isDirectory()) throw new UsageError(`nefsim run: --out ${out}: ${up} is a file, not a folder`);
+        return;
+      }
+      if (dirname(up) === up) return;
+    }
+  }
   if (!statSync(out).isDirectory()) throw new UsageError(`nefsim run: --out ${out} exists and is not a folder`);
   const empty = readdirSync(out).length === 0;
   if (empty) return;
@@ -821,8 +836,16 @@ function requireRunFolder(cmd: string, positional: string[]): string {
   const dir = positional[0];
   if (positional.length > 1) throw new UsageError(`nefsim ${cmd}: one run folder only, got ${positional.map((p) => `'${p}'`).join(' ')}`);
   if (!dir) throw new UsageError(`nefsim ${cmd}: give the run folder, e.g. nefsim ${cmd} runs/model-20250101-120000`);
-  if (!isRunFolder(dir) && !isBatchFolder(dir))
+  if (!isRunFolder(dir) && !isBatchFolder(dir)) {
+    const claim = existsSync(dir) ? claimState(dir) : undefined;
+    if (claim !== undefined)
+      throw new UsageError(
+        claim === 'alive'
+          ? `nefsim ${cmd}: ${dir} is being made by a nefsim run; try again in a moment`
+          : `nefsim ${cmd}: ${dir} was left half made by a nefsim run that stopped (killed while it made the folder); nefsim run --force replaces it`,
+      );
     throw new UsageError(`nefsim ${cmd}: ${dir} is not a run folder (no ${FILES.options} and ${FILES.status})`);
+  }
   return resolve(dir);
 }
 

@@ -33,6 +33,7 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
@@ -442,6 +443,9 @@ function writeCsv(folder: string, time: Float64Array, probes: StoredProbe[]): st
   return folder;
 }
 
+/** Bytes of a CSV file's name before its suffix (.spikes.csv is 11 more; 255 is the usual limit). */
+const MAX_FILE_STEM = 200;
+
 function writeCsvFiles(folder: string, time: Float64Array, probes: StoredProbe[]): void {
   writeText(join(folder, 'time.csv'), (out) => {
     out.line('t');
@@ -450,10 +454,17 @@ function writeCsvFiles(folder: string, time: Float64Array, probes: StoredProbe[]
   // a probe named 'time' must not replace time.csv: it gets time_2.csv (or the next name no probe has)
   const taken = new Set(probes.map((p) => p.name));
   const fileName = (name: string): string => {
-    if (name !== 'time') return name;
-    let k = 2;
-    while (taken.has(`time_${k}`)) k++;
-    return `time_${k}`;
+    if (name === 'time') {
+      let k = 2;
+      while (taken.has(`time_${k}`)) k++;
+      return `time_${k}`;
+    }
+    // file systems take names of at most 255 bytes: a longer label is cut, and a hash of the whole
+    // name keeps two long labels apart (the CSV header still has the whole name)
+    if (Buffer.byteLength(name) <= MAX_FILE_STEM) return name;
+    let cut = name.slice(0, MAX_FILE_STEM - 9);
+    while (Buffer.byteLength(cut) > MAX_FILE_STEM - 9) cut = cut.slice(0, -1);
+    return `${cut}~${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
   };
   for (const p of probes) {
     const file = fileName(p.name);

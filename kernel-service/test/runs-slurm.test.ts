@@ -99,6 +99,10 @@ describe('--executor slurm without Slurm', () => {
       [['--executor', 'slurm', '--sbatch-arg=--out=x.log'], 'nefsim sets'],
       [['--executor', 'slurm', '--sbatch-arg=--chd=/'], 'nefsim sets'],
       [['--executor', 'slurm', '--sbatch-arg=--wr'], 'nefsim sets'],
+      // and in a cluster of short flags, as getopt reads it: -Ha0-3 is --hold --array=0-3
+      [['--executor', 'slurm', '--sbatch-arg=-Ha0-3'], 'nefsim sets'],
+      [['--executor', 'slurm', '--sbatch-arg=-Qo/tmp/x.out'], 'nefsim sets'],
+      [['--executor', 'slurm', '--sbatch-arg=-vD/'], 'nefsim sets'],
       [['--slurm-partition', 'debug'], '--slurm-partition only applies to --executor slurm'],
       [['--sbatch-arg=--mem=1G'], '--sbatch-arg only applies to --executor slurm'],
     ] as const) {

@@ -55,6 +55,10 @@ describe("LinearFilter's discretisation methods, as Nengo 4.1's", () => {
     expect(String(new Alpha(0.005))).toBe('Alpha(0.005)');
   });
 
+  it('a filter whose state-space matrix overflows is refused, not balanced for ever', () => {
+    expect(() => new LinearFilter([1], [1e-300, 1, 1e10]).discretize(0.001)).toThrow(/non-finite/);
+  });
+
   it('refuses an unknown method or option, naming the filter', () => {
     expect(() => new Lowpass(0.005, { method: 'foh' as DiscretizeMethod })).toThrow(
       /Lowpass: method must be one of 'zoh', 'euler', 'backward_diff', 'bilinear', got "foh"/,

@@ -250,7 +250,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
       // long forms and sbatch's short ones (-a, -o, -D): given after nefsim's, they would override them;
       // sbatch also takes a long option by any unambiguous prefix of its name (--arr is --array)
       const long = /^--([A-Za-z-]+)/.exec(a)?.[1];
-      if ((long !== undefined && ['array', 'parsable', 'output', 'wrap', 'chdir'].some((r) => r.startsWith(long))) || /^-[aoD]/.test(a))
+      if ((long !== undefined && ['array', 'parsable', 'output', 'wrap', 'chdir'].some((r) => r.startsWith(long))) || shortSetsReserved(a))
         throw new UsageError(
           `nefsim run: --sbatch-arg ${a}: nefsim sets --array (-a), --output (-o), --chdir (-D), --parsable and the script itself`,
         );
@@ -779,6 +779,20 @@ export async function executeCommand(args: string[]): Promise<number> {
 function defaultOut(file: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return join('runs', `${basename(file).replace(/\.[cm]?[jt]s$/, '')}-${stamp}`);
+}
+
+/**
+ * Whether a short-option argument (getopt's clusters: -Ha0-3 is --hold --array=0-3) reaches -a, -o or
+ * -D, which nefsim sets: its letters are read while they are sbatch's flags without a value
+ * (-h -H -I -O -Q -s -v -V, --exclusive's -s aside); the first letter that takes a value ends it.
+ */
+function shortSetsReserved(a: string): boolean {
+  if (!/^-[^-]/.test(a)) return false;
+  for (const ch of a.slice(1)) {
+    if (ch === 'a' || ch === 'o' || ch === 'D') return true;
+    if (!'hHIOQsvV'.includes(ch)) return false;
+  }
+  return false;
 }
 
 /** An existing output folder is refused unless --force, and even then only if it is an empty folder or a finished run. */

@@ -522,7 +522,7 @@ function flattenNested(x: unknown, out: number[]): boolean {
     out.push(x);
     return true;
   }
-  if (!Array.isArray(x) && !ArrayBuffer.isView(x)) return false;
+  if (!Array.isArray(x) && !(ArrayBuffer.isView(x) && !(x instanceof DataView))) return false;
   for (const v of x as ArrayLike<unknown> as unknown[]) if (!flattenNested(v, out)) return false;
   return true;
 }

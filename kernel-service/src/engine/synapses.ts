@@ -204,6 +204,7 @@ function solve(P: Float64Array, R: Float64Array, n: number, m: number): Float64A
  * truncation error is below 1e-19, then square s times.
  */
 export function expm(M0: Float64Array, n: number): Float64Array {
+  for (let k = 0; k < n * n; k++) if (!Number.isFinite(M0[k]!)) throw new ValidationError(`expm: matrix has non-finite entries`);
   // Balanced first (Parlett & Reinsch, powers of 2, so exactly): M = D B D^-1 and exp(M) = D exp(B) D^-1.
   // A filter's companion matrix has entries from 1 to den[n] / den[0] (1e12 and more for a
   // high-order filter), whose norm needs dozens of squarings; balanced, far fewer, and rounding
@@ -228,7 +229,7 @@ function balance(M: Float64Array, n: number): { B: Float64Array; d: Float64Array
         c += Math.abs(B[j * n + i]!);
         r += Math.abs(B[i * n + j]!);
       }
-      if (c === 0 || r === 0) continue;
+      if (c === 0 || r === 0 || !Number.isFinite(c + r)) continue;
       const s = c + r;
       let f = 1;
       while (c < r / 2) {

@@ -722,6 +722,34 @@ describe('renaming a session (a renamed notebook)', () => {
 });
 
 describe('the service memory guard', () => {
+  it('past --max-rss-mb already (another session holds arrays), a cell that grows memory further is restarted; the idle holder is not', async () => {
+    const guarded = await startService(['--max-rss-mb', '300']);
+    const g = await Client.connect(guarded);
+    try {
+      const holder = (await g.request('session.open', { label: 'holder.ipynb' })).result!.session as string;
+      const held = await g.request('cell.execute', {
+        session: holder,
+        code: 'var keep = new Float64Array(3e7).fill(1); keep.length',
+        cell: 'h',
+      });
+      expect(held.ok).toBe(true);
+      const s = (await g.request('session.open', { label: 'grower.ipynb' })).result!.session as string;
+      // the service is past 300 MB before this cell starts: it was exempt however much it took
+      const hog =
+        'const pause = new Int32Array(new SharedArrayBuffer(4)); const held = [];' +
+        'for (let i = 0; i < 256; i++) { const a = new Float64Array(2 ** 21); a.fill(i); held.push(a); Atomics.wait(pause, 0, 0, 20); }';
+      const r = await g.request('cell.execute', { session: s, code: hog, cell: 'hog' });
+      expect(r.ok).toBe(false);
+      expect(r.error!.code).toBe('session_crashed');
+      const still = await g.request('cell.execute', { session: holder, code: 'keep.length', cell: 'h2' });
+      expect(still.result!.value).toEqual({ 'text/plain': '30000000' });
+    } finally {
+      g.close();
+      await guarded.stop();
+      cleanup(guarded.dir);
+    }
+  });
+
   it('restarts a session whose cell fills typed arrays past --max-rss-mb (outside the heap cap), and the service goes on', async () => {
     const guarded = await startService(['--max-rss-mb', '600']);
     const g = await Client.connect(guarded);

@@ -624,8 +624,10 @@ export class Service {
 
   /**
    * Past --max-rss-mb, restarts the sessions running a cell that started
-   * below it (the memory's likely owners: an idle session holds what it held
-   * before, and a cell started above the limit did not take it there).
+   * below it, or that has grown the service's memory since it started by
+   * more than MEMORY_GROWTH (the memory's likely owners: an idle session
+   * holds what it held before; a cell started above the limit, which other
+   * sessions' arrays or caches can put it at, is not to blame unless it grows).
    */
   private guardMemory(): void {
     const rss = Math.round(process.memoryUsage.rss() / 1048576);
@@ -636,7 +638,9 @@ export class Service {
     // a cell that started below the limit and is running now took the memory past it; one that started
     // above it (what an idle session holds, or memory not yet given back) is not to blame
     const limit = this.opts.maxRssMb * 1048576;
-    const running = this.sessions.list().filter((s) => s.executing && s.cellStartRss <= limit);
+    const now = process.memoryUsage.rss();
+    const growth = Math.max(64 * 1048576, limit / 10);
+    const running = this.sessions.list().filter((s) => s.executing && (s.cellStartRss <= limit || now - s.cellStartRss > growth));
     if (running.length === 0) {
       if (!this.overMemory)
         this.opts.log(`warning: the service uses ${rss} MB, past --max-rss-mb ${this.opts.maxRssMb}, and no cell running took it there`);

@@ -317,11 +317,13 @@ export default function () {
     expect((await c.request('run.start', { session: s, duration: 0.05 })).error!.code).toBe('model_error');
   });
 
-  it("model cells that call the session's own functions (plotTuning, plotXY, display, buildSummary) run in a run too", async () => {
+  it("model cells that call the session's own functions (plotTuning, plotXY, display, buildSummary, post.*) run in a run too", async () => {
     const s = (await c.request('session.open', { label: 'plots' })).result!.session as string;
     const cells = [
       ...SQUARING_CELLS,
       "plotTuning(a, { points: 5 });\nconst sim = simulate(model, 0.02);\nplotXY(sim, 'sq', { dims: [0, 0] });\ndisplay(buildSummary(model).neurons);",
+      // post-processing of the inline simulation in a model cell: inert in a run (sim.data(p) was null there)
+      'const d = sim.data(p);\nconst f = post.filterSeries(d.column(0), d.rows, 1, 0.001, 0.01);\nlet peak = 0;\nfor (let i = 0; i < f.length; i++) peak = Math.max(peak, f[i]);\nfor (const v of f) peak += 0 * v;\npeak < 10',
     ];
     for (const [i, code] of cells.entries()) {
       const x = await c.request('cell.execute', { session: s, code, cell: `g${i}` });
@@ -548,6 +550,66 @@ export default function () {
       c3.close();
       await s3.stop();
       cleanup(s3.dir);
+    }
+  }, 60_000);
+});
+
+describe('spike reads are bounded (NEFSIM_MAX_SPIKES_READ = 1,000 here; 20 M by default)', () => {
+  it("a window holding more spikes than that is refused, not read; a few neurons come from the ended run's per-neuron layout, as from short windows", async () => {
+    process.env['NEFSIM_MAX_SPIKES_READ'] = '1000';
+    const capped = await startService();
+    delete process.env['NEFSIM_MAX_SPIKES_READ'];
+    const k = await Client.connect(capped);
+    try {
+      const file = join(capped.dir, 'spiking.mjs');
+      writeFileSync(
+        file,
+        "import { Network } from 'nefsim';\nexport default function () {\n  const net = new Network({ seed: 2 });\n" +
+          '  const stim = net.node((t) => [Math.sin(6 * t)]);\n  const a = net.ensemble({ nNeurons: 100, dimensions: 1 });\n' +
+          "  net.connect(stim, a);\n  net.probe(a.neurons, { label: 'spikes' });\n  return net;\n}\n",
+      );
+      const r = await k.request('run.start', { file, duration: 1 });
+      expect(r.ok, JSON.stringify(r.error)).toBe(true);
+      const run = r.result!.run as string;
+      for (let i = 0; i < 300 && (await k.request('run.status', { run })).result!.state !== 'done'; i++)
+        await new Promise((res) => setTimeout(res, 100));
+      const all = await k.request('probe.fetch', { run, probe: 'spikes', mode: 'raw' });
+      expect(all.error?.code).toBe('limit');
+      expect(all.error!.message).toMatch(
+        /this window holds \d+ spikes of all 100 neurons, more than 1000 read at once; ask for a shorter time range/,
+      );
+      // neurons 3-5 over the whole run (the per-neuron layout), against ten windows of 0.1 s (the time-major list)
+      const few = await k.request('probe.fetch', { run, probe: 'spikes', columns: [3, 6], mode: 'raw' });
+      expect(few.ok, JSON.stringify(few.error)).toBe(true);
+      const y = few.arrays.get('y')!.data as Float64Array;
+      expect(y.length).toBe(1000 * 3);
+      const pieces: number[] = [];
+      for (let w = 0; w < 10; w++) {
+        const p = await k.request('probe.fetch', {
+          run,
+          probe: 'spikes',
+          columns: [3, 6],
+          t0: w / 10 + 0.0005,
+          t1: (w + 1) / 10,
+          mode: 'raw',
+        });
+        expect(p.ok, JSON.stringify(p.error)).toBe(true);
+        pieces.push(...(p.arrays.get('y')!.data as Float64Array));
+      }
+      expect(Array.from(y)).toEqual(pieces);
+      expect(pieces.some((v) => v !== 0)).toBe(true);
+      // a raster of two neurons over the whole run: only their columns are read
+      const sp = await k.request('post.spikes', { run, probe: 'spikes', neurons: [5, 3] });
+      expect(sp.ok, JSON.stringify(sp.error)).toBe(true);
+      const count = (col: number) => pieces.filter((v, i) => i % 3 === col && v !== 0).length;
+      expect(sp.result!.counts).toEqual([count(2), count(0)]);
+      expect((await k.request('post.spikes', { run, probe: 'spikes', neurons: [100] })).error!.message).toContain(
+        'neuron 100 is not in [0, 100)',
+      );
+    } finally {
+      k.close();
+      await capped.stop();
+      cleanup(capped.dir);
     }
   }, 60_000);
 });

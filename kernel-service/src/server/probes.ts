@@ -197,8 +197,19 @@ export function listRunProbes(dir: string): Promise<ProbeInfo[]> {
 /** Most values a dense view of sparse spikes may have (ask for fewer rows or columns). */
 const MAX_DENSE = 50_000_000;
 
-/** Dense rows [i0, i1), columns [c0, c1) of a sparse spike group: spikes per sample x spike_value. */
-function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number): Float64Array {
+/**
+ * Most spikes one request reads (the service reads on its one thread: 20 M spikes are about 0.3 s and
+ * 250 MB at most; a long run's whole spike list, hundreds of millions, stalled every client for
+ * seconds and took gigabytes).
+ */
+const MAX_SPIKES_READ = Number(process.env['NEFSIM_MAX_SPIKES_READ']) || 20_000_000;
+
+/**
+ * Dense rows [i0, i1), columns [c0, c1) of a sparse spike group: spikes per sample x spike_value.
+ * The time-major spike list is read when the window holds at most MAX_SPIKES_READ spikes; else, for a
+ * run that ended with its per-neuron layout (units/), only the asked neurons' spikes are read.
+ */
+function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number, step: number): Float64Array {
   const cols = c1 - c0;
   if ((i1 - i0) * cols > MAX_DENSE)
     throw new ProtocolError(
@@ -212,8 +223,16 @@ function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number): 
   const ends = i0 === 0 ? idx : idx.subarray(1);
   const last = ends[ends.length - 1] ?? first;
   if (last <= first) return out;
-  const units = toNumbers(sub(g, 'spike_units').slice([[first, last]]));
   const value = Number(attr(g, 'spike_value'));
+  if (last - first > MAX_SPIKES_READ) {
+    if (unitsSpikes(g, i0, i1, c0, c1, step, value, out)) return out;
+    throw new ProtocolError(
+      'limit',
+      `this window holds ${last - first} spikes of all ${Number(attr(g, 'n_neurons'))} neurons, more than ${MAX_SPIKES_READ} read at once; ` +
+        'ask for a shorter time range (once the run has ended, a few neurons can be read over any range)',
+    );
+  }
+  const units = toNumbers(sub(g, 'spike_units').slice([[first, last]]));
   let k = 0;
   for (let r = 0; r < ends.length; r++) {
     const end = ends[r]! - first;
@@ -223,6 +242,36 @@ function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number): 
     }
   }
   return out;
+}
+
+/**
+ * The neurons [c0, c1) from the per-neuron layout (units/spike_times, units/spike_times_index, written
+ * when a run ends) into `out`, rows [i0, i1): false where there is none, or they hold more than
+ * MAX_SPIKES_READ spikes. A spike at t is sample round(t / step) - 1 (sample i is at (i + 1) step).
+ */
+function unitsSpikes(g: Group, i0: number, i1: number, c0: number, c1: number, step: number, value: number, out: Float64Array): boolean {
+  const u = g.get('units');
+  if (!u || !(u instanceof h5wasm.Group)) return false;
+  const ti = u.get('spike_times_index'),
+    ts = u.get('spike_times');
+  if (!(ti instanceof h5wasm.Dataset) || !(ts instanceof h5wasm.Dataset)) return false;
+  const ends = toNumbers(ti.slice([[Math.max(0, c0 - 1), c1]]));
+  const start = c0 === 0 ? 0 : ends[0]!;
+  const unitEnds = c0 === 0 ? ends : ends.subarray(1);
+  const stop = unitEnds[unitEnds.length - 1] ?? start;
+  if (stop - start > MAX_SPIKES_READ) return false;
+  if (stop <= start) return true;
+  const times = toNumbers(ts.slice([[start, stop]]));
+  const cols = c1 - c0;
+  let k = 0;
+  for (let c = 0; c < cols; c++) {
+    const end = unitEnds[c]! - start;
+    for (; k < end; k++) {
+      const row = Math.round(times[k]! / step) - 1;
+      if (row >= i0 && row < i1) out[(row - i0) * cols + c] += value;
+    }
+  }
+  return true;
 }
 
 /** Whole probes of finished runs, kept decoded (most recently used last), so zooming into a long series only decimates. */
@@ -292,7 +341,15 @@ export async function readRunProbe(
       tooBig.set(key, stamp);
       return readRunProbeFile(dir, name, t0, t1, columns);
     }
-    const all = await readRunProbeFile(dir, name, undefined, undefined, undefined);
+    let all: ProbeSlice;
+    try {
+      all = await readRunProbeFile(dir, name, undefined, undefined, undefined);
+    } catch (err) {
+      // more spikes than one read takes (MAX_SPIKES_READ): read window by window, as a large probe
+      if (!(err instanceof ProtocolError && err.code === 'limit')) throw err;
+      tooBig.set(key, stamp);
+      return readRunProbeFile(dir, name, t0, t1, columns);
+    }
     const bytes = all.t.byteLength + all.y.byteLength;
     if (bytes > CACHE_BYTES / 4) return cut({ ...all, rows: all.rows }, t0, t1, columns);
     hit = { stamp, t: all.t, y: all.y, rows: all.rows, cols: all.cols, dt: all.dt, label: all.label };
@@ -334,7 +391,7 @@ function readRunProbeFile(
     for (let i = 0; i < rows; i++) t[i] = (i0 + i + 1) * step;
     let y: Float64Array = new Float64Array(0);
     if (rows > 0 && c1 > c0) {
-      if (isSparse(o)) y = denseSpikes(o, i0, i1, c0, c1);
+      if (isSparse(o)) y = denseSpikes(o, i0, i1, c0, c1, step);
       else
         y = toNumbers(
           (o as Dataset).slice([

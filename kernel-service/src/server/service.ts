@@ -924,21 +924,31 @@ export class Service {
   }
 
   private async spikes(c: Client, r: Request<'post.spikes'>): Promise<unknown> {
-    const d = await this.slice(r);
-    const bad = r.neurons.find((n) => n >= d.cols);
-    if (bad !== undefined) throw new ProtocolError('invalid_params', `neuron ${bad} is not in [0, ${d.cols})`);
     const twice = r.neurons.find((n, i) => r.neurons.indexOf(n) !== i);
     if (twice !== undefined) throw new ProtocolError('invalid_params', `neuron ${twice} is asked for twice`);
+    // only the columns that span the neurons asked for (all of them made a raster of two neurons of a
+    // large probe too large a dense view)
+    const lo = Math.min(...r.neurons),
+      hi = Math.max(...r.neurons) + 1;
+    let d: ProbeSlice;
+    try {
+      d = await this.slice(r.neurons.length > 0 ? { ...r, columns: [lo, hi] } : r);
+    } catch (err) {
+      const past = err instanceof ProtocolError && /go past the probe's (\d+) columns/.exec(err.message);
+      if (past) throw new ProtocolError('invalid_params', `neuron ${hi - 1} is not in [0, ${past[1]})`);
+      throw err;
+    }
+    const rel = r.neurons.map((n) => n - lo);
     // The reply's size is the spikes' number, bounded like raw data (a probe that is not spikes has one per sample).
     let count = 0;
-    for (const n of r.neurons) for (let i = 0; i < d.rows; i++) if (d.y[i * d.cols + n] !== 0) count++;
+    for (const n of rel) for (let i = 0; i < d.rows; i++) if (d.y[i * d.cols + n] !== 0) count++;
     if (count > this.opts.maxRawValues)
       throw new ProtocolError(
         'limit',
         `${count} spikes are more than ${this.opts.maxRawValues} in one reply; ask for a time range or fewer neurons`,
         { maxRawValues: this.opts.maxRawValues },
       );
-    const times = post.spikeTimes(d.t, d.y, d.rows, d.cols, r.neurons);
+    const times = post.spikeTimes(d.t, d.y, d.rows, d.cols, rel);
     const arrays = this.sendArrays(
       c,
       r.id,

@@ -483,6 +483,19 @@ export default function () {
       code: 'io_error',
       message: 'this run has no probes.h5 (deleted?)',
     });
+    // queued (a batch's trial not started yet, its folder made): conflict, as a queued run's (it was io_error)
+    cpSync(src, join(svc.runsDir, 'queued-copy'), { recursive: true });
+    rmSync(join(svc.runsDir, 'queued-copy', 'probes.h5'));
+    const qs = JSON.parse(readFileSync(join(svc.runsDir, 'queued-copy', 'status.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(
+      join(svc.runsDir, 'queued-copy', 'status.json'),
+      JSON.stringify({ ...qs, state: 'queued', heartbeat: Date.now() + 3_600_000, pid: process.pid }),
+    );
+    expect((await c.request('probe.fetch', { run: 'queued-copy', probe: 'sq' })).error).toMatchObject({
+      code: 'conflict',
+      message: 'this run has not started yet: it has no data',
+    });
+    rmSync(join(svc.runsDir, 'queued-copy'), { recursive: true }); // a fake: nothing must try to cancel it
     writeFileSync(join(svc.runsDir, 'no-h5', 'probes.h5'), 'not hdf5');
     expect((await c.request('probe.fetch', { run: 'no-h5', probe: 'sq' })).error!.message).toBe(
       'cannot read probes.h5 of this run: not an HDF5 file, or damaged',

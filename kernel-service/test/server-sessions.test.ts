@@ -87,6 +87,17 @@ describe('cells', () => {
     expect(text).toMatch(/\[value truncated: 30000000 characters, 2097152 shown\]$/);
   });
 
+  it("an error thrown by a timer after its cell ended is in the service's log (it was lost)", async () => {
+    const r = await c.request('cell.execute', {
+      session,
+      code: "setTimeout(() => { throw new Error('late boom'); }, 10); 1",
+      cell: 'late',
+    });
+    expect(r.ok).toBe(true);
+    for (let i = 0; i < 50 && !svc.stderr().includes('late boom'); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(svc.stderr()).toMatch(/session .*: stderr after its cell ended: Uncaught Error: late boom/);
+  });
+
   it('re-running a cell redeclares its consts; state carries over', async () => {
     expect((await exec('const k = 1;', 'k')).ok).toBe(true);
     expect((await exec('const k = 2; k + a.nNeurons', 'k')).result!.value).toEqual({ 'text/plain': '102' });
@@ -428,6 +439,17 @@ describe('inline simulations and post-processing', () => {
     expect(err.result!.overall as number).toBeLessThan(0.1);
     const bad = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn: '42' } });
     expect(bad.error!.code).toBe('execution_error');
+    // an RMSE of nothing, or against a target that is not a number, is refused (it was ok with overall null)
+    const nan = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn: '(t) => NaN' } });
+    expect(nan.error).toMatchObject({
+      code: 'invalid_params',
+      message: expect.stringMatching(/^the target is not a finite number at t = /),
+    });
+    const late = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn: '(t) => 0' }, from: 1e9 });
+    expect(late.error).toMatchObject({
+      code: 'invalid_params',
+      message: expect.stringMatching(/^from \(1000000000 s\) leaves no samples/),
+    });
     // a target function that never returns fails within the inline budget (3 s here); the session keeps its variables
     const endless = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn: '(t) => { for (;;); }' } }, 20_000);
     expect(endless.error).toMatchObject({

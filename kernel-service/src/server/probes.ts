@@ -66,8 +66,10 @@ async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) 
   const path = join(dir, FILES.probes);
   // h5wasm's own message for a missing or foreign file is "error - name not defined!"
   if (!existsSync(path) || !isHdf5(path)) {
-    if (['queued', 'running'].includes(currentStatus(dir).state))
-      throw new ProtocolError('io_error', `this run's ${FILES.probes} is not written yet`);
+    // (a queued trial of a batch, or a run in its first moments: the same code as a queued run's)
+    const state = currentStatus(dir).state;
+    if (state === 'queued') throw new ProtocolError('conflict', 'this run has not started yet: it has no data');
+    if (state === 'running') throw new ProtocolError('conflict', `this run has started, but its ${FILES.probes} is not written yet`);
     throw new ProtocolError(
       'io_error',
       existsSync(path)

@@ -611,7 +611,13 @@ export class Service {
   private sessionOpen(c: Client, r: Request<'session.open'>): Record<string, unknown> {
     const { session, created } = this.sessions.open(r.session, r.label);
     c.sessions.add(session.id);
-    if (created) session.onRestart = (reason) => this.notifyRestart(session.id, reason, undefined);
+    if (created) {
+      session.onRestart = (reason) => this.notifyRestart(session.id, reason, undefined);
+      session.onLateOutput = (stream, text) =>
+        this.opts.log(
+          `session ${session.id}: ${stream} after its cell ended: ${text.length > 2000 ? `${text.slice(0, 2000)}...` : text.trimEnd()}`,
+        );
+    }
     return {
       session: session.id,
       created,
@@ -976,6 +982,15 @@ export class Service {
       target = out.arrays!.target!;
     }
     const from = r.from === undefined ? 0 : post.timeRange(d.t, r.from, Infinity)[0];
+    // an RMSE of nothing, or of a target that is not a number, is refused (it was ok with overall null)
+    if (from >= d.rows)
+      throw new ProtocolError('invalid_params', `from (${r.from} s) leaves no samples: the window ends at ${d.t[d.rows - 1] ?? 0} s`);
+    const bad = target.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new ProtocolError(
+        'invalid_params',
+        `the target is not a finite number at t = ${d.t[Math.floor(bad / d.cols)]} s (column ${bad % d.cols}): ${target[bad]}`,
+      );
     return { probe: r.probe, ...post.rmse(d.y, target, d.rows, d.cols, from) };
   }
 

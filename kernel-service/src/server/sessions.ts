@@ -64,6 +64,8 @@ export class Session {
   closed = false;
   /** Called when the worker died by itself and was restarted. */
   onRestart: ((reason: string) => void) | undefined;
+  /** Output of the worker after the cell that made it ended (the service logs it). */
+  onLateOutput: ((stream: 'stdout' | 'stderr', text: string) => void) | undefined;
 
   constructor(
     /** Its name on the service; changes with session.rename (a renamed notebook). */
@@ -113,7 +115,11 @@ export class Session {
         return readyResolve();
       }
       const p = this.pending.get(msg.rid);
-      if (!p) return;
+      if (!p) {
+        // output after its cell ended (a timer's throw, a late rejection): said in the service log, not lost
+        if (msg.kind === 'stream') this.onLateOutput?.(msg.stream, msg.text);
+        return;
+      }
       if (msg.kind === 'stream') p.onEvent?.({ kind: 'stream', stream: msg.stream, text: msg.text });
       else if (msg.kind === 'display') p.onEvent?.({ kind: 'display', data: msg.data });
       else {

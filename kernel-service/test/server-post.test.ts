@@ -5,6 +5,24 @@ import { filterSeries, meanRates, minMaxDecimate, rmse, spikeTimes, timeRange, t
 import { decodeArrayFrame, encodeArrayFrame } from '../src/server/protocol.js';
 import { mapPosition, transformCell, transformForModule } from '../src/server/transform.js';
 
+describe('post.* refuse arguments that do not fit, naming the function (they gave NaN, or silently fewer values)', () => {
+  it('series, rows and cols, kinds and buckets', () => {
+    const y = Float64Array.of(1, 2, 3);
+    expect(() => filterSeries(y, 5, 1, 0.001, 0.01)).toThrow(/filterSeries: 5 x 1 values asked for, but y has 3/);
+    expect(() => filterSeries(y, 3, 1, 0.001, 0.01, 'bogus' as never)).toThrow(
+      /filterSeries: kind must be 'lowpass' or 'alpha', got bogus/,
+    );
+    expect(() => filterSeries({ data: y, rows: 3, cols: 1 } as never, 3, 1, 0.001, 0.01)).toThrow(/a ProbeData: give its \.data/);
+    expect(() => meanRates(y, 5, 1)).toThrow(/meanRates: 5 x 1 values asked for, but spikes has 3/);
+    expect(() => meanRates(y, 1.5, 1)).toThrow(/meanRates: rows must be a non-negative integer/);
+    expect(() => minMaxDecimate(Float64Array.of(1, 2, 3), y, 3, 1, NaN)).toThrow(/minMaxDecimate: buckets must be a number >= 1, got NaN/);
+    expect(() => rmse(y, y, 3, 1, NaN)).toThrow(/rmse: from must be a row number >= 0, got NaN/);
+    expect(() => rmse(y, Float64Array.of(1), 3, 1)).toThrow(/rmse: 3 x 1 values asked for, but target has 1/);
+    expect(() => spikeTimes(Float64Array.of(1), y, 3, 1, [0])).toThrow(/spikeTimes: t must be a Float64Array of at least 3 times/);
+    expect(Array.from(filterSeries(y, 3, 1, 0.001, 0))).toEqual([1, 2, 3]);
+  });
+});
+
 describe('minMaxDecimate', () => {
   it('keeps the extremes of every bucket, over several columns, with uneven bucket sizes', () => {
     const rows = 1003;

@@ -25,6 +25,7 @@ export function minMaxDecimate(t: Float64Array, y: Float64Array, rows: number, c
   if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0)
     throw new RangeError('minMaxDecimate: rows and cols must be non-negative integers');
   if (y.length < rows * cols || t.length < rows) throw new RangeError(`minMaxDecimate: need ${rows} times and ${rows * cols} values`);
+  if (!(buckets >= 1) || !Number.isFinite(buckets)) throw new RangeError(`minMaxDecimate: buckets must be a number >= 1, got ${buckets}`);
   const nb = rows === 0 ? 0 : Math.max(1, Math.min(Math.floor(buckets), rows));
   const tStart = new Float64Array(nb);
   const tEnd = new Float64Array(nb);

@@ -4,6 +4,8 @@
  * is two such lowpass stages in a row (the same poles as Nengo's Alpha; its
  * zero-order-hold discretisation differs by less than one step of delay).
  */
+import { checkSeries } from './check.js';
+
 export type FilterKind = 'lowpass' | 'alpha';
 
 /** Filters every column of a row-major series sampled every `dt` seconds; returns a new array. */
@@ -15,6 +17,8 @@ export function filterSeries(
   tau: number,
   kind: FilterKind = 'lowpass',
 ): Float64Array {
+  checkSeries('filterSeries', y, rows, cols);
+  if (kind !== 'lowpass' && kind !== 'alpha') throw new RangeError(`filterSeries: kind must be 'lowpass' or 'alpha', got ${String(kind)}`);
   if (!(dt > 0) || !Number.isFinite(dt)) throw new RangeError(`filter: dt must be a positive number, got ${dt}`);
   if (!(tau >= 0) || !Number.isFinite(tau)) throw new RangeError(`filter: tau must be a non-negative number, got ${tau}`);
   const out = Float64Array.from(y.subarray(0, rows * cols));

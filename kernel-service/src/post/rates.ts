@@ -3,10 +3,12 @@
  * 1/dt in the step it happens, so the mean of a neuron's samples is its rate
  * in spikes per second, and a filtered spike train is an instantaneous rate.
  */
+import { checkSeries } from './check.js';
 import { filterSeries, type FilterKind } from './filter.js';
 
 /** Mean rate of every neuron (column) over the rows given, in 1/s. */
 export function meanRates(spikes: Float64Array, rows: number, cols: number): Float64Array {
+  checkSeries('meanRates', spikes, rows, cols, 'spikes');
   const out = new Float64Array(cols);
   if (rows === 0) return out;
   for (let i = 0; i < rows; i++) {
@@ -31,6 +33,9 @@ export function filteredRates(
 
 /** Spike times of the chosen neurons: for each, the times where its sample is non-zero. */
 export function spikeTimes(t: Float64Array, spikes: Float64Array, rows: number, cols: number, neurons: readonly number[]): Float64Array[] {
+  checkSeries('spikeTimes', spikes, rows, cols, 'spikes');
+  if (!(t instanceof Float64Array) || t.length < rows)
+    throw new RangeError(`spikeTimes: t must be a Float64Array of at least ${rows} times`);
   return neurons.map((n) => {
     if (!Number.isInteger(n) || n < 0 || n >= cols) throw new RangeError(`spikeTimes: neuron ${n} is not in [0, ${cols})`);
     const times: number[] = [];

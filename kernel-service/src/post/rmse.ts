@@ -1,3 +1,5 @@
+import { checkSeries } from './check.js';
+
 /** Error of a decoded series against a target: root mean square error per column and overall. */
 export interface Rmse {
   perColumn: number[];
@@ -7,7 +9,9 @@ export interface Rmse {
 
 /** RMSE of `y` against `target` (both [rows, cols] row-major), over rows [from, rows). */
 export function rmse(y: Float64Array, target: Float64Array, rows: number, cols: number, from = 0): Rmse {
-  if (y.length < rows * cols || target.length < rows * cols) throw new RangeError(`rmse: need ${rows * cols} values in both series`);
+  checkSeries('rmse', y, rows, cols);
+  checkSeries('rmse', target, rows, cols, 'target');
+  if (!(from >= 0) || !Number.isFinite(from)) throw new RangeError(`rmse: from must be a row number >= 0, got ${from}`);
   const start = Math.max(0, Math.min(rows, Math.floor(from)));
   const se = new Float64Array(cols);
   for (let i = start; i < rows; i++) {

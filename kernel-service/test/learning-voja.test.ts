@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
-import { Direct, LstsqL2, Network, PES, Simulator, Voja, type Probe } from '../src/index.js';
+import { Direct, LstsqL2, Network, Simulator, Voja, type Probe } from '../src/index.js';
 import { storeLayout } from '../src/runs/store-layout.js';
 
 interface Post2 {

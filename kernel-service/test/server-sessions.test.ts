@@ -744,6 +744,11 @@ describe('renaming a session (a renamed notebook)', () => {
 });
 
 describe('the service memory guard', () => {
+  /** 16 MB at a time, written (so resident), held, 20 ms apart (the guard looks every 0.25 s): 4 GB if nothing stopped it. */
+  const HOG =
+    'const pause = new Int32Array(new SharedArrayBuffer(4)); const held = [];' +
+    'for (let i = 0; i < 256; i++) { const a = new Float64Array(2 ** 21); a.fill(i); held.push(a); Atomics.wait(pause, 0, 0, 20); }';
+
   it('past --max-rss-mb already (another session holds arrays), a cell that grows memory further is restarted; the idle holder is not', async () => {
     const guarded = await startService(['--max-rss-mb', '300']);
     const g = await Client.connect(guarded);
@@ -757,10 +762,7 @@ describe('the service memory guard', () => {
       expect(held.ok).toBe(true);
       const s = (await g.request('session.open', { label: 'grower.ipynb' })).result!.session as string;
       // the service is past 300 MB before this cell starts: it was exempt however much it took
-      const hog =
-        'const pause = new Int32Array(new SharedArrayBuffer(4)); const held = [];' +
-        'for (let i = 0; i < 256; i++) { const a = new Float64Array(2 ** 21); a.fill(i); held.push(a); Atomics.wait(pause, 0, 0, 20); }';
-      const r = await g.request('cell.execute', { session: s, code: hog, cell: 'hog' });
+      const r = await g.request('cell.execute', { session: s, code: HOG, cell: 'hog' });
       expect(r.ok).toBe(false);
       expect(r.error!.code).toBe('session_crashed');
       const still = await g.request('cell.execute', { session: holder, code: 'keep.length', cell: 'h2' });
@@ -777,11 +779,7 @@ describe('the service memory guard', () => {
     const g = await Client.connect(guarded);
     try {
       const s = (await g.request('session.open', { label: 'hog.ipynb' })).result!.session as string;
-      // 16 MB at a time, written (so resident), held, 20 ms apart (the guard looks every 0.25 s): 4 GB if nothing stopped it
-      const hog =
-        'const pause = new Int32Array(new SharedArrayBuffer(4)); const held = [];' +
-        'for (let i = 0; i < 256; i++) { const a = new Float64Array(2 ** 21); a.fill(i); held.push(a); Atomics.wait(pause, 0, 0, 20); }';
-      const r = await g.request('cell.execute', { session: s, code: hog, cell: 'hog' });
+      const r = await g.request('cell.execute', { session: s, code: HOG, cell: 'hog' });
       expect(r.ok).toBe(false);
       expect(r.error!.code).toBe('session_crashed');
       expect(r.error!.message).toContain('passed its limit (--max-rss-mb 600)');

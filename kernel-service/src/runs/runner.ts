@@ -59,16 +59,17 @@ export interface ExecuteOptions {
 /** Runs the run in `dir` to its end; returns the process exit code (0 done, 1 failed, 143 cancelled). */
 export async function executeRun(dir: string, opts: ExecuteOptions): Promise<number> {
   const options = readJson<RunOptions>(join(dir, FILES.options));
-  // A batch's trial cancelled while its process started (nefsim cancel on the trial) stays cancelled.
-  if (options.trial !== undefined && readStatus(dir).state === 'cancelled') return 143;
   // A run folder runs once: a second start (a Slurm job requeued after a node failure or by scontrol
   // requeue, which would rerun from step 0 over the data of a run that reads ended) leaves it as it ended.
-  const ended = readExit(dir);
+  // A batch's trial cancelled while its process started (nefsim cancel on the trial, or on the batch,
+  // which may record its end too) stays cancelled, quietly: 143, as a cancelled run's.
   const before = readStatus(dir);
+  const ended = readExit(dir);
+  const endedAs = ended?.state ?? before.state;
   if (ended !== undefined || isTerminal(before.state)) {
-    const state = ended?.state ?? before.state;
+    if (options.trial !== undefined && endedAs === 'cancelled') return 143;
     console.log(
-      `[${new Date().toISOString()}] this run folder has run already and ended ${state}: a run folder runs once, so nothing is done` +
+      `[${new Date().toISOString()}] this run folder has run already and ended ${endedAs}: a run folder runs once, so nothing is done` +
         (process.env['SLURM_RESTART_COUNT'] ? ` (Slurm requeued the job, restart ${process.env['SLURM_RESTART_COUNT']})` : ''),
     );
     return 1;

@@ -6,7 +6,7 @@
  * (fixtures/nengo_pes_weights.json, written by fixtures/nengo_pes_weights.py).
  */
 import { describe, expect, it } from 'vitest';
-import { fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
+import { expectLearned, fixtureEnsemble, readFixture, type FixtureNeurons } from './nengo-fixture.js';
 import { LstsqL2, Network, PES, Simulator } from '../src/index.js';
 
 const fx = readFixture('nengo_pes_weights') as {
@@ -58,14 +58,8 @@ describe("PES into neurons as Nengo 4.1's", () => {
     it(`${name}: the weights, every fifth step`, () => {
       const want = fx.cases[name]!;
       const got = learn(name);
-      expect(got.length).toBe(want.length);
       expect(got[0]!.length).toBe(want[0]!.length);
-      let change = 0;
-      for (let i = 0; i < want[0]!.length; i++) change = Math.max(change, Math.abs(want[want.length - 1]![i]! - want[0]![i]!));
-      expect(change, name).toBeGreaterThan(1e-6);
-      for (let k = 0; k < want.length; k++)
-        for (let i = 0; i < want[k]!.length; i++)
-          expect(Math.abs(got[k]![i]! - want[k]![i]!), `${name}: sample ${k}, weight ${i}`).toBeLessThan(1e-9 * change);
+      expectLearned(got, want, name, 'weight');
     });
   }
 });

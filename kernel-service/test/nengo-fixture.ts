@@ -4,7 +4,22 @@
  * simulate the same neurons.
  */
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { Choice, Ensemble, Exponential, LIF, Uniform, type Connection, type Lowpass, type Network, type NeuronType } from '../src/index.js';
+
+/**
+ * Learned values (weights, encoders) against Nengo's, sample by sample, within 1e-9 of how much
+ * Nengo's changed over the run: the comparison is of the learning, not of the values it started from.
+ */
+export function expectLearned(got: number[][], want: number[][], what: string, item = 'value'): void {
+  expect(got.length, what).toBe(want.length);
+  let change = 0;
+  for (let i = 0; i < want[0]!.length; i++) change = Math.max(change, Math.abs(want[want.length - 1]![i]! - want[0]![i]!));
+  expect(change, what).toBeGreaterThan(1e-6);
+  for (let k = 0; k < want.length; k++)
+    for (let i = 0; i < want[k]!.length; i++)
+      expect(Math.abs(got[k]![i]! - want[k]![i]!), `${what}: sample ${k}, ${item} ${i}`).toBeLessThan(1e-9 * change);
+}
 
 /** A fixture's JSON (fixtures/NAME.json), for the caller to type. */
 export function readFixture(name: string): unknown {

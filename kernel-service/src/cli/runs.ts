@@ -784,7 +784,7 @@ function defaultOut(file: string): string {
 /**
  * Whether a short-option argument (getopt's clusters: -Ha0-3 is --hold --array=0-3) reaches -a, -o or
  * -D, which nefsim sets: its letters are read while they are sbatch's flags without a value
- * (-h -H -I -O -Q -s -v -V, --exclusive's -s aside); the first letter that takes a value ends it.
+ * (-h -H -I -O -Q -s -v -V); the first letter that takes a value ends it.
  */
 function shortSetsReserved(a: string): boolean {
   if (!/^-[^-]/.test(a)) return false;

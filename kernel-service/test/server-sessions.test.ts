@@ -707,7 +707,31 @@ describe("a session's execution count", () => {
     await other.request('session.reset', { session: 'nb-count' });
     expect((await other.request('session.open', { session: 'nb-count' })).result).toMatchObject({ executions: 0 });
     other.close();
-    await c.request('session.close', { session: 'nb-count' });
+    await c.request('session.close', { session: 'nb-count', force: true });
+  });
+});
+
+describe('closing a session that two pages hold (one notebook open in two browser tabs)', () => {
+  it("one page's close lets go of it and the other keeps its variables; the last close ends it; force ends it for all", async () => {
+    await c.request('session.open', { session: 'nb-two', label: 'two.ipynb' });
+    const second = await Client.connect(svc);
+    try {
+      await second.request('session.open', { session: 'nb-two' });
+      await second.request('cell.execute', { session: 'nb-two', code: 'var kept = 7;' });
+      expect((await c.request('session.close', { session: 'nb-two' })).result).toEqual({ session: 'nb-two', closed: false, heldBy: 1 });
+      expect((await second.request('cell.execute', { session: 'nb-two', code: 'kept' })).result!.value).toEqual({ 'text/plain': '7' });
+      expect((await second.request('session.close', { session: 'nb-two' })).result).toEqual({ session: 'nb-two', closed: true });
+      expect((await c.request('cell.execute', { session: 'nb-two', code: '1' })).error!.code).toBe('not_found');
+
+      await c.request('session.open', { session: 'nb-two' });
+      await second.request('session.open', { session: 'nb-two' });
+      const heard = second.waitEvent((e) => e.event === 'session.restarted');
+      expect((await c.request('session.close', { session: 'nb-two', force: true })).result).toEqual({ session: 'nb-two', closed: true });
+      expect(String((await heard).reason)).toContain('closed by another client');
+      expect((await second.request('cell.execute', { session: 'nb-two', code: '1' })).error!.code).toBe('not_found');
+    } finally {
+      second.close();
+    }
   });
 });
 
@@ -737,7 +761,7 @@ describe('renaming a session (a renamed notebook)', () => {
       expect((await heard).session).toBe('nb-new');
     } finally {
       second.close();
-      await c.request('session.close', { session: 'nb-new' });
+      await c.request('session.close', { session: 'nb-new', force: true });
       await c.request('session.close', { session: other });
     }
   });

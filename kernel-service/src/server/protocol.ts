@@ -124,7 +124,16 @@ export const RequestSchemas = {
     { session: SessionId, to: SessionId, label: Type.Optional(Type.String({ maxLength: 500 })) },
     'Gives an open session a new id (its notebook was renamed); its variables and cells stay.',
   ),
-  'session.close': request('session.close', { session: SessionId }, 'Closes a session and ends its worker.'),
+  'session.close': request(
+    'session.close',
+    {
+      session: SessionId,
+      force: Type.Optional(
+        Type.Boolean({ description: 'Close it even while other clients hold it (they get a session.restarted event).' }),
+      ),
+    },
+    "Lets go of a session; the last client's close ends its worker (force: at once, whoever holds it).",
+  ),
   'session.reset': request('session.reset', { session: SessionId }, 'Forgets every variable: the worker is replaced by a fresh one.'),
   'session.interrupt': request(
     'session.interrupt',

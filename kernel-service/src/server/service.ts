@@ -508,8 +508,21 @@ export class Service {
       }
       case 'session.close': {
         const r = req as Request<'session.close'>;
+        this.sessions.get(r.session); // not_found for a session that is not open
+        c.sessions.delete(r.session);
+        // Another page that shows the same notebook still holds the session: its variables stay
+        // for it (the idle reaper ends the session once nobody holds it).
+        const holders = [...this.clients].filter((o) => o !== c && o.sessions.has(r.session));
+        if (holders.length > 0 && r.force !== true) return { session: r.session, closed: false, heldBy: holders.length };
         await this.sessions.close(r.session);
-        for (const other of this.clients) other.sessions.delete(r.session);
+        for (const other of holders) {
+          other.sessions.delete(r.session);
+          this.event(other, {
+            event: 'session.restarted',
+            session: r.session,
+            reason: 'closed by another client: the variables are gone; run the model cells again',
+          });
+        }
         return { session: r.session, closed: true };
       }
       case 'session.reset': {

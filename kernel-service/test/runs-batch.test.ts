@@ -585,6 +585,43 @@ process.send('ready');`;
     expect(st.counts).toMatchObject({ cancelled: 2, failed: 1 });
   });
 
+  it("a trial whose model's load never settles fails saying so; one that awaits a long timer is cancelled at once; no worker lingers", async () => {
+    const stall = join(dir, 'stall.mjs');
+    writeFileSync(
+      stall,
+      `import { existsSync } from 'node:fs';
+import { Network } from 'nefsim';
+export default async (p) => {
+  if (existsSync('options.json')) { // in the trial's folder; not in the check before the batch
+    if (p.k === 1) await new Promise(() => {});
+    if (p.k === 2) await new Promise((r) => setTimeout(r, 600_000));
+  }
+  const net = new Network({ label: 'stall', seed: 1 });
+  net.probe(net.ensemble({ nNeurons: 10, dimensions: 1, label: 'e' }), { synapse: 0.01 });
+  return net;
+};
+`,
+    );
+    writeFileSync(join(dir, 'stall.json'), JSON.stringify([{ k: 0 }, { k: 1 }, { k: 2 }]));
+    const out = join(dir, 'stall');
+    const run = cli('run', stall, '--sweep', 'stall.json', '--jobs', '1', '--duration', '0.05', '--out', out);
+    const status = (t: string): RunStatus | undefined =>
+      existsSync(join(out, t, 'status.json')) ? json<RunStatus>(join(out, t, 'status.json')) : undefined;
+    await waitFor(() => status('trial-002')?.state === 'running');
+    await sleep(300); // in its load's wait
+    expect((await cli('cancel', join(out, 'trial-002'))).code).toBe(0);
+    const r = await run;
+    expect(r.code).toBe(1);
+    expect(status('trial-000')?.state).toBe('done');
+    expect(status('trial-001')).toMatchObject({ state: 'failed', steps: 0 });
+    expect(status('trial-001')?.error).toContain("the model's load waits on a promise that nothing can settle any more");
+    expect(status('trial-002')).toMatchObject({ state: 'cancelled', steps: 0 });
+    // a worker whose load was given up retires: trial-002 had a new one; none is left (the 10-minute timer holds none)
+    expect(status('trial-001')?.pid).toBe(status('trial-000')?.pid);
+    expect(status('trial-002')?.pid).not.toBe(status('trial-001')?.pid);
+    await waitFor(() => workersIn(out).length === 0);
+  });
+
   it('a cancel while the workers start: every trial ends cancelled, and the workers and the batch process exit', async () => {
     const out = join(dir, 'early');
     detached.push(out);

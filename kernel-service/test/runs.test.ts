@@ -329,6 +329,36 @@ describe('nefsim run', () => {
     }
   });
 
+  it("a detached run whose model's load never settles (there, not in the check) fails saying so, and its process ends", async () => {
+    const stall = join(dir, 'stall-detached.mjs');
+    writeFileSync(
+      stall,
+      "import { Network } from 'nefsim';\nexport default async () => {\n  if (process.argv.includes('_execute')) await new Promise(() => {});\n" +
+        '  const net = new Network({ seed: 1 });\n  net.probe(net.ensemble({ nNeurons: 10, dimensions: 1 }));\n  return net;\n};\n',
+    );
+    const out = join(dir, 'stall-detached');
+    detached.push(out);
+    expect((await cli('run', stall, '--duration', '0.05', '--out', out, '--detach')).code).toBe(0);
+    await waitFor(() => existsSync(join(out, 'exit.json')));
+    const exit = JSON.parse(readFileSync(join(out, 'exit.json'), 'utf8')) as ExitRecord;
+    expect(exit).toMatchObject({ state: 'failed', exitCode: 1, steps: 0 });
+    expect(exit.error).toContain("the model's load waits on a promise that nothing can settle any more");
+    const st = JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')) as RunStatus;
+    await waitFor(() => processStartTime(st.pid) !== st.processStart);
+  });
+
+  it('a run whose model leaves a timer running ends when the run ends (the timer does not keep the command)', async () => {
+    const timer = join(dir, 'timer.mjs');
+    writeFileSync(
+      timer,
+      "import { Network } from 'nefsim';\nsetInterval(() => {}, 1000);\nconst net = new Network({ seed: 1 });\nnet.probe(net.ensemble({ nNeurons: 10, dimensions: 1 }));\nexport default net;\n",
+    );
+    const r = await cli('run', timer, '--duration', '0.05', '--out', join(dir, 'timer'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'timer', 'status.json'), 'utf8'))).toMatchObject({ state: 'done' });
+    expect((await cli('summary', timer)).code).toBe(0);
+  });
+
   it('refuses a model that throws, with file, line and the object at fault', async () => {
     const bad = join(dir, 'throws.mjs');
     writeFileSync(

@@ -29,6 +29,7 @@ import {
   type RunOptions,
   type RunStatus,
 } from './folder.js';
+import { LoadCancelled, LoadNeverSettles, watchLoad, type LoopHandle } from './load-watch.js';
 import { loadModel, ModelError } from './model.js';
 import { RecentRate } from './recent-rate.js';
 import { createRunSimulator, type RunSimulator } from './run-simulator.js';
@@ -54,6 +55,12 @@ export interface ExecuteOptions {
   writer?: () => WriterThread;
   /** Cancels the run as a signal would; its reason (a string, e.g. 'SIGTERM') is recorded as the signal's name. */
   abort?: AbortSignal;
+  /**
+   * The model's load was given up (cancelled, or it could never settle): its
+   * promise is still pending, and whatever it started may still run. A trial
+   * worker retires then, rather than run more trials beside it.
+   */
+  onLoadAbandoned?: (why: LoadCancelled | LoadNeverSettles) => void;
 }
 
 /** Runs the run in `dir` to its end; returns the process exit code (0 done, 1 failed, 143 cancelled). */
@@ -85,9 +92,12 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     }
   };
   let cancelSignal: string | undefined;
+  let cancelLoad: ((sig: string) => void) | undefined;
+  const loadCancelled = new Promise<string>((resolve) => (cancelLoad = resolve));
   const onSignal = (sig: string): void => {
     if (cancelSignal === undefined) log(`received ${sig}: cancelling at the end of the current chunk`);
     cancelSignal = sig;
+    cancelLoad!(sig);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -184,7 +194,10 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   let writer: WriterThread | undefined;
   try {
     writer = opts.writer ? opts.writer() : new NewWriterThread(); // may throw (no more threads): the run then fails as any other error
-    const net = await loadModel(join(dir, FILES.model), options.params ?? {});
+    // Own handles let go while the model loads: a load that can never settle then fails (see load-watch.ts).
+    const hold: LoopHandle[] = [writer.worker];
+    if (process.channel) hold.push(process.channel);
+    const net = await watchLoad(loadModel(join(dir, FILES.model), options.params ?? {}), loadCancelled, hold, () => cancelRequested(dir));
     sim = await createRunSimulator(net, join(dir, FILES.model), {
       dt: options.dt,
       seed: options.seed,
@@ -274,7 +287,10 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     status.time = sim.time;
     status.stepsFlushed = sim.steps;
   } catch (err) {
-    failure = err;
+    if (err instanceof LoadCancelled || err instanceof LoadNeverSettles) opts.onLoadAbandoned?.(err);
+    // cancelled while the model loaded: recorded as cancelled, before any step
+    if (err instanceof LoadCancelled) cancelSignal ??= err.signal;
+    else failure = err;
     if (sim) {
       // A failing step counts itself but does not finish: keep the steps before it, and their data.
       status.steps = stepping ? sim.steps - 1 : sim.steps;

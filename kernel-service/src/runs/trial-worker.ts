@@ -86,8 +86,11 @@ export async function trialWorker(): Promise<number> {
   if (!process.send) throw new Error('nefsim _worker: start this command through a batch (it needs an IPC channel)');
   // A driver that is gone (killed) closes the channel: a message then fails with EPIPE, which must not end
   // the worker (its trial goes on), so errors are taken by the callback instead of an 'error' event.
+  // The last message's hand-over to the channel, awaited before the worker ends (its process then exits at once).
+  let sent: Promise<void> = Promise.resolve();
   const send = (m: FromWorker): void => {
-    if (process.connected) process.send!(m, undefined, {}, () => undefined);
+    if (!process.connected) return;
+    sent = new Promise((resolve) => process.send!(m, undefined, {}, () => resolve()));
   };
   // The writer thread starts now and loads h5wasm while the first trial loads its model; the driver hears when it has.
   const writer = new ReusableWriter();
@@ -148,9 +151,15 @@ export async function trialWorker(): Promise<number> {
     const restore = redirectOutput(join(dir, FILES.log));
     let code: number;
     let error: string | undefined;
+    let abandoned: string | undefined;
     try {
       process.chdir(dir);
-      code = await executeRun(dir, { logToFile: false, writer: () => writer.get(), abort: current.signal });
+      code = await executeRun(dir, {
+        logToFile: false,
+        writer: () => writer.get(),
+        abort: current.signal,
+        onLoadAbandoned: (why) => (abandoned = why.message),
+      });
     } catch (err) {
       // executeRun records its own failures; this is a failure to do even that (the driver records it)
       code = 1;
@@ -168,11 +177,13 @@ export async function trialWorker(): Promise<number> {
     const rss = process.memoryUsage.rss();
     if (trials === 1) rssAfterFirst = rss;
     const retiring =
-      trials >= RETIRE_TRIALS
-        ? `${trials} trials`
-        : rss - rssAfterFirst > RETIRE_GROWTH
-          ? `memory grew by ${((rss - rssAfterFirst) / 2 ** 20).toFixed(0)} MB`
-          : undefined;
+      abandoned !== undefined
+        ? `its model's load was given up (${abandoned}), and what the model started may still run here`
+        : trials >= RETIRE_TRIALS
+          ? `${trials} trials`
+          : rss - rssAfterFirst > RETIRE_GROWTH
+            ? `memory grew by ${((rss - rssAfterFirst) / 2 ** 20).toFixed(0)} MB`
+            : undefined;
     const ended: FromWorker = { op: 'ended', dir, code };
     if (error !== undefined) ended.error = error;
     if (retiring !== undefined) ended.retiring = retiring;
@@ -180,6 +191,7 @@ export async function trialWorker(): Promise<number> {
     if (retiring !== undefined) break;
   }
   await writer.stop();
+  await sent;
   process.off('SIGTERM', idle);
   process.off('SIGINT', idle);
   if (process.connected) process.disconnect();

@@ -231,7 +231,10 @@ function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number, s
     throw new ProtocolError(
       'limit',
       `this window holds ${last - first} spikes of all ${Number(attr(g, 'n_neurons'))} neurons, more than ${MAX_SPIKES_READ} read at once; ` +
-        'ask for a shorter time range (once the run has ended, a few neurons can be read over any range)',
+        (g.attrs['units_skipped'] !== undefined
+          ? 'ask for a shorter time range (this probe has no per-neuron layout to read a few neurons from: ' +
+            `${String(attr(g, 'units_skipped')).split(':')[0]})`
+          : 'ask for a shorter time range'),
     );
   }
   const units = toNumbers(sub(g, 'spike_units').slice([[first, last]]));

@@ -480,6 +480,24 @@ describe('inline simulations and post-processing', () => {
     expect(mem.error!.message).toMatch(/would record \d+ MB, more than half of this session's memory/);
   });
 
+  it('simulate() whose steps turn slow within a chunk still stops near its budget (it ran 32 times over)', async () => {
+    const r = await exec(
+      [
+        'const slows = new Network({ seed: 1 });',
+        // fast steps first (the chunks grow to thousands of steps), then 20 ms each
+        'slows.node((t) => { if (t > 0.2) { const end = performance.now() + 20; while (performance.now() < end); } return 0; });',
+        'simulate(slows, 1, { budget: 0.5 })',
+      ].join('\n'),
+      'slows',
+      { model: false },
+    );
+    expect(r.ok).toBe(false);
+    expect(r.error!.message).toContain('over the compute budget');
+    expect(r.error!.details).toMatchObject({ budget: true });
+    // 64 slow steps at most past the budget: about 1.3 s; not the 16 s of a whole chunk
+    expect(r.error!.message).toMatch(/reached t = 0\.2\d\d of 1 s/);
+  });
+
   it("simulate() judges the steps' pace, not the build's: a slow build with fast steps runs (it was refused)", async () => {
     // about 1 s of build (a connection function that takes 2 ms an eval point), then 30,000 steps of some
     // microseconds each (a node's loop): under a second. Judged by the average since the build started, the

@@ -193,13 +193,21 @@ const mainPlugin: JupyterFrontEndPlugin<void> = {
     registry: ISettingRegistry | null,
   ): void => {
     const { client, sessions } = service;
+    const renamingContexts = new WeakSet<object>();
     const restartSession = (path: string): void => void sessions.resetForRestart(path).catch(() => undefined);
     tracker.widgetAdded.connect((_, panel) => {
       trackModelCells(panel, restartSession);
       // a renamed notebook keeps its design session; the last panel of a notebook closes it
       let path = panel.context.path;
+      // one rename per notebook: a second view of it (New View for Notebook) shares its context and hears
+      // the same pathChanged, and renaming twice gave the new path a fresh, empty session
+      const renames = !renamingContexts.has(panel.context);
+      renamingContexts.add(panel.context);
       panel.context.pathChanged.connect((_, next) => {
-        void sessions.renamed(path, next).catch((err: unknown) => console.warn(`nefsim: the design session of ${next} keeps its id:`, err));
+        if (renames)
+          void sessions
+            .renamed(path, next)
+            .catch((err: unknown) => console.warn(`nefsim: the design session of ${next} keeps its id:`, err));
         path = next;
       });
       panel.disposed.connect(() => {

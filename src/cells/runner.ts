@@ -58,7 +58,7 @@ export async function runModelCell(
   }
   return sessions.enqueue(
     sessionId,
-    () => executeModelCell(client, sessions, sessionId, options),
+    () => executeModelCell(client, sessions, sessionId, notebookPath, options),
     () => {
       // an earlier model cell of this run failed: this one is not run (its outputs stay)
       if (!cell.isDisposed) model.executionState = 'idle';
@@ -73,6 +73,7 @@ async function executeModelCell(
   client: NefsimClient,
   sessions: DesignSessions,
   sessionId: string,
+  notebookPath: () => string,
   options: RunCellOptions,
 ): Promise<boolean> {
   const { cell, onCellExecuted } = options;
@@ -93,19 +94,20 @@ async function executeModelCell(
   // console output batched (see StreamBatcher); every output goes through it, so that the order is kept
   const batch = new StreamBatcher<IOutput>((o) => direct(o as IOutput));
   const add = (o: IOutput) => batch.push(o);
-  if (sessions.takeLost(sessionId))
+  const sayLost = (why: string): void =>
     add({
       output_type: 'stream',
       name: 'stderr',
       text:
-        "nefsim: the service restarted, so this notebook's design session is new: what the cells run before " +
+        `nefsim: ${why}, so this notebook's design session is new: what the cells run before ` +
         'defined (model, networks, variables) is gone. Run the model cells from the top (Run All).\n',
     } as IOutput);
+  if (sessions.takeLost(sessionId)) sayLost('the service restarted');
   const count = sessions.nextCount(sessionId);
   const started = new Date().toISOString();
   const source = model.sharedModel.getSource();
-  try {
-    const reply = await client.request(
+  const execute = () =>
+    client.request(
       'cell.execute',
       { session: sessions.nameOf(sessionId), code: source, cell: model.id, model: true },
       {
@@ -115,6 +117,20 @@ async function executeModelCell(
         },
       },
     );
+  try {
+    let reply;
+    try {
+      reply = await execute();
+    } catch (err) {
+      // The service no longer has the session this page opened (another page closed it, or renamed it):
+      // open it anew and run the cell there, once, instead of failing every cell until a reload.
+      if (!(err instanceof ServiceError && err.code === 'not_found' && /\bsession\b/.test(err.message))) throw err;
+      sessions.forgetOpened(sessionId);
+      await sessions.ensure(notebookPath());
+      sessions.takeLost(sessionId);
+      sayLost('the service no longer had it (another page closed or renamed it)');
+      reply = await execute();
+    }
     const result = resultToOutput(reply.result, count);
     if (result) add(result as IOutput);
     const r = reply.result as Record<string, unknown> | null;

@@ -22,8 +22,18 @@ export class DesignSessions {
   /** The service's id of a session whose key is not its id (its notebook was renamed), by key. */
   private names = new Map<string, string>();
 
+  /** Keys whose session a reset asked for while the service was unreachable: reset when opened again. */
+  private resetOnOpen = new Set<string>();
+  /** Service ids of sessions whose notebook closed while the service was unreachable: closed on reconnection. */
+  private closeOnConnect = new Set<string>();
+
   constructor(private readonly client: NefsimClient) {
-    client.connected.connect(() => this.forgetAll());
+    client.connected.connect(() => {
+      this.forgetAll();
+      for (const name of this.closeOnConnect)
+        void this.client.request('session.close', { session: name }, { timeoutMs: 15_000 }).catch(() => undefined);
+      this.closeOnConnect.clear();
+    });
     client.statusChanged.connect((_, s) => {
       if (s.state !== 'connected') this.forgetAll();
     });
@@ -76,6 +86,8 @@ export class DesignSessions {
    * session keeps its id (found from this page only).
    */
   async renamed(oldPath: string, newPath: string): Promise<void> {
+    // the same rename heard again (a second view of the notebook shares its context): done already
+    if (!this.aliases.has(oldPath) && this.aliases.get(newPath) === sessionIdFor(oldPath)) return;
     const key = this.idFor(oldPath);
     this.aliases.delete(oldPath);
     this.aliases.set(newPath, key);
@@ -106,7 +118,11 @@ export class DesignSessions {
     this.lost.delete(id);
     this.executed.delete(id);
     this.counters.delete(id);
-    if (!this.client.isConnected) return;
+    this.resetOnOpen.delete(id);
+    if (!this.client.isConnected) {
+      this.closeOnConnect.add(name);
+      return;
+    }
     await this.client.request('session.close', { session: name }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
   }
 
@@ -137,9 +153,19 @@ export class DesignSessions {
     const id = this.idFor(notebookPath);
     let p = this.opened.get(id);
     if (!p) {
-      const open = this.client
-        .request('session.open', { session: this.nameOf(id), label: notebookPath }, { waitForConnection: true, timeoutMs: 30_000 })
-        .then((reply) => {
+      const name = this.nameOf(id);
+      // closed while the service was unreachable, and opened again before the close could be sent: closed first
+      const closing = this.closeOnConnect.delete(name)
+        ? this.client.request('session.close', { session: name }, { waitForConnection: true, timeoutMs: 30_000 }).then(
+            () => undefined,
+            () => undefined,
+          )
+        : Promise.resolve();
+      const open = closing
+        .then(() =>
+          this.client.request('session.open', { session: name, label: notebookPath }, { waitForConnection: true, timeoutMs: 30_000 }),
+        )
+        .then(async (reply) => {
           // made anew where this page had it before: the service restarted, and the session's state is gone
           const result = reply.result as { created?: unknown; executions?: unknown } | null;
           if (result?.created === true && this.known.has(id)) this.lost.add(id);
@@ -147,6 +173,11 @@ export class DesignSessions {
           // the service counts the session's cells: a reloaded page numbers on from there, as Jupyter does
           if (typeof result?.executions === 'number' && result.executions > (this.counters.get(id) ?? 0))
             this.counters.set(id, result.executions);
+          // a reset asked for while the service was unreachable (Restart and Run All): done before any cell runs
+          if (this.resetOnOpen.delete(id) && result?.created !== true) {
+            await this.client.request('session.reset', { session: name }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
+            this.counters.delete(id);
+          }
           return id;
         });
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -164,6 +195,18 @@ export class DesignSessions {
       this.opened.set(id, p);
     }
     return p;
+  }
+
+  /**
+   * The service says it has no such session, although this page opened it
+   * (another page closed it with force, or renamed it): the next ensure()
+   * opens it anew, and its next cell says that its variables are gone.
+   */
+  forgetOpened(key: string): void {
+    this.opened.delete(key);
+    this.executed.delete(key);
+    this.lost.add(key);
+    this.known.add(key);
   }
 
   /** Whether the session was lost (the service restarted) since this page last ran a cell in it; asks once. */
@@ -205,7 +248,10 @@ export class DesignSessions {
     const id = this.idFor(notebookPath);
     this.counters.delete(id);
     this.executed.delete(id);
-    if (!this.client.isConnected) return;
+    if (!this.client.isConnected) {
+      this.resetOnOpen.add(id);
+      return;
+    }
     await this.client.request('session.reset', { session: this.nameOf(id) }, { timeoutMs: 15_000 }).catch(ignoreNotFound);
   }
 }

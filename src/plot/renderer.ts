@@ -200,11 +200,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       this.drawing = false;
     }
     // toImage's hidden copy is gone: free its contexts; then keep the page's WebGL contexts under the cap
-    releaseDetached();
-    for (const p of livePlots) {
-      if (liveContexts() <= MAX_GL_CONTEXTS) break;
-      if (p !== this && !p.drawing) p.retire();
-    }
+    this.keepContextsUnderCap();
     // resized while drawing (the observer's call was skipped)
     if (this.observedWidth !== widthBefore) this.fitWidth();
   }
@@ -277,7 +273,8 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
         },
         { timeoutMs: 30_000 },
       );
-      if (seq !== this.fetchSeq) return;
+      // a newer zoom, or the plot went away meanwhile (its cell ran again, or it was retired to its PNG)
+      if (seq !== this.fetchSeq || this.isDisposed || !livePlots.has(this)) return;
       const traces = tracesFromFetch(src.probe, reply.arrays, bucketsForWidth(width), src.columns?.[0] ?? 0);
       if (traces.length) {
         this.spec = { ...spec, traces };
@@ -310,12 +307,27 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const colors = themeColors();
     const layout = layoutFor(spec, colors);
     if (range && layout.xaxis) layout.xaxis = { ...layout.xaxis, range, autorange: false };
-    await Plotly.react(this.plotDiv, specToTraces(spec, { glThreshold: 5000, colors: colors.traces }) as PlotlyTypes.Data[], layout);
+    if (this.isDisposed || !livePlots.has(this)) return;
+    // a zoom's finer data can pass the WebGL threshold: its contexts are counted as a first draw's are
+    await recordingContexts(() =>
+      Plotly.react(this.plotDiv, specToTraces(spec, { glThreshold: 5000, colors: colors.traces }) as PlotlyTypes.Data[], layout),
+    );
+    this.keepContextsUnderCap();
+  }
+
+  /** Frees the contexts of canvases gone from the page, then retires the least recently drawn plots past the cap. */
+  private keepContextsUnderCap(): void {
+    releaseDetached();
+    for (const p of livePlots) {
+      if (liveContexts() <= MAX_GL_CONTEXTS) break;
+      if (p !== this && !p.drawing) p.retire();
+    }
   }
 
   /** Frees the WebGL context: shows the stored PNG instead, until clicked. */
   retire(): void {
     livePlots.delete(this);
+    this.fetchSeq++; // a zoom's fetch under way draws nothing now
     const png = this.model?.data['image/png'];
     void loadPlotly().then((P) => P.purge(this.plotDiv));
     this.plotDiv.textContent = '';
@@ -352,6 +364,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   dispose(): void {
     if (this.isDisposed) return;
     livePlots.delete(this);
+    this.fetchSeq++;
     this.observer?.disconnect();
     this.resizeObserver?.disconnect();
     if (this.resizeFrame) cancelAnimationFrame(this.resizeFrame);

@@ -18,6 +18,8 @@ export interface RunsPanelOptions {
 export class RunsPanel extends Widget {
   private runs: RunInfo[] = [];
   private list = document.createElement('div');
+  /** Each run's row, with what it was made for (state, label, error): see render. */
+  private rows = new Map<string, { el: HTMLElement; shape: string }>();
   private message = document.createElement('div');
   private timer: ReturnType<typeof setTimeout> | null = null;
   private refreshing = false;
@@ -106,9 +108,42 @@ export class RunsPanel extends Widget {
     void this.refresh();
   }
 
+  /**
+   * Shows this.runs. A row is made anew only when its state, label or error
+   * changed; otherwise its progress and details are updated in place, and rows
+   * move only when the order changed: the list refreshes every second while a
+   * run is active, and a rebuilt row lost a Cancel click that straddled the
+   * rebuild, the keyboard focus and a selection.
+   */
   private render(): void {
-    this.list.textContent = '';
-    for (const r of this.runs) this.list.appendChild(this.renderRun(r));
+    const rows: HTMLElement[] = [];
+    const seen = new Set<string>();
+    for (const r of this.runs) {
+      seen.add(r.run);
+      const shape = JSON.stringify([r.state, r.label ?? null, runError(r) ?? null]);
+      let row = this.rows.get(r.run);
+      if (!row || row.shape !== shape) {
+        const el = this.renderRun(r);
+        row?.el.replaceWith(el);
+        row = { el, shape };
+        this.rows.set(r.run, row);
+      } else {
+        updateProgress(row.el, r);
+      }
+      rows.push(row.el);
+    }
+    for (const [run, row] of this.rows)
+      if (!seen.has(run)) {
+        row.el.remove();
+        this.rows.delete(run);
+      }
+    const shown = this.list.children;
+    if (shown.length !== rows.length || rows.some((el, i) => shown[i] !== el)) this.list.replaceChildren(...rows);
+  }
+
+  /** The run's latest record (a row's buttons outlive the refreshes that update it in place). */
+  private latest(r: RunInfo): RunInfo {
+    return this.runs.find((x) => x.run === r.run) ?? r;
   }
 
   private renderRun(r: RunInfo): HTMLElement {
@@ -126,22 +161,19 @@ export class RunsPanel extends Widget {
     state.textContent = r.state;
     title.append(name, state);
     el.appendChild(title);
-    const p = progressOf(r);
     const bar = document.createElement('div');
     bar.className = 'nefsim-Run-progress';
     bar.setAttribute('role', 'progressbar');
     bar.setAttribute('aria-valuemin', '0');
     bar.setAttribute('aria-valuemax', '100');
-    bar.setAttribute('aria-valuenow', String(Math.floor((p ?? 0) * 100)));
     const fill = document.createElement('div');
-    fill.className = 'nefsim-Run-progressBar'; // (floored, as the percentage in its text)
-    fill.style.width = `${Math.floor((p ?? 0) * 100)}%`;
+    fill.className = 'nefsim-Run-progressBar';
     bar.appendChild(fill);
     el.appendChild(bar);
     const details = document.createElement('div');
     details.className = 'nefsim-Run-details';
-    details.textContent = runDetails(r);
     el.appendChild(details);
+    updateProgress(el, r);
     const err = runError(r);
     if (err && (r.state === 'failed' || r.state === 'cancelled')) {
       const e = document.createElement('div');
@@ -179,10 +211,10 @@ export class RunsPanel extends Widget {
       });
     }
     if (r.state !== 'queued') {
-      button('Plot probes', 'Add the probe plots to the current notebook', () => this.plotProbes(r));
+      button('Plot probes', 'Add the probe plots to the current notebook', () => this.plotProbes(this.latest(r)));
     }
     button('Copy Python', 'Copy h5py code that loads this run’s data', async () => {
-      Clipboard.copyToSystem(pythonSnippet(r));
+      Clipboard.copyToSystem(pythonSnippet(this.latest(r)));
       Notification.info('h5py snippet copied', { autoClose: 2500 });
     });
     if (!ACTIVE_STATES.has(r.state)) {
@@ -207,6 +239,18 @@ export class RunsPanel extends Widget {
     this.client.event.disconnect(this.onEvent, this);
     super.dispose();
   }
+}
+
+/** A run row's progress bar and details line (floored, as the percentage in the details). */
+function updateProgress(el: HTMLElement, r: RunInfo): void {
+  const percent = String(Math.floor((progressOf(r) ?? 0) * 100));
+  const bar = el.querySelector<HTMLElement>('.nefsim-Run-progress');
+  const fill = el.querySelector<HTMLElement>('.nefsim-Run-progressBar');
+  const details = el.querySelector<HTMLElement>('.nefsim-Run-details');
+  if (bar && bar.getAttribute('aria-valuenow') !== percent) bar.setAttribute('aria-valuenow', percent);
+  if (fill) fill.style.width = `${percent}%`;
+  const text = runDetails(r);
+  if (details && details.textContent !== text) details.textContent = text;
 }
 
 function startOf(r: RunInfo): number {

@@ -209,6 +209,31 @@ test.describe('nefsim extension', () => {
     await fresh.close();
   });
 
+  test("the Runs panel's Cancel stays put while the run's progress refreshes, and cancels the run", async ({ page, tmpPath }) => {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    await cell(page, 0).click();
+    await page
+      .locator(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"] button, .jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"]',
+      )
+      .first()
+      .click();
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.locator('#nefsim-run-duration').fill('3000');
+    await dialog.locator('#nefsim-run-partitions').fill('1');
+    await dialog.locator('.jp-mod-accept').click();
+    const run = page.locator('#nefsim-runs .nefsim-Run').first();
+    await expect(run).toHaveAttribute('data-state', 'running', { timeout: 90_000 });
+    const cancel = await run.locator('[data-action="cancel"]').elementHandle();
+    const progress = () => run.locator('.nefsim-Run-details').textContent();
+    const before = await progress();
+    // the panel refreshes every second while a run is active: its rows are updated in place, not rebuilt
+    await expect.poll(progress, { timeout: 30_000 }).not.toBe(before);
+    expect(await cancel!.evaluate((b) => b.isConnected)).toBe(true);
+    await cancel!.click();
+    await expect(run).toHaveAttribute('data-state', 'cancelled', { timeout: 60_000 });
+  });
+
   test('twenty raster plots in one cell: older ones pause to their PNG, and every plot is saved with a PNG', async ({ page, tmpPath }) => {
     // drawn all at once, none could pause (a plot being drawn has no PNG yet): the browser dropped WebGL contexts
     await openExample(page, tmpPath, 'squaring.ipynb');

@@ -526,4 +526,58 @@ export default net;
     expect(s.neuronsPerPart).toEqual([0, 200]);
     await sim.close();
   });
+
+  it('a pin to a higher part than the groups fill: the summary says the parts that run, and why (it said too few)', async () => {
+    const sim = await PartitionedSimulator.create(squaring, { dt: 0.001, partitions: 3, pin: { sq: 2 } });
+    const s = sim.summary();
+    expect(s.partitions).toBe(3);
+    expect(s.neuronsPerPart.filter((n) => n === 0)).toHaveLength(1);
+    expect(s.reason).toMatch(/only 2 independent groups .* it runs with 3 parts because a pin names a higher part/);
+    await sim.close();
+  });
+});
+
+describe('a part that fails between two chunks (a callback a Node function started throws)', () => {
+  // A Node whose failure comes later, outside the step: a timer, as a socket's 'error' or a rejected write would.
+  const asyncFail = (name: string) =>
+    model(
+      name,
+      `import { Network } from 'nefsim';
+const net = new Network({ seed: 2 });
+let fired = false;
+const bad = net.node((t) => {
+  if (t > 0.05 && !fired) { fired = true; setTimeout(() => { throw new Error('actuator write failed'); }, 0); }
+  return Math.sin(t);
+}, { label: 'actuator' });
+const a = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'a' });
+const b = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'b' });
+net.connect(bad, a);
+net.connect(a, b);
+net.probe(b, { synapse: 0.01, label: 'b' });
+export default net;
+`,
+    );
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('fails the next runSteps with its error (the run hung, or the error overtook a finished chunk)', async () => {
+    const sim = await PartitionedSimulator.create(asyncFail('async-next'), { dt: 0.001, partitions: 2 });
+    await sim.runSteps(100); // the Node's timer is set in this chunk
+    expect(sim.takeData(sim.probes[0]!).rows).toBe(100); // the finished chunk is kept whole
+    await sleep(50); // between chunks, as a run writes probes.h5
+    const next = sim.runSteps(100).then(
+      () => 'resolved',
+      (e: Error) => `rejected: ${e.message}`,
+    );
+    expect(await Promise.race([next, sleep(10_000).then(() => 'still pending after 10 s')])).toMatch(
+      /rejected: actuator write failed \(thrown outside the steps, in a callback such as a timer that a Node function started\)/,
+    );
+    await sim.close();
+  }, 20_000);
+
+  it('after the last chunk: close() reports it (the run ended done)', async () => {
+    const sim = await PartitionedSimulator.create(asyncFail('async-last'), { dt: 0.001, partitions: 2 });
+    await sim.runSteps(100);
+    await sleep(50);
+    await expect(sim.close()).rejects.toThrow(/actuator write failed/);
+  }, 20_000);
 });

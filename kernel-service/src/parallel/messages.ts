@@ -31,7 +31,11 @@ export interface RunRequest {
   type: 'run';
   steps: number;
 }
-export type WorkerRequest = InitRequest | AttachRequest | RunRequest;
+/** Answered once the callbacks already due on the part's thread (a Node function's timer) have run: see close(). */
+export interface DrainRequest {
+  type: 'drain';
+}
+export type WorkerRequest = InitRequest | AttachRequest | RunRequest | DrainRequest;
 
 export interface InitReply {
   type: 'init';
@@ -48,6 +52,9 @@ export interface InitReply {
   wasmArena: boolean;
   /** Bytes of a part's kernel tables in WebAssembly memory (plan.ts kernelTableBytes). */
   tableBytes: number;
+}
+export interface DrainedReply {
+  type: 'drained';
 }
 export interface ReadyReply {
   type: 'ready';
@@ -68,4 +75,4 @@ export interface ErrorReply {
   /** Steps this part completed. */
   steps?: number;
 }
-export type WorkerReply = InitReply | ReadyReply | RunReply | ErrorReply;
+export type WorkerReply = InitReply | ReadyReply | RunReply | ErrorReply | DrainedReply;

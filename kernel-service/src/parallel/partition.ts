@@ -149,17 +149,22 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
   const groups = [...weight.keys()];
   const neuronGroups = groups.filter((g) => weight.get(g)! > 0).length;
   if (neuronGroups <= 1 && opts.parts > 1 && pinnedTo.size === 0 && opts.levels !== false) return levelPartitioning(model, opts.parts);
-  let parts = Math.max(1, Math.min(opts.parts, Math.max(neuronGroups, 1)));
-  let reason: string | undefined;
-  if (parts < opts.parts) {
-    reason =
-      `the model splits into only ${neuronGroups} independent group${neuronGroups === 1 ? '' : 's'} of neurons ` +
-      '(objects joined by connections without a synapse must run together), so it runs with ' +
-      `${parts} part${parts === 1 ? '' : 's'} instead of ${opts.parts}`;
-  }
+  const byGroups = Math.max(1, Math.min(opts.parts, Math.max(neuronGroups, 1)));
+  let parts = byGroups;
   for (const p of pinnedTo.values()) {
     if (!Number.isInteger(p) || p < 0 || p >= opts.parts) throw new Error(`pinned part ${p} is out of range 0..${opts.parts - 1}`);
     parts = Math.max(parts, p + 1);
+  }
+  // said from the parts that run (a pin to a higher part raises them: the warning named too few)
+  let reason: string | undefined;
+  if (parts < opts.parts || parts > byGroups) {
+    const groups = `the model splits into only ${neuronGroups} independent group${neuronGroups === 1 ? '' : 's'} of neurons `;
+    const run = `${parts} part${parts === 1 ? '' : 's'}`;
+    reason =
+      parts > byGroups
+        ? `${groups}(objects joined by connections without a synapse must run together); it runs with ${run} because a pin ` +
+          'names a higher part, so some parts have no neurons'
+        : `${groups}(objects joined by connections without a synapse must run together), so it runs with ${run} instead of ${opts.parts}`;
   }
 
   // Greedy balance (unless contiguous runs balance as well, below): heaviest group first onto the part

@@ -58,6 +58,12 @@ export interface PartitionSummary {
 class Part {
   private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
   /**
+   * How the part failed while no request waited (a callback of a Node
+   * function threw, or the thread died, between chunks): the next request,
+   * or close(), reports it. Kept, so it is not lost with no one to hear it.
+   */
+  failure: ErrorReply | undefined;
+  /**
    * The parts' barrier, once attached: a worker that dies (out of memory, a
    * model's process.exit) aborts it, so that the other parts stop instead of
    * waiting for it forever.
@@ -67,22 +73,22 @@ class Part {
     worker.on('message', (msg: WorkerReply) => {
       const p = this.pending;
       this.pending = undefined;
-      p?.resolve(msg);
+      if (p) p.resolve(msg);
+      else if (msg.type === 'error') this.failure ??= msg;
     });
-    worker.on('error', (err) => {
+    const died = (err: Error): void => {
       this.barrier?.abort();
       const p = this.pending;
       this.pending = undefined;
-      p?.reject(err);
-    });
-    worker.on('exit', (code) => {
-      this.barrier?.abort();
-      const p = this.pending;
-      this.pending = undefined;
-      p?.reject(new Error(`part worker exited with code ${code}`));
-    });
+      if (p) p.reject(err);
+      else this.failure ??= errorOf(err);
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`part worker exited with code ${code}`)));
   }
   request(msg: WorkerRequest): Promise<WorkerReply> {
+    // nothing of the request can run: the steps of the chunk are not kept, the failure is reported
+    if (this.failure) return Promise.resolve({ ...this.failure, chunks: [], steps: undefined });
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.worker.postMessage(msg);
@@ -266,7 +272,7 @@ export class PartitionedSimulator {
     // Like Simulator, the failing step counts itself (its data is not kept).
     this.nSteps = done + 1;
     const cause = errors.find((e) => !e.aborted) ?? errors[0]!;
-    await this.close();
+    await this.close().catch(() => undefined);
     throw toError(cause);
   }
 
@@ -286,10 +292,29 @@ export class PartitionedSimulator {
     return data;
   }
 
+  /** Ends the parts' threads; rejects with a part's failure that no chunk of steps has reported yet (after the last). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // a callback that a Node function started in the last chunk may be due still: let it run first (a second at most)
+    if (!this.parts.some((p) => p.failure)) {
+      const drained = Promise.all(
+        this.parts.map((p) =>
+          p.request({ type: 'drain' }).then(
+            (r) => {
+              if (r.type === 'error') p.failure ??= r;
+            },
+            () => undefined, // died meanwhile: its exit set its failure
+          ),
+        ),
+      );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
+    }
+    const failed = this.parts.find((p) => p.failure && !p.failure.aborted)?.failure;
     await Promise.all(this.parts.map((p) => p.worker.terminate()));
+    if (failed) throw toError(failed);
   }
 
   /** Adds probe chunks, keeping only samples of steps up to `lastStep` (absolute). */

@@ -41,6 +41,32 @@ port.on('message', (msg: WorkerRequest) => {
   void handle(msg).catch(fail);
 });
 
+/**
+ * A failure outside any request: a callback that a Node function started (a
+ * timer, a socket's event) threw, between two chunks of steps. On one thread
+ * it would end the run's process; here it ends this part, on the channel its
+ * replies take (so it cannot overtake the reply of a chunk that finished):
+ * sent at once, and again for every later request, and the barrier is
+ * aborted so that no other part waits for this one.
+ */
+let fatal: ErrorReply | undefined;
+let barrier: Barrier | undefined;
+function onFatal(reason: unknown): void {
+  if (fatal) return;
+  const e = reason instanceof Error ? reason : new Error(String(reason));
+  fatal = {
+    type: 'error',
+    name: e.name,
+    message: `${e.message} (thrown outside the steps, in a callback such as a timer that a Node function started)`,
+    object: undefined,
+    aborted: false,
+  };
+  barrier?.abort();
+  reply(fatal);
+}
+process.on('uncaughtException', onFatal);
+process.on('unhandledRejection', onFatal);
+
 async function handle(msg: WorkerRequest): Promise<void> {
   switch (msg.type) {
     case 'init': {
@@ -73,12 +99,22 @@ async function handle(msg: WorkerRequest): Promise<void> {
       const arena: Arena = init.dtype === 'float32' ? new Float32Array(msg.arena, 0, size) : new Float64Array(msg.arena, 0, size);
       if (init.index === 0) model.signals.initialize(arena);
       const wasm = w && kernels ? { kernels, spikeByte: w.spikeByte } : undefined;
-      runner = new PartRunner(model, partitioning, init.index, arena, new Barrier(msg.barrier, msg.parties), msg.spikes, wasm);
+      barrier = new Barrier(msg.barrier, msg.parties);
+      runner = new PartRunner(model, partitioning, init.index, arena, barrier, msg.spikes, wasm);
       reply({ type: 'ready' });
+      return;
+    }
+    case 'drain': {
+      // after the timers already due (they fire in order): a failure of theirs is the reply
+      setTimeout(() => reply(fatal ?? { type: 'drained' }), 0);
       return;
     }
     case 'run': {
       if (!runner) throw new Error('run before attach');
+      if (fatal) {
+        reply(fatal);
+        return;
+      }
       try {
         runner.runSteps(msg.steps);
       } catch (err) {

@@ -281,6 +281,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       // Let signals in.
       await new Promise((r) => setImmediate(r));
     }
+    // a partitioned run's part that failed after its last chunk (a Node function's callback) fails the run, as
+    // it would end a run on one thread
+    await sim.close?.();
     await store.close();
     store = undefined;
     status.steps = sim.steps;

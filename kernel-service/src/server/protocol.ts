@@ -35,7 +35,6 @@ export const ERROR_CODES = {
   interrupted: 'the execution was interrupted and the session restarted',
   session_crashed: 'the session worker died (out of memory, process.exit) and was restarted',
   model_error: 'the model could not be loaded or built',
-  run_failed_to_start: 'the run process could not be started',
   io_error: 'a file could not be read or written (a full disk, a quota, permissions)',
   internal: 'an unexpected error in the service (a bug)',
 } as const;

@@ -242,6 +242,10 @@ describe('clear errors that name the object', () => {
     );
     expect(() => net.probe(a, { synapes: 0.1 } as never)).toThrow(/Did you mean 'synapse'/);
     expect(() => new Simulator(net, { dt: 0.001, seeed: 1 } as never)).toThrow(/Simulator: unknown option 'seeed'. Did you mean 'seed'/);
+    // the design's example wrote partitions here: it says where partitions are given instead
+    expect(() => new Simulator(net, { dt: 0.001, partitions: 2 } as never)).toThrow(
+      /Simulator: unknown option 'partitions'. A network is partitioned across threads from its module file: `await PartitionedSimulator.create\(file/,
+    );
     expect(() => new Network({ lable: 'x' } as never)).toThrow(/Did you mean 'label'/);
   });
 

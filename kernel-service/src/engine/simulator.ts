@@ -184,7 +184,13 @@ export class Simulator {
     readonly network: Network,
     opts: SimulatorOptions = {},
   ) {
-    checkKnownOptions(opts, SIMULATOR_OPTIONS, 'Simulator');
+    checkKnownOptions(opts, SIMULATOR_OPTIONS, 'Simulator', {
+      // each part's thread loads the model's module itself (Node functions cannot cross threads), so a
+      // network object made here cannot be partitioned
+      partitions:
+        'A network is partitioned across threads from its module file: `await PartitionedSimulator.create(file, { dt, partitions })`, ' +
+        'or `nefsim run model.mjs --partitions P` (each thread loads the module itself: Node functions cannot cross threads).',
+    });
     const t0 = performance.now();
     this.dt = opts.dt ?? 0.001;
     if (!(this.dt > 0) || !Number.isFinite(this.dt))

@@ -16,6 +16,10 @@ process.on('beforeExit', () => {
   process.exit(1);
 });
 const command = process.argv[2];
+/** Exits once what went to stdout and stderr is written: a pipe takes 64 KB at once, and exit would drop the rest. */
+function exitWhenWritten(code) {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
 main(process.argv.slice(2)).then(
   (code) => {
     settled = true;
@@ -23,12 +27,12 @@ main(process.argv.slice(2)).then(
     // The command is over (a run recorded, a summary printed): what a model left behind (a timer, a
     // socket, a promise still waiting) must not keep the process, and a detached run's or a trial
     // worker's would linger unseen. The service ends when it is told to, and exits then.
-    if (command !== 'serve') process.exit(code);
+    if (command !== 'serve') exitWhenWritten(code);
   },
   (err) => {
     settled = true;
     console.error(`nefsim: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
-    if (command !== 'serve') process.exit(1);
+    if (command !== 'serve') exitWhenWritten(1);
   },
 );

@@ -574,6 +574,26 @@ export default net;
     await sim.close();
   }, 20_000);
 
+  it('a part whose due callback ends its thread (process.exit) right after the last chunk: close() reports it', async () => {
+    const file = model(
+      'exit-after',
+      `import { Network } from 'nefsim';
+const net = new Network({ seed: 2 });
+let fired = false;
+const bad = net.node((t) => { if (t > 0.09 && !fired) { fired = true; setTimeout(() => process.exit(3), 1); } return Math.sin(t); }, { label: 'x' });
+const a = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'a' });
+const b = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'b' });
+net.connect(bad, a);
+net.connect(a, b);
+net.probe(b, { synapse: 0.01, label: 'b' });
+export default net;
+`,
+    );
+    const sim = await PartitionedSimulator.create(file, { dt: 0.001, partitions: 2 });
+    await sim.runSteps(100);
+    await expect(sim.close()).rejects.toThrow(/part worker exited with code 3/);
+  }, 20_000);
+
   it('after the last chunk: close() reports it (the run ended done)', async () => {
     const sim = await PartitionedSimulator.create(asyncFail('async-last'), { dt: 0.001, partitions: 2 });
     await sim.runSteps(100);

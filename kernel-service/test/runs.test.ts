@@ -347,6 +347,20 @@ describe('nefsim run', () => {
     await waitFor(() => processStartTime(st.pid) !== st.processStart);
   });
 
+  it('what the command writes to a pipe that is read slowly arrives whole (the exit waits for it)', async () => {
+    const loud = join(dir, 'loud.mjs');
+    writeFileSync(
+      loud,
+      "import { Network } from 'nefsim';\nconsole.log('x'.repeat(300000));\nconst net = new Network({ seed: 1 });\nnet.ensemble({ nNeurons: 5, dimensions: 1 });\nexport default net;\n",
+    );
+    const bytes = await new Promise<string>((resolve) =>
+      execFile('sh', ['-c', `"${process.execPath}" "${BIN}" summary loud.mjs | (sleep 1; wc -c)`], { cwd: dir }, (_, out) =>
+        resolve(out.trim()),
+      ),
+    );
+    expect(Number(bytes)).toBeGreaterThan(300000);
+  });
+
   it('a run whose model leaves a timer running ends when the run ends (the timer does not keep the command)', async () => {
     const timer = join(dir, 'timer.mjs');
     writeFileSync(

@@ -87,6 +87,21 @@ describe('design sessions', () => {
     expect(svc.sent.filter((s) => s === `session.open ${id}`)).toHaveLength(2);
   });
 
+  it('a cell that fails because its notebook closed (the session was closed while it ran) does not open the session again', async () => {
+    const svc = fakeService();
+    const sessions = new DesignSessions(svc.asClient);
+    await sessions.ensure('nb.ipynb');
+    const id = sessionIdFor('nb.ipynb');
+    const request = svc.client.request;
+    svc.client.request = async (type: string, params: Record<string, unknown>) => {
+      if (type === 'cell.execute') throw new ServiceError('not_found', `session '${id}' was closed`);
+      return request(type, params);
+    };
+    const r = await runCell(svc.asClient, sessions, 'nb.ipynb');
+    expect(r.ok).toBe(false);
+    expect(svc.sent.filter((s) => s === `session.open ${id}`)).toHaveLength(1);
+  });
+
   it('a rename heard twice (two views of one notebook) moves the session once, and the notebook still reaches it', async () => {
     const svc = fakeService();
     const sessions = new DesignSessions(svc.asClient);

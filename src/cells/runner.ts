@@ -124,7 +124,8 @@ async function executeModelCell(
     } catch (err) {
       // The service no longer has the session this page opened (another page closed it, or renamed it):
       // open it anew and run the cell there, once, instead of failing every cell until a reload.
-      if (!(err instanceof ServiceError && err.code === 'not_found' && /\bsession\b/.test(err.message))) throw err;
+      // (not a session closed while this cell ran: "session '...' was closed", as when its notebook closes)
+      if (!(err instanceof ServiceError && err.code === 'not_found' && /^no session '/.test(err.message))) throw err;
       sessions.forgetOpened(sessionId);
       await sessions.ensure(notebookPath());
       sessions.takeLost(sessionId);

@@ -190,6 +190,7 @@ export class RunsPanel extends Widget {
       b.title = title;
       b.dataset.action = label.toLowerCase().replace(/\s+/g, '-');
       const key = `${r.run}:${b.dataset.action}`;
+      b.dataset.key = key;
       b.disabled = this.working.has(key);
       b.addEventListener('click', () => {
         if (this.working.has(key)) return;
@@ -200,6 +201,9 @@ export class RunsPanel extends Widget {
           .finally(() => {
             this.working.delete(key);
             b.disabled = false;
+            // and the button of a row made anew meanwhile (the run ended while its probes were plotted)
+            for (const other of this.list.querySelectorAll<HTMLButtonElement>('button[data-key]'))
+              if (other.dataset.key === key) other.disabled = false;
           });
       });
       actions.appendChild(b);

@@ -304,7 +304,9 @@ export class PartitionedSimulator {
             (r) => {
               if (r.type === 'error') p.failure ??= r;
             },
-            () => undefined, // died meanwhile: its exit set its failure
+            (e: Error) => {
+              p.failure ??= errorOf(e); // died meanwhile (a due callback called process.exit, or it ran out of memory)
+            },
           ),
         ),
       );

@@ -186,6 +186,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   let store: ThreadedProbeStore | undefined;
   let sim: RunSimulator | undefined;
   let failure: unknown;
+  /** The model's load started (and may be given up: see onLoadAbandoned). */
+  let loading = false;
   /** True while steps run: a failure then comes from a step that counted itself but did not finish. */
   let stepping = false;
   // probes.h5 is written on a writer thread, off the simulation's thread; it starts now, so that it
@@ -197,6 +199,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     // Own handles let go while the model loads: a load that can never settle then fails (see load-watch.ts).
     const hold: LoopHandle[] = [writer.worker];
     if (process.channel) hold.push(process.channel);
+    // cancelled before it started (a trial cancelled as its worker took it): no load to give up
+    if (cancelSignal !== undefined) throw new LoadCancelled(cancelSignal);
+    loading = true;
     const net = await watchLoad(loadModel(join(dir, FILES.model), options.params ?? {}), loadCancelled, hold, () => cancelRequested(dir));
     sim = await createRunSimulator(net, join(dir, FILES.model), {
       dt: options.dt,
@@ -290,7 +295,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     status.time = sim.time;
     status.stepsFlushed = sim.steps;
   } catch (err) {
-    if (err instanceof LoadCancelled || err instanceof LoadNeverSettles) opts.onLoadAbandoned?.(err);
+    if (loading && (err instanceof LoadCancelled || err instanceof LoadNeverSettles)) opts.onLoadAbandoned?.(err);
     // cancelled while the model loaded: recorded as cancelled, before any step
     if (err instanceof LoadCancelled) cancelSignal ??= err.signal;
     else failure = err;

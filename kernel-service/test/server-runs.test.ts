@@ -625,4 +625,33 @@ describe('spike reads are bounded (NEFSIM_MAX_SPIKES_READ = 1,000 here; 20 M by 
       cleanup(capped.dir);
     }
   }, 60_000);
+
+  it('a probe with too many spikes for its per-neuron layout (NEFSIM_UNITS_MAX_SPIKES = 500 here): the limit says so', async () => {
+    process.env['NEFSIM_MAX_SPIKES_READ'] = '1000';
+    process.env['NEFSIM_UNITS_MAX_SPIKES'] = '500';
+    const capped = await startService();
+    delete process.env['NEFSIM_MAX_SPIKES_READ'];
+    delete process.env['NEFSIM_UNITS_MAX_SPIKES'];
+    const k = await Client.connect(capped);
+    try {
+      const file = join(capped.dir, 'spiking.mjs');
+      writeFileSync(
+        file,
+        "import { Network } from 'nefsim';\nexport default function () {\n  const net = new Network({ seed: 2 });\n" +
+          "  const a = net.ensemble({ nNeurons: 100, dimensions: 1 });\n  net.probe(a.neurons, { label: 'spikes' });\n  return net;\n}\n",
+      );
+      const run = (await k.request('run.start', { file, duration: 1 })).result!.run as string;
+      for (let i = 0; i < 300 && (await k.request('run.status', { run })).result!.state !== 'done'; i++)
+        await new Promise((res) => setTimeout(res, 100));
+      const few = await k.request('probe.fetch', { run, probe: 'spikes', columns: [3, 6], mode: 'raw' });
+      expect(few.error?.code).toBe('limit');
+      expect(few.error!.message).toMatch(
+        /ask for a shorter time range \(this probe has no per-neuron layout to read a few neurons from: \d+ spikes, more than 500\)/,
+      );
+    } finally {
+      k.close();
+      await capped.stop();
+      cleanup(capped.dir);
+    }
+  }, 60_000);
 });

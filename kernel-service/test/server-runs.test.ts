@@ -396,13 +396,26 @@ export default function () {
     expect(run).not.toBe('');
     expect(existsSync(join(svc.runsDir, run))).toBe(false);
     // the cancel stops `nefsim run` while it loads the model (a launcher that had already started the run
-    // would have it cancelled once it exists)
-    const cancelled = await c.request('run.cancel', { run });
+    // would have it cancelled once it exists); a delete sent with it is refused while the launch ends (it
+    // deleted the record, and the launch then recorded the run again, as failed)
+    const [cancelled, deleted] = await Promise.all([c.request('run.cancel', { run }), c.request('run.delete', { run })]);
+    expect(deleted.error?.code).toBe('conflict');
+    expect(deleted.error!.message).toContain('is being started: cancel it');
     expect(cancelled.ok, JSON.stringify(cancelled.error)).toBe(true);
     expect(cancelled.result!.state).toBe('cancelled');
     await started;
     expect((await c.request('run.status', { run })).result!.state).toBe('cancelled');
     expect(existsSync(join(svc.runsDir, run))).toBe(false);
+    expect((await c.request('run.delete', { run })).result).toMatchObject({ deleted: true });
+    expect((await c.request('run.status', { run })).error!.code).toBe('not_found');
+  });
+
+  it('jobs without trials or a sweep is refused before anything is queued', async () => {
+    const r = await c.request('run.start', { file: join(svc.dir, 'model.mjs'), duration: 0.1, jobs: 2, label: 'jobsalone' });
+    expect(r.error).toMatchObject({ code: 'invalid_params' });
+    expect(r.error!.message).toContain('jobs is how many trials run at once');
+    const runs = (await c.request('run.list')).result!.runs as { run: string }[];
+    expect(runs.some((x) => x.run.startsWith('jobsalone'))).toBe(false);
   });
 
   it('a model that never loads holds only its own slot, and run.cancel stops its launch at once', async () => {

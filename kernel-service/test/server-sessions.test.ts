@@ -480,6 +480,18 @@ describe('inline simulations and post-processing', () => {
     expect(mem.error!.message).toMatch(/would record \d+ MB, more than half of this session's memory/);
   });
 
+  it("an engine error made in a cell with an object, not a label, as the object at fault: execution_error naming it (it was 'internal')", async () => {
+    const r = await exec(
+      "const culprit = new Network().ensemble({ nNeurons: 5, dimensions: 1, label: 'culprit' }); throw new ValidationError('bad thing', culprit)",
+      'obj',
+      { model: false },
+    );
+    expect(r.error).toMatchObject({ code: 'execution_error', details: { object: 'culprit' } });
+    const f = await exec('throw new NefsimError("bad thing", () => 1)', 'obj2', { model: false });
+    expect(f.error?.code).toBe('execution_error');
+    expect(typeof f.error!.details!['object']).toBe('string');
+  });
+
   it('simulate() whose steps turn slow within a chunk still stops near its budget (it ran 32 times over)', async () => {
     const r = await exec(
       [

@@ -104,6 +104,8 @@ describe('run dialog', () => {
     expect(parseRunForm({ duration: '1', label: 'a b' })).toMatch(/Label/);
     expect(parseRunForm({ duration: '1', label: '-x' })).toMatch(/starts with a letter/);
     expect(parseRunForm({ duration: '1', label: 'a'.repeat(101) })).toMatch(/at most 100/);
+    expect(parseRunForm({ duration: '1', jobs: '2' })).toMatch(/^Jobs is how many trials run at once: give Trials/);
+    expect(parseRunForm({ duration: '1', trials: '1', jobs: '2' })).toMatch(/^Jobs is how many trials run at once/);
     expect(parseRunForm({ duration: '1', trials: '4', sweep: '[{"tau": 0.05}, {"tau": 0.1}]', jobs: '2' })).toEqual({
       duration: 1,
       sweep: [{ tau: 0.05 }, { tau: 0.1 }],

@@ -33,6 +33,8 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
   const jobs = num(v.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024))
     return 'Jobs must be an integer from 1 to 1024 (or empty: as many as cores).';
+  if (jobs !== undefined && !sweep && !(trials !== undefined && trials > 1))
+    return 'Jobs is how many trials run at once: give Trials (more than 1) or a Sweep, or leave Jobs empty for a single run.';
   const executor = v.executor === 'slurm' ? 'slurm' : 'local';
   if (v.dtype !== undefined && v.dtype !== 'float64' && v.dtype !== 'float32') return 'Precision must be float64 or float32.';
   const label = (v.label ?? '').trim();

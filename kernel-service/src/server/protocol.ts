@@ -82,18 +82,18 @@ function request<T extends string, P extends Record<string, TSchema>>(type: T, p
   );
 }
 
+const SimId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9_-]+$',
+  description: 'Inline simulation id (from simulate() in the session).',
+});
+
 /** Where probe data comes from: a run (folder name in the runs folder) or a session's inline simulation. */
 const Source = {
   run: Type.Optional(RunName),
   session: Type.Optional(SessionId),
-  sim: Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 64,
-      pattern: '^[A-Za-z0-9_-]+$',
-      description: 'Inline simulation id (from simulate() in the session).',
-    }),
-  ),
+  sim: Type.Optional(SimId),
 };
 
 const Window = {
@@ -255,7 +255,7 @@ export const RequestSchemas = {
       session: SessionId,
       ensemble: Name,
       points: Type.Optional(Type.Integer({ minimum: 2, maximum: 10_000 })),
-      sim: Type.Optional(Type.String({ maxLength: 64 })),
+      sim: Type.Optional(SimId),
       run: Type.Optional(RunName),
     },
     "Tuning curves of an ensemble of the session's model (built with the simulation's seed when sim is given), or of a run's model (built in the session's worker with the run's seed and dt).",

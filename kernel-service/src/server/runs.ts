@@ -795,6 +795,16 @@ export class RunManager {
     const dir = this.checkName(run);
     const qfile = join(this.queueDir, `${run}.json`);
     if (run.includes('/')) throw new ProtocolError('conflict', 'delete the whole batch, not one of its trials');
+    // its launch is under way (a cancel may have marked it, but the launch still ends by recording it: deleted
+    // now, it came back as failed)
+    if (this.launching.has(run))
+      throw new ProtocolError(
+        'conflict',
+        `run '${run}' is being started: cancel it (run.cancel answers once it has ended), then delete it`,
+        {
+          state: 'queued',
+        },
+      );
     if (this.whatIsDamaged(run) !== null) {
       // unless its status says it runs and its process is there (its options.json alone was deleted)
       try {

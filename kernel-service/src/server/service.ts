@@ -347,8 +347,11 @@ export class Service {
     if (!this.takeToken(c)) {
       c.strikes++;
       if (c.strikes > this.opts.rateBurst) {
-        this.opts.log(`client ${c.id}: closed for flooding`);
-        c.ws.close(1008, 'rate limit exceeded');
+        // once: the frames that arrived before the close would each say it again
+        if (c.ws.readyState === c.ws.OPEN) {
+          this.opts.log(`client ${c.id}: closed for flooding`);
+          c.ws.close(1008, 'rate limit exceeded');
+        }
         return;
       }
       if (c.ws.bufferedAmount < LOW_WATER) {
@@ -389,6 +392,12 @@ export class Service {
         (err: unknown) => {
           if (err instanceof ProtocolError) return this.reply(c, req.id, req.type, err.toBody());
           const fsError = fileSystemError(err);
+          // a run deleted while this request read it: no such run, not a failing disk
+          const run = (req as { run?: unknown }).run;
+          if (fsError?.details?.['errno'] === 'ENOENT' && typeof run === 'string') {
+            const gone = this.runGone(run);
+            if (gone) return this.reply(c, req.id, req.type, gone);
+          }
           if (fsError) {
             this.opts.log(`${req.type} failed on the file system: ${fsError.message}`);
             return this.reply(c, req.id, req.type, fsError);
@@ -431,11 +440,23 @@ export class Service {
     }, 20);
   }
 
+  /** not_found's body if the run is gone (it was deleted), else undefined. */
+  private runGone(run: string): ErrorBody | undefined {
+    try {
+      this.runs.status(run);
+      return undefined;
+    } catch (err) {
+      return err instanceof ProtocolError && err.code === 'not_found' ? err.toBody() : undefined;
+    }
+  }
+
   private reply(c: Client, id: string | number | null, type: string | null, error: ErrorBody | undefined, result?: unknown): void {
     const msg = error
       ? { v: PROTOCOL_VERSION, id, type, ok: false, error }
       : { v: PROTOCOL_VERSION, id, type, ok: true, result: result ?? {} };
     const text = safeStringify(msg);
+    if (text === undefined)
+      this.opts.log(`internal: the reply to ${type ?? 'a request'} (id ${String(id)}) could not be serialised as JSON`);
     this.send(
       c,
       text ??
@@ -725,6 +746,11 @@ export class Service {
   private async runStart(r: Request<'run.start'>): Promise<RunInfo> {
     if ((r.trials ?? 1) > 1 && r.sweep !== undefined)
       throw new ProtocolError('invalid_params', 'run.start: give trials or sweep, not both');
+    if (r.jobs !== undefined && (r.trials ?? 1) <= 1 && r.sweep === undefined)
+      throw new ProtocolError(
+        'invalid_params',
+        'run.start: jobs is how many trials run at once: give trials (more than 1) or sweep with it',
+      );
     if ((r.executor ?? 'local') !== 'local' && (r.trials ?? 1) <= 1 && r.sweep === undefined) {
       throw new ProtocolError('unsupported', `executor '${r.executor}' runs batches (trials or sweep) only`);
     }

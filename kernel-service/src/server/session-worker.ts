@@ -216,6 +216,21 @@ interface TuningCallOptions extends TuningPlotOptions {
   sim?: InlineSimulation;
 }
 
+/**
+ * The object at fault, as the label the protocol promises: a NefsimError made
+ * by a cell may carry anything there (an Ensemble, a function), which could not
+ * cross to the service's thread or be written as JSON.
+ */
+function objectName(o: unknown): string {
+  if (typeof o === 'string') return o;
+  if (typeof o === 'object' && o !== null && typeof (o as { label?: unknown }).label === 'string') return (o as { label: string }).label;
+  try {
+    return String(o).slice(0, 200);
+  } catch {
+    return typeof o;
+  }
+}
+
 /** What a session function got instead of a Network, for its error. */
 function notANetwork(net: unknown): string {
   return net === undefined ? 'undefined (has the cell that sets it run in this session?)' : inspect(net, { depth: 0 }).slice(0, 80);
@@ -660,7 +675,9 @@ async function execute(rid: number, code: string, cell: string): Promise<void> {
           ...(elsewhere && !stale
             ? { origin: { cell: elsewhere.cell, line: elsewhere.line, column: elsewhere.column, source: elsewhere.source } }
             : {}),
-          ...(isEngine && (err as nefsim.NefsimError).object !== undefined ? { object: (err as nefsim.NefsimError).object } : {}),
+          ...(isEngine && (err as nefsim.NefsimError).object !== undefined
+            ? { object: objectName((err as nefsim.NefsimError).object) }
+            : {}),
           ...(instanceOf(err, BudgetError) ? { budget: true } : {}),
           stack: stacks.filter((x): x is string => x !== undefined).join('\nCaused by: ') || undefined,
         },
@@ -893,8 +910,16 @@ port.on('message', (msg: ToWorker) => {
     })
     // Whatever escapes a handler answers its request and leaves the queue alive for the next ones
     // (a rejected queue would skip every later request: a session that silently stops answering).
-    .catch(() => {
-      send({ kind: 'done', rid: msg.rid, ok: false, error: { code: 'internal', message: 'the session failed to answer this request' } });
+    .catch((err: unknown) => {
+      send({
+        kind: 'done',
+        rid: msg.rid,
+        ok: false,
+        error: {
+          code: 'internal',
+          message: `the session failed to answer this request (${err instanceof Error ? err.message : String(err)})`.slice(0, 500),
+        },
+      });
     });
 });
 

@@ -26,6 +26,24 @@ function model(name: string, source: string): string {
   return file;
 }
 
+/** A Node `label` (its function `fn`, after `prelude`) drives a -> b, b probed: the models of the failure tests. */
+function failingChain(name: string, label: string, fn: string, prelude = ''): string {
+  return model(
+    name,
+    `import { Network } from 'nefsim';
+const net = new Network({ seed: 2 });
+${prelude}
+const bad = net.node(${fn}, { label: '${label}' });
+const a = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'a' });
+const b = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'b' });
+net.connect(bad, a);
+net.connect(a, b);
+net.probe(b, { synapse: 0.01, label: 'b' });
+export default net;
+`,
+  );
+}
+
 const squaring = model(
   'squaring',
   `import { Network } from 'nefsim';
@@ -337,19 +355,7 @@ export default net;
   });
 
   it('a Node that throws in one part fails the run with its label; the other part stops; data before it is kept', async () => {
-    const file = model(
-      'throws',
-      `import { Network } from 'nefsim';
-const net = new Network({ seed: 2 });
-const bad = net.node((t) => { if (t > 0.05) throw new Error('bad input'); return Math.sin(t); }, { label: 'flaky' });
-const a = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'a' });
-const b = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'b' });
-net.connect(bad, a);
-net.connect(a, b);
-net.probe(b, { synapse: 0.01, label: 'b' });
-export default net;
-`,
-    );
+    const file = failingChain('throws', 'flaky', `(t) => { if (t > 0.05) throw new Error('bad input'); return Math.sin(t); }`);
     const sim = await PartitionedSimulator.create(file, { dt: 0.001, partitions: 2 });
     expect(sim.summary().partitions).toBe(2);
     await expect(sim.runSteps(100)).rejects.toThrow(/Node 'flaky': its function threw at t = 0.051000 s: bad input/);
@@ -359,19 +365,7 @@ export default net;
   });
 
   it('a part whose worker dies (a Node calling process.exit) fails the run; the other part stops instead of waiting', async () => {
-    const file = model(
-      'exits',
-      `import { Network } from 'nefsim';
-const net = new Network({ seed: 2 });
-const bad = net.node((t) => { if (t > 0.05) process.exit(3); return Math.sin(t); }, { label: 'exits' });
-const a = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'a' });
-const b = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'b' });
-net.connect(bad, a);
-net.connect(a, b);
-net.probe(b, { synapse: 0.01, label: 'b' });
-export default net;
-`,
-    );
+    const file = failingChain('exits', 'exits', `(t) => { if (t > 0.05) process.exit(3); return Math.sin(t); }`);
     const sim = await PartitionedSimulator.create(file, { dt: 0.001, partitions: 2 });
     expect(sim.summary().partitions).toBe(2);
     await expect(sim.runSteps(1000)).rejects.toThrow(/exited with code 3/);
@@ -540,22 +534,11 @@ export default net;
 describe('a part that fails between two chunks (a callback a Node function started throws)', () => {
   // A Node whose failure comes later, outside the step: a timer, as a socket's 'error' or a rejected write would.
   const asyncFail = (name: string) =>
-    model(
+    failingChain(
       name,
-      `import { Network } from 'nefsim';
-const net = new Network({ seed: 2 });
-let fired = false;
-const bad = net.node((t) => {
-  if (t > 0.05 && !fired) { fired = true; setTimeout(() => { throw new Error('actuator write failed'); }, 0); }
-  return Math.sin(t);
-}, { label: 'actuator' });
-const a = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'a' });
-const b = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'b' });
-net.connect(bad, a);
-net.connect(a, b);
-net.probe(b, { synapse: 0.01, label: 'b' });
-export default net;
-`,
+      'actuator',
+      "(t) => { if (t > 0.05 && !fired) { fired = true; setTimeout(() => { throw new Error('actuator write failed'); }, 0); } return Math.sin(t); }",
+      'let fired = false;',
     );
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -575,19 +558,11 @@ export default net;
   }, 20_000);
 
   it('a part whose due callback ends its thread (process.exit) right after the last chunk: close() reports it', async () => {
-    const file = model(
+    const file = failingChain(
       'exit-after',
-      `import { Network } from 'nefsim';
-const net = new Network({ seed: 2 });
-let fired = false;
-const bad = net.node((t) => { if (t > 0.09 && !fired) { fired = true; setTimeout(() => process.exit(3), 1); } return Math.sin(t); }, { label: 'x' });
-const a = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'a' });
-const b = net.ensemble({ nNeurons: 50, dimensions: 1, label: 'b' });
-net.connect(bad, a);
-net.connect(a, b);
-net.probe(b, { synapse: 0.01, label: 'b' });
-export default net;
-`,
+      'x',
+      `(t) => { if (t > 0.09 && !fired) { fired = true; setTimeout(() => process.exit(3), 1); } return Math.sin(t); }`,
+      `let fired = false;`,
     );
     const sim = await PartitionedSimulator.create(file, { dt: 0.001, partitions: 2 });
     await sim.runSteps(100);

@@ -317,6 +317,28 @@ export default function () {
     expect((await c.request('run.start', { session: s, duration: 0.05 })).error!.code).toBe('model_error');
   });
 
+  it("a sweep of a session's model cells gives each trial its parameters as `params` (it ran the session's model each time)", async () => {
+    const s = (await c.request('session.open', { label: 'swept' })).result!.session as string;
+    const cells = [
+      'const n = params.n ?? 50;',
+      "const net = new Network({ label: 'swept', seed: 0 });\nconst e = net.ensemble({ nNeurons: n, dimensions: 1 });\nnet.probe(e);\nmodel = net;",
+    ];
+    for (const [i, code] of cells.entries()) expect((await c.request('cell.execute', { session: s, code, cell: `w${i}` })).ok).toBe(true);
+    // in the session, params is {}: the default applies
+    expect((await c.request('cell.execute', { session: s, code: 'n', cell: 'w-n', model: false })).result!.value).toEqual({
+      'text/plain': '50',
+    });
+    const r = await c.request('run.start', { session: s, duration: 0.01, sweep: [{ n: 10 }, { n: 20 }] });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const run = r.result!.run as string;
+    await watchToEnd(run);
+    for (const [t, n] of [
+      ['trial-000', 10],
+      ['trial-001', 20],
+    ] as const)
+      expect(readFileSync(join(svc.runsDir, run, t, 'log.txt'), 'utf8')).toContain(`built 'swept' (seed 0): ${n} neurons`);
+  });
+
   it("model cells that call the session's own functions (plotTuning, plotXY, display, buildSummary, post.*) run in a run too", async () => {
     const s = (await c.request('session.open', { label: 'plots' })).result!.session as string;
     const cells = [
@@ -581,24 +603,30 @@ export default function () {
 });
 
 describe('spike reads are bounded (NEFSIM_MAX_SPIKES_READ = 1,000 here; 20 M by default)', () => {
-  it("a window holding more spikes than that is refused, not read; a few neurons come from the ended run's per-neuron layout, as from short windows", async () => {
-    process.env['NEFSIM_MAX_SPIKES_READ'] = '1000';
+  /** A service started with `env`, and a 1 s run of 100 spiking neurons on it, ended. */
+  async function spikingRun(env: Record<string, string>): Promise<{ capped: Running; k: Client; run: string }> {
+    Object.assign(process.env, env);
     const capped = await startService();
-    delete process.env['NEFSIM_MAX_SPIKES_READ'];
+    for (const key of Object.keys(env)) delete process.env[key];
     const k = await Client.connect(capped);
+    const file = join(capped.dir, 'spiking.mjs');
+    writeFileSync(
+      file,
+      "import { Network } from 'nefsim';\nexport default function () {\n  const net = new Network({ seed: 2 });\n" +
+        '  const stim = net.node((t) => [Math.sin(6 * t)]);\n  const a = net.ensemble({ nNeurons: 100, dimensions: 1 });\n' +
+        "  net.connect(stim, a);\n  net.probe(a.neurons, { label: 'spikes' });\n  return net;\n}\n",
+    );
+    const r = await k.request('run.start', { file, duration: 1 });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const run = r.result!.run as string;
+    for (let i = 0; i < 300 && (await k.request('run.status', { run })).result!.state !== 'done'; i++)
+      await new Promise((res) => setTimeout(res, 100));
+    return { capped, k, run };
+  }
+
+  it("a window holding more spikes than that is refused, not read; a few neurons come from the ended run's per-neuron layout, as from short windows", async () => {
+    const { capped, k, run } = await spikingRun({ NEFSIM_MAX_SPIKES_READ: '1000' });
     try {
-      const file = join(capped.dir, 'spiking.mjs');
-      writeFileSync(
-        file,
-        "import { Network } from 'nefsim';\nexport default function () {\n  const net = new Network({ seed: 2 });\n" +
-          '  const stim = net.node((t) => [Math.sin(6 * t)]);\n  const a = net.ensemble({ nNeurons: 100, dimensions: 1 });\n' +
-          "  net.connect(stim, a);\n  net.probe(a.neurons, { label: 'spikes' });\n  return net;\n}\n",
-      );
-      const r = await k.request('run.start', { file, duration: 1 });
-      expect(r.ok, JSON.stringify(r.error)).toBe(true);
-      const run = r.result!.run as string;
-      for (let i = 0; i < 300 && (await k.request('run.status', { run })).result!.state !== 'done'; i++)
-        await new Promise((res) => setTimeout(res, 100));
       const all = await k.request('probe.fetch', { run, probe: 'spikes', mode: 'raw' });
       expect(all.error?.code).toBe('limit');
       expect(all.error!.message).toMatch(
@@ -640,22 +668,8 @@ describe('spike reads are bounded (NEFSIM_MAX_SPIKES_READ = 1,000 here; 20 M by 
   }, 60_000);
 
   it('a probe with too many spikes for its per-neuron layout (NEFSIM_UNITS_MAX_SPIKES = 500 here): the limit says so', async () => {
-    process.env['NEFSIM_MAX_SPIKES_READ'] = '1000';
-    process.env['NEFSIM_UNITS_MAX_SPIKES'] = '500';
-    const capped = await startService();
-    delete process.env['NEFSIM_MAX_SPIKES_READ'];
-    delete process.env['NEFSIM_UNITS_MAX_SPIKES'];
-    const k = await Client.connect(capped);
+    const { capped, k, run } = await spikingRun({ NEFSIM_MAX_SPIKES_READ: '1000', NEFSIM_UNITS_MAX_SPIKES: '500' });
     try {
-      const file = join(capped.dir, 'spiking.mjs');
-      writeFileSync(
-        file,
-        "import { Network } from 'nefsim';\nexport default function () {\n  const net = new Network({ seed: 2 });\n" +
-          "  const a = net.ensemble({ nNeurons: 100, dimensions: 1 });\n  net.probe(a.neurons, { label: 'spikes' });\n  return net;\n}\n",
-      );
-      const run = (await k.request('run.start', { file, duration: 1 })).result!.run as string;
-      for (let i = 0; i < 300 && (await k.request('run.status', { run })).result!.state !== 'done'; i++)
-        await new Promise((res) => setTimeout(res, 100));
       const few = await k.request('probe.fetch', { run, probe: 'spikes', columns: [3, 6], mode: 'raw' });
       expect(few.error?.code).toBe('limit');
       expect(few.error!.message).toMatch(

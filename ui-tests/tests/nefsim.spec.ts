@@ -7,6 +7,7 @@
  * service stopped shows as disconnected and comes back.
  */
 import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
+import type { Locator } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -57,6 +58,18 @@ async function runCode(page: IJupyterLabPageFixture, i: number, code: string, ex
   await page.notebook.setCell(i, 'code', code);
   await runCell(page, i);
   await expect(cell(page, i).locator('.jp-OutputArea-output')).toContainText(expected, { timeout: 60_000 });
+}
+
+/** Presses the notebook's Run button (with cell 0 selected): the Run dialog. */
+async function openRunDialog(page: IJupyterLabPageFixture): Promise<Locator> {
+  await cell(page, 0).click();
+  await page
+    .locator(
+      '.jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"] button, .jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"]',
+    )
+    .first()
+    .click();
+  return page.locator('.jp-Dialog');
 }
 
 test.describe('nefsim extension', () => {
@@ -114,14 +127,7 @@ test.describe('nefsim extension', () => {
     baseURL,
   }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
-    await cell(page, 0).click();
-    await page
-      .locator(
-        '.jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"] button, .jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"]',
-      )
-      .first()
-      .click();
-    const dialog = page.locator('.jp-Dialog');
+    const dialog = await openRunDialog(page);
     await expect(dialog).toContainText('Run the model');
     // pre-filled from the notebook's metadata: the nengo_mpi example's 5 s on 2 partitions
     await expect(dialog.locator('#nefsim-run-duration')).toHaveValue('5');
@@ -211,14 +217,7 @@ test.describe('nefsim extension', () => {
 
   test("the Runs panel's Cancel stays put while the run's progress refreshes, and cancels the run", async ({ page, tmpPath }) => {
     await openExample(page, tmpPath, 'squaring.ipynb');
-    await cell(page, 0).click();
-    await page
-      .locator(
-        '.jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"] button, .jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="nefsim-run"]',
-      )
-      .first()
-      .click();
-    const dialog = page.locator('.jp-Dialog');
+    const dialog = await openRunDialog(page);
     await dialog.locator('#nefsim-run-duration').fill('3000');
     await dialog.locator('#nefsim-run-partitions').fill('1');
     await dialog.locator('.jp-mod-accept').click();

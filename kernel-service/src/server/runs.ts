@@ -169,12 +169,13 @@ const LAUNCH_TIMEOUT_MS = 120_000;
  * `model`): a run's module defines each of them too, as the stubs below, so that model cells that
  * call them run there (a test checks that a session defines each).
  */
-export const SESSION_GLOBALS = ['display', 'simulate', 'buildSummary', 'post', 'plotTuning', 'plotXY'] as const;
+export const SESSION_GLOBALS = ['display', 'simulate', 'buildSummary', 'post', 'plotTuning', 'plotXY', 'params'] as const;
 
 /**
  * A model module from a session's model cells: the cells run in order inside
  * the default export's async function, top-level declarations becoming `let`s
- * of that function; it returns what the cells leave in `model`. display(),
+ * of that function, whose argument is `params` (a sweep's parameter object;
+ * `{}` otherwise, as in the session); it returns what the cells leave in `model`. display(),
  * plotTuning() and plotXY() show nothing and simulate() is skipped in a run.
  */
 export function moduleFromCells(cells: string[], apiNames: string[]): string {
@@ -205,7 +206,8 @@ export function moduleFromCells(cells: string[], apiNames: string[]): string {
     'const plotTuning = () => undefined;',
     'const plotXY = () => undefined;',
     '',
-    'export default async function () {',
+    // a sweep's trial gets its parameter object here, as a module's default export does; `params` in the cells
+    'export default async function (params = {}) {',
     `  let ${[...names].join(', ')};`,
     ...bodies,
     '  if (!(model instanceof nefsim.Network)) throw new Error("the model cells leave no Network in \'model\'");',

@@ -356,6 +356,9 @@ const context = vm.createContext({
   buildSummary,
   plotTuning,
   plotXY,
+  // a sweep's parameters in a run of the model cells (see moduleFromCells); here `{}`, or what a cell that is
+  // not a model cell puts in it to try a parameter set inline
+  params: {},
   model: undefined,
   // Timers and typed arrays of the worker's realm, so that arrays made in cells pass the engine's instanceof checks.
   setTimeout,

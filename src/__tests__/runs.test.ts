@@ -45,11 +45,10 @@ describe('runs panel data', () => {
     expect(formatDuration(7300)).toBe('2 h 1 min');
   });
 
-  it('writes an h5py snippet that loads the run', () => {
-    const s = pythonSnippet({ run: 'sq-1', state: 'done', path: '/data/runs/sq-1' });
-    expect(s).toContain('h5py.File("/data/runs/sq-1/probes.h5", "r")');
-    expect(s).toContain('f["time"][:]');
-    expect(pythonSnippet({ run: 'x', state: 'done' })).toContain('"nefsim-runs/x/probes.h5"');
+  it("writes an h5py snippet that loads the run from the service's runs folder (a batch: each trial's)", () => {
+    expect(pythonSnippet({ run: 'sq-1', state: 'done', path: '/data/runs/sq-1' })).toContain('load("/data/runs/sq-1/probes.h5")');
+    expect(pythonSnippet({ run: 'x', state: 'done' }, '/srv/runs')).toContain('load("/srv/runs/x/probes.h5")');
+    expect(pythonSnippet({ run: 'b', state: 'done', kind: 'batch' }, '/srv/runs')).toContain('glob.glob("/srv/runs/b/trial-*/probes.h5")');
   });
 
   it('reads probe.list results', () => {

@@ -98,23 +98,45 @@ function pyString(s: string): string {
   return JSON.stringify(s);
 }
 
-/** h5py code that loads a run's probe data. */
+/**
+ * h5py code that loads a run's probe data (a batch's: every trial's), by the
+ * absolute path the service reports (`runsDir` of run.list), so that it runs
+ * from a notebook in any folder. Spike probes are groups (their spikes as
+ * time, neuron pairs; see the README's "Spikes in probes.h5"), not arrays.
+ */
 export function pythonSnippet(r: RunInfo, runsDir = 'nefsim-runs'): string {
-  const folder = typeof r.path === 'string' && r.path ? r.path : `${runsDir}/${r.run}`;
-  const file = folder.replace(/\/$/, '') + '/probes.h5';
-  return [
-    'import h5py',
+  const folder = (typeof r.path === 'string' && r.path ? r.path : `${runsDir}/${r.run}`).replace(/\/$/, '');
+  const load = [
+    'def load(path):',
+    '    """Each probe: an array (samples x dimensions), or for spikes (spike_times, spike_units)."""',
+    '    with h5py.File(path, "r") as f:',
+    '        out = {"time": f["time"][:]}',
+    '        for name, obj in f["probes"].items():',
+    '            out[name] = (obj["spike_times"][:], obj["spike_units"][:]) if isinstance(obj, h5py.Group) else obj[:]',
+    '        return out',
     '',
-    `# nefsim run ${r.run}`,
-    `with h5py.File(${pyString(file)}, "r") as f:`,
-    '    t = f["time"][:]',
-    '    probes = {name: f["probes"][name][:] for name in f["probes"]}',
-    '    attrs = {name: dict(f["probes"][name].attrs) for name in f["probes"]}',
+  ];
+  const show = (v: string): string[] => [
+    `for name, data in ${v}.items():`,
+    '    print(name, data.shape if hasattr(data, "shape") else f"{len(data[0])} spikes")',
     '',
-    'for name, data in probes.items():',
-    '    print(name, data.shape, attrs[name].get("label"))',
-    '',
-  ].join('\n');
+  ];
+  if (r.kind === 'batch')
+    return [
+      'import glob',
+      'import os',
+      'import h5py',
+      '',
+      ...load,
+      `# nefsim batch ${r.run}: one probes.h5 per trial`,
+      `trials = {os.path.basename(os.path.dirname(p)): load(p) for p in sorted(glob.glob(${pyString(`${folder}/trial-*/probes.h5`)}))}`,
+      'for trial, probes in trials.items():',
+      '    print(trial, {name: getattr(d, "shape", None) or f"{len(d[0])} spikes" for name, d in probes.items()})',
+      '',
+    ].join('\n');
+  return ['import h5py', '', ...load, `# nefsim run ${r.run}`, `probes = load(${pyString(`${folder}/probes.h5`)})`, ...show('probes')].join(
+    '\n',
+  );
 }
 
 export const ACTIVE_STATES = new Set(['queued', 'running']);

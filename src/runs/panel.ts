@@ -20,6 +20,8 @@ export class RunsPanel extends Widget {
   private list = document.createElement('div');
   /** Each run's row, with what it was made for (state, label, error): see render. */
   private rows = new Map<string, { el: HTMLElement; shape: string }>();
+  /** The service's runs folder (absolute, from run.list): where Copy Python's snippet reads. */
+  private runsDir: string | undefined;
   private message = document.createElement('div');
   private timer: ReturnType<typeof setTimeout> | null = null;
   private refreshing = false;
@@ -81,6 +83,8 @@ export class RunsPanel extends Widget {
     try {
       const reply = await this.client.request('run.list', {}, { timeoutMs: 15_000 });
       this.runs = parseRunList(reply.result);
+      const dir = (reply.result as { runsDir?: unknown } | null)?.runsDir;
+      if (typeof dir === 'string' && dir) this.runsDir = dir;
       this.runs.sort((a, b) => startOf(b) - startOf(a));
       this.message.textContent = this.runs.length ? '' : 'No runs yet. Press ▶ Run on a notebook with model cells.';
       this.render();
@@ -218,7 +222,7 @@ export class RunsPanel extends Widget {
       button('Plot probes', 'Add the probe plots to the current notebook', () => this.plotProbes(this.latest(r)));
     }
     button('Copy Python', 'Copy h5py code that loads this run’s data', async () => {
-      Clipboard.copyToSystem(pythonSnippet(this.latest(r)));
+      Clipboard.copyToSystem(pythonSnippet(this.latest(r), this.runsDir));
       Notification.info('h5py snippet copied', { autoClose: 2500 });
     });
     if (!ACTIVE_STATES.has(r.state)) {

@@ -739,6 +739,21 @@ describe("a session's execution count", () => {
     other.close();
     await c.request('session.close', { session: 'nb-count', force: true });
   });
+
+  it("numbers each execution, for every client on the session, in replies and in errors' details", async () => {
+    await c.request('session.open', { session: 'nb-num' });
+    const other = await Client.connect(svc);
+    try {
+      await other.request('session.open', { session: 'nb-num' });
+      expect((await c.request('cell.execute', { session: 'nb-num', code: '1', cell: 'a' })).result).toMatchObject({ execution: 1 });
+      expect((await other.request('cell.execute', { session: 'nb-num', code: '2', cell: 'b' })).result).toMatchObject({ execution: 2 });
+      const failed = await c.request('cell.execute', { session: 'nb-num', code: 'throw new Error("x")', cell: 'a' });
+      expect(failed.error).toMatchObject({ code: 'execution_error', details: { execution: 3 } });
+    } finally {
+      other.close();
+      await c.request('session.close', { session: 'nb-num', force: true });
+    }
+  });
 });
 
 describe('closing a session that two pages hold (one notebook open in two browser tabs)', () => {

@@ -68,7 +68,7 @@ async function runCell(client: NefsimClient, sessions: DesignSessions, path: str
     onCellExecuted: () => undefined,
     onCellExecutionScheduled: () => undefined,
   } as never);
-  return { ok, text: JSON.stringify(outputs) };
+  return { ok, text: JSON.stringify(outputs), count: cell.model.executionCount };
 }
 
 describe('design sessions', () => {
@@ -100,6 +100,23 @@ describe('design sessions', () => {
     const r = await runCell(svc.asClient, sessions, 'nb.ipynb');
     expect(r.ok).toBe(false);
     expect(svc.sent.filter((s) => s === `session.open ${id}`)).toHaveLength(1);
+  });
+
+  it("numbers a cell by the session's count from the service (another page's cells counted too), also when it fails", async () => {
+    const svc = fakeService();
+    const sessions = new DesignSessions(svc.asClient);
+    const request = svc.client.request;
+    let n = 0;
+    svc.client.request = async (type: string, params: Record<string, unknown>) => {
+      if (type !== 'cell.execute') return request(type, params);
+      n += 3; // two cells of another page in between
+      if (n === 6) throw new ServiceError('execution_error', 'Error: x', { execution: n });
+      return { result: { value: { 'text/plain': '2' }, execution: n }, arrays: new Map() };
+    };
+    expect((await runCell(svc.asClient, sessions, 'nb.ipynb')).count).toBe(3);
+    expect((await runCell(svc.asClient, sessions, 'nb.ipynb')).count).toBe(6);
+    expect((await runCell(svc.asClient, sessions, 'nb.ipynb')).count).toBe(9);
+    expect(sessions.nextCount(sessionIdFor('nb.ipynb'))).toBe(10);
   });
 
   it('a rename heard twice (two views of one notebook) moves the session once, and the notebook still reaches it', async () => {

@@ -103,7 +103,14 @@ async function executeModelCell(
         'defined (model, networks, variables) is gone. Run the model cells from the top (Run All).\n',
     } as IOutput);
   if (sessions.takeLost(sessionId)) sayLost('the service restarted');
-  const count = sessions.nextCount(sessionId);
+  let count = sessions.nextCount(sessionId);
+  /** The session's number for this execution, when the service gave it (every page on the session shares it). */
+  const numbered = (n: unknown): void => {
+    if (typeof n === 'number' && Number.isInteger(n) && n > 0) {
+      count = n;
+      sessions.tookCount(sessionId, n);
+    }
+  };
   const started = new Date().toISOString();
   const source = model.sharedModel.getSource();
   const execute = () =>
@@ -132,6 +139,7 @@ async function executeModelCell(
       sayLost('the service no longer had it (another page closed or renamed it)');
       reply = await execute();
     }
+    numbered((reply.result as { execution?: unknown } | null)?.execution);
     const result = resultToOutput(reply.result, count);
     if (result) add(result as IOutput);
     const r = reply.result as Record<string, unknown> | null;
@@ -165,8 +173,10 @@ async function executeModelCell(
     return true;
   } catch (err) {
     let info: CellErrorInfo;
-    if (err instanceof ServiceError) info = errorInfo(err.code, err.message, err.details);
-    else info = { ename: 'Error', evalue: err instanceof Error ? err.message : String(err) };
+    if (err instanceof ServiceError) {
+      info = errorInfo(err.code, err.message, err.details);
+      numbered(err.details?.['execution']);
+    } else info = { ename: 'Error', evalue: err instanceof Error ? err.message : String(err) };
     add(errorToOutput(info) as IOutput); // after what the cell printed before it failed (flushed by this add)
     if (!cell.isDisposed) {
       model.executionCount = count;
@@ -177,7 +187,14 @@ async function executeModelCell(
       const other = origin
         ? (cell.parent as { widgets?: readonly Cell[] } | null)?.widgets?.find((c) => c.model.id === origin.cell)
         : undefined;
-      if (origin && other && other !== cell && !other.isDisposed) {
+      // only if it still holds the source that ran (edited since, its lines moved: the line would be wrong)
+      if (
+        origin &&
+        other &&
+        other !== cell &&
+        !other.isDisposed &&
+        sessions.executedSource(sessionId, origin.cell) === other.model.sharedModel.getSource()
+      ) {
         markErrorLine(other, origin.line);
         markedElsewhere.set(cell, other);
       }

@@ -137,6 +137,11 @@ export class DesignSessions {
     m.set(cellId, source);
   }
 
+  /** The source a model cell had when the session last executed it without error, if it did. */
+  executedSource(sessionId: string, cellId: string): string | undefined {
+    return this.executed.get(sessionId)?.get(cellId);
+  }
+
   /** Are these model cells, with these sources, what the session last executed? */
   isCurrent(notebookPath: string, cells: { id: string; source: string }[]): boolean {
     const m = this.executed.get(this.idFor(notebookPath));
@@ -217,6 +222,11 @@ export class DesignSessions {
   /** Runs a session's cells one after another (see CellQueue). */
   enqueue(sessionId: string, run: () => Promise<boolean>, skip: () => boolean): Promise<boolean> {
     return this.queue.enqueue(sessionId, run, skip);
+  }
+
+  /** The service numbered the cell (its count for the session, shared by every page on it): go on from there. */
+  tookCount(sessionId: string, n: number): void {
+    if (n > (this.counters.get(sessionId) ?? 0)) this.counters.set(sessionId, n);
   }
 
   nextCount(sessionId: string): number {

@@ -705,7 +705,9 @@ export class Service {
     const s = this.sessions.get(r.session);
     c.sessions.add(s.id);
     const cell = r.cell ?? `anon-${s.cells.size + 1}`;
-    s.executions++;
+    // the session's count, which its every client numbers its cells by (two pages on one notebook took turns
+    // giving the same numbers)
+    const execution = ++s.executions;
     // A cell left running by a window since closed (the session keeps it, see reap) holds this one back:
     // say so at once, or the cell would wait without a word
     const ahead = s.runningCell();
@@ -726,21 +728,26 @@ export class Service {
         true,
       );
     }
-    const out = await s.request(
-      { op: 'execute', code: r.code, cell },
-      (e) => {
-        if (e.kind === 'stream')
-          this.event(c, { event: 'cell.stream', id: r.id, session: s.id, cell, stream: e.stream, text: e.text }, true);
-        else this.event(c, { event: 'cell.display', id: r.id, session: s.id, cell, data: e.data }, true);
-      },
-      [],
-      c,
-    );
+    const out = await s
+      .request(
+        { op: 'execute', code: r.code, cell },
+        (e) => {
+          if (e.kind === 'stream')
+            this.event(c, { event: 'cell.stream', id: r.id, session: s.id, cell, stream: e.stream, text: e.text }, true);
+          else this.event(c, { event: 'cell.display', id: r.id, session: s.id, cell, data: e.data }, true);
+        },
+        [],
+        c,
+      )
+      .catch((err: unknown) => {
+        if (err instanceof ProtocolError) throw new ProtocolError(err.code, err.message, { ...err.details, execution });
+        throw err;
+      });
     if (r.model !== false) {
       // Keep the latest code of each model cell, in the order cells were first executed.
       s.cells.set(cell, r.code);
     }
-    return { session: s.id, cell, ...out.result };
+    return { session: s.id, cell, execution, ...out.result };
   }
 
   private async runStart(r: Request<'run.start'>): Promise<RunInfo> {

@@ -321,7 +321,7 @@ export default function () {
     const s = (await c.request('session.open', { label: 'swept' })).result!.session as string;
     const cells = [
       'const n = params.n ?? 50;',
-      "const net = new Network({ label: 'swept', seed: 0 });\nconst e = net.ensemble({ nNeurons: n, dimensions: 1 });\nnet.probe(e);\nmodel = net;",
+      "const net = new Network({ label: 'swept', seed: 0 });\nconst e = net.ensemble({ nNeurons: n, dimensions: 1, label: 'e' });\nnet.probe(e);\nmodel = net;",
     ];
     for (const [i, code] of cells.entries()) expect((await c.request('cell.execute', { session: s, code, cell: `w${i}` })).ok).toBe(true);
     // in the session, params is {}: the default applies
@@ -335,8 +335,18 @@ export default function () {
     for (const [t, n] of [
       ['trial-000', 10],
       ['trial-001', 20],
-    ] as const)
+    ] as const) {
       expect(readFileSync(join(svc.runsDir, run, t, 'log.txt'), 'utf8')).toContain(`built 'swept' (seed 0): ${n} neurons`);
+      // post.tuning of a trial builds its model with its parameters (it built the session's default)
+      const tc = await c.request('post.tuning', { session: s, run: `${run}/${t}`, ensemble: 'e', points: 5 });
+      expect(tc.ok, JSON.stringify(tc.error)).toBe(true);
+      expect(tc.result!.neurons).toBe(n);
+    }
+    // a model cell that declares params would assign over every trial's: refused for a sweep
+    expect((await c.request('cell.execute', { session: s, code: 'const params = { n: 5 };', cell: 'w-p' })).ok).toBe(true);
+    const refused = await c.request('run.start', { session: s, duration: 0.01, sweep: [{ n: 10 }] });
+    expect(refused.error?.code).toBe('invalid_params');
+    expect(refused.error!.message).toContain("model cell 3 declares 'params', where a sweep gives each trial its parameters");
   });
 
   it("model cells that call the session's own functions (plotTuning, plotXY, display, buildSummary, post.*) run in a run too", async () => {

@@ -490,6 +490,15 @@ describe('inline simulations and post-processing', () => {
     const f = await exec('throw new NefsimError("bad thing", () => 1)', 'obj2', { model: false });
     expect(f.error?.code).toBe('execution_error');
     expect(typeof f.error!.details!['object']).toBe('string');
+    // a revoked proxy: still the cell's error
+    const rev = await exec(
+      'const { proxy: gone, revoke } = Proxy.revocable({}, {}); revoke(); throw new NefsimError("bad", gone)',
+      'obj3',
+      {
+        model: false,
+      },
+    );
+    expect(rev.error?.code).toBe('execution_error');
   });
 
   it('simulate() whose steps turn slow within a chunk still stops near its budget (it ran 32 times over)', async () => {
@@ -749,6 +758,10 @@ describe("a session's execution count", () => {
       expect((await other.request('cell.execute', { session: 'nb-num', code: '2', cell: 'b' })).result).toMatchObject({ execution: 2 });
       const failed = await c.request('cell.execute', { session: 'nb-num', code: 'throw new Error("x")', cell: 'a' });
       expect(failed.error).toMatchObject({ code: 'execution_error', details: { execution: 3 } });
+      // a page's hidden request (its network diagram's) is not counted
+      const hidden = await c.request('cell.execute', { session: 'nb-num', code: '5', cell: 'diagram', model: false });
+      expect(hidden.result!['execution']).toBeUndefined();
+      expect((await c.request('cell.execute', { session: 'nb-num', code: '6', cell: 'a' })).result).toMatchObject({ execution: 4 });
     } finally {
       other.close();
       await c.request('session.close', { session: 'nb-num', force: true });

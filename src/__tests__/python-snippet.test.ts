@@ -5,7 +5,7 @@
  * before these tests).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,8 +14,11 @@ import { pythonSnippet } from '../runs/format.js';
 const root = join(__dirname, '..', '..');
 const python = join(root, '.venv', 'bin', 'python');
 const nefsim = join(root, 'kernel-service', 'bin', 'nefsim.js');
-const dir = mkdtempSync(join(tmpdir(), 'nefsim-snippet-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = mkdtempSync(join(tmpdir(), 'nefsim-snippet-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+// a runs folder whose name has glob's brackets and a quote
+const dir = join(tmp, 'exp[1] "a"');
+mkdirSync(dir);
 
 function run(...args: string[]): void {
   execFileSync(process.execPath, [nefsim, 'run', join(root, 'examples', 'model.mjs'), '--duration', '0.1', ...args], { cwd: dir });

@@ -48,7 +48,9 @@ describe('runs panel data', () => {
   it("writes an h5py snippet that loads the run from the service's runs folder (a batch: each trial's)", () => {
     expect(pythonSnippet({ run: 'sq-1', state: 'done', path: '/data/runs/sq-1' })).toContain('load("/data/runs/sq-1/probes.h5")');
     expect(pythonSnippet({ run: 'x', state: 'done' }, '/srv/runs')).toContain('load("/srv/runs/x/probes.h5")');
-    expect(pythonSnippet({ run: 'b', state: 'done', kind: 'batch' }, '/srv/runs')).toContain('glob.glob("/srv/runs/b/trial-*/probes.h5")');
+    expect(pythonSnippet({ run: 'b', state: 'done', kind: 'batch' }, '/srv/runs')).toContain(
+      'glob.glob(glob.escape("/srv/runs/b") + "/trial-*/probes.h5")',
+    );
   });
 
   it('reads probe.list results', () => {

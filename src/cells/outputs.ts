@@ -49,7 +49,8 @@ export interface CellErrorInfo {
   column?: number;
   stack?: string;
   /** Where the user's code threw when that is in another cell (a node's function that cell defined). */
-  origin?: { cell: string; line: number };
+  /** `source`: the text of that line as it ran (to mark it only where it still is). */
+  origin?: { cell: string; line: number; source?: string };
 }
 
 /** A failed reply's error → what to show and which line to mark. */
@@ -80,8 +81,9 @@ export function errorInfo(code: string, message: string, details?: Record<string
 
 function originOf(o: unknown): CellErrorInfo['origin'] {
   if (typeof o !== 'object' || o === null) return undefined;
-  const { cell, line } = o as { cell?: unknown; line?: unknown };
-  return typeof cell === 'string' && cell && typeof line === 'number' && Number.isInteger(line) && line >= 1 ? { cell, line } : undefined;
+  const { cell, line, source } = o as { cell?: unknown; line?: unknown; source?: unknown };
+  if (!(typeof cell === 'string' && cell && typeof line === 'number' && Number.isInteger(line) && line >= 1)) return undefined;
+  return typeof source === 'string' ? { cell, line, source } : { cell, line };
 }
 
 export function errorToOutput(info: CellErrorInfo): CellOutput {

@@ -188,13 +188,7 @@ async function executeModelCell(
         ? (cell.parent as { widgets?: readonly Cell[] } | null)?.widgets?.find((c) => c.model.id === origin.cell)
         : undefined;
       // only if it still holds the source that ran (edited since, its lines moved: the line would be wrong)
-      if (
-        origin &&
-        other &&
-        other !== cell &&
-        !other.isDisposed &&
-        sessions.executedSource(sessionId, origin.cell) === other.model.sharedModel.getSource()
-      ) {
+      if (origin && other && other !== cell && !other.isDisposed && stillAt(other.model.sharedModel.getSource(), origin)) {
         markErrorLine(other, origin.line);
         markedElsewhere.set(cell, other);
       }
@@ -202,6 +196,15 @@ async function executeModelCell(
     onCellExecuted({ cell, success: false });
     return false;
   }
+}
+
+/**
+ * Whether the defining cell's line still holds what ran there (edited since, its lines may have moved:
+ * the mark would point at another statement). Without the line's text, as the cell stands.
+ */
+export function stillAt(source: string, origin: { line: number; source?: string }): boolean {
+  if (origin.source === undefined) return true;
+  return (source.split('\n')[origin.line - 1] ?? '').trim() === origin.source.trim();
 }
 
 /** The model's diagram as an SVG output, or null if the session cannot give its structure. */

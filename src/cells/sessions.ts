@@ -137,11 +137,6 @@ export class DesignSessions {
     m.set(cellId, source);
   }
 
-  /** The source a model cell had when the session last executed it without error, if it did. */
-  executedSource(sessionId: string, cellId: string): string | undefined {
-    return this.executed.get(sessionId)?.get(cellId);
-  }
-
   /** Are these model cells, with these sources, what the session last executed? */
   isCurrent(notebookPath: string, cells: { id: string; source: string }[]): boolean {
     const m = this.executed.get(this.idFor(notebookPath));

@@ -108,17 +108,15 @@ export function pythonSnippet(r: RunInfo, runsDir = 'nefsim-runs'): string {
   const folder = (typeof r.path === 'string' && r.path ? r.path : `${runsDir}/${r.run}`).replace(/\/$/, '');
   const load = [
     'def load(path):',
-    '    """Each probe: an array (samples x dimensions), or for spikes (spike_times, spike_units)."""',
+    '    # each probe: an array (samples x dimensions), or for spikes (spike_times, spike_units); attrs: each',
+    "    # probe's attributes (label; sample_every: its samples are at sample_every, 2 sample_every, ...)",
     '    with h5py.File(path, "r") as f:',
     '        out = {"time": f["time"][:]}',
+    '        attrs = {}',
     '        for name, obj in f["probes"].items():',
     '            out[name] = (obj["spike_times"][:], obj["spike_units"][:]) if isinstance(obj, h5py.Group) else obj[:]',
-    '        return out',
-    '',
-  ];
-  const show = (v: string): string[] => [
-    `for name, data in ${v}.items():`,
-    '    print(name, data.shape if hasattr(data, "shape") else f"{len(data[0])} spikes")',
+    '            attrs[name] = dict(obj.attrs)',
+    '        return out, attrs',
     '',
   ];
   if (r.kind === 'batch')
@@ -128,15 +126,27 @@ export function pythonSnippet(r: RunInfo, runsDir = 'nefsim-runs'): string {
       'import h5py',
       '',
       ...load,
-      `# nefsim batch ${r.run}: one probes.h5 per trial`,
-      `trials = {os.path.basename(os.path.dirname(p)): load(p) for p in sorted(glob.glob(${pyString(`${folder}/trial-*/probes.h5`)}))}`,
-      'for trial, probes in trials.items():',
+      `# nefsim batch ${r.run}: one probes.h5 per trial (a trial not started yet has none)`,
+      'trials = {}',
+      `for path in sorted(glob.glob(glob.escape(${pyString(folder)}) + "/trial-*/probes.h5")):`,
+      '    try:',
+      '        trials[os.path.basename(os.path.dirname(path))] = load(path)',
+      '    except OSError as e:  # still being written',
+      '        print(path, e)',
+      'for trial, (probes, attrs) in trials.items():',
       '    print(trial, {name: getattr(d, "shape", None) or f"{len(d[0])} spikes" for name, d in probes.items()})',
       '',
     ].join('\n');
-  return ['import h5py', '', ...load, `# nefsim run ${r.run}`, `probes = load(${pyString(`${folder}/probes.h5`)})`, ...show('probes')].join(
-    '\n',
-  );
+  return [
+    'import h5py',
+    '',
+    ...load,
+    `# nefsim run ${r.run}`,
+    `probes, attrs = load(${pyString(`${folder}/probes.h5`)})`,
+    'for name, data in probes.items():',
+    '    print(name, data.shape if hasattr(data, "shape") else f"{len(data[0])} spikes")',
+    '',
+  ].join('\n');
 }
 
 export const ACTIVE_STATES = new Set(['queued', 'running']);

@@ -221,10 +221,12 @@ export class RunsPanel extends Widget {
     if (r.state !== 'queued') {
       button('Plot probes', 'Add the probe plots to the current notebook', () => this.plotProbes(this.latest(r)));
     }
-    button('Copy Python', 'Copy h5py code that loads this run’s data', async () => {
-      Clipboard.copyToSystem(pythonSnippet(this.latest(r), this.runsDir));
-      Notification.info('h5py snippet copied', { autoClose: 2500 });
-    });
+    // a queued run has no folder yet
+    if (r.state !== 'queued')
+      button('Copy Python', 'Copy h5py code that loads this run’s data', async () => {
+        Clipboard.copyToSystem(pythonSnippet(this.latest(r), this.runsDir));
+        Notification.info('h5py snippet copied', { autoClose: 2500 });
+      });
     if (!ACTIVE_STATES.has(r.state)) {
       button('Delete', 'Delete the run folder', async () => {
         const ok = await showDialog({

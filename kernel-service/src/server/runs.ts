@@ -178,12 +178,19 @@ export const SESSION_GLOBALS = ['display', 'simulate', 'buildSummary', 'post', '
  * `{}` otherwise, as in the session); it returns what the cells leave in `model`. display(),
  * plotTuning() and plotXY() show nothing and simulate() is skipped in a run.
  */
-export function moduleFromCells(cells: string[], apiNames: string[]): string {
+export function moduleFromCells(cells: string[], apiNames: string[], opts: { sweep?: boolean } = {}): string {
   const names = new Set<string>(['model']);
   const functions = new Set<string>();
   const bodies: string[] = [];
   cells.forEach((code, i) => {
     const t = transformForModule(code);
+    // it would assign over each trial's parameters: every trial would run the same model
+    if (opts.sweep && (t.names.includes('params') || t.functions.includes('params')))
+      throw new ProtocolError(
+        'invalid_params',
+        `run.start: model cell ${i + 1} declares 'params', where a sweep gives each trial its parameters; ` +
+          "rename it, or read the sweep's values from params (const n = params.n ?? 50)",
+      );
     t.names.forEach((n) => names.add(n));
     t.functions.forEach((n) => functions.add(n));
     bodies.push(`  // --- cell ${i + 1} ---\n${t.code}\n;`);
@@ -319,13 +326,13 @@ export class RunManager {
   }
 
   /** Writes a session's model cells as a module; returns its path. */
-  writeSource(cells: string[], apiNames: string[], label: string): string {
+  writeSource(cells: string[], apiNames: string[], label: string, opts: { sweep?: boolean } = {}): string {
     if (cells.length === 0)
       throw new ProtocolError(
         'conflict',
         'the session has no model cells yet: execute cells that build the network and assign it to model',
       );
-    const src = moduleFromCells(cells, apiNames);
+    const src = moduleFromCells(cells, apiNames, opts);
     const path = join(this.sourcesDir, `${label || 'session'}-${randomBytes(4).toString('hex')}.mjs`);
     writeFileSync(path, src);
     return path;

@@ -707,7 +707,8 @@ export class Service {
     const cell = r.cell ?? `anon-${s.cells.size + 1}`;
     // the session's count, which its every client numbers its cells by (two pages on one notebook took turns
     // giving the same numbers)
-    const execution = ++s.executions;
+    // a page's hidden requests (model: false, as its network diagram's) are not counted, as Jupyter's silent ones
+    const execution = r.model === false ? undefined : ++s.executions;
     // A cell left running by a window since closed (the session keeps it, see reap) holds this one back:
     // say so at once, or the cell would wait without a word
     const ahead = s.runningCell();
@@ -740,14 +741,15 @@ export class Service {
         c,
       )
       .catch((err: unknown) => {
-        if (err instanceof ProtocolError) throw new ProtocolError(err.code, err.message, { ...err.details, execution });
+        if (err instanceof ProtocolError && execution !== undefined)
+          throw new ProtocolError(err.code, err.message, { ...err.details, execution });
         throw err;
       });
     if (r.model !== false) {
       // Keep the latest code of each model cell, in the order cells were first executed.
       s.cells.set(cell, r.code);
     }
-    return { session: s.id, cell, execution, ...out.result };
+    return { session: s.id, cell, ...(execution !== undefined ? { execution } : {}), ...out.result };
   }
 
   private async runStart(r: Request<'run.start'>): Promise<RunInfo> {
@@ -784,7 +786,7 @@ export class Service {
           );
         sources = r.cells.map((id) => s.cells.get(id)!);
       }
-      file = this.runs.writeSource(sources, API_NAMES, label);
+      file = this.runs.writeSource(sources, API_NAMES, label, { sweep: r.sweep !== undefined });
     } else {
       file = r.file!;
       label =
@@ -1041,11 +1043,17 @@ export class Service {
   }
 
   private async tuning(c: Client, r: Request<'post.tuning'>): Promise<unknown> {
-    let run: { file: string; seed: number | null; dt: number } | undefined;
+    let run: { file: string; seed: number | null; dt: number; params: Record<string, unknown> } | undefined;
     if (r.run !== undefined) {
       const dir = this.runs.folder(r.run);
-      const o = JSON.parse(readFileSync(join(dir, 'options.json'), 'utf8')) as { seed?: unknown; dt?: unknown };
-      run = { file: join(dir, 'model.mjs'), seed: typeof o.seed === 'number' ? o.seed : null, dt: typeof o.dt === 'number' ? o.dt : 0.001 };
+      const o = JSON.parse(readFileSync(join(dir, 'options.json'), 'utf8')) as { seed?: unknown; dt?: unknown; params?: unknown };
+      run = {
+        file: join(dir, 'model.mjs'),
+        seed: typeof o.seed === 'number' ? o.seed : null,
+        dt: typeof o.dt === 'number' ? o.dt : 0.001,
+        // a sweep's trial: its model is built with its parameters
+        params: typeof o.params === 'object' && o.params !== null && !Array.isArray(o.params) ? (o.params as Record<string, unknown>) : {},
+      };
     }
     const out = await this.session(r.session).request({
       op: 'tuning',

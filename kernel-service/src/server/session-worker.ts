@@ -223,9 +223,10 @@ interface TuningCallOptions extends TuningPlotOptions {
  */
 function objectName(o: unknown): string {
   if (typeof o === 'string') return o;
-  if (typeof o === 'object' && o !== null && typeof (o as { label?: unknown }).label === 'string') return (o as { label: string }).label;
   try {
-    return String(o).slice(0, 200);
+    // a revoked proxy, or a label getter that throws, must not turn the cell's error into 'internal'
+    const label = typeof o === 'object' && o !== null ? (o as { label?: unknown }).label : undefined;
+    return typeof label === 'string' ? label : String(o).slice(0, 200);
   } catch {
     return typeof o;
   }
@@ -356,8 +357,8 @@ const context = vm.createContext({
   buildSummary,
   plotTuning,
   plotXY,
-  // a sweep's parameters in a run of the model cells (see moduleFromCells); here `{}`, or what a cell that is
-  // not a model cell puts in it to try a parameter set inline
+  // a sweep's parameters in a run of the model cells (see moduleFromCells); `{}` here, as in a run without a
+  // sweep (what the session puts in it stays in the session)
   params: {},
   model: undefined,
   // Timers and typed arrays of the worker's realm, so that arrays made in cells pass the engine's instanceof checks.
@@ -762,7 +763,7 @@ function probeData(msg: Extract<ToWorker, { op: 'probe.data' }>): { result: Reco
  * a data: URL. A data: URL resolves only URLs and bare names, so paths (absolute, which models may
  * import, or relative to the file) become file: URLs.
  */
-async function runModel(file: string): Promise<nefsim.Network> {
+async function runModel(file: string, params: Record<string, unknown>): Promise<nefsim.Network> {
   const { readFileSync } = await import('node:fs');
   const { pathToFileURL } = await import('node:url');
   const entry = new URL('../index.js', import.meta.url).href;
@@ -784,7 +785,7 @@ async function runModel(file: string): Promise<nefsim.Network> {
     throw err;
   }
   let v: unknown = mod.default;
-  if (typeof v === 'function') v = await (v as (p: Record<string, unknown>) => unknown)({});
+  if (typeof v === 'function') v = await (v as (p: Record<string, unknown>) => unknown)(params);
   if (!(v instanceof nefsim.Network)) throw new TypeError("the run's model does not give a Network");
   return v;
 }
@@ -792,7 +793,7 @@ async function runModel(file: string): Promise<nefsim.Network> {
 async function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): Promise<{ result: Record<string, unknown>; arrays: WorkerArrays }> {
   let sim: Simulator;
   if (msg.run !== undefined) {
-    const net = await runModel(msg.run.file);
+    const net = await runModel(msg.run.file, msg.run.params);
     sim = new nefsim.Simulator(net, { dt: msg.run.dt, ...(msg.run.seed !== null ? { seed: msg.run.seed } : {}) });
   } else if (msg.sim !== undefined) sim = getSim(msg.sim).sim;
   else {

@@ -20,7 +20,7 @@ export type ToWorker =
       points: number;
       sim: string | undefined;
       /** A run's model module, built with the run's seed and dt (instead of the session's model). */
-      run?: { file: string; seed: number | null; dt: number };
+      run?: { file: string; seed: number | null; dt: number; params: Record<string, unknown> };
     }
   | { op: 'target'; rid: number; fn: string; t: Float64Array }
   /** Answered at once when the worker's event loop is free (session.interrupt asks an idle-looking session). */

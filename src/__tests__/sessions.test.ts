@@ -10,7 +10,7 @@ import { Signal } from '@lumino/signaling';
 import { DesignSessions } from '../cells/sessions.js';
 import { sessionIdFor } from '../cells/model.js';
 import { ServiceError, type NefsimClient } from '../client/client.js';
-import { runModelCell } from '../cells/runner.js';
+import { runModelCell, stillAt } from '../cells/runner.js';
 
 /** A service with sessions in a set; `sent` lists each request as "type session". */
 function fakeService() {
@@ -117,6 +117,14 @@ describe('design sessions', () => {
     expect((await runCell(svc.asClient, sessions, 'nb.ipynb')).count).toBe(6);
     expect((await runCell(svc.asClient, sessions, 'nb.ipynb')).count).toBe(9);
     expect(sessions.nextCount(sessionIdFor('nb.ipynb'))).toBe(10);
+  });
+
+  it("marks a defining cell's error line only where the line that ran still is (edited since: not at all)", () => {
+    const ran = { line: 3, source: "  if (t > 0.005) throw new Error('sensor offline');" };
+    const src = "const boom = new Network();\nboom.node((t) => {\n  if (t > 0.005) throw new Error('sensor offline');\n});";
+    expect(stillAt(src, ran)).toBe(true);
+    expect(stillAt('// a comment\n// another\n' + src, ran)).toBe(false);
+    expect(stillAt(src, { line: 3 })).toBe(true); // no text to compare (an older service)
   });
 
   it('a rename heard twice (two views of one notebook) moves the session once, and the notebook still reaches it', async () => {

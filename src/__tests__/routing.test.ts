@@ -165,7 +165,7 @@ describe('cell outputs', () => {
     expect((errorToOutput(s) as { traceback: string[] }).traceback[0]).not.toMatch(/line 1.*line 1/);
     // where the user's code threw, in another cell: kept when well formed
     const details = { name: 'SimulationError', line: 2, origin: { cell: 'abc', line: 3, column: 20, source: 'x' } };
-    expect(errorInfo('execution_error', 'm', details).origin).toEqual({ cell: 'abc', line: 3 });
+    expect(errorInfo('execution_error', 'm', details).origin).toEqual({ cell: 'abc', line: 3, source: 'x' }); // the line's text as it ran: marked only where it still is
     for (const origin of [null, 'abc', { cell: '', line: 3 }, { cell: 'abc', line: 0 }, { cell: 'abc', line: 1.5 }])
       expect(errorInfo('execution_error', 'm', { line: 2, origin }).origin).toBeUndefined();
   });

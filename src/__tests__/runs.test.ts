@@ -107,7 +107,7 @@ describe('run dialog', () => {
     expect(parseRunForm({ duration: '1', label: 'a'.repeat(101) })).toMatch(/at most 100/);
     expect(parseRunForm({ duration: '1', jobs: '2' })).toMatch(/^Jobs is how many trials run at once: give Trials/);
     expect(parseRunForm({ duration: '1', trials: '1', jobs: '2' })).toMatch(/^Jobs is how many trials run at once/);
-    expect(parseRunForm({ duration: '1', trials: '4', sweep: '[{"tau": 0.05}, {"tau": 0.1}]', jobs: '2' })).toEqual({
+    expect(parseRunForm({ duration: '1', trials: '1', sweep: '[{"tau": 0.05}, {"tau": 0.1}]', jobs: '2' })).toEqual({
       duration: 1,
       sweep: [{ tau: 0.05 }, { tau: 0.1 }],
       jobs: 2,
@@ -118,6 +118,27 @@ describe('run dialog', () => {
     expect(parseRunForm({ duration: '1', dtype: 'float16' })).toMatch(/Precision/);
     expect(parseRunForm({ duration: '1', sweep: '{"tau": 1}' })).toMatch(/array/);
     expect(parseRunForm({ duration: '1', sweep: '[1,' })).toMatch(/JSON/);
+  });
+
+  it("refuses in the dialog what the service's run.start refuses (the form as typed was lost in a notification)", () => {
+    // the schema's bounds: duration <= 1e7, partitions <= 256, trials and sweep objects <= 10000
+    expect(parseRunForm({ duration: '1e8' })).toMatch(/^Duration must be at most/);
+    expect(parseRunForm({ duration: '1e7' })).toMatchObject({ duration: 1e7 });
+    expect(parseRunForm({ duration: '1', partitions: '300' })).toMatch(/^Partitions must be an integer from 1 to 256/);
+    expect(parseRunForm({ duration: '1', partitions: '256' })).toMatchObject({ partitions: 256 });
+    expect(parseRunForm({ duration: '1', trials: '20000' })).toMatch(/^Trials must be an integer from 1 to 10000/);
+    expect(parseRunForm({ duration: '1', sweep: JSON.stringify(Array.from({ length: 10_001 }, () => ({}))) })).toMatch(/at most 10000/);
+    // runStart's own checks: dt longer than the run, too many steps, trials and a sweep, Slurm for one run
+    expect(parseRunForm({ duration: '0.0005' })).toMatch(/^dt \(0.001 s\) is longer than the duration/);
+    expect(parseRunForm({ duration: '0.5', dt: '0.6' })).toMatch(/longer than the duration/);
+    expect(parseRunForm({ duration: '1e6', dt: '1e-300' })).toMatch(/too many steps/);
+    expect(parseRunForm({ duration: '1', trials: '4', sweep: '[{"tau": 0.05}, {"tau": 0.1}]' })).toMatch(
+      /^Give Trials or a Sweep, not both/,
+    );
+    expect(parseRunForm({ duration: '1', executor: 'slurm' })).toMatch(/^The Slurm executor runs batches only/);
+    expect(parseRunForm({ duration: '1', trials: '1', executor: 'slurm' })).toMatch(/Slurm/);
+    expect(parseRunForm({ duration: '1', trials: '2', executor: 'slurm' })).toMatchObject({ trials: 2, executor: 'slurm' });
+    expect(parseRunForm({ duration: '1', sweep: '[{}]', executor: 'slurm' })).toMatchObject({ sweep: [{}], executor: 'slurm' });
   });
 });
 

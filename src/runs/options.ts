@@ -1,22 +1,34 @@
 /** The Run dialog's values → run.start options (pure, unit tested). */
 import type { RunOptions } from '../client/protocol.js';
 
+/**
+ * The service's bounds on run.start (kernel-service/src/server/protocol.ts, and its runStart checks): a value
+ * past them was accepted here, then refused by the service in a notification, and the form as typed was lost.
+ */
+const MAX_DURATION = 1e7;
+const MAX_PARTITIONS = 256;
+const MAX_TRIALS = 10_000;
+const MAX_STEPS = Math.floor(Number.MAX_SAFE_INTEGER / 2);
+
 /** Parses the form's strings into run options, or an error message. Pure, unit tested. */
 export function parseRunForm(v: Record<string, string>): RunOptions | string {
   const num = (s: string | undefined) => (s === undefined || s.trim() === '' ? undefined : Number(s));
   const duration = num(v.duration);
   if (duration === undefined || !Number.isFinite(duration) || duration <= 0) return 'Duration must be a positive number of seconds.';
+  if (duration > MAX_DURATION) return `Duration must be at most ${MAX_DURATION} s.`;
   const dt = num(v.dt);
   if (dt !== undefined && (!Number.isFinite(dt) || dt <= 0 || dt > 1)) return 'dt must be in (0, 1] seconds.';
+  if ((dt ?? 0.001) > duration) return `dt (${dt ?? 0.001} s) is longer than the duration (${duration} s).`;
+  if (duration / (dt ?? 0.001) > MAX_STEPS) return 'Duration / dt gives too many steps: a longer dt, or a shorter duration.';
   const seed = num(v.seed);
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 4294967295))
     return 'Seed must be an integer from 0 to 4294967295 (or empty).';
   const partitions = num(v.partitions);
-  if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024))
-    return 'Partitions must be an integer from 1 to 1024.';
+  if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS))
+    return `Partitions must be an integer from 1 to ${MAX_PARTITIONS}.`;
   const trials = num(v.trials);
-  if (trials !== undefined && (!Number.isInteger(trials) || trials < 1 || trials > 100000))
-    return 'Trials must be an integer of at least 1.';
+  if (trials !== undefined && (!Number.isInteger(trials) || trials < 1 || trials > MAX_TRIALS))
+    return `Trials must be an integer from 1 to ${MAX_TRIALS}.`;
   let sweep: Record<string, unknown>[] | undefined;
   if (v.sweep !== undefined && v.sweep.trim() !== '') {
     let parsed: unknown;
@@ -28,6 +40,10 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
     if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p))) {
       return 'Sweep must be a non-empty array of parameter objects, e.g. [{"tau": 0.05}, {"tau": 0.1}].';
     }
+    if (parsed.length > MAX_TRIALS) return `Sweep has ${parsed.length} parameter objects; at most ${MAX_TRIALS}.`;
+    // a sweep runs one trial per object: trials given too were dropped without a word (the service refuses both)
+    if (trials !== undefined && trials > 1)
+      return 'Give Trials or a Sweep, not both: a sweep runs one trial per parameter object (set Trials to 1).';
     sweep = parsed as Record<string, unknown>[];
   }
   const jobs = num(v.jobs);
@@ -36,6 +52,8 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
   if (jobs !== undefined && !sweep && !(trials !== undefined && trials > 1))
     return 'Jobs is how many trials run at once: give Trials (more than 1) or a Sweep, or leave Jobs empty for a single run.';
   const executor = v.executor === 'slurm' ? 'slurm' : 'local';
+  if (executor === 'slurm' && !sweep && !(trials !== undefined && trials > 1))
+    return 'The Slurm executor runs batches only: give Trials (more than 1) or a Sweep, or choose local processes.';
   if (v.dtype !== undefined && v.dtype !== 'float64' && v.dtype !== 'float32') return 'Precision must be float64 or float32.';
   const label = (v.label ?? '').trim();
   // as the service's run.start schema: a run's name starts with a letter, digit or _

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseRunList, progressOf, pythonSnippet, runDetails, trialRuns } from '../runs/format.js';
-import { parseRunForm } from '../runs/options.js';
+import { fieldValue, parseRunForm } from '../runs/options.js';
 import { isSpikeProbe, parseProbeList, rasterPoints, rasterWindow } from '../runs/probes.js';
 import { statusText } from '../client/status-text.js';
 
@@ -139,6 +139,17 @@ describe('run dialog', () => {
     expect(parseRunForm({ duration: '1', trials: '1', executor: 'slurm' })).toMatch(/Slurm/);
     expect(parseRunForm({ duration: '1', trials: '2', executor: 'slurm' })).toMatchObject({ trials: 2, executor: 'slurm' });
     expect(parseRunForm({ duration: '1', sweep: '[{}]', executor: 'slurm' })).toMatchObject({ sweep: [{}], executor: 'slurm' });
+  });
+
+  it('refuses a number field holding what is not a number, instead of taking its default', () => {
+    // the browser reads such an input as '': the run took the network's own seed, one trial, ...
+    const form = (seed: string, bad: boolean) => parseRunForm({ duration: '1', seed: fieldValue(seed, bad) });
+    expect(form('', true)).toMatch(/^Seed must be an integer/);
+    expect(form('', false)).toEqual({ duration: 1, executor: 'local' });
+    expect(form('7', false)).toMatchObject({ seed: 7 });
+    expect(parseRunForm({ duration: '1', trials: fieldValue('', true) })).toMatch(/^Trials/);
+    expect(parseRunForm({ duration: '1', partitions: fieldValue('', true) })).toMatch(/^Partitions/);
+    expect(parseRunForm({ duration: fieldValue('', true) })).toMatch(/^Duration/);
   });
 });
 

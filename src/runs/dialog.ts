@@ -2,7 +2,7 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 import type { RunOptions } from '../client/protocol.js';
-import { parseRunForm } from './options.js';
+import { fieldValue, parseRunForm } from './options.js';
 
 export interface RunDialogDefaults {
   duration: number;
@@ -99,7 +99,7 @@ class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string
 
   getValue(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [k, el] of this.inputs) out[k] = el.value;
+    for (const [k, el] of this.inputs) out[k] = fieldValue(el.value, el instanceof HTMLInputElement && el.validity.badInput);
     return out;
   }
 }

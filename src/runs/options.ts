@@ -10,6 +10,15 @@ const MAX_PARTITIONS = 256;
 const MAX_TRIALS = 10_000;
 const MAX_STEPS = Math.floor(Number.MAX_SAFE_INTEGER / 2);
 
+/**
+ * A form field's value for parseRunForm. A number input holding what is not a number ("12a" in Firefox, "1e"
+ * or "1-2" in Chromium) reads as '', which for Seed, Partitions, Trials and Jobs means "the default": the run
+ * started with the network's own seed, one partition or one trial, without a word. 'NaN' is refused by name.
+ */
+export function fieldValue(value: string, badInput: boolean): string {
+  return badInput ? 'NaN' : value;
+}
+
 /** Parses the form's strings into run options, or an error message. Pure, unit tested. */
 export function parseRunForm(v: Record<string, string>): RunOptions | string {
   const num = (s: string | undefined) => (s === undefined || s.trim() === '' ? undefined : Number(s));

@@ -29,6 +29,8 @@ export interface PlotSource {
   session?: string;
   sim?: string;
   probe: string;
+  /** The name its traces carry (the probe's label), when not `probe`: finer data for a zoom is named alike. */
+  label?: string;
   /** Columns [from, to) of the probe shown. */
   columns?: [number, number];
 }
@@ -86,7 +88,7 @@ export function parsePlotSpec(data: unknown): PlotSpec | string {
   if (typeof o.source === 'object' && o.source !== null) {
     const s = o.source as Record<string, unknown>;
     if (typeof s.probe === 'string') {
-      source = { probe: s.probe, run: str(s.run), session: str(s.session), sim: str(s.sim) };
+      source = { probe: s.probe, run: str(s.run), session: str(s.session), sim: str(s.sim), label: str(s.label) };
       if (Array.isArray(s.columns) && s.columns.length === 2 && s.columns.every((c) => typeof c === 'number')) {
         source.columns = [s.columns[0] as number, s.columns[1] as number];
       }
@@ -257,6 +259,11 @@ export function specToTraces(spec: PlotSpec, style: TraceStyle): PlotlyTrace[] {
 /** Bucket count for a plot this many pixels wide: two samples per pixel column. */
 export function bucketsForWidth(pixels: number): number {
   return Math.max(100, Math.min(20_000, Math.round(pixels * 2)));
+}
+
+/** The name a source's traces carry: its probe's label (a probe's name in probes.h5 has '.' and '/' replaced). */
+export function sourceTraceName(source: PlotSource): string {
+  return source.label ?? source.probe;
 }
 
 /** probe.fetch arrays → traces (t and min/max, or t and y; [samples, dims]). */

@@ -10,7 +10,16 @@ import { Widget } from '@lumino/widgets';
 import type * as PlotlyTypes from 'plotly.js';
 import { sharedClient } from '../client/shared.js';
 import { liveContexts, recordingContexts, releaseDetached } from './webgl-contexts.js';
-import { PLOT_MIME, bucketsForWidth, parsePlotSpec, specToTraces, tracesFromFetch, type PlotSpec, type PlotTrace } from './data.js';
+import {
+  PLOT_MIME,
+  bucketsForWidth,
+  parsePlotSpec,
+  sourceTraceName,
+  specToTraces,
+  tracesFromFetch,
+  type PlotSpec,
+  type PlotTrace,
+} from './data.js';
 
 type PlotlyModule = typeof PlotlyTypes;
 let plotlyPromise: Promise<PlotlyModule> | null = null;
@@ -275,7 +284,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       );
       // a newer zoom, or the plot went away meanwhile (its cell ran again, or it was retired to its PNG)
       if (seq !== this.fetchSeq || this.isDisposed || !livePlots.has(this)) return;
-      const traces = tracesFromFetch(src.probe, reply.arrays, bucketsForWidth(width), src.columns?.[0] ?? 0);
+      const traces = tracesFromFetch(sourceTraceName(src), reply.arrays, bucketsForWidth(width), src.columns?.[0] ?? 0);
       if (traces.length) {
         this.spec = { ...spec, traces };
         await this.redrawTraces([r0, r1]);

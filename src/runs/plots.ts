@@ -57,7 +57,8 @@ export async function fetchProbePlots(
       kind: 'timeseries',
       title: `${title}: ${p.label ?? p.name}${p.attr ? ` (${p.attr})` : ''}${columns ? ` [first ${MAX_COLUMNS} of ${p.dims}]` : ''}`,
       traces,
-      source: { ...source, probe: p.name, ...(columns ? { columns } : {}) },
+      // the label too (when not the name), so that a zoom's finer traces keep the names drawn here
+      source: { ...source, probe: p.name, ...(p.label && p.label !== p.name ? { label: p.label } : {}), ...(columns ? { columns } : {}) },
       t0: t[0],
       t1: t[t.length - 1],
       decimated: true,

@@ -1,0 +1,50 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { NefsimClient } from '../client/client.js';
+import type { NamedArray } from '../client/protocol.js';
+import { fetchProbePlots } from '../runs/plots.js';
+import { parsePlotSpec, sourceTraceName, tracesFromFetch, type PlotSpec } from '../plot/data.js';
+
+vi.mock('@jupyterlab/apputils', () => ({ Notification: {} }));
+
+const arr = (name: string, shape: number[], values: number[]): NamedArray => ({
+  header: { id: 1, name, dtype: 'float64', shape },
+  data: Float64Array.from(values),
+});
+
+/** A client that answers probe.list and probe.fetch (min/max of two buckets) for the probes given. */
+function fakeClient(probes: Record<string, unknown>[]): NefsimClient {
+  const request = (type: string) => {
+    if (type === 'probe.list') return Promise.resolve({ type, result: { probes }, arrays: [] });
+    if (type === 'probe.fetch')
+      return Promise.resolve({
+        type,
+        result: {},
+        arrays: [
+          arr('tStart', [2], [0.001, 1.001]),
+          arr('tEnd', [2], [1, 2]),
+          arr('min', [2, 2], [0, 1, 2, 3]),
+          arr('max', [2, 2], [4, 5, 6, 7]),
+        ],
+      });
+    return Promise.reject(new Error(`unexpected ${type}`));
+  };
+  return { request } as unknown as NefsimClient;
+}
+
+describe('probe plots', () => {
+  it("names a zoom's finer traces as the plot's first ones (by the probe's label, not its name in probes.h5)", async () => {
+    // a label with a '.' is stored as 'ens_decoded'; the plot's traces carry the label
+    const client = fakeClient([{ name: 'ens_decoded', label: 'ens.decoded', shape: [2000, 2], sampleEvery: 0.001, layout: 'dense' }]);
+    const [spec] = await fetchProbePlots(client, { run: 'r1' }, 'r1');
+    expect(spec!.traces.map((t) => t.name)).toEqual(['ens.decoded[0]', 'ens.decoded[1]']);
+    // saved in the notebook and read back, as the renderer reads it before it zooms
+    const saved = parsePlotSpec(JSON.parse(JSON.stringify(spec))) as PlotSpec;
+    expect(saved.source).toMatchObject({ run: 'r1', probe: 'ens_decoded', label: 'ens.decoded' });
+    const zoomed = tracesFromFetch(sourceTraceName(saved.source!), [arr('t', [1], [0.5]), arr('y', [1, 2], [1, 2])], 100);
+    expect(zoomed.map((t) => t.name)).toEqual(['ens.decoded[0]', 'ens.decoded[1]']);
+    // a probe whose label is its name, or that has none: no label stored, the name is the traces'
+    const [plain] = await fetchProbePlots(fakeClient([{ name: 'x', label: 'x', shape: [2000, 2], layout: 'dense' }]), { run: 'r1' }, 'r1');
+    expect(plain!.source).not.toHaveProperty('label');
+    expect(sourceTraceName(plain!.source!)).toBe('x');
+  });
+});

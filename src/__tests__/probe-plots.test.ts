@@ -47,4 +47,17 @@ describe('probe plots', () => {
     expect(plain!.source).not.toHaveProperty('label');
     expect(sourceTraceName(plain!.source!)).toBe('x');
   });
+
+  it('tells apart the plots of probes with the same label', async () => {
+    // probes.h5 names them out and out_2; both plots were titled 'out'
+    const probes = [
+      { name: 'out', label: 'out', shape: [2000, 2], layout: 'dense' },
+      { name: 'out_2', label: 'out', shape: [2000, 2], layout: 'dense' },
+      { name: 'other', label: 'other', shape: [2000, 2], layout: 'dense' },
+    ];
+    const specs = await fetchProbePlots(fakeClient(probes), { run: 'r1' }, 'r1');
+    expect(specs.map((s) => s.title)).toEqual(['r1: out', 'r1: out_2', 'r1: other']);
+    expect(specs[1]!.traces[0]!.name).toBe('out_2[0]');
+    expect(sourceTraceName(specs[1]!.source!)).toBe('out_2');
+  });
 });

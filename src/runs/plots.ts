@@ -5,7 +5,7 @@ import type { NefsimClient } from '../client/client.js';
 import type { RunInfo } from '../client/protocol.js';
 import { PLOT_MIME, PLOT_FORMAT_VERSION, tracesFromFetch, type PlotSpec } from '../plot/data.js';
 import { METADATA_KEY, plotsRunOf } from '../cells/model.js';
-import { isSpikeProbe, parseProbeList, rasterPoints, rasterWindow } from './probes.js';
+import { isSpikeProbe, parseProbeList, rasterPoints, rasterWindow, type ProbeInfo } from './probes.js';
 import { trialRuns } from './format.js';
 import type { RunCellOptions } from '../cells/executor.js';
 import type { ICodeCellModel } from '@jupyterlab/cells';
@@ -14,6 +14,15 @@ import { Notification } from '@jupyterlab/apputils';
 const MAX_COLUMNS = 16;
 const MAX_RASTER_NEURONS = 50;
 const BUCKETS = 1500;
+
+/**
+ * The name a probe's plot shows: its label, or its name in probes.h5 when another probe has the same label
+ * (there the second is 'label_2'): two plots of different data were titled alike.
+ */
+function shownName(p: ProbeInfo, all: ProbeInfo[]): string {
+  const label = p.label ?? p.name;
+  return all.some((q) => q !== p && (q.label ?? q.name) === label) ? p.name : label;
+}
 
 /** Builds one plot spec per probe of a run (or of a session's inline simulation). */
 export async function fetchProbePlots(
@@ -25,6 +34,7 @@ export async function fetchProbePlots(
   const probes = parseProbeList(list.result);
   const specs: PlotSpec[] = [];
   for (const p of probes) {
+    const shown = shownName(p, probes);
     if (isSpikeProbe(p)) {
       // Spikes: a raster of the first neurons (spike times from the service).
       const neurons = Array.from({ length: Math.min(p.dims, MAX_RASTER_NEURONS) }, (_, i) => i);
@@ -39,8 +49,8 @@ export async function fetchProbePlots(
       specs.push({
         version: PLOT_FORMAT_VERSION,
         kind: 'raster',
-        title: `${title}: ${p.label ?? p.name} (spikes${p.dims > neurons.length ? `, first ${neurons.length} of ${p.dims} neurons` : ''}${win.clipped ? `, first ${win.t1} s` : ''})`,
-        traces: [{ name: p.label ?? p.name, x, y }],
+        title: `${title}: ${shown} (spikes${p.dims > neurons.length ? `, first ${neurons.length} of ${p.dims} neurons` : ''}${win.clipped ? `, first ${win.t1} s` : ''})`,
+        traces: [{ name: shown, x, y }],
       });
       continue;
     }
@@ -50,15 +60,15 @@ export async function fetchProbePlots(
       { ...source, probe: p.name, maxPoints: BUCKETS, mode: 'minmax', ...(columns ? { columns } : {}) },
       { timeoutMs: 60_000 },
     );
-    const traces = tracesFromFetch(p.label ?? p.name, reply.arrays, BUCKETS);
+    const traces = tracesFromFetch(shown, reply.arrays, BUCKETS);
     const t = traces[0]?.x ?? [];
     specs.push({
       version: PLOT_FORMAT_VERSION,
       kind: 'timeseries',
-      title: `${title}: ${p.label ?? p.name}${p.attr ? ` (${p.attr})` : ''}${columns ? ` [first ${MAX_COLUMNS} of ${p.dims}]` : ''}`,
+      title: `${title}: ${shown}${p.attr ? ` (${p.attr})` : ''}${columns ? ` [first ${MAX_COLUMNS} of ${p.dims}]` : ''}`,
       traces,
       // the label too (when not the name), so that a zoom's finer traces keep the names drawn here
-      source: { ...source, probe: p.name, ...(p.label && p.label !== p.name ? { label: p.label } : {}), ...(columns ? { columns } : {}) },
+      source: { ...source, probe: p.name, ...(shown !== p.name ? { label: shown } : {}), ...(columns ? { columns } : {}) },
       t0: t[0],
       t1: t[t.length - 1],
       decimated: true,

@@ -131,5 +131,18 @@ describe('plotly traces', () => {
     expect(t.x).toEqual([0, 0, 1, 1]);
     expect(t.y).toEqual([0, 2, 1, 3]);
     expect(t.name).toBe('x (trial 2)');
+    // a batch's spike rasters overlaid: each trial's in the legend by its number (they were all 'spikes')
+    const raster = specToTraces(
+      {
+        version: 1,
+        kind: 'raster',
+        traces: [
+          { name: 'spikes', x: [0.1], y: [0], trial: 0 },
+          { name: 'spikes', x: [0.2], y: [1], trial: 1 },
+        ],
+      },
+      { glThreshold: 5000, colors: [] },
+    );
+    expect(raster.map((r) => r.name)).toEqual(['spikes (trial 0)', 'spikes (trial 1)']);
   });
 });

@@ -231,11 +231,13 @@ export function specToTraces(spec: PlotSpec, style: TraceStyle): PlotlyTrace[] {
       y = tr.y;
     }
     const type = x.length > style.glThreshold ? 'scattergl' : 'scatter';
+    // trials overlaid (a batch's Plot probes): each in the legend by its trial, rasters too
+    const name = tr.trial !== undefined ? `${tr.name} (trial ${tr.trial})` : tr.name;
     if (spec.kind === 'raster') {
       out.push({
         type,
         mode: 'markers',
-        name: tr.name,
+        name,
         x,
         y,
         marker: { symbol: 'line-ns-open', size: 6, color },
@@ -245,7 +247,7 @@ export function specToTraces(spec: PlotSpec, style: TraceStyle): PlotlyTrace[] {
         type,
         // a line of one sample draws nothing: short series get their points marked
         mode: x.length < 3 ? 'lines+markers' : 'lines',
-        name: tr.trial !== undefined ? `${tr.name} (trial ${tr.trial})` : tr.name,
+        name,
         x,
         y,
         line: { width: 1.2, color },

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { currentStatus, FILES } from '../runs/folder.js';
 import { readChecked, stepsOnDisk } from '../runs/h5-read.js';
+import { sampleStepAfter } from '../runs/kept-units.js';
+import { timeRange } from '../post/decimate.js';
 import { ProtocolError } from './protocol.js';
 
 export interface ProbeInfo {
@@ -33,6 +35,8 @@ export interface ProbeSlice {
   totalCols: number;
   dt: number;
   label: string;
+  /** The sample times are not (i + 1) * sample_every (it is not a whole number of steps): `t` holds them. */
+  irregular?: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -161,8 +165,10 @@ function info(o: H5Obj, name: string, stepsFlushed: number): ProbeInfo {
   const [rows, cols] = shapeOf(o);
   const dt = Number(attr(o, 'dt'));
   const every = Number(attr(o, 'sample_every'));
-  const period = Math.max(1, Math.round(every / dt));
-  const readable = Math.min(rows, Math.floor(stepsFlushed / period));
+  // samples are at the steps ceil(k * period), k = 1, 2, ...: floor(steps / period) of them in the steps flushed
+  // (a period of 2.5 steps rounded to 3 left a sixth of a running run's samples out)
+  const period = Math.max(1, every / dt);
+  const readable = Math.min(rows, Math.floor(stepsFlushed / period + 1e-9));
   return {
     name,
     label: String(attr(o, 'label') ?? ''),
@@ -196,6 +202,21 @@ export function listRunProbes(dir: string): Promise<ProbeInfo[]> {
   });
 }
 
+/**
+ * The times of a probe's first `rows` samples when sample_every is not a whole number of steps: the steps s
+ * with s % (sample_every / dt) < 1, as the simulator and the store writer sample (Nengo's trange); undefined
+ * when it is, and sample i is at (i + 1) * sample_every. (Those times were used for every probe, so a probe
+ * sampled every 2.5 steps had its samples at 3, 5, 8, ... steps drawn at 2.5, 5, 7.5, ...)
+ */
+export function irregularSampleTimes(rows: number, dt: number, every: number): Float64Array | undefined {
+  const period = every / dt;
+  // (a period under one step samples every step, as Nengo's; such a probe's samples were drawn at i * sample_every)
+  if (period >= 1 && Math.abs(period - Math.round(period)) <= 1e-9) return undefined;
+  const t = new Float64Array(rows);
+  for (let i = 0, step = 0; i < rows; i++) t[i] = (step = sampleStepAfter(step, period)) * dt;
+  return t;
+}
+
 /** Most values a dense view of sparse spikes may have (ask for fewer rows or columns). */
 const MAX_DENSE = 50_000_000;
 
@@ -211,7 +232,7 @@ const MAX_SPIKES_READ = Number(process.env['NEFSIM_MAX_SPIKES_READ']) || 20_000_
  * The time-major spike list is read when the window holds at most MAX_SPIKES_READ spikes; else, for a
  * run that ended with its per-neuron layout (units/), only the asked neurons' spikes are read.
  */
-function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number, step: number): Float64Array {
+function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number, rowOf: (t: number) => number): Float64Array {
   const cols = c1 - c0;
   if ((i1 - i0) * cols > MAX_DENSE)
     throw new ProtocolError(
@@ -227,7 +248,7 @@ function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number, s
   if (last <= first) return out;
   const value = Number(attr(g, 'spike_value'));
   if (last - first > MAX_SPIKES_READ) {
-    if (unitsSpikes(g, i0, i1, c0, c1, step, value, out)) return out;
+    if (unitsSpikes(g, i0, i1, c0, c1, rowOf, value, out)) return out;
     throw new ProtocolError(
       'limit',
       `this window holds ${last - first} spikes of all ${Number(attr(g, 'n_neurons'))} neurons, more than ${MAX_SPIKES_READ} read at once; ` +
@@ -252,9 +273,18 @@ function denseSpikes(g: Group, i0: number, i1: number, c0: number, c1: number, s
 /**
  * The neurons [c0, c1) from the per-neuron layout (units/spike_times, units/spike_times_index, written
  * when a run ends) into `out`, rows [i0, i1): false where there is none, or they hold more than
- * MAX_SPIKES_READ spikes. A spike at t is sample round(t / step) - 1 (sample i is at (i + 1) step).
+ * MAX_SPIKES_READ spikes. `rowOf` gives the sample of a spike's time.
  */
-function unitsSpikes(g: Group, i0: number, i1: number, c0: number, c1: number, step: number, value: number, out: Float64Array): boolean {
+function unitsSpikes(
+  g: Group,
+  i0: number,
+  i1: number,
+  c0: number,
+  c1: number,
+  rowOf: (t: number) => number,
+  value: number,
+  out: Float64Array,
+): boolean {
   const u = g.get('units');
   if (!u || !(u instanceof h5wasm.Group)) return false;
   const ti = u.get('spike_times_index'),
@@ -272,7 +302,7 @@ function unitsSpikes(g: Group, i0: number, i1: number, c0: number, c1: number, s
   for (let c = 0; c < cols; c++) {
     const end = unitEnds[c]! - start;
     for (; k < end; k++) {
-      const row = Math.round(times[k]! / step) - 1;
+      const row = rowOf(times[k]!);
       if (row >= i0 && row < i1) out[(row - i0) * cols + c] += value;
     }
   }
@@ -280,22 +310,29 @@ function unitsSpikes(g: Group, i0: number, i1: number, c0: number, c1: number, s
 }
 
 /** Whole probes of finished runs, kept decoded (most recently used last), so zooming into a long series only decimates. */
-const cache = new Map<string, { stamp: string; t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string }>();
+const cache = new Map<
+  string,
+  { stamp: string; t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string; irregular?: boolean }
+>();
 let cachedBytes = 0;
 const CACHE_BYTES = 256 * 1024 * 1024;
 /** Probes of finished runs found too large to cache (key -> file stamp). */
 const tooBig = new Map<string, string>();
 
 function cut(
-  full: { t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string },
+  full: { t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string; irregular?: boolean },
   t0: number | undefined,
   t1: number | undefined,
   columns: [number, number] | undefined,
 ): ProbeSlice {
   const { rows: n, cols } = full;
   const step = full.dt;
-  const i0 = t0 === undefined ? 0 : Math.min(n, Math.max(0, Math.ceil(t0 / step - 1 - 1e-9)));
-  const i1 = t1 === undefined ? n : Math.max(i0, Math.min(n, Math.floor(t1 / step - 1 + 1e-9) + 1));
+  let i0: number, i1: number;
+  if (full.irregular) [i0, i1] = timeRange(full.t, t0 ?? -Infinity, t1 ?? Infinity);
+  else {
+    i0 = t0 === undefined ? 0 : Math.min(n, Math.max(0, Math.ceil(t0 / step - 1 - 1e-9)));
+    i1 = t1 === undefined ? n : Math.max(i0, Math.min(n, Math.floor(t1 / step - 1 + 1e-9) + 1));
+  }
   const c0 = columns ? Math.min(columns[0], cols) : 0;
   const c1 = columns ? Math.min(Math.max(columns[1], c0), cols) : cols;
   const rows = i1 - i0;
@@ -306,10 +343,23 @@ function cut(
     y = new Float64Array(rows * w);
     for (let i = 0; i < rows; i++) y.set(full.y.subarray((i0 + i) * cols + c0, (i0 + i) * cols + c1), i * w);
   }
-  return { t: full.t.subarray(i0, i1), y, rows, cols: w, totalRows: n, totalCols: cols, dt: step, label: full.label };
+  return {
+    t: full.t.subarray(i0, i1),
+    y,
+    rows,
+    cols: w,
+    totalRows: n,
+    totalCols: cols,
+    dt: step,
+    label: full.label,
+    ...(full.irregular ? { irregular: true } : {}),
+  };
 }
 
-/** Samples of a probe in [t0, t1] (seconds), columns [c0, c1). Sample i is at t = (i + 1) * sample_every. */
+/**
+ * Samples of a probe in [t0, t1] (seconds), columns [c0, c1). Sample i is at t = (i + 1) * sample_every when
+ * that is a whole number of steps, else at the steps the simulator sampled (irregularSampleTimes).
+ */
 export async function readRunProbe(
   dir: string,
   name: string,
@@ -357,7 +407,7 @@ export async function readRunProbe(
     }
     const bytes = all.t.byteLength + all.y.byteLength;
     if (bytes > CACHE_BYTES / 4) return cut({ ...all, rows: all.rows }, t0, t1, columns);
-    hit = { stamp, t: all.t, y: all.y, rows: all.rows, cols: all.cols, dt: all.dt, label: all.label };
+    hit = { stamp, t: all.t, y: all.y, rows: all.rows, cols: all.cols, dt: all.dt, label: all.label, irregular: all.irregular };
     cache.set(key, hit);
     cachedBytes += bytes;
     for (const [k, v] of cache) {
@@ -387,16 +437,28 @@ function readRunProbeFile(
     const pi = info(o, name, flushed);
     const [rowsNow, cols] = pi.shape;
     const step = pi.sampleEvery;
-    const i0 = t0 === undefined ? 0 : Math.max(0, Math.ceil(t0 / step - 1 - 1e-9));
-    const i1 = t1 === undefined ? rowsNow : Math.min(rowsNow, Math.floor(t1 / step - 1 + 1e-9) + 1);
+    const times = irregularSampleTimes(rowsNow, pi.dt, step);
+    let i0: number, i1: number;
+    if (times) [i0, i1] = timeRange(times, t0 ?? -Infinity, t1 ?? Infinity);
+    else {
+      i0 = t0 === undefined ? 0 : Math.max(0, Math.ceil(t0 / step - 1 - 1e-9));
+      i1 = t1 === undefined ? rowsNow : Math.min(rowsNow, Math.floor(t1 / step - 1 + 1e-9) + 1);
+    }
     const c0 = columns ? Math.min(columns[0], cols) : 0;
     const c1 = columns ? Math.min(Math.max(columns[1], c0), cols) : cols;
     const rows = Math.max(0, i1 - i0);
-    const t = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) t[i] = (i0 + i + 1) * step;
+    const t = times ? times.slice(i0, i0 + rows) : new Float64Array(rows);
+    if (!times) for (let i = 0; i < rows; i++) t[i] = (i0 + i + 1) * step;
+    // the sample of a spike at time x (a spike probe's per-neuron layout holds times)
+    const rowOf = times
+      ? (x: number) => {
+          const i = timeRange(times, x - pi.dt / 2, x + pi.dt / 2)[0];
+          return i < times.length && Math.abs(times[i]! - x) < pi.dt / 2 ? i : -1;
+        }
+      : (x: number) => Math.round(x / step) - 1;
     let y: Float64Array = new Float64Array(0);
     if (rows > 0 && c1 > c0) {
-      if (isSparse(o)) y = denseSpikes(o, i0, i1, c0, c1, step);
+      if (isSparse(o)) y = denseSpikes(o, i0, i1, c0, c1, rowOf);
       else
         y = toNumbers(
           (o as Dataset).slice([
@@ -405,6 +467,16 @@ function readRunProbeFile(
           ]),
         );
     }
-    return { t, y, rows, cols: c1 - c0, totalRows: rowsNow, totalCols: cols, dt: step, label: pi.label };
+    return {
+      t,
+      y,
+      rows,
+      cols: c1 - c0,
+      totalRows: rowsNow,
+      totalCols: cols,
+      dt: step,
+      label: pi.label,
+      ...(times ? { irregular: true } : {}),
+    };
   });
 }

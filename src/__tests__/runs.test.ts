@@ -83,7 +83,15 @@ describe('spike probes', () => {
     expect(rasterPoints([n0, n3, { header: { name: 't' }, data: [1] }])).toEqual({ x: [0.01, 0.02, 0.015], y: [0, 0, 3] });
     // long runs: a bounded window of spikes
     expect(rasterWindow({ name: 's', dims: 100, rows: 800_000, sampleEvery: 0.001 })).toEqual({ t0: 0, t1: 2, clipped: true });
-    expect(rasterWindow({ name: 's', dims: 100, rows: 1000, sampleEvery: 0.001 })).toEqual({ t0: 0, t1: 1, clipped: false });
+    expect(rasterWindow({ name: 's', dims: 100, rows: 1000, sampleEvery: 0.001 })).toEqual({ t0: 0, clipped: false });
+    // sampled every 2.5 steps: 3 samples, at 3, 5 and 8 ms (t1 = 7.5 ms left the last one out): the whole probe
+    expect(rasterWindow({ name: 's', dims: 100, rows: 3, sampleEvery: 0.0025, dt: 0.001 })).toEqual({ t0: 0, clipped: false });
+    // sampled every half step, 3 s long: every step, so 3000 samples are 3 s, not 1.5 s shown whole
+    expect(rasterWindow({ name: 's', dims: 1, rows: 3000, sampleEvery: 0.0005, dt: 0.001 })).toEqual({ t0: 0, t1: 2, clipped: true });
+    expect(parseProbeList({ probes: [{ name: 's', shape: [3, 1], sampleEvery: 0.0025, dt: 0.001 }] })[0]).toMatchObject({ dt: 0.001 });
+    expect(parseProbeList({ sim: 'sim1', dt: 0.002, probes: [{ name: 's', shape: [3, 1], sampleEvery: 0.001 }] })[0]).toMatchObject({
+      dt: 0.002,
+    });
   });
 });
 

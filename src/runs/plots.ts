@@ -42,7 +42,7 @@ export async function fetchProbePlots(
       const win = rasterWindow(p);
       const reply = await client.request(
         'post.spikes',
-        { ...source, probe: p.name, neurons, t0: win.t0, t1: win.t1 },
+        { ...source, probe: p.name, neurons, t0: win.t0, ...(win.t1 !== undefined ? { t1: win.t1 } : {}) },
         { timeoutMs: 60_000 },
       );
       const { x, y } = rasterPoints(reply.arrays);

@@ -12,6 +12,8 @@ export interface ProbeInfo {
   /** Samples stored so far, and the time between samples (s). */
   rows?: number;
   sampleEvery?: number;
+  /** The simulation's time step (s): a probe sampled more often than this is sampled every step. */
+  dt?: number;
 }
 
 /** Does this probe record spikes (a neurons' output)? Then it is drawn as a raster. */
@@ -45,6 +47,9 @@ export function parseProbeList(result: unknown): ProbeInfo[] {
       ? (result as Record<string, unknown>).probes
       : undefined;
   if (!Array.isArray(list)) return [];
+  // a run's probes each say their dt; an inline simulation's list says it once
+  const simDt =
+    !Array.isArray(result) && typeof result === 'object' && result !== null ? (result as Record<string, unknown>).dt : undefined;
   const out: ProbeInfo[] = [];
   for (const p of list) {
     if (typeof p === 'string') {
@@ -68,14 +73,21 @@ export function parseProbeList(result: unknown): ProbeInfo[] {
       ...(o.layout === 'spikes' || o.layout === 'dense' ? { layout: o.layout } : {}),
       ...(shape && typeof shape[0] === 'number' ? { rows: shape[0] } : {}),
       ...(typeof o.sampleEvery === 'number' ? { sampleEvery: o.sampleEvery } : {}),
+      ...(typeof o.dt === 'number' ? { dt: o.dt } : typeof simDt === 'number' ? { dt: simDt } : {}),
     });
   }
   return out;
 }
 
-/** Seconds of spikes a raster shows: the whole probe when short, else its first RASTER_SECONDS. */
+/**
+ * Seconds of spikes a raster shows: the whole probe when short (no t1), else its first RASTER_SECONDS. The
+ * probe's length is estimated from its samples: a sample_every under dt samples every dt, and one that is not
+ * a whole number of steps puts its last sample up to a step after rows * sample_every (t1 = that estimate left
+ * that sample's spikes out, and a probe sampled every half step was cut at half its length, as if whole).
+ */
 export const RASTER_SECONDS = 2;
-export function rasterWindow(p: ProbeInfo): { t0: number; t1: number; clipped: boolean } {
-  const total = p.rows !== undefined && p.sampleEvery !== undefined ? p.rows * p.sampleEvery : Infinity;
-  return total <= RASTER_SECONDS ? { t0: 0, t1: total, clipped: false } : { t0: 0, t1: RASTER_SECONDS, clipped: true };
+export function rasterWindow(p: ProbeInfo): { t0: number; t1?: number; clipped: boolean } {
+  const step = p.sampleEvery !== undefined ? Math.max(p.sampleEvery, p.dt ?? 0) : undefined;
+  const total = p.rows !== undefined && step !== undefined ? p.rows * step : Infinity;
+  return total <= RASTER_SECONDS ? { t0: 0, clipped: false } : { t0: 0, t1: RASTER_SECONDS, clipped: true };
 }

@@ -42,6 +42,8 @@ describe('runs panel data', () => {
   it('formats durations', () => {
     expect(formatDuration(3.21)).toBe('3.2 s');
     expect(formatDuration(75)).toBe('1 min 15 s');
+    // carried over when rounded, not '60 s', '1 min 60 s', '59 min 60 s' or '10.0 s'
+    expect([59.6, 119.7, 3599.7, 7199.9, 9.96].map(formatDuration)).toEqual(['1 min 0 s', '2 min 0 s', '1 h 0 min', '2 h 0 min', '10 s']);
     expect(formatDuration(7300)).toBe('2 h 1 min');
   });
 

@@ -31,9 +31,12 @@ export function progressOf(r: RunInfo): number | null {
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '–';
-  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m} min ${Math.round(seconds - 60 * m)} s`;
+  if (seconds < 9.95) return `${seconds.toFixed(1)} s`;
+  // rounded first: 119.7 s read '1 min 60 s', 59.6 s '60 s'
+  const whole = Math.round(seconds);
+  if (whole < 60) return `${whole} s`;
+  const m = Math.floor(whole / 60);
+  if (m < 60) return `${m} min ${whole - 60 * m} s`;
   const h = Math.floor(m / 60);
   return `${h} h ${m - 60 * h} min`;
 }

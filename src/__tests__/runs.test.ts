@@ -149,6 +149,9 @@ describe('run dialog', () => {
     expect(parseRunForm({ duration: '1', trials: '1', executor: 'slurm' })).toMatch(/Slurm/);
     expect(parseRunForm({ duration: '1', trials: '2', executor: 'slurm' })).toMatchObject({ trials: 2, executor: 'slurm' });
     expect(parseRunForm({ duration: '1', sweep: '[{}]', executor: 'slurm' })).toMatchObject({ sweep: [{}], executor: 'slurm' });
+    // each trial's seed is seed + i: they must all be seeds
+    expect(parseRunForm({ duration: '1', seed: '4294967295', trials: '8' })).toMatch(/^Seeds 4294967295 to 4294967302/);
+    expect(parseRunForm({ duration: '1', seed: '4294967288', trials: '8' })).toMatchObject({ seed: 4294967288, trials: 8 });
   });
 
   it('refuses a number field holding what is not a number, instead of taking its default', () => {

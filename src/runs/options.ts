@@ -38,6 +38,9 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
   const trials = num(v.trials);
   if (trials !== undefined && (!Number.isInteger(trials) || trials < 1 || trials > MAX_TRIALS))
     return `Trials must be an integer from 1 to ${MAX_TRIALS}.`;
+  // trials take seeds seed, seed + 1, ... (nefsim run refuses those past 2^32 - 1: the run failed to start)
+  if (seed !== undefined && trials !== undefined && seed + trials - 1 > 4294967295)
+    return `Seeds ${seed} to ${seed + trials - 1} of the trials do not fit in [0, 4294967295]: give a smaller Seed.`;
   let sweep: Record<string, unknown>[] | undefined;
   if (v.sweep !== undefined && v.sweep.trim() !== '') {
     let parsed: unknown;

@@ -4,8 +4,9 @@
  * stepsFlushed), and a read that races a flush is retried.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
+import { isBatchFolder } from '../runs/batch.js';
 import { currentStatus, FILES } from '../runs/folder.js';
 import { readChecked, stepsOnDisk } from '../runs/h5-read.js';
 import { sampleStepAfter } from '../runs/kept-units.js';
@@ -65,7 +66,19 @@ export function loadH5(): Promise<H5> {
   return loading;
 }
 
+/**
+ * A batch (trials or a sweep) has no probes of its own: its trials have. Its folder's status.json is a
+ * batch's, which read as a run's said "status.json is damaged: its time is missing".
+ */
+function notBatch(dir: string): void {
+  if (isBatchFolder(dir)) {
+    const name = basename(dir);
+    throw new ProtocolError('invalid_params', `${name} is a batch: its probes are its trials', e.g. run '${name}/trial-000'`);
+  }
+}
+
 async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) => T): Promise<T> {
+  notBatch(dir);
   await loadH5();
   const path = join(dir, FILES.probes);
   // h5wasm's own message for a missing or foreign file is "error - name not defined!"
@@ -367,6 +380,7 @@ export async function readRunProbe(
   t1: number | undefined,
   columns: [number, number] | undefined,
 ): Promise<ProbeSlice> {
+  notBatch(dir);
   const status = currentStatus(dir);
   const finished = status.state === 'done' || status.state === 'failed' || status.state === 'cancelled';
   if (!finished) return readRunProbeFile(dir, name, t0, t1, columns);

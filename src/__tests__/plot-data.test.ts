@@ -48,6 +48,8 @@ describe('min/max decimation', () => {
   it('handles fewer samples than buckets, empty data and strided columns', () => {
     expect(decimateMinMax([1, 2], [5, 6], 100)).toEqual({ t: [1, 2], min: [5, 6], max: [5, 6] });
     expect(decimateMinMax([], [], 10)).toEqual({ t: [], min: [], max: [] });
+    // a bucket of NaNs only stays a gap, not a line to ±Infinity
+    expect(decimateMinMax([0, 1, 2, 3], [NaN, NaN, 1, 2], 2)).toEqual({ t: [0, 2], min: [NaN, 1], max: [NaN, 2] });
     // two columns interleaved: take column 1
     expect(decimateMinMax([0, 1, 2, 3], [0, 10, 1, 11, 2, 12, 3, 13], 2, 2, 1)).toEqual({ t: [0, 2], min: [10, 12], max: [11, 13] });
   });

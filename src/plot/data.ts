@@ -136,8 +136,9 @@ export function decimateMinMax(t: ArrayLike<number>, y: ArrayLike<number>, bucke
       if (v > hi) hi = v;
     }
     out.t.push(t[i0]);
-    out.min.push(lo);
-    out.max.push(hi);
+    // a bucket of NaNs only is a gap (NaN), not a line to ±Infinity
+    out.min.push(lo === Infinity ? NaN : lo);
+    out.max.push(hi === -Infinity ? NaN : hi);
   }
   return out;
 }

@@ -112,7 +112,7 @@ export function pythonSnippet(r: RunInfo, runsDir = 'nefsim-runs'): string {
   const load = [
     'def load(path):',
     '    # each probe: an array (samples x dimensions), or for spikes (spike_times, spike_units); attrs: each',
-    "    # probe's attributes (label; sample_every: its samples are at sample_every, 2 sample_every, ...)",
+    "    # probe's attributes (label; sample_every: its samples are at sample_every, 2 sample_every, ... when that is a whole number of steps)",
     '    with h5py.File(path, "r") as f:',
     '        out = {"time": f["time"][:]}',
     '        attrs = {}',

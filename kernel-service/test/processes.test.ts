@@ -249,6 +249,19 @@ describe('Piecewise', () => {
   });
 });
 
+describe("Nengo's positional calls", () => {
+  it('say where the times and the inputs go', () => {
+    expect(() => new Piecewise({ 0: 1, 0.5: 2 } as unknown as ConstructorParameters<typeof Piecewise>[0])).toThrow(
+      /Piecewise: the times and values go in the option 'data'/,
+    );
+    expect(() => new PresentInput([[1], [2]] as unknown as ConstructorParameters<typeof PresentInput>[0])).toThrow(
+      /PresentInput: takes options, as in new PresentInput\(\{ inputs/,
+    );
+    // an options object with a misspelt name still gets the nearest name
+    expect(() => new Piecewise({ dta: { 0: 1 } } as unknown as ConstructorParameters<typeof Piecewise>[0])).toThrow(/Did you mean 'data'/);
+  });
+});
+
 describe('PresentInput', () => {
   it('switches inputs at presentationTime boundaries like Nengo', () => {
     const dt = 0.001;

@@ -551,6 +551,10 @@ export class PresentInput extends Process {
   readonly presentationTime: number;
 
   constructor(opts: PresentInputOptions) {
+    if (Array.isArray(opts)) {
+      // Nengo's PresentInput takes its inputs positionally: PresentInput([[1], [2]], 0.1)
+      throw new ValidationError(`PresentInput: takes options, as in new PresentInput({ inputs: [[1], [2]], presentationTime: 0.1 })`);
+    }
     checkKnownOptions(opts, ['inputs', 'presentationTime', 'seed'], 'PresentInput');
     if (opts === undefined || opts === null) throw new ValidationError(`PresentInput: options { inputs, presentationTime } are required`);
     const rows = opts.inputs;
@@ -653,6 +657,15 @@ export class Piecewise extends Process {
   readonly warnings: string[] = [];
 
   constructor(opts: PiecewiseOptions) {
+    if (
+      opts !== null &&
+      typeof opts === 'object' &&
+      !('data' in opts) &&
+      Object.keys(opts).some((k) => k.trim() !== '' && Number.isFinite(Number(k)))
+    ) {
+      // Nengo's Piecewise takes the times positionally: Piecewise({0: 1, 0.5: 2})
+      throw new ValidationError(`Piecewise: the times and values go in the option 'data', as in new Piecewise({ data: { 0: 1, 0.5: 2 } })`);
+    }
     checkKnownOptions(opts, ['data', 'interpolation', 'seed'], 'Piecewise');
     if (opts === undefined || opts === null) throw new ValidationError(`Piecewise: options { data } are required`);
     const data = opts.data;

@@ -486,6 +486,64 @@ export default function () {
     }
   }, 90_000);
 
+  it('a damaged batch folder is listed as failed saying what is wrong, and it can be deleted; a damaged exit.json hides nothing', async () => {
+    const b = await c.request('run.start', { file: join(svc.dir, 'model.mjs'), duration: 0.05, trials: 2, label: 'intact-batch' });
+    expect(b.ok, JSON.stringify(b.error)).toBe(true);
+    const intact = b.result!.run as string;
+    await watchToEnd(intact);
+    const src = join(svc.runsDir, intact);
+    const plan = JSON.parse(readFileSync(join(src, 'batch.json'), 'utf8')) as { trials: { dir: string }[] };
+    const cases: [string, (dir: string) => void, RegExp][] = [
+      [
+        'empty-plan',
+        (d) => writeFileSync(join(d, 'batch.json'), '{}'),
+        /its batch.json cannot be read \(its duration is missing, not a number\)/,
+      ],
+      [
+        'no-trials',
+        (d) => writeFileSync(join(d, 'batch.json'), JSON.stringify({ ...plan, trials: null })),
+        /its batch.json cannot be read \(its trials are not a list\)/,
+      ],
+      // a trial's folder outside the batch: its status was read from there
+      [
+        'trial-outside',
+        (d) => writeFileSync(join(d, 'batch.json'), JSON.stringify({ ...plan, trials: [{ ...plan.trials[0], dir: '../..' }] })),
+        /its batch.json cannot be read \(its trial 0 has no folder name\)/,
+      ],
+    ];
+    for (const [name, damage] of cases) {
+      cpSync(src, join(svc.runsDir, name), { recursive: true });
+      damage(join(svc.runsDir, name));
+    }
+    const list = (await c.request('run.list')).result!.runs as { run: string; state: string; error: string | null }[];
+    for (const [name, , why] of cases) {
+      expect(list.find((x) => x.run === name)?.error, name).toMatch(why);
+      const st = await c.request('run.status', { run: name });
+      expect(st.result, name).toMatchObject({
+        state: 'failed',
+        error: expect.stringMatching(/^the run folder is damaged: /) as unknown as string,
+      });
+      expect((await c.request('run.delete', { run: name })).ok, name).toBe(true);
+      expect(existsSync(join(svc.runsDir, name)), name).toBe(false);
+    }
+    // an exit.json that is not the batch's (damaged, or edited) counts as none: the trials' folders say how they ended
+    for (const [name, text] of [
+      ['garbled-exit', 'garbage'],
+      ['shapeless-exit', '{"state": "done"}'],
+    ]) {
+      cpSync(src, join(svc.runsDir, name!), { recursive: true });
+      writeFileSync(join(svc.runsDir, name!, 'exit.json'), text!);
+      const st = await c.request('run.status', { run: name });
+      expect(st.result, name).toMatchObject({ state: 'done', counts: { done: 2 } });
+      expect(
+        ((await c.request('run.list')).result!.runs as { run: string }[]).some((x) => x.run === name),
+        name,
+      ).toBe(true);
+      expect((await c.request('run.delete', { run: name })).ok, name).toBe(true);
+    }
+    expect((await c.request('run.delete', { run: intact })).ok).toBe(true);
+  });
+
   it('a damaged run folder is listed as failed saying what is wrong, its data requests say so, and it can be deleted', async () => {
     const r = await c.request('run.start', { file: join(svc.dir, 'model.mjs'), duration: 0.05, label: 'intact' });
     expect(r.ok, JSON.stringify(r.error)).toBe(true);
@@ -496,6 +554,13 @@ export default function () {
       ['garbled-status', (d) => writeFileSync(join(d, 'status.json'), '{"state": "do'), /its status.json cannot be read/],
       ['no-status', (d) => rmSync(join(d, 'status.json')), /its status.json is missing/],
       ['no-options', (d) => rmSync(join(d, 'options.json')), /its options.json is missing/],
+      // JSON, but not what a status holds: they vanished from run.list, and every request failed as `internal`
+      ['null-status', (d) => writeFileSync(join(d, 'status.json'), 'null'), /its status.json cannot be read \(not a JSON object\)/],
+      [
+        'shapeless-status',
+        (d) => writeFileSync(join(d, 'status.json'), '{"state": "done"}'),
+        /its status.json cannot be read \(its time is missing, not a number\)/,
+      ],
     ];
     const past = new Date(Date.now() - 120_000);
     for (const [name, damage] of cases) {

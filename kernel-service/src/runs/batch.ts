@@ -157,8 +157,26 @@ export function isBatchFolder(dir: string): boolean {
   return existsSync(join(dir, BATCH_FILES.plan)) && existsSync(join(dir, BATCH_FILES.status));
 }
 
+/**
+ * The batch's plan, checked for what its readers use (the trials, each with its folder, and the
+ * duration and dt): a plan edited by hand or written by something else is damaged, named as
+ * such, rather than a crash further on ("cannot read properties of undefined"). A trial's folder
+ * must be a name inside the batch folder: `../x` would have the batch read and signal elsewhere.
+ */
 export function readPlan(dir: string): BatchPlan {
-  return readJson<BatchPlan>(join(dir, BATCH_FILES.plan));
+  const path = join(dir, BATCH_FILES.plan);
+  const plan = readJson<unknown>(path);
+  const bad = (what: string) => new Error(`${path} is damaged: ${what}`);
+  if (typeof plan !== 'object' || plan === null || Array.isArray(plan)) throw bad('not a JSON object');
+  const o = plan as Record<string, unknown>;
+  for (const k of ['duration', 'dt'])
+    if (typeof o[k] !== 'number' || !Number.isFinite(o[k])) throw bad(`its ${k} is ${JSON.stringify(o[k]) ?? 'missing'}, not a number`);
+  if (!Array.isArray(o.trials)) throw bad('its trials are not a list');
+  o.trials.forEach((t: unknown, i) => {
+    const d = typeof t === 'object' && t !== null ? (t as Record<string, unknown>).dir : undefined;
+    if (typeof d !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(d)) throw bad(`its trial ${i} has no folder name`);
+  });
+  return o as unknown as BatchPlan;
 }
 
 export function emptyCounts(): StateCounts {
@@ -265,8 +283,21 @@ function unrecordedTrials(dir: string): UnrecordedEnds {
   const out = new Map<string, { state: 'failed' | 'cancelled'; error: string }>();
   const file = join(dir, BATCH_FILES.exit);
   if (!existsSync(file)) return out;
-  for (const t of readJson<BatchExit>(file).trials)
-    if ((t.state === 'failed' || t.state === 'cancelled') && t.error !== undefined && readExit(join(dir, t.dir)) === undefined)
+  let trials: unknown;
+  try {
+    trials = readJson<Partial<BatchExit>>(file).trials;
+  } catch {
+    return out; // damaged: it counts as none (as a run's exit.json does), the trials' own folders decide
+  }
+  if (!Array.isArray(trials)) return out;
+  for (const t of trials as (TrialSummary | null)[])
+    if (
+      t &&
+      typeof t.dir === 'string' &&
+      typeof t.error === 'string' &&
+      (t.state === 'failed' || t.state === 'cancelled') &&
+      readExit(join(dir, t.dir)) === undefined
+    )
       out.set(t.dir, { state: t.state, error: t.error });
   return out;
 }

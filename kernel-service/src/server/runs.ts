@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BATCH_FILES, currentBatchStatus, isBatchFolder, readPlan } from '../runs/batch.js';
+import { BATCH_FILES, currentBatchStatus, isBatchFolder, readBatchStatus, readPlan } from '../runs/batch.js';
 import {
   claimState,
   currentStatus,
@@ -25,6 +25,7 @@ import {
   isTerminal,
   readExit,
   readJson,
+  readStatus,
   writeJsonAtomic,
   type RunOptions,
   type RunState,
@@ -128,15 +129,41 @@ function damage(dir: string): string | null {
   if (claim === 'alive') return null;
   if (claim === 'gone') return 'it was left half made by a nefsim run that stopped';
   const batch = names.includes(BATCH_FILES.plan);
-  for (const f of batch ? [BATCH_FILES.plan, BATCH_FILES.status] : [FILES.options, FILES.status]) {
-    if (!names.includes(f)) return `its ${f} is missing`;
+  // read as the run's readers read them: a file that parses but lacks what they use (`null`, `{}`) is
+  // damaged too, or the run vanished from run.list and its requests failed as `internal`
+  const readers: [string, () => unknown][] = batch
+    ? [
+        [BATCH_FILES.plan, () => readPlan(dir)],
+        [BATCH_FILES.status, () => readBatchStatus(dir)],
+      ]
+    : [
+        [FILES.options, () => readOptions(dir)],
+        [FILES.status, () => readStatus(dir)],
+      ];
+  for (const [f] of readers) if (!names.includes(f)) return `its ${f} is missing`;
+  return unreadable(dir, readers);
+}
+
+/** The first of a folder's files whose reader throws, as "its F cannot be read (why)", or null. */
+function unreadable(dir: string, readers: [string, () => unknown][]): string | null {
+  for (const [f, read] of readers) {
     try {
-      JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      read();
     } catch (err) {
-      return `its ${f} cannot be read (${(err as Error).message.slice(0, 120)})`;
+      // the readers name the file by its path: said here by its name, in the folder the message names
+      const why = (err as Error).message.replace(`${join(dir, f)} is damaged: `, '');
+      return `its ${f} cannot be read (${why.slice(0, 160)})`;
     }
   }
   return null;
+}
+
+/** A run's options.json: a JSON object (the fields are read as they come: a wrong one shows as such, or as null). */
+function readOptions(dir: string): RunOptions {
+  const path = join(dir, FILES.options);
+  const o = readJson<unknown>(path);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${path} is damaged: not a JSON object`);
+  return o as RunOptions;
 }
 
 interface CliResult {

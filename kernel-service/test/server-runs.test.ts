@@ -541,6 +541,21 @@ export default function () {
       ).toBe(true);
       expect((await c.request('run.delete', { run: name })).ok, name).toBe(true);
     }
+    // a trial whose status.json is damaged: its requests say so (they failed as `internal`)
+    cpSync(src, join(svc.runsDir, 'bad-trial'), { recursive: true });
+    writeFileSync(join(svc.runsDir, 'bad-trial', 'trial-000', 'status.json'), '{"state": "do');
+    const why = /^run 'bad-trial\/trial-000': the run folder is damaged: its status.json cannot be read \(not JSON/;
+    expect((await c.request('probe.fetch', { run: 'bad-trial/trial-000', probe: 'sq' })).error).toMatchObject({
+      code: 'io_error',
+      message: expect.stringMatching(why) as unknown as string,
+    });
+    expect((await c.request('probe.list', { run: 'bad-trial/trial-000' })).error).toMatchObject({ code: 'io_error' });
+    expect((await c.request('run.status', { run: 'bad-trial/trial-000' })).result).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/its status.json cannot be read .* run.delete of its batch removes it$/) as unknown as string,
+    });
+    expect((await c.request('probe.fetch', { run: 'bad-trial/trial-001', probe: 'sq' })).ok).toBe(true);
+    expect((await c.request('run.delete', { run: 'bad-trial' })).ok).toBe(true);
     expect((await c.request('run.delete', { run: intact })).ok).toBe(true);
   });
 

@@ -158,6 +158,21 @@ function unreadable(dir: string, readers: [string, () => unknown][]): string | n
   return null;
 }
 
+/**
+ * What is wrong with a batch's trial folder, or null: its options.json or status.json, where it
+ * has them, cannot be read (a trial still being made has neither yet, or only its options).
+ */
+function trialDamage(dir: string): string | null {
+  const readers: [string, () => unknown][] = [
+    [FILES.options, () => readOptions(dir)],
+    [FILES.status, () => readStatus(dir)],
+  ];
+  return unreadable(
+    dir,
+    readers.filter(([f]) => existsSync(join(dir, f))),
+  );
+}
+
 /** A run's options.json: a JSON object (the fields are read as they come: a wrong one shows as such, or as null). */
 function readOptions(dir: string): RunOptions {
   const path = join(dir, FILES.options);
@@ -649,16 +664,16 @@ export class RunManager {
     };
   }
 
-  /** What is wrong with a run's folder (see damage), or null; not for a run being launched. */
+  /** What is wrong with a run's folder (see damage) or a trial's (see trialDamage), or null; not for a run being launched. */
   private damaged(run: string): string | null {
+    if (run.includes('/')) return trialDamage(join(this.dir, run));
     return this.launching.has(run) ? null : damage(join(this.dir, run));
   }
 
   /** What is wrong with a run's folder (see damage), or null: a readable run, a trial, a queue record, or nothing. */
   private whatIsDamaged(run: string): string | null {
-    if (run.includes('/')) return null;
     const dir = join(this.dir, run);
-    if (!isFolder(dir)) return this.damaged(run);
+    if (run.includes('/') || !isFolder(dir)) return this.damaged(run);
     try {
       if (isBatchFolder(dir)) currentBatchStatus(dir);
       else currentStatus(dir);
@@ -691,7 +706,9 @@ export class RunManager {
       dt: null,
       seed: null,
       created,
-      error: `the run folder is damaged: ${why}; its files are left as they are (probes.h5 may still open in h5py), and run.delete removes it`,
+      error: `the run folder is damaged: ${why}; its files are left as they are (probes.h5 may still open in h5py), and ${
+        run.includes('/') ? 'run.delete of its batch' : 'run.delete'
+      } removes it`,
       object: null,
     };
   }
@@ -700,17 +717,16 @@ export class RunManager {
   status(run: string): RunInfo {
     const dir = this.checkName(run);
     // one read of the status (run.watch asks every second): a damaged folder shows when it fails
-    const trial = run.includes('/');
     if (isFolder(dir)) {
       try {
         return isBatchFolder(dir) ? this.fromBatch(run) : this.fromFolder(run);
       } catch (err) {
-        const why = trial ? null : this.damaged(run);
+        const why = this.damaged(run);
         if (why === null) throw err;
         return this.fromDamaged(run, why);
       }
     }
-    const why = trial ? null : this.damaged(run);
+    const why = this.damaged(run);
     if (why !== null) return this.fromDamaged(run, why);
     const recs = this.queueRecords();
     const rec = recs.find((r) => r.run === run);

@@ -576,6 +576,8 @@ export default function () {
         (d) => writeFileSync(join(d, 'status.json'), '{"state": "done"}'),
         /its status.json cannot be read \(its time is missing, not a number\)/,
       ],
+      // as the README says (it was listed done, without its duration, and its data served)
+      ['garbled-options', (d) => writeFileSync(join(d, 'options.json'), '{"duration": 0.0'), /its options.json cannot be read \(not JSON/],
     ];
     const past = new Date(Date.now() - 120_000);
     for (const [name, damage] of cases) {

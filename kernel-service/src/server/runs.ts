@@ -637,12 +637,8 @@ export class RunManager {
   private fromFolder(run: string): RunInfo {
     const dir = join(this.dir, run);
     const s: RunStatus = currentStatus(dir);
-    let options: RunOptions | undefined;
-    try {
-      options = readJson<RunOptions>(join(dir, FILES.options));
-    } catch {
-      options = undefined;
-    }
+    // one that cannot be read makes the folder damaged (see damage): a run shown done, with no duration, hid it
+    const options = readOptions(dir);
     const exit = isTerminal(s.state) ? readExit(dir) : undefined;
     return {
       run,
@@ -664,23 +660,14 @@ export class RunManager {
     };
   }
 
-  /** What is wrong with a run's folder (see damage) or a trial's (see trialDamage), or null; not for a run being launched. */
+  /**
+   * What is wrong with a run's folder (see damage) or a trial's (see trialDamage), or null; not for
+   * a run being launched. Its files are read as run.status reads them: one whose options.json does
+   * not parse is damaged too (the README says so; it was shown done, without its duration).
+   */
   private damaged(run: string): string | null {
     if (run.includes('/')) return trialDamage(join(this.dir, run));
     return this.launching.has(run) ? null : damage(join(this.dir, run));
-  }
-
-  /** What is wrong with a run's folder (see damage), or null: a readable run, a trial, a queue record, or nothing. */
-  private whatIsDamaged(run: string): string | null {
-    const dir = join(this.dir, run);
-    if (run.includes('/') || !isFolder(dir)) return this.damaged(run);
-    try {
-      if (isBatchFolder(dir)) currentBatchStatus(dir);
-      else currentStatus(dir);
-      return null;
-    } catch {
-      return this.damaged(run);
-    }
   }
 
   /** A run whose folder is damaged: failed, saying what is wrong. */
@@ -784,7 +771,7 @@ export class RunManager {
   /** Folder of a run that has one (for probe data). */
   folder(run: string): string {
     const dir = this.checkName(run);
-    const why = this.whatIsDamaged(run);
+    const why = this.damaged(run);
     if (why !== null) throw new ProtocolError('io_error', `run '${run}': the run folder is damaged: ${why}`);
     if (isBatchFolder(dir))
       throw new ProtocolError('conflict', `'${run}' is a batch: ask for the data of one trial, e.g. '${run}/trial-000'`);
@@ -857,7 +844,7 @@ export class RunManager {
           state: 'queued',
         },
       );
-    if (this.whatIsDamaged(run) !== null) {
+    if (this.damaged(run) !== null) {
       // unless its status says it runs and its process is there (its options.json alone was deleted)
       try {
         const s = readJson<RunStatus>(join(dir, FILES.status));

@@ -450,6 +450,35 @@ export default function () {
     expect(runs.some((x) => x.run.startsWith('jobsalone'))).toBe(false);
   });
 
+  it('a launch whose nefsim run is killed (the OOM killer) says so, not that it exited with code 1', async () => {
+    const hang = join(svc.dir, 'hang-killed.mjs');
+    writeFileSync(hang, 'await new Promise(() => setInterval(() => {}, 1000));\nexport default null;\n');
+    const started = c.request('run.start', { file: hang, duration: 1, label: 'killed' }, 60_000);
+    // its `nefsim run`, found by the folder it is to make
+    let pid = 0;
+    for (let i = 0; i < 200 && pid === 0; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+        let cmd = '';
+        try {
+          cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        } catch {
+          continue; // gone
+        }
+        if (cmd.includes(hang) && cmd.includes(`${svc.runsDir}/killed-`)) pid = Number(p);
+      }
+    }
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    const r = await started;
+    expect(r.error).toMatchObject({
+      code: 'model_error',
+      message: expect.stringMatching(/^nefsim run was ended by SIGKILL before it started the run/) as unknown as string,
+    });
+    expect((await c.request('run.status', { run: r.error!.details!.run })).result!.error).toMatch(/ended by SIGKILL/);
+    expect((await c.request('run.delete', { run: r.error!.details!.run })).ok).toBe(true);
+  });
+
   it('a model that never loads holds only its own slot, and run.cancel stops its launch at once', async () => {
     const s2 = await startService(['--max-concurrent-runs', '2']);
     const c2 = await Client.connect(s2);

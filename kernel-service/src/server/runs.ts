@@ -187,13 +187,16 @@ interface CliResult {
   stderr: string;
   /** Stopped by its time limit (then code is 1). */
   timedOut: boolean;
+  /** The signal that ended it, if one did (then code is 1). */
+  signal: NodeJS.Signals | null;
 }
 
 function cli(args: string[], timeoutMs: number, started?: (child: ChildProcess) => void): Promise<CliResult> {
   return new Promise((res) => {
     const child = execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      res({ code, stdout, stderr, timedOut: !!err && err.killed === true && err.signal === 'SIGTERM' && !stopped.has(child) });
+      const signal = err?.signal ?? null;
+      res({ code, stdout, stderr, signal, timedOut: !!err && err.killed === true && signal === 'SIGTERM' && !stopped.has(child) });
     });
     started?.(child);
   });
@@ -561,8 +564,11 @@ export class RunManager {
     } else {
       const msg = r.timedOut
         ? `the model did not load within ${LAUNCH_TIMEOUT_MS / 1000} s (nefsim run was stopped): does it wait for something, or loop, when it is imported or called?`
-        : cellPlaces((r.stderr || r.stdout).trim().replace(/^nefsim run: /, ''), rec.file, generated) ||
-          `nefsim run exited with code ${r.code}`;
+        : r.signal !== null
+          ? // not the model's fault as far as anyone knows: "exited with code 1" said it was
+            `nefsim run was ended by ${r.signal} before it started the run (killed, or out of memory?); start it again`
+          : cellPlaces((r.stderr || r.stdout).trim().replace(/^nefsim run: /, ''), rec.file, generated) ||
+            `nefsim run exited with code ${r.code}`;
       writeJsonAtomic(qfile, { ...rec, state: 'failed', error: msg });
     }
   }

@@ -4,7 +4,7 @@
  * running, then done with all its data, and starts the runs that were still
  * in its queue.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, Client, MODEL_FILE, startService, type Running } from './server-harness.js';
@@ -98,4 +98,49 @@ describe('restart', () => {
     expect(state).toBe('failed');
     c2.close();
   }, 120_000);
+
+  it('two services on one runs folder launch a queued run once, not each', async () => {
+    const one = await startService(['--max-concurrent-runs', '1']);
+    const two = await startService(['--max-concurrent-runs', '1'], one.dir);
+    const [c1, c2] = [await Client.connect(one), await Client.connect(two)];
+    try {
+      // a model that loads for a while: the other service's queue tick (every second) comes meanwhile
+      const file = join(one.dir, 'slow.mjs');
+      writeFileSync(file, `await new Promise((r) => setTimeout(r, 2500));\n${MODEL_FILE}`);
+      const started = c1.request('run.start', { file, duration: 0.05, label: 'once' });
+      let most = 0;
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        most = Math.max(most, launchersOf(file));
+      }
+      const r = await started;
+      expect(r.ok, JSON.stringify(r.error)).toBe(true);
+      expect(most).toBe(1); // both services launched it (the second `nefsim run` was refused the folder)
+      const run = r.result!.run as string;
+      for (let i = 0; i < 100 && (await c2.request('run.status', { run })).result!.state !== 'done'; i++)
+        await new Promise((res) => setTimeout(res, 100));
+      expect((await c2.request('run.status', { run })).result!.state).toBe('done');
+      expect(readdirSync(join(one.runsDir, '.queue'))).toEqual([]);
+    } finally {
+      c1.close();
+      c2.close();
+      await one.stop();
+      await two.stop();
+      cleanup(one.dir);
+    }
+  }, 60_000);
 });
+
+/** How many processes run `nefsim run` on this model file now. */
+function launchersOf(file: string): number {
+  let n = 0;
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const args = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (args.includes('run') && args.includes(file)) n++;
+    } catch {
+      // gone
+    }
+  }
+  return n;
+}

@@ -20,6 +20,7 @@ import {
   claimState,
   currentStatus,
   processAlive,
+  processStartTime,
   FILES,
   isRunFolder,
   isTerminal,
@@ -491,6 +492,8 @@ export class RunManager {
       const need = Math.min(this.maxConcurrent, slotsOf(rec));
       if (held > 0 && held + need > this.maxConcurrent) break;
       held += need;
+      // another service on this runs folder may be launching it (it held the slots counted above)
+      if (!this.claimLaunch(rec.run)) continue;
       // launches run side by side, each holding its slots: one whose model takes long to load (or never
       // loads) no longer holds up the queue; when it ends, its slots go to the next queued runs
       this.launchingCores.set(rec.run, need);
@@ -514,10 +517,44 @@ export class RunManager {
         // the queue folder is gone: nothing to record
       }
     } finally {
+      rmSync(this.claimFile(rec.run), { force: true });
       this.launching.delete(rec.run);
       this.launchers.delete(rec.run);
       this.launchingCores.delete(rec.run);
     }
+  }
+
+  private claimFile(run: string): string {
+    return join(this.queueDir, `${run}.launch`);
+  }
+
+  /**
+   * Makes a queued run's launch this service's: two services on one runs folder (a second
+   * `nefsim serve`, another Jupyter server in the same directory) both launched every queued run,
+   * each `nefsim run` loading the model, and the one refused the folder could record the run failed.
+   * The claim names this process; one whose process is gone (a service killed) is taken over.
+   */
+  private claimLaunch(run: string): boolean {
+    const file = this.claimFile(run);
+    const me = JSON.stringify({ pid: process.pid, processStart: processStartTime(process.pid) });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(file, me, { flag: 'wx' });
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true; // no claims here (permissions): as before
+      }
+      try {
+        const owner = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; processStart: number | null };
+        if (processAlive(owner.pid, owner.processStart)) return false;
+      } catch {
+        // being written (its owner is alive), or gone meanwhile: look again at the next tick; left
+        // unwritten by a service killed as it wrote it: taken over once it is plainly old
+        if (Date.now() - (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 10_000) return false;
+      }
+      rmSync(file, { force: true }); // its service is gone
+    }
+    return false;
   }
 
   /** A folder `nefsim run` left half made (stopped while it filled it): the run's name is this service's, so it goes. */

@@ -161,6 +161,25 @@ describe('nefsim export', () => {
     expect(Number(lines('time_2.csv')[5]!.split(',')[1])).toBe(Math.sin(8 * Number(lines('time.csv')[5])));
   });
 
+  it('csv: a label with a comma, a quote or a line break is quoted in the header, which keeps one field a column', async () => {
+    const quoted = join(dir, 'quoted.mjs');
+    writeFileSync(
+      quoted,
+      MODEL.replace(
+        "net.probe(stim, { label: 'sin' });",
+        `net.probe(stim, { label: 'a,b' });\n  net.probe(stim, { label: 'say "hi"' });\n  net.probe(stim, { label: 'two\\nlines' });`,
+      ),
+    );
+    const out = join(dir, 'quoted');
+    expect((await cli('run', quoted, '--duration', '0.01', '--out', out)).code).toBe(0);
+    const r = await cli('export', out, '--format', 'csv');
+    expect(r.code, r.stderr).toBe(0);
+    const text = (f: string) => readFileSync(join(out, 'csv', f), 'utf8');
+    expect(text('a,b.csv').split('\n')[0]).toBe('t,"a,b[0]"');
+    expect(text('say "hi".csv').split('\n')[0]).toBe('t,"say ""hi""[0]"');
+    expect(text('two\nlines.csv')).toMatch(/^t,"two\nlines\[0\]"\n0\.001,/);
+  });
+
   it('csv: a label longer than a file name may be is cut, with a hash of the whole label; the header has it whole', async () => {
     const long = 'x'.repeat(300);
     const labelled = join(dir, 'labelled.mjs');

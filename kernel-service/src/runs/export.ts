@@ -13,7 +13,8 @@
  *                             the per-neuron layout, when the run ended and wrote it
  * csv (default DIR/csv/): time.csv, and per probe <name>.csv (a probe named
  *   `time`: time_2.csv) with a header
- *   `t,<name>[0],<name>[1],...` (dense view for spike probes), plus
+ *   `t,<name>[0],<name>[1],...` (fields quoted as RFC 4180 says where a name needs it; dense view
+ *   for spike probes), plus
  *   <name>.spikes.csv (`t,neuron`, one line per spike) for sparse spike probes.
  *
  * A run still going is exported up to its last flush: rows are limited to
@@ -443,6 +444,15 @@ function writeCsv(folder: string, time: Float64Array, probes: StoredProbe[]): st
   return folder;
 }
 
+/**
+ * A header field as CSV (RFC 4180): quoted, with its quotes doubled, when it
+ * holds a comma, a quote or a line break. Labels may hold any of them, and
+ * unquoted they split the header into more columns than the rows have.
+ */
+function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
 /** Bytes of a CSV file's name before its suffix (.spikes.csv is 11 more; 255 is the usual limit). */
 const MAX_FILE_STEM = 200;
 
@@ -470,7 +480,7 @@ function writeCsvFiles(folder: string, time: Float64Array, probes: StoredProbe[]
     const file = fileName(p.name);
     writeText(join(folder, `${file}.csv`), (out) => {
       const header = ['t'];
-      for (let j = 0; j < p.cols; j++) header.push(`${p.name}[${j}]`);
+      for (let j = 0; j < p.cols; j++) header.push(csvField(`${p.name}[${j}]`));
       out.line(header.join(','));
       const times = sampleTimes(time, p.period, p.rows);
       const step = blockRows(p.cols);

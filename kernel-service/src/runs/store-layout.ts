@@ -4,7 +4,7 @@
  * so the run's thread does not load h5wasm when a writer thread writes the
  * file.
  */
-import { LearningRule, Neurons, ObjView, type Probe } from '../engine/objects.js';
+import { Connection, Ensemble, LearningRule, Neurons, ObjView, type Probe } from '../engine/objects.js';
 import { isSpikeProbe } from '../engine/simulator.js';
 import type { RunSimulator } from './run-simulator.js';
 import { probeNames, type ProbeChunk, type ProbeLayout, type StoreChunk, type StoreLayout } from './store-format.js';
@@ -61,6 +61,14 @@ function unitsOf(probe: Probe): string {
     if (probe.attr === 'recovery') return 'recovery variable u (Izhikevich), mV';
     if (probe.attr === 'refractoryTime') return 's';
     return 'current (normalized)';
+  }
+  if (obj instanceof Connection) {
+    // the weights, not values in the represented space: [post x pre neurons], or decoders [size out x pre neurons]
+    if (probe.attr === 'weights') return 'connection weights, row-major as sim.weights(conn)';
+    // the pre object's whole output: its neurons' (rates or spikes) for an ensemble with neurons, as Nengo's
+    const pre = obj.pre instanceof ObjView ? obj.pre.obj : obj.pre;
+    if (probe.attr === 'input' && (pre instanceof Neurons || (pre instanceof Ensemble && pre.neuronType.kind !== 'Direct')))
+      return 'rate or spikes (1/dt per spike), 1/s';
   }
   // an ensemble's encoders and Voja's change of them, neurons x dimensions, row-major
   if (probe.attr === 'scaledEncoders' || (probe.attr === 'delta' && obj instanceof LearningRule && obj.ruleType.modifies === 'encoders'))

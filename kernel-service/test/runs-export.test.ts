@@ -301,6 +301,13 @@ describe('nefsim export', () => {
     const npz = join(dir, 'new', 'deep', 'a.npz');
     for (let i = 0; i < 2; i++) expect((await cli('export', run, '--out', npz)).code).toBe(0);
     expect(readNpz(npz).get('probes/a')!.shape).toEqual([50, 1]);
+    // also by a name without .npz, known by its first entry, an .npy array: the same command twice was refused
+    const bare = join(dir, 'bare');
+    for (let i = 0; i < 2; i++) {
+      const r = await cli('export', run, '--out', bare);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(readNpz(bare).get('probes/a')!.shape).toEqual([50, 1]);
     expect((await cli('export', run, '--format', 'csv', '--out', notes, '--force')).code).toBe(0);
     expect(readdirSync(notes)).toContain('time.csv');
     expect((await cli('export', run, '--out', notes, '--force')).code).toBe(0);

@@ -241,18 +241,30 @@ function nefsimFolderIn(dir: string, depth: number): string | undefined {
   return undefined;
 }
 
-/** An earlier export of this format: a zip archive named .npz, or a folder of .csv files only. */
+/**
+ * An earlier export of this format: a folder of .csv files only; a zip archive
+ * named .npz, or one by any name whose first entry is an .npy array (an
+ * export to `--out data` is replaced by the same command run again; a zip of
+ * another kind, such as a .docx, is not).
+ */
 function isEarlierExport(path: string, isDir: boolean, format: ExportFormat): boolean {
   if (format === 'csv') return isDir && readdirSync(path, { withFileTypes: true }).every((e) => e.isFile() && e.name.endsWith('.csv'));
-  if (isDir || !path.endsWith('.npz')) return false;
-  // an .npz is a zip: "PK\x03\x04" (or an empty archive's "PK\x05\x06"); only its first bytes are read
-  const head = Buffer.alloc(4);
+  if (isDir) return false;
+  // an .npz is a zip: "PK\x03\x04" (or an empty archive's "PK\x05\x06"), the first entry's name at
+  // byte 30 (its length at 26); only the first bytes are read
+  const head = Buffer.alloc(30 + 256);
   const fd = openSync(path, 'r');
+  let n: number;
   try {
-    return readSync(fd, head, 0, 4, 0) === 4 && head[0] === 0x50 && head[1] === 0x4b;
+    n = readSync(fd, head, 0, head.length, 0);
   } finally {
     closeSync(fd);
   }
+  if (n < 4 || head[0] !== 0x50 || head[1] !== 0x4b) return false;
+  if (path.endsWith('.npz')) return true;
+  if (n < 30 || head[2] !== 0x03 || head[3] !== 0x04) return false;
+  const nameEnd = 30 + head.readUInt16LE(26);
+  return nameEnd <= n && head.subarray(30, nameEnd).toString('latin1').endsWith('.npy');
 }
 
 function describeEntries(dir: string): string {

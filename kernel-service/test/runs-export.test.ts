@@ -286,6 +286,8 @@ describe('nefsim export', () => {
       // a link inside the run folder that leads out of it is still part of the run folder
       [['--out', join(run, 'out-link'), '--force'], /it is part of the run folder: give another path/],
       [['--out', join(mine, 'x.npz')], /mine\.txt is a file, not a folder/],
+      // a folder's name (as a batch's --out is): the archive was written as a file of that name
+      [['--out', join(dir, 'npz-folder') + '/'], /names a folder, and an \.npz export of a run is one file: give its path/],
     ];
     for (const [args, message] of refusals) {
       const r = await cli('export', run, ...args);
@@ -308,6 +310,7 @@ describe('nefsim export', () => {
       expect(r.code, r.stderr).toBe(0);
     }
     expect(readNpz(bare).get('probes/a')!.shape).toEqual([50, 1]);
+    expect(existsSync(join(dir, 'npz-folder'))).toBe(false);
     expect((await cli('export', run, '--format', 'csv', '--out', notes, '--force')).code).toBe(0);
     expect(readdirSync(notes)).toContain('time.csv');
     expect((await cli('export', run, '--out', notes, '--force')).code).toBe(0);

@@ -1100,7 +1100,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   if (format !== 'npz' && format !== 'csv') throw new UsageError(`nefsim export: --format must be 'npz' or 'csv', got '${format}'`);
   const outOpt = opts.get('out') as string | undefined;
   const force = opts.has('force');
-  const { exportRun, checkExportTarget, ExportTargetError } = await import('../runs/export.js');
+  const { exportRun, checkExportTarget, checkNpzTarget, ExportTargetError } = await import('../runs/export.js');
   const runs: { dir: string; out: string | undefined }[] = [];
   try {
     if (isBatchFolder(dir)) {
@@ -1117,7 +1117,10 @@ export async function exportCommand(args: string[]): Promise<number> {
       for (const t of readPlan(dir).trials)
         runs.push({ dir: join(dir, t.dir), out: base ? join(base, format === 'npz' ? `${t.dir}.npz` : t.dir) : undefined });
     } else {
-      if (outOpt !== undefined) checkExportTarget(dir, outOpt, format, force);
+      if (outOpt !== undefined) {
+        checkNpzTarget(outOpt, format);
+        checkExportTarget(dir, outOpt, format, force);
+      }
       runs.push({ dir, out: outOpt ? resolve(outOpt) : undefined });
     }
   } catch (err) {

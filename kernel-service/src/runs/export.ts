@@ -219,6 +219,17 @@ export function checkExportTarget(runDir: string, target: string, format: Export
 }
 
 /**
+ * Refuses an .npz `--out` that ends in a separator: it names a folder (as a
+ * batch's `--out` is), and the archive was written as a file of that name.
+ */
+export function checkNpzTarget(out: string, format: ExportFormat): void {
+  if (format === 'npz' && (out.endsWith('/') || out.endsWith(sep)))
+    throw new ExportTargetError(
+      `--out ${out}: names a folder, and an .npz export of a run is one file: give its path (${join(out, 'probes.npz')}), or export a batch there`,
+    );
+}
+
+/**
  * The first run folder, batch folder or folder a `nefsim run` is filling (or left half made) at `dir`
  * or below it, to `depth` levels (links are not followed), or undefined.
  */

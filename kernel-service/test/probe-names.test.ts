@@ -11,4 +11,8 @@ describe('probeNames', () => {
     expect(probeNames(['a', 'a', undefined, 'probe2', ''])).toEqual(['a', 'a_2', 'probe2_2', 'probe2', 'probe4']);
     expect(probeNames(['s', 's_2', 's'])).toEqual(['s', 's_2', 's_3']);
   });
+
+  it('a NUL in a label becomes _ (HDF5 cut the name there, and a probe a\\0b beside a probe a failed the run)', () => {
+    expect(probeNames(['a\0b', 'a'])).toEqual(['a_b', 'a']);
+  });
 });

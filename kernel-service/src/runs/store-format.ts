@@ -16,13 +16,14 @@ export interface StoreMeta {
 
 /**
  * Probe names, as under /probes in probes.h5, as npz keys and CSV files, and
- * in the service's probe requests: a probe's label with '/' and '.' as '_'
+ * in the service's probe requests: a probe's label with '/', '.' and NUL as '_'
  * (unlabelled: probe<i>). A label that needs no change keeps it; a changed
  * or repeated one takes the next free `_2`, `_3`, ..., so that a probe
  * labelled `x_y` is `x_y` also beside one labelled `x/y` (which is `x_y_2`).
  */
 export function probeNames(labels: readonly (string | undefined)[]): string[] {
-  const bases = labels.map((l, i) => (l ?? `probe${i}`).replace(/[/.]/g, '_') || `probe${i}`);
+  // NUL too: HDF5 takes names as C strings, so 'a\0b' was created as 'a' (and failed the run beside a probe 'a')
+  const bases = labels.map((l, i) => (l ?? `probe${i}`).replace(/[/.\0]/g, '_') || `probe${i}`);
   const names: (string | undefined)[] = labels.map(() => undefined);
   const taken = new Set<string>();
   bases.forEach((b, i) => {

@@ -361,6 +361,37 @@ describe('nefsim run', () => {
     expect(Number(bytes)).toBeGreaterThan(300000);
   });
 
+  it('a run in the foreground goes on when what reads its output goes away (| head): it was killed by EPIPE, recorded failed', async () => {
+    const out = join(dir, 'piped');
+    const code = join(dir, 'piped.code');
+    await new Promise<void>((resolve) =>
+      execFile(
+        'sh',
+        ['-c', `("${process.execPath}" "${BIN}" run "${model}" --duration 0.5 --out "${out}"; echo $? > "${code}") 2>&1 | head -n 1`],
+        { cwd: dir, timeout: 30_000 },
+        () => resolve(),
+      ),
+    );
+    expect(readFileSync(code, 'utf8').trim()).toBe('0');
+    expect(JSON.parse(readFileSync(join(out, 'status.json'), 'utf8'))).toMatchObject({ state: 'done', steps: 500, stepsFlushed: 500 });
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toContain('run done at t = 0.500 s');
+    // a batch in the foreground too
+    const batch = join(dir, 'piped-batch');
+    await new Promise<void>((resolve) =>
+      execFile(
+        'sh',
+        [
+          '-c',
+          `("${process.execPath}" "${BIN}" run "${model}" --trials 2 --duration 0.2 --out "${batch}"; echo $? > "${code}") 2>&1 | head -n 1`,
+        ],
+        { cwd: dir, timeout: 30_000 },
+        () => resolve(),
+      ),
+    );
+    expect(readFileSync(code, 'utf8').trim()).toBe('0');
+    expect(JSON.parse(readFileSync(join(batch, 'status.json'), 'utf8'))).toMatchObject({ state: 'done' });
+  });
+
   it('a run whose model leaves a timer running ends when the run ends (the timer does not keep the command)', async () => {
     const timer = join(dir, 'timer.mjs');
     writeFileSync(

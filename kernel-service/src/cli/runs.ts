@@ -431,7 +431,10 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
       }),
     );
     if (slurm) return submitRun(out, withCpus(slurm, partitions));
-    if (!opts.has('detach')) return executeRun(out, { logToFile: true });
+    if (!opts.has('detach')) {
+      outlivePipeReaders();
+      return executeRun(out, { logToFile: true });
+    }
     return detach(out, '_execute', () => readStatus(out));
   }
 
@@ -461,8 +464,24 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   };
   out = makeOut(out, outGiven === undefined, opts.has('force'), (dir) => createBatchFolder(dir, source, plan));
   if (slurm) return submitBatch(out, plan, withCpus(slurm, partitions), opts.has('jobs') ? jobs : null);
-  if (!opts.has('detach')) return driveBatch(out, { logToFile: true });
+  if (!opts.has('detach')) {
+    outlivePipeReaders();
+    return driveBatch(out, { logToFile: true });
+  }
   return detach(out, '_batch', () => readBatchStatus(out) as unknown as RunStatus);
+}
+
+/**
+ * A run in the foreground goes on when what reads its stdout or stderr goes
+ * away (`nefsim run ... | head`): its log is in log.txt too. Writing to the
+ * closed pipe fails with EPIPE, which unhandled ended the run (recorded
+ * failed, as if it had called process.exit) with its last chunks unwritten.
+ */
+function outlivePipeReaders(): void {
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
 }
 
 function beingMade(dir: string): UsageError {

@@ -2,7 +2,7 @@
  * nefsim export (built CLI): .npz archives numpy can load (headers checked
  * here byte by byte, and by numpy in test-py/), CSV, and batches.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,6 +178,20 @@ describe('nefsim export', () => {
     expect(text('a,b.csv').split('\n')[0]).toBe('t,"a,b[0]"');
     expect(text('say "hi".csv').split('\n')[0]).toBe('t,"say ""hi""[0]"');
     expect(text('two\nlines.csv')).toMatch(/^t,"two\nlines\[0\]"\n0\.001,/);
+  });
+
+  it("removes what an interrupted export to the same path left (its process gone), not a live export's", async () => {
+    const out = join(dir, 'interrupted');
+    expect((await cli('run', model, '--duration', '0.01', '--out', out)).code).toBe(0);
+    // an export killed part way (Ctrl-C: it runs without a turn of the event loop, so no handler removes them)
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    mkdirSync(join(out, `csv.${gone}.tmp`));
+    writeFileSync(join(out, `csv.${gone}.tmp`, 'sin.csv'), 'part of an export\n');
+    writeFileSync(join(out, `probes.npz.${gone}.tmp`), 'part of an export');
+    // one still going (this process)
+    writeFileSync(join(out, `probes.npz.${process.pid}.tmp`), 'being written');
+    for (const format of ['csv', 'npz']) expect((await cli('export', out, '--format', format)).code, format).toBe(0);
+    expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([`probes.npz.${process.pid}.tmp`]);
   });
 
   it('csv: a label longer than a file name may be is cut, with a hash of the whole label; the header has it whole', async () => {

@@ -35,13 +35,13 @@ import {
   writeSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { NpzWriter, bytesOf } from './npy.js';
 import { SPIKES_LAYOUT } from './store-format.js';
 import { readChecked, stepsOnDisk } from './h5-read.js';
-import { CLAIM_FILE, currentStatus, FILES } from './folder.js';
+import { CLAIM_FILE, currentStatus, FILES, processAlive } from './folder.js';
 import { BATCH_FILES } from './batch.js';
 
 export type ExportFormat = 'npz' | 'csv';
@@ -345,7 +345,32 @@ function exportSteps(h5: string, steps: number, format: ExportFormat, out: strin
   }
 }
 
+/**
+ * Removes what an export to `path` that was interrupted (Ctrl-C, a kill)
+ * left: its temp file or folder, `<path>.<pid>.tmp`, of a process that is
+ * gone. An export runs without a turn of the event loop, so no signal
+ * handler could remove it then, and a CSV export of a long run left
+ * gigabytes in the run folder.
+ */
+function removeLeftovers(path: string): void {
+  const dir = dirname(path);
+  const name = basename(path);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.startsWith(`${name}.`) || !e.endsWith('.tmp')) continue;
+    const pid = e.slice(name.length + 1, -'.tmp'.length);
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid || processAlive(Number(pid), null)) continue;
+    rmSync(join(dir, e), { recursive: true, force: true });
+  }
+}
+
 function writeNpz(path: string, time: Float64Array, probes: StoredProbe[]): string {
+  removeLeftovers(path);
   const npz = new NpzWriter(path);
   try {
     npz.array('time', '<f8', [time.length], time);
@@ -453,6 +478,7 @@ function writeText(path: string, body: (out: TextOut) => void): void {
  * an export, and no temp files.
  */
 function writeCsv(folder: string, time: Float64Array, probes: StoredProbe[]): string {
+  removeLeftovers(folder);
   const tmp = `${folder}.${process.pid}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });

@@ -133,13 +133,63 @@ function samplesIn(stored: number, steps: number, period: number): number {
   return Number.isFinite(steps) ? Math.min(stored, Math.floor((steps + 1e-9) / Math.max(1, period))) : stored;
 }
 
-/** Sample times of a probe with `period` steps between samples: the steps s where s % period < 1 (as the simulator). */
-function sampleTimes(time: Float64Array, period: number, rows: number): Float64Array {
-  if (period === 1) return time.subarray(0, rows);
-  const out = new Float64Array(rows);
-  let k = 0;
-  for (let s = 1; s <= time.length && k < rows; s++) if (s % period < 1) out[k++] = time[s - 1]!;
-  return out.subarray(0, k);
+/**
+ * The run's /time, read block by block (a run of 10^7 steps has 80 MB of it, which the export held whole,
+ * with as much again for each probe sampled less often than every step).
+ */
+class TimeAxis {
+  constructor(
+    private readonly ds: Dataset,
+    /** Steps stored (and exported). */
+    readonly length: number,
+  ) {}
+
+  /** How many of a probe's first `rows` samples, `period` steps apart, fall within the steps exported. */
+  count(period: number, rows: number): number {
+    if (period === 1) return Math.min(rows, this.length);
+    let k = 0;
+    for (let s = 1; s <= this.length && k < rows; s++) if (s % period < 1) k++;
+    return k;
+  }
+
+  /** The times of those samples in blocks, in order: the steps s where s % period < 1 (as the simulator). */
+  *samples(period: number, rows: number): Generator<Float64Array> {
+    let k = 0;
+    for (let s0 = 0; s0 < this.length && k < rows; s0 += BLOCK_VALUES) {
+      const s1 = Math.min(this.length, s0 + BLOCK_VALUES);
+      const t = toFloat64(slice1(this.ds, s0, s1), 'time');
+      if (period === 1) {
+        const take = Math.min(t.length, rows - k);
+        k += take;
+        yield t.subarray(0, take);
+        continue;
+      }
+      const out = new Float64Array(t.length);
+      let n = 0;
+      for (let s = s0 + 1; s <= s1 && k < rows; s++)
+        if (s % period < 1) {
+          out[n++] = t[s - 1 - s0]!;
+          k++;
+        }
+      if (n > 0) yield out.subarray(0, n);
+    }
+  }
+
+  /** The same times one at a time (NaN past the last), for writing row by row. */
+  cursor(period: number, rows: number): () => number {
+    const blocks = this.samples(period, rows);
+    let block: Float64Array = new Float64Array(0);
+    let i = 0;
+    return () => {
+      while (i >= block.length) {
+        const next = blocks.next();
+        if (next.done) return NaN;
+        block = next.value;
+        i = 0;
+      }
+      return block[i++]!;
+    };
+  }
 }
 
 /** Dense rows [r0, r1) of a probe. */
@@ -337,7 +387,7 @@ function exportSteps(h5: string, steps: number, format: ExportFormat, out: strin
   try {
     const dt = numAttr(f as unknown as Group, 'dt', 0.001);
     const timeDs = f.get('time') as Dataset;
-    const time = toFloat64(slice1(timeDs, 0, samplesIn(timeDs.shape?.[0] ?? 0, steps, 1)), 'time');
+    const time = new TimeAxis(timeDs, samplesIn(timeDs.shape?.[0] ?? 0, steps, 1));
     const probes = probesOf(f, dt, steps);
     return format === 'npz' ? writeNpz(out, time, probes) : writeCsv(out, time, probes);
   } finally {
@@ -369,11 +419,13 @@ function removeLeftovers(path: string): void {
   }
 }
 
-function writeNpz(path: string, time: Float64Array, probes: StoredProbe[]): string {
+function writeNpz(path: string, time: TimeAxis, probes: StoredProbe[]): string {
   removeLeftovers(path);
   const npz = new NpzWriter(path);
   try {
-    npz.array('time', '<f8', [time.length], time);
+    npz.begin('time', '<f8', [time.length]);
+    for (const t of time.samples(1, time.length)) npz.write(bytesOf(t));
+    npz.end();
     for (const p of probes) {
       const key = `probes/${p.name}`;
       npz.begin(key, '<f8', [p.rows, p.cols]);
@@ -381,8 +433,9 @@ function writeNpz(path: string, time: Float64Array, probes: StoredProbe[]): stri
       for (let r0 = 0; r0 < p.rows; r0 += step) npz.write(bytesOf(denseBlock(p, r0, Math.min(p.rows, r0 + step))));
       npz.end();
       if (p.period !== 1) {
-        const t = sampleTimes(time, p.period, p.rows);
-        npz.array(`${key}.time`, '<f8', [t.length], t);
+        npz.begin(`${key}.time`, '<f8', [time.count(p.period, p.rows)]);
+        for (const t of time.samples(p.period, p.rows)) npz.write(bytesOf(t));
+        npz.end();
       }
       if (p.kind === 'spikes') {
         for (const [ds, dtype] of [
@@ -477,7 +530,7 @@ function writeText(path: string, body: (out: TextOut) => void): void {
  * that a failure (a full disk) leaves the folder as it was, not a part of
  * an export, and no temp files.
  */
-function writeCsv(folder: string, time: Float64Array, probes: StoredProbe[]): string {
+function writeCsv(folder: string, time: TimeAxis, probes: StoredProbe[]): string {
   removeLeftovers(folder);
   const tmp = `${folder}.${process.pid}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
@@ -505,10 +558,10 @@ function csvField(s: string): string {
 /** Bytes of a CSV file's name before its suffix (.spikes.csv is 11 more; 255 is the usual limit). */
 const MAX_FILE_STEM = 200;
 
-function writeCsvFiles(folder: string, time: Float64Array, probes: StoredProbe[]): void {
+function writeCsvFiles(folder: string, time: TimeAxis, probes: StoredProbe[]): void {
   writeText(join(folder, 'time.csv'), (out) => {
     out.line('t');
-    for (const t of time) out.line(String(t));
+    for (const block of time.samples(1, time.length)) for (const t of block) out.line(String(t));
   });
   // a probe named 'time' must not replace time.csv: it gets time_2.csv (or the next name no probe has)
   const taken = new Set(probes.map((p) => p.name));
@@ -531,13 +584,13 @@ function writeCsvFiles(folder: string, time: Float64Array, probes: StoredProbe[]
       const header = ['t'];
       for (let j = 0; j < p.cols; j++) header.push(csvField(`${p.name}[${j}]`));
       out.line(header.join(','));
-      const times = sampleTimes(time, p.period, p.rows);
+      const nextTime = time.cursor(p.period, p.rows);
       const step = blockRows(p.cols);
       for (let r0 = 0; r0 < p.rows; r0 += step) {
         const r1 = Math.min(p.rows, r0 + step);
         const block = denseBlock(p, r0, r1);
         for (let r = r0; r < r1; r++) {
-          const row = [String(times[r] ?? NaN)];
+          const row = [String(nextTime())];
           for (let j = 0; j < p.cols; j++) row.push(String(block[(r - r0) * p.cols + j]));
           out.line(row.join(','));
         }

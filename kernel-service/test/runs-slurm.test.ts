@@ -180,6 +180,29 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     for (const t of ['trial-000', 'trial-001']) expect(existsSync(join(out, t, 'ran-here.txt')), t).toBe(true);
   });
 
+  it('a folder with % in its path runs (Slurm reads % in --output as its patterns); one with a backslash is refused', async () => {
+    // '%j' in the folder's name made Slurm open the job's output in a folder that does not exist: the
+    // job failed before nefsim started, with no output anywhere
+    const one = join(dir, 'at 50%j');
+    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--duration', '0.1', '--out', one);
+    expect(r.code).toBe(0);
+    const jobId = /job (\d+)/.exec(r.stdout)![1]!;
+    const batch = join(dir, 'sweep 10%A_%a');
+    const b = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--trials', '2', '--duration', '0.1', '--out', batch);
+    expect(b.code).toBe(0);
+    const arrayId = /job array (\d+)/.exec(b.stdout)![1]!;
+    const runs = [one, join(batch, 'trial-000'), join(batch, 'trial-001')];
+    await waitFor(() => runs.every((d) => terminal(json<RunStatus>(join(d, 'status.json')).state)));
+    for (const d of runs) expect(json<RunStatus>(join(d, 'status.json')).state, d).toBe('done');
+    await waitFor(() => existsSync(join(one, `slurm-${jobId}.out`)) && existsSync(join(batch, `slurm-${arrayId}_1.out`)));
+    // a backslash turns Slurm's patterns off and is dropped from the path: refused before any folder is made
+    const slash = join(dir, 'a\\b');
+    const s = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--out', slash);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toContain('has a backslash in its path');
+    expect(existsSync(slash)).toBe(false);
+  });
+
   it('cancel: scancel stops the running trial (cancelled, data flushed) and the pending one never starts', async () => {
     const out = join(dir, 'cancel');
     const r = await cli(

@@ -62,10 +62,12 @@ import { importModel, linkEngine, loadModel, ModelError } from '../runs/model.js
 import {
   cancelJob,
   jobListed,
+  outputPath,
   requireSlurm,
   sbatchArgs,
   SlurmError,
   submit,
+  unusableFolder,
   validSlurmTime,
   writeJobScript,
   type SlurmOptions,
@@ -349,6 +351,8 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   const outGiven = opts.get('out') as string | undefined;
   let out = resolve(outGiven ?? defaultOut(file));
   if (outGiven !== undefined) checkOut(out, opts.has('force'));
+  const unusable = slurm ? unusableFolder(out) : null;
+  if (unusable !== null) throw new UsageError(`nefsim run: --executor slurm: ${unusable}`);
   // The model's bytes, read once: the run folder gets exactly what was checked, also when the
   // file lies inside the folder that --force replaces.
   const source = readFileSync(file);
@@ -714,7 +718,7 @@ function submitRun(out: string, slurm: SlurmOptions): number {
   try {
     id = submit(script, [
       `--job-name=nefsim-${basename(out)}`,
-      `--output=${join(out, 'slurm-%j.out')}`,
+      `--output=${outputPath(out, 'slurm-%j.out')}`,
       `--chdir=${out}`,
       ...sbatchArgs(slurm),
     ]);
@@ -740,7 +744,7 @@ function submitBatch(out: string, plan: BatchPlan, slurm: SlurmOptions, throttle
     id = submit(script, [
       array,
       `--job-name=nefsim-${basename(out)}`,
-      `--output=${join(out, 'slurm-%A_%a.out')}`,
+      `--output=${outputPath(out, 'slurm-%A_%a.out')}`,
       `--chdir=${out}`,
       ...sbatchArgs(slurm),
     ]);

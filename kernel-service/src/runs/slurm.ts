@@ -71,6 +71,29 @@ export function sbatchArgs(o: SlurmOptions): string[] {
   return [...args, ...o.extra];
 }
 
+/**
+ * sbatch's --output for `file` (which may hold Slurm's patterns, such as %j)
+ * in the folder `dir`: Slurm expands % patterns over the whole path, so a %
+ * of the folder's own is written %%. (A folder with a `%j` in its name made
+ * the job write to a folder that does not exist, and Slurm failed it before
+ * nefsim started, leaving no output anywhere.)
+ */
+export function outputPath(dir: string, file: string): string {
+  return join(dir.replace(/%/g, '%%'), file);
+}
+
+/**
+ * Why Slurm cannot take `dir` as a run folder, or null. A backslash anywhere
+ * in --output makes Slurm drop every backslash and expand no pattern, so the
+ * job's output would go to a folder that does not exist (and each task of an
+ * array to the same file), and Slurm would fail the job before it started.
+ */
+export function unusableFolder(dir: string): string | null {
+  if (dir.includes('\\'))
+    return `${dir} has a backslash in its path, which Slurm's --output cannot hold (it drops backslashes); give an --out without one`;
+  return null;
+}
+
 const BIN = fileURLToPath(new URL('../../bin/nefsim.js', import.meta.url));
 
 /** Single-quotes a string for bash. */

@@ -6,7 +6,7 @@
  * "no Slurm" message is checked.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,28 @@ describe('--executor slurm without Slurm', () => {
     expect(r.stderr).toContain("--executor slurm needs Slurm's sbatch, squeue, scancel on PATH");
     expect(r.stderr).toContain('not found');
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('a run whose job is gone from squeue, and whose end is in exit.json only (a full disk), reads as it ended', async () => {
+    // a squeue that no longer knows the job, as Slurm's says it
+    const bin = join(dir, 'fake-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'squeue'), '#!/bin/sh\necho "slurm_load_jobs error: Invalid job id specified" >&2\nexit 1\n', {
+      mode: 0o755,
+    });
+    const out = join(dir, 'ended-in-exit-json');
+    const r = await cli(process.env, 'run', model, '--duration', '0.1', '--out', out);
+    expect(r.code).toBe(0);
+    // the run wrote exit.json, then found no room for its last status.json: that still says running, from a job
+    const s = json<RunStatus>(join(out, 'status.json'));
+    writeFileSync(
+      join(out, 'status.json'),
+      JSON.stringify({ ...s, state: 'running', steps: 50, heartbeat: Date.now() - 60_000, host: 'node-7', jobId: '4242' }),
+    );
+    const st = await cli({ ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }, 'status', out, '--json');
+    const js = JSON.parse(st.stdout) as RunStatus;
+    expect(js.state).toBe('done');
+    expect(js.error).toBeUndefined();
   });
 
   it('refuses bad Slurm options', async () => {

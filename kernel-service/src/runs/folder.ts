@@ -357,17 +357,8 @@ export function currentStatus(dir: string, staleMs = STALE_MS, now = Date.now())
     if (now - s.heartbeat <= staleMs) return s;
     if (processAlive(s.pid, s.processStart)) return s;
   }
-  // The run may have recorded its end, and exited, since status.json was read; or recorded it in
-  // exit.json (written first) and then found no room for status.json (a full disk).
-  const again = readStatus(dir);
-  if (again.state !== 'running' && again.state !== 'queued') return again;
-  const exit = readExit(dir);
-  if (exit) {
-    const ended: RunStatus = { ...again, state: exit.state, stepsPerSecond: null, secondsLeft: null };
-    if (exit.error !== null) ended.error = exit.error;
-    if (exit.object !== null) ended.object = exit.object;
-    return ended;
-  }
+  const ended = recordedEnd(dir);
+  if (ended) return ended;
   const ago = ((now - s.heartbeat) / 1000).toFixed(1);
   return {
     ...s,
@@ -382,6 +373,22 @@ export function currentStatus(dir: string, staleMs = STALE_MS, now = Date.now())
 }
 
 /**
+ * The run's end, if it recorded one since its status was read: in status.json
+ * (the run exited meanwhile), or only in exit.json (written first: then
+ * there was no room for status.json, a full disk).
+ */
+function recordedEnd(dir: string): RunStatus | undefined {
+  const again = readStatus(dir);
+  if (again.state !== 'running' && again.state !== 'queued') return again;
+  const exit = readExit(dir);
+  if (!exit) return undefined;
+  const ended: RunStatus = { ...again, state: exit.state, stepsPerSecond: null, secondsLeft: null };
+  if (exit.error !== null) ended.error = exit.error;
+  if (exit.object !== null) ended.object = exit.object;
+  return ended;
+}
+
+/**
  * A run submitted to Slurm: alive while squeue lists its job (pending or
  * running; its process may be on another host, so its pid tells nothing
  * here). A job gone from squeue whose run did not record its end failed.
@@ -391,9 +398,10 @@ function slurmJudged(dir: string, s: RunStatus, staleMs: number, now: number): R
   if (s.state === 'running' && s.host === hostname() && processAlive(s.pid, s.processStart)) return s;
   const listed = jobListed(s.jobId!);
   if (listed !== false) return s;
-  // The run may have recorded its end since status.json was read.
-  const again = readStatus(dir);
-  if (again.state !== 'running' && again.state !== 'queued') return again;
+  // as for a local run: a job gone from squeue whose run recorded its end in exit.json alone ended so
+  // (it read failed, 'did not record its end', although exit.json said done)
+  const ended = recordedEnd(dir);
+  if (ended) return ended;
   const out = `see ${join(dir, 'log.txt')} and the slurm-*.out files of the run or batch folder`;
   return {
     ...s,

@@ -106,6 +106,22 @@ describe('--executor slurm without Slurm', () => {
     expect(js.error).toBeUndefined();
   });
 
+  it('cancel leaves the job of a Slurm run that ended alone (its id may be another job by now)', async () => {
+    const bin = join(dir, 'fake-bin-cancel');
+    mkdirSync(bin, { recursive: true });
+    const called = join(dir, 'scancel-called');
+    writeFileSync(join(bin, 'scancel'), `#!/bin/sh\necho "$@" >> '${called}'\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'squeue'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const out = join(dir, 'ended-job');
+    expect((await cli(process.env, 'run', model, '--duration', '0.1', '--out', out)).code).toBe(0);
+    const s = json<RunStatus>(join(out, 'status.json'));
+    writeFileSync(join(out, 'status.json'), JSON.stringify({ ...s, jobId: '4242' }));
+    const c = await cli({ ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }, 'cancel', out);
+    expect(c.stdout).toContain('already done; nothing to cancel');
+    expect(c.code).toBe(1);
+    expect(existsSync(called)).toBe(false);
+  });
+
   it('refuses bad Slurm options', async () => {
     for (const [args, msg] of [
       [['--executor', 'slurm', '--slurm-time', '1 hour'], '--slurm-time must be a Slurm time limit'],

@@ -944,17 +944,17 @@ export async function cancelCommand(args: string[]): Promise<number> {
   const timeout = numberOption('cancel', opts, 'timeout', 30);
   if (!(timeout >= 0)) throw new UsageError(`nefsim cancel: --timeout must be a non-negative number of seconds, got ${timeout}`);
   if (isBatchFolder(dir)) return cancelBatch(dir, timeout);
-  const raw = readStatus(dir);
-  if (raw.jobId !== undefined) return cancelSlurm(dir, [dir], raw.jobId, timeout);
   // A running process this host can see is checked directly (a dead run need not wait out the staleness);
   // one out of sight (another host or container), or a queued run (whose status holds the pid of the
-  // `nefsim run` that started it), has the usual staleness.
+  // `nefsim run` that started it), has the usual staleness; a Slurm job's run, by squeue.
   const judge = (): RunStatus => currentStatus(dir, STALE_MS);
   let s = judge();
   if (s.state !== 'running' && s.state !== 'queued') {
     console.log(`${dir}: already ${s.state}; nothing to cancel`);
     return s.state === 'cancelled' ? 0 : 1;
   }
+  // only a job still going is scancelled: an ended run's job id may by now be another job's
+  if (s.jobId !== undefined) return cancelSlurm(dir, [dir], s.jobId, timeout);
   // A batch's trial not started yet: it never will (its batch, and a worker handed it, skip a trial no longer
   // queued); one that starts meanwhile shows as running below, and is signalled.
   if (s.state === 'queued' && readJson<RunOptions>(join(dir, FILES.options)).trial !== undefined) cancelQueued(dir, 'nefsim cancel');

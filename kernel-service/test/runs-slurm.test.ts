@@ -241,6 +241,32 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(existsSync(slash)).toBe(false);
   });
 
+  it('an array larger than MaxArraySize is refused with a message that names the limit', async () => {
+    const max = Number(
+      /MaxArraySize\s*=\s*(\d+)/.exec(spawnSync('scontrol', ['show', 'config'], { env: slurmEnv(), encoding: 'utf8' }).stdout)![1],
+    );
+    const out = join(dir, 'too-many');
+    // held (-H): were the array accepted, nothing would run
+    const r = await cli(
+      slurmEnv(),
+      'run',
+      model,
+      '--executor',
+      'slurm',
+      '--trials',
+      String(max + 1),
+      '--duration',
+      '0.1',
+      '--sbatch-arg=-H',
+      '--out',
+      out,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Invalid job array specification');
+    expect(r.stderr).toContain(`the array has tasks 0-${max}`);
+    expect(r.stderr).toContain('MaxArraySize');
+  });
+
   it('cancel: scancel stops the running trial (cancelled, data flushed) and the pending one never starts', async () => {
     const out = join(dir, 'cancel');
     const r = await cli(

@@ -748,8 +748,15 @@ function submitBatch(out: string, plan: BatchPlan, slurm: SlurmOptions, throttle
       `--chdir=${out}`,
       ...sbatchArgs(slurm),
     ]);
-  } catch (err) {
-    if (!(err instanceof SlurmError)) throw err;
+  } catch (caught) {
+    if (!(caught instanceof SlurmError)) throw caught;
+    // Slurm says only this when the array is larger than the cluster allows (MaxArraySize, 1001 by default)
+    const err = /invalid job array specification/i.test(caught.message)
+      ? new SlurmError(
+          `${caught.message} (the array has tasks 0-${plan.trials.length - 1}: more than this cluster's MaxArraySize allows? ` +
+            "'scontrol show config | grep MaxArraySize' says; split the trials into smaller batches)",
+        )
+      : caught;
     for (const t of plan.trials) {
       const tdir = join(out, t.dir);
       writeJsonAtomic(join(tdir, FILES.status), { ...readStatus(tdir), state: 'failed', heartbeat: Date.now(), error: err.message });

@@ -141,6 +141,11 @@ describe('--executor slurm without Slurm', () => {
       [['--executor', 'slurm', '--sbatch-arg=-Ha0-3'], 'nefsim sets'],
       [['--executor', 'slurm', '--sbatch-arg=-Qo/tmp/x.out'], 'nefsim sets'],
       [['--executor', 'slurm', '--sbatch-arg=-vD/'], 'nefsim sets'],
+      // sbatch --wait exits with the job's code: a failed run was recorded as 'sbatch refused the job'
+      [['--executor', 'slurm', '--sbatch-arg=--wait'], 'no --wait (-W) or --test-only'],
+      [['--executor', 'slurm', '--sbatch-arg=-W'], 'no --wait (-W)'],
+      [['--executor', 'slurm', '--sbatch-arg=-HW'], 'no --wait (-W)'],
+      [['--executor', 'slurm', '--sbatch-arg=--test-only'], 'no --wait (-W) or --test-only'],
       [['--slurm-partition', 'debug'], '--slurm-partition only applies to --executor slurm'],
       [['--sbatch-arg=--mem=1G'], '--sbatch-arg only applies to --executor slurm'],
     ] as const) {

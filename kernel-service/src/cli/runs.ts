@@ -250,11 +250,16 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
           `nefsim run: --sbatch-arg must be one sbatch option starting with '-' (e.g. --sbatch-arg=--mem=4G), got '${a}'`,
         );
       // long forms and sbatch's short ones (-a, -o, -D): given after nefsim's, they would override them;
-      // sbatch also takes a long option by any unambiguous prefix of its name (--arr is --array)
+      // sbatch also takes a long option by any unambiguous prefix of its name (--arr is --array).
+      // --wait (-W) and --test-only change what sbatch prints and returns: with --wait its exit code is the
+      // job's, so a run that failed was recorded as 'sbatch refused the job' over its own error (and a
+      // job longer than sbatch's timeout was marked failed while it ran); --test-only submits nothing.
       const long = /^--([A-Za-z-]+)/.exec(a)?.[1];
-      if ((long !== undefined && ['array', 'parsable', 'output', 'wrap', 'chdir'].some((r) => r.startsWith(long))) || shortSetsReserved(a))
+      const reserved = ['array', 'parsable', 'output', 'wrap', 'chdir', 'wait', 'test-only'];
+      if ((long !== undefined && reserved.some((r) => r.startsWith(long))) || shortSetsReserved(a))
         throw new UsageError(
-          `nefsim run: --sbatch-arg ${a}: nefsim sets --array (-a), --output (-o), --chdir (-D), --parsable and the script itself`,
+          `nefsim run: --sbatch-arg ${a}: nefsim sets --array (-a), --output (-o), --chdir (-D), --parsable and the script itself, ` +
+            'and returns once the job is submitted (no --wait (-W) or --test-only: follow the run with nefsim status)',
         );
     }
     slurm = { partition: name('slurm-partition'), time: time ?? null, account: name('slurm-account'), extra };
@@ -812,14 +817,14 @@ function defaultOut(file: string): string {
 }
 
 /**
- * Whether a short-option argument (getopt's clusters: -Ha0-3 is --hold --array=0-3) reaches -a, -o or
- * -D, which nefsim sets: its letters are read while they are sbatch's flags without a value
+ * Whether a short-option argument (getopt's clusters: -Ha0-3 is --hold --array=0-3) reaches -a, -o,
+ * -D or -W, which nefsim refuses: its letters are read while they are sbatch's flags without a value
  * (-h -H -I -O -Q -s -v -V); the first letter that takes a value ends it.
  */
 function shortSetsReserved(a: string): boolean {
   if (!/^-[^-]/.test(a)) return false;
   for (const ch of a.slice(1)) {
-    if (ch === 'a' || ch === 'o' || ch === 'D') return true;
+    if (ch === 'a' || ch === 'o' || ch === 'D' || ch === 'W') return true;
     if (!'hHIOQsvV'.includes(ch)) return false;
   }
   return false;

@@ -199,6 +199,16 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(job).toMatch(/Partition=debug/);
   });
 
+  it('a run submitted from inside an array task records its own job id, not the task it inherited', async () => {
+    const out = join(dir, 'nested');
+    const env = { ...slurmEnv(), SLURM_ARRAY_JOB_ID: '77', SLURM_ARRAY_TASK_ID: '3', SLURM_JOB_ID: '80' };
+    const r = await cli(env, 'run', model, '--executor', 'slurm', '--duration', '0.1', '--out', out);
+    expect(r.code).toBe(0);
+    const jobId = /job (\d+)/.exec(r.stdout)![1]!;
+    await waitFor(() => terminal(json<RunStatus>(join(out, 'status.json')).state));
+    expect(json<RunStatus>(join(out, 'status.json'))).toMatchObject({ state: 'done', jobId });
+  });
+
   it('trials go as a job array and end done, each in its own folder as working directory; status summarises them', async () => {
     const out = join(dir, 'array');
     // the model leaves a file in its working directory: a trial's is its folder, as for local trials

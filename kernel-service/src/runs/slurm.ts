@@ -120,6 +120,10 @@ export function writeJobScript(dir: string, array: { prefix: string; width: numb
       `RUN=${target}`,
       // a trial runs in its own folder, as local trials do (sbatch's --chdir is the batch folder)
       ...(array ? ['cd "$RUN"'] : []),
+      // A job submitted from inside an array task inherits that task's SLURM_ARRAY_* (sbatch exports the
+      // environment, and Slurm sets them only in array jobs): the run recorded the other job's id, which
+      // status then asked squeue about, and cancel scancelled.
+      ...(array ? [] : ['unset SLURM_ARRAY_JOB_ID SLURM_ARRAY_TASK_ID']),
       `exec ${sh(process.execPath)} ${ENGINE_NODE_FLAGS.map(sh).join(' ')} ${sh(BIN)} _execute "$RUN" >>"$RUN/log.txt" 2>&1`,
       '',
     ].join('\n'),

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchStatus } from '../src/runs/batch.js';
+import { Client, startService, type Running } from './server-harness.js';
 import { ENGINE_NODE_FLAGS } from '../src/engine/node-flags.js';
 import type { ExitRecord, RunStatus } from '../src/runs/folder.js';
 
@@ -121,6 +122,64 @@ describe('--executor slurm without Slurm', () => {
     expect(c.code).toBe(1);
     expect(existsSync(called)).toBe(false);
   });
+
+  it('the service answers at once while squeue hangs (a Slurm controller that does not answer)', async () => {
+    const bin = join(dir, 'fake-slow-slurm');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'sbatch'), '#!/bin/sh\necho 4343\n', { mode: 0o755 });
+    writeFileSync(join(bin, 'scancel'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    // as Slurm's squeue with slurmctld down: it tries for a while (18 s here), then gives up
+    writeFileSync(
+      join(bin, 'squeue'),
+      '#!/bin/sh\nsleep 4\necho "slurm_load_jobs error: Unable to contact slurm controller" >&2\nexit 1\n',
+      {
+        mode: 0o755,
+      },
+    );
+    const path = `${bin}:${process.env.PATH ?? ''}`;
+    const svcDir = mkdtempSync(join(dir, 'svc-'));
+    mkdirSync(join(svcDir, 'runs'));
+    const out = join(svcDir, 'runs', 'queued-batch');
+    const r = await cli(
+      { ...process.env, PATH: path },
+      'run',
+      model,
+      '--executor',
+      'slurm',
+      '--trials',
+      '2',
+      '--duration',
+      '0.1',
+      '--out',
+      out,
+    );
+    expect(r.code).toBe(0);
+    const saved = process.env.PATH;
+    process.env.PATH = path; // the service's environment
+    let svc: Running;
+    try {
+      svc = await startService([], svcDir);
+    } finally {
+      process.env.PATH = saved;
+    }
+    try {
+      const c = await Client.connect(svc);
+      // each squeue took 4 s on the service's event loop, and the queue's tick asked again and again
+      for (let i = 0; i < 4; i++) {
+        for (const type of ['run.list', 'ping']) {
+          const t0 = Date.now();
+          const reply = await c.request(type);
+          expect(reply.ok, type).toBe(true);
+          expect(Date.now() - t0, type).toBeLessThan(1500);
+        }
+        await sleep(700);
+      }
+      const b = (await c.request('run.status', { run: 'queued-batch' })).result!;
+      expect(b.state).toBe('queued'); // squeue cannot tell: as the folder says
+    } finally {
+      await svc.stop();
+    }
+  }, 60_000);
 
   it('refuses bad Slurm options', async () => {
     for (const [args, msg] of [

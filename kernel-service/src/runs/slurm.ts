@@ -7,7 +7,7 @@
  * end yet is still pending or running (without slurmdbd there is no sacct, so
  * jobs record their own exit). Cancel goes through scancel.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +143,54 @@ export function submit(script: string, args: string[]): string {
 }
 
 const cache = new Map<string, { at: number; states: Map<string, string> | null }>();
+const SQUEUE_TIMEOUT_MS = 20_000;
+
+/** squeue's answer: its jobs' states, an empty map when it no longer knows the job, null when it did not answer. */
+function parseSqueue(ran: boolean, status: number | null, stdout: string, stderr: string): Map<string, string> | null {
+  if (!ran || status === null) return null;
+  if (status !== 0) return /invalid job id/i.test(stderr) ? new Map() : null;
+  const states = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const [id, state] = line.trim().split('|');
+    if (id && state) states.set(id, state);
+  }
+  return states;
+}
+
+const squeueArgs = (base: string): string[] => ['-h', '-r', '-o', '%i|%T', '-j', base];
+
+/** squeue is asked in a child process, and jobStates answers from the last answer: see squeueInBackground. */
+let background = false;
+const asking = new Set<string>();
+
+/**
+ * From now on jobStates never waits for squeue: it answers with squeue's
+ * last answer (null, cannot tell, before the first) and, when that is older
+ * than a second, asks again in a child process. For the service, whose one
+ * event loop serves every client: squeue takes as long as the controller
+ * does not answer (18 s here with slurmctld down), and asking it inline on
+ * every status froze the service (cells, plots, every client) for as long
+ * as Slurm was away, whenever a Slurm run was queued.
+ */
+export function squeueInBackground(): void {
+  background = true;
+}
+
+function askInBackground(base: string): void {
+  if (asking.has(base)) return;
+  asking.add(base);
+  try {
+    execFile('squeue', squeueArgs(base), { encoding: 'utf8', timeout: SQUEUE_TIMEOUT_MS }, (err, stdout, stderr) => {
+      asking.delete(base);
+      // err.code: the exit status, or a string when squeue could not be run; a timeout kills it (no status)
+      const code = err ? err.code : 0;
+      const ran = !err || typeof code === 'number';
+      cache.set(base, { at: Date.now(), states: parseSqueue(ran, typeof code === 'number' ? code : null, stdout, stderr) });
+    });
+  } catch {
+    asking.delete(base); // no more processes: squeue cannot be asked now
+  }
+}
 
 /**
  * States of a job, or of every task of an array (`squeue -r`), by id
@@ -153,17 +201,12 @@ export function jobStates(jobId: string): Map<string, string> | null {
   const base = jobId.split('_')[0]!;
   const hit = cache.get(base);
   if (hit && Date.now() - hit.at < 1000) return hit.states;
-  const r = spawnSync('squeue', ['-h', '-r', '-o', '%i|%T', '-j', base], { encoding: 'utf8', timeout: 20_000 });
-  let states: Map<string, string> | null;
-  if (r.error) states = null;
-  else if (r.status !== 0) states = /invalid job id/i.test(r.stderr) ? new Map() : null;
-  else {
-    states = new Map();
-    for (const line of r.stdout.split('\n')) {
-      const [id, state] = line.trim().split('|');
-      if (id && state) states.set(id, state);
-    }
+  if (background) {
+    askInBackground(base);
+    return hit ? hit.states : null;
   }
+  const r = spawnSync('squeue', squeueArgs(base), { encoding: 'utf8', timeout: SQUEUE_TIMEOUT_MS });
+  const states = parseSqueue(!r.error, r.status, r.stdout ?? '', r.stderr ?? '');
   cache.set(base, { at: Date.now(), states });
   return states;
 }

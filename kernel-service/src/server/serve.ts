@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { squeueInBackground } from '../runs/slurm.js';
 import { protocolSchema } from './protocol.js';
 import { DEFAULTS, Service, type ServiceOptions } from './service.js';
 
@@ -142,6 +143,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   process.on('unhandledRejection', (err) =>
     options.log(`unhandled rejection (a bug; the service goes on): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
   );
+  // the run list and progress judge Slurm runs by squeue: never inline, on the loop that serves every client
+  squeueInBackground();
   const service = new Service(options);
   let listening: { port: number; url: string };
   try {

@@ -315,6 +315,20 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(existsSync(slash)).toBe(false);
   });
 
+  it("squeue's and scancel's defaults from the user's environment change nothing (SQUEUE_PARTITION, SQUEUE_STATES)", async () => {
+    const out = join(dir, 'user-defaults');
+    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--sbatch-arg=--hold', '--duration', '0.1', '--out', out);
+    expect(r.code).toBe(0);
+    // a partition filter hid the pending job: it read failed, 'gone from squeue'
+    const st = await cli({ ...slurmEnv(), SQUEUE_PARTITION: 'elsewhere' }, 'status', out, '--json');
+    expect((JSON.parse(st.stdout) as RunStatus).state).toBe('queued');
+    // all states listed the cancelled job for minutes: cancel waited out its timeout and failed
+    const c = await cli({ ...slurmEnv(), SQUEUE_STATES: 'all' }, 'cancel', out, '--timeout', '10');
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain(': cancelled');
+  });
+
   it('an array larger than MaxArraySize is refused with a message that names the limit', async () => {
     const max = Number(
       /MaxArraySize\s*=\s*(\d+)/.exec(spawnSync('scontrol', ['show', 'config'], { env: slurmEnv(), encoding: 'utf8' }).stdout)![1],

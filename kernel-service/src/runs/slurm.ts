@@ -159,6 +159,17 @@ function parseSqueue(ran: boolean, status: number | null, stdout: string, stderr
 
 const squeueArgs = (base: string): string[] => ['-h', '-r', '-o', '%i|%T', '-j', base];
 
+/**
+ * The environment without a tool's own defaults (SQUEUE_*, SCANCEL_*), which
+ * users set for their interactive use: SQUEUE_PARTITION or SQUEUE_USERS hid a
+ * pending job (status read it failed, gone from squeue), SQUEUE_STATES=all
+ * listed it for minutes after it ended (cancel waited out its timeout), and
+ * SCANCEL_SIGNAL or SCANCEL_STATE would change what a cancel does.
+ */
+function envWithout(prefix: string): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith(prefix)));
+}
+
 /** squeue is asked in a child process, and jobStates answers from the last answer: see squeueInBackground. */
 let background = false;
 const asking = new Set<string>();
@@ -180,13 +191,18 @@ function askInBackground(base: string): void {
   if (asking.has(base)) return;
   asking.add(base);
   try {
-    execFile('squeue', squeueArgs(base), { encoding: 'utf8', timeout: SQUEUE_TIMEOUT_MS }, (err, stdout, stderr) => {
-      asking.delete(base);
-      // err.code: the exit status, or a string when squeue could not be run; a timeout kills it (no status)
-      const code = err ? err.code : 0;
-      const ran = !err || typeof code === 'number';
-      cache.set(base, { at: Date.now(), states: parseSqueue(ran, typeof code === 'number' ? code : null, stdout, stderr) });
-    });
+    execFile(
+      'squeue',
+      squeueArgs(base),
+      { encoding: 'utf8', timeout: SQUEUE_TIMEOUT_MS, env: envWithout('SQUEUE_') },
+      (err, stdout, stderr) => {
+        asking.delete(base);
+        // err.code: the exit status, or a string when squeue could not be run; a timeout kills it (no status)
+        const code = err ? err.code : 0;
+        const ran = !err || typeof code === 'number';
+        cache.set(base, { at: Date.now(), states: parseSqueue(ran, typeof code === 'number' ? code : null, stdout, stderr) });
+      },
+    );
   } catch {
     asking.delete(base); // no more processes: squeue cannot be asked now
   }
@@ -205,7 +221,7 @@ export function jobStates(jobId: string): Map<string, string> | null {
     askInBackground(base);
     return hit ? hit.states : null;
   }
-  const r = spawnSync('squeue', squeueArgs(base), { encoding: 'utf8', timeout: SQUEUE_TIMEOUT_MS });
+  const r = spawnSync('squeue', squeueArgs(base), { encoding: 'utf8', timeout: SQUEUE_TIMEOUT_MS, env: envWithout('SQUEUE_') });
   const states = parseSqueue(!r.error, r.status, r.stdout ?? '', r.stderr ?? '');
   cache.set(base, { at: Date.now(), states });
   return states;
@@ -234,7 +250,7 @@ export function jobListed(jobId: string): boolean | null {
 /** scancel a job or array; throws a SlurmError with scancel's message on failure. */
 export function cancelJob(jobId: string): void {
   cache.delete(jobId.split('_')[0]!);
-  const r = spawnSync('scancel', [jobId], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('scancel', [jobId], { encoding: 'utf8', timeout: 60_000, env: envWithout('SCANCEL_') });
   if (r.error) throw new SlurmError(`scancel could not be run: ${r.error.message}`);
   if (r.status !== 0) throw new SlurmError(`scancel ${jobId} failed (exit ${r.status}): ${r.stderr.trim()}`);
 }

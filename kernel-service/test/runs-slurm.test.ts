@@ -329,6 +329,21 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(c.stdout).toContain(': cancelled');
   });
 
+  it('a single run stays one job whatever SBATCH_ARRAY_INX and SBATCH_WAIT say', async () => {
+    const out = join(dir, 'sbatch-defaults');
+    const env = { ...slurmEnv(), SBATCH_ARRAY_INX: '0-2', SBATCH_WAIT: '1' };
+    const r = await cli(env, 'run', model, '--executor', 'slurm', '--sbatch-arg=--hold', '--duration', '0.1', '--out', out);
+    expect(r.code).toBe(0);
+    const jobId = /job (\d+)/.exec(r.stdout)![1]!;
+    try {
+      // three array tasks ran the one folder at once
+      const listed = spawnSync('squeue', ['-h', '-r', '-o', '%i', '-j', jobId], { env: slurmEnv(), encoding: 'utf8' }).stdout.trim();
+      expect(listed).toBe(jobId);
+    } finally {
+      spawnSync('scancel', [jobId], { env: slurmEnv() });
+    }
+  });
+
   it('an array larger than MaxArraySize is refused with a message that names the limit', async () => {
     const max = Number(
       /MaxArraySize\s*=\s*(\d+)/.exec(spawnSync('scontrol', ['show', 'config'], { env: slurmEnv(), encoding: 'utf8' }).stdout)![1],

@@ -134,7 +134,11 @@ export function writeJobScript(dir: string, array: { prefix: string; width: numb
 
 /** Submits with `sbatch --parsable`; returns the job id. Throws a SlurmError with sbatch's message on failure. */
 export function submit(script: string, args: string[]): string {
-  const r = spawnSync('sbatch', ['--parsable', ...args, script], { encoding: 'utf8', timeout: 60_000 });
+  // sbatch takes its options' defaults from SBATCH_* (the user's SBATCH_PARTITION, SBATCH_ACCOUNT ... apply), but
+  // SBATCH_ARRAY_INX made a single run an array whose tasks all ran its one folder at once, and SBATCH_WAIT is
+  // --wait (refused as an --sbatch-arg: sbatch then exits with the job's code)
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'SBATCH_ARRAY_INX' && k !== 'SBATCH_WAIT'));
+  const r = spawnSync('sbatch', ['--parsable', ...args, script], { encoding: 'utf8', timeout: 60_000, env });
   if (r.error) throw new SlurmError(`sbatch could not be run: ${r.error.message}`);
   if (r.status !== 0) throw new SlurmError(`sbatch refused the job (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
   const id = r.stdout.trim().split('\n').pop()!.split(';')[0]!.trim();

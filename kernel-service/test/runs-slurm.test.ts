@@ -105,6 +105,13 @@ describe('--executor slurm without Slurm', () => {
     const js = JSON.parse(st.stdout) as RunStatus;
     expect(js.state).toBe('done');
     expect(js.error).toBeUndefined();
+    // without exit.json it failed, and the message names the likeliest cause on a cluster: a SIGKILL for memory
+    rmSync(join(out, 'exit.json'));
+    const gone = JSON.parse(
+      (await cli({ ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }, 'status', out, '--json')).stdout,
+    ) as RunStatus;
+    expect(gone.state).toBe('failed');
+    expect(gone.error).toContain("out of memory under the job's --mem");
   });
 
   it('cancel leaves the job of a Slurm run that ended alone (its id may be another job by now)', async () => {

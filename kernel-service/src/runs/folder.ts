@@ -411,6 +411,6 @@ function slurmJudged(dir: string, s: RunStatus, staleMs: number, now: number): R
     error:
       s.state === 'queued'
         ? `the Slurm job ${s.jobId} is gone from squeue and the run never started (cancelled, or failed at start): ${out}`
-        : `the Slurm job ${s.jobId} is gone from squeue and the run did not record its end (time limit, node failure?); last heartbeat at t = ${s.time.toFixed(3)} s; probe data is readable up to the last flush (${s.stepsFlushed} steps): ${out}`,
+        : `the Slurm job ${s.jobId} is gone from squeue and the run did not record its end (killed: out of memory under the job's --mem, a time limit or scancel it could not answer in time, or a node failure?); last heartbeat at t = ${s.time.toFixed(3)} s; probe data is readable up to the last flush (${s.stepsFlushed} steps): ${out}`,
   };
 }

@@ -135,7 +135,7 @@ test.describe('nefsim extension', () => {
     // a value out of range is named, not just a greyed-out Run button; the form comes back as typed
     await dialog.locator('#nefsim-run-partitions').fill('0');
     await dialog.locator('.jp-mod-accept').click();
-    await expect(dialog).toContainText('Partitions must be an integer from 1 to 1024.');
+    await expect(dialog).toContainText('Partitions must be an integer from 1 to 256.');
     await dialog.locator('.jp-mod-accept').click();
     await expect(dialog.locator('#nefsim-run-partitions')).toHaveValue('0');
     await dialog.locator('#nefsim-run-partitions').fill('2');

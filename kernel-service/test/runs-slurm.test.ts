@@ -265,6 +265,45 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(job).toMatch(/Partition=debug/);
   });
 
+  it('the service starts a single run (one job) and trials (a job array) on Slurm, follows them to done and serves their probes', async () => {
+    const svcDir = mkdtempSync(join(dir, 'svc-slurm-'));
+    const saved = process.env.SLURM_CONF;
+    process.env.SLURM_CONF = slurmConf; // the service's environment, passed on to sbatch and squeue
+    let svc: Running;
+    try {
+      svc = await startService([], svcDir);
+    } finally {
+      if (saved === undefined) delete process.env.SLURM_CONF;
+      else process.env.SLURM_CONF = saved;
+    }
+    try {
+      const c = await Client.connect(svc);
+      const one = await c.request('run.start', { file: model, duration: 0.2, seed: 4, executor: 'slurm' });
+      expect(one.error).toBeUndefined();
+      const run = one.result!.run as string;
+      const many = await c.request('run.start', { file: model, duration: 0.1, trials: 2, executor: 'slurm' });
+      expect(many.error).toBeUndefined();
+      const batch = many.result!.run as string;
+      const end = Date.now() + 90_000;
+      const states = async (): Promise<string[]> =>
+        Promise.all([run, batch].map(async (r) => (await c.request('run.status', { run: r })).result!.state as string));
+      while (!(await states()).every(terminal)) {
+        if (Date.now() > end) throw new Error(`timed out: ${JSON.stringify(await states())}`);
+        await sleep(250);
+      }
+      expect(await states()).toEqual(['done', 'done']);
+      // the single run went as one Slurm job (its folder records the job id), not as a local process
+      expect(json<RunStatus>(join(svc.runsDir, run, 'status.json')).jobId).toMatch(/^\d+$/);
+      expect((await c.request('run.status', { run: batch })).result).toMatchObject({ kind: 'batch', counts: { done: 2 } });
+      const probes = (await c.request('probe.list', { run })).result!.probes as { name: string; shape: number[] }[];
+      expect(probes).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'sin', shape: [200, 1] })]));
+      const raw = await c.request('probe.fetch', { run: `${batch}/trial-001`, probe: 'sin', mode: 'raw' });
+      expect(raw.arrays.get('y')!.data.length).toBe(100);
+    } finally {
+      await svc.stop();
+    }
+  }, 120_000);
+
   it('a run submitted from inside an array task records its own job id, not the task it inherited', async () => {
     const out = join(dir, 'nested');
     const env = { ...slurmEnv(), SLURM_ARRAY_JOB_ID: '77', SLURM_ARRAY_TASK_ID: '3', SLURM_JOB_ID: '80' };

@@ -237,7 +237,6 @@ describe('runs', () => {
     expect(r.error!.code).toBe('model_error');
     expect(r.error!.message).toContain('bad.mjs:3');
     expect((await c.request('run.start', { file: join(svc.dir, 'missing.mjs'), duration: 1 })).error!.code).toBe('not_found');
-    expect((await c.request('run.start', { session, duration: 1, executor: 'slurm' })).error!.code).toBe('unsupported');
     expect((await c.request('run.start', { session, duration: 1, trials: 2, sweep: [{}] })).error!.code).toBe('invalid_params');
     expect((await c.request('run.start', { duration: 1 })).error!.code).toBe('invalid_params');
     const empty = (await c.request('session.open', {})).result!.session;

@@ -138,15 +138,16 @@ describe('run dialog', () => {
     expect(parseRunForm({ duration: '1', partitions: '256' })).toMatchObject({ partitions: 256 });
     expect(parseRunForm({ duration: '1', trials: '20000' })).toMatch(/^Trials must be an integer from 1 to 10000/);
     expect(parseRunForm({ duration: '1', sweep: JSON.stringify(Array.from({ length: 10_001 }, () => ({}))) })).toMatch(/at most 10000/);
-    // runStart's own checks: dt longer than the run, too many steps, trials and a sweep, Slurm for one run
+    // runStart's own checks: dt longer than the run, too many steps, trials and a sweep
     expect(parseRunForm({ duration: '0.0005' })).toMatch(/^dt \(0.001 s\) is longer than the duration/);
     expect(parseRunForm({ duration: '0.5', dt: '0.6' })).toMatch(/longer than the duration/);
     expect(parseRunForm({ duration: '1e6', dt: '1e-300' })).toMatch(/too many steps/);
     expect(parseRunForm({ duration: '1', trials: '4', sweep: '[{"tau": 0.05}, {"tau": 0.1}]' })).toMatch(
       /^Give Trials or a Sweep, not both/,
     );
-    expect(parseRunForm({ duration: '1', executor: 'slurm' })).toMatch(/^The Slurm executor runs batches only/);
-    expect(parseRunForm({ duration: '1', trials: '1', executor: 'slurm' })).toMatch(/Slurm/);
+    // a single run goes to Slurm as one job (the service refused it until 2026-11-24, afternoon)
+    expect(parseRunForm({ duration: '1', executor: 'slurm' })).toMatchObject({ executor: 'slurm' });
+    expect(parseRunForm({ duration: '1', trials: '1', executor: 'slurm' })).toMatchObject({ executor: 'slurm' });
     expect(parseRunForm({ duration: '1', trials: '2', executor: 'slurm' })).toMatchObject({ trials: 2, executor: 'slurm' });
     expect(parseRunForm({ duration: '1', sweep: '[{}]', executor: 'slurm' })).toMatchObject({ sweep: [{}], executor: 'slurm' });
     // each trial's seed is seed + i: they must all be seeds

@@ -64,8 +64,6 @@ export function parseRunForm(v: Record<string, string>): RunOptions | string {
   if (jobs !== undefined && !sweep && !(trials !== undefined && trials > 1))
     return 'Jobs is how many trials run at once: give Trials (more than 1) or a Sweep, or leave Jobs empty for a single run.';
   const executor = v.executor === 'slurm' ? 'slurm' : 'local';
-  if (executor === 'slurm' && !sweep && !(trials !== undefined && trials > 1))
-    return 'The Slurm executor runs batches only: give Trials (more than 1) or a Sweep, or choose local processes.';
   if (v.dtype !== undefined && v.dtype !== 'float64' && v.dtype !== 'float32') return 'Precision must be float64 or float32.';
   const label = (v.label ?? '').trim();
   // as the service's run.start schema: a run's name starts with a letter, digit or _

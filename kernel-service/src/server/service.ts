@@ -760,9 +760,6 @@ export class Service {
         'invalid_params',
         'run.start: jobs is how many trials run at once: give trials (more than 1) or sweep with it',
       );
-    if ((r.executor ?? 'local') !== 'local' && (r.trials ?? 1) <= 1 && r.sweep === undefined) {
-      throw new ProtocolError('unsupported', `executor '${r.executor}' runs batches (trials or sweep) only`);
-    }
     if ((r.session === undefined) === (r.file === undefined))
       throw new ProtocolError('invalid_params', 'run.start: give either session (its model cells) or file (a model module)');
     const dt = r.dt ?? 0.001;

@@ -11,7 +11,7 @@
 import { stepsIn } from '../engine/steps.js';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { BATCH_FILES, currentBatchStatus, isBatchFolder, readBatchStatus, readPl
 import {
   claimState,
   currentStatus,
+  pidNamespace,
   processAlive,
   processStartTime,
   FILES,
@@ -208,6 +209,12 @@ const stopped = new WeakSet<ChildProcess>();
 
 /** How long `nefsim run` may take to load a model and make its folder before the launch fails, ms. */
 const LAUNCH_TIMEOUT_MS = 120_000;
+
+/**
+ * Age past which a launch claim of a service this one cannot see (another host, or pid namespace) is
+ * stale: a launch ends within its time limit, and the cancel that may follow it (40 s).
+ */
+const FOREIGN_CLAIM_MS = LAUNCH_TIMEOUT_MS + 120_000;
 
 /** A Nefsim API name list for generated modules (the globals a session has). */
 /**
@@ -532,11 +539,14 @@ export class RunManager {
    * Makes a queued run's launch this service's: two services on one runs folder (a second
    * `nefsim serve`, another Jupyter server in the same directory) both launched every queued run,
    * each `nefsim run` loading the model, and the one refused the folder could record the run failed.
-   * The claim names this process; one whose process is gone (a service killed) is taken over.
+   * The claim names this process and where it runs; one whose process is gone (a service killed) is
+   * taken over. A claim of a service on another host (a runs folder on a shared path) or in another
+   * pid namespace names a pid that means nothing here: it holds until it is older than a launch
+   * lasts (taken over at once, both services launched the run, as before claims).
    */
   private claimLaunch(run: string): boolean {
     const file = this.claimFile(run);
-    const me = JSON.stringify({ pid: process.pid, processStart: processStartTime(process.pid) });
+    const me = JSON.stringify({ pid: process.pid, processStart: processStartTime(process.pid), host: hostname(), pidns: pidNamespace() });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         writeFileSync(file, me, { flag: 'wx' });
@@ -545,8 +555,9 @@ export class RunManager {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true; // no claims here (permissions): as before
       }
       try {
-        const owner = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; processStart: number | null };
-        if (processAlive(owner.pid, owner.processStart)) return false;
+        const owner = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; processStart: number | null; host?: string; pidns?: string };
+        const seen = owner.host === undefined || (owner.host === hostname() && owner.pidns === pidNamespace());
+        if (seen ? processAlive(owner.pid, owner.processStart) : Date.now() - statSync(file).mtimeMs < FOREIGN_CLAIM_MS) return false;
       } catch {
         // being written (its owner is alive), or gone meanwhile: look again at the next tick; left
         // unwritten by a service killed as it wrote it: taken over once it is plainly old

@@ -95,4 +95,18 @@ describe('run probe times', () => {
     expect(live.t[live.rows - 1]).toBe(0.6);
     expect(Array.from(live.t)).toEqual(Array.from(t.filter((x) => x >= 0.5 && x <= 0.6)));
   }, 60_000);
+
+  it('are a step late where sample_every / dt lands just above a whole number, as Nengo samples them', async () => {
+    // 0.07 / 0.01 is 7.000000000000001: the simulator (and Nengo) sample at steps 8, 15, 22, ..., not 7, 14, ...
+    const body = BODY.replace('sampleEvery: 0.0025 }', 'sampleEvery: 0.07 }');
+    const late = new Simulator(new Function('Network', body)(Network) as Network, { dt: 0.01 });
+    late.run(1);
+    const [lp] = late.probes;
+    expect(Array.from(late.trange(lp).slice(0, 3))).toEqual([0.08, 0.15, 0.22]);
+    writeFileSync(join(dir, 'late.mjs'), `import { Network } from 'nefsim';\nexport default () => {${body}};\n`);
+    expect(await cli('run', 'late.mjs', '--duration', '1', '--dt', '0.01', '--out', 'late')).toBe(0);
+    const all = await readRunProbe(join(dir, 'late'), 'p', undefined, undefined, undefined);
+    expect(Array.from(all.t)).toEqual(Array.from(late.trange(lp)));
+    expect(Array.from(all.y)).toEqual(Array.from(late.data(lp!).data));
+  }, 60_000);
 });

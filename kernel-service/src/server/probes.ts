@@ -224,7 +224,10 @@ export function listRunProbes(dir: string): Promise<ProbeInfo[]> {
 export function irregularSampleTimes(rows: number, dt: number, every: number): Float64Array | undefined {
   const period = every / dt;
   // (a period under one step samples every step, as Nengo's; such a probe's samples were drawn at i * sample_every)
-  if (period >= 1 && Math.abs(period - Math.round(period)) <= 1e-9) return undefined;
+  // A whole number of steps, or a hair under one (0.003 / 0.001 is 2.9999999999999996: steps 3, 6, ...); a hair
+  // over one is not (0.07 / 0.01 is 7.000000000000001: s % period < 1 at steps 8, 15, ..., as in Nengo).
+  const whole = Math.round(period);
+  if (period >= 1 && period <= whole && whole - period <= 1e-9) return undefined;
   const t = new Float64Array(rows);
   for (let i = 0, step = 0; i < rows; i++) t[i] = (step = sampleStepAfter(step, period)) * dt;
   return t;

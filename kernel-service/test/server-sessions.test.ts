@@ -348,6 +348,22 @@ describe('inline simulations and post-processing', () => {
     expect((await c.request('probe.fetch', { session, sim: oddSim, probe: 'a/b' })).error!.code).toBe('invalid_params');
   });
 
+  it('probe.fetch gives the times the simulator sampled at where sample_every / dt is a hair over a whole number', async () => {
+    // 0.07 / 0.01 is 7.000000000000001: sampled at steps 8, 15, ... (sim.trange, Nengo); drawn at 0.07, 0.14, ...
+    const r = await exec(
+      "const hn = new Network({ seed: 2 }); const hs = hn.node((t) => [t], { label: 'hs' }); hn.probe(hs, { label: 'h', sampleEvery: 0.07 }); simulate(hn, 1, { dt: 0.01 }).id",
+      'hair-over',
+      { model: false },
+    );
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const hairSim = String(r.result!.value!['text/plain']).replace(/'/g, '');
+    const f = await c.request('probe.fetch', { session, sim: hairSim, probe: 'h', mode: 'raw' });
+    expect(f.ok, JSON.stringify(f.error)).toBe(true);
+    const t = Array.from(f.arrays.get('t')!.data as Float64Array);
+    expect(t.slice(0, 3)).toEqual([0.08, 0.15, 0.22]);
+    expect(Array.from(f.arrays.get('y')!.data as Float64Array)).toEqual(t);
+  });
+
   it("plotTuning and plotXY make plots as a cell value, in the extension's plot format; bad calls say what is wrong", async () => {
     const plotOf = (r: Awaited<ReturnType<typeof exec>>) => {
       expect(r.ok, JSON.stringify(r.error)).toBe(true);

@@ -723,11 +723,15 @@ function probeList(simId: string): Record<string, unknown> {
   };
 }
 
-/** Sample times of a probe: (i + 1) * period * dt for whole periods (the same values as sim.trange), else sim.trange. */
+/**
+ * Sample times of a probe: (i + 1) * period * dt for whole periods (the same values as sim.trange), else
+ * sim.trange. A period a hair over a whole number is not whole (0.07 / 0.01 is 7.000000000000001: the
+ * simulator samples at steps 8, 15, ...); one a hair under is (0.003 / 0.001: steps 3, 6, ...).
+ */
 function sampleTimes(sim: Simulator, probe: Probe, rows: number): Float64Array {
   const period = (probe.sampleEvery ?? sim.dt) / sim.dt;
   const p = Math.round(period);
-  if (Math.abs(period - p) > 1e-9 || p < 1) return sim.trange(probe);
+  if (period > p || p - period > 1e-9 || p < 1) return sim.trange(probe);
   const t = new Float64Array(rows);
   for (let i = 0; i < rows; i++) t[i] = p * (i + 1) * sim.dt;
   return t;

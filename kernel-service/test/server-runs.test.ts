@@ -119,6 +119,37 @@ describe('runs', () => {
     expect(peak).toBeLessThan(400.0001);
   });
 
+  it('a window between two samples of a probe whose sample times are not (i + 1) * sample_every is empty, not past its end', async () => {
+    // sampled every step (sample_every under dt) and every 7 steps from step 8 (0.07 / 0.01 is a hair over 7):
+    // the last sample is at 1 s and 0.99 s, not at rows * sample_every (0.4 s and 0.98 s)
+    const file = join(svc.dir, 'odd-times.mjs');
+    writeFileSync(
+      file,
+      MODEL_FILE.replace(
+        "net.probe(sq, { synapse: 0.01, label: 'sq' });",
+        "net.probe(stim, { label: 'fast', sampleEvery: 0.004 }); net.probe(stim, { label: 'late', sampleEvery: 0.07 });",
+      ),
+    );
+    const r = await c.request('run.start', { file, duration: 1, dt: 0.01, label: 'odd-times' });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const run = r.result!.run as string;
+    await watchToEnd(run);
+    for (const [probe, t0, t1, last] of [
+      ['fast', 0.501, 0.509, 1],
+      ['late', 0.981, 0.989, 0.99],
+    ] as const) {
+      const w = await c.request('probe.fetch', { run, probe, t0, t1, mode: 'raw' });
+      expect(w.error, probe).toBeUndefined();
+      expect(w.result, probe).toMatchObject({ rows: 0 });
+      const past = await c.request('probe.fetch', { run, probe, t0: 1.5 });
+      expect(past.error, probe).toMatchObject({
+        code: 'invalid_params',
+        message: `t0 (1.5 s) is after the probe's last sample (${last} s)`,
+      });
+    }
+    expect((await c.request('run.delete', { run })).ok).toBe(true);
+  });
+
   it('tuning curves of a run whose model imports the engine by its path, or by a file: URL', async () => {
     const engine = join(dirname(BIN), '..', 'lib', 'index.js');
     for (const [name, spec] of [

@@ -351,7 +351,7 @@ describe('inline simulations and post-processing', () => {
   it('probe.fetch gives the times the simulator sampled at where sample_every / dt is a hair over a whole number', async () => {
     // 0.07 / 0.01 is 7.000000000000001: sampled at steps 8, 15, ... (sim.trange, Nengo); drawn at 0.07, 0.14, ...
     const r = await exec(
-      "const hn = new Network({ seed: 2 }); const hs = hn.node((t) => [t], { label: 'hs' }); hn.probe(hs, { label: 'h', sampleEvery: 0.07 }); simulate(hn, 1, { dt: 0.01 }).id",
+      "const hn = new Network({ seed: 2 }); const hs = hn.node((t) => [t], { label: 'hs' }); hn.probe(hs, { label: 'h', sampleEvery: 0.07 }); hn.probe(hs, { label: 'hf', sampleEvery: 0.004 }); simulate(hn, 1, { dt: 0.01 }).id",
       'hair-over',
       { model: false },
     );
@@ -362,6 +362,15 @@ describe('inline simulations and post-processing', () => {
     const t = Array.from(f.arrays.get('t')!.data as Float64Array);
     expect(t.slice(0, 3)).toEqual([0.08, 0.15, 0.22]);
     expect(Array.from(f.arrays.get('y')!.data as Float64Array)).toEqual(t);
+    // between two samples of it, and of one sampled every step (sample_every under dt): empty, not past the end
+    for (const [probe, t0, t1] of [
+      ['h', 0.981, 0.989],
+      ['hf', 0.501, 0.509],
+    ] as const) {
+      const w = await c.request('probe.fetch', { session, sim: hairSim, probe, t0, t1, mode: 'raw' });
+      expect(w.error, probe).toBeUndefined();
+      expect(w.result, probe).toMatchObject({ rows: 0 });
+    }
   });
 
   it("plotTuning and plotXY make plots as a cell value, in the extension's plot format; bad calls say what is wrong", async () => {

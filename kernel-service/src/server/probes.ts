@@ -38,6 +38,8 @@ export interface ProbeSlice {
   label: string;
   /** The sample times are not (i + 1) * sample_every (it is not a whole number of steps): `t` holds them. */
   irregular?: boolean;
+  /** The time of the probe's last sample (of totalRows), when there is one. */
+  tLast?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -369,6 +371,7 @@ function cut(
     dt: step,
     label: full.label,
     ...(full.irregular ? { irregular: true } : {}),
+    ...(n > 0 ? { tLast: full.t[n - 1]! } : {}),
   };
 }
 
@@ -494,6 +497,7 @@ function readRunProbeFile(
       dt: step,
       label: pi.label,
       ...(times ? { irregular: true } : {}),
+      ...(rowsNow > 0 ? { tLast: times ? times[rowsNow - 1]! : rowsNow * step } : {}),
     };
   });
 }

@@ -875,11 +875,11 @@ export class Service {
       throw new ProtocolError('invalid_params', `columns [${r.columns[0]}, ${r.columns[1]}) go past the probe's ${d.totalCols} columns`);
     // (a run still going gets there later: an empty reply is right for it)
     const ended = r.run === undefined || isTerminal(this.runs.status(r.run).state);
-    if (ended && r.t0 !== undefined && d.rows === 0 && d.totalRows > 0 && r.t0 > d.totalRows * d.dt * (1 + 1e-9))
-      throw new ProtocolError(
-        'invalid_params',
-        `t0 (${r.t0} s) is after the probe's last sample (${+(d.totalRows * d.dt).toPrecision(12)} s)`,
-      );
+    // the last sample's time as read (totalRows * sample_every is not it where sample_every is under dt, or
+    // not a whole number of steps: a window between two samples after that estimate was refused)
+    const last = d.tLast ?? d.totalRows * d.dt;
+    if (ended && r.t0 !== undefined && d.rows === 0 && d.totalRows > 0 && r.t0 > last * (1 + 1e-9))
+      throw new ProtocolError('invalid_params', `t0 (${r.t0} s) is after the probe's last sample (${+last.toPrecision(12)} s)`);
     return d;
   }
 
@@ -898,7 +898,15 @@ export class Service {
       t1: r.t1,
       columns: r.columns,
     });
-    const res = out.result as { rows: number; cols: number; totalRows: number; totalCols: number; dt: number; label: string | null };
+    const res = out.result as {
+      rows: number;
+      cols: number;
+      totalRows: number;
+      totalCols: number;
+      dt: number;
+      label: string | null;
+      tLast?: number;
+    };
     return {
       t: out.arrays!.t!,
       y: out.arrays!.y!,
@@ -908,6 +916,7 @@ export class Service {
       totalCols: res.totalCols,
       dt: res.dt,
       label: res.label ?? '',
+      ...(res.tLast !== undefined ? { tLast: res.tLast } : {}),
     };
   }
 

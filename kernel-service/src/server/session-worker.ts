@@ -756,7 +756,15 @@ function probeData(msg: Extract<ToWorker, { op: 'probe.data' }>): { result: Reco
   }
   const tt = i0 === 0 && i1 === t.length ? t : t.slice(i0, i1);
   return {
-    result: { rows, cols, totalRows: d.rows, totalCols: d.cols, dt: probe.sampleEvery ?? s.sim.dt, label: probe.label ?? null },
+    result: {
+      rows,
+      cols,
+      totalRows: d.rows,
+      totalCols: d.cols,
+      dt: probe.sampleEvery ?? s.sim.dt,
+      label: probe.label ?? null,
+      ...(d.rows > 0 ? { tLast: t[d.rows - 1] } : {}),
+    },
     arrays: { t: tt, y },
   };
 }

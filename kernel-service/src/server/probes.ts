@@ -9,9 +9,9 @@ import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { isBatchFolder } from '../runs/batch.js';
 import { currentStatus, FILES } from '../runs/folder.js';
 import { readChecked, stepsOnDisk } from '../runs/h5-read.js';
-import { sampleStepAfter } from '../runs/kept-units.js';
 import { timeRange } from '../post/decimate.js';
 import { ProtocolError } from './protocol.js';
+import { IrregularSamples } from './sample-steps.js';
 
 export interface ProbeInfo {
   name: string;
@@ -217,24 +217,6 @@ export function listRunProbes(dir: string): Promise<ProbeInfo[]> {
   });
 }
 
-/**
- * The times of a probe's first `rows` samples when sample_every is not a whole number of steps: the steps s
- * with s % (sample_every / dt) < 1, as the simulator and the store writer sample (Nengo's trange); undefined
- * when it is, and sample i is at (i + 1) * sample_every. (Those times were used for every probe, so a probe
- * sampled every 2.5 steps had its samples at 3, 5, 8, ... steps drawn at 2.5, 5, 7.5, ...)
- */
-export function irregularSampleTimes(rows: number, dt: number, every: number): Float64Array | undefined {
-  const period = every / dt;
-  // (a period under one step samples every step, as Nengo's; such a probe's samples were drawn at i * sample_every)
-  // A whole number of steps, or a hair under one (0.003 / 0.001 is 2.9999999999999996: steps 3, 6, ...); a hair
-  // over one is not (0.07 / 0.01 is 7.000000000000001: s % period < 1 at steps 8, 15, ..., as in Nengo).
-  const whole = Math.round(period);
-  if (period >= 1 && period <= whole && whole - period <= 1e-9) return undefined;
-  const t = new Float64Array(rows);
-  for (let i = 0, step = 0; i < rows; i++) t[i] = (step = sampleStepAfter(step, period)) * dt;
-  return t;
-}
-
 /** Most values a dense view of sparse spikes may have (ask for fewer rows or columns). */
 const MAX_DENSE = 50_000_000;
 
@@ -377,7 +359,7 @@ function cut(
 
 /**
  * Samples of a probe in [t0, t1] (seconds), columns [c0, c1). Sample i is at t = (i + 1) * sample_every when
- * that is a whole number of steps, else at the steps the simulator sampled (irregularSampleTimes).
+ * that is a whole number of steps, else at the steps the simulator sampled (IrregularSamples).
  */
 export async function readRunProbe(
   dir: string,
@@ -457,9 +439,9 @@ function readRunProbeFile(
     const pi = info(o, name, flushed);
     const [rowsNow, cols] = pi.shape;
     const step = pi.sampleEvery;
-    const times = irregularSampleTimes(rowsNow, pi.dt, step);
+    const times = IrregularSamples.of(rowsNow, pi.dt, step);
     let i0: number, i1: number;
-    if (times) [i0, i1] = timeRange(times, t0 ?? -Infinity, t1 ?? Infinity);
+    if (times) [i0, i1] = times.range(t0 ?? -Infinity, t1 ?? Infinity);
     else {
       i0 = t0 === undefined ? 0 : Math.max(0, Math.ceil(t0 / step - 1 - 1e-9));
       i1 = t1 === undefined ? rowsNow : Math.min(rowsNow, Math.floor(t1 / step - 1 + 1e-9) + 1);
@@ -467,15 +449,10 @@ function readRunProbeFile(
     const c0 = columns ? Math.min(columns[0], cols) : 0;
     const c1 = columns ? Math.min(Math.max(columns[1], c0), cols) : cols;
     const rows = Math.max(0, i1 - i0);
-    const t = times ? times.slice(i0, i0 + rows) : new Float64Array(rows);
+    const t = times ? times.times(i0, i0 + rows) : new Float64Array(rows);
     if (!times) for (let i = 0; i < rows; i++) t[i] = (i0 + i + 1) * step;
     // the sample of a spike at time x (a spike probe's per-neuron layout holds times)
-    const rowOf = times
-      ? (x: number) => {
-          const i = timeRange(times, x - pi.dt / 2, x + pi.dt / 2)[0];
-          return i < times.length && Math.abs(times[i]! - x) < pi.dt / 2 ? i : -1;
-        }
-      : (x: number) => Math.round(x / step) - 1;
+    const rowOf = times ? (x: number) => times.rowOf(x) : (x: number) => Math.round(x / step) - 1;
     let y: Float64Array = new Float64Array(0);
     if (rows > 0 && c1 > c0) {
       if (isSparse(o)) y = denseSpikes(o, i0, i1, c0, c1, rowOf);
@@ -497,7 +474,7 @@ function readRunProbeFile(
       dt: step,
       label: pi.label,
       ...(times ? { irregular: true } : {}),
-      ...(rowsNow > 0 ? { tLast: times ? times[rowsNow - 1]! : rowsNow * step } : {}),
+      ...(rowsNow > 0 ? { tLast: times ? times.last() : rowsNow * step } : {}),
     };
   });
 }

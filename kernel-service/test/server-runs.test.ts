@@ -150,6 +150,28 @@ describe('runs', () => {
     expect((await c.request('run.delete', { run })).ok).toBe(true);
   });
 
+  it("post.rates filters a spike probe sampled under dt at its samples' spacing, one step, as the same probe sampled every step", async () => {
+    const file = join(svc.dir, 'sub-dt-spikes.mjs');
+    writeFileSync(
+      file,
+      MODEL_FILE.replace(
+        "net.probe(sq, { synapse: 0.01, label: 'sq' });",
+        "net.probe(a.neurons, { label: 'every' }); net.probe(a.neurons, { label: 'half', sampleEvery: 0.0005 });",
+      ),
+    );
+    const r = await c.request('run.start', { file, duration: 0.5, dt: 0.001, label: 'sub-dt-spikes' });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const run = r.result!.run as string;
+    await watchToEnd(run);
+    const [every, half] = await Promise.all(['every', 'half'].map((probe) => c.request('post.rates', { run, probe, tau: 0.02 })));
+    expect(half!.error).toBeUndefined();
+    expect(half!.result!.meanRates).toEqual(every!.result!.meanRates);
+    // filtered with a step of sample_every (0.5 ms), the rates rose and fell at half their pace
+    for (const a of ['tStart', 'min', 'max'])
+      expect(worstDifference(half!.arrays.get(a)!.data, every!.arrays.get(a)!.data), a).toBeLessThan(1e-9);
+    expect((await c.request('run.delete', { run })).ok).toBe(true);
+  });
+
   it('tuning curves of a run whose model imports the engine by its path, or by a file: URL', async () => {
     const engine = join(dirname(BIN), '..', 'lib', 'index.js');
     for (const [name, spec] of [
@@ -833,3 +855,11 @@ describe('spike reads are bounded (NEFSIM_MAX_SPIKES_READ = 1,000 here; 20 M by 
     }
   }, 60_000);
 });
+
+/** The largest difference of two series of the same length, relative where the values exceed 1 (else Infinity). */
+function worstDifference(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  if (x.length !== y.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / Math.max(1, Math.abs(y[i]!)));
+  return worst;
+}

@@ -351,7 +351,7 @@ describe('inline simulations and post-processing', () => {
   it('probe.fetch gives the times the simulator sampled at where sample_every / dt is a hair over a whole number', async () => {
     // 0.07 / 0.01 is 7.000000000000001: sampled at steps 8, 15, ... (sim.trange, Nengo); drawn at 0.07, 0.14, ...
     const r = await exec(
-      "const hn = new Network({ seed: 2 }); const hs = hn.node((t) => [t], { label: 'hs' }); hn.probe(hs, { label: 'h', sampleEvery: 0.07 }); hn.probe(hs, { label: 'hf', sampleEvery: 0.004 }); simulate(hn, 1, { dt: 0.01 }).id",
+      "const hn = new Network({ seed: 2 }); const hs = hn.node((t) => [t], { label: 'hs' }); hn.probe(hs, { label: 'h', sampleEvery: 0.07 }); hn.probe(hs, { label: 'hf', sampleEvery: 0.004 }); hn.probe(hs, { label: 'he' }); simulate(hn, 1, { dt: 0.01 }).id",
       'hair-over',
       { model: false },
     );
@@ -371,6 +371,11 @@ describe('inline simulations and post-processing', () => {
       expect(w.error, probe).toBeUndefined();
       expect(w.result, probe).toMatchObject({ rows: 0 });
     }
+    // sampled every step, as one without sample_every: filtered alike (it was filtered as if 4 ms were 10)
+    const [hf, he] = await Promise.all(['hf', 'he'].map((probe) => c.request('post.rates', { session, sim: hairSim, probe, tau: 0.05 })));
+    const [x, y] = [hf!.arrays.get('max')!.data, he!.arrays.get('max')!.data];
+    expect(x.length).toBe(y.length);
+    for (let i = 0; i < x.length; i++) expect(x[i]!).toBeCloseTo(y[i]!, 9);
   });
 
   it("plotTuning and plotXY make plots as a cell value, in the extension's plot format; bad calls say what is wrong", async () => {

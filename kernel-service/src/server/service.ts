@@ -906,6 +906,7 @@ export class Service {
       dt: number;
       label: string | null;
       tLast?: number;
+      irregular?: boolean;
     };
     return {
       t: out.arrays!.t!,
@@ -917,6 +918,7 @@ export class Service {
       dt: res.dt,
       label: res.label ?? '',
       ...(res.tLast !== undefined ? { tLast: res.tLast } : {}),
+      ...(res.irregular ? { irregular: true } : {}),
     };
   }
 
@@ -962,7 +964,11 @@ export class Service {
     if (d.rows * d.cols > 50_000_000)
       throw new ProtocolError('limit', `${d.rows} x ${d.cols} samples is too many at once; ask for a time range or columns`);
     const mean = post.meanRates(d.y, d.rows, d.cols);
-    const filtered = post.filteredRates(d.y, d.rows, d.cols, d.dt, r.tau ?? 0.05, r.filter ?? 'lowpass');
+    // filtered at the samples' spacing: sample_every when they are at its multiples; else (a sample_every under
+    // dt samples every step, one not a whole number of steps every 2 or 3) their mean spacing (a sample_every
+    // of half a step filtered every step as half a step: the rates rose and fell at half their pace)
+    const spacing = d.irregular && d.rows > 1 ? (d.t[d.rows - 1]! - d.t[0]!) / (d.rows - 1) : d.dt;
+    const filtered = post.filteredRates(d.y, d.rows, d.cols, spacing, r.tau ?? 0.05, r.filter ?? 'lowpass');
     const maxPoints = r.maxPoints ?? 2000;
     const mm = post.minMaxDecimate(d.t, filtered, d.rows, d.cols, Math.max(1, Math.floor(maxPoints / 2)));
     const arrays = this.sendArrays(c, r.id, [

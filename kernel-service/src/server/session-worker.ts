@@ -724,14 +724,20 @@ function probeList(simId: string): Record<string, unknown> {
 }
 
 /**
- * Sample times of a probe: (i + 1) * period * dt for whole periods (the same values as sim.trange), else
- * sim.trange. A period a hair over a whole number is not whole (0.07 / 0.01 is 7.000000000000001: the
- * simulator samples at steps 8, 15, ...); one a hair under is (0.003 / 0.001: steps 3, 6, ...).
+ * Whether a probe's samples are not at (i + 1) * sample_every. A period a hair over a whole number is not
+ * whole (0.07 / 0.01 is 7.000000000000001: the simulator samples at steps 8, 15, ...); one a hair under is
+ * (0.003 / 0.001: steps 3, 6, ...).
  */
-function sampleTimes(sim: Simulator, probe: Probe, rows: number): Float64Array {
+function irregular(sim: Simulator, probe: Probe): boolean {
   const period = (probe.sampleEvery ?? sim.dt) / sim.dt;
   const p = Math.round(period);
-  if (period > p || p - period > 1e-9 || p < 1) return sim.trange(probe);
+  return period > p || p - period > 1e-9 || p < 1;
+}
+
+/** Sample times of a probe: (i + 1) * period * dt for whole periods (the same values as sim.trange), else sim.trange. */
+function sampleTimes(sim: Simulator, probe: Probe, rows: number): Float64Array {
+  const p = Math.round((probe.sampleEvery ?? sim.dt) / sim.dt);
+  if (irregular(sim, probe)) return sim.trange(probe);
   const t = new Float64Array(rows);
   for (let i = 0; i < rows; i++) t[i] = p * (i + 1) * sim.dt;
   return t;
@@ -764,6 +770,7 @@ function probeData(msg: Extract<ToWorker, { op: 'probe.data' }>): { result: Reco
       dt: probe.sampleEvery ?? s.sim.dt,
       label: probe.label ?? null,
       ...(d.rows > 0 ? { tLast: t[d.rows - 1] } : {}),
+      ...(irregular(s.sim, probe) ? { irregular: true } : {}),
     },
     arrays: { t: tt, y },
   };

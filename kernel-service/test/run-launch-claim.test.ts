@@ -4,12 +4,12 @@
  * launching it is not, also when that service runs on another host (a runs folder on a shared path).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pidNamespace, writeJsonAtomic } from '../src/runs/folder.js';
+import { CLAIM_FILE, claimRecord, claimState, pidNamespace, writeJsonAtomic } from '../src/runs/folder.js';
 import { RunManager } from '../src/server/runs.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/model.mjs', import.meta.url));
@@ -56,5 +56,28 @@ describe('launch claims', () => {
     } finally {
       runs.stop();
     }
+  });
+});
+
+describe("a run folder's claim (.nefsim-claim, held while nefsim run fills the folder)", () => {
+  const claimed = (name: string, claim: object, ageMs = 0): string => {
+    const folder = join(dir, name);
+    mkdirSync(folder);
+    const file = join(folder, CLAIM_FILE);
+    writeFileSync(file, JSON.stringify(claim));
+    const t = (Date.now() - ageMs) / 1000;
+    utimesSync(file, t, t);
+    return folder;
+  };
+  const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+
+  it("of a process here that is gone is a leftover; of another host's, young, is alive, and old, a leftover", () => {
+    expect(claimState(claimed('mine', JSON.parse(claimRecord()) as object))).toBe('alive');
+    expect(claimState(claimed('gone-here', { pid: gone, processStart: null, host: hostname(), pidns: pidNamespace() }))).toBe('gone');
+    // another host's pid means nothing here: it read as gone, and the folder being filled there was listed damaged
+    expect(claimState(claimed('elsewhere', { pid: gone, processStart: null, host: 'another-host', pidns: 'pid:[1]' }))).toBe('alive');
+    expect(claimState(claimed('elsewhere-old', { pid: gone, processStart: null, host: 'another-host' }, 60 * 60_000))).toBe('gone');
+    // a claim written before claims named their host: judged by its pid, as before
+    expect(claimState(claimed('old-format', { pid: gone, processStart: null }))).toBe('gone');
   });
 });

@@ -4,7 +4,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import h5wasm from 'h5wasm/node';
@@ -185,13 +185,19 @@ describe('nefsim export', () => {
     expect((await cli('run', model, '--duration', '0.01', '--out', out)).code).toBe(0);
     // an export killed part way (Ctrl-C: it runs without a turn of the event loop, so no handler removes them)
     const gone = spawnSync(process.execPath, ['-e', '']).pid!;
-    mkdirSync(join(out, `csv.${gone}.tmp`));
-    writeFileSync(join(out, `csv.${gone}.tmp`, 'sin.csv'), 'part of an export\n');
-    writeFileSync(join(out, `probes.npz.${gone}.tmp`), 'part of an export');
-    // one still going (this process)
-    writeFileSync(join(out, `probes.npz.${process.pid}.tmp`), 'being written');
+    const tmp = (name: string, pid: number, host = hostname()) => `${name}.nefsim-${host}-${pid}.tmp`;
+    mkdirSync(join(out, tmp('csv', gone)));
+    writeFileSync(join(out, tmp('csv', gone), 'sin.csv'), 'part of an export\n');
+    writeFileSync(join(out, tmp('probes.npz', gone)), 'part of an export');
+    // one still going (this process), one of another host (its pid says nothing here), and a user's own file
+    const kept = [tmp('probes.npz', process.pid), tmp('probes.npz', gone, 'elsewhere'), `probes.npz.${gone}.tmp`];
+    for (const f of kept) writeFileSync(join(out, f), 'kept');
     for (const format of ['csv', 'npz']) expect((await cli('export', out, '--format', format)).code, format).toBe(0);
-    expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([`probes.npz.${process.pid}.tmp`]);
+    expect(
+      readdirSync(out)
+        .filter((f) => f.endsWith('.tmp'))
+        .sort(),
+    ).toEqual([...kept].sort());
   });
 
   it('csv: a label longer than a file name may be is cut, with a hash of the whole label; the header has it whole', async () => {

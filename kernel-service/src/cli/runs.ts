@@ -24,6 +24,7 @@ import {
   cancelRequested,
   claimState,
   CLAIM_FILE,
+  claimRecord,
   currentStatus,
   FILES,
   isRunFolder,
@@ -526,9 +527,7 @@ function makeOut(out: string, defaultName: boolean, force: boolean, fill: (dir: 
     }
     mkdirSync(dir, { recursive: true });
     try {
-      writeFileSync(join(dir, CLAIM_FILE), JSON.stringify({ pid: process.pid, processStart: processStartTime(process.pid) }), {
-        flag: 'wx',
-      });
+      writeFileSync(join(dir, CLAIM_FILE), claimRecord(), { flag: 'wx' });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       if (!defaultName) throw beingMade(dir);

@@ -35,10 +35,10 @@ import {
   writeSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
-import { NpzWriter, bytesOf } from './npy.js';
+import { NpzWriter, bytesOf, exportTempPath, leftoverExportPid } from './npy.js';
 import { SPIKES_LAYOUT } from './store-format.js';
 import { readChecked, stepsOnDisk } from './h5-read.js';
 import { CLAIM_FILE, currentStatus, FILES, processAlive } from './folder.js';
@@ -397,14 +397,13 @@ function exportSteps(h5: string, steps: number, format: ExportFormat, out: strin
 
 /**
  * Removes what an export to `path` that was interrupted (Ctrl-C, a kill)
- * left: its temp file or folder, `<path>.<pid>.tmp`, of a process that is
- * gone. An export runs without a turn of the event loop, so no signal
- * handler could remove it then, and a CSV export of a long run left
- * gigabytes in the run folder.
+ * left: its temp file or folder (exportTempPath), made on this host by a
+ * process that is gone. An export runs without a turn of the event loop, so
+ * no signal handler could remove it then, and a CSV export of a long run
+ * left gigabytes in the run folder.
  */
 function removeLeftovers(path: string): void {
   const dir = dirname(path);
-  const name = basename(path);
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -412,9 +411,8 @@ function removeLeftovers(path: string): void {
     return;
   }
   for (const e of entries) {
-    if (!e.startsWith(`${name}.`) || !e.endsWith('.tmp')) continue;
-    const pid = e.slice(name.length + 1, -'.tmp'.length);
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid || processAlive(Number(pid), null)) continue;
+    const pid = leftoverExportPid(path, e);
+    if (pid === undefined || pid === process.pid || processAlive(pid, null)) continue;
     rmSync(join(dir, e), { recursive: true, force: true });
   }
 }
@@ -532,7 +530,7 @@ function writeText(path: string, body: (out: TextOut) => void): void {
  */
 function writeCsv(folder: string, time: TimeAxis, probes: StoredProbe[]): string {
   removeLeftovers(folder);
-  const tmp = `${folder}.${process.pid}.tmp`;
+  const tmp = exportTempPath(folder);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {

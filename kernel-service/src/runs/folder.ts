@@ -13,7 +13,7 @@
  *   .nefsim-reserve  space held while the run goes, freed for its last records (see reserveSpace)
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { jobListed } from './slurm.js';
@@ -217,11 +217,23 @@ export function isRunFolder(dir: string): boolean {
 export const CLAIM_FILE = '.nefsim-claim';
 
 /** Whether a `nefsim run` is filling `dir` ('alive'), or left it half made ('gone': its claim names a process that stopped). */
+/** Age past which a folder claim made where its pid cannot be checked (another host) is a leftover, ms. */
+const FOREIGN_CLAIM_MS = 10 * 60_000;
+
+/** What a folder claim records: the process making the folder, and where it runs. */
+export function claimRecord(): string {
+  return JSON.stringify({ pid: process.pid, processStart: processStartTime(process.pid), host: hostname(), pidns: pidNamespace() });
+}
+
 export function claimState(dir: string): 'alive' | 'gone' | undefined {
   const file = join(dir, CLAIM_FILE);
   if (!existsSync(file)) return undefined;
   try {
-    const c = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; processStart: number | null };
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; processStart: number | null; host?: string; pidns?: string };
+    // a claim made on another host (a runs folder on a shared path) or in another pid namespace names
+    // a pid that means nothing here: it holds while it is young (a folder is filled in seconds), where
+    // it read as left half made, and the folder being filled was listed damaged and could be deleted
+    if (c.host !== undefined && !seenHere(c)) return Date.now() - statSync(file).mtimeMs < FOREIGN_CLAIM_MS ? 'alive' : 'gone';
     return processAlive(c.pid, c.processStart) ? 'alive' : 'gone';
   } catch {
     return 'alive'; // being written: its maker is alive

@@ -9,6 +9,8 @@
  * 64-byte boundary; then the array in C order.
  */
 import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
 import { Zip, ZipPassThrough } from 'fflate';
 
 export type NpyDtype = '<f8' | '<i8' | '<i4';
@@ -46,6 +48,23 @@ export function bytesOf(a: Float64Array | Int32Array | BigInt64Array): Uint8Arra
 export const NPZ_LIMIT = 0xffff_0000;
 
 /**
+ * Where an export to `path` is written before it is put in place: `<path>.nefsim-<host>-<pid>.tmp`, named
+ * so that what an interrupted export left can be told from a user's own files (`results.2024.tmp`) and
+ * from an export under way on another host sharing the folder (see leftoverExportPid).
+ */
+export function exportTempPath(path: string, pid = process.pid): string {
+  return `${path}.nefsim-${hostname()}-${pid}.tmp`;
+}
+
+/** The pid of this host's export that left `entry` (a name in the folder of `path`), or undefined. */
+export function leftoverExportPid(path: string, entry: string): number | undefined {
+  const prefix = `${basename(path)}.nefsim-${hostname()}-`;
+  if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) return undefined;
+  const pid = entry.slice(prefix.length, -'.tmp'.length);
+  return /^\d+$/.test(pid) ? Number(pid) : undefined;
+}
+
+/**
  * An .npz archive written to `path` (through a temp file, renamed on close).
  * Add arrays one at a time: `begin(name, dtype, shape)`, `write(bytes)`
  * block by block, `end()`.
@@ -59,7 +78,7 @@ export class NpzWriter {
   private error: Error | null = null;
 
   constructor(private readonly path: string) {
-    this.tmp = `${path}.${process.pid}.tmp`;
+    this.tmp = exportTempPath(path);
     this.fd = openSync(this.tmp, 'w');
     this.zip = new Zip((err, chunk) => {
       if (err) {

@@ -501,6 +501,11 @@ export class RunManager {
       held += need;
       // another service on this runs folder may be launching it (it held the slots counted above)
       if (!this.claimLaunch(rec.run)) continue;
+      // and may have launched it, and let go of its claim, since the record was read: the record says
+      if (!this.stillQueued(rec.run)) {
+        rmSync(this.claimFile(rec.run), { force: true });
+        continue;
+      }
       // launches run side by side, each holding its slots: one whose model takes long to load (or never
       // loads) no longer holds up the queue; when it ends, its slots go to the next queued runs
       this.launchingCores.set(rec.run, need);
@@ -528,6 +533,15 @@ export class RunManager {
       this.launching.delete(rec.run);
       this.launchers.delete(rec.run);
       this.launchingCores.delete(rec.run);
+    }
+  }
+
+  /** Whether a run's queue record is there and queued. */
+  private stillQueued(run: string): boolean {
+    try {
+      return readJson<QueueRecord>(join(this.queueDir, `${run}.json`)).state === 'queued';
+    } catch {
+      return false;
     }
   }
 

@@ -304,6 +304,49 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     }
   }, 120_000);
 
+  it("a single Slurm run pending in Slurm holds no more of the service's slots than a Slurm batch: local runs still start", async () => {
+    // the node held by another job: the run's job stays pending
+    const hold = spawnSync('sbatch', ['--parsable', '--exclusive', '-o', '/dev/null', '--wrap', 'sleep 120'], {
+      env: slurmEnv(),
+      encoding: 'utf8',
+    });
+    expect(hold.status).toBe(0);
+    const holdId = hold.stdout.trim().split(';')[0]!;
+    const svcDir = mkdtempSync(join(dir, 'svc-slots-'));
+    const saved = process.env.SLURM_CONF;
+    process.env.SLURM_CONF = slurmConf;
+    let svc: Running;
+    try {
+      svc = await startService(['--max-concurrent-runs', '2'], svcDir);
+    } finally {
+      if (saved === undefined) delete process.env.SLURM_CONF;
+      else process.env.SLURM_CONF = saved;
+    }
+    try {
+      const c = await Client.connect(svc);
+      const pending = await c.request('run.start', { file: model, duration: 0.2, partitions: 2, executor: 'slurm' });
+      expect(pending.error).toBeUndefined();
+      const slurmRun = pending.result!.run as string;
+      await waitFor(() => existsSync(join(svc.runsDir, slurmRun, 'status.json')), 30_000);
+      // it held the service's 2 slots (one per part, as a local run) while Slurm kept it pending: this one waited
+      const local = await c.request('run.start', { file: model, duration: 0.1 });
+      expect(local.error).toBeUndefined();
+      const localRun = local.result!.run as string;
+      const end = Date.now() + 30_000;
+      let state = '';
+      while (!terminal((state = (await c.request('run.status', { run: localRun })).result!.state as string))) {
+        if (Date.now() > end) break;
+        await sleep(250);
+      }
+      expect(state).toBe('done');
+      expect((await c.request('run.status', { run: slurmRun })).result!.state).toBe('queued');
+      await c.request('run.cancel', { run: slurmRun });
+    } finally {
+      spawnSync('scancel', [holdId], { env: slurmEnv() });
+      await svc.stop();
+    }
+  }, 90_000);
+
   it('a run submitted from inside an array task records its own job id, not the task it inherited', async () => {
     const out = join(dir, 'nested');
     const env = { ...slurmEnv(), SLURM_ARRAY_JOB_ID: '77', SLURM_ARRAY_TASK_ID: '3', SLURM_JOB_ID: '80' };

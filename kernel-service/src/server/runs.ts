@@ -469,7 +469,12 @@ export class RunManager {
         if (isBatchFolder(dir)) {
           const plan = readPlan(dir);
           n += slotsOf({ trials: plan.trials.length, jobs: plan.jobs, partitions: plan.partitions, executor: plan.executor });
-        } else n += slotsOf({ partitions: readJson<RunOptions>(join(dir, FILES.options)).partitions });
+        } else {
+          // a single Slurm run's parts run on the cluster, as a Slurm batch's trials do: it holds one slot, not
+          // one per part (one pending in Slurm with as many parts as slots kept every other run queued here)
+          const o = readJson<RunOptions>(join(dir, FILES.options));
+          n += slotsOf({ partitions: o.partitions, executor: o.executor });
+        }
       } catch {
         // unreadable: a folder a run outside the service is making holds a slot for a moment; a damaged
         // one (listed as failed) none, or a few of them would hold up the queue for good

@@ -34,22 +34,20 @@ class RunForm extends Widget implements Dialog.IBodyWidget<Record<string, string
       this.node.append(l, input);
       this.inputs.set(name, input);
     };
-    // No min or integer step on the inputs: JupyterLab's dialog disables Run while an input breaks its own
-    // constraints, without saying which or why; parseRunForm says both.
-    field('duration', 'Duration (s)', String(defaults.duration), { type: 'number', step: 'any' });
-    field('dt', 'dt (s)', String(defaults.dt), { type: 'number', step: 'any' });
-    field('seed', 'Seed', defaults.seed !== undefined ? String(defaults.seed) : '', {
-      type: 'number',
-      step: 'any',
-      placeholder: "network's own",
-    });
-    field('partitions', 'Partitions', String(defaults.partitions ?? 1), { type: 'number', step: 'any' });
-    field('trials', 'Trials', String(defaults.trials ?? 1), { type: 'number', step: 'any' });
+    // Text inputs, not type="number": JupyterLab's dialog disables Run while any input is :invalid, without
+    // saying which or why, and a number input holding what is not a number ("1-2", "1e") is, whatever its
+    // min or step. parseRunForm reads the text as typed and names the field at fault.
+    const number = { type: 'text', inputmode: 'decimal' };
+    field('duration', 'Duration (s)', String(defaults.duration), number);
+    field('dt', 'dt (s)', String(defaults.dt), number);
+    field('seed', 'Seed', defaults.seed !== undefined ? String(defaults.seed) : '', { ...number, placeholder: "network's own" });
+    field('partitions', 'Partitions', String(defaults.partitions ?? 1), number);
+    field('trials', 'Trials', String(defaults.trials ?? 1), number);
     field('sweep', 'or sweep (JSON)', defaults.sweep ? JSON.stringify(defaults.sweep) : '', {
       type: 'text',
       placeholder: '[{"tau": 0.05}, {"tau": 0.1}]',
     });
-    field('jobs', 'Jobs at once', '', { type: 'number', step: 'any', placeholder: 'cores' });
+    field('jobs', 'Jobs at once', '', { ...number, placeholder: 'cores' });
     const choice = (name: string, text: string, options: [string, string][], value: string) => {
       const l = document.createElement('label');
       l.textContent = text;

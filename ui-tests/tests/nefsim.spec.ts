@@ -139,6 +139,15 @@ test.describe('nefsim extension', () => {
     await dialog.locator('.jp-mod-accept').click();
     await expect(dialog.locator('#nefsim-run-partitions')).toHaveValue('0');
     await dialog.locator('#nefsim-run-partitions').fill('2');
+    // what is not a number, typed key by key, is named too: as a number input it made the dialog grey out
+    // Run without a word (JupyterLab disables it while an input is :invalid)
+    await dialog.locator('#nefsim-run-seed').pressSequentially('1-2');
+    await expect(dialog.locator('.jp-mod-accept')).toBeEnabled();
+    await dialog.locator('.jp-mod-accept').click();
+    await expect(dialog).toContainText('Seed must be an integer from 0 to 4294967295 (or empty).');
+    await dialog.locator('.jp-mod-accept').click();
+    await expect(dialog.locator('#nefsim-run-seed')).toHaveValue('1-2');
+    await dialog.locator('#nefsim-run-seed').fill('');
     await dialog.locator('.jp-mod-accept').click();
     const panel = page.locator('#nefsim-runs');
     await expect(panel).toBeVisible({ timeout: 60_000 });

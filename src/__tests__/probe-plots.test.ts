@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { NefsimClient } from '../client/client.js';
 import type { NamedArray } from '../client/protocol.js';
-import { fetchProbePlots } from '../runs/plots.js';
+import { fetchProbePlots, fetchTrialPlots } from '../runs/plots.js';
 import { parsePlotSpec, sourceTraceName, tracesFromFetch, type PlotSpec } from '../plot/data.js';
 
 vi.mock('@jupyterlab/apputils', () => ({ Notification: {} }));
@@ -12,8 +12,9 @@ const arr = (name: string, shape: number[], values: number[]): NamedArray => ({
 });
 
 /** A client that answers probe.list and probe.fetch (min/max of two buckets) for the probes given. */
-function fakeClient(probes: Record<string, unknown>[]): NefsimClient {
-  const request = (type: string) => {
+function fakeClient(probes: Record<string, unknown>[], without: string[] = []): NefsimClient {
+  const request = (type: string, params: { run?: string }) => {
+    if (params.run !== undefined && without.includes(params.run)) return Promise.reject(new Error('this run has no probes.h5'));
     if (type === 'probe.list') return Promise.resolve({ type, result: { probes }, arrays: [] });
     if (type === 'probe.fetch')
       return Promise.resolve({
@@ -59,5 +60,19 @@ describe('probe plots', () => {
     expect(specs.map((s) => s.title)).toEqual(['r1: out', 'r1: out_2', 'r1: other']);
     expect(specs[1]!.traces[0]!.name).toBe('out_2[0]');
     expect(sourceTraceName(specs[1]!.source!)).toBe('out_2');
+  });
+
+  it("counts in a batch's title the trials it draws, not those without data", async () => {
+    const probes = [{ name: 'out', label: 'out', shape: [2000, 2], layout: 'dense' }];
+    const trials = ['b/trial-0', 'b/trial-1', 'b/trial-2'];
+    // cancelled while its first trial ran: the others never started
+    const [spec] = await fetchTrialPlots(fakeClient(probes, ['b/trial-1', 'b/trial-2']), trials, 'b');
+    expect(spec!.traces.map((t) => [t.name, t.trial])).toEqual([
+      ['out[0]', 0],
+      ['out[1]', 0],
+    ]);
+    expect(spec!.title).toBe('b: out — 1 of 3 trials');
+    const [all] = await fetchTrialPlots(fakeClient(probes), trials, 'b');
+    expect(all!.title).toBe('b: out — 3 trials');
   });
 });

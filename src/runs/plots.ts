@@ -93,9 +93,12 @@ export async function fetchTrialPlots(client: NefsimClient, trials: string[], ti
   if (!shown.length) return [];
   const perTrial = await Promise.all(shown.map((t) => fetchProbePlots(client, { run: t }, title).catch(() => [] as PlotSpec[])));
   const first = perTrial.find((s) => s.length) ?? [];
+  // the trials drawn: one not started (queued, or cancelled before it ran) has no data, and a batch cancelled
+  // after its first trial was titled '3 trials' over that trial's line alone
+  const drawn = perTrial.filter((s) => s.length).length;
   return first.map((spec, k) => ({
     ...spec,
-    title: `${spec.title ?? ''} — ${shown.length}${trials.length > shown.length ? ` of ${trials.length}` : ''} trials`,
+    title: `${spec.title ?? ''} — ${drawn}${trials.length > drawn ? ` of ${trials.length}` : ''} trials`,
     traces: perTrial.flatMap((specs, i) => (specs[k]?.traces ?? []).map((tr) => ({ ...tr, trial: i }))),
     // Zooming refetches one run's data: not for overlays.
     source: undefined,

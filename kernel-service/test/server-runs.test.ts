@@ -748,6 +748,30 @@ export default function () {
     }
   }, 60_000);
 
+  it("a batch whose running trials have no rate yet (loading the model) has none either: it read '0 steps/s'", async () => {
+    const file = join(svc.dir, 'slow-load.mjs');
+    writeFileSync(
+      file,
+      // the model takes 2 s to build: each trial is running, and has no rate, for as long
+      MODEL_FILE.replace('export default function () {', '$&\n  for (const end = Date.now() + 2000; Date.now() < end; );'),
+    );
+    expect(readFileSync(file, 'utf8')).toContain('Date.now() + 2000');
+    const r = await c.request('run.start', { file, duration: 0.05, trials: 2, jobs: 1 });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const batch = r.result!.run as string;
+    type Trial = { state: string; stepsPerSecond: number | null };
+    const loading: unknown[] = [];
+    for (let i = 0; i < 300; i++) {
+      const s = (await c.request('run.status', { run: batch })).result!;
+      const running = (s.trials as Trial[]).filter((t) => t.state === 'running');
+      if (running.length && running.every((t) => t.stepsPerSecond === null)) loading.push(s.stepsPerSecond);
+      if (s.state === 'done' || s.state === 'failed') break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(loading.length).toBeGreaterThan(0);
+    expect(new Set(loading)).toEqual(new Set([null]));
+  }, 60_000);
+
   it('a partitioned run holds a slot per part: with two slots, another run waits for it (they slowed each other down 13-fold on two cores)', async () => {
     const s3 = await startService(['--max-concurrent-runs', '2']);
     const c3 = await Client.connect(s3);

@@ -648,8 +648,9 @@ export class RunManager {
     const dir = join(this.dir, run);
     const s = currentBatchStatus(dir);
     const plan = readPlan(dir);
-    const running = s.trials.filter((t) => t.state === 'running');
-    const sps = running.length ? running.reduce((a, t) => a + (t.stepsPerSecond ?? 0), 0) : null;
+    // the running trials' rates; none while they all load their model (it read '0 steps/s', as if stalled)
+    const rates = s.trials.filter((t) => t.state === 'running' && t.stepsPerSecond !== null);
+    const sps = rates.length ? rates.reduce((a, t) => a + t.stepsPerSecond!, 0) : null;
     return {
       run,
       kind: 'batch',

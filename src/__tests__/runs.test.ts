@@ -164,6 +164,10 @@ describe('run dialog', () => {
     expect(parseRunForm({ duration: '1', trials: fieldValue('', true) })).toMatch(/^Trials/);
     expect(parseRunForm({ duration: '1', partitions: fieldValue('', true) })).toMatch(/^Partitions/);
     expect(parseRunForm({ duration: fieldValue('', true) })).toMatch(/^Duration/);
+    // the fields are text inputs now: what was typed reaches the parser as it is
+    expect(parseRunForm({ duration: '1', seed: '1-2' })).toMatch(/^Seed must be an integer/);
+    expect(parseRunForm({ duration: '1', trials: '1e' })).toMatch(/^Trials/);
+    expect(parseRunForm({ duration: '1', jobs: 'two', trials: '2' })).toMatch(/^Jobs/);
   });
 });
 

@@ -224,7 +224,11 @@ export class RunsPanel extends Widget {
     // a queued run has no folder yet
     if (r.state !== 'queued')
       button('Copy Python', 'Copy h5py code that loads this run’s data', async () => {
-        Clipboard.copyToSystem(pythonSnippet(this.latest(r), this.runsDir));
+        const latest = this.latest(r);
+        // a run that ended before it made probes.h5 (cancelled while pending) has nothing to load: the
+        // service's refusal says why, where the snippet failed in Python with FileNotFoundError
+        if (latest.kind !== 'batch') await this.client.request('probe.list', { run: r.run }, { timeoutMs: 30_000 });
+        Clipboard.copyToSystem(pythonSnippet(latest, this.runsDir));
         Notification.info('h5py snippet copied', { autoClose: 2500 });
       });
     if (!ACTIVE_STATES.has(r.state)) {

@@ -258,6 +258,7 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(readFileSync(join(out, 'slurm.sh'), 'utf8')).toContain(` ${ENGINE_NODE_FLAGS.map((f) => `'${f}'`).join(' ')} `);
     const st = await cli(slurmEnv(), 'status', out);
     expect(st.stdout).toContain(': done');
+    expect(st.stdout).toContain(`slurm job ${jobId}\n`);
     // A partitioned run asks Slurm for a CPU per part; the time limit went through.
     const job = spawnSync('scontrol', ['show', 'job', jobId], { env: slurmEnv(), encoding: 'utf8' }).stdout;
     expect(job).toMatch(/NumCPUs=2\b/);

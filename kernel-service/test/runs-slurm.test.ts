@@ -57,6 +57,17 @@ async function waitFor(pred: () => boolean, ms = 60_000): Promise<void> {
     await sleep(100);
   }
 }
+/** A service whose environment has the local Slurm's SLURM_CONF (it passes it on to sbatch, squeue, scancel). */
+async function slurmService(extra: string[], svcDir: string): Promise<Running> {
+  const saved = process.env.SLURM_CONF;
+  process.env.SLURM_CONF = slurmConf;
+  try {
+    return await startService(extra, svcDir);
+  } finally {
+    if (saved === undefined) delete process.env.SLURM_CONF;
+    else process.env.SLURM_CONF = saved;
+  }
+}
 const terminal = (s: string): boolean => s === 'done' || s === 'failed' || s === 'cancelled';
 
 beforeAll(() => {
@@ -268,15 +279,7 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
 
   it('the service starts a single run (one job) and trials (a job array) on Slurm, follows them to done and serves their probes', async () => {
     const svcDir = mkdtempSync(join(dir, 'svc-slurm-'));
-    const saved = process.env.SLURM_CONF;
-    process.env.SLURM_CONF = slurmConf; // the service's environment, passed on to sbatch and squeue
-    let svc: Running;
-    try {
-      svc = await startService([], svcDir);
-    } finally {
-      if (saved === undefined) delete process.env.SLURM_CONF;
-      else process.env.SLURM_CONF = saved;
-    }
+    const svc = await slurmService([], svcDir);
     try {
       const c = await Client.connect(svc);
       const one = await c.request('run.start', { file: model, duration: 0.2, seed: 4, executor: 'slurm' });
@@ -314,15 +317,7 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(hold.status).toBe(0);
     const holdId = hold.stdout.trim().split(';')[0]!;
     const svcDir = mkdtempSync(join(dir, 'svc-slots-'));
-    const saved = process.env.SLURM_CONF;
-    process.env.SLURM_CONF = slurmConf;
-    let svc: Running;
-    try {
-      svc = await startService(['--max-concurrent-runs', '2'], svcDir);
-    } finally {
-      if (saved === undefined) delete process.env.SLURM_CONF;
-      else process.env.SLURM_CONF = saved;
-    }
+    const svc = await slurmService(['--max-concurrent-runs', '2'], svcDir);
     try {
       const c = await Client.connect(svc);
       const pending = await c.request('run.start', { file: model, duration: 0.2, partitions: 2, executor: 'slurm' });

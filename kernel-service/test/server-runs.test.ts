@@ -34,6 +34,17 @@ afterAll(async () => {
   cleanup(svc.dir);
 });
 
+/** The run (labelled `label`) of MODEL_FILE with `probes` in place of its probe of sq, once it has ended. */
+async function finishedRunWithProbes(label: string, probes: string, duration: number, dt: number): Promise<string> {
+  const file = join(svc.dir, `${label}.mjs`);
+  writeFileSync(file, MODEL_FILE.replace("net.probe(sq, { synapse: 0.01, label: 'sq' });", probes));
+  const r = await c.request('run.start', { file, duration, dt, label });
+  expect(r.ok, JSON.stringify(r.error)).toBe(true);
+  const run = r.result!.run as string;
+  await watchToEnd(run);
+  return run;
+}
+
 async function watchToEnd(run: string): Promise<Event[]> {
   const w = await c.request('run.watch', { run });
   expect(w.ok, JSON.stringify(w.error)).toBe(true);
@@ -122,18 +133,12 @@ describe('runs', () => {
   it('a window between two samples of a probe whose sample times are not (i + 1) * sample_every is empty, not past its end', async () => {
     // sampled every step (sample_every under dt) and every 7 steps from step 8 (0.07 / 0.01 is a hair over 7):
     // the last sample is at 1 s and 0.99 s, not at rows * sample_every (0.4 s and 0.98 s)
-    const file = join(svc.dir, 'odd-times.mjs');
-    writeFileSync(
-      file,
-      MODEL_FILE.replace(
-        "net.probe(sq, { synapse: 0.01, label: 'sq' });",
-        "net.probe(stim, { label: 'fast', sampleEvery: 0.004 }); net.probe(stim, { label: 'late', sampleEvery: 0.07 });",
-      ),
+    const run = await finishedRunWithProbes(
+      'odd-times',
+      "net.probe(stim, { label: 'fast', sampleEvery: 0.004 }); net.probe(stim, { label: 'late', sampleEvery: 0.07 });",
+      1,
+      0.01,
     );
-    const r = await c.request('run.start', { file, duration: 1, dt: 0.01, label: 'odd-times' });
-    expect(r.ok, JSON.stringify(r.error)).toBe(true);
-    const run = r.result!.run as string;
-    await watchToEnd(run);
     for (const [probe, t0, t1, last] of [
       ['fast', 0.501, 0.509, 1],
       ['late', 0.981, 0.989, 0.99],
@@ -151,18 +156,12 @@ describe('runs', () => {
   });
 
   it("post.rates filters a spike probe sampled under dt at its samples' spacing, one step, as the same probe sampled every step", async () => {
-    const file = join(svc.dir, 'sub-dt-spikes.mjs');
-    writeFileSync(
-      file,
-      MODEL_FILE.replace(
-        "net.probe(sq, { synapse: 0.01, label: 'sq' });",
-        "net.probe(a.neurons, { label: 'every' }); net.probe(a.neurons, { label: 'half', sampleEvery: 0.0005 });",
-      ),
+    const run = await finishedRunWithProbes(
+      'sub-dt-spikes',
+      "net.probe(a.neurons, { label: 'every' }); net.probe(a.neurons, { label: 'half', sampleEvery: 0.0005 });",
+      0.5,
+      0.001,
     );
-    const r = await c.request('run.start', { file, duration: 0.5, dt: 0.001, label: 'sub-dt-spikes' });
-    expect(r.ok, JSON.stringify(r.error)).toBe(true);
-    const run = r.result!.run as string;
-    await watchToEnd(run);
     const [every, half] = await Promise.all(['every', 'half'].map((probe) => c.request('post.rates', { run, probe, tau: 0.02 })));
     expect(half!.error).toBeUndefined();
     expect(half!.result!.meanRates).toEqual(every!.result!.meanRates);

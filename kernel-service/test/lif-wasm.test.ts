@@ -11,7 +11,7 @@
  * decoders into one and into several dimensions.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { LIF, Network, Simulator, Uniform } from '../src/index.js';
+import { LIF, Lowpass, Network, Simulator, Uniform } from '../src/index.js';
 
 function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
   const net = new Network({ label: 'lif-paths', seed: 11 });
@@ -60,6 +60,11 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
   net.connect(late, one);
   net.connect(fast, one, { transform: 0.5 });
   net.connect(late, two, { transform: [[1], [0.5]] });
+  // the vector kernels: an elementwise transform through a synapse of no delay (a gain filter) into
+  // 3-D (17 neurons: odd; a pair of dimensions and an odd one), and a scalar one
+  const pair = net.ensemble({ nNeurons: 17, dimensions: 3, label: 'pair' });
+  net.connect(vec, pair, { transform: [0.5, -2, 1.5], synapse: new Lowpass(0) });
+  net.connect(one, std, { transform: 0.25 });
   // 129 neurons of their own LIF op: three blocks of the first pass's masks (64, 64 and a pair
   // short of one), and the odd last neuron after them
   const big = net.ensemble({ nNeurons: 129, dimensions: 1, neuronType: new LIF({ tauRc: 0.015 }), label: 'big' });
@@ -79,6 +84,7 @@ function model(): { net: Network; probes: ReturnType<Network['probe']>[] } {
     net.probe(fast.neurons, { attr: 'refractoryTime' }),
     net.probe(big.neurons),
     net.probe(big.neurons, { attr: 'voltage' }),
+    net.probe(pair, { synapse: 0.005 }),
   ];
   return { net, probes };
 }
@@ -97,7 +103,7 @@ function run(
   const dotKinds = [
     ...new Set(
       sim.plan.kernels
-        .filter((k) => ['dotinc', 'dotinc:spikes', 'encode'].includes(k.kind) && (k as unknown as { wasm?: unknown }).wasm !== undefined)
+        .filter((k) => (k as unknown as { wasm?: unknown }).wasm !== undefined && k.kind !== 'neurons:LIF')
         .map((k) => k.kind),
     ),
   ];
@@ -160,8 +166,18 @@ describe('kernels in WebAssembly', () => {
       expect(fast.partSpikes).toBeGreaterThan(0);
       expect(w.mostLifOps).toBeGreaterThan(1);
       w.data.forEach((d, i) => expect(d, `probe ${i}`).toEqual(js.data[i]));
-      // the products ran in WebAssembly
-      expect(w.dotKinds.sort()).toEqual(['dotinc', 'dotinc:spikes', 'encode']);
+      // the products and the vector kernels ran in WebAssembly
+      expect(w.dotKinds.sort()).toEqual([
+        'copy',
+        'copy-inc',
+        'dotinc',
+        'dotinc:spikes',
+        'elementwise',
+        'encode',
+        'filter:gain',
+        'filter:lowpass',
+        'reset',
+      ]);
       expect(js.dotKinds).toEqual([]);
     });
   }

@@ -336,6 +336,32 @@ function wasmTable(
   return { step, table: kernels.place(Int32Array.from(out)), n };
 }
 
+/**
+ * A vector kernel's table for its WebAssembly function (dot-wasm.ts), placed
+ * in the kernels' memory: each op's `stride` ints, arena offsets turned into
+ * byte addresses except at the positions `counts`, then, with `params`, the
+ * byte address of the op's `width` f64 parameters (placed there too).
+ */
+function vectorTable(
+  kernels: WasmKernels,
+  step: TableStep,
+  tb: Int32Array,
+  stride: number,
+  counts: number[],
+  params?: Float64Array,
+  width = 0,
+): WasmTable {
+  const n = tb.length / stride;
+  const at = params ? kernels.placeF64(params) : 0;
+  const e = kernels.elt.bytes;
+  const out: number[] = [];
+  for (let k = 0; k < n; k++) {
+    for (let f = 0; f < stride; f++) out.push(counts.includes(f) ? tb[k * stride + f]! : e * tb[k * stride + f]!);
+    if (params) out.push(at + 8 * width * k);
+  }
+  return { step, table: kernels.place(Int32Array.from(out)), n };
+}
+
 /** Is the op W x with x all of a LIF ensemble's output (so its spike list can stand for x)? */
 function decodesSpikes(op: Op, spikes: SpikeListPlan): boolean {
   if (op.kind !== 'dotinc') return false;
@@ -364,7 +390,8 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         tb[2 * k + 1] = op.dst.size;
         vals[k] = op.value;
       });
-      return new ResetKernel(a, tb, vals);
+      const w = spikes.wasm?.kernels;
+      return new ResetKernel(a, tb, vals, w && vectorTable(w, w.reset, tb, 2, [1], vals, 1));
     }
     case 'copy': {
       if (first.srcIdx || first.dstIdx) {
@@ -388,7 +415,13 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         tb[3 * k + 1] = op.dst.offset;
         tb[3 * k + 2] = op.src.size;
       });
-      return new CopyKernel(a, tb, first.inc);
+      const w = spikes.wasm?.kernels;
+      // the WebAssembly copy moves pairs of elements: a copy onto an overlapping range stays in JavaScript's order
+      const overlaps = ops.some((o) => {
+        const op = o as Op & { kind: 'copy' };
+        return op.src.offset < op.dst.offset + op.dst.size && op.dst.offset < op.src.offset + op.src.size;
+      });
+      return new CopyKernel(a, tb, first.inc, w && !overlaps ? vectorTable(w, first.inc ? w.copyinc : w.copy, tb, 3, [2]) : undefined);
     }
     case 'dotinc': {
       if (decodesSpikes(first, spikes)) {
@@ -435,7 +468,8 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         const op = o as Op & { kind: 'elementwise' };
         tb.set([op.s.offset, op.s.size, op.x.offset, op.y.offset, op.x.size], 5 * k);
       });
-      return new ElementwiseIncKernel(a, tb);
+      const w = spikes.wasm?.kernels;
+      return new ElementwiseIncKernel(a, tb, w && vectorTable(w, w.ewinc, tb, 5, [1, 4]));
     }
     case 'neurons': {
       if (first.type.kind === 'AdaptiveLIF') {
@@ -562,9 +596,11 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
           if (cls === 'gain') params.push(f.D);
           else params.push(f.A[0]!, f.C[0]! * f.B[0]!);
         });
+        const p = Float64Array.from(params);
+        const w = spikes.wasm?.kernels;
         return cls === 'gain'
-          ? new GainFilterKernel(a, tb, Float64Array.from(params))
-          : new LowpassKernel(a, tb, Float64Array.from(params));
+          ? new GainFilterKernel(a, tb, p, w && vectorTable(w, w.gain, tb, 3, [2], p, 1))
+          : new LowpassKernel(a, tb, p, w && vectorTable(w, w.lowpass, tb, 3, [2], p, 2));
       }
       const tb = new Int32Array(ops.length * 6);
       const params: number[] = [];

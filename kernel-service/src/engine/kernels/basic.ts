@@ -17,11 +17,17 @@ export class ResetKernel implements Kernel {
     private readonly a: Arena,
     private readonly table: Int32Array,
     private readonly values: Float64Array,
+    /** The same ops in WebAssembly, when the arena is WebAssembly memory at byte 0. */
+    private readonly wasm?: WasmTable,
   ) {}
   get count(): number {
     return this.values.length;
   }
   run(): void {
+    if (this.wasm) {
+      this.wasm.step(this.wasm.table, this.wasm.n);
+      return;
+    }
     const a = this.a,
       tb = this.table,
       v = this.values;
@@ -41,6 +47,8 @@ export class CopyKernel implements Kernel {
     private readonly a: Arena,
     private readonly table: Int32Array,
     private readonly inc: boolean,
+    /** The same ops in WebAssembly, when the arena is WebAssembly memory at byte 0. */
+    private readonly wasm?: WasmTable,
   ) {
     this.kind = inc ? 'copy-inc' : 'copy';
   }
@@ -48,6 +56,10 @@ export class CopyKernel implements Kernel {
     return this.table.length / 3;
   }
   run(): void {
+    if (this.wasm) {
+      this.wasm.step(this.wasm.table, this.wasm.n);
+      return;
+    }
     const a = this.a,
       tb = this.table;
     if (this.inc) {
@@ -295,11 +307,17 @@ export class ElementwiseIncKernel implements Kernel {
   constructor(
     private readonly a: Arena,
     private readonly table: Int32Array,
+    /** The same ops in WebAssembly, when the arena is WebAssembly memory at byte 0. */
+    private readonly wasm?: WasmTable,
   ) {}
   get count(): number {
     return this.table.length / 5;
   }
   run(): void {
+    if (this.wasm) {
+      this.wasm.step(this.wasm.table, this.wasm.n);
+      return;
+    }
     const a = this.a,
       tb = this.table;
     for (let k = 0, m = tb.length; k < m; k += 5) {

@@ -8,6 +8,17 @@
  *   enc(table, n):  [b, W, rows, cols, x, y] per op     y = b + W x
  *   sdot(table, n): [W, rows, cols, x, y, list, count]  y += W x over the spike list
  *   spread(table, n): SpreadIncKernel's ops (see spreadBody)
+ * The small vector kernels (basic.ts, filters.ts) are here too, with
+ * elements counted, not bytes, in their `n` fields:
+ *   reset(table, n):  [y, n, value]        y = value (value: byte address of an f64)
+ *   copy(table, n):   [x, y, n]            y = x
+ *   copyinc(table, n): [x, y, n]           y += x
+ *   lowpass(table, n): [x, y, n, params]   y = a y + b x (params: byte address of a, b as f64)
+ *   gain(table, n):   [x, y, n, params]    y = d x (params: of d)
+ *   ewinc(table, n):  [s, sLen, x, y, n]   y += s x, s of one element broadcast
+ * In JavaScript these ran interpreted for most of a small model's first
+ * simulated second, boxing every double they touched; as WebAssembly they
+ * run compiled from the first step.
  * They perform the JavaScript kernels' IEEE operations in the same order (a
  * row's dot product in two interleaved sums, which are the two lanes of an
  * f64x2 here), so both give identical results, bit for bit; with a float32
@@ -26,6 +37,7 @@ import {
   type Elt,
   F64,
   F64_ADD,
+  F64_LOAD,
   F64_MUL,
   F64X2_ADD,
   F64X2_EXTRACT,
@@ -363,4 +375,110 @@ export function spreadBody(e: Elt): number[] {
     ...loopWhileLess(SP_K, 1, [...op, ...inc(SP_T, 40), ...inc(SP_K, 1)]),
   ];
   return [...SPREAD_LOCALS, ...body, END];
+}
+
+/**
+ * body(pair, at) for each element i < ROWS: pairs (f64x2) first, then the odd
+ * last one alone; at(base) is the address base + i elements.
+ */
+function perElement(e: Elt, body: (pair: boolean, at: (base: number) => number[]) => number[]): number[] {
+  return [
+    ...evenPart(e, ROWS),
+    I32_CONST,
+    0,
+    ...set(C),
+    ...loopWhileLess(C, END2, [...body(true, (b) => add(b, C)), ...inc(C, 2 * e.bytes)]),
+    ...[...get(ROWS), I32_CONST, 1, I32_AND, IF, VOID],
+    ...body(false, (b) => add(b, END2)),
+    END,
+  ];
+}
+
+/** An f64 parameter at byte `offset` past the address in `local`, into the f64 local `to` and its splat into the v128 local `to2`. */
+const param = (local: number, offset: number, to: number, to2: number): number[] => [
+  ...get(local),
+  F64_LOAD,
+  3,
+  offset,
+  ...set(to),
+  ...get(to),
+  ...F64X2_SPLAT,
+  ...set(to2),
+];
+
+/** reset(table, n): ResetKernel's ops, [y, n, value]. */
+export function resetBody(e: Elt): number[] {
+  const op = [
+    ...fields([Y, ROWS, B]),
+    ...param(B, 0, XV, XV2),
+    ...perElement(e, (pair, at) => (pair ? e.vstore(at(Y), get(XV2)) : e.store(at(Y), get(XV)))),
+  ];
+  return [...LOCALS, ...overOps(3, op), END];
+}
+
+/** copy(table, n) and copyinc(table, n): CopyKernel's ops, [x, y, n]; y = x, or y = y + x. */
+export function copyBody(e: Elt, increment: boolean): number[] {
+  const op = [
+    ...fields([X, Y, ROWS]),
+    ...perElement(e, (pair, at) => {
+      if (!increment) return pair ? e.vstore(at(Y), e.vload(at(X))) : e.store(at(Y), e.load(at(X)));
+      return pair
+        ? e.vstore(at(Y), [...e.vload(at(Y)), ...e.vload(at(X)), ...F64X2_ADD])
+        : e.store(at(Y), [...e.load(at(Y)), ...e.load(at(X)), F64_ADD]);
+    }),
+  ];
+  return [...LOCALS, ...overOps(3, op), END];
+}
+
+/** lowpass(table, n): LowpassKernel's ops, [x, y, n, params]; y = a y + b x. */
+export function lowpassBody(e: Elt): number[] {
+  const op = [
+    ...fields([X, Y, ROWS, B]),
+    ...param(B, 0, XV, ACC),
+    ...param(B, 8, S0, XV2),
+    ...perElement(e, (pair, at) =>
+      pair
+        ? e.vstore(at(Y), [...get(ACC), ...e.vload(at(Y)), ...F64X2_MUL, ...get(XV2), ...e.vload(at(X)), ...F64X2_MUL, ...F64X2_ADD])
+        : e.store(at(Y), [...get(XV), ...e.load(at(Y)), F64_MUL, ...get(S0), ...e.load(at(X)), F64_MUL, F64_ADD]),
+    ),
+  ];
+  return [...LOCALS, ...overOps(4, op), END];
+}
+
+/** gain(table, n): GainFilterKernel's ops, [x, y, n, params]; y = d x. */
+export function gainBody(e: Elt): number[] {
+  const op = [
+    ...fields([X, Y, ROWS, B]),
+    ...param(B, 0, XV, XV2),
+    ...perElement(e, (pair, at) =>
+      pair ? e.vstore(at(Y), [...get(XV2), ...e.vload(at(X)), ...F64X2_MUL]) : e.store(at(Y), [...get(XV), ...e.load(at(X)), F64_MUL]),
+    ),
+  ];
+  return [...LOCALS, ...overOps(4, op), END];
+}
+
+/** ewinc(table, n): ElementwiseIncKernel's ops, [s, sLen, x, y, n]; y = y + s x, s broadcast when sLen is 1. */
+export function ewincBody(e: Elt): number[] {
+  const op = [
+    ...fields([W, COLS, X, Y, ROWS]),
+    ...[...get(COLS), I32_CONST, 1, I32_EQ, IF, VOID],
+    ...e.load(get(W)),
+    ...set(XV),
+    ...get(XV),
+    ...F64X2_SPLAT,
+    ...set(XV2),
+    ...perElement(e, (pair, at) =>
+      pair
+        ? e.vstore(at(Y), [...e.vload(at(Y)), ...get(XV2), ...e.vload(at(X)), ...F64X2_MUL, ...F64X2_ADD])
+        : e.store(at(Y), [...e.load(at(Y)), ...get(XV), ...e.load(at(X)), F64_MUL, F64_ADD]),
+    ),
+    ELSE,
+    ...perElement(e, (pair, at) =>
+      pair
+        ? e.vstore(at(Y), [...e.vload(at(Y)), ...e.vload(at(W)), ...e.vload(at(X)), ...F64X2_MUL, ...F64X2_ADD])
+        : e.store(at(Y), [...e.load(at(Y)), ...e.load(at(W)), ...e.load(at(X)), F64_MUL, F64_ADD]),
+    ),
+    END,
+  ];
+  return [...LOCALS, ...overOps(5, op), END];
 }

@@ -6,6 +6,7 @@
  * D != 0 the output comes first (y = C x + D u; x = A x + B u). Lowpass is
  * the one-state case y = a y + b u.
  */
+import type { WasmTable } from './basic.js';
 import type { Arena, Kernel } from './kernel.js';
 
 /** First-order filters: y = a y + b u. Table: [in, out, n]; params [a, b] per op. */
@@ -15,11 +16,17 @@ export class LowpassKernel implements Kernel {
     private readonly a: Arena,
     private readonly table: Int32Array,
     private readonly params: Float64Array,
+    /** The same ops in WebAssembly, when the arena is WebAssembly memory at byte 0. */
+    private readonly wasm?: WasmTable,
   ) {}
   get count(): number {
     return this.table.length / 3;
   }
   run(): void {
+    if (this.wasm) {
+      this.wasm.step(this.wasm.table, this.wasm.n);
+      return;
+    }
     const a = this.a,
       tb = this.table,
       p = this.params;
@@ -41,11 +48,17 @@ export class GainFilterKernel implements Kernel {
     private readonly a: Arena,
     private readonly table: Int32Array,
     private readonly params: Float64Array,
+    /** The same ops in WebAssembly, when the arena is WebAssembly memory at byte 0. */
+    private readonly wasm?: WasmTable,
   ) {}
   get count(): number {
     return this.table.length / 3;
   }
   run(): void {
+    if (this.wasm) {
+      this.wasm.step(this.wasm.table, this.wasm.n);
+      return;
+    }
     const a = this.a,
       tb = this.table,
       p = this.params;

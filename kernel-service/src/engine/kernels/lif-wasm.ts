@@ -126,7 +126,36 @@ import {
   type Elt,
   F64_ELT,
 } from '../wasm.js';
-import { dotBody, encBody, sdotBody, spreadBody } from './dot-wasm.js';
+import { copyBody, dotBody, encBody, ewincBody, gainBody, lowpassBody, resetBody, sdotBody, spreadBody } from './dot-wasm.js';
+
+/** The module's functions over a kernel's table (dot-wasm.ts), in the order of its exports after lif. */
+export const TABLE_FUNCTIONS = ['dot', 'enc', 'sdot', 'spread', 'reset', 'copy', 'copyinc', 'lowpass', 'gain', 'ewinc'] as const;
+export type TableFunction = (typeof TABLE_FUNCTIONS)[number];
+
+function tableBody(f: TableFunction, e: Elt): number[] {
+  switch (f) {
+    case 'dot':
+      return dotBody(e);
+    case 'enc':
+      return encBody(e);
+    case 'sdot':
+      return sdotBody(e);
+    case 'spread':
+      return spreadBody(e);
+    case 'reset':
+      return resetBody(e);
+    case 'copy':
+      return copyBody(e, false);
+    case 'copyinc':
+      return copyBody(e, true);
+    case 'lowpass':
+      return lowpassBody(e);
+    case 'gain':
+      return gainBody(e);
+    case 'ewinc':
+      return ewincBody(e);
+  }
+}
 
 export type LifStep = (table: number, ops: number, dt: number, scratch: number, parts: number) => void;
 
@@ -809,27 +838,13 @@ function assemble(shared: boolean): Uint8Array {
       // limits: min 1 page; shared memory must declare a maximum (4 GB)
       ...(shared ? [0x03, 0x01, ...uleb(65536)] : [0x00, 0x01]),
     ]),
-    ...section(3, [5, 1, 2, 2, 2, 2]), // lif (type 1); dot, enc, sdot, spread (type 2)
-    // exports: functions 2..6 (after the two imports)
-    ...section(7, [
-      5,
-      ...name('lif'),
-      0x00,
-      2,
-      ...name('dot'),
-      0x00,
-      3,
-      ...name('enc'),
-      0x00,
-      4,
-      ...name('sdot'),
-      0x00,
-      5,
-      ...name('spread'),
-      0x00,
-      6,
+    ...section(3, [1 + TABLE_FUNCTIONS.length, 1, ...TABLE_FUNCTIONS.map(() => 2)]), // lif (type 1); the table functions (type 2)
+    // exports: lif, then the table functions, from function 2 (after the two imports)
+    ...section(7, [1 + TABLE_FUNCTIONS.length, ...name('lif'), 0x00, 2, ...TABLE_FUNCTIONS.flatMap((f, k) => [...name(f), 0x00, 3 + k])]),
+    ...section(10, [
+      1 + TABLE_FUNCTIONS.length,
+      ...[body, ...TABLE_FUNCTIONS.map((f) => tableBody(f, E))].flatMap((b) => [...uleb(b.length), ...b]),
     ]),
-    ...section(10, [5, ...[body, dotBody(E), encBody(E), sdotBody(E), spreadBody(E)].flatMap((b) => [...uleb(b.length), ...b])]),
   ];
   return new Uint8Array(bytes);
 }
@@ -858,7 +873,7 @@ export function wasmLifEnabled(): boolean {
 const WRAPPER_TIER_UP_CALLS = 1001;
 function warmWrappers(exports: Record<string, unknown>): void {
   const lif = exports['lif'] as LifStep;
-  const tables = ['dot', 'enc', 'sdot', 'spread'].map((n) => exports[n] as TableStep);
+  const tables = TABLE_FUNCTIONS.map((n) => exports[n] as TableStep);
   // no ops: nothing is read or written
   for (let i = 0; i < WRAPPER_TIER_UP_CALLS; i++) lif(0, 0, 0.001, 0, 0);
   for (const f of tables) for (let i = 0; i < WRAPPER_TIER_UP_CALLS; i++) f(0, 0);
@@ -881,8 +896,16 @@ export interface WasmKernels {
   readonly enc: TableStep;
   readonly sdot: TableStep;
   readonly spread: TableStep;
+  readonly reset: TableStep;
+  readonly copy: TableStep;
+  readonly copyinc: TableStep;
+  readonly lowpass: TableStep;
+  readonly gain: TableStep;
+  readonly ewinc: TableStep;
   /** Copies a table into the room for tables; returns its byte address. */
   place(table: Int32Array): number;
+  /** Copies f64 values (a kernel's parameters) there, 8-byte aligned; returns their byte address. */
+  placeF64(values: Float64Array): number;
 }
 
 /**
@@ -928,6 +951,13 @@ export function kernelsOver(
     warmWrappers(inst.exports);
     const buffer = memory.buffer;
     let next = tableStart;
+    const place = (table: Int32Array): number => {
+      if (next + 4 * table.length > tableStart + tableBytes) throw new Error('internal: no room for a kernel table in WebAssembly memory');
+      new Int32Array(buffer, next, table.length).set(table);
+      const at = next;
+      next += 4 * table.length;
+      return at;
+    };
     return {
       buffer,
       elt,
@@ -936,13 +966,16 @@ export function kernelsOver(
       enc: inst.exports['enc'] as TableStep,
       sdot: inst.exports['sdot'] as TableStep,
       spread: inst.exports['spread'] as TableStep,
-      place(table: Int32Array): number {
-        if (next + 4 * table.length > tableStart + tableBytes)
-          throw new Error('internal: no room for a kernel table in WebAssembly memory');
-        new Int32Array(buffer, next, table.length).set(table);
-        const at = next;
-        next += 4 * table.length;
-        return at;
+      reset: inst.exports['reset'] as TableStep,
+      copy: inst.exports['copy'] as TableStep,
+      copyinc: inst.exports['copyinc'] as TableStep,
+      lowpass: inst.exports['lowpass'] as TableStep,
+      gain: inst.exports['gain'] as TableStep,
+      ewinc: inst.exports['ewinc'] as TableStep,
+      place,
+      placeF64(values: Float64Array): number {
+        next = 8 * Math.ceil(next / 8);
+        return place(new Int32Array(values.buffer, values.byteOffset, 2 * values.length));
       },
     };
   } catch {

@@ -333,6 +333,7 @@ function wasmTable(
     for (let f = 0; f < fields; f++) out.push(counts.includes(f) ? tb[k * stride + f]! : e * tb[k * stride + f]!);
     if (extra) out.push(...extra(k));
   }
+  kernels.warm(step);
   return { step, table: kernels.place(Int32Array.from(out)), n };
 }
 
@@ -359,6 +360,7 @@ function vectorTable(
     for (let f = 0; f < stride; f++) out.push(counts.includes(f) ? tb[k * stride + f]! : e * tb[k * stride + f]!);
     if (params) out.push(at + 8 * width * k);
   }
+  kernels.warm(step);
   return { step, table: kernels.place(Int32Array.from(out)), n };
 }
 
@@ -460,6 +462,7 @@ function makeKernel(ops: Op[], a: Arena, dt: number, spikes: SpikeListPlan): Ker
         const kOff = s.kOff ? w.place(s.kOff) : 0;
         tb.push(e * K, e * x, e * y, n, w.place(s.start), w.place(s.yOff), kOff, s.run, e * s.yStride, e * s.kStride);
       }
+      w.warm(w.spread);
       return new SpreadIncKernel(a, entries, { step: w.spread, table: w.place(Int32Array.from(tb)), n: entries.length });
     }
     case 'elementwise': {

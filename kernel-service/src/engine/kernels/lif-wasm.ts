@@ -866,17 +866,20 @@ export function wasmLifEnabled(): boolean {
  * The step calls each of these functions once, so a run's first simulated
  * second paid for about 1,000 slow calls per function and then for the
  * compiles, at step 1,000 (0.5-0.9 ms). Calling each function that often
- * here, with no ops, costs about 1.2 ms of build and took the first 1,000
- * steps of the communication channel from a median of 11.9 to 6.2 ms (nine
- * alternating rounds, 2026-11-23); later runs of the same process stay fast.
+ * here, with no ops, costs about 0.25 ms of build a function and took the
+ * first 1,000 steps of the communication channel from a median of 11.9 to
+ * 6.2 ms (nine alternating rounds, 2026-11-23); later runs of the same
+ * process stay fast. The LIF step is warmed when the module is instantiated,
+ * each table function when the plan first places a table for it (so a model
+ * pays only for the functions it uses).
  */
 const WRAPPER_TIER_UP_CALLS = 1001;
-function warmWrappers(exports: Record<string, unknown>): void {
-  const lif = exports['lif'] as LifStep;
-  const tables = TABLE_FUNCTIONS.map((n) => exports[n] as TableStep);
+function warmLif(lif: LifStep): void {
   // no ops: nothing is read or written
   for (let i = 0; i < WRAPPER_TIER_UP_CALLS; i++) lif(0, 0, 0.001, 0, 0);
-  for (const f of tables) for (let i = 0; i < WRAPPER_TIER_UP_CALLS; i++) f(0, 0);
+}
+function warmTableStep(f: TableStep): void {
+  for (let i = 0; i < WRAPPER_TIER_UP_CALLS; i++) f(0, 0);
 }
 
 /** Runs the ops of a kernel's table placed in WebAssembly memory (see dot-wasm.ts). */
@@ -904,6 +907,8 @@ export interface WasmKernels {
   readonly ewinc: TableStep;
   /** Copies a table into the room for tables; returns its byte address. */
   place(table: Int32Array): number;
+  /** Brings V8's wrapper for calling `step` from JavaScript to its fast tier (once per function; see warmLif). */
+  warm(step: TableStep): void;
   /** Copies f64 values (a kernel's parameters) there, 8-byte aligned; returns their byte address. */
   placeF64(values: Float64Array): number;
 }
@@ -948,7 +953,8 @@ export function kernelsOver(
   if (!w || !mod) return undefined;
   try {
     const inst = new w.Instance(mod, { m: { m: memory, expm1: Math.expm1, log1p: Math.log1p } });
-    warmWrappers(inst.exports);
+    warmLif(inst.exports['lif'] as LifStep);
+    const warmed = new Set<TableStep>();
     const buffer = memory.buffer;
     let next = tableStart;
     const place = (table: Int32Array): number => {
@@ -973,6 +979,11 @@ export function kernelsOver(
       gain: inst.exports['gain'] as TableStep,
       ewinc: inst.exports['ewinc'] as TableStep,
       place,
+      warm(step: TableStep): void {
+        if (warmed.has(step)) return;
+        warmed.add(step);
+        warmTableStep(step);
+      },
       placeF64(values: Float64Array): number {
         next = 8 * Math.ceil(next / 8);
         return place(new Int32Array(values.buffer, values.byteOffset, 2 * values.length));

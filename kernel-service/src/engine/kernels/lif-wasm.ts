@@ -132,30 +132,19 @@ import { copyBody, dotBody, encBody, ewincBody, gainBody, lowpassBody, resetBody
 export const TABLE_FUNCTIONS = ['dot', 'enc', 'sdot', 'spread', 'reset', 'copy', 'copyinc', 'lowpass', 'gain', 'ewinc'] as const;
 export type TableFunction = (typeof TABLE_FUNCTIONS)[number];
 
-function tableBody(f: TableFunction, e: Elt): number[] {
-  switch (f) {
-    case 'dot':
-      return dotBody(e);
-    case 'enc':
-      return encBody(e);
-    case 'sdot':
-      return sdotBody(e);
-    case 'spread':
-      return spreadBody(e);
-    case 'reset':
-      return resetBody(e);
-    case 'copy':
-      return copyBody(e, false);
-    case 'copyinc':
-      return copyBody(e, true);
-    case 'lowpass':
-      return lowpassBody(e);
-    case 'gain':
-      return gainBody(e);
-    case 'ewinc':
-      return ewincBody(e);
-  }
-}
+/** Each table function's body, for the arena's element type. */
+const TABLE_BODIES: Record<TableFunction, (e: Elt) => number[]> = {
+  dot: dotBody,
+  enc: encBody,
+  sdot: sdotBody,
+  spread: spreadBody,
+  reset: resetBody,
+  copy: (e) => copyBody(e, false),
+  copyinc: (e) => copyBody(e, true),
+  lowpass: lowpassBody,
+  gain: gainBody,
+  ewinc: ewincBody,
+};
 
 export type LifStep = (table: number, ops: number, dt: number, scratch: number, parts: number) => void;
 
@@ -843,7 +832,7 @@ function assemble(shared: boolean): Uint8Array {
     ...section(7, [1 + TABLE_FUNCTIONS.length, ...name('lif'), 0x00, 2, ...TABLE_FUNCTIONS.flatMap((f, k) => [...name(f), 0x00, 3 + k])]),
     ...section(10, [
       1 + TABLE_FUNCTIONS.length,
-      ...[body, ...TABLE_FUNCTIONS.map((f) => tableBody(f, E))].flatMap((b) => [...uleb(b.length), ...b]),
+      ...[body, ...TABLE_FUNCTIONS.map((f) => TABLE_BODIES[f](E))].flatMap((b) => [...uleb(b.length), ...b]),
     ]),
   ];
   return new Uint8Array(bytes);

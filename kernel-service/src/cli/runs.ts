@@ -17,7 +17,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -50,6 +49,7 @@ import {
   BATCH_FILES,
   cancelQueued,
   currentBatchStatus,
+  defaultJobs,
   driveBatch,
   emptyCounts,
   formatBatchStatus,
@@ -328,7 +328,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     throw new UsageError(`nefsim run: --dtype must be float64 or float32, got '${String(dtypeArg)}'`);
   const dtype = dtypeArg === 'float32' ? ('float32' as const) : undefined;
   // Each trial uses `partitions` threads: by default as many trials at once as fill the cores.
-  let jobs = Math.max(1, Math.floor(availableParallelism() / partitions));
+  let jobs = defaultJobs(partitions);
   if (opts.has('jobs')) {
     if (trials === null && sweep === null) throw new UsageError('nefsim run: --jobs only applies to --trials or --sweep');
     jobs = numberOption('run', opts, 'jobs', jobs);

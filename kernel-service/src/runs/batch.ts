@@ -23,7 +23,7 @@ import { messageOf } from '../engine/errors.js';
 import { stepsIn } from '../engine/steps.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -53,6 +53,14 @@ import type { SlurmOptions } from './slurm.js';
 import type { FromWorker, ToWorker } from './trial-worker.js';
 
 export type { SlurmOptions } from './slurm.js';
+
+/**
+ * Trials a batch runs at once when --jobs is not given: as many as fill the cores, each trial using
+ * `partitions` threads (`nefsim run`'s default, which the service's slot count follows).
+ */
+export function defaultJobs(partitions = 1): number {
+  return Math.max(1, Math.floor(availableParallelism() / Math.max(1, partitions)));
+}
 
 export const BATCH_FILES = {
   plan: 'batch.json',

@@ -11,11 +11,11 @@
 import { stepsIn } from '../engine/steps.js';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BATCH_FILES, currentBatchStatus, isBatchFolder, readBatchStatus, readPlan } from '../runs/batch.js';
+import { BATCH_FILES, currentBatchStatus, defaultJobs, isBatchFolder, readBatchStatus, readPlan } from '../runs/batch.js';
 import {
   claimState,
   currentStatus,
@@ -302,13 +302,16 @@ export function cellPlaces(message: string, file: string, source: string | undef
   });
 }
 
-/** Threads a run keeps busy: its partitions; a batch, the trials it runs at once (jobs, else the cores) times theirs. */
-function slotsOf(o: { partitions?: number; trials?: number; sweepFile?: string; jobs?: number; executor?: string }): number {
+/**
+ * Threads a run keeps busy: its partitions; a batch, the trials it runs at once (jobs, else what `nefsim run`
+ * takes then: the cores divided by the partitions) times theirs.
+ */
+export function slotsOf(o: { partitions?: number; trials?: number; sweepFile?: string; jobs?: number; executor?: string }): number {
   if (o.executor === 'slurm') return 1; // its work runs on the cluster
   const parts = Math.max(1, o.partitions ?? 1);
   const batch = (o.trials ?? 1) > 1 || o.sweepFile !== undefined;
   if (!batch) return parts;
-  const atOnce = Math.min(o.jobs ?? availableParallelism(), o.trials ?? Infinity);
+  const atOnce = Math.min(o.jobs ?? defaultJobs(parts), o.trials ?? Infinity);
   return Math.max(1, atOnce) * parts;
 }
 

@@ -34,7 +34,7 @@ Usage:
                                      on large models);
                                      --trials: N runs with seeds seed, seed+1, ...;
                                      --sweep: one run per parameter object; J at
-                                     a time (default: number of cores), in J worker
+                                     a time (default: cores / partitions), in J worker
                                      processes that run them one after another
                                      (--process-per-trial: a fresh process each);
                                      --executor slurm: sbatch (a job array for

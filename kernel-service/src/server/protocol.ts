@@ -181,7 +181,11 @@ export const RequestSchemas = {
         }),
       ),
       jobs: Type.Optional(
-        Type.Integer({ minimum: 1, maximum: 1024, description: 'Trials of a batch run at once (default: the number of cores).' }),
+        Type.Integer({
+          minimum: 1,
+          maximum: 1024,
+          description: 'Trials of a batch run at once (default: the number of cores divided by partitions).',
+        }),
       ),
       executor: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('slurm')])),
       dtype: Type.Optional(

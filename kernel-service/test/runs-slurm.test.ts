@@ -336,6 +336,17 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
       }
       expect(state).toBe('done');
       expect((await c.request('run.status', { run: slurmRun })).result!.state).toBe('queued');
+      // held as well: the run's status says why Slurm keeps it pending (as root, JobHeldAdmin)
+      const jobId = json<RunStatus>(join(svc.runsDir, slurmRun, 'status.json')).jobId!;
+      expect(spawnSync('scontrol', ['hold', jobId], { env: slurmEnv() }).status).toBe(0);
+      let why: unknown;
+      for (const until = Date.now() + 30_000; Date.now() < until; await sleep(250)) {
+        why = (await c.request('run.status', { run: slurmRun })).result!.slurmPending;
+        if (typeof why === 'string' && why.startsWith('JobHeld')) break;
+      }
+      expect(why).toMatch(/^JobHeld(User|Admin)$/);
+      const listed = (await c.request('run.list', {})).result!.runs as { run: string; slurmPending?: string }[];
+      expect(listed.find((r) => r.run === slurmRun)!.slurmPending).toBe(why);
       await c.request('run.cancel', { run: slurmRun });
     } finally {
       spawnSync('scancel', [holdId], { env: slurmEnv() });
@@ -412,6 +423,42 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
     expect(c.stdout).toContain(': cancelled');
+  });
+
+  it('status says why Slurm keeps a run, or the trials of a batch, pending', async () => {
+    const out = join(dir, 'pending-why');
+    const r = await cli(slurmEnv(), 'run', model, '--executor', 'slurm', '--sbatch-arg=--hold', '--duration', '0.1', '--out', out);
+    expect(r.code).toBe(0);
+    const batch = join(dir, 'pending-why-batch');
+    const b = await cli(
+      slurmEnv(),
+      'run',
+      model,
+      '--executor',
+      'slurm',
+      '--sbatch-arg=--hold',
+      '--trials',
+      '2',
+      '--duration',
+      '0.1',
+      '--out',
+      batch,
+    );
+    expect(b.code).toBe(0);
+    try {
+      const st = await cli(slurmEnv(), 'status', out);
+      expect(st.stdout).toMatch(/slurm job \d+; pending in Slurm: JobHeldUser/);
+      expect((JSON.parse((await cli(slurmEnv(), 'status', out, '--json')).stdout) as RunStatus).slurmPending).toBe('JobHeldUser');
+      const bs = await cli(slurmEnv(), 'status', batch);
+      expect(bs.stdout).toContain('pending in Slurm: JobHeldUser (2 trials)');
+      // not stored: status.json has no reason (a run that starts must not keep an old one)
+      expect(readFileSync(join(out, 'status.json'), 'utf8')).not.toContain('slurmPending');
+    } finally {
+      await cli(slurmEnv(), 'cancel', out, '--timeout', '10');
+      await cli(slurmEnv(), 'cancel', batch, '--timeout', '10');
+    }
+    // ended: no reason any more
+    expect((JSON.parse((await cli(slurmEnv(), 'status', out, '--json')).stdout) as RunStatus).slurmPending).toBeUndefined();
   });
 
   it('a single run stays one job whatever SBATCH_ARRAY_INX and SBATCH_WAIT say', async () => {

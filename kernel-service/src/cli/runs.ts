@@ -927,7 +927,10 @@ export function formatStatus(dir: string, s: RunStatus): string {
     `  t = ${s.time.toFixed(3)} s, ${s.steps}/${s.stepsTotal} steps (${pct}%), ${s.stepsFlushed} steps on disk`,
   ];
   // as a batch's summary says it: squeue, scontrol and sacct know the run by it
-  if (s.jobId !== undefined) lines.push(`  slurm job ${s.jobId}${s.state === 'running' && s.host ? ` on ${s.host}` : ''}`);
+  if (s.jobId !== undefined) {
+    const where = s.state === 'running' && s.host ? ` on ${s.host}` : '';
+    lines.push(`  slurm job ${s.jobId}${where}${s.slurmPending !== undefined ? `; pending in Slurm: ${s.slurmPending}` : ''}`);
+  }
   if (s.state === 'running') {
     const sps = s.stepsPerSecond !== null ? `${Math.round(s.stepsPerSecond)} steps/s` : 'rate not known yet';
     const left = s.secondsLeft !== null ? `, ${s.secondsLeft.toFixed(1)} s left` : '';

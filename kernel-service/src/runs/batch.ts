@@ -116,6 +116,8 @@ export interface TrialSummary {
   wallSeconds: number | null;
   error?: string;
   object?: string;
+  /** Why Slurm keeps the trial's task pending (see RunStatus.slurmPending). */
+  slurmPending?: string;
 }
 
 export type StateCounts = Record<RunState, number>;
@@ -237,7 +239,16 @@ export function trialSummary(batchDir: string, t: TrialPlan, staleMs = STALE_MS)
   if (error && s.state !== 'done') out.error = error;
   const object = s.object ?? exit?.object ?? undefined;
   if (object) out.object = object;
+  if (s.slurmPending !== undefined) out.slurmPending = s.slurmPending;
   return out;
+}
+
+/** Why Slurm keeps a batch's trials pending: each reason with its count of trials ("Resources (3 trials)"), or null. */
+export function pendingInSlurm(trials: readonly TrialSummary[]): string | null {
+  const counts = new Map<string, number>();
+  for (const t of trials) if (t.slurmPending !== undefined) counts.set(t.slurmPending, (counts.get(t.slurmPending) ?? 0) + 1);
+  if (counts.size === 0) return null;
+  return [...counts].map(([why, n]) => `${why} (${n} ${n === 1 ? 'trial' : 'trials'})`).join(', ');
 }
 
 /** Aggregate state: running while any trial is queued or running, else failed if any failed, cancelled if any was cancelled, else done. */
@@ -735,7 +746,10 @@ export function formatBatchStatus(dir: string, s: BatchStatus): string {
   const lines = [
     `${dir}: ${s.state} (${s.trials.length} trials: ${c.done} done, ${c.running} running, ${c.queued} queued, ${c.failed} failed, ${c.cancelled} cancelled; ${pct}% of all steps)`,
   ];
-  if (s.jobId) lines.push(`  slurm job ${s.jobId}`);
+  if (s.jobId) {
+    const pending = pendingInSlurm(s.trials);
+    lines.push(`  slurm job ${s.jobId}${pending ? `; pending in Slurm: ${pending}` : ''}`);
+  }
   if (s.error) lines.push(`  error: ${s.error}`);
   for (const t of s.trials) {
     const what = t.params ? JSON.stringify(t.params) : t.seed !== null ? `seed ${t.seed}` : '';

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { jobListed } from './slurm.js';
+import { jobListed, pendingReason } from './slurm.js';
 
 export const FILES = {
   model: 'model.mjs',
@@ -87,6 +87,11 @@ export interface RunStatus {
   /** Set when the run ended badly, or when `nefsim status` judged it dead. */
   error?: string;
   object?: string;
+  /**
+   * Why Slurm keeps a queued run's job pending (squeue's reason: Resources,
+   * Priority, JobHeldUser, ...): judged when the status is read, never stored.
+   */
+  slurmPending?: string;
 }
 
 export interface ExitRecord {
@@ -409,6 +414,10 @@ function slurmJudged(dir: string, s: RunStatus, staleMs: number, now: number): R
   if (s.state === 'running' && now - s.heartbeat <= staleMs) return s;
   if (s.state === 'running' && s.host === hostname() && processAlive(s.pid, s.processStart)) return s;
   const listed = jobListed(s.jobId!);
+  if (listed === true && s.state === 'queued') {
+    const why = pendingReason(s.jobId!);
+    return why === null ? s : { ...s, slurmPending: why };
+  }
   if (listed !== false) return s;
   // as for a local run: a job gone from squeue whose run recorded its end in exit.json alone ended so
   // (it read failed, 'did not record its end', although exit.json said done)

@@ -146,22 +146,28 @@ export function submit(script: string, args: string[]): string {
   return id;
 }
 
-const cache = new Map<string, { at: number; states: Map<string, string> | null }>();
+/** A job (or array task) as squeue lists it: its state (PENDING, RUNNING, ...) and, for a pending one, why (squeue's %r). */
+export interface SqueueJob {
+  state: string;
+  reason: string;
+}
+
+const cache = new Map<string, { at: number; states: Map<string, SqueueJob> | null }>();
 const SQUEUE_TIMEOUT_MS = 20_000;
 
 /** squeue's answer: its jobs' states, an empty map when it no longer knows the job, null when it did not answer. */
-function parseSqueue(ran: boolean, status: number | null, stdout: string, stderr: string): Map<string, string> | null {
+function parseSqueue(ran: boolean, status: number | null, stdout: string, stderr: string): Map<string, SqueueJob> | null {
   if (!ran || status === null) return null;
   if (status !== 0) return /invalid job id/i.test(stderr) ? new Map() : null;
-  const states = new Map<string, string>();
+  const states = new Map<string, SqueueJob>();
   for (const line of stdout.split('\n')) {
-    const [id, state] = line.trim().split('|');
-    if (id && state) states.set(id, state);
+    const [id, state, ...reason] = line.trim().split('|');
+    if (id && state) states.set(id, { state, reason: reason.join('|').trim() });
   }
   return states;
 }
 
-const squeueArgs = (base: string): string[] => ['-h', '-r', '-o', '%i|%T', '-j', base];
+const squeueArgs = (base: string): string[] => ['-h', '-r', '-o', '%i|%T|%r', '-j', base];
 
 /**
  * The environment without a tool's own defaults (SQUEUE_*, SCANCEL_*), which
@@ -217,7 +223,7 @@ function askInBackground(base: string): void {
  * ("123" or "123_4"). An empty map: squeue no longer lists it (ended). null:
  * squeue could not be asked (not on PATH, or not answering). Cached 1 s.
  */
-export function jobStates(jobId: string): Map<string, string> | null {
+export function jobStates(jobId: string): Map<string, SqueueJob> | null {
   const base = jobId.split('_')[0]!;
   const hit = cache.get(base);
   if (hit && Date.now() - hit.at < 1000) return hit.states;
@@ -231,24 +237,49 @@ export function jobStates(jobId: string): Map<string, string> | null {
   return states;
 }
 
-/** Is the job (or array task) still known to Slurm? null when squeue cannot tell. */
-export function jobListed(jobId: string): boolean | null {
-  const states = jobStates(jobId);
-  if (states === null) return null;
-  if (states.has(jobId)) return true;
-  // A pending array not yet split may show as 123_[0-3].
+/**
+ * The job (or array task) in squeue's answer: its own line, or, for a task
+ * of an array not yet split, the array's pending line (123_[0-3]); for a
+ * whole array, its first line. Undefined: not listed.
+ */
+function entryOf(states: Map<string, SqueueJob>, jobId: string): SqueueJob | undefined {
+  const own = states.get(jobId);
+  if (own) return own;
   const [base, task] = jobId.split('_');
-  if (task === undefined) return [...states.keys()].some((k) => k === base || k.startsWith(`${base}_`));
-  for (const k of states.keys()) {
+  if (task === undefined) {
+    for (const [k, v] of states) if (k === base || k.startsWith(`${base}_`)) return v;
+    return undefined;
+  }
+  for (const [k, v] of states) {
     const m = /^(\d+)_\[(.+)\]$/.exec(k);
     if (!m || m[1] !== base) continue;
     for (const part of m[2]!.split('%')[0]!.split(',')) {
       const [a, b] = part.split('-').map(Number);
       const t = Number(task);
-      if (t === a || (b !== undefined && t >= a! && t <= b)) return true;
+      if (t === a || (b !== undefined && t >= a! && t <= b)) return v;
     }
   }
-  return false;
+  return undefined;
+}
+
+/** Is the job (or array task) still known to Slurm? null when squeue cannot tell. */
+export function jobListed(jobId: string): boolean | null {
+  const states = jobStates(jobId);
+  if (states === null) return null;
+  return entryOf(states, jobId) !== undefined;
+}
+
+/**
+ * Why Slurm keeps the job (or array task) pending, as squeue says it
+ * (Resources, Priority, JobHeldUser, QOSMaxJobsPerUserLimit, ...); null when
+ * it is not pending, squeue gives no reason (None: not yet scheduled), or
+ * squeue cannot tell.
+ */
+export function pendingReason(jobId: string): string | null {
+  const states = jobStates(jobId);
+  const job = states ? entryOf(states, jobId) : undefined;
+  if (!job || job.state !== 'PENDING' || job.reason === '' || job.reason === 'None') return null;
+  return job.reason;
 }
 
 /** scancel a job or array; throws a SlurmError with scancel's message on failure. */

@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BATCH_FILES, currentBatchStatus, defaultJobs, isBatchFolder, readBatchStatus, readPlan } from '../runs/batch.js';
+import { BATCH_FILES, currentBatchStatus, defaultJobs, isBatchFolder, pendingInSlurm, readBatchStatus, readPlan } from '../runs/batch.js';
 import {
   claimState,
   currentStatus,
@@ -69,6 +69,8 @@ export interface TrialInfo {
   secondsLeft: number | null;
   wallSeconds: number | null;
   error: string | null;
+  /** Why Slurm keeps the trial's task pending (squeue's reason), while it does. */
+  slurmPending?: string;
 }
 
 /** A run the service holds before it has a folder: queued, or failed/cancelled before it started. */
@@ -100,6 +102,12 @@ export interface RunInfo {
   object: string | null;
   /** Where it is in the service's queue (1 = next), for runs queued by the service. */
   queuePosition?: number;
+  /**
+   * Why Slurm keeps a submitted run's job pending, as squeue says it
+   * (Resources, Priority, JobHeldUser, ...); for a batch, each reason with
+   * its count of trials ("Resources (3 trials)"). Absent otherwise.
+   */
+  slurmPending?: string;
   /** 'run', or 'batch' (trials or a sweep: one run folder per trial, 'batch/trial-NNN'). */
   kind: 'run' | 'batch';
   /** A batch's trials and how many are in each state. */
@@ -654,6 +662,7 @@ export class RunManager {
     // the running trials' rates; none while they all load their model (it read '0 steps/s', as if stalled)
     const rates = s.trials.filter((t) => t.state === 'running' && t.stepsPerSecond !== null);
     const sps = rates.length ? rates.reduce((a, t) => a + t.stepsPerSecond!, 0) : null;
+    const pending = pendingInSlurm(s.trials);
     return {
       run,
       kind: 'batch',
@@ -671,6 +680,7 @@ export class RunManager {
       created: plan.created,
       error: s.error ?? s.trials.find((t) => t.error)?.error ?? null,
       object: s.trials.find((t) => t.object)?.object ?? null,
+      ...(pending !== null ? { slurmPending: pending } : {}),
       counts: s.counts,
       trials: s.trials.map((t) => ({
         run: `${run}/${t.dir}`,
@@ -685,6 +695,7 @@ export class RunManager {
         secondsLeft: t.secondsLeft,
         wallSeconds: t.wallSeconds,
         error: t.error ?? null,
+        ...(t.slurmPending !== undefined ? { slurmPending: t.slurmPending } : {}),
       })),
     };
   }
@@ -734,6 +745,7 @@ export class RunManager {
       created: options?.created ?? null,
       error: s.error ?? exit?.error ?? null,
       object: s.object ?? exit?.object ?? null,
+      ...(s.slurmPending !== undefined ? { slurmPending: s.slurmPending } : {}),
     };
   }
 

@@ -39,6 +39,21 @@ describe('runs panel data', () => {
     expect(trialRuns({ run: 'a', state: 'done' })).toEqual([]);
   });
 
+  it("says why Slurm keeps a run or a batch's trials pending", () => {
+    const [run] = parseRunList({ runs: [{ run: 'big', state: 'queued', slurmPending: 'Resources', steps: 0, stepsTotal: 1000 }] });
+    expect(runDetails(run!)).toContain('pending in Slurm: Resources');
+    const batch = {
+      run: 'sw',
+      state: 'running' as const,
+      kind: 'batch',
+      counts: { queued: 3, running: 1, done: 0, failed: 0, cancelled: 0 },
+      slurmPending: 'Priority (3 trials)',
+    };
+    expect(runDetails(batch)).toContain('4 trials: 1 running, 3 queued · pending in Slurm: Priority (3 trials)');
+    // no reason (a job Slurm has not looked at yet, or a local run): nothing said
+    expect(runDetails({ run: 'a', state: 'queued', queuePosition: 2 })).toBe('queued (#2)');
+  });
+
   it('formats durations', () => {
     expect(formatDuration(3.21)).toBe('3.2 s');
     expect(formatDuration(75)).toBe('1 min 15 s');

@@ -145,6 +145,8 @@ export interface RunInfo {
   /** The model object at fault, when the engine named it. */
   object?: string | null;
   queuePosition?: number;
+  /** Why Slurm keeps a submitted run's job pending (squeue's reason); a batch's: each reason with its trials. */
+  slurmPending?: string;
   path?: string;
   [key: string]: unknown;
 }

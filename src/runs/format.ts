@@ -73,6 +73,7 @@ export function runDetails(r: RunInfo): string {
   const batch = batchCounts(r);
   if (batch) parts.push(batch.text);
   if (r.state === 'queued' && typeof r.queuePosition === 'number') parts.push(`queued (#${r.queuePosition})`);
+  if (typeof r.slurmPending === 'string' && r.slurmPending !== '') parts.push(`pending in Slurm: ${r.slurmPending}`);
   if (batch && typeof r.time === 'number') {
     // a batch's time is its trials' together; its duration is each trial's
     const of = typeof r.duration === 'number' ? ` of ${formatSeconds(batch.total * r.duration)} (${batch.total} × ${r.duration} s)` : ' s';

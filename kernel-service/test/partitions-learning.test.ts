@@ -1,8 +1,9 @@
 /**
  * Learning rules and other stateful features (adaptation, Izhikevich, Alpha
  * and higher-order synapses, seeded processes) on 2 threads against one, in
- * float64 and float32, cut and level-parallel. Uses the built package
- * (worker threads run lib/), as partitions.test.ts.
+ * float64 and float32, cut and level-parallel; and the reason a model whose
+ * learning rules join its ensembles cannot be cut (they are named). Uses the
+ * built package (worker threads run lib/), as partitions.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,5 +187,26 @@ describe('learning rules and stateful features on 2 threads', () => {
     const { data, summary } = await partitioned(cut, 150, 'float64', { pre: 1, err: 1, post: 0, h: 0 });
     expect(summary.neuronsPerPart).toEqual([60, 60]);
     expect(data).toEqual(ref.data);
+  });
+});
+
+describe('why a model with learning rules cannot be cut', () => {
+  it('names the learning rules that join its ensembles (it blamed connections without a synapse)', async () => {
+    const sim = await PartitionedSimulator.create(exact, { dt: 0.001, partitions: 2 });
+    const s = sim.summary();
+    await sim.close();
+    expect(s.mode).toBe('levels');
+    expect(s.reason).toMatch(/no synapse to cut at.*share the operators of each step/);
+    expect(s.reason).toContain("here Connection 'pre -> post'.learningRule[1], ");
+    // (one join for each ensemble added to the group: post2's by the first rule that reaches it)
+    expect(s.reason).toContain("Connection 'pre.neurons -> post2.neurons'.learningRule.bcm)");
+  });
+
+  it('pinned to a higher part: the reason names what joins the ensembles', async () => {
+    const sim = await PartitionedSimulator.create(exact, { dt: 0.001, partitions: 3, pin: { post: 2 } });
+    const s = sim.summary();
+    await sim.close();
+    expect(s.reason).toMatch(/only 1 independent group .* it runs with 3 parts because a pin names a higher part/);
+    expect(s.reason).toContain('.learningRule');
   });
 });

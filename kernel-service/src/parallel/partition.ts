@@ -148,7 +148,10 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
   }
   const groups = [...weight.keys()];
   const neuronGroups = groups.filter((g) => weight.get(g)! > 0).length;
-  if (neuronGroups <= 1 && opts.parts > 1 && pinnedTo.size === 0 && opts.levels !== false) return levelPartitioning(model, opts.parts);
+  // what joins ensembles into one group, named in the reasons below (only when they are given)
+  const joined = (): string => joinedBy(ops, groupOf, writers, readers, onlyFilters);
+  if (neuronGroups <= 1 && opts.parts > 1 && pinnedTo.size === 0 && opts.levels !== false)
+    return levelPartitioning(model, opts.parts, joined());
   const byGroups = Math.max(1, Math.min(opts.parts, Math.max(neuronGroups, 1)));
   let parts = byGroups;
   for (const p of pinnedTo.values()) {
@@ -158,13 +161,14 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
   // said from the parts that run (a pin to a higher part raises them: the warning named too few)
   let reason: string | undefined;
   if (parts < opts.parts || parts > byGroups) {
-    const groups = `the model splits into only ${neuronGroups} independent group${neuronGroups === 1 ? '' : 's'} of neurons `;
+    const groups =
+      `the model splits into only ${neuronGroups} independent group${neuronGroups === 1 ? '' : 's'} of neurons ` +
+      `(objects joined by connections without a synapse, or by learning rules built as Nengo's, must run together${joined()})`;
     const run = `${parts} part${parts === 1 ? '' : 's'}`;
     reason =
       parts > byGroups
-        ? `${groups}(objects joined by connections without a synapse must run together); it runs with ${run} because a pin ` +
-          'names a higher part, so some parts have no neurons'
-        : `${groups}(objects joined by connections without a synapse must run together), so it runs with ${run} instead of ${opts.parts}`;
+        ? `${groups}; it runs with ${run} because a pin ` + 'names a higher part, so some parts have no neurons'
+        : `${groups}, so it runs with ${run} instead of ${opts.parts}`;
   }
 
   // Greedy balance (unless contiguous runs balance as well, below): heaviest group first onto the part
@@ -300,7 +304,61 @@ export function partitionModel(model: Model, opts: PartitionOptions): Partitioni
   return { mode: 'cut', parts, reason, partOf, rewrites, shares: new Map(), cuts, neuronsPerPart: load, signalPart };
 }
 
-/** Rough cost of an operator in a step, for balancing a level between parts. */
+/**
+ * The objects that join neurons of different ensembles into one group, for
+ * the reasons a model is not cut as asked: '; here X, Y' ('' when none).
+ * The union of partitionModel again, with each ensemble's operators of one
+ * group joined first, so that a join is seen where another object's
+ * operator (a connection without a synapse, a learning rule's filter in
+ * Nengo's mode 'set') meets an ensemble's; in model order, the first three.
+ */
+function joinedBy(
+  ops: readonly Op[],
+  groupOf: Int32Array,
+  writers: Map<BaseSignal, number[]>,
+  readers: Map<BaseSignal, number[]>,
+  onlyFilters: Map<BaseSignal, boolean>,
+): string {
+  const uf = new UnionFind(ops.length);
+  const hasNeurons = ops.map((op) => neuronsOf(op) > 0);
+  const names = new Set<string>();
+  const union = (a: number, b: number): void => {
+    const ra = uf.find(a),
+      rb = uf.find(b);
+    if (ra === rb) return;
+    if (hasNeurons[ra] && hasNeurons[rb]) {
+      const owners = [ops[a]!.owner, ops[b]!.owner];
+      const others = owners.filter((o) => !o.startsWith('Ensemble '));
+      // a learning rule's filters ('...learningRule.post') by the rule's name
+      for (const o of others.length > 0 ? others : owners) names.add(o.replace(/(\.learningRule.*)\.(pre|post|theta)$/, '$1'));
+    }
+    uf.union(ra, rb);
+    hasNeurons[uf.find(ra)] = hasNeurons[ra]! || hasNeurons[rb]!;
+  };
+  const first = new Map<string, number>();
+  ops.forEach((op, i) => {
+    if (!op.owner.startsWith('Ensemble ')) return;
+    const key = `${groupOf[i]} ${op.owner}`;
+    const f = first.get(key);
+    if (f === undefined) first.set(key, i);
+    else {
+      const ra = uf.find(f),
+        ri = uf.find(i);
+      if (ra === ri) return;
+      uf.union(ra, ri);
+      hasNeurons[uf.find(ra)] = hasNeurons[ra]! || hasNeurons[ri]!;
+    }
+  });
+  for (const [base, ws] of writers) {
+    for (let k = 1; k < ws.length; k++) union(ws[0]!, ws[k]!);
+    if (!onlyFilters.get(base)) for (const r of readers.get(base) ?? []) union(ws[0]!, r);
+  }
+  if (names.size === 0) return '';
+  const list = [...names];
+  const more = list.length > 3 ? ` and ${list.length - 3} more` : '';
+  return `; here ${list.slice(0, 3).join(', ')}${more}`;
+}
+
 /**
  * Whether the parts' loads of a contiguous split are as good as the greedy
  * split's: the largest within 2%, and no part left empty that greedy fills
@@ -333,6 +391,7 @@ function neuronsOf(op: Op): number {
   return op.kind === 'neurons' && !(op.type instanceof RatesToSpikes) ? op.J.size : 0;
 }
 
+/** Rough cost of an operator in a step, for balancing a level between parts. */
 function opCost(op: Op): number {
   switch (op.kind) {
     case 'neurons':
@@ -379,7 +438,7 @@ function opCost(op: Op): number {
  * increments in the same order, each a dot product of one row (see
  * splitByRows). Part 0 samples the probes.
  */
-function levelPartitioning(model: Model, parts: number): Partitioning {
+function levelPartitioning(model: Model, parts: number, joined: string): Partitioning {
   const { groups, levelOf } = scheduleLevelGroups(model.ops, true);
   const partOf = new Map<Op, number>();
   const shares = new Map<Op, (Op | undefined)[]>();
@@ -456,7 +515,7 @@ function levelPartitioning(model: Model, parts: number): Partitioning {
     parts,
     reason:
       'the model has no synapse to cut at (its neurons are one group: a single ensemble, or ensembles joined by ' +
-      'connections without synapses), so the ' +
+      `connections without synapses or by learning rules built as Nengo's${joined}), so the ` +
       `${parts} parts share the operators of each step, meeting after each level of the schedule`,
     partOf,
     rewrites: Array.from({ length: parts }, () => new Map<Op, Op>()),

@@ -75,4 +75,15 @@ describe('probe plots', () => {
     const [all] = await fetchTrialPlots(fakeClient(probes), trials, 'b');
     expect(all!.title).toBe('b: out — 3 trials');
   });
+
+  it("says why when none of a batch's trials has data (cancelled before any started), not that the run has no probes", async () => {
+    // a Slurm batch cancelled while its job array was pending: Plot probes said 'run b has no probes'
+    const probes = [{ name: 'out', label: 'out', shape: [2000, 2], layout: 'dense' }];
+    const trials = ['b/trial-0', 'b/trial-1'];
+    await expect(fetchTrialPlots(fakeClient(probes, trials), trials, 'b')).rejects.toThrow(
+      'none of its 2 trials has data (trial-0: this run has no probes.h5)',
+    );
+    // a model without probes still plots nothing, as before
+    expect(await fetchTrialPlots(fakeClient([]), trials, 'b')).toEqual([]);
+  });
 });

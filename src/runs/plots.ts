@@ -91,7 +91,22 @@ const MAX_TRIALS = 10;
 export async function fetchTrialPlots(client: NefsimClient, trials: string[], title: string): Promise<PlotSpec[]> {
   const shown = trials.slice(0, MAX_TRIALS);
   if (!shown.length) return [];
-  const perTrial = await Promise.all(shown.map((t) => fetchProbePlots(client, { run: t }, title).catch(() => [] as PlotSpec[])));
+  const errors: string[] = [];
+  const perTrial = await Promise.all(
+    shown.map((t) =>
+      fetchProbePlots(client, { run: t }, title).catch((err: unknown) => {
+        errors.push(`${t.slice(t.lastIndexOf('/') + 1)}: ${err instanceof Error ? err.message : String(err)}`);
+        return [] as PlotSpec[];
+      }),
+    ),
+  );
+  // none has data (a Slurm batch cancelled while its array was pending, or every trial still loading its model):
+  // say so and why, where Plot probes said the run 'has no probes'. Short: JupyterLab cuts a notification at 140
+  // characters (the batch's name, repeated, cut off the reason).
+  if (errors.length === shown.length)
+    throw new Error(
+      `none of its ${shown.length < trials.length ? `first ${shown.length} (of ${trials.length})` : shown.length} trials has data (${errors.sort()[0]})`,
+    );
   const first = perTrial.find((s) => s.length) ?? [];
   // the trials drawn: one not started (queued, or cancelled before it ran) has no data, and a batch cancelled
   // after its first trial was titled '3 trials' over that trial's line alone

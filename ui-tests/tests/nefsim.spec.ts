@@ -8,8 +8,8 @@
  */
 import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -483,6 +483,116 @@ test.describe('nefsim extension', () => {
     await expect(page.locator('#nefsim-status')).toHaveAttribute('data-state', 'connected', { timeout: 60_000 });
     await runCell(page, 1);
     await expect(cell(page, 1).locator('.jp-InputPrompt')).toContainText(/\[\d+\]/, { timeout: 60_000 });
+  });
+});
+
+/**
+ * Runs on the local single-node Slurm of scripts/slurm-harness.sh (see playwright.config.ts: its SLURM_CONF, when
+ * the harness is up, is the test server's). The node is filled by an exclusive job, so the runs' jobs pend.
+ */
+test.describe('nefsim runs on Slurm', () => {
+  const conf = process.env.NEFSIM_UI_SLURM_CONF ?? '';
+  const installed = ['sbatch', 'squeue', 'scancel', 'scontrol'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+  test.skip(!installed, 'Slurm is not installed (bash scripts/slurm-harness.sh install)');
+  test.skip(installed && !conf, 'the local Slurm is not up: start it (bash scripts/slurm-harness.sh up) before playwright');
+
+  const slurm = (cmd: string, ...args: string[]): string => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, SLURM_CONF: conf } });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error?.message}`);
+    return r.stdout.trim();
+  };
+  const jobState = (id: string): string => slurm('squeue', '-h', '-j', id, '-o', '%T');
+  /** Fills the node with an exclusive job, running once this resolves; returns its id. */
+  async function fillNode(): Promise<string> {
+    const id = slurm('sbatch', '--parsable', '--exclusive', '--job-name=nefsim-ui-sleeper', '--wrap', 'sleep 120');
+    await expect.poll(() => jobState(id), { timeout: 30_000 }).toBe('RUNNING');
+    return id;
+  }
+  /** The Slurm job of a run (its folder's status.json), once the run has been submitted. */
+  async function jobOf(run: string): Promise<string> {
+    const file = path.join(process.env.NEFSIM_UI_RUNS_DIR!, run, 'status.json');
+    let id = '';
+    await expect
+      .poll(
+        () => {
+          if (existsSync(file)) id = (JSON.parse(readFileSync(file, 'utf8')) as { jobId?: string }).jobId ?? '';
+          return id;
+        },
+        { timeout: 60_000 },
+      )
+      .not.toBe('');
+    return id;
+  }
+
+  test('a run pending in Slurm shows why in the Runs panel, and Cancel there ends it', async ({ page, tmpPath }) => {
+    const sleeper = await fillNode();
+    let job = '';
+    try {
+      await openExample(page, tmpPath, 'squaring.ipynb');
+      const dialog = await openRunDialog(page);
+      await dialog.locator('#nefsim-run-duration').fill('1');
+      await dialog.locator('#nefsim-run-partitions').fill('1');
+      await dialog.locator('#nefsim-run-executor').selectOption('slurm');
+      await dialog.locator('.jp-mod-accept').click();
+      const run = page.locator('#nefsim-runs .nefsim-Run').first();
+      await expect(run).toHaveAttribute('data-state', 'queued', { timeout: 60_000 });
+      job = await jobOf((await run.getAttribute('data-run'))!);
+      // waiting for the node (Resources, or Priority behind the exclusive job)
+      await expect(run.locator('.nefsim-Run-details')).toContainText(/pending in Slurm: (Resources|Priority)/, { timeout: 30_000 });
+      // held, the reason is Slurm's JobHeldAdmin (held by root) or JobHeldUser
+      slurm('scontrol', 'hold', job);
+      await expect(run.locator('.nefsim-Run-details')).toContainText(/pending in Slurm: JobHeld(Admin|User)/, { timeout: 30_000 });
+      await expect(run).toHaveAttribute('data-state', 'queued');
+      await run.locator('[data-action="cancel"]').click();
+      await expect(run).toHaveAttribute('data-state', 'cancelled', { timeout: 60_000 });
+      // a cancelled row's details: its progress, and why it ended
+      await expect(run.locator('.nefsim-Run-details').last()).toContainText(`cancelled by scancel ${job} before it started`);
+      await expect(run).not.toContainText('pending in Slurm');
+      expect(jobState(job)).toBe('');
+      // it has no data, and Plot probes says why
+      await run.locator('[data-action="plot-probes"]').click();
+      await expect(page.locator('.Toastify__toast', { hasText: 'Plot probes: this run has no probes.h5' })).toBeVisible();
+    } finally {
+      spawnSync('scancel', [sleeper, ...(job ? [job] : [])], { env: { ...process.env, SLURM_CONF: conf } });
+    }
+  });
+
+  test('a batch pending in Slurm as a job array shows why for its trials, and Cancel in the Runs panel ends it', async ({
+    page,
+    tmpPath,
+  }) => {
+    const sleeper = await fillNode();
+    let job = '';
+    try {
+      await openExample(page, tmpPath, 'squaring.ipynb');
+      const dialog = await openRunDialog(page);
+      await dialog.locator('#nefsim-run-duration').fill('1');
+      await dialog.locator('#nefsim-run-partitions').fill('1');
+      await dialog.locator('#nefsim-run-trials').fill('3');
+      await dialog.locator('#nefsim-run-executor').selectOption('slurm');
+      await dialog.locator('.jp-mod-accept').click();
+      const run = page.locator('#nefsim-runs .nefsim-Run').first();
+      await expect(run).toHaveAttribute('data-state', 'queued', { timeout: 60_000 });
+      job = await jobOf((await run.getAttribute('data-run'))!);
+      const details = run.locator('.nefsim-Run-details').first();
+      await expect(details).toContainText(/3 trials: 3 queued · pending in Slurm: (Resources|Priority) \(3 trials\)/, { timeout: 30_000 });
+      slurm('scontrol', 'hold', job);
+      await expect(details).toContainText(/pending in Slurm: JobHeld(Admin|User) \(3 trials\)/, { timeout: 30_000 });
+      await run.locator('[data-action="cancel"]').click();
+      await expect(run).toHaveAttribute('data-state', 'cancelled', { timeout: 60_000 });
+      await expect(details).toContainText('3 trials: 3 cancelled');
+      await expect(run).not.toContainText('pending in Slurm');
+      expect(jobState(job)).toBe('');
+      // none of its trials has data: Plot probes says so (it said the run 'has no probes')
+      await run.locator('[data-action="plot-probes"]').click();
+      await expect(
+        page.locator('.Toastify__toast', {
+          hasText: /Plot probes: none of its 3 trials has data \(trial-0+: this run has no probes\.h5 \(it ended before it wrote any\)\)/,
+        }),
+      ).toBeVisible();
+    } finally {
+      spawnSync('scancel', [sleeper, ...(job ? [job] : [])], { env: { ...process.env, SLURM_CONF: conf } });
+    }
   });
 });
 

@@ -504,7 +504,7 @@ test.describe('nefsim runs on Slurm', () => {
   const jobState = (id: string): string => slurm('squeue', '-h', '-j', id, '-o', '%T');
   /** Fills the node with an exclusive job, running once this resolves; returns its id. */
   async function fillNode(): Promise<string> {
-    const id = slurm('sbatch', '--parsable', '--exclusive', '--job-name=nefsim-ui-sleeper', '--wrap', 'sleep 120');
+    const id = slurm('sbatch', '--parsable', '--exclusive', '--job-name=nefsim-ui-sleeper', '-o', '/dev/null', '--wrap', 'sleep 120');
     await expect.poll(() => jobState(id), { timeout: 30_000 }).toBe('RUNNING');
     return id;
   }

@@ -524,18 +524,25 @@ test.describe('nefsim runs on Slurm', () => {
     return id;
   }
 
+  /** Runs squaring.ipynb on Slurm from the Run dialog (1 s; `trials`: a job array); its Runs panel row, queued. */
+  async function runOnSlurm(page: IJupyterLabPageFixture, tmpPath: string, trials?: number): Promise<Locator> {
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    const dialog = await openRunDialog(page);
+    await dialog.locator('#nefsim-run-duration').fill('1');
+    await dialog.locator('#nefsim-run-partitions').fill('1');
+    if (trials !== undefined) await dialog.locator('#nefsim-run-trials').fill(String(trials));
+    await dialog.locator('#nefsim-run-executor').selectOption('slurm');
+    await dialog.locator('.jp-mod-accept').click();
+    const run = page.locator('#nefsim-runs .nefsim-Run').first();
+    await expect(run).toHaveAttribute('data-state', 'queued', { timeout: 60_000 });
+    return run;
+  }
+
   test('a run pending in Slurm shows why in the Runs panel, and Cancel there ends it', async ({ page, tmpPath }) => {
     const sleeper = await fillNode();
     let job = '';
     try {
-      await openExample(page, tmpPath, 'squaring.ipynb');
-      const dialog = await openRunDialog(page);
-      await dialog.locator('#nefsim-run-duration').fill('1');
-      await dialog.locator('#nefsim-run-partitions').fill('1');
-      await dialog.locator('#nefsim-run-executor').selectOption('slurm');
-      await dialog.locator('.jp-mod-accept').click();
-      const run = page.locator('#nefsim-runs .nefsim-Run').first();
-      await expect(run).toHaveAttribute('data-state', 'queued', { timeout: 60_000 });
+      const run = await runOnSlurm(page, tmpPath);
       job = await jobOf((await run.getAttribute('data-run'))!);
       // waiting for the node (Resources, or Priority behind the exclusive job)
       await expect(run.locator('.nefsim-Run-details')).toContainText(/pending in Slurm: (Resources|Priority)/, { timeout: 30_000 });
@@ -564,15 +571,7 @@ test.describe('nefsim runs on Slurm', () => {
     const sleeper = await fillNode();
     let job = '';
     try {
-      await openExample(page, tmpPath, 'squaring.ipynb');
-      const dialog = await openRunDialog(page);
-      await dialog.locator('#nefsim-run-duration').fill('1');
-      await dialog.locator('#nefsim-run-partitions').fill('1');
-      await dialog.locator('#nefsim-run-trials').fill('3');
-      await dialog.locator('#nefsim-run-executor').selectOption('slurm');
-      await dialog.locator('.jp-mod-accept').click();
-      const run = page.locator('#nefsim-runs .nefsim-Run').first();
-      await expect(run).toHaveAttribute('data-state', 'queued', { timeout: 60_000 });
+      const run = await runOnSlurm(page, tmpPath, 3);
       job = await jobOf((await run.getAttribute('data-run'))!);
       const details = run.locator('.nefsim-Run-details').first();
       await expect(details).toContainText(/3 trials: 3 queued · pending in Slurm: (Resources|Priority) \(3 trials\)/, { timeout: 30_000 });

@@ -40,8 +40,11 @@ describe('runs panel data', () => {
   });
 
   it("says why Slurm keeps a run or a batch's trials pending", () => {
-    const [run] = parseRunList({ runs: [{ run: 'big', state: 'queued', slurmPending: 'Resources', steps: 0, stepsTotal: 1000 }] });
-    expect(runDetails(run!)).toContain('pending in Slurm: Resources');
+    const [run] = parseRunList({
+      runs: [{ run: 'big', state: 'queued', slurmPending: 'Resources', time: 0, duration: 1, steps: 0, stepsTotal: 1000 }],
+    });
+    // not started: no 't = 0.00 / 1 s · 0%'
+    expect(runDetails(run!)).toBe('pending in Slurm: Resources');
     const batch = {
       run: 'sw',
       state: 'running' as const,

@@ -78,13 +78,14 @@ export function runDetails(r: RunInfo): string {
     // a batch's time is its trials' together; its duration is each trial's
     const of = typeof r.duration === 'number' ? ` of ${formatSeconds(batch.total * r.duration)} (${batch.total} × ${r.duration} s)` : ' s';
     parts.push(`${r.time.toFixed(2)}${of} simulated`);
-  } else if (typeof r.time === 'number')
+  } else if (typeof r.time === 'number' && r.state !== 'queued')
+    // a queued run has not started: 't = 0.00 / 1 s · 0%' said nothing its state does not
     parts.push(`t = ${r.time.toFixed(2)}${typeof r.duration === 'number' ? ` / ${r.duration} s` : ' s'}`);
   if (typeof r.stepsPerSecond === 'number' && r.state === 'running')
     parts.push(`${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s`);
   if (typeof r.secondsLeft === 'number' && r.state === 'running') parts.push(`${formatDuration(r.secondsLeft)} left`);
   const p = progressOf(r);
-  if (p !== null && r.state !== 'done') parts.push(`${Math.floor(p * 100)}%`);
+  if (p !== null && r.state !== 'done' && r.state !== 'queued') parts.push(`${Math.floor(p * 100)}%`);
   return parts.join(' · ');
 }
 

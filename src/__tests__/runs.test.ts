@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseRunList, progressOf, pythonSnippet, runDetails, trialRuns } from '../runs/format.js';
+import { formatDuration, parseRunList, progressOf, pythonSnippet, runDetails, runErrorLine, trialRuns } from '../runs/format.js';
 import { fieldValue, parseRunForm } from '../runs/options.js';
 import { isSpikeProbe, parseProbeList, rasterPoints, rasterWindow } from '../runs/probes.js';
 import { statusText } from '../client/status-text.js';
@@ -55,6 +55,51 @@ describe('runs panel data', () => {
     expect(runDetails(batch)).toContain('4 trials: 1 running, 3 queued · pending in Slurm: Priority (3 trials)');
     // no reason (a job Slurm has not looked at yet, or a local run): nothing said
     expect(runDetails({ run: 'a', state: 'queued', queuePosition: 2 })).toBe('queued (#2)');
+  });
+
+  it('says a run, a trial or a batch cancelled before it started was, without its progress', () => {
+    // as run.list reports a queue record cancelled, and a trial (run.status of its batch)
+    const rec = {
+      run: 'q',
+      state: 'cancelled' as const,
+      time: 0,
+      steps: 0,
+      stepsTotal: 1000,
+      percent: 0,
+      duration: 1,
+      error: 'cancelled before it started',
+    };
+    // not 't = 0.00 / 1 s · 0%', and the reason once (its own line repeated the details)
+    expect(runDetails(rec)).toBe('cancelled before it started');
+    expect(runErrorLine(rec)).toBeNull();
+    const trial = { ...rec, run: 'sw/trial-002', error: 'cancelled by scancel 41 before it started' };
+    expect(runDetails(trial)).toBe('cancelled by scancel 41 before it started');
+    expect(runErrorLine(trial)).toBeNull();
+    // a reason that does not say when: said under the details, which say it
+    const signalled = { ...rec, error: 'cancelled by SIGTERM while the model loaded' };
+    expect(runDetails(signalled)).toBe('cancelled before it started');
+    expect(runErrorLine(signalled)).toBe('cancelled by SIGTERM while the model loaded');
+    expect(runDetails({ ...rec, error: null })).toBe('cancelled before it started');
+    // a Slurm batch cancelled while its array was pending
+    const batch = {
+      run: 'sw',
+      kind: 'batch',
+      state: 'cancelled' as const,
+      counts: { queued: 0, running: 0, done: 0, failed: 0, cancelled: 3 },
+      time: 0,
+      steps: 0,
+      stepsTotal: 3000,
+      duration: 1,
+      error: 'cancelled by scancel 41 before it started',
+    };
+    expect(runDetails(batch)).toBe('3 trials: 3 cancelled · cancelled by scancel 41 before it started');
+    // cancelled once it ran: its progress, and why under it
+    const ran = { ...rec, time: 0.25, steps: 250, error: 'cancelled (SIGINT: Ctrl+C)' };
+    expect(runDetails(ran)).toBe('t = 0.25 / 1 s · 25%');
+    expect(runErrorLine(ran)).toBe('cancelled (SIGINT: Ctrl+C)');
+    expect(runDetails({ ...batch, time: 1.5, steps: 1500, counts: { done: 1, cancelled: 2 } })).toBe(
+      '3 trials: 1 done, 2 cancelled · 1.50 of 3 s (3 × 1 s) simulated · 50%',
+    );
   });
 
   it('formats durations', () => {

@@ -68,10 +68,28 @@ export function trialRuns(r: RunInfo): string[] {
     .filter((x): x is string => x !== null);
 }
 
+/**
+ * Cancelled before it ran a step (a queued run, a Slurm job cancelled while pending, a trial its batch never
+ * reached): its 't = 0.00 / 1 s · 0%' said it had run, and stopped at once.
+ */
+function cancelledUnstarted(r: RunInfo): boolean {
+  return r.state === 'cancelled' && (typeof r.steps === 'number' ? r.steps === 0 : r.time === 0);
+}
+
+/** What a run cancelled before it started says: its reason when that says so ('cancelled by scancel 41 before it started'). */
+function unstartedText(r: RunInfo): string {
+  const why = runError(r);
+  return why !== null && /\b(before it started|being started)\b/.test(why) ? why : 'cancelled before it started';
+}
+
 export function runDetails(r: RunInfo): string {
   const parts: string[] = [];
   const batch = batchCounts(r);
   if (batch) parts.push(batch.text);
+  if (cancelledUnstarted(r)) {
+    parts.push(unstartedText(r));
+    return parts.join(' · ');
+  }
   if (r.state === 'queued' && typeof r.queuePosition === 'number') parts.push(`queued (#${r.queuePosition})`);
   if (typeof r.slurmPending === 'string' && r.slurmPending !== '') parts.push(`pending in Slurm: ${r.slurmPending}`);
   if (batch && typeof r.time === 'number') {
@@ -97,6 +115,14 @@ function formatSeconds(x: number): string {
 export function runError(r: RunInfo): string | null {
   if (!r.error || typeof r.error !== 'string') return null;
   return r.object ? `${r.error} (at ${r.object})` : r.error;
+}
+
+/** The error (failed) or reason (cancelled) a row shows under its details; null when none, or the details say it. */
+export function runErrorLine(r: RunInfo): string | null {
+  if (r.state !== 'failed' && r.state !== 'cancelled') return null;
+  const err = runError(r);
+  if (err === null || (cancelledUnstarted(r) && unstartedText(r) === err)) return null;
+  return err;
 }
 
 function pyString(s: string): string {

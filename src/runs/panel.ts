@@ -7,7 +7,7 @@ import { Clipboard, Dialog, Notification, showDialog } from '@jupyterlab/apputil
 import { Widget } from '@lumino/widgets';
 import { type NefsimClient } from '../client/client.js';
 import type { EventMessage, RunInfo } from '../client/protocol.js';
-import { ACTIVE_STATES, parseRunList, progressOf, pythonSnippet, runDetails, runError } from './format.js';
+import { ACTIVE_STATES, parseRunList, progressOf, pythonSnippet, runDetails, runError, runErrorLine } from './format.js';
 
 export interface RunsPanelOptions {
   client: NefsimClient;
@@ -178,8 +178,8 @@ export class RunsPanel extends Widget {
     details.className = 'nefsim-Run-details';
     el.appendChild(details);
     updateProgress(el, r);
-    const err = runError(r);
-    if (err && (r.state === 'failed' || r.state === 'cancelled')) {
+    const err = runErrorLine(r);
+    if (err) {
       const e = document.createElement('div');
       e.className = r.state === 'failed' ? 'nefsim-Run-error' : 'nefsim-Run-details';
       e.textContent = err;

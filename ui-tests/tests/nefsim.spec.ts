@@ -552,7 +552,7 @@ test.describe('nefsim runs on Slurm', () => {
       await expect(run).toHaveAttribute('data-state', 'queued');
       await run.locator('[data-action="cancel"]').click();
       await expect(run).toHaveAttribute('data-state', 'cancelled', { timeout: 60_000 });
-      // a cancelled row's details: its progress, and why it ended
+      // cancelled before it started: its details say so and why (no 't = 0.00 / 1 s · 0%'; the reason is not repeated under it)
       await expect(run.locator('.nefsim-Run-details').last()).toContainText(`cancelled by scancel ${job} before it started`);
       await expect(run).not.toContainText('pending in Slurm');
       expect(jobState(job)).toBe('');

@@ -7,7 +7,8 @@ import { Clipboard, Dialog, Notification, showDialog } from '@jupyterlab/apputil
 import { Widget } from '@lumino/widgets';
 import { type NefsimClient } from '../client/client.js';
 import type { EventMessage, RunInfo } from '../client/protocol.js';
-import { ACTIVE_STATES, parseRunList, progressOf, pythonSnippet, runDetails, runError, runErrorLine } from './format.js';
+import { pythonToCopy } from './copy-python.js';
+import { ACTIVE_STATES, parseRunList, progressOf, runDetails, runError, runErrorLine } from './format.js';
 
 export interface RunsPanelOptions {
   client: NefsimClient;
@@ -224,11 +225,8 @@ export class RunsPanel extends Widget {
     // a queued run has no folder yet
     if (r.state !== 'queued')
       button('Copy Python', 'Copy h5py code that loads this run’s data', async () => {
-        const latest = this.latest(r);
-        // a run that ended before it made probes.h5 (cancelled while pending) has nothing to load: the
-        // service's refusal says why, where the snippet failed in Python with FileNotFoundError
-        if (latest.kind !== 'batch') await this.client.request('probe.list', { run: r.run }, { timeoutMs: 30_000 });
-        Clipboard.copyToSystem(pythonSnippet(latest, this.runsDir));
+        // nothing copied when there is no data to load: the error says why (see pythonToCopy)
+        Clipboard.copyToSystem(await pythonToCopy(this.client, this.latest(r), this.runsDir));
         Notification.info('h5py snippet copied', { autoClose: 2500 });
       });
     if (!ACTIVE_STATES.has(r.state)) {

@@ -102,6 +102,22 @@ describe('runs panel data', () => {
     );
   });
 
+  it('says a run or batch that failed before it ran a step did, without its progress', () => {
+    // a queue record whose model did not load (run.list: steps 0 of its total)
+    const rec = { run: 'f', state: 'failed' as const, time: 0, steps: 0, stepsTotal: 1000, percent: 0, duration: 1, error: 'boom' };
+    expect(runDetails(rec)).toBe('failed before it ran a step');
+    expect(runErrorLine(rec)).toBe('boom');
+    const batch = { ...rec, run: 'sw', kind: 'batch', counts: { failed: 3 }, stepsTotal: 3000 };
+    expect(runDetails(batch)).toBe('3 trials: 3 failed · failed before it ran a step');
+    // one that failed on its way: where it stopped
+    expect(runDetails({ ...rec, time: 0.5, steps: 500 })).toBe('t = 0.50 / 1 s · 50%');
+    // a damaged folder: nothing known of its progress (run.list's zeros are not its time), its error says what
+    const damaged = { run: 'd', state: 'failed' as const, time: 0, steps: 0, stepsTotal: 0, percent: 0, duration: null, error: 'damaged' };
+    expect(runDetails(damaged)).toBe('');
+    expect(progressOf(damaged)).toBeNull();
+    expect(runErrorLine(damaged)).toBe('damaged');
+  });
+
   it('formats durations', () => {
     expect(formatDuration(3.21)).toBe('3.2 s');
     expect(formatDuration(75)).toBe('1 min 15 s');

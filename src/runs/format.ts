@@ -23,6 +23,8 @@ export function parseRunList(result: unknown): RunInfo[] {
 /** Fraction done, 0..1, or null if unknown. */
 export function progressOf(r: RunInfo): number | null {
   if (r.state === 'done') return 1;
+  // the service's percent of a total of 0 steps is 0, not a fraction done
+  if (progressUnknown(r)) return null;
   if (typeof r.steps === 'number' && typeof r.stepsTotal === 'number' && r.stepsTotal > 0) return Math.min(1, r.steps / r.stepsTotal);
   if (typeof r.percent === 'number' && r.state !== 'queued') return Math.min(1, Math.max(0, r.percent / 100));
   if (typeof r.time === 'number' && typeof r.duration === 'number' && r.duration > 0) return Math.min(1, r.time / r.duration);
@@ -69,15 +71,24 @@ export function trialRuns(r: RunInfo): string[] {
 }
 
 /**
- * Cancelled before it ran a step (a queued run, a Slurm job cancelled while pending, a trial its batch never
- * reached): its 't = 0.00 / 1 s · 0%' said it had run, and stopped at once.
+ * Cancelled or failed before it ran a step (a queued run, a Slurm job cancelled while pending, a trial its
+ * batch never reached, a model that did not load): its 't = 0.00 / 1 s · 0%' said it had run, and stopped at once.
  */
-function cancelledUnstarted(r: RunInfo): boolean {
-  return r.state === 'cancelled' && (typeof r.steps === 'number' ? r.steps === 0 : r.time === 0);
+function endedUnstarted(r: RunInfo): boolean {
+  return (r.state === 'cancelled' || r.state === 'failed') && (typeof r.steps === 'number' ? r.steps === 0 : r.time === 0);
 }
 
-/** What a run cancelled before it started says: its reason when that says so ('cancelled by scancel 41 before it started'). */
-function unstartedText(r: RunInfo): string {
+/** Nothing known of its progress: run.list's zeros for a damaged folder (no steps of no total), not its time. */
+function progressUnknown(r: RunInfo): boolean {
+  return r.stepsTotal === 0 && (r.steps ?? 0) === 0;
+}
+
+/**
+ * What a run that ended before it started says: a cancelled one's reason when that says so ('cancelled by
+ * scancel 41 before it started'); a failed one's error is on its own line. Nothing when nothing is known.
+ */
+function unstartedText(r: RunInfo): string | null {
+  if (r.state === 'failed') return progressUnknown(r) ? null : 'failed before it ran a step';
   const why = runError(r);
   return why !== null && /\b(before it started|being started)\b/.test(why) ? why : 'cancelled before it started';
 }
@@ -86,8 +97,9 @@ export function runDetails(r: RunInfo): string {
   const parts: string[] = [];
   const batch = batchCounts(r);
   if (batch) parts.push(batch.text);
-  if (cancelledUnstarted(r)) {
-    parts.push(unstartedText(r));
+  if (endedUnstarted(r)) {
+    const text = unstartedText(r);
+    if (text !== null) parts.push(text);
     return parts.join(' · ');
   }
   if (r.state === 'queued' && typeof r.queuePosition === 'number') parts.push(`queued (#${r.queuePosition})`);
@@ -121,7 +133,7 @@ export function runError(r: RunInfo): string | null {
 export function runErrorLine(r: RunInfo): string | null {
   if (r.state !== 'failed' && r.state !== 'cancelled') return null;
   const err = runError(r);
-  if (err === null || (cancelledUnstarted(r) && unstartedText(r) === err)) return null;
+  if (err === null || (endedUnstarted(r) && unstartedText(r) === err)) return null;
   return err;
 }
 

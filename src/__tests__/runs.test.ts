@@ -118,6 +118,29 @@ describe('runs panel data', () => {
     expect(runErrorLine(damaged)).toBe('damaged');
   });
 
+  it("says nothing of a queued batch's simulated time, and no empty list of trials", () => {
+    // every trial pending in Slurm: the batch is queued, and had '0.00 of 3 s (3 × 1 s) simulated'
+    const queued = {
+      run: 'sw',
+      kind: 'batch',
+      state: 'queued' as const,
+      counts: { queued: 3, running: 0, done: 0, failed: 0, cancelled: 0 },
+      time: 0,
+      duration: 1,
+      steps: 0,
+      stepsTotal: 3000,
+      percent: 0,
+      slurmPending: 'Resources (3 trials)',
+    };
+    expect(runDetails(queued)).toBe('3 trials: 3 queued · pending in Slurm: Resources (3 trials)');
+    // queued with trials done (a Slurm array's tasks waiting their turn): what they simulated
+    expect(runDetails({ ...queued, counts: { queued: 1, done: 2 }, time: 2, steps: 2000 })).toBe(
+      '3 trials: 1 queued, 2 done · pending in Slurm: Resources (3 trials) · 2.00 of 3 s (3 × 1 s) simulated · 66%',
+    );
+    // no trials counted (none listed yet): not '0 trials: '
+    expect(runDetails({ run: 'sw', kind: 'batch', state: 'running' as const, counts: {} })).toBe('0 trials');
+  });
+
   it('formats durations', () => {
     expect(formatDuration(3.21)).toBe('3.2 s');
     expect(formatDuration(75)).toBe('1 min 15 s');

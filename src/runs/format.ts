@@ -55,7 +55,8 @@ export function batchCounts(r: RunInfo): { total: number; text: string } | null 
     total += n;
     if (n) parts.push(`${n} ${k}`);
   }
-  return { total, text: `${total} trials: ${parts.join(', ')}` };
+  // none counted (a batch listed before its trials are): not '0 trials: '
+  return { total, text: parts.length ? `${total} trials: ${parts.join(', ')}` : `${total} trials` };
 }
 
 /** The run names of a batch's trials (BATCH/trial-NNN). */
@@ -104,18 +105,21 @@ export function runDetails(r: RunInfo): string {
   }
   if (r.state === 'queued' && typeof r.queuePosition === 'number') parts.push(`queued (#${r.queuePosition})`);
   if (typeof r.slurmPending === 'string' && r.slurmPending !== '') parts.push(`pending in Slurm: ${r.slurmPending}`);
-  if (batch && typeof r.time === 'number') {
+  // a queued batch none of whose trials has run (all pending in Slurm) has not started, as a queued run (below);
+  // one with trials done and others queued (a Slurm array's tasks waiting their turn) has
+  const unstarted = r.state === 'queued' && (!batch || (typeof r.steps === 'number' ? r.steps === 0 : r.time === 0));
+  if (batch && typeof r.time === 'number' && !unstarted) {
     // a batch's time is its trials' together; its duration is each trial's
     const of = typeof r.duration === 'number' ? ` of ${formatSeconds(batch.total * r.duration)} (${batch.total} × ${r.duration} s)` : ' s';
     parts.push(`${r.time.toFixed(2)}${of} simulated`);
-  } else if (typeof r.time === 'number' && r.state !== 'queued')
+  } else if (!batch && typeof r.time === 'number' && r.state !== 'queued')
     // a queued run has not started: 't = 0.00 / 1 s · 0%' said nothing its state does not
     parts.push(`t = ${r.time.toFixed(2)}${typeof r.duration === 'number' ? ` / ${r.duration} s` : ' s'}`);
   if (typeof r.stepsPerSecond === 'number' && r.state === 'running')
     parts.push(`${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s`);
   if (typeof r.secondsLeft === 'number' && r.state === 'running') parts.push(`${formatDuration(r.secondsLeft)} left`);
   const p = progressOf(r);
-  if (p !== null && r.state !== 'done' && r.state !== 'queued') parts.push(`${Math.floor(p * 100)}%`);
+  if (p !== null && r.state !== 'done' && !unstarted) parts.push(`${Math.floor(p * 100)}%`);
   return parts.join(' · ');
 }
 

@@ -141,6 +141,16 @@ describe('runs panel data', () => {
     expect(runDetails({ run: 'sw', kind: 'batch', state: 'running' as const, counts: {} })).toBe('0 trials');
   });
 
+  it('says a slow rate as it is, and no time left when no step was made lately', () => {
+    const r = { run: 'big', state: 'running' as const, time: 0.1, duration: 1, steps: 100, stepsTotal: 1000 };
+    // a big network: not '0 steps/s'
+    expect(runDetails({ ...r, stepsPerSecond: 0.432, secondsLeft: 2083 })).toBe('t = 0.10 / 1 s · 0.43 steps/s · 34 min 43 s left · 10%');
+    expect(runDetails({ ...r, stepsPerSecond: 9.96, secondsLeft: 90 })).toBe('t = 0.10 / 1 s · 10 steps/s · 1 min 30 s left · 10%');
+    // the service's rate is at least 1e-9: none lately (a stalled run) read '0 steps/s · 250000000 h 0 min left'
+    expect(runDetails({ ...r, stepsPerSecond: 1e-9, secondsLeft: 9e11 })).toBe('t = 0.10 / 1 s · 0 steps/s · 10%');
+    expect(runDetails({ ...r, stepsPerSecond: 0, secondsLeft: null })).toBe('t = 0.10 / 1 s · 0 steps/s · 10%');
+  });
+
   it('formats durations', () => {
     expect(formatDuration(3.21)).toBe('3.2 s');
     expect(formatDuration(75)).toBe('1 min 15 s');

@@ -115,12 +115,23 @@ export function runDetails(r: RunInfo): string {
   } else if (!batch && typeof r.time === 'number' && r.state !== 'queued')
     // a queued run has not started: 't = 0.00 / 1 s · 0%' said nothing its state does not
     parts.push(`t = ${r.time.toFixed(2)}${typeof r.duration === 'number' ? ` / ${r.duration} s` : ' s'}`);
-  if (typeof r.stepsPerSecond === 'number' && r.state === 'running')
-    parts.push(`${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s`);
-  if (typeof r.secondsLeft === 'number' && r.state === 'running') parts.push(`${formatDuration(r.secondsLeft)} left`);
+  if (typeof r.stepsPerSecond === 'number' && r.state === 'running') parts.push(`${formatRate(r.stepsPerSecond)} steps/s`);
+  // the service's rate is at least 1e-9 (RecentRate): a run with no step lately (stalled, or steps longer than
+  // the rate's window) read '0 steps/s · 250000000 h 0 min left'
+  const stalled = typeof r.stepsPerSecond === 'number' && r.stepsPerSecond < MIN_RATE;
+  if (typeof r.secondsLeft === 'number' && r.state === 'running' && !stalled) parts.push(`${formatDuration(r.secondsLeft)} left`);
   const p = progressOf(r);
   if (p !== null && r.state !== 'done' && !unstarted) parts.push(`${Math.floor(p * 100)}%`);
   return parts.join(' · ');
+}
+
+/** Below this many steps per second, a run made no step lately: no time left is said. */
+const MIN_RATE = 1e-3;
+
+/** Steps per second: whole above 10 ('12,346'), else 2 significant digits (a big network's '0.43', not '0'). */
+function formatRate(x: number): string {
+  if (x >= 9.95) return Math.round(x).toLocaleString('en-US');
+  return x < MIN_RATE ? '0' : String(Number(x.toPrecision(2)));
 }
 
 /** Seconds as the user gave them: at most 6 significant digits, no trailing zeros. */

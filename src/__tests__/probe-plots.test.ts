@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { NefsimClient } from '../client/client.js';
 import type { NamedArray } from '../client/protocol.js';
-import { fetchProbePlots, fetchTrialPlots } from '../runs/plots.js';
+import type { INotebookTracker } from '@jupyterlab/notebook';
+import { fetchProbePlots, fetchTrialPlots, plotRunProbes } from '../runs/plots.js';
 import { parsePlotSpec, sourceTraceName, tracesFromFetch, type PlotSpec } from '../plot/data.js';
 
 vi.mock('@jupyterlab/apputils', () => ({ Notification: {} }));
@@ -85,5 +86,17 @@ describe('probe plots', () => {
     );
     // a model without probes still plots nothing, as before
     expect(await fetchTrialPlots(fakeClient([]), trials, 'b')).toEqual([]);
+  });
+
+  it('says why a batch that never made its folder has no plots (it said it "has no probes")', async () => {
+    // run.list's record of a batch cancelled, or failed, in the service's queue: no trials
+    const tracker = { currentWidget: {} } as unknown as INotebookTracker;
+    const client = fakeClient([]);
+    await expect(plotRunProbes(client, tracker, { run: 'sw', kind: 'batch', state: 'cancelled', steps: 0 })).rejects.toThrow(
+      'sw has no data: it was cancelled before it started',
+    );
+    await expect(
+      plotRunProbes(client, tracker, { run: 'sw', kind: 'batch', state: 'failed', steps: 0, error: 'no such module' }),
+    ).rejects.toThrow('sw has no data: it failed before it started (no such module)');
   });
 });

@@ -1,7 +1,7 @@
 /** Copy Python's snippet, once the service says there is data for it to load (unit tested). */
 import type { NefsimClient } from '../client/client.js';
 import type { RunInfo } from '../client/protocol.js';
-import { ACTIVE_STATES, batchCounts, pythonSnippet } from './format.js';
+import { ACTIVE_STATES, batchCounts, batchWithoutTrials, pythonSnippet } from './format.js';
 
 /** A batch's trials asked for their data, at most (the first that has some ends the asking). */
 const MAX_ASKED = 10;
@@ -31,13 +31,9 @@ interface Trial {
 /** Why a batch has no data to load, or null when a trial has some (or that cannot be told). */
 async function batchWithoutData(client: NefsimClient, r: RunInfo): Promise<string | null> {
   const yet = ACTIVE_STATES.has(r.state) ? ' yet' : '';
-  if (!Array.isArray(r.trials)) {
-    // one the service still holds in its queue (or ended there): run.list gives it no trials
-    if (r.steps !== 0) return null;
-    if (r.state === 'cancelled') return `${r.run} has no data to load: it was cancelled before it started`;
-    if (r.state === 'failed') return `${r.run} has no data to load: it failed before it started${r.error ? ` (${r.error})` : ''}`;
-    return `${r.run} has no data to load yet: it has not started`;
-  }
+  const unstarted = batchWithoutTrials(r);
+  if (unstarted !== null) return `${r.run} has no data to load: ${unstarted}`;
+  if (!Array.isArray(r.trials)) return null;
   const trials = r.trials.filter(
     (t): t is Trial => typeof t === 'object' && t !== null && typeof (t as Record<string, unknown>).run === 'string',
   );

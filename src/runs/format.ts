@@ -94,6 +94,17 @@ function unstartedText(r: RunInfo): string | null {
   return why !== null && /\b(before it started|being started)\b/.test(why) ? why : 'cancelled before it started';
 }
 
+/**
+ * Why a batch has no trials to load or plot, when run.list reports it without any (the service's record of
+ * one cancelled or failed in its queue, before it made its folder); null when it has trials, or for a run.
+ */
+export function batchWithoutTrials(r: RunInfo): string | null {
+  if (r.kind !== 'batch' || Array.isArray(r.trials) || r.steps !== 0) return null;
+  if (r.state === 'cancelled') return 'it was cancelled before it started';
+  if (r.state === 'failed') return `it failed before it started${r.error ? ` (${r.error})` : ''}`;
+  return 'it has not started';
+}
+
 export function runDetails(r: RunInfo): string {
   const parts: string[] = [];
   const batch = batchCounts(r);

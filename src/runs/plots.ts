@@ -6,7 +6,7 @@ import type { RunInfo } from '../client/protocol.js';
 import { PLOT_MIME, PLOT_FORMAT_VERSION, tracesFromFetch, type PlotSpec } from '../plot/data.js';
 import { METADATA_KEY, plotsRunOf } from '../cells/model.js';
 import { isSpikeProbe, parseProbeList, rasterPoints, rasterWindow, type ProbeInfo } from './probes.js';
-import { trialRuns } from './format.js';
+import { batchWithoutTrials, trialRuns } from './format.js';
 import type { RunCellOptions } from '../cells/executor.js';
 import type { ICodeCellModel } from '@jupyterlab/cells';
 import { Notification } from '@jupyterlab/apputils';
@@ -127,6 +127,9 @@ export async function plotRunProbes(client: NefsimClient, tracker: INotebookTrac
   if (!panel) throw new Error('open a notebook first: the plots are added to the current notebook');
   const title = run.label ? `${run.label}` : run.run;
   const trials = trialRuns(run);
+  // a batch cancelled or failed in the service's queue has no trials: it said it 'has no probes'
+  const unstarted = batchWithoutTrials(run);
+  if (unstarted !== null) throw new Error(`${run.run} has no data: ${unstarted}`);
   const specs =
     run.kind === 'batch' ? await fetchTrialPlots(client, trials, title) : await fetchProbePlots(client, { run: run.run }, title);
   if (!specs.length) throw new Error(`run ${run.run} has no probes`);

@@ -289,4 +289,14 @@ describe('status bar text', () => {
     expect(t.label).toBe('nefsim: disconnected');
     expect(t.title).toContain('service not reachable; retrying in 4 s (attempt 3)');
   });
+
+  it("ends a detail once: no '..' after one that has its own full stop", () => {
+    expect(statusText({ state: 'stopped', detail: 'The service refused the token.' }).title).toBe(
+      'The service refused the token. Click to retry.',
+    );
+    expect(statusText({ state: 'stopped', detail: 'service stopped' }).title).toBe('service stopped. Click to retry.');
+    expect(statusText({ state: 'disconnected', detail: 'Connection lost.', attempt: 1 }).title).toBe(
+      'Connection lost. Click to retry now.',
+    );
+  });
 });

@@ -2,6 +2,8 @@
 import type { ConnectionStatus } from './client.js';
 
 export function statusText(s: ConnectionStatus): { label: string; title: string } {
+  // a detail that ends its sentence itself ('... refused.') gets no second full stop
+  const sentence = (text: string): string => (/[.!?…]$/.test(text) ? text : `${text}.`);
   switch (s.state) {
     case 'connected':
       return { label: 'nefsim: connected', title: s.detail };
@@ -10,10 +12,10 @@ export function statusText(s: ConnectionStatus): { label: string; title: string 
     case 'disconnected': {
       const retry =
         s.retryInMs !== undefined ? `; retrying in ${Math.max(1, Math.round(s.retryInMs / 1000))} s (attempt ${s.attempt})` : '';
-      return { label: 'nefsim: disconnected', title: `${s.detail}${retry}. Click to retry now.` };
+      return { label: 'nefsim: disconnected', title: `${sentence(`${s.detail}${retry}`)} Click to retry now.` };
     }
     case 'stopped':
-      return { label: 'nefsim: unavailable', title: `${s.detail}. Click to retry.` };
+      return { label: 'nefsim: unavailable', title: `${sentence(s.detail)} Click to retry.` };
     default:
       return { label: 'nefsim: idle', title: s.detail };
   }

@@ -634,6 +634,44 @@ export default async (p) => {
     await waitFor(() => workersIn(out).length === 0 && processStartTime(st.pid) !== st.processStart);
   });
 
+  it('a trial cancelled as its driver started (its exit record says cancelled, its status went back to queued) ends cancelled, not failed', async () => {
+    // The race behind it: `nefsim cancel` right after --detach ends queued trials (exit record, then status)
+    // while the starting driver reads a trial's status and writes it back, naming itself. The trial's worker
+    // then found the exit record and ran nothing, and the driver recorded 'exited without its exit record'.
+    const base = join(dir, 'race-base');
+    expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '0.02', '--out', base)).code).toBe(0);
+    const out = join(dir, 'race');
+    const { createBatchFolder } = (await import('../lib/cli/runs.js')) as {
+      createBatchFolder: (o: string, s: Uint8Array, p: BatchPlan) => void;
+    };
+    createBatchFolder(out, readFileSync(join(base, 'model.mjs')), json<BatchPlan>(join(base, 'batch.json')));
+    const t1 = join(out, 'trial-001');
+    const queued = readFileSync(join(t1, 'status.json'), 'utf8');
+    const cancelled: ExitRecord = {
+      state: 'cancelled',
+      exitCode: 143,
+      error: 'cancelled by nefsim cancel before it started',
+      object: null,
+      errorType: null,
+      time: 0,
+      steps: 0,
+      ended: new Date().toISOString(),
+    };
+    writeFileSync(join(t1, 'exit.json'), JSON.stringify(cancelled));
+    writeFileSync(join(t1, 'status.json'), queued); // the driver's write-back, after the cancel's
+    const r = await cli('_batch', out);
+    expect(r.code).toBe(143);
+    expect(json<RunStatus>(join(out, 'trial-000', 'status.json')).state).toBe('done');
+    expect(json<ExitRecord>(join(t1, 'exit.json'))).toMatchObject({
+      state: 'cancelled',
+      error: 'cancelled by nefsim cancel before it started',
+    });
+    expect(json<RunStatus>(join(t1, 'status.json'))).toMatchObject({ state: 'cancelled', steps: 0 });
+    const st = json<BatchStatus>(join(out, 'status.json'));
+    expect(st.counts).toMatchObject({ done: 1, cancelled: 1, failed: 0 });
+    expect(st.state).toBe('cancelled');
+  });
+
   it('in a worker, what a partition thread prints (a node function) goes to its trial\u2019s log', async () => {
     const printing = join(dir, 'printing.mjs');
     writeFileSync(

@@ -38,6 +38,7 @@ import {
   processStartTime,
   readExit,
   readJson,
+  settleFromExit,
   readStatus,
   releaseSpace,
   reserveSpace,
@@ -418,7 +419,9 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   for (const t of plan.trials) {
     const tdir = join(dir, t.dir);
     const s = readStatus(tdir);
-    if (s.state === 'queued') writeJsonAtomic(join(tdir, FILES.status), { ...s, ...me, heartbeat: Date.now() });
+    // (one with an exit record has ended: a cancel of the batch's queued trials while this process started)
+    if (s.state === 'queued' && settleFromExit(tdir) === undefined)
+      writeJsonAtomic(join(tdir, FILES.status), { ...s, ...me, heartbeat: Date.now() });
   }
 
   // An update that cannot be written (a full disk) does not stop the batch: its trials go on, and it says so once.
@@ -468,8 +471,15 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     const tdir = join(dir, t.dir);
     // A trial process that died without its exit record (crash, kill -9, out of memory), or a worker that
     // could not even record its failure (`why`), is recorded failed here.
+    // (an exit record its status does not show yet is the trial's end: see settleFromExit)
+    let recorded: boolean;
+    try {
+      recorded = settleFromExit(tdir) !== undefined;
+    } catch {
+      recorded = readExit(tdir) !== undefined; // its status could not be written: what follows records what it can
+    }
     const s = readStatus(tdir);
-    if (!isTerminal(s.state)) {
+    if (!recorded && !isTerminal(s.state)) {
       const error =
         why ??
         `the ${pooled ? 'trial worker' : 'trial'} process exited ${signal ? `on ${signal}` : `with code ${code}`} without an exit record`;
@@ -620,7 +630,9 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
         const t = queue[0]!;
         let state: RunState;
         try {
-          state = readStatus(join(dir, t.dir)).state;
+          // an exit record beside a queued status: a cancel that landed while this process named itself in the
+          // trial's status (the write-back above, read before the cancel's write) ended it
+          state = settleFromExit(join(dir, t.dir))?.state ?? readStatus(join(dir, t.dir)).state;
         } catch (err) {
           // its folder was deleted or damaged while it waited: it cannot run, the others can
           const error = `its folder ${t.dir} is gone or damaged (${messageOf(err)}); not run`;

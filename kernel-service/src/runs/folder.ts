@@ -213,6 +213,31 @@ export function readExit(dir: string): ExitRecord | undefined {
   }
 }
 
+/**
+ * A run's exit record is its end: a status still queued or running beside one (a trial cancelled in its folder
+ * while its batch's driver, starting, wrote the status it had read back over the cancel's) is brought in line
+ * with it. Returns the recorded end, or undefined when there is no record.
+ */
+export function settleFromExit(dir: string): ExitRecord | undefined {
+  const exit = readExit(dir);
+  if (exit === undefined) return undefined;
+  const s = readStatus(dir);
+  if (!isTerminal(s.state)) {
+    const settled: RunStatus = {
+      ...s,
+      state: exit.state,
+      time: exit.time,
+      steps: exit.steps,
+      stepsPerSecond: null,
+      secondsLeft: null,
+      heartbeat: Date.now(),
+    };
+    if (exit.error !== null) settled.error = exit.error;
+    writeJsonAtomic(join(dir, FILES.status), settled);
+  }
+  return exit;
+}
+
 /** Is `dir` a run folder (has options.json and status.json)? */
 export function isRunFolder(dir: string): boolean {
   return existsSync(join(dir, FILES.options)) && existsSync(join(dir, FILES.status));

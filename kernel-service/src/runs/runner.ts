@@ -20,6 +20,7 @@ import {
   pidNamespace,
   processStartTime,
   readExit,
+  settleFromExit,
   readJson,
   readStatus,
   releaseSpace,
@@ -74,7 +75,15 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   const ended = readExit(dir);
   const endedAs = ended?.state ?? before.state;
   if (ended !== undefined || isTerminal(before.state)) {
-    if (options.trial !== undefined && endedAs === 'cancelled') return 143;
+    if (options.trial !== undefined && endedAs === 'cancelled') {
+      // a status that still says queued (written back over the cancel's by a starting driver) says so too
+      try {
+        settleFromExit(dir);
+      } catch {
+        // the exit record says it; its batch's driver tries again
+      }
+      return 143;
+    }
     console.log(
       `[${new Date().toISOString()}] this run folder has run already and ended ${endedAs}: a run folder runs once, so nothing is done` +
         (process.env['SLURM_RESTART_COUNT'] ? ` (Slurm requeued the job, restart ${process.env['SLURM_RESTART_COUNT']})` : ''),

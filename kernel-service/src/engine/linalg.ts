@@ -272,29 +272,31 @@ export function kernelBackend(): 'wasm-simd' | 'js' {
 const WASM_MIN_WORK = 2e6;
 
 /** The thread's instance of the linear-algebra module and its memory (grown as needed). */
-let shared: { memory: WasmMemory & { grow(pages: number): number }; fns: LinalgExports } | undefined;
+let shared: { memory: WasmMemory; fns: LinalgExports } | undefined;
 
 /** Above this, the memory is dropped after use (see `settle`). */
 const KEEP_BYTES = 64 * 1024 * 1024;
 
 /**
  * The module's functions and a view of `doubles` doubles at the start of its
- * memory; null when WebAssembly is unavailable or turned off, or the memory
- * cannot grow that far (the caller then runs its JavaScript). Views made
- * before a call to this may be detached by growth.
+ * memory; null when WebAssembly is unavailable or turned off, or no memory
+ * that large can be had (the caller then runs its JavaScript). A call may
+ * replace the memory: a view and functions taken before it stay together on
+ * the old one.
  */
 function wasmRoom(doubles: number): { F: Float64Array; fns: LinalgExports } | null {
   const wasm = getWasm();
   if (!wasm) return null;
   try {
     const pages = Math.ceil((doubles * 8) / 65536) + 1;
-    if (!shared) {
-      const memory = new wasm.api.Memory({ initial: pages }) as WasmMemory & { grow(pages: number): number };
+    // A memory too small is replaced, never grown (as the rates' module's: growing detaches its old buffer,
+    // and V8 then brought its first full collection into the steps after a build); sizes up to KEEP_BYTES
+    // round up to a power of two pages, so that a model's growing solves replace it a few times.
+    if (!shared || shared.memory.buffer.byteLength / 65536 < pages) {
+      const memory = new wasm.api.Memory({ initial: pages });
       const instance = new wasm.api.Instance(wasm.module, { m: { m: memory } });
       shared = { memory, fns: instance.exports as unknown as LinalgExports };
     }
-    const have = shared.memory.buffer.byteLength / 65536;
-    if (have < pages) shared.memory.grow(pages - have);
     return { F: new Float64Array(shared.memory.buffer, 0, doubles), fns: shared.fns };
   } catch {
     return null; // out of WebAssembly memory (or similar)
@@ -320,20 +322,31 @@ function syrkWasm(A: Float64Array, m: number, n: number, columns: boolean): Floa
   const rows = columns ? n : m,
     len = columns ? m : n;
   const rp = Math.ceil(rows / 4) * 4;
-  const p = m * n,
-    c = p + rp * len,
-    out = c + rp * rp;
   const team = teamSession(teamSlab(m, n, columns) * n + rp * len + rp * rp + rows * rows, (rows * rows * len) / 2);
   if (team) {
     const viaTeam = syrkTeam(team, A, m, n, columns);
     if (viaTeam) return viaTeam;
   }
+  // Aᵀ·A (a decoder solve's Gram matrix) packs A's columns from slabs of its rows, as syrkTeam does: a
+  // whole copy of A beside its packed form doubled the solve's memory outside V8's heap
+  const slab = columns ? Math.max(1, Math.min(m, Math.floor(SYRK_SLAB_DOUBLES / Math.max(1, n)))) : m;
+  const p = slab * n,
+    c = p + rp * len,
+    out = c + rp * rp;
   const room = wasmRoom(out + rows * rows);
   if (!room) return null;
   const { F, fns } = room;
-  F.set(A.subarray(0, m * n));
-  if (columns) fns.packTN(0, p * 8, m, n);
-  else fns.packRows(0, p * 8, m, n);
+  if (columns) {
+    F.fill(0, p, c); // the padding rows of the packed form (the memory is reused)
+    for (let q0 = 0; q0 < m; q0 += slab) {
+      const q1 = Math.min(m, q0 + slab);
+      F.set(A.subarray(q0 * n, q1 * n));
+      fns.packTNRows(0, p * 8, m, n, q0, q1);
+    }
+  } else {
+    F.set(A.subarray(0, m * n));
+    fns.packRows(0, p * 8, m, n);
+  }
   fns.syrk(p * 8, c * 8, out * 8, rows, len);
   return done(F.slice(out, out + rows * rows));
 }
@@ -381,6 +394,9 @@ function syrkTeam(team: TeamSession, A: Float64Array, m: number, n: number, colu
 
 /** Doubles of A's rows packed at a time by syrkTeam (8 MB). */
 const SLAB_DOUBLES = 1 << 20;
+
+/** Doubles of A that syrkWasm packs from at a time (A's rows, for Aᵀ·A). */
+const SYRK_SLAB_DOUBLES = 1 << 16;
 
 /** Rows of A that syrkTeam's memory holds at a time: a slab for Aᵀ·A, all of A for A·Aᵀ. */
 function teamSlab(m: number, n: number, columns: boolean): number {

@@ -272,39 +272,37 @@ function moduleBytes(): Uint8Array {
     ...WASM_HEADER,
     // types: (n bytes, J, out, tauRc, tauRef, amp) -> (); (m, n, d, tauRc, tauRef, amp) -> max
     ...wasmSection(1, [2, 0x60, 6, I32, I32, I32, F64, F64, F64, 0, 0x60, 6, I32, I32, I32, F64, F64, F64, 1, F64]),
+    // its memory, imported as m.m (made at the size a call needs: see withRoom)
+    ...wasmSection(2, [1, ...name('m'), ...name('m'), 0x02, 0x00, 1]),
     ...wasmSection(3, [2, 0, 1]),
-    ...wasmSection(5, [1, 0x00, 1]), // its own memory, from one page
-    ...wasmSection(7, [3, ...name('rates'), 0x00, 0, ...name('act'), 0x00, 1, ...name('m'), 0x02, 0]),
+    ...wasmSection(7, [2, ...name('rates'), 0x00, 0, ...name('act'), 0x00, 1]),
     ...wasmSection(10, [2, ...bodies.flatMap((body) => [...uleb(body.length), ...body])]),
   ]);
 }
 
 type RatesFn = (nBytes: number, j: number, out: number, tauRc: number, tauRef: number, amp: number) => void;
 type ActivitiesFn = (m: number, n: number, d: number, tauRc: number, tauRef: number, amp: number) => number;
-let instance: { rates: RatesFn; act: ActivitiesFn; memory: WasmMemory & { grow(pages: number): number } } | null | undefined;
+let instance: { rates: RatesFn; act: ActivitiesFn; memory: WasmMemory } | null | undefined;
 
-/** A new instance of the module, with its own memory (null where WebAssembly is missing or refuses). */
-function newInstance(): NonNullable<typeof instance> | null {
+/** A new instance of the module over a new memory of `pages` pages (null where WebAssembly is missing or refuses). */
+function newInstance(pages: number): NonNullable<typeof instance> | null {
   const w = wasmApi();
   const module = compiledModule('rates', moduleBytes);
   try {
     if (!w || !module) return null;
-    const inst = new w.Instance(module, {});
-    return {
-      rates: inst.exports['rates'] as RatesFn,
-      act: inst.exports['act'] as ActivitiesFn,
-      memory: inst.exports['m'] as WasmMemory & { grow(pages: number): number },
-    };
+    const memory = new w.Memory({ initial: pages });
+    const inst = new w.Instance(module, { m: { m: memory } });
+    return { rates: inst.exports['rates'] as RatesFn, act: inst.exports['act'] as ActivitiesFn, memory };
   } catch {
     return null;
   }
 }
 
 /**
- * WebAssembly memory only grows: the instance kept for the process serves
- * requests up to this size; a larger one gets an instance of its own, which
- * the garbage collector frees after (a long-lived session that built one
- * huge ensemble would otherwise hold its size).
+ * The instance kept for the process serves requests up to this size; a
+ * larger one gets an instance of its own, which the garbage collector frees
+ * after (a long-lived session that built one huge ensemble would otherwise
+ * hold its size).
  */
 const KEEP_BYTES = 64 << 20;
 
@@ -333,19 +331,19 @@ export function lifRatesWasm(J: Float64Array, out: Float64Array, tauRc: number, 
   return true;
 }
 
-/** The instance, its memory grown to `bytes` (null where WebAssembly is missing or refuses). */
+/**
+ * An instance with at least `bytes` of memory (null where WebAssembly is
+ * missing or refuses). A memory too small is replaced, never grown: growing
+ * a WebAssembly memory detaches its old buffer, and V8 then brought its first
+ * full garbage collection forward into the steps that followed a build (5-9
+ * ms in a small model's first simulated second). A call needs enc, bias, x
+ * and one chunk of activities: a few pages for most ensembles.
+ */
 function withRoom(bytes: number): NonNullable<typeof instance> | null {
-  if (instance === undefined) instance = newInstance();
-  const k = bytes <= KEEP_BYTES ? instance : newInstance();
-  if (!k) return null;
-  try {
-    const pages = Math.ceil(bytes / 65536);
-    const have = k.memory.buffer.byteLength / 65536;
-    if (have < pages) k.memory.grow(pages - have);
-  } catch {
-    return null;
-  }
-  return k;
+  const pages = Math.ceil(bytes / 65536);
+  if (bytes > KEEP_BYTES) return newInstance(pages);
+  if (!instance || instance.memory.buffer.byteLength < bytes) instance = newInstance(pages);
+  return instance;
 }
 
 /**
@@ -368,30 +366,33 @@ export function lifActivitiesWasm(
   amplitude: number,
 ): number | undefined {
   if (!applies(m * n) || d < 1) return undefined;
-  // memory: 16 bytes of addresses, then enc, bias, x and out
+  // In calls of about ACT_CHUNK activities: V8 runs a WebAssembly function first as quickly compiled
+  // code and switches to its optimised code only for later calls, so one call over a large matrix
+  // ran all of it slowly (2,000 neurons x 4,000 points: 175 ms in one call, 90 ms in calls of
+  // 32,000, 54 ms once optimised). The maximum over the calls is the maximum over all.
+  const rows = Math.max(1, Math.floor(ACT_CHUNK / n));
+  // memory: 16 bytes of addresses, then enc, bias, x and one call's activities (copied out after
+  // each call: the whole matrix there doubled the build's memory outside V8's heap, which brought
+  // V8's first full collection into a small model's first simulated second)
   const encAt = 16,
     biasAt = encAt + 8 * n * d,
     xAt = biasAt + 8 * n,
     outAt = xAt + 8 * m * d;
-  const k = withRoom(outAt + 8 * m * n);
+  const k = withRoom(outAt + 8 * Math.min(rows, m) * n);
   if (!k) return undefined;
   const buf = k.memory.buffer;
   const addresses = new Int32Array(buf, 0, 4);
   new Float64Array(buf, encAt, n * d).set(enc.subarray(0, n * d));
   new Float64Array(buf, biasAt, n).set(bias.subarray(0, n));
   new Float64Array(buf, xAt, m * d).set(x.subarray(0, m * d));
-  // In calls of about ACT_CHUNK activities: V8 runs a WebAssembly function first as quickly compiled
-  // code and switches to its optimised code only for later calls, so one call over a large matrix
-  // ran all of it slowly (2,000 neurons x 4,000 points: 175 ms in one call, 90 ms in calls of
-  // 32,000, 54 ms once optimised). The maximum over the calls is the maximum over all.
-  const rows = Math.max(1, Math.floor(ACT_CHUNK / n));
   let max = -Infinity;
   for (let r0 = 0; r0 < m; r0 += rows) {
-    addresses.set([encAt, biasAt, xAt + 8 * d * r0, outAt + 8 * n * r0]);
-    const part = k.act(Math.min(rows, m - r0), n, d, tauRc, tauRef, amplitude);
+    const count = Math.min(rows, m - r0);
+    addresses.set([encAt, biasAt, xAt + 8 * d * r0, outAt]);
+    const part = k.act(count, n, d, tauRc, tauRef, amplitude);
     max = part > max ? part : max;
+    out.set(new Float64Array(buf, outAt, count * n), r0 * n);
   }
-  out.set(new Float64Array(buf, outAt, m * n));
   return max;
 }
 

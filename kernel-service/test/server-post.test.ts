@@ -1,7 +1,7 @@
 /** Post-processing (src/post) and the cell transformation (src/server/transform.ts), without a service. */
 import { describe, expect, it } from 'vitest';
-import { Lowpass, Network, Simulator } from '../src/index.js';
-import { filterSeries, meanRates, minMaxDecimate, rmse, spikeTimes, timeRange, tuningCurves } from '../src/post/index.js';
+import { Alpha, LIF, Lowpass, Network, Simulator } from '../src/index.js';
+import { filteredRates, filterSeries, meanRates, minMaxDecimate, rmse, spikeTimes, timeRange, tuningCurves } from '../src/post/index.js';
 import { decodeArrayFrame, encodeArrayFrame } from '../src/server/protocol.js';
 import { mapPosition, transformCell, transformForModule } from '../src/server/transform.js';
 
@@ -20,6 +20,18 @@ describe('post.* refuse arguments that do not fit, naming the function (they gav
     expect(() => rmse(y, Float64Array.of(1), 3, 1)).toThrow(/rmse: 3 x 1 values asked for, but target has 1/);
     expect(() => spikeTimes(Float64Array.of(1), y, 3, 1, [0])).toThrow(/spikeTimes: t must be a Float64Array of at least 3 times/);
     expect(Array.from(filterSeries(y, 3, 1, 0.001, 0))).toEqual([1, 2, 3]);
+  });
+});
+
+describe('post.* name the function and the argument at fault', () => {
+  const y = Float64Array.of(1, 2, 3);
+  const t = Float64Array.of(0.001, 0.002, 0.003);
+  it('filteredRates says filteredRates and spikes, not filterSeries and y', () => {
+    expect(() => filteredRates(y, 5, 1, 0.001)).toThrow(/^filteredRates: 5 x 1 values asked for, but spikes has 3$/);
+    expect(() => filteredRates(y, 3, 1, 0, 0.05)).toThrow(/^filteredRates: dt must be a positive number, got 0$/);
+    expect(() => filteredRates(y, 3, 1, 0.001, Infinity)).toThrow(/^filteredRates: tau must be a non-negative number, got Infinity$/);
+    expect(() => filterSeries(y, 3, 1, NaN, 0.05)).toThrow(/^filterSeries: dt must be a positive number, got NaN$/);
+    expect(() => filterSeries(y, 3, 1, 0.001, -1)).toThrow(/^filterSeries: tau must be a non-negative number, got -1$/);
   });
 });
 
@@ -77,6 +89,20 @@ describe('filters and rates', () => {
     const engine = sim.data(filtered).data;
     // The engine's synapse delays by one step (an update operator): ours[i - 1] = engine[i].
     for (let i = 1; i < r.rows; i++) expect(ours[i - 1]).toBeCloseTo(engine[i]!, 12);
+  });
+
+  it("alpha equals Nengo's Alpha (zero-order hold), as the engine's Alpha.filt gives it", () => {
+    // two lowpass stages in a row have Alpha's poles but not its zeros: 20 % off after a spike at tau = 5 dt
+    const n = 400;
+    const dt = 0.001;
+    const x = Float64Array.from({ length: 2 * n }, (_, k) => (Math.floor(k / 2) % 50 === 7 ? 1000 : k % 2 === 1 ? Math.sin(k) : 0));
+    for (const tau of [0.005, 0.05, 1e-6]) {
+      const ours = filterSeries(x, n, 2, dt, tau, 'alpha');
+      const nengo = new Alpha(tau).filt(x, n, 2, dt);
+      for (let k = 0; k < 2 * n; k++) expect(ours[k]).toBeCloseTo(nengo[k]!, 9);
+    }
+    // a tau so small that dt / tau overflows passes the input through (not NaN)
+    expect(Array.from(filterSeries(Float64Array.of(1, 2), 2, 1, dt, 5e-324, 'alpha'))).toEqual([1, 2]);
   });
 
   it('mean rates and spike times from 1/dt spike trains', () => {

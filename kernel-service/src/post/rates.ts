@@ -4,7 +4,7 @@
  * in spikes per second, and a filtered spike train is an instantaneous rate.
  */
 import { checkSeries } from './check.js';
-import { filterSeries, type FilterKind } from './filter.js';
+import { filterChecked, type FilterKind } from './filter.js';
 
 /** Mean rate of every neuron (column) over the rows given, in 1/s. */
 export function meanRates(spikes: Float64Array, rows: number, cols: number): Float64Array {
@@ -28,7 +28,7 @@ export function filteredRates(
   tau = 0.05,
   kind: FilterKind = 'lowpass',
 ): Float64Array {
-  return filterSeries(spikes, rows, cols, dt, tau, kind);
+  return filterChecked('filteredRates', 'spikes', spikes, rows, cols, dt, tau, kind);
 }
 
 /** Spike times of the chosen neurons: for each, the times where its sample is non-zero. */

@@ -33,6 +33,23 @@ describe('post.* name the function and the argument at fault', () => {
     expect(() => filterSeries(y, 3, 1, NaN, 0.05)).toThrow(/^filterSeries: dt must be a positive number, got NaN$/);
     expect(() => filterSeries(y, 3, 1, 0.001, -1)).toThrow(/^filterSeries: tau must be a non-negative number, got -1$/);
   });
+  it('minMaxDecimate refuses what is not a Float64Array (a ProbeData gave all NaN)', () => {
+    const probeData = { data: y, rows: 3, cols: 1 };
+    expect(() => minMaxDecimate(t, probeData as never, 3, 1, 2)).toThrow(
+      /^minMaxDecimate: y must be a Float64Array.*a ProbeData: give its \.data/,
+    );
+    expect(() => minMaxDecimate([1, 2, 3] as never, y, 3, 1, 2)).toThrow(/^minMaxDecimate: t must be a Float64Array of at least 3 times/);
+    expect(() => minMaxDecimate(t, y, -1, 1, 2)).toThrow(/^minMaxDecimate: rows must be a non-negative integer, got -1/);
+  });
+  it('timeRange refuses NaN bounds and times that are not a Float64Array (it gave a range anyway)', () => {
+    expect(() => timeRange(t, NaN, 1)).toThrow(/^timeRange: t0 must be a number \(or -Infinity\), got NaN/);
+    expect(() => timeRange(t, 0, NaN)).toThrow(/^timeRange: t1 must be a number \(or Infinity\), got NaN/);
+    expect(() => timeRange({ data: t } as never, 0, 1)).toThrow(/^timeRange: t must be a Float64Array of times/);
+    expect(timeRange(t, -Infinity, Infinity)).toEqual([0, 3]);
+  });
+  it('spikeTimes refuses neurons that are not an array of indices', () => {
+    expect(() => spikeTimes(t, y, 3, 1, 0 as never)).toThrow(/^spikeTimes: neurons must be an array of neuron indices, got 0/);
+  });
 });
 
 describe('minMaxDecimate', () => {

@@ -18,3 +18,9 @@ export function checkSeries(fn: string, y: unknown, rows: number, cols: number, 
   if (!Number.isInteger(cols) || cols < 0) throw new RangeError(`${fn}: cols must be a non-negative integer, got ${cols}`);
   if (y.length < rows * cols) throw new RangeError(`${fn}: ${rows} x ${cols} values asked for, but ${name} has ${y.length}`);
 }
+
+/** t holds at least `rows` sample times. */
+export function checkTimes(fn: string, t: unknown, rows: number): asserts t is Float64Array {
+  if (!(t instanceof Float64Array) || t.length < rows)
+    throw new RangeError(`${fn}: t must be a Float64Array of ${rows > 0 ? `at least ${rows} ` : ''}times (a simulation's .t or trange())`);
+}

@@ -3,6 +3,7 @@
  * pixel column) and each bucket keeps its minimum and maximum, so spikes and
  * peaks survive any zoom level (a plain stride would drop them).
  */
+import { checkSeries, checkTimes } from './check.js';
 
 /** Min/max per bucket of a row-major series of `rows` samples of `cols` values. */
 export interface MinMaxSeries {
@@ -22,10 +23,11 @@ export interface MinMaxSeries {
  * skipped (a bucket of NaN only gives NaN).
  */
 export function minMaxDecimate(t: Float64Array, y: Float64Array, rows: number, cols: number, buckets: number): MinMaxSeries {
-  if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0)
-    throw new RangeError('minMaxDecimate: rows and cols must be non-negative integers');
-  if (y.length < rows * cols || t.length < rows) throw new RangeError(`minMaxDecimate: need ${rows} times and ${rows * cols} values`);
-  if (!(buckets >= 1) || !Number.isFinite(buckets)) throw new RangeError(`minMaxDecimate: buckets must be a number >= 1, got ${buckets}`);
+  // (a ProbeData given for y has no .length to compare: it gave all NaN)
+  checkSeries('minMaxDecimate', y, rows, cols);
+  checkTimes('minMaxDecimate', t, rows);
+  if (typeof buckets !== 'number' || !(buckets >= 1) || !Number.isFinite(buckets))
+    throw new RangeError(`minMaxDecimate: buckets must be a number >= 1, got ${String(buckets)}`);
   const nb = rows === 0 ? 0 : Math.max(1, Math.min(Math.floor(buckets), rows));
   const tStart = new Float64Array(nb);
   const tEnd = new Float64Array(nb);
@@ -75,6 +77,10 @@ export function minMaxDecimate(t: Float64Array, y: Float64Array, rows: number, c
 
 /** Index range [i0, i1) of the samples whose times (ascending) lie in [t0, t1]. */
 export function timeRange(t: Float64Array, t0: number, t1: number): [number, number] {
+  // a NaN bound compares false with every time: it gave a range as if it were -Infinity or the start
+  checkTimes('timeRange', t, 0);
+  if (typeof t0 !== 'number' || Number.isNaN(t0)) throw new RangeError(`timeRange: t0 must be a number (or -Infinity), got ${String(t0)}`);
+  if (typeof t1 !== 'number' || Number.isNaN(t1)) throw new RangeError(`timeRange: t1 must be a number (or Infinity), got ${String(t1)}`);
   return [lowerBound(t, t0), upperBound(t, t1)];
 }
 

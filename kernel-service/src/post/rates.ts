@@ -3,7 +3,7 @@
  * 1/dt in the step it happens, so the mean of a neuron's samples is its rate
  * in spikes per second, and a filtered spike train is an instantaneous rate.
  */
-import { checkSeries } from './check.js';
+import { checkSeries, checkTimes } from './check.js';
 import { filterChecked, type FilterKind } from './filter.js';
 
 /** Mean rate of every neuron (column) over the rows given, in 1/s. */
@@ -34,8 +34,8 @@ export function filteredRates(
 /** Spike times of the chosen neurons: for each, the times where its sample is non-zero. */
 export function spikeTimes(t: Float64Array, spikes: Float64Array, rows: number, cols: number, neurons: readonly number[]): Float64Array[] {
   checkSeries('spikeTimes', spikes, rows, cols, 'spikes');
-  if (!(t instanceof Float64Array) || t.length < rows)
-    throw new RangeError(`spikeTimes: t must be a Float64Array of at least ${rows} times`);
+  checkTimes('spikeTimes', t, rows);
+  if (!Array.isArray(neurons)) throw new RangeError(`spikeTimes: neurons must be an array of neuron indices, got ${String(neurons)}`);
   return neurons.map((n) => {
     if (!Number.isInteger(n) || n < 0 || n >= cols) throw new RangeError(`spikeTimes: neuron ${n} is not in [0, ${cols})`);
     const times: number[] = [];

@@ -50,6 +50,26 @@ describe('post.* name the function and the argument at fault', () => {
   it('spikeTimes refuses neurons that are not an array of indices', () => {
     expect(() => spikeTimes(t, y, 3, 1, 0 as never)).toThrow(/^spikeTimes: neurons must be an array of neuron indices, got 0/);
   });
+  it('tuningCurves refuses a radius, dimensions or arrays that do not fit (they gave rates of 0 or NaN)', () => {
+    const ok = {
+      neuronType: new LIF(),
+      gain: Float64Array.of(1, 2),
+      bias: Float64Array.of(1, 1),
+      encoders: Float64Array.of(1, -1),
+      dimensions: 1,
+      radius: 1,
+    };
+    expect(tuningCurves(ok, 3).rates).toHaveLength(6);
+    expect(() => tuningCurves({ ...ok, radius: 0 })).toThrow(/^tuningCurves: radius must be a positive number, got 0/);
+    expect(() => tuningCurves({ ...ok, radius: NaN })).toThrow(/^tuningCurves: radius must be a positive number, got NaN/);
+    expect(() => tuningCurves({ ...ok, dimensions: 0 })).toThrow(/^tuningCurves: dimensions must be a positive integer, got 0/);
+    expect(() => tuningCurves({ ...ok, bias: Float64Array.of(1) })).toThrow(/^tuningCurves: bias has 1 values, gain 2/);
+    expect(() => tuningCurves({ ...ok, encoders: Float64Array.of(1) })).toThrow(
+      /^tuningCurves: encoders has 1 values, 2 neurons x 1 dimensions need 2/,
+    );
+    expect(() => tuningCurves({ ...ok, gain: [1, 2] as never })).toThrow(/^tuningCurves: gain must be a Float64Array/);
+    expect(() => tuningCurves({ ...ok, neuronType: {} as never })).toThrow(/^tuningCurves: neuronType must have a rates\(J, out\) method/);
+  });
 });
 
 describe('minMaxDecimate', () => {

@@ -29,7 +29,27 @@ export interface TuningCurves {
   neurons: number;
 }
 
+/** The input's fields, checked: a zero or NaN radius gave rates of 0 (J NaN), short arrays rates of NaN. */
+function checkInput(e: TuningInput): void {
+  if (typeof e !== 'object' || e === null)
+    throw new RangeError('tuningCurves: give { neuronType, gain, bias, encoders, dimensions, radius }');
+  if (typeof (e.neuronType as Partial<RateFunction> | undefined)?.rates !== 'function')
+    throw new RangeError('tuningCurves: neuronType must have a rates(J, out) method (a neuron type such as LIF)');
+  for (const k of ['gain', 'bias', 'encoders'] as const)
+    if (!(e[k] instanceof Float64Array)) throw new RangeError(`tuningCurves: ${k} must be a Float64Array (from sim.built(ensemble))`);
+  const { dimensions: d, radius } = e;
+  if (typeof d !== 'number' || !Number.isInteger(d) || d < 1)
+    throw new RangeError(`tuningCurves: dimensions must be a positive integer, got ${String(d)}`);
+  if (typeof radius !== 'number' || !(radius > 0) || !Number.isFinite(radius))
+    throw new RangeError(`tuningCurves: radius must be a positive number, got ${String(radius)}`);
+  const n = e.gain.length;
+  if (e.bias.length !== n) throw new RangeError(`tuningCurves: bias has ${e.bias.length} values, gain ${n}`);
+  if (e.encoders.length !== n * d)
+    throw new RangeError(`tuningCurves: encoders has ${e.encoders.length} values, ${n} neurons x ${d} dimensions need ${n * d}`);
+}
+
 export function tuningCurves(e: TuningInput, points = 101): TuningCurves {
+  checkInput(e);
   const n = e.gain.length;
   const d = e.dimensions;
   if (!(Number.isInteger(points) && points >= 2 && points <= 100_000))

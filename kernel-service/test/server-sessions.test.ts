@@ -496,6 +496,34 @@ describe('inline simulations and post-processing', () => {
     }
   });
 
+  it('plot and simulate options that do not fit fail naming the option (they failed as "5 is not iterable", or were ignored)', async () => {
+    await exec("const ring2 = new Network({ label: 'ring2' }); ring2.probe(ring2.node((t) => [t, 2 * t]), { label: 'c' }); null", 'opts0', {
+      model: false,
+    });
+    for (const [code, message] of [
+      ["plotXY(simulate(ring2, 0.01), 'c', { dims: 5 })", "plotXY: dims must be two dimensions of probe 'c', from 0 to 1, got 5"],
+      [
+        "plotXY(simulate(ring2, 0.01), 'c', { dims: [0, 1, 1] })",
+        "plotXY: dims must be two dimensions of probe 'c', from 0 to 1, got [0,1,1]",
+      ],
+      ["plotXY(simulate(ring2, 0.01), 'c', { title: { a: 1 } })", 'plotXY: title must be a string, got [object Object]'],
+      ["plotTuning('a', { title: 42 })", 'plotTuning: title must be a string, got 42'],
+      [
+        "simulate(ring2, 0.01, { budget: 'x' })",
+        "simulate(net, seconds, options): options.budget must be a positive number of wall seconds, got 'x'",
+      ],
+      [
+        'simulate(ring2, 0.01, { budget: -1 })',
+        'simulate(net, seconds, options): options.budget must be a positive number of wall seconds, got -1',
+      ],
+      ['simulate(ring2, 0.01, 0.001)', 'simulate(net, seconds, options): options must be an object such as { dt: 0.001 }, got 0.001'],
+    ] as const) {
+      const r = await exec(code, 'bad-opts', { model: false });
+      expect(r.ok, code).toBe(false);
+      expect(r.error!.message, code).toContain(message);
+    }
+  });
+
   it('simulate() past the compute budget fails with a message suggesting a run', async () => {
     const r = await exec(
       'const big = new Network({ seed: 1 });\nbig.ensemble({ nNeurons: 500, dimensions: 1 });\nsimulate(big, 100000)',

@@ -57,6 +57,12 @@ function positiveInt(v: unknown, what: string, dflt: number, max: number): numbe
   return v;
 }
 
+/** A title given in the options: a string (an object became the plot's title as is, which the extension drops). */
+function titleOf(v: unknown, what: string): string | undefined {
+  if (v === undefined || typeof v === 'string') return v;
+  throw new TypeError(`${what}: title must be a string, got ${String(v)}`);
+}
+
 /**
  * Tuning curves of `ens` as `sim` built it (Nengo's tuning_curves): each
  * neuron's rate against x in [-radius, radius]; for more than one dimension,
@@ -64,6 +70,7 @@ function positiveInt(v: unknown, what: string, dflt: number, max: number): numbe
  */
 export function tuningPlot(sim: Simulator, ens: Ensemble, opts: TuningPlotOptions = {}): CellPlot {
   const name = ens.label ?? ens.name;
+  const title = titleOf(opts.title, 'plotTuning');
   const points = positiveInt(opts.points, 'plotTuning: points', 101, 10_000);
   if (points < 2) throw new RangeError('plotTuning: points must be at least 2');
   const b = sim.built(ens);
@@ -88,7 +95,7 @@ export function tuningPlot(sim: Simulator, ens: Ensemble, opts: TuningPlotOption
   return new CellPlot({
     version: PLOT_FORMAT_VERSION,
     kind: 'tuning',
-    title: opts.title ?? `tuning curves of ${name}${some}`,
+    title: title ?? `tuning curves of ${name}${some}`,
     xlabel: ens.dimensions === 1 ? 'x' : 'x along each encoder',
     ylabel: 'rate (Hz)',
     traces,
@@ -106,14 +113,17 @@ export interface XYPlotOptions {
 /** One dimension of a probe's samples against another (a phase plot), over the whole simulation. */
 export function xyPlot(sim: Simulator, probe: Probe, name: string, opts: XYPlotOptions = {}): CellPlot {
   const data = sim.data(probe);
-  const [dx, dy] = opts.dims ?? [0, 1];
-  for (const d of [dx, dy]) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d >= data.cols)
-      throw new RangeError(
-        `plotXY: dims must be two dimensions of probe '${name}', from 0 to ${data.cols - 1}, got ${JSON.stringify(opts.dims ?? [0, 1])}${opts.dims ? '' : ' (the default)'}` +
-          (data.cols < 2 ? ` (it has ${data.cols} dimension: XY needs two)` : ''),
-      );
-  }
+  // (not an array of two: said with the dims below, not as '5 is not iterable')
+  const dims: unknown = opts.dims ?? [0, 1];
+  const given: unknown[] = Array.isArray(dims) && dims.length === 2 ? dims : [undefined, undefined];
+  const [dx, dy] = given.map((d) => {
+    if (typeof d === 'number' && Number.isInteger(d) && d >= 0 && d < data.cols) return d;
+    throw new RangeError(
+      `plotXY: dims must be two dimensions of probe '${name}', from 0 to ${data.cols - 1}, got ${JSON.stringify(opts.dims ?? [0, 1])}${opts.dims ? '' : ' (the default)'}` +
+        (data.cols < 2 ? ` (it has ${data.cols} dimension: XY needs two)` : ''),
+    );
+  }) as [number, number];
+  const title = titleOf(opts.title, 'plotXY');
   const maxPoints = positiveInt(opts.maxPoints, 'plotXY: maxPoints', 20_000, MAX_PLOT_VALUES / 2);
   const stride = Math.max(1, Math.ceil(data.rows / maxPoints));
   const x: number[] = [];
@@ -126,7 +136,7 @@ export function xyPlot(sim: Simulator, probe: Probe, name: string, opts: XYPlotO
   return new CellPlot({
     version: PLOT_FORMAT_VERSION,
     kind: 'xy',
-    title: opts.title ?? `${name}: [${dy}] against [${dx}]${thinned}`,
+    title: title ?? `${name}: [${dy}] against [${dx}]${thinned}`,
     xlabel: `${name}[${dx}]`,
     ylabel: `${name}[${dy}]`,
     traces: [{ name, x, y }],

@@ -156,8 +156,16 @@ function simulate(net: unknown, seconds: unknown, options: SimulateOptions = {})
     throw new TypeError(`simulate(net, seconds, options): net must be a Network, got ${notANetwork(net)}`);
   if (typeof seconds !== 'number' || !(seconds >= 0) || !Number.isFinite(seconds))
     throw new TypeError('simulate(net, seconds, options): seconds must be a non-negative number');
+  // a number where the options go (simulate(net, 1, 0.001) for a dt) was destructured as {} and ignored
+  if (options !== undefined && options !== null && typeof options !== 'object')
+    throw new TypeError(`simulate(net, seconds, options): options must be an object such as { dt: 0.001 }, got ${inspect(options)}`);
   const { budget: askedBudget, ...simOpts } = options ?? {};
-  const budget = Math.min(init.budgetSeconds, typeof askedBudget === 'number' && askedBudget > 0 ? askedBudget : init.budgetSeconds);
+  // (a budget that is not a positive number was ignored: the service's whole budget applied)
+  if (askedBudget !== undefined && (typeof askedBudget !== 'number' || !(askedBudget > 0)))
+    throw new TypeError(
+      `simulate(net, seconds, options): options.budget must be a positive number of wall seconds, got ${inspect(askedBudget)}`,
+    );
+  const budget = Math.min(init.budgetSeconds, askedBudget ?? init.budgetSeconds);
   const t0 = performance.now();
   const sim = new nefsim.Simulator(net, simOpts);
   const total = Math.round(seconds / sim.dt);

@@ -710,6 +710,23 @@ describe('interrupt and limits', () => {
     expect((await exec('1 + 1')).result!.value).toEqual({ 'text/plain': '2' });
   });
 
+  it('an enormous error message is cut (the stack keeps its frames), not sent whole', async () => {
+    const r = await c.request('session.open', { session: 'nb-huge-error', label: 'huge.ipynb' });
+    const s = r.result!.session as string;
+    const run = (code: string, cell: string) => c.request('cell.execute', { session: s, code, cell }, 60_000);
+    try {
+      // an Error of 20 million characters: its message and stack were sent whole (40 MB to every client)
+      const e = await run('throw new Error("x".repeat(20_000_000))', 'big-throw');
+      expect(e.error!.code).toBe('execution_error');
+      expect(e.error!.message.length).toBeLessThan(20_000);
+      expect(e.error!.message).toContain('[message cut: 20000000 characters]');
+      expect(e.error!.details).toMatchObject({ line: 1, column: 7 }); // the stack's frames are kept
+      expect(String((e.error!.details as { stack?: string }).stack).length).toBeLessThan(40_000);
+    } finally {
+      await c.request('session.close', { session: s, force: true });
+    }
+  });
+
   it('a thrown value that cannot be shown as text is answered, and the session goes on answering', async () => {
     for (const code of [
       'throw { message: { toString: null } }',

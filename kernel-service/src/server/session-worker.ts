@@ -411,6 +411,17 @@ function instanceOf(value: unknown, C: abstract new (...args: never[]) => unknow
 }
 
 /**
+ * Characters of an error's message sent at most (its stack twice that): an Error of 20 million characters
+ * went whole to the service and to every client in the reply, twice (message and stack).
+ */
+const MAX_ERROR_CHARS = 10_000;
+
+/** `text` cut to `max` characters, with a notice saying how long it was. */
+function cut(text: string, max: number, what: string): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… [${what} cut: ${text.length} characters]`;
+}
+
+/**
  * What a thrown value says, never throwing itself: a cell may throw anything,
  * including objects whose `message` cannot be made a string, getters that
  * throw, or revoked proxies (on which even `in` throws).
@@ -420,16 +431,26 @@ function errorFields(err: unknown): { name: string; message: string; stack: stri
     if (typeof err === 'object' && err !== null && 'message' in err) {
       const e = err as { name?: unknown; message?: unknown; stack?: unknown };
       const name = e.name,
-        stack = e.stack;
+        stack = e.stack,
+        full = String(e.message);
+      const message = cut(full, MAX_ERROR_CHARS, 'message');
+      // the stack starts with the message: that part is cut as the message is, and the frames (where the
+      // cell threw) are kept
+      const head = `${String(name)}: ${full}`;
+      const frames = typeof stack === 'string' && message !== full && stack.startsWith(head) ? stack.slice(head.length) : undefined;
       return {
-        name: typeof name === 'string' ? name : 'Error',
-        message: String(e.message),
-        stack: typeof stack === 'string' ? stack : undefined,
+        name: typeof name === 'string' ? cut(name, 200, 'name') : 'Error',
+        message,
+        stack:
+          typeof stack !== 'string'
+            ? undefined
+            : cut(frames !== undefined ? `${String(name)}: ${message}${frames}` : stack, 2 * MAX_ERROR_CHARS, 'stack'),
       };
     }
     // a thrown value that is not an Error (throw 42, throw 'oops'): said as such, not as an Error
     const what = err === null ? 'null' : err === undefined ? 'undefined' : typeof err === 'object' ? 'an object' : `a ${typeof err}`;
-    return { name: 'Uncaught', message: `${inspect(err)} (${what} was thrown, not an Error)`, stack: undefined };
+    const text = cut(inspect(err, { maxStringLength: MAX_ERROR_CHARS }), MAX_ERROR_CHARS, 'value');
+    return { name: 'Uncaught', message: `${text} (${what} was thrown, not an Error)`, stack: undefined };
   } catch {
     return { name: 'Error', message: 'the cell threw a value that cannot be shown as text', stack: undefined };
   }

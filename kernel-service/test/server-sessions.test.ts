@@ -727,6 +727,28 @@ describe('interrupt and limits', () => {
     }
   });
 
+  it('a value holding an enormous string is shown cut, not the death of the session (96 MB heap here)', async () => {
+    const r = await c.request('session.open', { session: 'nb-huge', label: 'huge.ipynb' });
+    const s = r.result!.session as string;
+    const run = (code: string, cell: string) => c.request('cell.execute', { session: s, code, cell }, 60_000);
+    try {
+      // an object holding a 50-million-character string: inspecting and serialising it whole ran out of memory
+      const m = await run('globalThis.big = { s: "z".repeat(50_000_000), n: 1 }; globalThis.big', 'big-make');
+      expect(m.ok, JSON.stringify(m.error)).toBe(true);
+      const v = await run('big', 'big-value');
+      expect(v.ok, JSON.stringify(v.error)).toBe(true);
+      const text = String(v.result!.value!['text/plain']);
+      expect(text.length).toBeLessThanOrEqual(20_000);
+      expect(text).toContain("s: 'zzz");
+      expect(v.result!.value!['application/json']).toBeUndefined();
+      const d = await run('display(big); display(big.s, "text/html"); big.n', 'big-display');
+      expect(d.ok, JSON.stringify(d.error)).toBe(true);
+      expect(d.result!.value).toEqual({ 'text/plain': '1' });
+    } finally {
+      await c.request('session.close', { session: s, force: true });
+    }
+  });
+
   it('a thrown value that cannot be shown as text is answered, and the session goes on answering', async () => {
     for (const code of [
       'throw { message: { toString: null } }',

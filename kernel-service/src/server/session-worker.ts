@@ -306,23 +306,51 @@ function modelSummary(net: Network): Record<string, unknown> {
 /** Characters of a string that is a cell's value, as of its console output (MAX_OUTPUT_CHARS); beyond, it is cut with a notice. */
 const MAX_VALUE_STRING = MAX_OUTPUT_CHARS;
 
+/** Characters of a value's text (inspect) shown. */
+const MAX_VALUE_TEXT = 20_000;
+/** Characters of a value's JSON (application/json) sent at most. */
+const MAX_VALUE_JSON = 1_000_000;
+
+class TooLarge extends Error {}
+
+/**
+ * The JSON text of `value` if it has at most `max` characters; 'large' when it
+ * has more, found while serialising (the values' sizes are summed as they go,
+ * so that an object holding a string of 50 million characters is not written
+ * out whole, in a heap of 96 MB, to learn that it is too large); 'not json'
+ * where it cannot be JSON (cycles, BigInt, a toJSON that throws).
+ */
+function boundedJson(value: unknown, max: number, replace?: (v: unknown) => unknown): string | 'large' | 'not json' {
+  let size = 0;
+  try {
+    const json = JSON.stringify(value, (k, v: unknown) => {
+      const w = replace ? replace(v) : v;
+      size += k.length + (typeof w === 'string' ? w.length : 8);
+      if (size > max) throw new TooLarge();
+      return w;
+    });
+    if (json === undefined) return 'not json';
+    return json.length > max ? 'large' : json;
+  } catch (err) {
+    return err instanceof TooLarge ? 'large' : 'not json';
+  }
+}
+
 function mimeBundle(value: unknown): Record<string, unknown> {
   if (typeof value === 'string' && value.length > MAX_VALUE_STRING)
     return {
       'text/plain': `${value.slice(0, MAX_VALUE_STRING)}\n[value truncated: ${value.length} characters, ${MAX_VALUE_STRING} shown]`,
     };
-  const text = inspect(value, { depth: 3, maxArrayLength: 20, breakLength: 100 }).slice(0, 20_000);
+  // (strings inside cut as they are inspected: a whole 50-million-character one ran the session out of memory)
+  const text = inspect(value, { depth: 3, maxArrayLength: 20, maxStringLength: MAX_VALUE_TEXT, breakLength: 100 }).slice(0, MAX_VALUE_TEXT);
   if (value instanceof nefsim.Network) return { 'application/vnd.nefsim.network+json': modelSummary(value), 'text/plain': text };
   if (value instanceof InlineSimulation) return { 'application/vnd.nefsim.simulation+json': value.toJSON(), 'text/plain': text };
   if (value instanceof CellPlot) return { [PLOT_MIME]: value.spec, 'text/plain': value.toString() };
   if (typeof value === 'string') return { 'text/plain': value };
   if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
-    try {
-      const json = JSON.stringify(value);
-      if (json !== undefined && json.length < 1_000_000) return { 'application/json': JSON.parse(json) as unknown, 'text/plain': text };
-    } catch {
-      // cyclic or not serialisable: text only
-    }
+    // too large, cyclic or not serialisable: text only
+    const json = boundedJson(value, MAX_VALUE_JSON);
+    if (json !== 'large' && json !== 'not json') return { 'application/json': JSON.parse(json) as unknown, 'text/plain': text };
   }
   return { 'text/plain': text };
 }
@@ -334,12 +362,11 @@ let displayChars = 0;
 function display(value: unknown, mime?: string): void {
   if (displayChars > MAX_DISPLAY_CHARS) return;
   const data: Record<string, unknown> = typeof mime === 'string' ? { [mime]: value } : mimeBundle(value);
-  let size: number;
-  try {
-    size = JSON.stringify(data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))?.length ?? 0;
-  } catch {
-    size = inspect(value).length; // cyclic: the service serialises it its own way
-  }
+  // (measured up to what is left: serialised whole, a display of 50 million characters ran the session out of memory)
+  const json = boundedJson(data, MAX_DISPLAY_CHARS - displayChars + 1, (v) => (typeof v === 'bigint' ? v.toString() : v));
+  // cyclic: the service serialises it its own way
+  const size =
+    json === 'large' ? Infinity : json === 'not json' ? inspect(value, { maxStringLength: MAX_DISPLAY_CHARS }).length : json.length;
   displayChars += size;
   if (displayChars > MAX_DISPLAY_CHARS) {
     emit('stderr', `\n[display output truncated: more than ${MAX_DISPLAY_CHARS} characters in one cell]\n`);

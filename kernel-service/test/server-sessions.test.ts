@@ -778,6 +778,19 @@ describe('interrupt and limits', () => {
     expect(r.events.some((e) => e.event === 'cell.stream' && String(e.text).includes('display output truncated'))).toBe(true);
   });
 
+  it('display() with a mime that is not a MIME type fails naming it (it was ignored, or shown under an empty name)', async () => {
+    for (const [code, got] of [
+      ["display('<b>x</b>', 5)", '5'],
+      ["display('<b>x</b>', '')", "''"],
+      ["display('<b>x</b>', 'html')", "'html'"],
+    ] as const) {
+      const r = await exec(code, 'bad-mime', { model: false });
+      expect(r.ok, code).toBe(false);
+      expect(r.error!.message, code).toContain(`display(value, mime): mime must be a MIME type such as 'text/html', got ${got}`);
+      expect(r.events.some((e) => e.event === 'cell.display')).toBe(false);
+    }
+  });
+
   it('interrupt stops a timer callback that never returns, though no request is pending', async () => {
     expect((await exec("setTimeout(() => { for (;;) {} }, 100); 'armed'", 'spin', { model: false })).ok).toBe(true);
     await new Promise((r) => setTimeout(r, 400));

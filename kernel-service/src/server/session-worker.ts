@@ -359,7 +359,13 @@ function mimeBundle(value: unknown): Record<string, unknown> {
 const MAX_DISPLAY_CHARS = 16 * 1024 * 1024;
 let displayChars = 0;
 
+/** A MIME type, type/subtype (RFC 6838's characters). */
+const MIME_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/;
+
 function display(value: unknown, mime?: string): void {
+  // (a mime that is not a string was ignored, the value shown as if none were given; '' named an output no one renders)
+  if (mime !== undefined && (typeof mime !== 'string' || !MIME_TYPE.test(mime)))
+    throw new TypeError(`display(value, mime): mime must be a MIME type such as 'text/html', got ${inspect(mime)}`);
   if (displayChars > MAX_DISPLAY_CHARS) return;
   const data: Record<string, unknown> = typeof mime === 'string' ? { [mime]: value } : mimeBundle(value);
   // (measured up to what is left: serialised whole, a display of 50 million characters ran the session out of memory)

@@ -51,6 +51,15 @@ describe('cells', () => {
     expect(n.error!.message).toContain("net must be a Network (default: model), got { label: 'x' }");
   });
 
+  it("'var x;' again keeps x's value, as JavaScript's var does; 'let y;' again sets y to undefined, as a fresh let", async () => {
+    expect((await exec('var kept = 5; let reset = 6;', 'decl1')).ok).toBe(true);
+    const again = await exec('var kept; let reset; [kept, reset]', 'decl2', { model: false });
+    expect(again.ok, JSON.stringify(again.error)).toBe(true);
+    expect(again.result!.value!['application/json']).toEqual([5, null]);
+    const fresh = await exec('var neverSet; typeof neverSet', 'decl3', { model: false });
+    expect(fresh.result!.value!['text/plain']).toBe('undefined');
+  });
+
   it("a session's thread has the heap caps: --session-memory-mb for the old generation, a small young generation", async () => {
     const r = await exec("const { resourceLimits } = await import('node:worker_threads'); JSON.stringify(resourceLimits)", 'limits');
     expect(r.ok, JSON.stringify(r.error)).toBe(true);

@@ -87,7 +87,10 @@ function declarationEdits(body: TopStatement[], edits: Edit[], names: string[], 
       edits.push({ pos: st.start, remove: st.kind.length, insert: 'void (' });
       for (const d of st.declarations) {
         patternNames(d.id, names);
-        if (!d.init) edits.push({ pos: d.id.end, remove: 0, insert: ' = undefined' });
+        // `var x;` again keeps x (JavaScript's var); `let x;` is a fresh binding, undefined
+        if (!d.init && st.kind === 'var' && d.id.type === 'Identifier')
+          edits.push({ pos: d.id.end, remove: 0, insert: ` = typeof ${d.id.name} === 'undefined' ? undefined : ${d.id.name}` });
+        else if (!d.init) edits.push({ pos: d.id.end, remove: 0, insert: ' = undefined' });
       }
       const last = st.declarations[st.declarations.length - 1]!;
       edits.push({ pos: last.end, remove: 0, insert: ')' });

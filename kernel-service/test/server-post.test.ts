@@ -50,6 +50,10 @@ describe('post.* name the function and the argument at fault', () => {
   it('spikeTimes refuses neurons that are not an array of indices', () => {
     expect(() => spikeTimes(t, y, 3, 1, 0 as never)).toThrow(/^spikeTimes: neurons must be an array of neuron indices, got 0/);
   });
+  it('spikeTimes counts a missing (NaN) sample as no spike, and a spike of negative amplitude as one', () => {
+    const [n0] = spikeTimes(Float64Array.of(0.001, 0.002, 0.003), Float64Array.of(NaN, -1000, 0), 3, 1, [0]);
+    expect(Array.from(n0!)).toEqual([0.002]);
+  });
   it('tuningCurves refuses a radius, dimensions or arrays that do not fit (they gave rates of 0 or NaN)', () => {
     const ok = {
       neuronType: new LIF(),

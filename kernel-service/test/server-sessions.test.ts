@@ -51,6 +51,27 @@ describe('cells', () => {
     expect(n.error!.message).toContain("net must be a Network (default: model), got { label: 'x' }");
   });
 
+  it('post.tuning refuses, before computing them, more rates than the service sends at once, and says how many points fit', async () => {
+    const o = await c.request('session.open', { label: 'tuning-limit.ipynb' });
+    const s = o.result!.session as string;
+    const built = await c.request('cell.execute', {
+      session: s,
+      cell: 'big',
+      code: "model = new Network({ seed: 1 }); model.ensemble({ nNeurons: 2001, dimensions: 1, label: 'big' });",
+    });
+    expect(built.ok, JSON.stringify(built.error)).toBe(true);
+    // 2,001 neurons x 10,000 points: 20,010,000 rates, more than the default 20,000,000
+    const r = await c.request('post.tuning', { session: s, ensemble: 'big', points: 10_000 });
+    expect(r.error).toMatchObject({
+      code: 'limit',
+      message:
+        "tuning curves of ensemble 'big' at 10000 points are 20010000 rates (2001 neurons), more than 20000000 in one reply; ask for at most 9995 points",
+    });
+    const ok = await c.request('post.tuning', { session: s, ensemble: 'big', points: 9995 });
+    expect(ok.ok, JSON.stringify(ok.error)).toBe(true);
+    await c.request('session.close', { session: s });
+  });
+
   it("'var x;' again keeps x's value, as JavaScript's var does; 'let y;' again sets y to undefined, as a fresh let", async () => {
     expect((await exec('var kept = 5; let reset = 6;', 'decl1')).ok).toBe(true);
     const again = await exec('var kept; let reset; [kept, reset]', 'decl2', { model: false });

@@ -31,7 +31,7 @@ export function filteredRates(
   return filterChecked('filteredRates', 'spikes', spikes, rows, cols, dt, tau, kind);
 }
 
-/** Spike times of the chosen neurons: for each, the times where its sample is non-zero. */
+/** Spike times of the chosen neurons: for each, the times where its sample is non-zero (and not NaN). */
 export function spikeTimes(t: Float64Array, spikes: Float64Array, rows: number, cols: number, neurons: readonly number[]): Float64Array[] {
   checkSeries('spikeTimes', spikes, rows, cols, 'spikes');
   checkTimes('spikeTimes', t, rows);
@@ -39,7 +39,11 @@ export function spikeTimes(t: Float64Array, spikes: Float64Array, rows: number, 
   return neurons.map((n) => {
     if (!Number.isInteger(n) || n < 0 || n >= cols) throw new RangeError(`spikeTimes: neuron ${n} is not in [0, ${cols})`);
     const times: number[] = [];
-    for (let i = 0; i < rows; i++) if (spikes[i * cols + n] !== 0) times.push(t[i]!);
+    // non-zero and a number: a NaN sample (a gap a cell filled with NaN) is no spike
+    for (let i = 0; i < rows; i++) {
+      const x = spikes[i * cols + n]!;
+      if (x !== 0 && x === x) times.push(t[i]!);
+    }
     return Float64Array.from(times);
   });
 }

@@ -1071,6 +1071,7 @@ export class Service {
       op: 'tuning',
       ensemble: r.ensemble,
       points: r.points ?? 101,
+      maxValues: this.opts.maxRawValues,
       sim: r.sim,
       ...(run ? { run } : {}),
     });

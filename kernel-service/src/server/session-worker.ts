@@ -142,6 +142,8 @@ function findProbe(sim: Simulator, name: string): Probe {
 }
 
 class NotFound extends Error {}
+/** A request whose reply would be larger than the service sends at once (its code: 'limit'). */
+class OverLimit extends Error {}
 
 interface SimulateOptions extends Omit<SimulatorOptions, 'progress' | 'progressEvery'> {
   /** Wall seconds allowed (at most the service's budget). */
@@ -889,6 +891,11 @@ async function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): Promise<{ resul
     );
   const b = sim.built(ens);
   if (b.direct) throw new NotFound(`ensemble '${msg.ensemble}' runs in Direct mode: it has no neurons`);
+  // points x neurons rates, checked before they are computed (20,000 neurons at 10,000 points were 1.6 GB)
+  if (msg.points * ens.nNeurons > msg.maxValues)
+    throw new OverLimit(
+      `tuning curves of ensemble '${msg.ensemble}' at ${msg.points} points are ${msg.points * ens.nNeurons} rates (${ens.nNeurons} neurons), more than ${msg.maxValues} in one reply; ask for at most ${Math.max(1, Math.floor(msg.maxValues / ens.nNeurons))} points`,
+    );
   const tc = post.tuningCurves(
     { neuronType: ens.neuronType, gain: b.gain, bias: b.bias, encoders: b.encoders, dimensions: ens.dimensions, radius: ens.radius },
     msg.points,
@@ -953,8 +960,8 @@ function reply(rid: number, f: () => { result: Record<string, unknown>; arrays?:
       rid,
       ok: false,
       error: {
-        code: instanceOf(err, NotFound) ? 'not_found' : 'execution_error',
-        message: `${instanceOf(err, NotFound) ? '' : `${e.name}: `}${e.message}`,
+        code: instanceOf(err, NotFound) ? 'not_found' : instanceOf(err, OverLimit) ? 'limit' : 'execution_error',
+        message: `${instanceOf(err, NotFound) || instanceOf(err, OverLimit) ? '' : `${e.name}: `}${e.message}`,
       },
     });
   }

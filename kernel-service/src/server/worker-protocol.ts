@@ -18,6 +18,8 @@ export type ToWorker =
       rid: number;
       ensemble: string;
       points: number;
+      /** Rates (points x neurons) the reply may hold at most: the service's maxRawValues. */
+      maxValues: number;
       sim: string | undefined;
       /** A run's model module, built with the run's seed and dt (instead of the session's model). */
       run?: { file: string; seed: number | null; dt: number; params: Record<string, unknown> };

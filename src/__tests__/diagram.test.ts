@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { Network } from '../../kernel-service/src/engine/network.js';
 import { diagramSvg, layers, parseGraph, STRUCTURE_CODE } from '../cells/diagram.js';
+
+/** STRUCTURE_CODE run on a model, as the design session runs it (its value goes out as JSON). */
+function structureOf(model: Network): unknown {
+  const value: unknown = new Function('model', `return ${STRUCTURE_CODE}`)(model);
+  return JSON.parse(JSON.stringify(value)) as unknown;
+}
+
+/** Characters XML 1.0 does not allow, and UTF-16 halves without their other half. */
+/* eslint-disable no-control-regex -- control characters are what it finds */
+const NOT_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/* eslint-enable no-control-regex */
 
 const squaring = {
   items: [
@@ -52,5 +65,97 @@ describe('network diagram', () => {
   it('sends the session code that reads the structure (an expression)', () => {
     expect(STRUCTURE_CODE.trim().startsWith('(() =>')).toBe(true);
     expect(() => new Function(`return ${STRUCTURE_CODE}`)).not.toThrow();
+  });
+
+  it('reads subnetworks as one box, with the connections to and from their neurons and slices', () => {
+    const m = new Network({ label: 'm' });
+    const a = m.ensemble({ nNeurons: 10, dimensions: 2, label: 'a' });
+    const sub = m.network({ label: 'sub' });
+    const b = sub.ensemble({ nNeurons: 20, dimensions: 1, label: 'b' });
+    const c = sub.network({ label: 'inner' }).ensemble({ nNeurons: 5, dimensions: 1 });
+    m.connect(a.slice(0, 1), b.neurons, { transform: Array.from({ length: 20 }, () => [1]) });
+    sub.connect(c, b);
+    m.connect(c.neurons, a.neurons.slice(0, 5), { transform: 1 });
+    m.probe(c.neurons);
+    const g = parseGraph(structureOf(m))!;
+    const net = g.items.find((i) => i.kind === 'network')!;
+    expect(net).toMatchObject({ label: 'sub', neurons: 25 });
+    expect(g.items).toHaveLength(2);
+    expect(g.edges).toEqual([
+      [`e${a.id}`, net.id],
+      [net.id, `e${a.id}`],
+    ]);
+  });
+
+  it('a model with more objects than one reply holds still gets its diagram, which says it shows a part', () => {
+    // 4,000 ensembles labelled with 300 characters each were 1.3 million characters of JSON: more than the
+    // session sends as a value (1,000,000), so the cell showed no diagram at all
+    const m = new Network({ label: 'big' });
+    let prev = m.node(0, { label: 'in' });
+    for (let i = 0; i < 4000; i++) {
+      const e = m.ensemble({ nNeurons: 1, dimensions: 1, label: `${'x'.repeat(300)} ${i}` });
+      m.connect(prev, e);
+      prev = e;
+    }
+    const value = structureOf(m);
+    expect(JSON.stringify(value).length).toBeLessThan(200_000);
+    const g = parseGraph(value)!;
+    expect(g.total).toBe(4001);
+    expect(g.items.length).toBeLessThan(4001);
+    expect(g.items.length).toBeGreaterThanOrEqual(60);
+    expect(g.edges.length).toBe(g.items.length - 1);
+    const svg = diagramSvg(g);
+    expect(svg.match(/<rect /g)).toHaveLength(60);
+    // the saved SVG is what the notebook shows: it says there is more
+    expect(svg).toContain('first 60 of 4,001');
+    expect(diagramSvg(parseGraph({ items: Array.from({ length: 70 }, (_, i) => ({ id: `n${i}` })), edges: [] })!)).toContain(
+      'first 60 of 70',
+    );
+    expect(diagramSvg(parseGraph(squaring)!)).not.toContain('first');
+  });
+
+  it('keeps the SVG well-formed whatever the labels hold', () => {
+    // JupyterLab shows an SVG as an <img> from encodeURIComponent(svg): half an emoji (a long label cut inside
+    // it) threw there, and a control character made the image not load
+    const labels = [`${'a'.repeat(18)}😀tail`, 'lone \uD800 half', 'bell\u0007 and \u0000', 'x'.repeat(100_000), 'ok'];
+    const g = parseGraph({ items: labels.map((label, i) => ({ id: `n${i}`, kind: 'node', label })), edges: [] })!;
+    const svg = diagramSvg(g);
+    expect(() => encodeURIComponent(svg)).not.toThrow();
+    expect(svg).not.toMatch(NOT_XML);
+    expect(svg).toContain('a'.repeat(18));
+    // a label of 100,000 characters is not written into the notebook whole
+    expect(svg.length).toBeLessThan(10_000);
+  });
+
+  it('takes malformed structures without throwing, and draws what is valid', () => {
+    const g = parseGraph({
+      items: [
+        { id: 'a', kind: 'ensemble', label: 'a', neurons: 10 },
+        { id: 'a', kind: 'ensemble', label: 'again', neurons: 5 },
+        { id: 'b', kind: 'ensemble', neurons: Number.NaN },
+        { id: 'c', kind: 'strange', label: 7, neurons: -3 },
+        5,
+        null,
+        { id: 3 },
+        [],
+      ],
+      edges: [['a', 'b'], 'x', null, ['a'], ['a', 'b', 'c'], [1, 2], ['b', 'c']],
+      total: 'many',
+    })!;
+    expect(g.items.map((i) => [i.id, i.label, i.neurons])).toEqual([
+      ['a', 'a', 10],
+      ['b', 'b', 0],
+      ['c', 'c', 0],
+    ]);
+    expect(g.total).toBe(3);
+    expect(g.edges).toEqual([
+      ['a', 'b'],
+      ['b', 'c'],
+    ]);
+    const svg = diagramSvg(g);
+    expect(svg.match(/<rect /g)).toHaveLength(3);
+    expect(svg).not.toContain('NaN');
+    expect(parseGraph({ items: 'x', edges: [] })).toBeNull();
+    expect(parseGraph([])).toBeNull();
   });
 });

@@ -15,13 +15,27 @@ export interface DiagramItem {
 export interface DiagramGraph {
   items: DiagramItem[];
   edges: [string, string][];
+  /** Items and connections the model has: more than those given when the session sent only the first DIAGRAM_ITEMS. */
+  total: number;
+  totalEdges: number;
 }
 
-/** JavaScript run in the design session (not a model cell) that returns the model's structure. */
+/** Boxes drawn at most: more do not read as a diagram. The session sends no more than these (and their connections). */
+export const DIAGRAM_ITEMS = 60;
+/** Characters of a label the session sends: the box shows about 20, its tooltip the rest. */
+const LABEL_CHARS = 200;
+
+/**
+ * JavaScript run in the design session (not a model cell) that returns the model's structure. It sends only
+ * the first DIAGRAM_ITEMS items, the connections between them, and labels cut to LABEL_CHARS, with the totals:
+ * all of them, a model of thousands of objects was more JSON than a cell's value may be (so no diagram at all).
+ */
 export const STRUCTURE_CODE = `(() => {
   const m = model;
   if (!m || !Array.isArray(m.allEnsembles)) return null;
   const items = new Map();
+  const netIndex = new Map(m.networks.map((n, i) => [n, i]));
+  const cut = (s) => (s.length > ${LABEL_CHARS} ? s.slice(0, ${LABEL_CHARS}) : s);
   const groupOf = (o) => {
     let n = o.network, prev = null;
     while (n && n !== m) { prev = n; n = n.parent; }
@@ -30,12 +44,12 @@ export const STRUCTURE_CODE = `(() => {
   const keyOf = (o) => {
     const g = groupOf(o);
     if (g) {
-      const k = 'net' + m.networks.indexOf(g);
-      if (!items.has(k)) items.set(k, { id: k, kind: 'network', label: g.label || 'network', neurons: 0 });
+      const k = 'net' + (netIndex.get(g) ?? -1);
+      if (!items.has(k)) items.set(k, { id: k, kind: 'network', label: cut(g.label || 'network'), neurons: 0 });
       return k;
     }
     const k = (o.typeName === 'Ensemble' ? 'e' : 'n') + o.id;
-    if (!items.has(k)) items.set(k, { id: k, kind: o.typeName === 'Ensemble' ? 'ensemble' : 'node', label: o.label || o.typeName + ' ' + o.id, neurons: o.nNeurons || 0 });
+    if (!items.has(k)) items.set(k, { id: k, kind: o.typeName === 'Ensemble' ? 'ensemble' : 'node', label: cut(o.label || o.typeName + ' ' + o.id), neurons: o.nNeurons || 0 });
     return k;
   };
   for (const e of m.allEnsembles) { const k = keyOf(e); const it = items.get(k); if (it.kind === 'network') it.neurons += e.nNeurons; }
@@ -49,33 +63,48 @@ export const STRUCTURE_CODE = `(() => {
     if (ka === kb && items.get(ka).kind === 'network') continue;
     edges.add(ka + '\\u0000' + kb);
   }
-  return { items: [...items.values()], edges: [...edges].map((e) => e.split('\\u0000')) };
+  const all = [...items.values()];
+  const kept = new Set(all.slice(0, ${DIAGRAM_ITEMS}).map((i) => i.id));
+  const shown = [...edges].map((e) => e.split('\\u0000')).filter(([a, b]) => kept.has(a) && kept.has(b));
+  return { items: all.slice(0, ${DIAGRAM_ITEMS}), edges: shown, total: all.length, totalEdges: edges.size };
 })()`;
 
+/** A count the session sent, if it is one and not below what was sent. */
+function countOr(x: unknown, atLeast: number): number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= atLeast ? x : atLeast;
+}
+
+/** The structure the session returned, or null if it is not one. Never throws: what is malformed is left out. */
 export function parseGraph(x: unknown): DiagramGraph | null {
   if (typeof x !== 'object' || x === null) return null;
   const o = x as Record<string, unknown>;
   if (!Array.isArray(o.items) || !Array.isArray(o.edges)) return null;
   const items: DiagramItem[] = [];
+  const ids = new Set<string>();
   for (const i of o.items) {
     if (typeof i !== 'object' || i === null) continue;
     const r = i as Record<string, unknown>;
-    if (typeof r.id !== 'string') continue;
+    // (an id twice drew two boxes at one place)
+    if (typeof r.id !== 'string' || ids.has(r.id)) continue;
+    ids.add(r.id);
     const kind = r.kind === 'ensemble' || r.kind === 'network' ? r.kind : 'node';
+    const label = typeof r.label === 'string' ? r.label : r.id;
     items.push({
       id: r.id,
       kind,
-      label: typeof r.label === 'string' ? r.label : r.id,
-      neurons: typeof r.neurons === 'number' ? r.neurons : 0,
+      label: label.length > LABEL_CHARS ? label.slice(0, LABEL_CHARS) : label,
+      neurons: typeof r.neurons === 'number' && Number.isFinite(r.neurons) && r.neurons >= 0 ? Math.round(r.neurons) : 0,
     });
   }
-  const ids = new Set(items.map((i) => i.id));
-  const edges = o.edges.filter((e): e is [string, string] => Array.isArray(e) && e.length === 2 && ids.has(e[0]) && ids.has(e[1]));
-  return { items, edges };
+  const edges = o.edges.filter(
+    (e): e is [string, string] =>
+      Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string' && ids.has(e[0]) && ids.has(e[1]),
+  );
+  return { items, edges, total: countOr(o.total, items.length), totalEdges: countOr(o.totalEdges, edges.length) };
 }
 
 /** Column of each item: its longest distance from a source, ignoring back edges. */
-export function layers(g: DiagramGraph): Map<string, number> {
+export function layers(g: Pick<DiagramGraph, 'items' | 'edges'>): Map<string, number> {
   const out = new Map<string, string[]>();
   const indeg = new Map<string, number>();
   for (const i of g.items) {
@@ -114,14 +143,32 @@ export function layers(g: DiagramGraph): Map<string, number> {
   return layer;
 }
 
+/* eslint-disable no-control-regex -- control characters are what it finds */
+/** What XML 1.0 may not hold: control characters but tab and newlines, U+FFFE and U+FFFF, half of a UTF-16 pair. */
+const NOT_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/* eslint-enable no-control-regex */
+
+/**
+ * Escaped for XML, with what XML may not hold as U+FFFD: JupyterLab shows the SVG as an <img> of
+ * encodeURIComponent(svg), which throws on half a UTF-16 pair; a control character made the image not load.
+ */
 function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  return s
+    .replace(NOT_XML, '\uFFFD')
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
+
+/** A label as its box shows it: 20 characters at most, cut between characters (not inside an emoji's pair). */
+function shortLabel(label: string): string {
+  const chars = Array.from(label);
+  return chars.length > 20 ? chars.slice(0, 19).join('') + '…' : label;
 }
 
 const COLORS: Record<DiagramItem['kind'], string> = { ensemble: '#1f77b4', node: '#7f7f7f', network: '#2ca02c' };
 
 /** The diagram as a standalone SVG (readable on light and dark backgrounds). */
-export function diagramSvg(g: DiagramGraph, maxItems = 60): string {
+export function diagramSvg(g: DiagramGraph, maxItems = DIAGRAM_ITEMS): string {
   const items = g.items.slice(0, maxItems);
   const keep = new Set(items.map((i) => i.id));
   const edges = g.edges.filter(([a, b]) => keep.has(a) && keep.has(b));
@@ -143,7 +190,11 @@ export function diagramSvg(g: DiagramGraph, maxItems = 60): string {
     rows = Math.max(rows, list.length);
   }
   const width = 20 + Math.max(1, cols.size) * (W + GX) - GX;
-  const height = 20 + Math.max(1, rows) * (H + GY) - GY;
+  const total = Math.max(g.total, g.items.length);
+  // the saved SVG is all the notebook shows: it says when it is a part of the model
+  const caption = items.length < total ? `first ${items.length} of ${total.toLocaleString('en-US')} items` : '';
+  const boxes = 20 + Math.max(1, rows) * (H + GY) - GY;
+  const height = boxes + (caption ? 20 : 0);
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
@@ -173,10 +224,11 @@ export function diagramSvg(g: DiagramGraph, maxItems = 60): string {
     const sub = i.kind === 'node' ? 'node' : `${i.neurons.toLocaleString('en-US')} neurons${i.kind === 'network' ? ' (subnetwork)' : ''}`;
     parts.push(
       `<g><title>${esc(i.label)}: ${esc(sub)}</title><rect x="${p.x}" y="${p.y}" width="${W}" height="${H}" rx="${rx}" fill="${color}" fill-opacity="0.15" stroke="${color}" stroke-width="1.5"/>`,
-      `<text x="${p.x + W / 2}" y="${p.y + 18}" text-anchor="middle" fill="${color}" font-weight="bold">${esc(i.label.length > 20 ? i.label.slice(0, 19) + '…' : i.label)}</text>`,
+      `<text x="${p.x + W / 2}" y="${p.y + 18}" text-anchor="middle" fill="${color}" font-weight="bold">${esc(shortLabel(i.label))}</text>`,
       `<text x="${p.x + W / 2}" y="${p.y + 34}" text-anchor="middle" fill="#888">${esc(sub)}</text></g>`,
     );
   }
+  if (caption) parts.push(`<text x="10" y="${boxes + 10}" fill="#888">${esc(caption)}</text>`);
   parts.push('</svg>');
   return parts.join('');
 }

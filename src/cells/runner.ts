@@ -20,7 +20,7 @@ import {
   type CellErrorInfo,
 } from './outputs.js';
 import { fetchProbePlots, plotOutputs } from '../runs/plots.js';
-import { diagramSvg, parseGraph, STRUCTURE_CODE } from './diagram.js';
+import { DIAGRAM_ITEMS, diagramSvg, parseGraph, STRUCTURE_CODE } from './diagram.js';
 import { markErrorLine, clearErrorLine } from './errorline.js';
 
 function isCodeCell(cell: Cell): cell is CodeCell {
@@ -218,12 +218,13 @@ async function networkDiagram(client: NefsimClient, sessionId: string): Promise<
     const value = (reply.result as { value?: Record<string, unknown> } | null)?.value;
     const graph = parseGraph(value?.['application/json']);
     if (!graph || !graph.items.length) return null;
-    const more = graph.items.length > 60 ? ` (first 60 of ${graph.items.length})` : '';
+    const shown = Math.min(graph.items.length, DIAGRAM_ITEMS);
+    const more = graph.total > shown ? ` (first ${shown} of ${graph.total})` : '';
     return {
       output_type: 'display_data',
       data: {
         'image/svg+xml': diagramSvg(graph),
-        'text/plain': `network diagram: ${graph.items.length} items, ${graph.edges.length} connections${more}`,
+        'text/plain': `network diagram: ${graph.total} items, ${graph.totalEdges} connections${more}`,
       },
       metadata: {},
     } as IOutput;

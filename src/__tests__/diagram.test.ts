@@ -158,4 +158,23 @@ describe('network diagram', () => {
     expect(parseGraph({ items: 'x', edges: [] })).toBeNull();
     expect(parseGraph([])).toBeNull();
   });
+
+  it('wraps a column of many boxes into several, so a model of unconnected parts stays readable', () => {
+    // 60 boxes without connections were one column 3,820 pixels high
+    const g = parseGraph({ items: Array.from({ length: 60 }, (_, i) => ({ id: `n${i}`, kind: 'node' })), edges: [] })!;
+    const svg = diagramSvg(g);
+    const height = Number(/height="(\d+)"/.exec(svg)![1]);
+    const width = Number(/width="(\d+)"/.exec(svg)![1]);
+    expect(height).toBeLessThan(1000);
+    // every box inside the picture
+    for (const m of svg.matchAll(/<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"/g)) {
+      expect(Number(m[1]) + Number(m[3])).toBeLessThanOrEqual(width);
+      expect(Number(m[2]) + Number(m[4])).toBeLessThanOrEqual(height);
+    }
+    // a chain keeps its columns in order: inputs left of what they feed
+    const chain = diagramSvg(parseGraph(squaring)!);
+    const xs = [...chain.matchAll(/<rect x="(\d+)"/g)].map((m) => Number(m[1]));
+    expect(xs).toEqual([...xs].sort((a, b) => a - b));
+    expect(new Set(xs).size).toBe(3);
+  });
 });

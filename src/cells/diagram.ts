@@ -167,6 +167,9 @@ function shortLabel(label: string): string {
 
 const COLORS: Record<DiagramItem['kind'], string> = { ensemble: '#1f77b4', node: '#7f7f7f', network: '#2ca02c' };
 
+/** Boxes in one column at most: a layer with more goes on in the next column. */
+const MAX_ROWS = 12;
+
 /** The diagram as a standalone SVG (readable on light and dark backgrounds). */
 export function diagramSvg(g: DiagramGraph, maxItems = DIAGRAM_ITEMS): string {
   const items = g.items.slice(0, maxItems);
@@ -185,11 +188,16 @@ export function diagramSvg(g: DiagramGraph, maxItems = DIAGRAM_ITEMS): string {
   const GY = 20;
   const pos = new Map<string, { x: number; y: number }>();
   let rows = 0;
-  for (const [l, list] of cols) {
-    list.forEach((i, r) => pos.set(i.id, { x: 10 + l * (W + GX), y: 10 + r * (H + GY) }));
-    rows = Math.max(rows, list.length);
+  let col = 0;
+  // a layer of more than MAX_ROWS boxes goes on in the next column (60 unconnected boxes were one column
+  // 3,820 pixels high), layers in order, left to right
+  for (const l of [...cols.keys()].sort((a, b) => a - b)) {
+    const list = cols.get(l)!;
+    list.forEach((i, n) => pos.set(i.id, { x: 10 + (col + Math.floor(n / MAX_ROWS)) * (W + GX), y: 10 + (n % MAX_ROWS) * (H + GY) }));
+    col += Math.ceil(list.length / MAX_ROWS);
+    rows = Math.max(rows, Math.min(list.length, MAX_ROWS));
   }
-  const width = 20 + Math.max(1, cols.size) * (W + GX) - GX;
+  const width = 20 + Math.max(1, col) * (W + GX) - GX;
   const total = Math.max(g.total, g.items.length);
   // the saved SVG is all the notebook shows: it says when it is a part of the model
   const caption = items.length < total ? `first ${items.length} of ${total.toLocaleString('en-US')} items` : '';

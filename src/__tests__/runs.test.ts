@@ -157,6 +157,11 @@ describe('runs panel data', () => {
     // carried over when rounded, not '60 s', '1 min 60 s', '59 min 60 s' or '10.0 s'
     expect([59.6, 119.7, 3599.7, 7199.9, 9.96].map(formatDuration)).toEqual(['1 min 0 s', '2 min 0 s', '1 h 0 min', '2 h 0 min', '10 s']);
     expect(formatDuration(7300)).toBe('2 h 1 min');
+    // days above 48 h: not '2777 h 46 min'
+    expect(formatDuration(47 * 3600 + 59 * 60 + 59)).toBe('47 h 59 min');
+    expect(formatDuration(48 * 3600)).toBe('2 d 0 h');
+    expect(formatDuration(1e7)).toBe('115 d 17 h');
+    expect(formatDuration(5e9)).toBe('57870 d 8 h');
   });
 
   it("writes an h5py snippet that loads the run from the service's runs folder (a batch: each trial's)", () => {

@@ -40,7 +40,10 @@ export function formatDuration(seconds: number): string {
   const m = Math.floor(whole / 60);
   if (m < 60) return `${m} min ${whole - 60 * m} s`;
   const h = Math.floor(m / 60);
-  return `${h} h ${m - 60 * h} min`;
+  if (h < 48) return `${h} h ${m - 60 * h} min`;
+  // days above 48 h: a long run's time left read '2777 h 46 min'
+  const d = Math.floor(h / 24);
+  return `${d} d ${h - 24 * d} h`;
 }
 
 /** Trial counts of a batch (trials or a sweep), or null for a single run. */

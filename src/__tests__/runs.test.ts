@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseRunList, progressOf, pythonSnippet, runDetails, runErrorLine, trialRuns } from '../runs/format.js';
+import {
+  formatDuration,
+  panelMessage,
+  parseRunList,
+  progressOf,
+  pythonSnippet,
+  runAction,
+  runDetails,
+  runErrorLine,
+  trialRuns,
+} from '../runs/format.js';
 import { fieldValue, parseRunForm } from '../runs/options.js';
 import { isSpikeProbe, parseProbeList, rasterPoints, rasterWindow } from '../runs/probes.js';
 import { statusText } from '../client/status-text.js';
@@ -149,6 +159,30 @@ describe('runs panel data', () => {
     // the service's rate is at least 1e-9: none lately (a stalled run) read '0 steps/s · 250000000 h 0 min left'
     expect(runDetails({ ...r, stepsPerSecond: 1e-9, secondsLeft: 9e11 })).toBe('t = 0.10 / 1 s · 0 steps/s · 10%');
     expect(runDetails({ ...r, stepsPerSecond: 0, secondsLeft: null })).toBe('t = 0.10 / 1 s · 0 steps/s · 10%');
+  });
+
+  it('while the service is not connected, says the list is from before and makes its actions unavailable, saying why', () => {
+    const down = { state: 'disconnected' as const, detail: 'service not reachable (code 1006)' };
+    const up = { state: 'connected' as const, detail: 'connected to nefsim 0.1' };
+    // Cancel and Delete only failed with 'not connected', on a list that no longer said it was old
+    expect(panelMessage(down, 3)).toBe(
+      'Service disconnected: service not reachable (code 1006). The runs below are as they were before; ' +
+        'their actions come back when the service reconnects.',
+    );
+    expect(panelMessage({ state: 'connecting', detail: 'connecting to ws://x' }, 1)).toContain('as they were before');
+    // nothing listed yet: no list to speak of
+    expect(panelMessage(down, 0)).toBe('Service disconnected: service not reachable (code 1006)');
+    expect(panelMessage(up, 3)).toBe('');
+    expect(panelMessage(up, 0)).toBe('No runs yet. Press ▶ Run on a notebook with model cells.');
+    const cancel = runAction('Stop the run; its data up to now is kept', false, down);
+    expect(cancel.disabled).toBe(true);
+    expect(cancel.title).toContain('Stop the run');
+    expect(cancel.title).toContain('unavailable while the service is disconnected');
+    expect(runAction('Delete the run folder', false, { state: 'stopped', detail: 'closed' }).disabled).toBe(true);
+    // back on reconnect
+    expect(runAction('Delete the run folder', false, up)).toEqual({ disabled: false, title: 'Delete the run folder' });
+    // one under way stays disabled (no double cancel)
+    expect(runAction('Delete the run folder', true, up)).toEqual({ disabled: true, title: 'Delete the run folder' });
   });
 
   it('formats durations', () => {

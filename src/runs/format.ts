@@ -1,4 +1,5 @@
 /** Formatting of runs for the panel, and the h5py snippet (pure, unit tested). */
+import type { ConnectionStatus } from '../client/client.js';
 import type { RunInfo } from '../client/protocol.js';
 
 export function parseRunList(result: unknown): RunInfo[] {
@@ -29,6 +30,25 @@ export function progressOf(r: RunInfo): number | null {
   if (typeof r.percent === 'number' && r.state !== 'queued') return Math.min(1, Math.max(0, r.percent / 100));
   if (typeof r.time === 'number' && typeof r.duration === 'number' && r.duration > 0) return Math.min(1, r.time / r.duration);
   return null;
+}
+
+/**
+ * The Runs panel's line above the list. While the service is not connected, the runs listed are as they were
+ * before (no progress comes), and their actions could only fail with 'not connected': it says so.
+ */
+export function panelMessage(service: Pick<ConnectionStatus, 'state' | 'detail'>, runs: number): string {
+  if (service.state === 'connected') return runs ? '' : 'No runs yet. Press ▶ Run on a notebook with model cells.';
+  const down = `Service ${service.state}: ${service.detail}`;
+  return runs ? `${down}. The runs below are as they were before; their actions come back when the service reconnects.` : down;
+}
+
+/**
+ * A run's action button: unavailable while that action is under way (no double cancel), and while the service is not
+ * connected (Cancel and Delete on the list from before only failed with 'not connected'), its title then saying why.
+ */
+export function runAction(title: string, working: boolean, service: Pick<ConnectionStatus, 'state'>): { disabled: boolean; title: string } {
+  if (service.state === 'connected') return { disabled: working, title };
+  return { disabled: true, title: `${title} (unavailable while the service is ${service.state}; it comes back when it reconnects)` };
 }
 
 export function formatDuration(seconds: number): string {

@@ -8,7 +8,7 @@ import { Widget } from '@lumino/widgets';
 import { type NefsimClient } from '../client/client.js';
 import type { EventMessage, RunInfo } from '../client/protocol.js';
 import { pythonToCopy } from './copy-python.js';
-import { ACTIVE_STATES, parseRunList, progressOf, runDetails, runError, runErrorLine } from './format.js';
+import { ACTIVE_STATES, panelMessage, parseRunList, progressOf, runAction, runDetails, runError, runErrorLine } from './format.js';
 
 export interface RunsPanelOptions {
   client: NefsimClient;
@@ -57,11 +57,24 @@ export class RunsPanel extends Widget {
 
   private onStatus(): void {
     const s = this.client.status;
+    // the list stays, marked as from before the service went, its actions unavailable until it is back
+    this.updateActions();
     if (s.state === 'connected') {
       void this.refresh();
     } else {
-      this.message.textContent = `Service ${s.state}: ${s.detail}`;
+      this.message.textContent = panelMessage(s, this.runs.length);
       this.schedule(5000);
+    }
+  }
+
+  /** Each action button's state (see runAction), and the list shown as stale while the service is not connected. */
+  private updateActions(): void {
+    const status = this.client.status;
+    this.list.classList.toggle('nefsim-mod-stale', status.state !== 'connected' && this.runs.length > 0);
+    for (const b of this.list.querySelectorAll<HTMLButtonElement>('button[data-key]')) {
+      const st = runAction(b.dataset.title ?? '', this.working.has(b.dataset.key ?? ''), status);
+      if (b.disabled !== st.disabled) b.disabled = st.disabled;
+      if (b.title !== st.title) b.title = st.title;
     }
   }
 
@@ -87,10 +100,13 @@ export class RunsPanel extends Widget {
       const dir = (reply.result as { runsDir?: unknown } | null)?.runsDir;
       if (typeof dir === 'string' && dir) this.runsDir = dir;
       this.runs.sort((a, b) => startOf(b) - startOf(a));
-      this.message.textContent = this.runs.length ? '' : 'No runs yet. Press ▶ Run on a notebook with model cells.';
+      this.message.textContent = panelMessage(this.client.status, this.runs.length);
       this.render();
     } catch (err) {
-      this.message.textContent = `Could not list runs: ${err instanceof Error ? err.message : String(err)}`;
+      // the service went while listing: what onStatus said stays
+      this.message.textContent = this.client.isConnected
+        ? `Could not list runs: ${err instanceof Error ? err.message : String(err)}`
+        : panelMessage(this.client.status, this.runs.length);
     } finally {
       this.refreshing = false;
       const active = this.runs.some((r) => ACTIVE_STATES.has(r.state));
@@ -144,6 +160,7 @@ export class RunsPanel extends Widget {
       }
     const shown = this.list.children;
     if (shown.length !== rows.length || rows.some((el, i) => shown[i] !== el)) this.list.replaceChildren(...rows);
+    this.updateActions();
   }
 
   /** The run's latest record (a row's buttons outlive the refreshes that update it in place). */
@@ -192,23 +209,24 @@ export class RunsPanel extends Widget {
       const b = document.createElement('button');
       b.className = `jp-Button jp-mod-styled ${cls}`;
       b.textContent = label;
-      b.title = title;
+      b.dataset.title = title;
       b.dataset.action = label.toLowerCase().replace(/\s+/g, '-');
       const key = `${r.run}:${b.dataset.action}`;
       b.dataset.key = key;
-      b.disabled = this.working.has(key);
+      const st = runAction(title, this.working.has(key), this.client.status);
+      b.disabled = st.disabled;
+      b.title = st.title;
       b.addEventListener('click', () => {
-        if (this.working.has(key)) return;
+        if (this.working.has(key) || !this.client.isConnected) return;
         this.working.add(key);
         b.disabled = true;
         fn()
           .catch((e: unknown) => Notification.error(`${label}: ${e instanceof Error ? e.message : String(e)}`, { autoClose: 6000 }))
           .finally(() => {
             this.working.delete(key);
-            b.disabled = false;
+            b.disabled = runAction(title, false, this.client.status).disabled;
             // and the button of a row made anew meanwhile (the run ended while its probes were plotted)
-            for (const other of this.list.querySelectorAll<HTMLButtonElement>('button[data-key]'))
-              if (other.dataset.key === key) other.disabled = false;
+            this.updateActions();
           });
       });
       actions.appendChild(b);

@@ -177,4 +177,24 @@ describe('network diagram', () => {
     expect(xs).toEqual([...xs].sort((a, b) => a - b));
     expect(new Set(xs).size).toBe(3);
   });
+
+  it('fits wide labels and large counts in their box', () => {
+    // 19 capitals or CJK characters, and '12,000 neurons (subnetwork)', ran past the box's 150 pixels into the next
+    const g = parseGraph({
+      items: [
+        { id: 'a', kind: 'ensemble', label: 'MMMMMMMMMMMMMMMMMMMM', neurons: 10 },
+        { id: 'b', kind: 'ensemble', label: '積分器のフィードバック接続を持つ集団', neurons: 10 },
+        { id: 'c', kind: 'network', label: 'sub', neurons: 12_000 },
+        { id: 'd', kind: 'ensemble', label: 'short', neurons: 10 },
+      ],
+      edges: [],
+    })!;
+    const texts = [...diagramSvg(g).matchAll(/<text ([^>]*)>([^<]*)<\/text>/g)].map((m) => ({ attrs: m[1], text: m[2] }));
+    const squeezed = (t: string) => texts.find((x) => x.text === t)!.attrs.includes('textLength');
+    expect(squeezed('MMMMMMMMMMMMMMMMMMMM')).toBe(true);
+    expect(squeezed('積分器のフィードバック接続を持つ集団')).toBe(true);
+    expect(squeezed('12,000 neurons (subnetwork)')).toBe(true);
+    expect(squeezed('short')).toBe(false);
+    expect(squeezed('10 neurons')).toBe(false);
+  });
 });

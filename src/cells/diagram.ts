@@ -165,6 +165,21 @@ function shortLabel(label: string): string {
   return chars.length > 20 ? chars.slice(0, 19).join('') + '…' : label;
 }
 
+/**
+ * textLength for a text wider than `width` pixels (at 12 px, on the wide side), so that it is squeezed into its box:
+ * 20 capitals or CJK characters, and '12,000 neurons (subnetwork)', ran past the box into the next.
+ */
+function fit(text: string, width: number, bold: boolean): string {
+  let w = 0;
+  for (const c of text) {
+    const cp = c.codePointAt(0)!;
+    // East Asian wide characters and emoji: a full em; capitals and digits wider than lower case (Arial's widths)
+    w += cp >= 0x1100 ? 12 : /[A-Zmw@%#&]/.test(c) ? 8.5 : /\d/.test(c) ? 6.7 : 6;
+  }
+  if (bold) w *= 1.08;
+  return w > width ? ` textLength="${width}" lengthAdjust="spacingAndGlyphs"` : '';
+}
+
 const COLORS: Record<DiagramItem['kind'], string> = { ensemble: '#1f77b4', node: '#7f7f7f', network: '#2ca02c' };
 
 /** Boxes in one column at most: a layer with more goes on in the next column. */
@@ -229,11 +244,12 @@ export function diagramSvg(g: DiagramGraph, maxItems = DIAGRAM_ITEMS): string {
     const p = pos.get(i.id)!;
     const color = COLORS[i.kind];
     const rx = i.kind === 'node' ? 2 : 12;
+    const label = shortLabel(i.label);
     const sub = i.kind === 'node' ? 'node' : `${i.neurons.toLocaleString('en-US')} neurons${i.kind === 'network' ? ' (subnetwork)' : ''}`;
     parts.push(
       `<g><title>${esc(i.label)}: ${esc(sub)}</title><rect x="${p.x}" y="${p.y}" width="${W}" height="${H}" rx="${rx}" fill="${color}" fill-opacity="0.15" stroke="${color}" stroke-width="1.5"/>`,
-      `<text x="${p.x + W / 2}" y="${p.y + 18}" text-anchor="middle" fill="${color}" font-weight="bold">${esc(shortLabel(i.label))}</text>`,
-      `<text x="${p.x + W / 2}" y="${p.y + 34}" text-anchor="middle" fill="#888">${esc(sub)}</text></g>`,
+      `<text x="${p.x + W / 2}" y="${p.y + 18}" text-anchor="middle"${fit(label, W - 10, true)} fill="${color}" font-weight="bold">${esc(label)}</text>`,
+      `<text x="${p.x + W / 2}" y="${p.y + 34}" text-anchor="middle"${fit(sub, W - 10, false)} fill="#888">${esc(sub)}</text></g>`,
     );
   }
   if (caption) parts.push(`<text x="10" y="${boxes + 10}" fill="#888">${esc(caption)}</text>`);

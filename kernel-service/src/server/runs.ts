@@ -183,6 +183,31 @@ function trialDamage(dir: string): string | null {
   );
 }
 
+/** A run's name in the runs folder (a batch's trials are not queued): as the protocol's RunName, without the trial. */
+const QUEUED_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@+ -]*$/;
+
+/**
+ * A queue record, checked: a file of the queue folder that does not hold one (written by hand or by
+ * another program, copied under another name) is damaged. Every reader used its fields as they came:
+ * a `null` or `{}` there failed run.list, run.start and the queue's every tick as `internal`, and a
+ * record naming another run than its file's (`"run": "../x"`) was launched outside the runs folder.
+ */
+function readRecord(path: string): QueueRecord {
+  const r = readJson<unknown>(path);
+  const o = (typeof r === 'object' && r !== null && !Array.isArray(r) ? r : {}) as Record<string, unknown>;
+  const ok =
+    typeof o.run === 'string' &&
+    o.run === basename(path, '.json') &&
+    QUEUED_NAME.test(o.run) &&
+    typeof o.file === 'string' &&
+    typeof o.created === 'string' &&
+    (o.state === 'queued' || o.state === 'failed' || o.state === 'cancelled') &&
+    typeof o.duration === 'number' &&
+    typeof o.dt === 'number';
+  if (!ok) throw new Error(`${path} is damaged: not a queue record of the run '${basename(path, '.json')}'`);
+  return r as QueueRecord;
+}
+
 /** A run's options.json: a JSON object (the fields are read as they come: a wrong one shows as such, or as null). */
 function readOptions(dir: string): RunOptions {
   const path = join(dir, FILES.options);
@@ -437,6 +462,15 @@ export class RunManager {
     return this.status(run);
   }
 
+  /** A run's queue record; undefined if it has none, or one that is damaged (as run.list skips it). */
+  private record(run: string): QueueRecord | undefined {
+    try {
+      return readRecord(join(this.queueDir, `${run}.json`));
+    } catch {
+      return undefined;
+    }
+  }
+
   private queueRecords(): QueueRecord[] {
     let names: string[];
     try {
@@ -447,7 +481,7 @@ export class RunManager {
     const out: QueueRecord[] = [];
     for (const n of names) {
       try {
-        out.push(readJson<QueueRecord>(join(this.queueDir, n)));
+        out.push(readRecord(join(this.queueDir, n)));
       } catch {
         // half-written or foreign file: skip
       }
@@ -506,7 +540,7 @@ export class RunManager {
       // read again: a run.cancel may have come while an earlier run launched
       let rec: QueueRecord;
       try {
-        rec = readJson<QueueRecord>(join(this.queueDir, `${listed.run}.json`));
+        rec = readRecord(join(this.queueDir, `${listed.run}.json`));
       } catch {
         continue; // deleted meanwhile
       }
@@ -555,7 +589,7 @@ export class RunManager {
   /** Whether a run's queue record is there and queued. */
   private stillQueued(run: string): boolean {
     try {
-      return readJson<QueueRecord>(join(this.queueDir, `${run}.json`)).state === 'queued';
+      return readRecord(join(this.queueDir, `${run}.json`)).state === 'queued';
     } catch {
       return false;
     }
@@ -629,7 +663,7 @@ export class RunManager {
     // run.cancel while `nefsim run` loaded the model marked the record (and stopped the launcher)
     let cancelled = false;
     try {
-      cancelled = readJson<QueueRecord>(qfile).state === 'cancelled';
+      cancelled = readRecord(qfile).state === 'cancelled';
     } catch {
       // no record: not cancelled
     }
@@ -885,7 +919,7 @@ export class RunManager {
     const launch = this.launching.get(run);
     if (launch) {
       try {
-        const rec = readJson<QueueRecord>(qfile);
+        const rec = readRecord(qfile);
         if (rec.state === 'queued') {
           writeJsonAtomic(qfile, { ...rec, state: 'cancelled', error: 'cancelled while it was being started' });
           // stop `nefsim run` loading the model (a model that never loads would hold the cancel for the launch's time limit)
@@ -902,12 +936,11 @@ export class RunManager {
       if (isFolder(dir) && !isTerminal(this.stateOf(dir))) await cli(['cancel', dir, '--timeout', '30'], 40_000);
       return this.status(run);
     }
-    if (!isFolder(dir) && existsSync(qfile)) {
-      const rec = readJson<QueueRecord>(qfile);
-      if (rec.state === 'queued') writeJsonAtomic(qfile, { ...rec, state: 'cancelled', error: 'cancelled before it started' });
+    if (!isFolder(dir)) {
+      const rec = this.record(run);
+      if (rec?.state === 'queued') writeJsonAtomic(qfile, { ...rec, state: 'cancelled', error: 'cancelled before it started' });
       return this.status(run);
     }
-    if (!isFolder(dir)) return this.status(run);
     const before = this.stateOf(dir);
     if (isTerminal(before)) throw new ProtocolError('conflict', `run '${run}' is already ${before}`, { state: before });
     const r = await cli(['cancel', dir, '--timeout', '30'], 40_000);
@@ -954,8 +987,8 @@ export class RunManager {
       rmSync(qfile, { force: true });
       return;
     }
-    if (existsSync(qfile)) {
-      const rec = readJson<QueueRecord>(qfile);
+    const rec = this.record(run);
+    if (rec) {
       if (rec.state === 'queued') throw new ProtocolError('conflict', `run '${run}' is queued: cancel it before deleting it`);
       rmSync(qfile, { force: true });
       return;

@@ -1,0 +1,77 @@
+/**
+ * The service's run queue (RUNS/.queue/) against files it did not write, and
+ * requests on runs in every state, through the real service.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, Client, MODEL_FILE, startService, type Running } from './server-harness.js';
+
+let svc: Running;
+let c: Client;
+let file: string;
+
+beforeAll(async () => {
+  svc = await startService(['--max-concurrent-runs', '1']);
+  c = await Client.connect(svc);
+  file = join(svc.dir, 'model.mjs');
+  writeFileSync(file, MODEL_FILE);
+});
+
+afterAll(async () => {
+  for (const r of ((await c.request('run.list')).result?.runs as { run: string; state: string }[] | undefined) ?? []) {
+    if (r.state === 'running' || r.state === 'queued') await c.request('run.cancel', { run: r.run });
+  }
+  c?.close();
+  await svc?.stop();
+  cleanup(svc.dir);
+});
+
+/** Asks for a run's status until it has ended; returns its last state. */
+async function ended(run: string): Promise<string> {
+  let state = '';
+  for (let i = 0; i < 300; i++) {
+    state = (await c.request('run.status', { run })).result?.state as string;
+    if (state === 'done' || state === 'failed' || state === 'cancelled') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return state;
+}
+
+describe('the run queue', () => {
+  it('a file in the queue folder that is not a queue record is skipped: run.list, run.start and the queue go on; requests on its name are not_found', async () => {
+    const queue = join(svc.runsDir, '.queue');
+    // JSON that is not a record (written by hand, by another program, or copied from elsewhere)
+    writeFileSync(join(queue, 'nul.json'), 'null');
+    writeFileSync(join(queue, 'empty.json'), '{}');
+    writeFileSync(join(queue, 'list.json'), '[1, 2]');
+    // a record that names another run than its file, and a path outside the runs folder
+    writeFileSync(
+      join(queue, 'away.json'),
+      JSON.stringify({
+        run: '../away',
+        file,
+        duration: 1,
+        dt: 0.001,
+        seed: null,
+        label: '',
+        created: '2026-01-01T00:00:00.000Z',
+        state: 'queued',
+      }),
+    );
+    const list = await c.request('run.list');
+    expect(list.ok, JSON.stringify(list.error)).toBe(true);
+    expect((list.result!.runs as unknown[]).length).toBe(0);
+    const s = await c.request('run.start', { file, duration: 0.05, label: 'after-junk' });
+    expect(s.ok, JSON.stringify(s.error)).toBe(true);
+    expect(await ended(s.result!.run as string)).toBe('done');
+    for (const run of ['nul', 'empty', 'list', 'away']) {
+      for (const type of ['run.status', 'run.cancel', 'run.delete']) {
+        const r = await c.request(type, { run });
+        expect(r.error, `${type} ${run}: ${JSON.stringify(r.error)}`).toMatchObject({ code: 'not_found' });
+      }
+    }
+    expect(existsSync(join(svc.runsDir, '..', 'away'))).toBe(false);
+    expect(svc.stderr()).not.toMatch(/internal error|uncaught|unhandled/);
+  }, 60_000);
+});

@@ -409,9 +409,18 @@ export class RunManager {
     return join(this.dir, run);
   }
 
+  /**
+   * A name no run has: not a folder's, a queue record's or a launch's. A name that was taken (the same
+   * label in the same second, and the same random part) made the new run's record replace a queued
+   * run's, or its `nefsim run` be refused the folder of a finished one, whose status was then the reply.
+   */
   private newName(label: string): string {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    return `${label || 'model'}-${stamp}-${randomBytes(3).toString('hex')}`;
+    for (;;) {
+      const run = `${label || 'model'}-${stamp}-${randomBytes(3).toString('hex')}`;
+      const taken = existsSync(join(this.dir, run)) || existsSync(join(this.queueDir, `${run}.json`)) || this.launching.has(run);
+      if (!taken) return run;
+    }
   }
 
   /** Writes a session's model cells as a module; returns its path. */

@@ -74,4 +74,16 @@ describe('the run queue', () => {
     expect(existsSync(join(svc.runsDir, '..', 'away'))).toBe(false);
     expect(svc.stderr()).not.toMatch(/internal error|uncaught|unhandled/);
   }, 60_000);
+
+  it('trials whose seeds would pass 2^32 - 1 are refused as invalid_params naming seed, before anything is queued (it was a model_error after a model load, and a failed run left in the list)', async () => {
+    const r = await c.request('run.start', { file, duration: 0.05, trials: 3, seed: 4294967294, label: 'seeds-past' });
+    expect(r.error).toMatchObject({ code: 'invalid_params' });
+    expect(r.error!.message).toMatch(/^run\.start: seed .*4294967294.*4294967296/);
+    const runs = (await c.request('run.list')).result!.runs as { run: string }[];
+    expect(runs.some((x) => x.run.startsWith('seeds-past'))).toBe(false);
+    // the last seed that fits is accepted
+    const ok = await c.request('run.start', { file, duration: 0.05, trials: 2, seed: 4294967294, label: 'seeds-fit' });
+    expect(ok.ok, JSON.stringify(ok.error)).toBe(true);
+    expect(await ended(ok.result!.run as string)).toBe('done');
+  }, 60_000);
 });

@@ -760,6 +760,14 @@ export class Service {
         'invalid_params',
         'run.start: jobs is how many trials run at once: give trials (more than 1) or sweep with it',
       );
+    // trials take seeds seed, seed + 1, ...: `nefsim run` refuses seeds past 2^32 - 1 only once it has loaded
+    // the model, which made a model_error (naming --seed) and a failed run in the list
+    const trials = r.trials ?? 1;
+    if (r.seed !== undefined && trials > 1 && r.seed + trials - 1 > 0xffffffff)
+      throw new ProtocolError(
+        'invalid_params',
+        `run.start: seed ${r.seed} with ${trials} trials gives seeds ${r.seed} to ${r.seed + trials - 1}, past 4294967295 (2^32 - 1): give a seed of at most ${2 ** 32 - trials}`,
+      );
     if ((r.session === undefined) === (r.file === undefined))
       throw new ProtocolError('invalid_params', 'run.start: give either session (its model cells) or file (a model module)');
     const dt = r.dt ?? 0.001;

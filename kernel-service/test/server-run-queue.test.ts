@@ -86,4 +86,15 @@ describe('the run queue', () => {
     expect(ok.ok, JSON.stringify(ok.error)).toBe(true);
     expect(await ended(ok.result!.run as string)).toBe('done');
   }, 60_000);
+
+  it('run.start with an empty list of cells says that the list is empty (it said the session had no model cells, which it had)', async () => {
+    const session = (await c.request('session.open', { label: 'cells' })).result!.session as string;
+    const code = 'const net = new Network({ seed: 1 }); net.ensemble({ nNeurons: 10, dimensions: 1 }); model = net;';
+    expect((await c.request('cell.execute', { session, code, cell: 'm' })).ok).toBe(true);
+    const r = await c.request('run.start', { session, cells: [], duration: 0.05, label: 'nocells' });
+    expect(r.error).toMatchObject({ code: 'invalid_params' });
+    expect(r.error!.message).toBe('run.start: /cells: Expected array length to be greater or equal to 1');
+    const runs = (await c.request('run.list')).result!.runs as { run: string }[];
+    expect(runs.some((x) => x.run.startsWith('nocells'))).toBe(false);
+  });
 });

@@ -159,6 +159,8 @@ export const RequestSchemas = {
       label: Type.Optional(Type.String({ maxLength: 100, pattern: '^([A-Za-z0-9_][A-Za-z0-9_.-]*)?$' })),
       cells: Type.Optional(
         Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+          // none is not a model to run: refused here (it was a conflict saying the session had no model cells)
+          minItems: 1,
           maxItems: 10_000,
           description:
             "With session: the model cells to run, by id, in this order (the notebook's model cells); default: every model cell the session ran, in the order first run.",

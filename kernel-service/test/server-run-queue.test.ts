@@ -2,7 +2,7 @@
  * The service's run queue (RUNS/.queue/) against files it did not write, and
  * requests on runs in every state, through the real service.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Client, MODEL_FILE, startService, type Running } from './server-harness.js';
@@ -97,4 +97,22 @@ describe('the run queue', () => {
     const runs = (await c.request('run.list')).result!.runs as { run: string }[];
     expect(runs.some((x) => x.run.startsWith('nocells'))).toBe(false);
   });
+
+  it("a run whose options.json, or a batch whose batch.json, has a 'created' that is not a string is listed, created null (run.list failed as internal for every run)", async () => {
+    const one = (await c.request('run.start', { file, duration: 0.05, label: 'created-one' })).result!.run as string;
+    expect(await ended(one)).toBe('done');
+    const batch = (await c.request('run.start', { file, duration: 0.05, trials: 2, jobs: 1, label: 'created-batch' })).result!
+      .run as string;
+    expect(await ended(batch)).toBe('done');
+    const edit = (path: string, fields: Record<string, unknown>): void =>
+      writeFileSync(path, JSON.stringify({ ...(JSON.parse(readFileSync(path, 'utf8')) as object), ...fields }));
+    edit(join(svc.runsDir, one, 'options.json'), { created: 20260101, duration: '0.05', seed: 'x' });
+    edit(join(svc.runsDir, batch, 'batch.json'), { created: { at: 1 } });
+    const list = await c.request('run.list');
+    expect(list.ok, JSON.stringify(list.error)).toBe(true);
+    const runs = list.result!.runs as { run: string; created: unknown; duration: unknown; seed: unknown }[];
+    expect(runs.find((r) => r.run === one)).toMatchObject({ created: null, duration: null, seed: null });
+    expect(runs.find((r) => r.run === batch)).toMatchObject({ created: null });
+    expect((await c.request('run.status', { run: one })).result).toMatchObject({ state: 'done', created: null });
+  }, 60_000);
 });

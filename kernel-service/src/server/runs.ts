@@ -208,6 +208,14 @@ function readRecord(path: string): QueueRecord {
   return r as QueueRecord;
 }
 
+/**
+ * A field of a run's files as run.list gives it: of its kind, else null. Those files are read as they
+ * come (one written by hand may hold anything): a `created` that was not a string failed run.list's
+ * sort, so that the Runs panel showed no run at all.
+ */
+const stringOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const numberOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
 /** A run's options.json: a JSON object (the fields are read as they come: a wrong one shows as such, or as null). */
 function readOptions(dir: string): RunOptions {
   const path = join(dir, FILES.options);
@@ -720,7 +728,7 @@ export class RunManager {
       duration: plan.duration,
       dt: plan.dt,
       seed: s.trials[0]?.seed ?? null,
-      created: plan.created,
+      created: stringOrNull(plan.created),
       error: s.error ?? s.trials.find((t) => t.error)?.error ?? null,
       object: s.trials.find((t) => t.object)?.object ?? null,
       ...(pending !== null ? { slurmPending: pending } : {}),
@@ -782,10 +790,10 @@ export class RunManager {
       stepsPerSecond: s.stepsPerSecond,
       secondsLeft: s.secondsLeft,
       percent: s.stepsTotal > 0 ? (100 * s.steps) / s.stepsTotal : 0,
-      duration: options?.duration ?? null,
-      dt: options?.dt ?? null,
-      seed: options?.seed ?? null,
-      created: options?.created ?? null,
+      duration: numberOrNull(options.duration),
+      dt: numberOrNull(options.dt),
+      seed: numberOrNull(options.seed),
+      created: stringOrNull(options.created),
       error: s.error ?? exit?.error ?? null,
       object: s.object ?? exit?.object ?? null,
       ...(s.slurmPending !== undefined ? { slurmPending: s.slurmPending } : {}),

@@ -2,7 +2,7 @@
  * The service's run queue (RUNS/.queue/) against files it did not write, and
  * requests on runs in every state, through the real service.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Client, MODEL_FILE, startService, type Running } from './server-harness.js';
@@ -114,5 +114,22 @@ describe('the run queue', () => {
     expect(runs.find((r) => r.run === one)).toMatchObject({ created: null, duration: null, seed: null });
     expect(runs.find((r) => r.run === batch)).toMatchObject({ created: null });
     expect((await c.request('run.status', { run: one })).result).toMatchObject({ state: 'done', created: null });
+  }, 60_000);
+
+  it("a queued run of a session's model cells, with a sweep, cancelled before it started leaves no generated file in RUNS/.sources (they were kept for good)", async () => {
+    const sources = join(svc.runsDir, '.sources');
+    const before = readdirSync(sources).sort();
+    const session = (await c.request('session.open', { label: 'gen' })).result!.session as string;
+    const code = 'const net = new Network({ seed: 1 }); net.ensemble({ nNeurons: 10, dimensions: 1 }); model = net;';
+    expect((await c.request('cell.execute', { session, code, cell: 'm' })).ok).toBe(true);
+    // the one slot is taken: the next run waits in the queue
+    const long = await c.request('run.start', { file, duration: 600, label: 'gen-long' });
+    expect(long.ok, JSON.stringify(long.error)).toBe(true);
+    const q = await c.request('run.start', { session, duration: 0.05, sweep: [{ n: 1 }, { n: 2 }], label: 'gen-queued' });
+    expect(q.result).toMatchObject({ state: 'queued' });
+    expect(readdirSync(sources).length).toBe(before.length + 2);
+    expect((await c.request('run.cancel', { run: q.result!.run })).result).toMatchObject({ state: 'cancelled' });
+    expect(readdirSync(sources).sort()).toEqual(before);
+    expect((await c.request('run.cancel', { run: long.result!.run })).result).toMatchObject({ state: 'cancelled' });
   }, 60_000);
 });

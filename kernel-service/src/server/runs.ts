@@ -955,7 +955,11 @@ export class RunManager {
     }
     if (!isFolder(dir)) {
       const rec = this.record(run);
-      if (rec?.state === 'queued') writeJsonAtomic(qfile, { ...rec, state: 'cancelled', error: 'cancelled before it started' });
+      if (rec?.state === 'queued') {
+        writeJsonAtomic(qfile, { ...rec, state: 'cancelled', error: 'cancelled before it started' });
+        // it never starts: its generated module and sweep were kept for good
+        this.removeGenerated(rec.file, rec.sweepFile);
+      }
       return this.status(run);
     }
     const before = this.stateOf(dir);
@@ -1008,6 +1012,7 @@ export class RunManager {
     if (rec) {
       if (rec.state === 'queued') throw new ProtocolError('conflict', `run '${run}' is queued: cancel it before deleting it`);
       rmSync(qfile, { force: true });
+      this.removeGenerated(rec.file, rec.sweepFile); // of a record cancelled by an earlier service
       return;
     }
     throw new ProtocolError('not_found', `no run '${run}' in ${this.dir}`);

@@ -132,4 +132,18 @@ describe('the run queue', () => {
     expect(readdirSync(sources).sort()).toEqual(before);
     expect((await c.request('run.cancel', { run: long.result!.run })).result).toMatchObject({ state: 'cancelled' });
   }, 60_000);
+
+  it("a session's run.start whose sweep cannot be written as JSON is refused and leaves no generated module behind", async () => {
+    const sources = join(svc.runsDir, '.sources');
+    const before = readdirSync(sources).sort();
+    const session = (await c.request('session.open', { label: 'deep' })).result!.session as string;
+    const code = 'const net = new Network({ seed: 1 }); net.ensemble({ nNeurons: 10, dimensions: 1 }); model = net;';
+    expect((await c.request('cell.execute', { session, code, cell: 'm' })).ok).toBe(true);
+    // a parameter value nested 100,000 deep: parsed, but too deep to write out again
+    const deep = `${'['.repeat(100_000)}1${']'.repeat(100_000)}`;
+    const r = await c.raw(`{"v":1,"id":"deep","type":"run.start","session":"${session}","duration":0.05,"sweep":[{"a":${deep}}]}`, 'deep');
+    expect(r.error).toMatchObject({ code: 'invalid_params' });
+    expect(r.error!.message).toMatch(/^sweep: /);
+    expect(readdirSync(sources).sort()).toEqual(before);
+  });
 });

@@ -804,9 +804,11 @@ export class Service {
           'run',
         );
     }
-    const sweepFile = r.sweep !== undefined ? this.runs.writeSweep(r.sweep) : undefined;
+    let sweepFile: string | undefined;
     let info: RunInfo;
     try {
+      // inside: a sweep that cannot be written (nested too deep) left the session's module behind
+      sweepFile = r.sweep !== undefined ? this.runs.writeSweep(r.sweep) : undefined;
       info = await this.runs.submit(file, {
         duration: r.duration,
         dt,

@@ -146,4 +146,12 @@ describe('the run queue', () => {
     expect(r.error!.message).toMatch(/^sweep: /);
     expect(readdirSync(sources).sort()).toEqual(before);
   });
+
+  it("run.start with cells and a file (cells are a session's) is refused naming cells, not run with the cells ignored", async () => {
+    const r = await c.request('run.start', { file, cells: ['m'], duration: 0.05, label: 'cells-file' });
+    expect(r.error).toMatchObject({ code: 'invalid_params' });
+    expect(r.error!.message).toMatch(/^run\.start: cells /);
+    const runs = (await c.request('run.list')).result!.runs as { run: string }[];
+    expect(runs.some((x) => x.run.startsWith('cells-file'))).toBe(false);
+  });
 });

@@ -770,6 +770,9 @@ export class Service {
       );
     if ((r.session === undefined) === (r.file === undefined))
       throw new ProtocolError('invalid_params', 'run.start: give either session (its model cells) or file (a model module)');
+    // a file's run has no model cells to pick: the list was ignored, and the file ran as if none was given
+    if (r.cells !== undefined && r.session === undefined)
+      throw new ProtocolError('invalid_params', "run.start: cells picks a session's model cells: give session with it (a file runs whole)");
     const dt = r.dt ?? 0.001;
     if (dt > r.duration) throw new ProtocolError('invalid_params', `run.start: dt (${dt}) is longer than duration (${r.duration})`);
     if (stepsIn(r.duration, dt) > MAX_RUN_STEPS)

@@ -154,4 +154,15 @@ describe('the run queue', () => {
     const runs = (await c.request('run.list')).result!.runs as { run: string }[];
     expect(runs.some((x) => x.run.startsWith('cells-file'))).toBe(false);
   });
+
+  it("run.start refuses a file in the runs folder's generated models (RUNS/.sources): that run's launch would delete it", async () => {
+    const generated = join(svc.runsDir, '.sources', 'someone-else-0123abcd.mjs');
+    writeFileSync(generated, MODEL_FILE);
+    for (const given of [generated, `${svc.runsDir}/x/../.sources/someone-else-0123abcd.mjs`]) {
+      const r = await c.request('run.start', { file: given, duration: 0.05, label: 'generated' });
+      expect(r.error).toMatchObject({ code: 'invalid_params' });
+      expect(r.error!.message).toContain('is a model the service wrote for a run of a session');
+    }
+    expect(existsSync(generated)).toBe(true);
+  });
 });

@@ -445,6 +445,11 @@ export class RunManager {
   }
 
   /** Removes files this service generated for a run (a session's module, a sweep), if they are its. */
+  /** Whether `file` is in the folder of the models and sweeps this service writes (RUNS/.sources). */
+  isGenerated(file: string): boolean {
+    return resolve(file).startsWith(this.sourcesDir + '/');
+  }
+
   removeGenerated(...files: (string | undefined)[]): void {
     for (const f of files) if (f !== undefined && f.startsWith(this.sourcesDir + '/')) rmSync(f, { force: true });
   }

@@ -797,6 +797,12 @@ export class Service {
       file = this.runs.writeSource(sources, API_NAMES, label, { sweep: r.sweep !== undefined });
     } else {
       file = r.file!;
+      // the launch of a run from a file there deletes it (it cleans up after the session's run that file was written for)
+      if (this.runs.isGenerated(file))
+        throw new ProtocolError(
+          'invalid_params',
+          `run.start: file ${file} is a model the service wrote for a run of a session (in the runs folder's .sources); give a module of your own, or start the run from the session`,
+        );
       label =
         label ||
         runLabel(

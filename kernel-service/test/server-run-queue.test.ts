@@ -165,4 +165,22 @@ describe('the run queue', () => {
     }
     expect(existsSync(generated)).toBe(true);
   });
+  it('a run being started is not counted in the queue: the next one waiting is #1 (it read #2)', async () => {
+    const slow = join(svc.dir, 'slow-load.mjs');
+    writeFileSync(slow, `await new Promise((r) => setTimeout(r, 3000));\n${MODEL_FILE}`);
+    const first = c.request('run.start', { file: slow, duration: 0.05, label: 'slow-load' });
+    let listed: { run: string; state: string; queuePosition?: number }[] = [];
+    for (let i = 0; i < 100 && !listed.some((r) => r.run.startsWith('slow-load')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      listed = (await c.request('run.list')).result!.runs as typeof listed;
+    }
+    const second = await c.request('run.start', { file, duration: 0.05, label: 'after-slow' });
+    expect(second.result).toMatchObject({ state: 'queued', queuePosition: 1 });
+    listed = (await c.request('run.list')).result!.runs as typeof listed;
+    const starting = listed.find((r) => r.run.startsWith('slow-load'));
+    expect(starting?.queuePosition).toBeUndefined();
+    expect(listed.find((r) => r.run === second.result!.run)?.queuePosition).toBe(1);
+    expect((await first).ok).toBe(true);
+    expect(await ended(second.result!.run as string)).toBe('done');
+  }, 30_000);
 });

@@ -863,7 +863,8 @@ export class RunManager {
     const recs = this.queueRecords();
     const rec = recs.find((r) => r.run === run);
     if (rec) {
-      const pos = recs.filter((r) => r.state === 'queued').findIndex((r) => r.run === run);
+      // (a run being started waits no more: the next one waiting is #1)
+      const pos = recs.filter((r) => r.state === 'queued' && !this.launching.has(r.run)).findIndex((r) => r.run === run);
       return this.fromRecord(rec, pos >= 0 ? pos + 1 : undefined);
     }
     if (this.launching.has(run))
@@ -908,7 +909,7 @@ export class RunManager {
     for (const rec of this.queueRecords()) {
       // a run with a folder is listed from it (a damaged one too, above)
       if (isFolder(join(this.dir, rec.run)) || (!this.launching.has(rec.run) && this.damaged(rec.run) !== null)) continue;
-      out.push(this.fromRecord(rec, rec.state === 'queued' ? ++pos : undefined));
+      out.push(this.fromRecord(rec, rec.state === 'queued' && !this.launching.has(rec.run) ? ++pos : undefined));
     }
     return out.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PES } from '../../kernel-service/src/engine/learning.js';
 import { Network } from '../../kernel-service/src/engine/network.js';
 import { diagramSvg, layers, parseGraph, STRUCTURE_CODE } from '../cells/diagram.js';
 
@@ -85,6 +86,29 @@ describe('network diagram', () => {
       [`e${a.id}`, net.id],
       [net.id, `e${a.id}`],
     ]);
+  });
+
+  it("draws a connection into a learning rule (PES's error) dashed, to the learned connection's post, outside the layout", () => {
+    const m = new Network({ label: 'learn' });
+    const stim = m.node([0.5], { label: 'stim' });
+    const pre = m.ensemble({ nNeurons: 10, dimensions: 1, label: 'pre' });
+    const post = m.ensemble({ nNeurons: 10, dimensions: 1, label: 'post' });
+    const err = m.ensemble({ nNeurons: 10, dimensions: 1, label: 'error' });
+    m.connect(stim, pre);
+    const conn = m.connect(pre, post, { learningRule: new PES() });
+    m.connect(post, err);
+    m.connect(pre, err, { transform: -1 });
+    m.connect(err, conn.learningRule!);
+    const g = parseGraph(structureOf(m))!;
+    expect(g.learning).toEqual([[`e${err.id}`, `e${post.id}`]]);
+    expect(g.edges).not.toContainEqual([`e${err.id}`, `e${post.id}`]);
+    // the error's arrow does not push post into a later column than before
+    expect(layers(g)).toEqual(layers({ items: g.items, edges: g.edges }));
+    const svg = diagramSvg(g);
+    expect(svg.match(/stroke-dasharray/g)).toHaveLength(1);
+    expect(svg.match(/marker-end=/g)).toHaveLength(g.edges.length + 1);
+    // an older service's structure has no learning list: none drawn
+    expect(parseGraph({ items: g.items, edges: g.edges })!.learning).toEqual([]);
   });
 
   it('a model with more objects than one reply holds still gets its diagram, which says it shows a part', () => {

@@ -15,6 +15,11 @@ export interface DiagramItem {
 export interface DiagramGraph {
   items: DiagramItem[];
   edges: [string, string][];
+  /**
+   * Connections into a learning rule (PES's error, say), drawn dashed from their pre to the learned
+   * connection's post: they change that connection, and were left out (the error looked like a dead end).
+   */
+  learning?: [string, string][];
   /** Items and connections the model has: more than those given when the session sent only the first DIAGRAM_ITEMS. */
   total: number;
   totalEdges: number;
@@ -55,18 +60,25 @@ export const STRUCTURE_CODE = `(() => {
   for (const e of m.allEnsembles) { const k = keyOf(e); const it = items.get(k); if (it.kind === 'network') it.neurons += e.nNeurons; }
   for (const n of m.allNodes) keyOf(n);
   const base = (p) => { for (let i = 0; i < 5 && p; i++) { if (p.obj) p = p.obj; else if (p.connection) return null; else if (p.ensemble && p.typeName !== 'Ensemble') p = p.ensemble; else break; } return p; };
-  const edges = new Set();
+  // a learning rule (a connection's post): the post of the connection it learns on
+  const ruleOf = (p) => { for (let i = 0; i < 5 && p; i++) { if (p.obj) p = p.obj; else if (p.connection) return p; else return null; } return null; };
+  const edges = new Set(), learning = new Set();
   for (const c of m.allConnections) {
-    const a = base(c.pre), b = base(c.post);
+    const a = base(c.pre);
+    let b = base(c.post), into = edges;
+    if (!b) {
+      const rule = ruleOf(c.post);
+      if (rule) { b = base(rule.connection.post); into = learning; }
+    }
     if (!a || !b || a.id === undefined || b.id === undefined) continue;
     const ka = keyOf(a), kb = keyOf(b);
     if (ka === kb && items.get(ka).kind === 'network') continue;
-    edges.add(ka + '\\u0000' + kb);
+    into.add(ka + '\\u0000' + kb);
   }
   const all = [...items.values()];
   const kept = new Set(all.slice(0, ${DIAGRAM_ITEMS}).map((i) => i.id));
-  const shown = [...edges].map((e) => e.split('\\u0000')).filter(([a, b]) => kept.has(a) && kept.has(b));
-  return { items: all.slice(0, ${DIAGRAM_ITEMS}), edges: shown, total: all.length, totalEdges: edges.size };
+  const shown = (set) => [...set].map((e) => e.split('\\u0000')).filter(([a, b]) => kept.has(a) && kept.has(b));
+  return { items: all.slice(0, ${DIAGRAM_ITEMS}), edges: shown(edges), learning: shown(learning), total: all.length, totalEdges: edges.size };
 })()`;
 
 /** A count the session sent, if it is one and not below what was sent. */
@@ -96,11 +108,14 @@ export function parseGraph(x: unknown): DiagramGraph | null {
       neurons: typeof r.neurons === 'number' && Number.isFinite(r.neurons) && r.neurons >= 0 ? Math.round(r.neurons) : 0,
     });
   }
-  const edges = o.edges.filter(
-    (e): e is [string, string] =>
-      Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string' && ids.has(e[0]) && ids.has(e[1]),
-  );
-  return { items, edges, total: countOr(o.total, items.length), totalEdges: countOr(o.totalEdges, edges.length) };
+  const pairs = (list: unknown[]): [string, string][] =>
+    list.filter(
+      (e): e is [string, string] =>
+        Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string' && ids.has(e[0]) && ids.has(e[1]),
+    );
+  const edges = pairs(o.edges);
+  const learning = Array.isArray(o.learning) ? pairs(o.learning) : [];
+  return { items, edges, learning, total: countOr(o.total, items.length), totalEdges: countOr(o.totalEdges, edges.length) };
 }
 
 /** Column of each item: its longest distance from a source, ignoring back edges. */
@@ -223,12 +238,17 @@ export function diagramSvg(g: DiagramGraph, maxItems = DIAGRAM_ITEMS): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     '<defs><marker id="nefsim-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#888"/></marker></defs>',
   );
-  for (const [a, b] of edges) {
+  // connections into learning rules are dashed and leave the layout alone (they do not feed their target)
+  const learning = (g.learning ?? []).filter(([a, b]) => keep.has(a) && keep.has(b));
+  for (const [a, b, dash] of [
+    ...edges.map(([a, b]) => [a, b, ''] as const),
+    ...learning.map(([a, b]) => [a, b, ' stroke-dasharray="5,3"'] as const),
+  ]) {
     const p = pos.get(a)!;
     const q = pos.get(b)!;
     if (a === b) {
       parts.push(
-        `<path d="M${p.x + W - 30},${p.y} C${p.x + W - 30},${p.y - 18} ${p.x + W - 5},${p.y - 18} ${p.x + W - 5},${p.y}" fill="none" stroke="#888" stroke-width="1.5" marker-end="url(#nefsim-arrow)"/>`,
+        `<path d="M${p.x + W - 30},${p.y} C${p.x + W - 30},${p.y - 18} ${p.x + W - 5},${p.y - 18} ${p.x + W - 5},${p.y}" fill="none" stroke="#888" stroke-width="1.5"${dash} marker-end="url(#nefsim-arrow)"/>`,
       );
       continue;
     }
@@ -238,7 +258,7 @@ export function diagramSvg(g: DiagramGraph, maxItems = DIAGRAM_ITEMS): string {
     const x2 = forward ? q.x : q.x + W / 2;
     const y2 = forward ? q.y + H / 2 : q.y + H;
     const c = forward ? `C${x1 + GX / 2},${y1} ${x2 - GX / 2},${y2} ${x2},${y2}` : `C${x1},${y1 + 30} ${x2},${y2 + 30} ${x2},${y2}`;
-    parts.push(`<path d="M${x1},${y1} ${c}" fill="none" stroke="#888" stroke-width="1.5" marker-end="url(#nefsim-arrow)"/>`);
+    parts.push(`<path d="M${x1},${y1} ${c}" fill="none" stroke="#888" stroke-width="1.5"${dash} marker-end="url(#nefsim-arrow)"/>`);
   }
   for (const i of items) {
     const p = pos.get(i.id)!;

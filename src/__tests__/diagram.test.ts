@@ -111,6 +111,19 @@ describe('network diagram', () => {
     expect(parseGraph({ items: g.items, edges: g.edges })!.learning).toEqual([]);
   });
 
+  it('a large model keeps its first items as it made them: an input made first is shown (it was cut: ensembles came first)', () => {
+    const m = new Network({ label: 'many' });
+    const input = m.node([1], { label: 'input' });
+    const ens = Array.from({ length: 70 }, (_, k) => m.ensemble({ nNeurons: 5, dimensions: 1, label: `e${k}` }));
+    m.connect(input, ens[0]!);
+    m.node([0], { label: 'late' });
+    const g = parseGraph(structureOf(m))!;
+    expect(g.total).toBe(72);
+    expect(g.items[0]).toMatchObject({ id: `n${input.id}`, label: 'input' });
+    expect(g.items.map((i) => i.label)).not.toContain('late');
+    expect(g.edges).toContainEqual([`n${input.id}`, `e${ens[0]!.id}`]);
+  });
+
   it('a model with more objects than one reply holds still gets its diagram, which says it shows a part', () => {
     // 4,000 ensembles labelled with 300 characters each were 1.3 million characters of JSON: more than the
     // session sends as a value (1,000,000), so the cell showed no diagram at all

@@ -46,15 +46,19 @@ export const STRUCTURE_CODE = `(() => {
     while (n && n !== m) { prev = n; n = n.parent; }
     return prev;
   };
+  // each item's place in the model: its first object's creation number (ids count up across types)
+  const order = new Map();
   const keyOf = (o) => {
     const g = groupOf(o);
+    let k;
     if (g) {
-      const k = 'net' + (netIndex.get(g) ?? -1);
+      k = 'net' + (netIndex.get(g) ?? -1);
       if (!items.has(k)) items.set(k, { id: k, kind: 'network', label: cut(g.label || 'network'), neurons: 0 });
-      return k;
+    } else {
+      k = (o.typeName === 'Ensemble' ? 'e' : 'n') + o.id;
+      if (!items.has(k)) items.set(k, { id: k, kind: o.typeName === 'Ensemble' ? 'ensemble' : 'node', label: cut(o.label || o.typeName + ' ' + o.id), neurons: o.nNeurons || 0 });
     }
-    const k = (o.typeName === 'Ensemble' ? 'e' : 'n') + o.id;
-    if (!items.has(k)) items.set(k, { id: k, kind: o.typeName === 'Ensemble' ? 'ensemble' : 'node', label: cut(o.label || o.typeName + ' ' + o.id), neurons: o.nNeurons || 0 });
+    if (typeof o.id === 'number' && !(order.get(k) <= o.id)) order.set(k, o.id);
     return k;
   };
   for (const e of m.allEnsembles) { const k = keyOf(e); const it = items.get(k); if (it.kind === 'network') it.neurons += e.nNeurons; }
@@ -75,7 +79,8 @@ export const STRUCTURE_CODE = `(() => {
     if (ka === kb && items.get(ka).kind === 'network') continue;
     into.add(ka + '\\u0000' + kb);
   }
-  const all = [...items.values()];
+  // the first items as the model made them (its inputs first, as written), not its ensembles before its nodes
+  const all = [...items.values()].sort((x, y) => (order.get(x.id) ?? Number.MAX_SAFE_INTEGER) - (order.get(y.id) ?? Number.MAX_SAFE_INTEGER));
   const kept = new Set(all.slice(0, ${DIAGRAM_ITEMS}).map((i) => i.id));
   const shown = (set) => [...set].map((e) => e.split('\\u0000')).filter(([a, b]) => kept.has(a) && kept.has(b));
   return { items: all.slice(0, ${DIAGRAM_ITEMS}), edges: shown(edges), learning: shown(learning), total: all.length, totalEdges: edges.size };

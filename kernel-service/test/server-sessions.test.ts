@@ -779,6 +779,20 @@ describe('interrupt and limits', () => {
     }
   });
 
+  it('plain data well under the limits is sent whole: its JSON is not measured larger than it is', async () => {
+    // 100,000 zeros are 200,001 characters of JSON (the limit is 1,000,000); counted with their array indices
+    // and 8 characters a number, they were measured 1.3 million, and the value lost its application/json
+    const v = await exec('Array(100_000).fill(0)', 'zeros-value');
+    expect(v.ok, JSON.stringify(v.error)).toBe(true);
+    expect((v.result!.value!['application/json'] as unknown[]).length).toBe(100_000);
+    // 1,200,000 zeros displayed as JSON are 2.4 MB, under display's 16 MB: they were measured 17 million
+    const d = await exec('display(Array(1_200_000).fill(0), "application/json"); 1', 'zeros-display');
+    expect(d.ok, JSON.stringify(d.error)).toBe(true);
+    expect(d.events.filter((e) => e.event === 'cell.stream').map((e) => e.text as string)).toEqual([]);
+    const shown = d.events.filter((e) => e.event === 'cell.display').map((e) => e.data as Record<string, unknown>);
+    expect((shown[0]?.['application/json'] as unknown[] | undefined)?.length).toBe(1_200_000);
+  });
+
   it('a thrown value that cannot be shown as text is answered, and the session goes on answering', async () => {
     for (const code of [
       'throw { message: { toString: null } }',

@@ -325,9 +325,13 @@ class TooLarge extends Error {}
 function boundedJson(value: unknown, max: number, replace?: (v: unknown) => unknown): string | 'large' | 'not json' {
   let size = 0;
   try {
-    const json = JSON.stringify(value, (k, v: unknown) => {
+    const json = JSON.stringify(value, function (this: unknown, k: string, v: unknown) {
       const w = replace ? replace(v) : v;
-      size += k.length + (typeof w === 'string' ? w.length : 8);
+      // at most what w adds to the JSON, so that a value under `max` is never called large: an array's
+      // indices are not written, and a number or a literal is at least one character (counted with its
+      // index and as 8 characters, 100,000 zeros, 200,001 characters of JSON, were measured 1.3 million)
+      const written = w !== undefined && typeof w !== 'function' && typeof w !== 'symbol';
+      if (written) size += (Array.isArray(this) ? 0 : k.length) + (typeof w === 'string' ? w.length : 1);
       if (size > max) throw new TooLarge();
       return w;
     });

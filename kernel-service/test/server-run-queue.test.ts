@@ -165,6 +165,28 @@ describe('the run queue', () => {
     }
     expect(existsSync(generated)).toBe(true);
   });
+  it("run.delete of a queue record whose file reaches out of RUNS/.sources through '..' deletes the record, not that file", async () => {
+    // a record written by hand (or by another program): its file starts with RUNS/.sources/ but is not in it
+    const victim = join(svc.dir, 'victim.mjs');
+    writeFileSync(victim, MODEL_FILE);
+    writeFileSync(
+      join(svc.runsDir, '.queue', 'by-hand.json'),
+      JSON.stringify({
+        run: 'by-hand',
+        file: `${svc.runsDir}/.sources/../../victim.mjs`,
+        duration: 1,
+        dt: 0.001,
+        seed: null,
+        label: '',
+        created: '2026-01-01T00:00:00.000Z',
+        state: 'cancelled',
+      }),
+    );
+    const r = await c.request('run.delete', { run: 'by-hand' });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    expect(existsSync(join(svc.runsDir, '.queue', 'by-hand.json'))).toBe(false);
+    expect(existsSync(victim)).toBe(true);
+  });
   it('a run being started is not counted in the queue: the next one waiting is #1 (it read #2)', async () => {
     const slow = join(svc.dir, 'slow-load.mjs');
     writeFileSync(slow, `await new Promise((r) => setTimeout(r, 3000));\n${MODEL_FILE}`);

@@ -451,7 +451,8 @@ export class RunManager {
   }
 
   removeGenerated(...files: (string | undefined)[]): void {
-    for (const f of files) if (f !== undefined && f.startsWith(this.sourcesDir + '/')) rmSync(f, { force: true });
+    // (resolved, as isGenerated: a queue record written by hand naming RUNS/.sources/../../x deleted x)
+    for (const f of files) if (f !== undefined && this.isGenerated(f)) rmSync(f, { force: true });
   }
 
   /** Writes a sweep's parameter objects for `nefsim run --sweep`; returns the path. */

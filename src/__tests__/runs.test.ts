@@ -170,6 +170,11 @@ describe('runs panel data', () => {
         'their actions come back when the service reconnects.',
     );
     expect(panelMessage({ state: 'connecting', detail: 'connecting to ws://x' }, 1)).toContain('as they were before');
+    // a detail with its own full stop gets no second one (as the status bar's: statusText)
+    expect(panelMessage({ state: 'stopped', detail: 'The service refused the token.' }, 2)).toBe(
+      'Service stopped: The service refused the token. The runs below are as they were before; ' +
+        'their actions come back when the service reconnects.',
+    );
     // nothing listed yet: no list to speak of
     expect(panelMessage(down, 0)).toBe('Service disconnected: service not reachable (code 1006)');
     expect(panelMessage(up, 3)).toBe('');

@@ -39,7 +39,9 @@ export function progressOf(r: RunInfo): number | null {
 export function panelMessage(service: Pick<ConnectionStatus, 'state' | 'detail'>, runs: number): string {
   if (service.state === 'connected') return runs ? '' : 'No runs yet. Press ▶ Run on a notebook with model cells.';
   const down = `Service ${service.state}: ${service.detail}`;
-  return runs ? `${down}. The runs below are as they were before; their actions come back when the service reconnects.` : down;
+  // (a detail that ends its sentence itself gets no second full stop, as in the status bar)
+  const ended = /[.!?…]$/.test(down) ? down : `${down}.`;
+  return runs ? `${ended} The runs below are as they were before; their actions come back when the service reconnects.` : down;
 }
 
 /**

@@ -67,6 +67,23 @@ describe("Copy Python's snippet, or why there is none", () => {
     expect(snippet).toContain('glob.glob(glob.escape("/srv/runs/sw") + "/trial-*/probes.h5")');
   });
 
+  it("copies a damaged batch's snippet (its trials' probes.h5 may still open): it did not fail before it started", async () => {
+    // run.list's row of a damaged batch folder: no trials, zeros for its progress (stepsTotal 0, where a queue
+    // record's is its duration's steps), and the service's error saying its files are left as they are
+    const damaged: RunInfo = {
+      run: 'sw',
+      kind: 'batch',
+      state: 'failed',
+      time: 0,
+      steps: 0,
+      stepsTotal: 0,
+      error: 'the run folder is damaged: its status.json is not JSON; its files are left as they are (probes.h5 may still open in h5py)',
+    };
+    await expect(pythonToCopy(fakeClient([]), damaged, '/srv/runs')).resolves.toContain(
+      'glob.glob(glob.escape("/srv/runs/sw") + "/trial-*/probes.h5")',
+    );
+  });
+
   it("copies a single run's snippet once the service says it has data, and its refusal otherwise", async () => {
     await expect(pythonToCopy(fakeClient(['one']), { run: 'one', state: 'done' }, '/srv/runs')).resolves.toContain(
       'load("/srv/runs/one/probes.h5")',

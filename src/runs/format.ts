@@ -124,7 +124,8 @@ function unstartedText(r: RunInfo): string | null {
  * one cancelled or failed in its queue, before it made its folder); null when it has trials, or for a run.
  */
 export function batchWithoutTrials(r: RunInfo): string | null {
-  if (r.kind !== 'batch' || Array.isArray(r.trials) || r.steps !== 0) return null;
+  // (a damaged batch folder, listed without trials, may have run: its trials' probes.h5 may still open)
+  if (r.kind !== 'batch' || Array.isArray(r.trials) || r.steps !== 0 || progressUnknown(r)) return null;
   if (r.state === 'cancelled') return 'it was cancelled before it started';
   if (r.state === 'failed') return `it failed before it started${r.error ? ` (${r.error})` : ''}`;
   return 'it has not started';

@@ -342,5 +342,9 @@ describe('status bar text', () => {
     expect(statusText({ state: 'disconnected', detail: 'Connection lost.', attempt: 1 }).title).toBe(
       'Connection lost. Click to retry now.',
     );
+    // the client's disconnected status always has its retry (scheduleRetry): no '.;' before it
+    expect(statusText({ state: 'disconnected', detail: 'Connection lost.', attempt: 2, retryInMs: 4000 }).title).toBe(
+      'Connection lost; retrying in 4 s (attempt 2). Click to retry now.',
+    );
   });
 });

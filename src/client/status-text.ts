@@ -12,7 +12,9 @@ export function statusText(s: ConnectionStatus): { label: string; title: string 
     case 'disconnected': {
       const retry =
         s.retryInMs !== undefined ? `; retrying in ${Math.max(1, Math.round(s.retryInMs / 1000))} s (attempt ${s.attempt})` : '';
-      return { label: 'nefsim: disconnected', title: `${sentence(`${s.detail}${retry}`)} Click to retry now.` };
+      // (the retry goes on the detail's sentence: its own full stop would read '.;')
+      const detail = retry ? s.detail.replace(/\.$/, '') : s.detail;
+      return { label: 'nefsim: disconnected', title: `${sentence(`${detail}${retry}`)} Click to retry now.` };
     }
     case 'stopped':
       return { label: 'nefsim: unavailable', title: `${sentence(s.detail)} Click to retry.` };

@@ -200,7 +200,8 @@ describe('the run queue', () => {
     expect(second.result).toMatchObject({ state: 'queued', queuePosition: 1 });
     listed = (await c.request('run.list')).result!.runs as typeof listed;
     const starting = listed.find((r) => r.run.startsWith('slow-load'));
-    expect(starting?.queuePosition).toBeUndefined();
+    expect(starting).toMatchObject({ state: 'queued' });
+    expect(starting!.queuePosition).toBeUndefined();
     expect(listed.find((r) => r.run === second.result!.run)?.queuePosition).toBe(1);
     expect((await first).ok).toBe(true);
     expect(await ended(second.result!.run as string)).toBe('done');

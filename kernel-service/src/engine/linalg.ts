@@ -289,9 +289,9 @@ function wasmRoom(doubles: number): { F: Float64Array; fns: LinalgExports } | nu
   if (!wasm) return null;
   try {
     const pages = Math.ceil((doubles * 8) / 65536) + 1;
-    // A memory too small is replaced, never grown (as the rates' module's: growing detaches its old buffer,
-    // and V8 then brought its first full collection into the steps after a build); sizes up to KEEP_BYTES
-    // round up to a power of two pages, so that a model's growing solves replace it a few times.
+    // A memory too small is replaced by one of the size needed, never grown (as the rates' module's: growing
+    // it brought V8's first full collection into the steps after a build). No rounding up: the memory
+    // outside V8's heap brings that collection forward too.
     if (!shared || shared.memory.buffer.byteLength / 65536 < pages) {
       const memory = new wasm.api.Memory({ initial: pages });
       const instance = new wasm.api.Instance(wasm.module, { m: { m: memory } });

@@ -444,12 +444,12 @@ export class RunManager {
     return path;
   }
 
-  /** Removes files this service generated for a run (a session's module, a sweep), if they are its. */
   /** Whether `file` is in the folder of the models and sweeps this service writes (RUNS/.sources). */
   isGenerated(file: string): boolean {
     return resolve(file).startsWith(this.sourcesDir + '/');
   }
 
+  /** Removes files this service generated for a run (a session's module, a sweep), if they are its. */
   removeGenerated(...files: (string | undefined)[]): void {
     // (resolved, as isGenerated: a queue record written by hand naming RUNS/.sources/../../x deleted x)
     for (const f of files) if (f !== undefined && this.isGenerated(f)) rmSync(f, { force: true });

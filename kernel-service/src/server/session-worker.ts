@@ -896,10 +896,13 @@ async function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): Promise<{ resul
   const b = sim.built(ens);
   if (b.direct) throw new NotFound(`ensemble '${msg.ensemble}' runs in Direct mode: it has no neurons`);
   // points x neurons rates, checked before they are computed (20,000 neurons at 10,000 points were 1.6 GB)
-  if (msg.points * ens.nNeurons > msg.maxValues)
+  if (msg.points * ens.nNeurons > msg.maxValues) {
+    const fit = Math.floor(msg.maxValues / ens.nNeurons);
     throw new OverLimit(
-      `tuning curves of ensemble '${msg.ensemble}' at ${msg.points} points are ${msg.points * ens.nNeurons} rates (${ens.nNeurons} neurons), more than ${msg.maxValues} in one reply; ask for at most ${Math.max(1, Math.floor(msg.maxValues / ens.nNeurons))} points`,
+      `tuning curves of ensemble '${msg.ensemble}' at ${msg.points} points are ${msg.points * ens.nNeurons} rates (${ens.nNeurons} neurons), more than ${msg.maxValues} in one reply; ` +
+        (fit >= 2 ? `ask for at most ${fit} points` : 'its neurons are too many for tuning curves in one reply (2 points at least)'),
     );
+  }
   const tc = post.tuningCurves(
     { neuronType: ens.neuronType, gain: b.gain, bias: b.bias, encoders: b.encoders, dimensions: ens.dimensions, radius: ens.radius },
     msg.points,

@@ -271,7 +271,7 @@ export function kernelBackend(): 'wasm-simd' | 'js' {
 /** Below this many kernel flops the JavaScript kernel is used (no setup cost). */
 const WASM_MIN_WORK = 2e6;
 
-/** The thread's instance of the linear-algebra module and its memory (grown as needed). */
+/** The thread's instance of the linear-algebra module and its memory (replaced by a larger one as needed). */
 let shared: { memory: WasmMemory; fns: LinalgExports } | undefined;
 
 /** Above this, the memory is dropped after use (see `settle`). */

@@ -38,10 +38,10 @@ import {
   processStartTime,
   readExit,
   readJson,
-  settleFromExit,
   readStatus,
   releaseSpace,
   reserveSpace,
+  settleFromExit,
   STALE_MS,
   writeJsonAtomic,
   type ExitRecord,
@@ -472,12 +472,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     // A trial process that died without its exit record (crash, kill -9, out of memory), or a worker that
     // could not even record its failure (`why`), is recorded failed here.
     // (an exit record its status does not show yet is the trial's end: see settleFromExit)
-    let recorded: boolean;
-    try {
-      recorded = settleFromExit(tdir) !== undefined;
-    } catch {
-      recorded = readExit(tdir) !== undefined; // its status could not be written: what follows records what it can
-    }
+    const recorded = settleFromExit(tdir) !== undefined;
     const s = readStatus(tdir);
     if (!recorded && !isTerminal(s.state)) {
       const error =

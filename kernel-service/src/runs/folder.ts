@@ -216,7 +216,8 @@ export function readExit(dir: string): ExitRecord | undefined {
 /**
  * A run's exit record is its end: a status still queued or running beside one (a trial cancelled in its folder
  * while its batch's driver, starting, wrote the status it had read back over the cancel's) is brought in line
- * with it. Returns the recorded end, or undefined when there is no record.
+ * with it, where the status can be written (a full disk: the record still says how it ended). Returns the
+ * recorded end, or undefined when there is no record; throws only where the status cannot be read.
  */
 export function settleFromExit(dir: string): ExitRecord | undefined {
   const exit = readExit(dir);
@@ -233,7 +234,11 @@ export function settleFromExit(dir: string): ExitRecord | undefined {
       heartbeat: Date.now(),
     };
     if (exit.error !== null) settled.error = exit.error;
-    writeJsonAtomic(join(dir, FILES.status), settled);
+    try {
+      writeJsonAtomic(join(dir, FILES.status), settled);
+    } catch {
+      // the exit record is the end either way; the next reader settles the status again
+    }
   }
   return exit;
 }

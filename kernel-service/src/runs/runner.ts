@@ -20,11 +20,11 @@ import {
   pidNamespace,
   processStartTime,
   readExit,
-  settleFromExit,
   readJson,
   readStatus,
   releaseSpace,
   reserveSpace,
+  settleFromExit,
   writeJsonAtomic,
   type ExitRecord,
   type RunOptions,
@@ -77,11 +77,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   if (ended !== undefined || isTerminal(before.state)) {
     if (options.trial !== undefined && endedAs === 'cancelled') {
       // a status that still says queued (written back over the cancel's by a starting driver) says so too
-      try {
-        settleFromExit(dir);
-      } catch {
-        // the exit record says it; its batch's driver tries again
-      }
+      settleFromExit(dir);
       return 143;
     }
     console.log(

@@ -561,12 +561,8 @@ export class RunManager {
     for (const listed of this.queueRecords()) {
       if (held >= this.maxConcurrent) break;
       // read again: a run.cancel may have come while an earlier run launched
-      let rec: QueueRecord;
-      try {
-        rec = readRecord(join(this.queueDir, `${listed.run}.json`));
-      } catch {
-        continue; // deleted meanwhile
-      }
+      const rec = this.record(listed.run);
+      if (rec === undefined) continue; // deleted meanwhile
       if (rec.state !== 'queued' || this.launching.has(rec.run)) continue;
       // its slots (all of them at most: a run that needs more than there are runs alone), in queue order
       const need = Math.min(this.maxConcurrent, slotsOf(rec));
@@ -611,11 +607,7 @@ export class RunManager {
 
   /** Whether a run's queue record is there and queued. */
   private stillQueued(run: string): boolean {
-    try {
-      return readRecord(join(this.queueDir, `${run}.json`)).state === 'queued';
-    } catch {
-      return false;
-    }
+    return this.record(run)?.state === 'queued';
   }
 
   private claimFile(run: string): string {
@@ -684,12 +676,7 @@ export class RunManager {
     // keeps its message in the queue record: generated files are no longer needed either way.
     this.removeGenerated(rec.file, rec.sweepFile);
     // run.cancel while `nefsim run` loaded the model marked the record (and stopped the launcher)
-    let cancelled = false;
-    try {
-      cancelled = readRecord(qfile).state === 'cancelled';
-    } catch {
-      // no record: not cancelled
-    }
+    const cancelled = this.record(rec.run)?.state === 'cancelled';
     if (isRunFolder(out) || isBatchFolder(out)) {
       // the run exists (a launcher stopped by a cancel may have started it just before): cancel it if asked
       rmSync(qfile, { force: true });

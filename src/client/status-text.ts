@@ -1,9 +1,12 @@
 /** What the status bar says about the connection (pure, unit tested). */
 import type { ConnectionStatus } from './client.js';
 
+/** `text` as a sentence: a full stop added, unless it ends its sentence itself ('... refused.'). */
+export function sentence(text: string): string {
+  return /[.!?…]$/.test(text) ? text : `${text}.`;
+}
+
 export function statusText(s: ConnectionStatus): { label: string; title: string } {
-  // a detail that ends its sentence itself ('... refused.') gets no second full stop
-  const sentence = (text: string): string => (/[.!?…]$/.test(text) ? text : `${text}.`);
   switch (s.state) {
     case 'connected':
       return { label: 'nefsim: connected', title: s.detail };

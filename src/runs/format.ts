@@ -1,5 +1,6 @@
 /** Formatting of runs for the panel, and the h5py snippet (pure, unit tested). */
 import type { ConnectionStatus } from '../client/client.js';
+import { sentence } from '../client/status-text.js';
 import type { RunInfo } from '../client/protocol.js';
 
 export function parseRunList(result: unknown): RunInfo[] {
@@ -40,8 +41,7 @@ export function panelMessage(service: Pick<ConnectionStatus, 'state' | 'detail'>
   if (service.state === 'connected') return runs ? '' : 'No runs yet. Press ▶ Run on a notebook with model cells.';
   const down = `Service ${service.state}: ${service.detail}`;
   // (a detail that ends its sentence itself gets no second full stop, as in the status bar)
-  const ended = /[.!?…]$/.test(down) ? down : `${down}.`;
-  return runs ? `${ended} The runs below are as they were before; their actions come back when the service reconnects.` : down;
+  return runs ? `${sentence(down)} The runs below are as they were before; their actions come back when the service reconnects.` : down;
 }
 
 /**

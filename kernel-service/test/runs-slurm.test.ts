@@ -308,7 +308,7 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     }
   }, 120_000);
 
-  it("a single Slurm run pending in Slurm holds no more of the service's slots than a Slurm batch: local runs still start", async () => {
+  it("a Slurm run pending in Slurm holds none of the service's slots: a local run starts with --max-concurrent-runs 1", async () => {
     // the node held by another job: the run's job stays pending
     const hold = spawnSync('sbatch', ['--parsable', '--exclusive', '-o', '/dev/null', '--wrap', 'sleep 120'], {
       env: slurmEnv(),
@@ -317,14 +317,15 @@ describe.skipIf(!installed)('--executor slurm on a local Slurm', () => {
     expect(hold.status).toBe(0);
     const holdId = hold.stdout.trim().split(';')[0]!;
     const svcDir = mkdtempSync(join(dir, 'svc-slots-'));
-    const svc = await slurmService(['--max-concurrent-runs', '2'], svcDir);
+    const svc = await slurmService(['--max-concurrent-runs', '1'], svcDir);
     try {
       const c = await Client.connect(svc);
       const pending = await c.request('run.start', { file: model, duration: 0.2, partitions: 2, executor: 'slurm' });
       expect(pending.error).toBeUndefined();
       const slurmRun = pending.result!.run as string;
       await waitFor(() => existsSync(join(svc.runsDir, slurmRun, 'status.json')), 30_000);
-      // it held the service's 2 slots (one per part, as a local run) while Slurm kept it pending: this one waited
+      // it held the service's 2 slots (one per part, as a local run) while Slurm kept it pending, then one until
+      // its job ended: this one waited
       const local = await c.request('run.start', { file: model, duration: 0.1 });
       expect(local.error).toBeUndefined();
       const localRun = local.result!.run as string;

@@ -348,7 +348,9 @@ export function cellPlaces(message: string, file: string, source: string | undef
  * takes then: the cores divided by the partitions) times theirs.
  */
 export function slotsOf(o: { partitions?: number; trials?: number; sweepFile?: string; jobs?: number; executor?: string }): number {
-  if (o.executor === 'slurm') return 1; // its work runs on the cluster
+  // its work runs on the cluster: its launch (nefsim run loading the model and submitting) holds one, and the
+  // submitted run none (see active)
+  if (o.executor === 'slurm') return 1;
   const parts = Math.max(1, o.partitions ?? 1);
   const batch = (o.trials ?? 1) > 1 || o.sweepFile !== undefined;
   if (!batch) return parts;
@@ -361,7 +363,6 @@ export class RunManager {
   private readonly queueDir: string;
   private readonly sourcesDir: string;
   private timer: NodeJS.Timeout | undefined;
-  /** Runs being launched (the CLI is loading the model): they hold a slot. */
   /** Runs whose `nefsim run` is under way (loading the model, making the folder), and its end. */
   private readonly launching = new Map<string, Promise<void>>();
   /** The `nefsim run` process of each launch under way (run.cancel stops it). */
@@ -524,6 +525,10 @@ export class RunManager {
    * Slots held: a run holds one per thread it keeps busy (its partitions; a batch, its trials at once
    * times their partitions), running or being launched. Two partitioned runs on two cores made each
    * other's barriers wait for time slices: together they ran about 13 times slower than one alone.
+   * A run or batch handed to Slurm holds none once submitted (only its launch, counted above, works
+   * here): pending or running, its work is the cluster's, which Slurm schedules. It held one for as long
+   * as its job lived, so a job pending in Slurm's queue (for hours, on a busy cluster) kept a local run
+   * queued here, and every local run with --max-concurrent-runs 1.
    */
   private active(): number {
     let n = 0;
@@ -532,17 +537,19 @@ export class RunManager {
       if (this.launching.has(r)) continue;
       const dir = join(this.dir, r);
       try {
-        const s = this.stateOf(dir);
-        if (s !== 'running' && s !== 'queued') continue;
+        // the plan or options first: a Slurm run's state is not needed (it would ask squeue)
+        let slots: number;
         if (isBatchFolder(dir)) {
           const plan = readPlan(dir);
-          n += slotsOf({ trials: plan.trials.length, jobs: plan.jobs, partitions: plan.partitions, executor: plan.executor });
+          if (plan.executor === 'slurm') continue;
+          slots = slotsOf({ trials: plan.trials.length, jobs: plan.jobs, partitions: plan.partitions });
         } else {
-          // a single Slurm run's parts run on the cluster, as a Slurm batch's trials do: it holds one slot, not
-          // one per part (one pending in Slurm with as many parts as slots kept every other run queued here)
           const o = readJson<RunOptions>(join(dir, FILES.options));
-          n += slotsOf({ partitions: o.partitions, executor: o.executor });
+          if (o.executor === 'slurm') continue;
+          slots = slotsOf({ partitions: o.partitions });
         }
+        const s = this.stateOf(dir);
+        if (s === 'running' || s === 'queued') n += slots;
       } catch {
         // unreadable: a folder a run outside the service is making holds a slot for a moment; a damaged
         // one (listed as failed) none, or a few of them would hold up the queue for good

@@ -19,7 +19,8 @@ export const SERVE_HELP = `nefsim serve [--host 127.0.0.1] [--port 8765] [--toke
   --max-rss-mb (default three quarters of the machine's memory): past it, sessions running a
   cell are restarted (their typed arrays are not in --session-memory-mb's V8 heap).
   --max-concurrent-runs counts slots: a run takes one per partition, a batch one per partition
-  of each trial it runs at once; past them, runs wait in the queue.
+  of each trial it runs at once (a Slurm run none once submitted: it works on the cluster);
+  past them, runs wait in the queue.
   --schema prints the JSON Schema of every request and exits.`;
 
 class ServeUsage extends Error {}

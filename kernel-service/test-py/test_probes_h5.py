@@ -187,3 +187,31 @@ def test_after_kill_9(model, tmp_path):
         assert si[flushed - 1] <= g["spike_times"].shape[0]
         assert "units" not in g
         assert f["probes/v"].shape[0] >= flushed // 2
+
+
+def test_a_nul_in_a_label_round_trips(tmp_path):
+    """HDF5 strings end at a NUL: a label 'a\\0b' (Nengo takes any str) read 'a'. The string attribute
+    has each NUL as U+2400, and <name>_utf8 the exact UTF-8 bytes."""
+    model = tmp_path / "nul.mjs"
+    model.write_text(
+        """import { Network } from 'nefsim';
+export default () => {
+  const net = new Network({ label: 'net\\0work', seed: 1 });
+  const a = net.ensemble({ nNeurons: 5, dimensions: 1, label: 'en\\0s' });
+  net.connect(net.node(0.5), a);
+  net.probe(a, { label: 'a\\0b\\0', synapse: 0.01 });
+  net.probe(a, { label: 'plain' });
+  return net;
+};
+"""
+    )
+    run = tmp_path / "run"
+    nefsim("run", model, "--duration", "0.01", "--out", run)
+    with h5py.File(run / "probes.h5", "r") as f:
+        assert f.attrs["network"] == "net\u2400work"
+        assert bytes(f.attrs["network_utf8"]).decode() == "net\0work"
+        p = f["probes/a_b_"]
+        assert p.attrs["label"] == "a\u2400b\u2400"
+        assert bytes(p.attrs["label_utf8"]).decode() == "a\0b\0"
+        assert bytes(p.attrs["target_utf8"]).decode() == "Ensemble 'en\0s'"
+        assert f["probes/plain"].attrs["label"] == "plain" and "label_utf8" not in f["probes/plain"].attrs

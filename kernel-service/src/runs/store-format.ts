@@ -8,6 +8,30 @@
 /** Value of the `layout` attribute of a sparse spike probe's group. */
 export const SPIKES_LAYOUT = 'spikes';
 
+/**
+ * Text attributes (a label, a target's name, the network's label) as HDF5 can hold them: its strings
+ * end at a NUL, and a label 'a\0b' (Nengo takes any str) was stored as 'a'. The attribute holds the
+ * text with each NUL as U+2400 (SYMBOL FOR NULL, readable as a string in h5py), and a text with a NUL
+ * also gets `<name>_utf8`, its exact UTF-8 bytes (uint8 [n]: in h5py, `bytes(a).decode()`).
+ */
+export const EXACT_TEXT_SUFFIX = '_utf8';
+
+/** The string attribute's value for `text`: its NULs as U+2400. */
+export function textAttrValue(text: string): string {
+  return text.replace(/\0/g, '\u2400');
+}
+
+/** The exact bytes to store beside the string attribute for `text` (UTF-8), or null when it needs none (no NUL). */
+export function exactTextBytes(text: string): Uint8Array | null {
+  return text.includes('\0') ? new TextEncoder().encode(text) : null;
+}
+
+/** The text of a text attribute: its exact bytes if it has them, else the string (as a file made before them has). */
+export function textFromAttrs(value: unknown, exact: unknown): string {
+  if (exact instanceof Uint8Array) return new TextDecoder().decode(exact);
+  return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+}
+
 export interface StoreMeta {
   engineVersion: string;
   duration: number;

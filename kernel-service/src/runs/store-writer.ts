@@ -9,6 +9,8 @@
  *                         attributes label, target, attr, dt, sample_every,
  *                         units, index (build order)
  *   root attributes       engine_version, dt, seed, duration, network
+ *   (label, target and network with a NUL: NULs as U+2400, and the exact
+ *   UTF-8 bytes in <name>_utf8, uint8 [n]; see store-format.ts)
  *
  * Samples of a probe with sample_every are taken at the steps where
  * `step % (sample_every / dt) < 1` (as Nengo).
@@ -41,7 +43,23 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { stepsIn } from '../engine/steps.js';
 import { KeptUnits, sampleStepAfter } from './kept-units.js';
-import { SPIKES_LAYOUT, type ProbeLayout, type StoreChunk, type StoreLayout, type StoreMeta } from './store-format.js';
+import {
+  EXACT_TEXT_SUFFIX,
+  exactTextBytes,
+  SPIKES_LAYOUT,
+  textAttrValue,
+  type ProbeLayout,
+  type StoreChunk,
+  type StoreLayout,
+  type StoreMeta,
+} from './store-format.js';
+
+/** A text attribute (a label or a name the model gave) as store-format.ts says HDF5 can hold it: NULs as U+2400, and the exact bytes beside. */
+function textAttr(obj: H5File | Dataset | Group, name: string, text: string): void {
+  obj.create_attribute(name, textAttrValue(text));
+  const exact = exactTextBytes(text);
+  if (exact !== null) obj.create_attribute(name + EXACT_TEXT_SUFFIX, exact);
+}
 
 /** h5wasm's module (what h5wasm.ready resolves to). */
 type H5Module = Awaited<typeof h5wasm.ready>;
@@ -202,15 +220,15 @@ export class ProbeWriter {
     f.create_attribute('dt', dt, null, '<d');
     f.create_attribute('seed', meta.seed, null, '<q'); // seeds reach 2^32 - 1: int64, not the int32 h5wasm would guess
     f.create_attribute('duration', meta.duration, null, '<d');
-    f.create_attribute('network', layout.network);
+    textAttr(f, 'network', layout.network);
     this.timeDs = f.create_dataset({ name: 'time', data: new Float64Array(0), shape: [0], maxshape: [null], chunks: [16384], dtype: '<d' });
     this.timeDs.create_attribute('units', 's');
     const group = f.create_group('probes');
     for (const pl of layout.probes) {
       const { name, cols } = pl;
       const attrs = (obj: Dataset | Group): void => {
-        obj.create_attribute('label', pl.label);
-        obj.create_attribute('target', pl.target);
+        textAttr(obj, 'label', pl.label);
+        textAttr(obj, 'target', pl.target);
         obj.create_attribute('attr', pl.attr);
         obj.create_attribute('dt', dt, null, '<d');
         obj.create_attribute('sample_every', pl.sampleEvery, null, '<d');

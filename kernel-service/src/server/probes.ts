@@ -9,6 +9,7 @@ import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { isBatchFolder } from '../runs/batch.js';
 import { currentStatus, FILES } from '../runs/folder.js';
 import { readChecked, stepsOnDisk } from '../runs/h5-read.js';
+import { EXACT_TEXT_SUFFIX, textFromAttrs } from '../runs/store-format.js';
 import { timeRange } from '../post/decimate.js';
 import { ProtocolError } from './protocol.js';
 import { IrregularSamples } from './sample-steps.js';
@@ -150,6 +151,11 @@ function attr(o: H5Obj, name: string): unknown {
   return o.attrs[name]?.value;
 }
 
+/** A text attribute of the model's (label, target): exact, also with a NUL (see textFromAttrs). */
+function textAttr(o: H5Obj, name: string): string {
+  return textFromAttrs(attr(o, name), attr(o, name + EXACT_TEXT_SUFFIX));
+}
+
 function isSparse(o: H5Obj): o is Group {
   return o instanceof h5wasm.Group && attr(o, 'layout') === 'spikes';
 }
@@ -186,8 +192,8 @@ function info(o: H5Obj, name: string, stepsFlushed: number): ProbeInfo {
   const readable = Math.min(rows, Math.floor(stepsFlushed / period + 1e-9));
   return {
     name,
-    label: String(attr(o, 'label') ?? ''),
-    target: String(attr(o, 'target') ?? ''),
+    label: textAttr(o, 'label'),
+    target: textAttr(o, 'target'),
     attr: String(attr(o, 'attr') ?? ''),
     units: String(attr(o, 'units') ?? ''),
     shape: [readable, cols],

@@ -77,6 +77,40 @@ function layoutFor(spec: PlotSpec, colors: ThemeColors): Partial<PlotlyTypes.Lay
   };
 }
 
+/** The axis ranges the user zoomed or panned to; an axis not here is autoranged. */
+interface View {
+  x?: [number, number];
+  y?: [number, number];
+}
+
+/** The view after a relayout: a zoom or pan sets an axis' range, a double-click (autorange) clears it. */
+function viewAfter(view: View, e: Record<string, unknown>): View {
+  const next = { ...view };
+  for (const axis of ['x', 'y'] as const) {
+    if (e[`${axis}axis.autorange`] === true) {
+      delete next[axis];
+      continue;
+    }
+    const whole = e[`${axis}axis.range`];
+    const r0 = Array.isArray(whole) ? (whole[0] as unknown) : e[`${axis}axis.range[0]`];
+    const r1 = Array.isArray(whole) ? (whole[1] as unknown) : e[`${axis}axis.range[1]`];
+    if (typeof r0 === 'number' && typeof r1 === 'number') next[axis] = [r0, r1];
+  }
+  return next;
+}
+
+/**
+ * The layout showing `view`: plotly autoranges an axis given no range, so a
+ * redraw with a fresh layout (a theme change, a retired plot drawn again,
+ * a zoom's finer data) undid the user's zoom. Copies: plotly writes a zoom
+ * into the layout's range arrays.
+ */
+function withView(layout: Partial<PlotlyTypes.Layout>, view: View): Partial<PlotlyTypes.Layout> {
+  if (view.x && layout.xaxis) layout.xaxis = { ...layout.xaxis, range: [...view.x], autorange: false };
+  if (view.y && layout.yaxis) layout.yaxis = { ...layout.yaxis, range: [...view.y], autorange: false };
+  return layout;
+}
+
 /** How long a zoom or pan must rest before the finer data for it is fetched. */
 const ZOOM_SETTLE_MS = 150;
 
@@ -102,6 +136,8 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   private observer: MutationObserver | null = null;
   private fetchSeq = 0;
   private fullTraces: PlotTrace[] | null = null;
+  /** The user's zoom or pan, which redraws not of the user's making keep (with `spec` holding the data for it). */
+  private view: View = {};
   /** The spec last drawn, as JSON: storing the PNG makes JupyterLab render the same output again. */
   private drawnSpec = '';
   /** A draw is under way (such a plot is not retired: its PNG may not exist yet). */
@@ -163,6 +199,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     this.drawnSpec = json;
     this.spec = parsed;
     this.fullTraces = parsed.traces;
+    this.view = {};
     await this.draw();
     if (!this.observer) {
       // a theme change redraws live plots (a retired one keeps its PNG until clicked)
@@ -217,7 +254,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   private async drawNow(Plotly: PlotlyModule, spec: PlotSpec): Promise<void> {
     const colors = themeColors();
     const traces = specToTraces(spec, { glThreshold: 5000, colors: colors.traces });
-    await Plotly.react(this.plotDiv, traces as PlotlyTypes.Data[], layoutFor(spec, colors), {
+    await Plotly.react(this.plotDiv, traces as PlotlyTypes.Data[], withView(layoutFor(spec, colors), this.view), {
       responsive: true,
       displaylogo: false,
       modeBarButtonsToRemove: ['sendDataToCloud'],
@@ -243,10 +280,12 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
 
   /** Zoom or pan: fetch finer data for the visible window from the service. */
   private async onRelayout(ev: PlotlyTypes.PlotRelayoutEvent): Promise<void> {
+    const e = ev as Record<string, unknown>;
+    // every kind of plot: a theme change's redraw shows what the user zoomed to
+    this.view = viewAfter(this.view, e);
     const spec = this.spec;
     const client = sharedClient();
     if (!spec || !spec.source || !spec.decimated || spec.kind !== 'timeseries') return;
-    const e = ev as Record<string, unknown>;
     const r0 = e['xaxis.range[0]'];
     const r1 = e['xaxis.range[1]'];
     // other relayouts (a resize's autosize, a y-only zoom) leave a pending fetch for the x range alone
@@ -287,7 +326,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       const traces = tracesFromFetch(sourceTraceName(src), reply.arrays, bucketsForWidth(width), src.columns?.[0] ?? 0);
       if (traces.length) {
         this.spec = { ...spec, traces };
-        await this.redrawTraces([r0, r1]);
+        await this.redrawTraces();
       }
       this.showNote(undefined);
     } catch (err) {
@@ -309,13 +348,13 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     return new Promise((resolve) => setTimeout(() => resolve(seq !== this.fetchSeq || this.isDisposed), ZOOM_SETTLE_MS));
   }
 
-  private async redrawTraces(range?: [number, number]): Promise<void> {
+  /** Draws `spec`'s traces in the current view (a zoom's x range alone dropped the y range zoomed with it). */
+  private async redrawTraces(): Promise<void> {
     const spec = this.spec;
     if (!spec) return;
     const Plotly = await loadPlotly();
     const colors = themeColors();
-    const layout = layoutFor(spec, colors);
-    if (range && layout.xaxis) layout.xaxis = { ...layout.xaxis, range, autorange: false };
+    const layout = withView(layoutFor(spec, colors), this.view);
     if (this.isDisposed || !livePlots.has(this)) return;
     // a zoom's finer data can pass the WebGL threshold: its contexts are counted as a first draw's are
     await recordingContexts(() =>

@@ -1,0 +1,344 @@
+/**
+ * The plot renderer driven in Node: a small fake DOM (elements, canvases with
+ * WebGL contexts, the observers the renderer uses) and a fake plotly that
+ * records what it is asked to draw. No jsdom in this repository: the fakes
+ * hold only what renderer.ts and webgl-contexts.ts touch.
+ */
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+
+class FakeElement {
+  children: FakeElement[] = [];
+  parent: FakeElement | null = null;
+  className = '';
+  hidden = false;
+  title = '';
+  src = '';
+  clientWidth = 600;
+  private text = '';
+  private listeners = new Map<string, (() => void)[]>();
+  constructor(readonly tagName: string) {}
+  get isConnected(): boolean {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    let n: FakeElement | null = this;
+    while (n.parent) n = n.parent;
+    return n === body;
+  }
+  appendChild<T extends FakeElement>(c: T): T {
+    c.remove();
+    c.parent = this;
+    this.children.push(c);
+    return c;
+  }
+  remove(): void {
+    if (!this.parent) return;
+    this.parent.children = this.parent.children.filter((c) => c !== this);
+    this.parent = null;
+  }
+  contains(c: FakeElement | null): boolean {
+    for (let n = c; n; n = n.parent) if (n === this) return true;
+    return false;
+  }
+  get textContent(): string {
+    return this.text;
+  }
+  set textContent(v: string) {
+    for (const c of [...this.children]) c.remove();
+    this.text = v;
+  }
+  addEventListener(type: string, f: () => void): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), f]);
+  }
+  click(): void {
+    for (const f of this.listeners.get('click') ?? []) f();
+  }
+}
+
+/** A WebGL context: lost (freed) when loseContext is called. */
+class FakeGL {
+  lost = false;
+  constructor(readonly canvas: FakeCanvas) {}
+  getExtension(name: string) {
+    return name === 'WEBGL_lose_context' ? { loseContext: () => void (this.lost = true) } : null;
+  }
+}
+
+class FakeCanvas extends FakeElement {
+  constructor() {
+    super('canvas');
+  }
+  getContext(type: string): FakeGL | null {
+    return /webgl/.test(type) ? new FakeGL(this) : null;
+  }
+}
+
+const body = new FakeElement('body');
+const themeVars = new Map<string, string>();
+const mutationCallbacks = new Set<() => void>();
+const resizeCallbacks = new Map<FakeElement, (entries: { contentRect: { width: number } }[]) => void>();
+
+Object.assign(globalThis, {
+  document: { body, createElement: (tag: string) => (tag === 'canvas' ? new FakeCanvas() : new FakeElement(tag)) },
+  HTMLCanvasElement: FakeCanvas,
+  getComputedStyle: () => ({ getPropertyValue: (name: string) => themeVars.get(name) ?? '' }),
+  requestAnimationFrame: (f: () => void) => setTimeout(f, 0),
+  cancelAnimationFrame: (h: ReturnType<typeof setTimeout>) => clearTimeout(h),
+  MutationObserver: class {
+    constructor(private f: () => void) {}
+    observe() {
+      mutationCallbacks.add(this.f);
+    }
+    disconnect() {
+      mutationCallbacks.delete(this.f);
+    }
+  },
+  ResizeObserver: class {
+    private el: FakeElement | null = null;
+    constructor(private f: (entries: { contentRect: { width: number } }[]) => void) {}
+    observe(el: FakeElement) {
+      this.el = el;
+      resizeCallbacks.set(el, this.f);
+    }
+    disconnect() {
+      if (this.el) resizeCallbacks.delete(this.el);
+    }
+  },
+});
+
+type Layout = {
+  xaxis?: { range?: number[]; autorange?: boolean };
+  yaxis?: { range?: number[]; autorange?: boolean };
+  paper_bgcolor?: string;
+};
+type Trace = { x: number[]; y: number[] };
+type GraphDiv = FakeElement & {
+  layout?: Layout;
+  data?: Trace[];
+  handlers?: Map<string, (ev: unknown) => void>;
+  on?: (ev: string, f: (ev: unknown) => void) => void;
+  removeAllListeners?: (ev: string) => void;
+};
+
+const fake = vi.hoisted(() => ({
+  react: [] as { div: unknown; data: unknown; layout: unknown }[],
+  /** While set, a draw waits for it (a slow plot ahead in the queue). */
+  hold: null as Promise<void> | null,
+  resize: 0,
+}));
+
+vi.mock('plotly.js-gl2d-dist-min', () => {
+  const plotly = {
+    async react(div: GraphDiv, data: Trace[], layout: Layout) {
+      fake.react.push({ div, data, layout });
+      if (fake.hold) await fake.hold;
+      // plotly's gl2d plots draw into a canvas of their own in the plot's div, with a WebGL context
+      if (!div.children.some((c) => c.className === 'gl-container')) {
+        const box = div.appendChild(new FakeElement('div'));
+        box.className = 'gl-container';
+        box.appendChild(document.createElement('canvas') as unknown as FakeCanvas).getContext('webgl');
+      }
+      div.layout = layout;
+      div.data = data;
+      div.handlers ??= new Map();
+      div.on = (ev, f) => div.handlers!.set(ev, f);
+      div.removeAllListeners = (ev) => div.handlers!.delete(ev);
+      return div;
+    },
+    purge(div: GraphDiv) {
+      div.textContent = '';
+      div.handlers?.clear();
+      delete div.layout;
+      delete div.data;
+    },
+    async toImage() {
+      return 'data:image/png;base64,UE5H';
+    },
+    Plots: {
+      resize() {
+        fake.resize++;
+        return Promise.resolve();
+      },
+    },
+  };
+  return { default: plotly };
+});
+
+const client = vi.hoisted(() => ({
+  current: null as null | { isConnected: boolean; request: (type: string, params: Record<string, unknown>) => Promise<unknown> },
+}));
+vi.mock('../client/shared.js', () => ({ sharedClient: () => client.current }));
+
+vi.mock('@lumino/widgets', () => ({
+  Widget: class {
+    node = document.createElement('div') as unknown as FakeElement;
+    isDisposed = false;
+    addClass(c: string) {
+      this.node.className = c;
+    }
+    // as Lumino's: a disposed widget leaves its parent, so its node leaves the page
+    dispose() {
+      this.isDisposed = true;
+      this.node.remove();
+    }
+  },
+}));
+
+import { PlotRenderer } from '../plot/renderer.js';
+import { PLOT_MIME } from '../plot/data.js';
+
+const t = Array.from({ length: 500 }, (_, i) => i * 0.01);
+/** A decimated time series of a run's probe over [0, 5) s: zooming fetches finer data. */
+const spec = {
+  version: 1,
+  kind: 'timeseries',
+  title: 'r1: x',
+  traces: [{ name: 'x', x: t, y: [], ymin: t.map(Math.sin), ymax: t.map(Math.cos) }],
+  source: { run: 'r1', probe: 'x' },
+  decimated: true,
+};
+
+function mimeModel(data: unknown): IRenderMime.IMimeModel {
+  const m = {
+    trusted: true,
+    data: { [PLOT_MIME]: data } as Record<string, unknown>,
+    metadata: {},
+    setData(opts: { data?: Record<string, unknown> }) {
+      if (opts.data) m.data = opts.data;
+    },
+  };
+  return m as unknown as IRenderMime.IMimeModel;
+}
+
+const made: PlotRenderer[] = [];
+async function shown(data: unknown = spec): Promise<{ r: PlotRenderer; div: GraphDiv }> {
+  const r = new PlotRenderer({} as IRenderMime.IRendererOptions);
+  made.push(r);
+  body.appendChild(r.node as unknown as FakeElement);
+  await r.renderModel(mimeModel(data));
+  const div = (r.node as unknown as FakeElement).children[0] as GraphDiv;
+  return { r, div };
+}
+
+const lastLayout = (div: GraphDiv) => [...fake.react].reverse().find((c) => c.div === div)!.layout as Layout;
+const lastData = (div: GraphDiv) => [...fake.react].reverse().find((c) => c.div === div)!.data as Trace[];
+const draws = (div: GraphDiv) => fake.react.filter((c) => c.div === div).length;
+
+function zoom(div: GraphDiv, ev: Record<string, unknown>): void {
+  div.handlers!.get('plotly_relayout')!(ev);
+}
+
+function themeChange(vars: Record<string, string> = {}): void {
+  for (const [k, v] of Object.entries(vars)) themeVars.set(k, v);
+  for (const f of mutationCallbacks) f();
+}
+
+/** A service answering probe.fetch with 200 raw samples of the window asked. */
+function service() {
+  const request = vi.fn((type: string, params: Record<string, unknown>) => {
+    if (type !== 'probe.fetch') return Promise.reject(new Error(`unexpected ${type}`));
+    const t0 = params.t0 as number;
+    const t1 = params.t1 as number;
+    const ts = Array.from({ length: 200 }, (_, i) => t0 + ((t1 - t0) * i) / 199);
+    return Promise.resolve({
+      type,
+      result: {},
+      arrays: [
+        { header: { id: 1, name: 't', dtype: 'float64', shape: [200] }, data: Float64Array.from(ts) },
+        { header: { id: 2, name: 'y', dtype: 'float64', shape: [200, 1] }, data: Float64Array.from(ts, (v) => v * 10) },
+      ],
+    });
+  });
+  client.current = { isConnected: true, request };
+  return request;
+}
+
+beforeAll(() => {
+  themeVars.set('--jp-layout-color0', '#ffffff');
+});
+
+afterEach(() => {
+  for (const r of made.splice(0)) r.dispose();
+  client.current = null;
+  fake.hold = null;
+});
+
+describe('plot renderer: the zoom survives redraws that are not the user’s', () => {
+  it('keeps the x and y ranges, and the finer data fetched for them, when the theme changes', async () => {
+    const request = service();
+    const { div } = await shown();
+    zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 2, 'yaxis.range[0]': -0.5, 'yaxis.range[1]': 0.5 });
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    expect(request).toHaveBeenCalledOnce();
+    // the finer data's redraw keeps the y range the user zoomed to as well (it autoranged y)
+    expect(lastLayout(div).xaxis).toMatchObject({ range: [1, 2], autorange: false });
+    expect(lastLayout(div).yaxis).toMatchObject({ range: [-0.5, 0.5], autorange: false });
+    const fine = lastData(div);
+    expect(fine[0]!.x[0]).toBe(1);
+
+    themeChange({ '--jp-layout-color0': '#111111' });
+    await vi.waitFor(() => expect(draws(div)).toBe(3));
+    expect(lastLayout(div).paper_bgcolor).toBe('#111111');
+    expect(lastLayout(div).xaxis).toMatchObject({ range: [1, 2], autorange: false });
+    expect(lastLayout(div).yaxis).toMatchObject({ range: [-0.5, 0.5], autorange: false });
+    expect(lastData(div)).toEqual(fine);
+    expect(request).toHaveBeenCalledOnce();
+  });
+
+  it('keeps the zoom of a plot without finer data (no service; not a time series) when the theme changes', async () => {
+    const { div } = await shown();
+    zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 2, 'yaxis.range[0]': 0, 'yaxis.range[1]': 1 });
+    const xy = await shown({ version: 1, kind: 'xy', traces: [{ name: 'p', x: [0, 1, 2], y: [0, 1, 4] }] });
+    zoom(xy.div, { 'xaxis.range[0]': 0.5, 'xaxis.range[1]': 1.5, 'yaxis.range[0]': 0.5, 'yaxis.range[1]': 2 });
+    themeChange();
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    await vi.waitFor(() => expect(draws(xy.div)).toBe(2));
+    expect(lastLayout(div).xaxis).toMatchObject({ range: [1, 2], autorange: false });
+    expect(lastLayout(div).yaxis).toMatchObject({ range: [0, 1], autorange: false });
+    expect(lastData(div)[0]!.x).toHaveLength(2 * t.length); // the saved min/max data
+    expect(lastLayout(xy.div).xaxis).toMatchObject({ range: [0.5, 1.5] });
+    expect(lastLayout(xy.div).yaxis).toMatchObject({ range: [0.5, 2] });
+  });
+
+  it('fits a zoomed plot to a new width without drawing it anew (plotly keeps its ranges)', async () => {
+    const { r, div } = await shown();
+    zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 2 });
+    const before = fake.resize;
+    resizeCallbacks.get(r.node as unknown as FakeElement)!([{ contentRect: { width: 420 } }]);
+    await vi.waitFor(() => expect(fake.resize).toBe(before + 1));
+    expect(draws(div)).toBe(1);
+  });
+
+  it('shows a retired plot clicked back with the zoom and the data it had', async () => {
+    service();
+    const { r, div } = await shown();
+    zoom(div, { 'xaxis.range[0]': 2, 'xaxis.range[1]': 3, 'yaxis.range[0]': 0, 'yaxis.range[1]': 40 });
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    const fine = lastData(div);
+    r.retire();
+    expect(div.children[0]!.tagName).toBe('img');
+    div.children[0]!.click();
+    await vi.waitFor(() => expect(draws(div)).toBe(3));
+    expect(lastLayout(div).xaxis).toMatchObject({ range: [2, 3], autorange: false });
+    expect(lastLayout(div).yaxis).toMatchObject({ range: [0, 40], autorange: false });
+    expect(lastData(div)).toEqual(fine);
+  });
+
+  it('a double-click (autorange) still shows the whole saved plot; a new output starts unzoomed', async () => {
+    service();
+    const { r, div } = await shown();
+    zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 2, 'yaxis.range[0]': 0, 'yaxis.range[1]': 1 });
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    zoom(div, { 'xaxis.autorange': true, 'yaxis.autorange': true });
+    await vi.waitFor(() => expect(draws(div)).toBe(3));
+    expect(lastLayout(div).xaxis?.range).toBeUndefined();
+    expect(lastLayout(div).yaxis?.range).toBeUndefined();
+    expect(lastData(div)[0]!.x).toHaveLength(2 * t.length);
+    zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 2 });
+    await vi.waitFor(() => expect(draws(div)).toBe(4));
+    // the cell ran again: its new plot is drawn whole
+    await r.renderModel(mimeModel({ ...spec, title: 'again' }));
+    expect(draws(div)).toBe(5);
+    expect(lastLayout(div).xaxis?.range).toBeUndefined();
+    expect(lastData(div)[0]!.x).toHaveLength(2 * t.length);
+  });
+});

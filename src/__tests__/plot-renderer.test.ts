@@ -54,10 +54,15 @@ class FakeElement {
   }
 }
 
+/** Every WebGL context made. */
+const glMade: FakeGL[] = [];
+
 /** A WebGL context: lost (freed) when loseContext is called. */
 class FakeGL {
   lost = false;
-  constructor(readonly canvas: FakeCanvas) {}
+  constructor(readonly canvas: FakeCanvas) {
+    glMade.push(this);
+  }
   getExtension(name: string) {
     return name === 'WEBGL_lose_context' ? { loseContext: () => void (this.lost = true) } : null;
   }
@@ -340,5 +345,28 @@ describe('plot renderer: the zoom survives redraws that are not the user’s', (
     expect(draws(div)).toBe(5);
     expect(lastLayout(div).xaxis?.range).toBeUndefined();
     expect(lastData(div)[0]!.x).toHaveLength(2 * t.length);
+  });
+});
+
+describe('plot renderer: WebGL contexts', () => {
+  /** The WebGL contexts drawn into a plot's div. */
+  const contextsOf = (div: GraphDiv): FakeGL[] => {
+    const out: FakeGL[] = [];
+    const walk = (n: FakeElement) => {
+      if (n instanceof FakeCanvas) out.push(...glMade.filter((g) => g.canvas === n));
+      n.children.forEach(walk);
+    };
+    walk(div);
+    return out;
+  };
+
+  it('frees a disposed plot’s contexts at once, not at another plot’s next draw', async () => {
+    const { r, div } = await shown();
+    const gl = contextsOf(div);
+    expect(gl).toHaveLength(1);
+    expect(gl[0]!.lost).toBe(false);
+    // its output cleared (or its cell deleted, its notebook closed): Chromium counts the context until it is lost
+    r.dispose();
+    expect(gl[0]!.lost).toBe(true);
   });
 });

@@ -418,6 +418,10 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     if (this.resizeFrame) cancelAnimationFrame(this.resizeFrame);
     void loadPlotly().then((P) => P.purge(this.plotDiv));
     super.dispose();
+    // its node has left the page (output cleared, cell deleted, notebook closed): free its contexts now. They were
+    // freed at another plot's next draw, after that draw made its own: until then the browser counted them (our
+    // record of them kept their canvases from being collected), and past its cap it drops a live plot's context
+    releaseDetached();
   }
 }
 

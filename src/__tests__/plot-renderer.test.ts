@@ -370,3 +370,36 @@ describe('plot renderer: WebGL contexts', () => {
     expect(gl[0]!.lost).toBe(true);
   });
 });
+
+describe('plot renderer: a zoom without finer data', () => {
+  const note = (r: PlotRenderer) => (r.node as unknown as FakeElement).children[1]!;
+
+  it('shows the saved data in the new range, not the finer data of an earlier zoom, when the service is gone', async () => {
+    service();
+    const { r, div } = await shown();
+    zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 1.5 });
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    expect(lastData(div)[0]!.x.every((x) => x >= 1 && x <= 1.5)).toBe(true);
+    // the service went away: zoomed out, the plot showed the earlier window's data alone
+    client.current = { isConnected: false, request: () => Promise.reject(new Error('not connected')) };
+    zoom(div, { 'xaxis.range[0]': 0, 'xaxis.range[1]': 4 });
+    await vi.waitFor(() => expect(draws(div)).toBe(3));
+    expect(lastData(div)[0]!.x).toHaveLength(2 * t.length);
+    expect(lastLayout(div).xaxis).toMatchObject({ range: [0, 4], autorange: false });
+    expect(note(r).hidden).toBe(false);
+    expect(note(r).textContent).toMatch(/saved \(decimated\) data/);
+  });
+
+  it('shows the saved data in the new range when the fetch fails (the simulation is gone with a restart)', async () => {
+    const request = service();
+    const { r, div } = await shown();
+    zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 1.5 });
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    request.mockImplementation(() => Promise.reject(new Error("no simulation 'sim1'")));
+    zoom(div, { 'xaxis.range[0]': 0.5, 'xaxis.range[1]': 3 });
+    await vi.waitFor(() => expect(draws(div)).toBe(3));
+    expect(lastData(div)[0]!.x).toHaveLength(2 * t.length);
+    expect(lastLayout(div).xaxis).toMatchObject({ range: [0.5, 3], autorange: false });
+    expect(note(r).textContent).toMatch(/No finer data for this zoom \(no simulation 'sim1'\)/);
+  });
+});

@@ -299,6 +299,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     if (typeof r0 !== 'number' || typeof r1 !== 'number') return;
     if (!client || !client.isConnected) {
       this.showNote('Finer data needs the nefsim service, which is not connected: the plot shows its saved (decimated) data.');
+      await this.showSaved();
       return;
     }
     // a scroll-zoom or drag sends many ranges: fetch for the last one, once it settles
@@ -334,7 +335,19 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       if (seq !== this.fetchSeq) return;
       const why = err instanceof Error ? err.message : String(err);
       this.showNote(`No finer data for this zoom (${why}): the plot shows its saved (decimated) data.`);
+      await this.showSaved();
     }
+  }
+
+  /**
+   * Back to the saved (decimated) data, in the current view: an earlier zoom's finer data covers its own window
+   * alone, so a zoom out or a pan without finer data showed that window's data and nothing around it.
+   */
+  private async showSaved(): Promise<void> {
+    const spec = this.spec;
+    if (!spec || !this.fullTraces || spec.traces === this.fullTraces) return;
+    this.spec = { ...spec, traces: this.fullTraces };
+    await this.redrawTraces();
   }
 
   /** A line under the plot, or none. */

@@ -403,3 +403,20 @@ describe('plot renderer: a zoom without finer data', () => {
     expect(note(r).textContent).toMatch(/No finer data for this zoom \(no simulation 'sim1'\)/);
   });
 });
+
+describe('plot renderer: a live plot out of the page', () => {
+  it('keeps the contexts of a live plot whose cell a windowed notebook took out of the page', async () => {
+    const a = await shown();
+    const gl = glMade.filter((g) => a.div.contains(g.canvas));
+    expect(gl).toHaveLength(1);
+    // windowingMode 'full': a cell scrolled away leaves the page without being disposed; when another plot drew,
+    // its context was lost as if it were a purged plot's, and the plot was blank when scrolled back
+    (a.r.node as unknown as FakeElement).remove();
+    const b = await shown();
+    expect(draws(b.div)).toBe(1);
+    expect(gl[0]!.lost).toBe(false);
+    // disposed (its cell deleted meanwhile), it is freed as before
+    a.r.dispose();
+    expect(gl[0]!.lost).toBe(true);
+  });
+});

@@ -128,6 +128,17 @@ const MAX_GL_CONTEXTS = 10;
  */
 let drawTurns: Promise<void> = Promise.resolve();
 
+/**
+ * A canvas of a live plot, in the page or not: JupyterLab's windowed
+ * notebook ('full' windowing mode) takes the cells scrolled away out of the
+ * page without disposing them, and their plots are to be there when
+ * scrolled back.
+ */
+function inLivePlot(canvas: HTMLCanvasElement): boolean {
+  for (const p of livePlots) if (p.node.contains(canvas)) return true;
+  return false;
+}
+
 export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   private spec: PlotSpec | null = null;
   private model: IRenderMime.IMimeModel | null = null;
@@ -378,9 +389,9 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
 
   /** Frees the contexts of canvases gone from the page, then retires the least recently drawn plots past the cap. */
   private keepContextsUnderCap(): void {
-    releaseDetached();
+    releaseDetached(inLivePlot);
     for (const p of livePlots) {
-      if (liveContexts() <= MAX_GL_CONTEXTS) break;
+      if (liveContexts(inLivePlot) <= MAX_GL_CONTEXTS) break;
       if (p !== this && !p.drawing) p.retire();
     }
   }
@@ -392,7 +403,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const png = this.model?.data['image/png'];
     void loadPlotly().then((P) => P.purge(this.plotDiv));
     this.plotDiv.textContent = '';
-    releaseDetached(); // its canvases left the page: free their contexts now, not when collected
+    releaseDetached(inLivePlot); // its canvases left the page: free their contexts now, not when collected
     let el: HTMLElement;
     if (typeof png === 'string') {
       const img = document.createElement('img');
@@ -434,7 +445,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     // its node has left the page (output cleared, cell deleted, notebook closed): free its contexts now. They were
     // freed at another plot's next draw, after that draw made its own: until then the browser counted them (our
     // record of them kept their canvases from being collected), and past its cap it drops a live plot's context
-    releaseDetached();
+    releaseDetached(inLivePlot);
   }
 }
 

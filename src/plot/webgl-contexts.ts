@@ -41,10 +41,15 @@ export async function recordingContexts<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Frees the recorded contexts whose canvas is no longer in the page. */
-export function releaseDetached(): void {
+/**
+ * Frees the recorded contexts whose canvas is no longer in the page, but for
+ * those `shown` keeps: a live plot's canvas can be out of the page for a
+ * while (a windowed notebook takes the cells scrolled away out of it), and
+ * a lost context is not drawn again.
+ */
+export function releaseDetached(shown: (canvas: HTMLCanvasElement) => boolean): void {
   for (const ctx of contexts) {
-    if (ctx.canvas instanceof HTMLCanvasElement && ctx.canvas.isConnected) continue;
+    if (ctx.canvas instanceof HTMLCanvasElement && (ctx.canvas.isConnected || shown(ctx.canvas))) continue;
     contexts.delete(ctx);
     try {
       ctx.getExtension('WEBGL_lose_context')?.loseContext();
@@ -54,9 +59,9 @@ export function releaseDetached(): void {
   }
 }
 
-/** Recorded contexts still in the page. */
-export function liveContexts(): number {
+/** Recorded contexts still in the page, or kept by `shown` (the browser counts them too). */
+export function liveContexts(shown: (canvas: HTMLCanvasElement) => boolean): number {
   let n = 0;
-  for (const ctx of contexts) if (ctx.canvas instanceof HTMLCanvasElement && ctx.canvas.isConnected) n++;
+  for (const ctx of contexts) if (ctx.canvas instanceof HTMLCanvasElement && (ctx.canvas.isConnected || shown(ctx.canvas))) n++;
   return n;
 }

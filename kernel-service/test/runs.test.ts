@@ -886,6 +886,21 @@ describe('detached runs', () => {
     expect(exitRecord(out).state).toBe('cancelled');
   });
 
+  it('a run whose folder is removed while it runs stops, instead of stepping on into unlinked files', async () => {
+    const out = join(dir, 'removed');
+    const r = await cli('run', light, '--duration', '100000', '--out', out, '--detach');
+    expect(r.code).toBe(0);
+    await waitFor(() => status(out).state === 'running' && status(out).steps > 0);
+    const { pid, processStart } = status(out);
+    try {
+      rmSync(out, { recursive: true, force: true });
+      // its next status update (a chunk aims at 0.2 s) finds the folder gone; 10^8 steps would take minutes
+      await waitFor(() => processStartTime(pid) !== processStart, 20_000);
+    } finally {
+      if (processStartTime(pid) === processStart) process.kill(-pid, 'SIGKILL');
+    }
+  });
+
   it('kill -9: status reports failed at once (the process is checked, not only the heartbeat), and the data is readable up to the last flush', async () => {
     const out = join(dir, 'killed');
     detached.push(out);

@@ -7,7 +7,7 @@
  * service cannot wait for an orphaned process.
  */
 import { stepsIn } from '../engine/steps.js';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { messageOf, NefsimError } from '../engine/errors.js';
@@ -100,7 +100,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   let cancelLoad: ((sig: string) => void) | undefined;
   const loadCancelled = new Promise<string>((resolve) => (cancelLoad = resolve));
   const onSignal = (sig: string): void => {
-    if (cancelSignal === undefined) log(`received ${sig}: cancelling at the end of the current chunk`);
+    if (cancelSignal === undefined)
+      log(`${sig === FOLDER_REMOVED ? 'its run folder was removed' : `received ${sig}`}: cancelling at the end of the current chunk`);
     cancelSignal = sig;
     cancelLoad!(sig);
   };
@@ -136,6 +137,13 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   // says it is alive (see currentStatus), and it fails if its probes cannot be written either.
   let statusFailing = false;
   const writeStatus = (): void => {
+    // its folder removed (rm -r while it ran, or a test's clean-up): nobody can read the run, which would
+    // otherwise step on to its end into unlinked files (a detached run of hours, at a core's full use). Its
+    // options, read at the start, tell: a status written while rm -r empties the folder would make rm fail
+    if (!existsSync(join(dir, FILES.options))) {
+      onSignal(FOLDER_REMOVED);
+      return;
+    }
     status.heartbeat = Date.now();
     try {
       writeJsonAtomic(join(dir, FILES.status), status);
@@ -366,6 +374,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   }
   // the space held since the start is for these two records, on a disk the run may have filled
   releaseSpace(dir);
+  // nowhere to record it (writing the records into a folder that rm -r is emptying would make rm fail)
+  if (cancelSignal === FOLDER_REMOVED)
+    throw new Error(`its run folder ${dir} was removed while it ran: it stopped at t = ${record.time.toFixed(3)} s`);
   try {
     writeJsonAtomic(join(dir, FILES.exit), record);
     status.heartbeat = Date.now();
@@ -387,6 +398,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   }
   return exitCode;
 }
+
+/** What cancels a run whose folder was removed while it ran (cancelledBy's reason). */
+const FOLDER_REMOVED = 'the removal of its run folder';
 
 /** An exit record's words for a cancel, by what stopped the run (a signal names its usual senders). */
 export function cancelledBy(reason: string): string {

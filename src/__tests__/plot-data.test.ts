@@ -50,6 +50,13 @@ describe('min/max decimation', () => {
     expect(decimateMinMax([], [], 10)).toEqual({ t: [], min: [], max: [] });
     // a bucket of NaNs only stays a gap, not a line to ±Infinity
     expect(decimateMinMax([0, 1, 2, 3], [NaN, NaN, 1, 2], 2)).toEqual({ t: [0, 2], min: [NaN, 1], max: [NaN, 2] });
+    // a bucket of infinities keeps them (a diverged value), not a gap; NaNs beside them are skipped
+    expect(decimateMinMax([0, 1, 2, 3], [Infinity, Infinity, -Infinity, NaN], 2)).toEqual({
+      t: [0, 2],
+      min: [Infinity, -Infinity],
+      max: [Infinity, -Infinity],
+    });
+    expect(decimateMinMax([0, 1], [NaN, Infinity], 1)).toEqual({ t: [0], min: [Infinity], max: [Infinity] });
     // two columns interleaved: take column 1
     expect(decimateMinMax([0, 1, 2, 3], [0, 10, 1, 11, 2, 12, 3, 13], 2, 2, 1)).toEqual({ t: [0, 2], min: [10, 12], max: [11, 13] });
   });

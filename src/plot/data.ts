@@ -130,15 +130,19 @@ export function decimateMinMax(t: ArrayLike<number>, y: ArrayLike<number>, bucke
     if (i1 <= i0) continue;
     let lo = Infinity;
     let hi = -Infinity;
+    let numbers = false;
     for (let i = i0; i < i1; i++) {
       const v = y[i * stride + offset];
+      if (Number.isNaN(v)) continue;
+      numbers = true;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
     out.t.push(t[i0]);
-    // a bucket of NaNs only is a gap (NaN), not a line to ±Infinity
-    out.min.push(lo === Infinity ? NaN : lo);
-    out.max.push(hi === -Infinity ? NaN : hi);
+    // a bucket of NaNs only is a gap (NaN), not a line to ±Infinity; one of +Infinity alone (a diverged value)
+    // is +Infinity: telling the two apart by lo === Infinity made it a gap with a NaN minimum
+    out.min.push(numbers ? lo : NaN);
+    out.max.push(numbers ? hi : NaN);
   }
   return out;
 }

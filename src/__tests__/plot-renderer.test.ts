@@ -304,6 +304,18 @@ describe('plot renderer: the zoom survives redraws that are not the user’s', (
     expect(lastLayout(xy.div).yaxis).toMatchObject({ range: [0.5, 2] });
   });
 
+  it('fetches finer data for a zoom that plotly sends as the whole range array (modebar, programmatic)', async () => {
+    const request = service();
+    const { div } = await shown();
+    zoom(div, { 'xaxis.range': [1, 2], 'yaxis.range': [0, 5] });
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    expect(request).toHaveBeenCalledOnce();
+    expect(request.mock.calls[0]![1]).toMatchObject({ t0: 1, t1: 2 });
+    expect(lastData(div)[0]!.x[0]).toBe(1);
+    expect(lastLayout(div).xaxis).toMatchObject({ range: [1, 2], autorange: false });
+    expect(lastLayout(div).yaxis).toMatchObject({ range: [0, 5], autorange: false });
+  });
+
   it('fits a zoomed plot to a new width without drawing it anew (plotly keeps its ranges)', async () => {
     const { r, div } = await shown();
     zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 2 });

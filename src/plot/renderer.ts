@@ -83,6 +83,17 @@ interface View {
   y?: [number, number];
 }
 
+/**
+ * The range a relayout gives an axis, if any: a drag or scroll zoom sends `xaxis.range[0]` and `xaxis.range[1]`,
+ * other interactions (modebar buttons, a programmatic relayout) the whole `xaxis.range` array.
+ */
+function rangeIn(e: Record<string, unknown>, axis: 'x' | 'y'): [unknown, unknown] | undefined {
+  const whole = e[`${axis}axis.range`];
+  if (Array.isArray(whole)) return [whole[0], whole[1]];
+  if (`${axis}axis.range[0]` in e || `${axis}axis.range[1]` in e) return [e[`${axis}axis.range[0]`], e[`${axis}axis.range[1]`]];
+  return undefined;
+}
+
 /** The view after a relayout: a zoom or pan sets an axis' range, a double-click (autorange) clears it. */
 function viewAfter(view: View, e: Record<string, unknown>): View {
   const next = { ...view };
@@ -91,9 +102,7 @@ function viewAfter(view: View, e: Record<string, unknown>): View {
       delete next[axis];
       continue;
     }
-    const whole = e[`${axis}axis.range`];
-    const r0 = Array.isArray(whole) ? (whole[0] as unknown) : e[`${axis}axis.range[0]`];
-    const r1 = Array.isArray(whole) ? (whole[1] as unknown) : e[`${axis}axis.range[1]`];
+    const [r0, r1] = rangeIn(e, axis) ?? [];
     if (typeof r0 === 'number' && typeof r1 === 'number') next[axis] = [r0, r1];
   }
   return next;
@@ -297,10 +306,11 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const spec = this.spec;
     const client = sharedClient();
     if (!spec || !spec.source || !spec.decimated || spec.kind !== 'timeseries') return;
-    const r0 = e['xaxis.range[0]'];
-    const r1 = e['xaxis.range[1]'];
+    // the whole range array too: it updated the view but fetched nothing, so the plot showed the old data in it
+    const range = rangeIn(e, 'x');
     // other relayouts (a resize's autosize, a y-only zoom) leave a pending fetch for the x range alone
-    if (r0 === undefined && e['xaxis.autorange'] !== true) return;
+    if (range === undefined && e['xaxis.autorange'] !== true) return;
+    const [r0, r1] = range ?? [];
     const seq = ++this.fetchSeq;
     if (e['xaxis.autorange'] === true && this.fullTraces) {
       this.spec = { ...spec, traces: this.fullTraces };

@@ -149,8 +149,9 @@ vi.mock('plotly.js-gl2d-dist-min', () => {
       div.removeAllListeners = (ev) => div.handlers!.delete(ev);
       return div;
     },
+    // as plotly's: removes its own container alone (a retired plot's PNG, put in the div meanwhile, stays)
     purge(div: GraphDiv) {
-      div.textContent = '';
+      div.children.find((c) => c.className === 'gl-container')?.remove();
       div.handlers?.clear();
       delete div.layout;
       delete div.data;
@@ -326,7 +327,7 @@ describe('plot renderer: the zoom survives redraws that are not the user’s', (
   });
 
   it('shows a retired plot clicked back with the zoom and the data it had', async () => {
-    service();
+    const request = service();
     const { r, div } = await shown();
     zoom(div, { 'xaxis.range[0]': 2, 'xaxis.range[1]': 3, 'yaxis.range[0]': 0, 'yaxis.range[1]': 40 });
     await vi.waitFor(() => expect(draws(div)).toBe(2));
@@ -338,6 +339,38 @@ describe('plot renderer: the zoom survives redraws that are not the user’s', (
     expect(lastLayout(div).xaxis).toMatchObject({ range: [2, 3], autorange: false });
     expect(lastLayout(div).yaxis).toMatchObject({ range: [0, 40], autorange: false });
     expect(lastData(div)).toEqual(fine);
+    // its data is for its view: nothing to fetch again
+    await new Promise((res) => setTimeout(res, 200));
+    expect(request).toHaveBeenCalledOnce();
+    expect(draws(div)).toBe(3);
+  });
+
+  it('shows a plot retired while its zoom’s fetch was under way with data for its view when clicked back', async () => {
+    const request = service();
+    const { r, div } = await shown();
+    zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 1.5 });
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    // the next zoom's reply comes only after the plot was retired: it is dropped
+    const answer = request.getMockImplementation()!;
+    let reply!: () => void;
+    request.mockImplementationOnce((type, params) => new Promise((res) => void (reply = () => res(answer(type, params)))));
+    zoom(div, { 'xaxis.range[0]': 2, 'xaxis.range[1]': 3 });
+    await vi.waitFor(() => expect(request).toHaveBeenCalledTimes(2));
+    r.retire();
+    reply();
+    await new Promise((res) => setTimeout(res, 0));
+    expect(draws(div)).toBe(2);
+    div.children[0]!.click();
+    // it showed the view [2, 3] with the first zoom's data of [1, 1.5] alone: the saved data until finer data comes
+    await vi.waitFor(() => expect(draws(div)).toBeGreaterThanOrEqual(3));
+    const drawn = fake.react.filter((c) => c.div === div);
+    expect(drawn[2]!.data).toEqual(drawn[0]!.data);
+    expect(lastLayout(div).xaxis).toMatchObject({ range: [2, 3], autorange: false });
+    await vi.waitFor(() => expect(draws(div)).toBe(4));
+    expect(request).toHaveBeenCalledTimes(3);
+    expect(request.mock.calls[2]![1]).toMatchObject({ t0: 2, t1: 3 });
+    expect(lastData(div)[0]!.x[0]).toBe(2);
+    expect(lastLayout(div).xaxis).toMatchObject({ range: [2, 3], autorange: false });
   });
 
   it('a double-click (autorange) still shows the whole saved plot; a new output starts unzoomed', async () => {

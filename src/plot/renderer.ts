@@ -120,6 +120,15 @@ function withView(layout: Partial<PlotlyTypes.Layout>, view: View): Partial<Plot
   return layout;
 }
 
+/** A plot whose zoom fetches finer data from the service: a decimated time series with a source. */
+function hasFinerData(spec: PlotSpec): boolean {
+  return spec.source !== undefined && spec.decimated === true && spec.kind === 'timeseries';
+}
+
+function sameRange(a: [number, number] | null | undefined, b: [number, number] | null | undefined): boolean {
+  return a === b || (!!a && !!b && a[0] === b[0] && a[1] === b[1]);
+}
+
 /** How long a zoom or pan must rest before the finer data for it is fetched. */
 const ZOOM_SETTLE_MS = 150;
 
@@ -156,6 +165,8 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   private observer: MutationObserver | null = null;
   private fetchSeq = 0;
   private fullTraces: PlotTrace[] | null = null;
+  /** The x range `spec`'s traces were fetched for (null: they are the saved data, which covers every view). */
+  private fetchedFor: [number, number] | null = null;
   /** The user's zoom or pan, which redraws not of the user's making keep (with `spec` holding the data for it). */
   private view: View = {};
   /** The spec last drawn, as JSON: storing the PNG makes JupyterLab render the same output again. */
@@ -219,6 +230,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     this.drawnSpec = json;
     this.spec = parsed;
     this.fullTraces = parsed.traces;
+    this.fetchedFor = null;
     this.view = {};
     await this.draw();
     if (!this.observer) {
@@ -304,27 +316,35 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     // every kind of plot: a theme change's redraw shows what the user zoomed to
     this.view = viewAfter(this.view, e);
     const spec = this.spec;
-    const client = sharedClient();
-    if (!spec || !spec.source || !spec.decimated || spec.kind !== 'timeseries') return;
+    if (!spec || !hasFinerData(spec)) return;
     // the whole range array too: it updated the view but fetched nothing, so the plot showed the old data in it
     const range = rangeIn(e, 'x');
     // other relayouts (a resize's autosize, a y-only zoom) leave a pending fetch for the x range alone
     if (range === undefined && e['xaxis.autorange'] !== true) return;
-    const [r0, r1] = range ?? [];
     const seq = ++this.fetchSeq;
     if (e['xaxis.autorange'] === true && this.fullTraces) {
       this.spec = { ...spec, traces: this.fullTraces };
+      this.fetchedFor = null;
       await this.redrawTraces();
       return;
     }
+    const [r0, r1] = range ?? [];
     if (typeof r0 !== 'number' || typeof r1 !== 'number') return;
+    // a scroll-zoom or drag sends many ranges: fetch for the last one, once it settles
+    await this.fetchFiner(seq, [r0, r1], true);
+  }
+
+  /** Fetches finer data for the x range `x` from the service (once no newer zoom came for ZOOM_SETTLE_MS, when `settle`) and draws it. */
+  private async fetchFiner(seq: number, x: [number, number], settle: boolean): Promise<void> {
+    const spec = this.spec;
+    const client = sharedClient();
+    if (!spec?.source) return;
     if (!client || !client.isConnected) {
       this.showNote('Finer data needs the nefsim service, which is not connected: the plot shows its saved (decimated) data.');
       await this.showSaved();
       return;
     }
-    // a scroll-zoom or drag sends many ranges: fetch for the last one, once it settles
-    if ((await this.settled(seq)) || this.spec !== spec) return;
+    if (settle && ((await this.settled(seq)) || this.spec !== spec)) return;
     const src = spec.source;
     const width = this.node.clientWidth || 640;
     try {
@@ -335,8 +355,8 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
           ...(src.session ? { session: src.session } : {}),
           ...(src.sim ? { sim: src.sim } : {}),
           probe: src.probe,
-          t0: Math.max(0, r0),
-          t1: Math.max(0, r1),
+          t0: Math.max(0, x[0]),
+          t1: Math.max(0, x[1]),
           ...(src.columns ? { columns: src.columns } : {}),
           maxPoints: bucketsForWidth(width),
           mode: 'minmax',
@@ -348,6 +368,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       const traces = tracesFromFetch(sourceTraceName(src), reply.arrays, bucketsForWidth(width), src.columns?.[0] ?? 0);
       if (traces.length) {
         this.spec = { ...spec, traces };
+        this.fetchedFor = [x[0], x[1]];
         await this.redrawTraces();
       }
       this.showNote(undefined);
@@ -368,6 +389,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const spec = this.spec;
     if (!spec || !this.fullTraces || spec.traces === this.fullTraces) return;
     this.spec = { ...spec, traces: this.fullTraces };
+    this.fetchedFor = null;
     await this.redrawTraces();
   }
 
@@ -410,6 +432,14 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   retire(): void {
     livePlots.delete(this);
     this.fetchSeq++; // a zoom's fetch under way draws nothing now
+    // so its view may have no data fetched for it (the data of the zoom before, of another window): the saved data
+    // until clicked back, which fetches again. It showed the new view with the old window's data
+    const spec = this.spec;
+    const stale = !!spec && hasFinerData(spec) && this.view.x !== undefined && !sameRange(this.fetchedFor, this.view.x);
+    if (stale && this.fullTraces) {
+      this.spec = { ...spec, traces: this.fullTraces };
+      this.fetchedFor = null;
+    }
     const png = this.model?.data['image/png'];
     void loadPlotly().then((P) => P.purge(this.plotDiv));
     this.plotDiv.textContent = '';
@@ -426,8 +456,18 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       el.textContent = 'Plot paused (browsers allow only so many live plots): click to show it again';
     }
     el.title = 'Click to make the plot interactive again';
-    el.addEventListener('click', () => void this.draw());
+    el.addEventListener('click', () => void this.drawBack(stale));
     this.plotDiv.appendChild(el);
+  }
+
+  /** Clicked back from retirement: drawn again, and finer data fetched for its view when its zoom's was dropped. */
+  private async drawBack(refetch: boolean): Promise<void> {
+    const spec = this.spec;
+    await this.draw();
+    const x = this.view.x;
+    // not when its cell ran again meanwhile (a new spec, drawn unzoomed) or it was retired again
+    if (!refetch || !x || this.spec !== spec || this.isDisposed || !livePlots.has(this)) return;
+    await this.fetchFiner(++this.fetchSeq, x, false);
   }
 
   private showFallback(message: string): void {

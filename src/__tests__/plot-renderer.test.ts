@@ -326,6 +326,61 @@ describe('plot renderer: the zoom survives redraws that are not the user’s', (
     expect(draws(div)).toBe(1);
   });
 
+  it('fetches finer data again for a zoomed plot made wider, once its width settles', async () => {
+    const request = service();
+    const { r, div } = await shown();
+    const node = r.node as unknown as FakeElement;
+    zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 2 });
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    expect(request.mock.calls[0]![1]).toMatchObject({ maxPoints: 1200 });
+    // narrower: the data is fine enough
+    node.clientWidth = 500;
+    resizeCallbacks.get(node)!([{ contentRect: { width: 500 } }]);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(request).toHaveBeenCalledOnce();
+    // a drag-resize to 900 pixels, a frame at a time: one fetch, for the width it came to
+    for (const width of [600, 700, 800, 900]) {
+      node.clientWidth = width;
+      resizeCallbacks.get(node)!([{ contentRect: { width } }]);
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    await vi.waitFor(() => expect(draws(div)).toBe(3));
+    expect(request).toHaveBeenCalledTimes(2);
+    expect(request.mock.calls[1]![1]).toMatchObject({ t0: 1, t1: 2, maxPoints: 1800 });
+    expect(lastLayout(div).xaxis).toMatchObject({ range: [1, 2], autorange: false });
+    await new Promise((res) => setTimeout(res, 200));
+    expect(request).toHaveBeenCalledTimes(2);
+  });
+
+  it('does not fetch again for a wider plot whose zoom got the raw samples, or without the service', async () => {
+    const request = service();
+    const answer = request.getMockImplementation()!;
+    request.mockImplementation(async (type, params) => ({ ...((await answer(type, params)) as object), result: { mode: 'raw' } }));
+    const { r, div } = await shown();
+    const node = r.node as unknown as FakeElement;
+    zoom(div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 2 });
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    node.clientWidth = 900;
+    resizeCallbacks.get(node)!([{ contentRect: { width: 900 } }]);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(request).toHaveBeenCalledOnce();
+
+    const b = await shown();
+    const bNode = b.r.node as unknown as FakeElement;
+    request.mockImplementation(answer);
+    zoom(b.div, { 'xaxis.range[0]': 1, 'xaxis.range[1]': 2 });
+    await vi.waitFor(() => expect(draws(b.div)).toBe(2));
+    const fine = lastData(b.div);
+    // the service went away: the finer data stays, with no note
+    client.current!.isConnected = false;
+    bNode.clientWidth = 900;
+    resizeCallbacks.get(bNode)!([{ contentRect: { width: 900 } }]);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(request).toHaveBeenCalledTimes(2);
+    expect(lastData(b.div)).toEqual(fine);
+    expect(bNode.children[1]!.hidden).toBe(true);
+  });
+
   it('shows a retired plot clicked back with the zoom and the data it had', async () => {
     const request = service();
     const { r, div } = await shown();

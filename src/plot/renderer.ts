@@ -165,8 +165,11 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
   private observer: MutationObserver | null = null;
   private fetchSeq = 0;
   private fullTraces: PlotTrace[] | null = null;
-  /** The x range `spec`'s traces were fetched for (null: they are the saved data, which covers every view). */
-  private fetchedFor: [number, number] | null = null;
+  /**
+   * What `spec`'s traces were fetched for: an x range, at a bucket count for the plot's width then (`raw`: the
+   * service sent every sample of it, there is nothing finer); null: they are the saved data, which covers every view.
+   */
+  private fetched: { x: [number, number]; buckets: number; raw: boolean } | null = null;
   /** The user's zoom or pan, which redraws not of the user's making keep (with `spec` holding the data for it). */
   private view: View = {};
   /** The spec last drawn, as JSON: storing the PNG makes JupyterLab render the same output again. */
@@ -214,6 +217,13 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       void loadPlotly().then((P) => {
         if (!this.isDisposed && livePlots.has(this)) return P.Plots.resize(this.plotDiv);
       });
+      // finer data fetched for a narrower plot looked coarser than a zoom at this width: fetched again once the
+      // width settles (a drag-resize calls here every frame; each call supersedes the last, as zooms do)
+      const f = this.fetched;
+      const x = this.view.x;
+      if (f && !f.raw && x && sameRange(f.x, x) && bucketsForWidth(this.node.clientWidth || 640) > f.buckets) {
+        void this.fetchFiner(++this.fetchSeq, x, 'wider');
+      }
     });
   }
 
@@ -230,7 +240,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     this.drawnSpec = json;
     this.spec = parsed;
     this.fullTraces = parsed.traces;
-    this.fetchedFor = null;
+    this.fetched = null;
     this.view = {};
     await this.draw();
     if (!this.observer) {
@@ -324,31 +334,36 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const seq = ++this.fetchSeq;
     if (e['xaxis.autorange'] === true && this.fullTraces) {
       this.spec = { ...spec, traces: this.fullTraces };
-      this.fetchedFor = null;
+      this.fetched = null;
       await this.redrawTraces();
       return;
     }
     const [r0, r1] = range ?? [];
     if (typeof r0 !== 'number' || typeof r1 !== 'number') return;
     // a scroll-zoom or drag sends many ranges: fetch for the last one, once it settles
-    await this.fetchFiner(seq, [r0, r1], true);
+    await this.fetchFiner(seq, [r0, r1], 'zoom');
   }
 
-  /** Fetches finer data for the x range `x` from the service (once no newer zoom came for ZOOM_SETTLE_MS, when `settle`) and draws it. */
-  private async fetchFiner(seq: number, x: [number, number], settle: boolean): Promise<void> {
+  /**
+   * Fetches finer data for the x range `x` from the service and draws it: for a zoom (once no newer one came for
+   * ZOOM_SETTLE_MS), a plot clicked back from retirement, or a plot made wider (settled as a zoom; without finer
+   * data it keeps what it shows).
+   */
+  private async fetchFiner(seq: number, x: [number, number], why: 'zoom' | 'back' | 'wider'): Promise<void> {
     const spec = this.spec;
     const client = sharedClient();
     if (!spec?.source) return;
+    if (why === 'wider' && !client?.isConnected) return;
     if (!client || !client.isConnected) {
       this.showNote('Finer data needs the nefsim service, which is not connected: the plot shows its saved (decimated) data.');
       await this.showSaved();
       return;
     }
-    if (settle && ((await this.settled(seq)) || this.spec !== spec)) return;
+    if (why !== 'back' && ((await this.settled(seq)) || this.spec !== spec)) return;
     const src = spec.source;
     const width = this.node.clientWidth || 640;
     try {
-      const reply = await client.request(
+      const reply = await client.request<{ mode?: string } | undefined>(
         'probe.fetch',
         {
           ...(src.run ? { run: src.run } : {}),
@@ -368,15 +383,15 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
       const traces = tracesFromFetch(sourceTraceName(src), reply.arrays, bucketsForWidth(width), src.columns?.[0] ?? 0);
       if (traces.length) {
         this.spec = { ...spec, traces };
-        this.fetchedFor = [x[0], x[1]];
+        this.fetched = { x: [x[0], x[1]], buckets: bucketsForWidth(width), raw: reply.result?.mode === 'raw' };
         await this.redrawTraces();
       }
       this.showNote(undefined);
     } catch (err) {
       // keep the decimated data, and say why there is no finer data (e.g. the simulation is gone with a restart)
-      if (seq !== this.fetchSeq) return;
-      const why = err instanceof Error ? err.message : String(err);
-      this.showNote(`No finer data for this zoom (${why}): the plot shows its saved (decimated) data.`);
+      if (seq !== this.fetchSeq || why === 'wider') return;
+      const message = err instanceof Error ? err.message : String(err);
+      this.showNote(`No finer data for this zoom (${message}): the plot shows its saved (decimated) data.`);
       await this.showSaved();
     }
   }
@@ -389,7 +404,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const spec = this.spec;
     if (!spec || !this.fullTraces || spec.traces === this.fullTraces) return;
     this.spec = { ...spec, traces: this.fullTraces };
-    this.fetchedFor = null;
+    this.fetched = null;
     await this.redrawTraces();
   }
 
@@ -435,10 +450,10 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     // so its view may have no data fetched for it (the data of the zoom before, of another window): the saved data
     // until clicked back, which fetches again. It showed the new view with the old window's data
     const spec = this.spec;
-    const stale = !!spec && hasFinerData(spec) && this.view.x !== undefined && !sameRange(this.fetchedFor, this.view.x);
+    const stale = !!spec && hasFinerData(spec) && this.view.x !== undefined && !sameRange(this.fetched?.x, this.view.x);
     if (stale && this.fullTraces) {
       this.spec = { ...spec, traces: this.fullTraces };
-      this.fetchedFor = null;
+      this.fetched = null;
     }
     const png = this.model?.data['image/png'];
     void loadPlotly().then((P) => P.purge(this.plotDiv));
@@ -467,7 +482,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const x = this.view.x;
     // not when its cell ran again meanwhile (a new spec, drawn unzoomed) or it was retired again
     if (!refetch || !x || this.spec !== spec || this.isDisposed || !livePlots.has(this)) return;
-    await this.fetchFiner(++this.fetchSeq, x, false);
+    await this.fetchFiner(++this.fetchSeq, x, 'back');
   }
 
   private showFallback(message: string): void {

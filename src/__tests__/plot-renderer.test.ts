@@ -18,6 +18,9 @@ class FakeElement {
   private text = '';
   private listeners = new Map<string, (() => void)[]>();
   constructor(readonly tagName: string) {}
+  get parentElement(): FakeElement | null {
+    return this.parent;
+  }
   get isConnected(): boolean {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     let n: FakeElement | null = this;
@@ -156,7 +159,16 @@ vi.mock('plotly.js-gl2d-dist-min', () => {
       delete div.layout;
       delete div.data;
     },
+    // as plotly's: draws a hidden copy in the page (its config marked as an export), with contexts of its own, and drops it
     async toImage() {
+      const copy = body.appendChild(new FakeElement('div')) as FakeElement & { _context?: { _exportedPlot: boolean } };
+      copy._context = { _exportedPlot: true };
+      copy
+        .appendChild(new FakeElement('div'))
+        .appendChild(document.createElement('canvas') as unknown as FakeCanvas)
+        .getContext('webgl');
+      await Promise.resolve();
+      copy.remove();
       return 'data:image/png;base64,UE5H';
     },
     Plots: {
@@ -468,6 +480,32 @@ describe('plot renderer: WebGL contexts', () => {
     // its output cleared (or its cell deleted, its notebook closed): Chromium counts the context until it is lost
     r.dispose();
     expect(gl[0]!.lost).toBe(true);
+  });
+});
+
+describe('plot renderer: the contexts of other code', () => {
+  it('records only the contexts of its plots’ canvases and of plotly’s PNG copies', async () => {
+    let go!: () => void;
+    fake.hold = new Promise((res) => (go = res));
+    const before = glMade.length;
+    const drawing = shown();
+    const a = made[made.length - 1]!;
+    const aDiv = (a.node as unknown as FakeElement).children[0] as GraphDiv;
+    await vi.waitFor(() => expect(draws(aDiv)).toBe(1));
+    // another extension's offscreen canvas, made while a plot draws: it was recorded, and lost as a canvas off the page
+    const other = (document.createElement('canvas') as unknown as FakeCanvas).getContext('webgl')!;
+    fake.hold = null;
+    go();
+    await drawing;
+    expect(other.lost).toBe(false);
+    const b = await shown();
+    b.r.retire();
+    a.dispose();
+    expect(other.lost).toBe(false);
+    // the plots' own contexts and those of toImage's dropped copies are freed as before
+    const ours = glMade.slice(before).filter((g) => g !== other);
+    expect(ours).toHaveLength(4); // two plots, each drawn and copied once for its PNG
+    expect(ours.every((g) => g.lost)).toBe(true);
   });
 });
 

@@ -283,7 +283,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     this.drawing = true;
     const widthBefore = this.observedWidth;
     try {
-      await recordingContexts(() => this.drawNow(Plotly, spec));
+      await recordingContexts(this.node, () => this.drawNow(Plotly, spec));
     } finally {
       this.drawing = false;
     }
@@ -428,7 +428,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     const layout = withView(layoutFor(spec, colors), this.view);
     if (this.isDisposed || !livePlots.has(this)) return;
     // a zoom's finer data can pass the WebGL threshold: its contexts are counted as a first draw's are
-    await recordingContexts(() =>
+    await recordingContexts(this.node, () =>
       Plotly.react(this.plotDiv, specToTraces(spec, { glThreshold: 5000, colors: colors.traces }) as PlotlyTypes.Data[], layout),
     );
     this.keepContextsUnderCap();

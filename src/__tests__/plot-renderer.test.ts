@@ -120,6 +120,8 @@ type Layout = {
 };
 type Trace = { x: number[]; y: number[] };
 type GraphDiv = FakeElement & {
+  /** The ranges plotly's 'Reset axes' and double-click go back to (undefined: autorange). */
+  initial?: { x?: number[]; y?: number[] };
   layout?: Layout;
   data?: Trace[];
   handlers?: Map<string, (ev: unknown) => void>;
@@ -145,6 +147,12 @@ vi.mock('plotly.js-gl2d-dist-min', () => {
         box.className = 'gl-container';
         box.appendChild(document.createElement('canvas') as unknown as FakeCanvas).getContext('webgl');
       }
+      // as plotly's: the first draw of an empty graph div keeps the ranges it was given for the axes' reset
+      if (!div.data)
+        div.initial = {
+          x: layout.xaxis?.autorange === false ? layout.xaxis.range : undefined,
+          y: layout.yaxis?.autorange === false ? layout.yaxis.range : undefined,
+        };
       div.layout = layout;
       div.data = data;
       div.handlers ??= new Map();
@@ -243,6 +251,25 @@ const draws = (div: GraphDiv) => fake.react.filter((c) => c.div === div).length;
 
 function zoom(div: GraphDiv, ev: Record<string, unknown>): void {
   div.handlers!.get('plotly_relayout')!(ev);
+}
+
+/** Clicks a retired plot's PNG; resolves when the plot is drawn again (in one draw or more), with its draws so far. */
+async function clickBack(div: GraphDiv): Promise<number> {
+  await vi.waitFor(() => expect(div.handlers?.has('plotly_relayout')).toBeFalsy()); // purged
+  div.children[0]!.click();
+  await vi.waitFor(() => expect(div.handlers?.has('plotly_relayout')).toBe(true));
+  return draws(div);
+}
+
+/** The modebar's 'Reset axes' (a double-click alike), as plotly sends it. */
+function resetAxes(div: GraphDiv): void {
+  const ev: Record<string, unknown> = {};
+  for (const axis of ['x', 'y'] as const) {
+    const initial = div.initial?.[axis];
+    if (initial) ev[`${axis}axis.range`] = [...initial];
+    else ev[`${axis}axis.autorange`] = true;
+  }
+  zoom(div, ev);
 }
 
 function themeChange(vars: Record<string, string> = {}): void {
@@ -401,15 +428,33 @@ describe('plot renderer: the zoom survives redraws that are not the user’s', (
     const fine = lastData(div);
     r.retire();
     expect(div.children[0]!.tagName).toBe('img');
-    div.children[0]!.click();
-    await vi.waitFor(() => expect(draws(div)).toBe(3));
+    const n = await clickBack(div);
     expect(lastLayout(div).xaxis).toMatchObject({ range: [2, 3], autorange: false });
     expect(lastLayout(div).yaxis).toMatchObject({ range: [0, 40], autorange: false });
     expect(lastData(div)).toEqual(fine);
     // its data is for its view: nothing to fetch again
     await new Promise((res) => setTimeout(res, 200));
     expect(request).toHaveBeenCalledOnce();
-    expect(draws(div)).toBe(3);
+    expect(draws(div)).toBe(n);
+  });
+
+  it('resets the axes of a plot clicked back to the whole plot, not to the zoom it was shown with', async () => {
+    service();
+    const { r, div } = await shown();
+    zoom(div, { 'xaxis.range[0]': 2, 'xaxis.range[1]': 3, 'yaxis.range[0]': 0, 'yaxis.range[1]': 40 });
+    await vi.waitFor(() => expect(draws(div)).toBe(2));
+    r.retire();
+    div.children[0]!.click();
+    await vi.waitFor(() => expect(lastLayout(div).xaxis).toMatchObject({ range: [2, 3], autorange: false }));
+    expect(lastLayout(div).yaxis).toMatchObject({ range: [0, 40], autorange: false });
+    // plotly took the zoom the plot was drawn with for its initial ranges: a reset went back to that zoom first
+    await vi.waitFor(() => expect(div.handlers?.has('plotly_relayout')).toBe(true));
+    const n = draws(div);
+    resetAxes(div);
+    await vi.waitFor(() => expect(draws(div)).toBe(n + 1));
+    expect(lastLayout(div).xaxis?.range).toBeUndefined();
+    expect(lastLayout(div).yaxis?.range).toBeUndefined();
+    expect(lastData(div)[0]!.x).toHaveLength(2 * t.length);
   });
 
   it('shows a plot retired while its zoom’s fetch was under way with data for its view when clicked back', async () => {
@@ -427,13 +472,12 @@ describe('plot renderer: the zoom survives redraws that are not the user’s', (
     reply();
     await new Promise((res) => setTimeout(res, 0));
     expect(draws(div)).toBe(2);
-    div.children[0]!.click();
     // it showed the view [2, 3] with the first zoom's data of [1, 1.5] alone: the saved data until finer data comes
-    await vi.waitFor(() => expect(draws(div)).toBeGreaterThanOrEqual(3));
-    const drawn = fake.react.filter((c) => c.div === div);
-    expect(drawn[2]!.data).toEqual(drawn[0]!.data);
-    expect(lastLayout(div).xaxis).toMatchObject({ range: [2, 3], autorange: false });
-    await vi.waitFor(() => expect(draws(div)).toBe(4));
+    await clickBack(div);
+    const drawn = fake.react.filter((c) => c.div === div).slice(2);
+    const inView = drawn.find((c) => (c.layout as Layout).xaxis?.range?.join() === '2,3')!;
+    expect(inView.data).toEqual(fake.react.find((c) => c.div === div)!.data);
+    await vi.waitFor(() => expect(lastData(div)[0]!.x[0]).toBe(2));
     expect(request).toHaveBeenCalledTimes(3);
     expect(request.mock.calls[2]![1]).toMatchObject({ t0: 2, t1: 3 });
     expect(lastData(div)[0]!.x[0]).toBe(2);

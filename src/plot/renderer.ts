@@ -269,8 +269,9 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
 
   private async drawInTurn(Plotly: PlotlyModule, spec: PlotSpec): Promise<void> {
     if (this.isDisposed || this.spec !== spec) return; // gone, or a newer spec has its own turn
-    // back from retirement: the PNG or placeholder goes before plotly draws
-    if (!livePlots.has(this)) this.plotDiv.textContent = '';
+    // back from retirement (or a first draw): the PNG or placeholder goes before plotly draws
+    const fresh = !livePlots.has(this);
+    if (fresh) this.plotDiv.textContent = '';
     livePlots.delete(this);
     livePlots.add(this); // most recently drawn last
     if (livePlots.size > MAX_LIVE_PLOTS) {
@@ -283,7 +284,7 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     this.drawing = true;
     const widthBefore = this.observedWidth;
     try {
-      await recordingContexts(this.node, () => this.drawNow(Plotly, spec));
+      await recordingContexts(this.node, () => this.drawNow(Plotly, spec, fresh));
     } finally {
       this.drawing = false;
     }
@@ -293,14 +294,16 @@ export class PlotRenderer extends Widget implements IRenderMime.IRenderer {
     if (this.observedWidth !== widthBefore) this.fitWidth();
   }
 
-  private async drawNow(Plotly: PlotlyModule, spec: PlotSpec): Promise<void> {
+  /** Draws `spec` in the current view; `fresh`: into an empty div (a first draw, or a retired plot's, purged). */
+  private async drawNow(Plotly: PlotlyModule, spec: PlotSpec, fresh: boolean): Promise<void> {
     const colors = themeColors();
-    const traces = specToTraces(spec, { glThreshold: 5000, colors: colors.traces });
-    await Plotly.react(this.plotDiv, traces as PlotlyTypes.Data[], withView(layoutFor(spec, colors), this.view), {
-      responsive: true,
-      displaylogo: false,
-      modeBarButtonsToRemove: ['sendDataToCloud'],
-    });
+    const traces = specToTraces(spec, { glThreshold: 5000, colors: colors.traces }) as PlotlyTypes.Data[];
+    const config: Partial<PlotlyTypes.Config> = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ['sendDataToCloud'] };
+    // plotly keeps the ranges of an empty div's first draw for its 'Reset axes' and double-click: a retired plot
+    // clicked back in a zoom went back to that zoom, not to the whole plot. Drawn autoranged first, they go to the
+    // whole plot (plotly keeps no ranges for an autoranged axis), and the zoom is shown by the draw that follows
+    if (fresh && (this.view.x || this.view.y)) await Plotly.react(this.plotDiv, traces, layoutFor(spec, colors), config);
+    await Plotly.react(this.plotDiv, traces, withView(layoutFor(spec, colors), this.view), config);
     const div = this.plotDiv as unknown as PlotlyTypes.PlotlyHTMLElement;
     div.removeAllListeners?.('plotly_relayout');
     div.on('plotly_relayout', (ev: PlotlyTypes.PlotRelayoutEvent) => void this.onRelayout(ev));

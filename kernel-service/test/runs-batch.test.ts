@@ -504,6 +504,23 @@ process.send('ready');`;
     expect(readdirSync(out)).not.toContain('.nefsim-reserve');
   });
 
+  it('a running trial whose folder is deleted fails saying so; the batch runs the others and records its end', async () => {
+    const out = join(dir, 'deleted-running-trial');
+    detached.push(out);
+    expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '20000', '--out', out, '--detach')).code).toBe(0);
+    await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 1);
+    // the run stops at its next status update (its options.json is gone), and the batch reaches trial-001
+    rmSync(join(out, 'trial-000'), { recursive: true, force: true });
+    await waitFor(() => json<BatchStatus>(join(out, 'status.json')).trials?.[1]?.state === 'running', 30_000);
+    expect((await cli('cancel', join(out, 'trial-001'))).code).toBe(0);
+    await waitFor(() => existsSync(join(out, 'exit.json')), 30_000);
+    const ex = json<BatchExit>(join(out, 'exit.json'));
+    expect(ex.trials.map((t) => t.state)).toEqual(['failed', 'cancelled']);
+    expect(ex.trials[0]!.error).toMatch(/^its folder trial-000 was deleted or damaged while it ran \(ENOENT/);
+    expect(ex.counts).toMatchObject({ failed: 1, cancelled: 1, done: 0 });
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).not.toContain('node:fs');
+  });
+
   it('--process-per-trial, or a model that imports another module: a fresh process for each trial', async () => {
     const out = join(dir, 'fresh');
     expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '0.05', '--process-per-trial', '--out', out)).code).toBe(

@@ -472,8 +472,20 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     // A trial process that died without its exit record (crash, kill -9, out of memory), or a worker that
     // could not even record its failure (`why`), is recorded failed here.
     // (an exit record its status does not show yet is the trial's end: see settleFromExit)
-    const recorded = settleFromExit(tdir) !== undefined;
-    const s = readStatus(tdir);
+    let recorded: boolean;
+    let s: RunStatus;
+    try {
+      recorded = settleFromExit(tdir) !== undefined;
+      s = readStatus(tdir);
+    } catch (err) {
+      // its folder was deleted (or its status damaged) while it ran: the run stopped (runner.ts), and this
+      // event handler's throw ended the driver, leaving the other trials unrun and the batch unrecorded
+      const error = `its folder ${t.dir} was deleted or damaged while it ran (${messageOf(err)})`;
+      unrecorded.set(t.dir, { state: 'failed', error });
+      log(`${t.dir} failed: ${error}`);
+      wake?.();
+      return;
+    }
     if (!recorded && !isTerminal(s.state)) {
       const error =
         why ??

@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   realpathSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -899,6 +900,24 @@ describe('detached runs', () => {
     } finally {
       if (processStartTime(pid) === processStart) process.kill(-pid, 'SIGKILL');
     }
+  });
+
+  it('a run whose folder is renamed while it runs goes on in the renamed folder, and records its end there', async () => {
+    const out = join(dir, 'to-rename');
+    const moved = join(dir, 'renamed');
+    detached.push(moved);
+    expect((await cli('run', light, '--duration', '100000', '--out', out, '--detach')).code).toBe(0);
+    await waitFor(() => status(out).state === 'running' && status(out).steps > 0);
+    renameSync(out, moved); // a rename in JupyterLab's file browser, or mv
+    const at = status(moved).steps;
+    // it goes on there: its status is updated in the renamed folder (it stopped as if the folder were removed)
+    await waitFor(() => status(moved).steps > at + 1000, 20_000);
+    expect((await cli('status', moved)).stdout).toContain(': running');
+    const c = await cli('cancel', moved);
+    expect(c.code).toBe(0);
+    expect(exitRecord(moved).state).toBe('cancelled');
+    expect(existsSync(out)).toBe(false);
+    expect(readFileSync(join(moved, 'log.txt'), 'utf8')).toContain(`its run folder was moved to ${moved}`);
   });
 
   it('kill -9: status reports failed at once (the process is checked, not only the heartbeat), and the data is readable up to the last flush', async () => {

@@ -351,6 +351,19 @@ export function seenHere(s: { host?: string; pidns?: string }): boolean {
   return s.host === hostname() && s.pidns !== undefined && s.pidns === pidNamespace();
 }
 
+/**
+ * Where the folder opened as `fd` is now (/proc/self/fd tells, following a rename), or undefined when
+ * it was removed, or it cannot be told (no /proc).
+ */
+export function folderNow(fd: number): string | undefined {
+  try {
+    const path = readlinkSync(`/proc/self/fd/${fd}`);
+    return path.endsWith(' (deleted)') ? undefined : path;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What `nefsim cancel` leaves in a run or batch folder whose process it cannot signal. */
 export interface CancelRequest {
   requested: string;

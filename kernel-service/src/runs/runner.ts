@@ -7,14 +7,15 @@
  * service cannot wait for an orphaned process.
  */
 import { stepsIn } from '../engine/steps.js';
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { messageOf, NefsimError } from '../engine/errors.js';
 import type { PartitionSummary } from '../parallel/partitioned-simulator.js';
 import {
   cancelRequested,
   FILES,
+  folderNow,
   isTerminal,
   processGroup,
   pidNamespace,
@@ -86,7 +87,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     );
     return 1;
   }
-  const logFile = join(dir, FILES.log);
+  let logFile = join(dir, FILES.log);
   const log = (msg: string): void => {
     const line = `[${new Date().toISOString()}] ${msg}`;
     console.log(line); // console never throws, even on a full disk
@@ -141,8 +142,16 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     // otherwise step on to its end into unlinked files (a detached run of hours, at a core's full use). Its
     // options, read at the start, tell: a status written while rm -r empties the folder would make rm fail
     if (!existsSync(join(dir, FILES.options))) {
-      onSignal(FOLDER_REMOVED);
-      return;
+      // unless it was renamed (in JupyterLab's file browser, or mv): the run goes on there. It stopped as
+      // if removed, and its renamed folder read failed, 'the run process is gone (killed?)'
+      const now = dirFd !== undefined ? folderNow(dirFd) : undefined;
+      if (now === undefined || now === resolve(dir) || !existsSync(join(now, FILES.options))) {
+        onSignal(FOLDER_REMOVED);
+        return;
+      }
+      dir = now;
+      logFile = join(dir, FILES.log);
+      log(`its run folder was moved to ${dir}: the run goes on there`);
     }
     status.heartbeat = Date.now();
     try {
@@ -196,6 +205,13 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     `run started: pid ${process.pid}, ${options.duration} s at dt ${options.dt} (${stepsTotal} steps), nefsim ${options.engineVersion}, node ${process.version}`,
   );
 
+  // the folder, held open while the run steps: where it is now, if it is renamed (see writeStatus)
+  let dirFd: number | undefined;
+  try {
+    dirFd = openSync(dir, 'r');
+  } catch {
+    // gone already, or a system that cannot open a folder: a folder missing its options is taken as removed
+  }
   let store: ThreadedProbeStore | undefined;
   let sim: RunSimulator | undefined;
   let failure: unknown;
@@ -346,6 +362,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     process.off('SIGINT', onSignal);
     process.off('exit', onExit);
     opts.abort?.removeEventListener('abort', onAbort);
+    if (dirFd !== undefined) closeSync(dirFd); // a trial worker runs many runs
   }
 
   // a cancel that came after the last step found nothing left to stop: the run is complete, and done

@@ -879,6 +879,45 @@ describe('spike reads are bounded (NEFSIM_MAX_SPIKES_READ = 1,000 here; 20 M by 
   }, 60_000);
 });
 
+describe('the runs folder changed behind the service', () => {
+  it('a runs folder removed while the service runs is made again by the next run.start; one that is not a folder is named in the error', async () => {
+    const own = await startService();
+    const k = await Client.connect(own);
+    try {
+      const file = join(own.dir, 'model.mjs');
+      writeFileSync(file, MODEL_FILE);
+      const s = (await k.request('session.open', { label: 'gone' })).result!.session as string;
+      for (const [i, code] of SQUARING_CELLS.entries())
+        expect((await k.request('cell.execute', { session: s, code, cell: `g${i}` })).ok).toBe(true);
+      rmSync(own.runsDir, { recursive: true, force: true }); // rm -r runs, in a terminal or the file browser
+      expect((await k.request('run.list')).result!.runs).toEqual([]);
+      // it failed with ENOENT on a file of RUNS/.queue (or RUNS/.sources) the user never made
+      for (const params of [{ file }, { session: s }]) {
+        const r = await k.request('run.start', { ...params, duration: 0.05, label: 'again' });
+        expect(r.ok, JSON.stringify(r.error)).toBe(true);
+        const run = r.result!.run as string;
+        for (let i = 0; i < 100 && !['done', 'failed'].includes((await k.request('run.status', { run })).result!.state as string); i++)
+          await new Promise((res) => setTimeout(res, 100));
+        expect((await k.request('run.status', { run })).result!.state).toBe('done');
+      }
+      // replaced by a file: run.list said there were no runs at all
+      rmSync(own.runsDir, { recursive: true, force: true });
+      writeFileSync(own.runsDir, 'not a folder');
+      const list = await k.request('run.list');
+      expect(list.error?.code).toBe('io_error');
+      expect(list.error!.message).toContain(`the runs folder ${own.runsDir} cannot be read`);
+      const start = await k.request('run.start', { file, duration: 0.05, label: 'again' });
+      expect(start.error?.code).toBe('io_error');
+      expect(start.error!.message).toContain(`the runs folder ${own.runsDir}`);
+      expect(own.proc.exitCode).toBe(null);
+    } finally {
+      k.close();
+      await own.stop();
+      cleanup(own.dir);
+    }
+  }, 60_000);
+});
+
 /** The largest difference of two series of the same length, relative where the values exceed 1 (else Infinity). */
 function worstDifference(x: ArrayLike<number>, y: ArrayLike<number>): number {
   if (x.length !== y.length) return Infinity;

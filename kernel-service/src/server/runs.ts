@@ -389,6 +389,23 @@ export class RunManager {
     mkdirSync(this.sourcesDir, { recursive: true });
   }
 
+  /**
+   * The runs folder, with its queue and sources folders, made again where it was removed while the
+   * service ran (rm -r in a terminal or the file browser): run.start failed with ENOENT on a file of
+   * RUNS/.queue the user never made. One that cannot be made (replaced by a file, permissions) is named.
+   */
+  private ensureFolders(): void {
+    try {
+      mkdirSync(this.queueDir, { recursive: true });
+      mkdirSync(this.sourcesDir, { recursive: true });
+    } catch (err) {
+      throw new ProtocolError(
+        'io_error',
+        `the runs folder ${this.dir} cannot be used (${(err as Error).message}): was it replaced by a file, or made unreadable?`,
+      );
+    }
+  }
+
   /** Starts the scheduler (queued runs start as slots free up). */
   start(): void {
     this.timer = setInterval(() => void this.tick(), 1000);
@@ -434,6 +451,7 @@ export class RunManager {
 
   /** Writes a session's model cells as a module; returns its path. */
   writeSource(cells: string[], apiNames: string[], label: string, opts: { sweep?: boolean } = {}): string {
+    this.ensureFolders();
     if (cells.length === 0)
       throw new ProtocolError(
         'conflict',
@@ -458,6 +476,7 @@ export class RunManager {
 
   /** Writes a sweep's parameter objects for `nefsim run --sweep`; returns the path. */
   writeSweep(params: Record<string, unknown>[]): string {
+    this.ensureFolders();
     let text: string;
     try {
       text = JSON.stringify(params, null, 2) + '\n';
@@ -473,6 +492,7 @@ export class RunManager {
   /** Queues a run of `file`; it starts at once if a slot is free. */
   async submit(file: string, req: RunRequest): Promise<RunInfo> {
     if (!existsSync(file) || !statSync(file).isFile()) throw new ProtocolError('not_found', `no model file '${file}' on the service host`);
+    this.ensureFolders();
     const queued = this.queueRecords().filter((q) => q.state === 'queued').length;
     if (queued >= this.maxQueued)
       throw new ProtocolError('limit', `${queued} runs are queued, the limit; wait or cancel some`, { maxQueued: this.maxQueued });
@@ -513,12 +533,19 @@ export class RunManager {
     return out.sort((a, b) => a.created.localeCompare(b.created));
   }
 
-  private runFolders(): string[] {
+  /**
+   * The runs folder's run folders (damaged ones too). `strict` (run.list): a runs folder that cannot be read
+   * (replaced by a file, made unreadable) fails naming it, where it read as one without runs; one removed has none.
+   */
+  private runFolders(strict = false): string[] {
+    let names: string[];
     try {
-      return readdirSync(this.dir).filter((n) => !n.startsWith('.') && (isFolder(join(this.dir, n)) || this.damaged(n) !== null));
-    } catch {
-      return [];
+      names = readdirSync(this.dir);
+    } catch (err) {
+      if (!strict || (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new ProtocolError('io_error', `the runs folder ${this.dir} cannot be read (${(err as Error).message})`);
     }
+    return names.filter((n) => !n.startsWith('.') && (isFolder(join(this.dir, n)) || this.damaged(n) !== null));
   }
 
   /**
@@ -870,7 +897,7 @@ export class RunManager {
   list(): RunInfo[] {
     const out: RunInfo[] = [];
     const ended = new Map<string, { stamp: string; info: RunInfo }>();
-    for (const r of this.runFolders()) {
+    for (const r of this.runFolders(true)) {
       const dir = join(this.dir, r);
       if (!isFolder(dir)) {
         const why = this.damaged(r);

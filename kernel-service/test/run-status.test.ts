@@ -151,6 +151,17 @@ describe('damaged files of a run folder', () => {
     expect(() => currentStatus(dir)).toThrow(`${join(dir, FILES.status)} is damaged: it is empty`);
   });
 
+  it('a status.json or exit.json that is a folder (made by hand, or a file browser) is damaged, named as such', () => {
+    const dir = folder({ ...here, state: 'done' });
+    mkdirSync(join(dir, FILES.exit));
+    expect(readExit(dir)).toBeUndefined();
+    // the warning said 'EISDIR: illegal operation on a directory, read', naming no file
+    expect(formatStatus(dir, currentStatus(dir))).toContain(`warning: ${join(dir, FILES.exit)} is damaged: it is a folder, not a file`);
+    rmSync(join(dir, FILES.status));
+    mkdirSync(join(dir, FILES.status));
+    expect(() => currentStatus(dir)).toThrow(`${join(dir, FILES.status)} is damaged: it is a folder, not a file`);
+  });
+
   it('a status.json or exit.json that parses but lacks what readers use is damaged too, named with the field', () => {
     const dir = folder({ ...here, state: 'done' });
     const status = join(dir, FILES.status);

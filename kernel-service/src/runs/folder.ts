@@ -147,7 +147,14 @@ export function releaseSpace(dir: string): void {
 
 /** A JSON file of a run folder; one that does not parse (damaged, or edited by hand) fails naming the file. */
 export function readJson<T>(path: string): T {
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    // Node's message names no file ('EISDIR: illegal operation on a directory, read')
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new Error(`${path} is damaged: it is a folder, not a file`);
+    throw err;
+  }
   try {
     return JSON.parse(text) as T;
   } catch (err) {

@@ -664,6 +664,21 @@ describe('nefsim run: replacing folders, seeds, and what it refuses before makin
     expect(r.stderr).toContain(`nefsim run: --out ${join(file, 'sub', 'run')}: ${file} is a file, not a folder`);
   });
 
+  it('status and export of an ended run whose options.json or status.json was deleted say which is missing', async () => {
+    const out = join(dir, 'lost-options');
+    expect((await cli('run', light, '--duration', '0.05', '--out', out)).code).toBe(0);
+    rmSync(join(out, 'options.json'));
+    for (const cmd of ['status', 'export']) {
+      const r = await cli(cmd, out);
+      expect(r.code).toBe(2);
+      // it said 'is not a run folder (no options.json and status.json)', of a folder with its status.json
+      expect(r.stderr).toContain(`nefsim ${cmd}: ${out} is a run folder missing its options.json (deleted or moved?)`);
+    }
+    writeFileSync(join(out, 'options.json'), '{}');
+    rmSync(join(out, 'status.json'));
+    expect((await cli('status', out)).stderr).toContain(`${out} is a run folder missing its status.json (deleted or moved?)`);
+  });
+
   it('a folder a stopped nefsim run left half made is replaced with --force; one being made is left alone', async () => {
     const half = join(dir, 'half-made');
     mkdirSync(half);

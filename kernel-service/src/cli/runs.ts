@@ -892,6 +892,13 @@ function requireRunFolder(cmd: string, positional: string[]): string {
           ? `nefsim ${cmd}: ${dir} is being made by a nefsim run; try again in a moment`
           : `nefsim ${cmd}: ${dir} was left half made by a nefsim run that stopped (killed while it made the folder); nefsim run --force replaces it`,
       );
+    // one of a run's (or batch's) records deleted by hand: said so, not that the folder is no run at all
+    const has = (f: string): boolean => existsSync(join(dir, f));
+    const kind = has(BATCH_FILES.plan) ? 'batch folder' : 'run folder';
+    const needs = has(BATCH_FILES.plan) ? [BATCH_FILES.plan, BATCH_FILES.status] : [FILES.options, FILES.status];
+    const missing = needs.filter((f) => !has(f));
+    if (missing.length < needs.length)
+      throw new UsageError(`nefsim ${cmd}: ${dir} is a ${kind} missing its ${missing.join(' and ')} (deleted or moved?)`);
     throw new UsageError(`nefsim ${cmd}: ${dir} is not a run folder (no ${FILES.options} and ${FILES.status})`);
   }
   return resolve(dir);

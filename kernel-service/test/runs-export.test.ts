@@ -351,6 +351,21 @@ describe('nefsim export', () => {
     expect(readdirSync(join(out, 'trial-000'))).toContain('probes.h5');
   });
 
+  it("a batch whose trial folder was deleted, or whose trial's probes.h5 is a folder: export says so, and exports the others", async () => {
+    const out = join(dir, 'batch-damaged');
+    expect((await cli('run', model, '--trials', '3', '--duration', '0.05', '--out', out)).code).toBe(0);
+    rmSync(join(out, 'trial-001'), { recursive: true, force: true });
+    rmSync(join(out, 'trial-002', 'probes.h5'));
+    mkdirSync(join(out, 'trial-002', 'probes.h5'));
+    const r = await cli('export', out, '--out', join(dir, 'batch-damaged-export'));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('trial-000.npz');
+    // it said 'no probes.h5 yet: a run makes it once its network is built ..., about a second in'
+    expect(r.stderr).toContain(`nefsim export: ${join(out, 'trial-001')}: the run folder is gone (deleted or moved?)`);
+    // it said HDF5's 'file read failed: time = ... (H5FD__sec2_read())'
+    expect(r.stderr).toContain(`nefsim export: ${join(out, 'trial-002')}: its probes.h5 is a folder, not the run's HDF5 file`);
+  });
+
   it('refuses bad arguments', async () => {
     const r = await cli('export', join(dir, 'run'), '--format', 'xml');
     expect(r.code).toBe(2);

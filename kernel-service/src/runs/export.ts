@@ -345,7 +345,11 @@ function describeEntries(dir: string): string {
  */
 export async function exportRun(dir: string, format: ExportFormat, out?: string, force = false): Promise<string> {
   const h5 = join(dir, 'probes.h5');
+  // (a batch's trial folder deleted: its plan still names it)
+  if (!existsSync(dir)) throw new Error('the run folder is gone (deleted or moved?)');
   if (!existsSync(h5)) throw new Error(noProbesFile(dir));
+  // HDF5's own words for it are 'file read failed: time = ... (H5FD__sec2_read())'
+  if (!statSync(h5).isFile()) throw new Error("its probes.h5 is a folder, not the run's HDF5 file");
   const target = out ?? join(dir, format === 'npz' ? 'probes.npz' : 'csv');
   checkExportTarget(dir, target, format, force);
   mkdirSync(dirname(resolve(target)), { recursive: true });

@@ -87,8 +87,16 @@ async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) 
   // h5wasm's own message for a missing or foreign file is "error - name not defined!"
   if (!existsSync(path) || !isHdf5(path)) {
     // (a queued trial of a batch, or a run in its first moments: the same code as a queued run's)
-    const state = currentStatus(dir).state;
+    const { state, stepsFlushed } = currentStatus(dir);
     if (state === 'queued') throw new ProtocolError('conflict', 'this run has not started yet: it has no data');
+    // one that has written steps to it: the file was replaced or deleted under it (a conflict said to wait)
+    if (state === 'running' && stepsFlushed > 0)
+      throw new ProtocolError(
+        'io_error',
+        `this run has written ${stepsFlushed} steps to its ${FILES.probes}, which ${
+          existsSync(path) ? 'is no longer an HDF5 file (replaced, or damaged?)' : 'is gone (deleted or moved?)'
+        }`,
+      );
     if (state === 'running') throw new ProtocolError('conflict', `this run has started, but its ${FILES.probes} is not written yet`);
     throw new ProtocolError(
       'io_error',

@@ -19,18 +19,22 @@ const dir = mkdtempSync(join(tmpdir(), 'nefsim-run-list-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('run list', () => {
-  it("reads an ended run's files once, and again when its status.json is replaced", () => {
+  it("reads an ended run's files once, and again when its status.json or options.json is replaced", () => {
     execFileSync(process.execPath, [BIN, 'run', EXAMPLE, '--duration', '0.05', '--out', join(dir, 'r1')], { stdio: 'pipe' });
     const runs = new RunManager(dir, 1);
     const first = runs.list().find((r) => r.run === 'r1');
     expect(first).toMatchObject({ state: 'done', duration: 0.05, steps: 50 });
-    // options.json changed behind its back: the ended run is not read again
-    const options = join(dir, 'r1', 'options.json');
-    writeFileSync(options, JSON.stringify({ ...(JSON.parse(readFileSync(options, 'utf8')) as object), duration: 99 }));
+    // exit.json changed behind its back: the ended run is not read again
+    const exit = join(dir, 'r1', 'exit.json');
+    writeFileSync(exit, JSON.stringify({ ...(JSON.parse(readFileSync(exit, 'utf8')) as object), error: 'edited' }));
     expect(runs.list().find((r) => r.run === 'r1')).toEqual(first);
     // status.json written anew (as by a run made again in the folder): read again
     const status = join(dir, 'r1', 'status.json');
     writeJsonAtomic(status, JSON.parse(readFileSync(status, 'utf8')) as unknown);
+    expect(runs.list().find((r) => r.run === 'r1')).toMatchObject({ state: 'done', error: 'edited', steps: 50 });
+    // options.json written anew (edited, replaced; damaged, it is listed so): read again too
+    const options = join(dir, 'r1', 'options.json');
+    writeFileSync(options, JSON.stringify({ ...(JSON.parse(readFileSync(options, 'utf8')) as object), duration: 99 }));
     expect(runs.list().find((r) => r.run === 'r1')).toMatchObject({ state: 'done', duration: 99, steps: 50 });
     // a folder that went is no longer listed
     rmSync(join(dir, 'r1'), { recursive: true });

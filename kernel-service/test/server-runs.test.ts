@@ -734,6 +734,28 @@ export default function () {
     expect((await c.request('run.delete', { run: 'no-h5' })).ok).toBe(true);
   });
 
+  it("an ended run listed already, whose options.json (or a batch's batch.json) is then damaged, is listed damaged", async () => {
+    const r = await c.request('run.start', { file: join(svc.dir, 'model.mjs'), duration: 0.05, label: 'listed' });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    const run = r.result!.run as string;
+    await watchToEnd(run);
+    const b = await c.request('run.start', { file: join(svc.dir, 'model.mjs'), duration: 0.05, trials: 2, label: 'listed-batch' });
+    expect(b.ok, JSON.stringify(b.error)).toBe(true);
+    const batch = b.result!.run as string;
+    await watchToEnd(batch);
+    const listed = async (name: string) =>
+      ((await c.request('run.list')).result!.runs as { run: string; state: string; error: string | null }[]).find((x) => x.run === name);
+    expect((await listed(run))?.state).toBe('done');
+    expect((await listed(run))?.state).toBe('done'); // the second list reads what the first made of it
+    expect((await listed(batch))?.state).toBe('done');
+    writeFileSync(join(svc.runsDir, run, 'options.json'), '{"duration": 0.0');
+    writeFileSync(join(svc.runsDir, batch, 'batch.json'), 'null');
+    // it was still listed done (its status.json had not changed), while run.status said damaged
+    expect((await listed(run))?.error).toMatch(/^the run folder is damaged: its options.json cannot be read \(not JSON/);
+    expect((await listed(batch))?.error).toMatch(/^the run folder is damaged: its batch.json cannot be read/);
+    for (const x of [run, batch]) expect((await c.request('run.delete', { run: x })).ok).toBe(true);
+  });
+
   it('SIGTERM while a launch is under way: the service exits without waiting for it, and the run stays queued for its next start', async () => {
     const s2 = await startService(['--max-concurrent-runs', '2']);
     const c2 = await Client.connect(s2);

@@ -905,15 +905,20 @@ export class RunManager {
         continue;
       }
       try {
-        const st = statSync(join(dir, FILES.status));
-        const stamp = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+        // with its options.json (a batch's batch.json), which the listing reads too: one damaged after the run
+        // was listed (edited, replaced) kept it listed as it was, while run.status said it was damaged
+        const batch = isBatchFolder(dir);
+        const stampOf = (f: string): string => {
+          const st = statSync(join(dir, f));
+          return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+        };
+        const stamp = `${stampOf(FILES.status)}/${stampOf(batch ? BATCH_FILES.plan : FILES.options)}`;
         const known = this.ended.get(r);
         if (known?.stamp === stamp) {
           out.push(known.info);
           ended.set(r, known);
           continue;
         }
-        const batch = isBatchFolder(dir);
         const info = batch ? this.fromBatch(r) : this.fromFolder(r);
         out.push(info);
         // A batch only once its own status.json says it ended: its trials write their own files (a

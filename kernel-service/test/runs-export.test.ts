@@ -240,7 +240,8 @@ describe('nefsim export', () => {
       await withTmpfs(128, async (mnt) => {
         // an earlier export where this one goes
         mkdirSync(join(mnt, 'csv'));
-        writeFileSync(join(mnt, 'csv', 'sin.csv'), 'the export before\n');
+        writeFileSync(join(mnt, 'csv', 'time.csv'), 't\n0.001\n');
+        writeFileSync(join(mnt, 'csv', 'sin.csv'), 't,sin[0]\nthe export before\n');
         for (const [format, target] of [
           ['csv', join(mnt, 'csv')],
           ['npz', join(mnt, 'probes.npz')],
@@ -249,8 +250,8 @@ describe('nefsim export', () => {
           expect(r.code, format).toBe(1);
           expect(r.stderr, format).toMatch(/no space left on device/i);
           expect(readdirSync(mnt).sort(), format).toEqual(['csv']);
-          expect(readdirSync(join(mnt, 'csv')), format).toEqual(['sin.csv']);
-          expect(readFileSync(join(mnt, 'csv', 'sin.csv'), 'utf8'), format).toBe('the export before\n');
+          expect(readdirSync(join(mnt, 'csv')).sort(), format).toEqual(['sin.csv', 'time.csv']);
+          expect(readFileSync(join(mnt, 'csv', 'sin.csv'), 'utf8'), format).toBe('t,sin[0]\nthe export before\n');
         }
       });
     },
@@ -335,6 +336,24 @@ describe('nefsim export', () => {
     expect(readdirSync(notes)).toContain('time.csv');
     expect((await cli('export', run, '--out', notes, '--force')).code).toBe(0);
     expect(readNpz(notes).get('probes/a')!.shape).toEqual([50, 1]);
+  });
+
+  it("csv: --out a folder of the user's own CSV files is not an earlier export: refused without --force, kept as it was", async () => {
+    const run = join(dir, 'csv-guard-run');
+    expect((await cli('run', model, '--duration', '0.05', '--out', run)).code).toBe(0);
+    const mine = join(dir, 'my-measurements');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'session1.csv'), 'time,voltage\n0,1\n');
+    const r = await cli('export', run, '--format', 'csv', '--out', mine);
+    // the folder was deleted and replaced by the export
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--out ${mine} exists (a folder holding 'session1.csv') and is not an earlier CSV export`);
+    expect(readFileSync(join(mine, 'session1.csv'), 'utf8')).toBe('time,voltage\n0,1\n');
+    // an earlier export there is replaced, as before
+    const earlier = join(dir, 'csv-earlier');
+    expect((await cli('export', run, '--format', 'csv', '--out', earlier)).code).toBe(0);
+    expect((await cli('export', run, '--format', 'csv', '--out', earlier)).code).toBe(0);
+    expect(readdirSync(earlier)).toContain('time.csv');
   });
 
   it("a batch: --out is a folder of the trials' exports, never the batch folder", async () => {

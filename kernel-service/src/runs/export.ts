@@ -309,7 +309,17 @@ function nefsimFolderIn(dir: string, depth: number): string | undefined {
  * another kind, such as a .docx, is not).
  */
 function isEarlierExport(path: string, isDir: boolean, format: ExportFormat): boolean {
-  if (format === 'csv') return isDir && readdirSync(path, { withFileTypes: true }).every((e) => e.isFile() && e.name.endsWith('.csv'));
+  if (format === 'csv') {
+    if (!isDir) return false;
+    // every file an export writes has the header 't' (time.csv) or 't,...': a folder of the user's own
+    // .csv files was taken for an earlier export, and deleted for this one, without --force
+    const entries = readdirSync(path, { withFileTypes: true });
+    if (entries.length === 0) return true;
+    return (
+      entries.some((e) => e.name === 'time.csv') &&
+      entries.every((e) => e.isFile() && e.name.endsWith('.csv') && /^t(,|\r?\n|$)/.test(firstBytes(join(path, e.name), 64)))
+    );
+  }
   if (isDir) return false;
   // an .npz is a zip: "PK\x03\x04" (or an empty archive's "PK\x05\x06"), the first entry's name at
   // byte 30 (its length at 26); only the first bytes are read
@@ -326,6 +336,17 @@ function isEarlierExport(path: string, isDir: boolean, format: ExportFormat): bo
   if (n < 30 || head[2] !== 0x03 || head[3] !== 0x04) return false;
   const nameEnd = 30 + head.readUInt16LE(26);
   return nameEnd <= n && head.subarray(30, nameEnd).toString('latin1').endsWith('.npy');
+}
+
+/** The first `n` bytes of a file, as latin1 text. */
+function firstBytes(path: string, n: number): string {
+  const head = Buffer.alloc(n);
+  const fd = openSync(path, 'r');
+  try {
+    return head.subarray(0, readSync(fd, head, 0, n, 0)).toString('latin1');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function describeEntries(dir: string): string {

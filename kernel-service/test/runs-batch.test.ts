@@ -521,6 +521,25 @@ process.send('ready');`;
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).not.toContain('node:fs');
   });
 
+  it('a batch whose folder is renamed while it runs goes on there: its next trials run, and it records its end there', async () => {
+    const out = join(dir, 'to-rename');
+    const moved = join(dir, 'renamed-batch');
+    detached.push(moved);
+    expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '20000', '--out', out, '--detach')).code).toBe(0);
+    await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 1);
+    renameSync(out, moved); // mv, or a rename in JupyterLab's file browser
+    // the running trial goes on (runner.ts follows its folder); ended, the batch starts the next one
+    const c0 = await cli('cancel', join(moved, 'trial-000'));
+    expect(c0.code, c0.stdout + c0.stderr).toBe(0);
+    // it failed the other trials, 'gone or damaged', and could not record its end
+    await waitFor(() => json<BatchStatus>(join(moved, 'status.json')).trials?.[1]?.state === 'running', 30_000);
+    expect((await cli('cancel', join(moved, 'trial-001'))).code).toBe(0);
+    await waitFor(() => existsSync(join(moved, 'exit.json')), 30_000);
+    expect(json<BatchExit>(join(moved, 'exit.json')).trials.map((t) => t.state)).toEqual(['cancelled', 'cancelled']);
+    expect(existsSync(out)).toBe(false);
+    expect(readFileSync(join(moved, 'log.txt'), 'utf8')).toContain(`its batch folder was moved to ${moved}`);
+  });
+
   it('--process-per-trial, or a model that imports another module: a fresh process for each trial', async () => {
     const out = join(dir, 'fresh');
     expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '0.05', '--process-per-trial', '--out', out)).code).toBe(

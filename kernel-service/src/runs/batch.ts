@@ -24,7 +24,7 @@ import { stepsIn } from '../engine/steps.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   cancelRequested,
@@ -32,6 +32,7 @@ import {
   currentStatus,
   isTerminal,
   FILES,
+  folderNow,
   pidNamespace,
   processAlive,
   processGroup,
@@ -371,7 +372,7 @@ const LOG_SECONDS = 10;
  */
 export async function driveBatch(dir: string, opts: DriveOptions): Promise<number> {
   const plan = readPlan(dir);
-  const logFile = join(dir, BATCH_FILES.log);
+  let logFile = join(dir, BATCH_FILES.log);
   const log = (msg: string): void => {
     const line = `[${new Date().toISOString()}] ${msg}`;
     console.log(line); // console never throws, even on a full disk
@@ -414,6 +415,30 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   }
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // the folder, held open while the batch runs: where it is now, if it is renamed (see follow)
+  let dirFd: number | undefined;
+  try {
+    dirFd = openSync(dir, 'r');
+  } catch {
+    // a system that cannot open a folder: a renamed batch reads its trials gone, as a removed one
+  }
+  /**
+   * A batch folder renamed while it runs (mv, JupyterLab's file browser): the batch goes on there, as its
+   * running trials do (runner.ts). It read its trials gone, so that the next ones never ran, and could not
+   * record its end: the renamed batch read failed, 'the process that was to start it is gone'.
+   */
+  const follow = (): void => {
+    if (dirFd === undefined || existsSync(join(dir, BATCH_FILES.plan))) return;
+    const now = folderNow(dirFd);
+    if (now === undefined || now === resolve(dir) || !existsSync(join(now, BATCH_FILES.plan))) return;
+    dir = now;
+    logFile = join(dir, BATCH_FILES.log);
+    log(`its batch folder was moved to ${dir}: the batch goes on there`);
+  };
+  const letGo = (): void => {
+    if (dirFd !== undefined) closeSync(dirFd);
+    dirFd = undefined;
+  };
 
   // Queued trials name this process as their launcher (so they are judged failed if it dies before starting them).
   for (const t of plan.trials) {
@@ -429,6 +454,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   /** Trials that ended without a record, which the driver could not write either (a full disk): folder -> why. */
   const unrecorded = new Map<string, { state: 'failed' | 'cancelled'; error: string }>();
   const batchStatus = (state?: RunState): BatchStatus => {
+    follow();
     const { trials, counts, steps, stepsTotal } = summarise(dir, plan, STALE_MS, unrecorded);
     return {
       kind: 'batch',
@@ -468,6 +494,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   const queue = plan.trials.slice();
   let wake: (() => void) | undefined;
   const ended = (t: TrialPlan, code: number | null, signal: NodeJS.Signals | null, why?: string): void => {
+    follow();
     const tdir = join(dir, t.dir);
     // A trial process that died without its exit record (crash, kill -9, out of memory), or a worker that
     // could not even record its failure (`why`), is recorded failed here.
@@ -633,6 +660,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
           }
         }
       }
+      follow();
       while (cancelSignal === undefined && busy().length < plan.jobs && queue.length > 0) {
         const t = queue[0]!;
         let state: RunState;
@@ -688,11 +716,14 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
       p.child.unref();
     }
     releaseSpace(dir);
+    letGo();
     throw err;
   }
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   releaseIdle();
+  follow();
+  letGo();
 
   const { trials, counts } = summarise(dir, plan, STALE_MS, unrecorded);
   const state: BatchExit['state'] =

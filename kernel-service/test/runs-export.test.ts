@@ -385,6 +385,23 @@ describe('nefsim export', () => {
     expect(r.stderr).toContain(`nefsim export: ${join(out, 'trial-002')}: its probes.h5 is a folder, not the run's HDF5 file`);
   });
 
+  it('a run that ended cancelled or failed after writing its probes.h5, which was then deleted: export and status say it was deleted', async () => {
+    const out = join(dir, 'h5-deleted');
+    expect((await cli('run', model, '--duration', '0.05', '--out', out)).code).toBe(0);
+    rmSync(join(out, 'probes.h5'));
+    for (const state of ['cancelled', 'failed']) {
+      const status = JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(out, 'status.json'), JSON.stringify({ ...status, state }));
+      const r = await cli('export', out);
+      expect(r.code).toBe(1);
+      // it said 'the run ended cancelled before it made one', of a run that had written 50 steps to it
+      expect(r.stderr).toContain(
+        `no probes.h5: the run ended ${state} after writing 50 steps to it, and the file has been moved or deleted`,
+      );
+      expect((await cli('status', out)).stdout).toContain('warning: its probes.h5 is gone (moved or deleted?)');
+    }
+  });
+
   it('refuses bad arguments', async () => {
     const r = await cli('export', join(dir, 'run'), '--format', 'xml');
     expect(r.code).toBe(2);

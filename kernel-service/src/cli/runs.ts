@@ -950,6 +950,8 @@ export function formatStatus(dir: string, s: RunStatus): string {
   if (error && s.state !== 'done') lines.push(`  ${s.state === 'cancelled' ? 'reason' : 'error'}: ${error}`);
   const object = s.object ?? exit?.object ?? undefined;
   if (object) lines.push(`  object at fault: ${object}`);
+  // its status counts steps 'on disk' in a file that is no longer there
+  if (s.stepsFlushed > 0 && !existsSync(join(dir, FILES.probes))) lines.push(`  warning: its ${FILES.probes} is gone (moved or deleted?)`);
   if (exit === undefined && existsSync(join(dir, FILES.exit))) {
     try {
       readExitChecked(join(dir, FILES.exit));

@@ -394,12 +394,16 @@ export async function exportRun(dir: string, format: ExportFormat, out?: string,
 /** Why a run folder has no probes.h5: it ended before making it, or has not made it yet. */
 function noProbesFile(dir: string): string {
   let state: string | undefined;
+  let flushed = 0;
   try {
-    state = currentStatus(dir).state;
+    ({ state, stepsFlushed: flushed } = currentStatus(dir));
   } catch {
     // no readable status: said as "not made yet"
   }
   if (state === 'done') return 'no probes.h5: the run ended done, and the file has been moved or deleted';
+  // (one that wrote steps to it made it: it said 'the run ended cancelled before it made one')
+  if ((state === 'failed' || state === 'cancelled') && flushed > 0)
+    return `no probes.h5: the run ended ${state} after writing ${flushed} steps to it, and the file has been moved or deleted`;
   if (state === 'failed' || state === 'cancelled') return `no probes.h5: the run ended ${state} before it made one (see nefsim status)`;
   return (
     'no probes.h5 yet: a run makes it once its network is built and the HDF5 writer has started, ' +

@@ -688,7 +688,7 @@ export default function () {
     rmSync(join(svc.runsDir, 'no-h5', 'probes.h5'));
     expect((await c.request('probe.fetch', { run: 'no-h5', probe: 'sq' })).error).toMatchObject({
       code: 'io_error',
-      message: 'this run has no probes.h5 (deleted?)',
+      message: "run 'no-h5' has no probes.h5 (deleted?)",
     });
     // queued (a batch's trial not started yet, its folder made): conflict, as a queued run's (it was io_error)
     cpSync(src, join(svc.runsDir, 'queued-copy'), { recursive: true });
@@ -700,7 +700,7 @@ export default function () {
     );
     expect((await c.request('probe.fetch', { run: 'queued-copy', probe: 'sq' })).error).toMatchObject({
       code: 'conflict',
-      message: 'this run has not started yet: it has no data',
+      message: "run 'queued-copy' has not started yet: it has no data",
     });
     // running, with steps flushed, and its probes.h5 replaced or deleted: not 'not written yet' (a conflict, to wait out)
     const rs = { ...qs, state: 'running', stepsFlushed: 20, heartbeat: Date.now() + 3_600_000, pid: process.pid, processStart: null };
@@ -708,17 +708,17 @@ export default function () {
     writeFileSync(join(svc.runsDir, 'queued-copy', 'probes.h5'), 'not hdf5');
     expect((await c.request('probe.fetch', { run: 'queued-copy', probe: 'sq' })).error).toMatchObject({
       code: 'io_error',
-      message: 'this run has written 20 steps to its probes.h5, which is no longer an HDF5 file (replaced, or damaged?)',
+      message: "run 'queued-copy' has written 20 steps to its probes.h5, which is no longer an HDF5 file (replaced, or damaged?)",
     });
     rmSync(join(svc.runsDir, 'queued-copy', 'probes.h5'));
     expect((await c.request('probe.list', { run: 'queued-copy' })).error).toMatchObject({
       code: 'io_error',
-      message: 'this run has written 20 steps to its probes.h5, which is gone (deleted or moved?)',
+      message: "run 'queued-copy' has written 20 steps to its probes.h5, which is gone (deleted or moved?)",
     });
     rmSync(join(svc.runsDir, 'queued-copy'), { recursive: true }); // a fake: nothing must try to cancel it
     writeFileSync(join(svc.runsDir, 'no-h5', 'probes.h5'), 'not hdf5');
     expect((await c.request('probe.fetch', { run: 'no-h5', probe: 'sq' })).error!.message).toBe(
-      'cannot read probes.h5 of this run: not an HDF5 file, or damaged',
+      "cannot read probes.h5 of run 'no-h5': not an HDF5 file, or damaged",
     );
     // truncated (a copy cut short): HDF5's reason in one line, and none of its error stack in the service's log
     const whole = readFileSync(join(src, 'probes.h5'));
@@ -727,7 +727,7 @@ export default function () {
     expect((await c.request('probe.fetch', { run: 'no-h5', probe: 'sq' })).error).toMatchObject({
       code: 'io_error',
       message: expect.stringMatching(
-        /^cannot read probes\.h5 of this run: HDF5 could not read the file .*: truncated file: eof = \d+/,
+        /^cannot read probes\.h5 of run 'no-h5': HDF5 could not read the file .*: truncated file: eof = \d+/,
       ) as unknown as string,
     });
     expect(svc.stderr().slice(logBefore)).not.toContain('HDF5-DIAG');

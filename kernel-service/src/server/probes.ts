@@ -4,7 +4,7 @@
  * stepsFlushed), and a read that races a flush is retried.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { isBatchFolder } from '../runs/batch.js';
 import { currentStatus, FILES } from '../runs/folder.js';
@@ -80,29 +80,39 @@ function notBatch(dir: string): void {
   }
 }
 
+/**
+ * The run of a run folder as the service names it (`batch/trial-000` for a batch's trial), for its
+ * replies: they said 'this run', naming none (a client with several requests under way could not tell).
+ */
+function runOf(dir: string): string {
+  const parent = dirname(dir);
+  return `run '${isBatchFolder(parent) ? `${basename(parent)}/` : ''}${basename(dir)}'`;
+}
+
 async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) => T): Promise<T> {
   notBatch(dir);
+  const run = runOf(dir);
   await loadH5();
   const path = join(dir, FILES.probes);
   // h5wasm's own message for a missing or foreign file is "error - name not defined!"
   if (!existsSync(path) || !isHdf5(path)) {
     // (a queued trial of a batch, or a run in its first moments: the same code as a queued run's)
     const { state, stepsFlushed } = currentStatus(dir);
-    if (state === 'queued') throw new ProtocolError('conflict', 'this run has not started yet: it has no data');
+    if (state === 'queued') throw new ProtocolError('conflict', `${run} has not started yet: it has no data`);
     // one that has written steps to it: the file was replaced or deleted under it (a conflict said to wait)
     if (state === 'running' && stepsFlushed > 0)
       throw new ProtocolError(
         'io_error',
-        `this run has written ${stepsFlushed} steps to its ${FILES.probes}, which ${
+        `${run} has written ${stepsFlushed} steps to its ${FILES.probes}, which ${
           existsSync(path) ? 'is no longer an HDF5 file (replaced, or damaged?)' : 'is gone (deleted or moved?)'
         }`,
       );
-    if (state === 'running') throw new ProtocolError('conflict', `this run has started, but its ${FILES.probes} is not written yet`);
+    if (state === 'running') throw new ProtocolError('conflict', `${run} has started, but its ${FILES.probes} is not written yet`);
     throw new ProtocolError(
       'io_error',
       existsSync(path)
-        ? `cannot read ${FILES.probes} of this run: not an HDF5 file, or damaged`
-        : `this run has no ${FILES.probes} (${currentStatus(dir).stepsFlushed > 0 ? 'deleted?' : 'it ended before it wrote any'})`,
+        ? `cannot read ${FILES.probes} of ${run}: not an HDF5 file, or damaged`
+        : `${run} has no ${FILES.probes} (${currentStatus(dir).stepsFlushed > 0 ? 'deleted?' : 'it ended before it wrote any'})`,
     );
   }
   let lastErr: unknown;
@@ -133,7 +143,7 @@ async function withFile<T>(dir: string, f: (file: H5File, stepsFlushed: number) 
   }
   throw new ProtocolError(
     'io_error',
-    `cannot read ${FILES.probes} of this run: ${lastErr instanceof Error && !/name not defined/.test(lastErr.message) ? lastErr.message : 'not an HDF5 file, or damaged'}`,
+    `cannot read ${FILES.probes} of ${run}: ${lastErr instanceof Error && !/name not defined/.test(lastErr.message) ? lastErr.message : 'not an HDF5 file, or damaged'}`,
   );
 }
 
@@ -448,7 +458,7 @@ function readRunProbeFile(
   return withFile(dir, (file, flushed) => {
     const g = probeGroup(file);
     if (!g.keys().includes(name))
-      throw new ProtocolError('not_found', `no probe '${name}' in this run (probes: ${g.keys().join(', ') || 'none'})`);
+      throw new ProtocolError('not_found', `no probe '${name}' in ${runOf(dir)} (probes: ${g.keys().join(', ') || 'none'})`);
     const o = g.get(name) as H5Obj;
     const pi = info(o, name, flushed);
     const [rowsNow, cols] = pi.shape;

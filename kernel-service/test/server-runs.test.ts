@@ -702,20 +702,27 @@ export default function () {
       code: 'conflict',
       message: "run 'queued-copy' has not started yet: it has no data",
     });
-    // running, with steps flushed, and its probes.h5 replaced or deleted: not 'not written yet' (a conflict, to wait out)
+    // running, with steps flushed, and its probes.h5 replaced or deleted: not 'not written yet' (a conflict, to wait out).
+    // The fake goes before anything is asserted: its pid is this process's, which the clean-up's run.cancel would signal.
     const rs = { ...qs, state: 'running', stepsFlushed: 20, heartbeat: Date.now() + 3_600_000, pid: process.pid, processStart: null };
-    writeFileSync(join(svc.runsDir, 'queued-copy', 'status.json'), JSON.stringify(rs));
-    writeFileSync(join(svc.runsDir, 'queued-copy', 'probes.h5'), 'not hdf5');
-    expect((await c.request('probe.fetch', { run: 'queued-copy', probe: 'sq' })).error).toMatchObject({
+    let replaced, deleted;
+    try {
+      writeFileSync(join(svc.runsDir, 'queued-copy', 'status.json'), JSON.stringify(rs));
+      writeFileSync(join(svc.runsDir, 'queued-copy', 'probes.h5'), 'not hdf5');
+      replaced = (await c.request('probe.fetch', { run: 'queued-copy', probe: 'sq' })).error;
+      rmSync(join(svc.runsDir, 'queued-copy', 'probes.h5'));
+      deleted = (await c.request('probe.list', { run: 'queued-copy' })).error;
+    } finally {
+      rmSync(join(svc.runsDir, 'queued-copy'), { recursive: true }); // a fake: nothing must try to cancel it
+    }
+    expect(replaced).toMatchObject({
       code: 'io_error',
       message: "run 'queued-copy' has written 20 steps to its probes.h5, which is no longer an HDF5 file (replaced, or damaged?)",
     });
-    rmSync(join(svc.runsDir, 'queued-copy', 'probes.h5'));
-    expect((await c.request('probe.list', { run: 'queued-copy' })).error).toMatchObject({
+    expect(deleted).toMatchObject({
       code: 'io_error',
       message: "run 'queued-copy' has written 20 steps to its probes.h5, which is gone (deleted or moved?)",
     });
-    rmSync(join(svc.runsDir, 'queued-copy'), { recursive: true }); // a fake: nothing must try to cancel it
     writeFileSync(join(svc.runsDir, 'no-h5', 'probes.h5'), 'not hdf5');
     expect((await c.request('probe.fetch', { run: 'no-h5', probe: 'sq' })).error!.message).toBe(
       "cannot read probes.h5 of run 'no-h5': not an HDF5 file, or damaged",

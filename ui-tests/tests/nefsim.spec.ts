@@ -32,11 +32,13 @@ function cell(page: IJupyterLabPageFixture, i: number) {
 }
 
 /** Runs a JupyterLab command in the page, as its menu entry would (Galata exposes the app as window.jupyterapp). */
-function command(page: IJupyterLabPageFixture, id: string): Promise<unknown> {
+function command(page: IJupyterLabPageFixture, id: string, args?: Record<string, string>): Promise<unknown> {
   return page.evaluate(
-    (cmd) =>
-      (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute(cmd),
-    id,
+    ([cmd, a]) =>
+      (
+        window as unknown as { jupyterapp: { commands: { execute(id: string, args?: Record<string, string>): Promise<unknown> } } }
+      ).jupyterapp.commands.execute(cmd, a),
+    [id, args] as const,
   );
 }
 
@@ -304,6 +306,88 @@ test.describe('nefsim extension', () => {
     await runCell(page, 5);
     await expect(cell(page, 5).locator('.nefsim-Plot .js-plotly-plot')).toHaveCount(1, { timeout: 60_000 });
     await expect.poll(async () => (await traces(5))[0]?.[0], { timeout: 30_000 }).toBe(2000);
+  });
+
+  test('a zoomed plot keeps its zoom and its finer data when the theme changes, and a double-click shows it whole', async ({
+    page,
+    tmpPath,
+  }) => {
+    // the theme's redraw gives plotly a fresh layout, which it autoranges unless given the user's view: the
+    // zoom was lost (y back to the whole wave, x to the extent of the finer data)
+    await openExample(page, tmpPath, 'squaring.ipynb');
+    // 10,000 samples of an inline simulation, drawn min/max decimated; a zoom fetches its window's samples
+    await page.notebook.setCell(
+      1,
+      'code',
+      "const wave = new Network({ label: 'wave' });\nwave.probe(wave.node((t) => [Math.sin(10 * t)]), { label: 'w' });\nsimulate(wave, 10)",
+    );
+    await runCell(page, 1);
+    const plot = cell(page, 1).locator('.nefsim-Plot .js-plotly-plot');
+    await expect(plot).toHaveCount(1, { timeout: 60_000 });
+    type Div = { data: { x: number[] }[]; _fullLayout: { paper_bgcolor: string; xaxis: { range: number[] }; yaxis: { range: number[] } } };
+    const state = () =>
+      plot.evaluate((el) => {
+        const div = el as unknown as Div;
+        const x = Array.from(div.data[0]?.x ?? []);
+        return { x, range: [...div._fullLayout.xaxis.range], yrange: [...div._fullLayout.yaxis.range], bg: div._fullLayout.paper_bgcolor };
+      });
+    await expect.poll(async () => (await state()).x.length, { timeout: 30_000 }).toBeGreaterThan(100);
+    const whole = await state();
+    expect(whole.x.length).toBeLessThan(10_000);
+    expect(whole.x[whole.x.length - 1]).toBeGreaterThan(9.9);
+    // a box zoom onto about 4.0 to 4.4 s and the wave's upper part (autoranged, x would span the finer data, which
+    // is about the zoom: y tells a zoom kept from one lost)
+    const box = (await plot.locator('.nsewdrag').first().boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.42, box.y + box.height * 0.35, { steps: 5 });
+    await page.mouse.move(box.x + box.width * 0.44, box.y + box.height * 0.5, { steps: 5 });
+    await page.mouse.up();
+    /** The window's every sample (1 ms apart), within the range shown and filling it. */
+    const finer = (s: { x: number[]; range: number[] }) => {
+      const [a, b] = s.range as [number, number];
+      const steps = s.x.slice(1).map((v, i) => v - s.x[i]!);
+      return (
+        s.x.length > 100 &&
+        s.x[0]! >= a - 0.01 &&
+        s.x[0]! <= a + 0.01 &&
+        s.x[s.x.length - 1]! <= b + 0.01 &&
+        s.x[s.x.length - 1]! >= b - 0.01 &&
+        steps.every((d) => Math.abs(d - 0.001) < 1e-6)
+      );
+    };
+    await expect.poll(async () => finer(await state()), { timeout: 30_000 }).toBe(true);
+    const zoomed = await state();
+    expect(zoomed.range[0]).toBeGreaterThan(3);
+    expect(zoomed.range[1]).toBeLessThan(5);
+    expect(zoomed.yrange[0]).toBeGreaterThan(-0.5);
+    expect(zoomed.yrange[1]).toBeLessThan(whole.yrange[1]! - 0.1);
+    try {
+      await command(page, 'apputils:change-theme', { theme: 'JupyterLab Dark' });
+      await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
+      // redrawn in the dark theme's colours
+      await expect.poll(async () => (await state()).bg, { timeout: 30_000 }).not.toBe(zoomed.bg);
+      const dark = await state();
+      expect(dark.yrange[0]).toBeCloseTo(zoomed.yrange[0]!, 6);
+      expect(dark.yrange[1]).toBeCloseTo(zoomed.yrange[1]!, 6);
+      expect(dark.range[0]).toBeCloseTo(zoomed.range[0]!, 6);
+      expect(dark.range[1]).toBeCloseTo(zoomed.range[1]!, 6);
+      expect(finer(dark)).toBe(true);
+      expect(dark.x).toEqual(zoomed.x);
+      // a double-click shows the whole plot again, with its saved data (not the zoom: the theme's redraw did not
+      // make it plotly's initial view)
+      await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+      await expect.poll(async () => (await state()).x.length, { timeout: 30_000 }).toBe(whole.x.length);
+      const back = await state();
+      expect(back.range[0]).toBeCloseTo(whole.range[0]!, 6);
+      expect(back.range[1]).toBeCloseTo(whole.range[1]!, 6);
+      expect(back.range[1]).toBeGreaterThan(9.9);
+      expect(back.yrange[0]).toBeCloseTo(whole.yrange[0]!, 6);
+      expect(back.yrange[1]).toBeCloseTo(whole.yrange[1]!, 6);
+    } finally {
+      await command(page, 'apputils:change-theme', { theme: 'JupyterLab Light' });
+    }
+    await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'true');
   });
 
   test('an error marks the line of the cell', async ({ page, tmpPath }) => {

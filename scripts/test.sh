@@ -40,6 +40,7 @@ elif [ "$rc" -ne 0 ]; then
 fi
 # The JupyterLab extension: type check and unit tests (client, plot data, cell routing).
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p ui-tests/tsconfig.json --noEmit  # the browser tests type-check too (a wrong option type went unnoticed)
 npx vitest run
 # Browser tests of the extension in a real JupyterLab (started by the Playwright harness from .venv)
 # and Debian's Chromium at /usr/bin/chromium, installed here if missing (never a downloaded browser).

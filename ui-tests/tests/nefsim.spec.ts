@@ -6,7 +6,7 @@
  * alone; an error marks its line; an endless loop is interrupted; the
  * service stopped shows as disconnected and comes back.
  */
-import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { expect, test, type IJupyterLabPageFixture, type JupyterLabPage } from '@jupyterlab/galata';
 import type { Locator } from '@playwright/test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -544,7 +544,8 @@ test.describe('nefsim extension', () => {
     await expect(cell(page, 3).locator('[data-mime-type="application/vnd.jupyter.stderr"]')).toHaveCount(0);
     // and the service moved the session to the new path's id: after a reload, the notebook finds it again
     await page.notebook.save();
-    await page.reload({ waitForIsReady: false }); // the workspace reopens the notebook, not the Launcher that would be waited for
+    // Galata's reload (its fixture's type offers Playwright's, without waitForIsReady)
+    await (page as unknown as JupyterLabPage).reload({ waitForIsReady: false }); // the workspace reopens the notebook, not the Launcher that would be waited for
     await expect(page.locator('.lm-TabBar-tab.lm-mod-current[data-type="document-title"]')).toContainText('renamed.ipynb', {
       timeout: 60_000,
     });

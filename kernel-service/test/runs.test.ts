@@ -917,6 +917,32 @@ describe('detached runs', () => {
     }
   });
 
+  it('a run whose probes.h5 is deleted, or replaced by another file, while it runs stops failed at its next status update, saying so', async () => {
+    for (const how of ['deleted', 'replaced'] as const) {
+      const out = join(dir, `probes-${how}`);
+      detached.push(out);
+      expect((await cli('run', light, '--duration', '100000', '--out', out, '--detach')).code).toBe(0);
+      await waitFor(() => status(out).state === 'running' && status(out).stepsFlushed > 0);
+      const probes = join(out, 'probes.h5');
+      if (how === 'deleted') rmSync(probes);
+      else {
+        // another file moved over it (the writer goes on writing the file it opened, which nobody can read)
+        writeFileSync(join(dir, 'other.h5'), 'not the run');
+        renameSync(join(dir, 'other.h5'), probes);
+      }
+      // its next status update (a chunk aims at 0.2 s) finds it; 10^8 steps would take minutes
+      await waitFor(() => existsSync(join(out, 'exit.json')), 20_000);
+      const e = exitRecord(out);
+      expect(e.state).toBe('failed');
+      expect(e.exitCode).toBe(1);
+      expect(e.error).toContain(`its probes.h5 was ${how === 'deleted' ? 'deleted' : 'replaced by another file'} while it ran`);
+      expect(e.error).toContain(`t = ${e.time.toFixed(3)} s`);
+      expect(e.steps).toBeLessThan(status(out).stepsTotal);
+      expect(status(out).state).toBe('failed');
+      if (how === 'replaced') expect(readFileSync(probes, 'utf8')).toBe('not the run');
+    }
+  });
+
   it('a run whose folder is renamed while it runs goes on in the renamed folder, and records its end there', async () => {
     const out = join(dir, 'to-rename');
     const moved = join(dir, 'renamed');

@@ -7,7 +7,7 @@
  * service cannot wait for an orphaned process.
  */
 import { stepsIn } from '../engine/steps.js';
-import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { messageOf, NefsimError } from '../engine/errors.js';
@@ -36,7 +36,7 @@ import { loadModel, ModelError } from './model.js';
 import { RecentRate } from './recent-rate.js';
 import { createRunSimulator, type RunSimulator } from './run-simulator.js';
 import { currentJobId } from './slurm.js';
-import type { ThreadedProbeStore, WriterThread } from './store-thread.js';
+import { ProbeStoreError, type ThreadedProbeStore, type WriterThread } from './store-thread.js';
 
 /** Wall seconds a chunk of steps aims at (the heartbeat is at least this frequent unless one step is slower). */
 export const CHUNK_SECONDS = 0.2;
@@ -153,6 +153,16 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       logFile = join(dir, FILES.log);
       log(`its run folder was moved to ${dir}: the run goes on there`);
     }
+    // its probes.h5 deleted (rm, a clean-up of big files) or another file moved over it: the writer goes on
+    // into the file it opened, which nobody can read, to the run's end at full speed. The run fails, as a
+    // run whose probes cannot be written does. (A stat an update: the writer said which file it opened.)
+    const lost = probesLost();
+    if (lost !== undefined) {
+      probesGone = true;
+      throw new ProbeStoreError(
+        `its ${FILES.probes} was ${lost} while it ran: it stopped at t = ${status.time.toFixed(3)} s (the data it wrote went with that file)`,
+      );
+    }
     status.heartbeat = Date.now();
     try {
       writeJsonAtomic(join(dir, FILES.status), status);
@@ -164,6 +174,21 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
       statusFailing = true;
     }
   };
+  /** How the file the writer writes is no longer the run's probes.h5 ('deleted', 'replaced by another file'), if it is not. */
+  const probesLost = (): string | undefined => {
+    const opened = store?.file;
+    if (!opened) return undefined; // not created yet (or its identity unknown)
+    let now;
+    try {
+      now = statSync(join(dir, FILES.probes), { bigint: true, throwIfNoEntry: false });
+    } catch {
+      return undefined; // cannot tell (a folder it may not read): not taken as lost
+    }
+    if (now === undefined) return 'deleted';
+    return now.dev === opened.dev && now.ino === opened.ino ? undefined : 'replaced by another file';
+  };
+  /** The run stopped because its probes.h5 was deleted or replaced (see writeStatus). */
+  let probesGone = false;
   try {
     writeJsonAtomic(join(dir, FILES.status), status);
   } catch (err) {
@@ -391,6 +416,9 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   }
   // the space held since the start is for these two records, on a disk the run may have filled
   releaseSpace(dir);
+  // a probes.h5 that went as rm -r emptied the folder (it may be removed before options.json): the folder is
+  // gone too by now (the store's close took a while), and is not to be written into (see below)
+  if (probesGone && !existsSync(join(dir, FILES.options))) cancelSignal = FOLDER_REMOVED;
   // nowhere to record it (writing the records into a folder that rm -r is emptying would make rm fail)
   if (cancelSignal === FOLDER_REMOVED)
     throw new Error(`its run folder ${dir} was removed while it ran: it stopped at t = ${record.time.toFixed(3)} s`);

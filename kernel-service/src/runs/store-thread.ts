@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type { RunSimulator } from './run-simulator.js';
 import { chunkBuffers, chunkBytes, storeLayout, takeChunk, type StoreMeta } from './store-layout.js';
-import type { WriterReply, WriterRequest } from './store-worker.js';
+import type { FileIdentity, WriterReply, WriterRequest } from './store-worker.js';
 
 /**
  * A writer thread started before its store: it loads h5wasm (about 0.15 s of
@@ -145,6 +145,7 @@ export class ThreadedProbeStore {
   private waiters: { until: () => boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
   private closed = false;
   private opened = false;
+  private identity: FileIdentity | null = null;
   private flushesAsked = 0;
   private flushesDone = 0;
 
@@ -188,6 +189,15 @@ export class ThreadedProbeStore {
   /** Resolves once probes.h5 is created (or rejects with the writer's error). */
   async whenOpen(): Promise<void> {
     await this.wait(() => this.opened);
+  }
+
+  /**
+   * The identity (dev, ino) of the file the writer created and writes, once
+   * it has (null before, or if it could not be read): a file at its path
+   * with another identity is not the one the run writes.
+   */
+  get file(): FileIdentity | null {
+    return this.identity;
   }
 
   /** Steps whose data is flushed to disk (as last reported by the writer). */
@@ -270,6 +280,7 @@ export class ThreadedProbeStore {
         return;
       case 'opened':
         this.opened = true;
+        this.identity = r.file;
         break;
       case 'ready':
         break;

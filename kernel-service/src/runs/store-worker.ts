@@ -2,6 +2,7 @@
  * The writer thread of a ThreadedProbeStore (store-thread.ts): owns the run's
  * probes.h5 and writes the chunks the run thread sends, in order.
  */
+import { statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import h5wasm from 'h5wasm/node';
 import type { StoreChunk, StoreLayout, StoreMeta } from './store-format.js';
@@ -16,13 +17,20 @@ export type WriterRequest =
   | { op: 'ready' };
 
 export type WriterReply =
-  | { op: 'opened' }
+  /** file: the identity of the file it created (null if it could not be read), see ThreadedProbeStore.file */
+  | { op: 'opened'; file: FileIdentity | null }
   | { op: 'written'; bytes: number }
   | { op: 'flushed'; steps: number }
   | { op: 'closed'; steps: number }
   /** steps: what was flushed to disk before the failure (a close can fail after its flush). */
   | { op: 'error'; message: string; steps?: number }
   | { op: 'ready' };
+
+/** A file's identity: the same dev and ino are the same file, whatever its name now. */
+export interface FileIdentity {
+  dev: bigint;
+  ino: bigint;
+}
 
 const port = parentPort;
 if (!port) throw new Error('runs/store-worker.js must run as a worker thread');
@@ -70,7 +78,7 @@ async function handle(req: WriterRequest): Promise<void> {
   switch (req.op) {
     case 'open':
       writer = await ProbeWriter.create(req.path, req.layout, req.meta);
-      reply({ op: 'opened' });
+      reply({ op: 'opened', file: identityOf(req.path) });
       return;
     case 'chunk':
       need(writer).write(req.chunk);
@@ -91,6 +99,17 @@ async function handle(req: WriterRequest): Promise<void> {
       reply({ op: 'closed', steps: w.stepsFlushed });
       return;
     }
+  }
+}
+
+/** The identity of the file at `path` (stat'ed at once after creating it: the file HDF5 holds open), or null. */
+function identityOf(path: string): FileIdentity | null {
+  try {
+    // bigint: an inode number may not fit a double
+    const s = statSync(path, { bigint: true });
+    return { dev: s.dev, ino: s.ino };
+  } catch {
+    return null; // unknown: the run cannot tell if its file is replaced, and does not check
   }
 }
 

@@ -371,6 +371,15 @@ export function folderNow(fd: number): string | undefined {
   }
 }
 
+/**
+ * A path to `name` in the folder opened as `fd` that follows the folder if it is renamed (through
+ * /proc/self/fd, in this process and its threads), or `fallback` where there is no /proc.
+ */
+export function pathInFolder(fd: number, name: string, fallback: string): string {
+  const folder = `/proc/self/fd/${fd}`;
+  return existsSync(folder) ? join(folder, name) : fallback;
+}
+
 /** What `nefsim cancel` leaves in a run or batch folder whose process it cannot signal. */
 export interface CancelRequest {
   requested: string;

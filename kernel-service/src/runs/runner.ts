@@ -16,6 +16,7 @@ import {
   cancelRequested,
   FILES,
   folderNow,
+  pathInFolder,
   isTerminal,
   processGroup,
   pidNamespace,
@@ -284,7 +285,10 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     const thread = writer;
     writer = undefined; // the store owns it now, failing or not
     store = await ThreadedProbeStore.create(
-      join(dir, FILES.probes),
+      // the writer creates the file once h5wasm has loaded, while the run steps: a folder renamed meanwhile
+      // (before its first status update) made it fail, 'No such file or directory', so it is reached through
+      // the folder held open
+      dirFd !== undefined ? pathInFolder(dirFd, FILES.probes, join(dir, FILES.probes)) : join(dir, FILES.probes),
       sim,
       { engineVersion: options.engineVersion, duration: options.duration, seed: summary.seed },
       thread,

@@ -521,6 +521,18 @@ process.send('ready');`;
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).not.toContain('node:fs');
   });
 
+  it('a batch that ended done and then lost a trial folder reads failed, as a batch whose trial failed while it ran', async () => {
+    const out = join(dir, 'done-then-deleted');
+    expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '0.05', '--out', out)).code).toBe(0);
+    rmSync(join(out, 'trial-001'), { recursive: true, force: true });
+    const s = await cli('status', out);
+    expect(s.code).toBe(0);
+    // it read 'done' next to '1 failed'
+    expect(s.stdout).toContain(': failed (2 trials: 1 done, 0 running, 0 queued, 1 failed');
+    expect(s.stdout).toMatch(/trial-001\s+failed .*its folder trial-001 is gone or damaged/);
+    expect((JSON.parse((await cli('status', out, '--json')).stdout) as BatchStatus).state).toBe('failed');
+  });
+
   it('a batch whose folder is renamed while it runs goes on there: its next trials run, and it records its end there', async () => {
     const out = join(dir, 'to-rename');
     const moved = join(dir, 'renamed-batch');

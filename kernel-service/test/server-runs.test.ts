@@ -763,6 +763,21 @@ export default function () {
     for (const x of [run, batch]) expect((await c.request('run.delete', { run: x })).ok).toBe(true);
   });
 
+  it('an ended batch listed already, which then loses a trial folder, is listed failed (as nefsim status reads it)', async () => {
+    const b = await c.request('run.start', { file: join(svc.dir, 'model.mjs'), duration: 0.05, trials: 2, label: 'lost-trial' });
+    expect(b.ok, JSON.stringify(b.error)).toBe(true);
+    const batch = b.result!.run as string;
+    await watchToEnd(batch);
+    const listed = async () =>
+      ((await c.request('run.list')).result!.runs as { run: string; state: string; error: string | null }[]).find((x) => x.run === batch);
+    expect((await listed())?.state).toBe('done');
+    rmSync(join(svc.runsDir, batch, 'trial-001'), { recursive: true });
+    // it stayed listed done: the batch's status.json and batch.json had not changed
+    expect((await listed())?.state).toBe('failed');
+    expect((await listed())?.error).toContain('its folder trial-001 is gone or damaged');
+    expect((await c.request('run.delete', { run: batch })).ok).toBe(true);
+  });
+
   it('SIGTERM while a launch is under way: the service exits without waiting for it, and the run stays queued for its next start', async () => {
     const s2 = await startService(['--max-concurrent-runs', '2']);
     const c2 = await Client.connect(s2);

@@ -337,6 +337,10 @@ export function currentBatchStatus(dir: string, staleMs = STALE_MS): BatchStatus
   const unrecorded = isTerminal(saved.state) ? unrecordedTrials(dir) : undefined;
   const { trials, counts, steps, stepsTotal } = summarise(dir, plan, staleMs, unrecorded);
   const status: BatchStatus = { ...saved, trials, counts, steps, stepsTotal };
+  // A batch that ended done and has lost a trial since (its folder deleted or damaged) reads failed, as a
+  // batch whose trial failed while it ran does (driveBatch's end): it read 'done' next to '1 failed'. (One
+  // that ended cancelled stays so: a cancelled batch with a failed trial reads cancelled too.)
+  if (saved.state === 'done' && counts.failed > 0) status.state = 'failed';
   if (isTerminal(saved.state)) return status;
   // between two trials none runs, but a batch whose process drives it is running
   status.state = saved.state === 'running' && counts.queued > 0 ? 'running' : aggregateState(counts);

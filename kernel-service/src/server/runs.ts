@@ -912,7 +912,9 @@ export class RunManager {
           const st = statSync(join(dir, f));
           return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
         };
-        const stamp = `${stampOf(FILES.status)}/${stampOf(batch ? BATCH_FILES.plan : FILES.options)}`;
+        // and a batch's folder itself: a trial folder deleted (or renamed) after the batch was listed changes it
+        // alone, and the batch reads failed then (currentBatchStatus), while it stayed listed done
+        const stamp = `${stampOf(FILES.status)}/${stampOf(batch ? BATCH_FILES.plan : FILES.options)}${batch ? `/${stampOf('.')}` : ''}`;
         const known = this.ended.get(r);
         if (known?.stamp === stamp) {
           out.push(known.info);

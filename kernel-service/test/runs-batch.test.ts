@@ -521,6 +521,31 @@ process.send('ready');`;
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).not.toContain('node:fs');
   });
 
+  it('a running trial whose folder is renamed goes on there; the batch records it failed, saying where it went (not deleted)', async () => {
+    const out = join(dir, 'renamed-trial');
+    detached.push(out);
+    expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '20000', '--out', out, '--detach')).code).toBe(0);
+    await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 1);
+    const moved = join(out, 'kept-000');
+    renameSync(join(out, 'trial-000'), moved);
+    // the trial goes on in its new folder (runner.ts follows it), until it is cancelled there
+    const at = json<RunStatus>(join(moved, 'status.json')).steps;
+    await waitFor(() => json<RunStatus>(join(moved, 'status.json')).steps > at + 1000, 20_000);
+    expect((await cli('cancel', moved)).code).toBe(0);
+    expect(json<ExitRecord>(join(moved, 'exit.json')).state).toBe('cancelled');
+    await waitFor(() => json<BatchStatus>(join(out, 'status.json')).trials?.[1]?.state === 'running', 30_000);
+    expect((await cli('cancel', join(out, 'trial-001'))).code).toBe(0);
+    await waitFor(() => existsSync(join(out, 'exit.json')), 30_000);
+    const ex = json<BatchExit>(join(out, 'exit.json'));
+    expect(ex.trials.map((t) => t.state)).toEqual(['failed', 'cancelled']);
+    // it said 'deleted or damaged while it ran'
+    expect(ex.trials[0]!.error).toBe(
+      `its folder trial-000 was moved to ${moved} while it ran: the trial went on there, outside the batch, and its records are there`,
+    );
+    expect((await cli('status', out)).stdout).toContain(`trial-000  failed`);
+    expect((await cli('status', out)).stdout).toContain(`was moved to ${moved} while it ran`);
+  });
+
   it('a batch that ended done and then lost a trial folder reads failed, as a batch whose trial failed while it ran', async () => {
     const out = join(dir, 'done-then-deleted');
     expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '0.05', '--out', out)).code).toBe(0);

@@ -439,9 +439,13 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
     logFile = join(dir, BATCH_FILES.log);
     log(`its batch folder was moved to ${dir}: the batch goes on there`);
   };
+  /** The folders of the running trials, held open: where one is now, if it was renamed (see ended). */
+  const trialFds = new Map<string, number>();
   const letGo = (): void => {
     if (dirFd !== undefined) closeSync(dirFd);
     dirFd = undefined;
+    for (const fd of trialFds.values()) closeSync(fd);
+    trialFds.clear();
   };
 
   // Queued trials name this process as their launcher (so they are judged failed if it dies before starting them).
@@ -500,6 +504,8 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   const ended = (t: TrialPlan, code: number | null, signal: NodeJS.Signals | null, why?: string): void => {
     follow();
     const tdir = join(dir, t.dir);
+    const tfd = trialFds.get(t.dir);
+    trialFds.delete(t.dir);
     // A trial process that died without its exit record (crash, kill -9, out of memory), or a worker that
     // could not even record its failure (`why`), is recorded failed here.
     // (an exit record its status does not show yet is the trial's end: see settleFromExit)
@@ -510,12 +516,20 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
       s = readStatus(tdir);
     } catch (err) {
       // its folder was deleted (or its status damaged) while it ran: the run stopped (runner.ts), and this
-      // event handler's throw ended the driver, leaving the other trials unrun and the batch unrecorded
-      const error = `its folder ${t.dir} was deleted or damaged while it ran (${messageOf(err)})`;
+      // event handler's throw ended the driver, leaving the other trials unrun and the batch unrecorded.
+      // Or renamed (mv, JupyterLab's file browser): the run went on there, and ended there, outside the
+      // batch, whose trials are its trial-NNN folders (it said 'deleted or damaged')
+      const now = tfd !== undefined ? folderNow(tfd) : undefined;
+      const error =
+        now !== undefined && now !== resolve(tdir)
+          ? `its folder ${t.dir} was moved to ${now} while it ran: the trial went on there, outside the batch, and its records are there`
+          : `its folder ${t.dir} was deleted or damaged while it ran (${messageOf(err)})`;
       unrecorded.set(t.dir, { state: 'failed', error });
       log(`${t.dir} failed: ${error}`);
       wake?.();
       return;
+    } finally {
+      if (tfd !== undefined) closeSync(tfd);
     }
     if (!recorded && !isTerminal(s.state)) {
       const error =
@@ -631,6 +645,11 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   };
   const start = (t: TrialPlan, p: TrialProcess): void => {
     p.current = t;
+    try {
+      trialFds.set(t.dir, openSync(join(dir, t.dir), 'r'));
+    } catch {
+      // gone already (its run fails, and ended says so), or a system that cannot open a folder
+    }
     if (p.pooled) p.child.send({ op: 'run', dir: join(dir, t.dir) } satisfies ToWorker);
     log(
       `${t.dir} started (pid ${p.child.pid ?? '?'}${t.seed !== null ? `, seed ${t.seed}` : ''}${t.params ? `, params ${JSON.stringify(t.params)}` : ''})`,

@@ -533,6 +533,11 @@ process.send('ready');`;
     await waitFor(() => json<RunStatus>(join(moved, 'status.json')).steps > at + 1000, 20_000);
     expect((await cli('cancel', moved)).code).toBe(0);
     expect(json<ExitRecord>(join(moved, 'exit.json')).state).toBe('cancelled');
+    // its log lines after the rename are in its log, as a run's in a process of its own (a worker's went to
+    // the old path, and were lost)
+    const log = readFileSync(join(moved, 'log.txt'), 'utf8');
+    expect(log).toContain(`its run folder was moved to ${moved}: the run goes on there`);
+    expect(log).toMatch(/run cancelled at t = /);
     await waitFor(() => json<BatchStatus>(join(out, 'status.json')).trials?.[1]?.state === 'running', 30_000);
     expect((await cli('cancel', join(out, 'trial-001'))).code).toBe(0);
     await waitFor(() => existsSync(join(out, 'exit.json')), 30_000);

@@ -26,7 +26,7 @@
  * numbered from 1 (as for every model load), and what the process prints meanwhile (the model's
  * console output, warnings, the run's log lines) goes to its own log.txt.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILES, readStatus } from './folder.js';
 import { executeRun } from './runner.js';
@@ -63,9 +63,17 @@ type Write = typeof process.stdout.write;
 function redirectOutput(path: string): () => void {
   const out = process.stdout.write;
   const err = process.stderr.write;
+  // the file held open, as a process of its own has its log as stdout: a trial folder renamed while it runs
+  // (which the run follows) keeps its lines; appended by path, they went to the old path, and were lost
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'a');
+  } catch {
+    // cannot be opened (a full disk, a folder gone): each line tries by path
+  }
   const write = (chunk: string | Uint8Array, encOrDone?: unknown, done?: unknown): boolean => {
     try {
-      appendFileSync(path, chunk);
+      appendFileSync(fd ?? path, chunk);
     } catch {
       // a log that cannot be written loses the line, not the trial
     }
@@ -78,6 +86,7 @@ function redirectOutput(path: string): () => void {
   return () => {
     process.stdout.write = out;
     process.stderr.write = err;
+    if (fd !== undefined) closeSync(fd);
   };
 }
 

@@ -3,14 +3,14 @@
  * here byte by byte, and by numpy in test-py/), CSV, and batches.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import h5wasm from 'h5wasm/node';
 import type { Dataset } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { npyHeader } from '../src/runs/npy.js';
+import { exportTempPath, moveIntoPlace, npyHeader } from '../src/runs/npy.js';
 import { readNpz } from './npz.js';
 import { canMount, withTmpfs } from './tmpfs.js';
 
@@ -56,6 +56,19 @@ describe('npy', () => {
     expect(new TextDecoder().decode(h.subarray(10))).toMatch(/^\{'descr': '<f8', 'fortran_order': False, 'shape': \(3, 2\), \} *\n$/);
     expect(new TextDecoder().decode(npyHeader('<i4', [5]).subarray(10))).toContain("'shape': (5,)");
     expect(new TextDecoder().decode(npyHeader('<f8', [0, 4]).subarray(10))).toContain("'shape': (0, 4)");
+  });
+
+  it('the final move of an export whose output folder was removed meanwhile names the folder (it said ENOENT, rename tmp -> out)', () => {
+    const folder = join(dir, 'removed-out');
+    mkdirSync(folder);
+    const path = join(folder, 'probes.npz');
+    writeFileSync(exportTempPath(path), 'an export');
+    rmSync(folder, { recursive: true });
+    expect(() => moveIntoPlace(exportTempPath(path), path)).toThrow(`the output folder ${folder} was removed during the export`);
+    expect(existsSync(folder)).toBe(false);
+    // a folder still there: the error as it is
+    mkdirSync(folder);
+    expect(() => moveIntoPlace(join(folder, 'gone.tmp'), path)).toThrow(/ENOENT/);
   });
 });
 
@@ -229,6 +242,40 @@ describe('nefsim export', () => {
     expect(r.code).toBe(0);
     expect(existsSync(join(dir, 'npz', 'trial-000.npz'))).toBe(true);
     expect(readNpz(join(dir, 'npz', 'trial-001.npz')).get('probes/a')!.shape).toEqual([50, 1]);
+  });
+
+  it('a batch export whose --out folder is removed midway stops there, saying so, and does not make the folder again', async () => {
+    const big = join(dir, 'big.mjs');
+    // trials whose exports take a while (about 10 MB each), so that the folder goes while they are under way
+    writeFileSync(
+      big,
+      MODEL.replace(
+        '  return net;',
+        "  net.probe(net.ensemble({ nNeurons: 300, dimensions: 1 }).neurons, { attr: 'voltage', label: 'w' });\n  return net;",
+      ),
+    );
+    const out = join(dir, 'batch-big');
+    expect((await cli('run', big, '--trials', '3', '--duration', '4', '--out', out)).code).toBe(0);
+    const base = join(dir, 'npz-removed');
+    mkdirSync(base);
+    // removed as soon as the first trial's export is in place (the exports after it are under way or to come)
+    const watcher = watch(base, (_event, name) => {
+      if (name === 'trial-000.npz' && existsSync(join(base, 'trial-000.npz'))) {
+        watcher.close();
+        rmSync(base, { recursive: true, force: true });
+      }
+    });
+    try {
+      const r = await cli('export', out, '--out', base);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`the output folder ${base} was removed during the export`);
+      expect(r.stderr).not.toContain('ENOENT');
+      expect(r.stderr).toMatch(/trial-002.* not exported/);
+      // it made the folder again for the trials after, ending with a part of the export
+      expect(existsSync(base)).toBe(false);
+    } finally {
+      watcher.close();
+    }
   });
 
   // A real full disk: a tmpfs of 128 KiB (mounting needs root, as in CI; elsewhere the test is skipped).

@@ -1148,8 +1148,10 @@ export async function exportCommand(args: string[]): Promise<number> {
   if (format !== 'npz' && format !== 'csv') throw new UsageError(`nefsim export: --format must be 'npz' or 'csv', got '${format}'`);
   const outOpt = opts.get('out') as string | undefined;
   const force = opts.has('force');
-  const { exportRun, checkExportTarget, checkNpzTarget, ExportTargetError } = await import('../runs/export.js');
+  const { exportRun, checkExportTarget, checkNpzTarget, ExportTargetError, OutputFolderRemovedError } = await import('../runs/export.js');
   const runs: { dir: string; out: string | undefined }[] = [];
+  /** A batch's exports go in the folder made for them here, and the trials after one that finds it gone are not exported. */
+  let batch = false;
   try {
     if (isBatchFolder(dir)) {
       const base = outOpt ? resolve(outOpt) : undefined;
@@ -1161,6 +1163,7 @@ export async function exportCommand(args: string[]): Promise<number> {
           );
         checkExportTarget(dir, base, 'csv', true);
         mkdirSync(base, { recursive: true });
+        batch = true;
       }
       for (const t of readPlan(dir).trials)
         runs.push({ dir: join(dir, t.dir), out: base ? join(base, format === 'npz' ? `${t.dir}.npz` : t.dir) : undefined });
@@ -1176,12 +1179,19 @@ export async function exportCommand(args: string[]): Promise<number> {
     throw err;
   }
   let failed = 0;
-  for (const r of runs) {
+  for (const [i, r] of runs.entries()) {
     try {
-      console.log(await exportRun(r.dir, format, r.out, force));
+      console.log(await exportRun(r.dir, format, r.out, force, !batch));
     } catch (err) {
       failed++;
       console.error(`nefsim export: ${r.dir}: ${err instanceof Error ? err.message : String(err)}`);
+      // the folder the trials' exports go in removed (rm -r while it ran): the export stops there, rather than
+      // make it again for the trials after, which ended with a part of the export in a folder made anew
+      if (batch && err instanceof OutputFolderRemovedError) {
+        const rest = runs.slice(i).map((x) => basename(x.dir));
+        console.error(`nefsim export: stopped: ${rest.length === 1 ? rest[0] : `${rest[0]} to ${rest.at(-1)}`} not exported`);
+        break;
+      }
     }
   }
   return failed > 0 ? 1 : 0;

@@ -21,28 +21,18 @@
  * the steps status.json says are on disk (read before the file is opened),
  * and an export that races a flush is tried again.
  */
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
-import { NpzWriter, bytesOf, exportTempPath, leftoverExportPid } from './npy.js';
+import { NpzWriter, OutputFolderRemovedError, bytesOf, exportTempPath, leftoverExportPid, moveIntoPlace } from './npy.js';
 import { SPIKES_LAYOUT } from './store-format.js';
 import { readChecked, stepsOnDisk } from './h5-read.js';
 import { CLAIM_FILE, currentStatus, FILES, processAlive } from './folder.js';
 import { BATCH_FILES } from './batch.js';
+
+export { OutputFolderRemovedError } from './npy.js';
 
 export type ExportFormat = 'npz' | 'csv';
 
@@ -363,8 +353,11 @@ function describeEntries(dir: string): string {
 /**
  * Exports the run folder `dir` (its probes.h5); returns the file or folder
  * written. `out` is checked first (checkExportTarget), `force` as there.
+ * `makeFolder`: make the folder `out` goes in if it is not there; else (a
+ * batch's trials, into the folder made for them) one that is not there is
+ * an OutputFolderRemovedError, as one removed while the export is written.
  */
-export async function exportRun(dir: string, format: ExportFormat, out?: string, force = false): Promise<string> {
+export async function exportRun(dir: string, format: ExportFormat, out?: string, force = false, makeFolder = true): Promise<string> {
   const h5 = join(dir, 'probes.h5');
   // (a batch's trial folder deleted: its plan still names it)
   if (!existsSync(dir)) throw new Error('the run folder is gone (deleted or moved?)');
@@ -373,7 +366,9 @@ export async function exportRun(dir: string, format: ExportFormat, out?: string,
   if (!statSync(h5).isFile()) throw new Error("its probes.h5 is a folder, not the run's HDF5 file");
   const target = out ?? join(dir, format === 'npz' ? 'probes.npz' : 'csv');
   checkExportTarget(dir, target, format, force);
-  mkdirSync(dirname(resolve(target)), { recursive: true });
+  const folder = dirname(resolve(target));
+  if (makeFolder) mkdirSync(folder, { recursive: true });
+  else if (!existsSync(folder)) throw new OutputFolderRemovedError(folder);
   await h5wasm.ready;
   // status first: whatever it says is on disk is in the file opened after it (and stays there: every
   // attempt exports the same steps, however far the run has gone meanwhile)
@@ -384,6 +379,9 @@ export async function exportRun(dir: string, format: ExportFormat, out?: string,
       // after it, HDF5's errors mean a damaged file, said in one line (readChecked)
       return readChecked(() => exportSteps(h5, steps, format, target));
     } catch (err) {
+      // its output folder removed while it was written (rm -r of --out): whatever failed (the temp file's
+      // creation, the final move), that is why, and another attempt would fail as well
+      if (!(err instanceof OutputFolderRemovedError) && !existsSync(folder)) throw new OutputFolderRemovedError(folder);
       // try again (a failed attempt leaves nothing: both formats are written aside and put in place when complete)
       if (!live || attempt >= 5) throw err;
       await new Promise((r) => setTimeout(r, 100 * attempt));
@@ -561,11 +559,12 @@ function writeCsv(folder: string, time: TimeAxis, probes: StoredProbe[]): string
   removeLeftovers(folder);
   const tmp = exportTempPath(folder);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  // not recursive: an output folder removed meanwhile is not made again (see exportRun)
+  mkdirSync(tmp);
   try {
     writeCsvFiles(tmp, time, probes);
     if (existsSync(folder)) rmSync(folder, { recursive: true, force: true });
-    renameSync(tmp, folder);
+    moveIntoPlace(tmp, folder);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;

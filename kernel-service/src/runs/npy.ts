@@ -8,9 +8,9 @@
  * padded with spaces and ended by "\n" so that the data starts on a
  * 64-byte boundary; then the array in C order.
  */
-import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { Zip, ZipPassThrough } from 'fflate';
 
 export type NpyDtype = '<f8' | '<i8' | '<i4';
@@ -62,6 +62,28 @@ export function leftoverExportPid(path: string, entry: string): number | undefin
   if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) return undefined;
   const pid = entry.slice(prefix.length, -'.tmp'.length);
   return /^\d+$/.test(pid) ? Number(pid) : undefined;
+}
+
+/** An export's output folder (where it goes) removed while it was written: the export cannot be put in place. */
+export class OutputFolderRemovedError extends Error {
+  override name = 'OutputFolderRemovedError';
+  constructor(readonly folder: string) {
+    super(`the output folder ${folder} was removed during the export`);
+  }
+}
+
+/**
+ * Puts an export written aside (`tmp`, beside `path`) in place. An output folder removed meanwhile (rm -r of
+ * the folder --out names) is said so: it was Node's 'ENOENT: no such file or directory, rename <tmp> -> <path>'.
+ */
+export function moveIntoPlace(tmp: string, path: string): void {
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    const folder = dirname(resolve(path));
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(folder)) throw new OutputFolderRemovedError(folder);
+    throw err;
+  }
 }
 
 /**
@@ -142,7 +164,7 @@ export class NpzWriter {
     this.check();
     // a folder there (nefsim export --force) goes only now that its replacement is complete
     if (statSync(this.path, { throwIfNoEntry: false })?.isDirectory()) rmSync(this.path, { recursive: true, force: true });
-    renameSync(this.tmp, this.path);
+    moveIntoPlace(this.tmp, this.path);
   }
 
   /** Closes and removes the temp file after a failure. */

@@ -9,7 +9,7 @@ function fakeClient(withData: string[], asked: string[] = []): NefsimClient {
     if (type !== 'probe.list') return Promise.reject(new Error(`unexpected ${type}`));
     asked.push(params.run ?? '');
     if (params.run !== undefined && withData.includes(params.run)) return Promise.resolve({ type, result: { probes: [] }, arrays: [] });
-    return Promise.reject(new Error('this run has no probes.h5 (it ended before it wrote any)'));
+    return Promise.reject(new Error(`run '${params.run ?? ''}' has no probes.h5 (it ended before it wrote any)`)); // the service's words
   };
   return { request } as unknown as NefsimClient;
 }
@@ -59,7 +59,7 @@ describe("Copy Python's snippet, or why there is none", () => {
     };
     const asked: string[] = [];
     await expect(pythonToCopy(fakeClient([], asked), batch)).rejects.toThrow(
-      'sw has no data to load: none of its trials has any (trial-000: this run has no probes.h5 (it ended before it wrote any))',
+      'sw has no data to load: none of its trials has any (trial-000 has no probes.h5 (it ended before it wrote any))',
     );
     // the trials that ran a step are asked, not the others
     expect(asked).toEqual(['sw/trial-000', 'sw/trial-001']);
@@ -88,6 +88,6 @@ describe("Copy Python's snippet, or why there is none", () => {
     await expect(pythonToCopy(fakeClient(['one']), { run: 'one', state: 'done' }, '/srv/runs')).resolves.toContain(
       'load("/srv/runs/one/probes.h5")',
     );
-    await expect(pythonToCopy(fakeClient([]), { run: 'two', state: 'failed' })).rejects.toThrow('this run has no probes.h5');
+    await expect(pythonToCopy(fakeClient([]), { run: 'two', state: 'failed' })).rejects.toThrow("run 'two' has no probes.h5");
   });
 });

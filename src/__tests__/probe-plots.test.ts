@@ -15,7 +15,7 @@ const arr = (name: string, shape: number[], values: number[]): NamedArray => ({
 /** A client that answers probe.list and probe.fetch (min/max of two buckets) for the probes given. */
 function fakeClient(probes: Record<string, unknown>[], without: string[] = []): NefsimClient {
   const request = (type: string, params: { run?: string }) => {
-    if (params.run !== undefined && without.includes(params.run)) return Promise.reject(new Error('this run has no probes.h5'));
+    if (params.run !== undefined && without.includes(params.run)) return Promise.reject(new Error(`run '${params.run}' has no probes.h5`)); // the service's words
     if (type === 'probe.list') return Promise.resolve({ type, result: { probes }, arrays: [] });
     if (type === 'probe.fetch')
       return Promise.resolve({
@@ -82,7 +82,7 @@ describe('probe plots', () => {
     const probes = [{ name: 'out', label: 'out', shape: [2000, 2], layout: 'dense' }];
     const trials = ['b/trial-0', 'b/trial-1'];
     await expect(fetchTrialPlots(fakeClient(probes, trials), trials, 'b')).rejects.toThrow(
-      'none of its 2 trials has data (trial-0: this run has no probes.h5)',
+      'none of its 2 trials has data (trial-0 has no probes.h5)',
     );
     // a model without probes still plots nothing, as before
     expect(await fetchTrialPlots(fakeClient([]), trials, 'b')).toEqual([]);

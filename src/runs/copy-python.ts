@@ -1,7 +1,7 @@
 /** Copy Python's snippet, once the service says there is data for it to load (unit tested). */
 import type { NefsimClient } from '../client/client.js';
 import type { RunInfo } from '../client/protocol.js';
-import { ACTIVE_STATES, batchCounts, batchWithoutTrials, pythonSnippet } from './format.js';
+import { ACTIVE_STATES, batchCounts, batchWithoutTrials, pythonSnippet, trialReason } from './format.js';
 
 /** A batch's trials asked for their data, at most (the first that has some ends the asking). */
 const MAX_ASKED = 10;
@@ -50,7 +50,7 @@ async function batchWithoutData(client: NefsimClient, r: RunInfo): Promise<strin
       await client.request('probe.list', { run: t.run }, { timeoutMs: 30_000 });
       return null;
     } catch (err) {
-      first ??= `${t.run.slice(t.run.lastIndexOf('/') + 1)}: ${err instanceof Error ? err.message : String(err)}`;
+      first ??= trialReason(t.run, err);
     }
   }
   // more trials ran than were asked: one of the others may have data

@@ -245,3 +245,15 @@ export function pythonSnippet(r: RunInfo, runsDir = 'nefsim-runs'): string {
 }
 
 export const ACTIVE_STATES = new Set(['queued', 'running']);
+
+/**
+ * Why a batch's trial `run` ('batch/trial-000') has no data, from the service's error: 'trial-000 has no
+ * probes.h5 (...)'. The service names the run in its messages ("run 'batch/trial-000' has no ..."): after a
+ * 'trial-000: ' prefix the batch's name was said twice, and JupyterLab cuts a notification at 140 characters.
+ */
+export function trialReason(run: string, err: unknown): string {
+  const trial = run.slice(run.lastIndexOf('/') + 1);
+  const message = err instanceof Error ? err.message : String(err);
+  const named = `run '${run}' `;
+  return message.startsWith(named) ? `${trial} ${message.slice(named.length)}` : `${trial}: ${message}`;
+}

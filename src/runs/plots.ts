@@ -6,7 +6,7 @@ import type { RunInfo } from '../client/protocol.js';
 import { PLOT_MIME, PLOT_FORMAT_VERSION, tracesFromFetch, type PlotSpec } from '../plot/data.js';
 import { METADATA_KEY, plotsRunOf } from '../cells/model.js';
 import { isSpikeProbe, parseProbeList, rasterPoints, rasterWindow, type ProbeInfo } from './probes.js';
-import { batchWithoutTrials, trialRuns } from './format.js';
+import { batchWithoutTrials, trialReason, trialRuns } from './format.js';
 import type { RunCellOptions } from '../cells/executor.js';
 import type { ICodeCellModel } from '@jupyterlab/cells';
 import { Notification } from '@jupyterlab/apputils';
@@ -95,7 +95,7 @@ export async function fetchTrialPlots(client: NefsimClient, trials: string[], ti
   const perTrial = await Promise.all(
     shown.map((t) =>
       fetchProbePlots(client, { run: t }, title).catch((err: unknown) => {
-        errors.push(`${t.slice(t.lastIndexOf('/') + 1)}: ${err instanceof Error ? err.message : String(err)}`);
+        errors.push(trialReason(t, err));
         return [] as PlotSpec[];
       }),
     ),

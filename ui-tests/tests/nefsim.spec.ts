@@ -643,7 +643,7 @@ test.describe('nefsim runs on Slurm', () => {
       expect(jobState(job)).toBe('');
       // it has no data, and Plot probes says why
       await run.locator('[data-action="plot-probes"]').click();
-      await expect(page.locator('.Toastify__toast', { hasText: 'Plot probes: this run has no probes.h5' })).toBeVisible();
+      await expect(page.locator('.Toastify__toast', { hasText: /Plot probes: run '[^']+' has no probes\.h5/ })).toBeVisible();
     } finally {
       spawnSync('scancel', [sleeper, ...(job ? [job] : [])], { env: { ...process.env, SLURM_CONF: conf } });
     }
@@ -671,7 +671,7 @@ test.describe('nefsim runs on Slurm', () => {
       await run.locator('[data-action="plot-probes"]').click();
       await expect(
         page.locator('.Toastify__toast', {
-          hasText: /Plot probes: none of its 3 trials has data \(trial-0+: this run has no probes\.h5 \(it ended before it wrote any\)\)/,
+          hasText: /Plot probes: none of its 3 trials has data \(trial-0+ has no probes\.h5 \(it ended before it wrote any\)\)/,
         }),
       ).toBeVisible();
     } finally {

@@ -24,7 +24,7 @@ import { stepsIn } from '../engine/steps.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   cancelRequested,
@@ -32,7 +32,7 @@ import {
   currentStatus,
   isTerminal,
   FILES,
-  folderNow,
+  folderMoved,
   pidNamespace,
   processAlive,
   processGroup,
@@ -433,8 +433,8 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
    */
   const follow = (): void => {
     if (dirFd === undefined || existsSync(join(dir, BATCH_FILES.plan))) return;
-    const now = folderNow(dirFd);
-    if (now === undefined || now === resolve(dir) || !existsSync(join(now, BATCH_FILES.plan))) return;
+    const now = folderMoved(dirFd, dir);
+    if (now === undefined || !existsSync(join(now, BATCH_FILES.plan))) return;
     dir = now;
     logFile = join(dir, BATCH_FILES.log);
     log(`its batch folder was moved to ${dir}: the batch goes on there`);
@@ -519,9 +519,9 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
       // event handler's throw ended the driver, leaving the other trials unrun and the batch unrecorded.
       // Or renamed (mv, JupyterLab's file browser): the run went on there, and ended there, outside the
       // batch, whose trials are its trial-NNN folders (it said 'deleted or damaged')
-      const now = tfd !== undefined ? folderNow(tfd) : undefined;
+      const now = tfd !== undefined ? folderMoved(tfd, tdir) : undefined;
       const error =
-        now !== undefined && now !== resolve(tdir)
+        now !== undefined
           ? `its folder ${t.dir} was moved to ${now} while it ran: the trial went on there, outside the batch, and its records are there`
           : `its folder ${t.dir} was deleted or damaged while it ran (${messageOf(err)})`;
       unrecorded.set(t.dir, { state: 'failed', error });

@@ -13,7 +13,7 @@
  *   .nefsim-reserve  space held while the run goes, freed for its last records (see reserveSpace)
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { jobListed, pendingReason } from './slurm.js';
@@ -369,6 +369,24 @@ export function folderNow(fd: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Where the folder opened as `fd`, once at `path`, went if it was renamed; undefined when it is still at
+ * `path`, was removed, or it cannot be told (no /proc).
+ */
+export function folderMoved(fd: number, path: string): string | undefined {
+  const now = folderNow(fd);
+  if (now === undefined) return undefined;
+  // /proc names the real path: compared with `path` as given, a folder reached through a symlink (a cluster's
+  // /home -> /gpfs/home) read moved, to where it is
+  let here: string | undefined;
+  try {
+    here = realpathSync(path);
+  } catch {
+    here = undefined; // nothing at `path` now
+  }
+  return now === here ? undefined : now;
 }
 
 /**

@@ -9,13 +9,13 @@
 import { stepsIn } from '../engine/steps.js';
 import { appendFileSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { messageOf, NefsimError } from '../engine/errors.js';
 import type { PartitionSummary } from '../parallel/partitioned-simulator.js';
 import {
   cancelRequested,
   FILES,
-  folderNow,
+  folderMoved,
   pathInFolder,
   isTerminal,
   processGroup,
@@ -145,8 +145,8 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
     if (!existsSync(join(dir, FILES.options))) {
       // unless it was renamed (in JupyterLab's file browser, or mv): the run goes on there. It stopped as
       // if removed, and its renamed folder read failed, 'the run process is gone (killed?)'
-      const now = dirFd !== undefined ? folderNow(dirFd) : undefined;
-      if (now === undefined || now === resolve(dir) || !existsSync(join(now, FILES.options))) {
+      const now = dirFd !== undefined ? folderMoved(dirFd, dir) : undefined;
+      if (now === undefined || !existsSync(join(now, FILES.options))) {
         onSignal(FOLDER_REMOVED);
         return;
       }

@@ -390,6 +390,24 @@ export function folderMoved(fd: number, path: string): string | undefined {
 }
 
 /**
+ * How `name` in the folder opened as `fd` (at `dir` where there is no /proc) is no longer the file `opened`
+ * ('deleted', 'replaced by another file'), or undefined when it is (or it cannot be told).
+ */
+export function fileLost(opened: { dev: bigint; ino: bigint }, fd: number | undefined, dir: string, name: string): string | undefined {
+  // through the folder held open: by path, a rename between the run's check of its options.json and this
+  // read the file deleted, and failed the run renamed (it is to go on where it went)
+  const path = fd !== undefined ? pathInFolder(fd, name, join(dir, name)) : join(dir, name);
+  let now;
+  try {
+    now = statSync(path, { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return undefined; // cannot tell (a folder it may not read): not taken as lost
+  }
+  if (now === undefined) return 'deleted';
+  return now.dev === opened.dev && now.ino === opened.ino ? undefined : 'replaced by another file';
+}
+
+/**
  * A path to `name` in the folder opened as `fd` that follows the folder if it is renamed (through
  * /proc/self/fd, in this process and its threads), or `fallback` where there is no /proc.
  */

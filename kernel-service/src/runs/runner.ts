@@ -7,7 +7,7 @@
  * service cannot wait for an orphaned process.
  */
 import { stepsIn } from '../engine/steps.js';
-import { appendFileSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { messageOf, NefsimError } from '../engine/errors.js';
@@ -15,6 +15,7 @@ import type { PartitionSummary } from '../parallel/partitioned-simulator.js';
 import {
   cancelRequested,
   FILES,
+  fileLost,
   folderMoved,
   pathInFolder,
   isTerminal,
@@ -179,14 +180,7 @@ export async function executeRun(dir: string, opts: ExecuteOptions): Promise<num
   const probesLost = (): string | undefined => {
     const opened = store?.file;
     if (!opened) return undefined; // not created yet (or its identity unknown)
-    let now;
-    try {
-      now = statSync(join(dir, FILES.probes), { bigint: true, throwIfNoEntry: false });
-    } catch {
-      return undefined; // cannot tell (a folder it may not read): not taken as lost
-    }
-    if (now === undefined) return 'deleted';
-    return now.dev === opened.dev && now.ino === opened.ino ? undefined : 'replaced by another file';
+    return fileLost(opened, dirFd, dir, FILES.probes);
   };
   /** The run stopped because its probes.h5 was deleted or replaced (see writeStatus). */
   let probesGone = false;

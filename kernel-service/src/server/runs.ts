@@ -358,6 +358,15 @@ export function slotsOf(o: { partitions?: number; trials?: number; sweepFile?: s
   return Math.max(1, atOnce) * parts;
 }
 
+/** The run or batch folder's status.json (a batch's has the same name) says it ended; false if it cannot be read. */
+function endedBySavedStatus(dir: string): boolean {
+  try {
+    return isTerminal(readJson<{ state: RunState }>(join(dir, FILES.status)).state);
+  } catch {
+    return false; // being made, or damaged: judged as before
+  }
+}
+
 export class RunManager {
   readonly dir: string;
   private readonly queueDir: string;
@@ -563,6 +572,9 @@ export class RunManager {
     for (const r of this.runFolders()) {
       if (this.launching.has(r)) continue;
       const dir = join(this.dir, r);
+      // one whose own status.json says it ended holds none, and is read no further: this runs every second, and
+      // read the options (a sweep's batch.json can be megabytes) and a batch's every trial of every ended run
+      if (endedBySavedStatus(dir)) continue;
       try {
         // the plan or options first: a Slurm run's state is not needed (it would ask squeue)
         let slots: number;

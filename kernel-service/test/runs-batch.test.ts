@@ -510,7 +510,8 @@ process.send('ready');`;
     expect((await cli('run', model, '--trials', '2', '--jobs', '1', '--duration', '20000', '--out', out, '--detach')).code).toBe(0);
     await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 1);
     // the run stops at its next status update (its options.json is gone), and the batch reaches trial-001
-    rmSync(join(out, 'trial-000'), { recursive: true, force: true });
+    // (retried: a status update under way as rm empties the folder can make its rmdir fail, ENOTEMPTY)
+    rmSync(join(out, 'trial-000'), { recursive: true, force: true, maxRetries: 5 });
     await waitFor(() => json<BatchStatus>(join(out, 'status.json')).trials?.[1]?.state === 'running', 30_000);
     expect((await cli('cancel', join(out, 'trial-001'))).code).toBe(0);
     await waitFor(() => existsSync(join(out, 'exit.json')), 30_000);

@@ -909,7 +909,9 @@ describe('detached runs', () => {
     await waitFor(() => status(out).state === 'running' && status(out).steps > 0);
     const { pid, processStart } = status(out);
     try {
-      rmSync(out, { recursive: true, force: true });
+      // retried as rm -r of a live folder may need: a status update that checked its options.json just before rm
+      // emptied the folder writes its temp file after rm listed it, and rmdir fails with ENOTEMPTY (a busy machine)
+      rmSync(out, { recursive: true, force: true, maxRetries: 5 });
       // its next status update (a chunk aims at 0.2 s) finds the folder gone; 10^8 steps would take minutes
       await waitFor(() => processStartTime(pid) !== processStart, 20_000);
     } finally {

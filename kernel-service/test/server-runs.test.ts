@@ -237,6 +237,13 @@ describe('runs', () => {
       await new Promise((r) => setTimeout(r, 100));
     expect((await c.request('run.delete', { run: run1 })).error!.code).toBe('conflict');
     expect((await c.request('run.cancel', { run: run1 })).result!.state).toBe('cancelled');
+    // A second cancel, of a run that has ended or of a queued run already cancelled, answers with its state
+    // (as `nefsim cancel` says "already cancelled" and exits 0): a Cancel clicked as the run ends is no error.
+    for (const run of [run1, run2]) {
+      const again = await c.request('run.cancel', { run });
+      expect(again.ok, JSON.stringify(again.error)).toBe(true);
+      expect(again.result!.state).toBe('cancelled');
+    }
     expect((await c.request('run.delete', { run: run1 })).result).toMatchObject({ deleted: true });
     expect((await c.request('run.delete', { run: run2 })).result).toMatchObject({ deleted: true });
     expect(existsSync(join(svc.runsDir, run1))).toBe(false);

@@ -975,7 +975,8 @@ export class RunManager {
   /**
    * Cancels a queued run at once, a run being launched once it exists (the
    * launch sees its record cancelled), or a running one through `nefsim
-   * cancel`; answers when the run has ended.
+   * cancel`; answers when the run has ended. A run that has already ended
+   * (done, failed or cancelled) is left as it is and answers with its state.
    */
   async cancel(run: string): Promise<RunInfo> {
     const dir = this.checkName(run);
@@ -1009,8 +1010,9 @@ export class RunManager {
       }
       return this.status(run);
     }
-    const before = this.stateOf(dir);
-    if (isTerminal(before)) throw new ProtocolError('conflict', `run '${run}' is already ${before}`, { state: before });
+    // an ended run answers with its state, as a queued record that already ended does above and as
+    // `nefsim cancel` does ("already done; nothing to cancel"): a Cancel clicked as the run ends is no error
+    if (isTerminal(this.stateOf(dir))) return this.status(run);
     const r = await cli(['cancel', dir, '--timeout', '30'], 40_000);
     const after = this.status(run);
     if (r.code !== 0 && !isTerminal(after.state))

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { NefsimClient } from '../client/client.js';
 import type { NamedArray } from '../client/protocol.js';
 import type { INotebookTracker } from '@jupyterlab/notebook';
-import { fetchProbePlots, fetchTrialPlots, plotRunProbes } from '../runs/plots.js';
+import { bucketsPerTrace, fetchProbePlots, fetchTrialPlots, plotRunProbes } from '../runs/plots.js';
 import { parsePlotSpec, sourceTraceName, tracesFromFetch, type PlotSpec } from '../plot/data.js';
 
 vi.mock('@jupyterlab/apputils', () => ({ Notification: {} }));
@@ -75,6 +75,30 @@ describe('probe plots', () => {
     expect(spec!.title).toBe('b: out — 1 of 3 trials');
     const [all] = await fetchTrialPlots(fakeClient(probes), trials, 'b');
     expect(all!.title).toBe('b: out — 3 trials');
+  });
+
+  it("shares out a batch overlay's buckets among its traces: 10 trials of a 16-dim probe saved about 7 MB", async () => {
+    const asked: number[] = [];
+    const base = fakeClient([{ name: 'x', label: 'x', shape: [20000, 16], layout: 'dense' }]);
+    const client = {
+      request: (type: string, params: { maxPoints?: number }) => {
+        if (type === 'probe.fetch') asked.push(params.maxPoints!);
+        return base.request(type as 'probe.list', params as never);
+      },
+    } as unknown as NefsimClient;
+    const trials = Array.from({ length: 12 }, (_, i) => `b/trial-${i}`);
+    await fetchTrialPlots(client, trials, 'b');
+    // the first 10 trials, each 16 traces of 150 buckets: as many as one run's 16 columns of 1,500
+    expect(asked).toEqual(Array<number>(10).fill(150));
+    asked.length = 0;
+    await fetchProbePlots(client, { run: 'r' }, 'r');
+    expect(asked).toEqual([1500]);
+    // few traces keep the run's buckets; many keep a floor
+    expect(bucketsPerTrace(10, 1)).toBe(1500);
+    expect(bucketsPerTrace(10, 2)).toBe(1200);
+    expect(bucketsPerTrace(10, 4)).toBe(600);
+    expect(bucketsPerTrace(1, 16)).toBe(1500);
+    expect(bucketsPerTrace(100, 16)).toBe(150);
   });
 
   it("says why when none of a batch's trials has data (cancelled before any started), not that the run has no probes", async () => {

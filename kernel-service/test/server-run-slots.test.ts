@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { slotsOf, RunManager } from '../src/server/runs.js';
 import { defaultJobs } from '../src/runs/batch.js';
-import { writeJsonAtomic } from '../src/runs/folder.js';
+import { processStartTime, writeJsonAtomic } from '../src/runs/folder.js';
 
 // every job is listed by squeue, pending for Resources (as on a busy cluster)
 vi.mock('../src/runs/slurm.js', async (original) => ({
@@ -92,6 +92,49 @@ describe('run slots', () => {
       // its launch is under way (this service claimed it): the Slurm runs held the only slot, and it waited
       const claim = join(runs.dir, '.queue', `${local}.launch`);
       expect(existsSync(claim) || existsSync(join(dir, local))).toBe(true);
+    } finally {
+      runs.stop();
+    }
+  }, 60_000);
+
+  it('a Slurm launch queued behind a local run that waits for slots starts at once; a local run behind it still waits', async () => {
+    // --max-concurrent-runs 2: a local run holds one slot; next in the queue a local run of two partitions,
+    // which waits for it to end (hours, maybe); then a Slurm run, whose launch holds one slot for the seconds
+    // it takes to load the model and submit it, and a local run of one partition. The Slurm run waited behind
+    // the local one for as long as the first run ran; the local run behind it must not jump the queue.
+    const runs2 = join(dir, 'backfill');
+    execFileSync(process.execPath, [BIN, 'run', EXAMPLE, '--duration', '0.02', '--out', join(runs2, 'running')], { stdio: 'pipe' });
+    // running in this process (alive, seen here): the test's own pid and start time
+    edit(join(runs2, 'running', 'status.json'), {
+      state: 'running',
+      heartbeat: Date.now(),
+      pid: process.pid,
+      processStart: processStartTime(process.pid),
+    });
+    rmSync(join(runs2, 'running', 'exit.json'), { force: true });
+    const runs = new RunManager(runs2, 2);
+    try {
+      const queue = (run: string, more: Record<string, unknown>, at: number): void =>
+        writeJsonAtomic(join(runs.dir, '.queue', `${run}.json`), {
+          run,
+          file: EXAMPLE,
+          duration: 0.02,
+          dt: 0.001,
+          seed: null,
+          label: run,
+          created: new Date(Date.now() + at).toISOString(),
+          state: 'queued',
+          ...more,
+        });
+      queue('wide', { partitions: 2 }, 0);
+      queue('to-slurm', { executor: 'slurm' }, 1);
+      queue('narrow', {}, 2);
+      await runs.tick();
+      const claimed = (run: string): boolean => existsSync(join(runs.dir, '.queue', `${run}.launch`)) || existsSync(join(runs2, run));
+      expect(claimed('wide')).toBe(false);
+      expect(claimed('to-slurm')).toBe(true);
+      expect(claimed('narrow')).toBe(false);
+      await runs.cancel('to-slurm');
     } finally {
       runs.stop();
     }

@@ -600,19 +600,35 @@ export class RunManager {
   /** Slots of each launch under way. */
   private readonly launchingCores = new Map<string, number>();
 
-  /** Launches queued runs while slots are free (without waiting for the launches). */
+  /**
+   * Launches queued runs while slots are free (without waiting for the launches), in queue order. A run
+   * that waits for slots holds up the runs behind it (so that a wide run is not starved by narrow ones),
+   * except the launches of Slurm runs that fit beside it: one holds one slot for the seconds it takes to
+   * load the model and submit it, and it waited behind a local run for as long as the runs before that ran
+   * (hours, maybe). They go ahead only while running runs, not launches, keep the waiting run from starting,
+   * so that a stream of them cannot hold it back for longer than a launch takes.
+   */
   tick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     let held = this.active();
+    let launchingHeld = 0;
+    for (const cores of this.launchingCores.values()) launchingHeld += cores;
+    let waiting = false; // a run ahead waits for slots held by running runs: only Slurm launches may pass it
     for (const listed of this.queueRecords()) {
       if (held >= this.maxConcurrent) break;
       // read again: a run.cancel may have come while an earlier run launched
       const rec = this.record(listed.run);
       if (rec === undefined) continue; // deleted meanwhile
       if (rec.state !== 'queued' || this.launching.has(rec.run)) continue;
+      if (waiting && rec.executor !== 'slurm') continue;
       // its slots (all of them at most: a run that needs more than there are runs alone), in queue order
       const need = Math.min(this.maxConcurrent, slotsOf(rec));
-      if (held > 0 && held + need > this.maxConcurrent) break;
+      if (held > 0 && held + need > this.maxConcurrent) {
+        // held up by launches alone (they end within seconds): it goes first once they have
+        if (waiting || held - launchingHeld + need <= this.maxConcurrent) break;
+        waiting = true;
+        continue;
+      }
       held += need;
       // another service on this runs folder may be launching it (it held the slots counted above)
       if (!this.claimLaunch(rec.run)) continue;

@@ -181,6 +181,16 @@ describe('filters and rates', () => {
   });
 });
 
+describe('post.* on edge cases give no wrong answer', () => {
+  it('meanRates over no rows is NaN for every neuron (a rate over no time is undefined; it gave 0 Hz)', () => {
+    const r = meanRates(new Float64Array(0), 0, 3);
+    expect(r).toHaveLength(3);
+    for (const v of r) expect(v).toBeNaN();
+    // a NaN sample (a gap) leaves its neuron's mean NaN, the others' as they are
+    expect(Array.from(meanRates(Float64Array.of(1000, NaN, 0, 0), 2, 2))).toEqual([500, NaN]);
+  });
+});
+
 describe('binary frames', () => {
   it('round-trip with header, 8-byte alignment and little-endian data', () => {
     const a = Float64Array.from([1.5, -2, Math.PI]);

@@ -474,6 +474,11 @@ describe('inline simulations and post-processing', () => {
     const mean = rates.result!.meanRates as number[];
     expect(mean).toHaveLength(100);
     expect(Math.max(...mean)).toBeGreaterThan(50);
+    // a window that holds no sample (before the first, at dt): no rows, and no rate (null, JSON's NaN), not 0 Hz
+    const none = await c.request('post.rates', { session, sim, probe: 'spikes', t0: 0, t1: 0.0005 });
+    expect(none.error).toBeUndefined();
+    expect(none.result).toMatchObject({ rows: 0, buckets: 0 });
+    expect(none.result!.meanRates).toEqual(new Array(100).fill(null));
     const spikes = await c.request('post.spikes', { session, sim, probe: 'spikes', neurons: [0, 1, 2] });
     expect(spikes.result!.counts).toEqual([0, 1, 2].map((i) => Math.round(mean[i]!)));
     // one neuron many times would multiply the reply: refused

@@ -6,11 +6,15 @@
 import { checkSeries, checkTimes } from './check.js';
 import { filterChecked, type FilterKind } from './filter.js';
 
-/** Mean rate of every neuron (column) over the rows given, in 1/s. */
+/**
+ * Mean rate of every neuron (column) over the rows given, in 1/s. Over no rows
+ * it is NaN for every neuron (as numpy's mean of nothing): a rate over no time
+ * is undefined (it was 0 Hz, a silent neuron).
+ */
 export function meanRates(spikes: Float64Array, rows: number, cols: number): Float64Array {
   checkSeries('meanRates', spikes, rows, cols, 'spikes');
   const out = new Float64Array(cols);
-  if (rows === 0) return out;
+  if (rows === 0) return out.fill(NaN);
   for (let i = 0; i < rows; i++) {
     const r = i * cols;
     for (let c = 0; c < cols; c++) out[c] += spikes[r + c]!;

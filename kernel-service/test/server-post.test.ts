@@ -189,6 +189,13 @@ describe('post.* on edge cases give no wrong answer', () => {
     // a NaN sample (a gap) leaves its neuron's mean NaN, the others' as they are
     expect(Array.from(meanRates(Float64Array.of(1000, NaN, 0, 0), 2, 2))).toEqual([500, NaN]);
   });
+  it('timeRange refuses t0 after t1 (it gave a reversed range, [3, 1], whose length was negative)', () => {
+    const t = Float64Array.of(0.1, 0.2, 0.3, 0.4);
+    expect(() => timeRange(t, 0.35, 0.15)).toThrow(/^timeRange: t0 \(0\.35\) is after t1 \(0\.15\)$/);
+    // a window between two samples, or past the last, is empty, not reversed
+    expect(timeRange(t, 0.25, 0.25)).toEqual([2, 2]);
+    expect(timeRange(t, 1, Infinity)).toEqual([4, 4]);
+  });
 });
 
 describe('binary frames', () => {

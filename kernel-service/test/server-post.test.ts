@@ -16,7 +16,7 @@ describe('post.* refuse arguments that do not fit, naming the function (they gav
     expect(() => meanRates(y, 5, 1)).toThrow(/meanRates: 5 x 1 values asked for, but spikes has 3/);
     expect(() => meanRates(y, 1.5, 1)).toThrow(/meanRates: rows must be a non-negative integer/);
     expect(() => minMaxDecimate(Float64Array.of(1, 2, 3), y, 3, 1, NaN)).toThrow(/minMaxDecimate: buckets must be a number >= 1, got NaN/);
-    expect(() => rmse(y, y, 3, 1, NaN)).toThrow(/rmse: from must be a row number >= 0, got NaN/);
+    expect(() => rmse(y, y, 3, 1, NaN)).toThrow(/rmse: from must be a row index \(an integer >= 0\), got NaN/);
     expect(() => rmse(y, Float64Array.of(1), 3, 1)).toThrow(/rmse: 3 x 1 values asked for, but target has 1/);
     expect(() => spikeTimes(Float64Array.of(1), y, 3, 1, [0])).toThrow(/spikeTimes: t must be a Float64Array of at least 3 times/);
     expect(Array.from(filterSeries(y, 3, 1, 0.001, 0))).toEqual([1, 2, 3]);
@@ -195,6 +195,23 @@ describe('post.* on edge cases give no wrong answer', () => {
     // a window between two samples, or past the last, is empty, not reversed
     expect(timeRange(t, 0.25, 0.25)).toEqual([2, 2]);
     expect(timeRange(t, 1, Infinity)).toEqual([4, 4]);
+  });
+  it('rmse refuses a from that is not a row index (a time, 0.5 s, was floored to row 0 and counted the transient)', () => {
+    const y = Float64Array.of(9, 1, 1, 1);
+    const target = Float64Array.of(1, 1, 1, 1);
+    expect(() => rmse(y, target, 4, 1, 0.5)).toThrow(
+      /^rmse: from must be a row index \(an integer >= 0\), got 0\.5 \(for a time, give timeRange\(t, from, Infinity\)\[0\]\)$/,
+    );
+    expect(rmse(y, target, 4, 1, 1).overall).toBe(0);
+    // past the last row: no samples, so no error (NaN), as meanRates over no rows
+    expect(rmse(y, target, 4, 1, 10)).toMatchObject({ samples: 0, overall: NaN });
+  });
+  it('rmse refuses y and target of different lengths (a target at every step against a probe sampled every 10 steps used its first tenth)', () => {
+    const y = new Float64Array(100);
+    const target = new Float64Array(1000);
+    expect(() => rmse(y, target, 100, 1)).toThrow(/^rmse: y has 100 values and target 1000: give them the same shape/);
+    // the same length, fewer rows asked for: the first rows of both
+    expect(rmse(Float64Array.of(1, 2, 3), Float64Array.of(1, 2, 0), 2, 1).overall).toBe(0);
   });
 });
 

@@ -510,6 +510,26 @@ describe('inline simulations and post-processing', () => {
       code: 'invalid_params',
       message: expect.stringMatching(/^the target is not a finite number at t = /),
     });
+    // a target probe of another shape, or a probe that is not a number somewhere, is refused naming the probes
+    // (the shapes' message named neither; an infinite sample gave overall null, with no word of why)
+    const shape = await c.request('post.rmse', { session, sim, probe: 'sq', target: { probe: 'spikes' } });
+    expect(shape.error).toMatchObject({
+      code: 'invalid_params',
+      message: "target probe 'spikes' has 1000 x 100 samples, probe 'sq' 1000 x 1: give a target of the probe's shape",
+    });
+    const nanRun = await exec(
+      // a node must give finite numbers, but a transform can overflow them
+      "const nanNet = new Network({ seed: 3 }); const pass = nanNet.node(null, { sizeIn: 1 }); nanNet.connect(nanNet.node((t) => [t > 0.5 ? 1e308 : t]), pass, { transform: 10, synapse: null }); nanNet.probe(pass, { label: 'gap' }); simulate(nanNet, 1).id",
+      'nan-probe',
+      { model: false },
+    );
+    expect(nanRun.ok, JSON.stringify(nanRun.error)).toBe(true);
+    const nanSim = String(nanRun.result!.value!['text/plain']).replace(/'/g, '');
+    const gap = await c.request('post.rmse', { session, sim: nanSim, probe: 'gap', target: { fn: '(t) => t' } });
+    expect(gap.error).toMatchObject({
+      code: 'invalid_params',
+      message: "probe 'gap' is not a finite number at t = 0.501 s (column 0): Infinity",
+    });
     const late = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn: '(t) => 0' }, from: 1e9 });
     expect(late.error).toMatchObject({
       code: 'invalid_params',

@@ -1050,7 +1050,10 @@ export class Service {
     if ('probe' in r.target) {
       const td = await this.slice({ ...src, probe: r.target.probe });
       if (td.rows !== d.rows || td.cols !== d.cols)
-        throw new ProtocolError('invalid_params', `the target probe has ${td.rows} x ${td.cols} samples, the probe ${d.rows} x ${d.cols}`);
+        throw new ProtocolError(
+          'invalid_params',
+          `target probe '${r.target.probe}' has ${td.rows} x ${td.cols} samples, probe '${r.probe}' ${d.rows} x ${d.cols}: give a target of the probe's shape`,
+        );
       target = td.y;
     } else {
       if (r.session === undefined) throw new ProtocolError('invalid_params', 'a target function is evaluated in a session: give session');
@@ -1069,6 +1072,13 @@ export class Service {
       throw new ProtocolError(
         'invalid_params',
         `the target is not a finite number at t = ${d.t[Math.floor(bad / d.cols)]} s (column ${bad % d.cols}): ${target[bad]}`,
+      );
+    // (a NaN or infinite sample, a simulation that diverged, gave overall null with no word of why)
+    const worse = d.y.findIndex((v, k) => k >= from * d.cols && !Number.isFinite(v));
+    if (worse >= 0)
+      throw new ProtocolError(
+        'invalid_params',
+        `probe '${r.probe}' is not a finite number at t = ${d.t[Math.floor(worse / d.cols)]} s (column ${worse % d.cols}): ${d.y[worse]}`,
       );
     return { probe: r.probe, ...post.rmse(d.y, target, d.rows, d.cols, from) };
   }

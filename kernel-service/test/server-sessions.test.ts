@@ -519,7 +519,7 @@ describe('inline simulations and post-processing', () => {
     });
     const nanRun = await exec(
       // a node must give finite numbers, but a transform can overflow them
-      "const nanNet = new Network({ seed: 3 }); const pass = nanNet.node(null, { sizeIn: 1 }); nanNet.connect(nanNet.node((t) => [t > 0.5 ? 1e308 : t]), pass, { transform: 10, synapse: null }); nanNet.probe(pass, { label: 'gap' }); simulate(nanNet, 1).id",
+      "const nanNet = new Network({ seed: 3 }); const pass = nanNet.node(null, { sizeIn: 1 }); nanNet.connect(nanNet.node((t) => [t > 0.5 ? 1e308 : t]), pass, { transform: 10, synapse: null }); nanNet.probe(pass, { label: 'gap' }); nanNet.probe(pass, { label: 'rare', sampleEvery: 2 }); simulate(nanNet, 1).id",
       'nan-probe',
       { model: false },
     );
@@ -530,6 +530,13 @@ describe('inline simulations and post-processing', () => {
       code: 'invalid_params',
       message: "probe 'gap' is not a finite number at t = 0.501 s (column 0): Infinity",
     });
+    // a probe with no samples (sampled every 2 s over 1 s) is refused as such: it was "the target function gives
+    // 0 values per time, the probe has 1", or "from (undefined s) leaves no samples"
+    for (const target of [{ fn: '(t) => t' }, { probe: 'rare' }])
+      expect((await c.request('post.rmse', { session, sim: nanSim, probe: 'rare', target })).error, JSON.stringify(target)).toMatchObject({
+        code: 'invalid_params',
+        message: "probe 'rare' has no samples to compare",
+      });
     const late = await c.request('post.rmse', { session, sim, probe: 'sq', target: { fn: '(t) => 0' }, from: 1e9 });
     expect(late.error).toMatchObject({
       code: 'invalid_params',

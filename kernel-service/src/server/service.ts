@@ -1046,6 +1046,14 @@ export class Service {
     // For a run, a session given alongside only evaluates the target function.
     const src = r.run !== undefined ? { run: r.run, probe: r.probe } : { session: r.session, sim: r.sim, probe: r.probe };
     const d = await this.slice(src);
+    // (no samples: a target function gave "0 values per time", a target probe "from (undefined s) leaves no samples")
+    if (d.rows === 0) {
+      const going = r.run !== undefined && !isTerminal(this.runs.status(r.run).state);
+      throw new ProtocolError(
+        'invalid_params',
+        `probe '${r.probe}' has no samples to compare${going ? ' yet (the run has written none)' : ''}`,
+      );
+    }
     let target: Float64Array;
     if ('probe' in r.target) {
       const td = await this.slice({ ...src, probe: r.target.probe });

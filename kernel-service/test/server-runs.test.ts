@@ -115,6 +115,12 @@ describe('runs', () => {
     expect((await c.request('post.spikes', { run, probe: 'spikes', neurons: [0], t0: 1.5, t1: 1 })).error!.code).toBe('invalid_params');
     const rates = await c.request('post.rates', { run, probe: 'spikes' });
     expect((rates.result!.meanRates as number[]).length).toBe(100);
+    // an ensemble's decoded value is refused naming the probe (its mean was answered as a firing rate)
+    expect((await c.request('post.rates', { run, probe: 'sq' })).error).toMatchObject({
+      code: 'invalid_params',
+      message:
+        "probe 'sq' records decodedOutput, not spikes or rates: post.rates takes a probe of neurons' output (net.probe(ensemble.neurons))",
+    });
     const rmse = await c.request('post.rmse', { run, probe: 'sq', target: { probe: 'sq' } });
     expect(rmse.result!.overall).toBe(0);
     const vsFn = await c.request('post.rmse', { run, session, probe: 'sq', target: { fn: '(t) => Math.sin(t - 0.015) ** 2' }, from: 0.1 });

@@ -479,6 +479,15 @@ describe('inline simulations and post-processing', () => {
     expect(none.error).toBeUndefined();
     expect(none.result).toMatchObject({ rows: 0, buckets: 0 });
     expect(none.result!.meanRates).toEqual(new Array(100).fill(null));
+    // an ensemble's decoded value is refused naming the probe (its mean was answered as a firing rate, and every
+    // non-zero sample as a spike)
+    for (const type of ['post.rates', 'post.spikes'] as const) {
+      const r = await c.request(type, { session, sim, probe: 'sq', ...(type === 'post.spikes' ? { neurons: [0] } : {}) });
+      expect(r.error, type).toMatchObject({
+        code: 'invalid_params',
+        message: `probe 'sq' records decodedOutput, not spikes or rates: ${type} takes a probe of neurons' output (net.probe(ensemble.neurons))`,
+      });
+    }
     const spikes = await c.request('post.spikes', { session, sim, probe: 'spikes', neurons: [0, 1, 2] });
     expect(spikes.result!.counts).toEqual([0, 1, 2].map((i) => Math.round(mean[i]!)));
     // one neuron many times would multiply the reply: refused

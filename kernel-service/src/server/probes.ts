@@ -41,6 +41,8 @@ export interface ProbeSlice {
   irregular?: boolean;
   /** The time of the probe's last sample (of totalRows), when there is one. */
   tLast?: number;
+  /** The attribute probed ('decodedOutput', 'output', 'voltage', ...), '' when the file does not say. */
+  attr?: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -336,7 +338,17 @@ function unitsSpikes(
 /** Whole probes of finished runs, kept decoded (most recently used last), so zooming into a long series only decimates. */
 const cache = new Map<
   string,
-  { stamp: string; t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string; irregular?: boolean }
+  {
+    stamp: string;
+    t: Float64Array;
+    y: Float64Array;
+    rows: number;
+    cols: number;
+    dt: number;
+    label: string;
+    irregular?: boolean;
+    attr?: string;
+  }
 >();
 let cachedBytes = 0;
 const CACHE_BYTES = 256 * 1024 * 1024;
@@ -344,7 +356,7 @@ const CACHE_BYTES = 256 * 1024 * 1024;
 const tooBig = new Map<string, string>();
 
 function cut(
-  full: { t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string; irregular?: boolean },
+  full: { t: Float64Array; y: Float64Array; rows: number; cols: number; dt: number; label: string; irregular?: boolean; attr?: string },
   t0: number | undefined,
   t1: number | undefined,
   columns: [number, number] | undefined,
@@ -378,6 +390,7 @@ function cut(
     label: full.label,
     ...(full.irregular ? { irregular: true } : {}),
     ...(n > 0 ? { tLast: full.t[n - 1]! } : {}),
+    ...(full.attr !== undefined ? { attr: full.attr } : {}),
   };
 }
 
@@ -433,7 +446,17 @@ export async function readRunProbe(
     }
     const bytes = all.t.byteLength + all.y.byteLength;
     if (bytes > CACHE_BYTES / 4) return cut({ ...all, rows: all.rows }, t0, t1, columns);
-    hit = { stamp, t: all.t, y: all.y, rows: all.rows, cols: all.cols, dt: all.dt, label: all.label, irregular: all.irregular };
+    hit = {
+      stamp,
+      t: all.t,
+      y: all.y,
+      rows: all.rows,
+      cols: all.cols,
+      dt: all.dt,
+      label: all.label,
+      irregular: all.irregular,
+      attr: all.attr,
+    };
     cache.set(key, hit);
     cachedBytes += bytes;
     for (const [k, v] of cache) {
@@ -497,6 +520,7 @@ function readRunProbeFile(
       totalCols: cols,
       dt: step,
       label: pi.label,
+      attr: pi.attr,
       ...(times ? { irregular: true } : {}),
       ...(rowsNow > 0 ? { tLast: times ? times.last() : rowsNow * step } : {}),
     };

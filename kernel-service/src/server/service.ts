@@ -926,6 +926,7 @@ export class Service {
       label: string | null;
       tLast?: number;
       irregular?: boolean;
+      attr?: string;
     };
     return {
       t: out.arrays!.t!,
@@ -938,6 +939,7 @@ export class Service {
       label: res.label ?? '',
       ...(res.tLast !== undefined ? { tLast: res.tLast } : {}),
       ...(res.irregular ? { irregular: true } : {}),
+      ...(res.attr !== undefined ? { attr: res.attr } : {}),
     };
   }
 
@@ -980,6 +982,7 @@ export class Service {
 
   private async rates(c: Client, r: Request<'post.rates'>): Promise<unknown> {
     const d = await this.slice(r);
+    neuronOutput('post.rates', r.probe, d);
     if (d.rows * d.cols > 50_000_000)
       throw new ProtocolError('limit', `${d.rows} x ${d.cols} samples is too many at once; ask for a time range or columns`);
     const mean = post.meanRates(d.y, d.rows, d.cols);
@@ -1023,6 +1026,7 @@ export class Service {
       if (past) throw new ProtocolError('invalid_params', `neuron ${hi - 1} is not in [0, ${past[1]})`);
       throw err;
     }
+    neuronOutput('post.spikes', r.probe, d);
     const rel = r.neurons.map((n) => n - lo);
     // The reply's size is the spikes' number, bounded like raw data (a probe that is not spikes has one per sample).
     let count = 0;
@@ -1119,6 +1123,21 @@ export class Service {
     ]);
     return { ...res, ...out.result, arrays };
   }
+}
+
+/** Attributes whose samples are never spikes or rates (a node's output, or neurons' or a connection's, may be). */
+const NOT_RATES = new Set(['decodedOutput', 'voltage', 'refractoryTime', 'adaptation', 'recovery', 'scaledEncoders', 'weights']);
+
+/**
+ * Refuses a probe of an attribute that holds no spikes or rates (an ensemble's decoded value, a voltage): the mean
+ * of a decoded value was answered as a firing rate, and each of its non-zero samples as a spike.
+ */
+function neuronOutput(type: 'post.rates' | 'post.spikes', probe: string, d: ProbeSlice): void {
+  if (d.attr === undefined || !NOT_RATES.has(d.attr)) return;
+  throw new ProtocolError(
+    'invalid_params',
+    `probe '${probe}' records ${d.attr}, not spikes or rates: ${type} takes a probe of neurons' output (net.probe(ensemble.neurons))`,
+  );
 }
 
 /** JSON text of a message; BigInts become strings; undefined if it cannot be serialised (cycles). */

@@ -837,6 +837,7 @@ function probeData(msg: Extract<ToWorker, { op: 'probe.data' }>): { result: Reco
       totalCols: d.cols,
       dt: probe.sampleEvery ?? s.sim.dt,
       label: probe.label ?? null,
+      attr: probe.attr,
       ...(d.rows > 0 ? { tLast: t[d.rows - 1] } : {}),
       ...(irregular(s.sim, probe) ? { irregular: true } : {}),
     },

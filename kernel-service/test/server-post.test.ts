@@ -18,7 +18,7 @@ describe('post.* refuse arguments that do not fit, naming the function (they gav
     expect(() => minMaxDecimate(Float64Array.of(1, 2, 3), y, 3, 1, NaN)).toThrow(/minMaxDecimate: buckets must be a number >= 1, got NaN/);
     expect(() => rmse(y, y, 3, 1, NaN)).toThrow(/rmse: from must be a row index \(an integer >= 0\), got NaN/);
     expect(() => rmse(y, Float64Array.of(1), 3, 1)).toThrow(/rmse: 3 x 1 values asked for, but target has 1/);
-    expect(() => spikeTimes(Float64Array.of(1), y, 3, 1, [0])).toThrow(/spikeTimes: t must be a Float64Array of at least 3 times/);
+    expect(() => spikeTimes(Float64Array.of(1), y, 3, 1, [0])).toThrow(/spikeTimes: t has 1 times, but the series 3 rows/);
     expect(Array.from(filterSeries(y, 3, 1, 0.001, 0))).toEqual([1, 2, 3]);
   });
 });
@@ -38,7 +38,7 @@ describe('post.* name the function and the argument at fault', () => {
     expect(() => minMaxDecimate(t, probeData as never, 3, 1, 2)).toThrow(
       /^minMaxDecimate: y must be a Float64Array.*a ProbeData: give its \.data/,
     );
-    expect(() => minMaxDecimate([1, 2, 3] as never, y, 3, 1, 2)).toThrow(/^minMaxDecimate: t must be a Float64Array of at least 3 times/);
+    expect(() => minMaxDecimate([1, 2, 3] as never, y, 3, 1, 2)).toThrow(/^minMaxDecimate: t must be a Float64Array of 3 times/);
     expect(() => minMaxDecimate(t, y, -1, 1, 2)).toThrow(/^minMaxDecimate: rows must be a non-negative integer, got -1/);
   });
   it('timeRange refuses NaN bounds and times that are not a Float64Array (it gave a range anyway)', () => {
@@ -196,6 +196,30 @@ describe('post.* on edge cases give no wrong answer', () => {
     expect(timeRange(t, 0.25, 0.25)).toEqual([2, 2]);
     expect(timeRange(t, 1, Infinity)).toEqual([4, 4]);
   });
+  it('spikeTimes and minMaxDecimate refuse times of another length than the rows (sim.t for a probe sampled every 10 steps gave times 10 times too early)', () => {
+    const dt = 0.001;
+    const stepTimes = Float64Array.from({ length: 100 }, (_, i) => (i + 1) * dt); // sim.t: every step
+    const spikes = new Float64Array(10); // a probe sampled every 10 steps: 10 rows
+    spikes[4] = 1 / dt; // a spike at the 5th sample, t = 0.05 s
+    expect(() => spikeTimes(stepTimes, spikes, 10, 1, [0])).toThrow(
+      /^spikeTimes: t has 100 times, but the series 10 rows: give the probe's own sample times/,
+    );
+    expect(() => minMaxDecimate(stepTimes, spikes, 10, 1, 5)).toThrow(/^minMaxDecimate: t has 100 times, but the series 10 rows/);
+    const own = Float64Array.from({ length: 10 }, (_, i) => (i + 1) * 10 * dt);
+    expect(Array.from(spikeTimes(own, spikes, 10, 1, [0])[0]!)).toEqual([own[4]]);
+  });
+  it('post.* refuse a series longer than rows x cols (a 2-D probe given as 1 column was read interleaved)', () => {
+    // two dimensions, row-major: [0, 10, 0, 10, ...]; taken as one column of `rows` values, its first half
+    const rows = 4;
+    const y = Float64Array.of(0, 10, 0, 10, 0, 10, 0, 10);
+    expect(() => filterSeries(y, rows, 1, 0.001, 0)).toThrow(
+      /^filterSeries: 4 x 1 values asked for, but y has 8 \(rows and cols describe all of it: for the first rows, give y\.subarray\(0, rows \* cols\)\)$/,
+    );
+    expect(() => meanRates(y, rows, 1)).toThrow(/^meanRates: 4 x 1 values asked for, but spikes has 8/);
+    expect(() => rmse(y, y, rows, 1)).toThrow(/^rmse: 4 x 1 values asked for, but y has 8/);
+    expect(Array.from(meanRates(y, rows, 2))).toEqual([0, 10]);
+    expect(Array.from(meanRates(y.subarray(0, 2), 1, 2))).toEqual([0, 10]);
+  });
   it('rmse refuses a from that is not a row index (a time, 0.5 s, was floored to row 0 and counted the transient)', () => {
     const y = Float64Array.of(9, 1, 1, 1);
     const target = Float64Array.of(1, 1, 1, 1);
@@ -209,9 +233,11 @@ describe('post.* on edge cases give no wrong answer', () => {
   it('rmse refuses y and target of different lengths (a target at every step against a probe sampled every 10 steps used its first tenth)', () => {
     const y = new Float64Array(100);
     const target = new Float64Array(1000);
-    expect(() => rmse(y, target, 100, 1)).toThrow(/^rmse: y has 100 values and target 1000: give them the same shape/);
-    // the same length, fewer rows asked for: the first rows of both
-    expect(rmse(Float64Array.of(1, 2, 3), Float64Array.of(1, 2, 0), 2, 1).overall).toBe(0);
+    expect(() => rmse(y, target, 100, 1)).toThrow(
+      /^rmse: 100 x 1 values asked for, but target has 1000 \(rows and cols describe all of it/,
+    );
+    // fewer rows: subarrays of both
+    expect(rmse(Float64Array.of(1, 2, 3).subarray(0, 2), Float64Array.of(1, 2, 0).subarray(0, 2), 2, 1).overall).toBe(0);
   });
 });
 

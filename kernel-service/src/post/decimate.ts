@@ -78,7 +78,7 @@ export function minMaxDecimate(t: Float64Array, y: Float64Array, rows: number, c
 /** Index range [i0, i1) of the samples whose times (ascending) lie in [t0, t1]; t0 after t1 is refused. */
 export function timeRange(t: Float64Array, t0: number, t1: number): [number, number] {
   // a NaN bound compares false with every time: it gave a range as if it were -Infinity or the start
-  checkTimes('timeRange', t, 0);
+  checkTimes('timeRange', t);
   if (typeof t0 !== 'number' || Number.isNaN(t0)) throw new RangeError(`timeRange: t0 must be a number (or -Infinity), got ${String(t0)}`);
   if (typeof t1 !== 'number' || Number.isNaN(t1)) throw new RangeError(`timeRange: t1 must be a number (or Infinity), got ${String(t1)}`);
   // (a reversed window gave a reversed range, [3, 1] say: a negative row count to its caller)

@@ -72,6 +72,26 @@ describe('cells', () => {
     await c.request('session.close', { session: s });
   });
 
+  it('post.tuning and plotTuning refuse a label that several ensembles share (two EnsembleArrays both have a "0"): it drew the first', async () => {
+    const o = await c.request('session.open', { label: 'tuning-twins.ipynb' });
+    const s = o.result!.session as string;
+    const built = await c.request('cell.execute', {
+      session: s,
+      cell: 'twins',
+      code: "model = new Network({ seed: 1 }); model.ensemble({ nNeurons: 5, dimensions: 1, label: 'twin' }); model.ensemble({ nNeurons: 7, dimensions: 1, label: 'twin' }); model.ensemble({ nNeurons: 3, dimensions: 1, label: 'one' });",
+    });
+    expect(built.ok, JSON.stringify(built.error)).toBe(true);
+    const message = "2 ensembles are labelled 'twin' (of 5 and 7 neurons): label them apart";
+    expect((await c.request('post.tuning', { session: s, ensemble: 'twin', points: 5 })).error).toMatchObject({
+      code: 'not_found',
+      message: expect.stringContaining(message) as unknown as string,
+    });
+    const plot = await c.request('cell.execute', { session: s, cell: 'plot', code: "plotTuning('twin')", model: false });
+    expect(plot.error!.message).toContain(`plotTuning: ${message}, or give the ensemble itself`);
+    expect((await c.request('post.tuning', { session: s, ensemble: 'one', points: 5 })).result).toMatchObject({ neurons: 3 });
+    await c.request('session.close', { session: s });
+  });
+
   it("'var x;' again keeps x's value, as JavaScript's var does; 'let y;' again sets y to undefined, as a fresh let", async () => {
     expect((await exec('var kept = 5; let reset = 6;', 'decl1')).ok).toBe(true);
     const again = await exec('var kept; let reset; [kept, reset]', 'decl2', { model: false });

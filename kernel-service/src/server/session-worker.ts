@@ -261,6 +261,10 @@ function plotTuning(ensemble: unknown, options: TuningCallOptions = {}): CellPlo
     sim = new nefsim.Simulator(m);
   }
   const all = sim.network.allEnsembles;
+  if (typeof ensemble === 'string') {
+    const twins = sameLabel(all, ensemble);
+    if (twins) throw new NotFound(`plotTuning: ${twins}, or give the ensemble itself`);
+  }
   const ens =
     ensemble instanceof nefsim.Ensemble
       ? all.find((e) => e === ensemble)
@@ -273,6 +277,18 @@ function plotTuning(ensemble: unknown, options: TuningCallOptions = {}): CellPlo
     throw new NotFound(`plotTuning: ${what} in ${sim.network.name} (ensembles: ${all.map((e) => e.label ?? e.name).join(', ') || 'none'})`);
   }
   return tuningPlot(sim, ens, plotOpts);
+}
+
+/**
+ * Says so when several ensembles share `label` (two EnsembleArrays each have a '0'): the first one found was
+ * drawn, whichever the user meant. Undefined when at most one has it.
+ */
+function sameLabel(all: readonly nefsim.Ensemble[], label: string): string | undefined {
+  const twins = all.filter((e) => e.label === label);
+  if (twins.length < 2) return undefined;
+  const sizes = twins.map((e) => e.nNeurons);
+  const shown = sizes.length > 2 ? `${sizes.slice(0, -1).join(', ')} and ${sizes.at(-1)!}` : sizes.join(' and ');
+  return `${twins.length} ensembles are labelled '${label}' (of ${shown} neurons): label them apart`;
 }
 
 /** plotXY(sim, probe, options): one dimension of an inline simulation's probe against another. */
@@ -889,6 +905,8 @@ async function tuning(msg: Extract<ToWorker, { op: 'tuning' }>): Promise<{ resul
     if (!(m instanceof nefsim.Network)) throw new NotFound("the session has no model: assign a Network to 'model' in a cell");
     sim = new nefsim.Simulator(m);
   }
+  const twins = sameLabel(sim.network.allEnsembles, msg.ensemble);
+  if (twins) throw new NotFound(twins);
   const ens = sim.network.allEnsembles.find((e) => e.label === msg.ensemble);
   if (!ens)
     throw new NotFound(

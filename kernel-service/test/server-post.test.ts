@@ -1,7 +1,17 @@
 /** Post-processing (src/post) and the cell transformation (src/server/transform.ts), without a service. */
 import { describe, expect, it } from 'vitest';
 import { Alpha, LIF, Lowpass, Network, Simulator } from '../src/index.js';
-import { filteredRates, filterSeries, meanRates, minMaxDecimate, rmse, spikeTimes, timeRange, tuningCurves } from '../src/post/index.js';
+import {
+  filteredRates,
+  filterSeries,
+  filtfiltSeries,
+  meanRates,
+  minMaxDecimate,
+  rmse,
+  spikeTimes,
+  timeRange,
+  tuningCurves,
+} from '../src/post/index.js';
 import { decodeArrayFrame, encodeArrayFrame } from '../src/server/protocol.js';
 import { mapPosition, transformCell, transformForModule } from '../src/server/transform.js';
 
@@ -279,5 +289,52 @@ describe('cell transformation', () => {
     const t = transformForModule('const net = 1;\nfunction g() {}');
     expect(t.code).toBe('void ( net = 1);\nfunction g() {}');
     expect(t.names).toEqual(['net']);
+  });
+});
+
+describe('filtfiltSeries', () => {
+  // Nengo 4.1 (bench/.venv), x[i] = sin(0.3 i) + 5 every 7th row, and -2x in a second column, dt = 1 ms:
+  // Lowpass(0.005).filt / .filtfilt and Alpha(0.004).filt / .filtfilt, rows 0, 1, 7, 30, 59 of column 0
+  const n = 60;
+  const x = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    x[2 * i] = Math.sin(0.3 * i) + (i % 7 === 0 ? 5 : 0);
+    x[2 * i + 1] = -2 * x[2 * i]!;
+  }
+  const rows = [0, 1, 7, 30, 59];
+  const nengo = {
+    lowpass: {
+      filt: [0.9063462346100906, 0.7956222605234529, 1.7623664659203033, 1.3372306972723027, 0.15105332783171982],
+      filtfilt: [0.8889629695303454, 0.8851142666958605, 1.108038077692656, 0.8139528792018502, 0.15105332783171982],
+      filtfilt30b: -1.6279057584037004,
+      tau: 0.005,
+    },
+    alpha: {
+      filt: [0.13249510580371957, 0.32635594256127604, 0.8884450496093517, 1.1693915058159479, 0.6274920459416798],
+      filtfilt: [0.7382896346875889, 0.7916825520006691, 0.8853731525764519, 0.7796874171264204, 0.5093245164927547],
+      filtfilt30b: -1.5593748342528408,
+      tau: 0.004,
+    },
+  } as const;
+
+  it("gives Nengo 4.1's Synapse.filtfilt (forward, then backward with the state carried over), for Lowpass and Alpha", () => {
+    for (const kind of ['lowpass', 'alpha'] as const) {
+      const want = nengo[kind];
+      const f = filterSeries(x, n, 2, 0.001, want.tau, kind);
+      const ff = filtfiltSeries(x, n, 2, 0.001, want.tau, kind);
+      rows.forEach((r, k) => {
+        expect(f[2 * r]).toBeCloseTo(want.filt[k]!, 12);
+        expect(ff[2 * r]).toBeCloseTo(want.filtfilt[k]!, 12);
+      });
+      expect(ff[2 * 30 + 1]).toBeCloseTo(want.filtfilt30b, 12);
+    }
+    // the input is left as it was, and tau = 0 passes it through
+    expect(x[0]).toBe(5);
+    expect(Array.from(filtfiltSeries(x, n, 2, 0.001, 0))).toEqual(Array.from(x));
+  });
+
+  it('names itself in its errors', () => {
+    expect(() => filtfiltSeries(x, n + 1, 2, 0.001, 0.01)).toThrow(/^filtfiltSeries: 61 x 2 values asked for, but y has 120/);
+    expect(() => filtfiltSeries(x, n, 2, 0.001, -1)).toThrow(/^filtfiltSeries: tau must be a non-negative number, got -1$/);
   });
 });

@@ -25,7 +25,27 @@ export function filterSeries(
   return filterChecked('filterSeries', 'y', y, rows, cols, dt, tau, kind);
 }
 
-/** filterSeries, its errors naming `fn` and the series as `name` (filteredRates: 'spikes'). */
+/**
+ * Zero-phase filtering of every column, as Nengo's `Synapse.filtfilt`: the
+ * series filtered forward (filterSeries), then that result filtered again
+ * backward, from the last row to the first, the filter's state carried over
+ * from the forward pass (so the last row is the forward pass's). No lag: a
+ * smoothed spike train's bumps sit on their spikes, where filterSeries delays
+ * them by about tau; the price is that each row depends on later rows (not
+ * causal), and the filter is applied twice (a lowpass's square, in gain).
+ */
+export function filtfiltSeries(
+  y: Float64Array,
+  rows: number,
+  cols: number,
+  dt: number,
+  tau: number,
+  kind: FilterKind = 'lowpass',
+): Float64Array {
+  return filterChecked('filtfiltSeries', 'y', y, rows, cols, dt, tau, kind, true);
+}
+
+/** filterSeries (or filtfiltSeries, `zeroPhase`), its errors naming `fn` and the series as `name` (filteredRates: 'spikes'). */
 export function filterChecked(
   fn: string,
   name: string,
@@ -35,6 +55,7 @@ export function filterChecked(
   dt: number,
   tau: number,
   kind: FilterKind,
+  zeroPhase = false,
 ): Float64Array {
   checkSeries(fn, y, rows, cols, name);
   if (kind !== 'lowpass' && kind !== 'alpha') throw new RangeError(`${fn}: kind must be 'lowpass' or 'alpha', got ${String(kind)}`);
@@ -48,14 +69,16 @@ export function filterChecked(
   if (kind === 'lowpass') {
     const b = 1 - a;
     const state = new Float64Array(cols);
-    for (let i = 0; i < rows; i++) {
+    const row = (i: number): void => {
       const r = i * cols;
       for (let c = 0; c < cols; c++) {
         const v = a * state[c]! + b * out[r + c]!;
         state[c] = v;
         out[r + c] = v;
       }
-    }
+    };
+    for (let i = 0; i < rows; i++) row(i);
+    if (zeroPhase) for (let i = rows - 1; i >= 0; i--) row(i);
     return out;
   }
   // (a = 0 where dt / tau overflows: r a is then 0, not Infinity * 0)
@@ -68,14 +91,18 @@ export function filterChecked(
     let y1 = 0;
     let y2 = 0;
     let u1 = 0;
-    for (let i = 0; i < rows; i++) {
-      const k = i * cols + c;
-      const u = out[k]!;
-      const v = a1 * y1 + a2 * y2 + b0 * u + b1 * u1;
-      y2 = y1;
-      y1 = v;
-      u1 = u;
-      out[k] = v;
+    // forward, then (zeroPhase) backward with the state carried over: the two outputs and the input before
+    // hold all of it (a second-order filter), as Nengo's state vector does
+    for (let pass = 0; pass < (zeroPhase ? 2 : 1); pass++) {
+      for (let j = 0; j < rows; j++) {
+        const k = (pass === 0 ? j : rows - 1 - j) * cols + c;
+        const u = out[k]!;
+        const v = a1 * y1 + a2 * y2 + b0 * u + b1 * u1;
+        y2 = y1;
+        y1 = v;
+        u1 = u;
+        out[k] = v;
+      }
     }
   }
   return out;

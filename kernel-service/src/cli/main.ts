@@ -69,7 +69,9 @@ export function helpFor(cmd: string): string | undefined {
   const start = lines.findIndex((l) => l.startsWith(`  nefsim ${cmd} `));
   let end = start + 1;
   while (end < lines.length && lines[end]!.startsWith('    ') && !lines[end]!.startsWith('  nefsim')) end++;
-  const notes = cmd === 'run' || cmd === 'summary' ? `\n\n${HELP.slice(HELP.indexOf('MODEL.js is an ES module'))}` : '';
+  // the notes on model files; the one on --detach is run's only
+  const models = HELP.slice(HELP.indexOf('MODEL.js is an ES module'));
+  const notes = cmd === 'run' ? `\n\n${models}` : cmd === 'summary' ? `\n\n${models.slice(0, models.indexOf(' --detach'))}` : '';
   return `Usage:\n${lines.slice(start, end).join('\n')}${notes}\n\nSee the README's "Runs" section for the run folder and every option.`;
 }
 

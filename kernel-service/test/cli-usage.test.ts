@@ -1,0 +1,62 @@
+/**
+ * The command line as a new user meets it (the built CLI: `npm run build`
+ * first): what each mistake says and its exit code. Run folders and their
+ * behaviour are runs.test.ts's.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
+
+const MODEL = `import { Network } from 'nefsim';
+const net = new Network({ label: 'tiny', seed: 1 });
+const a = net.ensemble({ nNeurons: 10, dimensions: 1, label: 'a' });
+net.probe(a, { synapse: 0.01, label: 'a' });
+export default net;
+`;
+
+let dir: string;
+let model: string;
+
+interface Cli {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Promise<Cli> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(() => {
+  if (!existsSync(fileURLToPath(new URL('../lib/cli/runs.js', import.meta.url))))
+    throw new Error('cli-usage.test.ts spawns the built CLI: run `npm run build` first');
+  dir = mkdtempSync(join(tmpdir(), 'nefsim-cli-'));
+  model = join(dir, 'tiny.mjs');
+  writeFileSync(model, MODEL);
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('nefsim: usage mistakes', () => {
+  it("summary --help shows only what summary takes (it showed run's --detach)", async () => {
+    const h = await cli('summary', '--help');
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('nefsim summary MODEL.js [--dt S]');
+    expect(h.stdout).toContain('default export');
+    expect(h.stdout).not.toContain('--detach');
+    const run = await cli('run', '--help');
+    expect(run.stdout).toContain('--detach starts the run');
+  });
+});

@@ -59,4 +59,19 @@ describe('nefsim: usage mistakes', () => {
     const run = await cli('run', '--help');
     expect(run.stdout).toContain('--detach starts the run');
   });
+
+  it('a single-dash option is an unknown option, not a second model file or run folder', async () => {
+    for (const [args, cmd, opt] of [
+      [['run', model, '-o', 'out'], 'run', '-o'],
+      [['summary', model, '-d', '0.01'], 'summary', '-d'],
+      [['status', dir, '-j'], 'status', '-j'],
+      [['export', dir, '-f', 'csv'], 'export', '-f'],
+    ] as const) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(`nefsim ${cmd}: unknown option '${opt}'`);
+      expect(r.stderr, args.join(' ')).toContain('known options: --');
+    }
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
 });

@@ -98,8 +98,11 @@ function parseArgs(
   const positional: string[] = [];
   const opts = new Map<string, string | true>();
   const multi = new Map<string, string[]>();
+  const known = (): string => specs.map((s) => `--${s.name}`).join(', ') || 'none';
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    // -o, -d: no short options (it read as a second model file or run folder); -1 is a word
+    if (/^-[A-Za-z]/.test(a)) throw new UsageError(`nefsim ${cmd}: unknown option '${a}' (known options: ${known()})`);
     if (!a.startsWith('--') || a === '--') {
       positional.push(a);
       continue;
@@ -107,10 +110,7 @@ function parseArgs(
     const eq = a.indexOf('=');
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
     const spec = specs.find((s) => s.name === name);
-    if (!spec) {
-      const known = specs.map((s) => `--${s.name}`).join(', ');
-      throw new UsageError(`nefsim ${cmd}: unknown option '--${name}' (known options: ${known || 'none'})`);
-    }
+    if (!spec) throw new UsageError(`nefsim ${cmd}: unknown option '--${name}' (known options: ${known()})`);
     if (!spec.value) {
       if (eq >= 0) throw new UsageError(`nefsim ${cmd}: --${name} takes no value`);
       opts.set(name, true);

@@ -74,4 +74,29 @@ describe('nefsim: usage mistakes', () => {
     }
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
+
+  it('status, cancel and export of a path that does not exist, or of a file, say so', async () => {
+    for (const cmd of ['status', 'cancel', 'export']) {
+      const gone = await cli(cmd, join(dir, 'no-such-run'));
+      expect(gone.code, cmd).toBe(2);
+      expect(gone.stderr, cmd).toContain(`nefsim ${cmd}: ${join(dir, 'no-such-run')}: no such folder`);
+      const file = await cli(cmd, model);
+      expect(file.code, cmd).toBe(2);
+      expect(file.stderr, cmd).toContain(`nefsim ${cmd}: ${model} is a file, not a run folder`);
+    }
+    // an existing folder that is not a run is still said as before
+    const empty = await cli('status', dir);
+    expect(empty.stderr).toContain('is not a run folder');
+  });
+
+  it('a model that fails to load: summary names its command as run does', async () => {
+    const bad = join(dir, 'syntax.mjs');
+    writeFileSync(bad, 'export default (;\n');
+    const r = await cli('summary', bad);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^nefsim summary: .*syntax\.mjs:1/);
+    const folder = await cli('summary', dir);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain(`nefsim summary: ${dir} is a folder, not a model file`);
+  });
 });

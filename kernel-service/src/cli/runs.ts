@@ -16,6 +16,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  type Stats,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -197,9 +198,17 @@ export async function summaryCommand(args: string[]): Promise<number> {
   const file = positional[0]!;
   const dt = numberOption('summary', opts, 'dt', 0.001);
   if (!(dt > 0 && dt <= 1)) throw new UsageError(`nefsim summary: --dt must be in (0, 1] seconds, got ${dt}`);
-  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`nefsim summary: no model file '${file}'`);
+  checkModelFile('summary', file);
   const { Simulator } = await import('../engine/simulator.js');
-  const sim = new Simulator(await loadModel(file, {}), { dt });
+  let net: Network;
+  try {
+    net = await loadModel(file, {});
+  } catch (err) {
+    if (!(err instanceof ModelError)) throw err;
+    console.error(`nefsim summary: ${err.message}`);
+    return 1;
+  }
+  const sim = new Simulator(net, { dt });
   console.log(JSON.stringify(sim.summary(), null, 2));
   return 0;
 }
@@ -342,7 +351,7 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
         'nefsim run: --process-per-trial only applies to the local executor (Slurm runs each trial as a task of its own)',
       );
   }
-  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`nefsim run: no model file '${file}'`);
+  checkModelFile('run', file);
   if (slurm) {
     try {
       requireSlurm();
@@ -810,6 +819,23 @@ export async function executeCommand(args: string[]): Promise<number> {
   return executeRun(resolve(dir), { logToFile: false });
 }
 
+/** statSync, or undefined for a path that is not there (also under a file: ENOTDIR). */
+function statOrNone(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The model file given to run or summary must be a file. */
+function checkModelFile(cmd: string, file: string): void {
+  const st = statOrNone(file);
+  if (!st) throw new UsageError(`nefsim ${cmd}: no model file '${file}'`);
+  if (st.isDirectory()) throw new UsageError(`nefsim ${cmd}: ${file} is a folder, not a model file (an .mjs or .js module)`);
+  if (!st.isFile()) throw new UsageError(`nefsim ${cmd}: no model file '${file}' (it is not a regular file)`);
+}
+
 function defaultOut(file: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return join('runs', `${basename(file).replace(/\.[cm]?[jt]s$/, '')}-${stamp}`);
@@ -885,6 +911,10 @@ function requireRunFolder(cmd: string, positional: string[]): string {
   if (positional.length > 1) throw new UsageError(`nefsim ${cmd}: one run folder only, got ${positional.map((p) => `'${p}'`).join(' ')}`);
   if (!dir) throw new UsageError(`nefsim ${cmd}: give the run folder, e.g. nefsim ${cmd} runs/model-20250101-120000`);
   if (!isRunFolder(dir) && !isBatchFolder(dir)) {
+    const st = statOrNone(dir);
+    const hint = 'give the folder nefsim run made (its --out, or runs/<model>-<time>)';
+    if (!st) throw new UsageError(`nefsim ${cmd}: ${dir}: no such folder; ${hint}`);
+    if (!st.isDirectory()) throw new UsageError(`nefsim ${cmd}: ${dir} is a file, not a run folder; ${hint}`);
     const claim = existsSync(dir) ? claimState(dir) : undefined;
     if (claim !== undefined)
       throw new UsageError(

@@ -4,11 +4,12 @@
  * behaviour are runs.test.ts's.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canMount, withTmpfs } from './tmpfs.js';
 
 const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 
@@ -36,6 +37,9 @@ function cli(...args: string[]): Promise<Cli> {
     });
   });
 }
+
+/** No stack trace: no line of the form '    at f (file:line:col)'. */
+const noStack = (r: Cli): void => expect(r.stderr).not.toMatch(/^\s+at /m);
 
 beforeAll(() => {
   if (!existsSync(fileURLToPath(new URL('../lib/cli/runs.js', import.meta.url))))
@@ -99,4 +103,42 @@ describe('nefsim: usage mistakes', () => {
     expect(folder.code).toBe(2);
     expect(folder.stderr).toContain(`nefsim summary: ${dir} is a folder, not a model file`);
   });
+});
+
+describe.skipIf(!canMount)('nefsim: folders it may not write', () => {
+  it('run into a read-only folder is refused before the model loads, naming the folder (it said "nefsim: EROFS: ..." after)', () =>
+    withTmpfs(64, async (mnt) => {
+      mkdirSync(join(mnt, 'runs'));
+      await new Promise<void>((res, rej) =>
+        execFile('mount', ['-o', 'remount,ro', mnt], (err, _o, stderr) => (err ? rej(new Error(stderr)) : res())),
+      );
+      const out = join(mnt, 'runs', 'a');
+      const r = await cli('run', model, '--duration', '0.01', '--out', out);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`nefsim run: --out ${out}: cannot write in ${join(mnt, 'runs')}`);
+      expect(r.stderr).toContain('give --out a folder you can write');
+      noStack(r);
+      expect(readdirSync(join(mnt, 'runs'))).toEqual([]);
+    }));
+
+  it('export to a read-only folder, or of a run in one, is refused naming the folder and saying to give --out (it named a temp file)', () =>
+    withTmpfs(1024, async (mnt) => {
+      const run = join(mnt, 'ran');
+      expect((await cli('run', model, '--duration', '0.01', '--out', run)).code).toBe(0);
+      await new Promise<void>((res, rej) =>
+        execFile('mount', ['-o', 'remount,ro', mnt], (err, _o, stderr) => (err ? rej(new Error(stderr)) : res())),
+      );
+      for (const format of ['npz', 'csv']) {
+        const target = join(mnt, format === 'npz' ? 'x.npz' : 'csv');
+        const r = await cli('export', run, '--format', format, '--out', target);
+        expect(r.code, format).toBe(2);
+        expect(r.stderr, format).toContain(`nefsim export: --out ${target}: cannot write in ${mnt}`);
+        expect(r.stderr, format).not.toContain('.tmp');
+        noStack(r);
+        const inRun = await cli('export', run, '--format', format);
+        expect(inRun.code, format).toBe(2);
+        expect(inRun.stderr, format).toContain(`nefsim export: cannot write in ${run}`);
+        expect(inRun.stderr, format).toContain('give --out');
+      }
+    }));
 });

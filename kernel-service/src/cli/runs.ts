@@ -6,7 +6,9 @@ import { parse as parseModule, type Node as AcornNode } from 'acorn';
 import { MAX_RUN_STEPS, stepsIn } from '../engine/steps.js';
 import { spawn } from 'node:child_process';
 import {
+  accessSync,
   closeSync,
+  constants as fsConstants,
   existsSync,
   mkdirSync,
   openSync,
@@ -366,6 +368,12 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   const outGiven = opts.get('out') as string | undefined;
   let out = resolve(outGiven ?? defaultOut(file));
   if (outGiven !== undefined) checkOut(out, opts.has('force'));
+  const locked = unwritableIn(out);
+  if (locked)
+    throw new UsageError(
+      `nefsim run: ${outGiven !== undefined ? `--out ${out}` : `the run folder ${out}`}: cannot write in ${locked.folder} (${locked.reason}); ` +
+        'give --out a folder you can write',
+    );
   const unusable = slurm ? unusableFolder(out) : null;
   if (unusable !== null) throw new UsageError(`nefsim run: --executor slurm: ${unusable}`);
   // The model's bytes, read once: the run folder gets exactly what was checked, also when the
@@ -828,6 +836,37 @@ function statOrNone(path: string): Stats | undefined {
   }
 }
 
+const WRITE_REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'a read-only file system',
+};
+
+/**
+ * Why nothing can be made at `path`: its nearest folder that exists (the
+ * path itself when it is one) may not be written by this process. Checked
+ * before a model loads or an export starts, which otherwise failed at the
+ * mkdir or the temp file with Node's words ('nefsim: EACCES: ..., mkdir').
+ */
+export function unwritableIn(path: string): { folder: string; reason: string } | undefined {
+  let p = resolve(path);
+  let st = statOrNone(p);
+  while (!st) {
+    const up = dirname(p);
+    if (up === p) return undefined;
+    p = up;
+    st = statOrNone(p);
+  }
+  if (!st.isDirectory()) return undefined; // a file in the way: the callers' own checks say so
+  try {
+    accessSync(p, fsConstants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    return { folder: p, reason: `${WRITE_REASONS[code] ?? messageOf(err)}${code ? `, ${code}` : ''}` };
+  }
+}
+
 /** The model file given to run or summary must be a file. */
 function checkModelFile(cmd: string, file: string): void {
   const st = statOrNone(file);
@@ -1192,6 +1231,7 @@ export async function exportCommand(args: string[]): Promise<number> {
             `nefsim export: --out ${outOpt}: a batch exports one ${format === 'npz' ? 'archive' : 'folder'} per trial into a folder, and this is a file`,
           );
         checkExportTarget(dir, base, 'csv', true);
+        checkWritable(base, outOpt);
         mkdirSync(base, { recursive: true });
         batch = true;
       }
@@ -1204,6 +1244,9 @@ export async function exportCommand(args: string[]): Promise<number> {
       }
       runs.push({ dir, out: outOpt ? resolve(outOpt) : undefined });
     }
+    // where each export goes (made aside there, then moved in place): said before any is written, not
+    // as the temp file's EACCES; a run folder that is another user's takes --out
+    if (!batch) for (const r of runs) checkWritable(dirname(r.out ?? join(r.dir, 'x')), outOpt);
   } catch (err) {
     if (err instanceof ExportTargetError) throw new UsageError(`nefsim export: ${err.message}`);
     throw err;
@@ -1225,6 +1268,17 @@ export async function exportCommand(args: string[]): Promise<number> {
     }
   }
   return failed > 0 ? 1 : 0;
+}
+
+/** An export's folder (or the folder it would be made in) must be writable: a usage error naming it. */
+function checkWritable(folder: string, outOpt: string | undefined): void {
+  const locked = unwritableIn(folder);
+  if (!locked) return;
+  throw new UsageError(
+    outOpt !== undefined
+      ? `nefsim export: --out ${outOpt}: cannot write in ${locked.folder} (${locked.reason}); give --out a path you can write`
+      : `nefsim export: cannot write in ${locked.folder} (${locked.reason}), where the export goes by default; give --out a path you can write`,
+  );
 }
 
 /**

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canMount, withTmpfs } from './tmpfs.js';
@@ -102,6 +102,24 @@ describe('nefsim: usage mistakes', () => {
     const folder = await cli('summary', dir);
     expect(folder.code).toBe(2);
     expect(folder.stderr).toContain(`nefsim summary: ${dir} is a folder, not a model file`);
+  });
+});
+
+describe('nefsim run: a model that imports the engine by a relative path', () => {
+  it("is told to import 'nefsim' (it was told to move that code into the model)", async () => {
+    const lib = fileURLToPath(new URL('../lib/index.js', import.meta.url));
+    const script = join(dir, 'script.mjs');
+    writeFileSync(script, `import { Network } from '${relative(dir, lib)}';\nexport default new Network();\n`);
+    const r = await cli('run', script, '--duration', '0.01', '--out', join(dir, 'script-run'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`nefsim run: ${script} imports '${relative(dir, lib)}', which is nefsim itself`);
+    expect(r.stderr).toContain("import { Network } from 'nefsim'");
+    expect(r.stderr).not.toContain('move that code into it');
+    expect(existsSync(join(dir, 'script-run'))).toBe(false);
+    // another file's relative import is still refused as before
+    writeFileSync(join(dir, 'helper.mjs'), 'export const n = 1;\n');
+    writeFileSync(script, `import { n } from './helper.mjs';\nexport default n;\n`);
+    expect((await cli('run', script)).stderr).toContain('move that code into it');
   });
 });
 

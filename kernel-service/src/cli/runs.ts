@@ -381,9 +381,14 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   const source = readFileSync(file);
   const relative = relativeImport(source.toString('utf8'));
   if (relative !== undefined) {
+    // the engine itself by its path (as examples/squaring.mjs, a script, does): 'nefsim' is the way
+    const engine = fileURLToPath(new URL('../../', import.meta.url));
     console.error(
-      `nefsim run: ${file} imports '${relative}': a run copies only the model file into its folder, ` +
-        'so the model must be one self-contained file (move that code into it; packages and node: modules are fine)',
+      resolve(dirname(file), relative).startsWith(engine)
+        ? `nefsim run: ${file} imports '${relative}', which is nefsim itself: import it by its name, ` +
+            "as in import { Network } from 'nefsim' (a run resolves that to the nefsim that runs it)"
+        : `nefsim run: ${file} imports '${relative}': a run copies only the model file into its folder, ` +
+            'so the model must be one self-contained file (move that code into it; packages and node: modules are fine)',
     );
     return 1;
   }

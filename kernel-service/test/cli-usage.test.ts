@@ -4,7 +4,7 @@
  * behaviour are runs.test.ts's.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +120,27 @@ describe('nefsim run: a model that imports the engine by a relative path', () =>
     writeFileSync(join(dir, 'helper.mjs'), 'export const n = 1;\n');
     writeFileSync(script, `import { n } from './helper.mjs';\nexport default n;\n`);
     expect((await cli('run', script)).stderr).toContain('move that code into it');
+  });
+});
+
+describe('nefsim cancel --timeout 0', () => {
+  it('says the SIGTERM was sent and how to follow the run (it said "try again, or kill -9" of a run that was cancelling)', async () => {
+    const out = join(dir, 'long');
+    const started = await cli('run', model, '--duration', '100000', '--out', out, '--detach');
+    expect(started.code).toBe(0);
+    try {
+      const statusOf = (): { state: string } => JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')) as { state: string };
+      for (let i = 0; i < 300 && statusOf().state !== 'running'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(statusOf().state).toBe('running');
+      const r = await cli('cancel', out, '--timeout', '0');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`nefsim cancel: ${out} is still running after 0 s: sent SIGTERM to pid`);
+      expect(r.stderr).toContain(`nefsim status ${out}`);
+      expect(r.stderr).not.toContain('try again');
+    } finally {
+      const end = await cli('cancel', out);
+      expect(end.stdout).toContain(': cancelled');
+    }
   });
 });
 

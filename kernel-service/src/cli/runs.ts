@@ -1076,7 +1076,11 @@ export async function cancelCommand(args: string[]): Promise<number> {
       console.error(
         asked
           ? `nefsim cancel: ${dir} is still ${s.state} after ${timeout} s: its process (pid ${s.pid} on host ${s.host ?? '?'}) has not answered the request in ${FILES.cancel}; try again, or kill it where it runs`
-          : `nefsim cancel: ${dir} is still ${s.state} after ${timeout} s (pid ${s.pid}); try again, or kill -9 -${s.pgid ?? s.pid}`,
+          : signalled.size > 0
+            ? // (--timeout 0 always ends here: it said 'try again, or kill -9' of a run that was cancelling)
+              `nefsim cancel: ${dir} is still ${s.state} after ${timeout} s: sent SIGTERM to pid ${s.pid}, which ends the run at the end of its current chunk; ` +
+              `nefsim status ${dir} shows when it has (if it never does, kill -9 -${s.pgid ?? s.pid})`
+            : `nefsim cancel: ${dir} is still ${s.state} after ${timeout} s (pid ${s.pid}); try again, or kill -9 -${s.pgid ?? s.pid}`,
       );
       return 1;
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1
 // The nefsim command line; see `nefsim --help`.
-import { loadStallCaught, main } from '../lib/cli/main.js';
+import { loadStallCaught, main, modelsLoading } from '../lib/cli/main.js';
 
 let settled = false;
 // Node exits when nothing is left to wait for, also while a promise is pending that nothing can
@@ -9,9 +9,13 @@ let settled = false;
 process.on('beforeExit', () => {
   // a run's load watcher caught it, and records the run's end before the command settles
   if (settled || loadStallCaught()) return;
+  const models = modelsLoading();
   console.error(
-    'nefsim: stopped with the command unfinished: it waited on a promise that nothing can settle any more ' +
-      "(a model's top-level await, or the promise its default export returns, that never resolves)",
+    models.length > 0
+      ? `nefsim: stopped with the command unfinished: ${models.join(', ')}: the model's load waits on a promise that nothing ` +
+          'can settle any more (a top-level await, or the promise its default export returns, that never resolves)'
+      : 'nefsim: stopped with the command unfinished: it waited on a promise that nothing can settle any more ' +
+          "(a model's top-level await, or the promise its default export returns, that never resolves)",
   );
   process.exit(1);
 });

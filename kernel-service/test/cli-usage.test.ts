@@ -123,6 +123,46 @@ describe('nefsim run: a model that imports the engine by a relative path', () =>
   });
 });
 
+describe('models that cannot load', () => {
+  it('a model whose load never settles is named (it said only "a model\'s top-level await ... never resolves")', async () => {
+    const hang = join(dir, 'hang.mjs');
+    writeFileSync(hang, `import { Network } from 'nefsim';\nawait new Promise(() => {});\nexport default new Network();\n`);
+    const built = join(dir, 'hang-built.mjs');
+    writeFileSync(
+      built,
+      `import { Network } from 'nefsim';\nexport default async () => { await new Promise(() => {}); return new Network(); };\n`,
+    );
+    for (const [file, args] of [
+      [hang, ['run', hang, '--duration', '0.01', '--out', join(dir, 'hang-out')]],
+      [built, ['summary', built]],
+    ] as const) {
+      const r = await cli(...args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`nefsim: stopped with the command unfinished: ${file}: the model's load waits on a promise`);
+    }
+  });
+
+  it('a file that is not a JavaScript module says so (it said "the model threw while loading: TypeError: Unknown file extension")', async () => {
+    const txt = join(dir, 'model.txt');
+    writeFileSync(txt, MODEL);
+    const r = await cli('run', txt, '--duration', '0.01', '--out', join(dir, 'txt-out'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `nefsim run: ${txt}: cannot load the model: it is not a JavaScript module (Node loads .mjs, .js and .cjs files;`,
+    );
+    expect(r.stderr).not.toContain('threw');
+  });
+});
+
+describe('a batch of fewer trials than --jobs', () => {
+  it('logs as many at a time as there are trials (3 trials with --jobs 8 said "8 at a time")', async () => {
+    const out = join(dir, 'few');
+    const r = await cli('run', model, '--trials', '3', '--jobs', '8', '--duration', '0.01', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toContain('batch started: 3 trials, 3 at a time');
+  });
+});
+
 describe('nefsim cancel --timeout 0', () => {
   it('says the SIGTERM was sent and how to follow the run (it said "try again, or kill -9" of a run that was cancelling)', async () => {
     const out = join(dir, 'long');

@@ -62,6 +62,7 @@ prints the run folder and returns; the run goes on after the shell ends.`;
 /** The usage of one subcommand (its lines of HELP, and the notes on model files), or undefined for another word. */
 /** For bin/nefsim.js: a run's model load that could never settle is being recorded as failed (see load-watch.ts). */
 export { loadStallCaught } from '../runs/load-watch.js';
+export { modelsLoading } from '../runs/model.js';
 
 export function helpFor(cmd: string): string | undefined {
   if (!['summary', 'run', 'status', 'cancel', 'export'].includes(cmd)) return undefined;

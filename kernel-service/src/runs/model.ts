@@ -164,11 +164,14 @@ export async function importModel(file: string, opts: { requireFunction?: 'sweep
   // names do not depend on what this process loaded before (a check before a run, a trial worker's
   // earlier trials). The ids only need to be unique within one network.
   resetObjectIds();
+  loading.add(file);
   try {
     // A query makes every load a fresh module instance (the same file may be loaded again by a run).
     mod = (await import(`${url}?load=${++loads}`)) as { default?: unknown };
   } catch (err) {
     throw describeFailure(err, file, path, url, 'loading');
+  } finally {
+    loading.delete(file);
   }
   if (!('default' in mod) || mod.default === undefined) {
     throw new ModelError(
@@ -195,10 +198,13 @@ export async function importModel(file: string, opts: { requireFunction?: 'sweep
       let value = exported;
       if (typeof value === 'function') {
         resetObjectIds(idMark); // as after a fresh load: names do not depend on earlier calls
+        loading.add(file);
         try {
           value = await (value as (p: Record<string, unknown>) => unknown)(params);
         } catch (err) {
           throw describeFailure(err, file, path, url, 'building the network');
+        } finally {
+          loading.delete(file);
         }
       }
       if (!(value instanceof Network)) {
@@ -217,6 +223,17 @@ export async function importModel(file: string, opts: { requireFunction?: 'sweep
 
 let loads = 0;
 
+/** The model files whose module, or whose default export's network, is being awaited now. */
+const loading = new Set<string>();
+
+/**
+ * The model files being loaded (as given), for the `nefsim` command's last word when its process runs out of
+ * work while it awaits one: that said only 'a model's top-level await ... never resolves', naming no file.
+ */
+export function modelsLoading(): string[] {
+  return [...loading];
+}
+
 function describeFailure(err: unknown, file: string, path: string, url: string, doing: string): ModelError {
   const e = err instanceof Error ? err : new Error(String(err));
   if (e instanceof SyntaxError) {
@@ -231,6 +248,15 @@ function describeFailure(err: unknown, file: string, path: string, url: string, 
     return new ModelError(`${file}: ${e.name}: ${e.message}`, file, undefined, undefined);
   }
   const code = (e as NodeJS.ErrnoException).code;
+  // (a model.txt read 'the model threw while loading: TypeError: Unknown file extension ".txt"')
+  if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && e.message.includes(path)) {
+    return new ModelError(
+      `${file}: cannot load the model: it is not a JavaScript module (Node loads .mjs, .js and .cjs files; ${e.message})`,
+      file,
+      undefined,
+      undefined,
+    );
+  }
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_UNSUPPORTED_DIR_IMPORT') {
     return new ModelError(`${file}: cannot load the model: ${e.message}`, file, undefined, undefined);
   }

@@ -492,7 +492,7 @@ export async function driveBatch(dir: string, opts: DriveOptions): Promise<numbe
   };
 
   log(
-    `batch started: ${plan.trials.length} ${plan.kind === 'sweep' ? 'parameter sets' : 'trials'}, ${plan.jobs} at a time, pid ${process.pid}, ` +
+    `batch started: ${plan.trials.length} ${plan.kind === 'sweep' ? 'parameter sets' : 'trials'}, ${Math.min(plan.jobs, plan.trials.length)} at a time, pid ${process.pid}, ` +
       (pooled
         ? 'in worker processes that run trials one after another'
         : plan.processPerTrial

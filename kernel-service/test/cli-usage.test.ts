@@ -154,6 +154,21 @@ describe('models that cannot load', () => {
   });
 });
 
+describe('a sweep whose every parameter set fails', () => {
+  it('is refused with one error (it warned per set that "the others run", then said the first set\'s error again)', async () => {
+    const sw = join(dir, 'sw.mjs');
+    writeFileSync(sw, `import { Network } from 'nefsim';\nexport default (p) => { throw new Error('bad ' + p.x); };\n`);
+    const sets = join(dir, 'sets.json');
+    writeFileSync(sets, JSON.stringify([{ x: 1 }, { x: 2 }]));
+    const r = await cli('run', sw, '--sweep', sets, '--duration', '0.01', '--out', join(dir, 'sw-out'));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `nefsim run: every parameter set of --sweep fails (all 2); the first: ${sw}:2:31: the model threw while building the network: Error: bad 1`,
+    ]);
+    expect(existsSync(join(dir, 'sw-out'))).toBe(false);
+  });
+});
+
 describe('a batch of fewer trials than --jobs', () => {
   it('logs as many at a time as there are trials (3 trials with --jobs 8 said "8 at a time")', async () => {
     const out = join(dir, 'few');

@@ -405,6 +405,9 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
     else {
       let first: Network | undefined;
       let firstError: ModelError | undefined;
+      // said once it is known that some set builds (when none does, the run is refused: one error, not a
+      // warning per set saying 'the others run' and then the first set's again)
+      const failures: string[] = [];
       for (const [i, set] of sweep.entries()) {
         if (seed !== null && first) break;
         try {
@@ -415,10 +418,14 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
           if (!(err instanceof ModelError)) throw err;
           firstError ??= err;
           sweepSeeds[i] = undefined; // its trial gets the fresh seed (no hole: some() below skips holes)
-          console.error(`nefsim run: warning: parameter set ${i} fails, so will its trial (the others run): ${err.message}`);
+          failures.push(`nefsim run: warning: parameter set ${i} fails, so will its trial (the others run): ${err.message}`);
         }
       }
-      if (!first) throw firstError!;
+      if (!first) {
+        const every = sweep.length > 1 ? `every parameter set of --sweep fails (all ${sweep.length}); the first: ` : '';
+        throw new ModelError(`${every}${firstError!.message}`, firstError!.file, firstError!.line, firstError!.object);
+      }
+      for (const f of failures) console.error(f);
       net = first;
     }
   } catch (err) {

@@ -98,10 +98,11 @@ describe('run slots', () => {
   }, 60_000);
 
   it('a Slurm launch queued behind a local run that waits for slots starts at once; a local run behind it still waits', async () => {
-    // --max-concurrent-runs 2: a local run holds one slot; next in the queue a local run of two partitions,
+    // --max-concurrent-runs 3: a local run holds one slot; next in the queue a local run of three partitions,
     // which waits for it to end (hours, maybe); then a Slurm run, whose launch holds one slot for the seconds
     // it takes to load the model and submit it, and a local run of one partition. The Slurm run waited behind
-    // the local one for as long as the first run ran; the local run behind it must not jump the queue.
+    // the local one for as long as the first run ran; the local run behind it must not jump the queue, though
+    // a slot is left for it (with 2 slots the Slurm launch filled them, and the test could not tell).
     const runs2 = join(dir, 'backfill');
     execFileSync(process.execPath, [BIN, 'run', EXAMPLE, '--duration', '0.02', '--out', join(runs2, 'running')], { stdio: 'pipe' });
     // running in this process (alive, seen here): the test's own pid and start time
@@ -112,7 +113,7 @@ describe('run slots', () => {
       processStart: processStartTime(process.pid),
     });
     rmSync(join(runs2, 'running', 'exit.json'), { force: true });
-    const runs = new RunManager(runs2, 2);
+    const runs = new RunManager(runs2, 3);
     try {
       const queue = (run: string, more: Record<string, unknown>, at: number): void =>
         writeJsonAtomic(join(runs.dir, '.queue', `${run}.json`), {
@@ -126,15 +127,26 @@ describe('run slots', () => {
           state: 'queued',
           ...more,
         });
-      queue('wide', { partitions: 2 }, 0);
+      queue('wide', { partitions: 3 }, 0);
       queue('to-slurm', { executor: 'slurm' }, 1);
       queue('narrow', {}, 2);
       await runs.tick();
+      // (checked before this test lets the event loop turn: the launch under way cannot end meanwhile)
       const claimed = (run: string): boolean => existsSync(join(runs.dir, '.queue', `${run}.launch`)) || existsSync(join(runs2, run));
       expect(claimed('wide')).toBe(false);
       expect(claimed('to-slurm')).toBe(true);
       expect(claimed('narrow')).toBe(false);
-      await runs.cancel('to-slurm');
+      // The local run ends while the Slurm launch is under way: only that launch keeps the wide run back now, for
+      // seconds, and it goes first once the launch has ended; a second Slurm run does not pass it (a stream of them
+      // would hold it back for good).
+      edit(join(runs2, 'running', 'status.json'), { state: 'done' });
+      queue('to-slurm-2', { executor: 'slurm' }, 3);
+      await runs.tick();
+      expect(claimed('wide')).toBe(false);
+      expect(claimed('to-slurm-2')).toBe(false);
+      expect(claimed('narrow')).toBe(false);
+      // the queued ones first, so that the launch's end starts none of them
+      for (const run of ['wide', 'narrow', 'to-slurm-2', 'to-slurm']) await runs.cancel(run);
     } finally {
       runs.stop();
     }

@@ -15,16 +15,16 @@ const MAX_COLUMNS = 16;
 const MAX_RASTER_NEURONS = 50;
 const BUCKETS = 1500;
 /**
- * Buckets of all the traces of one plot of a batch's overlaid trials: as many as one run's plot of MAX_COLUMNS
- * columns has. At BUCKETS each, 10 trials of a 16-dimension probe saved about 7 MB in the notebook (160 traces of
- * 1,500 times, minima and maxima), a plot no finer to the eye than 150 buckets a trace; a zoom does not refetch
- * an overlay.
+ * Points (probe.fetch's maxPoints: half as many min/max buckets) of all the traces of one plot of a batch's
+ * overlaid trials: as many as one run's plot of MAX_COLUMNS columns has. At BUCKETS each, 10 trials of a
+ * 16-dimension probe saved about 7 MB in the notebook (160 traces of 750 buckets' times, minima and maxima), a
+ * plot no finer to the eye than 150 points (75 buckets) a trace; a zoom does not refetch an overlay.
  */
 const OVERLAY_BUCKETS = BUCKETS * MAX_COLUMNS;
-/** Buckets a trace keeps at least, however many are overlaid. */
+/** Points (maxPoints) a trace keeps at least, however many are overlaid. */
 const MIN_OVERLAY_BUCKETS = 150;
 
-/** Buckets a trace of a plot that overlays `overlaid` runs' `columns` columns. */
+/** Points (probe.fetch's maxPoints) of a trace of a plot that overlays `overlaid` runs' `columns` columns. */
 export function bucketsPerTrace(overlaid: number, columns: number): number {
   if (overlaid <= 1) return BUCKETS;
   return Math.min(BUCKETS, Math.max(MIN_OVERLAY_BUCKETS, Math.floor(OVERLAY_BUCKETS / (overlaid * Math.max(1, columns)))));

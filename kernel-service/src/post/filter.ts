@@ -29,7 +29,9 @@ export function filterSeries(
  * Zero-phase filtering of every column, as Nengo's `Synapse.filtfilt`: the
  * series filtered forward (filterSeries), then that result filtered again
  * backward, from the last row to the first, the filter's state carried over
- * from the forward pass (so the last row is the forward pass's). No lag: a
+ * from the forward pass (for a lowpass the last row is then the forward
+ * pass's; not for an alpha filter, whose state holds more than its output,
+ * as in Nengo). No lag: a
  * smoothed spike train's bumps sit on their spikes, where filterSeries delays
  * them by about tau; the price is that each row depends on later rows (not
  * causal), and the filter is applied twice (a lowpass's square, in gain).

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { NefsimClient } from '../client/client.js';
 import type { NamedArray } from '../client/protocol.js';
 import type { INotebookTracker } from '@jupyterlab/notebook';
-import { bucketsPerTrace, fetchProbePlots, fetchTrialPlots, plotRunProbes } from '../runs/plots.js';
+import { pointsPerTrace, fetchProbePlots, fetchTrialPlots, plotRunProbes } from '../runs/plots.js';
 import { parsePlotSpec, sourceTraceName, tracesFromFetch, type PlotSpec } from '../plot/data.js';
 
 vi.mock('@jupyterlab/apputils', () => ({ Notification: {} }));
@@ -88,17 +88,20 @@ describe('probe plots', () => {
     } as unknown as NefsimClient;
     const trials = Array.from({ length: 12 }, (_, i) => `b/trial-${i}`);
     await fetchTrialPlots(client, trials, 'b');
-    // the first 10 trials, each 16 traces of 150 buckets: as many as one run's 16 columns of 1,500
-    expect(asked).toEqual(Array<number>(10).fill(150));
+    // the first 10 trials, each 16 traces of 300 points (the floor; the budget, one run's 16 columns of 1,500
+    // points, would give 150)
+    expect(asked).toEqual(Array<number>(10).fill(300));
     asked.length = 0;
     await fetchProbePlots(client, { run: 'r' }, 'r');
     expect(asked).toEqual([1500]);
     // few traces keep the run's buckets; many keep a floor
-    expect(bucketsPerTrace(10, 1)).toBe(1500);
-    expect(bucketsPerTrace(10, 2)).toBe(1200);
-    expect(bucketsPerTrace(10, 4)).toBe(600);
-    expect(bucketsPerTrace(1, 16)).toBe(1500);
-    expect(bucketsPerTrace(100, 16)).toBe(150);
+    expect(pointsPerTrace(10, 1)).toBe(1500);
+    expect(pointsPerTrace(10, 2)).toBe(1200);
+    expect(pointsPerTrace(10, 4)).toBe(600);
+    expect(pointsPerTrace(1, 16)).toBe(1500);
+    expect(pointsPerTrace(100, 16)).toBe(300);
+    expect(pointsPerTrace(5, 16)).toBe(300);
+    expect(pointsPerTrace(2, 16)).toBe(750);
   });
 
   it("says why when none of a batch's trials has data (cancelled before any started), not that the run has no probes", async () => {

@@ -13,21 +13,22 @@ import { Notification } from '@jupyterlab/apputils';
 
 const MAX_COLUMNS = 16;
 const MAX_RASTER_NEURONS = 50;
-const BUCKETS = 1500;
+/** Points of a trace (probe.fetch's maxPoints: half as many min/max buckets). */
+const POINTS = 1500;
 /**
  * Points (probe.fetch's maxPoints: half as many min/max buckets) of all the traces of one plot of a batch's
- * overlaid trials: as many as one run's plot of MAX_COLUMNS columns has. At BUCKETS each, 10 trials of a
+ * overlaid trials: as many as one run's plot of MAX_COLUMNS columns has. At POINTS each, 10 trials of a
  * 16-dimension probe saved about 7 MB in the notebook (160 traces of 750 buckets' times, minima and maxima), a
- * plot no finer to the eye than 150 points (75 buckets) a trace; a zoom does not refetch an overlay.
+ * plot no finer to the eye than 300 points (150 buckets) a trace, its floor; a zoom does not refetch an overlay.
  */
-const OVERLAY_BUCKETS = BUCKETS * MAX_COLUMNS;
+const OVERLAY_POINTS = POINTS * MAX_COLUMNS;
 /** Points (maxPoints) a trace keeps at least, however many are overlaid. */
-const MIN_OVERLAY_BUCKETS = 150;
+const MIN_OVERLAY_POINTS = 300;
 
 /** Points (probe.fetch's maxPoints) of a trace of a plot that overlays `overlaid` runs' `columns` columns. */
-export function bucketsPerTrace(overlaid: number, columns: number): number {
-  if (overlaid <= 1) return BUCKETS;
-  return Math.min(BUCKETS, Math.max(MIN_OVERLAY_BUCKETS, Math.floor(OVERLAY_BUCKETS / (overlaid * Math.max(1, columns)))));
+export function pointsPerTrace(overlaid: number, columns: number): number {
+  if (overlaid <= 1) return POINTS;
+  return Math.min(POINTS, Math.max(MIN_OVERLAY_POINTS, Math.floor(OVERLAY_POINTS / (overlaid * Math.max(1, columns)))));
 }
 
 /**
@@ -74,13 +75,13 @@ export async function fetchProbePlots(
       continue;
     }
     const columns: [number, number] | undefined = p.dims > MAX_COLUMNS ? [0, MAX_COLUMNS] : undefined;
-    const buckets = bucketsPerTrace(overlaid, Math.min(p.dims, MAX_COLUMNS));
+    const points = pointsPerTrace(overlaid, Math.min(p.dims, MAX_COLUMNS));
     const reply = await client.request(
       'probe.fetch',
-      { ...source, probe: p.name, maxPoints: buckets, mode: 'minmax', ...(columns ? { columns } : {}) },
+      { ...source, probe: p.name, maxPoints: points, mode: 'minmax', ...(columns ? { columns } : {}) },
       { timeoutMs: 60_000 },
     );
-    const traces = tracesFromFetch(shown, reply.arrays, buckets);
+    const traces = tracesFromFetch(shown, reply.arrays, points);
     const t = traces[0]?.x ?? [];
     specs.push({
       version: PLOT_FORMAT_VERSION,

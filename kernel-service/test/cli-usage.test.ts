@@ -4,7 +4,7 @@
  * behaviour are runs.test.ts's.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +120,25 @@ describe('nefsim run: a model that imports the engine by a relative path', () =>
     writeFileSync(join(dir, 'helper.mjs'), 'export const n = 1;\n');
     writeFileSync(script, `import { n } from './helper.mjs';\nexport default n;\n`);
     expect((await cli('run', script)).stderr).toContain('move that code into it');
+  });
+
+  it("through a symlink is told the same; a model kept inside nefsim's folder importing a helper of its own is not", async () => {
+    const lib = fileURLToPath(new URL('../lib', import.meta.url));
+    symlinkSync(lib, join(dir, 'engine-link'));
+    const script = join(dir, 'linked.mjs');
+    writeFileSync(script, `import { Network } from './engine-link/index.js';\nexport default new Network();\n`);
+    expect((await cli('run', script, '--duration', '0.01', '--out', join(dir, 'linked-run'))).stderr).toContain('which is nefsim itself');
+    // (the check was any path under the package: its own helper read as nefsim itself)
+    const inside = mkdtempSync(fileURLToPath(new URL('../.cli-usage-', import.meta.url)));
+    try {
+      writeFileSync(join(inside, 'helper.mjs'), 'export const n = 1;\n');
+      writeFileSync(join(inside, 'model.mjs'), `import { n } from './helper.mjs';\nexport default n;\n`);
+      const r = await cli('run', join(inside, 'model.mjs'), '--duration', '0.01', '--out', join(dir, 'inside-run'));
+      expect(r.stderr).toContain('move that code into it');
+      expect(r.stderr).not.toContain('nefsim itself');
+    } finally {
+      rmSync(inside, { recursive: true, force: true });
+    }
   });
 });
 

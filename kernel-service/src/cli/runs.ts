@@ -14,13 +14,14 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
   type Stats,
 } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   cancelRequested,
@@ -382,9 +383,12 @@ export async function runCommand(args: string[], argv: string[]): Promise<number
   const relative = relativeImport(source.toString('utf8'));
   if (relative !== undefined) {
     // the engine itself by its path (as examples/squaring.mjs, a script, does): 'nefsim' is the way
-    const engine = fileURLToPath(new URL('../../', import.meta.url));
+    // (its code, lib/ or src/, through a symlink too: not any file under the package, a model kept there
+    // importing a helper of its own)
+    const engine = realpathOrSelf(fileURLToPath(new URL('../../', import.meta.url)));
+    const target = realpathOrSelf(resolve(dirname(file), relative));
     console.error(
-      resolve(dirname(file), relative).startsWith(engine)
+      [join(engine, 'lib') + sep, join(engine, 'src') + sep].some((code) => target.startsWith(code))
         ? `nefsim run: ${file} imports '${relative}', which is nefsim itself: import it by its name, ` +
             "as in import { Network } from 'nefsim' (a run resolves that to the nefsim that runs it)"
         : `nefsim run: ${file} imports '${relative}': a run copies only the model file into its folder, ` +
@@ -839,6 +843,15 @@ export async function executeCommand(args: string[]): Promise<number> {
   return executeRun(resolve(dir), { logToFile: false });
 }
 
+/** The real path of `p`, or `p` where it cannot be resolved (not there). */
+function realpathOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
 /** statSync, or undefined for a path that is not there (also under a file: ENOTDIR). */
 function statOrNone(path: string): Stats | undefined {
   try {
@@ -1262,7 +1275,9 @@ export async function exportCommand(args: string[]): Promise<number> {
     }
     // where each export goes (made aside there, then moved in place): said before any is written, not
     // as the temp file's EACCES; a run folder that is another user's takes --out
-    if (!batch) for (const r of runs) checkWritable(dirname(r.out ?? join(r.dir, 'x')), outOpt);
+    // (a batch's trials, each exported into its own folder: the batch folder only, so that one trial folder
+    // of another owner fails its own export, not all of them)
+    if (!batch) checkWritable(isBatchFolder(dir) ? dir : dirname(runs[0]!.out ?? join(dir, 'x')), outOpt);
   } catch (err) {
     if (err instanceof ExportTargetError) throw new UsageError(`nefsim export: ${err.message}`);
     throw err;

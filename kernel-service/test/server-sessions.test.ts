@@ -31,6 +31,26 @@ afterAll(async () => {
 const exec = (code: string, cell = 'c', extra: Record<string, unknown> = {}) =>
   c.request('cell.execute', { session, code, cell, ...extra });
 
+/** Resident memory of a process and its children (a service's sessions are its children), MB. */
+function treeRssMb(pid: number): number {
+  const rss = (p: string): number => {
+    try {
+      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    } catch {
+      return 0;
+    }
+  };
+  let total = rss(String(pid));
+  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(pid)) total += rss(p);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
 describe('cells', () => {
   it('build the squaring model across cells and report the model and a build summary', async () => {
     for (const [i, code] of SQUARING_CELLS.entries()) {
@@ -101,11 +121,21 @@ describe('cells', () => {
     expect(fresh.result!.value!['text/plain']).toBe('undefined');
   });
 
-  it("a session's thread has the heap caps: --session-memory-mb for the old generation, a small young generation", async () => {
-    const r = await exec("const { resourceLimits } = await import('node:worker_threads'); JSON.stringify(resourceLimits)", 'limits');
+  it("a session's process has the heap caps: --session-memory-mb for the old generation, a small young generation", async () => {
+    const r = await exec(
+      "const v8 = await import('node:v8'); const proc = (await import('node:process')).default; " +
+        'JSON.stringify({ argv: proc.execArgv, limit: v8.getHeapStatistics().heap_size_limit, pid: proc.pid })',
+      'limits',
+    );
     expect(r.ok, JSON.stringify(r.error)).toBe(true);
-    const limits = JSON.parse(String(r.result!.value!['text/plain']).replace(/^'|'$/g, '')) as Record<string, number>;
-    expect(limits).toMatchObject({ maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: youngGenerationMb(SESSION_SEMI_SPACE_MB) });
+    const got = JSON.parse(String(r.result!.value!['text/plain']).replace(/^'|'$/g, '')) as { argv: string[]; limit: number; pid: number };
+    expect(got.argv).toEqual(expect.arrayContaining(['--max-old-space-size=96', `--max-semi-space-size=${SESSION_SEMI_SPACE_MB}`]));
+    // the old generation's cap and the young generation's (three semi-spaces' worth)
+    expect(got.limit / 1048576).toBeGreaterThanOrEqual(96);
+    expect(got.limit / 1048576).toBeLessThanOrEqual(96 + youngGenerationMb(SESSION_SEMI_SPACE_MB));
+    // a process of its own, a child of the service
+    expect(got.pid).not.toBe(svc.proc.pid);
+    expect(readFileSync(`/proc/${got.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]).toBe(String(svc.proc.pid));
   });
 
   it("a session's large builds use the other core: one large solve is shared (the linear algebra team), bit for bit", async () => {
@@ -801,6 +831,32 @@ describe('interrupt and limits', () => {
     expect((await exec('1 + 1')).result!.value).toEqual({ 'text/plain': '2' });
   });
 
+  it('a cell that runs V8 out of memory in one large allocation ends only its session, not the service', async () => {
+    // a growing array of numbers, or one large array: as worker threads, V8 ended the whole service (SIGTRAP or
+    // SIGABRT) and every session of every client with it (nodejs/node#47224)
+    const other = (await c.request('session.open', { session: 'nb-bystander', label: 'bystander.ipynb' })).result!.session as string;
+    expect((await c.request('cell.execute', { session: other, code: 'var kept = 41', cell: 'k' })).ok).toBe(true);
+    for (const [cell, code] of [
+      ['push', 'const nums = []; while (true) nums.push(1.5)'],
+      ['fill', 'const big = new Array(3e7).fill(1.5); big.length'],
+    ]) {
+      const r = await exec(code!, cell);
+      expect(r.ok, cell).toBe(false);
+      expect(r.error!.code, cell).toBe('session_crashed');
+      expect(r.error!.message, cell).toContain('ran out of memory (cap 96 MB)');
+      // V8's native stack trace is not the cell's output
+      expect(
+        r.events.some((e) => e.event === 'cell.stream' && /FATAL ERROR|Native stack/.test(String(e.text))),
+        cell,
+      ).toBe(false);
+      expect((await exec('1 + 1', `${cell}-after`)).result!.value).toEqual({ 'text/plain': '2' });
+    }
+    expect((await c.request('cell.execute', { session: other, code: 'kept + 1', cell: 'k2' })).result!.value).toEqual({
+      'text/plain': '42',
+    });
+    await c.request('session.close', { session: other });
+  });
+
   it('an enormous error message is cut (the stack keeps its frames), not sent whole', async () => {
     const r = await c.request('session.open', { session: 'nb-huge-error', label: 'huge.ipynb' });
     const s = r.result!.session as string;
@@ -905,7 +961,17 @@ describe('interrupt and limits', () => {
   });
 
   it('resets asked for at once share one restart: no worker is left running unowned', async () => {
-    const threads = (): number => readdirSync(`/proc/${svc.proc.pid}/task`).length;
+    // the service's children: its sessions' processes (those of other tests' sessions too)
+    const threads = (): number =>
+      readdirSync('/proc')
+        .filter((n) => /^\d+$/.test(n))
+        .filter((p) => {
+          try {
+            return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(svc.proc.pid);
+          } catch {
+            return false;
+          }
+        }).length;
     expect((await c.request('session.reset', { session })).ok).toBe(true);
     const before = threads();
     for (let round = 0; round < 3; round++) {
@@ -913,8 +979,8 @@ describe('interrupt and limits', () => {
       for (const r of rs) expect(r.ok).toBe(true);
     }
     expect((await exec('1 + 1', 'after-resets', { model: false })).result!.value).toEqual({ 'text/plain': '2' });
-    // each orphaned worker kept a thread of its own: six of them before the fix
-    expect(threads()).toBeLessThanOrEqual(before + 1);
+    // each orphaned worker kept a thread (now a process) of its own: six of them before the fix
+    expect(threads()).toBeLessThanOrEqual(before);
   });
 
   it('a client that stops reading: replies with arrays fail busy past 64 MB unsent, instead of piling up', async () => {
@@ -1060,7 +1126,8 @@ describe('the service memory guard', () => {
         cell: 'h',
       });
       expect(held.ok, JSON.stringify(held.error)).toBe(true);
-      const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${guarded.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+      // the service's memory with its sessions' processes (its children)
+      const rssMb = (): number => treeRssMb(guarded.proc.pid!);
       for (let i = 0; i < 200 && rssMb() <= 310; i++) await new Promise((r) => setTimeout(r, 50));
       expect(rssMb()).toBeGreaterThan(300);
       const s = (await g.request('session.open', { label: 'grower.ipynb' })).result!.session as string;

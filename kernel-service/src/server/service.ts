@@ -37,7 +37,7 @@ import {
 } from './protocol.js';
 import { isTerminal } from '../runs/folder.js';
 import { RunManager, SESSION_GLOBALS, type RunInfo } from './runs.js';
-import { SessionManager, type Session } from './sessions.js';
+import { SessionManager, serviceRss, type Session } from './sessions.js';
 
 /** What a probe request names: a run's probe, or a session's simulation's, and a window of it. */
 interface SliceRequest {
@@ -670,7 +670,9 @@ export class Service {
    * sessions' arrays or caches can put it at, is not to blame unless it grows).
    */
   private guardMemory(): void {
-    const rss = Math.round(process.memoryUsage.rss() / 1048576);
+    // the service's own memory with its sessions' processes
+    const now = serviceRss();
+    const rss = Math.round(now / 1048576);
     if (rss <= this.opts.maxRssMb) {
       this.overMemory = false;
       return;
@@ -678,7 +680,6 @@ export class Service {
     // a cell that started below the limit and is running now took the memory past it; one that started
     // above it (what an idle session holds, or memory not yet given back) is not to blame
     const limit = this.opts.maxRssMb * 1048576;
-    const now = process.memoryUsage.rss();
     const growth = Math.max(64 * 1048576, limit / 10);
     const running = this.sessions.list().filter((s) => s.executing && (s.cellStartRss <= limit || now - s.cellStartRss > growth));
     if (running.length === 0) {
@@ -737,7 +738,6 @@ export class Service {
             this.event(c, { event: 'cell.stream', id: r.id, session: s.id, cell, stream: e.stream, text: e.text }, true);
           else this.event(c, { event: 'cell.display', id: r.id, session: s.id, cell, data: e.data }, true);
         },
-        [],
         c,
       )
       .catch((err: unknown) => {

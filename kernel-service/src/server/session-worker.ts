@@ -1,7 +1,8 @@
 /**
- * A design session: runs in its own worker thread, so that a cell that loops
- * forever can be stopped (the service terminates the worker) without stalling
- * other sessions. Cells run in a vm context whose globals are the nefsim API
+ * A design session: runs in a process of its own (a child of the service, see
+ * sessions.ts), so that a cell that loops forever can be stopped (the service
+ * kills the process) without stalling other sessions, and a cell that runs
+ * V8 out of memory ends only its session. Cells run in a vm context whose globals are the nefsim API
  * (Network, LIF, Simulator, ...) plus console (captured), display(),
  * simulate(), buildSummary() and the post-processing helpers. State carries
  * from cell to cell; the network the cells leave in `model` is the session's
@@ -11,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { formatWithOptions, inspect } from 'node:util';
 import vm from 'node:vm';
-import { parentPort, workerData } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import * as nefsim from '../index.js';
 import { allowBuildThreadsInThisWorker } from '../engine/build-threads.js';
 import type { Network } from '../engine/network.js';
@@ -21,16 +22,27 @@ import * as post from '../post/index.js';
 import { probeNames } from '../runs/store-format.js';
 import { CellPlot, PLOT_MIME, tuningPlot, xyPlot, type TuningPlotOptions, type XYPlotOptions } from './cell-plots.js';
 import { CellSyntaxError, mapPosition, transformCell, type Transformed } from './transform.js';
-import type { FromWorker, ToWorker, WorkerArrays, WorkerInit } from './worker-protocol.js';
+import { SESSION_INIT_ENV, type FromWorker, type ToWorker, type WorkerArrays, type WorkerInit } from './worker-protocol.js';
 
-const port = parentPort!;
-const init = workerData as WorkerInit;
-// A session builds on its own thread: its large builds may use the other cores, as `nefsim run`'s do.
+if (!process.send || process.env[SESSION_INIT_ENV] === undefined)
+  throw new Error('session-worker.js is a design session of the nefsim service: the service starts it');
+const init = JSON.parse(process.env[SESSION_INIT_ENV]) as WorkerInit;
+// A session builds in its own process: its large builds may use the other cores, as `nefsim run`'s do.
 allowBuildThreadsInThisWorker();
 
-function send(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(msg, transfer);
+/** Messages to the service, over the IPC channel (V8's serialisation: typed arrays arrive as typed arrays). */
+function send(msg: FromWorker): void {
+  process.send!(msg);
 }
+
+// The service killed (kill -9, a crash): a session whose cell loops would spin on for ever, its event loop
+// never seeing the channel close. A thread of its own looks every second whether its parent has changed.
+new Worker(
+  `const { workerData: { ppid, pid } } = require('node:worker_threads');
+   setInterval(() => { if (process.ppid !== ppid) process.kill(pid, 'SIGKILL'); }, 1000);`,
+  { eval: true, workerData: { ppid: process.ppid, pid: process.pid }, resourceLimits: { maxOldGenerationSizeMb: 8 } },
+).unref();
+process.on('disconnect', () => process.exit(0));
 
 /** The request whose cell runs now; output of timers from older cells goes to the latest one. */
 let currentRid = 0;
@@ -977,8 +989,7 @@ function target(msg: Extract<ToWorker, { op: 'target' }>): { result: Record<stri
 function reply(rid: number, f: () => { result: Record<string, unknown>; arrays?: WorkerArrays }): void {
   try {
     const { result, arrays } = f();
-    const transfer = arrays ? Object.values(arrays).map((a) => a.buffer as ArrayBuffer) : [];
-    send({ kind: 'done', rid, ok: true, result, ...(arrays ? { arrays } : {}) }, transfer);
+    send({ kind: 'done', rid, ok: true, result, ...(arrays ? { arrays } : {}) });
   } catch (err) {
     const e = errorFields(err);
     send({
@@ -1008,7 +1019,7 @@ async function replyAsync(rid: number, f: () => Promise<{ result: Record<string,
 /** Requests run one at a time, in order. */
 let queue: Promise<void> = Promise.resolve();
 
-port.on('message', (msg: ToWorker) => {
+process.on('message', (msg: ToWorker) => {
   queue = queue
     .then(async () => {
       switch (msg.op) {

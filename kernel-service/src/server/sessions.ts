@@ -1,16 +1,48 @@
 /**
- * Design sessions on worker threads. A session is one worker; interrupting or
- * resetting it terminates the worker and starts a fresh one (the only way to
- * stop a synchronous endless loop), while every other session and the
- * service's own event loop go on. Each worker's heap is capped
- * (resourceLimits); a worker that dies (out of memory, process.exit) is
- * restarted and its pending requests fail with session_crashed.
+ * Design sessions in child processes. A session is one process (its
+ * "worker"); interrupting or resetting it kills the process and starts a
+ * fresh one (the only way to stop a synchronous endless loop), while every
+ * other session and the service's own event loop go on. Each session's heap
+ * is capped (--max-old-space-size); a session that dies (out of memory,
+ * process.exit) is restarted and its pending requests fail with
+ * session_crashed.
+ *
+ * They were worker threads until 2026-11-25: V8 ends the whole process when
+ * a worker runs out of heap in one large allocation (a growing array of
+ * numbers, `new Array(3e7).fill(0)`, a long string as a cell's value), or
+ * while its isolate is torn down in the middle of incremental marking
+ * (nodejs/node#47224): one cell took every session of every client with it.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
-import { SESSION_SEMI_SPACE_MB, youngGenerationMb } from '../engine/node-flags.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SESSION_SEMI_SPACE_MB } from '../engine/node-flags.js';
 import { ProtocolError, type ErrorBody } from './protocol.js';
-import type { FromWorker, ToWorker, WorkerArrays, WorkerInit } from './worker-protocol.js';
+import { SESSION_INIT_ENV, type FromWorker, type ToWorker, type WorkerArrays, type WorkerInit } from './worker-protocol.js';
+
+/** The session processes alive now (their memory counts as the service's: Service.guardMemory). */
+const liveSessions = new Set<ChildProcess>();
+
+/** Resident memory of a process from /proc (bytes), 0 when it cannot be read (gone, not Linux). */
+function residentBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The service's resident memory with its sessions' processes, bytes. */
+export function serviceRss(): number {
+  let total = process.memoryUsage.rss();
+  for (const p of liveSessions) if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) total += residentBytes(p.pid);
+  return total;
+}
+
+/** What V8 says on stderr as it ends a process out of memory (then a stack trace of its own). */
+const V8_OOM = /FATAL ERROR: .*(heap out of memory|Allocation failed)|Fatal JavaScript invalid size error|<--- Last few GCs --->/;
 
 export interface SessionOptions {
   /** Heap cap of a session worker, MB. */
@@ -41,10 +73,10 @@ interface Pending {
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type WorkerRequest = DistributiveOmit<ToWorker, 'rid'>;
 
-const WORKER_URL = new URL('./session-worker.js', import.meta.url);
+const WORKER_FILE = fileURLToPath(new URL('./session-worker.js', import.meta.url));
 
 export class Session {
-  private worker!: Worker;
+  private worker!: ChildProcess;
   private ready!: Promise<void>;
   private readonly pending = new Map<number, Pending>();
   private nextRid = 1;
@@ -83,30 +115,37 @@ export class Session {
       maxSims: this.opts.maxSims,
       memoryMb: this.opts.memoryMb,
     };
-    const worker = new Worker(WORKER_URL, {
-      workerData: init,
-      resourceLimits: {
-        maxOldGenerationSizeMb: this.opts.memoryMb,
-        maxYoungGenerationSizeMb: youngGenerationMb(SESSION_SEMI_SPACE_MB),
-        stackSizeMb: 4,
-      },
-      stdout: true,
-      // Dynamic import() in cells uses vm's USE_MAIN_CONTEXT_DEFAULT_LOADER, experimental in Node 20-22: no warning in every cell's stderr.
-      execArgv: process.allowedNodeEnvironmentFlags.has('--disable-warning') ? ['--disable-warning=ExperimentalWarning'] : [],
-      stderr: true,
+    const worker = fork(WORKER_FILE, [], {
+      execArgv: [
+        `--max-old-space-size=${this.opts.memoryMb}`,
+        `--max-semi-space-size=${SESSION_SEMI_SPACE_MB}`,
+        '--stack-size=3900', // KB, as the worker threads' 4 MB stack (the process's own is 8 MB)
+        // Dynamic import() in cells uses vm's USE_MAIN_CONTEXT_DEFAULT_LOADER, experimental in Node 20-22: no warning in every cell's stderr.
+        ...(process.allowedNodeEnvironmentFlags.has('--disable-warning') ? ['--disable-warning=ExperimentalWarning'] : []),
+      ],
+      env: { ...process.env, [SESSION_INIT_ENV]: JSON.stringify(init) },
+      serialization: 'advanced', // typed arrays cross as typed arrays
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    liveSessions.add(worker);
     this.worker = worker;
     this.stopping = false;
     let readyResolve!: () => void;
     this.ready = new Promise<void>((r) => (readyResolve = r));
-    // Output written outside the cell's console (e.g. by the engine) goes to the request being executed.
-    const forward = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
-      const p = this.pending.get(this.activeRid);
-      p?.onEvent?.({ kind: 'stream', stream, text: chunk.toString('utf8') });
-    };
-    worker.stdout.on('data', forward('stdout'));
-    worker.stderr.on('data', forward('stderr'));
     let oom = false;
+    // Output written outside the cell's console (e.g. by the engine) goes to the request being executed; what
+    // V8 writes as it ends the process out of memory (a native stack trace) goes to the service's log only.
+    const forward = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      if (stream === 'stderr' && (oom || V8_OOM.test(text))) {
+        oom = true;
+        return;
+      }
+      const p = this.pending.get(this.activeRid);
+      p?.onEvent?.({ kind: 'stream', stream, text });
+    };
+    worker.stdout!.on('data', forward('stdout'));
+    worker.stderr!.on('data', forward('stderr'));
     worker.on('message', (msg: FromWorker) => {
       if (worker !== this.worker) return;
       if (msg.kind === 'ready') {
@@ -128,11 +167,14 @@ export class Session {
         else p.reject(new ProtocolError(msg.error.code, msg.error.message, msg.error.details));
       }
     });
-    worker.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') oom = true;
+    worker.on('error', () => {
+      // a message that could not be sent (the process gone): its exit says the rest
     });
     let started = false;
-    worker.on('exit', (code) => {
+    worker.on('exit', (exitCode, signal) => {
+      liveSessions.delete(worker);
+      exited(worker);
+      const code = exitCode ?? signal;
       if (worker !== this.worker || this.stopping || this.closed) return;
       if (!started && ++this.failedStarts >= 3) {
         // A worker that cannot even start (a broken install): stop trying.
@@ -163,12 +205,7 @@ export class Session {
     return undefined;
   }
 
-  async request(
-    msg: WorkerRequest,
-    onEvent?: (e: SessionEvent) => void,
-    transfer: ArrayBuffer[] = [],
-    owner?: unknown,
-  ): Promise<WorkerResult> {
+  async request(msg: WorkerRequest, onEvent?: (e: SessionEvent) => void, owner?: unknown): Promise<WorkerResult> {
     if (this.closed) throw new ProtocolError('not_found', `session '${this.id}' is closed`);
     this.lastUsed = Date.now();
     const rid = this.nextRid++;
@@ -198,9 +235,10 @@ export class Session {
         if (!this.pending.has(rid) || worker !== this.worker) return;
         if (msg.op === 'execute') {
           this.activeRid = rid;
-          this.cellStartRss = process.memoryUsage.rss();
+          this.cellStartRss = serviceRss();
         }
-        worker.postMessage({ ...msg, rid } as ToWorker, transfer);
+        // (a process that has just died: its exit fails the request)
+        if (worker.connected) worker.send({ ...msg, rid } as ToWorker);
       })();
     });
   }
@@ -226,7 +264,7 @@ export class Session {
       this.stopping = true;
       const old = this.worker;
       this.failPending(code, message);
-      await old.terminate();
+      await kill(old);
       this.restarts++;
       if (!this.closed) this.start();
     })().finally(() => {
@@ -269,12 +307,30 @@ export class Session {
     this.closed = true;
     this.stopping = true;
     this.failPending('not_found', `session '${this.id}' was closed`);
-    await this.worker.terminate();
+    await kill(this.worker);
   }
 
-  get threadId(): number {
-    return this.worker.threadId;
+  /** The session's process id (changes when it restarts). */
+  get pid(): number | undefined {
+    return this.worker.pid;
   }
+}
+
+/** Processes whose exit is awaited (kill), with what to call then. */
+const exitWaiters = new Map<ChildProcess, (() => void)[]>();
+
+function exited(p: ChildProcess): void {
+  for (const f of exitWaiters.get(p) ?? []) f();
+  exitWaiters.delete(p);
+}
+
+/** Kills a session's process (SIGKILL: a cell may loop) and resolves once it has exited. */
+function kill(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    exitWaiters.set(p, [...(exitWaiters.get(p) ?? []), resolve]);
+    p.kill('SIGKILL');
+  });
 }
 
 export class SessionManager {

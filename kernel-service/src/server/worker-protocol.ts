@@ -1,4 +1,7 @@
-/** Messages between the service and a session worker (internal; not the public protocol). */
+/** Messages between the service and a session process (internal; not the public protocol). */
+
+/** The environment variable that gives a session process its WorkerInit (JSON). */
+export const SESSION_INIT_ENV = 'NEFSIM_SESSION_INIT';
 import type { ErrorBody } from './protocol.js';
 
 export type ToWorker =
@@ -28,7 +31,7 @@ export type ToWorker =
   /** Answered at once when the worker's event loop is free (session.interrupt asks an idle-looking session). */
   | { op: 'ping'; rid: number };
 
-/** Arrays passed back to the service (transferred, not copied). */
+/** Arrays passed back to the service (copied over the IPC channel, as typed arrays). */
 export interface WorkerArrays {
   [name: string]: Float64Array;
 }

@@ -142,6 +142,23 @@ describe('bad messages get structured errors, never a crash', () => {
     await bystanderOk();
   });
 
+  it('a frame far over the limit closes that client with 1009 too, not as a dropped connection (1006)', async () => {
+    // (the service cut the socket off as it refused the frame: its close frame was lost with the frame's
+    // unread megabytes, and the client saw 1006, as if the service had died)
+    for (const bytes of [2 << 20, 16 << 20]) {
+      const c = await Client.connect(svc);
+      const socket = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      c.ws.send('x'.repeat(bytes));
+      // a client busy elsewhere reads the service's close frame a moment later (a browser's tab, a loaded machine)
+      socket.pause();
+      await new Promise((r) => setTimeout(r, 300));
+      socket.resume();
+      await new Promise((r) => c.ws.once('close', r));
+      expect(c.closed!.code, `a frame of ${bytes} bytes`).toBe(1009);
+    }
+    await bystanderOk();
+  });
+
   it('a flood is rate limited, then closed (1008), while another client carries on', async () => {
     const c = await Client.connect(svc);
     let limited = 0;

@@ -321,7 +321,10 @@ export class Service {
     ws.on('pong', () => (client.alive = true));
     ws.on('error', (err) => {
       this.opts.log(`client ${client.id}: ${err.message}`);
-      ws.terminate();
+      // A frame ws refuses (too large, not valid WebSocket) has it close the socket itself with the code that says
+      // why (1009, 1002, 1007): cut off here, the close frame was lost with the frame's unread bytes and the client
+      // saw 1006, a dropped connection (a service that died). ws ends the socket once its close frame is sent.
+      if (ws.readyState !== ws.CLOSING && ws.readyState !== ws.CLOSED) ws.terminate();
     });
     ws.on('close', () => {
       this.clients.delete(client);

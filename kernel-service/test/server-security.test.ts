@@ -196,6 +196,32 @@ describe('bad messages get structured errors, never a crash', () => {
     c.close();
   });
 
+  it('a client that goes with output still queued for it is logged once, not once per queued frame', async () => {
+    const c = await Client.connect(svc);
+    const session = (await c.request('session.open', {})).result!.session as string;
+    const socket = (c.ws as unknown as { _socket: { pause(): void; destroy(): void } })._socket;
+    socket.pause();
+    // a printing cell whose output the page does not read (a closed laptop, a busy tab): its events queue up
+    c.ws.send(
+      JSON.stringify({ v: 1, id: 'print', type: 'cell.execute', session, code: 'for (let i = 0; i < 100000; i++) console.log(i)' }),
+    );
+    const list = async () => (await other.request('session.list')).result!.sessions as { session: string; busy: boolean }[];
+    while ((await list()).find((s) => s.session === session)?.busy !== false) await new Promise((r) => setTimeout(r, 50));
+    const before = svc.stderr().split('\n').length;
+    socket.destroy();
+    await bystanderOk();
+    await new Promise((r) => setTimeout(r, 500));
+    // (each queued frame logged 'send failed' as it was dropped: 71,000 lines for one closed tab)
+    const failed = svc
+      .stderr()
+      .split('\n')
+      .slice(before - 1)
+      .filter((l) => l.includes('send failed'));
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.length).toBeLessThanOrEqual(1);
+    await other.request('session.close', { session, force: true });
+  });
+
   it('plain HTTP gets 426 and /healthz answers', async () => {
     const base = svc.url.replace('ws:', 'http:');
     expect((await fetch(base)).status).toBe(426);

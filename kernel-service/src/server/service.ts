@@ -147,6 +147,8 @@ class Client {
   readonly subs = new Map<string, NodeJS.Timeout>();
   readonly sessions = new Set<string>();
   dropped = 0;
+  /** Frames that could not be sent (the connection went with them queued): only the first is logged. */
+  sendFailures = 0;
   /** Answered the last ping (dead connections are dropped after one unanswered ping interval). */
   alive = true;
   constructor(
@@ -422,7 +424,10 @@ export class Service {
   private send(c: Client, data: string | Buffer): void {
     if (c.ws.readyState !== c.ws.OPEN) return;
     c.ws.send(data, { binary: typeof data !== 'string' }, (err) => {
-      if (err) this.opts.log(`client ${c.id}: send failed: ${err.message}`);
+      // a connection that goes fails every frame still queued for it (tens of thousands of a printing cell's
+      // events, each logged once): said once
+      if (err && c.sendFailures++ === 0)
+        this.opts.log(`client ${c.id}: send failed: ${err.message} (the frames still queued for it are dropped; not logged)`);
     });
     this.backpressure(c);
   }

@@ -178,6 +178,30 @@ describe('cells', () => {
     expect(svc.stderr()).toMatch(/session .*: stderr after its cell ended: Uncaught Error: late boom/);
   });
 
+  it("a timer that prints on after its cell ended fills the service's log with 20 lines at most, then says the rest are not logged", async () => {
+    const s = (await c.request('session.open', { label: 'ticking.ipynb' })).result!.session as string;
+    const before = svc.stderr().length;
+    const r = await c.request('cell.execute', { session: s, code: "let n = 0; setInterval(() => console.log('tick ' + n++), 1); 1" });
+    expect(r.ok).toBe(true);
+    const ticks = () =>
+      svc
+        .stderr()
+        .slice(before)
+        .split('\n')
+        .filter((l) => l.includes(`session ${s}: stdout after its cell ended: tick`));
+    for (let i = 0; i < 40 && ticks().length < 21; i++) await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 500)); // hundreds of ticks more
+    // (every tick was a line of the log, up to 2 MB of output per cell: a third of a million lines)
+    expect(ticks().length).toBe(20);
+    expect(svc.stderr().slice(before)).toContain(`session ${s}: more output after its cell ended is not logged until its next cell runs`);
+    // the next cell's own output is its own, and late output after it is logged again
+    const next = await c.request('cell.execute', { session: s, code: "await new Promise((res) => setTimeout(res, 20)); 'next'" });
+    expect(next.events.some((e) => e.event === 'cell.stream' && String(e.text).startsWith('tick'))).toBe(true);
+    for (let i = 0; i < 40 && ticks().length < 21; i++) await new Promise((res) => setTimeout(res, 50));
+    expect(ticks().length).toBeGreaterThan(20);
+    await c.request('session.close', { session: s });
+  });
+
   it('re-running a cell redeclares its consts; state carries over', async () => {
     expect((await exec('const k = 1;', 'k')).ok).toBe(true);
     expect((await exec('const k = 2; k + a.nNeurons', 'k')).result!.value).toEqual({ 'text/plain': '102' });

@@ -659,6 +659,8 @@ export class Service {
         this.opts.log(
           `session ${session.id}: ${stream} after its cell ended: ${text.length > 2000 ? `${text.slice(0, 2000)}...` : text.trimEnd()}`,
         );
+      session.onLateOutputCapped = () =>
+        this.opts.log(`session ${session.id}: more output after its cell ended is not logged until its next cell runs`);
     }
     return {
       session: session.id,

@@ -74,6 +74,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type WorkerRequest = DistributiveOmit<ToWorker, 'rid'>;
 
 const WORKER_FILE = fileURLToPath(new URL('./session-worker.js', import.meta.url));
+/** Pieces of output after a cell ended (a timer's) passed on to the service's log, until the next cell starts. */
+const MAX_LATE_OUTPUTS = 20;
 
 export class Session {
   private worker!: ChildProcess;
@@ -98,6 +100,10 @@ export class Session {
   onRestart: ((reason: string) => void) | undefined;
   /** Output of the worker after the cell that made it ended (the service logs it). */
   onLateOutput: ((stream: 'stdout' | 'stderr', text: string) => void) | undefined;
+  /** Called once a cell's late output passed MAX_LATE_OUTPUTS: the rest, until the next cell, is not passed on. */
+  onLateOutputCapped: (() => void) | undefined;
+  /** Late outputs (see onLateOutput) since the latest cell started. */
+  private lateOutputs = 0;
 
   constructor(
     /** Its name on the service; changes with session.rename (a renamed notebook). */
@@ -156,7 +162,12 @@ export class Session {
       const p = this.pending.get(msg.rid);
       if (!p) {
         // output after its cell ended (a timer's throw, a late rejection): said in the service log, not lost
-        if (msg.kind === 'stream') this.onLateOutput?.(msg.stream, msg.text);
+        // (a timer printing on, every tick of it, was a line of the service's log, up to the worker's 2 MB of a
+        // cell's output: a third of a million lines)
+        if (msg.kind === 'stream') {
+          if (++this.lateOutputs <= MAX_LATE_OUTPUTS) this.onLateOutput?.(msg.stream, msg.text);
+          else if (this.lateOutputs === MAX_LATE_OUTPUTS + 1) this.onLateOutputCapped?.();
+        }
         return;
       }
       if (msg.kind === 'stream') p.onEvent?.({ kind: 'stream', stream: msg.stream, text: msg.text });
@@ -235,6 +246,7 @@ export class Session {
         if (!this.pending.has(rid) || worker !== this.worker) return;
         if (msg.op === 'execute') {
           this.activeRid = rid;
+          this.lateOutputs = 0;
           this.cellStartRss = serviceRss();
         }
         // (a process that has just died: its exit fails the request)

@@ -294,6 +294,9 @@ describe('helpers', () => {
   it('explains close codes', () => {
     expect(closeReason(1006, '', false)).toMatch(/not reachable/);
     expect(closeReason(1006, '', true)).toMatch(/dropped/);
+    expect(closeReason(1009, 'Max payload size exceeded', true)).toBe(
+      'a message was larger than the service accepts (its --max-payload): Max payload size exceeded',
+    );
     expect(closeReason(1005, '', true)).toMatch(/stopped or restarted/); // said 'closed with code 1005'
     expect(closeReason(1008, 'wrong token', false)).toMatch(/token/);
   });

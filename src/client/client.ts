@@ -484,6 +484,9 @@ export function closeReason(code: number, reason: string, wasConnected: boolean)
         : 'service not reachable (not running, or the proxy could not start it)';
     case 1008:
       return `refused by the service (token or origin)${r}`;
+    case 1009:
+      // (it read 'closed with code 1009'): a request larger than the service's --max-payload, a cell's code say
+      return `a message was larger than the service accepts (its --max-payload)${r}`;
     case 1011:
       return `the service hit an internal error${r}`;
     case 1013:

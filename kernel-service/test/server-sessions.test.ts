@@ -1136,6 +1136,33 @@ describe('the service memory guard', () => {
     'const pause = new Int32Array(new SharedArrayBuffer(4)); const held = [];' +
     'for (let i = 0; i < 256; i++) { const a = new Float64Array(2 ** 21); a.fill(i); held.push(a); Atomics.wait(pause, 0, 0, 20); }';
 
+  it('a session whose service is killed (kill -9) while its cell loops ends within seconds, not spinning on for ever', async () => {
+    const doomed = await startService();
+    const d = await Client.connect(doomed);
+    try {
+      const s = (await d.request('session.open', { label: 'orphan.ipynb' })).result!.session as string;
+      const pid = await d.request('cell.execute', { session: s, code: "(await import('node:process')).default.pid", cell: 'pid' });
+      const sessionPid = Number(pid.result!.value!['text/plain']);
+      expect(sessionPid).toBeGreaterThan(0);
+      void d.request('cell.execute', { session: s, code: 'for (;;) {}', cell: 'spin' }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      doomed.proc.kill('SIGKILL');
+      const alive = (): boolean => {
+        try {
+          // a zombie (not yet reaped by its new parent) counts as gone
+          return !/\) Z /.test(readFileSync(`/proc/${sessionPid}/stat`, 'utf8'));
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(alive()).toBe(false);
+    } finally {
+      d.close();
+      cleanup(doomed.dir);
+    }
+  });
+
   it('past --max-rss-mb already (another session holds arrays), a cell that grows memory further is restarted; the idle holder is not', async () => {
     const guarded = await startService(['--max-rss-mb', '300']);
     const g = await Client.connect(guarded);

@@ -120,6 +120,23 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * rm -r of a live run or trial folder, retried until it is gone (10 s at most): what its process writes in the
+ * moment before it sees the folder gone (a status update under way, through its open folder) lands after rm
+ * listed the folder, so rmdir fails with ENOTEMPTY, on a busy machine more than once (README, "Runs").
+ */
+async function rmLive(path: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      rmSync(path, { recursive: true, force: true, maxRetries: 5 });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || i >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 describe('nefsim run --trials', () => {
   it('runs N trials with seeds seed, seed+1, ..., each a run folder identical to a single run with that seed', async () => {
     const out = join(dir, 'trials');
@@ -511,7 +528,7 @@ process.send('ready');`;
     await waitFor(() => json<BatchStatus>(join(out, 'status.json')).counts?.running === 1);
     // the run stops at its next status update (its options.json is gone), and the batch reaches trial-001
     // (retried: a status update under way as rm empties the folder can make its rmdir fail, ENOTEMPTY)
-    rmSync(join(out, 'trial-000'), { recursive: true, force: true, maxRetries: 5 });
+    await rmLive(join(out, 'trial-000'));
     await waitFor(() => json<BatchStatus>(join(out, 'status.json')).trials?.[1]?.state === 'running', 30_000);
     expect((await cli('cancel', join(out, 'trial-001'))).code).toBe(0);
     await waitFor(() => existsSync(join(out, 'exit.json')), 30_000);

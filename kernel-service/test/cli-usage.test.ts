@@ -10,8 +10,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canMount, withTmpfs } from './tmpfs.js';
-
-const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
+import { runCli, type CliResult } from './cli-harness.js';
 
 const MODEL = `import { Network } from 'nefsim';
 const net = new Network({ label: 'tiny', seed: 1 });
@@ -23,20 +22,8 @@ export default net;
 let dir: string;
 let model: string;
 
-interface Cli {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Cli> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+type Cli = CliResult;
+const cli = (...args: string[]): Promise<Cli> => runCli(dir, args, { timeoutMs: 30_000 });
 
 /** No stack trace: no line of the form '    at f (file:line:col)'. */
 const noStack = (r: Cli): void => expect(r.stderr).not.toMatch(/^\s+at /m);

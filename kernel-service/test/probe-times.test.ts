@@ -3,15 +3,13 @@
  * is not a whole number of steps: the samples are at the steps s with s % (sample_every / dt) < 1, as the
  * simulator takes them (Nengo's trange), not at (i + 1) * sample_every.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Network, Simulator } from '../src/index.js';
+import { runCli } from './cli-harness.js';
 
-const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 const BODY = `
   const net = new Network({ label: 'se', seed: 3 });
   const stim = net.node((t) => [t, -t], { label: 'stim' });
@@ -39,11 +37,7 @@ const counts = Array.from({ length: dense.cols }, (_, c) => {
 process.env['NEFSIM_MAX_SPIKES_READ'] = String(Math.max(...counts));
 const { listRunProbes, readRunProbe } = await import('../src/server/probes.js');
 
-function cli(...args: string[]): Promise<number> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 50_000 }, (err) => resolve(err ? 1 : 0));
-  });
-}
+const cli = async (...args: string[]): Promise<number> => (await runCli(dir, args)).code;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nefsim-times-'));

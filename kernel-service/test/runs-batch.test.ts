@@ -17,8 +17,7 @@ import type { BatchExit, BatchPlan, BatchStatus } from '../src/runs/batch.js';
 import { ENGINE_NODE_FLAGS } from '../src/engine/node-flags.js';
 import { processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
 import { canMount, withTmpfs } from './tmpfs.js';
-
-const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
+import { BIN, rmLive, runCli, type CliResult } from './cli-harness.js';
 
 const MODEL = `import { Network } from 'nefsim';
 import { writeFileSync } from 'node:fs';
@@ -42,18 +41,8 @@ let dir: string;
 let model: string;
 const detached: string[] = [];
 
-interface Cli {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function cli(...args: string[]): Promise<Cli> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 50_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+type Cli = CliResult;
+const cli = (...args: string[]): Promise<Cli> => runCli(dir, args);
 const json = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 async function waitFor(pred: () => boolean, ms = 15_000): Promise<void> {
@@ -119,23 +108,6 @@ afterAll(() => {
   }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-/**
- * rm -r of a live run or trial folder, retried until it is gone (10 s at most): what its process writes in the
- * moment before it sees the folder gone (a status update under way, through its open folder) lands after rm
- * listed the folder, so rmdir fails with ENOTEMPTY, on a busy machine more than once (README, "Runs").
- */
-async function rmLive(path: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      rmSync(path, { recursive: true, force: true, maxRetries: 5 });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || i >= 50) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 
 describe('nefsim run --trials', () => {
   it('runs N trials with seeds seed, seed+1, ..., each a run folder identical to a single run with that seed', async () => {

@@ -2,19 +2,18 @@
  * nefsim export (built CLI): .npz archives numpy can load (headers checked
  * here byte by byte, and by numpy in test-py/), CSV, and batches.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import h5wasm from 'h5wasm/node';
 import type { Dataset } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportTempPath, moveIntoPlace, npyHeader } from '../src/runs/npy.js';
 import { readNpz } from './npz.js';
 import { canMount, withTmpfs } from './tmpfs.js';
+import { runCli, type CliResult } from './cli-harness.js';
 
-const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 const MODEL = `import { Network } from 'nefsim';
 export default () => {
   const net = new Network({ label: 'ex', seed: 5 });
@@ -31,13 +30,7 @@ let dir: string;
 let model: string;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 50_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (...args: string[]): Promise<CliResult> => runCli(dir, args);
 
 beforeAll(async () => {
   await h5wasm.ready;

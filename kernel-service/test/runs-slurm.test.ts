@@ -5,7 +5,7 @@
  * Slurm installed, the tests that need it are skipped with a note and only the
  * "no Slurm" message is checked.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +15,8 @@ import type { BatchStatus } from '../src/runs/batch.js';
 import { Client, startService, type Running } from './server-harness.js';
 import { ENGINE_NODE_FLAGS } from '../src/engine/node-flags.js';
 import type { ExitRecord, RunStatus } from '../src/runs/folder.js';
+import { runCli, type CliResult } from './cli-harness.js';
 
-const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 const HARNESS = fileURLToPath(new URL('../../scripts/slurm-harness.sh', import.meta.url));
 const MODEL = `import { Network } from 'nefsim';
 export default () => {
@@ -40,13 +40,7 @@ let model: string;
 let slurmConf = '';
 let startedHarness = false;
 
-function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 60_000, env }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> => runCli(dir, args, { env, timeoutMs: 60_000 });
 const slurmEnv = (): NodeJS.ProcessEnv => ({ ...process.env, SLURM_CONF: slurmConf });
 const json = <T>(p: string): T => JSON.parse(readFileSync(p, 'utf8')) as T;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

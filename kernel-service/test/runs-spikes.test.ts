@@ -3,11 +3,9 @@
  * spike_times_index) and its dense view on export: bit-identical to the
  * simulator's dense samples; memory bounded whatever the run's length.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, Group } from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +13,8 @@ import { Network, Simulator, SpikingRectifiedLinear, Uniform } from '../src/inde
 import type { RunStatus } from '../src/runs/folder.js';
 import { ProbeStore } from '../src/runs/store.js';
 import { readNpz } from './npz.js';
+import { runCli, type CliResult } from './cli-harness.js';
 
-const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
 const BODY = `
   const net = new Network({ label: 'sp', seed: 5 });
   const stim = net.node((t) => Math.sin(8 * t), { label: 'sin' });
@@ -33,17 +31,8 @@ const BODY = `
 const MODEL = `import { Network, SpikingRectifiedLinear, Uniform } from 'nefsim';\nexport default () => {${BODY}};\n`;
 let dir: string;
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return cliWith({}, ...args);
-}
-
-function cliWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 50_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (...args: string[]): Promise<CliResult> => runCli(dir, args);
+const cliWith = (env: Record<string, string>, ...args: string[]): Promise<CliResult> => runCli(dir, args, { env });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {

@@ -28,8 +28,7 @@ import { Network, Simulator } from '../src/index.js';
 import { ENGINE_NODE_FLAGS } from '../src/engine/node-flags.js';
 import { canMount, withTmpfs } from './tmpfs.js';
 import { processAlive, processStartTime, type ExitRecord, type RunOptions, type RunStatus } from '../src/runs/folder.js';
-
-const BIN = fileURLToPath(new URL('../bin/nefsim.js', import.meta.url));
+import { BIN, rmLive, runCli, type CliResult } from './cli-harness.js';
 
 /** Body of the model function; also evaluated in memory with the engine from src. */
 const MODEL_BODY = `
@@ -55,29 +54,11 @@ let light: string;
 /** Run folders of detached runs, killed after the tests if still alive. */
 const detached: string[] = [];
 
-interface Cli {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Cli> {
-  return cliWith({}, ...args);
-}
-
-function cliWith(env: Record<string, string>, ...args: string[]): Promise<Cli> {
-  return cliIn(dir, env, ...args);
-}
-
+type Cli = CliResult;
+const cli = (...args: string[]): Promise<Cli> => cliWith({}, ...args);
+const cliWith = (env: Record<string, string>, ...args: string[]): Promise<Cli> => cliIn(dir, env, ...args);
 /** The CLI run in the folder `cwd` (where runs/ goes by default). */
-function cliIn(cwd: string, env: Record<string, string>, ...args: string[]): Promise<Cli> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 30_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cliIn = (cwd: string, env: Record<string, string>, ...args: string[]): Promise<Cli> => runCli(cwd, args, { env, timeoutMs: 30_000 });
 
 const status = (run: string): RunStatus => JSON.parse(readFileSync(join(run, 'status.json'), 'utf8')) as RunStatus;
 const exitRecord = (run: string): ExitRecord => JSON.parse(readFileSync(join(run, 'exit.json'), 'utf8')) as ExitRecord;
@@ -155,23 +136,6 @@ afterAll(() => {
   }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-/**
- * rm -r of a live run or trial folder, retried until it is gone (10 s at most): what its process writes in the
- * moment before it sees the folder gone (a status update under way, through its open folder) lands after rm
- * listed the folder, so rmdir fails with ENOTEMPTY, on a busy machine more than once (README, "Runs").
- */
-async function rmLive(path: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      rmSync(path, { recursive: true, force: true, maxRetries: 5 });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || i >= 50) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 
 describe('nefsim run', () => {
   it('runs to done; probes.h5 equals an in-memory run bit for bit, and the stored model + options reproduce it', async () => {

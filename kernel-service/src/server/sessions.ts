@@ -145,6 +145,7 @@ export class Session {
       const text = chunk.toString('utf8');
       if (stream === 'stderr' && (oom || V8_OOM.test(text))) {
         oom = true;
+        this.onLateOutput?.('stderr', text);
         return;
       }
       const p = this.pending.get(this.activeRid);
